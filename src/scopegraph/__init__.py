@@ -1,0 +1,59 @@
+"""scopegraph: a LangGraph-compatible graph runtime on anyio, whose cancellation can be trusted.
+
+Every node runs inside the caller's cancel-scope tree; shielded cleanup in a node always
+completes; when a run API returns or raises, nothing of the run is still running.
+"""
+
+from __future__ import annotations
+
+from ._compiled import CompiledStateGraph as CompiledStateGraph
+from ._compiled import RunStream as RunStream
+from ._constants import END as END
+from ._constants import START as START
+from ._context import adispatch_custom_event as adispatch_custom_event
+from ._context import check_cancelled as check_cancelled
+from ._context import dispatch_custom_event as dispatch_custom_event
+from ._context import get_config as get_config
+from ._context import get_stream_writer as get_stream_writer
+from ._errors import ContextError as ContextError
+from ._errors import GraphRecursionError as GraphRecursionError
+from ._errors import GraphValidationError as GraphValidationError
+from ._errors import InvalidInputError as InvalidInputError
+from ._errors import InvalidUpdateError as InvalidUpdateError
+from ._errors import NodeTimeoutError as NodeTimeoutError
+from ._errors import ScopegraphError as ScopegraphError
+from ._graph import StateGraph as StateGraph
+from ._types import Command as Command
+from ._types import RetryPolicy as RetryPolicy
+from ._types import RunnableConfig as RunnableConfig
+from ._types import Send as Send
+from ._types import StreamMode as StreamMode
+from ._types import default_retry_on as default_retry_on
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "END",
+    "START",
+    "CompiledStateGraph",
+    "Command",
+    "ContextError",
+    "GraphRecursionError",
+    "GraphValidationError",
+    "InvalidInputError",
+    "InvalidUpdateError",
+    "NodeTimeoutError",
+    "RetryPolicy",
+    "RunStream",
+    "RunnableConfig",
+    "ScopegraphError",
+    "Send",
+    "StateGraph",
+    "StreamMode",
+    "adispatch_custom_event",
+    "check_cancelled",
+    "default_retry_on",
+    "dispatch_custom_event",
+    "get_config",
+    "get_stream_writer",
+)

@@ -1,0 +1,111 @@
+"""What a running node can reach without being handed it: its config, its stream writer,
+custom events, and a cancellation check for sync nodes running in worker threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+import anyio.from_thread
+import anyio.lowlevel
+
+from ._errors import ContextError
+from ._types import RunnableConfig
+
+if TYPE_CHECKING:
+    from ._pregel import NodeContext
+
+__all__ = (
+    "adispatch_custom_event",
+    "check_cancelled",
+    "current_node",
+    "dispatch_custom_event",
+    "get_config",
+    "get_stream_writer",
+)
+
+CONFIG_KEY_NODE = "__scopegraph_node"
+"""Key in ``config["configurable"]`` under which a node's config carries its context."""
+
+_current: ContextVar[NodeContext | None] = ContextVar("scopegraph_node", default=None)
+
+
+def current_node(config: RunnableConfig | None = None, *, what: str) -> NodeContext:
+    if config is not None:
+        ctx = config.get("configurable", {}).get(CONFIG_KEY_NODE)
+        if ctx is not None:
+            return ctx  # type: ignore[no-any-return]
+    ctx = _current.get()
+    if ctx is None:
+        raise ContextError(
+            f"{what} was called outside a running scopegraph node; call it from inside a "
+            "node function (or pass the node's config=...)"
+        )
+    return ctx
+
+
+def get_config() -> RunnableConfig:
+    """The config of the node that is running now."""
+    return current_node(what="get_config()").config
+
+
+def get_stream_writer() -> Callable[[Any], None]:
+    """A function that writes a chunk to the run's ``custom`` stream.
+
+    Example::
+
+        async def node(state):
+            write = get_stream_writer()
+            write({"progress": 0.5})
+    """
+    return current_node(what="get_stream_writer()").write_custom
+
+
+async def adispatch_custom_event(
+    name: str, data: Any, *, config: RunnableConfig | None = None
+) -> None:
+    """Send a custom event to ``astream_events`` (as ``on_custom_event``).
+
+    This is a cancellation point, and it waits while the consumer is far behind.
+    """
+    ctx = current_node(config, what="adispatch_custom_event()")
+    ctx.custom_event(name, data)
+    out = ctx.run.output
+    if out is None:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    else:
+        await out.wait_for_space()
+
+
+def dispatch_custom_event(name: str, data: Any, *, config: RunnableConfig | None = None) -> None:
+    """Synchronous ``adispatch_custom_event``, for sync nodes (which run in worker threads)."""
+    ctx = current_node(config, what="dispatch_custom_event()")
+    if threading.get_ident() == ctx.run.loop_thread:
+        ctx.custom_event(name, data)
+    else:
+        anyio.from_thread.run_sync(ctx.custom_event, name, data)
+
+
+def check_cancelled() -> None:
+    """Raise the backend's cancellation exception if the run of this sync node was cancelled.
+
+    A worker thread cannot be interrupted: the run waits for a sync node to return.
+    Long-running sync nodes call this now and then so that a cancelled run ends early.
+    """
+    ctx = _current.get()
+    if ctx is not None and threading.get_ident() == ctx.run.loop_thread:
+        raise ContextError(
+            "check_cancelled() is for sync nodes running in worker threads; in an async "
+            "node use `await anyio.lowlevel.checkpoint_if_cancelled()` instead"
+        )
+    anyio.from_thread.check_cancelled()
+
+
+def set_current(ctx: NodeContext | None) -> Any:
+    return _current.set(ctx)
+
+
+def reset_current(token: Any) -> None:
+    _current.reset(token)

@@ -1,0 +1,422 @@
+"""``StateGraph``: the builder. It records nodes and edges, checks them, and compiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Literal
+
+from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
+from ._errors import GraphValidationError
+from ._schema import StateSchema
+from ._types import Command, RetryPolicy
+
+__all__ = ("Branch", "NodeSpec", "StateGraph")
+
+NodeKind = Literal["async", "sync", "graph", "runnable"]
+
+
+def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
+    """(config by keyword, config positionally, writer by keyword) for a node or path."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False, False, False
+    params = sig.parameters
+    by_kw = "config" in params and params["config"].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
+    positional = [
+        p
+        for p in params.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    by_position = not by_kw and len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+    writer = "writer" in params and params["writer"].kind != inspect.Parameter.POSITIONAL_ONLY
+    return by_kw, by_position, writer
+
+
+def _is_async_callable(fn: Any) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 - callable objects
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def _command_destinations(fn: Any) -> tuple[str, ...] | None:
+    """Node names in a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        return None
+    ret = hints.get("return")
+    if ret is None:
+        return None
+    if ret is Command:
+        return ()
+    if typing.get_origin(ret) is Command or (
+        isinstance(typing.get_origin(ret), type) and typing.get_origin(ret) is Command
+    ):
+        args = typing.get_args(ret)
+        if args and typing.get_origin(args[0]) is Literal:
+            return tuple(str(a) for a in typing.get_args(args[0]))
+        return ()
+    return None
+
+
+@dataclasses.dataclass(slots=True)
+class NodeSpec:
+    name: str
+    fn: Any
+    kind: NodeKind
+    config_kw: bool
+    config_pos: bool
+    writer_kw: bool
+    retry_policy: RetryPolicy | None
+    timeout: float | None
+    metadata: dict[str, Any]
+    destinations: tuple[str, ...] | None
+    """Where a ``Command`` returned by this node may go, if declared; ``()`` = anywhere."""
+
+
+@dataclasses.dataclass(slots=True)
+class Branch:
+    source: str
+    path: Callable[..., Any]
+    path_map: dict[Hashable, str] | None
+    name: str
+    is_async: bool
+    config_kw: bool
+    config_pos: bool
+
+
+class StateGraph:
+    """A graph whose nodes read and update a shared state.
+
+    Args:
+        state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
+            declares how concurrent or repeated updates to a key are combined.
+        input_schema: the schema of the run input, if narrower than the state.
+        output_schema: the schema of the run output, if narrower than the state.
+
+    Example::
+
+        class State(TypedDict):
+            log: Annotated[list[str], operator.add]
+
+        graph = StateGraph(State)
+        graph.add_node("hello", lambda state: {"log": ["hello"]})
+        graph.add_edge(START, "hello")
+        app = graph.compile()
+    """
+
+    def __init__(
+        self,
+        state_schema: Any,
+        *,
+        input_schema: Any | None = None,
+        output_schema: Any | None = None,
+        # LangGraph's older spellings.
+        input: Any | None = None,
+        output: Any | None = None,
+    ) -> None:
+        self.state_schema = StateSchema(state_schema)
+        self.input_schema = StateSchema(input_schema or input or state_schema)
+        self.output_schema = StateSchema(output_schema or output or state_schema)
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
+        self.branches: dict[str, list[Branch]] = {}
+        self.compiled = False
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def add_node(
+        self,
+        node: str | Callable[..., Any],
+        action: Callable[..., Any] | None = None,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        destinations: Sequence[str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> StateGraph:
+        """Add a node. ``add_node(fn)`` names the node after the function.
+
+        Args:
+            node: the node's name, or the function itself.
+            action: the function, a ``def`` or ``async def`` taking ``(state)`` or
+                ``(state, config)``; or a compiled graph (a subgraph).
+            retry_policy: how to retry the node when it fails.
+            timeout: seconds after which the node is cancelled and ``NodeTimeoutError``
+                is raised (after the node's cleanup has finished).
+            metadata: extra metadata for the node's events.
+            destinations: nodes a ``Command(goto=...)`` from this node may go to.
+        """
+        if action is None:
+            if isinstance(node, str):
+                raise GraphValidationError(
+                    f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
+                )
+            action = node
+            name = getattr(node, "__name__", None) or getattr(node, "name", None)
+            if not isinstance(name, str) or name == "<lambda>":
+                raise GraphValidationError(
+                    "add_node(fn) needs a function with a __name__; for a lambda or a "
+                    "callable object pass a name: add_node('name', fn)"
+                )
+        else:
+            if not isinstance(node, str):
+                raise GraphValidationError(
+                    f"add_node's first argument must be the node name (a str), "
+                    f"not {type(node).__name__}"
+                )
+            name = node
+        if self.compiled:
+            pass  # LangGraph allows editing after compile; a new compile() picks it up.
+        if name in RESERVED_NAMES:
+            raise GraphValidationError(
+                f"node name {name!r} is reserved; choose another name for the node"
+            )
+        bad = [c for c in RESERVED_CHARS if c in name]
+        if bad:
+            raise GraphValidationError(
+                f"node name {name!r} contains {bad[0]!r}, which is reserved for namespaces; "
+                "choose a name without ':' or '|'"
+            )
+        if name in self.nodes:
+            raise GraphValidationError(
+                f"node {name!r} is already in the graph; give the second node another name"
+            )
+        if timeout is not None and not timeout > 0:
+            raise GraphValidationError(
+                f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
+            )
+        policy = retry_policy or retry
+        if policy is not None and not isinstance(policy, RetryPolicy):
+            raise GraphValidationError(
+                f"node {name!r}: retry_policy must be a scopegraph.RetryPolicy, "
+                f"not {type(policy).__name__}"
+            )
+        if not callable(action) and not hasattr(action, "ainvoke"):
+            raise GraphValidationError(
+                f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
+            )
+        from ._compiled import CompiledStateGraph
+
+        kind: NodeKind
+        if isinstance(action, CompiledStateGraph):
+            kind = "graph"
+            config_kw = config_pos = writer_kw = False
+        elif hasattr(action, "ainvoke") and not inspect.isfunction(action):
+            kind = "runnable"
+            config_kw = config_pos = writer_kw = False
+        else:
+            kind = "async" if _is_async_callable(action) else "sync"
+            config_kw, config_pos, writer_kw = _accepts(action)
+        declared = tuple(destinations) if destinations is not None else None
+        if declared is None and kind in ("async", "sync"):
+            declared = _command_destinations(action)
+        self.nodes[name] = NodeSpec(
+            name=name,
+            fn=action,
+            kind=kind,
+            config_kw=config_kw,
+            config_pos=config_pos,
+            writer_kw=writer_kw,
+            retry_policy=policy,
+            timeout=timeout,
+            metadata=dict(metadata or {}),
+            destinations=declared,
+        )
+        return self
+
+    def add_sequence(
+        self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
+    ) -> StateGraph:
+        """Add nodes and chain them with edges, in order."""
+        if not nodes:
+            raise GraphValidationError("add_sequence() needs at least one node")
+        previous: str | None = None
+        for item in nodes:
+            if isinstance(item, tuple):
+                name, fn = item
+                self.add_node(name, fn)
+            else:
+                self.add_node(item)
+                name = list(self.nodes)[-1]
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    # -- edges ---------------------------------------------------------------------------
+
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
+        """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
+        if isinstance(start_key, str):
+            if start_key == END:
+                raise GraphValidationError("END cannot be the start of an edge")
+            if end_key == START:
+                raise GraphValidationError("START cannot be the end of an edge")
+            self.edges.append((start_key, end_key))
+            return self
+        starts = tuple(start_key)
+        if not starts:
+            raise GraphValidationError("add_edge([], ...) needs at least one start node")
+        for s in starts:
+            if s == END:
+                raise GraphValidationError("END cannot be the start of an edge")
+        if end_key == START:
+            raise GraphValidationError("START cannot be the end of an edge")
+        self.waiting_edges.append((starts, end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | Sequence[str] | None = None,
+    ) -> StateGraph:
+        """After ``source``, call ``path(state)`` to choose what runs next.
+
+        ``path`` returns a node name, ``END``, a list of names, or ``Send`` objects.
+        ``path_map`` maps its return values to node names (a list maps names to
+        themselves).
+        """
+        if not callable(path):
+            raise GraphValidationError(
+                f"add_conditional_edges({source!r}, ...): path must be callable, "
+                f"not {type(path).__name__}"
+            )
+        mapping: dict[Hashable, str] | None
+        if path_map is None:
+            mapping = None
+        elif isinstance(path_map, dict):
+            mapping = dict(path_map)
+        elif isinstance(path_map, (list, tuple)):
+            mapping = {name: name for name in path_map}
+        else:
+            raise GraphValidationError(
+                f"add_conditional_edges({source!r}, ...): path_map must be a dict or a "
+                f"list of node names, not {type(path_map).__name__}"
+            )
+        name = getattr(path, "__name__", None) or type(path).__name__
+        if name == "<lambda>":
+            name = "condition"
+        existing = self.branches.setdefault(source, [])
+        if any(b.name == name for b in existing):
+            raise GraphValidationError(
+                f"node {source!r} already has a conditional edge named {name!r}; "
+                "use a path function with another name"
+            )
+        config_kw, config_pos, _ = _accepts(path)
+        existing.append(
+            Branch(source, path, mapping, name, _is_async_callable(path), config_kw, config_pos)
+        )
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph:
+        """Same as ``add_edge(START, key)``."""
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(
+        self, path: Callable[..., Any], path_map: dict[Hashable, str] | Sequence[str] | None = None
+    ) -> StateGraph:
+        """Same as ``add_conditional_edges(START, path, path_map)``."""
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph:
+        """Same as ``add_edge(key, END)``."""
+        return self.add_edge(key, END)
+
+    # -- compile -------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Check the graph; raise GraphValidationError naming the problem and the fix."""
+        known = set(self.nodes)
+
+        def check_node(name: str, where: str, *, allow: str) -> None:
+            if name == allow or name in known:
+                return
+            raise GraphValidationError(
+                f"{where}: node {name!r} is not defined; add it with "
+                f"graph.add_node({name!r}, fn) before compiling"
+            )
+
+        for start, end in self.edges:
+            where = f"add_edge({start!r}, {end!r})"
+            check_node(start, where, allow=START)
+            check_node(end, where, allow=END)
+        for starts, end in self.waiting_edges:
+            where = f"add_edge({list(starts)!r}, {end!r})"
+            for s in starts:
+                check_node(s, where, allow=START)
+            check_node(end, where, allow=END)
+        for source, branches in self.branches.items():
+            for branch in branches:
+                where = f"add_conditional_edges({source!r}, {branch.name})"
+                check_node(source, where, allow=START)
+                for target in (branch.path_map or {}).values():
+                    if target != END and target not in known:
+                        raise GraphValidationError(
+                            f"{where}: path_map names {target!r}, which is not a node; "
+                            f"add it with graph.add_node({target!r}, fn) or fix the path_map"
+                        )
+        for node in self.nodes.values():
+            for target in node.destinations or ():
+                check_node(target, f"node {node.name!r} destinations", allow=END)
+
+        has_entry = any(s == START for s, _ in self.edges) or START in self.branches
+        if not has_entry:
+            raise GraphValidationError(
+                "the graph has no entry point; add graph.add_edge(START, 'first_node') "
+                "or graph.set_entry_point('first_node')"
+            )
+
+        # Reachability: only decidable where every route is declared.
+        dynamic = any(b.path_map is None for bs in self.branches.values() for b in bs) or any(
+            n.destinations == () for n in self.nodes.values()
+        )
+        if not dynamic:
+            targets = {e for _, e in self.edges} | {e for _, e in self.waiting_edges}
+            for bs in self.branches.values():
+                for b in bs:
+                    targets.update((b.path_map or {}).values())
+            for n in self.nodes.values():
+                targets.update(n.destinations or ())
+            for name in self.nodes:
+                if name not in targets:
+                    raise GraphValidationError(
+                        f"node {name!r} has no way in: no edge, conditional edge or "
+                        f"declared destination leads to it. Add graph.add_edge(..., {name!r}) "
+                        "or remove the node"
+                    )
+
+    def compile(
+        self,
+        checkpointer: Any | None = None,
+        *,
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
+        debug: bool = False,
+        name: str | None = None,
+    ) -> Any:
+        """Check the graph and return a runnable ``CompiledStateGraph``."""
+        from ._compiled import CompiledStateGraph
+
+        if checkpointer is not None or interrupt_before or interrupt_after:
+            raise GraphValidationError(
+                "checkpointers and interrupt_before/interrupt_after are not supported by "
+                "this scopegraph release yet; compile() without them"
+            )
+        self.validate()
+        self.compiled = True
+        return CompiledStateGraph(self, name=name, debug=debug)

@@ -1,0 +1,707 @@
+"""One run of a compiled graph: bulk-synchronous supersteps, as in LangGraph's Pregel loop.
+
+Each superstep runs every triggered node concurrently (see :mod:`._run` for how they are
+scheduled and cancelled), then applies their updates in a deterministic order: nodes
+triggered by edges in alphabetical order of name, then ``Send`` tasks in the order they
+were sent (LangGraph's order). Routing (static edges, conditional edges, ``Command.goto``,
+join edges) decides which nodes run in the next step.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from ._constants import END, START
+from ._context import CONFIG_KEY_NODE, reset_current, set_current
+from ._errors import GraphRecursionError, InvalidUpdateError
+from ._ids import new_id
+from ._output import RunOutput
+from ._run import run_attempts, run_step
+from ._schema import MISSING
+from ._types import Command, RunnableConfig, Send
+
+if TYPE_CHECKING:
+    from ._compiled import CompiledStateGraph
+    from ._graph import Branch, NodeSpec
+
+__all__ = ("NodeContext", "ParentCommand", "Run", "Sink")
+
+Sink = Callable[[tuple[str, ...], str, Any], None]
+"""Receives ``(namespace, mode, chunk)`` for every stream chunk of a run."""
+
+TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
+
+
+class ParentCommand(Exception):
+    """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent's node."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+class Task:
+    __slots__ = (
+        "error",
+        "failed_at",
+        "id",
+        "input",
+        "name",
+        "next",
+        "node",
+        "path",
+        "sort_key",
+        "triggers",
+        "update",
+        "writes",
+    )
+
+    def __init__(
+        self,
+        node: NodeSpec,
+        input: Any,
+        triggers: tuple[str, ...],
+        path: tuple[Any, ...],
+        sort_key: tuple[int, Any],
+    ) -> None:
+        self.node = node
+        self.name = node.name
+        self.input = input
+        self.triggers = triggers
+        self.path = path
+        self.sort_key = sort_key
+        self.id = new_id()
+        self.writes: Sequence[tuple[str, Any]] = ()
+        self.update: Any = None
+        self.next: list[str | Send] = []
+        self.error: BaseException | None = None
+        self.failed_at = 0
+
+
+class NodeContext:
+    """What a running node can reach: its run, its config, its stream writer."""
+
+    __slots__ = ("_config", "_metadata", "checkpoint_ns", "ns", "parent_ids", "run", "run_id", "task")
+
+    def __init__(self, run: Run, task: Task) -> None:
+        self.run = run
+        self.task = task
+        self.checkpoint_ns = (
+            f"{run.checkpoint_ns}|{task.name}:{task.id}"
+            if run.checkpoint_ns
+            else f"{task.name}:{task.id}"
+        )
+        self.run_id: str | None = None
+        self.parent_ids: list[str] = run.child_parent_ids
+        self._config: RunnableConfig | None = None
+        self._metadata: dict[str, Any] | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        md = self._metadata
+        if md is None:
+            run, task = self.run, self.task
+            md = self._metadata = {
+                **run.user_metadata,
+                "langgraph_step": run.step,
+                "langgraph_node": task.name,
+                "langgraph_triggers": task.triggers,
+                "langgraph_path": task.path,
+                "langgraph_checkpoint_ns": self.checkpoint_ns,
+            }
+        return md
+
+    @property
+    def config(self) -> RunnableConfig:
+        config = self._config
+        if config is None:
+            run = self.run
+            config = self._config = {  # type: ignore[typeddict-unknown-key]
+                **run.config,
+                "metadata": self.metadata,
+                "configurable": {
+                    **run.configurable,
+                    "checkpoint_ns": self.checkpoint_ns,
+                    "__pregel_task_id": self.task.id,
+                    CONFIG_KEY_NODE: self,
+                },
+            }
+        return config
+
+    def write_custom(self, chunk: Any) -> None:
+        """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
+        run = self.run
+        if "custom" not in run.modes:
+            return
+        if threading.get_ident() == run.loop_thread:
+            run.sink(run.ns, "custom", chunk)
+        else:
+            anyio.from_thread.run_sync(run.sink, run.ns, "custom", chunk)
+
+    def custom_event(self, name: str, data: Any) -> None:
+        run = self.run
+        if run.output is None or not run.events:
+            return
+        metadata = {**self.metadata, "checkpoint_ns": self.checkpoint_ns}
+        run.output.put(
+            {
+                "event": "on_custom_event",
+                "run_id": self.run_id,
+                "name": name,
+                "tags": ["seq:step:1", *run.user_tags],
+                "metadata": metadata,
+                "data": data,
+                "parent_ids": self.parent_ids,
+            }
+        )
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+class Run:
+    """The state and the superstep loop of one run (or of one subgraph call)."""
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph,
+        input: Any,
+        config: RunnableConfig,
+        *,
+        output: RunOutput | None,
+        modes: frozenset[str],
+        sink: Sink,
+        events: bool,
+        ns: tuple[str, ...] = (),
+        checkpoint_ns: str = "",
+        parent: NodeContext | None = None,
+    ) -> None:
+        self.graph = graph
+        self.input = input
+        self.output = output
+        self.modes = modes
+        self.sink = sink
+        self.events = events
+        self.ns = ns
+        self.checkpoint_ns = checkpoint_ns
+        self.parent = parent
+        self.loop_thread = threading.get_ident()
+        self.step = 0
+        self.values: dict[str, Any] = {}
+        self.multi_mode = False
+
+        user_config = dict(config)
+        self.run_name: str = user_config.pop("run_name", None) or graph.name  # type: ignore[assignment]
+        self.run_id: str = str(user_config.pop("run_id", None) or new_id())
+        limit = user_config.get("recursion_limit", graph.recursion_limit)
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"recursion_limit must be an int of at least 1, not {limit!r}")
+        self.recursion_limit = limit
+        self.user_tags: list[str] = list(user_config.get("tags") or ())
+        self.user_metadata: dict[str, Any] = dict(user_config.get("metadata") or {})
+        self.configurable: dict[str, Any] = {
+            k: v for k, v in (user_config.get("configurable") or {}).items() if k != CONFIG_KEY_NODE
+        }
+        if "thread_id" in self.configurable:
+            self.user_metadata.setdefault("thread_id", self.configurable["thread_id"])
+        user_config.pop("metadata", None)
+        user_config.pop("configurable", None)
+        self.config = user_config
+        max_concurrency = user_config.get("max_concurrency")
+        self.limiter = (
+            anyio.CapacityLimiter(max_concurrency) if isinstance(max_concurrency, int) else None
+        )
+        if parent is None:
+            self.child_parent_ids: list[str] = [self.run_id]
+        else:
+            self.child_parent_ids = [*parent.parent_ids, parent.run_id or "", self.run_id]
+        self._barriers: dict[int, set[str]] = {}
+        self._event_metadata: dict[str, Any] | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def execute(self) -> Any:
+        graph = self.graph
+        values = self.values = graph.initial_values()
+        update = graph.input_schema.coerce_input(self.input, allowed=graph.input_channels)
+        if self.events:
+            self._root_event("on_chain_start", {"input": self.input})
+        updated = self._apply(((k, v) for k, v in update.items()), "the input")
+        if updated and "values" in self.modes:
+            self.sink(self.ns, "values", self.snapshot())
+        tasks = await self._plan_start()
+        modes = self.modes
+        limit = self.recursion_limit
+        step = 0
+        while tasks:
+            step = self.step = step + 1
+            if "tasks" in modes or "debug" in modes:
+                for task in tasks:
+                    self._emit_task_start(task)
+            await run_step(tasks, self._run_task, self.limiter)
+            written: dict[str, str] | None = None
+            if len(tasks) > 1:
+                tasks.sort(key=_sort_key)
+                written = {}
+            updated = False
+            for task in tasks:
+                if task.writes:
+                    updated = self._apply(task.writes, task.name, written) or updated
+            if updated and "values" in modes:
+                self.sink(self.ns, "values", self.snapshot())
+            tasks = self._plan_next(tasks)
+            if step >= limit:
+                raise GraphRecursionError(
+                    f"Recursion limit of {limit} reached without hitting a stop condition. "
+                    "You can increase the limit by setting the `recursion_limit` config key.\n"
+                    f"For troubleshooting, visit: {TROUBLESHOOTING}GRAPH_RECURSION_LIMIT"
+                )
+        if self.events:
+            data = {"output": self.snapshot()}
+            if self.parent is not None:
+                data["input"] = self.input
+            self._root_event("on_chain_end", data)
+        return values
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the state, keys in schema order."""
+        values = self.values
+        return {k: values[k] for k in self.graph.channels if k in values}
+
+    def result(self) -> Any:
+        """The run's output: the state filtered to the output schema, or None if empty."""
+        keys = self.graph.output_keys
+        values = self.values
+        out = {k: values[k] for k in keys if k in values}
+        return out or None
+
+    # -- writes --------------------------------------------------------------------------
+
+    def _apply(self, writes: Any, writer: str, written: dict[str, str] | None = None) -> bool:
+        """Apply one writer's writes; ``written`` tracks last-value keys across a step."""
+        values = self.values
+        reducers = self.graph.reducers
+        updated = False
+        for key, value in writes:
+            reducer = reducers[key]
+            if reducer is None:
+                if written is not None:
+                    other = written.get(key)
+                    if other is not None:
+                        raise InvalidUpdateError(
+                            f"At key '{key}': Can receive only one value per step. Use an "
+                            "Annotated key to handle multiple values. "
+                            f"(nodes {other!r} and {writer!r} both wrote it in step "
+                            f"{self.step}; give {key!r} a reducer, e.g. "
+                            "Annotated[list, operator.add], or let only one node write it)"
+                            f"\nFor troubleshooting, visit: {TROUBLESHOOTING}"
+                            "INVALID_CONCURRENT_GRAPH_UPDATE"
+                        )
+                    written[key] = writer
+                values[key] = value
+            else:
+                current = values.get(key, MISSING)
+                values[key] = value if current is MISSING else reducer(current, value)
+            updated = True
+        return updated
+
+    # -- routing -------------------------------------------------------------------------
+
+    async def _plan_start(self) -> list[Task]:
+        graph = self.graph
+        targets: list[str | Send] = list(graph.edges_from.get(START, ()))
+        branches = graph.branches.get(START)
+        if branches:
+            start_ctx: NodeContext | None = None
+            start_task = Task(graph.start_node, dict(self.values), (START,), ("__pregel_pull", START), (0, START))
+            if self.events:
+                start_ctx = NodeContext(self, start_task)
+                self._node_event(start_ctx, "on_chain_start", {"input": self.input}, hidden=True)
+            for branch in branches:
+                targets.extend(await self._route(branch, start_task, start_ctx, self.values))
+            if start_ctx is not None:
+                self._node_event(start_ctx, "on_chain_stream", {"chunk": self.input}, hidden=True)
+                self._node_event(
+                    start_ctx, "on_chain_end", {"output": self.input, "input": self.input}, hidden=True
+                )
+        return self._make_tasks(targets, {})
+
+    def _plan_next(self, done: list[Task]) -> list[Task]:
+        graph = self.graph
+        targets: list[str | Send] = []
+        joins: dict[str, list[str]] = {}
+        waiting = graph.waiting_by_source
+        for task in done:
+            targets.extend(task.next)
+            for index in waiting.get(task.name, ()):
+                sources, dest = graph.waiting_edges[index]
+                seen = self._barriers.setdefault(index, set())
+                seen.add(task.name)
+                if len(seen) == len(sources):
+                    seen.clear()
+                    targets.append(dest)
+                    joins.setdefault(dest, []).append(f"join:{'+'.join(sources)}:{dest}")
+        return self._make_tasks(targets, joins)
+
+    def _make_tasks(self, targets: list[str | Send], joins: dict[str, list[str]]) -> list[Task]:
+        if not targets:
+            return []
+        nodes = self.graph.nodes
+        push: list[Task] = []
+        pull: set[str] = set()
+        for target in targets:
+            if type(target) is str:
+                if target != END:
+                    pull.add(target)
+            else:
+                assert isinstance(target, Send)
+                index = len(push)
+                push.append(
+                    Task(
+                        nodes[target.node],
+                        target.arg,
+                        ("__pregel_push",),
+                        ("__pregel_push", index, False),
+                        (1, index),
+                    )
+                )
+        if not pull:
+            return push
+        view = self.graph.state_schema.view
+        values = self.values
+        for name in sorted(pull):
+            triggers = (f"branch:to:{name}", *joins.get(name, ()))
+            push.append(Task(nodes[name], view(values), triggers, ("__pregel_pull", name), (0, name)))
+        return push
+
+    async def _route(
+        self, branch: Branch, task: Task, ctx: NodeContext | None, fresh: dict[str, Any]
+    ) -> list[str | Send]:
+        """Call a conditional edge's path function and check what it returned."""
+        arg = self.graph.state_schema.view(fresh)
+        path = branch.path
+        child: dict[str, Any] | None = None
+        if self.events and ctx is not None:
+            child = self._child_event_base(ctx, branch.name, task.name == START)
+            self._put_event(child, "on_chain_start", {"input": arg})
+        if branch.config_kw or branch.config_pos:
+            config = ctx.config if ctx is not None else self.config
+            result = path(arg, config=config) if branch.config_kw else path(arg, config)
+        else:
+            result = path(arg)
+        if branch.is_async:
+            result = await result
+        if child is not None:
+            self._put_event(child, "on_chain_end", {"output": result, "input": arg})
+        where = f"the conditional edge {branch.name!r} from {task.name!r}"
+        if result is None:
+            raise InvalidUpdateError(
+                f"{where} returned None; return a node name, END, a list of them, or Send objects"
+            )
+        items = result if isinstance(result, (list, tuple)) else (result,)
+        targets: list[str | Send] = []
+        nodes = self.graph.nodes
+        for item in items:
+            if isinstance(item, Send):
+                if item.node not in nodes:
+                    raise InvalidUpdateError(
+                        f"{where} sent Send({item.node!r}, ...) to a node that does not exist; "
+                        f"the nodes are {', '.join(map(repr, nodes))}"
+                    )
+                targets.append(item)
+                continue
+            dest = item
+            if branch.path_map is not None:
+                if item not in branch.path_map:
+                    raise InvalidUpdateError(
+                        f"{where} returned {item!r}, which is not a key of its path_map "
+                        f"{branch.path_map!r}; add it to the path_map or return one of its keys"
+                    )
+                dest = branch.path_map[item]
+            if dest == END:
+                continue
+            if not isinstance(dest, str) or dest not in nodes:
+                raise InvalidUpdateError(
+                    f"{where} returned {item!r}, which is not a node; return one of "
+                    f"{', '.join(map(repr, nodes))} or END"
+                )
+            targets.append(dest)
+        return targets
+
+    # -- one task ------------------------------------------------------------------------
+
+    async def _run_task(self, task: Task) -> None:
+        node = task.node
+        ctx = NodeContext(self, task)
+        events = self.events
+        if events:
+            ctx.run_id = new_id()
+            self._node_event(ctx, "on_chain_start", {"input": task.input})
+        token = set_current(ctx)
+        try:
+            if node.timeout is None and node.retry_policy is None:
+                result = await self._call(node, task.input, ctx)
+            else:
+                result = await run_attempts(
+                    task.name,
+                    functools.partial(self._call, node, task.input, ctx),
+                    node.timeout,
+                    node.retry_policy,
+                )
+            await self._collect(task, ctx, result)
+        except Exception as exc:
+            if not isinstance(exc, ParentCommand):
+                exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
+                if "tasks" in self.modes or "debug" in self.modes:
+                    self._emit_task_result(task, exc)
+            raise
+        finally:
+            reset_current(token)
+        if events:
+            self._node_event(ctx, "on_chain_stream", {"chunk": result})
+            self._node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
+        modes = self.modes
+        if "updates" in modes:
+            self.sink(self.ns, "updates", {task.name: task.update})
+        if "tasks" in modes or "debug" in modes:
+            self._emit_task_result(task, None)
+
+    async def _call(self, node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+        kind = node.kind
+        fn = node.fn
+        if kind == "async" or kind == "sync":
+            kwargs: dict[str, Any] = {}
+            if node.config_kw:
+                kwargs["config"] = ctx.config
+            if node.writer_kw:
+                kwargs["writer"] = ctx.write_custom
+            args = (arg, ctx.config) if node.config_pos else (arg,)
+            if kind == "async":
+                return await fn(*args, **kwargs)
+            return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+        if kind == "graph":
+            try:
+                return await fn.run_as_node(arg, ctx)
+            except ParentCommand as parent:
+                command = parent.command
+                return Command(update=command.update, goto=command.goto, resume=command.resume)
+        return await fn.ainvoke(arg, ctx.config)
+
+    async def _collect(self, task: Task, ctx: NodeContext, result: Any) -> None:
+        """Turn a node's return value into writes and routing; evaluate its branches."""
+        graph = self.graph
+        name = task.name
+        gotos: Sequence[Any] = ()
+        if result is None:
+            update = None
+        elif type(result) is dict or isinstance(result, Mapping):
+            update = result
+        elif isinstance(result, Command) or (
+            isinstance(result, (list, tuple))
+            and result
+            and all(isinstance(c, Command) for c in result)
+        ):
+            update, gotos = self._from_commands(task, result)
+        else:
+            update = graph.state_schema.object_to_update(result)
+            if update is None:
+                raise InvalidUpdateError(
+                    f"Expected dict, got {result}: node {name!r} must return a dict of state "
+                    "updates, a Command, or None\n"
+                    f"For troubleshooting, visit: {TROUBLESHOOTING}INVALID_GRAPH_NODE_RETURN_VALUE"
+                )
+        if update:
+            channels = graph.reducers
+            if task.node.kind == "graph":
+                update = {k: v for k, v in update.items() if k in channels}
+            elif not update.keys() <= channels.keys():
+                unknown = [k for k in update if k not in channels]
+                raise InvalidUpdateError(
+                    f"node {name!r} wrote the key {unknown[0]!r}, which is not in the state "
+                    f"schema {graph.state_schema.name}; add {unknown[0]!r} to the schema or "
+                    "stop returning it"
+                )
+            task.writes = list(update.items())
+            task.update = update
+        else:
+            task.update = None
+        nxt = task.next
+        nxt.extend(graph.edges_from.get(name, ()))
+        for goto in gotos:
+            nxt.append(self._check_goto(name, goto))
+        branches = graph.branches.get(name)
+        if branches:
+            fresh = self.values
+            if task.writes:
+                fresh = dict(fresh)
+                reducers = graph.reducers
+                for key, value in task.writes:
+                    reducer = reducers[key]
+                    current = fresh.get(key, MISSING)
+                    fresh[key] = (
+                        value if reducer is None or current is MISSING else reducer(current, value)
+                    )
+            for branch in branches:
+                nxt.extend(await self._route(branch, task, ctx if self.events else None, fresh))
+
+    def _from_commands(self, task: Task, result: Any) -> tuple[Any, list[Any]]:
+        commands = [result] if isinstance(result, Command) else list(result)
+        update: dict[str, Any] = {}
+        gotos: list[Any] = []
+        for command in commands:
+            if command.graph == Command.PARENT:
+                if self.parent is None:
+                    raise InvalidUpdateError(
+                        f"node {task.name!r} returned Command(graph=Command.PARENT) but this "
+                        "graph is not a subgraph; drop graph=Command.PARENT"
+                    )
+                raise ParentCommand(command)
+            if command.graph is not None:
+                raise InvalidUpdateError(
+                    f"node {task.name!r} returned Command(graph={command.graph!r}); graph must "
+                    "be None or Command.PARENT"
+                )
+            cu = command.update
+            if cu is None:
+                pass
+            elif isinstance(cu, Mapping):
+                update.update(cu)
+            elif isinstance(cu, (list, tuple)) and all(
+                isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) for t in cu
+            ):
+                update.update(cu)
+            else:
+                obj = self.graph.state_schema.object_to_update(cu)
+                if obj is None:
+                    raise InvalidUpdateError(
+                        f"node {task.name!r} returned Command(update={cu!r}); the update must "
+                        "be a dict of state keys, a list of (key, value) pairs, or None"
+                    )
+                update.update(obj)
+            goto = command.goto
+            if isinstance(goto, (str, Send)):
+                gotos.append(goto)
+            else:
+                gotos.extend(goto)
+        return update, gotos
+
+    def _check_goto(self, name: str, goto: Any) -> str | Send:
+        nodes = self.graph.nodes
+        target = goto.node if isinstance(goto, Send) else goto
+        if target == END and not isinstance(goto, Send):
+            return END
+        if not isinstance(target, str) or target not in nodes:
+            raise InvalidUpdateError(
+                f"node {name!r} returned Command(goto={goto!r}), but {target!r} is not a node; "
+                f"go to one of {', '.join(map(repr, nodes))} or END"
+            )
+        return goto  # type: ignore[no-any-return]
+
+    # -- stream chunks ---------------------------------------------------------------------
+
+    def _emit_task_start(self, task: Task) -> None:
+        payload = {"id": task.id, "name": task.name, "input": task.input, "triggers": task.triggers}
+        if "tasks" in self.modes:
+            self.sink(self.ns, "tasks", payload)
+        if "debug" in self.modes:
+            self.sink(
+                self.ns,
+                "debug",
+                {"step": self.step, "timestamp": _now(), "type": "task", "payload": payload},
+            )
+
+    def _emit_task_result(self, task: Task, error: BaseException | None) -> None:
+        payload = {
+            "id": task.id,
+            "name": task.name,
+            "error": error,
+            "result": {} if error is not None else dict(task.writes),
+            "interrupts": [],
+        }
+        if "tasks" in self.modes:
+            self.sink(self.ns, "tasks", payload)
+        if "debug" in self.modes:
+            self.sink(
+                self.ns,
+                "debug",
+                {"step": self.step, "timestamp": _now(), "type": "task_result", "payload": payload},
+            )
+
+    # -- astream_events ------------------------------------------------------------------
+
+    def _root_event(self, event: str, data: dict[str, Any]) -> None:
+        assert self.output is not None
+        if self.parent is None:
+            metadata = {**self.user_metadata, "ls_integration": "langgraph"}
+            tags = self.user_tags
+            parent_ids: list[str] = []
+        else:
+            metadata = {**self.parent.metadata, "checkpoint_ns": self.parent.checkpoint_ns}
+            tags = ["seq:step:1", *self.user_tags]
+            parent_ids = [*self.parent.parent_ids, self.parent.run_id or ""]
+        self.output.put(
+            {
+                "event": event,
+                "data": data,
+                "name": self.run_name,
+                "tags": tags,
+                "run_id": self.run_id,
+                "metadata": metadata,
+                "parent_ids": parent_ids,
+            }
+        )
+
+    def _event_metadata_for(self, ctx: NodeContext) -> dict[str, Any]:
+        md = {"ls_integration": "langgraph", **ctx.metadata}
+        if self.parent is not None:
+            md["checkpoint_ns"] = self.checkpoint_ns
+        return md
+
+    def _node_event(
+        self, ctx: NodeContext, event: str, data: dict[str, Any], *, hidden: bool = False
+    ) -> None:
+        assert self.output is not None
+        if ctx.run_id is None:
+            ctx.run_id = new_id()
+        tags = [f"graph:step:{self.step}", *self.user_tags]
+        if hidden:
+            tags.insert(1, "langsmith:hidden")
+        self.output.put(
+            {
+                "event": event,
+                "data": data,
+                "name": ctx.task.name,
+                "tags": tags,
+                "run_id": ctx.run_id,
+                "metadata": self._event_metadata_for(ctx),
+                "parent_ids": ctx.parent_ids,
+            }
+        )
+
+    def _child_event_base(self, ctx: NodeContext, name: str, hidden: bool) -> dict[str, Any]:
+        tags = ["seq:step:2" if hidden else "seq:step:3", *self.user_tags]
+        if hidden:
+            tags.insert(1, "langsmith:hidden")
+        return {
+            "name": "Unnamed" if name == "condition" else name,
+            "tags": tags,
+            "run_id": new_id(),
+            "metadata": self._event_metadata_for(ctx),
+            "parent_ids": [*ctx.parent_ids, ctx.run_id or ""],
+        }
+
+    def _put_event(self, base: dict[str, Any], event: str, data: dict[str, Any]) -> None:
+        assert self.output is not None
+        self.output.put({"event": event, "data": data, **base})
+
+
+def _sort_key(task: Task) -> tuple[int, Any]:
+    return task.sort_key

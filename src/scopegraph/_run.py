@@ -1,0 +1,243 @@
+"""The cancellation model of scopegraph, top to bottom.
+
+Everything that decides who cancels whom, who waits for whom, and which exception comes
+out lives in this module. The guarantees it gives, on asyncio and trio alike:
+
+1. **Shielded cleanup completes.** Every node runs inside an anyio cancel scope that is
+   nested in the caller's scope tree, and a run is cancelled only by cancelling one of
+   those scopes, once. anyio then delivers the cancellation to each node task and
+   respects ``with anyio.CancelScope(shield=True):`` inside it. Nothing here calls
+   ``Task.cancel()`` or awaits a task from a cancelled scope without a shield.
+2. **Structured unwind.** When a run API returns or raises, every node of the run has
+   finished, cleanup included, and no task of the run is alive. Inner cleanup (the
+   node's) finishes before the caller sees the cancellation.
+3. **One cancellation per cause.** A node sees its cancellation once per cause; cleanup
+   that shields itself is never cancelled again by the runtime.
+
+How a run is hosted, per API:
+
+- ``ainvoke`` (and ``invoke``): :func:`run_step` runs in the caller's own task. A step
+  with one task runs that node inline, in the caller's task; a step with several tasks
+  runs them in a task group nested in the caller's scope.
+- ``open_stream`` (an async context manager): :func:`open_run` starts the run in a task
+  group that the context manager owns, so the run is again inside the caller's scope
+  tree; leaving the block cancels the run and waits for it.
+- ``astream`` / ``astream_events`` (async generators): a generator cannot own a task group
+  across ``yield`` (PEP 789), so :func:`iterate_detached` runs the graph in a task of its
+  own (:mod:`._detach`). The generator's ``finally:`` cancels that run's scope and waits,
+  shielded, until the run has unwound. That ``finally:`` runs when the consumer is
+  cancelled while awaiting the generator, when the generator is ``aclose()``-d, and when
+  the consumer's ``async for`` ends. A consumer that abandons the generator without
+  closing it (``break`` without ``aclose()``) leaves the run going until the generator is
+  garbage-collected, when the event loop's async-generator finalizer closes it; use
+  ``open_stream`` or ``contextlib.aclosing`` to avoid that.
+
+Errors: a failing node cancels its siblings, their cleanup is awaited, and then the
+ORIGINAL exception of the node that failed first is raised — never an ExceptionGroup.
+A node ``timeout`` cancels the node's own scope; ``NodeTimeoutError`` is raised after its
+cleanup has finished.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ._detach import spawn_detached
+from ._errors import NodeTimeoutError
+from ._output import RunOutput
+from ._types import RetryPolicy
+
+__all__ = (
+    "StepTask",
+    "iterate_detached",
+    "open_run",
+    "run_attempts",
+    "run_step",
+    "unwrap_exception_group",
+)
+
+T = TypeVar("T")
+
+
+class StepTask(Protocol):
+    error: BaseException | None
+    failed_at: int
+
+
+class Executable(Protocol):
+    output: RunOutput | None
+
+    async def execute(self) -> Any: ...
+
+
+# -- one superstep ------------------------------------------------------------------------
+
+_failure_counter = 0
+
+
+def _record_failure(task: StepTask, exc: BaseException) -> None:
+    global _failure_counter
+    _failure_counter += 1
+    task.error = exc
+    task.failed_at = _failure_counter
+
+
+async def run_step(
+    tasks: Sequence[T],
+    run_task: Callable[[T], Awaitable[None]],
+    limiter: anyio.CapacityLimiter | None = None,
+) -> None:
+    """Run the tasks of one superstep concurrently; raise the first failure, unwrapped.
+
+    ``run_task`` does the node's work. An ``Exception`` it raises is recorded on the task,
+    and the step's scope is cancelled so that the siblings unwind; cancellation and other
+    ``BaseException``\\s propagate untouched.
+    """
+    if len(tasks) == 1:
+        # One task: run it inline, in the caller's task, inside the caller's scopes.
+        await run_task(tasks[0])
+        return
+
+    async def guarded(task: T, scope: anyio.CancelScope) -> None:
+        try:
+            if limiter is None:
+                await run_task(task)
+            else:
+                async with limiter:
+                    await run_task(task)
+        except Exception as exc:
+            _record_failure(task, exc)  # type: ignore[arg-type]
+            scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        for task in tasks:
+            tg.start_soon(guarded, task, tg.cancel_scope)
+    failures = [t for t in tasks if t.error is not None]  # type: ignore[attr-defined]
+    if failures:
+        first = min(failures, key=lambda t: t.failed_at)  # type: ignore[attr-defined]
+        raise first.error  # type: ignore[attr-defined]
+
+
+# -- one node: timeout and retries --------------------------------------------------------
+
+
+async def run_attempts(
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    timeout: float | None,
+    retry_policy: RetryPolicy | None,
+) -> T:
+    """Call a node, with its own cancel scope for ``timeout`` and LangGraph's retries."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            if timeout is None:
+                return await call()
+            with anyio.CancelScope(deadline=anyio.current_time() + timeout):
+                return await call()
+            # The node's own deadline fired and its cleanup has finished. If an outer
+            # scope was cancelled at the same moment, that cancellation wins.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            raise NodeTimeoutError(name, timeout)
+        except Exception as exc:
+            if (
+                retry_policy is None
+                or attempt >= retry_policy.max_attempts
+                or not retry_policy.should_retry(exc)
+            ):
+                raise
+        assert retry_policy is not None
+        await anyio.sleep(retry_policy.interval(attempt))
+
+
+# -- hosting a streamed run ---------------------------------------------------------------
+
+
+@asynccontextmanager
+async def unwrap_exception_group() -> AsyncIterator[None]:
+    """Re-raise the sole exception of a one-exception group as itself."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        inner: BaseException = group
+        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+            inner = inner.exceptions[0]
+        if inner is group:
+            raise
+        raise inner from inner.__cause__
+
+
+@asynccontextmanager
+async def open_run(run: Executable) -> AsyncIterator[anyio.CancelScope]:
+    """Run ``run`` in a task group owned by this context manager.
+
+    Yields the run's own cancel scope. Leaving the block cancels the run if it is still
+    going and waits for it to unwind.
+    """
+    out = run.output
+    assert out is not None
+    run_scope = anyio.CancelScope()
+
+    async def host() -> None:
+        try:
+            with run_scope:
+                await run.execute()
+        except Exception as exc:
+            out.close(exc)
+        else:
+            out.close()
+
+    async with unwrap_exception_group(), anyio.create_task_group() as tg:
+        tg.start_soon(host)
+        try:
+            yield run_scope
+        finally:
+            out.consumer_gone()
+            run_scope.cancel()
+
+
+async def iterate_detached(run: Executable) -> AsyncGenerator[Any, None]:
+    """Yield the run's output while the run executes in a detached task.
+
+    On every way out of the generator (exhausted, failed, cancelled, closed), the run is
+    cancelled and awaited under a shield, so that it has fully unwound before the
+    consumer sees the generator end.
+    """
+    out = run.output
+    assert out is not None
+    done = anyio.Event()
+    run_scope = anyio.CancelScope()
+
+    async def host() -> None:
+        # Runs in a task owned by nobody, so it must not let anything escape.
+        try:
+            with run_scope:
+                await run.execute()
+        except BaseException as exc:
+            out.close(exc)
+        else:
+            out.close()
+        finally:
+            done.set()
+
+    spawn_detached(host, contextvars.copy_context())
+    try:
+        while True:
+            try:
+                batch = await out.get_batch()
+            except StopAsyncIteration:
+                return
+            for item in batch:
+                yield item
+    finally:
+        run_scope.cancel()
+        out.consumer_gone()
+        with anyio.CancelScope(shield=True):
+            await done.wait()

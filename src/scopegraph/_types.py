@@ -1,0 +1,157 @@
+"""The small value types of the public API: Send, Command, RetryPolicy, RunnableConfig."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
+
+__all__ = (
+    "Command",
+    "RetryPolicy",
+    "RunnableConfig",
+    "Send",
+    "StreamMode",
+    "default_retry_on",
+)
+
+StreamMode = Literal["values", "updates", "custom", "debug", "tasks", "checkpoints"]
+STREAM_MODES: frozenset[str] = frozenset(
+    ("values", "updates", "custom", "debug", "tasks", "checkpoints")
+)
+
+
+class RunnableConfig(TypedDict, total=False):
+    """The per-run configuration, as in LangChain / LangGraph.
+
+    Every key is optional. scopegraph reads ``recursion_limit``, ``configurable``,
+    ``tags``, ``metadata``, ``run_id``, ``run_name`` and ``max_concurrency``;
+    ``callbacks`` is passed through to nodes untouched.
+    """
+
+    tags: list[str]
+    metadata: dict[str, Any]
+    callbacks: Any
+    run_name: str
+    max_concurrency: int | None
+    recursion_limit: int
+    configurable: dict[str, Any]
+    run_id: Any
+
+
+class Send:
+    """Run ``node`` in the next superstep with ``arg`` as its input.
+
+    Returned from a conditional edge (or a ``Command.goto``) to fan out::
+
+        def fan_out(state):
+            return [Send("worker", {"item": item}) for item in state["items"]]
+    """
+
+    __slots__ = ("arg", "node")
+
+    def __init__(self, node: str, arg: Any) -> None:
+        self.node = node
+        self.arg = arg
+
+    def __repr__(self) -> str:
+        return f"Send(node={self.node!r}, arg={self.arg!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Send) and (self.node, self.arg) == (other.node, other.arg)
+
+    def __hash__(self) -> int:
+        return hash((self.node, repr(self.arg)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """Update the state and choose where to go next, from inside a node.
+
+    Args:
+        graph: ``None`` for the current graph, ``Command.PARENT`` for the parent graph.
+        update: a state update, as a node would return it.
+        resume: the value to resume an ``interrupt()`` with.
+        goto: a node name, a ``Send``, or a sequence of them.
+    """
+
+    graph: str | None = None
+    update: Any | None = None
+    resume: Any | None = None
+    goto: Send | Sequence[Send | str] | str = ()
+
+    PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
+
+    def __repr__(self) -> str:
+        contents = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name)
+        )
+        return f"Command({contents})"
+
+
+def default_retry_on(exc: Exception) -> bool:
+    """LangGraph's default: retry unexpected errors, not programming errors.
+
+    Retries ``ConnectionError`` and HTTP 5xx errors of httpx / requests; never retries
+    ValueError, TypeError, ArithmeticError, ImportError, LookupError, NameError,
+    SyntaxError, RuntimeError, ReferenceError, StopIteration, StopAsyncIteration or
+    OSError; retries everything else.
+    """
+    if isinstance(exc, ConnectionError):
+        return True
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int) and type(exc).__name__ in ("HTTPStatusError", "HTTPError"):
+        return 500 <= status < 600
+    return not isinstance(
+        exc,
+        (
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            ImportError,
+            LookupError,
+            NameError,
+            SyntaxError,
+            RuntimeError,
+            ReferenceError,
+            StopIteration,
+            StopAsyncIteration,
+            OSError,
+        ),
+    )
+
+
+class RetryPolicy(NamedTuple):
+    """How to retry a failing node (LangGraph's fields and defaults)."""
+
+    initial_interval: float = 0.5
+    """Seconds before the first retry."""
+    backoff_factor: float = 2.0
+    """Multiplier of the interval after each retry."""
+    max_interval: float = 128.0
+    """Upper bound of the interval, in seconds."""
+    max_attempts: int = 3
+    """Attempts in all, the first one included."""
+    jitter: bool = True
+    """Add up to one second of random jitter to each interval."""
+    retry_on: type[Exception] | Sequence[type[Exception]] | Callable[[Exception], bool] = (
+        default_retry_on
+    )
+    """Exception classes to retry, or a predicate that says whether to retry."""
+
+    def should_retry(self, exc: Exception) -> bool:
+        retry_on = self.retry_on
+        if isinstance(retry_on, type):
+            return isinstance(exc, retry_on)
+        if isinstance(retry_on, Sequence):
+            return isinstance(exc, tuple(retry_on))
+        return bool(retry_on(exc))
+
+    def interval(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        base = min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+        return base + random.uniform(0, 1) if self.jitter else base
