@@ -122,7 +122,9 @@ class CompiledStateGraph:
     stream_mode = "updates"
     """The default ``stream_mode`` of ``astream`` / ``stream``, as in LangGraph."""
 
-    def __init__(self, builder: StateGraph, *, name: str | None = None, debug: bool = False) -> None:
+    def __init__(
+        self, builder: StateGraph, *, name: str | None = None, debug: bool = False
+    ) -> None:
         self.builder = builder
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
@@ -155,9 +157,7 @@ class CompiledStateGraph:
         self.waiting_by_source = waiting
         self.branches: dict[str, list[Branch]] = {k: list(v) for k, v in builder.branches.items()}
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
-        self.start_node = NodeSpec(
-            START, None, "async", False, False, False, None, None, {}, None
-        )
+        self.start_node = NodeSpec(START, None, "async", False, False, False, None, None, {}, None)
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
@@ -177,7 +177,9 @@ class CompiledStateGraph:
         events: bool = False,
     ) -> Run:
         if config is not None and not isinstance(config, dict):
-            raise TypeError(f"config must be a dict (a RunnableConfig), not {type(config).__name__}")
+            raise TypeError(
+                f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
+            )
         if input is None:
             raise ValueError(
                 "the input is None: pass the initial state as a dict "
@@ -337,9 +339,7 @@ class CompiledStateGraph:
         run.sink = self._events_sink(run)
         events = iterate_detached(run)
         if include_names or include_tags or exclude_names or exclude_tags:
-            return _filter_events(
-                events, include_names, include_tags, exclude_names, exclude_tags
-            )
+            return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
@@ -385,16 +385,16 @@ class CompiledStateGraph:
     ) -> Iterator[Any]:
         """Synchronous :meth:`astream`: a generator of chunks, run in a private event loop."""
         _check_no_running_loop("stream", "astream")
-        with anyio.from_thread.start_blocking_portal() as portal:
-            with portal.wrap_async_context_manager(
-                self.open_stream(input, config, **kwargs)
-            ) as stream:
-                while True:
-                    try:
-                        batch = portal.call(stream.next_batch)
-                    except StopAsyncIteration:
-                        return
-                    yield from batch
+        with (
+            anyio.from_thread.start_blocking_portal() as portal,
+            portal.wrap_async_context_manager(self.open_stream(input, config, **kwargs)) as stream,
+        ):
+            while True:
+                try:
+                    batch = portal.call(stream.next_batch)
+                except StopAsyncIteration:
+                    return
+                yield from batch
 
 
 def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
@@ -427,12 +427,11 @@ async def _filter_events(
     try:
         async for event in events:
             name, tags = event["name"], event["tags"]
-            if include_names or include_tags:
-                if not (
-                    (include_names and name in include_names)
-                    or (include_tags and any(t in include_tags for t in tags))
-                ):
-                    continue
+            included = (include_names and name in include_names) or (
+                include_tags and any(t in include_tags for t in tags)
+            )
+            if (include_names or include_tags) and not included:
+                continue
             if exclude_names and name in exclude_names:
                 continue
             if exclude_tags and any(t in exclude_tags for t in tags):

@@ -34,9 +34,7 @@ def _running_backend() -> str:
         trio = sys.modules.get("trio")
         if trio is not None and trio.lowlevel.in_trio_run():
             return "trio"
-        raise RuntimeError(
-            "scopegraph needs a running asyncio or trio event loop here"
-        ) from None
+        raise RuntimeError("scopegraph needs a running asyncio or trio event loop here") from None
     return "asyncio"
 
 

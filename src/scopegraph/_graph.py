@@ -35,7 +35,9 @@ def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
         for p in params.values()
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
-    by_position = not by_kw and len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+    by_position = (
+        not by_kw and len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+    )
     writer = "writer" in params and params["writer"].kind != inspect.Parameter.POSITIONAL_ONLY
     return by_kw, by_position, writer
 

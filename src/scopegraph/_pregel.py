@@ -88,7 +88,16 @@ class Task:
 class NodeContext:
     """What a running node can reach: its run, its config, its stream writer."""
 
-    __slots__ = ("_config", "_metadata", "checkpoint_ns", "ns", "parent_ids", "run", "run_id", "task")
+    __slots__ = (
+        "_config",
+        "_metadata",
+        "checkpoint_ns",
+        "ns",
+        "parent_ids",
+        "run",
+        "run_id",
+        "task",
+    )
 
     def __init__(self, run: Run, task: Task) -> None:
         self.run = run
@@ -120,10 +129,9 @@ class NodeContext:
 
     @property
     def config(self) -> RunnableConfig:
-        config = self._config
-        if config is None:
+        if self._config is None:
             run = self.run
-            config = self._config = {  # type: ignore[typeddict-unknown-key]
+            self._config = {  # type: ignore[assignment]
                 **run.config,
                 "metadata": self.metadata,
                 "configurable": {
@@ -133,7 +141,7 @@ class NodeContext:
                     CONFIG_KEY_NODE: self,
                 },
             }
-        return config
+        return self._config  # type: ignore[return-value]
 
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
@@ -198,8 +206,8 @@ class Run:
         self.values: dict[str, Any] = {}
         self.multi_mode = False
 
-        user_config = dict(config)
-        self.run_name: str = user_config.pop("run_name", None) or graph.name  # type: ignore[assignment]
+        user_config: dict[str, Any] = dict(config)
+        self.run_name: str = user_config.pop("run_name", None) or graph.name
         self.run_id: str = str(user_config.pop("run_id", None) or new_id())
         limit = user_config.get("recursion_limit", graph.recursion_limit)
         if not isinstance(limit, int) or limit < 1:
@@ -321,7 +329,9 @@ class Run:
         branches = graph.branches.get(START)
         if branches:
             start_ctx: NodeContext | None = None
-            start_task = Task(graph.start_node, dict(self.values), (START,), ("__pregel_pull", START), (0, START))
+            start_task = Task(
+                graph.start_node, dict(self.values), (START,), ("__pregel_pull", START), (0, START)
+            )
             if self.events:
                 start_ctx = NodeContext(self, start_task)
                 self._node_event(start_ctx, "on_chain_start", {"input": self.input}, hidden=True)
@@ -330,7 +340,10 @@ class Run:
             if start_ctx is not None:
                 self._node_event(start_ctx, "on_chain_stream", {"chunk": self.input}, hidden=True)
                 self._node_event(
-                    start_ctx, "on_chain_end", {"output": self.input, "input": self.input}, hidden=True
+                    start_ctx,
+                    "on_chain_end",
+                    {"output": self.input, "input": self.input},
+                    hidden=True,
                 )
         return self._make_tasks(targets, {})
 
@@ -379,7 +392,9 @@ class Run:
         values = self.values
         for name in sorted(pull):
             triggers = (f"branch:to:{name}", *joins.get(name, ()))
-            push.append(Task(nodes[name], view(values), triggers, ("__pregel_pull", name), (0, name)))
+            push.append(
+                Task(nodes[name], view(values), triggers, ("__pregel_pull", name), (0, name))
+            )
         return push
 
     async def _route(
@@ -572,10 +587,9 @@ class Run:
             cu = command.update
             if cu is None:
                 pass
-            elif isinstance(cu, Mapping):
-                update.update(cu)
-            elif isinstance(cu, (list, tuple)) and all(
-                isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) for t in cu
+            elif isinstance(cu, Mapping) or (
+                isinstance(cu, (list, tuple))
+                and all(isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) for t in cu)
             ):
                 update.update(cu)
             else:
@@ -619,7 +633,7 @@ class Run:
             )
 
     def _emit_task_result(self, task: Task, error: BaseException | None) -> None:
-        payload = {
+        payload: dict[str, Any] = {
             "id": task.id,
             "name": task.name,
             "error": error,

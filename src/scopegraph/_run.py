@@ -98,26 +98,46 @@ async def run_step(
     ``run_task`` does the node's work. An ``Exception`` it raises is recorded on the task,
     and the step's scope is cancelled so that the siblings unwind; cancellation and other
     ``BaseException``\\s propagate untouched.
+
+    Workers are started adaptively: a worker runs tasks one after another, and the host
+    starts another worker each time the running ones are all suspended (the host gets
+    the CPU back only then). Nodes that finish without awaiting anything therefore cost
+    no task each, while nodes that wait (for I/O, a sleep, an event) all run at once, as
+    if each had its own task. Every worker is a child of the step's task group, so each
+    node runs inside the caller's cancel-scope tree. A node may see contextvars that a
+    sibling node of the same step set without resetting them.
     """
     if len(tasks) == 1:
         # One task: run it inline, in the caller's task, inside the caller's scopes.
         await run_task(tasks[0])
         return
 
-    async def guarded(task: T, scope: anyio.CancelScope) -> None:
-        try:
-            if limiter is None:
-                await run_task(task)
-            else:
-                async with limiter:
+    remaining = iter(tasks)
+    left = len(tasks)
+
+    async def worker(scope: anyio.CancelScope) -> None:
+        nonlocal left
+        for task in remaining:
+            left -= 1
+            try:
+                if limiter is None:
                     await run_task(task)
-        except Exception as exc:
-            _record_failure(task, exc)  # type: ignore[arg-type]
-            scope.cancel()
+                else:
+                    async with limiter:
+                        await run_task(task)
+            except Exception as exc:
+                _record_failure(task, exc)  # type: ignore[arg-type]
+                scope.cancel()
+                return
+            if scope.cancel_called:
+                return
 
     async with anyio.create_task_group() as tg:
-        for task in tasks:
-            tg.start_soon(guarded, task, tg.cancel_scope)
+        scope = tg.cancel_scope
+        while left and not scope.cancel_called:
+            tg.start_soon(worker, scope)
+            # Let the new worker run until its node suspends (or until all are done).
+            await anyio.lowlevel.checkpoint()
     failures = [t for t in tasks if t.error is not None]  # type: ignore[attr-defined]
     if failures:
         first = min(failures, key=lambda t: t.failed_at)  # type: ignore[attr-defined]
@@ -130,7 +150,7 @@ async def run_step(
 async def run_attempts(
     name: str,
     call: Callable[[], Awaitable[T]],
-    timeout: float | None,
+    timeout: float | None,  # noqa: ASYNC109 - a node's own limit, enforced with its own scope
     retry_policy: RetryPolicy | None,
 ) -> T:
     """Call a node, with its own cancel scope for ``timeout`` and LangGraph's retries."""
