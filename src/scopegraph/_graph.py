@@ -383,6 +383,22 @@ class StateGraph:
                 "or graph.set_entry_point('first_node')"
             )
 
+        # A node with no way out: no edge, conditional edge or join leaves it, and it does
+        # not declare (destinations= or a Command[...] return annotation) where a Command
+        # it returns may go. LangGraph lets such a node end the run silently; scopegraph
+        # asks for the explicit add_edge(node, END).
+        sources = {s for s, _ in self.edges} | set(self.branches)
+        sources.update(s for starts, _ in self.waiting_edges for s in starts)
+        for node in self.nodes.values():
+            if node.name in sources or node.destinations is not None:
+                continue
+            raise GraphValidationError(
+                f"node {node.name!r} has no way out: no edge or conditional edge leaves it. "
+                f"Add graph.add_edge({node.name!r}, END) to finish there; if the node routes "
+                f"with Command(goto=...), declare add_node({node.name!r}, fn, "
+                "destinations=(...)) or annotate its return type as Command[Literal[...]]"
+            )
+
         # Reachability: only decidable where every route is declared.
         dynamic = any(b.path_map is None for bs in self.branches.values() for b in bs) or any(
             n.destinations == () for n in self.nodes.values()
