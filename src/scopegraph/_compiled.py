@@ -143,6 +143,10 @@ class CompiledStateGraph:
         self.input_channels = self.input_schema.channels
         self.output_keys = tuple(self.output_schema.channels)
         self.nodes: dict[str, NodeSpec] = dict(builder.nodes)
+        self.pull_info: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[int, str]]] = {
+            name: ((f"branch:to:{name}",), ("__pregel_pull", name), (0, name))
+            for name in self.nodes
+        }
         edges: dict[str, list[str]] = {}
         for start, end in builder.edges:
             targets = edges.setdefault(start, [])

@@ -23,11 +23,20 @@ __all__ = ("RunOutput",)
 HIGH_WATER = 1024
 """Buffered items above which awaiting producers wait for the consumer."""
 
+CHECK_EVERY = 16
+"""An awaiting producer that need not wait checks for cancellation once per this many items.
+
+A full checkpoint per event would cost more than the event itself; checking for
+cancellation every few events keeps a node that only emits events cancellable within
+microseconds.
+"""
+
 
 class RunOutput:
     __slots__ = (
         "_closed",
         "_consumer_gone",
+        "_countdown",
         "_error",
         "_items",
         "_loop_thread",
@@ -41,6 +50,7 @@ class RunOutput:
         self._space_waiter: anyio.Event | None = None
         self._closed = False
         self._consumer_gone = False
+        self._countdown = CHECK_EVERY
         self._error: BaseException | None = None
         self._loop_thread = threading.get_ident()
 
@@ -64,12 +74,19 @@ class RunOutput:
     async def wait_for_space(self) -> None:
         """Wait while the consumer is more than HIGH_WATER items behind.
 
-        Always a cancellation point, so a node that only emits events can be cancelled.
+        Checks for cancellation every CHECK_EVERY calls and whenever it waits, so a node
+        that only emits events can still be cancelled.
         """
+        if len(self._items) < HIGH_WATER or self._consumer_gone:
+            self._countdown -= 1
+            if self._countdown:
+                return
+            self._countdown = CHECK_EVERY
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            return
         while len(self._items) >= HIGH_WATER and not self._consumer_gone:
             event = self._space_waiter = anyio.Event()
             await event.wait()
-        await anyio.lowlevel.checkpoint_if_cancelled()
 
     def close(self, error: BaseException | None = None) -> None:
         """No more items: the run finished (``error`` is None) or failed with ``error``."""

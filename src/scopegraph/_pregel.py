@@ -49,9 +49,9 @@ class ParentCommand(Exception):
 
 class Task:
     __slots__ = (
+        "_id",
         "error",
         "failed_at",
-        "id",
         "input",
         "name",
         "next",
@@ -77,23 +77,29 @@ class Task:
         self.triggers = triggers
         self.path = path
         self.sort_key = sort_key
-        self.id = new_id()
+        self._id: str | None = None
         self.writes: Sequence[tuple[str, Any]] = ()
         self.update: Any = None
         self.next: list[str | Send] = []
         self.error: BaseException | None = None
         self.failed_at = 0
 
+    @property
+    def id(self) -> str:
+        """The task's id, made on first use (most runs never read it)."""
+        if self._id is None:
+            self._id = new_id()
+        return self._id
+
 
 class NodeContext:
     """What a running node can reach: its run, its config, its stream writer."""
 
     __slots__ = (
+        "_checkpoint_ns",
         "_config",
+        "_custom",
         "_metadata",
-        "checkpoint_ns",
-        "ns",
-        "parent_ids",
         "run",
         "run_id",
         "task",
@@ -102,15 +108,26 @@ class NodeContext:
     def __init__(self, run: Run, task: Task) -> None:
         self.run = run
         self.task = task
-        self.checkpoint_ns = (
-            f"{run.checkpoint_ns}|{task.name}:{task.id}"
-            if run.checkpoint_ns
-            else f"{task.name}:{task.id}"
-        )
         self.run_id: str | None = None
-        self.parent_ids: list[str] = run.child_parent_ids
+        self._checkpoint_ns: str | None = None
         self._config: RunnableConfig | None = None
         self._metadata: dict[str, Any] | None = None
+        self._custom: tuple[list[str], dict[str, Any]] | None = None
+
+    @property
+    def parent_ids(self) -> list[str]:
+        return self.run.child_parent_ids
+
+    @property
+    def checkpoint_ns(self) -> str:
+        ns = self._checkpoint_ns
+        if ns is None:
+            task, parent_ns = self.task, self.run.checkpoint_ns
+            ns = f"{task.name}:{task.id}"
+            if parent_ns:
+                ns = f"{parent_ns}|{ns}"
+            self._checkpoint_ns = ns
+        return ns
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -157,14 +174,20 @@ class NodeContext:
         run = self.run
         if run.output is None or not run.events:
             return
-        metadata = {**self.metadata, "checkpoint_ns": self.checkpoint_ns}
+        custom = self._custom
+        if custom is None:
+            custom = self._custom = (
+                ["seq:step:1", *run.user_tags],
+                {**self.metadata, "checkpoint_ns": self.checkpoint_ns},
+            )
+        # Events of one node share their tags and metadata objects: they are the same.
         run.output.put(
             {
                 "event": "on_custom_event",
                 "run_id": self.run_id,
                 "name": name,
-                "tags": ["seq:step:1", *run.user_tags],
-                "metadata": metadata,
+                "tags": custom[0],
+                "metadata": custom[1],
                 "data": data,
                 "parent_ids": self.parent_ids,
             }
@@ -208,7 +231,8 @@ class Run:
 
         user_config: dict[str, Any] = dict(config)
         self.run_name: str = user_config.pop("run_name", None) or graph.name
-        self.run_id: str = str(user_config.pop("run_id", None) or new_id())
+        given_id = user_config.pop("run_id", None)
+        self._run_id: str | None = None if given_id is None else str(given_id)
         limit = user_config.get("recursion_limit", graph.recursion_limit)
         if not isinstance(limit, int) or limit < 1:
             raise ValueError(f"recursion_limit must be an int of at least 1, not {limit!r}")
@@ -227,12 +251,28 @@ class Run:
         self.limiter = (
             anyio.CapacityLimiter(max_concurrency) if isinstance(max_concurrency, int) else None
         )
-        if parent is None:
-            self.child_parent_ids: list[str] = [self.run_id]
-        else:
-            self.child_parent_ids = [*parent.parent_ids, parent.run_id or "", self.run_id]
+        self._child_parent_ids: list[str] | None = None
         self._barriers: dict[int, set[str]] = {}
-        self._event_metadata: dict[str, Any] | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (``config["run_id"]`` if given), made on first use."""
+        if self._run_id is None:
+            self._run_id = new_id()
+        return self._run_id
+
+    @property
+    def child_parent_ids(self) -> list[str]:
+        """``parent_ids`` of this run's nodes' events: outermost first."""
+        ids = self._child_parent_ids
+        if ids is None:
+            parent = self.parent
+            if parent is None:
+                ids = [self.run_id]
+            else:
+                ids = [*parent.parent_ids, parent.run_id or "", self.run_id]
+            self._child_parent_ids = ids
+        return ids
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -367,7 +407,18 @@ class Run:
     def _make_tasks(self, targets: list[str | Send], joins: dict[str, list[str]]) -> list[Task]:
         if not targets:
             return []
-        nodes = self.graph.nodes
+        graph = self.graph
+        nodes = graph.nodes
+        if len(targets) == 1 and not joins:
+            # The common case of a chain: one successor, reached by an edge.
+            name = targets[0]
+            if type(name) is str:
+                if name == END:
+                    return []
+                triggers, path, key = graph.pull_info[name]
+                return [
+                    Task(nodes[name], graph.state_schema.view(self.values), triggers, path, key)
+                ]
         push: list[Task] = []
         pull: set[str] = set()
         for target in targets:
@@ -388,13 +439,14 @@ class Run:
                 )
         if not pull:
             return push
-        view = self.graph.state_schema.view
+        view = graph.state_schema.view
         values = self.values
+        pull_info = graph.pull_info
         for name in sorted(pull):
-            triggers = (f"branch:to:{name}", *joins.get(name, ()))
-            push.append(
-                Task(nodes[name], view(values), triggers, ("__pregel_pull", name), (0, name))
-            )
+            triggers, path, key = pull_info[name]
+            if joins:
+                triggers = (*triggers, *joins.get(name, ()))
+            push.append(Task(nodes[name], view(values), triggers, path, key))
         return push
 
     async def _route(

@@ -1,0 +1,195 @@
+"""The benchmark table: what is measured, at which sizes, against which target; and
+running it for scopegraph (asyncio, trio) and LangGraph (asyncio) in one process."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import anyio
+
+from . import _cases
+from ._libs import Lib, langgraph, scopegraph
+
+__all__ = ("BENCHMARKS", "Benchmark", "Result", "measure", "run_suite")
+
+Backend = Literal["asyncio", "trio"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One row of the table."""
+
+    key: str
+    title: str
+    measure: Callable[..., Awaitable[float]]
+    full: Mapping[str, Any]
+    quick: Mapping[str, Any]
+    unit: str
+    scale: float
+    """Multiplies the measured number into ``unit``."""
+    ratio: Literal["lg/sg", "sg/lg"]
+    """LangGraph's number over scopegraph's (times), or scopegraph's over LangGraph's."""
+    target: str
+    passes: Callable[[float, float], bool]
+    """``passes(scopegraph value in unit, ratio)``."""
+
+
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark(
+        key="chain",
+        title="100-node chain, per step (ainvoke)",
+        measure=_cases.chain_step_time,
+        full={"length": 100, "repeats": 50},
+        quick={"length": 20, "repeats": 5},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 20x",
+        passes=lambda value, ratio: ratio >= 20,
+    ),
+    Benchmark(
+        key="single",
+        title="1-node graph, per run (ainvoke)",
+        measure=_cases.single_node_time,
+        full={"batch": 100, "repeats": 15},
+        quick={"batch": 40, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 20x",
+        passes=lambda value, ratio: ratio >= 20,
+    ),
+    Benchmark(
+        key="fanout",
+        title="1000-way Send fan-out, per task",
+        measure=_cases.fanout_task_time,
+        full={"width": 1000, "repeats": 7},
+        quick={"width": 100, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 20x",
+        passes=lambda value, ratio: ratio >= 20,
+    ),
+    Benchmark(
+        key="stream",
+        title="custom-mode astream, chunks/s",
+        measure=_cases.stream_writer_rate,
+        full={"chunks": 50_000, "repeats": 5},
+        quick={"chunks": 2_000, "repeats": 3},
+        unit="chunks/s",
+        scale=1.0,
+        ratio="sg/lg",
+        target="≥ 10x",
+        passes=lambda value, ratio: ratio >= 10,
+    ),
+    Benchmark(
+        key="events",
+        title="astream_events v2 custom events/s",
+        measure=_cases.custom_events_rate,
+        full={"events": 5_000, "repeats": 5},
+        quick={"events": 300, "repeats": 3},
+        unit="events/s",
+        scale=1.0,
+        ratio="sg/lg",
+        target="≥ 50x",
+        passes=lambda value, ratio: ratio >= 50,
+    ),
+    Benchmark(
+        key="concurrent",
+        title="1000 concurrent 5-node runs, runs/s",
+        measure=_cases.concurrent_runs_rate,
+        full={"runs": 1000, "repeats": 3},
+        quick={"runs": 100, "repeats": 2},
+        unit="runs/s",
+        scale=1.0,
+        ratio="sg/lg",
+        target="≥ 30x",
+        passes=lambda value, ratio: ratio >= 30,
+    ),
+    Benchmark(
+        key="memory",
+        title="1000 concurrent 5-node runs, peak memory",
+        measure=_cases.concurrent_runs_peak_memory,
+        full={"runs": 1000},
+        quick={"runs": 100},
+        unit="MB",
+        scale=1e-6,
+        ratio="sg/lg",
+        target="≤ 0.25x",
+        passes=lambda value, ratio: ratio <= 0.25,
+    ),
+    Benchmark(
+        key="cancel",
+        title="cancellation latency, ainvoke consumer",
+        measure=_cases.cancel_latency,
+        full={"trials": 50, "api": "ainvoke"},
+        quick={"trials": 5, "api": "ainvoke"},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="< 1 ms",
+        passes=lambda value, ratio: value < 1000,
+    ),
+    Benchmark(
+        key="cancel-stream",
+        title="cancellation latency, astream consumer",
+        measure=_cases.cancel_latency,
+        full={"trials": 50, "api": "astream"},
+        quick={"trials": 5, "api": "astream"},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="< 1 ms",
+        passes=lambda value, ratio: value < 1000,
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """One benchmark's numbers, in the benchmark's unit."""
+
+    benchmark: Benchmark
+    sizes: Mapping[str, Any]
+    scopegraph: float
+    langgraph: float
+    scopegraph_trio: float | None
+
+    @property
+    def ratio(self) -> float:
+        if self.benchmark.ratio == "lg/sg":
+            return self.langgraph / self.scopegraph
+        return self.scopegraph / self.langgraph
+
+    @property
+    def passed(self) -> bool:
+        return self.benchmark.passes(self.scopegraph, self.ratio)
+
+
+def measure(benchmark: Benchmark, lib: Lib, backend: Backend, sizes: Mapping[str, Any]) -> float:
+    """Run one measurement in a fresh event loop; the number in the benchmark's unit."""
+    value = anyio.run(functools.partial(benchmark.measure, lib, **sizes), backend=backend)
+    return value * benchmark.scale
+
+
+def run_suite(benchmarks: Sequence[Benchmark], *, quick: bool, trio: bool = True) -> list[Result]:
+    """Measure every benchmark for scopegraph and LangGraph; progress goes to stderr."""
+    results = []
+    for benchmark in benchmarks:
+        sizes = benchmark.quick if quick else benchmark.full
+        print(f"  {benchmark.key}: scopegraph", end="", file=sys.stderr, flush=True)
+        sg = measure(benchmark, scopegraph(), "asyncio", sizes)
+        print(", LangGraph", end="", file=sys.stderr, flush=True)
+        lg = measure(benchmark, langgraph(), "asyncio", sizes)
+        sg_trio = None
+        if trio:
+            print(", scopegraph on trio", end="", file=sys.stderr, flush=True)
+            sg_trio = measure(benchmark, scopegraph(), "trio", sizes)
+        print(file=sys.stderr)
+        results.append(Result(benchmark, sizes, sg, lg, sg_trio))
+    return results
