@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 from collections import deque
@@ -14,7 +13,8 @@ import anyio
 import anyio.from_thread
 
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
-from ._context import _current
+from ._context import CONFIG_KEY_NODE, _current
+from ._detach import running_backend
 from ._graph import Branch, NodeSpec
 from ._output import RunOutput
 from ._pregel import NodeContext, Run, Sink
@@ -250,7 +250,14 @@ class CompiledStateGraph:
         """
         _reject_unknown(kwargs, "ainvoke")
         if stream_mode == "values":
-            run = self._make_run(input, config, stream_mode=None, subgraphs=False)
+            parent = _calling_node(config)
+            if parent is not None:
+                # Called from inside a node: a child run, streamed under that node.
+                if input is None:
+                    raise ValueError("the input is None: pass the initial state as a dict")
+                run = self._nested_run(input, config or parent.config, parent)
+            else:
+                run = self._make_run(input, config, stream_mode=None, subgraphs=False)
             await run.execute()
             return run.result()
         chunks: list[Any] = []
@@ -346,18 +353,14 @@ class CompiledStateGraph:
             return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
 
-    async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
-        """Run this graph as a node of another graph's run (a subgraph)."""
+    def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
+        """A run of this graph inside a running node: it streams under that node."""
         parent_run = parent.run
-        if isinstance(arg, dict):
-            arg = {k: v for k, v in arg.items() if k in self.input_channels}
-        elif (update := parent_run.graph.state_schema.object_to_update(arg)) is not None:
-            arg = {k: v for k, v in update.items() if k in self.input_channels}
         task = parent.task
-        run = Run(
+        return Run(
             self,
-            arg,
-            parent.config,
+            input,
+            config,
             output=parent_run.output,
             modes=parent_run.modes,
             sink=parent_run.sink,
@@ -366,6 +369,14 @@ class CompiledStateGraph:
             checkpoint_ns=parent.checkpoint_ns,
             parent=parent,
         )
+
+    async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
+        """Run this graph as a node of another graph's run (a subgraph)."""
+        if isinstance(arg, dict):
+            arg = {k: v for k, v in arg.items() if k in self.input_channels}
+        elif (update := parent.run.graph.state_schema.object_to_update(arg)) is not None:
+            arg = {k: v for k, v in update.items() if k in self.input_channels}
+        run = self._nested_run(arg, parent.config, parent)
         await run.execute()
         return run.snapshot()
 
@@ -401,6 +412,18 @@ class CompiledStateGraph:
                 yield from batch
 
 
+def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
+    """The node this call is made from, if any, in this event loop's thread."""
+    ctx = _current.get()
+    if ctx is None and isinstance(config, dict):
+        configurable = config.get("configurable")
+        if isinstance(configurable, dict):
+            ctx = configurable.get(CONFIG_KEY_NODE)
+    if ctx is None or threading.get_ident() != ctx.run.loop_thread:
+        return None
+    return ctx
+
+
 def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
@@ -410,11 +433,7 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
 
 
 def _check_no_running_loop(api: str, async_api: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
+    if running_backend() is not None:
         raise RuntimeError(
             f"{api}() was called from async code, where it would block the event loop; "
             f"use `await graph.{async_api}(...)` instead"

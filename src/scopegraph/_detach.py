@@ -20,12 +20,13 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ("spawn_detached",)
+__all__ = ("running_backend", "spawn_detached")
 
 _asyncio_tasks: set[Any] = set()
 
 
-def _running_backend() -> str:
+def running_backend() -> str | None:
+    """``"asyncio"`` or ``"trio"`` when called from that event loop's thread, else None."""
     import asyncio
 
     try:
@@ -34,13 +35,16 @@ def _running_backend() -> str:
         trio = sys.modules.get("trio")
         if trio is not None and trio.lowlevel.in_trio_run():
             return "trio"
-        raise RuntimeError("scopegraph needs a running asyncio or trio event loop here") from None
+        return None
     return "asyncio"
 
 
 def spawn_detached(fn: Callable[[], Awaitable[None]], context: contextvars.Context) -> None:
     """Run ``fn()`` in a new task owned by nobody. ``fn`` must never raise."""
-    if _running_backend() == "trio":
+    backend = running_backend()
+    if backend is None:
+        raise RuntimeError("scopegraph needs a running asyncio or trio event loop here")
+    if backend == "trio":
         import trio
 
         async def trio_entry() -> None:

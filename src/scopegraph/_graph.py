@@ -7,6 +7,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Hashable, Sequence
+from types import UnionType
 from typing import Any, Literal
 
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
@@ -36,7 +37,10 @@ def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
     by_position = (
-        not by_kw and len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
+        not by_kw
+        and len(positional) >= 2
+        and positional[1].default is inspect.Parameter.empty
+        and positional[1].name not in ("writer", "store", "runtime")
     )
     writer = "writer" in params and params["writer"].kind != inspect.Parameter.POSITIONAL_ONLY
     return by_kw, by_position, writer
@@ -51,25 +55,36 @@ def _is_async_callable(fn: Any) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-def _command_destinations(fn: Any) -> tuple[str, ...] | None:
-    """Node names in a ``-> Command[Literal["a", "b"]]`` return annotation, if any."""
+def _is_command_type(tp: Any) -> bool:
+    # Also LangGraph's own Command, for graphs that keep their LangGraph annotations.
+    return tp is Command or getattr(tp, "__name__", None) == "Command"
+
+
+def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
+    """What a node's return annotation says about the ``Command`` it may return.
+
+    Returns ``(destinations, anywhere)``: the node names of a
+    ``-> Command[Literal["a", "b"]]`` annotation (``()`` for a bare ``-> Command``, ``None``
+    when the annotation does not mention Command), and whether the node may send a
+    Command to nodes nobody declared (no return annotation, or a bare ``Command``).
+    """
     try:
         hints = typing.get_type_hints(fn)
     except Exception:
-        return None
+        return None, True
     ret = hints.get("return")
-    if ret is None:
-        return None
-    if ret is Command:
-        return ()
-    if typing.get_origin(ret) is Command or (
-        isinstance(typing.get_origin(ret), type) and typing.get_origin(ret) is Command
-    ):
-        args = typing.get_args(ret)
-        if args and typing.get_origin(args[0]) is Literal:
-            return tuple(str(a) for a in typing.get_args(args[0]))
-        return ()
-    return None
+    if ret is None or ret is Any or ret is object:
+        return None, True
+    candidates = typing.get_args(ret) if typing.get_origin(ret) in (typing.Union, UnionType) else ()
+    for tp in (ret, *candidates):
+        if _is_command_type(tp):
+            return (), True
+        if _is_command_type(typing.get_origin(tp)):
+            args = typing.get_args(tp)
+            if args and typing.get_origin(args[0]) is Literal:
+                return tuple(str(a) for a in typing.get_args(args[0])), False
+            return (), True
+    return None, False
 
 
 @dataclasses.dataclass(slots=True)
@@ -84,7 +99,9 @@ class NodeSpec:
     timeout: float | None
     metadata: dict[str, Any]
     destinations: tuple[str, ...] | None
-    """Where a ``Command`` returned by this node may go, if declared; ``()`` = anywhere."""
+    """Where a ``Command`` returned by this node may go, if declared."""
+    goto_anywhere: bool = True
+    """Whether a ``Command`` from this node may go to nodes nobody declared."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -223,9 +240,14 @@ class StateGraph:
         else:
             kind = "async" if _is_async_callable(action) else "sync"
             config_kw, config_pos, writer_kw = _accepts(action)
-        declared = tuple(destinations) if destinations is not None else None
-        if declared is None and kind in ("async", "sync"):
-            declared = _command_destinations(action)
+        declared: tuple[str, ...] | None
+        anywhere = True
+        if destinations is not None:
+            declared, anywhere = tuple(destinations), False
+        elif kind in ("async", "sync"):
+            declared, anywhere = _command_routes(action)
+        else:
+            declared = None
         self.nodes[name] = NodeSpec(
             name=name,
             fn=action,
@@ -237,6 +259,7 @@ class StateGraph:
             timeout=timeout,
             metadata=dict(metadata or {}),
             destinations=declared,
+            goto_anywhere=anywhere,
         )
         return self
 
@@ -401,7 +424,7 @@ class StateGraph:
 
         # Reachability: only decidable where every route is declared.
         dynamic = any(b.path_map is None for bs in self.branches.values() for b in bs) or any(
-            n.destinations == () for n in self.nodes.values()
+            n.goto_anywhere for n in self.nodes.values()
         )
         if not dynamic:
             targets = {e for _, e in self.edges} | {e for _, e in self.waiting_edges}

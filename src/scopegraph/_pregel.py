@@ -42,7 +42,7 @@ TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
 class ParentCommand(Exception):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent's node."""
 
-    def __init__(self, command: Command) -> None:
+    def __init__(self, command: Command[Any]) -> None:
         super().__init__(command)
         self.command = command
 
@@ -178,7 +178,7 @@ class NodeContext:
         if custom is None:
             custom = self._custom = (
                 ["seq:step:1", *run.user_tags],
-                {**self.metadata, "checkpoint_ns": self.checkpoint_ns},
+                {**run.event_metadata(self), "checkpoint_ns": self.checkpoint_ns},
             )
         # Events of one node share their tags and metadata objects: they are the same.
         run.output.put(
@@ -368,16 +368,15 @@ class Run:
         targets: list[str | Send] = list(graph.edges_from.get(START, ()))
         branches = graph.branches.get(START)
         if branches:
-            start_ctx: NodeContext | None = None
             start_task = Task(
                 graph.start_node, dict(self.values), (START,), ("__pregel_pull", START), (0, START)
             )
+            start_ctx = NodeContext(self, start_task)
             if self.events:
-                start_ctx = NodeContext(self, start_task)
                 self._node_event(start_ctx, "on_chain_start", {"input": self.input}, hidden=True)
             for branch in branches:
                 targets.extend(await self._route(branch, start_task, start_ctx, self.values))
-            if start_ctx is not None:
+            if self.events:
                 self._node_event(start_ctx, "on_chain_stream", {"chunk": self.input}, hidden=True)
                 self._node_event(
                     start_ctx,
@@ -450,17 +449,17 @@ class Run:
         return push
 
     async def _route(
-        self, branch: Branch, task: Task, ctx: NodeContext | None, fresh: dict[str, Any]
+        self, branch: Branch, task: Task, ctx: NodeContext, fresh: dict[str, Any]
     ) -> list[str | Send]:
         """Call a conditional edge's path function and check what it returned."""
         arg = self.graph.state_schema.view(fresh)
         path = branch.path
         child: dict[str, Any] | None = None
-        if self.events and ctx is not None:
+        if self.events:
             child = self._child_event_base(ctx, branch.name, task.name == START)
             self._put_event(child, "on_chain_start", {"input": arg})
         if branch.config_kw or branch.config_pos:
-            config = ctx.config if ctx is not None else self.config
+            config = ctx.config
             result = path(arg, config=config) if branch.config_kw else path(arg, config)
         else:
             result = path(arg)
@@ -617,7 +616,7 @@ class Run:
                         value if reducer is None or current is MISSING else reducer(current, value)
                     )
             for branch in branches:
-                nxt.extend(await self._route(branch, task, ctx if self.events else None, fresh))
+                nxt.extend(await self._route(branch, task, ctx, fresh))
 
     def _from_commands(self, task: Task, result: Any) -> tuple[Any, list[Any]]:
         commands = [result] if isinstance(result, Command) else list(result)
@@ -710,7 +709,11 @@ class Run:
             tags = self.user_tags
             parent_ids: list[str] = []
         else:
-            metadata = {**self.parent.metadata, "checkpoint_ns": self.parent.checkpoint_ns}
+            parent = self.parent
+            metadata = {
+                **parent.run.event_metadata(parent),
+                "checkpoint_ns": parent.checkpoint_ns,
+            }
             tags = ["seq:step:1", *self.user_tags]
             parent_ids = [*self.parent.parent_ids, self.parent.run_id or ""]
         self.output.put(
@@ -725,7 +728,7 @@ class Run:
             }
         )
 
-    def _event_metadata_for(self, ctx: NodeContext) -> dict[str, Any]:
+    def event_metadata(self, ctx: NodeContext) -> dict[str, Any]:
         md = {"ls_integration": "langgraph", **ctx.metadata}
         if self.parent is not None:
             md["checkpoint_ns"] = self.checkpoint_ns
@@ -747,7 +750,7 @@ class Run:
                 "name": ctx.task.name,
                 "tags": tags,
                 "run_id": ctx.run_id,
-                "metadata": self._event_metadata_for(ctx),
+                "metadata": self.event_metadata(ctx),
                 "parent_ids": ctx.parent_ids,
             }
         )
@@ -760,7 +763,7 @@ class Run:
             "name": "Unnamed" if name == "condition" else name,
             "tags": tags,
             "run_id": new_id(),
-            "metadata": self._event_metadata_for(ctx),
+            "metadata": self.event_metadata(ctx),
             "parent_ids": [*ctx.parent_ids, ctx.run_id or ""],
         }
 

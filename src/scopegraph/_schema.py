@@ -39,6 +39,13 @@ class Channel:
     """Makes the value a reducer channel starts from (``list`` for ``Annotated[list, add]``)."""
 
 
+def _is_typeddict(tp: type) -> bool:
+    # typing.is_typeddict misses typing_extensions.TypedDict classes on Python 3.11.
+    return typing.is_typeddict(tp) or (
+        issubclass(tp, dict) and hasattr(tp, "__total__") and hasattr(tp, "__required_keys__")
+    )
+
+
 def _is_pydantic_model(tp: Any) -> bool:
     return isinstance(tp, type) and hasattr(tp, "model_fields") and hasattr(tp, "model_validate")
 
@@ -95,7 +102,7 @@ class StateSchema:
             self.kind = "pydantic"
         elif dataclasses.is_dataclass(cls) and isinstance(cls, type):
             self.kind = "dataclass"
-        elif isinstance(cls, type) and typing.is_typeddict(cls):
+        elif isinstance(cls, type) and _is_typeddict(cls):
             self.kind = "typeddict"
         elif cls is dict:
             self.kind = "dict"

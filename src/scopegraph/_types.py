@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, NamedTuple, TypedDict
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 __all__ = (
     "Command",
@@ -65,8 +65,11 @@ class Send:
         return hash((self.node, repr(self.arg)))
 
 
+N = TypeVar("N")
+
+
 @dataclasses.dataclass(frozen=True)
-class Command:
+class Command(Generic[N]):
     """Update the state and choose where to go next, from inside a node.
 
     Args:
@@ -79,7 +82,7 @@ class Command:
     graph: str | None = None
     update: Any | None = None
     resume: Any | None = None
-    goto: Send | Sequence[Send | str] | str = ()
+    goto: Send | Sequence[Send | N] | N = ()
 
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
