@@ -640,7 +640,7 @@ async def lg_to_b_or_c(state: S) -> langgraph.types.Command[Literal["b", "c"]]:
     return langgraph.types.Command(update={"log": ["a"]}, goto="b" if state["x"] else "c")
 
 
-async def sg_to_b_or_c(state: S) -> scopegraph.Command[Literal["b", "c"]]:  # type: ignore[type-arg]
+async def sg_to_b_or_c(state: S) -> scopegraph.Command[Literal["b", "c"]]:
     return scopegraph.Command(update={"log": ["a"]}, goto="b" if state["x"] else "c")
 
 

@@ -254,7 +254,7 @@ def test_node_reached_through_declared_command_destinations_is_reachable() -> No
     graph.compile()
 
 
-async def command_to_b(state: S) -> Command[Literal["b"]]:  # type: ignore[type-arg]
+async def command_to_b(state: S) -> Command[Literal["b"]]:
     return Command(goto="b")
 
 
