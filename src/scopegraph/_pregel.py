@@ -552,7 +552,7 @@ class Run:
             args = (arg, ctx.config) if node.config_pos else (arg,)
             if kind == "async":
                 return await fn(*args, **kwargs)
-            return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+            return await _in_worker_thread(functools.partial(fn, *args, **kwargs))
         if kind == "graph":
             try:
                 return await fn.run_as_node(arg, ctx)
@@ -770,6 +770,31 @@ class Run:
     def _put_event(self, base: dict[str, Any], event: str, data: dict[str, Any]) -> None:
         assert self.output is not None
         self.output.put({"event": event, "data": data, **base})
+
+
+async def _in_worker_thread(call: Callable[[], Any]) -> Any:
+    """Run a sync node in a worker thread, hosted by a task group of its own.
+
+    The task group matters when the node runs inline in the caller's task and that task
+    receives a raw ``Task.cancel()``: anyio then cancels the group's scope (so the
+    thread's ``check_cancelled()`` sees it) and keeps waiting for the thread, instead of
+    abandoning it.
+    """
+    result: Any = None
+    error: Exception | None = None
+
+    async def run() -> None:
+        nonlocal result, error
+        try:
+            result = await anyio.to_thread.run_sync(call)
+        except Exception as exc:
+            error = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+    if error is not None:
+        raise error
+    return result
 
 
 def _sort_key(task: Task) -> tuple[int, Any]:
