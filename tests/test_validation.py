@@ -294,13 +294,22 @@ def test_add_node_misuse_is_rejected_with_the_fix() -> None:
         graph.add_node("a", noop, retry_policy=cast(Any, langgraph.types.RetryPolicy()))
 
 
-def test_compile_with_a_checkpointer_is_rejected_as_unsupported() -> None:
+def test_compile_with_something_that_is_not_a_saver_names_the_savers() -> None:
     graph = StateGraph(S)
     graph.add_node("a", noop)
     graph.add_edge(START, "a")
     graph.add_edge("a", END)
-    with pytest.raises(GraphValidationError, match="checkpointers"):
+    with pytest.raises(GraphValidationError, match="InMemorySaver, SqliteSaver"):
         graph.compile(checkpointer=object())
+
+
+def test_interrupt_before_without_a_checkpointer_is_rejected() -> None:
+    graph = StateGraph(S)
+    graph.add_node("a", noop)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", END)
+    with pytest.raises(GraphValidationError, match="needs a checkpointer"):
+        graph.compile(interrupt_before=["a"])
 
 
 # -- node return values --------------------------------------------------------------------

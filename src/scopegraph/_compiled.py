@@ -15,12 +15,13 @@ import anyio.from_thread
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
 from ._context import CONFIG_KEY_NODE, _current
 from ._detach import running_backend
-from ._graph import Branch, NodeSpec
+from ._graph import Branch, NodeSpec, check_interrupt_nodes
 from ._output import RunOutput
 from ._pregel import NodeContext, Run, Sink
 from ._run import iterate_detached, open_run
 from ._schema import Channel
-from ._types import STREAM_MODES, RunnableConfig
+from ._types import STREAM_MODES, Command, RunnableConfig
+from .checkpoint._base import BaseCheckpointSaver
 
 if TYPE_CHECKING:
     from ._graph import StateGraph
@@ -123,9 +124,19 @@ class CompiledStateGraph:
     """The default ``stream_mode`` of ``astream`` / ``stream``, as in LangGraph."""
 
     def __init__(
-        self, builder: StateGraph, *, name: str | None = None, debug: bool = False
+        self,
+        builder: StateGraph,
+        *,
+        name: str | None = None,
+        debug: bool = False,
+        checkpointer: BaseCheckpointSaver | None = None,
+        interrupt_before: frozenset[str] = frozenset(),
+        interrupt_after: frozenset[str] = frozenset(),
     ) -> None:
         self.builder = builder
+        self.checkpointer = checkpointer
+        self.interrupt_before_nodes = interrupt_before
+        self.interrupt_after_nodes = interrupt_after
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
         self.state_schema = builder.state_schema
@@ -179,12 +190,21 @@ class CompiledStateGraph:
         stream_mode: Any,
         subgraphs: bool,
         events: bool = False,
+        options: dict[str, Any] | None = None,
     ) -> Run:
         if config is not None and not isinstance(config, dict):
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
-        if input is None:
+        options = dict(options or {})
+        durability = options.pop("durability", None) or "async"
+        if durability not in ("sync", "async", "exit"):
+            raise ValueError(f"durability must be 'sync', 'async' or 'exit', not {durability!r}")
+        interrupt_before = options.pop("interrupt_before", None)
+        interrupt_after = options.pop("interrupt_after", None)
+        _reject_unknown(options, "the run")
+        saver = self.checkpointer
+        if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
                 "the input is None: pass the initial state as a dict "
                 "(resuming from a checkpoint needs a checkpointer)"
@@ -208,6 +228,29 @@ class CompiledStateGraph:
             sink=sink,
             events=events,
         )
+        if saver is not None:
+            thread_id = run.configurable.get("thread_id")
+            if thread_id is None:
+                raise ValueError(
+                    "this graph has a checkpointer, so each run needs a thread: pass "
+                    'config={"configurable": {"thread_id": "some-id"}}'
+                )
+            run.saver = saver
+            run.thread_id = str(thread_id)
+            run.durability = durability
+            run.interrupt_before = (
+                check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, saver)
+                if interrupt_before is not None
+                else self.interrupt_before_nodes
+            )
+            run.interrupt_after = (
+                check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
+                if interrupt_after is not None
+                else self.interrupt_after_nodes
+            )
+        elif interrupt_before or interrupt_after:
+            check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
+            check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
         return run
 
     @staticmethod
@@ -247,21 +290,30 @@ class CompiledStateGraph:
         """Run the graph to the end in the caller's task; return the final state.
 
         With ``stream_mode`` other than ``"values"``, return the list of chunks instead.
+        A run that stopped at an ``interrupt()`` returns the state plus
+        ``"__interrupt__": [Interrupt(...)]``. Keyword options: ``durability``
+        (``"sync"``, ``"async"``, ``"exit"``), ``interrupt_before``, ``interrupt_after``.
         """
-        _reject_unknown(kwargs, "ainvoke")
         if stream_mode == "values":
             parent = _calling_node(config)
-            if parent is not None:
+            if parent is not None and self.checkpointer is None:
                 # Called from inside a node: a child run, streamed under that node.
+                _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, config or parent.config, parent)
             else:
-                run = self._make_run(input, config, stream_mode=None, subgraphs=False)
+                run = self._make_run(
+                    input, config, stream_mode=None, subgraphs=False, options=kwargs
+                )
             await run.execute()
-            return run.result()
+            result = run.result()
+            if run.interrupts:
+                result = dict(result or {})
+                result["__interrupt__"] = list(run.interrupts)
+            return result
         chunks: list[Any] = []
-        async with self.open_stream(input, config, stream_mode=stream_mode) as stream:
+        async with self.open_stream(input, config, stream_mode=stream_mode, **kwargs) as stream:
             async for chunk in stream:
                 chunks.append(chunk)
         return chunks
@@ -282,12 +334,12 @@ class CompiledStateGraph:
         cancels the run and waits for every node's cleanup before returning. Prefer
         :meth:`open_stream`, which also covers a consumer that stops iterating early.
         """
-        _reject_unknown(kwargs, "astream")
         run = self._make_run(
             input,
             config,
             stream_mode=self.stream_mode if stream_mode is None else stream_mode,
             subgraphs=subgraphs,
+            options=kwargs,
         )
         return iterate_detached(run)
 
@@ -299,6 +351,7 @@ class CompiledStateGraph:
         *,
         stream_mode: Any = None,
         subgraphs: bool = False,
+        **kwargs: Any,
     ) -> AsyncIterator[RunStream]:
         """Run the graph in a task group owned by this block and stream its chunks.
 
@@ -316,6 +369,7 @@ class CompiledStateGraph:
             config,
             stream_mode=self.stream_mode if stream_mode is None else stream_mode,
             subgraphs=subgraphs,
+            options=kwargs,
         )
         assert run.output is not None
         async with open_run(run) as scope:
@@ -338,14 +392,15 @@ class CompiledStateGraph:
 
         Only ``version="v2"`` exists. The run is hosted like :meth:`astream`'s.
         """
-        _reject_unknown(kwargs, "astream_events")
         if version != "v2":
             raise ValueError(
                 f"astream_events(version={version!r}) is not supported: scopegraph produces "
                 "LangChain's v2 event format; pass version='v2'"
             )
         modes = "updates" if stream_mode is None else stream_mode
-        run = self._make_run(input, config, stream_mode=modes, subgraphs=False, events=True)
+        run = self._make_run(
+            input, config, stream_mode=modes, subgraphs=False, events=True, options=kwargs
+        )
         run.multi_mode = not isinstance(modes, str)
         run.sink = self._events_sink(run)
         events = iterate_detached(run)
@@ -427,8 +482,8 @@ def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
 def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
-            f"{api}() got unsupported arguments: {', '.join(sorted(kwargs))}; "
-            "see the scopegraph README for the supported parameters"
+            f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
+            "options are durability, interrupt_before and interrupt_after"
         )
 
 

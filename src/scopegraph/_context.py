@@ -24,6 +24,7 @@ __all__ = (
     "dispatch_custom_event",
     "get_config",
     "get_stream_writer",
+    "interrupt",
 )
 
 CONFIG_KEY_NODE = "__scopegraph_node"
@@ -86,6 +87,41 @@ def dispatch_custom_event(name: str, data: Any, *, config: RunnableConfig | None
         ctx.custom_event(name, data)
     else:
         anyio.from_thread.run_sync(ctx.custom_event, name, data)
+
+
+def interrupt(value: Any) -> Any:
+    """Pause the run here and ask the caller for input.
+
+    The first time, the run stops after the current step with ``value`` in its
+    ``__interrupt__`` output, and its state is saved. Resuming with
+    ``graph.ainvoke(Command(resume=answer), config)`` runs the node again from its start;
+    this time ``interrupt()`` returns ``answer``. Needs a checkpointer.
+    """
+    ctx = current_node(what="interrupt()")
+    root = ctx
+    while root.run.parent is not None:
+        root = root.run.parent
+    if root.run.saver is None:
+        raise ContextError(
+            "interrupt() needs a checkpointer to save the run while it waits: compile the "
+            "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
+            'pass config={"configurable": {"thread_id": ...}}'
+        )
+    from ._errors import GraphInterrupt
+    from ._types import Interrupt
+
+    task = root.task
+    index = task.interrupt_index
+    task.interrupt_index += 1
+    if index < len(task.resume):
+        return task.resume[index]
+    raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task.id, index)),))
+
+
+def _interrupt_id(task_id: str, index: int) -> str:
+    import hashlib
+
+    return hashlib.md5(f"{task_id}:{index}".encode(), usedforsecurity=False).hexdigest()
 
 
 def check_cancelled() -> None:

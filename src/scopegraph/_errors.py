@@ -9,7 +9,10 @@ The hierarchy::
     │   ├── InvalidUpdateError          (also ValueError) a node wrote something it may not
     │   ├── GraphRecursionError         (also RecursionError) ``recursion_limit`` reached
     │   ├── NodeTimeoutError            (also TimeoutError) a node exceeded its ``timeout``
-    │   └── ContextError                (also RuntimeError) a helper used outside a node
+    │   ├── ContextError                (also RuntimeError) a helper used outside a node
+    │   └── checkpoint.CheckpointError  persistence errors (see scopegraph.checkpoint)
+    └── GraphInterrupt                  raised by interrupt() to pause a node; the runtime
+                                        catches it (do not catch it in node code)
     └── ...
 
 Cancellation is never wrapped, subclassed or swallowed: a cancelled run raises the
@@ -19,8 +22,11 @@ A failing node's ORIGINAL exception is raised, never an ``ExceptionGroup``.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = (
     "ContextError",
+    "GraphInterrupt",
     "GraphRecursionError",
     "GraphValidationError",
     "InvalidInputError",
@@ -64,6 +70,18 @@ class NodeTimeoutError(ScopegraphError, TimeoutError):
         )
         self.node = node
         self.timeout = timeout
+
+
+class GraphInterrupt(Exception):
+    """Raised inside a node by ``interrupt()``; the runtime pauses the run on it.
+
+    It is an Exception so that the run can stop the node and save its state; node code
+    must let it propagate (avoid bare ``except Exception:`` around ``interrupt()``).
+    """
+
+    def __init__(self, interrupts: tuple[Any, ...]) -> None:
+        super().__init__(interrupts)
+        self.interrupts = interrupts
 
 
 class ContextError(ScopegraphError, RuntimeError):

@@ -450,14 +450,61 @@ class StateGraph:
         debug: bool = False,
         name: str | None = None,
     ) -> Any:
-        """Check the graph and return a runnable ``CompiledStateGraph``."""
-        from ._compiled import CompiledStateGraph
+        """Check the graph and return a runnable ``CompiledStateGraph``.
 
-        if checkpointer is not None or interrupt_before or interrupt_after:
+        Args:
+            checkpointer: a saver from ``scopegraph.checkpoint`` (InMemorySaver,
+                SqliteSaver, PostgresSaver); runs then need
+                ``config={"configurable": {"thread_id": ...}}``.
+            interrupt_before: stop the run before these nodes run (needs a checkpointer).
+            interrupt_after: stop the run after these nodes ran (needs a checkpointer).
+        """
+        from ._compiled import CompiledStateGraph
+        from .checkpoint._base import BaseCheckpointSaver
+
+        if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise GraphValidationError(
-                "checkpointers and interrupt_before/interrupt_after are not supported by "
-                "this scopegraph release yet; compile() without them"
+                f"checkpointer must be a scopegraph saver (InMemorySaver, SqliteSaver, "
+                f"PostgresSaver from scopegraph.checkpoint), not {type(checkpointer).__name__}"
             )
         self.validate()
+        before = self._check_interrupt_nodes("interrupt_before", interrupt_before, checkpointer)
+        after = self._check_interrupt_nodes("interrupt_after", interrupt_after, checkpointer)
         self.compiled = True
-        return CompiledStateGraph(self, name=name, debug=debug)
+        return CompiledStateGraph(
+            self,
+            name=name,
+            debug=debug,
+            checkpointer=checkpointer,
+            interrupt_before=before,
+            interrupt_after=after,
+        )
+
+    def _check_interrupt_nodes(
+        self, what: str, names: Sequence[str] | str | None, checkpointer: Any
+    ) -> frozenset[str]:
+        return check_interrupt_nodes(self.nodes, what, names, checkpointer)
+
+
+def check_interrupt_nodes(
+    nodes: dict[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
+) -> frozenset[str]:
+    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
+    if not names:
+        return frozenset()
+    if checkpointer is None:
+        raise GraphValidationError(
+            f"{what} needs a checkpointer to save the run while it waits: "
+            "compile(checkpointer=InMemorySaver(), ...)"
+        )
+    if names == "*":
+        return frozenset(nodes)
+    if isinstance(names, str):
+        names = [names]
+    for name in names:
+        if name not in nodes:
+            raise GraphValidationError(
+                f"{what} names {name!r}, which is not a node; the nodes are "
+                f"{', '.join(map(repr, nodes))}"
+            )
+    return frozenset(names)

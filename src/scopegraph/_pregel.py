@@ -9,23 +9,34 @@ join edges) decides which nodes run in the next step.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
+import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from ._constants import END, START
 from ._context import CONFIG_KEY_NODE, reset_current, set_current
-from ._errors import GraphRecursionError, InvalidUpdateError
+from ._errors import GraphInterrupt, GraphRecursionError, InvalidUpdateError
 from ._ids import new_id
 from ._output import RunOutput
 from ._run import run_attempts, run_step
 from ._schema import MISSING
-from ._types import Command, RunnableConfig, Send
+from ._types import Command, Interrupt, RunnableConfig, Send
+from .checkpoint._base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointNotFoundError,
+    CheckpointTuple,
+    TaskRecord,
+    TaskStatus,
+)
 
 if TYPE_CHECKING:
     from ._compiled import CompiledStateGraph
@@ -50,13 +61,19 @@ class ParentCommand(Exception):
 class Task:
     __slots__ = (
         "_id",
+        "done",
         "error",
         "failed_at",
         "input",
+        "interrupt_index",
+        "interrupts",
         "name",
         "next",
         "node",
         "path",
+        "recorded",
+        "restored",
+        "resume",
         "sort_key",
         "triggers",
         "update",
@@ -83,6 +100,38 @@ class Task:
         self.next: list[str | Send] = []
         self.error: BaseException | None = None
         self.failed_at = 0
+        self.done = False
+        self.restored = False
+        self.recorded = False
+        self.interrupts: list[Interrupt] = []
+        self.resume: list[Any] = []
+        self.interrupt_index = 0
+
+    def restore(self, record: TaskRecord) -> None:
+        """Take a finished task's outcome from its stored record instead of running it."""
+        self.writes = list(record.writes)
+        self.update = dict(record.writes) or None
+        self.next = list(record.next)
+        self.done = self.restored = self.recorded = True
+
+    def record(self, status: TaskStatus, error: BaseException | None = None) -> TaskRecord:
+        return TaskRecord(
+            task_id=self.id,
+            name=self.name,
+            path=self.path,
+            status=status,
+            writes=list(self.writes) if status == "done" else [],
+            next=list(self.next) if status == "done" else [],
+            interrupts=list(self.interrupts),
+            error=None if error is None else repr(error),
+            resume=list(self.resume),
+        )
+
+    def descriptor(self) -> tuple[Any, ...]:
+        """How a checkpoint stores this task, to rebuild it on resume."""
+        if self.path[0] == "__pregel_push":
+            return ("push", self.name, self.input)
+        return ("pull", self.name, self.triggers)
 
     @property
     def id(self) -> str:
@@ -194,6 +243,13 @@ class NodeContext:
         )
 
 
+def _task_id(checkpoint_id: str, path: tuple[Any, ...]) -> str:
+    """The id of a task, derived from its checkpoint and path, so a resumed run finds the
+    records of the tasks it planned."""
+    h = hashlib.md5(f"{checkpoint_id}|{path!r}".encode(), usedforsecurity=False).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
 
@@ -253,6 +309,22 @@ class Run:
         )
         self._child_parent_ids: list[str] | None = None
         self._barriers: dict[int, set[str]] = {}
+        # Persistence (only the root run of a graph compiled with a checkpointer).
+        self.saver: BaseCheckpointSaver | None = None
+        self.thread_id = ""
+        self.durability = "async"
+        self.checkpoint_id: str | None = None
+        self.expected_latest: str | None = None
+        self.resuming = False
+        self.interrupts: list[Interrupt] = []
+        self.static_interrupt = False
+        self.interrupt_before: frozenset[str] = frozenset()
+        self.interrupt_after: frozenset[str] = frozenset()
+        self._background: anyio.abc.TaskGroup | None = None
+        self._last_put: anyio.Event | None = None
+        self._unsaved: Checkpoint | None = None
+        self._unsaved_records: list[TaskRecord] = []
+        self._exit_chain: list[Checkpoint] = []
 
     @property
     def run_id(self) -> str:
@@ -277,24 +349,63 @@ class Run:
     # -- the loop ------------------------------------------------------------------------
 
     async def execute(self) -> Any:
-        graph = self.graph
-        values = self.values = graph.initial_values()
-        update = graph.input_schema.coerce_input(self.input, allowed=graph.input_channels)
+        """Run the supersteps to the end (or to an interrupt); return the state."""
         if self.events:
             self._root_event("on_chain_start", {"input": self.input})
-        updated = self._apply(((k, v) for k, v in update.items()), "the input")
-        if updated and "values" in self.modes:
+        if self.saver is None:
+            tasks = await self._begin()
+            await self._loop(tasks)
+        elif self.durability == "async":
+            async with anyio.create_task_group() as self._background:
+                tasks = await self._begin_persistent()
+                await self._loop(tasks)
+        else:
+            tasks = await self._begin_persistent()
+            await self._loop(tasks)
+        if self.events:
+            data = {"output": self.snapshot()}
+            if self.parent is not None:
+                data["input"] = self.input
+            self._root_event("on_chain_end", data)
+        return self.values
+
+    async def _begin(self) -> list[Task]:
+        """Without a checkpointer: apply the input and plan the first step."""
+        graph = self.graph
+        self.values = graph.initial_values()
+        update = graph.input_schema.coerce_input(self.input, allowed=graph.input_channels)
+        if self._apply(update.items(), "the input") and "values" in self.modes:
             self.sink(self.ns, "values", self.snapshot())
-        tasks = await self._plan_start()
+        return await self._plan_start()
+
+    async def _loop(self, tasks: list[Task]) -> None:
         modes = self.modes
         limit = self.recursion_limit
-        step = 0
+        saver = self.saver
+        steps = 0
+        resuming = self.resuming
         while tasks:
-            step = self.step = step + 1
+            if (
+                self.interrupt_before
+                and not resuming
+                and any(t.name in self.interrupt_before for t in tasks)
+            ):
+                self._static_interrupt()
+                break
+            resuming = False
+            self.step += 1
             if "tasks" in modes or "debug" in modes:
                 for task in tasks:
-                    self._emit_task_start(task)
-            await run_step(tasks, self._run_task, self.limiter)
+                    if not task.restored:
+                        self._emit_task_start(task)
+            if saver is None:
+                await run_step(tasks, self._run_task, self.limiter)
+            else:
+                await self._run_step_persistent(tasks)
+                if any(t.interrupts for t in tasks):
+                    self.step -= 1  # the step did not happen: its checkpoint is the last one
+                    await self._pause([i for t in tasks for i in t.interrupts])
+                    break
             written: dict[str, str] | None = None
             if len(tasks) > 1:
                 tasks.sort(key=_sort_key)
@@ -305,19 +416,344 @@ class Run:
                     updated = self._apply(task.writes, task.name, written) or updated
             if updated and "values" in modes:
                 self.sink(self.ns, "values", self.snapshot())
+            ran = tasks
             tasks = self._plan_next(tasks)
-            if step >= limit:
+            if saver is not None:
+                await self._save_checkpoint(tasks, "loop", {t.name: t.update for t in ran})
+                if self.interrupt_after and any(t.name in self.interrupt_after for t in ran):
+                    self._static_interrupt()
+                    break
+            steps += 1
+            if steps >= limit:
                 raise GraphRecursionError(
                     f"Recursion limit of {limit} reached without hitting a stop condition. "
                     "You can increase the limit by setting the `recursion_limit` config key.\n"
                     f"For troubleshooting, visit: {TROUBLESHOOTING}GRAPH_RECURSION_LIMIT"
                 )
-        if self.events:
-            data = {"output": self.snapshot()}
-            if self.parent is not None:
-                data["input"] = self.input
-            self._root_event("on_chain_end", data)
-        return values
+        if saver is not None:
+            await self._settle()
+
+    # -- persistence -----------------------------------------------------------------------
+
+    async def _begin_persistent(self) -> list[Task]:
+        """Load the thread; resume it, fork it, or start it with the input."""
+        saver = self.saver
+        assert saver is not None
+        graph = self.graph
+        thread = self.thread_id
+        head = await saver.aget_tuple(thread, self.checkpoint_ns)
+        wanted = self.configurable.get("checkpoint_id")
+        base = head
+        if wanted is not None and (head is None or head.checkpoint.id != wanted):
+            base = await saver.aget_tuple(thread, self.checkpoint_ns, wanted)
+            if base is None:
+                raise CheckpointNotFoundError(
+                    f"thread {thread!r} has no checkpoint {wanted!r}; pick one from "
+                    "graph.get_state_history(config)"
+                )
+        self.expected_latest = None if head is None else head.checkpoint.id
+        inp = self.input
+        if inp is None or isinstance(inp, Command):
+            if base is None:
+                raise CheckpointNotFoundError(
+                    f"thread {thread!r} has no checkpoint to resume from; start it with an "
+                    "input: graph.ainvoke({...}, config)"
+                )
+            return await self._resume(base, inp)
+        # A new input, on a new thread or on top of the thread's state.
+        if base is None:
+            self.values = graph.initial_values()
+            self.step = -2
+        else:
+            self._restore_values(base.checkpoint)
+        update = graph.input_schema.coerce_input(inp, allowed=graph.input_channels)
+        self.step += 1
+        start = Task(graph.start_node, inp, (START,), ("__pregel_pull", START), (0, START))
+        start.writes = list(update.items())
+        start.done = True
+        await self._save_checkpoint([start], "input", None)
+        await self._record(start, "done")
+        return await self._after_input(start)
+
+    async def _after_input(self, start: Task) -> list[Task]:
+        """Apply the input (the ``__start__`` task's writes) and plan the first step."""
+        if self._apply(start.writes, "the input") and "values" in self.modes:
+            self.sink(self.ns, "values", self.snapshot())
+        tasks = await self._plan_start()
+        self.step += 1
+        await self._save_checkpoint(tasks, "loop", None)
+        return tasks
+
+    def _restore_values(self, checkpoint: Checkpoint) -> None:
+        self.values = dict(checkpoint.values)
+        self.step = checkpoint.step
+        self.checkpoint_id = checkpoint.id
+        self._barriers = {int(k): set(v) for k, v in checkpoint.barriers.items()}
+
+    async def _resume(self, base: CheckpointTuple, command: Command[Any] | None) -> list[Task]:
+        checkpoint = base.checkpoint
+        self._restore_values(checkpoint)
+        self.resuming = True
+        graph = self.graph
+        records = {r.task_id: r for r in base.tasks}
+        if checkpoint.next and checkpoint.next[0][0] == "start":
+            start = Task(graph.start_node, None, (START,), ("__pregel_pull", START), (0, START))
+            start._id = _task_id(checkpoint.id, start.path)
+            record = records.get(start.id)
+            if record is None:
+                raise CheckpointNotFoundError(
+                    f"thread {self.thread_id!r}: the input of checkpoint {checkpoint.id!r} "
+                    "was not stored; start the thread again with an input"
+                )
+            start.writes = list(record.writes)
+            self.resuming = False
+            return await self._after_input(start)
+        tasks = self._tasks_from(checkpoint)
+        pending: list[Task] = []
+        for task in tasks:
+            record = records.get(task.id)
+            if record is None:
+                continue
+            if record.status == "done":
+                task.restore(record)
+            elif record.status == "interrupted":
+                task.resume = list(record.resume)
+                task.interrupts = list(record.interrupts)
+                pending.append(task)
+        if command is not None:
+            if command.update is not None:
+                updates, _ = self._from_commands_input(command)
+                self._apply(updates.items(), "the resume command")
+            if command.resume is not None:
+                self._give_resume(pending, command.resume)
+        for task in tasks:
+            task.interrupts = []
+        return tasks
+
+    def _from_commands_input(self, command: Command[Any]) -> tuple[dict[str, Any], list[Any]]:
+        fake = Task(self.graph.start_node, None, (), ("__pregel_pull", START), (0, START))
+        return self._from_commands(fake, command)
+
+    def _give_resume(self, pending: list[Task], resume: Any) -> None:
+        waiting = [(t, i) for t in pending for i in t.interrupts]
+        if (
+            isinstance(resume, dict)
+            and resume
+            and all(any(i.id == key for _, i in waiting) for key in resume)
+        ):
+            for task, intr in waiting:
+                if intr.id in resume:
+                    task.resume.append(resume[intr.id])
+            return
+        if len(waiting) != 1:
+            ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
+            raise ValueError(
+                f"Command(resume=...) with one value needs exactly one pending interrupt, but "
+                f"thread {self.thread_id!r} has {len(waiting)} (ids: {ids}); resume with "
+                "Command(resume={interrupt_id: value, ...})"
+            )
+        waiting[0][0].resume.append(resume)
+
+    def _tasks_from(self, checkpoint: Checkpoint) -> list[Task]:
+        nodes = self.graph.nodes
+        view = self.graph.state_schema.view
+        tasks: list[Task] = []
+        index = 0
+        for entry in checkpoint.next:
+            kind, name, extra = entry
+            if name not in nodes:
+                raise CheckpointNotFoundError(
+                    f"checkpoint {checkpoint.id!r} of thread {self.thread_id!r} plans node "
+                    f"{name!r}, which this graph does not have; resume it with the graph "
+                    "that wrote it"
+                )
+            if kind == "push":
+                task = Task(
+                    nodes[name],
+                    extra,
+                    ("__pregel_push",),
+                    ("__pregel_push", index, False),
+                    (1, index),
+                )
+                index += 1
+            else:
+                _, path, key = self.graph.pull_info[name]
+                task = Task(nodes[name], view(self.values), tuple(extra), path, key)
+            task._id = _task_id(checkpoint.id, task.path)
+            tasks.append(task)
+        return tasks
+
+    async def _run_step_persistent(self, tasks: list[Task]) -> None:
+        pending = [t for t in tasks if not t.restored]
+        try:
+            if pending:
+                await run_step(pending, self._run_task, self.limiter)
+        except BaseException as exc:
+            # Cancelled or failed: every node has unwound (cleanup included). Store what
+            # each task did before the caller hears of it.
+            with anyio.CancelScope(shield=True):
+                await self._flush_unsaved()
+                for task in tasks:
+                    if task.recorded:
+                        continue
+                    if task.done:
+                        await self._record(task, "done")
+                    elif task.interrupts:
+                        await self._record(task, "interrupted")
+                    elif task.error is not None or task is getattr(exc, "_task", None):
+                        await self._record(task, "error", task.error or exc)
+                    else:
+                        await self._record(task, "cancelled")
+                await self._settle()
+            raise
+
+    async def _record(
+        self, task: Task, status: TaskStatus, error: BaseException | None = None
+    ) -> None:
+        saver = self.saver
+        assert saver is not None
+        assert self.checkpoint_id is not None
+        task.recorded = True
+        record = task.record(status, error)
+        if self.durability == "exit" and status == "done" and self._unsaved is not None:
+            self._unsaved_records.append(record)
+            return
+        await saver.aput_task(self.thread_id, self.checkpoint_ns, self.checkpoint_id, record)
+
+    async def _save_checkpoint(
+        self, next_tasks: list[Task], source: str, writes: dict[str, Any] | None
+    ) -> None:
+        checkpoint = Checkpoint(
+            id=new_id(),
+            parent_id=self.checkpoint_id,
+            step=self.step,
+            created_at=_now(),
+            values=dict(self.values),
+            next=[("start", START, None)]
+            if source == "input"
+            else [t.descriptor() for t in next_tasks],
+            barriers={str(k): sorted(v) for k, v in self._barriers.items() if v},
+            metadata={"source": source, "step": self.step, "parents": {}}
+            | ({"writes": writes} if writes is not None else {}),
+        )
+        self.checkpoint_id = checkpoint.id
+        for task in next_tasks:
+            task._id = _task_id(checkpoint.id, task.path)
+        if "checkpoints" in self.modes or "debug" in self.modes:
+            self._emit_checkpoint(checkpoint, next_tasks)
+        if self.durability == "exit":
+            self._unsaved = checkpoint
+            self._unsaved_records = []
+            self._exit_chain.append(checkpoint)
+            return
+        await self._put(checkpoint)
+
+    async def _put(self, checkpoint: Checkpoint) -> None:
+        saver = self.saver
+        assert saver is not None
+        if self.durability == "async" and self._background is not None:
+            previous = self._last_put
+            done = self._last_put = anyio.Event()
+            expected = self.expected_latest
+            self.expected_latest = checkpoint.id
+
+            async def put_after() -> None:
+                with anyio.CancelScope(shield=True):
+                    try:
+                        if previous is not None:
+                            await previous.wait()
+                        await saver.aput(
+                            self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=expected
+                        )
+                    finally:
+                        done.set()
+
+            self._background.start_soon(put_after)
+            return
+        await saver.aput(
+            self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=self.expected_latest
+        )
+        self.expected_latest = checkpoint.id
+
+    async def _flush_unsaved(self) -> None:
+        """Durability "exit": write the chain of checkpoints held back so far."""
+        saver = self.saver
+        if saver is None or self.durability != "exit":
+            return
+        for checkpoint in self._exit_chain:
+            await saver.aput(
+                self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=self.expected_latest
+            )
+            self.expected_latest = checkpoint.id
+        self._exit_chain = []
+        for record in self._unsaved_records:
+            assert self._unsaved is not None
+            await saver.aput_task(self.thread_id, self.checkpoint_ns, self._unsaved.id, record)
+        self._unsaved_records = []
+        self._unsaved = None
+
+    async def _settle(self) -> None:
+        """Make every write of the run durable before the run returns."""
+        await self._flush_unsaved()
+        if self._last_put is not None:
+            with anyio.CancelScope(shield=True):
+                await self._last_put.wait()
+
+    async def _pause(self, interrupts: list[Interrupt]) -> None:
+        """Node interrupts: the step's outcome is stored; the run stops here."""
+        with anyio.CancelScope(shield=True):
+            await self._flush_unsaved()
+            await self._settle()
+        self.interrupts = interrupts
+        if "updates" in self.modes:
+            self.sink(self.ns, "updates", {"__interrupt__": tuple(interrupts)})
+        if "values" in self.modes:
+            self.sink(self.ns, "values", {"__interrupt__": tuple(interrupts)})
+
+    def _static_interrupt(self) -> None:
+        """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
+        self.interrupts = []
+        self.static_interrupt = True
+        if "updates" in self.modes:
+            self.sink(self.ns, "updates", {"__interrupt__": ()})
+        if "values" in self.modes:
+            self.sink(self.ns, "values", {"__interrupt__": ()})
+
+    def _emit_checkpoint(self, checkpoint: Checkpoint, next_tasks: list[Task]) -> None:
+        payload = {
+            "config": {
+                "configurable": {
+                    "checkpoint_ns": self.checkpoint_ns,
+                    "thread_id": self.thread_id,
+                    "checkpoint_id": checkpoint.id,
+                }
+            },
+            "parent_config": None
+            if checkpoint.parent_id is None
+            else {
+                "configurable": {
+                    "checkpoint_ns": self.checkpoint_ns,
+                    "thread_id": self.thread_id,
+                    "checkpoint_id": checkpoint.parent_id,
+                }
+            },
+            "values": self.snapshot(),
+            "metadata": checkpoint.metadata,
+            "next": [START]
+            if checkpoint.next and checkpoint.next[0][0] == "start"
+            else [t.name for t in next_tasks],
+            "tasks": [
+                {"id": t.id, "name": t.name, "interrupts": (), "state": None} for t in next_tasks
+            ],
+        }
+        if "checkpoints" in self.modes:
+            self.sink(self.ns, "checkpoints", payload)
+        if "debug" in self.modes:
+            self.sink(
+                self.ns,
+                "debug",
+                {"step": self.step, "timestamp": _now(), "type": "checkpoint", "payload": payload},
+            )
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the state, keys in schema order."""
@@ -523,6 +959,16 @@ class Run:
                     node.retry_policy,
                 )
             await self._collect(task, ctx, result)
+        except GraphInterrupt as exc:
+            if self.parent is not None:
+                raise  # the root task of the run owns interrupts and resumes
+            task.interrupts = list(exc.interrupts)
+            if "tasks" in self.modes or "debug" in self.modes:
+                self._emit_task_result(task, None)
+            if self.saver is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._record(task, "interrupted")
+            return
         except Exception as exc:
             if not isinstance(exc, ParentCommand):
                 exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
@@ -531,6 +977,10 @@ class Run:
             raise
         finally:
             reset_current(token)
+        task.done = True
+        if self.saver is not None:
+            with anyio.CancelScope(shield=True):
+                await self._record(task, "done")
         if events:
             self._node_event(ctx, "on_chain_stream", {"chunk": result})
             self._node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
@@ -688,8 +1138,8 @@ class Run:
             "id": task.id,
             "name": task.name,
             "error": error,
-            "result": {} if error is not None else dict(task.writes),
-            "interrupts": [],
+            "result": {} if error is not None or task.interrupts else dict(task.writes),
+            "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
         }
         if "tasks" in self.modes:
             self.sink(self.ns, "tasks", payload)

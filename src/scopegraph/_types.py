@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeV
 
 __all__ = (
     "Command",
+    "Interrupt",
     "RetryPolicy",
     "RunnableConfig",
     "Send",
@@ -38,6 +39,18 @@ class RunnableConfig(TypedDict, total=False):
     recursion_limit: int
     configurable: dict[str, Any]
     run_id: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Interrupt:
+    """A pause requested by ``interrupt(value)`` inside a node.
+
+    ``value`` is what the node asked with; ``id`` identifies this interrupt when resuming
+    several at once with ``Command(resume={id: value, ...})``.
+    """
+
+    value: Any
+    id: str
 
 
 class Send:

@@ -1,0 +1,738 @@
+"""PostgresSaver: checkpoints in PostgreSQL, through psycopg 3 and psycopg_pool.
+
+Layout (all tables prefixed ``scopegraph_``, created in the connection's ``search_path``):
+
+- ``scopegraph_schema_version``: one row, the schema version of the tables below;
+- ``scopegraph_checkpoints``: one row per checkpoint, the document from :mod:`._codec`
+  stored as BYTEA; ``seq`` (bigserial) orders a thread's checkpoints;
+- ``scopegraph_checkpoint_tasks``: the task records of the step after a checkpoint,
+  upserted by task id;
+- ``scopegraph_heads``: the newest checkpoint id of each (thread, namespace). ``put``
+  moves the head with one conditional statement (``UPDATE ... WHERE checkpoint_id = X`` /
+  ``INSERT ... ON CONFLICT DO NOTHING``) in the transaction that inserts the checkpoint,
+  so of two runs that expect the same head exactly one wins; the other gets
+  CheckpointConflictError and nothing of its write is stored.
+
+Schema changes are versioned migrations (:data:`_MIGRATIONS`), applied in one
+transaction under an advisory lock, so processes that start together do not race.
+
+Every operation is a small generator that yields SQL statements and receives their
+results (``_Op``); one driver runs it on a sync connection, another on an async one.
+The logic of each operation thus exists once, for the sync and the async API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import os
+import threading
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any, Self, TypeVar
+
+import anyio
+import anyio.to_thread
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.rows import TupleRow
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("PostgresSaver needs psycopg: pip install 'scopegraph[postgres]'") from exc
+
+from ._base import (
+    SCHEMA_VERSION,
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointConflictError,
+    CheckpointError,
+    CheckpointNotFoundError,
+    CheckpointTuple,
+    SchemaVersionError,
+    TaskRecord,
+)
+from ._codec import decode_checkpoint, decode_task, encode_checkpoint, encode_task
+
+__all__ = ("CheckpointConnectionError", "PostgresSaver")
+
+_T = TypeVar("_T")
+
+
+class CheckpointConnectionError(CheckpointError):
+    """The PostgreSQL server cannot be reached, or rejected the connection.
+
+    The message names what to check in the connection string.
+    """
+
+
+# -- schema ------------------------------------------------------------------------------
+
+# _MIGRATIONS[i] upgrades the tables from schema version i to i + 1. A version that only
+# changed the encoded documents has an empty migration. len(_MIGRATIONS) == SCHEMA_VERSION.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE scopegraph_checkpoints (
+            seq BIGSERIAL PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            parent_id TEXT,
+            step INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            data BYTEA NOT NULL,
+            UNIQUE (thread_id, ns, checkpoint_id)
+        )
+        """,
+        "CREATE INDEX scopegraph_checkpoints_newest"
+        " ON scopegraph_checkpoints (thread_id, ns, seq)",
+        """
+        CREATE TABLE scopegraph_checkpoint_tasks (
+            seq BIGSERIAL NOT NULL,
+            thread_id TEXT NOT NULL,
+            ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            data BYTEA NOT NULL,
+            PRIMARY KEY (thread_id, ns, checkpoint_id, task_id)
+        )
+        """,
+        """
+        CREATE TABLE scopegraph_heads (
+            thread_id TEXT NOT NULL,
+            ns TEXT NOT NULL,
+            checkpoint_id TEXT NOT NULL,
+            PRIMARY KEY (thread_id, ns)
+        )
+        """,
+    ),
+)
+
+# Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
+_MIGRATION_LOCK_KEY = int.from_bytes(b"sg-ckpt", "big")
+
+_CREATE_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS scopegraph_schema_version (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    version INTEGER NOT NULL,
+    migrated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+"""
+_VERSION_TABLE_EXISTS = "SELECT to_regclass('scopegraph_schema_version') IS NOT NULL"
+_SELECT_VERSION = "SELECT version FROM scopegraph_schema_version"
+_STORE_VERSION = """
+INSERT INTO scopegraph_schema_version (singleton, version) VALUES (TRUE, %(version)s)
+ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()
+"""
+
+# -- statements --------------------------------------------------------------------------
+
+_SELECT_TUPLES = """
+SELECT c.checkpoint_id, c.data,
+       ARRAY(SELECT t.task_id FROM scopegraph_checkpoint_tasks t
+             WHERE t.thread_id = c.thread_id AND t.ns = c.ns
+               AND t.checkpoint_id = c.checkpoint_id ORDER BY t.seq),
+       ARRAY(SELECT t.data FROM scopegraph_checkpoint_tasks t
+             WHERE t.thread_id = c.thread_id AND t.ns = c.ns
+               AND t.checkpoint_id = c.checkpoint_id ORDER BY t.seq)
+FROM scopegraph_checkpoints c
+WHERE c.thread_id = %(thread_id)s AND c.ns = %(ns)s
+"""
+_SELECT_NEWEST = _SELECT_TUPLES + " ORDER BY c.seq DESC LIMIT %(limit)s"
+_SELECT_BY_ID = _SELECT_TUPLES + " AND c.checkpoint_id = %(checkpoint_id)s"
+_SELECT_NEWEST_BEFORE = (
+    _SELECT_TUPLES + " AND c.seq < %(before_seq)s ORDER BY c.seq DESC LIMIT %(limit)s"
+)
+_SELECT_SEQ = """
+SELECT seq FROM scopegraph_checkpoints
+WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(checkpoint_id)s
+"""
+_SELECT_HEAD = """
+SELECT checkpoint_id FROM scopegraph_heads WHERE thread_id = %(thread_id)s AND ns = %(ns)s
+"""
+_CREATE_HEAD = """
+INSERT INTO scopegraph_heads (thread_id, ns, checkpoint_id)
+VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s)
+ON CONFLICT (thread_id, ns) DO NOTHING
+"""
+# Under READ COMMITTED a concurrent UPDATE waits for the row lock, then re-checks the
+# WHERE clause against the committed row: the loser of a race updates nothing.
+_ADVANCE_HEAD = """
+UPDATE scopegraph_heads SET checkpoint_id = %(checkpoint_id)s
+WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(expected)s
+"""
+_INSERT_CHECKPOINT = """
+INSERT INTO scopegraph_checkpoints
+    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
+VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
+        %(data)s)
+ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
+"""
+_UPSERT_TASK = """
+INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
+VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, %(data)s)
+ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
+"""
+_DELETE_THREAD = (
+    "DELETE FROM scopegraph_checkpoint_tasks WHERE thread_id = %(thread_id)s",
+    "DELETE FROM scopegraph_checkpoints WHERE thread_id = %(thread_id)s",
+    "DELETE FROM scopegraph_heads WHERE thread_id = %(thread_id)s",
+)
+
+# -- operations: generators that yield statements and receive their results -------------
+
+_Params = Mapping[str, Any] | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Result:
+    rows: list[TupleRow]
+    rowcount: int
+
+
+_Op = Generator[tuple[str, _Params], _Result, _T]
+
+
+def _thread_label(thread_id: str, ns: str) -> str:
+    return f"thread {thread_id!r}" + (f" (namespace {ns!r})" if ns else "")
+
+
+def _read_schema_version() -> _Op[int | None]:
+    exists = yield _VERSION_TABLE_EXISTS, None
+    if not exists.rows[0][0]:
+        return None
+    found = yield _SELECT_VERSION, None
+    return int(found.rows[0][0]) if found.rows else None
+
+
+def _newer_schema_error(version: int) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"the PostgreSQL checkpoint tables were written by a newer scopegraph (schema "
+        f"version {version}; this release supports up to {SCHEMA_VERSION}); upgrade "
+        "scopegraph to use them. Nothing was changed."
+    )
+
+
+def _migrate() -> _Op[None]:
+    """Run in ONE transaction: the lock is released, and every change kept, at commit."""
+    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": _MIGRATION_LOCK_KEY}
+    yield _CREATE_VERSION_TABLE, None
+    found = yield _SELECT_VERSION, None
+    current = int(found.rows[0][0]) if found.rows else 0
+    if current > SCHEMA_VERSION:
+        raise _newer_schema_error(current)
+    for version in range(current, SCHEMA_VERSION):
+        for statement in _MIGRATIONS[version]:
+            yield statement, None
+    if current < SCHEMA_VERSION:
+        yield _STORE_VERSION, {"version": SCHEMA_VERSION}
+
+
+def _to_tuple(thread_id: str, ns: str, row: TupleRow) -> CheckpointTuple:
+    checkpoint_id, data, task_ids, task_blobs = row
+    label = f"checkpoint {checkpoint_id!r} of {_thread_label(thread_id, ns)}"
+    checkpoint = decode_checkpoint(bytes(data), label)
+    tasks = [
+        decode_task(bytes(blob), f"task record {task_id!r} of {label}")
+        for task_id, blob in zip(task_ids, task_blobs, strict=True)
+    ]
+    return CheckpointTuple(thread_id=thread_id, ns=ns, checkpoint=checkpoint, tasks=tasks)
+
+
+def _get_tuple(thread_id: str, ns: str, checkpoint_id: str | None) -> _Op[CheckpointTuple | None]:
+    params = {"thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint_id, "limit": 1}
+    found = yield (_SELECT_NEWEST if checkpoint_id is None else _SELECT_BY_ID), params
+    if found.rows:
+        return _to_tuple(thread_id, ns, found.rows[0])
+    if checkpoint_id is None:
+        return None
+    raise CheckpointNotFoundError(
+        f"checkpoint {checkpoint_id!r} does not exist in {_thread_label(thread_id, ns)}"
+    )
+
+
+def _list(
+    thread_id: str, ns: str, before: str | None, limit: int | None
+) -> _Op[list[CheckpointTuple]]:
+    params: dict[str, Any] = {"thread_id": thread_id, "ns": ns, "limit": limit}
+    if before is None:
+        found = yield _SELECT_NEWEST, params
+    else:
+        anchor = yield _SELECT_SEQ, {**params, "checkpoint_id": before}
+        if not anchor.rows:
+            raise CheckpointNotFoundError(
+                f"checkpoint {before!r} (given as before=) does not exist in "
+                f"{_thread_label(thread_id, ns)}"
+            )
+        found = yield _SELECT_NEWEST_BEFORE, {**params, "before_seq": anchor.rows[0][0]}
+    return [_to_tuple(thread_id, ns, row) for row in found.rows]
+
+
+def _put(
+    thread_id: str, ns: str, checkpoint: Checkpoint, data: bytes, expected_latest: str | None
+) -> _Op[None]:
+    """Run in ONE transaction: a conflict raises, and the transaction rolls back."""
+    params = {
+        "thread_id": thread_id,
+        "ns": ns,
+        "checkpoint_id": checkpoint.id,
+        "expected": expected_latest,
+        "parent_id": checkpoint.parent_id,
+        "step": checkpoint.step,
+        "created_at": checkpoint.created_at,
+        "data": data,
+    }
+    moved = yield (_CREATE_HEAD if expected_latest is None else _ADVANCE_HEAD), params
+    if moved.rowcount != 1:
+        head = yield _SELECT_HEAD, params
+        actual = head.rows[0][0] if head.rows else None
+        raise CheckpointConflictError(
+            f"{_thread_label(thread_id, ns)} was written by another run: its newest "
+            f"checkpoint is {actual!r}, this run expected {expected_latest!r}. Nothing was "
+            "written; reload the thread's state and retry"
+        )
+    inserted = yield _INSERT_CHECKPOINT, params
+    if inserted.rowcount != 1:
+        raise CheckpointConflictError(
+            f"checkpoint {checkpoint.id!r} already exists in {_thread_label(thread_id, ns)}; "
+            "nothing was written. Give every checkpoint a new id"
+        )
+
+
+def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes) -> _Op[None]:
+    params = {
+        "thread_id": thread_id,
+        "ns": ns,
+        "checkpoint_id": checkpoint_id,
+        "task_id": task_id,
+        "data": data,
+    }
+    yield _UPSERT_TASK, params
+
+
+def _delete_thread(thread_id: str) -> _Op[None]:
+    for statement in _DELETE_THREAD:
+        yield statement, {"thread_id": thread_id}
+
+
+# -- drivers -----------------------------------------------------------------------------
+
+
+def _drive(conn: psycopg.Connection[TupleRow], op: _Op[_T]) -> _T:
+    try:
+        statement, params = next(op)
+        while True:
+            cursor = conn.execute(statement, params)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            statement, params = op.send(_Result(rows, cursor.rowcount))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+async def _adrive(conn: psycopg.AsyncConnection[TupleRow], op: _Op[_T]) -> _T:
+    try:
+        statement, params = next(op)
+        while True:
+            cursor = await conn.execute(statement, params)
+            rows = await cursor.fetchall() if cursor.description is not None else []
+            statement, params = op.send(_Result(rows, cursor.rowcount))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+def _running_on_asyncio() -> bool:
+    # psycopg's async API works only on asyncio. This check is the one place where the
+    # saver looks at the backend: on trio it runs the sync API in worker threads.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+# -- errors ------------------------------------------------------------------------------
+
+# SQLSTATE classes that mean "the connection is gone", not "the statement failed".
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _is_connection_failure(exc: psycopg.Error) -> bool:
+    return exc.sqlstate is None or exc.sqlstate.startswith(_CONNECTION_SQLSTATES)
+
+
+def _explain_connect_failure(message: str, params: Mapping[str, Any]) -> tuple[str, str]:
+    """(what happened, what to fix) for a failed connection attempt."""
+    lowered = message.lower()
+    dbname = params.get("dbname") or params.get("user") or os.environ.get("PGDATABASE")
+    user = params.get("user") or os.environ.get("PGUSER")
+    if "connection refused" in lowered:
+        return "connection refused", (
+            "check host and port in the connection string, and that the server is running"
+        )
+    if "timeout expired" in lowered or "timed out" in lowered:
+        return "no answer in time", (
+            "check host and port in the connection string, and the network in between; "
+            "raise connect_timeout if the server is slow to answer"
+        )
+    if "resolve host" in lowered or "translate host name" in lowered:
+        return "unknown host name", "check host in the connection string"
+    if "database" in lowered and "does not exist" in lowered:
+        return f"database {dbname!r} does not exist", (
+            "check dbname in the connection string, or create the database "
+            f"(CREATE DATABASE {dbname})"
+        )
+    if "role" in lowered and "does not exist" in lowered:
+        return f"user {user!r} does not exist", "check user in the connection string"
+    if "password" in lowered or "authentication" in lowered:
+        return "authentication failed", "check user and password in the connection string"
+    return message.strip().splitlines()[0], "check the connection string"
+
+
+# -- the saver ---------------------------------------------------------------------------
+
+
+class PostgresSaver(BaseCheckpointSaver):
+    """A checkpointer storing threads in PostgreSQL (psycopg 3 with connection pools).
+
+    Args:
+        conninfo: a libpq connection string or URI, e.g.
+            ``"postgresql://user:password@db.example.com:5432/app"``.
+        pool_size: the most connections each pool (sync, async) opens.
+        connect_timeout: seconds to wait for a connection to be established; used unless
+            the connection string sets ``connect_timeout`` (libpq's minimum is 2).
+        pool_timeout: seconds an operation waits for a free connection of the pool.
+        reconnect_timeout: seconds the pool keeps trying to re-open connections after
+            the server went away, before it gives up (operations then fail after
+            ``pool_timeout``; the next one tries again).
+
+    The pools are opened on first use; before that a probe connection checks the
+    connection string (a failure raises :class:`CheckpointConnectionError` naming
+    what to fix, within ``connect_timeout``) and creates or migrates the tables. Pooled
+    connections are checked before each use, so the saver recovers when the server
+    restarts.
+
+    Backends: the sync API uses a ``psycopg_pool.ConnectionPool``. The async API uses a
+    ``psycopg_pool.AsyncConnectionPool`` on asyncio (bound to the event loop that first
+    uses it). psycopg's async API works only on asyncio, so under trio the async methods
+    run the sync API in worker threads (``anyio.to_thread.run_sync``); a cancelled call
+    then returns once its statement has completed or been rolled back. The backend is
+    detected at each call, so one saver serves both.
+
+    ``close()`` closes the sync pool; ``aclose()`` closes both.
+
+    Example::
+
+        async with PostgresSaver.from_conn_string("postgresql://localhost/app") as saver:
+            graph = builder.compile(checkpointer=saver)
+            await graph.ainvoke(inputs, {"configurable": {"thread_id": "t1"}})
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: int = 5,
+        pool_timeout: float = 30.0,
+        reconnect_timeout: float = 60.0,
+    ) -> None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
+        try:
+            params = conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError as exc:
+            raise CheckpointConnectionError(
+                f"malformed PostgreSQL connection string: {str(exc).strip()}; write it as "
+                "'host=... port=... dbname=... user=...' or "
+                "'postgresql://user:password@host:port/dbname'"
+            ) from exc
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in params:
+            extra["connect_timeout"] = connect_timeout
+        if "application_name" not in params:
+            extra["application_name"] = "scopegraph"
+        self._conninfo = make_conninfo(conninfo, **extra)
+        self._params = conninfo_to_dict(self._conninfo)
+        self._connect_timeout = float(self._params["connect_timeout"])
+        self._pool_size = pool_size
+        self._pool_timeout = pool_timeout
+        self._reconnect_timeout = reconnect_timeout
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
+        self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
+        self._alock: anyio.Lock | None = None
+        self._aloop: asyncio.AbstractEventLoop | None = None
+        self._schema_ready = False
+        self._closed = False
+
+    @classmethod
+    def from_conn_string(cls, conninfo: str, **kwargs: Any) -> Self:
+        """The saver for ``conninfo``; use it as ``with`` or ``async with`` to close it."""
+        return cls(conninfo, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<PostgresSaver {self._target()}>"
+
+    # -- connecting --------------------------------------------------------------------
+
+    def _target(self) -> str:
+        host = self._params.get("host") or self._params.get("hostaddr") or "localhost"
+        port = self._params.get("port") or os.environ.get("PGPORT") or "5432"
+        dbname = self._params.get("dbname") or self._params.get("user") or "(default)"
+        where = host if str(host).startswith("/") else f"{host}:{port}"
+        return f"{where} (database {dbname!r})"
+
+    def _connect_error(self, exc: psycopg.Error) -> CheckpointConnectionError:
+        what, fix = _explain_connect_failure(str(exc), self._params)
+        return CheckpointConnectionError(
+            f"cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
+        )
+
+    def _pool_error(self, exc: psycopg.Error) -> CheckpointError:
+        if isinstance(exc, PoolTimeout):
+            return CheckpointConnectionError(
+                f"no connection to PostgreSQL at {self._target()} within "
+                f"{self._pool_timeout}s: the server is unreachable, or all {self._pool_size} "
+                "connections of the pool are busy (raise pool_size or pool_timeout)"
+            )
+        if isinstance(exc, psycopg.OperationalError) and _is_connection_failure(exc):
+            return CheckpointConnectionError(
+                f"lost the connection to PostgreSQL at {self._target()}: "
+                f"{str(exc).strip()}; the operation may not have completed"
+            )
+        return CheckpointError(f"PostgreSQL error: {str(exc).strip()}")
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise CheckpointError("this PostgresSaver is closed; create a new one")
+
+    def _pool_kwargs(self) -> dict[str, Any]:
+        return {
+            "min_size": 1,
+            "max_size": self._pool_size,
+            "kwargs": {"autocommit": True},
+            "open": False,
+            "timeout": self._pool_timeout,
+            "reconnect_timeout": self._reconnect_timeout,
+            "name": "scopegraph-checkpoint",
+        }
+
+    def _setup_on(self, conn: psycopg.Connection[TupleRow]) -> None:
+        version = _drive(conn, _read_schema_version())
+        if version is not None and version > SCHEMA_VERSION:
+            raise _newer_schema_error(version)
+        if version != SCHEMA_VERSION:
+            with conn.transaction():
+                _drive(conn, _migrate())
+        self._schema_ready = True
+
+    async def _asetup_on(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        version = await _adrive(conn, _read_schema_version())
+        if version is not None and version > SCHEMA_VERSION:
+            raise _newer_schema_error(version)
+        if version != SCHEMA_VERSION:
+            async with conn.transaction():
+                await _adrive(conn, _migrate())
+        self._schema_ready = True
+
+    def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
+        with self._lock:
+            self._check_usable()
+            if self._pool is not None:
+                return self._pool
+            try:
+                probe = psycopg.Connection.connect(self._conninfo, autocommit=True)
+            except psycopg.Error as exc:
+                raise self._connect_error(exc) from exc
+            try:
+                with probe:
+                    if not self._schema_ready:
+                        self._setup_on(probe)
+            except psycopg.Error as exc:
+                raise self._pool_error(exc) from exc
+            pool = ConnectionPool(
+                self._conninfo, check=ConnectionPool.check_connection, **self._pool_kwargs()
+            )
+            try:
+                pool.open(wait=True, timeout=self._connect_timeout + 5)
+            except psycopg.Error as exc:
+                pool.close()
+                raise self._pool_error(exc) from exc
+            self._pool = pool
+            return pool
+
+    async def _async_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]:
+        loop = asyncio.get_running_loop()
+        if self._aloop is None:
+            self._aloop, self._alock = loop, anyio.Lock()
+        elif self._aloop is not loop:
+            raise CheckpointError(
+                "this PostgresSaver's async connections belong to another event loop; "
+                "create one saver per event loop"
+            )
+        assert self._alock is not None
+        async with self._alock:
+            self._check_usable()
+            if self._apool is not None:
+                return self._apool
+            try:
+                probe = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            except psycopg.Error as exc:
+                raise self._connect_error(exc) from exc
+            try:
+                async with probe:
+                    if not self._schema_ready:
+                        await self._asetup_on(probe)
+            except psycopg.Error as exc:
+                raise self._pool_error(exc) from exc
+            pool = AsyncConnectionPool(
+                self._conninfo,
+                check=AsyncConnectionPool.check_connection,
+                **self._pool_kwargs(),
+            )
+            try:
+                await pool.open(wait=True, timeout=self._connect_timeout + 5)
+            except psycopg.Error as exc:
+                await pool.close()
+                raise self._pool_error(exc) from exc
+            self._apool = pool
+            return pool
+
+    # -- running operations ------------------------------------------------------------
+
+    def _run(self, op: _Op[_T], *, transaction: bool = False) -> _T:
+        pool = self._sync_pool()
+        try:
+            with pool.connection() as conn:
+                if not transaction:
+                    return _drive(conn, op)
+                with conn.transaction():
+                    return _drive(conn, op)
+        except psycopg.Error as exc:
+            raise self._pool_error(exc) from exc
+
+    async def _arun(self, op: _Op[_T], *, transaction: bool = False) -> _T:
+        if not _running_on_asyncio():
+            return await anyio.to_thread.run_sync(
+                functools.partial(self._run, op, transaction=transaction)
+            )
+        pool = await self._async_pool()
+        try:
+            async with pool.connection() as conn:
+                if not transaction:
+                    return await _adrive(conn, op)
+                async with conn.transaction():
+                    return await _adrive(conn, op)
+        except psycopg.Error as exc:
+            raise self._pool_error(exc) from exc
+
+    # -- async API ---------------------------------------------------------------------
+
+    async def asetup(self) -> None:
+        """Connect, and create or migrate the tables (also done on first use)."""
+        if _running_on_asyncio():
+            await self._async_pool()
+        else:
+            await anyio.to_thread.run_sync(self._sync_pool)
+
+    async def aget_tuple(
+        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointTuple | None:
+        return await self._arun(_get_tuple(thread_id, ns, checkpoint_id))
+
+    async def alist(
+        self,
+        thread_id: str,
+        ns: str = "",
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[CheckpointTuple]:
+        _check_limit(limit)
+        return await self._arun(_list(thread_id, ns, before, limit))
+
+    async def aput(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+    ) -> None:
+        data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
+        op = _put(thread_id, ns, checkpoint, data, expected_latest)
+        await self._arun(op, transaction=True)
+
+    async def aput_task(
+        self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
+    ) -> None:
+        data = encode_task(record)
+        await self._arun(_put_task(thread_id, ns, checkpoint_id, record.task_id, data))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._arun(_delete_thread(thread_id), transaction=True)
+
+    async def aclose(self) -> None:
+        """Close both pools; the saver is unusable afterwards."""
+        apool, self._apool = self._apool, None
+        self._closed = True
+        if apool is not None:
+            await apool.close()
+        await anyio.to_thread.run_sync(self.close)
+
+    async def __aenter__(self) -> Self:
+        await self.asetup()
+        return self
+
+    # -- sync API ----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Connect, and create or migrate the tables (also done on first use)."""
+        self._sync_pool()
+
+    def get_tuple(
+        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointTuple | None:
+        return self._run(_get_tuple(thread_id, ns, checkpoint_id))
+
+    def list(
+        self,
+        thread_id: str,
+        ns: str = "",
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[CheckpointTuple]:
+        _check_limit(limit)
+        return self._run(_list(thread_id, ns, before, limit))
+
+    def put(
+        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+    ) -> None:
+        data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
+        self._run(_put(thread_id, ns, checkpoint, data, expected_latest), transaction=True)
+
+    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
+        data = encode_task(record)
+        self._run(_put_task(thread_id, ns, checkpoint_id, record.task_id, data))
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._run(_delete_thread(thread_id), transaction=True)
+
+    def close(self) -> None:
+        """Close the sync pool (``aclose()`` also closes the async one)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> Self:
+        self.setup()
+        return self
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be None or at least 0, got {limit}")
