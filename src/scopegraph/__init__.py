@@ -15,7 +15,9 @@ from ._context import check_cancelled as check_cancelled
 from ._context import dispatch_custom_event as dispatch_custom_event
 from ._context import get_config as get_config
 from ._context import get_stream_writer as get_stream_writer
+from ._context import interrupt as interrupt
 from ._errors import ContextError as ContextError
+from ._errors import GraphInterrupt as GraphInterrupt
 from ._errors import GraphRecursionError as GraphRecursionError
 from ._errors import GraphValidationError as GraphValidationError
 from ._errors import InvalidInputError as InvalidInputError
@@ -23,7 +25,10 @@ from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeTimeoutError as NodeTimeoutError
 from ._errors import ScopegraphError as ScopegraphError
 from ._graph import StateGraph as StateGraph
+from ._state import PregelTask as PregelTask
+from ._state import StateSnapshot as StateSnapshot
 from ._types import Command as Command
+from ._types import Interrupt as Interrupt
 from ._types import RetryPolicy as RetryPolicy
 from ._types import RunnableConfig as RunnableConfig
 from ._types import Send as Send
@@ -38,17 +43,21 @@ __all__ = (
     "CompiledStateGraph",
     "Command",
     "ContextError",
+    "GraphInterrupt",
     "GraphRecursionError",
     "GraphValidationError",
     "InvalidInputError",
+    "Interrupt",
     "InvalidUpdateError",
     "NodeTimeoutError",
+    "PregelTask",
     "RetryPolicy",
     "RunStream",
     "RunnableConfig",
     "ScopegraphError",
     "Send",
     "StateGraph",
+    "StateSnapshot",
     "StreamMode",
     "adispatch_custom_event",
     "check_cancelled",
@@ -56,4 +65,5 @@ __all__ = (
     "dispatch_custom_event",
     "get_config",
     "get_stream_writer",
+    "interrupt",
 )

@@ -15,13 +15,16 @@ import anyio.from_thread
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
 from ._context import CONFIG_KEY_NODE, _current
 from ._detach import running_backend
+from ._errors import InvalidUpdateError
 from ._graph import Branch, NodeSpec, check_interrupt_nodes
 from ._output import RunOutput
-from ._pregel import NodeContext, Run, Sink
+from ._pregel import NodeContext, Run, Sink, Task
+from ._pregel import _task_id as task_id_for
 from ._run import iterate_detached, open_run
 from ._schema import Channel
+from ._state import PregelTask, StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
-from .checkpoint._base import BaseCheckpointSaver
+from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
 if TYPE_CHECKING:
     from ._graph import StateGraph
@@ -434,6 +437,228 @@ class CompiledStateGraph:
         run = self._nested_run(arg, parent.config, parent)
         await run.execute()
         return run.snapshot()
+
+    # -- state API -----------------------------------------------------------------------
+
+    def _saver_for(self, api: str) -> BaseCheckpointSaver:
+        if self.checkpointer is None:
+            raise ValueError(
+                f"{api} needs a checkpointer: compile the graph with "
+                "checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver)"
+            )
+        return self.checkpointer
+
+    @staticmethod
+    def _thread_of(config: RunnableConfig | None, api: str) -> tuple[str, str, str | None]:
+        configurable = (config or {}).get("configurable") or {}
+        thread_id = configurable.get("thread_id")
+        if thread_id is None:
+            raise ValueError(
+                f'{api} needs a thread: pass config={{"configurable": {{"thread_id": ...}}}}'
+            )
+        return (
+            str(thread_id),
+            configurable.get("checkpoint_ns", ""),
+            configurable.get("checkpoint_id"),
+        )
+
+    def _snapshot(
+        self, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
+    ) -> StateSnapshot:
+        """A checkpoint as LangGraph shows it.
+
+        ``live`` (the newest checkpoint, asked for without a checkpoint id): the values
+        include the writes of tasks that already finished, and ``next`` only the tasks
+        still to run. Otherwise: the record of the checkpoint as it was written.
+        """
+        if tup is None:
+            return StateSnapshot({}, (), config, None, None, None, (), ())
+        checkpoint = tup.checkpoint
+        values = dict(checkpoint.values)
+        records = {r.task_id: r for r in tup.tasks}
+        if live:
+            for done in tup.tasks:
+                if done.status != "done":
+                    continue
+                for key, value in done.writes:
+                    reducer = self.reducers.get(key)
+                    if reducer is not None and key in values:
+                        values[key] = reducer(values[key], value)
+                    else:
+                        values[key] = value
+        ordered = {k: values[k] for k in self.channels if k in values}
+        tasks: list[PregelTask] = []
+        names: list[str] = []
+        index = 0
+        for kind, name, _extra in checkpoint.next:
+            if kind == "start":
+                path: tuple[Any, ...] = ("__pregel_pull", START)
+            elif kind == "push":
+                path = ("__pregel_push", index, False)
+                index += 1
+            else:
+                path = ("__pregel_pull", name)
+            task_id = task_id_for(checkpoint.id, path)
+            record = records.get(task_id)
+            if not (live and record is not None and record.status == "done"):
+                names.append(name)
+            tasks.append(
+                PregelTask(
+                    task_id,
+                    name,
+                    path,
+                    error=Exception(record.error) if record and record.error else None,
+                    interrupts=tuple(record.interrupts) if record else (),
+                    state=None,
+                    result=dict(record.writes) if record and record.status == "done" else None,
+                )
+            )
+        interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
+        return StateSnapshot(
+            values=ordered,
+            next=tuple(names),
+            config=tup.config,  # type: ignore[arg-type]
+            metadata=checkpoint.metadata,
+            created_at=checkpoint.created_at,
+            parent_config=tup.parent_config,  # type: ignore[arg-type]
+            tasks=tuple(tasks),
+            interrupts=interrupts,
+        )
+
+    async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
+        saver = self._saver_for("get_state()")
+        thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
+        tup = await saver.aget_tuple(thread, ns, checkpoint_id)
+        return self._snapshot(tup, config, live=checkpoint_id is None)
+
+    def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
+        """Synchronous :meth:`aget_state`."""
+        saver = self._saver_for("get_state()")
+        thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
+        tup = saver.get_tuple(thread, ns, checkpoint_id)
+        return self._snapshot(tup, config, live=checkpoint_id is None)
+
+    async def aget_state_history(
+        self,
+        config: RunnableConfig,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """The thread's checkpoints, newest first, as snapshots."""
+        saver = self._saver_for("get_state_history()")
+        thread, ns, _ = self._thread_of(config, "get_state_history()")
+        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        for tup in await saver.alist(thread, ns, before=before_id, limit=None):
+            if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
+                continue
+            yield self._snapshot(tup, config)
+            if limit is not None:
+                limit -= 1
+                if limit <= 0:
+                    return
+
+    def get_state_history(
+        self,
+        config: RunnableConfig,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """Synchronous :meth:`aget_state_history`."""
+        saver = self._saver_for("get_state_history()")
+        thread, ns, _ = self._thread_of(config, "get_state_history()")
+        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        for tup in saver.list(thread, ns, before=before_id, limit=None):
+            if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
+                continue
+            yield self._snapshot(tup, config)
+            if limit is not None:
+                limit -= 1
+                if limit <= 0:
+                    return
+
+    async def aupdate_state(
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
+        """Write ``values`` to the thread as if node ``as_node`` had returned them.
+
+        Reducers apply, and the next step is planned from ``as_node``'s edges. Returns the
+        config of the new checkpoint.
+        """
+        saver = self._saver_for("update_state()")
+        thread, ns, checkpoint_id = self._thread_of(config, "update_state()")
+        head = await saver.aget_tuple(thread, ns)
+        base = head
+        if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
+            base = await saver.aget_tuple(thread, ns, checkpoint_id)
+        run = Run(self, None, config, output=None, modes=frozenset(), sink=_discard, events=False)
+        run.saver = saver
+        run.thread_id = thread
+        run.durability = "sync"
+        run.expected_latest = None if head is None else head.checkpoint.id
+        if base is None:
+            run.values = self.initial_values()
+            run.step = -1
+        else:
+            run._restore_values(base.checkpoint)
+        if as_node is None:
+            as_node = await self._last_writer(saver, base)
+        if as_node != START and as_node not in self.nodes:
+            raise InvalidUpdateError(
+                f"update_state(as_node={as_node!r}): {as_node!r} is not a node; use one of "
+                f"{', '.join(map(repr, self.nodes))}"
+            )
+        node = self.start_node if as_node == START else self.nodes[as_node]
+        task = Task(node, None, (), ("__pregel_pull", as_node), (0, as_node))
+        ctx = NodeContext(run, task)
+        if as_node == START:
+            update = self.input_schema.coerce_input(values, allowed=self.input_channels)
+            task.writes = list(update.items())
+            task.update = update
+            task.next.extend(self.edges_from.get(START, ()))
+        else:
+            await run._collect(task, ctx, values)
+        run._apply(task.writes, as_node)
+        tasks = run._plan_next([task])
+        run.step += 1
+        await run._save_checkpoint(tasks, "update")
+        return {
+            "configurable": {
+                "thread_id": thread,
+                "checkpoint_ns": ns,
+                "checkpoint_id": run.checkpoint_id,
+            }
+        }
+
+    async def _last_writer(self, saver: BaseCheckpointSaver, base: CheckpointTuple | None) -> str:
+        """The node an update without ``as_node`` is attributed to: the one that wrote
+        last (LangGraph's rule); ``START`` on a new thread."""
+        if base is None or base.checkpoint.parent_id is None:
+            return START
+        parent = await saver.aget_tuple(base.thread_id, base.ns, base.checkpoint.parent_id)
+        writers = sorted(
+            {r.name for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes}
+        )
+        if len(writers) == 1:
+            return writers[0] if writers[0] in self.nodes else START
+        if not writers:
+            return START
+        raise InvalidUpdateError(
+            "Ambiguous update, specify as_node: the last step was written by "
+            f"{', '.join(map(repr, writers))}; pass update_state(..., as_node=...)"
+        )
+
+    def update_state(
+        self, config: RunnableConfig, values: Any, as_node: str | None = None
+    ) -> RunnableConfig:
+        """Synchronous :meth:`aupdate_state` (runs it in a private event loop)."""
+        _check_no_running_loop("update_state", "aupdate_state")
+        result: RunnableConfig = anyio.run(self.aupdate_state, config, values, as_node)
+        return result
 
     # -- sync APIs -----------------------------------------------------------------------
 

@@ -324,7 +324,6 @@ class Run:
         self._last_put: anyio.Event | None = None
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
-        self._exit_chain: list[Checkpoint] = []
 
     @property
     def run_id(self) -> str:
@@ -404,7 +403,7 @@ class Run:
                 await self._run_step_persistent(tasks)
                 if any(t.interrupts for t in tasks):
                     self.step -= 1  # the step did not happen: its checkpoint is the last one
-                    await self._pause([i for t in tasks for i in t.interrupts])
+                    await self._pause(tasks)
                     break
             written: dict[str, str] | None = None
             if len(tasks) > 1:
@@ -419,7 +418,7 @@ class Run:
             ran = tasks
             tasks = self._plan_next(tasks)
             if saver is not None:
-                await self._save_checkpoint(tasks, "loop", {t.name: t.update for t in ran})
+                await self._save_checkpoint(tasks, "loop")
                 if self.interrupt_after and any(t.name in self.interrupt_after for t in ran):
                     self._static_interrupt()
                     break
@@ -471,7 +470,7 @@ class Run:
         start = Task(graph.start_node, inp, (START,), ("__pregel_pull", START), (0, START))
         start.writes = list(update.items())
         start.done = True
-        await self._save_checkpoint([start], "input", None)
+        await self._save_checkpoint([start], "input")
         await self._record(start, "done")
         return await self._after_input(start)
 
@@ -481,7 +480,7 @@ class Run:
             self.sink(self.ns, "values", self.snapshot())
         tasks = await self._plan_start()
         self.step += 1
-        await self._save_checkpoint(tasks, "loop", None)
+        await self._save_checkpoint(tasks, "loop")
         return tasks
 
     def _restore_values(self, checkpoint: Checkpoint) -> None:
@@ -496,6 +495,17 @@ class Run:
         self.resuming = True
         graph = self.graph
         records = {r.task_id: r for r in base.tasks}
+        if "values" in self.modes:
+            self.sink(self.ns, "values", self.snapshot())
+        if checkpoint.id != self.expected_latest and checkpoint.next[:1] != [
+            ("start", START, None)
+        ]:
+            # Replaying an older checkpoint forks the thread: a copy of it becomes the
+            # newest checkpoint, and the run goes on from there. Its tasks run again.
+            self.step = checkpoint.step + 1
+            tasks = self._tasks_from(checkpoint)
+            await self._save_checkpoint(tasks, "fork")
+            return tasks
         if checkpoint.next and checkpoint.next[0][0] == "start":
             start = Task(graph.start_node, None, (START,), ("__pregel_pull", START), (0, START))
             start._id = _task_id(checkpoint.id, start.path)
@@ -615,14 +625,16 @@ class Run:
         assert self.checkpoint_id is not None
         task.recorded = True
         record = task.record(status, error)
-        if self.durability == "exit" and status == "done" and self._unsaved is not None:
+        if self.durability == "exit" and self._unsaved is not None:
             self._unsaved_records.append(record)
             return
+        if self._last_put is not None:
+            # The checkpoint this record belongs to may still be on its way to the store.
+            with anyio.CancelScope(shield=True):
+                await self._last_put.wait()
         await saver.aput_task(self.thread_id, self.checkpoint_ns, self.checkpoint_id, record)
 
-    async def _save_checkpoint(
-        self, next_tasks: list[Task], source: str, writes: dict[str, Any] | None
-    ) -> None:
+    async def _save_checkpoint(self, next_tasks: list[Task], source: str) -> None:
         checkpoint = Checkpoint(
             id=new_id(),
             parent_id=self.checkpoint_id,
@@ -633,8 +645,7 @@ class Run:
             if source == "input"
             else [t.descriptor() for t in next_tasks],
             barriers={str(k): sorted(v) for k, v in self._barriers.items() if v},
-            metadata={"source": source, "step": self.step, "parents": {}}
-            | ({"writes": writes} if writes is not None else {}),
+            metadata={"source": source, "step": self.step, "parents": {}, **self.user_metadata},
         )
         self.checkpoint_id = checkpoint.id
         for task in next_tasks:
@@ -644,7 +655,6 @@ class Run:
         if self.durability == "exit":
             self._unsaved = checkpoint
             self._unsaved_records = []
-            self._exit_chain.append(checkpoint)
             return
         await self._put(checkpoint)
 
@@ -676,19 +686,20 @@ class Run:
         self.expected_latest = checkpoint.id
 
     async def _flush_unsaved(self) -> None:
-        """Durability "exit": write the chain of checkpoints held back so far."""
+        """Durability "exit": write the newest checkpoint, and its task records, now."""
         saver = self.saver
-        if saver is None or self.durability != "exit":
+        checkpoint = self._unsaved
+        if saver is None or checkpoint is None:
             return
-        for checkpoint in self._exit_chain:
-            await saver.aput(
-                self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=self.expected_latest
-            )
-            self.expected_latest = checkpoint.id
-        self._exit_chain = []
+        # As in LangGraph, the checkpoints in between are never stored: the one stored
+        # follows the thread's previous head directly.
+        stored = dataclasses.replace(checkpoint, parent_id=self.expected_latest)
+        await saver.aput(
+            self.thread_id, self.checkpoint_ns, stored, expected_latest=self.expected_latest
+        )
+        self.expected_latest = checkpoint.id
         for record in self._unsaved_records:
-            assert self._unsaved is not None
-            await saver.aput_task(self.thread_id, self.checkpoint_ns, self._unsaved.id, record)
+            await saver.aput_task(self.thread_id, self.checkpoint_ns, checkpoint.id, record)
         self._unsaved_records = []
         self._unsaved = None
 
@@ -699,16 +710,19 @@ class Run:
             with anyio.CancelScope(shield=True):
                 await self._last_put.wait()
 
-    async def _pause(self, interrupts: list[Interrupt]) -> None:
+    async def _pause(self, tasks: list[Task]) -> None:
         """Node interrupts: the step's outcome is stored; the run stops here."""
+        interrupts = [i for t in tasks for i in t.interrupts]
         with anyio.CancelScope(shield=True):
             await self._flush_unsaved()
             await self._settle()
         self.interrupts = interrupts
         if "updates" in self.modes:
-            self.sink(self.ns, "updates", {"__interrupt__": tuple(interrupts)})
+            for task in tasks:
+                if task.interrupts:
+                    self.sink(self.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
         if "values" in self.modes:
-            self.sink(self.ns, "values", {"__interrupt__": tuple(interrupts)})
+            self.sink(self.ns, "values", {**self.snapshot(), "__interrupt__": tuple(interrupts)})
 
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
@@ -716,8 +730,6 @@ class Run:
         self.static_interrupt = True
         if "updates" in self.modes:
             self.sink(self.ns, "updates", {"__interrupt__": ()})
-        if "values" in self.modes:
-            self.sink(self.ns, "values", {"__interrupt__": ()})
 
     def _emit_checkpoint(self, checkpoint: Checkpoint, next_tasks: list[Task]) -> None:
         payload = {
