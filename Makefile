@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install services test lint typecheck unit demo bench clean
 
 install: $(STAMP)
 
@@ -24,7 +24,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# The suite starts throwaway PostgreSQL servers from the installed binaries.
+services:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+	  echo "PostgreSQL server binaries (initdb) are missing: install the Debian package 'postgresql'"; \
+	  exit 1; \
+	fi
+
+unit: install services
 	$(BIN)/pytest
 
 test: lint typecheck unit

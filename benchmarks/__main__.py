@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ._libs import langgraph, scopegraph
 from ._report import markdown_table, write_json
+from ._stores import Stores, StoreUnavailable
 from ._suite import BENCHMARKS, measure, run_suite
 
 
@@ -39,16 +40,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     selected = [b for b in BENCHMARKS if not args.only or b.key in args.only]
     if args.profile:
         lib = scopegraph()
-        for benchmark in selected:
-            sizes = benchmark.quick if args.quick else benchmark.full
-            profiler = cProfile.Profile()
-            profiler.enable()
-            measure(benchmark, lib, "asyncio", sizes)
-            profiler.disable()
-            print(f"\n## {benchmark.title} (scopegraph, asyncio, {dict(sizes)})\n")
-            # Only the runtime's own functions: the harness (gc.collect) would dominate.
-            stats = pstats.Stats(profiler).sort_stats("tottime")
-            stats.print_stats(r"scopegraph[/\\]|anyio[/\\]", 25)
+        with Stores() as stores:
+            for benchmark in selected:
+                sizes = benchmark.quick if args.quick else benchmark.full
+                profiler = cProfile.Profile()
+                profiler.enable()
+                try:
+                    measure(benchmark, lib, "asyncio", sizes, stores)
+                except StoreUnavailable as exc:
+                    print(f"\n## {benchmark.title}: not run ({exc})\n")
+                    continue
+                finally:
+                    profiler.disable()
+                print(f"\n## {benchmark.title} (scopegraph, asyncio, {dict(sizes)})\n")
+                # Only the runtime's own functions: the harness (gc.collect) would dominate.
+                stats = pstats.Stats(profiler).sort_stats("tottime")
+                stats.print_stats(r"scopegraph[/\\]|anyio[/\\]|psycopg|sqlite3", 25)
         return 0
     print(
         f"scopegraph {scopegraph().version} vs LangGraph {langgraph().version} "

@@ -5,9 +5,11 @@ expected work, and returns one number (seconds, a rate per second, or bytes)."""
 from __future__ import annotations
 
 import gc
+import itertools
 import statistics
 import time
 import tracemalloc
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -21,15 +23,18 @@ from ._graphs import (
     stream_writer_graph,
 )
 from ._libs import Lib
+from ._stores import Store
 from ._timing import best_seconds
 
 __all__ = (
     "cancel_latency",
     "chain_step_time",
+    "checkpointed_step_time",
     "concurrent_runs_peak_memory",
     "concurrent_runs_rate",
     "custom_events_rate",
     "fanout_task_time",
+    "get_state_time",
     "single_node_time",
     "stream_writer_rate",
 )
@@ -172,3 +177,75 @@ async def cancel_latency(lib: Lib, *, trials: int, api: str = "ainvoke") -> floa
         if trial:
             latencies.append(probe.cancelled_at - cancelled)
     return statistics.median(latencies)
+
+
+def _saver(lib: Lib, store: Store) -> AbstractAsyncContextManager[Any]:
+    if store.kind == "sqlite":
+        return lib.sqlite_saver(store.target)
+    return lib.postgres_saver(store.target)
+
+
+def _thread(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+async def _check_thread(graph: Any, thread_id: str, length: int, checkpoints: int) -> None:
+    """The thread's stored state is the finished chain's, with every step checkpointed."""
+    snapshot = await graph.aget_state(_thread(thread_id))
+    _expect(snapshot.values, {"x": length}, f"stored state of thread {thread_id}")
+    _expect(tuple(snapshot.next), (), f"next nodes of thread {thread_id}")
+    if checkpoints:
+        stored = [s async for s in graph.aget_state_history(_thread(thread_id))]
+        if len(stored) < checkpoints:
+            raise AssertionError(
+                f"thread {thread_id}: expected at least {checkpoints} checkpoints, "
+                f"found {len(stored)}"
+            )
+
+
+async def checkpointed_step_time(
+    lib: Lib, *, store: Store, length: int, repeats: int, durability: str
+) -> float:
+    """Seconds per superstep of an ``ainvoke`` through a chain of ``length`` nodes with a
+    checkpointer on ``store``; every run on a new thread, with ``durability``."""
+    if durability not in ("sync", "async", "exit"):
+        raise ValueError(f"durability must be 'sync', 'async' or 'exit', not {durability!r}")
+    async with _saver(lib, store) as saver:
+        graph = chain_graph(lib, length, saver)
+        threads = (f"run-{i}" for i in itertools.count())
+        used: list[str] = []
+
+        async def sample() -> None:
+            thread_id = next(threads)
+            used.append(thread_id)
+            result = await graph.ainvoke({"x": 0}, _thread(thread_id), durability=durability)
+            _expect(result, {"x": length}, "checkpointed chain result")
+
+        seconds = await best_seconds(sample, repeats=repeats, warmup=2)
+        for thread_id in used:
+            await _check_thread(graph, thread_id, length, 0)
+        # One checkpoint per step at least ("exit" writes only the last).
+        await _check_thread(graph, used[-1], length, length if durability != "exit" else 1)
+    return seconds / length
+
+
+async def get_state_time(
+    lib: Lib, *, store: Store, checkpoints: int, batch: int, repeats: int
+) -> float:
+    """Seconds per ``aget_state`` of a finished thread with about ``checkpoints``
+    checkpoints (a chain of ``checkpoints - 2`` nodes run with ``durability="sync"``:
+    the input, the start and one per node); ``batch`` calls per sample."""
+    length = max(checkpoints - 2, 1)
+    async with _saver(lib, store) as saver:
+        graph = chain_graph(lib, length, saver)
+        for thread_id in ("other-1", "target", "other-2"):  # not alone in the tables
+            await graph.ainvoke({"x": 0}, _thread(thread_id), durability="sync")
+        await _check_thread(graph, "target", length, checkpoints)
+        config = _thread("target")
+
+        async def sample() -> None:
+            for _ in range(batch):
+                snapshot = await graph.aget_state(config)
+                _expect(snapshot.values, {"x": length}, "get_state values")
+
+        return await best_seconds(sample, repeats=repeats) / batch

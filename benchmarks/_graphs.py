@@ -43,7 +43,7 @@ async def increment(state: Counter) -> dict[str, int]:
     return {"x": state["x"] + 1}
 
 
-def chain_graph(lib: Lib, length: int) -> Any:
+def chain_graph(lib: Lib, length: int, checkpointer: Any = None) -> Any:
     """START -> n0 -> n1 -> ... -> END; every node adds one to ``x``."""
     graph = lib.StateGraph(Counter)
     names = [f"n{i}" for i in range(length)]
@@ -53,7 +53,9 @@ def chain_graph(lib: Lib, length: int) -> Any:
     for a, b in itertools.pairwise(names):
         graph.add_edge(a, b)
     graph.add_edge(names[-1], lib.END)
-    return graph.compile()
+    if checkpointer is None:
+        return graph.compile()
+    return graph.compile(checkpointer=checkpointer)
 
 
 def fanout_graph(lib: Lib) -> Any:

@@ -1,12 +1,16 @@
 """The two libraries under test, behind one small interface that the graphs are written
 against: ``lib.StateGraph``, ``lib.START``, ``lib.Send``, ``lib.get_stream_writer()``,
-``await lib.adispatch_custom_event(name, data, config=config)``."""
+``await lib.adispatch_custom_event(name, data, config=config)``, and the checkpointers
+``async with lib.sqlite_saver(path) as saver`` / ``lib.postgres_saver(dsn)`` (set up,
+ready for ``compile(checkpointer=saver)``)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from importlib.metadata import version
 from typing import Any
 
@@ -26,6 +30,10 @@ class Lib:
     get_stream_writer: Callable[[], Callable[[Any], None]]
     adispatch_custom_event: Callable[..., Awaitable[None]]
     """Called as ``await adispatch_custom_event(name, data, config=config)``."""
+    sqlite_saver: Callable[[str], AbstractAsyncContextManager[Any]]
+    """An async checkpointer on a SQLite file, created and set up on entry."""
+    postgres_saver: Callable[[str], AbstractAsyncContextManager[Any]]
+    """An async checkpointer on a PostgreSQL database (a DSN), set up on entry."""
 
 
 @functools.cache
@@ -41,7 +49,25 @@ def scopegraph() -> Lib:
         Send=sg.Send,
         get_stream_writer=sg.get_stream_writer,
         adispatch_custom_event=sg.adispatch_custom_event,
+        sqlite_saver=_scopegraph_sqlite_saver,
+        postgres_saver=_scopegraph_postgres_saver,
     )
+
+
+@contextlib.asynccontextmanager
+async def _scopegraph_sqlite_saver(path: str) -> AsyncIterator[Any]:
+    from scopegraph.checkpoint import SqliteSaver
+
+    async with SqliteSaver(path) as saver:  # opens the file and creates the tables
+        yield saver
+
+
+@contextlib.asynccontextmanager
+async def _scopegraph_postgres_saver(dsn: str) -> AsyncIterator[Any]:
+    from scopegraph.checkpoint import PostgresSaver
+
+    async with PostgresSaver(dsn) as saver:  # connects and creates the tables
+        yield saver
 
 
 @functools.cache
@@ -60,4 +86,24 @@ def langgraph() -> Lib:
         Send=Send,
         get_stream_writer=get_stream_writer,
         adispatch_custom_event=adispatch_custom_event,
+        sqlite_saver=_langgraph_sqlite_saver,
+        postgres_saver=_langgraph_postgres_saver,
     )
+
+
+@contextlib.asynccontextmanager
+async def _langgraph_sqlite_saver(path: str) -> AsyncIterator[Any]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(path) as saver:
+        await saver.setup()
+        yield saver
+
+
+@contextlib.asynccontextmanager
+async def _langgraph_postgres_saver(dsn: str) -> AsyncIterator[Any]:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async with AsyncPostgresSaver.from_conn_string(dsn) as saver:
+        await saver.setup()
+        yield saver

@@ -28,20 +28,29 @@ def _ratio(value: float) -> str:
 
 
 def markdown_table(results: Sequence[Result]) -> str:
-    """One row per benchmark: both libraries, the ratio, the target and PASS/FAIL."""
+    """One row per benchmark: both libraries, the ratio, the target and PASS/FAIL (or
+    "info" for a row without a target, NOT RUN with the reason below the table)."""
     lines = [
         "| benchmark | unit | scopegraph (asyncio) | LangGraph (asyncio) | ratio "
         "| target | result | scopegraph (trio) |",
         "|---|---|--:|--:|--:|---|---|--:|",
     ]
+    notes = []
     for r in results:
         b = r.benchmark
+        if r.scopegraph is None or r.langgraph is None or r.ratio is None:
+            lines.append(f"| {b.title} | {b.unit} | - | - | - | {b.target} | NOT RUN | - |")
+            notes.append(f"- {b.title}: not run ({r.not_run or 'no reason given'})")
+            continue
         trio = "n/a" if r.scopegraph_trio is None else _number(r.scopegraph_trio)
         ratio = f"{_ratio(r.ratio)} ({b.ratio})"
+        verdict = {True: "PASS", False: "FAIL", None: "info"}[r.passed]
         lines.append(
             f"| {b.title} | {b.unit} | {_number(r.scopegraph)} | {_number(r.langgraph)} "
-            f"| {ratio} | {b.target} | {'PASS' if r.passed else 'FAIL'} | {trio} |"
+            f"| {ratio} | {b.target} | {verdict} | {trio} |"
         )
+    if notes:
+        lines.extend(["", *notes])
     return "\n".join(lines)
 
 
@@ -65,6 +74,7 @@ def write_json(results: Sequence[Result], path: Path, *, quick: bool) -> None:
                 "ratio_of": r.benchmark.ratio,
                 "target": r.benchmark.target,
                 "passed": r.passed,
+                "not_run": r.not_run,
             }
             for r in results
         ],

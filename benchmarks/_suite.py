@@ -1,5 +1,9 @@
 """The benchmark table: what is measured, at which sizes, against which target; and
-running it for scopegraph (asyncio, trio) and LangGraph (asyncio) in one process."""
+running it for scopegraph (asyncio, trio) and LangGraph (asyncio) in one process.
+
+The checkpointed rows get a fresh, empty database for every measurement (a SQLite file in
+a temporary directory, or a new database on one throwaway PostgreSQL server started for
+the whole run); a row whose store is unavailable is reported as not run."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import anyio
 
 from . import _cases
 from ._libs import Lib, langgraph, scopegraph
+from ._stores import StoreKind, Stores, StoreUnavailable
 
 __all__ = ("BENCHMARKS", "Benchmark", "Result", "measure", "run_suite")
 
@@ -34,8 +39,10 @@ class Benchmark:
     ratio: Literal["lg/sg", "sg/lg"]
     """LangGraph's number over scopegraph's (times), or scopegraph's over LangGraph's."""
     target: str
-    passes: Callable[[float, float], bool]
-    """``passes(scopegraph value in unit, ratio)``."""
+    passes: Callable[[float, float], bool] | None
+    """``passes(scopegraph value in unit, ratio)``; None for an informational row."""
+    store: StoreKind | None = None
+    """The checkpoint store the measurement needs, passed to it as ``store=``."""
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -147,49 +154,143 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         target="< 1 ms",
         passes=lambda value, ratio: value < 1000,
     ),
+    Benchmark(
+        key="sqlite-step",
+        title="SQLite saver, 20-node chain, per checkpointed step (durability=sync)",
+        measure=_cases.checkpointed_step_time,
+        full={"length": 20, "repeats": 20, "durability": "sync"},
+        quick={"length": 10, "repeats": 5, "durability": "sync"},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 3x",
+        passes=lambda value, ratio: ratio >= 3,
+        store="sqlite",
+    ),
+    Benchmark(
+        key="sqlite-step-async",
+        title="SQLite saver, 20-node chain, per checkpointed step (durability=async)",
+        measure=_cases.checkpointed_step_time,
+        full={"length": 20, "repeats": 20, "durability": "async"},
+        quick={"length": 10, "repeats": 5, "durability": "async"},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="(info)",
+        passes=None,
+        store="sqlite",
+    ),
+    Benchmark(
+        key="postgres-step",
+        title="Postgres saver, 20-node chain, per checkpointed step (durability=sync)",
+        measure=_cases.checkpointed_step_time,
+        full={"length": 20, "repeats": 20, "durability": "sync"},
+        quick={"length": 10, "repeats": 5, "durability": "sync"},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 3x",
+        passes=lambda value, ratio: ratio >= 3,
+        store="postgres",
+    ),
+    Benchmark(
+        key="sqlite-get-state",
+        title="SQLite saver, aget_state of a 20-checkpoint thread",
+        measure=_cases.get_state_time,
+        full={"checkpoints": 20, "batch": 50, "repeats": 10},
+        quick={"checkpoints": 20, "batch": 20, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 3x",
+        passes=lambda value, ratio: ratio >= 3,
+        store="sqlite",
+    ),
+    Benchmark(
+        key="postgres-get-state",
+        title="Postgres saver, aget_state of a 20-checkpoint thread",
+        measure=_cases.get_state_time,
+        full={"checkpoints": 20, "batch": 50, "repeats": 10},
+        quick={"checkpoints": 20, "batch": 20, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="≥ 3x",
+        passes=lambda value, ratio: ratio >= 3,
+        store="postgres",
+    ),
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """One benchmark's numbers, in the benchmark's unit."""
+    """One benchmark's numbers, in the benchmark's unit; all None when it was not run."""
 
     benchmark: Benchmark
     sizes: Mapping[str, Any]
-    scopegraph: float
-    langgraph: float
+    scopegraph: float | None
+    langgraph: float | None
     scopegraph_trio: float | None
+    not_run: str | None = None
+    """Why the benchmark was not run (its store is unavailable), else None."""
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        if self.scopegraph is None or self.langgraph is None:
+            return None
         if self.benchmark.ratio == "lg/sg":
             return self.langgraph / self.scopegraph
         return self.scopegraph / self.langgraph
 
     @property
-    def passed(self) -> bool:
-        return self.benchmark.passes(self.scopegraph, self.ratio)
+    def passed(self) -> bool | None:
+        """Whether the target was met; None if not run or the row has no target."""
+        ratio = self.ratio
+        if self.benchmark.passes is None or self.scopegraph is None or ratio is None:
+            return None
+        return self.benchmark.passes(self.scopegraph, ratio)
 
 
-def measure(benchmark: Benchmark, lib: Lib, backend: Backend, sizes: Mapping[str, Any]) -> float:
-    """Run one measurement in a fresh event loop; the number in the benchmark's unit."""
-    value = anyio.run(functools.partial(benchmark.measure, lib, **sizes), backend=backend)
+def measure(
+    benchmark: Benchmark,
+    lib: Lib,
+    backend: Backend,
+    sizes: Mapping[str, Any],
+    stores: Stores | None = None,
+) -> float:
+    """Run one measurement in a fresh event loop; the number in the benchmark's unit.
+
+    A checkpointed benchmark gets a new store from ``stores`` (required for it); raises
+    :class:`StoreUnavailable` if there is none to be had.
+    """
+    kwargs = dict(sizes)
+    if benchmark.store is not None:
+        if stores is None:
+            raise ValueError(f"the benchmark {benchmark.key!r} needs stores")
+        kwargs["store"] = stores.new(benchmark.store)
+    value = anyio.run(functools.partial(benchmark.measure, lib, **kwargs), backend=backend)
     return value * benchmark.scale
 
 
 def run_suite(benchmarks: Sequence[Benchmark], *, quick: bool, trio: bool = True) -> list[Result]:
     """Measure every benchmark for scopegraph and LangGraph; progress goes to stderr."""
     results = []
-    for benchmark in benchmarks:
-        sizes = benchmark.quick if quick else benchmark.full
-        print(f"  {benchmark.key}: scopegraph", end="", file=sys.stderr, flush=True)
-        sg = measure(benchmark, scopegraph(), "asyncio", sizes)
-        print(", LangGraph", end="", file=sys.stderr, flush=True)
-        lg = measure(benchmark, langgraph(), "asyncio", sizes)
-        sg_trio = None
-        if trio:
-            print(", scopegraph on trio", end="", file=sys.stderr, flush=True)
-            sg_trio = measure(benchmark, scopegraph(), "trio", sizes)
-        print(file=sys.stderr)
-        results.append(Result(benchmark, sizes, sg, lg, sg_trio))
+    with Stores() as stores:
+        for benchmark in benchmarks:
+            sizes = benchmark.quick if quick else benchmark.full
+            print(f"  {benchmark.key}: scopegraph", end="", file=sys.stderr, flush=True)
+            try:
+                sg = measure(benchmark, scopegraph(), "asyncio", sizes, stores)
+            except StoreUnavailable as exc:
+                print(f": NOT RUN, {exc}", file=sys.stderr)
+                results.append(Result(benchmark, sizes, None, None, None, not_run=str(exc)))
+                continue
+            print(", LangGraph", end="", file=sys.stderr, flush=True)
+            lg = measure(benchmark, langgraph(), "asyncio", sizes, stores)
+            sg_trio = None
+            if trio:
+                print(", scopegraph on trio", end="", file=sys.stderr, flush=True)
+                sg_trio = measure(benchmark, scopegraph(), "trio", sizes, stores)
+            print(file=sys.stderr)
+            results.append(Result(benchmark, sizes, sg, lg, sg_trio))
     return results

@@ -25,6 +25,7 @@ from ._serde import register_type as register_type
 
 if TYPE_CHECKING:
     from ._memory import InMemorySaver as InMemorySaver
+    from ._postgres import CheckpointConnectionError as CheckpointConnectionError
     from ._postgres import PostgresSaver as PostgresSaver
     from ._sqlite import SqliteSaver as SqliteSaver
 
@@ -33,6 +34,7 @@ __all__ = (
     "BaseCheckpointSaver",
     "Checkpoint",
     "CheckpointConflictError",
+    "CheckpointConnectionError",
     "CheckpointError",
     "CheckpointNotFoundError",
     "CheckpointTuple",
@@ -62,4 +64,8 @@ def __getattr__(name: str) -> Any:
         from ._postgres import PostgresSaver
 
         return PostgresSaver
+    if name == "CheckpointConnectionError":
+        from ._postgres import CheckpointConnectionError
+
+        return CheckpointConnectionError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -270,3 +270,8 @@ def conflict_error(
         f"{where} was written by another run: it {found}, but this run expected {wanted}; "
         f"checkpoint {checkpoint.id!r} was not written. Read the thread again and retry"
     )
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be None or >= 0, not {limit!r}")

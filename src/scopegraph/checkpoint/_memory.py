@@ -16,6 +16,7 @@ from ._base import (
     Checkpoint,
     CheckpointTuple,
     TaskRecord,
+    check_limit,
     conflict_error,
     not_found_error,
 )
@@ -79,7 +80,7 @@ class InMemorySaver(BaseCheckpointSaver):
         before: str | None = None,
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             space = self._threads.get(thread_id, {}).get(ns)
             if space is None:
@@ -159,8 +160,3 @@ class InMemorySaver(BaseCheckpointSaver):
     def _row(space: _Namespace, checkpoint_id: str) -> _Row:
         tasks = space.tasks.get(checkpoint_id)
         return checkpoint_id, space.checkpoints[checkpoint_id], list(tasks.items()) if tasks else []
-
-
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be None or >= 0, not {limit!r}")

@@ -46,12 +46,14 @@ from ._base import (
     SCHEMA_VERSION,
     BaseCheckpointSaver,
     Checkpoint,
-    CheckpointConflictError,
     CheckpointError,
-    CheckpointNotFoundError,
     CheckpointTuple,
     SchemaVersionError,
     TaskRecord,
+    check_limit,
+    conflict_error,
+    describe_checkpoint,
+    not_found_error,
 )
 from ._codec import decode_checkpoint, decode_task, encode_checkpoint, encode_task
 
@@ -86,8 +88,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (thread_id, ns, checkpoint_id)
         )
         """,
-        "CREATE INDEX scopegraph_checkpoints_newest"
-        " ON scopegraph_checkpoints (thread_id, ns, seq)",
+        "CREATE INDEX scopegraph_checkpoints_newest ON scopegraph_checkpoints (thread_id, ns, seq)",
         """
         CREATE TABLE scopegraph_checkpoint_tasks (
             seq BIGSERIAL NOT NULL,
@@ -170,6 +171,8 @@ VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(cre
         %(data)s)
 ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
 """
+# Locks the checkpoint against a concurrent delete_thread until the task record is stored.
+_LOCK_CHECKPOINT = _SELECT_SEQ + " FOR KEY SHARE"
 _UPSERT_TASK = """
 INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
 VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, %(data)s)
@@ -193,10 +196,6 @@ class _Result:
 
 
 _Op = Generator[tuple[str, _Params], _Result, _T]
-
-
-def _thread_label(thread_id: str, ns: str) -> str:
-    return f"thread {thread_id!r}" + (f" (namespace {ns!r})" if ns else "")
 
 
 def _read_schema_version() -> _Op[int | None]:
@@ -232,7 +231,7 @@ def _migrate() -> _Op[None]:
 
 def _to_tuple(thread_id: str, ns: str, row: TupleRow) -> CheckpointTuple:
     checkpoint_id, data, task_ids, task_blobs = row
-    label = f"checkpoint {checkpoint_id!r} of {_thread_label(thread_id, ns)}"
+    label = describe_checkpoint(thread_id, ns, checkpoint_id)
     checkpoint = decode_checkpoint(bytes(data), label)
     tasks = [
         decode_task(bytes(blob), f"task record {task_id!r} of {label}")
@@ -248,9 +247,7 @@ def _get_tuple(thread_id: str, ns: str, checkpoint_id: str | None) -> _Op[Checkp
         return _to_tuple(thread_id, ns, found.rows[0])
     if checkpoint_id is None:
         return None
-    raise CheckpointNotFoundError(
-        f"checkpoint {checkpoint_id!r} does not exist in {_thread_label(thread_id, ns)}"
-    )
+    raise not_found_error(thread_id, ns, checkpoint_id)
 
 
 def _list(
@@ -262,10 +259,7 @@ def _list(
     else:
         anchor = yield _SELECT_SEQ, {**params, "checkpoint_id": before}
         if not anchor.rows:
-            raise CheckpointNotFoundError(
-                f"checkpoint {before!r} (given as before=) does not exist in "
-                f"{_thread_label(thread_id, ns)}"
-            )
+            raise not_found_error(thread_id, ns, before)
         found = yield _SELECT_NEWEST_BEFORE, {**params, "before_seq": anchor.rows[0][0]}
     return [_to_tuple(thread_id, ns, row) for row in found.rows]
 
@@ -288,20 +282,14 @@ def _put(
     if moved.rowcount != 1:
         head = yield _SELECT_HEAD, params
         actual = head.rows[0][0] if head.rows else None
-        raise CheckpointConflictError(
-            f"{_thread_label(thread_id, ns)} was written by another run: its newest "
-            f"checkpoint is {actual!r}, this run expected {expected_latest!r}. Nothing was "
-            "written; reload the thread's state and retry"
-        )
+        raise conflict_error(thread_id, ns, checkpoint, expected_latest, actual)
     inserted = yield _INSERT_CHECKPOINT, params
-    if inserted.rowcount != 1:
-        raise CheckpointConflictError(
-            f"checkpoint {checkpoint.id!r} already exists in {_thread_label(thread_id, ns)}; "
-            "nothing was written. Give every checkpoint a new id"
-        )
+    if inserted.rowcount != 1:  # the id exists: conflict_error says so when head == expected
+        raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest)
 
 
 def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes) -> _Op[None]:
+    """Run in ONE transaction: the checkpoint stays locked until the record is stored."""
     params = {
         "thread_id": thread_id,
         "ns": ns,
@@ -309,6 +297,9 @@ def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: b
         "task_id": task_id,
         "data": data,
     }
+    found = yield _LOCK_CHECKPOINT, params
+    if not found.rows:
+        raise not_found_error(thread_id, ns, checkpoint_id)
     yield _UPSERT_TASK, params
 
 
@@ -424,7 +415,8 @@ class PostgresSaver(BaseCheckpointSaver):
     then returns once its statement has completed or been rolled back. The backend is
     detected at each call, so one saver serves both.
 
-    ``close()`` closes the sync pool; ``aclose()`` closes both.
+    ``aclose()`` closes both pools; ``close()`` closes the sync pool, and the async one
+    when its event loop is idle.
 
     Example::
 
@@ -459,7 +451,7 @@ class PostgresSaver(BaseCheckpointSaver):
             extra["application_name"] = "scopegraph"
         self._conninfo = make_conninfo(conninfo, **extra)
         self._params = conninfo_to_dict(self._conninfo)
-        self._connect_timeout = float(self._params["connect_timeout"])
+        self._connect_timeout = float(str(self._params["connect_timeout"]))
         self._pool_size = pool_size
         self._pool_timeout = pool_timeout
         self._reconnect_timeout = reconnect_timeout
@@ -654,7 +646,7 @@ class PostgresSaver(BaseCheckpointSaver):
         before: str | None = None,
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
-        _check_limit(limit)
+        check_limit(limit)
         return await self._arun(_list(thread_id, ns, before, limit))
 
     async def aput(
@@ -668,7 +660,8 @@ class PostgresSaver(BaseCheckpointSaver):
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
     ) -> None:
         data = encode_task(record)
-        await self._arun(_put_task(thread_id, ns, checkpoint_id, record.task_id, data))
+        op = _put_task(thread_id, ns, checkpoint_id, record.task_id, data)
+        await self._arun(op, transaction=True)
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._arun(_delete_thread(thread_id), transaction=True)
@@ -704,7 +697,7 @@ class PostgresSaver(BaseCheckpointSaver):
         before: str | None = None,
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
-        _check_limit(limit)
+        check_limit(limit)
         return self._run(_list(thread_id, ns, before, limit))
 
     def put(
@@ -715,24 +708,29 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
         data = encode_task(record)
-        self._run(_put_task(thread_id, ns, checkpoint_id, record.task_id, data))
+        self._run(_put_task(thread_id, ns, checkpoint_id, record.task_id, data), transaction=True)
 
     def delete_thread(self, thread_id: str) -> None:
         self._run(_delete_thread(thread_id), transaction=True)
 
     def close(self) -> None:
-        """Close the sync pool (``aclose()`` also closes the async one)."""
+        """Close the pools; prefer ``aclose()`` after using the async API.
+
+        An async pool can only be closed on its event loop: ``close()`` does it when that
+        loop is idle (not running, not closed); otherwise the pool's connections are
+        closed when it is garbage-collected.
+        """
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            apool, self._apool = self._apool, None
         if pool is not None:
             pool.close()
+        loop = self._aloop
+        idle = loop is not None and not loop.is_closed() and not loop.is_running()
+        if apool is not None and loop is not None and idle:
+            loop.run_until_complete(apool.close())
 
     def __enter__(self) -> Self:
         self.setup()
         return self
-
-
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be None or at least 0, got {limit}")

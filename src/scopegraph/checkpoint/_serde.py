@@ -8,7 +8,7 @@ with string keys). Every other supported value becomes an object tagged with ``"
 ``set``          ``{"$t": "set", "v": [...]}`` (and ``frozenset``)
 ``bytes``        ``{"$t": "bytes", "v": "<base64>"}``
 ``datetime``     ``{"$t": "datetime", "v": "<ISO 8601>"}`` (also date, time); a ``ZoneInfo``
-                 zone is kept by name: ``"z": "Europe/Paris"``
+                 zone is kept by name (``"z": "Europe/Paris"``), ``fold=1`` as ``"f": 1``
 ``timedelta``    ``{"$t": "timedelta", "v": [days, seconds, microseconds]}``
 ``UUID``         ``{"$t": "uuid", "v": "<hex>"}``; ``Decimal`` likewise
 ``Enum``         ``{"$t": "enum", "c": "module:Qualname", "v": <value>}``
@@ -128,15 +128,26 @@ def _encode(value: Any, where: str) -> Any:
         return {_TAG: t.__name__, "v": [_encode(v, where) for v in value]}
     if t is bytes or t is bytearray:
         return {_TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
-    if t is datetime.datetime:
+    if t is datetime.datetime or t is datetime.time:
         tz = value.tzinfo
-        if type(tz) is zoneinfo.ZoneInfo and tz.key is not None:
-            return {_TAG: "datetime", "v": value.isoformat(), "z": tz.key}
-        return {_TAG: "datetime", "v": value.isoformat()}
+        if type(tz) is datetime.timezone:
+            # A fixed offset, stored exactly: ISO 8601 text cannot carry every offset
+            # (fromisoformat drops sub-second ones).
+            offset = tz.utcoffset(None)
+            doc = {
+                _TAG: t.__name__,
+                "v": value.replace(tzinfo=None).isoformat(),
+                "o": [offset.days, offset.seconds, offset.microseconds],
+            }
+        else:
+            doc = {_TAG: t.__name__, "v": value.isoformat()}
+        if type(tz) is zoneinfo.ZoneInfo and tz.key is not None and t is datetime.datetime:
+            doc["z"] = tz.key
+        if value.fold:  # ISO 8601 has no fold: the second of two repeated wall times
+            doc["f"] = 1
+        return doc
     if t is datetime.date:
         return {_TAG: "date", "v": value.isoformat()}
-    if t is datetime.time:
-        return {_TAG: "time", "v": value.isoformat()}
     if t is datetime.timedelta:
         return {_TAG: "timedelta", "v": [value.days, value.seconds, value.microseconds]}
     if t is uuid.UUID:
@@ -164,7 +175,7 @@ def _encode(value: Any, where: str) -> Any:
             fields.update((k, _encode(v, where)) for k, v in extra.items())
         return {_TAG: "pydantic", "c": path, "v": fields}
     # Subclasses of the plain containers (e.g. a str Enum was handled above).
-    for base in (str, int, float, list, dict, tuple):
+    for base in _CONTAINER_BASES:
         if isinstance(value, base):
             return _encode(base(value), where)
     raise SerializationError(
@@ -190,6 +201,12 @@ def _load_class(path: str, kind: str) -> Any:
     return obj
 
 
+def _fixed_offset(parts: list[int]) -> datetime.timezone:
+    days, seconds, microseconds = parts
+    offset = datetime.timedelta(days=days, seconds=seconds, microseconds=microseconds)
+    return datetime.UTC if not offset else datetime.timezone(offset)
+
+
 def _decode(value: Any) -> Any:
     t = type(value)
     if t is list:
@@ -212,13 +229,19 @@ def _decode(value: Any) -> Any:
         return base64.b64decode(v)
     if tag == "datetime":
         dt = datetime.datetime.fromisoformat(v)
+        if "o" in value:
+            dt = dt.replace(tzinfo=_fixed_offset(value["o"]))
         zone = value.get("z")
-        # Same instant, in the named zone (which also restores ``fold``).
-        return dt if zone is None else dt.astimezone(zoneinfo.ZoneInfo(zone))
+        if zone is not None:  # the same instant, in the named zone
+            dt = dt.astimezone(zoneinfo.ZoneInfo(zone))
+        return dt.replace(fold=1) if value.get("f") else dt
     if tag == "date":
         return datetime.date.fromisoformat(v)
     if tag == "time":
-        return datetime.time.fromisoformat(v)
+        tm = datetime.time.fromisoformat(v)
+        if "o" in value:
+            tm = tm.replace(tzinfo=_fixed_offset(value["o"]))
+        return tm.replace(fold=1) if value.get("f") else tm
     if tag == "timedelta":
         return datetime.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
     if tag == "uuid":
@@ -300,6 +323,8 @@ _NATIVE_TYPES = frozenset(
         Send,
     )
 )
+
+_CONTAINER_BASES: tuple[type[Any], ...] = (str, int, float, list, dict, tuple)
 
 _TOO_DEEP = (
     "it is nested too deeply or contains a reference cycle (a container that contains itself)"
