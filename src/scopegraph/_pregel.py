@@ -321,6 +321,7 @@ class Run:
         self.interrupt_before: frozenset[str] = frozenset()
         self.interrupt_after: frozenset[str] = frozenset()
         self._background: anyio.abc.TaskGroup | None = None
+        self._step_size = 0
         self._last_put: anyio.Event | None = None
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
@@ -354,7 +355,7 @@ class Run:
         if self.saver is None:
             tasks = await self._begin()
             await self._loop(tasks)
-        elif self.durability == "async":
+        elif self.durability == "async" and not self.saver.writes_inline:
             async with anyio.create_task_group() as self._background:
                 tasks = await self._begin_persistent()
                 await self._loop(tasks)
@@ -595,6 +596,7 @@ class Run:
 
     async def _run_step_persistent(self, tasks: list[Task]) -> None:
         pending = [t for t in tasks if not t.restored]
+        self._step_size = len(pending)
         try:
             if pending:
                 await run_step(pending, self._run_task, self.limiter)
@@ -990,7 +992,10 @@ class Run:
         finally:
             reset_current(token)
         task.done = True
-        if self.saver is not None:
+        if self.saver is not None and self._step_size > 1:
+            # Siblings may still run: store this task's outcome now, so that a crash or a
+            # cancellation does not make it run again. (A step's only task is stored by
+            # the checkpoint that follows it.)
             with anyio.CancelScope(shield=True):
                 await self._record(task, "done")
         if events:

@@ -141,6 +141,11 @@ class BaseCheckpointSaver(abc.ABC):
     """The interface of every saver. Subclasses implement the async methods; the sync
     twins of the savers shipped here are implemented natively (not via a new loop)."""
 
+    writes_inline: bool = False
+    """True when the async writes complete without awaiting I/O (in-memory, SQLite on the
+    event loop): ``durability="async"`` then gains nothing from a background writer and
+    writes in line, as ``"sync"`` does."""
+
     # -- async -------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -49,6 +49,8 @@ class InMemorySaver(BaseCheckpointSaver):
         graph = builder.compile(checkpointer=saver)
     """
 
+    writes_inline = True
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._threads: dict[str, dict[str, _Namespace]] = {}

@@ -28,7 +28,9 @@ import dataclasses
 import functools
 import os
 import threading
-from collections.abc import Generator, Mapping, Sequence
+import time
+import weakref
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Self, TypeVar
 
 import anyio
@@ -171,11 +173,43 @@ VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(cre
         %(data)s)
 ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
 """
-# Locks the checkpoint against a concurrent delete_thread until the task record is stored.
-_LOCK_CHECKPOINT = _SELECT_SEQ + " FOR KEY SHARE"
+# One statement each (one round trip, atomic under autocommit): move the head only if it
+# is where the writer expects it, and insert the checkpoint only if the head moved.
+_PUT_FIRST = """
+WITH moved AS (
+    INSERT INTO scopegraph_heads (thread_id, ns, checkpoint_id)
+    VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s)
+    ON CONFLICT (thread_id, ns) DO NOTHING
+    RETURNING 1
+)
+INSERT INTO scopegraph_checkpoints
+    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
+SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
+       %(data)s
+WHERE EXISTS (SELECT 1 FROM moved)
+"""
+_PUT_NEXT = """
+WITH moved AS (
+    UPDATE scopegraph_heads SET checkpoint_id = %(checkpoint_id)s
+    WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(expected)s
+    RETURNING 1
+)
+INSERT INTO scopegraph_checkpoints
+    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
+SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
+       %(data)s
+WHERE EXISTS (SELECT 1 FROM moved)
+"""
+# The checkpoint row is locked (FOR KEY SHARE) against a concurrent delete_thread while
+# the record is stored; no row is stored when the checkpoint does not exist.
 _UPSERT_TASK = """
 INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
-VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, %(data)s)
+SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, %(data)s
+WHERE EXISTS (
+    SELECT 1 FROM scopegraph_checkpoints
+    WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(checkpoint_id)s
+    FOR KEY SHARE
+)
 ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
 """
 _DELETE_THREAD = (
@@ -267,7 +301,7 @@ def _list(
 def _put(
     thread_id: str, ns: str, checkpoint: Checkpoint, data: bytes, expected_latest: str | None
 ) -> _Op[None]:
-    """Run in ONE transaction: a conflict raises, and the transaction rolls back."""
+    """One statement: a conflict stores nothing, and is told apart with one more read."""
     params = {
         "thread_id": thread_id,
         "ns": ns,
@@ -278,18 +312,23 @@ def _put(
         "created_at": checkpoint.created_at,
         "data": data,
     }
-    moved = yield (_CREATE_HEAD if expected_latest is None else _ADVANCE_HEAD), params
-    if moved.rowcount != 1:
+    try:
+        inserted = yield (_PUT_FIRST if expected_latest is None else _PUT_NEXT), params
+    except psycopg.errors.UniqueViolation:  # the checkpoint id exists already
+        head = yield _SELECT_HEAD, params
+        if head.rows and head.rows[0][0] == checkpoint.id:
+            return  # a retry after a broken connection: the first attempt did land
+        raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest) from None
+    if inserted.rowcount != 1:
         head = yield _SELECT_HEAD, params
         actual = head.rows[0][0] if head.rows else None
+        if actual == checkpoint.id:
+            return  # a retry after a broken connection: the first attempt did land
         raise conflict_error(thread_id, ns, checkpoint, expected_latest, actual)
-    inserted = yield _INSERT_CHECKPOINT, params
-    if inserted.rowcount != 1:  # the id exists: conflict_error says so when head == expected
-        raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest)
 
 
 def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes) -> _Op[None]:
-    """Run in ONE transaction: the checkpoint stays locked until the record is stored."""
+    """One statement: stores the record only if its checkpoint exists."""
     params = {
         "thread_id": thread_id,
         "ns": ns,
@@ -297,10 +336,9 @@ def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: b
         "task_id": task_id,
         "data": data,
     }
-    found = yield _LOCK_CHECKPOINT, params
-    if not found.rows:
+    stored = yield _UPSERT_TASK, params
+    if stored.rowcount != 1:
         raise not_found_error(thread_id, ns, checkpoint_id)
-    yield _UPSERT_TASK, params
 
 
 def _delete_thread(thread_id: str) -> _Op[None]:
@@ -308,15 +346,48 @@ def _delete_thread(thread_id: str) -> _Op[None]:
         yield statement, {"thread_id": thread_id}
 
 
+# -- pooled connections ------------------------------------------------------------------
+
+_CHECK_IDLE_AFTER = 2.0
+"""Seconds a pooled connection may sit unused before it is checked (one round trip) on
+checkout. Connections in steady use are not checked: a server restart then fails one
+operation, after which the pool replaces the broken connection."""
+
+_last_used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def _mark_used(conn: psycopg.Connection[TupleRow]) -> None:
+    _last_used[conn] = time.monotonic()
+
+
+async def _amark_used(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    _last_used[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: psycopg.Connection[TupleRow]) -> None:
+    if time.monotonic() - _last_used.get(conn, 0.0) > _CHECK_IDLE_AFTER:
+        ConnectionPool.check_connection(conn)
+
+
+async def _acheck_if_idle(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    if time.monotonic() - _last_used.get(conn, 0.0) > _CHECK_IDLE_AFTER:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 # -- drivers -----------------------------------------------------------------------------
 
 
 def _drive(conn: psycopg.Connection[TupleRow], op: _Op[_T]) -> _T:
+    """Run an operation's statements; a database error is thrown into the operation."""
     try:
         statement, params = next(op)
         while True:
-            cursor = conn.execute(statement, params)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            try:
+                cursor = conn.execute(statement, params)
+                rows = cursor.fetchall() if cursor.description is not None else []
+            except psycopg.errors.UniqueViolation as exc:
+                statement, params = op.throw(exc)
+                continue
             statement, params = op.send(_Result(rows, cursor.rowcount))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
@@ -325,11 +396,16 @@ def _drive(conn: psycopg.Connection[TupleRow], op: _Op[_T]) -> _T:
 
 
 async def _adrive(conn: psycopg.AsyncConnection[TupleRow], op: _Op[_T]) -> _T:
+    """The async twin of :func:`_drive`."""
     try:
         statement, params = next(op)
         while True:
-            cursor = await conn.execute(statement, params)
-            rows = await cursor.fetchall() if cursor.description is not None else []
+            try:
+                cursor = await conn.execute(statement, params)
+                rows = await cursor.fetchall() if cursor.description is not None else []
+            except psycopg.errors.UniqueViolation as exc:
+                statement, params = op.throw(exc)
+                continue
             statement, params = op.send(_Result(rows, cursor.rowcount))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
@@ -549,7 +625,7 @@ class PostgresSaver(BaseCheckpointSaver):
             except psycopg.Error as exc:
                 raise self._pool_error(exc) from exc
             pool = ConnectionPool(
-                self._conninfo, check=ConnectionPool.check_connection, **self._pool_kwargs()
+                self._conninfo, check=_check_if_idle, reset=_mark_used, **self._pool_kwargs()
             )
             try:
                 pool.open(wait=True, timeout=self._connect_timeout + 5)
@@ -585,7 +661,8 @@ class PostgresSaver(BaseCheckpointSaver):
                 raise self._pool_error(exc) from exc
             pool = AsyncConnectionPool(
                 self._conninfo,
-                check=AsyncConnectionPool.check_connection,
+                check=_acheck_if_idle,
+                reset=_amark_used,
                 **self._pool_kwargs(),
             )
             try:
@@ -598,31 +675,48 @@ class PostgresSaver(BaseCheckpointSaver):
 
     # -- running operations ------------------------------------------------------------
 
-    def _run(self, op: _Op[_T], *, transaction: bool = False) -> _T:
-        pool = self._sync_pool()
-        try:
-            with pool.connection() as conn:
-                if not transaction:
-                    return _drive(conn, op)
-                with conn.transaction():
-                    return _drive(conn, op)
-        except psycopg.Error as exc:
-            raise self._pool_error(exc) from exc
+    # Every operation may be run twice: once more, on a fresh connection, when the first
+    # connection turns out to be broken (e.g. the server restarted while it sat in the
+    # pool). Reads and upserts are idempotent; a put whose first attempt did land is
+    # recognised by _put (the head is already the checkpoint).
 
-    async def _arun(self, op: _Op[_T], *, transaction: bool = False) -> _T:
+    def _run(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
+        pool = self._sync_pool()
+        for attempt in (1, 2):
+            conn: psycopg.Connection[TupleRow] | None = None
+            try:
+                with pool.connection() as conn:
+                    if not transaction:
+                        return _drive(conn, make_op())
+                    with conn.transaction():
+                        return _drive(conn, make_op())
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or conn is None or not conn.broken:
+                    raise self._pool_error(exc) from exc
+            except psycopg.Error as exc:
+                raise self._pool_error(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def _arun(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
         if not _running_on_asyncio():
             return await anyio.to_thread.run_sync(
-                functools.partial(self._run, op, transaction=transaction)
+                functools.partial(self._run, make_op, transaction=transaction)
             )
         pool = await self._async_pool()
-        try:
-            async with pool.connection() as conn:
-                if not transaction:
-                    return await _adrive(conn, op)
-                async with conn.transaction():
-                    return await _adrive(conn, op)
-        except psycopg.Error as exc:
-            raise self._pool_error(exc) from exc
+        for attempt in (1, 2):
+            aconn: psycopg.AsyncConnection[TupleRow] | None = None
+            try:
+                async with pool.connection() as aconn:
+                    if not transaction:
+                        return await _adrive(aconn, make_op())
+                    async with aconn.transaction():
+                        return await _adrive(aconn, make_op())
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or aconn is None or not aconn.broken:
+                    raise self._pool_error(exc) from exc
+            except psycopg.Error as exc:
+                raise self._pool_error(exc) from exc
+        raise AssertionError("unreachable")
 
     # -- async API ---------------------------------------------------------------------
 
@@ -636,7 +730,7 @@ class PostgresSaver(BaseCheckpointSaver):
     async def aget_tuple(
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
-        return await self._arun(_get_tuple(thread_id, ns, checkpoint_id))
+        return await self._arun(functools.partial(_get_tuple, thread_id, ns, checkpoint_id))
 
     async def alist(
         self,
@@ -647,24 +741,24 @@ class PostgresSaver(BaseCheckpointSaver):
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
         check_limit(limit)
-        return await self._arun(_list(thread_id, ns, before, limit))
+        return await self._arun(functools.partial(_list, thread_id, ns, before, limit))
 
     async def aput(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        op = _put(thread_id, ns, checkpoint, data, expected_latest)
-        await self._arun(op, transaction=True)
+        await self._arun(functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest))
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
     ) -> None:
         data = encode_task(record)
-        op = _put_task(thread_id, ns, checkpoint_id, record.task_id, data)
-        await self._arun(op, transaction=True)
+        await self._arun(
+            functools.partial(_put_task, thread_id, ns, checkpoint_id, record.task_id, data)
+        )
 
     async def adelete_thread(self, thread_id: str) -> None:
-        await self._arun(_delete_thread(thread_id), transaction=True)
+        await self._arun(functools.partial(_delete_thread, thread_id), transaction=True)
 
     async def aclose(self) -> None:
         """Close both pools; the saver is unusable afterwards."""
@@ -687,7 +781,7 @@ class PostgresSaver(BaseCheckpointSaver):
     def get_tuple(
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
-        return self._run(_get_tuple(thread_id, ns, checkpoint_id))
+        return self._run(functools.partial(_get_tuple, thread_id, ns, checkpoint_id))
 
     def list(
         self,
@@ -698,20 +792,20 @@ class PostgresSaver(BaseCheckpointSaver):
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
         check_limit(limit)
-        return self._run(_list(thread_id, ns, before, limit))
+        return self._run(functools.partial(_list, thread_id, ns, before, limit))
 
     def put(
         self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        self._run(_put(thread_id, ns, checkpoint, data, expected_latest), transaction=True)
+        self._run(functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest))
 
     def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
         data = encode_task(record)
-        self._run(_put_task(thread_id, ns, checkpoint_id, record.task_id, data), transaction=True)
+        self._run(functools.partial(_put_task, thread_id, ns, checkpoint_id, record.task_id, data))
 
     def delete_thread(self, thread_id: str) -> None:
-        self._run(_delete_thread(thread_id), transaction=True)
+        self._run(functools.partial(_delete_thread, thread_id), transaction=True)
 
     def close(self) -> None:
         """Close the pools; prefer ``aclose()`` after using the async API.

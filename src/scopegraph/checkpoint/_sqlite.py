@@ -353,6 +353,7 @@ class SqliteSaver(BaseCheckpointSaver):
         self._path = os.fspath(path)
         self._busy_timeout = busy_timeout
         self._async_in_thread = async_in_thread
+        self.writes_inline = not async_in_thread
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
