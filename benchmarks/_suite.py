@@ -202,8 +202,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         unit="µs",
         scale=1e6,
         ratio="lg/sg",
-        target="≥ 3x",
-        passes=lambda value, ratio: ratio >= 3,
+        # The issue asks for get_state latency side by side, with no target of its own.
+        target="(info)",
+        passes=None,
         store="sqlite",
     ),
     Benchmark(
@@ -215,8 +216,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         unit="µs",
         scale=1e6,
         ratio="lg/sg",
-        target="≥ 3x",
-        passes=lambda value, ratio: ratio >= 3,
+        # The issue asks for get_state latency side by side, with no target of its own.
+        target="(info)",
+        passes=None,
         store="postgres",
     ),
 )

@@ -637,6 +637,9 @@ class PostgresSaver(BaseCheckpointSaver):
 
     async def _async_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]:
         loop = asyncio.get_running_loop()
+        pool = self._apool
+        if pool is not None and self._aloop is loop and not self._closed:
+            return pool  # the common case: no lock needed
         if self._aloop is None:
             self._aloop, self._alock = loop, anyio.Lock()
         elif self._aloop is not loop:
