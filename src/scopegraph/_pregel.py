@@ -14,11 +14,13 @@ import datetime
 import functools
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import anyio.to_thread
 
 from ._constants import END, START
@@ -46,6 +48,9 @@ __all__ = ("NodeContext", "ParentCommand", "Run", "Sink")
 
 Sink = Callable[[tuple[str, ...], str, Any], None]
 """Receives ``(namespace, mode, chunk)`` for every stream chunk of a run."""
+
+YIELD_EVERY = 0.001
+"""Seconds of supersteps after which the loop yields to the event loop once."""
 
 TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
 
@@ -384,6 +389,7 @@ class Run:
         saver = self.saver
         steps = 0
         resuming = self.resuming
+        yielded = time.perf_counter()
         while tasks:
             if (
                 self.interrupt_before
@@ -393,6 +399,12 @@ class Run:
                 self._static_interrupt()
                 break
             resuming = False
+            now = time.perf_counter()
+            if now - yielded > YIELD_EVERY:
+                # Nodes that never await would keep the loop (and a cancellation) waiting
+                # until the run ends: give the event loop a turn now and then.
+                await anyio.lowlevel.checkpoint()
+                yielded = now
             self.step += 1
             if "tasks" in modes or "debug" in modes:
                 for task in tasks:
