@@ -625,7 +625,11 @@ class CompiledStateGraph:
         run._apply(task.writes, as_node)
         tasks = run._plan_next([task])
         run.step += 1
-        await run._save_checkpoint(tasks, "update")
+        task._id = task_id_for(run.checkpoint_id or "", task.path)
+        task.done = True
+        # The update is stored as a record of as_node under the checkpoint it follows,
+        # so a later update_state without as_node can find who wrote last.
+        await run._save_checkpoint(tasks, "update", [task] if base is not None else [])
         return {
             "configurable": {
                 "thread_id": thread,

@@ -28,7 +28,7 @@ from ._context import CONFIG_KEY_NODE, reset_current, set_current
 from ._errors import GraphInterrupt, GraphRecursionError, InvalidUpdateError
 from ._ids import new_id
 from ._output import RunOutput
-from ._run import run_attempts, run_step
+from ._run import run_attempts, run_step, unwrap_exception_group
 from ._schema import MISSING
 from ._types import Command, Interrupt, RunnableConfig, Send
 from .checkpoint._base import (
@@ -303,6 +303,17 @@ class Run:
         self.configurable: dict[str, Any] = {
             k: v for k, v in (user_config.get("configurable") or {}).items() if k != CONFIG_KEY_NODE
         }
+        # Checkpoint metadata (LangGraph's rule): the user's metadata, plus the user's own
+        # configurable keys; node metadata also gets the thread_id.
+        self.checkpoint_metadata: dict[str, Any] = {
+            **self.user_metadata,
+            **{
+                k: v
+                for k, v in self.configurable.items()
+                if not k.startswith("__")
+                and k not in ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+            },
+        }
         if "thread_id" in self.configurable:
             self.user_metadata.setdefault("thread_id", self.configurable["thread_id"])
         user_config.pop("metadata", None)
@@ -361,7 +372,7 @@ class Run:
             tasks = await self._begin()
             await self._loop(tasks)
         elif self.durability == "async" and not self.saver.writes_inline:
-            async with anyio.create_task_group() as self._background:
+            async with unwrap_exception_group(), anyio.create_task_group() as self._background:
                 tasks = await self._begin_persistent()
                 await self._loop(tasks)
         else:
@@ -431,7 +442,7 @@ class Run:
             ran = tasks
             tasks = self._plan_next(tasks)
             if saver is not None:
-                await self._save_checkpoint(tasks, "loop")
+                await self._save_checkpoint(tasks, "loop", ran)
                 if self.interrupt_after and any(t.name in self.interrupt_after for t in ran):
                     self._static_interrupt()
                     break
@@ -648,7 +659,16 @@ class Run:
                 await self._last_put.wait()
         await saver.aput_task(self.thread_id, self.checkpoint_ns, self.checkpoint_id, record)
 
-    async def _save_checkpoint(self, next_tasks: list[Task], source: str) -> None:
+    async def _save_checkpoint(
+        self, next_tasks: list[Task], source: str, ran: Sequence[Task] = ()
+    ) -> None:
+        """Store the state after a step, with the records of ``ran`` (the step's tasks)
+        that are not stored yet, in one write."""
+        records = []
+        for task in ran:
+            if task.done and not task.recorded:
+                task.recorded = True
+                records.append(task.record("done"))
         checkpoint = Checkpoint(
             id=new_id(),
             parent_id=self.checkpoint_id,
@@ -659,7 +679,12 @@ class Run:
             if source == "input"
             else [t.descriptor() for t in next_tasks],
             barriers={str(k): sorted(v) for k, v in self._barriers.items() if v},
-            metadata={"source": source, "step": self.step, "parents": {}, **self.user_metadata},
+            metadata={
+                "source": source,
+                "step": self.step,
+                "parents": {},
+                **self.checkpoint_metadata,
+            },
         )
         self.checkpoint_id = checkpoint.id
         for task in next_tasks:
@@ -670,9 +695,9 @@ class Run:
             self._unsaved = checkpoint
             self._unsaved_records = []
             return
-        await self._put(checkpoint)
+        await self._put(checkpoint, records)
 
-    async def _put(self, checkpoint: Checkpoint) -> None:
+    async def _put(self, checkpoint: Checkpoint, records: list[TaskRecord]) -> None:
         saver = self.saver
         assert saver is not None
         if self.durability == "async" and self._background is not None:
@@ -687,7 +712,11 @@ class Run:
                         if previous is not None:
                             await previous.wait()
                         await saver.aput(
-                            self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=expected
+                            self.thread_id,
+                            self.checkpoint_ns,
+                            checkpoint,
+                            expected_latest=expected,
+                            parent_records=records,
                         )
                     finally:
                         done.set()
@@ -695,7 +724,11 @@ class Run:
             self._background.start_soon(put_after)
             return
         await saver.aput(
-            self.thread_id, self.checkpoint_ns, checkpoint, expected_latest=self.expected_latest
+            self.thread_id,
+            self.checkpoint_ns,
+            checkpoint,
+            expected_latest=self.expected_latest,
+            parent_records=records,
         )
         self.expected_latest = checkpoint.id
 
@@ -725,8 +758,15 @@ class Run:
                 await self._last_put.wait()
 
     async def _pause(self, tasks: list[Task]) -> None:
-        """Node interrupts: the step's outcome is stored; the run stops here."""
+        """Node interrupts: the step's outcome is stored; the run stops here.
+
+        The output shows the state with the writes of the step's finished tasks applied
+        (LangGraph's live view); the stored checkpoint stays the one before the step.
+        """
         interrupts = [i for t in tasks for i in t.interrupts]
+        for task in sorted(tasks, key=_sort_key):
+            if task.done and task.writes:
+                self._apply(task.writes, task.name)
         with anyio.CancelScope(shield=True):
             await self._flush_unsaved()
             await self._settle()

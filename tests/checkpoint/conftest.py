@@ -6,8 +6,9 @@ a server the test session starts); the contract tests then run against it too.
 
 from __future__ import annotations
 
+import inspect
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -30,10 +31,25 @@ SAVER_FACTORIES: dict[str, Callable[[pathlib.Path], BaseCheckpointSaver]] = {
 """Builds a fresh, empty saver; its argument is the test's ``tmp_path``."""
 
 
+@pytest.fixture
+async def _aclose_in_loop() -> AsyncIterator[list[BaseCheckpointSaver]]:
+    """Savers to close with ``aclose()`` while the test's event loop still runs.
+
+    A PostgresSaver's async pool belongs to the loop that opened it; a sync ``close()``
+    after that loop has ended would leave its connections and workers behind.
+    """
+    savers: list[BaseCheckpointSaver] = []
+    yield savers
+    for instance in savers:
+        await instance.aclose()
+
+
 @pytest.fixture(params=sorted(SAVER_FACTORIES))
 def saver(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[BaseCheckpointSaver]:
     """A fresh saver of each kind, closed after the test."""
     instance = SAVER_FACTORIES[request.param](tmp_path)
+    if inspect.iscoroutinefunction(request.function):
+        request.getfixturevalue("_aclose_in_loop").append(instance)
     try:
         yield instance
     finally:

@@ -171,12 +171,21 @@ class BaseCheckpointSaver(abc.ABC):
 
     @abc.abstractmethod
     async def aput(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         """Store a checkpoint if the thread's newest checkpoint is still ``expected_latest``.
 
-        Raises CheckpointConflictError otherwise (another run wrote meanwhile), and
-        SerializationError (naming the channel and type) if a value cannot be stored.
+        ``parent_records`` are task records of the step that led to this checkpoint; they
+        are stored with it, atomically, under ``checkpoint.parent_id`` (one write where
+        there would be two). Raises CheckpointConflictError when the head moved (another
+        run wrote meanwhile), and SerializationError (naming the channel and type) if a
+        value cannot be stored; in both cases nothing is stored.
         """
 
     @abc.abstractmethod
@@ -221,7 +230,13 @@ class BaseCheckpointSaver(abc.ABC):
 
     @abc.abstractmethod
     def put(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None: ...
 
     @abc.abstractmethod

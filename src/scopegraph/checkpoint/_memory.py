@@ -101,9 +101,16 @@ class InMemorySaver(BaseCheckpointSaver):
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     def put(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before anything changes
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
         with self._lock:
             space = self._threads.get(thread_id, {}).get(ns)
             head = next(reversed(space.checkpoints)) if space and space.checkpoints else None
@@ -112,6 +119,10 @@ class InMemorySaver(BaseCheckpointSaver):
             if space is None:
                 space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
             space.checkpoints[checkpoint.id] = data
+            if records and checkpoint.parent_id is not None:
+                tasks = space.tasks.setdefault(checkpoint.parent_id, {})
+                for task_id, record in records:
+                    tasks[task_id] = record
 
     def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
         data = encode_task(record)
@@ -144,9 +155,21 @@ class InMemorySaver(BaseCheckpointSaver):
         return self.list(thread_id, ns, before=before, limit=limit)
 
     async def aput(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
-        self.put(thread_id, ns, checkpoint, expected_latest=expected_latest)
+        self.put(
+            thread_id,
+            ns,
+            checkpoint,
+            expected_latest=expected_latest,
+            parent_records=parent_records,
+        )
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord

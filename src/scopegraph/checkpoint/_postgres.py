@@ -175,31 +175,43 @@ ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
 """
 # One statement each (one round trip, atomic under autocommit): move the head only if it
 # is where the writer expects it, and insert the checkpoint only if the head moved.
-_PUT_FIRST = """
+_PUT_CHECKPOINT_AND_RECORDS = """
+, cp AS (
+    INSERT INTO scopegraph_checkpoints
+        (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
+    SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
+           %(data)s
+    WHERE EXISTS (SELECT 1 FROM moved)
+    RETURNING 1
+), records AS (
+    INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
+    SELECT %(thread_id)s, %(ns)s, %(parent_id)s, r.task_id, r.data
+    FROM unnest(%(task_ids)s::text[], %(task_data)s::bytea[]) AS r(task_id, data)
+    WHERE EXISTS (SELECT 1 FROM cp)
+    ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM cp)
+"""
+_PUT_FIRST = (
+    """
 WITH moved AS (
     INSERT INTO scopegraph_heads (thread_id, ns, checkpoint_id)
     VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s)
     ON CONFLICT (thread_id, ns) DO NOTHING
     RETURNING 1
+)"""
+    + _PUT_CHECKPOINT_AND_RECORDS
 )
-INSERT INTO scopegraph_checkpoints
-    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
-SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
-       %(data)s
-WHERE EXISTS (SELECT 1 FROM moved)
-"""
-_PUT_NEXT = """
+_PUT_NEXT = (
+    """
 WITH moved AS (
     UPDATE scopegraph_heads SET checkpoint_id = %(checkpoint_id)s
     WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(expected)s
     RETURNING 1
+)"""
+    + _PUT_CHECKPOINT_AND_RECORDS
 )
-INSERT INTO scopegraph_checkpoints
-    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
-SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
-       %(data)s
-WHERE EXISTS (SELECT 1 FROM moved)
-"""
 # The checkpoint row is locked (FOR KEY SHARE) against a concurrent delete_thread while
 # the record is stored; no row is stored when the checkpoint does not exist.
 _UPSERT_TASK = """
@@ -299,10 +311,18 @@ def _list(
 
 
 def _put(
-    thread_id: str, ns: str, checkpoint: Checkpoint, data: bytes, expected_latest: str | None
+    thread_id: str,
+    ns: str,
+    checkpoint: Checkpoint,
+    data: bytes,
+    expected_latest: str | None,
+    records: Sequence[tuple[str, bytes]] = (),
 ) -> _Op[None]:
-    """One statement: a conflict stores nothing, and is told apart with one more read."""
+    """One statement (the checkpoint, the head, and the records of the step before it):
+    a conflict stores nothing, and is told apart with one more read."""
     params = {
+        "task_ids": [task_id for task_id, _ in records],
+        "task_data": [record for _, record in records],
         "thread_id": thread_id,
         "ns": ns,
         "checkpoint_id": checkpoint.id,
@@ -313,13 +333,13 @@ def _put(
         "data": data,
     }
     try:
-        inserted = yield (_PUT_FIRST if expected_latest is None else _PUT_NEXT), params
+        result = yield (_PUT_FIRST if expected_latest is None else _PUT_NEXT), params
     except psycopg.errors.UniqueViolation:  # the checkpoint id exists already
         head = yield _SELECT_HEAD, params
         if head.rows and head.rows[0][0] == checkpoint.id:
             return  # a retry after a broken connection: the first attempt did land
         raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest) from None
-    if inserted.rowcount != 1:
+    if result.rows[0][0] != 1:
         head = yield _SELECT_HEAD, params
         actual = head.rows[0][0] if head.rows else None
         if actual == checkpoint.id:
@@ -747,10 +767,19 @@ class PostgresSaver(BaseCheckpointSaver):
         return await self._arun(functools.partial(_list, thread_id, ns, before, limit))
 
     async def aput(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        await self._arun(functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest))
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
+        await self._arun(
+            functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest, records)
+        )
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
@@ -798,10 +827,19 @@ class PostgresSaver(BaseCheckpointSaver):
         return self._run(functools.partial(_list, thread_id, ns, before, limit))
 
     def put(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        self._run(functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest))
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
+        self._run(
+            functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest, records)
+        )
 
     def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
         data = encode_task(record)

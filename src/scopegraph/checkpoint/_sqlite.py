@@ -286,7 +286,15 @@ def _put(
     checkpoint: Checkpoint,
     data: bytes,
     expected_latest: str | None,
+    records: Sequence[tuple[str, bytes]] = (),
 ) -> None:
+    if records and checkpoint.parent_id is not None:
+        # The checkpoint and the records of the step before it, in one transaction.
+        with _transaction(conn, "BEGIN IMMEDIATE"):
+            _put(conn, thread_id, ns, checkpoint, data, expected_latest)
+            for task_id, record in records:
+                conn.execute(_UPSERT_TASK, (thread_id, ns, checkpoint.parent_id, task_id, record))
+        return
     row = (thread_id, ns, checkpoint.id, checkpoint.parent_id, checkpoint.step)
     try:
         inserted = conn.execute(
@@ -400,10 +408,17 @@ class SqliteSaver(BaseCheckpointSaver):
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     def put(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         data = encode_checkpoint(checkpoint)  # SerializationError before the transaction
-        self._call(_put, thread_id, ns, checkpoint, data, expected_latest)
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
+        self._call(_put, thread_id, ns, checkpoint, data, expected_latest, records)
 
     def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
         data = encode_task(record)
@@ -448,10 +463,17 @@ class SqliteSaver(BaseCheckpointSaver):
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     async def aput(
-        self, thread_id: str, ns: str, checkpoint: Checkpoint, *, expected_latest: str | None
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
     ) -> None:
         data = encode_checkpoint(checkpoint)
-        await self._acall(_put, thread_id, ns, checkpoint, data, expected_latest)
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
+        await self._acall(_put, thread_id, ns, checkpoint, data, expected_latest, records)
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
