@@ -9,13 +9,10 @@ thread; the same test then also works on trio.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import operator
-import re
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
-from types import SimpleNamespace
+from collections.abc import Coroutine
 from typing import Annotated, Any, Literal, TypedDict, TypeVar
 
 import anyio
@@ -31,102 +28,17 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StreamWriter
 
 import scopegraph
+from _compare import (
+    LG,
+    SG,
+    collect,
+    compare,
+    drain,
+)
 
 pytestmark = pytest.mark.anyio
 
 T = TypeVar("T")
-
-# -- the two libraries behind one interface --------------------------------------------------
-
-LG = SimpleNamespace(
-    name="langgraph",
-    StateGraph=langgraph.graph.StateGraph,
-    START=langgraph.graph.START,
-    END=langgraph.graph.END,
-    Send=langgraph.types.Send,
-    Command=langgraph.types.Command,
-    RetryPolicy=langgraph.types.RetryPolicy,
-    GraphRecursionError=langgraph.errors.GraphRecursionError,
-    get_config=langgraph.config.get_config,
-    get_stream_writer=langgraph.config.get_stream_writer,
-)
-SG = SimpleNamespace(
-    name="scopegraph",
-    StateGraph=scopegraph.StateGraph,
-    START=scopegraph.START,
-    END=scopegraph.END,
-    Send=scopegraph.Send,
-    Command=scopegraph.Command,
-    RetryPolicy=scopegraph.RetryPolicy,
-    GraphRecursionError=scopegraph.GraphRecursionError,
-    get_config=scopegraph.get_config,
-    get_stream_writer=scopegraph.get_stream_writer,
-)
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-class Normalizer:
-    """Replaces ids by ``<id0>``, ``<id1>``... in order of first appearance, and timestamps.
-
-    Dict keys are visited in sorted order, so the numbering does not depend on key order,
-    and the same id always gets the same label: relations between ids (a task's start and
-    result, a node's run_id and its children's parent_ids) are kept.
-    """
-
-    def __init__(self) -> None:
-        self.ids: dict[str, str] = {}
-
-    def _label(self, match: re.Match[str]) -> str:
-        return self.ids.setdefault(match.group(0), f"<id{len(self.ids)}>")
-
-    def __call__(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            return _UUID.sub(self._label, obj)
-        if isinstance(obj, dict):
-            out = {}
-            for key in sorted(obj, key=str):
-                out[key] = "<timestamp>" if key == "timestamp" else self(obj[key])
-            return out
-        if isinstance(obj, list):
-            return [self(item) for item in obj]
-        if isinstance(obj, tuple):
-            return tuple(self(item) for item in obj)
-        if isinstance(obj, BaseException):
-            return ("error", type(obj).__name__, self(str(obj)))
-        if type(obj).__name__ == "Send":
-            return ("Send", obj.node, self(obj.arg))
-        if type(obj).__name__ == "Command":
-            return ("Command", obj.graph, self(obj.update), obj.resume, self(obj.goto))
-        return obj
-
-
-def normalize(obj: Any) -> Any:
-    return Normalizer()(obj)
-
-
-async def langgraph_reference(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a LangGraph scenario in a fresh asyncio loop in a worker thread."""
-    return await anyio.to_thread.run_sync(lambda: asyncio.run(scenario()))
-
-
-async def compare(
-    build: Callable[[Any], Any], scenario: Callable[[Any, Any], Coroutine[Any, Any, Any]]
-) -> tuple[Any, Any]:
-    """(LangGraph's result, scopegraph's result) of ``scenario(lib, build(lib))``, normalized."""
-    expected = await langgraph_reference(lambda: scenario(LG, build(LG)))
-    actual = await scenario(SG, build(SG))
-    return normalize(expected), normalize(actual)
-
-
-async def collect(stream: AsyncIterator[Any]) -> list[Any]:
-    return [chunk async for chunk in stream]
-
-
-async def drain(stream: AsyncIterator[Any], into: list[Any]) -> None:
-    """Append every chunk of ``stream`` to ``into`` (which keeps them if the stream fails)."""
-    async for chunk in stream:
-        into.append(chunk)
 
 
 async def outcome(coro: Coroutine[Any, Any, Any]) -> Any:

@@ -39,6 +39,7 @@ import pytest
 
 import _pg
 import scopegraph
+from _compare import LG, SG
 from scopegraph import (
     END,
     START,
@@ -117,24 +118,6 @@ def config(thread: str = "t1", checkpoint_id: str | None = None) -> RunnableConf
 
 # -- the two libraries behind one interface ------------------------------------------------------
 
-LG = SimpleNamespace(
-    name="langgraph",
-    StateGraph=langgraph.graph.StateGraph,
-    START=langgraph.graph.START,
-    END=langgraph.graph.END,
-    Command=langgraph.types.Command,
-    interrupt=langgraph.types.interrupt,
-    InvalidUpdateError=langgraph.errors.InvalidUpdateError,
-)
-SG = SimpleNamespace(
-    name="scopegraph",
-    StateGraph=scopegraph.StateGraph,
-    START=scopegraph.START,
-    END=scopegraph.END,
-    Command=scopegraph.Command,
-    interrupt=scopegraph.interrupt,
-    InvalidUpdateError=scopegraph.InvalidUpdateError,
-)
 
 Scenario = Callable[[SimpleNamespace, Any], Coroutine[Any, Any, Any]]
 """``scenario(lib, checkpointer)``: runs the same steps on either library."""
