@@ -550,15 +550,9 @@ class CompiledStateGraph:
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
-        for tup in await saver.alist(thread, ns, before=before_id, limit=None):
-            if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
-                continue
-            yield self._snapshot(tup, config)
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    return
+        tuples = await saver.alist(thread, ns, before=_checkpoint_id_of(before))
+        for snapshot in self._history(tuples, config, filter, limit):
+            yield snapshot
 
     def get_state_history(
         self,
@@ -571,14 +565,26 @@ class CompiledStateGraph:
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
-        for tup in saver.list(thread, ns, before=before_id, limit=None):
+        tuples = saver.list(thread, ns, before=_checkpoint_id_of(before))
+        yield from self._history(tuples, config, filter, limit)
+
+    def _history(
+        self,
+        tuples: Sequence[CheckpointTuple],
+        config: RunnableConfig,
+        filter: dict[str, Any] | None,
+        limit: int | None,
+    ) -> Iterator[StateSnapshot]:
+        """Snapshots of ``tuples`` whose metadata matches ``filter``, at most ``limit``."""
+        if limit is not None and limit <= 0:
+            return
+        for tup in tuples:
             if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
                 continue
             yield self._snapshot(tup, config)
             if limit is not None:
                 limit -= 1
-                if limit <= 0:
+                if limit == 0:
                     return
 
     async def aupdate_state(
@@ -694,6 +700,10 @@ class CompiledStateGraph:
                 except StopAsyncIteration:
                     return
                 yield from batch
+
+
+def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:
+    return ((config or {}).get("configurable") or {}).get("checkpoint_id")
 
 
 def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
