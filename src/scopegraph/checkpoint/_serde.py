@@ -139,10 +139,12 @@ def _encode(value: Any, where: str) -> Any:
                 "v": value.replace(tzinfo=None).isoformat(),
                 "o": [offset.days, offset.seconds, offset.microseconds],
             }
+        elif type(tz) is zoneinfo.ZoneInfo and tz.key is not None and t is datetime.datetime:
+            # The wall time and the zone name, not an offset: a wall time in a zone's
+            # daylight-saving gap or overlap then comes back as it was.
+            doc = {_TAG: t.__name__, "v": value.replace(tzinfo=None).isoformat(), "z": tz.key}
         else:
             doc = {_TAG: t.__name__, "v": value.isoformat()}
-        if type(tz) is zoneinfo.ZoneInfo and tz.key is not None and t is datetime.datetime:
-            doc["z"] = tz.key
         if value.fold:  # ISO 8601 has no fold: the second of two repeated wall times
             doc["f"] = 1
         return doc
@@ -232,8 +234,11 @@ def _decode(value: Any) -> Any:
         if "o" in value:
             dt = dt.replace(tzinfo=_fixed_offset(value["o"]))
         zone = value.get("z")
-        if zone is not None:  # the same instant, in the named zone
-            dt = dt.astimezone(zoneinfo.ZoneInfo(zone))
+        if zone is not None:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+            else:  # written by an earlier layout: an offset; the same instant in the zone
+                dt = dt.astimezone(zoneinfo.ZoneInfo(zone))
         return dt.replace(fold=1) if value.get("f") else dt
     if tag == "date":
         return datetime.date.fromisoformat(v)
