@@ -71,12 +71,12 @@ async def adispatch_custom_event(
 
     This is a cancellation point, and it waits while the consumer is far behind.
     """
-    ctx = current_node(config, what="adispatch_custom_event()")
+    ctx = _current.get() or current_node(config, what="adispatch_custom_event()")
     ctx.custom_event(name, data)
     out = ctx.run.output
     if out is None:
         await anyio.lowlevel.checkpoint_if_cancelled()
-    else:
+    elif not out.has_credit():
         await out.wait_for_space()
 
 

@@ -71,6 +71,15 @@ class RunOutput:
         else:
             anyio.from_thread.run_sync(self.put, item)
 
+    def has_credit(self) -> bool:
+        """Whether an awaiting producer may go on without a checkpoint (the cheap path of
+        :meth:`wait_for_space`): the consumer is not far behind, and the last check for
+        cancellation was less than CHECK_EVERY items ago."""
+        if self._countdown > 1 and (len(self._items) < HIGH_WATER or self._consumer_gone):
+            self._countdown -= 1
+            return True
+        return False
+
     async def wait_for_space(self) -> None:
         """Wait while the consumer is more than HIGH_WATER items behind.
 

@@ -166,7 +166,8 @@ class NodeContext:
         self._checkpoint_ns: str | None = None
         self._config: RunnableConfig | None = None
         self._metadata: dict[str, Any] | None = None
-        self._custom: tuple[list[str], dict[str, Any]] | None = None
+        self._custom: tuple[Any, ...] | bool | None = None
+        """What this node's custom events share, built on the first; False: no events."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -225,25 +226,32 @@ class NodeContext:
             anyio.from_thread.run_sync(run.sink, run.ns, "custom", chunk)
 
     def custom_event(self, name: str, data: Any) -> None:
-        run = self.run
-        if run.output is None or not run.events:
-            return
         custom = self._custom
         if custom is None:
+            run = self.run
+            if run.output is None or not run.events:
+                self._custom = False
+                return
+            # Events of one node share their tags and metadata objects: they are the same.
             custom = self._custom = (
+                run.output.put,
+                self.run_id,
                 ["seq:step:1", *run.user_tags],
                 {**run.event_metadata(self), "checkpoint_ns": self.checkpoint_ns},
+                self.parent_ids,
             )
-        # Events of one node share their tags and metadata objects: they are the same.
-        run.output.put(
+        elif custom is False or custom is True:
+            return
+        put, run_id, tags, metadata, parent_ids = custom
+        put(
             {
                 "event": "on_custom_event",
-                "run_id": self.run_id,
+                "run_id": run_id,
                 "name": name,
-                "tags": custom[0],
-                "metadata": custom[1],
+                "tags": tags,
+                "metadata": metadata,
                 "data": data,
-                "parent_ids": self.parent_ids,
+                "parent_ids": parent_ids,
             }
         )
 
