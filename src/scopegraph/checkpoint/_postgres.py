@@ -175,7 +175,7 @@ ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
 """
 # One statement each (one round trip, atomic under autocommit): move the head only if it
 # is where the writer expects it, and insert the checkpoint only if the head moved.
-_PUT_CHECKPOINT_AND_RECORDS = """
+_INSERT_CHECKPOINT_IF_MOVED = """
 , cp AS (
     INSERT INTO scopegraph_checkpoints
         (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
@@ -183,35 +183,48 @@ _PUT_CHECKPOINT_AND_RECORDS = """
            %(data)s
     WHERE EXISTS (SELECT 1 FROM moved)
     RETURNING 1
-), records AS (
+)"""
+# The records of the step before the checkpoint: none, one (scalar parameters: the
+# common case of a step with one task), or several (arrays).
+_RECORDS_NONE = ""
+_RECORDS_ONE = """
+, records AS (
+    INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
+    SELECT %(thread_id)s, %(ns)s, %(parent_id)s, %(task_id)s, %(task_data)s
+    WHERE EXISTS (SELECT 1 FROM cp)
+    ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
+    RETURNING 1
+)"""
+_RECORDS_MANY = """
+, records AS (
     INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
     SELECT %(thread_id)s, %(ns)s, %(parent_id)s, r.task_id, r.data
     FROM unnest(%(task_ids)s::text[], %(task_data)s::bytea[]) AS r(task_id, data)
     WHERE EXISTS (SELECT 1 FROM cp)
     ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
     RETURNING 1
-)
-SELECT (SELECT count(*) FROM cp)
-"""
-_PUT_FIRST = (
-    """
+)"""
+_MOVE_FIRST = """
 WITH moved AS (
     INSERT INTO scopegraph_heads (thread_id, ns, checkpoint_id)
     VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s)
     ON CONFLICT (thread_id, ns) DO NOTHING
     RETURNING 1
 )"""
-    + _PUT_CHECKPOINT_AND_RECORDS
-)
-_PUT_NEXT = (
-    """
+_MOVE_NEXT = """
 WITH moved AS (
     UPDATE scopegraph_heads SET checkpoint_id = %(checkpoint_id)s
     WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(expected)s
     RETURNING 1
 )"""
-    + _PUT_CHECKPOINT_AND_RECORDS
-)
+_COUNT_INSERTED = "\nSELECT (SELECT count(*) FROM cp)"
+# One statement: move the head if it is where the writer expects it, insert the
+# checkpoint only if the head moved, and the records only if the checkpoint was inserted.
+_PUT = {
+    (first, shape): move + _INSERT_CHECKPOINT_IF_MOVED + records + _COUNT_INSERTED
+    for first, move in ((True, _MOVE_FIRST), (False, _MOVE_NEXT))
+    for shape, records in (("none", _RECORDS_NONE), ("one", _RECORDS_ONE), ("many", _RECORDS_MANY))
+}
 # The checkpoint row is locked (FOR KEY SHARE) against a concurrent delete_thread while
 # the record is stored; no row is stored when the checkpoint does not exist.
 _UPSERT_TASK = """
@@ -320,9 +333,7 @@ def _put(
 ) -> _Op[None]:
     """One statement (the checkpoint, the head, and the records of the step before it):
     a conflict stores nothing, and is told apart with one more read."""
-    params = {
-        "task_ids": [task_id for task_id, _ in records],
-        "task_data": [record for _, record in records],
+    params: dict[str, Any] = {
         "thread_id": thread_id,
         "ns": ns,
         "checkpoint_id": checkpoint.id,
@@ -332,8 +343,17 @@ def _put(
         "created_at": checkpoint.created_at,
         "data": data,
     }
+    if not records or checkpoint.parent_id is None:
+        shape = "none"
+    elif len(records) == 1:
+        shape = "one"
+        params["task_id"], params["task_data"] = records[0]
+    else:
+        shape = "many"
+        params["task_ids"] = [task_id for task_id, _ in records]
+        params["task_data"] = [record for _, record in records]
     try:
-        result = yield (_PUT_FIRST if expected_latest is None else _PUT_NEXT), params
+        result = yield _PUT[expected_latest is None, shape], params
     except psycopg.errors.UniqueViolation:  # the checkpoint id exists already
         head = yield _SELECT_HEAD, params
         if head.rows and head.rows[0][0] == checkpoint.id:
