@@ -8,10 +8,11 @@ else must match.
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypedDict, TypeVar
 
 import anyio.to_thread
 import langchain_core.callbacks.manager
@@ -120,3 +121,42 @@ async def drain(stream: AsyncIterator[Any], into: list[Any]) -> None:
     """Append every chunk of ``stream`` to ``into`` (which keeps them if the stream fails)."""
     async for chunk in stream:
         into.append(chunk)
+
+
+class S(TypedDict):
+    """The state most comparison tests use."""
+
+    x: int
+    log: Annotated[list[str], operator.add]
+
+
+INPUT: dict[str, Any] = {"x": 0, "log": []}
+
+
+def subgraph_parent(lib: Any) -> Any:
+    """A parent graph whose node ``child`` is a compiled graph (c1 -> c2, c2 writes)."""
+
+    async def c1(state: S) -> dict[str, Any]:
+        return {"x": 100, "log": ["c1"]}
+
+    async def c2(state: S) -> dict[str, Any]:
+        lib.get_stream_writer()({"from": "c2"})
+        return {"log": ["c2"]}
+
+    child = lib.StateGraph(S)
+    child.add_node("c1", c1)
+    child.add_node("c2", c2)
+    child.add_edge(lib.START, "c1")
+    child.add_edge("c1", "c2")
+    child.add_edge("c2", lib.END)
+
+    async def p(state: S) -> dict[str, Any]:
+        return {"log": ["p"]}
+
+    parent = lib.StateGraph(S)
+    parent.add_node("p", p)
+    parent.add_node("child", child.compile())
+    parent.add_edge(lib.START, "p")
+    parent.add_edge("p", "child")
+    parent.add_edge("child", lib.END)
+    return parent.compile()

@@ -29,11 +29,14 @@ from langgraph.types import StreamWriter
 
 import scopegraph
 from _compare import (
+    INPUT,
     LG,
     SG,
+    S,
     collect,
     compare,
     drain,
+    subgraph_parent,
 )
 
 pytestmark = pytest.mark.anyio
@@ -47,14 +50,6 @@ async def outcome(coro: Coroutine[Any, Any, Any]) -> Any:
         return ("returned", await coro)
     except Exception as exc:
         return ("raised", type(exc).__name__, str(exc), getattr(exc, "__notes__", []))
-
-
-class S(TypedDict):
-    x: int
-    log: Annotated[list[str], operator.add]
-
-
-INPUT: dict[str, Any] = {"x": 0, "log": []}
 
 
 def chain(lib: Any) -> Any:
@@ -636,33 +631,6 @@ async def test_command_goto_list_with_send_and_no_update() -> None:
 
 
 # -- subgraphs -----------------------------------------------------------------------------
-
-
-def subgraph_parent(lib: Any) -> Any:
-    async def c1(state: S) -> dict[str, Any]:
-        return {"x": 100, "log": ["c1"]}
-
-    async def c2(state: S) -> dict[str, Any]:
-        lib.get_stream_writer()({"from": "c2"})
-        return {"log": ["c2"]}
-
-    child = lib.StateGraph(S)
-    child.add_node("c1", c1)
-    child.add_node("c2", c2)
-    child.add_edge(lib.START, "c1")
-    child.add_edge("c1", "c2")
-    child.add_edge("c2", lib.END)
-
-    async def p(state: S) -> dict[str, Any]:
-        return {"log": ["p"]}
-
-    parent = lib.StateGraph(S)
-    parent.add_node("p", p)
-    parent.add_node("child", child.compile())
-    parent.add_edge(lib.START, "p")
-    parent.add_edge("p", "child")
-    parent.add_edge("child", lib.END)
-    return parent.compile()
 
 
 async def test_compiled_subgraph_as_node_returns_its_full_state_to_the_parent() -> None:

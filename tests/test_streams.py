@@ -21,12 +21,15 @@ from langchain_core.runnables import RunnableConfig
 
 import scopegraph
 from _compare import (
+    INPUT,
     LG,
     SG,
+    S,
     collect,
     compare,
     drain,
     normalize,
+    subgraph_parent,
 )
 
 pytestmark = pytest.mark.anyio
@@ -48,14 +51,6 @@ class Releases:
 
     def release(self, name: str) -> None:
         self._event(name).set()
-
-
-class S(TypedDict):
-    x: int
-    log: Annotated[list[str], operator.add]
-
-
-INPUT: dict[str, Any] = {"x": 0, "log": []}
 
 
 def chain(lib: Any) -> Any:
@@ -421,33 +416,6 @@ async def test_failed_task_result_carries_the_error_and_no_updates_chunk() -> No
 
 
 # -- subgraphs --------------------------------------------------------------------------------
-
-
-def subgraph_parent(lib: Any) -> Any:
-    async def c1(state: S) -> dict[str, Any]:
-        return {"x": 100, "log": ["c1"]}
-
-    async def c2(state: S) -> dict[str, Any]:
-        lib.get_stream_writer()({"from": "c2"})
-        return {"log": ["c2"]}
-
-    child = lib.StateGraph(S)
-    child.add_node("c1", c1)
-    child.add_node("c2", c2)
-    child.add_edge(lib.START, "c1")
-    child.add_edge("c1", "c2")
-    child.add_edge("c2", lib.END)
-
-    async def p(state: S) -> dict[str, Any]:
-        return {"log": ["p"]}
-
-    parent = lib.StateGraph(S)
-    parent.add_node("p", p)
-    parent.add_node("child", child.compile())
-    parent.add_edge(lib.START, "p")
-    parent.add_edge("p", "child")
-    parent.add_edge("child", lib.END)
-    return parent.compile()
 
 
 async def test_subgraph_chunks_carry_the_child_task_namespace_with_subgraphs_true() -> None:
