@@ -10,12 +10,10 @@ slows the run down instead of letting the buffer grow without bound.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from typing import Any
 
 import anyio
-import anyio.from_thread
 import anyio.lowlevel
 
 __all__ = ("RunOutput",)
@@ -39,7 +37,6 @@ class RunOutput:
         "_countdown",
         "_error",
         "_items",
-        "_loop_thread",
         "_space_waiter",
         "_waiter",
     )
@@ -52,7 +49,6 @@ class RunOutput:
         self._consumer_gone = False
         self._countdown = CHECK_EVERY
         self._error: BaseException | None = None
-        self._loop_thread = threading.get_ident()
 
     # -- producer side -------------------------------------------------------------------
 
@@ -63,13 +59,6 @@ class RunOutput:
         if waiter is not None:
             self._waiter = None
             waiter.set()
-
-    def put_from_any_thread(self, item: Any) -> None:
-        """Append one item from the event loop or from a worker thread of this run."""
-        if threading.get_ident() == self._loop_thread:
-            self.put(item)
-        else:
-            anyio.from_thread.run_sync(self.put, item)
 
     def has_credit(self) -> bool:
         """Whether an awaiting producer may go on without a checkpoint (the cheap path of

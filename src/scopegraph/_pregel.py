@@ -341,7 +341,6 @@ class Run:
         self.expected_latest: str | None = None
         self.resuming = False
         self.interrupts: list[Interrupt] = []
-        self.static_interrupt = False
         self.interrupt_before: frozenset[str] = frozenset()
         self.interrupt_after: frozenset[str] = frozenset()
         self._background: anyio.abc.TaskGroup | None = None
@@ -789,7 +788,6 @@ class Run:
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
         self.interrupts = []
-        self.static_interrupt = True
         if "updates" in self.modes:
             self.sink(self.ns, "updates", {"__interrupt__": ()})
 

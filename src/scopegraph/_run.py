@@ -70,6 +70,9 @@ class StepTask(Protocol):
     failed_at: int
 
 
+TaskT = TypeVar("TaskT", bound=StepTask)
+
+
 class Executable(Protocol):
     output: RunOutput | None
 
@@ -89,8 +92,8 @@ def _record_failure(task: StepTask, exc: BaseException) -> None:
 
 
 async def run_step(
-    tasks: Sequence[T],
-    run_task: Callable[[T], Awaitable[None]],
+    tasks: Sequence[TaskT],
+    run_task: Callable[[TaskT], Awaitable[None]],
     limiter: anyio.CapacityLimiter | None = None,
 ) -> None:
     """Run the tasks of one superstep concurrently; raise the first failure, unwrapped.
@@ -126,7 +129,7 @@ async def run_step(
                     async with limiter:
                         await run_task(task)
             except Exception as exc:
-                _record_failure(task, exc)  # type: ignore[arg-type]
+                _record_failure(task, exc)
                 scope.cancel()
                 return
             if scope.cancel_called:
@@ -138,10 +141,11 @@ async def run_step(
             tg.start_soon(worker, scope)
             # Let the new worker run until its node suspends (or until all are done).
             await anyio.lowlevel.checkpoint()
-    failures = [t for t in tasks if t.error is not None]  # type: ignore[attr-defined]
+    failures = [t for t in tasks if t.error is not None]
     if failures:
-        first = min(failures, key=lambda t: t.failed_at)  # type: ignore[attr-defined]
-        raise first.error  # type: ignore[attr-defined]
+        error = min(failures, key=lambda t: t.failed_at).error
+        assert error is not None
+        raise error
 
 
 # -- one node: timeout and retries --------------------------------------------------------
