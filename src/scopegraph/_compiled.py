@@ -18,7 +18,7 @@ from ._detach import running_backend
 from ._errors import InvalidUpdateError
 from ._graph import Branch, NodeSpec, check_interrupt_nodes
 from ._output import RunOutput
-from ._pregel import NodeContext, Run, Sink, Task
+from ._pregel import NodeContext, Run, Sink, Task, planned_paths
 from ._pregel import _task_id as task_id_for
 from ._run import iterate_detached, open_run
 from ._schema import Channel
@@ -489,15 +489,7 @@ class CompiledStateGraph:
         ordered = {k: values[k] for k in self.channels if k in values}
         tasks: list[PregelTask] = []
         names: list[str] = []
-        index = 0
-        for kind, name, _extra in checkpoint.next:
-            if kind == "start":
-                path: tuple[Any, ...] = ("__pregel_pull", START)
-            elif kind == "push":
-                path = ("__pregel_push", index, False)
-                index += 1
-            else:
-                path = ("__pregel_pull", name)
+        for (_kind, name, _extra), path in planned_paths(checkpoint.next):
             task_id = task_id_for(checkpoint.id, path)
             record = records.get(task_id)
             if not (live and record is not None and record.status == "done"):

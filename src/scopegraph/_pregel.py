@@ -15,7 +15,7 @@ import functools
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -254,6 +254,18 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
+
+
+def planned_paths(next_tasks: Sequence[Any]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Each entry of a checkpoint's ``next`` with the path of the task it plans."""
+    index = 0
+    for entry in next_tasks:
+        kind, name = entry[0], entry[1]
+        if kind == "push":
+            yield entry, ("__pregel_push", index, False)
+            index += 1
+        else:  # "pull", or "start" for the input's __start__ task
+            yield entry, ("__pregel_pull", name)
 
 
 def _task_id(checkpoint_id: str, path: tuple[Any, ...]) -> str:
@@ -599,9 +611,7 @@ class Run:
         nodes = self.graph.nodes
         view = self.graph.state_schema.view
         tasks: list[Task] = []
-        index = 0
-        for entry in checkpoint.next:
-            kind, name, extra = entry
+        for (kind, name, extra), path in planned_paths(checkpoint.next):
             if name not in nodes:
                 raise CheckpointNotFoundError(
                     f"checkpoint {checkpoint.id!r} of thread {self.thread_id!r} plans node "
@@ -609,14 +619,7 @@ class Run:
                     "that wrote it"
                 )
             if kind == "push":
-                task = Task(
-                    nodes[name],
-                    extra,
-                    ("__pregel_push",),
-                    ("__pregel_push", index, False),
-                    (1, index),
-                )
-                index += 1
+                task = Task(nodes[name], extra, ("__pregel_push",), path, (1, path[1]))
             else:
                 _, path, key = self.graph.pull_info[name]
                 task = Task(nodes[name], view(self.values), tuple(extra), path, key)
