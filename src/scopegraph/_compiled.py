@@ -411,6 +411,29 @@ class CompiledStateGraph:
             return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
 
+    @asynccontextmanager
+    async def open_event_stream(
+        self,
+        input: Any,
+        config: RunnableConfig | None = None,
+        *,
+        stream_mode: Any = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[RunStream]:
+        """:meth:`astream_events` (v2) in the structured form of :meth:`open_stream`: the
+        run lives in a task group owned by this block, and leaving the block cancels it
+        and waits for every node's cleanup. Root stream chunks arrive as root
+        ``on_chain_stream`` events (``(mode, chunk)`` when ``stream_mode`` is a list)."""
+        modes = "updates" if stream_mode is None else stream_mode
+        run = self._make_run(
+            input, config, stream_mode=modes, subgraphs=False, events=True, options=kwargs
+        )
+        run.multi_mode = not isinstance(modes, str)
+        run.sink = self._events_sink(run)
+        assert run.output is not None
+        async with open_run(run) as scope:
+            yield RunStream(run, run.output, scope)
+
     def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
         """A run of this graph inside a running node: it streams under that node."""
         parent_run = parent.run

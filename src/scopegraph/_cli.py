@@ -1,0 +1,52 @@
+"""The ``scopegraph`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scopegraph")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", help="serve graphs over the LangGraph-SDK-compatible HTTP + SSE API"
+    )
+    serve.add_argument("specs", nargs="*", metavar="FILE.py:GRAPH", help="a graph to serve")
+    serve.add_argument(
+        "--graph",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.py:GRAPH",
+        help="a graph under a name of your choice (repeatable)",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--db",
+        default=".scopegraph/scopegraph.db",
+        help="a SQLite file (default .scopegraph/scopegraph.db) or a postgresql:// URL",
+    )
+    serve.add_argument("--api-key", default=None, help="require this key in x-api-key")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds running runs get to finish on SIGTERM before they are cancelled",
+    )
+    serve.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    try:
+        from .server._serve import main_serve
+    except ImportError as exc:
+        print(f"scopegraph: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return main_serve(args)
+    except ValueError as exc:
+        print(f"scopegraph serve: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

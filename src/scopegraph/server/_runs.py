@@ -1,0 +1,486 @@
+"""The run manager: every run of the server executes here, never in an HTTP handler.
+
+Each run is a task in the manager's task group, inside its own cancel scope. HTTP
+handlers only create runs, read their event logs, and ask for cancellation:
+
+- A run's events go to its :class:`Live` log as ready-made SSE frames. A streaming
+  response follows the log from a cursor; a client that reconnects with
+  ``Last-Event-ID`` continues from there (resumable runs keep their whole log for
+  ``resumable_ttl`` seconds after they end; other runs keep only what a connected client
+  has not read yet, and nothing when nobody listens).
+- Cancelling a run (a cancel request, a disconnect under ``on_disconnect="cancel"``, the
+  ``interrupt``/``rollback`` multitask strategies, shutdown) cancels its scope. The run's
+  ``open_stream`` block then waits for every node's shielded cleanup, the last completed
+  step's checkpoint and pending writes are already stored, and only then does the run
+  record its status (``interrupted``) and end its log. :attr:`Live.done` is set last.
+- Runs on one thread are serialized: a new run waits for the thread's previous one
+  (``enqueue``), cancels it first (``interrupt``, ``rollback``), or is refused
+  (``reject``).
+- :meth:`RunManager.shutdown` stops new runs, lets running ones finish within a grace
+  period, cancels the rest, and returns when every run (and its cleanup) has ended.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .._compiled import CompiledStateGraph
+from .._types import Command, Send
+from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
+from ._store import Documents
+from ._wire import dumps, now_iso
+
+__all__ = ("ApiError", "Live", "RunManager", "TERMINAL")
+
+TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
+CancelAction = Literal["interrupt", "rollback"]
+
+
+class ApiError(Exception):
+    """A request the server refuses: the HTTP status, an error name and a message."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+def _frame(event: str, data: bytes, seq: int | None) -> bytes:
+    parts = [b"event: ", event.encode(), b"\ndata: ", data, b"\n"]
+    if seq is not None:
+        parts += [b"id: ", str(seq).encode(), b"\n"]
+    parts.append(b"\n")
+    return b"".join(parts)
+
+
+class Live:
+    """A run the manager knows in this process: its record, log and cancel scope."""
+
+    def __init__(self, record: dict[str, Any], graph: CompiledStateGraph, resumable: bool) -> None:
+        self.record = record
+        self.graph = graph
+        self.resumable = resumable
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+        self.cancel_action: CancelAction | None = None
+        self.cancel_reason: str | None = None
+        self.frames: list[bytes] = []
+        self.first = 0  # the sequence number of frames[0]
+        self.next = 0
+        self.changed = anyio.Event()
+        self.cursors: dict[int, int] = {}
+        self.ended = False
+        self.result: Any = None
+        self.error: dict[str, str] | None = None
+        self.before: CheckpointTuple | None = None  # the thread's head when the run began
+        self.rolled_back: list[CheckpointTuple] = []
+
+    @property
+    def run_id(self) -> str:
+        return str(self.record["run_id"])
+
+    def emit(self, event: str, data: Any) -> None:
+        payload = data if isinstance(data, bytes) else dumps(data)
+        seq = self.next
+        self.next = seq + 1
+        if self.resumable or self.cursors:
+            self.frames.append(_frame(event, payload, seq if self.resumable else None))
+            if not self.resumable and len(self.frames) > 64:
+                self._trim()
+        else:
+            self.frames.clear()
+            self.first = self.next
+        self.wake()
+
+    def wake(self) -> None:
+        changed, self.changed = self.changed, anyio.Event()
+        changed.set()
+
+    def _trim(self) -> None:
+        low = min(self.cursors.values(), default=self.next)
+        if low > self.first:
+            del self.frames[: low - self.first]
+            self.first = low
+
+    def lifecycle(self, event: str) -> None:
+        self.record.setdefault("lifecycle", []).append({"event": event, "at": now_iso()})
+
+    def subscribe(self, after: int | None) -> int:
+        """A cursor: after ``after`` (a Last-Event-ID), else at the start of a new run
+        (the creating request), else at the live end."""
+        token = id(object())
+        while token in self.cursors:
+            token += 1
+        if after is not None:
+            cursor = after + 1
+        elif self.next == 0 or (self.resumable and self.first == 0 and not self.ended):
+            cursor = self.first
+        else:
+            cursor = self.next
+        self.cursors[token] = max(cursor, self.first)
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        self.cursors.pop(token, None)
+        if not self.resumable:
+            if self.cursors:
+                self._trim()
+            else:
+                self.frames.clear()
+                self.first = self.next
+
+    async def follow(self, token: int) -> AsyncIterator[bytes]:
+        """Every frame from the cursor on, batched; ends after the run's last frame."""
+        while True:
+            cursor = max(self.cursors[token], self.first)
+            if cursor < self.next:
+                chunk = b"".join(self.frames[cursor - self.first :])
+                self.cursors[token] = self.next
+                yield chunk
+                continue
+            if self.ended:
+                return
+            await self.changed.wait()
+
+
+def _command(spec: dict[str, Any]) -> Command[Any]:
+    goto = spec.get("goto")
+    if goto is not None:
+        items = goto if isinstance(goto, list) else [goto]
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
+    return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
+
+
+class RunManager:
+    """Creates, runs, cancels and finishes runs; see the module docstring."""
+
+    def __init__(
+        self,
+        graphs: dict[str, CompiledStateGraph],
+        checkpointer: BaseCheckpointSaver | None,
+        docs: Documents,
+        *,
+        resumable_ttl: float = 300.0,
+    ) -> None:
+        self.graphs = graphs
+        self.checkpointer = checkpointer
+        self.docs = docs
+        self.resumable_ttl = resumable_ttl
+        self.live: dict[str, Live] = {}
+        self._tails: dict[str, Live] = {}
+        self._tg: TaskGroup | None = None
+        self.accepting = True
+        self.cleanups_finished = 0
+        self.on_run_end: Callable[[Live], None] | None = None
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Host the runs until cancelled (the application's lifespan)."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            task_status.started()
+            await anyio.sleep(math.inf)
+
+    # -- creating ------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        graph_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        payload: dict[str, Any],
+        temporary: bool,
+    ) -> Live:
+        if not self.accepting or self._tg is None:
+            raise ApiError(
+                503, "ServiceUnavailable", "the server is shutting down and takes no new runs"
+            )
+        graph = self.graphs[graph_id]
+        strategy = payload.get("multitask_strategy") or "enqueue"
+        run_id = str(uuid.uuid4())
+        thread = thread_id or str(uuid.uuid4())
+        now = now_iso()
+        kwargs = {
+            k: payload.get(k)
+            for k in (
+                "input",
+                "command",
+                "stream_mode",
+                "stream_subgraphs",
+                "stream_resumable",
+                "config",
+                "interrupt_before",
+                "interrupt_after",
+                "on_disconnect",
+                "durability",
+                "checkpoint_id",
+                "on_completion",
+            )
+        }
+        record: dict[str, Any] = {
+            "run_id": run_id,
+            "thread_id": thread,
+            "assistant_id": assistant_id,
+            "created_at": now,
+            "updated_at": now,
+            "status": "pending",
+            "metadata": payload.get("metadata") or {},
+            "kwargs": kwargs,
+            "multitask_strategy": strategy,
+            "lifecycle": [],
+        }
+        previous = self._tails.get(thread)
+        if previous is not None and previous.done.is_set():
+            previous = None
+        if previous is not None:
+            if strategy == "reject":
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"thread {thread} is busy with run {previous.run_id}; wait for it, or "
+                    "pass multitask_strategy='enqueue', 'interrupt' or 'rollback'",
+                )
+            if strategy in ("interrupt", "rollback"):
+                for other in list(self.live.values()):
+                    if other.record["thread_id"] == thread and not other.done.is_set():
+                        action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
+                        self.cancel(other, action, f"multitask_strategy={strategy}")
+        live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
+        live.emit("metadata", {"run_id": run_id, "attempt": 1})
+        self.live[run_id] = live
+        self._tails[thread] = live
+        await self.docs.save("run", record)
+        if not temporary:
+            await self._thread_status(thread, "busy", graph_id)
+        self._tg.start_soon(self._execute, live, previous, graph_id, payload, temporary)
+        return live
+
+    async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
+        thread = self.docs.threads.get(thread_id)
+        now = now_iso()
+        if thread is None:
+            thread = {
+                "thread_id": thread_id,
+                "created_at": now,
+                "metadata": {},
+                "config": {},
+                "values": None,
+                "interrupts": {},
+            }
+        thread = {**thread, "status": status, "updated_at": now}
+        if graph_id is not None:
+            thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+        await self.docs.save("thread", thread)
+
+    # -- running -------------------------------------------------------------------------
+
+    async def _execute(
+        self,
+        live: Live,
+        previous: Live | None,
+        graph_id: str,
+        payload: dict[str, Any],
+        temporary: bool,
+    ) -> None:
+        record = live.record
+        status = "success"
+        with live.scope:
+            if previous is not None:
+                await previous.done.wait()
+            record["status"] = "running"
+            record["updated_at"] = now_iso()
+            live.lifecycle("run started")
+            await self.docs.save("run", record)
+            try:
+                await self._stream(live, graph_id, payload)
+            except Exception as exc:
+                status = "error"
+                live.error = {"error": type(exc).__name__, "message": str(exc)}
+        with anyio.CancelScope(shield=True):
+            if live.scope.cancelled_caught or live.cancel_action is not None:
+                status = "interrupted"
+                live.lifecycle("cleanup finished")
+                self.cleanups_finished += 1
+            await self._finish(live, status, graph_id, temporary)
+
+    async def _stream(self, live: Live, graph_id: str, payload: dict[str, Any]) -> None:
+        graph = live.graph
+        record = live.record
+        thread_id = record["thread_id"]
+        user_config = dict(payload.get("config") or {})
+        configurable = {**(user_config.get("configurable") or {}), "thread_id": thread_id}
+        checkpoint_id = payload.get("checkpoint_id") or (payload.get("checkpoint") or {}).get(
+            "checkpoint_id"
+        )
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        config: Any = {
+            **user_config,
+            "configurable": configurable,
+            "metadata": {
+                **(user_config.get("metadata") or {}),
+                **record["metadata"],
+                "run_id": record["run_id"],
+                "thread_id": thread_id,
+                "graph_id": graph_id,
+                "assistant_id": record["assistant_id"],
+            },
+        }
+        command = payload.get("command")
+        graph_input: Any = _command(command) if command else payload.get("input")
+        options: dict[str, Any] = {}
+        for key in ("interrupt_before", "interrupt_after", "durability"):
+            if payload.get(key) is not None:
+                value = payload[key]
+                options[key] = list(graph.nodes) if value == "*" else value
+        saver = self.checkpointer
+        if saver is not None:
+            live.before = await saver.aget_tuple(thread_id, "")
+        modes = payload.get("stream_mode") or ["values"]
+        modes = [modes] if isinstance(modes, str) else list(modes)
+        subgraphs = bool(payload.get("stream_subgraphs"))
+        values: Any = None
+        if "events" in modes:
+            other = [m for m in modes if m != "events"]
+            async with graph.open_event_stream(
+                graph_input, config, stream_mode=other or ["values"], **options
+            ) as events:
+                async for event in events:
+                    live.emit("events", event)
+                    if event["event"] == "on_chain_stream" and not event["parent_ids"]:
+                        mode, chunk = event["data"]["chunk"]
+                        if mode == "values":
+                            values = chunk
+                        if mode in other:
+                            live.emit(mode, chunk)
+        else:
+            wanted = set(modes)
+            run_modes = sorted(wanted | {"values"})
+            async with graph.open_stream(
+                graph_input, config, stream_mode=run_modes, subgraphs=subgraphs, **options
+            ) as stream:
+                async for item in stream:
+                    if subgraphs:
+                        ns, mode, chunk = item
+                    else:
+                        (mode, chunk), ns = item, ()
+                    if not ns and mode == "values":
+                        values = chunk
+                    if mode in wanted:
+                        live.emit("|".join((mode, *ns)), chunk)
+        live.result = values
+
+    async def _finish(self, live: Live, status: str, graph_id: str, temporary: bool) -> None:
+        record = live.record
+        thread_id = record["thread_id"]
+        saver = self.checkpointer
+        head: CheckpointTuple | None = None
+        if saver is not None:
+            head = await saver.aget_tuple(thread_id, "")
+            if status == "interrupted" and head is not None:
+                live.lifecycle("checkpoint saved")
+                record["checkpoint_id"] = head.checkpoint.id
+            if live.cancel_action == "rollback":
+                await self._rollback(saver, live, thread_id)
+                live.lifecycle("rolled back")
+            elif temporary and record["kwargs"].get("on_completion", "delete") != "keep":
+                await saver.adelete_thread(thread_id)
+        record["status"] = status
+        record["updated_at"] = now_iso()
+        if live.cancel_reason:
+            record["cancel_reason"] = live.cancel_reason
+        if live.cancel_action == "rollback":
+            await self.docs.delete("run", live.run_id)
+        else:
+            await self.docs.save("run", record)
+        if not temporary:
+            thread_status = "idle"
+            if status == "error":
+                thread_status = "error"
+            elif saver is not None and live.cancel_action != "rollback":
+                snapshot = await live.graph.aget_state({"configurable": {"thread_id": thread_id}})
+                if snapshot.next or snapshot.interrupts:
+                    thread_status = "interrupted"
+            await self._thread_status(thread_id, thread_status, graph_id)
+        if live.error is not None:
+            live.emit("error", live.error)
+        elif live.cancel_reason == "shutdown":
+            live.emit(
+                "error",
+                {
+                    "error": "ServerShuttingDown",
+                    "message": "the server is shutting down: the run was cancelled, its "
+                    "cleanup finished and its checkpoint is saved; resume it with "
+                    "input=None on the same thread",
+                },
+            )
+        else:
+            live.emit("end", None)
+        live.ended = True
+        live.wake()
+        if self._tails.get(thread_id) is live:
+            del self._tails[thread_id]
+        live.done.set()
+        if self.on_run_end is not None:
+            self.on_run_end(live)
+        if self._tg is not None:
+            self._tg.start_soon(self._forget, live)
+
+    async def _rollback(self, saver: BaseCheckpointSaver, live: Live, thread_id: str) -> None:
+        """Put the thread back as it was before the run: its checkpoints are deleted."""
+        keep: list[CheckpointTuple] = []
+        if live.before is not None:
+            keep = [
+                t
+                for t in await saver.alist(thread_id, "", before=None)
+                if t.checkpoint.step <= live.before.checkpoint.step
+            ]
+            keep = keep[::-1]  # oldest first
+            ids = {t.checkpoint.id for t in keep}
+            if live.before.checkpoint.id not in ids:
+                keep = []
+        await saver.adelete_thread(thread_id)
+        expected: str | None = None
+        for tup in keep:
+            await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
+            for task in tup.tasks:
+                await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
+            expected = tup.checkpoint.id
+
+    async def _forget(self, live: Live) -> None:
+        """Drop a finished run's log: at once, or after ``resumable_ttl`` if resumable."""
+        if live.resumable:
+            await anyio.sleep(self.resumable_ttl)
+        self.live.pop(live.run_id, None)
+
+    # -- cancelling ----------------------------------------------------------------------
+
+    def cancel(self, live: Live, action: CancelAction, reason: str) -> None:
+        if live.done.is_set():
+            return
+        if live.cancel_action is None or action == "rollback":
+            live.cancel_action = action
+        live.cancel_reason = live.cancel_reason or reason
+        live.lifecycle(f"cancel requested ({reason})")
+        live.scope.cancel()
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop taking runs; give running ones ``grace`` seconds, then cancel them; return
+        when every run has ended, its cleanup finished and its checkpoint is stored."""
+        self.accepting = False
+        running = [live for live in self.live.values() if not live.done.is_set()]
+        with anyio.move_on_after(grace):
+            for live in running:
+                await live.done.wait()
+        for live in running:
+            self.cancel(live, "interrupt", "shutdown")
+        with anyio.CancelScope(shield=True):
+            for live in running:
+                await live.done.wait()

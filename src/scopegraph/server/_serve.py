@@ -1,0 +1,144 @@
+"""``scopegraph serve``: load graphs from files, open the database, run uvicorn, and shut
+down gracefully on SIGTERM / SIGINT."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import signal
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+from sse_starlette.sse import AppStatus
+
+from .._compiled import CompiledStateGraph
+from .._graph import StateGraph
+from ..checkpoint._base import BaseCheckpointSaver
+from ._app import ServerSettings, create_app
+
+__all__ = ("load_graph", "open_checkpointer", "serve")
+
+log = logging.getLogger("scopegraph.server")
+
+DEFAULT_DB = ".scopegraph/scopegraph.db"
+
+
+def load_graph(spec: str) -> CompiledStateGraph:
+    """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled)."""
+    path, sep, attr = spec.rpartition(":")
+    if not sep or not path or not attr:
+        raise ValueError(f"graph {spec!r}: expected path/to/file.py:variable, e.g. app.py:graph")
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"graph {spec!r}: no file {str(file)!r}")
+    name = f"scopegraph_user_graph_{abs(hash(str(file.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(name, file)
+    if module_spec is None or module_spec.loader is None:
+        raise ValueError(f"graph {spec!r}: {str(file)!r} is not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    try:
+        graph = getattr(module, attr)
+    except AttributeError:
+        raise ValueError(f"graph {spec!r}: {str(file)!r} defines no {attr!r}") from None
+    if isinstance(graph, StateGraph):
+        graph = graph.compile()
+    if not isinstance(graph, CompiledStateGraph):
+        raise ValueError(
+            f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled graph"
+        )
+    return graph
+
+
+def open_checkpointer(db: str) -> BaseCheckpointSaver:
+    if db.startswith(("postgresql://", "postgres://")):
+        from ..checkpoint import PostgresSaver
+
+        return PostgresSaver(db)
+    from ..checkpoint import SqliteSaver
+
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(db)
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handlers: :func:`serve` handles them, so that runs
+    end (cleanups done, checkpoints saved, final events sent) before uvicorn stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve(
+    graphs: Mapping[str, CompiledStateGraph],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: str = DEFAULT_DB,
+    settings: ServerSettings | None = None,
+    log_level: str = "info",
+) -> int:
+    """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0)."""
+    settings = settings or ServerSettings()
+    checkpointer = open_checkpointer(db)
+    app = create_app(graphs, checkpointer, database=db, settings=settings)
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+    )
+    server = _Uvicorn(config)
+    manager = app.state.server.manager
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve)
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info(
+                        "%s: no new runs; %.1f s for running ones, then they are cancelled",
+                        signal.Signals(signum).name,
+                        settings.shutdown_grace_seconds,
+                    )
+                    break
+            await manager.shutdown(settings.shutdown_grace_seconds)
+            log.info("every run has ended and its cleanup finished; stopping")
+            server.should_exit = True
+        await checkpointer.aclose()
+
+    anyio.run(main)
+    return 0
+
+
+def main_serve(args: Any) -> int:
+    graphs: dict[str, CompiledStateGraph] = {}
+    for spec in args.specs:
+        graphs[Path(spec.rpartition(":")[0]).stem] = load_graph(spec)
+    for item in args.graph:
+        name, sep, spec = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--graph {item!r}: expected name=path/to/file.py:variable")
+        graphs[name] = load_graph(spec)
+    if not graphs:
+        raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
+    settings = ServerSettings(api_key=args.api_key, shutdown_grace_seconds=args.grace)
+    return serve(
+        graphs,
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        settings=settings,
+        log_level=args.log_level,
+    )

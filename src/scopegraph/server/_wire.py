@@ -1,0 +1,201 @@
+"""What crosses the wire: JSON encoding, and the LangGraph server's shapes of state,
+threads, checkpoints and schemas."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import typing
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from .._compiled import CompiledStateGraph
+from .._state import StateSnapshot
+from .._types import Interrupt
+
+__all__ = (
+    "dumps",
+    "graph_json",
+    "interrupt_json",
+    "now_iso",
+    "schemas_json",
+    "snapshot_json",
+)
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Interrupt):
+        return interrupt_json(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, BaseException):
+        return {"error": type(value).__name__, "message": str(value)}
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    to_json = getattr(value, "to_json", None)  # LangChain serializables
+    if callable(to_json):
+        return to_json()
+    return repr(value)
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes; values JSON has no type for are encoded as a LangGraph server would
+    (models as dicts, sets as lists), and anything else as its ``repr``."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS)
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def interrupt_json(value: Interrupt) -> dict[str, Any]:
+    return {"value": value.value, "id": value.id}
+
+
+def _checkpoint_json(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not config:
+        return None
+    conf = config.get("configurable", {})
+    return {
+        "thread_id": conf.get("thread_id"),
+        "checkpoint_ns": conf.get("checkpoint_ns", ""),
+        "checkpoint_id": conf.get("checkpoint_id"),
+        "checkpoint_map": None,
+    }
+
+
+def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
+    """A ``ThreadState`` as the LangGraph server returns it."""
+    checkpoint: dict[str, Any] = _checkpoint_json(snapshot.config) or {
+        "thread_id": thread_id,
+        "checkpoint_ns": "",
+        "checkpoint_id": None,
+        "checkpoint_map": None,
+    }
+    return {
+        "values": snapshot.values,
+        "next": list(snapshot.next),
+        "tasks": [
+            {
+                "id": task.id,
+                "name": task.name,
+                "path": list(task.path),
+                "error": None if task.error is None else str(task.error),
+                "interrupts": [interrupt_json(i) for i in task.interrupts],
+                "checkpoint": None,
+                "state": None,
+                "result": task.result,
+            }
+            for task in snapshot.tasks
+        ],
+        "metadata": snapshot.metadata or {},
+        "created_at": snapshot.created_at,
+        "checkpoint": checkpoint,
+        "parent_checkpoint": _checkpoint_json(snapshot.parent_config),
+        "interrupts": [interrupt_json(i) for i in snapshot.interrupts],
+        "checkpoint_id": checkpoint["checkpoint_id"],
+        "parent_checkpoint_id": (_checkpoint_json(snapshot.parent_config) or {}).get(
+            "checkpoint_id"
+        ),
+    }
+
+
+def graph_json(graph: CompiledStateGraph) -> dict[str, Any]:
+    """The drawable graph: ``{"nodes": [...], "edges": [...]}`` as the server shows it."""
+    from .._constants import END, START
+
+    builder = graph.builder
+    nodes: list[dict[str, Any]] = [{"id": START, "type": "schema", "data": "__start__"}]
+    nodes += [{"id": name, "type": "runnable", "data": {"name": name}} for name in graph.nodes]
+    nodes.append({"id": END, "type": "schema", "data": "__end__"})
+    edges: list[dict[str, Any]] = [{"source": s, "target": t} for s, t in builder.edges]
+    for sources, target in builder.waiting_edges:
+        edges += [{"source": s, "target": target} for s in sources]
+    for source, branches in builder.branches.items():
+        for branch in branches:
+            path_map = branch.path_map
+            if path_map is None:
+                continue  # any node: not drawable
+            targets = path_map.values() if isinstance(path_map, Mapping) else path_map
+            edges += [{"source": source, "target": t, "conditional": True} for t in targets]
+    return {"nodes": nodes, "edges": edges}
+
+
+def _json_schema(cls: Any, title: str) -> dict[str, Any] | None:
+    """The JSON schema of a state class (through pydantic, when it is installed)."""
+    if cls is dict:
+        return {"title": title, "type": "object"}
+    try:
+        from pydantic import TypeAdapter
+    except ImportError:  # pragma: no cover - pydantic comes with the server extra
+        return None
+    try:
+        schema: dict[str, Any] = TypeAdapter(cls).json_schema()
+    except Exception:  # a type pydantic cannot describe: the server says "unknown"
+        return None
+    schema["title"] = title
+    schema.pop("required", None)  # a run's input is a partial update
+    return schema
+
+
+def schemas_json(graph_id: str, graph: CompiledStateGraph) -> dict[str, Any]:
+    return {
+        "graph_id": graph_id,
+        "input_schema": _json_schema(graph.input_schema.cls, graph.input_schema.name),
+        "output_schema": _json_schema(graph.output_schema.cls, graph.output_schema.name),
+        "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
+        "config_schema": None,
+        "context_schema": None,
+    }
+
+
+def check_input(graph: CompiledStateGraph, value: Any) -> str | None:
+    """Why ``value`` is not a valid input of ``graph``, or None when it is."""
+    schema = graph.input_schema
+    try:
+        schema.coerce_input(value, allowed=graph.input_channels)
+    except Exception as exc:
+        return str(exc)
+    if schema.kind != "typeddict" and schema.kind != "dataclass":
+        return None
+    try:
+        from pydantic import TypeAdapter, ValidationError
+    except ImportError:  # pragma: no cover
+        return None
+    hints = typing.get_type_hints(schema.cls, include_extras=True)
+    for key, item in value.items():
+        hint = hints.get(key)
+        if hint is None:
+            continue
+        try:
+            TypeAdapter(hint).validate_json(dumps(item), strict=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            return (
+                f"input key {key!r} does not match the state schema {schema.name}: "
+                f"{first['msg']} (got {item!r})"
+            )
+        except Exception:  # a type pydantic cannot check: accepted as is
+            continue
+    return None
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return True
