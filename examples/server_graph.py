@@ -7,6 +7,7 @@
 
 Environment: ``SCOPEGRAPH_DEMO_INTERVAL`` (seconds per token, default 0.05),
 ``SCOPEGRAPH_DEMO_CLEANUP`` (seconds of shielded cleanup, default 0.2),
+``SCOPEGRAPH_DEMO_TOKENS`` (tokens of the ``answer`` node, default 24),
 ``SCOPEGRAPH_CLEANUP_LOG`` (a file that gets a line when each cleanup starts and ends).
 """
 
@@ -22,6 +23,7 @@ from scopegraph import END, START, StateGraph, get_config, get_stream_writer, in
 
 INTERVAL = float(os.environ.get("SCOPEGRAPH_DEMO_INTERVAL", "0.05"))
 CLEANUP = float(os.environ.get("SCOPEGRAPH_DEMO_CLEANUP", "0.2"))
+TOKENS = int(os.environ.get("SCOPEGRAPH_DEMO_TOKENS", "24"))
 CLEANUP_LOG = os.environ.get("SCOPEGRAPH_CLEANUP_LOG")
 
 
@@ -64,7 +66,7 @@ async def think(state: State) -> dict[str, list[str]]:
 
 
 async def answer(state: State) -> dict[str, list[str]]:
-    return await _stream_sentence("answer", _words(state, 24))
+    return await _stream_sentence("answer", _words(state, TOKENS))
 
 
 builder = StateGraph(State)

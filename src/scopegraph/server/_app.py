@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import typing
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from importlib import resources
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .._compiled import CompiledStateGraph
 from .._errors import ScopegraphError
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointError, CheckpointNotFoundError
-from ._runs import TERMINAL, ApiError, Live, RunManager
+from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager
 from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
@@ -295,8 +296,8 @@ class _Server:
     # -- runs ----------------------------------------------------------------------------
 
     async def create_run(
-        self, thread_id: str | None, body: RunCreate
-    ) -> tuple[Live, dict[str, Any]]:
+        self, thread_id: str | None, body: RunCreate, *, follow: bool = False
+    ) -> tuple[Live, int | None]:
         assistant_id, graph_id = self.assistant(body.assistant_id)
         graph = self.graphs[graph_id]
         temporary = thread_id is None
@@ -350,20 +351,21 @@ class _Server:
         payload = body.model_dump()
         if body.command is not None:
             payload["command"] = body.command.model_dump(exclude_none=True)
-        live = await self.manager.create(
+        return await self.manager.create(
             graph_id=graph_id,
             assistant_id=assistant_id,
             thread_id=thread_id,
             payload=payload,
             temporary=temporary,
+            follow=follow,
         )
-        return live, payload
 
     def stream_response(
         self,
         live: Live,
         token: int,
         *,
+        modes: frozenset[str] | None = None,
         cancel_on_disconnect: bool,
         location: str,
         content_location: str,
@@ -372,7 +374,7 @@ class _Server:
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in live.follow(token):
+                async for chunk in live.follow(token, modes):
                     yield chunk
             finally:
                 live.unsubscribe(token)
@@ -721,8 +723,8 @@ def _routes(app: FastAPI, server: _Server) -> None:
         return JSONResponse(live.record, headers={"Content-Location": f"/runs/{live.run_id}"})
 
     async def stream_new(thread_id: str | None, body: RunCreate) -> EventSourceResponse:
-        live, _ = await server.create_run(thread_id, body)
-        token = live.subscribe(None)
+        live, token = await server.create_run(thread_id, body, follow=True)
+        assert token is not None
         base, _ = locations(live, thread_id is None)
         return server.stream_response(
             live,
@@ -809,6 +811,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         thread_id: str,
         run_id: str,
         cancel_on_disconnect: bool = False,
+        stream_mode: Annotated[list[str] | None, Query()] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> Response:
         run = server.run(thread_id, run_id)
@@ -821,12 +824,22 @@ def _routes(app: FastAPI, server: _Server) -> None:
                     422, "InvalidId", f"Last-Event-ID {last_event_id!r} is not an event id"
                 )
             after = int(last_event_id)
+        modes = frozenset(m for m in stream_mode or () if m)  # the SDK sends "" for None
+        unknown = modes - set(typing.get_args(StreamModeName))
+        if unknown:
+            raise ApiError(
+                422,
+                "InvalidStreamMode",
+                f"unknown stream_mode {sorted(unknown)}; "
+                f"use {list(typing.get_args(StreamModeName))}",
+            )
         if live is None:
             return _finished_stream(base, server.settings)
         token = live.subscribe(after)
         return server.stream_response(
             live,
             token,
+            modes=modes | ALWAYS_SENT if modes else None,
             cancel_on_disconnect=cancel_on_disconnect,
             location=f"{base}/stream",
             content_location=base,

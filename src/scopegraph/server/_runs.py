@@ -60,6 +60,14 @@ def _frame(event: str, data: bytes, seq: int | None) -> bytes:
     return b"".join(parts)
 
 
+def _mode_of(frame: bytes) -> str:
+    name = frame[7 : frame.index(b"\n")].decode()
+    return name.partition("|")[0]
+
+
+ALWAYS_SENT = frozenset({"metadata", "end", "error"})
+
+
 class Live:
     """A run the manager knows in this process: its record, log and cancel scope."""
 
@@ -136,14 +144,20 @@ class Live:
                 self.frames.clear()
                 self.first = self.next
 
-    async def follow(self, token: int) -> AsyncIterator[bytes]:
-        """Every frame from the cursor on, batched; ends after the run's last frame."""
+    async def follow(self, token: int, modes: frozenset[str] | None = None) -> AsyncIterator[bytes]:
+        """Every frame from the cursor on, batched; ends after the run's last frame.
+
+        ``modes``: only the events of these stream modes (plus metadata, end and error).
+        """
         while True:
             cursor = max(self.cursors[token], self.first)
             if cursor < self.next:
-                chunk = b"".join(self.frames[cursor - self.first :])
+                frames = self.frames[cursor - self.first :]
                 self.cursors[token] = self.next
-                yield chunk
+                if modes is not None:
+                    frames = [f for f in frames if _mode_of(f) in modes]
+                if frames:
+                    yield b"".join(frames)
                 continue
             if self.ended:
                 return
@@ -177,6 +191,7 @@ class RunManager:
         self._tails: dict[str, Live] = {}
         self._tg: TaskGroup | None = None
         self.accepting = True
+        self._grace: anyio.CancelScope | None = None
         self.cleanups_finished = 0
         self.on_run_end: Callable[[Live], None] | None = None
 
@@ -197,7 +212,10 @@ class RunManager:
         thread_id: str | None,
         payload: dict[str, Any],
         temporary: bool,
-    ) -> Live:
+        follow: bool = False,
+    ) -> tuple[Live, int | None]:
+        """A new run, started (or queued) in the manager's task group; with ``follow``, a
+        cursor at its first event (the ``metadata`` event) for the creating request."""
         if not self.accepting or self._tg is None:
             raise ApiError(
                 503, "ServiceUnavailable", "the server is shutting down and takes no new runs"
@@ -253,6 +271,7 @@ class RunManager:
                         action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
                         self.cancel(other, action, f"multitask_strategy={strategy}")
         live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
+        token = live.subscribe(None) if follow else None
         live.emit("metadata", {"run_id": run_id, "attempt": 1})
         self.live[run_id] = live
         self._tails[thread] = live
@@ -260,7 +279,7 @@ class RunManager:
         if not temporary:
             await self._thread_status(thread, "busy", graph_id)
         self._tg.start_soon(self._execute, live, previous, graph_id, payload, temporary)
-        return live
+        return live, token
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
         thread = self.docs.threads.get(thread_id)
@@ -471,12 +490,17 @@ class RunManager:
         live.lifecycle(f"cancel requested ({reason})")
         live.scope.cancel()
 
+    def hurry(self) -> None:
+        """End the shutdown's grace period now."""
+        if self._grace is not None:
+            self._grace.cancel()
+
     async def shutdown(self, grace: float) -> None:
         """Stop taking runs; give running ones ``grace`` seconds, then cancel them; return
         when every run has ended, its cleanup finished and its checkpoint is stored."""
         self.accepting = False
         running = [live for live in self.live.values() if not live.done.is_set()]
-        with anyio.move_on_after(grace):
+        with anyio.move_on_after(grace) as self._grace:
             for live in running:
                 await live.done.wait()
         for live in running:

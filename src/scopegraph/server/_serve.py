@@ -105,18 +105,41 @@ def serve(
     async def main() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve)
+            # The receiver stays open until the process ends: a second signal cuts the
+            # grace period short (runs are cancelled now, their cleanup still completes).
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
-                    log.info(
+                    log.warning(
                         "%s: no new runs; %.1f s for running ones, then they are cancelled",
                         signal.Signals(signum).name,
                         settings.shutdown_grace_seconds,
                     )
                     break
-            await manager.shutdown(settings.shutdown_grace_seconds)
-            log.info("every run has ended and its cleanup finished; stopping")
-            server.should_exit = True
+
+                async def hurry() -> None:
+                    async for signum in signals:
+                        log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
+                        manager.hurry()
+
+                async with anyio.create_task_group() as watcher:
+                    watcher.start_soon(hurry)
+                    await manager.shutdown(settings.shutdown_grace_seconds)
+                    log.warning("every run has ended and its cleanup finished; stopping")
+                    server.should_exit = True
+                    await server_stopped.wait()
+                    watcher.cancel_scope.cancel()
         await checkpointer.aclose()
+
+    server_stopped = anyio.Event()
+    original_serve = server.serve
+
+    async def serve_then_signal(sockets: Any = None) -> None:
+        try:
+            await original_serve(sockets)
+        finally:
+            server_stopped.set()
+
+    server.serve = serve_then_signal  # type: ignore[method-assign]
 
     anyio.run(main)
     return 0

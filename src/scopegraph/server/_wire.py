@@ -143,7 +143,17 @@ def _json_schema(cls: Any, title: str) -> dict[str, Any] | None:
     except ImportError:  # pragma: no cover - pydantic comes with the server extra
         return None
     try:
-        schema: dict[str, Any] = TypeAdapter(cls).json_schema()
+        if typing.is_typeddict(cls):
+            # Field by field: pydantic refuses typing.TypedDict before Python 3.12.
+            properties: dict[str, Any] = {}
+            for key, hint in typing.get_type_hints(cls, include_extras=True).items():
+                try:
+                    properties[key] = TypeAdapter(hint).json_schema()
+                except Exception:  # a type pydantic cannot describe: any value
+                    properties[key] = {}
+            schema: dict[str, Any] = {"type": "object", "properties": properties}
+        else:
+            schema = TypeAdapter(cls).json_schema()
     except Exception:  # a type pydantic cannot describe: the server says "unknown"
         return None
     schema["title"] = title
