@@ -166,25 +166,34 @@ class _Guard:
         if length is not None and length.isdigit() and int(length) > limit:
             await too_large(scope, receive, send)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # A body without a (trusted) length is read here, up to the limit, then replayed.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client left before sending its body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await too_large(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 # -- the application ----------------------------------------------------------------------
@@ -222,10 +231,10 @@ class _Server:
             return str(uuid.uuid5(_ASSISTANT_NAMESPACE, assistant_id)), assistant_id
         if not is_uuid(assistant_id):
             raise ApiError(
-                422,
-                "InvalidId",
-                f"assistant_id {assistant_id!r} is neither a UUID nor a graph name; the "
-                f"graphs are {', '.join(map(repr, self.graphs))}",
+                404,
+                "NotFound",
+                f"assistant {assistant_id!r} not found: pass a graph name or an assistant "
+                f"id; the graphs are {', '.join(map(repr, self.graphs))}",
             )
         graph_id = self.assistants.get(str(uuid.UUID(assistant_id)))
         if graph_id is None:
