@@ -1,0 +1,10 @@
+"""LangGraph's ``langgraph.errors`` names (``from scopegraph.errors import ...``)."""
+
+from __future__ import annotations
+
+from ._errors import GraphInterrupt as GraphInterrupt
+from ._errors import GraphRecursionError as GraphRecursionError
+from ._errors import InvalidUpdateError as InvalidUpdateError
+from ._errors import NodeTimeoutError as NodeTimeoutError
+
+__all__ = ("GraphInterrupt", "GraphRecursionError", "InvalidUpdateError", "NodeTimeoutError")

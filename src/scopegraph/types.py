@@ -1,0 +1,12 @@
+"""LangGraph's ``langgraph.types`` names (``from scopegraph.types import Command, Send``)."""
+
+from __future__ import annotations
+
+from ._context import interrupt as interrupt
+from ._types import Command as Command
+from ._types import Interrupt as Interrupt
+from ._types import RetryPolicy as RetryPolicy
+from ._types import Send as Send
+from ._types import StreamMode as StreamMode
+
+__all__ = ("Command", "Interrupt", "RetryPolicy", "Send", "StreamMode", "interrupt")
