@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import functools
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -154,6 +155,7 @@ class NodeContext:
         "_config",
         "_custom",
         "_metadata",
+        "langchain",
         "run",
         "run_id",
         "task",
@@ -168,6 +170,8 @@ class NodeContext:
         self._metadata: dict[str, Any] | None = None
         self._custom: tuple[Any, ...] | bool | None = None
         """What this node's custom events share, built on the first; False: no events."""
+        self.langchain: Any = None
+        """The node's LangChain callback handler, once its config was built with one."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -213,6 +217,12 @@ class NodeContext:
                     CONFIG_KEY_NODE: self,
                 },
             }
+            if "langchain_core" in sys.modules:  # the program uses LangChain: callbacks
+                from ._langchain import callbacks_for
+
+                self._config["callbacks"] = callbacks_for(  # type: ignore[index]
+                    self, run.config.get("callbacks")
+                )
         return self._config  # type: ignore[return-value]
 
     def write_custom(self, chunk: Any) -> None:
@@ -1023,6 +1033,12 @@ class Run:
             ctx.run_id = new_id()
             self._node_event(ctx, "on_chain_start", {"input": task.input})
         token = set_current(ctx)
+        langchain = None
+        if "langchain_core" in sys.modules:  # the program uses LangChain: see _langchain
+            from . import _langchain
+
+            langchain = _langchain
+            lc_token, seen = langchain.enter_node(ctx, task.input)
         try:
             if node.timeout is None and node.retry_policy is None:
                 result = await self._call(node, task.input, ctx)
@@ -1052,6 +1068,8 @@ class Run:
             raise
         finally:
             reset_current(token)
+            if langchain is not None:
+                langchain.exit_node(lc_token)
         task.done = True
         if self.saver is not None and self._step_size > 1:
             # Siblings may still run: store this task's outcome now, so that a crash or a
@@ -1063,6 +1081,8 @@ class Run:
             self._node_event(ctx, "on_chain_stream", {"chunk": result})
             self._node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
         modes = self.modes
+        if langchain is not None and seen is not None:
+            langchain.emit_output_messages(ctx, task.update, seen)
         if "updates" in modes:
             self.sink(self.ns, "updates", {task.name: task.update})
         if "tasks" in modes or "debug" in modes:

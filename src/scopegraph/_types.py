@@ -19,7 +19,7 @@ __all__ = (
 
 StreamMode = Literal["values", "updates", "custom", "debug", "tasks", "checkpoints"]
 STREAM_MODES: frozenset[str] = frozenset(
-    ("values", "updates", "custom", "debug", "tasks", "checkpoints")
+    ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
 )
 
 

@@ -20,8 +20,7 @@ try:
     )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
-        "add_messages and MessagesState need langchain_core: "
-        "pip install 'scopegraph[langchain]'"
+        "add_messages and MessagesState need langchain_core: pip install 'scopegraph[langchain]'"
     ) from exc
 
 __all__ = ("REMOVE_ALL_MESSAGES", "MessagesState", "add_messages")

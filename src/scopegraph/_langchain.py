@@ -1,0 +1,459 @@
+"""LangChain callbacks for nodes: what makes langchain_core objects inside nodes work.
+
+Loaded only when the user's program has imported langchain_core (the core never imports
+it). A node's config then carries ``callbacks``: an ``AsyncCallbackManager`` whose parent
+run is the node, with one handler, :class:`NodeCallbacks`, which turns LangChain's
+callbacks into scopegraph's streams, with LangChain's and LangGraph's shapes:
+
+- ``adispatch_custom_event`` / ``dispatch_custom_event`` from langchain_core become
+  ``on_custom_event`` events of ``astream_events`` (as in LangGraph, they do not go to
+  the ``custom`` stream mode, which is for ``get_stream_writer()``);
+- chat models stream their tokens into ``stream_mode="messages"`` as
+  ``(AIMessageChunk, metadata)``; a model that was invoked without streaming is made to
+  stream (the handler is a streaming handler, as LangGraph's is);
+- ``astream_events`` gets ``on_chat_model_*``, ``on_llm_*``, ``on_tool_*``,
+  ``on_retriever_*`` and ``on_chain_*`` / ``on_prompt_*`` / ``on_parser_*`` events of
+  the runnables called inside nodes, with parent ids that continue the graph's.
+
+The handler is synchronous and runs inline: called on the event loop thread it emits at
+once; called from a sync node's worker thread it hands the emission to the loop thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio.from_thread
+import anyio.lowlevel
+from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackHandler
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from langchain_core.runnables.config import var_child_runnable_config
+from langchain_core.tracers._streaming import _StreamingCallbackHandler
+
+from ._ids import new_id
+
+if TYPE_CHECKING:
+    from ._pregel import NodeContext
+
+__all__ = (
+    "NodeCallbacks",
+    "callbacks_for",
+    "emit_output_messages",
+    "enter_node",
+    "exit_node",
+    "new_messages",
+)
+
+T = TypeVar("T")
+
+
+def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
+    if name:
+        return name
+    if serialized:
+        if serialized.get("name"):
+            return str(serialized["name"])
+        if serialized.get("id"):
+            return str(serialized["id"][-1])
+    return "Unnamed"
+
+
+class _Child:
+    __slots__ = ("inputs", "kind", "metadata", "name", "streamed", "tags")
+
+    def __init__(
+        self, kind: str, name: str, tags: list[str], metadata: dict[str, Any], inputs: Any
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.tags = tags
+        self.metadata = metadata
+        self.inputs = inputs
+        self.streamed = False
+
+
+class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
+    """LangChain callbacks of the runnables one node calls; see the module docstring."""
+
+    run_inline = True
+    raise_error = False
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+        self.children: dict[uuid.UUID, _Child] = {}
+        self.parents: dict[uuid.UUID, uuid.UUID] = {}
+        self.node_run = uuid.UUID(ctx.run_id) if ctx.run_id else uuid.uuid4()
+        self.seen: set[str] = set()
+        """Ids of messages already sent to the ``messages`` stream by this node."""
+        self.loop: Any = None
+        """The event loop's token, for callbacks from threads anyio did not start (sync
+        tools run in asyncio's executor)."""
+        if threading.get_ident() == ctx.run.loop_thread:
+            self.loop = anyio.lowlevel.current_token()
+
+    # -- streaming handler protocol (outputs pass through unchanged) ----------------------
+
+    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        return output
+
+    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[T]) -> Iterator[T]:
+        return output
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _on_loop(self, fn: Any, *args: Any) -> None:
+        run = self.ctx.run
+        if threading.get_ident() == run.loop_thread:
+            fn(*args)
+        else:
+            anyio.from_thread.run_sync(fn, *args, token=self.loop)
+
+    @property
+    def _events(self) -> bool:
+        run = self.ctx.run
+        return run.events and run.output is not None
+
+    def _parent_ids(self, run_id: uuid.UUID) -> list[str]:
+        chain: list[str] = []
+        current = self.parents.get(run_id)
+        while current is not None and current != self.node_run:
+            chain.append(str(current))
+            current = self.parents.get(current)
+        return [*self.ctx.parent_ids, str(self.node_run), *reversed(chain)]
+
+    def _start(
+        self,
+        kind: str,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None,
+        name: str,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        inputs: Any,
+        data: dict[str, Any] | None,
+    ) -> _Child:
+        child = _Child(kind, name, list(tags or ()), dict(metadata or {}), inputs)
+        self.children[run_id] = child
+        if parent_run_id is not None:
+            self.parents[run_id] = parent_run_id
+        if data is not None and self._events:
+            self._send(f"on_{kind}_start", run_id, child, data)
+        return child
+
+    def _send(self, event: str, run_id: uuid.UUID, child: _Child, data: dict[str, Any]) -> None:
+        item = {
+            "event": event,
+            "data": data,
+            "name": child.name,
+            "tags": child.tags,
+            "run_id": str(run_id),
+            "metadata": child.metadata,
+            "parent_ids": self._parent_ids(run_id),
+        }
+        output = self.ctx.run.output
+        assert output is not None
+        self._on_loop(output.put, item)
+
+    def _end(self, run_id: uuid.UUID) -> _Child | None:
+        self.parents.pop(run_id, None)
+        return self.children.pop(run_id, None)
+
+    def _message(self, message: BaseMessage, metadata: dict[str, Any]) -> None:
+        run = self.ctx.run
+        if "messages" not in run.modes:
+            return
+        if message.id is not None:
+            self.seen.add(message.id)
+        self._on_loop(run.sink, run.ns, "messages", (message, metadata))
+
+    # -- models --------------------------------------------------------------------------
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        inputs = {"messages": messages}
+        self._start(
+            "chat_model",
+            run_id,
+            parent_run_id,
+            _name(kwargs.get("name"), serialized),
+            tags,
+            metadata,
+            inputs,
+            {"input": inputs},
+        )
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        inputs = {"prompts": prompts}
+        self._start(
+            "llm",
+            run_id,
+            parent_run_id,
+            _name(kwargs.get("name"), serialized),
+            tags,
+            metadata,
+            inputs,
+            {"input": inputs},
+        )
+
+    def on_llm_new_token(
+        self,
+        token: Any,
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: uuid.UUID,
+        **kwargs: Any,
+    ) -> None:
+        child = self.children.get(run_id)
+        if child is None:
+            return
+        child.streamed = True
+        if child.kind == "chat_model":
+            message = (
+                chunk.message
+                if isinstance(chunk, ChatGenerationChunk)
+                else AIMessageChunk(content=token)
+            )
+            if self._events:
+                self._send("on_chat_model_stream", run_id, child, {"chunk": message})
+            if "nostream" not in child.tags:
+                self._message(message, child.metadata)
+        elif self._events:
+            piece = chunk if chunk is not None else GenerationChunk(text=token)
+            self._send("on_llm_stream", run_id, child, {"chunk": piece})
+
+    def on_llm_end(self, response: LLMResult, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        child = self._end(run_id)
+        if child is None:
+            return
+        if child.kind == "chat_model":
+            output: Any = {}
+            for generations in response.generations:
+                if generations:
+                    output = getattr(generations[0], "message", {})
+                    break
+            if self._events:
+                self._send(
+                    "on_chat_model_end", run_id, child, {"output": output, "input": child.inputs}
+                )
+            streamable = "nostream" not in child.tags
+            if streamable and not child.streamed and isinstance(output, BaseMessage):
+                self._message(output, child.metadata)
+        elif self._events:
+            output = {
+                "generations": [
+                    [
+                        {"text": g.text, "generation_info": g.generation_info, "type": g.type}
+                        for g in generations
+                    ]
+                    for generations in response.generations
+                ],
+                "llm_output": response.llm_output,
+            }
+            self._send("on_llm_end", run_id, child, {"output": output, "input": child.inputs})
+
+    def on_llm_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        self._end(run_id)
+
+    # -- chains, tools, retrievers ---------------------------------------------------------
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kind = kwargs.get("run_type") or "chain"
+        data = {} if inputs == {"input": ""} else {"input": inputs}
+        self._start(
+            kind,
+            run_id,
+            parent_run_id,
+            _name(kwargs.get("name"), serialized),
+            tags,
+            metadata,
+            data.get("input", {}),
+            data,
+        )
+
+    def on_chain_end(self, outputs: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        child = self._end(run_id)
+        if child is not None and self._events:
+            inputs = kwargs.get("inputs") or child.inputs or {}
+            self._send(f"on_{child.kind}_end", run_id, child, {"output": outputs, "input": inputs})
+
+    def on_chain_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        self._end(run_id)
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._start(
+            "tool",
+            run_id,
+            parent_run_id,
+            _name(kwargs.get("name"), serialized),
+            tags,
+            metadata,
+            inputs,
+            {"input": inputs},
+        )
+
+    def on_tool_end(self, output: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        child = self._end(run_id)
+        if child is not None and self._events:
+            self._send("on_tool_end", run_id, child, {"output": output, "input": child.inputs})
+
+    def on_tool_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        child = self._end(run_id)
+        if child is not None and self._events:
+            self._send("on_tool_error", run_id, child, {"error": error, "input": child.inputs})
+
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any],
+        query: str,
+        *,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        inputs = {"query": query}
+        self._start(
+            "retriever",
+            run_id,
+            parent_run_id,
+            _name(kwargs.get("name"), serialized),
+            tags,
+            metadata,
+            inputs,
+            {"input": inputs},
+        )
+
+    def on_retriever_end(self, documents: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        child = self._end(run_id)
+        if child is not None and self._events:
+            self._send(
+                "on_retriever_end", run_id, child, {"output": documents, "input": child.inputs}
+            )
+
+    def on_retriever_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        self._end(run_id)
+
+    # -- custom events -------------------------------------------------------------------
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
+        self._on_loop(self.ctx.custom_event, name, data)
+
+
+def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallbackManager:
+    """The ``callbacks`` of a node's config: a manager whose parent run is the node."""
+    if ctx.run_id is None:
+        ctx.run_id = new_id()
+    handler = NodeCallbacks(ctx)
+    ctx.langchain = handler
+    run = ctx.run
+    tags = ["seq:step:1", *run.user_tags]
+    metadata = {**run.event_metadata(ctx), "checkpoint_ns": ctx.checkpoint_ns}
+    handlers: list[Any] = [handler]
+    if isinstance(user_callbacks, Sequence):
+        handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
+    elif user_callbacks is not None and hasattr(user_callbacks, "handlers"):
+        handlers += list(user_callbacks.handlers)
+    return AsyncCallbackManager(
+        handlers=handlers,
+        inheritable_handlers=handlers,
+        parent_run_id=handler.node_run,
+        tags=tags,
+        inheritable_tags=tags,
+        metadata=metadata,
+        inheritable_metadata=metadata,
+    )
+
+
+def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
+    """The messages in a node's input or output (top level, or in a list or dict value)
+    whose ids are not in ``seen``; their ids are added to ``seen``."""
+    found: list[BaseMessage] = []
+
+    def visit(item: Any, depth: int) -> None:
+        if isinstance(item, BaseMessage):
+            if item.id is None or item.id not in seen:
+                found.append(item)
+                if item.id is not None:
+                    seen.add(item.id)
+        elif depth < 2 and isinstance(item, dict):
+            for v in item.values():
+                visit(v, depth + 1)
+        elif depth < 2 and isinstance(item, list | tuple):
+            for v in item:
+                visit(v, depth + 1)
+
+    visit(value, 0)
+    return found
+
+
+def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]:
+    """Make the node's config the one LangChain runnables inherit (as LangGraph does), and
+    note the ids of the messages the node got, which are not new when it returns them."""
+    token = var_child_runnable_config.set(ctx.config)  # type: ignore[arg-type,unused-ignore]
+    seen: set[str] | None = None
+    if "messages" in ctx.run.modes:
+        seen = set()
+        new_messages(node_input, seen)
+    return token, seen
+
+
+def exit_node(token: Any) -> None:
+    var_child_runnable_config.reset(token)
+
+
+def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
+    """The ``messages`` stream gets the messages a node returned that no model streamed."""
+    handler = ctx.langchain
+    if handler is not None:
+        seen |= handler.seen
+    found = new_messages(output, seen)
+    if found:
+        run = ctx.run
+        metadata = run.event_metadata(ctx)
+        for message in found:
+            run.sink(run.ns, "messages", (message, metadata))
