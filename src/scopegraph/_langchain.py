@@ -384,12 +384,35 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self._on_loop(self.ctx.custom_event, name, data)
 
 
-def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallbackManager:
-    """The ``callbacks`` of a node's config: a manager whose parent run is the node."""
-    if ctx.run_id is None:
-        ctx.run_id = new_id()
-    handler = NodeCallbacks(ctx)
-    ctx.langchain = handler
+class _NodeManager(AsyncCallbackManager):
+    """The node's callback manager, built on first use.
+
+    Most nodes never call a LangChain object, so the handler, its lists and the node's
+    run id as a UUID are made only when LangChain reads the manager (LangChain's
+    ``configure`` reads its attributes; ``ensure_config`` copies it).
+    """
+
+    def __init__(self, ctx: NodeContext, user_callbacks: Any) -> None:  # no super().__init__
+        self._ctx = ctx
+        self._user_callbacks = user_callbacks
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self.__dict__.update(_manager_state(self._ctx, self._user_callbacks))
+        return self.__dict__[name] if name in self.__dict__ else super().__getattribute__(name)
+
+    def copy(self) -> AsyncCallbackManager:  # type: ignore[override]
+        state = _manager_state(self._ctx, self._user_callbacks)
+        return AsyncCallbackManager(**state)
+
+
+def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
+    handler = ctx.langchain
+    if handler is None:
+        if ctx.run_id is None:
+            ctx.run_id = new_id()
+        handler = ctx.langchain = NodeCallbacks(ctx)
     run = ctx.run
     tags = ["seq:step:1", *run.user_tags]
     metadata = {**run.event_metadata(ctx), "checkpoint_ns": ctx.checkpoint_ns}
@@ -398,15 +421,20 @@ def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallback
         handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
     elif user_callbacks is not None and hasattr(user_callbacks, "handlers"):
         handlers += list(user_callbacks.handlers)
-    return AsyncCallbackManager(
-        handlers=handlers,
-        inheritable_handlers=handlers,
-        parent_run_id=handler.node_run,
-        tags=tags,
-        inheritable_tags=tags,
-        metadata=metadata,
-        inheritable_metadata=metadata,
-    )
+    return {
+        "handlers": handlers,
+        "inheritable_handlers": list(handlers),
+        "parent_run_id": handler.node_run,
+        "tags": tags,
+        "inheritable_tags": list(tags),
+        "metadata": metadata,
+        "inheritable_metadata": dict(metadata),
+    }
+
+
+def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallbackManager:
+    """The ``callbacks`` of a node's config: a manager whose parent run is the node."""
+    return _NodeManager(ctx, user_callbacks)
 
 
 def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
@@ -431,10 +459,63 @@ def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
     return found
 
 
+class _NodeConfig(dict[str, Any]):
+    """The node's config as LangChain's context variable holds it: filled from
+    ``ctx.config`` on first read, so nodes that call no LangChain object never build it."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: NodeContext) -> None:
+        super().__init__()
+        self._ctx: NodeContext | None = ctx
+
+    def _fill(self) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._ctx = None
+            dict.update(self, ctx.config)
+
+    def __len__(self) -> int:
+        self._fill()
+        return dict.__len__(self)
+
+    def __iter__(self) -> Iterator[str]:
+        self._fill()
+        return dict.__iter__(self)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return dict.__contains__(self, key)
+
+    def __getitem__(self, key: str) -> Any:
+        self._fill()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._fill()
+        return dict.get(self, key, default)
+
+    def items(self) -> Any:
+        self._fill()
+        return dict.items(self)
+
+    def keys(self) -> Any:
+        self._fill()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._fill()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._fill()
+        return dict(self)
+
+
 def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]:
     """Make the node's config the one LangChain runnables inherit (as LangGraph does), and
     note the ids of the messages the node got, which are not new when it returns them."""
-    token = var_child_runnable_config.set(ctx.config)  # type: ignore[arg-type,unused-ignore]
+    token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
     if "messages" in ctx.run.modes:
         seen = set()

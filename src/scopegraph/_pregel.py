@@ -147,6 +147,20 @@ class Task:
         return self._id
 
 
+_langchain: Any = None
+
+
+def _langchain_support() -> Any:
+    """scopegraph._langchain once the program has imported langchain_core, else None: the
+    core never imports LangChain itself."""
+    global _langchain
+    if _langchain is None and "langchain_core" in sys.modules:
+        from . import _langchain as module
+
+        _langchain = module
+    return _langchain
+
+
 class NodeContext:
     """What a running node can reach: its run, its config, its stream writer."""
 
@@ -217,10 +231,9 @@ class NodeContext:
                     CONFIG_KEY_NODE: self,
                 },
             }
-            if "langchain_core" in sys.modules:  # the program uses LangChain: callbacks
-                from ._langchain import callbacks_for
-
-                self._config["callbacks"] = callbacks_for(  # type: ignore[index]
+            langchain = _langchain_support()
+            if langchain is not None:
+                self._config["callbacks"] = langchain.callbacks_for(  # type: ignore[index]
                     self, run.config.get("callbacks")
                 )
         return self._config  # type: ignore[return-value]
@@ -1033,11 +1046,8 @@ class Run:
             ctx.run_id = new_id()
             self._node_event(ctx, "on_chain_start", {"input": task.input})
         token = set_current(ctx)
-        langchain = None
-        if "langchain_core" in sys.modules:  # the program uses LangChain: see _langchain
-            from . import _langchain
-
-            langchain = _langchain
+        langchain = _langchain_support()
+        if langchain is not None:
             lc_token, seen = langchain.enter_node(ctx, task.input)
         try:
             if node.timeout is None and node.retry_policy is None:
