@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .._compiled import CompiledStateGraph
 from .._errors import ScopegraphError
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointError, CheckpointNotFoundError
-from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager
+from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager, is_bridged
 from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
@@ -47,6 +47,20 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+def served_graph(name: str, graph: Any) -> Any:
+    """A scopegraph compiled graph as is; a LangGraph one, bridged."""
+    if isinstance(graph, CompiledStateGraph) or is_bridged(graph):
+        return graph
+    if type(graph).__module__.startswith("langgraph."):
+        from ..langgraph import bridge
+
+        return bridge(graph)
+    raise TypeError(
+        f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
+        "StateGraph(...).compile() (scopegraph's or LangGraph's)"
+    )
 
 
 def _error(status: int, error: str, message: str) -> JSONResponse:
@@ -214,7 +228,12 @@ class _Server:
         self.settings = settings
         self.docs = docs
         for graph in self.graphs.values():
-            graph.checkpointer = checkpointer
+            if not is_bridged(graph):
+                graph.checkpointer = checkpointer
+            elif graph.checkpointer is None:  # a LangGraph graph compiled without one
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                graph.graph.checkpointer = InMemorySaver()  # type: ignore[attr-defined]
         self.manager = RunManager(
             self.graphs, checkpointer, docs, resumable_ttl=settings.resumable_ttl_seconds
         )
@@ -276,13 +295,15 @@ class _Server:
             raise ApiError(404, "NotFound", f"run {run_id} not found in thread {thread_id}")
         return run
 
-    def graph_of_thread(self, thread: Mapping[str, Any]) -> CompiledStateGraph:
+    def graph_of_thread(self, thread: Mapping[str, Any]) -> Any:
         graph_id = thread.get("metadata", {}).get("graph_id")
         if graph_id in self.graphs:
             return self.graphs[graph_id]
         return next(iter(self.graphs.values()))
 
-    def saver(self) -> BaseCheckpointSaver:
+    def saver(self, graph: Any = None) -> Any:
+        if is_bridged(graph):
+            return graph.checkpointer
         if self.checkpointer is None:
             raise ApiError(
                 422, "NoCheckpointer", "this server has no checkpointer: threads keep no state"
@@ -291,8 +312,8 @@ class _Server:
 
     async def thread_json(self, thread: dict[str, Any]) -> dict[str, Any]:
         out = dict(thread)
-        if self.checkpointer is not None:
-            graph = self.graph_of_thread(thread)
+        graph = self.graph_of_thread(thread)
+        if self.checkpointer is not None or is_bridged(graph):
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
             out["values"] = snapshot.values if snapshot.created_at is not None else None
             out["interrupts"] = {
@@ -350,7 +371,8 @@ class _Server:
                         f"{key} names unknown nodes {unknown}; the nodes of {graph_id!r} are "
                         f"{list(graph.nodes)}",
                     )
-        if body.input is None and body.command is None and (temporary or self.checkpointer is None):
+        stateless = self.checkpointer is None and not is_bridged(graph)
+        if body.input is None and body.command is None and (temporary or stateless):
             raise ApiError(
                 422,
                 "InvalidInput",
@@ -404,7 +426,8 @@ class _Server:
         if live.error is not None:
             return {"__error__": live.error}
         values = live.result
-        if self.checkpointer is not None and live.record["status"] != "error":
+        stateful = self.checkpointer is not None or is_bridged(live.graph)
+        if stateful and live.record["status"] != "error":
             snapshot = await live.graph.aget_state(
                 {"configurable": {"thread_id": live.record["thread_id"]}}
             )
@@ -418,7 +441,7 @@ class _Server:
 
 
 def create_app(
-    graphs: Mapping[str, CompiledStateGraph],
+    graphs: Mapping[str, Any],
     checkpointer: BaseCheckpointSaver | None = None,
     *,
     database: str | None = None,
@@ -427,7 +450,9 @@ def create_app(
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
     Args:
-        graphs: ``{graph_id: compiled graph}``; each is one assistant.
+        graphs: ``{graph_id: compiled graph}``; each is one assistant. A LangGraph
+            compiled graph is served through :func:`scopegraph.langgraph.bridge`, with its
+            own checkpointer (LangGraph's ``InMemorySaver`` if it was compiled without).
         checkpointer: where threads keep their checkpoints (None: stateless runs only).
         database: where threads and runs are recorded (a SQLite path or a
             ``postgresql://`` URL); None keeps them in memory.
@@ -435,12 +460,7 @@ def create_app(
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
-    for name, graph in graphs.items():
-        if not isinstance(graph, CompiledStateGraph):
-            raise TypeError(
-                f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
-                "StateGraph(...).compile()"
-            )
+    graphs = {name: served_graph(name, graph) for name, graph in graphs.items()}
     settings = settings or ServerSettings()
     docs = Documents(open_backend(database))
     server = _Server(graphs, checkpointer, docs, settings)
@@ -628,7 +648,10 @@ def _routes(app: FastAPI, server: _Server) -> None:
             if live.record["thread_id"] == tid and not live.done.is_set():
                 manager.cancel(live, "interrupt", "thread deleted")
                 await live.done.wait()
-        if server.checkpointer is not None:
+        graph = server.graph_of_thread(thread)
+        if is_bridged(graph):
+            await graph.checkpointer.adelete_thread(tid)
+        elif server.checkpointer is not None:
             await server.checkpointer.adelete_thread(tid)
         for run_id in [r for r, run in server.docs.runs.items() if run["thread_id"] == tid]:
             await server.docs.delete("run", run_id)
@@ -637,8 +660,8 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     async def state_of(thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
         thread = server.thread(thread_id)
-        server.saver()
         graph = server.graph_of_thread(thread)
+        server.saver(graph)
         configurable = {"thread_id": thread["thread_id"]}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
@@ -662,11 +685,11 @@ def _routes(app: FastAPI, server: _Server) -> None:
     @app.post("/threads/{thread_id}/state")
     async def update_state(thread_id: str, body: StateUpdate) -> dict[str, Any]:
         thread = server.thread(thread_id)
-        server.saver()
+        graph = server.graph_of_thread(thread)
+        server.saver(graph)
         tail = manager._tails.get(thread["thread_id"])
         if tail is not None and not tail.done.is_set():
             raise ApiError(409, "Conflict", f"thread {thread_id} is busy with a run")
-        graph = server.graph_of_thread(thread)
         configurable = {"thread_id": thread["thread_id"]}
         checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
         if checkpoint_id:
@@ -686,8 +709,8 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     async def history(thread_id: str, limit: int, before: Any, metadata: Any) -> list[Any]:
         thread = server.thread(thread_id)
-        server.saver()
         graph = server.graph_of_thread(thread)
+        server.saver(graph)
         before_id = before.get("checkpoint_id") if isinstance(before, dict) else before
         before_config = {"configurable": {"checkpoint_id": before_id}} if before_id else None
         return [
@@ -695,7 +718,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
             async for s in graph.aget_state_history(
                 {"configurable": {"thread_id": thread["thread_id"]}},
                 filter=metadata,
-                before=before_config,  # type: ignore[arg-type]
+                before=before_config,
                 limit=limit,
             )
         ]
@@ -807,8 +830,9 @@ def _routes(app: FastAPI, server: _Server) -> None:
         if live is None:  # finished and forgotten: the thread's state
             thread = server.thread(thread_id)
             values = None
-            if server.checkpointer is not None:
-                snapshot = await server.graph_of_thread(thread).aget_state(
+            graph = server.graph_of_thread(thread)
+            if server.checkpointer is not None or is_bridged(graph):
+                snapshot = await graph.aget_state(
                     {"configurable": {"thread_id": thread["thread_id"]}}
                 )
                 values = snapshot.values

@@ -30,7 +30,6 @@ from typing import Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 
-from .._compiled import CompiledStateGraph
 from .._types import Command, Send
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 from ._store import Documents
@@ -71,7 +70,7 @@ ALWAYS_SENT = frozenset({"metadata", "end", "error"})
 class Live:
     """A run the manager knows in this process: its record, log and cancel scope."""
 
-    def __init__(self, record: dict[str, Any], graph: CompiledStateGraph, resumable: bool) -> None:
+    def __init__(self, record: dict[str, Any], graph: Any, resumable: bool) -> None:
         self.record = record
         self.graph = graph
         self.resumable = resumable
@@ -164,6 +163,11 @@ class Live:
             await self.changed.wait()
 
 
+def is_bridged(graph: Any) -> bool:
+    """Whether ``graph`` is a LangGraph graph served through scopegraph.langgraph.bridge."""
+    return bool(getattr(graph, "bridged", False))
+
+
 def _command(spec: dict[str, Any]) -> Command[Any]:
     goto = spec.get("goto")
     if goto is not None:
@@ -177,7 +181,7 @@ class RunManager:
 
     def __init__(
         self,
-        graphs: dict[str, CompiledStateGraph],
+        graphs: dict[str, Any],
         checkpointer: BaseCheckpointSaver | None,
         docs: Documents,
         *,
@@ -264,6 +268,13 @@ class RunManager:
                     "Conflict",
                     f"thread {thread} is busy with run {previous.run_id}; wait for it, or "
                     "pass multitask_strategy='enqueue', 'interrupt' or 'rollback'",
+                )
+            if strategy == "rollback" and is_bridged(graph):
+                raise ApiError(
+                    422,
+                    "NotSupported",
+                    "multitask_strategy='rollback' is not supported for a bridged LangGraph "
+                    "graph; use 'interrupt', 'enqueue' or 'reject'",
                 )
             if strategy in ("interrupt", "rollback"):
                 for other in list(self.live.values()):
@@ -360,7 +371,7 @@ class RunManager:
                 value = payload[key]
                 options[key] = list(graph.nodes) if value == "*" else value
         saver = self.checkpointer
-        if saver is not None:
+        if saver is not None and not is_bridged(graph):
             live.before = await saver.aget_tuple(thread_id, "")
         modes = payload.get("stream_mode") or ["values"]
         modes = [modes] if isinstance(modes, str) else list(modes)
@@ -401,7 +412,15 @@ class RunManager:
         thread_id = record["thread_id"]
         saver = self.checkpointer
         head: CheckpointTuple | None = None
-        if saver is not None:
+        bridged = is_bridged(live.graph)
+        if bridged:  # a LangGraph graph: its own checkpointer
+            snapshot = await live.graph.aget_state({"configurable": {"thread_id": thread_id}})
+            if status == "interrupted" and snapshot.created_at is not None:
+                live.lifecycle("checkpoint saved")
+                record["checkpoint_id"] = snapshot.config["configurable"]["checkpoint_id"]
+            if temporary and record["kwargs"].get("on_completion", "delete") != "keep":
+                await live.graph.checkpointer.adelete_thread(thread_id)
+        elif saver is not None:
             head = await saver.aget_tuple(thread_id, "")
             if status == "interrupted" and head is not None:
                 live.lifecycle("checkpoint saved")
@@ -423,7 +442,7 @@ class RunManager:
             thread_status = "idle"
             if status == "error":
                 thread_status = "error"
-            elif saver is not None and live.cancel_action != "rollback":
+            elif (saver is not None or bridged) and live.cancel_action != "rollback":
                 snapshot = await live.graph.aget_state({"configurable": {"thread_id": thread_id}})
                 if snapshot.next or snapshot.interrupts:
                     thread_status = "interrupted"
@@ -484,6 +503,13 @@ class RunManager:
     def cancel(self, live: Live, action: CancelAction, reason: str) -> None:
         if live.done.is_set():
             return
+        if action == "rollback" and is_bridged(live.graph):
+            raise ApiError(
+                422,
+                "NotSupported",
+                "rollback is not supported for a bridged LangGraph graph (its checkpointer "
+                "cannot delete one run's checkpoints); use action='interrupt'",
+            )
         if live.cancel_action is None or action == "rollback":
             live.cancel_action = action
         live.cancel_reason = live.cancel_reason or reason

@@ -28,7 +28,7 @@ log = logging.getLogger("scopegraph.server")
 DEFAULT_DB = ".scopegraph/scopegraph.db"
 
 
-def load_graph(spec: str) -> CompiledStateGraph:
+def load_graph(spec: str) -> Any:
     """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled)."""
     path, sep, attr = spec.rpartition(":")
     if not sep or not path or not attr:
@@ -49,11 +49,18 @@ def load_graph(spec: str) -> CompiledStateGraph:
         raise ValueError(f"graph {spec!r}: {str(file)!r} defines no {attr!r}") from None
     if isinstance(graph, StateGraph):
         graph = graph.compile()
-    if not isinstance(graph, CompiledStateGraph):
-        raise ValueError(
-            f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled graph"
-        )
-    return graph
+    if isinstance(graph, CompiledStateGraph):
+        return graph
+    if type(graph).__module__.startswith("langgraph."):  # LangGraph's: through the bridge
+        if hasattr(graph, "compile") and not hasattr(graph, "astream"):
+            graph = graph.compile()
+        from ..langgraph import bridge
+
+        return bridge(graph)
+    raise ValueError(
+        f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
+        "graph (scopegraph's or LangGraph's)"
+    )
 
 
 def open_checkpointer(db: str) -> BaseCheckpointSaver:
@@ -77,7 +84,7 @@ class _Uvicorn(uvicorn.Server):
 
 
 def serve(
-    graphs: Mapping[str, CompiledStateGraph],
+    graphs: Mapping[str, Any],
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -146,7 +153,7 @@ def serve(
 
 
 def main_serve(args: Any) -> int:
-    graphs: dict[str, CompiledStateGraph] = {}
+    graphs: dict[str, Any] = {}
     for spec in args.specs:
         graphs[Path(spec.rpartition(":")[0]).stem] = load_graph(spec)
     for item in args.graph:

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from .._compiled import CompiledStateGraph
 from .._state import StateSnapshot
 from .._types import Interrupt
 
@@ -113,8 +112,11 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
     }
 
 
-def graph_json(graph: CompiledStateGraph) -> dict[str, Any]:
+def graph_json(graph: Any) -> dict[str, Any]:
     """The drawable graph: ``{"nodes": [...], "edges": [...]}`` as the server shows it."""
+    if getattr(graph, "bridged", False):  # a LangGraph graph draws itself
+        drawn: dict[str, Any] = graph.get_graph().to_json()
+        return drawn
     from .._constants import END, START
 
     builder = graph.builder
@@ -161,7 +163,16 @@ def _json_schema(cls: Any, title: str) -> dict[str, Any] | None:
     return schema
 
 
-def schemas_json(graph_id: str, graph: CompiledStateGraph) -> dict[str, Any]:
+def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
+    if getattr(graph, "bridged", False):  # a LangGraph graph describes itself
+        return {
+            "graph_id": graph_id,
+            "input_schema": graph.get_input_jsonschema(),
+            "output_schema": graph.get_output_jsonschema(),
+            "state_schema": graph.get_input_jsonschema(),
+            "config_schema": None,
+            "context_schema": None,
+        }
     return {
         "graph_id": graph_id,
         "input_schema": _json_schema(graph.input_schema.cls, graph.input_schema.name),
@@ -172,8 +183,10 @@ def schemas_json(graph_id: str, graph: CompiledStateGraph) -> dict[str, Any]:
     }
 
 
-def check_input(graph: CompiledStateGraph, value: Any) -> str | None:
+def check_input(graph: Any, value: Any) -> str | None:
     """Why ``value`` is not a valid input of ``graph``, or None when it is."""
+    if getattr(graph, "bridged", False):  # LangGraph checks its own input
+        return None if isinstance(value, dict) else "the input must be a JSON object"
     schema = graph.input_schema
     try:
         schema.coerce_input(value, allowed=graph.input_channels)

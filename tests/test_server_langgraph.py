@@ -1,0 +1,102 @@
+"""``scopegraph serve`` with a graph built with LangGraph (served through the bridge).
+
+The LangGraph SDK against a real server process whose graph ``legacy`` is
+``examples/langgraph_graph.py``: LangGraph's own StateGraph, compiled without a
+checkpointer (the server gives it LangGraph's InMemorySaver). Streaming works as for a
+scopegraph graph; a client that disconnects with ``on_disconnect="cancel"`` cancels the
+run, and the node's shielded cleanup completes before the run ends ``interrupted``. The
+SDK is asyncio-only, so these tests run on asyncio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+
+from _server import EXAMPLE, Server, running_server
+
+pytestmark = pytest.mark.anyio
+
+LEGACY = EXAMPLE.with_name("langgraph_graph.py")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    graphs = [f"legacy={LEGACY}:graph"]
+    with running_server(tmp_path_factory.mktemp("lg"), graphs=graphs, interval=0.02) as s:
+        yield s
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    async with get_client(url=server.url) as client:
+        yield client
+
+
+async def test_stream_a_langgraph_graph(client: Any) -> None:
+    thread = await client.threads.create()
+    parts = [
+        p
+        async for p in client.runs.stream(
+            thread["thread_id"],
+            "legacy",
+            input={"prompt": "a b"},
+            stream_mode=["custom", "updates"],
+        )
+    ]
+    assert parts[0].event == "metadata"
+    assert parts[-1].event == "end"
+    tokens = [p.data["token"] for p in parts if p.event == "custom"]
+    assert tokens == (["a", "b"] * 4) + (["a", "b"] * 12)
+    assert [list(p.data) for p in parts if p.event == "updates"] == [["think"], ["answer"]]
+    state = await client.threads.get_state(thread["thread_id"])
+    assert len(state["values"]["tokens"]) == 32
+
+
+async def test_disconnect_cancels_the_langgraph_run_after_its_cleanup(
+    client: Any, server: Server
+) -> None:
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    async with contextlib.aclosing(
+        client.runs.stream(
+            tid, "legacy", input={"prompt": "stop"}, stream_mode="custom", on_disconnect="cancel"
+        )
+    ) as parts:
+        run_id = None
+        async for part in parts:
+            if part.event == "metadata":
+                run_id = part.data["run_id"]
+            elif part.event == "custom" and part.data["token"] == "stop":
+                break
+    assert run_id is not None
+    await client.runs.join(tid, run_id)
+    run = await client.runs.get(tid, run_id)
+    assert run["status"] == "interrupted"
+    assert [e["event"] for e in run["lifecycle"]][2:] == ["cleanup finished", "checkpoint saved"]
+    assert f"cleanup-done think {run_id}" in server.cleanups()
+    # LangGraph's checkpoint of the thread: it resumes at the cancelled node.
+    state = await client.threads.get_state(tid)
+    assert state["next"] == ["think"]
+    result = await client.runs.wait(tid, "legacy", input=None)
+    assert len(result["tokens"]) == 32
+
+
+async def test_rollback_is_refused_for_a_bridged_graph(client: Any) -> None:
+    from langgraph_sdk.errors import UnprocessableEntityError
+
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, "legacy", input={"prompt": "x"}, stream_mode="custom")
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.cancel(tid, run["run_id"], action="rollback")
+    await client.runs.cancel(tid, run["run_id"], wait=True)
+    assert (await client.runs.get(tid, run["run_id"]))["status"] == "interrupted"
