@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install services test lint typecheck unit demo bench clean
+.PHONY: install browser services test lint typecheck unit demo bench clean
 
-install: $(STAMP)
+install: $(STAMP) browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -23,6 +23,18 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# The playground test drives Debian's Chromium headless (Playwright never downloads one).
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium (for the playground test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "Chromium is missing: install the Debian package 'chromium' (/usr/bin/chromium)"; \
+	  exit 1; \
+	fi
 
 # The suite starts throwaway PostgreSQL servers from the installed binaries.
 services:
@@ -41,8 +53,11 @@ unit: install services
 
 test: lint typecheck unit
 
+# The run server with the example graphs and the playground page at http://127.0.0.1:8000
 demo: install
-	$(BIN)/python examples/fastapi_sse.py --host 127.0.0.1 --port 8000
+	$(BIN)/scopegraph serve --host 127.0.0.1 --port 8000 \
+	  --graph agent=examples/server_graph.py:graph \
+	  --graph approval=examples/server_graph.py:approval
 
 bench: install
 	$(BIN)/python -m benchmarks
