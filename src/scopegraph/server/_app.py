@@ -25,7 +25,7 @@ from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager, is_bridged
 from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
-__all__ = ("ServerSettings", "create_app")
+__all__ = ("ServerSettings", "create_app", "drain")
 
 StreamModeName = Literal["values", "updates", "custom", "events", "debug", "tasks", "checkpoints"]
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
@@ -522,6 +522,21 @@ def create_app(
     return app
 
 
+async def drain(app: FastAPI, grace: float | None = None) -> None:
+    """Stop taking runs; give running ones ``grace`` seconds (default: the app's
+    ``shutdown_grace_seconds``), then cancel them; return when every run has ended, its
+    cleanup finished, its checkpoint is saved and its stream got its final event.
+
+    ``scopegraph serve`` calls this on SIGTERM before uvicorn closes connections. When
+    you serve the app yourself, call it from your server's shutdown trigger first: the
+    lifespan's own shutdown comes after the server has already cut the streams.
+    """
+    server: _Server = app.state.server
+    await server.manager.shutdown(
+        server.settings.shutdown_grace_seconds if grace is None else grace
+    )
+
+
 class _GuardMiddleware:
     def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
         self._guard = _Guard(app, settings)
@@ -891,7 +906,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
             raise ApiError(
                 409, "Conflict", f"run {run_id} has already ended with status {run['status']}"
             )
-        manager.cancel(live, action, "cancel requested")
+        manager.cancel(live, action, "cancel endpoint")
         if wait:
             with anyio.CancelScope(shield=True):
                 await live.done.wait()

@@ -19,7 +19,7 @@ from sse_starlette.sse import AppStatus
 from .._compiled import CompiledStateGraph
 from .._graph import StateGraph
 from ..checkpoint._base import BaseCheckpointSaver
-from ._app import ServerSettings, create_app
+from ._app import ServerSettings, create_app, drain
 
 __all__ = ("load_graph", "open_checkpointer", "serve")
 
@@ -107,7 +107,6 @@ def serve(
         timeout_keep_alive=5,
     )
     server = _Uvicorn(config)
-    manager = app.state.server.manager
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -126,11 +125,11 @@ def serve(
                 async def hurry() -> None:
                     async for signum in signals:
                         log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
-                        manager.hurry()
+                        app.state.server.manager.hurry()
 
                 async with anyio.create_task_group() as watcher:
                     watcher.start_soon(hurry)
-                    await manager.shutdown(settings.shutdown_grace_seconds)
+                    await drain(app)
                     log.warning("every run has ended and its cleanup finished; stopping")
                     server.should_exit = True
                     await server_stopped.wait()

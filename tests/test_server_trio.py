@@ -1,0 +1,160 @@
+"""The run server on both backends: ``create_app`` served in-process by hypercorn, under
+asyncio and under trio, driven by httpx (which runs on both).
+
+A client streams a run with ``on_disconnect="cancel"`` and hangs up; the node's shielded
+cleanup completes, the run ends ``interrupted`` with its checkpoint saved, and the thread
+resumes from it. Then the server shuts down with a run in flight: the run is cancelled,
+its cleanup completes, and its stream gets the final event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import anyio
+import httpx
+import pytest
+from hypercorn.config import Config
+
+from _server import free_port
+from scopegraph import END, START, StateGraph, get_stream_writer
+from scopegraph.checkpoint import SqliteSaver
+from scopegraph.server import ServerSettings, create_app, drain
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.filterwarnings("ignore:Async generator 'http(core|x)[.]:ResourceWarning"),
+]
+
+
+class State(TypedDict, total=False):
+    ticks: int
+
+
+def counting_graph(log: list[str], started: anyio.Event) -> Any:
+    async def tick(state: State) -> State:
+        write = get_stream_writer()
+        try:
+            for i in range(10_000):
+                write({"i": i})
+                if i == 2:
+                    started.set()
+                await anyio.sleep(0.002)
+            return {"ticks": 10_000}
+        except anyio.get_cancelled_exc_class():
+            log.append("node cancelled")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.05)
+                log.append("node cleanup done")
+
+    builder = StateGraph(State)
+    builder.add_node("tick", tick)
+    builder.add_edge(START, "tick")
+    builder.add_edge("tick", END)
+    return builder.compile()
+
+
+async def serve(app: Any, port: int, shutdown: anyio.Event, backend: str) -> None:
+    async def trigger() -> None:
+        await shutdown.wait()
+        await drain(app)  # runs end and streams get their final event, then hypercorn stops
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.loglevel = "WARNING"
+    config.graceful_timeout = 5
+    if backend == "trio":
+        from hypercorn.trio import serve as trio_serve
+
+        await trio_serve(app, config, shutdown_trigger=trigger)
+    else:
+        from hypercorn.asyncio import serve as asyncio_serve
+
+        await asyncio_serve(app, config, shutdown_trigger=trigger)
+
+
+async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, Any], None]:
+    event = ""
+    async for line in response.aiter_lines():
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            yield event, json.loads(line[6:])
+
+
+async def wait_until_serving(http: httpx.AsyncClient) -> None:
+    with anyio.fail_after(20):
+        while True:
+            try:
+                if (await http.get("/ok")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                await anyio.sleep(0.02)
+
+
+async def test_disconnect_and_shutdown_on_both_backends(anyio_backend: str, tmp_path: Path) -> None:
+    log: list[str] = []
+    started = anyio.Event()
+    saver = SqliteSaver(tmp_path / "checkpoints.db")
+    app = create_app(
+        {"count": counting_graph(log, started)},
+        saver,
+        database=str(tmp_path / "server.db"),
+        settings=ServerSettings(shutdown_grace_seconds=0),
+    )
+    port = free_port()
+    shutdown = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(serve, app, port, shutdown, anyio_backend))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http)
+            tid = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {
+                "assistant_id": "count",
+                "input": {"ticks": 0},
+                "stream_mode": "custom",
+                "on_disconnect": "cancel",
+            }
+            run_id = None
+            async with (
+                http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response,
+                contextlib.aclosing(sse_events(response)) as stream,
+            ):
+                async for event, data in stream:
+                    if event == "metadata":
+                        run_id = data["run_id"]
+                    if event == "custom" and data["i"] == 3:
+                        break  # hang up
+            assert run_id is not None
+            await http.get(f"/threads/{tid}/runs/{run_id}/join")  # returns when it has ended
+            run = (await http.get(f"/threads/{tid}/runs/{run_id}")).json()
+            assert run["status"] == "interrupted"
+            assert log == ["node cancelled", "node cleanup done"]
+            lifecycle = [e["event"] for e in run["lifecycle"]]
+            assert lifecycle[2:] == ["cleanup finished", "checkpoint saved"]
+            state = (await http.get(f"/threads/{tid}/state")).json()
+            assert state["next"] == ["tick"]
+
+            # Shutdown with a run in flight: cancelled, cleaned up, final event sent.
+            log.clear()
+            started = anyio.Event()
+            events: list[str] = []
+            resume = {**body, "input": None, "on_disconnect": "continue"}
+            async with (
+                http.stream("POST", f"/threads/{tid}/runs/stream", json=resume) as response,
+                contextlib.aclosing(sse_events(response)) as stream,
+            ):
+                async for event, data in stream:
+                    events.append(event)
+                    if event == "custom" and data["i"] == 3:
+                        shutdown.set()
+        assert events[-1] == "error"
+        assert log == ["node cancelled", "node cleanup done"]
+    await saver.aclose()
