@@ -381,6 +381,8 @@ class Run:
         self._background: anyio.abc.TaskGroup | None = None
         self._step_size = 0
         self._last_put: anyio.Event | None = None
+        self._put_failed = False
+        """A background (durability "async") write failed: later ones are skipped."""
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
 
@@ -744,6 +746,8 @@ class Run:
                     try:
                         if previous is not None:
                             await previous.wait()
+                        if self._put_failed:
+                            return  # the run fails with the first write's error, not more
                         await saver.aput(
                             self.thread_id,
                             self.checkpoint_ns,
@@ -751,6 +755,9 @@ class Run:
                             expected_latest=expected,
                             parent_records=records,
                         )
+                    except BaseException:
+                        self._put_failed = True
+                        raise
                     finally:
                         done.set()
 

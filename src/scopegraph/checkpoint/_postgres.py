@@ -575,6 +575,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
         self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
         self._alock: anyio.Lock | None = None
+        self._free: list[tuple[psycopg.AsyncConnection[TupleRow], float]] = []
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._schema_ready = False
         self._closed = False
@@ -747,19 +748,62 @@ class PostgresSaver(BaseCheckpointSaver):
             )
         pool = await self._async_pool()
         for attempt in (1, 2):
-            aconn: psycopg.AsyncConnection[TupleRow] | None = None
+            aconn = await self._acheckout(pool)
             try:
-                async with pool.connection() as aconn:
-                    if not transaction:
-                        return await _adrive(aconn, make_op())
+                if not transaction:
+                    result = await _adrive(aconn, make_op())
+                else:
                     async with aconn.transaction():
-                        return await _adrive(aconn, make_op())
+                        result = await _adrive(aconn, make_op())
             except psycopg.OperationalError as exc:
-                if attempt == 2 or aconn is None or not aconn.broken:
+                await self._areturn(pool, aconn)
+                if attempt == 2 or not aconn.broken:
                     raise self._pool_error(exc) from exc
+                continue
             except psycopg.Error as exc:
+                await self._areturn(pool, aconn)
                 raise self._pool_error(exc) from exc
+            except BaseException:
+                await self._areturn(pool, aconn)  # e.g. cancelled mid-query
+                raise
+            await self._areturn(pool, aconn)
+            return result
         raise AssertionError("unreachable")
+
+    # Connections in steady use stay with the saver between operations (``_free``)
+    # instead of going back to the pool each time: a checkout is then a list pop, which
+    # saves psycopg_pool's locking and bookkeeping on every checkpoint write. They remain
+    # checked out of the pool, so the pool's size still bounds them; one that sat unused
+    # for _CHECK_IDLE_AFTER seconds, or is not idle and healthy, goes back to the pool,
+    # which checks or replaces it.
+
+    async def _acheckout(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+    ) -> psycopg.AsyncConnection[TupleRow]:
+        free = self._free
+        now = time.monotonic()
+        while free:
+            aconn, last_used = free.pop()
+            if now - last_used <= _CHECK_IDLE_AFTER:
+                return aconn
+            with anyio.CancelScope(shield=True):
+                await pool.putconn(aconn)
+        try:
+            return await pool.getconn()
+        except PoolTimeout as exc:
+            raise self._pool_error(exc) from exc
+
+    async def _areturn(
+        self,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]],
+        aconn: psycopg.AsyncConnection[TupleRow],
+    ) -> None:
+        idle = aconn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if idle and not aconn.broken and not self._closed and pool is self._apool:
+            self._free.append((aconn, time.monotonic()))
+            return
+        with anyio.CancelScope(shield=True):
+            await pool.putconn(aconn)
 
     # -- async API ---------------------------------------------------------------------
 
@@ -817,6 +861,9 @@ class PostgresSaver(BaseCheckpointSaver):
         apool, self._apool = self._apool, None
         self._closed = True
         if apool is not None:
+            free, self._free = self._free, []
+            for aconn, _ in free:
+                await apool.putconn(aconn)
             await apool.close()
         await anyio.to_thread.run_sync(self.close)
 
