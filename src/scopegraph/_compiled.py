@@ -205,8 +205,10 @@ class CompiledStateGraph:
             raise ValueError(f"durability must be 'sync', 'async' or 'exit', not {durability!r}")
         interrupt_before = options.pop("interrupt_before", None)
         interrupt_after = options.pop("interrupt_after", None)
+        # checkpointer=None runs a graph compiled with one without it (the run server's
+        # stateless runs, whose thread would be deleted at the end anyway).
+        saver = options.pop("checkpointer", self.checkpointer)
         _reject_unknown(options, "the run")
-        saver = self.checkpointer
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
                 "the input is None: pass the initial state as a dict "

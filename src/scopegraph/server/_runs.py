@@ -87,7 +87,10 @@ class Live:
         self.result: Any = None
         self.error: dict[str, str] | None = None
         self.before: CheckpointTuple | None = None  # the thread's head when the run began
-        self.rolled_back: list[CheckpointTuple] = []
+        self.temporary = False
+        """A stateless run (``/runs/...``): no thread, and its record is not stored."""
+        self.stateless = False
+        """Run without the checkpointer (a stateless run whose state is not kept)."""
 
     @property
     def run_id(self) -> str:
@@ -284,10 +287,13 @@ class RunManager:
         live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
         token = live.subscribe(None) if follow else None
         live.emit("metadata", {"run_id": run_id, "attempt": 1})
+        live.temporary = temporary
         self.live[run_id] = live
         self._tails[thread] = live
-        await self.docs.save("run", record)
-        if not temporary:
+        if temporary:
+            self.docs.runs[run_id] = record  # a stateless run is not stored
+        else:
+            await self.docs.save("run", record)
             await self._thread_status(thread, "busy", graph_id)
         self._tg.start_soon(self._execute, live, previous, graph_id, payload, temporary)
         return live, token
@@ -327,7 +333,8 @@ class RunManager:
             record["status"] = "running"
             record["updated_at"] = now_iso()
             live.lifecycle("run started")
-            await self.docs.save("run", record)
+            if not live.temporary:
+                await self.docs.save("run", record)
             try:
                 await self._stream(live, graph_id, payload)
             except Exception as exc:
@@ -371,10 +378,15 @@ class RunManager:
                 value = payload[key]
                 options[key] = list(graph.nodes) if value == "*" else value
         saver = self.checkpointer
-        if saver is not None and not is_bridged(graph):
-            live.before = await saver.aget_tuple(thread_id, "")
         modes = payload.get("stream_mode") or ["values"]
         modes = [modes] if isinstance(modes, str) else list(modes)
+        keep = record["kwargs"].get("on_completion") == "keep"
+        shows_checkpoints = "checkpoints" in modes or "debug" in modes
+        if live.temporary and not keep and not shows_checkpoints and not is_bridged(graph):
+            options["checkpointer"] = None  # a stateless run: nothing to keep
+            live.stateless = True
+        if saver is not None and not is_bridged(graph) and not live.stateless:
+            live.before = await saver.aget_tuple(thread_id, "")
         subgraphs = bool(payload.get("stream_subgraphs"))
         values: Any = None
         if "events" in modes:
@@ -420,7 +432,7 @@ class RunManager:
                 record["checkpoint_id"] = snapshot.config["configurable"]["checkpoint_id"]
             if temporary and record["kwargs"].get("on_completion", "delete") != "keep":
                 await live.graph.checkpointer.adelete_thread(thread_id)
-        elif saver is not None:
+        elif saver is not None and not live.stateless:
             head = await saver.aget_tuple(thread_id, "")
             if status == "interrupted" and head is not None:
                 live.lifecycle("checkpoint saved")
@@ -436,6 +448,8 @@ class RunManager:
             record["cancel_reason"] = live.cancel_reason
         if live.cancel_action == "rollback":
             await self.docs.delete("run", live.run_id)
+        elif temporary:
+            self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
             await self.docs.save("run", record)
         if not temporary:
@@ -497,6 +511,8 @@ class RunManager:
         if live.resumable:
             await anyio.sleep(self.resumable_ttl)
         self.live.pop(live.run_id, None)
+        if live.temporary:
+            self.docs.runs.pop(live.run_id, None)
 
     # -- cancelling ----------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ so threads and finished runs survive a restart. One server process owns the docu
 runs a crashed process left ``pending`` or ``running`` are marked ``error`` on load (their
 checkpoints are intact, and ``runs.create`` with ``input=None`` resumes the thread).
 
-The database calls are synchronous and run in worker threads (``anyio.to_thread``), so the
-store works the same under asyncio and trio.
+The database calls are synchronous: SQLite's (one WAL row, ``synchronous=NORMAL``) run on
+the event loop, as ``SqliteSaver``'s do; PostgreSQL's run in worker threads
+(``anyio.to_thread``). Either way the store works the same under asyncio and trio.
+Stateless runs (``/runs/...``) are kept in memory only, while they can be joined.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ Kind = Literal["thread", "run"]
 
 
 class _Backend(Protocol):
+    inline: bool
+
     def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]: ...
     def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None: ...
     def delete(self, kind: Kind, doc_id: str) -> None: ...
@@ -37,6 +41,8 @@ class _Backend(Protocol):
 
 
 class _Nothing:
+    inline = True
+
     def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
         return iter(())
 
@@ -54,11 +60,14 @@ _TABLE = "scopegraph_server_documents"
 
 
 class _Sqlite:
+    inline = True  # a WAL write of one row: done on the event loop, as SqliteSaver does
+
     def __init__(self, path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, "
@@ -89,6 +98,8 @@ class _Sqlite:
 
 
 class _Postgres:
+    inline = False  # a network round trip: done in a worker thread
+
     def __init__(self, dsn: str) -> None:
         try:
             import psycopg
@@ -157,11 +168,19 @@ class Documents:
         doc_id = doc["thread_id"] if kind == "thread" else doc["run_id"]
         (self.threads if kind == "thread" else self.runs)[doc_id] = doc
         body = dumps(doc)
-        await anyio.to_thread.run_sync(self._backend.put, kind, doc_id, doc.get("thread_id"), body)
+        if self._backend.inline:
+            self._backend.put(kind, doc_id, doc.get("thread_id"), body)
+        else:
+            await anyio.to_thread.run_sync(
+                self._backend.put, kind, doc_id, doc.get("thread_id"), body
+            )
 
     async def delete(self, kind: Kind, doc_id: str) -> None:
         (self.threads if kind == "thread" else self.runs).pop(doc_id, None)
-        await anyio.to_thread.run_sync(self._backend.delete, kind, doc_id)
+        if self._backend.inline:
+            self._backend.delete(kind, doc_id)
+        else:
+            await anyio.to_thread.run_sync(self._backend.delete, kind, doc_id)
 
     def close(self) -> None:
         self._backend.close()
