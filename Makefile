@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser services test lint typecheck unit demo bench clean
+.PHONY: install browser services test lint typecheck unit demo bench bench-server clean
 
 install: $(STAMP) browser
 
@@ -61,6 +61,11 @@ demo: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# scopegraph serve against the LangGraph + FastAPI seed app: SSE clients on loopback
+# (1000 at once), events/s, latency, RSS, and node cleanups after a disconnect storm.
+bench-server: install
+	$(BIN)/python -m benchmarks.server
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
