@@ -726,7 +726,7 @@ async def test_single_resume_for_parallel_interrupts_raises_naming_the_ids(
     graph = parallel_asking(SG, saver, Counter(), askers=("p", "q"))
     first = await graph.ainvoke(INPUT, config())
     ids = [i.id for i in first["__interrupt__"]]
-    with pytest.raises(ValueError, match="Command\\(resume=\\{interrupt_id") as info:
+    with pytest.raises(RuntimeError, match="Command\\(resume=\\{interrupt_id") as info:
         await graph.ainvoke(Command(resume="one"), config())
     assert all(i in str(info.value) for i in ids)
     assert (await graph.aget_state(config())).next == ("p", "q")

@@ -625,10 +625,10 @@ class Run:
             return
         if len(waiting) != 1:
             ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
-            raise ValueError(
+            raise RuntimeError(  # LangGraph's type, so `except RuntimeError` handlers work
                 f"Command(resume=...) with one value needs exactly one pending interrupt, but "
-                f"thread {self.thread_id!r} has {len(waiting)} (ids: {ids}); resume with "
-                "Command(resume={interrupt_id: value, ...})"
+                f"thread {self.thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
+                "interrupt id: Command(resume={interrupt_id: value, ...})"
             )
         waiting[0][0].resume.append(resume)
 
@@ -1254,7 +1254,10 @@ class Run:
             "name": task.name,
             "error": error,
             "result": {} if error is not None or task.interrupts else dict(task.writes),
-            "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
+            # LangGraph's interrupt payloads also carry a response_schema (always None here).
+            "interrupts": [
+                {**dataclasses.asdict(i), "response_schema": None} for i in task.interrupts
+            ],
         }
         if "tasks" in self.modes:
             self.sink(self.ns, "tasks", payload)

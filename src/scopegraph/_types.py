@@ -17,7 +17,10 @@ __all__ = (
     "default_retry_on",
 )
 
-StreamMode = Literal["values", "updates", "custom", "debug", "tasks", "checkpoints"]
+StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"]
+
+StreamWriter = Callable[[Any], None]
+"""What ``get_stream_writer()`` returns, and what a node's ``writer`` parameter receives."""
 STREAM_MODES: frozenset[str] = frozenset(
     ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
 )

@@ -8,5 +8,14 @@ from ._types import Interrupt as Interrupt
 from ._types import RetryPolicy as RetryPolicy
 from ._types import Send as Send
 from ._types import StreamMode as StreamMode
+from ._types import StreamWriter as StreamWriter
 
-__all__ = ("Command", "Interrupt", "RetryPolicy", "Send", "StreamMode", "interrupt")
+__all__ = (
+    "Command",
+    "Interrupt",
+    "RetryPolicy",
+    "Send",
+    "StreamMode",
+    "StreamWriter",
+    "interrupt",
+)

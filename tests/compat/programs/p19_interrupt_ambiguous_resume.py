@@ -12,10 +12,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 FEATURE = "ambiguous Command(resume=value) with several pending interrupts"
-KNOWN_BUG = (
-    "Command(resume=value) with several pending interrupts raises ValueError; LangGraph "
-    "raises RuntimeError (an `except RuntimeError:` written for LangGraph does not catch it)"
-)
 
 
 class State(TypedDict):

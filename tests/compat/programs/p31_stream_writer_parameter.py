@@ -9,10 +9,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import StreamWriter
 
 FEATURE = "writer: StreamWriter node parameter"
-KNOWN_BUG = (
-    "scopegraph.types has no StreamWriter, so `from langgraph.types import StreamWriter` "
-    "fails after the import swap (injecting the `writer` parameter itself works)"
-)
 
 
 class State(TypedDict):

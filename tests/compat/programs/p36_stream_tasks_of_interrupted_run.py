@@ -12,12 +12,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 FEATURE = "tasks / debug payloads of an interrupted task"
-KNOWN_BUG = (
-    "the interrupts in tasks / debug task_result payloads are {'value', 'id'} dicts; "
-    "LangGraph's also hold 'response_schema': None (Interrupt has no response_schema "
-    "field, see p22_interrupt_response_schema), so "
-    "payload['interrupts'][0]['response_schema'] raises KeyError"
-)
 
 
 class State(TypedDict):
