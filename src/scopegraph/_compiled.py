@@ -524,7 +524,8 @@ class CompiledStateGraph:
                     task_id,
                     name,
                     path,
-                    error=Exception(record.error) if record and record.error else None,
+                    # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
+                    error=record.error if record and record.error else None,
                     interrupts=tuple(record.interrupts) if record else (),
                     state=None,
                     result=dict(record.writes) if record and record.status == "done" else None,

@@ -112,7 +112,12 @@ async def run_step(
     """
     if len(tasks) == 1:
         # One task: run it inline, in the caller's task, inside the caller's scopes.
-        await run_task(tasks[0])
+        task = tasks[0]
+        try:
+            await run_task(task)
+        except Exception as exc:
+            _record_failure(task, exc)
+            raise
         return
 
     remaining = iter(tasks)

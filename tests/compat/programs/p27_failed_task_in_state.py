@@ -10,11 +10,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 FEATURE = "get_state() after a node failed: the task's error"
-KNOWN_BUG = (
-    "the failed task is recorded as 'cancelled' without its error, so "
-    "get_state().tasks[i].error is None; LangGraph gives the error's repr, "
-    "\"ValueError('boom')\""
-)
 
 
 class State(TypedDict):
