@@ -28,7 +28,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError, NotFoundError
 from langgraph_sdk.schema import StreamPart
 
-from _server import Server, running_server
+from _server import EXAMPLE, Server, running_server
 
 pytestmark = pytest.mark.anyio
 
@@ -421,3 +421,23 @@ async def test_new_runs_are_refused_while_shutting_down(tmp_path: Path) -> None:
             assert refused.json()["error"] == "ServiceUnavailable"
             # Within the grace period the running run finished normally.
             assert rest[-1].event == "end"
+
+
+async def test_messages_tuple_streams_chat_model_tokens(tmp_path: Path) -> None:
+    chat = EXAMPLE.with_name("chat_graph.py")
+    with running_server(tmp_path, graphs=[f"chat={chat}:graph"]) as server:
+        client: Any
+        async with get_client(url=server.url) as client:
+            parts = [
+                p
+                async for p in client.runs.stream(
+                    None,
+                    "chat",
+                    input={"messages": [{"role": "user", "content": "hello there"}]},
+                    stream_mode="messages-tuple",
+                )
+            ]
+    messages = [p.data for p in parts if p.event == "messages"]
+    assert "".join(m[0]["content"] for m in messages) == "you said: hello there"
+    assert {m[1]["langgraph_node"] for m in messages} == {"chat"}
+    assert parts[-1].event == "end"

@@ -27,7 +27,9 @@ from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_jso
 
 __all__ = ("ServerSettings", "create_app", "drain")
 
-StreamModeName = Literal["values", "updates", "custom", "events", "debug", "tasks", "checkpoints"]
+StreamModeName = Literal[
+    "values", "updates", "custom", "events", "debug", "tasks", "checkpoints", "messages-tuple"
+]
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
 
@@ -887,7 +889,9 @@ def _routes(app: FastAPI, server: _Server) -> None:
         return server.stream_response(
             live,
             token,
-            modes=modes | ALWAYS_SENT if modes else None,
+            modes=frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
+            if modes
+            else None,
             cancel_on_disconnect=cancel_on_disconnect,
             location=f"{base}/stream",
             content_location=base,

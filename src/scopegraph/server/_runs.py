@@ -390,7 +390,7 @@ class RunManager:
         subgraphs = bool(payload.get("stream_subgraphs"))
         values: Any = None
         if "events" in modes:
-            other = [m for m in modes if m != "events"]
+            other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
             async with graph.open_event_stream(
                 graph_input, config, stream_mode=other or ["values"], **options
             ) as events:
@@ -403,7 +403,9 @@ class RunManager:
                         if mode in other:
                             live.emit(mode, chunk)
         else:
-            wanted = set(modes)
+            # "messages-tuple" is the server's name of the in-process "messages" mode: its
+            # events are called "messages" and carry [message, metadata].
+            wanted = {"messages" if m == "messages-tuple" else m for m in modes}
             run_modes = sorted(wanted | {"values"})
             async with graph.open_stream(
                 graph_input, config, stream_mode=run_modes, subgraphs=subgraphs, **options
