@@ -598,6 +598,10 @@ class Run:
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
                 pending.append(task)
+        if "checkpoints" in self.modes or "debug" in self.modes:
+            # As LangGraph: the checkpoint resumed from comes first (after its values),
+            # with the interrupts its tasks are waiting on.
+            self._emit_checkpoint(checkpoint, tasks)
         if command is not None:
             if command.update is not None:
                 updates, _ = self._from_commands_input(command)
@@ -848,7 +852,15 @@ class Run:
             if checkpoint.next and checkpoint.next[0][0] == "start"
             else [t.name for t in next_tasks],
             "tasks": [
-                {"id": t.id, "name": t.name, "interrupts": (), "state": None} for t in next_tasks
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "interrupts": tuple(
+                        {**dataclasses.asdict(i), "response_schema": None} for i in t.interrupts
+                    ),
+                    "state": None,
+                }
+                for t in next_tasks
             ],
         }
         if "checkpoints" in self.modes:

@@ -13,11 +13,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 FEATURE = "checkpoints / debug streams of a resumed run"
-KNOWN_BUG = (
-    "a resumed run (Command(resume=...) or None) does not re-emit the checkpoint it "
-    'resumes from in stream_mode="checkpoints" / "debug" (LangGraph does, with the '
-    "pending interrupts filled in); the values stream does re-emit it"
-)
 
 
 class State(TypedDict):
