@@ -539,7 +539,9 @@ class Run:
         start.writes = list(update.items())
         start.done = True
         await self._save_checkpoint([start], "input")
-        await self._record(start, "done")
+        # The input's record goes with the first step's checkpoint (one write less); a
+        # crash between the two leaves an input checkpoint without it, which asks for the
+        # input again, as no step has run yet.
         return await self._after_input(start)
 
     async def _after_input(self, start: Task) -> list[Task]:
@@ -548,7 +550,7 @@ class Run:
             self.sink(self.ns, "values", self.snapshot())
         tasks = await self._plan_start()
         self.step += 1
-        await self._save_checkpoint(tasks, "loop")
+        await self._save_checkpoint(tasks, "loop", [start])
         return tasks
 
     def _restore_values(self, checkpoint: Checkpoint) -> None:

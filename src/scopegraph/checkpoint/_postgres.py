@@ -174,16 +174,15 @@ VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(cre
 ON CONFLICT (thread_id, ns, checkpoint_id) DO NOTHING
 """
 # One statement each (one round trip, atomic under autocommit): move the head only if it
-# is where the writer expects it, and insert the checkpoint only if the head moved.
+# is where the writer expects it, and insert the checkpoint only if the head moved. The
+# checkpoint's INSERT is the statement itself, so its row count (1 or 0) says whether the
+# write happened, with no result rows to fetch.
 _INSERT_CHECKPOINT_IF_MOVED = """
-, cp AS (
-    INSERT INTO scopegraph_checkpoints
-        (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
-    SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
-           %(data)s
-    WHERE EXISTS (SELECT 1 FROM moved)
-    RETURNING 1
-)"""
+INSERT INTO scopegraph_checkpoints
+    (thread_id, ns, checkpoint_id, parent_id, step, created_at, data)
+SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(step)s, %(created_at)s,
+       %(data)s
+WHERE EXISTS (SELECT 1 FROM moved)"""
 # The records of the step before the checkpoint: none, one (scalar parameters: the
 # common case of a step with one task), or several (arrays).
 _RECORDS_NONE = ""
@@ -191,7 +190,7 @@ _RECORDS_ONE = """
 , records AS (
     INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
     SELECT %(thread_id)s, %(ns)s, %(parent_id)s, %(task_id)s, %(task_data)s
-    WHERE EXISTS (SELECT 1 FROM cp)
+    WHERE EXISTS (SELECT 1 FROM moved)
     ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
     RETURNING 1
 )"""
@@ -200,7 +199,7 @@ _RECORDS_MANY = """
     INSERT INTO scopegraph_checkpoint_tasks (thread_id, ns, checkpoint_id, task_id, data)
     SELECT %(thread_id)s, %(ns)s, %(parent_id)s, r.task_id, r.data
     FROM unnest(%(task_ids)s::text[], %(task_data)s::bytea[]) AS r(task_id, data)
-    WHERE EXISTS (SELECT 1 FROM cp)
+    WHERE EXISTS (SELECT 1 FROM moved)
     ON CONFLICT (thread_id, ns, checkpoint_id, task_id) DO UPDATE SET data = EXCLUDED.data
     RETURNING 1
 )"""
@@ -217,11 +216,10 @@ WITH moved AS (
     WHERE thread_id = %(thread_id)s AND ns = %(ns)s AND checkpoint_id = %(expected)s
     RETURNING 1
 )"""
-_COUNT_INSERTED = "\nSELECT (SELECT count(*) FROM cp)"
-# One statement: move the head if it is where the writer expects it, insert the
-# checkpoint only if the head moved, and the records only if the checkpoint was inserted.
+# One statement: move the head if it is where the writer expects it, and only if it moved,
+# insert the records and the checkpoint.
 _PUT = {
-    (first, shape): move + _INSERT_CHECKPOINT_IF_MOVED + records + _COUNT_INSERTED
+    (first, shape): move + records + _INSERT_CHECKPOINT_IF_MOVED
     for first, move in ((True, _MOVE_FIRST), (False, _MOVE_NEXT))
     for shape, records in (("none", _RECORDS_NONE), ("one", _RECORDS_ONE), ("many", _RECORDS_MANY))
 }
@@ -359,7 +357,7 @@ def _put(
         if head.rows and head.rows[0][0] == checkpoint.id:
             return  # a retry after a broken connection: the first attempt did land
         raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest) from None
-    if result.rows[0][0] != 1:
+    if result.rowcount != 1:
         head = yield _SELECT_HEAD, params
         actual = head.rows[0][0] if head.rows else None
         if actual == checkpoint.id:
@@ -436,12 +434,17 @@ def _drive(conn: psycopg.Connection[TupleRow], op: _Op[_T]) -> _T:
 
 
 async def _adrive(conn: psycopg.AsyncConnection[TupleRow], op: _Op[_T]) -> _T:
-    """The async twin of :func:`_drive`."""
+    """The async twin of :func:`_drive`. Each connection keeps one cursor for the saver
+    (an attribute of the connection: the two go away together)."""
+    cursor = getattr(conn, "_scopegraph_cursor", None)
+    if cursor is None:
+        cursor = conn.cursor()
+        conn._scopegraph_cursor = cursor  # type: ignore[attr-defined]
     try:
         statement, params = next(op)
         while True:
             try:
-                cursor = await conn.execute(statement, params)
+                await cursor.execute(statement, params)
                 rows = await cursor.fetchall() if cursor.description is not None else []
             except psycopg.errors.UniqueViolation as exc:
                 statement, params = op.throw(exc)
