@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -36,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":
+        # A server's memory should fall back after a burst of runs. Python's own
+        # allocator keeps partly used arenas for good; with the C allocator, the memory
+        # the run manager hands back (malloc_trim, once no run is running) returns to
+        # the system. Set PYTHONMALLOC yourself to choose otherwise.
+        env = {**os.environ, "PYTHONMALLOC": "malloc"}
+        os.execve(sys.executable, [sys.executable, "-m", "scopegraph._cli", *sys.argv[1:]], env)
     try:
         from .server._serve import main_serve
     except ImportError as exc:

@@ -569,6 +569,8 @@ def _routes(app: FastAPI, server: _Server) -> None:
             "flags": {"assistants": True, "crons": False},
             "graphs": list(server.graphs),
             "cleanups_finished": manager.cleanups_finished,
+            "runs_in_memory": len(manager.live),
+            "runs_running": sum(not live.done.is_set() for live in manager.live.values()),
             "accepting_runs": manager.accepting,
         }
 

@@ -22,7 +22,10 @@ handlers only create runs, read their event logs, and ask for cancellation:
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
@@ -166,6 +169,16 @@ class Live:
             await self.changed.wait()
 
 
+def _malloc_trim() -> None:
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def is_bridged(graph: Any) -> bool:
     """Whether ``graph`` is a LangGraph graph served through scopegraph.langgraph.bridge."""
     return bool(getattr(graph, "bridged", False))
@@ -198,6 +211,7 @@ class RunManager:
         self._tails: dict[str, Live] = {}
         self._tg: TaskGroup | None = None
         self.accepting = True
+        self._trim_pending = False
         self._grace: anyio.CancelScope | None = None
         self.cleanups_finished = 0
         self.on_run_end: Callable[[Live], None] | None = None
@@ -486,6 +500,11 @@ class RunManager:
             self.on_run_end(live)
         if self._tg is not None:
             self._tg.start_soon(self._forget, live)
+            if not self._trim_pending and not any(
+                not other.done.is_set() for other in self.live.values()
+            ):
+                self._trim_pending = True
+                self._tg.start_soon(self._give_memory_back)
 
     async def _rollback(self, saver: BaseCheckpointSaver, live: Live, thread_id: str) -> None:
         """Put the thread back as it was before the run: its checkpoints are deleted."""
@@ -507,6 +526,19 @@ class RunManager:
             for task in tup.tasks:
                 await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
             expected = tup.checkpoint.id
+
+    async def _give_memory_back(self) -> None:
+        """Once no run has been running for a moment, collect garbage and hand the
+        allocator's free memory back to the system (glibc's ``malloc_trim``), so that
+        the server's RSS falls back after a burst of runs instead of staying at its peak."""
+        try:
+            await anyio.sleep(0.25)
+            if any(not live.done.is_set() for live in self.live.values()):
+                return
+            gc.collect()
+            _malloc_trim()
+        finally:
+            self._trim_pending = False
 
     async def _forget(self, live: Live) -> None:
         """Drop a finished run's log: at once, or after ``resumable_ttl`` if resumable."""
