@@ -158,3 +158,47 @@ async def test_disconnect_and_shutdown_on_both_backends(anyio_backend: str, tmp_
         assert events[-1] == "error"
         assert log == ["node cancelled", "node cleanup done"]
     await saver.aclose()
+
+
+async def test_heartbeats_and_location_headers(anyio_backend: str, tmp_path: Path) -> None:
+    """While a run is quiet the stream carries heartbeat comments; the response says
+    where the run is (``Content-Location``) and where to rejoin its stream
+    (``Location``)."""
+    proceed = anyio.Event()
+
+    async def wait_for_test(state: State) -> State:
+        await proceed.wait()
+        return {"ticks": 1}
+
+    builder = StateGraph(State)
+    builder.add_node("wait", wait_for_test)
+    builder.add_edge(START, "wait")
+    builder.add_edge("wait", END)
+    saver = SqliteSaver(tmp_path / "checkpoints.db")
+    app = create_app(
+        {"quiet": builder.compile()}, saver, settings=ServerSettings(heartbeat_seconds=0.05)
+    )
+    port = free_port()
+    shutdown = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(serve, app, port, shutdown, anyio_backend))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http)
+            tid = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "quiet", "input": {"ticks": 0}, "stream_mode": "values"}
+            lines: list[str] = []
+            async with http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                base = response.headers["content-location"]
+                run_id = base.rsplit("/", 1)[1]
+                assert base == f"/threads/{tid}/runs/{run_id}"
+                assert response.headers["location"] == f"{base}/stream"
+                async for line in response.aiter_lines():
+                    lines.append(line)
+                    if line.startswith(":"):
+                        proceed.set()  # a heartbeat came while the node waited
+            assert lines[0] == "event: metadata"
+            assert any(line.startswith(":") for line in lines)
+            assert "event: end" in lines
+        shutdown.set()
+    await saver.aclose()
