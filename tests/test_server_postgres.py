@@ -12,11 +12,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-import _pg
 import pytest
-from _server import running_server
 from langgraph_sdk import get_client
 from psycopg.conninfo import conninfo_to_dict
+
+import _pg
+from _server import running_server
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server
