@@ -144,6 +144,21 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             self._send(f"on_{kind}_start", run_id, child, data)
         return child
 
+    def _open(
+        self,
+        kind: str,
+        inputs: Any,
+        serialized: dict[str, Any] | None,
+        run_id: uuid.UUID,
+        parent_run_id: uuid.UUID | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """A model, tool or retriever run starts: ``on_<kind>_start`` with its input."""
+        name = _name(kwargs.get("name"), serialized)
+        self._start(kind, run_id, parent_run_id, name, tags, metadata, inputs, {"input": inputs})
+
     def _send(self, event: str, run_id: uuid.UUID, child: _Child, data: dict[str, Any]) -> None:
         item = {
             "event": event,
@@ -183,16 +198,15 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        inputs = {"messages": messages}
-        self._start(
+        self._open(
             "chat_model",
+            {"messages": messages},
+            serialized,
             run_id,
             parent_run_id,
-            _name(kwargs.get("name"), serialized),
             tags,
             metadata,
-            inputs,
-            {"input": inputs},
+            kwargs,
         )
 
     def on_llm_start(
@@ -206,16 +220,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        inputs = {"prompts": prompts}
-        self._start(
-            "llm",
-            run_id,
-            parent_run_id,
-            _name(kwargs.get("name"), serialized),
-            tags,
-            metadata,
-            inputs,
-            {"input": inputs},
+        self._open(
+            "llm", {"prompts": prompts}, serialized, run_id, parent_run_id, tags, metadata, kwargs
         )
 
     def on_llm_new_token(
@@ -324,16 +330,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start(
-            "tool",
-            run_id,
-            parent_run_id,
-            _name(kwargs.get("name"), serialized),
-            tags,
-            metadata,
-            inputs,
-            {"input": inputs},
-        )
+        self._open("tool", inputs, serialized, run_id, parent_run_id, tags, metadata, kwargs)
 
     def on_tool_end(self, output: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         child = self._end(run_id)
@@ -356,16 +353,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        inputs = {"query": query}
-        self._start(
-            "retriever",
-            run_id,
-            parent_run_id,
-            _name(kwargs.get("name"), serialized),
-            tags,
-            metadata,
-            inputs,
-            {"input": inputs},
+        self._open(
+            "retriever", {"query": query}, serialized, run_id, parent_run_id, tags, metadata, kwargs
         )
 
     def on_retriever_end(self, documents: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:

@@ -59,20 +59,26 @@ class _Nothing:
 _TABLE = "scopegraph_server_documents"
 
 
-class _Sqlite:
-    inline = True  # a WAL write of one row: done on the event loop, as SqliteSaver does
+class _Sql:
+    """One table in a DB-API connection guarded by a lock; subclasses connect, and say
+    their parameter marker (``?`` or ``%s``) and binary column type."""
 
-    def __init__(self, path: str) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    inline: bool
+    _marker: str
+
+    def __init__(self, conn: Any, blob: str) -> None:
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn = conn
+        m = self._marker
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, "
-            "thread_id TEXT, body BLOB NOT NULL, PRIMARY KEY (kind, id))"
+            f"thread_id TEXT, body {blob} NOT NULL, PRIMARY KEY (kind, id))"
         )
+        self._put = (
+            f"INSERT INTO {_TABLE} (kind, id, thread_id, body) VALUES ({m}, {m}, {m}, {m}) "
+            "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body"
+        )
+        self._delete = f"DELETE FROM {_TABLE} WHERE kind = {m} AND id = {m}"
 
     def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
         with self._lock:
@@ -82,23 +88,33 @@ class _Sqlite:
 
     def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None:
         with self._lock:
-            self._conn.execute(
-                f"INSERT INTO {_TABLE} (kind, id, thread_id, body) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
-                (kind, doc_id, thread_id, body),
-            )
+            self._conn.execute(self._put, (kind, doc_id, thread_id, body))
 
     def delete(self, kind: Kind, doc_id: str) -> None:
         with self._lock:
-            self._conn.execute(f"DELETE FROM {_TABLE} WHERE kind = ? AND id = ?", (kind, doc_id))
+            self._conn.execute(self._delete, (kind, doc_id))
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
 
-class _Postgres:
+class _Sqlite(_Sql):
+    inline = True  # a WAL write of one row: done on the event loop, as SqliteSaver does
+    _marker = "?"
+
+    def __init__(self, path: str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        super().__init__(conn, "BLOB")
+
+
+class _Postgres(_Sql):
     inline = False  # a network round trip: done in a worker thread
+    _marker = "%s"
 
     def __init__(self, dsn: str) -> None:
         try:
@@ -107,34 +123,7 @@ class _Postgres:
             raise ImportError(
                 "a postgresql:// database needs psycopg: pip install 'scopegraph[postgres]'"
             ) from exc
-        self._lock = threading.Lock()
-        self._conn = psycopg.connect(dsn, autocommit=True)
-        self._conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, "
-            "thread_id TEXT, body BYTEA NOT NULL, PRIMARY KEY (kind, id))"
-        )
-
-    def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
-        with self._lock:
-            rows = self._conn.execute(f"SELECT kind, id, body FROM {_TABLE}").fetchall()
-        for kind, doc_id, body in rows:
-            yield kind, doc_id, orjson.loads(body)
-
-    def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None:
-        with self._lock:
-            self._conn.execute(
-                f"INSERT INTO {_TABLE} (kind, id, thread_id, body) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
-                (kind, doc_id, thread_id, body),
-            )
-
-    def delete(self, kind: Kind, doc_id: str) -> None:
-        with self._lock:
-            self._conn.execute(f"DELETE FROM {_TABLE} WHERE kind = %s AND id = %s", (kind, doc_id))
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        super().__init__(psycopg.connect(dsn, autocommit=True), "BYTEA")
 
 
 def open_backend(target: str | None) -> _Backend:
