@@ -202,3 +202,38 @@ async def test_heartbeats_and_location_headers(anyio_backend: str, tmp_path: Pat
             assert "event: end" in lines
         shutdown.set()
     await saver.aclose()
+
+
+async def test_run_timeout(anyio_backend: str, tmp_path: Path) -> None:
+    """A run past its timeout is cancelled once: its cleanup completes, its checkpoint is
+    saved, it ends ``timeout`` and its stream ends with a RunTimeout error event."""
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "checkpoints.db")
+    app = create_app({"count": counting_graph(log, anyio.Event())}, saver)
+    port = free_port()
+    shutdown = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(serve, app, port, shutdown, anyio_backend))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http)
+            tid = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "count", "input": {"ticks": 0}, "timeout": 0.2}
+            events: list[tuple[str, Any]] = []
+            async with (
+                http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response,
+                contextlib.aclosing(sse_events(response)) as stream,
+            ):
+                async for event, data in stream:
+                    events.append((event, data))
+            run_id = events[0][1]["run_id"]
+            run = (await http.get(f"/threads/{tid}/runs/{run_id}")).json()
+        shutdown.set()
+    assert events[-1] == ("error", {"error": "RunTimeout", "message": events[-1][1]["message"]})
+    assert run["status"] == "timeout"
+    assert [e["event"] for e in run["lifecycle"]][1:] == [
+        "timed out",
+        "cleanup finished",
+        "checkpoint saved",
+    ]
+    assert log == ["node cancelled", "node cleanup done"]
+    await saver.aclose()

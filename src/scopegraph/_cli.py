@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10.0,
         help="seconds running runs get to finish on SIGTERM before they are cancelled",
     )
+    serve.add_argument(
+        "--run-timeout",
+        type=float,
+        default=None,
+        help="seconds after which a run is cancelled and ends with status timeout",
+    )
     serve.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":

@@ -42,6 +42,9 @@ class ServerSettings(BaseModel):
     send_timeout_seconds: float = 30.0
     shutdown_grace_seconds: float = 10.0
     resumable_ttl_seconds: float = 300.0
+    run_timeout_seconds: float | None = None
+    """Runs that take longer are cancelled and end with status ``timeout`` (a run's own
+    ``timeout`` field, in seconds, overrides it)."""
 
 
 class JSONResponse(Response):
@@ -101,6 +104,8 @@ class RunCreate(_Body):
     on_completion: Literal["delete", "keep"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     durability: Literal["sync", "async", "exit"] | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    """scopegraph's extension: seconds after which the run is cancelled (``timeout``)."""
 
 
 class ThreadCreate(_Body):
@@ -237,7 +242,11 @@ class _Server:
 
                 graph.graph.checkpointer = InMemorySaver()  # type: ignore[attr-defined]
         self.manager = RunManager(
-            self.graphs, checkpointer, docs, resumable_ttl=settings.resumable_ttl_seconds
+            self.graphs,
+            checkpointer,
+            docs,
+            resumable_ttl=settings.resumable_ttl_seconds,
+            run_timeout=settings.run_timeout_seconds,
         )
         self.assistants = {
             str(uuid.uuid5(_ASSISTANT_NAMESPACE, name)): name for name in self.graphs

@@ -202,11 +202,13 @@ class RunManager:
         docs: Documents,
         *,
         resumable_ttl: float = 300.0,
+        run_timeout: float | None = None,
     ) -> None:
         self.graphs = graphs
         self.checkpointer = checkpointer
         self.docs = docs
         self.resumable_ttl = resumable_ttl
+        self.run_timeout = run_timeout
         self.live: dict[str, Live] = {}
         self._tails: dict[str, Live] = {}
         self._tg: TaskGroup | None = None
@@ -261,6 +263,7 @@ class RunManager:
                 "durability",
                 "checkpoint_id",
                 "on_completion",
+                "timeout",
             )
         }
         record: dict[str, Any] = {
@@ -347,6 +350,9 @@ class RunManager:
             record["status"] = "running"
             record["updated_at"] = now_iso()
             live.lifecycle("run started")
+            timeout = payload.get("timeout") or self.run_timeout
+            if timeout:
+                live.scope.deadline = anyio.current_time() + float(timeout)
             if not live.temporary:
                 await self.docs.save("run", record)
             try:
@@ -357,6 +363,10 @@ class RunManager:
         with anyio.CancelScope(shield=True):
             if live.scope.cancelled_caught or live.cancel_action is not None:
                 status = "interrupted"
+                if live.cancel_action is None:  # the scope's deadline passed
+                    status = "timeout"
+                    live.cancel_reason = "timeout"
+                    live.lifecycle("timed out")
                 live.lifecycle("cleanup finished")
                 self.cleanups_finished += 1
             await self._finish(live, status, graph_id, temporary)
@@ -443,14 +453,14 @@ class RunManager:
         bridged = is_bridged(live.graph)
         if bridged:  # a LangGraph graph: its own checkpointer
             snapshot = await live.graph.aget_state({"configurable": {"thread_id": thread_id}})
-            if status == "interrupted" and snapshot.created_at is not None:
+            if status in ("interrupted", "timeout") and snapshot.created_at is not None:
                 live.lifecycle("checkpoint saved")
                 record["checkpoint_id"] = snapshot.config["configurable"]["checkpoint_id"]
             if temporary and record["kwargs"].get("on_completion", "delete") != "keep":
                 await live.graph.checkpointer.adelete_thread(thread_id)
         elif saver is not None and not live.stateless:
             head = await saver.aget_tuple(thread_id, "")
-            if status == "interrupted" and head is not None:
+            if status in ("interrupted", "timeout") and head is not None:
                 live.lifecycle("checkpoint saved")
                 record["checkpoint_id"] = head.checkpoint.id
             if live.cancel_action == "rollback":
@@ -479,6 +489,15 @@ class RunManager:
             await self._thread_status(thread_id, thread_status, graph_id)
         if live.error is not None:
             live.emit("error", live.error)
+        elif status == "timeout":
+            live.emit(
+                "error",
+                {
+                    "error": "RunTimeout",
+                    "message": "the run took longer than its timeout: it was cancelled, its "
+                    "cleanup finished and its checkpoint is saved",
+                },
+            )
         elif live.cancel_reason == "shutdown":
             live.emit(
                 "error",

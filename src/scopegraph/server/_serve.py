@@ -168,7 +168,11 @@ def main_serve(args: Any) -> int:
         graphs[name] = load_graph(spec)
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
-    settings = ServerSettings(api_key=args.api_key, shutdown_grace_seconds=args.grace)
+    settings = ServerSettings(
+        api_key=args.api_key,
+        shutdown_grace_seconds=args.grace,
+        run_timeout_seconds=args.run_timeout,
+    )
     return serve(
         graphs,
         host=args.host,
