@@ -95,7 +95,7 @@ class NodeSpec:
     config_kw: bool
     config_pos: bool
     writer_kw: bool
-    retry_policy: RetryPolicy | None
+    retry_policy: tuple[RetryPolicy, ...] | None
     timeout: float | None
     metadata: dict[str, Any]
     destinations: tuple[str, ...] | None
@@ -161,11 +161,11 @@ class StateGraph:
         node: str | Callable[..., Any],
         action: Callable[..., Any] | None = None,
         *,
-        retry_policy: RetryPolicy | None = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         timeout: float | None = None,
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
     ) -> StateGraph:
         """Add a node. ``add_node(fn)`` names the node after the function.
 
@@ -173,7 +173,8 @@ class StateGraph:
             node: the node's name, or the function itself.
             action: the function, a ``def`` or ``async def`` taking ``(state)`` or
                 ``(state, config)``; or a compiled graph (a subgraph).
-            retry_policy: how to retry the node when it fails.
+            retry_policy: how to retry the node when it fails; with a list, the first
+                policy whose ``retry_on`` matches the error applies.
             timeout: seconds after which the node is cancelled and ``NodeTimeoutError``
                 is raised (after the node's cleanup has finished).
             metadata: extra metadata for the node's events.
@@ -218,12 +219,18 @@ class StateGraph:
             raise GraphValidationError(
                 f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
             )
-        policy = retry_policy or retry
-        if policy is not None and not isinstance(policy, RetryPolicy):
-            raise GraphValidationError(
-                f"node {name!r}: retry_policy must be a scopegraph.RetryPolicy, "
-                f"not {type(policy).__name__}"
-            )
+        given = retry_policy or retry
+        policy: tuple[RetryPolicy, ...] | None = None
+        if given is not None:
+            # One policy, or several: the first whose retry_on matches an error decides.
+            # (A RetryPolicy is itself a NamedTuple: test for it first.)
+            many = (given,) if isinstance(given, RetryPolicy) else tuple(given)
+            if not many or not all(isinstance(p, RetryPolicy) for p in many):
+                raise GraphValidationError(
+                    f"node {name!r}: retry_policy must be a scopegraph.RetryPolicy or a "
+                    f"non-empty list of them, not {given!r}"
+                )
+            policy = tuple(many)
         if not callable(action) and not hasattr(action, "ainvoke"):
             raise GraphValidationError(
                 f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"

@@ -160,9 +160,11 @@ async def run_attempts(
     name: str,
     call: Callable[[], Awaitable[T]],
     timeout: float | None,  # noqa: ASYNC109 - a node's own limit, enforced with its own scope
-    retry_policy: RetryPolicy | None,
+    retry_policies: Sequence[RetryPolicy] | None,
 ) -> T:
-    """Call a node, with its own cancel scope for ``timeout`` and LangGraph's retries."""
+    """Call a node, with its own cancel scope for ``timeout`` and LangGraph's retries: the
+    first policy whose ``retry_on`` matches the error decides, with the attempts counted
+    over all of them (as in LangGraph)."""
     attempt = 0
     while True:
         attempt += 1
@@ -176,14 +178,10 @@ async def run_attempts(
             await anyio.lowlevel.checkpoint_if_cancelled()
             raise NodeTimeoutError(name, timeout)
         except Exception as exc:
-            if (
-                retry_policy is None
-                or attempt >= retry_policy.max_attempts
-                or not retry_policy.should_retry(exc)
-            ):
+            policy = next((p for p in retry_policies or () if p.should_retry(exc)), None)
+            if policy is None or attempt >= policy.max_attempts:
                 raise
-        assert retry_policy is not None
-        await anyio.sleep(retry_policy.interval(attempt))
+        await anyio.sleep(policy.interval(attempt))
 
 
 # -- hosting a streamed run ---------------------------------------------------------------

@@ -9,10 +9,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
 FEATURE = "a list of RetryPolicy for one node"
-MISSING = (
-    "a sequence of RetryPolicy in add_node(retry_policy=[...]); scopegraph takes one "
-    "policy and raises GraphValidationError for a list"
-)
 
 
 class State(TypedDict):
