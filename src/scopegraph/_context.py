@@ -89,13 +89,15 @@ def dispatch_custom_event(name: str, data: Any, *, config: RunnableConfig | None
         anyio.from_thread.run_sync(ctx.custom_event, name, data)
 
 
-def interrupt(value: Any) -> Any:
+def interrupt(value: Any, response_schema: Any = None) -> Any:
     """Pause the run here and ask the caller for input.
 
     The first time, the run stops after the current step with ``value`` in its
     ``__interrupt__`` output, and its state is saved. Resuming with
     ``graph.ainvoke(Command(resume=answer), config)`` runs the node again from its start;
-    this time ``interrupt()`` returns ``answer``. Needs a checkpointer.
+    this time ``interrupt()`` returns ``answer``. Needs a checkpointer. ``response_schema``
+    (a JSON schema) tells the caller what shape of answer is expected; it is on the
+    ``Interrupt`` the caller receives.
     """
     ctx = current_node(what="interrupt()")
     root = ctx
@@ -115,7 +117,9 @@ def interrupt(value: Any) -> Any:
     task.interrupt_index += 1
     if index < len(task.resume):
         return task.resume[index]
-    raise GraphInterrupt((Interrupt(value=value, id=_interrupt_id(task.id, index)),))
+    raise GraphInterrupt(
+        (Interrupt(value=value, id=_interrupt_id(task.id, index), response_schema=response_schema),)
+    )
 
 
 def _interrupt_id(task_id: str, index: int) -> str:

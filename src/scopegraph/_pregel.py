@@ -857,9 +857,7 @@ class Run:
                 {
                     "id": t.id,
                     "name": t.name,
-                    "interrupts": tuple(
-                        {**dataclasses.asdict(i), "response_schema": None} for i in t.interrupts
-                    ),
+                    "interrupts": tuple(dataclasses.asdict(i) for i in t.interrupts),
                     "state": None,
                 }
                 for t in next_tasks
@@ -1268,10 +1266,7 @@ class Run:
             "name": task.name,
             "error": error,
             "result": {} if error is not None or task.interrupts else dict(task.writes),
-            # LangGraph's interrupt payloads also carry a response_schema (always None here).
-            "interrupts": [
-                {**dataclasses.asdict(i), "response_schema": None} for i in task.interrupts
-            ],
+            "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
         }
         if "tasks" in self.modes:
             self.sink(self.ns, "tasks", payload)

@@ -54,6 +54,9 @@ class Interrupt:
 
     value: Any
     id: str
+    response_schema: Any = None
+    """The JSON schema of the answer the node expects, if it said (``interrupt(value,
+    response_schema=...)``)."""
 
 
 class Send:

@@ -61,7 +61,10 @@ def now_iso() -> str:
 
 
 def interrupt_json(value: Interrupt) -> dict[str, Any]:
-    return {"value": value.value, "id": value.id}
+    out = {"value": value.value, "id": value.id}
+    if value.response_schema is not None:
+        out["response_schema"] = value.response_schema
+    return out
 
 
 def _checkpoint_json(config: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 FEATURE = "interrupt(..., response_schema=...) and Interrupt.response_schema"
-MISSING = "interrupt(response_schema=...) and the Interrupt.response_schema field"
 
 
 class State(TypedDict):
