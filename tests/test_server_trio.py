@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, MutableMapping
 from pathlib import Path
 from typing import Any, TypedDict
 
 import anyio
 import httpx
+import orjson
 import pytest
 from hypercorn.config import Config
 
@@ -236,4 +238,74 @@ async def test_run_timeout(anyio_backend: str, tmp_path: Path) -> None:
         "checkpoint saved",
     ]
     assert log == ["node cancelled", "node cleanup done"]
+    await saver.aclose()
+
+
+async def test_a_stalled_client_does_not_hold_the_run(anyio_backend: str, tmp_path: Path) -> None:
+    """A client that stops reading (its socket buffer full: ``send`` never returns) is
+    dropped after the send timeout; with ``on_disconnect="cancel"`` its run is then
+    cancelled, the node's cleanup completes, and the run's event log is released."""
+    log: list[str] = []
+    started = anyio.Event()
+    saver = SqliteSaver(tmp_path / "checkpoints.db")
+    app = create_app(
+        {"count": counting_graph(log, started)},
+        saver,
+        settings=ServerSettings(send_timeout_seconds=0.2, heartbeat_seconds=60),
+    )
+    server = app.state.server
+    tid = str(uuid.uuid4())
+    body = orjson.dumps(
+        {
+            "assistant_id": "count",
+            "input": {"ticks": 0},
+            "stream_mode": "custom",
+            "on_disconnect": "cancel",
+            "if_not_exists": "create",
+        }
+    )
+    sent: list[bytes] = []
+    stall = anyio.Event()
+    requested: list[bool] = []
+
+    async def receive() -> dict[str, Any]:
+        if not requested:
+            requested.append(True)
+            return {"type": "http.request", "body": body, "more_body": False}
+        await anyio.sleep_forever()  # the client never hangs up: it only stops reading
+        raise AssertionError("unreachable")
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+            if len(sent) > 3:
+                stall.set()
+                await anyio.sleep_forever()  # a full socket buffer: this send never returns
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/threads/{tid}/runs/stream",
+        "raw_path": f"/threads/{tid}/runs/stream".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    async with app.router.lifespan_context(app):
+        with anyio.fail_after(20):
+            await app(scope, receive, send)  # returns once the send timeout dropped it
+            (live,) = list(server.manager.live.values()) or [None]
+            if live is not None:
+                await live.done.wait()
+        assert stall.is_set()
+        runs = [r for r in server.docs.runs.values() if r["thread_id"] == tid]
+        assert [r["status"] for r in runs] == ["interrupted"]
+        assert log == ["node cancelled", "node cleanup done"]
+        assert all(not live.frames for live in server.manager.live.values())
     await saver.aclose()

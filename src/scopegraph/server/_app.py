@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import typing
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +28,8 @@ from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
 __all__ = ("ServerSettings", "create_app", "drain")
+
+log = logging.getLogger("scopegraph.server")
 
 StreamModeName = Literal[
     "values", "updates", "custom", "events", "debug", "tasks", "checkpoints", "messages-tuple"
@@ -66,6 +70,17 @@ def served_graph(name: str, graph: Any) -> Any:
         f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
         "StateGraph(...).compile() (scopegraph's or LangGraph's)"
     )
+
+
+class _EventSource(EventSourceResponse):
+    """sse-starlette's response; a client dropped for not reading within the send
+    timeout ends the response quietly (the stream's own ``finally`` handles the run)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except* SendTimeoutError:
+            log.info("dropped a client that stopped reading (send timeout)")
 
 
 def _error(status: int, error: str, message: str) -> JSONResponse:
@@ -416,8 +431,9 @@ class _Server:
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in live.follow(token, modes):
-                    yield chunk
+                async with contextlib.aclosing(live.follow(token, modes)) as frames:
+                    async for chunk in frames:
+                        yield chunk
             finally:
                 live.unsubscribe(token)
                 if cancel_on_disconnect and not live.done.is_set():
@@ -425,7 +441,7 @@ class _Server:
                         manager.cancel(live, "interrupt", "client disconnected")
                         await live.done.wait()
 
-        return EventSourceResponse(
+        return _EventSource(
             body(),
             ping=self.settings.heartbeat_seconds,
             send_timeout=self.settings.send_timeout_seconds,
@@ -933,7 +949,7 @@ def _finished_stream(base: str, settings: ServerSettings) -> EventSourceResponse
     async def body() -> AsyncIterator[bytes]:
         yield b"event: end\ndata: null\n\n"
 
-    return EventSourceResponse(
+    return _EventSource(
         body(),
         ping=settings.heartbeat_seconds,
         headers={"Location": f"{base}/stream", "Content-Location": base},

@@ -27,7 +27,7 @@ import gc
 import math
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Literal
 
 import anyio
@@ -149,7 +149,9 @@ class Live:
                 self.frames.clear()
                 self.first = self.next
 
-    async def follow(self, token: int, modes: frozenset[str] | None = None) -> AsyncIterator[bytes]:
+    async def follow(
+        self, token: int, modes: frozenset[str] | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Every frame from the cursor on, batched; ends after the run's last frame.
 
         ``modes``: only the events of these stream modes (plus metadata, end and error).
