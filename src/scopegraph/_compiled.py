@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections import deque
@@ -15,7 +16,7 @@ import anyio.from_thread
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
 from ._context import CONFIG_KEY_NODE, _current
 from ._detach import running_backend
-from ._errors import InvalidUpdateError
+from ._errors import InvalidInputError, InvalidUpdateError
 from ._graph import Branch, NodeSpec, check_interrupt_nodes
 from ._output import RunOutput
 from ._pregel import NodeContext, Run, Sink, Task, planned_paths
@@ -145,6 +146,7 @@ class CompiledStateGraph:
         self.state_schema = builder.state_schema
         self.input_schema = builder.input_schema
         self.output_schema = builder.output_schema
+        self.context_schema = builder.context_schema
         channels: dict[str, Channel] = {}
         for schema in (self.state_schema, self.input_schema, self.output_schema):
             for key, channel in schema.channels.items():
@@ -175,7 +177,9 @@ class CompiledStateGraph:
         self.waiting_by_source = waiting
         self.branches: dict[str, list[Branch]] = {k: list(v) for k, v in builder.branches.items()}
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
-        self.start_node = NodeSpec(START, None, "async", False, False, False, None, None, {}, None)
+        self.start_node = NodeSpec(
+            START, None, "async", False, False, False, False, None, None, {}, None
+        )
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
@@ -208,6 +212,7 @@ class CompiledStateGraph:
         # checkpointer=None runs a graph compiled with one without it (the run server's
         # stateless runs, whose thread would be deleted at the end anyway).
         saver = options.pop("checkpointer", self.checkpointer)
+        context = self._coerce_context(options.pop("context", None))
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -233,6 +238,7 @@ class CompiledStateGraph:
             sink=sink,
             events=events,
         )
+        run.context = context
         if saver is not None:
             thread_id = run.configurable.get("thread_id")
             if thread_id is None:
@@ -257,6 +263,29 @@ class CompiledStateGraph:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
         return run
+
+    def _coerce_context(self, context: Any) -> Any:
+        """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
+        that is a dataclass or a pydantic model."""
+        schema = self.context_schema
+        if not isinstance(context, dict) or schema is None or not isinstance(schema, type):
+            return context
+        if dataclasses.is_dataclass(schema):
+            try:
+                return schema(**context)
+            except TypeError as exc:
+                raise InvalidInputError(
+                    f"context does not match the context_schema {schema.__name__}: {exc}"
+                ) from exc
+        validate = getattr(schema, "model_validate", None)
+        if callable(validate):
+            try:
+                return validate(context)
+            except Exception as exc:
+                raise InvalidInputError(
+                    f"context does not match the context_schema {schema.__name__}: {exc}"
+                ) from exc
+        return context
 
     @staticmethod
     def _events_sink(run: Run) -> Sink:
@@ -440,7 +469,7 @@ class CompiledStateGraph:
         """A run of this graph inside a running node: it streams under that node."""
         parent_run = parent.run
         task = parent.task
-        return Run(
+        run = Run(
             self,
             input,
             config,
@@ -452,6 +481,8 @@ class CompiledStateGraph:
             checkpoint_ns=parent.checkpoint_ns,
             parent=parent,
         )
+        run.context = parent_run.context  # a subgraph shares its parent run's context
+        return run
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
         """Run this graph as a node of another graph's run (a subgraph)."""

@@ -20,6 +20,15 @@ __all__ = ("Branch", "NodeSpec", "StateGraph")
 NodeKind = Literal["async", "sync", "graph", "runnable"]
 
 
+def _takes_runtime(fn: Callable[..., Any]) -> bool:
+    """Whether a node takes a ``runtime`` parameter (LangGraph's ``Runtime``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "runtime" in params and params["runtime"].kind != inspect.Parameter.POSITIONAL_ONLY
+
+
 def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
     """(config by keyword, config positionally, writer by keyword) for a node or path."""
     try:
@@ -95,6 +104,7 @@ class NodeSpec:
     config_kw: bool
     config_pos: bool
     writer_kw: bool
+    runtime_kw: bool
     retry_policy: tuple[RetryPolicy, ...] | None
     timeout: float | None
     metadata: dict[str, Any]
@@ -141,10 +151,13 @@ class StateGraph:
         *,
         input_schema: Any | None = None,
         output_schema: Any | None = None,
+        context_schema: Any | None = None,
         # LangGraph's older spellings.
         input: Any | None = None,
         output: Any | None = None,
     ) -> None:
+        self.context_schema = context_schema
+        """The type of the run context nodes get through ``runtime.context``."""
         self.state_schema = StateSchema(state_schema)
         self.input_schema = StateSchema(input_schema or input or state_schema)
         self.output_schema = StateSchema(output_schema or output or state_schema)
@@ -240,13 +253,14 @@ class StateGraph:
         kind: NodeKind
         if isinstance(action, CompiledStateGraph):
             kind = "graph"
-            config_kw = config_pos = writer_kw = False
+            config_kw = config_pos = writer_kw = runtime_kw = False
         elif hasattr(action, "ainvoke") and not inspect.isfunction(action):
             kind = "runnable"
-            config_kw = config_pos = writer_kw = False
+            config_kw = config_pos = writer_kw = runtime_kw = False
         else:
             kind = "async" if _is_async_callable(action) else "sync"
             config_kw, config_pos, writer_kw = _accepts(action)
+            runtime_kw = _takes_runtime(action)
         declared: tuple[str, ...] | None
         anywhere = True
         if destinations is not None:
@@ -261,6 +275,7 @@ class StateGraph:
             kind=kind,
             config_kw=config_kw,
             config_pos=config_pos,
+            runtime_kw=runtime_kw,
             writer_kw=writer_kw,
             retry_policy=policy,
             timeout=timeout,

@@ -238,6 +238,13 @@ class NodeContext:
                 )
         return self._config  # type: ignore[return-value]
 
+    @property
+    def runtime(self) -> Any:
+        """The node's ``Runtime`` (LangGraph's): the run's context and stream writer."""
+        from .runtime import Runtime
+
+        return Runtime(context=self.run.context, stream_writer=self.write_custom)
+
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
@@ -332,6 +339,8 @@ class Run:
         self.step = 0
         self.values: dict[str, Any] = {}
         self.multi_mode = False
+        self.context: Any = None
+        """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
 
         user_config: dict[str, Any] = dict(config)
         self.run_name: str = user_config.pop("run_name", None) or graph.name
@@ -1126,6 +1135,8 @@ class Run:
                 kwargs["config"] = ctx.config
             if node.writer_kw:
                 kwargs["writer"] = ctx.write_custom
+            if node.runtime_kw:
+                kwargs["runtime"] = ctx.runtime
             args = (arg, ctx.config) if node.config_pos else (arg,)
             if kind == "async":
                 return await fn(*args, **kwargs)

@@ -399,6 +399,8 @@ class RunManager:
         command = payload.get("command")
         graph_input: Any = _command(command) if command else payload.get("input")
         options: dict[str, Any] = {}
+        if payload.get("context") is not None:
+            options["context"] = payload["context"]
         for key in ("interrupt_before", "interrupt_after", "durability"):
             if payload.get(key) is not None:
                 value = payload[key]

@@ -11,7 +11,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 FEATURE = "context_schema and Runtime[Context] (langgraph.runtime)"
-MISSING = "context_schema / Runtime (there is no scopegraph.runtime module)"
 
 
 @dataclasses.dataclass
