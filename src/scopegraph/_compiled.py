@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -148,7 +148,8 @@ class CompiledStateGraph:
         self.output_schema = builder.output_schema
         self.context_schema = builder.context_schema
         channels: dict[str, Channel] = {}
-        for schema in (self.state_schema, self.input_schema, self.output_schema):
+        private = [n.input_schema for n in builder.nodes.values() if n.input_schema is not None]
+        for schema in (self.state_schema, self.input_schema, self.output_schema, *private):
             for key, channel in schema.channels.items():
                 channels.setdefault(key, channel)
         self.channels = channels
@@ -159,6 +160,12 @@ class CompiledStateGraph:
         self.input_channels = self.input_schema.channels
         self.output_keys = tuple(self.output_schema.channels)
         self.nodes: dict[str, NodeSpec] = dict(builder.nodes)
+        state_view = self.state_schema.view
+        self.node_views: dict[str, Callable[[dict[str, Any]], Any]] = {
+            name: node.input_schema.view if node.input_schema is not None else state_view
+            for name, node in self.nodes.items()
+        }
+        """What each node receives of the state (its own input schema's keys, if any)."""
         self.pull_info: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[int, str]]] = {
             name: ((f"branch:to:{name}",), ("__pregel_pull", name), (0, name))
             for name in self.nodes

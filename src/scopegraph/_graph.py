@@ -55,6 +55,30 @@ def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
     return by_kw, by_position, writer
 
 
+def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | None:
+    """The schema a node's first parameter is annotated with, when it is a state schema
+    class (TypedDict, dataclass, pydantic model) other than the graph's."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+        hints = typing.get_type_hints(fn)
+    except Exception:  # no signature, or annotations that cannot be resolved: none
+        return None
+    if not params or params[0].name not in hints:
+        return None
+    hint = hints[params[0].name]
+    if hint is state_cls or not isinstance(hint, type) or hint is dict:
+        return None
+    is_schema = (
+        typing.is_typeddict(hint) or dataclasses.is_dataclass(hint) or hasattr(hint, "model_fields")
+    )
+    if not is_schema:
+        return None
+    try:
+        return StateSchema(hint)
+    except GraphValidationError:
+        return None
+
+
 def _is_async_callable(fn: Any) -> bool:
     while isinstance(fn, functools.partial):
         fn = fn.func
@@ -112,6 +136,10 @@ class NodeSpec:
     """Where a ``Command`` returned by this node may go, if declared."""
     goto_anywhere: bool = True
     """Whether a ``Command`` from this node may go to nodes nobody declared."""
+    input_schema: Any = None
+    """The node's own input schema (its first parameter's annotation), if it is not the
+    graph's state schema: the node sees only those keys, and keys the state schema lacks
+    become private channels (LangGraph's "private state")."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -254,13 +282,16 @@ class StateGraph:
         if isinstance(action, CompiledStateGraph):
             kind = "graph"
             config_kw = config_pos = writer_kw = runtime_kw = False
+            node_input = None
         elif hasattr(action, "ainvoke") and not inspect.isfunction(action):
             kind = "runnable"
             config_kw = config_pos = writer_kw = runtime_kw = False
+            node_input = None
         else:
             kind = "async" if _is_async_callable(action) else "sync"
             config_kw, config_pos, writer_kw = _accepts(action)
             runtime_kw = _takes_runtime(action)
+            node_input = _input_annotation(action, self.state_schema.cls)
         declared: tuple[str, ...] | None
         anywhere = True
         if destinations is not None:
@@ -282,6 +313,7 @@ class StateGraph:
             metadata=dict(metadata or {}),
             destinations=declared,
             goto_anywhere=anywhere,
+            input_schema=node_input,
         )
         return self
 

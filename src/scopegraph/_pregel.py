@@ -649,7 +649,6 @@ class Run:
 
     def _tasks_from(self, checkpoint: Checkpoint) -> list[Task]:
         nodes = self.graph.nodes
-        view = self.graph.state_schema.view
         tasks: list[Task] = []
         for (kind, name, extra), path in planned_paths(checkpoint.next):
             if name not in nodes:
@@ -662,7 +661,9 @@ class Run:
                 task = Task(nodes[name], extra, ("__pregel_push",), path, (1, path[1]))
             else:
                 _, path, key = self.graph.pull_info[name]
-                task = Task(nodes[name], view(self.values), tuple(extra), path, key)
+                task = Task(
+                    nodes[name], self.graph.node_views[name](self.values), tuple(extra), path, key
+                )
             task._id = _task_id(checkpoint.id, task.path)
             tasks.append(task)
         return tasks
@@ -977,9 +978,7 @@ class Run:
                 if name == END:
                     return []
                 triggers, path, key = graph.pull_info[name]
-                return [
-                    Task(nodes[name], graph.state_schema.view(self.values), triggers, path, key)
-                ]
+                return [Task(nodes[name], graph.node_views[name](self.values), triggers, path, key)]
         push: list[Task] = []
         pull: set[str] = set()
         for target in targets:
@@ -1000,14 +999,14 @@ class Run:
                 )
         if not pull:
             return push
-        view = graph.state_schema.view
+        views = graph.node_views
         values = self.values
         pull_info = graph.pull_info
         for name in sorted(pull):
             triggers, path, key = pull_info[name]
             if joins:
                 triggers = (*triggers, *joins.get(name, ()))
-            push.append(Task(nodes[name], view(values), triggers, path, key))
+            push.append(Task(nodes[name], views[name](values), triggers, path, key))
         return push
 
     async def _route(

@@ -9,10 +9,6 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 FEATURE = "private state: keys declared by a node's input annotation"
-MISSING = (
-    "state keys declared only by a node's input annotation; scopegraph raises "
-    "InvalidUpdateError naming the key (add it to the state schema)"
-)
 
 
 class OverallState(TypedDict):
