@@ -36,7 +36,7 @@ browser:
 	  exit 1; \
 	fi
 
-# The suite starts throwaway PostgreSQL servers from the installed binaries.
+# The suite starts throwaway PostgreSQL and Redis servers from the installed binaries.
 services:
 	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  :; \
@@ -45,6 +45,15 @@ services:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else \
 	  echo "PostgreSQL server binaries (initdb) are missing: install the Debian package 'postgresql'"; \
+	  exit 1; \
+	fi
+	@if command -v redis-server >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing the Redis server (Debian package redis-server)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	else \
+	  echo "redis-server is missing: install the Debian package 'redis-server'"; \
 	  exit 1; \
 	fi
 

@@ -1,0 +1,984 @@
+"""RunQueue: a run queue in PostgreSQL, shared by several API and worker processes.
+
+The building block of the multi-process ("scale-out") server: API processes enqueue
+runs, worker processes claim and run them, and PostgreSQL itself is the broker (row
+locks, ``FOR UPDATE SKIP LOCKED``, ``LISTEN``/``NOTIFY``); no process keeps state that
+another one needs. It is not wired into the server yet.
+
+Layout (all tables prefixed ``scopegraph_queue_``, in the connection's ``search_path``):
+
+- ``scopegraph_queue_schema_version``: one row, the schema version of the tables below
+  (versioned migrations, applied in one transaction under an advisory lock, as in
+  :mod:`scopegraph.checkpoint._postgres`);
+- ``scopegraph_queue_threads``: one row per thread that ever had a run. It holds no data:
+  it is the row that :meth:`RunQueue.enqueue` locks (``FOR UPDATE``) so that the
+  enqueues of one thread are serialized across processes;
+- ``scopegraph_queue_runs``: one row per run. ``seq`` (bigserial) is the queue order;
+  ``status`` is ``pending``, ``running`` or a terminal status (``success``, ``error``,
+  ``timeout``, ``interrupted``); ``owner``/``attempt``/``lease_expires`` describe the
+  current claim; ``cancel_action``/``cancel_reason`` are the durable cancel request;
+  ``run`` is the caller's run document (JSONB).
+
+Guarantees, and what enforces each:
+
+- *Multitask strategy, per thread, across processes.* ``enqueue`` runs in one transaction
+  that first locks the thread's row in ``scopegraph_queue_threads`` (created on first use
+  with ``INSERT ... ON CONFLICT DO NOTHING``). Only then does it read the thread's active
+  (pending/running) runs, in a statement whose snapshot is taken after the lock was
+  granted, so it sees every run that an earlier holder of the lock committed. A run only
+  becomes active by being enqueued under that lock, so the answer cannot be outdated by
+  the time the transaction commits (a run can only *stop* being active meanwhile, which
+  at worst refuses a ``reject`` a moment too early). ``reject`` then raises
+  :class:`ThreadBusyError`; ``interrupt``/``rollback`` record a durable cancel request on
+  the active runs (and NOTIFY, delivered at commit) before inserting the new run behind
+  them; ``enqueue`` inserts it behind them.
+- *Exclusive claims.* ``claim`` is one ``UPDATE`` over a ``SELECT ... ORDER BY seq
+  LIMIT 1 FOR UPDATE SKIP LOCKED``: a run being claimed by someone else is locked and
+  skipped, and a run claimed (committed) since the statement's snapshot fails the
+  re-check of ``status = 'pending'``, so each claim hands out a run that nobody else
+  holds.
+- *Per-thread order.* A pending run is claimable only if no earlier run (smaller ``seq``)
+  of its thread is pending or running. Runs leave the active states only for a terminal
+  status, never the other way, and a thread's runs are inserted (and numbered) under its
+  lock, so a snapshot that shows a run also shows every earlier run of its thread. As a
+  last line of defence, a partial unique index allows at most one ``running`` run per
+  thread.
+- *Leases.* A claim sets ``lease_expires = now() + lease_seconds`` on the server's
+  clock (one clock for every process: no skew between machines); ``heartbeat`` renews it
+  while the worker still owns the run. ``reap`` takes back expired leases: the run is
+  pending again (owner cleared) while ``attempt < max_attempts``, else it ends in
+  ``error`` with the reason; a run whose cancellation was requested ends ``interrupted``.
+- *Fencing.* ``heartbeat`` and ``finish`` only change a run that is ``running`` with the
+  caller's owner id and attempt number. A worker that lost its lease (reaped, perhaps
+  claimed again, even by the same worker id) changes nothing and gets ``False``.
+- *Durable cancel.* ``request_cancel`` writes the request into the run's row and sends
+  ``NOTIFY scopegraph_cancel, '<run_id>'`` in the same transaction (a NOTIFY is delivered
+  at commit, so a listener never hears of a request it cannot read). A NOTIFY reaches
+  only the connections listening at that moment, so a subscriber must LISTEN *before*
+  it checks the row (:meth:`RunQueue.cancel_requested`): a request committed before the
+  check is in the row, one committed after it is notified. See
+  :meth:`RunQueue.listen_cancels`. The channel belongs to the database, not to the
+  schema: queues in two schemas of one database hear each other's (unknown) run ids.
+
+Backends: psycopg's async API works only on asyncio. On asyncio the queue uses an
+``AsyncConnectionPool``; on trio it runs the sync API (a ``ConnectionPool``) in worker
+threads, and a cancelled call returns once its statement has completed. The backend is
+detected at each call, as in the checkpoint saver.
+
+At-least-once: a claim whose reply is lost (the connection broke, the caller was
+cancelled) leaves the run ``running`` until its lease expires and ``reap`` re-queues it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Final, Literal, Self, TypeVar
+
+import anyio
+import anyio.to_thread
+
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.rows import TupleRow
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the PostgreSQL run queue needs psycopg: pip install 'scopegraph[postgres]'"
+    ) from exc
+
+from ..checkpoint._postgres import (
+    _acheck_if_idle,
+    _adrive,
+    _amark_used,
+    _check_if_idle,
+    _drive,
+    _explain_connect_failure,
+    _is_connection_failure,
+    _mark_used,
+    _Op,
+    _running_on_asyncio,
+)
+
+__all__ = (
+    "CANCEL_CHANNEL",
+    "CancelSubscription",
+    "QueueConnectionError",
+    "QueueError",
+    "RunQueue",
+    "ThreadBusyError",
+)
+
+_T = TypeVar("_T")
+
+CANCEL_CHANNEL: Final = "scopegraph_cancel"
+"""The NOTIFY channel of cancel requests; the payload is the run id."""
+
+SCHEMA_VERSION: Final = 1
+STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
+TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
+CancelAction = Literal["interrupt", "rollback"]
+_CANCEL_ACTIONS: Final = frozenset({"interrupt", "rollback"})
+_LISTEN_POLL: Final = 0.05
+"""Seconds a trio listener's worker thread waits for notifications before it returns
+(and the listener can be cancelled)."""
+
+
+class QueueError(Exception):
+    """A run queue operation failed; the message says why."""
+
+
+class QueueConnectionError(QueueError):
+    """The PostgreSQL server cannot be reached, or rejected the connection.
+
+    The message names what to check in the connection string.
+    """
+
+
+class ThreadBusyError(QueueError):
+    """``multitask_strategy='reject'`` and the thread has a pending or running run."""
+
+    def __init__(self, thread_id: str, active: list[str]) -> None:
+        self.thread_id = thread_id
+        self.active = active
+        runs = ", ".join(active)
+        super().__init__(
+            f"thread {thread_id} is busy with run {runs}; wait for it to finish, or "
+            "enqueue with multitask_strategy='enqueue', 'interrupt' or 'rollback'"
+        )
+
+
+# -- schema ------------------------------------------------------------------------------
+
+# _MIGRATIONS[i] upgrades the tables from schema version i to i + 1.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE scopegraph_queue_threads (
+            thread_id TEXT PRIMARY KEY,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
+        """
+        CREATE TABLE scopegraph_queue_runs (
+            seq BIGSERIAL PRIMARY KEY,
+            run_id TEXT NOT NULL UNIQUE,
+            thread_id TEXT NOT NULL
+                REFERENCES scopegraph_queue_threads (thread_id) ON DELETE CASCADE,
+            multitask_strategy TEXT NOT NULL
+                CHECK (multitask_strategy IN ('reject', 'interrupt', 'rollback', 'enqueue')),
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+                ('pending', 'running', 'success', 'error', 'timeout', 'interrupted')),
+            owner TEXT,
+            attempt INTEGER NOT NULL DEFAULT 0,
+            lease_expires TIMESTAMPTZ,
+            cancel_action TEXT CHECK (cancel_action IN ('interrupt', 'rollback')),
+            cancel_reason TEXT,
+            error TEXT,
+            run JSONB NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            CHECK (status <> 'running' OR (owner IS NOT NULL AND lease_expires IS NOT NULL))
+        )
+        """,
+        # claim: the pending runs in queue order
+        "CREATE INDEX scopegraph_queue_runs_pending ON scopegraph_queue_runs (seq)"
+        " WHERE status = 'pending'",
+        # claim's per-thread order check, and enqueue's look at a thread's active runs
+        "CREATE INDEX scopegraph_queue_runs_active ON scopegraph_queue_runs (thread_id, seq)"
+        " WHERE status IN ('pending', 'running')",
+        # defence in depth: never two running runs on one thread
+        "CREATE UNIQUE INDEX scopegraph_queue_runs_one_running"
+        " ON scopegraph_queue_runs (thread_id) WHERE status = 'running'",
+        # reap: the expired leases
+        "CREATE INDEX scopegraph_queue_runs_leases ON scopegraph_queue_runs (lease_expires)"
+        " WHERE status = 'running'",
+    ),
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+# Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
+_MIGRATION_LOCK_KEY = int.from_bytes(b"sg-queue", "big")
+
+_CREATE_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS scopegraph_queue_schema_version (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    version INTEGER NOT NULL,
+    migrated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+"""
+_VERSION_TABLE_EXISTS = "SELECT to_regclass('scopegraph_queue_schema_version') IS NOT NULL"
+_SELECT_VERSION = "SELECT version FROM scopegraph_queue_schema_version"
+_STORE_VERSION = """
+INSERT INTO scopegraph_queue_schema_version (singleton, version) VALUES (TRUE, %(version)s)
+ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()
+"""
+
+# -- statements --------------------------------------------------------------------------
+
+_FIELDS: Final = (
+    "seq",
+    "run_id",
+    "thread_id",
+    "status",
+    "multitask_strategy",
+    "owner",
+    "attempt",
+    "lease_expires",
+    "cancel_action",
+    "cancel_reason",
+    "error",
+    "run",
+    "created_at",
+    "updated_at",
+)
+_COLUMNS = ", ".join(f"r.{name}" for name in _FIELDS)
+_ACTIVE = "('pending', 'running')"
+
+_SELECT_RUN = f"SELECT {_COLUMNS} FROM scopegraph_queue_runs r WHERE r.run_id = %(run_id)s"
+_CREATE_THREAD = """
+INSERT INTO scopegraph_queue_threads (thread_id) VALUES (%(thread_id)s)
+ON CONFLICT (thread_id) DO NOTHING
+"""
+_LOCK_THREAD = """
+SELECT thread_id FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s FOR UPDATE
+"""
+_SELECT_ACTIVE = f"""
+SELECT run_id FROM scopegraph_queue_runs
+WHERE thread_id = %(thread_id)s AND status IN {_ACTIVE} ORDER BY seq
+"""
+_INSERT_RUN = f"""
+INSERT INTO scopegraph_queue_runs AS r (run_id, thread_id, multitask_strategy, run)
+VALUES (%(run_id)s, %(thread_id)s, %(strategy)s, %(run)s::jsonb)
+RETURNING {_COLUMNS}
+"""
+# The durable cancel request of the active runs that match {where}, and their NOTIFY
+# (sent when the transaction commits). A pending run never started: it ends at once. A
+# rollback request overrides an interrupt request, not the other way round.
+_REQUEST_CANCEL = f"""
+WITH marked AS (
+    UPDATE scopegraph_queue_runs r SET
+        cancel_action = CASE WHEN r.cancel_action IS NULL OR %(action)s = 'rollback'
+                             THEN %(action)s ELSE r.cancel_action END,
+        cancel_reason = COALESCE(r.cancel_reason, %(reason)s),
+        status = CASE WHEN r.status = 'pending' THEN 'interrupted' ELSE r.status END,
+        updated_at = now()
+    WHERE {{where}} AND r.status IN {_ACTIVE}
+    RETURNING r.seq, r.run_id
+)
+SELECT run_id, pg_notify('{CANCEL_CHANNEL}', run_id)::text FROM marked ORDER BY seq
+"""
+_CANCEL_THREAD = _REQUEST_CANCEL.format(where="r.thread_id = %(thread_id)s")
+_CANCEL_RUN = _REQUEST_CANCEL.format(where="r.run_id = %(run_id)s")
+_SELECT_CANCEL = "SELECT cancel_action FROM scopegraph_queue_runs WHERE run_id = %(run_id)s"
+# The oldest pending run whose thread has no earlier active run. A run locked by another
+# claimer is skipped; one claimed since this statement's snapshot fails the re-check of
+# its (new) row, and the next candidate is taken (LockRows is below Limit).
+_CLAIM = f"""
+WITH candidate AS (
+    SELECT c.seq FROM scopegraph_queue_runs c
+    WHERE c.status = 'pending'
+      AND NOT EXISTS (
+          SELECT 1 FROM scopegraph_queue_runs e
+          WHERE e.thread_id = c.thread_id AND e.seq < c.seq AND e.status IN {_ACTIVE}
+      )
+    ORDER BY c.seq
+    LIMIT 1
+    FOR UPDATE OF c SKIP LOCKED
+)
+UPDATE scopegraph_queue_runs r SET
+    status = 'running',
+    owner = %(worker_id)s,
+    attempt = r.attempt + 1,
+    lease_expires = now() + make_interval(secs => %(lease)s),
+    updated_at = now()
+FROM candidate WHERE r.seq = candidate.seq
+RETURNING {_COLUMNS}
+"""
+_FENCE = """
+r.run_id = %(run_id)s AND r.status = 'running' AND r.owner = %(worker_id)s
+AND (%(attempt)s::integer IS NULL OR r.attempt = %(attempt)s::integer)
+"""
+_HEARTBEAT = f"""
+UPDATE scopegraph_queue_runs r SET
+    lease_expires = now() + make_interval(secs => %(lease)s), updated_at = now()
+WHERE {_FENCE}
+"""
+_FINISH = f"""
+UPDATE scopegraph_queue_runs r SET
+    status = %(status)s, lease_expires = NULL, error = %(error)s, updated_at = now()
+WHERE {_FENCE}
+"""
+# Every running run whose lease expired: pending again (a new attempt), or ended. A run
+# locked by a heartbeat or finish in progress is skipped; one renewed or finished since
+# the snapshot fails the re-check.
+_REAP = """
+WITH expired AS (
+    SELECT x.seq FROM scopegraph_queue_runs x
+    WHERE x.status = 'running' AND x.lease_expires < now()
+    FOR UPDATE OF x SKIP LOCKED
+), reaped AS (
+    UPDATE scopegraph_queue_runs r SET
+        status = CASE WHEN r.cancel_action IS NOT NULL THEN 'interrupted'
+                      WHEN r.attempt >= %(max_attempts)s THEN 'error'
+                      ELSE 'pending' END,
+        error = CASE WHEN r.cancel_action IS NULL AND r.attempt >= %(max_attempts)s
+                     THEN format('the lease of worker %%s expired on attempt %%s of %%s '
+                                 '(the worker died or stopped heartbeating); not retried',
+                                 r.owner, r.attempt, %(max_attempts)s)
+                     ELSE r.error END,
+        owner = NULL,
+        lease_expires = NULL,
+        updated_at = now()
+    FROM expired WHERE r.seq = expired.seq
+    RETURNING r.seq, r.run_id
+)
+SELECT run_id FROM reaped ORDER BY seq
+"""
+
+# -- operations: generators that yield statements and receive their results -------------
+
+
+def _row(values: Any) -> dict[str, Any]:
+    return dict(zip(_FIELDS, values, strict=True))
+
+
+def _read_schema_version() -> _Op[int | None]:
+    exists = yield _VERSION_TABLE_EXISTS, None
+    if not exists.rows[0][0]:
+        return None
+    found = yield _SELECT_VERSION, None
+    return int(found.rows[0][0]) if found.rows else None
+
+
+def _newer_schema_error(version: int) -> QueueError:
+    return QueueError(
+        f"the PostgreSQL run queue tables were written by a newer scopegraph (schema "
+        f"version {version}; this release supports up to {SCHEMA_VERSION}); upgrade "
+        "scopegraph to use them. Nothing was changed."
+    )
+
+
+def _migrate() -> _Op[None]:
+    """Run in ONE transaction: the lock is released, and every change kept, at commit."""
+    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": _MIGRATION_LOCK_KEY}
+    yield _CREATE_VERSION_TABLE, None
+    found = yield _SELECT_VERSION, None
+    current = int(found.rows[0][0]) if found.rows else 0
+    if current > SCHEMA_VERSION:
+        raise _newer_schema_error(current)
+    for version in range(current, SCHEMA_VERSION):
+        for statement in _MIGRATIONS[version]:
+            yield statement, None
+    if current < SCHEMA_VERSION:
+        yield _STORE_VERSION, {"version": SCHEMA_VERSION}
+
+
+def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[dict[str, Any]]:
+    """Run in ONE transaction: the thread's row stays locked until commit."""
+    params = {
+        "run_id": run_id,
+        "thread_id": thread_id,
+        "strategy": strategy,
+        "run": document,
+        "action": "rollback" if strategy == "rollback" else "interrupt",
+        "reason": f"multitask_strategy={strategy}",
+    }
+    yield _CREATE_THREAD, params
+    yield _LOCK_THREAD, params
+    # A retry of an enqueue that did commit (its reply was lost) finds its run: return
+    # it rather than reject it for keeping its own thread busy.
+    existing = yield _SELECT_RUN, params
+    if existing.rows:
+        row = _row(existing.rows[0])
+        if row["thread_id"] != thread_id:
+            raise QueueError(
+                f"run id {run_id} is already queued on thread {row['thread_id']}; "
+                "give each run a new id"
+            )
+        return row
+    active = yield _SELECT_ACTIVE, params
+    if active.rows:
+        if strategy == "reject":
+            raise ThreadBusyError(thread_id, [r[0] for r in active.rows])
+        if strategy in ("interrupt", "rollback"):
+            yield _CANCEL_THREAD, params
+    try:
+        inserted = yield _INSERT_RUN, params
+    except psycopg.errors.UniqueViolation:  # the same id, queued meanwhile on another thread
+        raise QueueError(
+            f"run id {run_id} is already queued on another thread; give each run a new id"
+        ) from None
+    return _row(inserted.rows[0])
+
+
+def _get(run_id: str) -> _Op[dict[str, Any] | None]:
+    found = yield _SELECT_RUN, {"run_id": run_id}
+    return _row(found.rows[0]) if found.rows else None
+
+
+def _claim(worker_id: str, lease: float) -> _Op[dict[str, Any] | None]:
+    claimed = yield _CLAIM, {"worker_id": worker_id, "lease": lease}
+    return _row(claimed.rows[0]) if claimed.rows else None
+
+
+def _heartbeat(run_id: str, worker_id: str, attempt: int | None, lease: float) -> _Op[bool]:
+    params = {"run_id": run_id, "worker_id": worker_id, "attempt": attempt, "lease": lease}
+    renewed = yield _HEARTBEAT, params
+    return renewed.rowcount == 1
+
+
+def _finish(run_id: str, worker_id: str, attempt: int, status: str, error: str | None) -> _Op[bool]:
+    params = {
+        "run_id": run_id,
+        "worker_id": worker_id,
+        "attempt": attempt,
+        "status": status,
+        "error": error,
+    }
+    done = yield _FINISH, params
+    if done.rowcount == 1:
+        return True
+    # A retry after a broken connection, whose first attempt did land, is not an error.
+    found = yield _SELECT_RUN, params
+    if not found.rows:
+        return False
+    row = _row(found.rows[0])
+    return bool(row["status"] == status and row["owner"] == worker_id and row["attempt"] == attempt)
+
+
+def _reap(max_attempts: int) -> _Op[list[str]]:
+    reaped = yield _REAP, {"max_attempts": max_attempts}
+    return [str(r[0]) for r in reaped.rows]
+
+
+def _request_cancel(run_id: str, action: str, reason: str) -> _Op[bool]:
+    marked = yield _CANCEL_RUN, {"run_id": run_id, "action": action, "reason": reason}
+    return bool(marked.rows)
+
+
+def _cancel_requested(run_id: str) -> _Op[str | None]:
+    found = yield _SELECT_CANCEL, {"run_id": run_id}
+    return str(found.rows[0][0]) if found.rows and found.rows[0][0] is not None else None
+
+
+# -- the queue ---------------------------------------------------------------------------
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+class RunQueue:
+    """A run queue in PostgreSQL; see the module docstring for what it guarantees.
+
+    Args:
+        dsn: a libpq connection string or URI.
+        lease_seconds: how long a claim holds a run without a heartbeat.
+        max_attempts: how many claims a run gets; when the lease of the last one
+            expires, ``reap`` ends the run in ``error``.
+        pool_size: the most connections each pool (asyncio, threads) opens; listeners
+            have a connection of their own.
+        connect_timeout: seconds to wait for a connection to be established, unless the
+            connection string sets ``connect_timeout`` (libpq's minimum is 2).
+        pool_timeout: seconds an operation waits for a free connection of the pool.
+
+    A worker's loop::
+
+        async with queue.listen_cancels() as cancels:   # LISTEN first, once
+            ...                                          # route `cancels` to the runs
+            run = await queue.claim(worker_id)
+            # register the run with the router, THEN look at the durable request:
+            if run["cancel_action"] or await queue.cancel_requested(run["run_id"]): ...
+            ...                                          # heartbeat every lease/3
+            await queue.finish(run["run_id"], worker_id, "success", attempt=run["attempt"])
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        lease_seconds: float = 10.0,
+        max_attempts: int = 3,
+        pool_size: int = 10,
+        connect_timeout: int = 5,
+        pool_timeout: float = 30.0,
+    ) -> None:
+        _check_positive("lease_seconds", lease_seconds)
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size!r}")
+        try:
+            params = conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as exc:
+            raise QueueConnectionError(
+                f"malformed PostgreSQL connection string: {str(exc).strip()}; write it as "
+                "'host=... port=... dbname=... user=...' or "
+                "'postgresql://user:password@host:port/dbname'"
+            ) from exc
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in params:
+            extra["connect_timeout"] = connect_timeout
+        if "application_name" not in params:
+            extra["application_name"] = "scopegraph-queue"
+        self._conninfo = make_conninfo(dsn, **extra)
+        self._params = conninfo_to_dict(self._conninfo)
+        self._connect_timeout = float(str(self._params["connect_timeout"]))
+        self.lease_seconds = float(lease_seconds)
+        self.max_attempts = max_attempts
+        self._pool_size = pool_size
+        self._pool_timeout = pool_timeout
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
+        self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
+        self._aloop: asyncio.AbstractEventLoop | None = None
+        self._alock: anyio.Lock | None = None
+        self._schema_ready = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<RunQueue {self._target()}>"
+
+    # -- connecting --------------------------------------------------------------------
+
+    def _target(self) -> str:
+        host = self._params.get("host") or self._params.get("hostaddr") or "localhost"
+        port = self._params.get("port") or os.environ.get("PGPORT") or "5432"
+        dbname = self._params.get("dbname") or self._params.get("user") or "(default)"
+        where = host if str(host).startswith("/") else f"{host}:{port}"
+        return f"{where} (database {dbname!r})"
+
+    def _connect_error(self, exc: psycopg.Error) -> QueueConnectionError:
+        what, fix = _explain_connect_failure(str(exc), self._params)
+        return QueueConnectionError(
+            f"run queue: cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
+        )
+
+    def _db_error(self, exc: psycopg.Error) -> QueueError:
+        if isinstance(exc, PoolTimeout):
+            return QueueConnectionError(
+                f"run queue: no connection to PostgreSQL at {self._target()} within "
+                f"{self._pool_timeout}s: the server is unreachable, or all {self._pool_size} "
+                "connections of the pool are busy (raise pool_size or pool_timeout)"
+            )
+        if isinstance(exc, psycopg.OperationalError) and _is_connection_failure(exc):
+            return QueueConnectionError(
+                f"run queue: lost the connection to PostgreSQL at {self._target()}: "
+                f"{str(exc).strip()}; the operation may not have completed"
+            )
+        return QueueError(f"run queue: PostgreSQL error: {str(exc).strip()}")
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise QueueError("this RunQueue is closed; create a new one")
+
+    def _pool_kwargs(self) -> dict[str, Any]:
+        return {
+            "min_size": 1,
+            "max_size": self._pool_size,
+            "kwargs": {"autocommit": True},
+            "open": False,
+            "timeout": self._pool_timeout,
+            "name": "scopegraph-queue",
+        }
+
+    def _setup_on(self, conn: psycopg.Connection[TupleRow]) -> None:
+        version = _drive(conn, _read_schema_version())
+        if version is not None and version > SCHEMA_VERSION:
+            raise _newer_schema_error(version)
+        if version != SCHEMA_VERSION:
+            with conn.transaction():
+                _drive(conn, _migrate())
+        self._schema_ready = True
+
+    async def _asetup_on(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        version = await _adrive(conn, _read_schema_version())
+        if version is not None and version > SCHEMA_VERSION:
+            raise _newer_schema_error(version)
+        if version != SCHEMA_VERSION:
+            async with conn.transaction():
+                await _adrive(conn, _migrate())
+        self._schema_ready = True
+
+    def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
+        with self._lock:
+            self._check_usable()
+            if self._pool is not None:
+                return self._pool
+            try:
+                probe = psycopg.Connection.connect(self._conninfo, autocommit=True)
+            except psycopg.Error as exc:
+                raise self._connect_error(exc) from exc
+            try:
+                with probe:
+                    if not self._schema_ready:
+                        self._setup_on(probe)
+            except psycopg.Error as exc:
+                raise self._db_error(exc) from exc
+            pool = ConnectionPool(
+                self._conninfo, check=_check_if_idle, reset=_mark_used, **self._pool_kwargs()
+            )
+            try:
+                pool.open(wait=True, timeout=self._connect_timeout + 5)
+            except psycopg.Error as exc:
+                pool.close()
+                raise self._db_error(exc) from exc
+            self._pool = pool
+            return pool
+
+    async def _async_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]:
+        loop = asyncio.get_running_loop()
+        pool = self._apool
+        if pool is not None and self._aloop is loop and not self._closed:
+            return pool
+        if self._aloop is None:
+            self._aloop, self._alock = loop, anyio.Lock()
+        elif self._aloop is not loop:
+            raise QueueError(
+                "this RunQueue's async connections belong to another event loop; "
+                "create one RunQueue per event loop"
+            )
+        assert self._alock is not None
+        async with self._alock:
+            self._check_usable()
+            if self._apool is not None:
+                return self._apool
+            try:
+                probe = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            except psycopg.Error as exc:
+                raise self._connect_error(exc) from exc
+            try:
+                async with probe:
+                    if not self._schema_ready:
+                        await self._asetup_on(probe)
+            except psycopg.Error as exc:
+                raise self._db_error(exc) from exc
+            apool = AsyncConnectionPool(
+                self._conninfo, check=_acheck_if_idle, reset=_amark_used, **self._pool_kwargs()
+            )
+            try:
+                await apool.open(wait=True, timeout=self._connect_timeout + 5)
+            except psycopg.Error as exc:
+                await apool.close()
+                raise self._db_error(exc) from exc
+            self._apool = apool
+            return apool
+
+    # -- running operations ------------------------------------------------------------
+
+    # An operation may run twice: once more, on a fresh connection, when the first one
+    # turns out to be broken (e.g. the server restarted while it sat in the pool). Each
+    # operation is safe to repeat: enqueue finds its run by id, finish recognises its own
+    # landed write, heartbeat, reap and cancel requests are idempotent. claim is not
+    # repeated (a lost claim would hold a run until its lease expires).
+
+    def _run(
+        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
+    ) -> _T:
+        pool = self._sync_pool()
+        for attempt in (1, 2):
+            conn: psycopg.Connection[TupleRow] | None = None
+            try:
+                with pool.connection() as conn:
+                    if not transaction:
+                        return _drive(conn, make_op())
+                    with conn.transaction():
+                        return _drive(conn, make_op())
+            except psycopg.OperationalError as exc:
+                if not retry or attempt == 2 or conn is None or not conn.broken:
+                    raise self._db_error(exc) from exc
+            except psycopg.Error as exc:
+                raise self._db_error(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def _arun(
+        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
+    ) -> _T:
+        if not _running_on_asyncio():
+            return await anyio.to_thread.run_sync(
+                functools.partial(self._run, make_op, transaction=transaction, retry=retry)
+            )
+        pool = await self._async_pool()
+        for attempt in (1, 2):
+            try:
+                aconn = await pool.getconn()
+            except PoolTimeout as exc:
+                raise self._db_error(exc) from exc
+            try:
+                if not transaction:
+                    return await _adrive(aconn, make_op())
+                async with aconn.transaction():
+                    return await _adrive(aconn, make_op())
+            except psycopg.OperationalError as exc:
+                if not retry or attempt == 2 or not aconn.broken:
+                    raise self._db_error(exc) from exc
+            except psycopg.Error as exc:
+                raise self._db_error(exc) from exc
+            finally:
+                # Also when cancelled mid-query: the pool rolls back or replaces it.
+                with anyio.CancelScope(shield=True):
+                    await pool.putconn(aconn)
+        raise AssertionError("unreachable")
+
+    # -- API ---------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Connect, and create or migrate the tables (also done on first use).
+
+        Idempotent, and safe when several processes do it at once: the migration runs in
+        one transaction under an advisory lock.
+        """
+        if _running_on_asyncio():
+            await self._async_pool()
+        else:
+            await anyio.to_thread.run_sync(self._sync_pool)
+
+    async def aclose(self) -> None:
+        """Close the pools; the queue is unusable afterwards. Listeners close when their
+        ``async with`` block ends."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        apool, self._apool = self._apool, None
+        with anyio.CancelScope(shield=True):
+            # An asyncio pool can only be closed on its event loop; otherwise its
+            # connections close when it is garbage-collected.
+            on_its_loop = _running_on_asyncio() and asyncio.get_running_loop() is self._aloop
+            if apool is not None and on_its_loop:
+                await apool.close()
+            if pool is not None:
+                await anyio.to_thread.run_sync(pool.close)
+
+    async def __aenter__(self) -> Self:
+        await self.setup()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def enqueue(
+        self, run: Mapping[str, Any], *, thread_id: str, multitask_strategy: str
+    ) -> dict[str, Any]:
+        """Queue ``run`` (a JSON document; its ``run_id`` is used, or a new one made) on
+        ``thread_id``, and return its row (status ``pending``).
+
+        The strategy applies to the thread's pending and running runs, in the database:
+        ``reject`` raises :class:`ThreadBusyError`; ``interrupt``/``rollback`` request
+        their cancellation (a pending one ends ``interrupted`` at once; a running one is
+        told through ``cancel_requested``/``listen_cancels``) and queue the run behind
+        them; ``enqueue`` queues it behind them.
+
+        Enqueueing a run id again on the same thread returns the stored run unchanged.
+        """
+        if multitask_strategy not in STRATEGIES:
+            raise ValueError(
+                f"multitask_strategy must be one of {sorted(STRATEGIES)}, "
+                f"got {multitask_strategy!r}"
+            )
+        run_id = run.get("run_id") or str(uuid.uuid4())
+        if not isinstance(run_id, str):
+            raise ValueError(f"run['run_id'] must be a string, got {run_id!r}")
+        document = dict(run)
+        document["run_id"] = run_id
+        try:
+            encoded = json.dumps(document)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the run must be a JSON document: {exc}") from exc
+        return await self._arun(
+            functools.partial(_enqueue, run_id, thread_id, multitask_strategy, encoded),
+            transaction=True,
+        )
+
+    async def get(self, run_id: str) -> dict[str, Any] | None:
+        """The run's row, or None if there is no such run."""
+        return await self._arun(functools.partial(_get, run_id))
+
+    async def claim(self, worker_id: str) -> dict[str, Any] | None:
+        """Claim the oldest claimable run for ``worker_id``: pending, and no earlier run
+        of its thread pending or running. It becomes ``running``, owned by the worker,
+        with a new attempt number and a lease of ``lease_seconds``. None when no run is
+        claimable (now, or because other claimers hold every candidate)."""
+        return await self._arun(
+            functools.partial(_claim, worker_id, self.lease_seconds), retry=False
+        )
+
+    async def heartbeat(self, run_id: str, worker_id: str, *, attempt: int | None = None) -> bool:
+        """Renew the lease for ``lease_seconds`` from now. False: the worker no longer
+        owns the run (its lease was reaped, or the run finished); it must stop it
+        without writing anything more. ``attempt`` (from ``claim``) also fences against
+        a later claim of the same run by the same worker id.
+
+        A lease that expired but was not reaped yet is still the worker's (nobody else
+        can have claimed the run), so it is renewed: heartbeat every ``lease_seconds/3``
+        or so, and stop the run if a heartbeat fails or cannot be made in time."""
+        return await self._arun(
+            functools.partial(_heartbeat, run_id, worker_id, attempt, self.lease_seconds)
+        )
+
+    async def finish(
+        self,
+        run_id: str,
+        worker_id: str,
+        status: str,
+        *,
+        attempt: int,
+        error: str | None = None,
+    ) -> bool:
+        """Record the run's final ``status`` (``success``, ``error``, ``timeout``,
+        ``interrupted``), fenced: only if it is still running with ``worker_id`` as
+        owner and ``attempt`` (the claim's attempt number). False: the lease was lost,
+        and nothing was changed."""
+        if status not in TERMINAL:
+            raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {status!r}")
+        return await self._arun(
+            functools.partial(_finish, run_id, worker_id, attempt, status, error)
+        )
+
+    async def reap(self) -> list[str]:
+        """Take back every expired lease; return the runs taken back, oldest first.
+
+        Each becomes pending again (owner cleared) while its ``attempt`` is below
+        ``max_attempts``; else it ends in ``error``, with the reason in ``error``. A run
+        whose cancellation was requested ends ``interrupted`` instead.
+        """
+        return await self._arun(functools.partial(_reap, self.max_attempts))
+
+    async def request_cancel(
+        self, run_id: str, action: CancelAction = "interrupt", *, reason: str | None = None
+    ) -> bool:
+        """Request the run's cancellation: durably, in its row, and by
+        ``NOTIFY scopegraph_cancel, '<run_id>'`` (both in one transaction). A pending run
+        ends ``interrupted`` at once. False: no such run, or it has ended already."""
+        if action not in _CANCEL_ACTIONS:
+            raise ValueError(f"action must be 'interrupt' or 'rollback', got {action!r}")
+        why = reason or f"cancel requested ({action})"
+        return await self._arun(functools.partial(_request_cancel, run_id, action, why))
+
+    async def cancel_requested(self, run_id: str) -> str | None:
+        """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""
+        return await self._arun(functools.partial(_cancel_requested, run_id))
+
+    def listen_cancels(self) -> CancelSubscription:
+        """Subscribe to cancel requests: ``async with queue.listen_cancels() as cancels:``
+        then ``async for run_id in cancels``.
+
+        Entering the block returns once ``LISTEN`` is in effect, on a connection of its
+        own; leaving it closes that connection. The order that loses no request: enter
+        the block first, then check :meth:`cancel_requested` of the runs you care about,
+        then follow the notifications. A request committed before the check is in the
+        row; one committed after it is notified. A run may be reported twice.
+        """
+        self._check_usable()
+        return CancelSubscription(self)
+
+
+class CancelSubscription:
+    """``LISTEN scopegraph_cancel`` on a dedicated connection; iterating yields the run
+    id of each cancel request. Made by :meth:`RunQueue.listen_cancels`.
+
+    On asyncio it waits on an async connection; on trio a worker thread polls the sync
+    connection ``_LISTEN_POLL`` seconds at a time, so a cancelled iteration returns
+    within that time. A lost connection raises :class:`QueueConnectionError`: subscribe
+    again, then check the rows again.
+    """
+
+    def __init__(self, queue: RunQueue) -> None:
+        self._queue = queue
+        self._conninfo = make_conninfo(
+            queue._conninfo, application_name="scopegraph-queue-listener"
+        )
+        self._aconn: psycopg.AsyncConnection[TupleRow] | None = None
+        self._conn: psycopg.Connection[TupleRow] | None = None
+        self._buffer: collections.deque[str] = collections.deque()
+        self._entered = False
+
+    def _listen(self) -> psycopg.Connection[TupleRow]:
+        try:
+            conn = psycopg.Connection.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise self._queue._connect_error(exc) from exc
+        try:
+            conn.execute(f"LISTEN {CANCEL_CHANNEL}")
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._queue._db_error(exc) from exc
+        return conn
+
+    async def _alisten(self) -> psycopg.AsyncConnection[TupleRow]:
+        try:
+            aconn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise self._queue._connect_error(exc) from exc
+        try:
+            await aconn.execute(f"LISTEN {CANCEL_CHANNEL}")
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await aconn.close()
+            if isinstance(exc, psycopg.Error):
+                raise self._queue._db_error(exc) from exc
+            raise
+        return aconn
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise QueueError("a CancelSubscription can be entered only once")
+        self._entered = True
+        if _running_on_asyncio():
+            self._aconn = await self._alisten()
+        else:
+            self._conn = await anyio.to_thread.run_sync(self._listen)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        aconn, self._aconn = self._aconn, None
+        conn, self._conn = self._conn, None
+        with anyio.CancelScope(shield=True):
+            if aconn is not None:
+                await aconn.close()
+            if conn is not None:
+                await anyio.to_thread.run_sync(conn.close)
+
+    def __aiter__(self) -> Self:
+        return self
+
+    def _poll(self, conn: psycopg.Connection[TupleRow]) -> list[str]:
+        # Consumed to the end: notifications that arrived in one packet all come out.
+        return [n.payload for n in conn.notifies(timeout=_LISTEN_POLL, stop_after=1)]
+
+    async def __anext__(self) -> str:
+        while not self._buffer:
+            try:
+                if self._aconn is not None:
+                    async for notify in self._aconn.notifies(stop_after=1):
+                        self._buffer.append(notify.payload)
+                elif self._conn is not None:
+                    conn = self._conn
+                    self._buffer.extend(await anyio.to_thread.run_sync(self._poll, conn))
+                else:
+                    raise QueueError(
+                        "iterate the subscription inside its block: "
+                        "async with queue.listen_cancels() as cancels: async for ... in cancels"
+                    )
+            except psycopg.Error as exc:
+                raise self._queue._db_error(exc) from exc
+        return self._buffer.popleft()

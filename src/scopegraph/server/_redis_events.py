@@ -1,0 +1,589 @@
+"""Run events in Redis Streams: the building block of multi-process event streams.
+
+Several API processes and workers share a run's events through Redis: the process that
+executes a run publishes its events, any process follows them and serves them as SSE,
+and a client that reconnects with ``Last-Event-ID`` (to any process) gets exactly the
+events it missed. Not wired into the server yet; see :class:`RedisEventLog`.
+
+Layout: one stream per run, key ``scopegraph:run:<run_id>:events`` (the prefix is
+configurable). Each entry has the fields ``event`` (the SSE event name), ``data`` (the
+ready-made SSE data, bytes) and, on the run's last entry only, ``end``.
+
+Ids: every entry is appended by one Lua script (:data:`_PUBLISH`, atomic: XADD with
+``MAXLEN``, then ``PEXPIRE``) that gives it the id ``<epoch>-<n>``, the SSE ``id:``:
+
+- ``n`` numbers the entries of the stream 1, 2, 3, ... without a hole, so a reader
+  knows the id it must see next, and notices the events it cannot get any more
+  (trimmed by ``maxlen`` while it was behind): :class:`EventsLostError` instead of a
+  silent gap;
+- ``epoch`` is the same for every entry of the stream: the Redis server's clock, in
+  microseconds, when the stream was created. A stream that was lost (its TTL passed,
+  or Redis restarted without persistence) and created again by later events has
+  another epoch, so its entries are never taken for the continuation of the old one.
+
+The ids do not tell when an event happened; they only order the events of one run.
+A reader that joins with a ``Last-Event-ID`` gets exactly the entries after it, read
+with ``XREAD BLOCK`` from that id: no gap, no duplicate, whichever process it asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import socket
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Self
+
+import anyio
+import anyio.to_thread
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+__all__ = (
+    "DEFAULT_MAXLEN",
+    "DEFAULT_TTL",
+    "EventLogConnectionError",
+    "EventLogError",
+    "EventsLostError",
+    "RedisEventLog",
+)
+
+DEFAULT_MAXLEN: Final = 10_000
+DEFAULT_TTL: Final = 3600.0
+_START: Final = "0-0"
+_MAX_ID_PART: Final = 2**64 - 1
+_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+
+# Appends one event to a run's stream with the next id (see the module docstring), trims
+# the stream and refreshes its TTL, atomically (a script runs alone). Refuses to append
+# after the run's last entry (the one with the field 'end').
+# KEYS[1]: the stream. ARGV: [1] '~' or '=' (approximate or exact trimming), [2] maxlen,
+# [3] TTL in milliseconds, [4] event, [5] data, [6] '1' for the run's last entry.
+_PUBLISH: Final = """
+local key = KEYS[1]
+local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+local id
+if last then
+  local fields = last[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'end' then
+      return redis.error_reply('ENDED the event stream has ended')
+    end
+  end
+  local dash = string.find(last[1], '-', 1, true)
+  local n = tonumber(string.sub(last[1], dash + 1)) + 1
+  id = string.sub(last[1], 1, dash - 1) .. '-' .. string.format('%.0f', n)
+else
+  local now = redis.call('TIME')
+  id = now[1] .. string.format('%06d', tonumber(now[2])) .. '-1'
+end
+if ARGV[6] == '1' then
+  redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id,
+             'event', ARGV[4], 'data', ARGV[5], 'end', '1')
+else
+  redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id, 'event', ARGV[4], 'data', ARGV[5])
+end
+redis.call('PEXPIRE', key, ARGV[3])
+return id
+"""
+
+
+class EventLogError(Exception):
+    """An operation of the Redis event log failed."""
+
+
+class EventLogConnectionError(EventLogError):
+    """Redis cannot be reached, or the connection broke; the message names what to check."""
+
+
+class EventsLostError(EventLogError):
+    """Events a reader has not seen are no longer in Redis.
+
+    They were trimmed (``maxlen``) while the reader was behind, or the whole stream is
+    gone (its TTL passed, or Redis restarted without persistence). The reader cannot
+    continue without a gap; it should start over from the run's state.
+    """
+
+
+class _EndedError(EventLogError):
+    """The publish script refused to append after the run's last entry."""
+
+
+def _parse_id(stream_id: str) -> tuple[int, int]:
+    match = _ID.fullmatch(stream_id)
+    if match is None:
+        raise ValueError(f"not a stream id: {stream_id!r}")
+    ms, n = int(match[1]), int(match[2])
+    if ms > _MAX_ID_PART or n > _MAX_ID_PART:
+        raise ValueError(f"not a stream id: {stream_id!r}")
+    return ms, n
+
+
+def _start(after: str | None) -> tuple[str, int | None]:
+    """(cursor, the number of the entry expected next, if the cursor is an entry's id)."""
+    if after is None or after.strip() in ("", "0", _START):
+        return _START, None
+    try:
+        ms, n = _parse_id(after.strip())
+    except ValueError:
+        raise ValueError(
+            f"invalid Last-Event-ID {after!r}: expected the id of an event of this stream, "
+            "'<epoch>-<number>' (e.g. '1718000000123456-42')"
+        ) from None
+    return f"{ms}-{n}", n + 1
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The operating system's error behind a redis-py error, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _running_on_asyncio() -> bool:
+    # redis-py's asyncio client works only on asyncio; on trio the sync client runs in
+    # worker threads. This is the one place where the log looks at the backend.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _entries(reply: Any) -> list[tuple[str, Mapping[bytes, bytes]]]:
+    """The entries of an XREAD reply for one stream (RESP2: a list; RESP3: a dict)."""
+    if not reply:
+        return []
+    streams = reply.values() if isinstance(reply, dict) else [entries for _, entries in reply]
+    return [(_text(sid), fields) for entries in streams for sid, fields in entries]
+
+
+class RedisEventLog:
+    """Run events in Redis Streams, shared by processes; see the module docstring.
+
+    Args:
+        url: the Redis URL, ``redis://[[user]:password@]host[:port][/db]``,
+            ``rediss://...`` (TLS) or ``unix:///path/to/socket?db=0``.
+        maxlen: the most entries a run's stream keeps (``XADD MAXLEN``); older ones are
+            trimmed, and a reader that was behind by more gets :class:`EventsLostError`.
+        approximate: trim with ``MAXLEN ~`` (the default: cheaper, Redis removes whole
+            nodes, so a stream may keep up to about ``stream-node-max-entries``, 100 by
+            default, more than ``maxlen``), or exactly (``MAXLEN =``).
+        ttl: seconds a run's stream is kept after its last event (each publish refreshes
+            the stream's TTL).
+        connect_timeout: seconds to wait for a connection to Redis.
+        socket_timeout: seconds to wait for any reply; a blocking read waits at most a
+            second less than this.
+        thread_poll_ms: under trio, the longest a blocking read waits in a worker thread
+            before the task can notice a cancellation (see below).
+        thread_readers: under trio, the most followers whose blocking reads run in
+            worker threads at once; more wait their turn (each turn lasts at most
+            ``thread_poll_ms``).
+        prefix: the first part of the stream keys.
+
+    Backends: on asyncio the log uses redis-py's asyncio client (bound to the event loop
+    that first uses it). redis-py's asyncio client does not work under trio, so there
+    the log runs the sync client's calls in worker threads (``anyio.to_thread``); a
+    blocking read in a thread cannot be interrupted, so it blocks for at most
+    ``thread_poll_ms`` at a time, and a cancelled follow returns once that read ends.
+
+    A publish is never retried: when the connection breaks during one, the event may or
+    may not have been stored, and :class:`EventLogConnectionError` says so. A follow
+    that has read from Redis once rides out a broken connection (e.g. Redis
+    restarting) for up to ``reconnect_timeout`` seconds: reading again is harmless.
+
+    Every blocked follower holds one Redis connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        maxlen: int = DEFAULT_MAXLEN,
+        approximate: bool = True,
+        ttl: float = DEFAULT_TTL,
+        connect_timeout: float = 5.0,
+        socket_timeout: float = 10.0,
+        reconnect_timeout: float = 10.0,
+        thread_poll_ms: int = 100,
+        thread_readers: int = 64,
+        prefix: str = "scopegraph",
+    ) -> None:
+        try:
+            import redis
+            import redis.asyncio
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise ImportError(
+                "RedisEventLog needs redis-py: pip install 'scopegraph[redis]'"
+            ) from exc
+        if maxlen < 1:
+            raise ValueError(f"maxlen must be at least 1, got {maxlen}")
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive, got {ttl}")
+        if socket_timeout < 2:
+            raise ValueError(f"socket_timeout must be at least 2 seconds, got {socket_timeout}")
+        if thread_poll_ms < 1:
+            raise ValueError(f"thread_poll_ms must be at least 1, got {thread_poll_ms}")
+        self.maxlen = maxlen
+        self.approximate = approximate
+        self.ttl = ttl
+        self.prefix = prefix
+        self._url = url
+        self._connect_timeout = connect_timeout
+        self._socket_timeout = socket_timeout
+        self._reconnect_timeout = reconnect_timeout
+        self._thread_poll_ms = thread_poll_ms
+        self._thread_readers = thread_readers
+        self._errors: tuple[type[Exception], ...] = (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        )
+        self._auth_error: type[Exception] = redis.exceptions.AuthenticationError
+        self._response_error: type[Exception] = redis.exceptions.ResponseError
+        try:
+            self._sync: redis.Redis = redis.Redis.from_url(url, **self._client_options(False))
+        except ValueError as exc:
+            raise ValueError(
+                f"malformed Redis URL: {exc}; write it as redis://host:port/db, "
+                "rediss://host:port/db or unix:///path/to/socket"
+            ) from exc
+        self._async: redis.asyncio.Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._readers: anyio.CapacityLimiter | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<RedisEventLog {self._target()}>"
+
+    def stream_key(self, run_id: str) -> str:
+        """The key of ``run_id``'s stream."""
+        return f"{self.prefix}:run:{run_id}:events"
+
+    # -- connecting ----------------------------------------------------------------------
+
+    def _client_options(self, on_asyncio: bool) -> dict[str, Any]:
+        from redis.backoff import NoBackoff
+
+        retry: Any
+        if on_asyncio:
+            from redis.asyncio.retry import Retry as AsyncRetry
+
+            retry = AsyncRetry(NoBackoff(), 0)
+        else:
+            from redis.retry import Retry
+
+            retry = Retry(NoBackoff(), 0)
+        return {
+            # Our own code decides what to retry: never a publish (it could land twice).
+            "retry": retry,
+            "socket_connect_timeout": self._connect_timeout,
+            "socket_timeout": self._socket_timeout,
+            "protocol": 2,
+            "client_name": "scopegraph-events",
+        }
+
+    def _target(self) -> str:
+        kwargs = self._sync.connection_pool.connection_kwargs
+        db = kwargs.get("db", 0)
+        if kwargs.get("path"):
+            return f"{kwargs['path']} (db {db})"
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)} (db {db})"
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        if self._async is not None:
+            if self._loop is not loop:
+                raise EventLogError(
+                    "this RedisEventLog's asyncio connections belong to another event loop; "
+                    "create one log per event loop"
+                )
+            return self._async
+        import redis.asyncio
+
+        self._async = redis.asyncio.Redis.from_url(self._url, **self._client_options(True))
+        self._loop = loop
+        return self._async
+
+    def _connection_error(self, exc: Exception, consequence: str = "") -> EventLogConnectionError:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        lowered = message.lower()
+        target = self._target()
+        if isinstance(exc, self._auth_error) or "noauth" in lowered or "wrongpass" in lowered:
+            return EventLogConnectionError(
+                f"cannot use Redis at {target}: authentication failed ({message}); check the "
+                "user name and password in the Redis URL (redis://user:password@host:port/db)"
+            )
+        if "connecting to" not in lowered and "timeout connecting" not in lowered:
+            return EventLogConnectionError(
+                f"lost the connection to Redis at {target}: {message}{consequence}"
+            )
+        cause = _os_error(exc)
+        what, fix = message, "check the Redis URL, and that redis-server is running there"
+        if isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
+            what = "connection refused"
+            fix = (
+                "check the host and port in the Redis URL, and that redis-server is running "
+                "and listening there"
+            )
+        elif isinstance(cause, TimeoutError) or "timeout" in lowered or "timed out" in lowered:
+            what = f"no answer within {self._connect_timeout:g}s"
+            fix = (
+                "check the host and port in the Redis URL and the network in between; raise "
+                "connect_timeout if the server is slow to answer"
+            )
+        elif isinstance(cause, socket.gaierror) or "name or service not known" in lowered:
+            what, fix = "unknown host name", "check the host in the Redis URL"
+        elif isinstance(cause, FileNotFoundError) or "no such file" in lowered:
+            what = "no such socket"
+            fix = "check the socket path in the Redis URL, and that redis-server is running"
+        return EventLogConnectionError(f"cannot connect to Redis at {target}: {what}; {fix}")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EventLogError("this RedisEventLog is closed; create a new one")
+
+    async def _command(
+        self, *args: Any, limiter: anyio.CapacityLimiter | None = None, consequence: str = ""
+    ) -> Any:
+        """Run one Redis command on the asyncio client, or on the sync one in a thread."""
+        self._check_open()
+        try:
+            if _running_on_asyncio():
+                return await self._async_client().execute_command(*args)  # type: ignore[no-untyped-call]
+            call = functools.partial(self._sync.execute_command, *args)
+            return await anyio.to_thread.run_sync(call, limiter=limiter)
+        except self._errors as exc:
+            if self._closed:
+                raise EventLogError("this RedisEventLog was closed during the operation") from exc
+            raise self._connection_error(exc, consequence) from exc
+        except self._response_error as exc:
+            if str(exc).startswith("ENDED"):
+                raise _EndedError(str(exc)) from exc
+            raise EventLogError(f"Redis refused {args[0]}: {exc}") from exc
+
+    async def ping(self) -> None:
+        """Check that Redis answers; raises :class:`EventLogConnectionError` if not."""
+        await self._command("PING")
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def publish(self, run_id: str, event: str, data: bytes) -> str:
+        """Append an event to ``run_id``'s stream; return its id (the SSE ``id:``).
+
+        Trims the stream to about ``maxlen`` entries and sets its TTL to ``ttl``.
+        Raises :class:`EventLogError` after :meth:`end`.
+        """
+        return await self._append(run_id, event, data, final=False)
+
+    async def end(self, run_id: str, event: str = "end", data: bytes = b"null") -> str:
+        """Append the run's last event (``end`` by default, or e.g. an ``error``); return
+        its id. Followers get it, then their follow returns; nothing can be published
+        after it."""
+        return await self._append(run_id, event, data, final=True)
+
+    async def _append(self, run_id: str, event: str, data: bytes, *, final: bool) -> str:
+        if not isinstance(data, bytes):
+            raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        ttl_ms = max(1, round(self.ttl * 1000))
+        try:
+            stream_id = await self._command(
+                "EVAL",
+                _PUBLISH,
+                1,
+                self.stream_key(run_id),
+                "~" if self.approximate else "=",
+                self.maxlen,
+                ttl_ms,
+                event,
+                data,
+                "1" if final else "0",
+                consequence="; the event may or may not have been stored",
+            )
+        except _EndedError as exc:
+            raise EventLogError(
+                f"the events of run {run_id} have ended: nothing can be published after end()"
+            ) from exc
+        return _text(stream_id)
+
+    # -- following -----------------------------------------------------------------------
+
+    async def follow(
+        self, run_id: str, after: str | None = None, *, block_ms: int = 5000, count: int = 100
+    ) -> AsyncGenerator[tuple[str, str, bytes], None]:
+        """``(id, event, data)`` of ``run_id``'s events, in order, until its last one.
+
+        ``after``: the id of the last event the reader has (a ``Last-Event-ID``): the
+        events after it, exactly, or :class:`EventsLostError` if some of them are gone.
+        ``None`` (or ``"0"``): from the oldest event the stream keeps. A follow waits for
+        a stream that does not exist yet (the run has published nothing) unless
+        ``after`` names one of its events; bound the wait with a timeout if needed.
+
+        Waits with ``XREAD BLOCK`` for at most ``block_ms`` at a time, then checks that
+        the stream is still there (an expired stream raises :class:`EventsLostError`).
+        ``count``: the most events read at once. Use it as ``async with
+        contextlib.aclosing(log.follow(...)) as events``; stopping or cancelling it
+        leaves nothing behind.
+        """
+        if block_ms < 1:
+            raise ValueError(f"block_ms must be at least 1, got {block_ms}")
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        key = self.stream_key(run_id)
+        cursor, expect = _start(after)
+        epoch = _parse_id(cursor)[0] if expect is not None else None
+        reader = _Reader(self)
+        look = True
+        while True:
+            if look:
+                # Before waiting (on joining, then after every block_ms without news or a
+                # reconnection), look at the stream's last entry: is the stream still the
+                # one the cursor belongs to, and did it end already?
+                last = await reader.call("XREVRANGE", key, "+", "-", "COUNT", 1)
+                if expect is not None:
+                    if not last:
+                        raise self._lost(run_id, cursor, "its stream does not exist any more")
+                    if _parse_id(_text(last[0][0]))[0] != epoch:
+                        raise self._lost(run_id, cursor, "its stream was lost and started again")
+                ended = bool(last) and b"end" in last[0][1]
+                if ended and _parse_id(_text(last[0][0])) <= _parse_id(cursor):
+                    return
+                look = False
+            entries = await reader.wait(key, cursor, block_ms, count)
+            if not entries:
+                look = True
+                continue
+            for stream_id, fields in entries:
+                this_epoch, n = _parse_id(stream_id)
+                if expect is not None and this_epoch != epoch:
+                    raise self._lost(run_id, cursor, "its stream was lost and started again")
+                if expect is not None and n != expect:
+                    raise EventsLostError(
+                        f"events of run {run_id} after {cursor} are gone: the next one kept "
+                        f"is {stream_id}, number {n}, but the reader needs number {expect}; "
+                        f"they were trimmed (maxlen={self.maxlen}) while the reader was behind"
+                    )
+                cursor, epoch, expect = stream_id, this_epoch, n + 1
+                yield stream_id, _text(fields[b"event"]), fields[b"data"]
+                if b"end" in fields:
+                    return
+
+    def _lost(self, run_id: str, cursor: str, what: str) -> EventsLostError:
+        return EventsLostError(
+            f"the events of run {run_id} after {cursor} are gone: {what} (key "
+            f"{self.stream_key(run_id)!r}; its TTL of {self.ttl:g}s passed, or Redis "
+            "restarted without persistence)"
+        )
+
+    # -- closing -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connections; the log is unusable afterwards."""
+        self._closed = True
+        client, self._async = self._async, None
+        if (
+            client is not None
+            and _running_on_asyncio()
+            and self._loop is asyncio.get_running_loop()
+        ):
+            await client.aclose()
+        # An asyncio client of another event loop (or seen from trio) cannot be closed
+        # here: its connections close when it is garbage-collected.
+        await anyio.to_thread.run_sync(self._sync.close)
+
+    async def __aenter__(self) -> Self:
+        await self.ping()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class _Reader:
+    """The Redis calls of one follow. Once it has read from Redis, it rides out a broken
+    connection: it waits (up to ``reconnect_timeout``) until Redis answers again."""
+
+    def __init__(self, log: RedisEventLog) -> None:
+        self.log = log
+        self.connected = False
+        self.reconnected = False
+
+    async def call(
+        self, *args: Any, limiter: anyio.CapacityLimiter | None = None, retry: bool = True
+    ) -> Any:
+        """Run a command; after a reconnection, run it again, or return None if not
+        ``retry`` (a blocking read: the caller looks at the stream afresh instead)."""
+        try:
+            result = await self.log._command(*args, limiter=limiter)
+        except EventLogConnectionError:
+            if not self.connected:
+                raise
+            await self._reconnect()
+            if not retry:
+                return None
+            result = await self.log._command(*args, limiter=limiter)
+        self.connected = True
+        return result
+
+    async def _reconnect(self) -> None:
+        delay = 0.05
+        deadline = anyio.current_time() + self.log._reconnect_timeout
+        while True:
+            try:
+                await self.log._command("PING")
+            except EventLogConnectionError:
+                if anyio.current_time() + delay > deadline:
+                    raise
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            self.reconnected = True
+            return
+
+    async def wait(
+        self, key: str, cursor: str, block_ms: int, count: int
+    ) -> Sequence[tuple[str, Mapping[bytes, bytes]]]:
+        """The entries after ``cursor``, waiting up to ``block_ms`` for one to come; none
+        at once after a reconnection."""
+        log = self.log
+        self.reconnected = False
+        if _running_on_asyncio():
+            block = min(block_ms, round(log._socket_timeout * 1000) - 1000)
+            reply = await self.call(
+                "XREAD", "COUNT", count, "BLOCK", block, "STREAMS", key, cursor, retry=False
+            )
+            return _entries(reply)
+        # A blocking read in a worker thread cannot be interrupted: short reads, so that a
+        # cancellation is noticed within thread_poll_ms.
+        if log._readers is None:
+            log._readers = anyio.CapacityLimiter(log._thread_readers)
+        deadline = anyio.current_time() + block_ms / 1000
+        while True:
+            remaining = round((deadline - anyio.current_time()) * 1000)
+            block = max(1, min(remaining, log._thread_poll_ms))  # BLOCK 0 would be forever
+            reply = await self.call(
+                "XREAD",
+                "COUNT",
+                count,
+                "BLOCK",
+                block,
+                "STREAMS",
+                key,
+                cursor,
+                limiter=log._readers,
+                retry=False,
+            )
+            entries = _entries(reply)
+            if entries or remaining <= block or self.reconnected:
+                return entries
