@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -255,12 +255,42 @@ class _Result:
 _Op = Generator[tuple[str, _Params], _Result, _T]
 
 
-def _read_schema_version() -> _Op[int | None]:
-    exists = yield _VERSION_TABLE_EXISTS, None
+def read_schema_version(exists_sql: str, select_sql: str) -> _Op[int | None]:
+    """The stored schema version of a set of tables (None: never set up)."""
+    exists = yield exists_sql, None
     if not exists.rows[0][0]:
         return None
-    found = yield _SELECT_VERSION, None
+    found = yield select_sql, None
     return int(found.rows[0][0]) if found.rows else None
+
+
+def migrate(
+    *,
+    lock_key: int,
+    create_version_table: str,
+    select_version: str,
+    store_version: str,
+    migrations: Sequence[Sequence[str]],
+    newer: Callable[[int], Exception],
+) -> _Op[None]:
+    """Create or upgrade a set of tables to ``len(migrations)``. Run in ONE transaction:
+    the advisory lock is released, and every change kept, at commit."""
+    target = len(migrations)
+    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": lock_key}
+    yield create_version_table, None
+    found = yield select_version, None
+    current = int(found.rows[0][0]) if found.rows else 0
+    if current > target:
+        raise newer(current)
+    for version in range(current, target):
+        for statement in migrations[version]:
+            yield statement, None
+    if current < target:
+        yield store_version, {"version": target}
+
+
+def _read_schema_version() -> _Op[int | None]:
+    return read_schema_version(_VERSION_TABLE_EXISTS, _SELECT_VERSION)
 
 
 def _newer_schema_error(version: int) -> SchemaVersionError:
@@ -272,18 +302,14 @@ def _newer_schema_error(version: int) -> SchemaVersionError:
 
 
 def _migrate() -> _Op[None]:
-    """Run in ONE transaction: the lock is released, and every change kept, at commit."""
-    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": _MIGRATION_LOCK_KEY}
-    yield _CREATE_VERSION_TABLE, None
-    found = yield _SELECT_VERSION, None
-    current = int(found.rows[0][0]) if found.rows else 0
-    if current > SCHEMA_VERSION:
-        raise _newer_schema_error(current)
-    for version in range(current, SCHEMA_VERSION):
-        for statement in _MIGRATIONS[version]:
-            yield statement, None
-    if current < SCHEMA_VERSION:
-        yield _STORE_VERSION, {"version": SCHEMA_VERSION}
+    return migrate(
+        lock_key=_MIGRATION_LOCK_KEY,
+        create_version_table=_CREATE_VERSION_TABLE,
+        select_version=_SELECT_VERSION,
+        store_version=_STORE_VERSION,
+        migrations=_MIGRATIONS,
+        newer=_newer_schema_error,
+    )
 
 
 def _to_tuple(thread_id: str, ns: str, row: TupleRow) -> CheckpointTuple:
@@ -504,70 +530,58 @@ def _explain_connect_failure(message: str, params: Mapping[str, Any]) -> tuple[s
     return message.strip().splitlines()[0], "check the connection string"
 
 
-# -- the saver ---------------------------------------------------------------------------
+# -- pooled connections to one database -------------------------------------------------
 
 
-class PostgresSaver(BaseCheckpointSaver):
-    """A checkpointer storing threads in PostgreSQL (psycopg 3 with connection pools).
+class PooledPostgres:
+    """The connection side shared by :class:`PostgresSaver` and the run server's queue:
+    a connection string checked up front, a probe connection that creates or migrates
+    the tables, lazily opened pools (sync; async on asyncio), and errors that name what
+    to fix. Subclasses set the class attributes and the three schema hooks."""
 
-    Args:
-        conninfo: a libpq connection string or URI, e.g.
-            ``"postgresql://user:password@db.example.com:5432/app"``.
-        pool_size: the most connections each pool (sync, async) opens.
-        connect_timeout: seconds to wait for a connection to be established; used unless
-            the connection string sets ``connect_timeout`` (libpq's minimum is 2).
-        pool_timeout: seconds an operation waits for a free connection of the pool.
-        reconnect_timeout: seconds the pool keeps trying to re-open connections after
-            the server went away, before it gives up (operations then fail after
-            ``pool_timeout``; the next one tries again).
+    _label: ClassVar[str]
+    """The class's name in messages, e.g. ``"PostgresSaver"``."""
+    _prefix: ClassVar[str] = ""
+    """What every message starts with, e.g. ``"run queue: "``."""
+    _pool_name: ClassVar[str]
+    _schema_version: ClassVar[int]
+    _error: ClassVar[type[Exception]]
+    _connection_error: ClassVar[type[Exception]]
 
-    The pools are opened on first use; before that a probe connection checks the
-    connection string (a failure raises :class:`CheckpointConnectionError` naming
-    what to fix, within ``connect_timeout``) and creates or migrates the tables. Pooled
-    connections are checked before each use, so the saver recovers when the server
-    restarts.
+    def _read_schema_version_op(self) -> _Op[int | None]:
+        raise NotImplementedError
 
-    Backends: the sync API uses a ``psycopg_pool.ConnectionPool``. The async API uses a
-    ``psycopg_pool.AsyncConnectionPool`` on asyncio (bound to the event loop that first
-    uses it). psycopg's async API works only on asyncio, so under trio the async methods
-    run the sync API in worker threads (``anyio.to_thread.run_sync``); a cancelled call
-    then returns once its statement has completed or been rolled back. The backend is
-    detected at each call, so one saver serves both.
+    def _migrate_op(self) -> _Op[None]:
+        raise NotImplementedError
 
-    ``aclose()`` closes both pools; ``close()`` closes the sync pool, and the async one
-    when its event loop is idle.
+    def _newer_schema_error(self, version: int) -> Exception:
+        raise NotImplementedError
 
-    Example::
-
-        async with PostgresSaver.from_conn_string("postgresql://localhost/app") as saver:
-            graph = builder.compile(checkpointer=saver)
-            await graph.ainvoke(inputs, {"configurable": {"thread_id": "t1"}})
-    """
-
-    def __init__(
+    def _init_connection(
         self,
         conninfo: str,
         *,
-        pool_size: int = 10,
-        connect_timeout: int = 5,
-        pool_timeout: float = 30.0,
-        reconnect_timeout: float = 60.0,
+        application_name: str,
+        pool_size: int,
+        connect_timeout: int,
+        pool_timeout: float,
+        reconnect_timeout: float,
     ) -> None:
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         try:
             params = conninfo_to_dict(conninfo)
         except psycopg.ProgrammingError as exc:
-            raise CheckpointConnectionError(
-                f"malformed PostgreSQL connection string: {str(exc).strip()}; write it as "
-                "'host=... port=... dbname=... user=...' or "
+            raise self._connection_error(
+                f"{self._prefix}malformed PostgreSQL connection string: {str(exc).strip()}; "
+                "write it as 'host=... port=... dbname=... user=...' or "
                 "'postgresql://user:password@host:port/dbname'"
             ) from exc
         extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = connect_timeout
         if "application_name" not in params:
-            extra["application_name"] = "scopegraph"
+            extra["application_name"] = application_name
         self._conninfo = make_conninfo(conninfo, **extra)
         self._params = conninfo_to_dict(self._conninfo)
         self._connect_timeout = float(str(self._params["connect_timeout"]))
@@ -578,20 +592,12 @@ class PostgresSaver(BaseCheckpointSaver):
         self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
         self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
         self._alock: anyio.Lock | None = None
-        self._free: list[tuple[psycopg.AsyncConnection[TupleRow], float]] = []
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._schema_ready = False
         self._closed = False
 
-    @classmethod
-    def from_conn_string(cls, conninfo: str, **kwargs: Any) -> Self:
-        """The saver for ``conninfo``; use it as ``with`` or ``async with`` to close it."""
-        return cls(conninfo, **kwargs)
-
     def __repr__(self) -> str:
-        return f"<PostgresSaver {self._target()}>"
-
-    # -- connecting --------------------------------------------------------------------
+        return f"<{self._label} {self._target()}>"
 
     def _target(self) -> str:
         host = self._params.get("host") or self._params.get("hostaddr") or "localhost"
@@ -600,29 +606,29 @@ class PostgresSaver(BaseCheckpointSaver):
         where = host if str(host).startswith("/") else f"{host}:{port}"
         return f"{where} (database {dbname!r})"
 
-    def _connect_error(self, exc: psycopg.Error) -> CheckpointConnectionError:
+    def _connect_error(self, exc: psycopg.Error) -> Exception:
         what, fix = _explain_connect_failure(str(exc), self._params)
-        return CheckpointConnectionError(
-            f"cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
+        return self._connection_error(
+            f"{self._prefix}cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
         )
 
-    def _pool_error(self, exc: psycopg.Error) -> CheckpointError:
+    def _pool_error(self, exc: psycopg.Error) -> Exception:
         if isinstance(exc, PoolTimeout):
-            return CheckpointConnectionError(
-                f"no connection to PostgreSQL at {self._target()} within "
+            return self._connection_error(
+                f"{self._prefix}no connection to PostgreSQL at {self._target()} within "
                 f"{self._pool_timeout}s: the server is unreachable, or all {self._pool_size} "
                 "connections of the pool are busy (raise pool_size or pool_timeout)"
             )
         if isinstance(exc, psycopg.OperationalError) and _is_connection_failure(exc):
-            return CheckpointConnectionError(
-                f"lost the connection to PostgreSQL at {self._target()}: "
+            return self._connection_error(
+                f"{self._prefix}lost the connection to PostgreSQL at {self._target()}: "
                 f"{str(exc).strip()}; the operation may not have completed"
             )
-        return CheckpointError(f"PostgreSQL error: {str(exc).strip()}")
+        return self._error(f"{self._prefix}PostgreSQL error: {str(exc).strip()}")
 
     def _check_usable(self) -> None:
         if self._closed:
-            raise CheckpointError("this PostgresSaver is closed; create a new one")
+            raise self._error(f"this {self._label} is closed; create a new one")
 
     def _pool_kwargs(self) -> dict[str, Any]:
         return {
@@ -632,25 +638,25 @@ class PostgresSaver(BaseCheckpointSaver):
             "open": False,
             "timeout": self._pool_timeout,
             "reconnect_timeout": self._reconnect_timeout,
-            "name": "scopegraph-checkpoint",
+            "name": self._pool_name,
         }
 
     def _setup_on(self, conn: psycopg.Connection[TupleRow]) -> None:
-        version = _drive(conn, _read_schema_version())
-        if version is not None and version > SCHEMA_VERSION:
-            raise _newer_schema_error(version)
-        if version != SCHEMA_VERSION:
+        version = _drive(conn, self._read_schema_version_op())
+        if version is not None and version > self._schema_version:
+            raise self._newer_schema_error(version)
+        if version != self._schema_version:
             with conn.transaction():
-                _drive(conn, _migrate())
+                _drive(conn, self._migrate_op())
         self._schema_ready = True
 
     async def _asetup_on(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
-        version = await _adrive(conn, _read_schema_version())
-        if version is not None and version > SCHEMA_VERSION:
-            raise _newer_schema_error(version)
-        if version != SCHEMA_VERSION:
+        version = await _adrive(conn, self._read_schema_version_op())
+        if version is not None and version > self._schema_version:
+            raise self._newer_schema_error(version)
+        if version != self._schema_version:
             async with conn.transaction():
-                await _adrive(conn, _migrate())
+                await _adrive(conn, self._migrate_op())
         self._schema_ready = True
 
     def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
@@ -687,9 +693,9 @@ class PostgresSaver(BaseCheckpointSaver):
         if self._aloop is None:
             self._aloop, self._alock = loop, anyio.Lock()
         elif self._aloop is not loop:
-            raise CheckpointError(
-                "this PostgresSaver's async connections belong to another event loop; "
-                "create one saver per event loop"
+            raise self._error(
+                f"this {self._label}'s async connections belong to another event loop; "
+                f"create one {self._label} per event loop"
             )
         assert self._alock is not None
         async with self._alock:
@@ -719,6 +725,86 @@ class PostgresSaver(BaseCheckpointSaver):
                 raise self._pool_error(exc) from exc
             self._apool = pool
             return pool
+
+
+# -- the saver ---------------------------------------------------------------------------
+
+
+class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
+    """A checkpointer storing threads in PostgreSQL (psycopg 3 with connection pools).
+
+    Args:
+        conninfo: a libpq connection string or URI, e.g.
+            ``"postgresql://user:password@db.example.com:5432/app"``.
+        pool_size: the most connections each pool (sync, async) opens.
+        connect_timeout: seconds to wait for a connection to be established; used unless
+            the connection string sets ``connect_timeout`` (libpq's minimum is 2).
+        pool_timeout: seconds an operation waits for a free connection of the pool.
+        reconnect_timeout: seconds the pool keeps trying to re-open connections after
+            the server went away, before it gives up (operations then fail after
+            ``pool_timeout``; the next one tries again).
+
+    The pools are opened on first use; before that a probe connection checks the
+    connection string (a failure raises :class:`CheckpointConnectionError` naming
+    what to fix, within ``connect_timeout``) and creates or migrates the tables. Pooled
+    connections are checked before each use, so the saver recovers when the server
+    restarts.
+
+    Backends: the sync API uses a ``psycopg_pool.ConnectionPool``. The async API uses a
+    ``psycopg_pool.AsyncConnectionPool`` on asyncio (bound to the event loop that first
+    uses it). psycopg's async API works only on asyncio, so under trio the async methods
+    run the sync API in worker threads (``anyio.to_thread.run_sync``); a cancelled call
+    then returns once its statement has completed or been rolled back. The backend is
+    detected at each call, so one saver serves both.
+
+    ``aclose()`` closes both pools; ``close()`` closes the sync pool, and the async one
+    when its event loop is idle.
+
+    Example::
+
+        async with PostgresSaver.from_conn_string("postgresql://localhost/app") as saver:
+            graph = builder.compile(checkpointer=saver)
+            await graph.ainvoke(inputs, {"configurable": {"thread_id": "t1"}})
+    """
+
+    _label = "PostgresSaver"
+    _pool_name = "scopegraph-checkpoint"
+    _schema_version = SCHEMA_VERSION
+    _error = CheckpointError
+    _connection_error = CheckpointConnectionError
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: int = 5,
+        pool_timeout: float = 30.0,
+        reconnect_timeout: float = 60.0,
+    ) -> None:
+        self._init_connection(
+            conninfo,
+            application_name="scopegraph",
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            reconnect_timeout=reconnect_timeout,
+        )
+        self._free: list[tuple[psycopg.AsyncConnection[TupleRow], float]] = []
+
+    @classmethod
+    def from_conn_string(cls, conninfo: str, **kwargs: Any) -> Self:
+        """The saver for ``conninfo``; use it as ``with`` or ``async with`` to close it."""
+        return cls(conninfo, **kwargs)
+
+    def _read_schema_version_op(self) -> _Op[int | None]:
+        return _read_schema_version()
+
+    def _migrate_op(self) -> _Op[None]:
+        return _migrate()
+
+    def _newer_schema_error(self, version: int) -> Exception:
+        return _newer_schema_error(version)
 
     # -- running operations ------------------------------------------------------------
 

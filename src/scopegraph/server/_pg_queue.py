@@ -75,8 +75,6 @@ import asyncio
 import collections
 import functools
 import json
-import os
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -87,25 +85,22 @@ import anyio.to_thread
 
 try:
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.conninfo import make_conninfo
     from psycopg.rows import TupleRow
-    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+    from psycopg_pool import PoolTimeout
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the PostgreSQL run queue needs psycopg: pip install 'scopegraph[postgres]'"
     ) from exc
 
 from ..checkpoint._postgres import (
-    _acheck_if_idle,
+    PooledPostgres,
     _adrive,
-    _amark_used,
-    _check_if_idle,
     _drive,
-    _explain_connect_failure,
-    _is_connection_failure,
-    _mark_used,
     _Op,
     _running_on_asyncio,
+    migrate,
+    read_schema_version,
 )
 
 __all__ = (
@@ -352,11 +347,7 @@ def _row(values: Any) -> dict[str, Any]:
 
 
 def _read_schema_version() -> _Op[int | None]:
-    exists = yield _VERSION_TABLE_EXISTS, None
-    if not exists.rows[0][0]:
-        return None
-    found = yield _SELECT_VERSION, None
-    return int(found.rows[0][0]) if found.rows else None
+    return read_schema_version(_VERSION_TABLE_EXISTS, _SELECT_VERSION)
 
 
 def _newer_schema_error(version: int) -> QueueError:
@@ -368,18 +359,14 @@ def _newer_schema_error(version: int) -> QueueError:
 
 
 def _migrate() -> _Op[None]:
-    """Run in ONE transaction: the lock is released, and every change kept, at commit."""
-    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": _MIGRATION_LOCK_KEY}
-    yield _CREATE_VERSION_TABLE, None
-    found = yield _SELECT_VERSION, None
-    current = int(found.rows[0][0]) if found.rows else 0
-    if current > SCHEMA_VERSION:
-        raise _newer_schema_error(current)
-    for version in range(current, SCHEMA_VERSION):
-        for statement in _MIGRATIONS[version]:
-            yield statement, None
-    if current < SCHEMA_VERSION:
-        yield _STORE_VERSION, {"version": SCHEMA_VERSION}
+    return migrate(
+        lock_key=_MIGRATION_LOCK_KEY,
+        create_version_table=_CREATE_VERSION_TABLE,
+        select_version=_SELECT_VERSION,
+        store_version=_STORE_VERSION,
+        migrations=_MIGRATIONS,
+        newer=_newer_schema_error,
+    )
 
 
 def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[dict[str, Any]]:
@@ -478,7 +465,7 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be positive, got {value!r}")
 
 
-class RunQueue:
+class RunQueue(PooledPostgres):
     """A run queue in PostgreSQL; see the module docstring for what it guarantees.
 
     Args:
@@ -503,6 +490,13 @@ class RunQueue:
             await queue.finish(run["run_id"], worker_id, "success", attempt=run["attempt"])
     """
 
+    _label = "RunQueue"
+    _prefix = "run queue: "
+    _pool_name = "scopegraph-queue"
+    _schema_version = SCHEMA_VERSION
+    _error = QueueError
+    _connection_error = QueueConnectionError
+
     def __init__(
         self,
         dsn: str,
@@ -512,167 +506,30 @@ class RunQueue:
         pool_size: int = 10,
         connect_timeout: int = 5,
         pool_timeout: float = 30.0,
+        reconnect_timeout: float = 60.0,
     ) -> None:
         _check_positive("lease_seconds", lease_seconds)
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
-        if pool_size < 1:
-            raise ValueError(f"pool_size must be at least 1, got {pool_size!r}")
-        try:
-            params = conninfo_to_dict(dsn)
-        except psycopg.ProgrammingError as exc:
-            raise QueueConnectionError(
-                f"malformed PostgreSQL connection string: {str(exc).strip()}; write it as "
-                "'host=... port=... dbname=... user=...' or "
-                "'postgresql://user:password@host:port/dbname'"
-            ) from exc
-        extra: dict[str, Any] = {}
-        if "connect_timeout" not in params:
-            extra["connect_timeout"] = connect_timeout
-        if "application_name" not in params:
-            extra["application_name"] = "scopegraph-queue"
-        self._conninfo = make_conninfo(dsn, **extra)
-        self._params = conninfo_to_dict(self._conninfo)
-        self._connect_timeout = float(str(self._params["connect_timeout"]))
+        self._init_connection(
+            dsn,
+            application_name="scopegraph-queue",
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            reconnect_timeout=reconnect_timeout,
+        )
         self.lease_seconds = float(lease_seconds)
         self.max_attempts = max_attempts
-        self._pool_size = pool_size
-        self._pool_timeout = pool_timeout
-        self._lock = threading.Lock()
-        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
-        self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
-        self._aloop: asyncio.AbstractEventLoop | None = None
-        self._alock: anyio.Lock | None = None
-        self._schema_ready = False
-        self._closed = False
 
-    def __repr__(self) -> str:
-        return f"<RunQueue {self._target()}>"
+    def _read_schema_version_op(self) -> _Op[int | None]:
+        return _read_schema_version()
 
-    # -- connecting --------------------------------------------------------------------
+    def _migrate_op(self) -> _Op[None]:
+        return _migrate()
 
-    def _target(self) -> str:
-        host = self._params.get("host") or self._params.get("hostaddr") or "localhost"
-        port = self._params.get("port") or os.environ.get("PGPORT") or "5432"
-        dbname = self._params.get("dbname") or self._params.get("user") or "(default)"
-        where = host if str(host).startswith("/") else f"{host}:{port}"
-        return f"{where} (database {dbname!r})"
-
-    def _connect_error(self, exc: psycopg.Error) -> QueueConnectionError:
-        what, fix = _explain_connect_failure(str(exc), self._params)
-        return QueueConnectionError(
-            f"run queue: cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
-        )
-
-    def _db_error(self, exc: psycopg.Error) -> QueueError:
-        if isinstance(exc, PoolTimeout):
-            return QueueConnectionError(
-                f"run queue: no connection to PostgreSQL at {self._target()} within "
-                f"{self._pool_timeout}s: the server is unreachable, or all {self._pool_size} "
-                "connections of the pool are busy (raise pool_size or pool_timeout)"
-            )
-        if isinstance(exc, psycopg.OperationalError) and _is_connection_failure(exc):
-            return QueueConnectionError(
-                f"run queue: lost the connection to PostgreSQL at {self._target()}: "
-                f"{str(exc).strip()}; the operation may not have completed"
-            )
-        return QueueError(f"run queue: PostgreSQL error: {str(exc).strip()}")
-
-    def _check_usable(self) -> None:
-        if self._closed:
-            raise QueueError("this RunQueue is closed; create a new one")
-
-    def _pool_kwargs(self) -> dict[str, Any]:
-        return {
-            "min_size": 1,
-            "max_size": self._pool_size,
-            "kwargs": {"autocommit": True},
-            "open": False,
-            "timeout": self._pool_timeout,
-            "name": "scopegraph-queue",
-        }
-
-    def _setup_on(self, conn: psycopg.Connection[TupleRow]) -> None:
-        version = _drive(conn, _read_schema_version())
-        if version is not None and version > SCHEMA_VERSION:
-            raise _newer_schema_error(version)
-        if version != SCHEMA_VERSION:
-            with conn.transaction():
-                _drive(conn, _migrate())
-        self._schema_ready = True
-
-    async def _asetup_on(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
-        version = await _adrive(conn, _read_schema_version())
-        if version is not None and version > SCHEMA_VERSION:
-            raise _newer_schema_error(version)
-        if version != SCHEMA_VERSION:
-            async with conn.transaction():
-                await _adrive(conn, _migrate())
-        self._schema_ready = True
-
-    def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
-        with self._lock:
-            self._check_usable()
-            if self._pool is not None:
-                return self._pool
-            try:
-                probe = psycopg.Connection.connect(self._conninfo, autocommit=True)
-            except psycopg.Error as exc:
-                raise self._connect_error(exc) from exc
-            try:
-                with probe:
-                    if not self._schema_ready:
-                        self._setup_on(probe)
-            except psycopg.Error as exc:
-                raise self._db_error(exc) from exc
-            pool = ConnectionPool(
-                self._conninfo, check=_check_if_idle, reset=_mark_used, **self._pool_kwargs()
-            )
-            try:
-                pool.open(wait=True, timeout=self._connect_timeout + 5)
-            except psycopg.Error as exc:
-                pool.close()
-                raise self._db_error(exc) from exc
-            self._pool = pool
-            return pool
-
-    async def _async_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]:
-        loop = asyncio.get_running_loop()
-        pool = self._apool
-        if pool is not None and self._aloop is loop and not self._closed:
-            return pool
-        if self._aloop is None:
-            self._aloop, self._alock = loop, anyio.Lock()
-        elif self._aloop is not loop:
-            raise QueueError(
-                "this RunQueue's async connections belong to another event loop; "
-                "create one RunQueue per event loop"
-            )
-        assert self._alock is not None
-        async with self._alock:
-            self._check_usable()
-            if self._apool is not None:
-                return self._apool
-            try:
-                probe = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            except psycopg.Error as exc:
-                raise self._connect_error(exc) from exc
-            try:
-                async with probe:
-                    if not self._schema_ready:
-                        await self._asetup_on(probe)
-            except psycopg.Error as exc:
-                raise self._db_error(exc) from exc
-            apool = AsyncConnectionPool(
-                self._conninfo, check=_acheck_if_idle, reset=_amark_used, **self._pool_kwargs()
-            )
-            try:
-                await apool.open(wait=True, timeout=self._connect_timeout + 5)
-            except psycopg.Error as exc:
-                await apool.close()
-                raise self._db_error(exc) from exc
-            self._apool = apool
-            return apool
+    def _newer_schema_error(self, version: int) -> Exception:
+        return _newer_schema_error(version)
 
     # -- running operations ------------------------------------------------------------
 
@@ -696,9 +553,9 @@ class RunQueue:
                         return _drive(conn, make_op())
             except psycopg.OperationalError as exc:
                 if not retry or attempt == 2 or conn is None or not conn.broken:
-                    raise self._db_error(exc) from exc
+                    raise self._pool_error(exc) from exc
             except psycopg.Error as exc:
-                raise self._db_error(exc) from exc
+                raise self._pool_error(exc) from exc
         raise AssertionError("unreachable")
 
     async def _arun(
@@ -713,7 +570,7 @@ class RunQueue:
             try:
                 aconn = await pool.getconn()
             except PoolTimeout as exc:
-                raise self._db_error(exc) from exc
+                raise self._pool_error(exc) from exc
             try:
                 if not transaction:
                     return await _adrive(aconn, make_op())
@@ -721,9 +578,9 @@ class RunQueue:
                     return await _adrive(aconn, make_op())
             except psycopg.OperationalError as exc:
                 if not retry or attempt == 2 or not aconn.broken:
-                    raise self._db_error(exc) from exc
+                    raise self._pool_error(exc) from exc
             except psycopg.Error as exc:
-                raise self._db_error(exc) from exc
+                raise self._pool_error(exc) from exc
             finally:
                 # Also when cancelled mid-query: the pool rolls back or replaces it.
                 with anyio.CancelScope(shield=True):
@@ -916,7 +773,7 @@ class CancelSubscription:
             conn.execute(f"LISTEN {CANCEL_CHANNEL}")
         except psycopg.Error as exc:
             conn.close()
-            raise self._queue._db_error(exc) from exc
+            raise self._queue._pool_error(exc) from exc
         return conn
 
     async def _alisten(self) -> psycopg.AsyncConnection[TupleRow]:
@@ -930,7 +787,7 @@ class CancelSubscription:
             with anyio.CancelScope(shield=True):
                 await aconn.close()
             if isinstance(exc, psycopg.Error):
-                raise self._queue._db_error(exc) from exc
+                raise self._queue._pool_error(exc) from exc
             raise
         return aconn
 
@@ -980,5 +837,5 @@ class CancelSubscription:
                         "async with queue.listen_cancels() as cancels: async for ... in cancels"
                     )
             except psycopg.Error as exc:
-                raise self._queue._db_error(exc) from exc
+                raise self._queue._pool_error(exc) from exc
         return self._buffer.popleft()
