@@ -6,7 +6,7 @@ import contextlib
 import logging
 import typing
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -544,7 +544,7 @@ def create_app(
         status = 409 if isinstance(exc, CheckpointError) else 422
         return _error(status, type(exc).__name__, str(exc))
 
-    app.add_middleware(_GuardMiddleware, settings=settings)
+    app.add_middleware(_Guard, settings=settings)
     _routes(app, server)
     return app
 
@@ -562,14 +562,6 @@ async def drain(app: FastAPI, grace: float | None = None) -> None:
     await server.manager.shutdown(
         server.settings.shutdown_grace_seconds if grace is None else grace
     )
-
-
-class _GuardMiddleware:
-    def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
-        self._guard = _Guard(app, settings)
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        return self._guard(scope, receive, send)
 
 
 def _page() -> str:

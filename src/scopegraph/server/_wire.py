@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from .._constants import END, START
 from .._state import StateSnapshot
 from .._types import Interrupt
 
@@ -120,8 +121,6 @@ def graph_json(graph: Any) -> dict[str, Any]:
     if getattr(graph, "bridged", False):  # a LangGraph graph draws itself
         drawn: dict[str, Any] = graph.get_graph().to_json()
         return drawn
-    from .._constants import END, START
-
     builder = graph.builder
     nodes: list[dict[str, Any]] = [{"id": START, "type": "schema", "data": "__start__"}]
     nodes += [{"id": name, "type": "runnable", "data": {"name": name}} for name in graph.nodes]
