@@ -1,0 +1,147 @@
+"""The scale-out worker (``scopegraph.server._worker.Worker``) on real PostgreSQL and Redis.
+
+Runs are enqueued through one ``RunQueue`` (standing in for an API process) and run by a
+worker holding its own ``RunQueue`` and ``RedisEventLog`` (standing in for a worker
+process); a reader follows the run's Redis stream. Each test on asyncio and trio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+import anyio
+import orjson
+import pytest
+
+import _pg
+import _redis
+from scopegraph import END, START, StateGraph, get_stream_writer
+from scopegraph.checkpoint import SqliteSaver
+from scopegraph.server._pg_queue import RunQueue
+from scopegraph.server._redis_events import RedisEventLog
+from scopegraph.server._worker import Worker
+
+pytestmark = pytest.mark.anyio
+pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
+
+
+class State(TypedDict, total=False):
+    ticks: int
+
+
+def counting_graph(log: list[str], ticks: int, saver: SqliteSaver) -> Any:
+    async def tick(state: State) -> State:
+        write = get_stream_writer()
+        try:
+            for i in range(ticks):
+                write({"i": i})
+                await anyio.sleep(0.002)
+            return {"ticks": ticks}
+        except anyio.get_cancelled_exc_class():
+            log.append("node cancelled")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.02)
+                log.append("node cleanup done")
+
+    builder = StateGraph(State)
+    builder.add_node("tick", tick)
+    builder.add_edge(START, "tick")
+    builder.add_edge("tick", END)
+    return builder.compile(checkpointer=saver)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    graphs: dict[str, Any], dsn: str, url: str
+) -> AsyncIterator[tuple[Worker, RunQueue, RedisEventLog]]:
+    """A worker with queue and log of its own, plus a queue and log for the 'API side'."""
+    async with (
+        RunQueue(dsn, lease_seconds=2.0) as worker_queue,
+        RedisEventLog(url) as worker_log,
+        RunQueue(dsn) as api_queue,
+        RedisEventLog(url) as api_log,
+        anyio.create_task_group() as tg,
+    ):
+        worker = Worker(graphs, worker_queue, worker_log)
+        await tg.start(worker.run)
+        yield worker, api_queue, api_log
+        tg.cancel_scope.cancel()
+
+
+async def read_all(log: RedisEventLog, run_id: str) -> list[tuple[str, Any]]:
+    async with contextlib.aclosing(log.follow(run_id, block_ms=200)) as events:
+        return [(event, orjson.loads(data)) async for _, event, data in events]
+
+
+async def test_a_queued_run_streams_through_redis(
+    anyio_backend: str, pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "c.db")
+    graphs = {"count": counting_graph(log, 5, saver)}
+    async with running_worker(graphs, pg_dsn, redis_url) as (_, queue, events):
+        run_id = str(uuid.uuid4())
+        await queue.enqueue(
+            {
+                "run_id": run_id,
+                "graph_id": "count",
+                "input": {"ticks": 0},
+                "stream_mode": ["custom"],
+            },
+            thread_id=str(uuid.uuid4()),
+            multitask_strategy="enqueue",
+        )
+        with anyio.fail_after(20):
+            got = await read_all(events, run_id)
+        assert got[0] == ("metadata", {"run_id": run_id, "attempt": 1})
+        assert [data["i"] for event, data in got if event == "custom"] == [0, 1, 2, 3, 4]
+        assert got[-1] == ("end", None)
+        stored = await queue.get(run_id)
+        assert stored is not None
+        assert stored["status"] == "success"
+    assert log == ["node cleanup done"]
+    await saver.aclose()
+
+
+async def test_a_cancel_from_another_process_reaches_the_worker(
+    anyio_backend: str, pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "c.db")
+    graphs = {"count": counting_graph(log, 100_000, saver)}
+    async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
+        run_id = str(uuid.uuid4())
+        await queue.enqueue(
+            {
+                "run_id": run_id,
+                "graph_id": "count",
+                "input": {"ticks": 0},
+                "stream_mode": ["custom"],
+            },
+            thread_id=str(uuid.uuid4()),
+            multitask_strategy="enqueue",
+        )
+        seen: list[tuple[str, Any]] = []
+        with anyio.fail_after(20):
+            async with contextlib.aclosing(events.follow(run_id, block_ms=200)) as stream:
+                async for _, event, data in stream:
+                    seen.append((event, orjson.loads(data)))
+                    if event == "custom" and len(seen) == 4:
+                        # The API side (its own queue connection) asks; the worker hears.
+                        await queue.request_cancel(run_id, "interrupt")
+        assert seen[-1] == ("end", None)
+        stored = await queue.get(run_id)
+        assert stored is not None
+        assert stored["status"] == "interrupted"
+        assert worker.finished == [(run_id, "interrupted")]
+    assert log == ["node cancelled", "node cleanup done"]
+    await saver.aclose()
