@@ -42,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after which a run is cancelled and ends with status timeout",
     )
     serve.add_argument("--log-level", default="info")
+    worker = commands.add_parser(
+        "worker",
+        help="run queued runs (scale-out: PostgreSQL queue and checkpoints, Redis events)",
+    )
+    worker.add_argument(
+        "--graph", action="append", default=[], metavar="NAME=FILE.py:GRAPH", required=True
+    )
+    worker.add_argument("--db", required=True, help="a postgresql:// URL")
+    worker.add_argument("--redis", required=True, help="a redis:// URL")
+    worker.add_argument("--worker-id", default=None)
+    worker.add_argument("--lease", type=float, default=10.0, help="lease seconds")
+    worker.add_argument("--max-runs", type=int, default=100)
     args = parser.parse_args(argv)
     if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":
         # A server's memory should fall back after a burst of runs. Python's own
@@ -51,11 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "PYTHONMALLOC": "malloc"}
         os.execve(sys.executable, [sys.executable, "-m", "scopegraph._cli", *sys.argv[1:]], env)
     try:
-        from .server._serve import main_serve
+        from .server._serve import main_serve, main_worker
     except ImportError as exc:
         print(f"scopegraph: {exc}", file=sys.stderr)
         return 2
     try:
+        if args.command == "worker":
+            return main_worker(args)
         return main_serve(args)
     except ValueError as exc:
         print(f"scopegraph serve: {exc}", file=sys.stderr)

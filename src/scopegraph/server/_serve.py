@@ -4,6 +4,7 @@ down gracefully on SIGTERM / SIGINT."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib.util
 import logging
@@ -181,3 +182,29 @@ def main_serve(args: Any) -> int:
         settings=settings,
         log_level=args.log_level,
     )
+
+
+def main_worker(args: Any) -> int:
+    """``scopegraph worker``: see :func:`scopegraph.server._worker.serve_worker`."""
+    from ._worker import serve_worker
+
+    graphs: dict[str, Any] = {}
+    for item in args.graph:
+        name, sep, spec = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--graph {item!r}: expected name=path/to/file.py:variable")
+        graphs[name] = load_graph(spec)
+    if not args.db.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"--db {args.db!r}: a worker needs a postgresql:// URL")
+    anyio.run(
+        functools.partial(
+            serve_worker,
+            graphs,
+            db=args.db,
+            redis=args.redis,
+            worker_id=args.worker_id,
+            lease_seconds=args.lease,
+            max_runs=args.max_runs,
+        )
+    )
+    return 0

@@ -159,3 +159,43 @@ class Worker:
         if lost_lease:
             return "error", {"error": "LeaseLost", "message": "this worker lost the run's lease"}
         return "interrupted", None
+
+
+async def serve_worker(
+    graphs: Mapping[str, Any],
+    *,
+    db: str,
+    redis: str,
+    worker_id: str | None = None,
+    lease_seconds: float = 10.0,
+    max_runs: int = 100,
+) -> None:
+    """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
+    Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. Returns
+    on SIGTERM or SIGINT, after its runs were cancelled and their cleanup finished."""
+    import signal
+
+    from ..checkpoint import PostgresSaver
+
+    saver = PostgresSaver(db)
+    for graph in graphs.values():
+        graph.checkpointer = saver
+    async with (
+        saver,
+        RunQueue(db, lease_seconds=lease_seconds) as queue,
+        RedisEventLog(redis) as events,
+        anyio.create_task_group() as tg,
+    ):
+        worker = Worker(graphs, queue, events, worker_id=worker_id, max_runs=max_runs)
+
+        async def reaper() -> None:
+            while True:
+                await queue.reap()
+                await anyio.sleep(lease_seconds / 2)
+
+        await tg.start(worker.run)
+        tg.start_soon(reaper)
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                break
+        tg.cancel_scope.cancel()
