@@ -23,7 +23,7 @@ class State(TypedDict, total=False):
 def _step(name: str):  # type: ignore[no-untyped-def]
     async def node(state: State) -> State:
         if LOG:
-            with open(LOG, "a", encoding="utf-8") as f:
+            with open(LOG, "a", encoding="utf-8") as f:  # noqa: ASYNC230 - a one-line test log
                 f.write(f"start {name} {os.getpid()}\n")
         write = get_stream_writer()
         for i in range(5):
