@@ -27,7 +27,7 @@ import gc
 import math
 import sys
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import anyio
@@ -192,6 +192,87 @@ def _command(spec: dict[str, Any]) -> Command[Any]:
         items = goto if isinstance(goto, list) else [goto]
         goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
     return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
+
+
+def run_arguments(
+    graph: Any, payload: Mapping[str, Any], *, thread_id: str, metadata: Mapping[str, Any]
+) -> tuple[Any, Any, dict[str, Any], list[str]]:
+    """(input, config, options, stream modes) of a run, from its request body: the
+    config selects the thread (and ``checkpoint_id``), ``command`` replaces the input,
+    and ``"*"`` in ``interrupt_before/after`` means every node."""
+    user_config = dict(payload.get("config") or {})
+    configurable = {**(user_config.get("configurable") or {}), "thread_id": thread_id}
+    checkpoint_id = payload.get("checkpoint_id") or (payload.get("checkpoint") or {}).get(
+        "checkpoint_id"
+    )
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    config: Any = {
+        **user_config,
+        "configurable": configurable,
+        "metadata": {**(user_config.get("metadata") or {}), **metadata},
+    }
+    command = payload.get("command")
+    graph_input: Any = _command(command) if command else payload.get("input")
+    options: dict[str, Any] = {}
+    if payload.get("context") is not None:
+        options["context"] = payload["context"]
+    for key in ("interrupt_before", "interrupt_after", "durability"):
+        if payload.get(key) is not None:
+            value = payload[key]
+            options[key] = list(graph.nodes) if value == "*" else value
+    modes = payload.get("stream_mode") or ["values"]
+    modes = [modes] if isinstance(modes, str) else list(modes)
+    return graph_input, config, options, modes
+
+
+async def stream_run(
+    graph: Any,
+    graph_input: Any,
+    config: Any,
+    options: Mapping[str, Any],
+    modes: Sequence[str],
+    *,
+    subgraphs: bool,
+    emit: Callable[[str, Any], Awaitable[None]],
+) -> Any:
+    """Run the graph and ``emit(event, chunk)`` each chunk under its server event name
+    (``<mode>`` or ``<mode>|<namespace>``; ``events`` for astream_events); return the
+    final values. ``"messages-tuple"`` is the server's name of the in-process
+    ``"messages"`` mode: its events are called ``messages``."""
+    values: Any = None
+    if "events" in modes:
+        other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
+        async with graph.open_event_stream(
+            graph_input, config, stream_mode=other or ["values"], **options
+        ) as events:
+            async for event in events:
+                await emit("events", event)
+                if event["event"] == "on_chain_stream" and not event["parent_ids"]:
+                    mode, chunk = event["data"]["chunk"]
+                    if mode == "values":
+                        values = chunk
+                    if mode in other:
+                        await emit(mode, chunk)
+        return values
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    async with graph.open_stream(
+        graph_input,
+        config,
+        stream_mode=sorted(wanted | {"values"}),
+        subgraphs=subgraphs,
+        **options,
+    ) as stream:
+        async for item in stream:
+            if subgraphs:
+                ns, mode, chunk = item
+            else:
+                (mode, chunk), ns = item, ()
+            if not ns and mode == "values":
+                values = chunk
+            if mode in wanted:
+                await emit("|".join((mode, *ns)), chunk)
+    return values
 
 
 class RunManager:
@@ -377,37 +458,19 @@ class RunManager:
         graph = live.graph
         record = live.record
         thread_id = record["thread_id"]
-        user_config = dict(payload.get("config") or {})
-        configurable = {**(user_config.get("configurable") or {}), "thread_id": thread_id}
-        checkpoint_id = payload.get("checkpoint_id") or (payload.get("checkpoint") or {}).get(
-            "checkpoint_id"
-        )
-        if checkpoint_id:
-            configurable["checkpoint_id"] = checkpoint_id
-        config: Any = {
-            **user_config,
-            "configurable": configurable,
-            "metadata": {
-                **(user_config.get("metadata") or {}),
+        graph_input, config, options, modes = run_arguments(
+            graph,
+            payload,
+            thread_id=thread_id,
+            metadata={
                 **record["metadata"],
                 "run_id": record["run_id"],
                 "thread_id": thread_id,
                 "graph_id": graph_id,
                 "assistant_id": record["assistant_id"],
             },
-        }
-        command = payload.get("command")
-        graph_input: Any = _command(command) if command else payload.get("input")
-        options: dict[str, Any] = {}
-        if payload.get("context") is not None:
-            options["context"] = payload["context"]
-        for key in ("interrupt_before", "interrupt_after", "durability"):
-            if payload.get(key) is not None:
-                value = payload[key]
-                options[key] = list(graph.nodes) if value == "*" else value
+        )
         saver = self.checkpointer
-        modes = payload.get("stream_mode") or ["values"]
-        modes = [modes] if isinstance(modes, str) else list(modes)
         keep = record["kwargs"].get("on_completion") == "keep"
         shows_checkpoints = "checkpoints" in modes or "debug" in modes
         if live.temporary and not keep and not shows_checkpoints and not is_bridged(graph):
@@ -415,39 +478,19 @@ class RunManager:
             live.stateless = True
         if saver is not None and not is_bridged(graph) and not live.stateless:
             live.before = await saver.aget_tuple(thread_id, "")
-        subgraphs = bool(payload.get("stream_subgraphs"))
-        values: Any = None
-        if "events" in modes:
-            other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
-            async with graph.open_event_stream(
-                graph_input, config, stream_mode=other or ["values"], **options
-            ) as events:
-                async for event in events:
-                    live.emit("events", event)
-                    if event["event"] == "on_chain_stream" and not event["parent_ids"]:
-                        mode, chunk = event["data"]["chunk"]
-                        if mode == "values":
-                            values = chunk
-                        if mode in other:
-                            live.emit(mode, chunk)
-        else:
-            # "messages-tuple" is the server's name of the in-process "messages" mode: its
-            # events are called "messages" and carry [message, metadata].
-            wanted = {"messages" if m == "messages-tuple" else m for m in modes}
-            run_modes = sorted(wanted | {"values"})
-            async with graph.open_stream(
-                graph_input, config, stream_mode=run_modes, subgraphs=subgraphs, **options
-            ) as stream:
-                async for item in stream:
-                    if subgraphs:
-                        ns, mode, chunk = item
-                    else:
-                        (mode, chunk), ns = item, ()
-                    if not ns and mode == "values":
-                        values = chunk
-                    if mode in wanted:
-                        live.emit("|".join((mode, *ns)), chunk)
-        live.result = values
+
+        async def emit(event: str, chunk: Any) -> None:
+            live.emit(event, chunk)
+
+        live.result = await stream_run(
+            graph,
+            graph_input,
+            config,
+            options,
+            modes,
+            subgraphs=bool(payload.get("stream_subgraphs")),
+            emit=emit,
+        )
 
     async def _finish(self, live: Live, status: str, graph_id: str, temporary: bool) -> None:
         record = live.record

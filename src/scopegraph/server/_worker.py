@@ -34,6 +34,7 @@ from anyio.abc import TaskGroup
 
 from ._pg_queue import RunQueue
 from ._redis_events import RedisEventLog
+from ._runs import run_arguments, stream_run
 from ._wire import dumps
 
 __all__ = ("Worker",)
@@ -127,10 +128,19 @@ class Worker:
         document: dict[str, Any] = row["run"]
         graph = self.graphs[document["graph_id"]]
         await self.events.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": attempt}))
-        modes = document.get("stream_mode") or ["values"]
-        modes = [modes] if isinstance(modes, str) else list(modes)
-        config = {"configurable": {"thread_id": row["thread_id"]}, "metadata": {"run_id": run_id}}
-        graph_input = document.get("input") if attempt == 1 else None
+        graph_input, config, options, modes = run_arguments(
+            graph,
+            document,
+            thread_id=row["thread_id"],
+            metadata={"run_id": run_id, "thread_id": row["thread_id"]},
+        )
+        if attempt > 1:
+            graph_input = None  # taken over: resume from the thread's last checkpoint
+        options.setdefault("durability", "sync")  # every step stored before the next one
+
+        async def publish(event: str, chunk: Any) -> None:
+            await self.events.publish(run_id, event, dumps(chunk))
+
         lost_lease = False
 
         async def heartbeat() -> None:
@@ -146,11 +156,15 @@ class Worker:
             async with anyio.create_task_group() as beats:
                 beats.start_soon(heartbeat)
                 try:
-                    async with graph.open_stream(
-                        graph_input, config, stream_mode=modes, durability="sync"
-                    ) as stream:
-                        async for mode, chunk in stream:
-                            await self.events.publish(run_id, mode, dumps(chunk))
+                    await stream_run(
+                        graph,
+                        graph_input,
+                        config,
+                        options,
+                        modes,
+                        subgraphs=bool(document.get("stream_subgraphs")),
+                        emit=publish,
+                    )
                 except Exception as exc:
                     beats.cancel_scope.cancel()
                     return "error", {"error": type(exc).__name__, "message": str(exc)}
