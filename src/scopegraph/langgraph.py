@@ -200,18 +200,12 @@ class BridgedGraph:
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """``astream`` in the structured form of scopegraph's ``open_stream``."""
         input = _langgraph_input(input)
-        run = _DetachedRun(
+        async with _structured(
             lambda: self.graph.astream(
                 input, config, stream_mode=stream_mode, subgraphs=subgraphs, **kwargs
-            ),
-            stream=True,
-        )
-        try:
-            yield _Reader(run)
-            await run.close()
-            run.raise_error()
-        finally:
-            await run.close()
+            )
+        ) as reader:
+            yield reader
 
     @contextlib.asynccontextmanager
     async def open_event_stream(
@@ -219,18 +213,25 @@ class BridgedGraph:
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """``astream_events`` (v2) in the structured form."""
         input = _langgraph_input(input)
-        run = _DetachedRun(
+        async with _structured(
             lambda: self.graph.astream_events(
                 input, config, version="v2", stream_mode=stream_mode, **kwargs
-            ),
-            stream=True,
-        )
-        try:
-            yield _Reader(run)
-            await run.close()
-            run.raise_error()
-        finally:
-            await run.close()
+            )
+        ) as reader:
+            yield reader
+
+
+@contextlib.asynccontextmanager
+async def _structured(start: Callable[[], AsyncIterator[Any]]) -> AsyncIterator[_Reader]:
+    """A detached LangGraph stream read inside this block; leaving it cancels the run
+    once and waits for it (and every task it started) to end."""
+    run = _DetachedRun(start, stream=True)
+    try:
+        yield _Reader(run)
+        await run.close()
+        run.raise_error()
+    finally:
+        await run.close()
 
 
 class _Reader:
