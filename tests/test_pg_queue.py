@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 import _pg
 from _helpers import no_task_left
 from scopegraph.server._pg_queue import (
+    SCHEMA_VERSION,
     QueueConnectionError,
     QueueError,
     RunQueue,
@@ -109,7 +110,9 @@ async def test_setup_is_idempotent_even_when_processes_start_together(pg_dsn: st
     finally:
         for q in queues:
             await q.aclose()
-    assert await sql(pg_dsn, "SELECT version FROM scopegraph_queue_schema_version") == [(1,)]
+    assert await sql(pg_dsn, "SELECT version FROM scopegraph_queue_schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
     tables = await sql(
         pg_dsn,
         "SELECT table_name FROM information_schema.tables"

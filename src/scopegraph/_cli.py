@@ -42,6 +42,28 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after which a run is cancelled and ends with status timeout",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="scale-out mode: run events in this Redis (redis://host:port/db); runs, "
+        "threads and checkpoints in the PostgreSQL of --db; any number of processes",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="scale-out mode: start N worker processes with the server (default: the "
+        "server process runs queued runs itself)",
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="scale-out mode: an API-only process; separate 'scopegraph worker' processes "
+        "run the runs",
+    )
+    serve.add_argument("--lease", type=float, default=10.0, help="scale-out: lease seconds")
     worker = commands.add_parser(
         "worker",
         help="run queued runs (scale-out: PostgreSQL queue and checkpoints, Redis events)",
@@ -54,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--worker-id", default=None)
     worker.add_argument("--lease", type=float, default=10.0, help="lease seconds")
     worker.add_argument("--max-runs", type=int, default=100)
+    worker.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds running runs get on SIGTERM before they are cancelled and re-queued",
+    )
+    worker.add_argument("--run-timeout", type=float, default=None)
     args = parser.parse_args(argv)
     if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":
         # A server's memory should fall back after a burst of runs. Python's own
@@ -72,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             return main_worker(args)
         return main_serve(args)
     except ValueError as exc:
-        print(f"scopegraph serve: {exc}", file=sys.stderr)
+        print(f"scopegraph {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -27,6 +27,9 @@ from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager, is_bridged
 from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
+if typing.TYPE_CHECKING:
+    from ._cluster import Cluster
+
 __all__ = ("ServerSettings", "create_app", "drain")
 
 log = logging.getLogger("scopegraph.server")
@@ -244,7 +247,9 @@ class _Server:
         checkpointer: BaseCheckpointSaver | None,
         docs: Documents,
         settings: ServerSettings,
+        cluster: Cluster | None = None,
     ) -> None:
+        self.cluster = cluster
         self.graphs = dict(graphs)
         self.checkpointer = checkpointer
         self.settings = settings
@@ -306,17 +311,24 @@ class _Server:
             raise ApiError(422, "InvalidId", f"{what} {value!r} is not a UUID")
         return str(uuid.UUID(value))
 
-    def thread(self, thread_id: str) -> dict[str, Any]:
+    async def thread(self, thread_id: str) -> dict[str, Any]:
         thread_id = self.check_id(thread_id, "thread_id")
-        thread = self.docs.threads.get(thread_id)
+        if self.cluster is not None:
+            thread = await self.cluster.thread_row(thread_id)
+        else:
+            thread = self.docs.threads.get(thread_id)
         if thread is None:
             raise ApiError(404, "NotFound", f"thread {thread_id} not found")
         return thread
 
-    def run(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        self.thread(thread_id)
+    async def run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """The run's record (single process) or its queue row (cluster)."""
+        await self.thread(thread_id)
         run_id = self.check_id(run_id, "run_id")
-        run = self.docs.runs.get(run_id)
+        if self.cluster is not None:
+            run = await self.cluster.get(run_id)
+        else:
+            run = self.docs.runs.get(run_id)
         if run is None or run["thread_id"] != str(uuid.UUID(thread_id)):
             raise ApiError(404, "NotFound", f"run {run_id} not found in thread {thread_id}")
         return run
@@ -337,8 +349,10 @@ class _Server:
         return self.checkpointer
 
     async def thread_json(self, thread: dict[str, Any]) -> dict[str, Any]:
-        out = dict(thread)
         graph = self.graph_of_thread(thread)
+        if self.cluster is not None:
+            return await self.cluster.thread_json(thread, graph)
+        out = dict(thread)
         if self.checkpointer is not None or is_bridged(graph):
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
             out["values"] = snapshot.values if snapshot.created_at is not None else None
@@ -354,32 +368,57 @@ class _Server:
     async def create_run(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False
     ) -> tuple[Live, int | None]:
+        kwargs = await self.prepare_run(thread_id, body)
+        return await self.manager.create(**kwargs, follow=follow)
+
+    async def create_cluster_run(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
+        """Queue a run (scale-out mode); its queue row."""
+        assert self.cluster is not None
+        return await self.cluster.create(**await self.prepare_run(thread_id, body))
+
+    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> None:
+        """The thread must exist (or is created, with ``if_not_exists='create'``); it
+        records the graph of its runs in its metadata."""
+        missing = ApiError(
+            404,
+            "NotFound",
+            f"thread {thread_id} not found; create it first, or pass if_not_exists='create'",
+        )
+        if self.cluster is not None:
+            queue = self.cluster.queue
+            row = await queue.get_thread(thread_id)
+            if row is None:
+                if not create:
+                    raise missing
+                row, _ = await queue.create_thread(thread_id, {"graph_id": graph_id})
+            if row["metadata"].get("graph_id") != graph_id:
+                await queue.patch_thread(thread_id, {"graph_id": graph_id})
+            return
+        if thread_id not in self.docs.threads:
+            if not create:
+                raise missing
+            await self.docs.save(
+                "thread",
+                {
+                    "thread_id": thread_id,
+                    "created_at": now_iso(),
+                    "updated_at": now_iso(),
+                    "metadata": {"graph_id": graph_id},
+                    "status": "idle",
+                    "config": {},
+                    "values": None,
+                    "interrupts": {},
+                },
+            )
+
+    async def prepare_run(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
+        """Check a run request; the arguments of the run's creation."""
         assistant_id, graph_id = self.assistant(body.assistant_id)
         graph = self.graphs[graph_id]
         temporary = thread_id is None
         if thread_id is not None:
             thread_id = self.check_id(thread_id, "thread_id")
-            if thread_id not in self.docs.threads:
-                if body.if_not_exists != "create":
-                    raise ApiError(
-                        404,
-                        "NotFound",
-                        f"thread {thread_id} not found; create it first, or pass "
-                        "if_not_exists='create'",
-                    )
-                await self.docs.save(
-                    "thread",
-                    {
-                        "thread_id": thread_id,
-                        "created_at": now_iso(),
-                        "updated_at": now_iso(),
-                        "metadata": {"graph_id": graph_id},
-                        "status": "idle",
-                        "config": {},
-                        "values": None,
-                        "interrupts": {},
-                    },
-                )
+            await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
         if body.input is not None and body.command is not None:
             raise ApiError(422, "InvalidRun", "pass either input or command (to resume), not both")
         if body.input is not None:
@@ -408,14 +447,13 @@ class _Server:
         payload = body.model_dump()
         if body.command is not None:
             payload["command"] = body.command.model_dump(exclude_none=True)
-        return await self.manager.create(
-            graph_id=graph_id,
-            assistant_id=assistant_id,
-            thread_id=thread_id,
-            payload=payload,
-            temporary=temporary,
-            follow=follow,
-        )
+        return {
+            "graph_id": graph_id,
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "payload": payload,
+            "temporary": temporary,
+        }
 
     def stream_response(
         self,
@@ -473,6 +511,9 @@ def create_app(
     *,
     database: str | None = None,
     settings: ServerSettings | None = None,
+    redis: str | None = None,
+    worker: bool = True,
+    lease_seconds: float = 10.0,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -484,16 +525,32 @@ def create_app(
         database: where threads and runs are recorded (a SQLite path or a
             ``postgresql://`` URL); None keeps them in memory.
         settings: API key, limits, heartbeat and shutdown grace.
+        redis: scale-out mode (see :mod:`scopegraph.server._cluster`): events in this
+            Redis, runs and threads in the PostgreSQL ``database``, where the
+            ``checkpointer`` must keep its checkpoints too. Any number of processes
+            serve the same runs.
+        worker: in scale-out mode, whether this process also runs queued runs (False:
+            an API-only process; ``scopegraph worker`` processes run them).
+        lease_seconds: in scale-out mode, the lease of this process's worker.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     graphs = {name: served_graph(name, graph) for name, graph in graphs.items()}
     settings = settings or ServerSettings()
-    docs = Documents(open_backend(database))
-    server = _Server(graphs, checkpointer, docs, settings)
+    cluster = None
+    if redis is not None:
+        cluster = _cluster(graphs, checkpointer, database, redis, lease_seconds)
+        docs = Documents(open_backend(None))
+    else:
+        docs = Documents(open_backend(database))
+    server = _Server(graphs, checkpointer, docs, settings, cluster)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if cluster is not None:
+            async with _cluster_life(cluster, graphs, settings, worker):
+                yield
+            return
         await anyio.to_thread.run_sync(docs.load)
         async with anyio.create_task_group() as tg:
             await tg.start(server.manager.serve)
@@ -549,6 +606,62 @@ def create_app(
     return app
 
 
+def _cluster(
+    graphs: Mapping[str, Any],
+    checkpointer: BaseCheckpointSaver | None,
+    database: str | None,
+    redis: str,
+    lease_seconds: float,
+) -> Cluster:
+    from ..checkpoint import PostgresSaver
+    from ._cluster import Cluster
+    from ._pg_queue import RunQueue
+    from ._redis_events import RedisEventLog
+
+    if database is None or not database.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            "scale-out mode (redis=...) keeps runs and threads in PostgreSQL: pass "
+            "database='postgresql://...' (scopegraph serve --db postgresql://...)"
+        )
+    if not isinstance(checkpointer, PostgresSaver):
+        raise ValueError(
+            "scale-out mode (redis=...) needs the checkpoints in PostgreSQL, where every "
+            "process reads them: pass checkpointer=PostgresSaver(database)"
+        )
+    bridged = [name for name, graph in graphs.items() if is_bridged(graph)]
+    if bridged:
+        raise ValueError(
+            f"graphs {bridged} are LangGraph graphs: scale-out mode runs scopegraph graphs "
+            "only (their checkpoints must be in the shared PostgreSQL); port them by "
+            "changing the imports to scopegraph, or serve them without --redis"
+        )
+    return Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis), graphs)
+
+
+@contextlib.asynccontextmanager
+async def _cluster_life(
+    cluster: Cluster, graphs: Mapping[str, Any], settings: ServerSettings, worker: bool
+) -> AsyncIterator[None]:
+    from ._worker import Worker, reap_forever
+
+    async with cluster.queue, cluster.events, anyio.create_task_group() as tg:
+        if worker:
+            cluster.worker = Worker(
+                graphs,
+                cluster.queue,
+                cluster.events,
+                run_timeout=settings.run_timeout_seconds,
+            )
+            await tg.start(cluster.worker.run)
+            tg.start_soon(reap_forever, cluster.queue)
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await cluster.drain(settings.shutdown_grace_seconds)
+            tg.cancel_scope.cancel()
+
+
 async def drain(app: FastAPI, grace: float | None = None) -> None:
     """Stop taking runs; give running ones ``grace`` seconds (default: the app's
     ``shutdown_grace_seconds``), then cancel them; return when every run has ended, its
@@ -559,6 +672,11 @@ async def drain(app: FastAPI, grace: float | None = None) -> None:
     lifespan's own shutdown comes after the server has already cut the streams.
     """
     server: _Server = app.state.server
+    if server.cluster is not None:
+        await server.cluster.drain(
+            server.settings.shutdown_grace_seconds if grace is None else grace
+        )
+        return
     await server.manager.shutdown(
         server.settings.shutdown_grace_seconds if grace is None else grace
     )
@@ -581,14 +699,26 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.get("/info")
     async def info() -> dict[str, Any]:
+        if server.cluster is None:
+            return {
+                "version": "0.1.0",
+                "flags": {"assistants": True, "crons": False},
+                "graphs": list(server.graphs),
+                "cleanups_finished": manager.cleanups_finished,
+                "runs_in_memory": len(manager.live),
+                "runs_running": sum(not live.done.is_set() for live in manager.live.values()),
+                "accepting_runs": manager.accepting,
+            }
+        worker = server.cluster.worker
         return {
             "version": "0.1.0",
             "flags": {"assistants": True, "crons": False},
             "graphs": list(server.graphs),
-            "cleanups_finished": manager.cleanups_finished,
-            "runs_in_memory": len(manager.live),
-            "runs_running": sum(not live.done.is_set() for live in manager.live.values()),
-            "accepting_runs": manager.accepting,
+            "mode": "cluster",
+            "worker_id": None if worker is None else worker.worker_id,
+            "cleanups_finished": 0 if worker is None else worker.cleanups_finished,
+            "runs_running": 0 if worker is None else len(worker.running),
+            "accepting_runs": not server.cluster.draining,
         }
 
     # -- assistants ----------------------------------------------------------------------
@@ -628,6 +758,11 @@ def _routes(app: FastAPI, server: _Server) -> None:
         body = body or ThreadCreate()
         thread_id = server.check_id(body.thread_id, "thread_id") if body.thread_id else None
         thread_id = thread_id or str(uuid.uuid4())
+        if server.cluster is not None:
+            row, created = await server.cluster.queue.create_thread(thread_id, body.metadata)
+            if not created and body.if_exists != "do_nothing":
+                raise ApiError(409, "Conflict", f"thread {thread_id} already exists")
+            return await server.thread_json(row)
         existing = server.docs.threads.get(thread_id)
         if existing is not None:
             if body.if_exists == "do_nothing":
@@ -652,6 +787,20 @@ def _routes(app: FastAPI, server: _Server) -> None:
         body: Annotated[ThreadSearch | None, Body()] = None,
     ) -> list[dict[str, Any]]:
         body = body or ThreadSearch()
+        if server.cluster is not None:
+            queue = server.cluster.queue
+            if body.status is None:
+                rows = await queue.search_threads(
+                    body.metadata, limit=body.limit, offset=body.offset
+                )
+                return [await server.thread_json(r) for r in rows]
+            # the status comes from runs and checkpoints: filter, then page
+            shown = [
+                await server.thread_json(r)
+                for r in await queue.search_threads(body.metadata, limit=10_000)
+            ]
+            matching = [t for t in shown if t["status"] == body.status]
+            return matching[body.offset : body.offset + body.limit]
         found = []
         for thread in sorted(
             server.docs.threads.values(), key=lambda t: t["created_at"], reverse=True
@@ -666,11 +815,18 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.get("/threads/{thread_id}")
     async def get_thread(thread_id: str) -> dict[str, Any]:
-        return await server.thread_json(server.thread(thread_id))
+        return await server.thread_json(await server.thread(thread_id))
 
     @app.patch("/threads/{thread_id}")
     async def patch_thread(thread_id: str, body: ThreadPatch) -> dict[str, Any]:
-        thread = dict(server.thread(thread_id))
+        thread = dict(await server.thread(thread_id))
+        if server.cluster is not None:
+            patched = await server.cluster.queue.patch_thread(
+                thread["thread_id"], body.metadata or {}
+            )
+            if patched is None:
+                raise ApiError(404, "NotFound", f"thread {thread_id} not found")
+            return await server.thread_json(patched)
         thread["metadata"] = {**thread.get("metadata", {}), **(body.metadata or {})}
         thread["updated_at"] = now_iso()
         await server.docs.save("thread", thread)
@@ -678,8 +834,11 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.delete("/threads/{thread_id}", status_code=204)
     async def delete_thread(thread_id: str) -> Response:
-        thread = server.thread(thread_id)
+        thread = await server.thread(thread_id)
         tid = thread["thread_id"]
+        if server.cluster is not None:
+            await server.cluster.delete_thread(tid, server.checkpointer)
+            return Response(status_code=204)
         for live in list(manager.live.values()):
             if live.record["thread_id"] == tid and not live.done.is_set():
                 manager.cancel(live, "interrupt", "thread deleted")
@@ -695,7 +854,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         return Response(status_code=204)
 
     async def state_of(thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
-        thread = server.thread(thread_id)
+        thread = await server.thread(thread_id)
         graph = server.graph_of_thread(thread)
         server.saver(graph)
         configurable = {"thread_id": thread["thread_id"]}
@@ -720,11 +879,12 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.post("/threads/{thread_id}/state")
     async def update_state(thread_id: str, body: StateUpdate) -> dict[str, Any]:
-        thread = server.thread(thread_id)
+        thread = await server.thread(thread_id)
         graph = server.graph_of_thread(thread)
         server.saver(graph)
         tail = manager._tails.get(thread["thread_id"])
-        if tail is not None and not tail.done.is_set():
+        busy = thread["busy"] if server.cluster is not None else tail and not tail.done.is_set()
+        if busy:
             raise ApiError(409, "Conflict", f"thread {thread_id} is busy with a run")
         configurable = {"thread_id": thread["thread_id"]}
         checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
@@ -744,7 +904,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         }
 
     async def history(thread_id: str, limit: int, before: Any, metadata: Any) -> list[Any]:
-        thread = server.thread(thread_id)
+        thread = await server.thread(thread_id)
         graph = server.graph_of_thread(thread)
         server.saver(graph)
         before_id = before.get("checkpoint_id") if isinstance(before, dict) else before
@@ -772,7 +932,17 @@ def _routes(app: FastAPI, server: _Server) -> None:
     ) -> list[Any]:
         return await history(thread_id, limit, before, None)
 
-    # -- runs ----------------------------------------------------------------------------
+    if server.cluster is not None:
+        from ._cluster import add_run_routes
+
+        add_run_routes(app, server, server.cluster)
+        return
+    _run_routes(app, server)
+
+
+def _run_routes(app: FastAPI, server: _Server) -> None:
+    """The run endpoints of a single-process server (the run manager)."""
+    manager = server.manager
 
     def locations(live: Live, temporary: bool) -> tuple[str, str]:
         run_id, thread_id = live.run_id, live.record["thread_id"]
@@ -838,7 +1008,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         status: Literal["pending", "running", "error", "success", "timeout", "interrupted"]
         | None = None,
     ) -> list[dict[str, Any]]:
-        tid = server.thread(thread_id)["thread_id"]
+        tid = (await server.thread(thread_id))["thread_id"]
         runs = [
             r
             for r in server.docs.runs.values()
@@ -849,11 +1019,11 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.get("/threads/{thread_id}/runs/{run_id}")
     async def get_run(thread_id: str, run_id: str) -> dict[str, Any]:
-        return server.run(thread_id, run_id)
+        return await server.run(thread_id, run_id)
 
     @app.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
     async def delete_run(thread_id: str, run_id: str) -> Response:
-        run = server.run(thread_id, run_id)
+        run = await server.run(thread_id, run_id)
         if run["status"] not in TERMINAL:
             raise ApiError(409, "Conflict", f"run {run_id} is {run['status']}; cancel it first")
         await server.docs.delete("run", run["run_id"])
@@ -861,10 +1031,10 @@ def _routes(app: FastAPI, server: _Server) -> None:
 
     @app.get("/threads/{thread_id}/runs/{run_id}/join")
     async def join_run(thread_id: str, run_id: str) -> Response:
-        run = server.run(thread_id, run_id)
+        run = await server.run(thread_id, run_id)
         live = manager.live.get(run["run_id"])
         if live is None:  # finished and forgotten: the thread's state
-            thread = server.thread(thread_id)
+            thread = await server.thread(thread_id)
             values = None
             graph = server.graph_of_thread(thread)
             if server.checkpointer is not None or is_bridged(graph):
@@ -883,7 +1053,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         stream_mode: Annotated[list[str] | None, Query()] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> Response:
-        run = server.run(thread_id, run_id)
+        run = await server.run(thread_id, run_id)
         base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
         live = manager.live.get(run["run_id"])
         after: int | None = None
@@ -893,24 +1063,14 @@ def _routes(app: FastAPI, server: _Server) -> None:
                     422, "InvalidId", f"Last-Event-ID {last_event_id!r} is not an event id"
                 )
             after = int(last_event_id)
-        modes = frozenset(m for m in stream_mode or () if m)  # the SDK sends "" for None
-        unknown = modes - set(typing.get_args(StreamModeName))
-        if unknown:
-            raise ApiError(
-                422,
-                "InvalidStreamMode",
-                f"unknown stream_mode {sorted(unknown)}; "
-                f"use {list(typing.get_args(StreamModeName))}",
-            )
+        modes = stream_filter(stream_mode)
         if live is None:
-            return _finished_stream(base, server.settings)
+            return finished_stream(base, server.settings)
         token = live.subscribe(after)
         return server.stream_response(
             live,
             token,
-            modes=frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
-            if modes
-            else None,
+            modes=modes,
             cancel_on_disconnect=cancel_on_disconnect,
             location=f"{base}/stream",
             content_location=base,
@@ -923,7 +1083,7 @@ def _routes(app: FastAPI, server: _Server) -> None:
         wait: bool = False,
         action: Literal["interrupt", "rollback"] = "interrupt",
     ) -> Response:
-        run = server.run(thread_id, run_id)
+        run = await server.run(thread_id, run_id)
         live = manager.live.get(run["run_id"])
         if live is None or live.done.is_set():
             raise ApiError(
@@ -937,7 +1097,22 @@ def _routes(app: FastAPI, server: _Server) -> None:
         return Response(status_code=202)
 
 
-def _finished_stream(base: str, settings: ServerSettings) -> EventSourceResponse:
+def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:
+    """The events a join stream sends: those of ``stream_mode`` (None: all)."""
+    modes = frozenset(m for m in stream_mode or () if m)  # the SDK sends "" for None
+    unknown = modes - set(typing.get_args(StreamModeName))
+    if unknown:
+        raise ApiError(
+            422,
+            "InvalidStreamMode",
+            f"unknown stream_mode {sorted(unknown)}; use {list(typing.get_args(StreamModeName))}",
+        )
+    if not modes:
+        return None
+    return frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
+
+
+def finished_stream(base: str, settings: ServerSettings) -> EventSourceResponse:
     async def body() -> AsyncIterator[bytes]:
         yield b"event: end\ndata: null\n\n"
 

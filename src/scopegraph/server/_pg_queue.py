@@ -10,14 +10,16 @@ Layout (all tables prefixed ``scopegraph_queue_``, in the connection's ``search_
 - ``scopegraph_queue_schema_version``: one row, the schema version of the tables below
   (versioned migrations, applied in one transaction under an advisory lock, as in
   :mod:`scopegraph.checkpoint._postgres`);
-- ``scopegraph_queue_threads``: one row per thread that ever had a run. It holds no data:
-  it is the row that :meth:`RunQueue.enqueue` locks (``FOR UPDATE``) so that the
-  enqueues of one thread are serialized across processes;
+- ``scopegraph_queue_threads``: one row per thread: the row that :meth:`RunQueue.enqueue`
+  locks (``FOR UPDATE``) so that the enqueues of one thread are serialized across
+  processes, and the thread's document for the HTTP API (``metadata``; ``listed`` for a
+  thread created through the API, not for the hidden thread of a stateless run);
 - ``scopegraph_queue_runs``: one row per run. ``seq`` (bigserial) is the queue order;
   ``status`` is ``pending``, ``running`` or a terminal status (``success``, ``error``,
   ``timeout``, ``interrupted``); ``owner``/``attempt``/``lease_expires`` describe the
   current claim; ``cancel_action``/``cancel_reason`` are the durable cancel request;
-  ``run`` is the caller's run document (JSONB).
+  ``run`` is the caller's run document (JSONB); ``result`` is what the run returned (the
+  final values, for ``join`` and ``wait``).
 
 Guarantees, and what enforces each:
 
@@ -117,7 +119,7 @@ _T = TypeVar("_T")
 CANCEL_CHANNEL: Final = "scopegraph_cancel"
 """The NOTIFY channel of cancel requests; the payload is the run id."""
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
 TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
 CancelAction = Literal["interrupt", "rollback"]
@@ -197,6 +199,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX scopegraph_queue_runs_leases ON scopegraph_queue_runs (lease_expires)"
         " WHERE status = 'running'",
     ),
+    (
+        "ALTER TABLE scopegraph_queue_threads"
+        " ADD COLUMN metadata JSONB NOT NULL DEFAULT '{}'::jsonb,"
+        " ADD COLUMN updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+        " ADD COLUMN listed BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE scopegraph_queue_runs ADD COLUMN result JSONB",
+        # a thread's runs, newest first (list_runs), and its latest run (thread status)
+        "CREATE INDEX scopegraph_queue_runs_thread ON scopegraph_queue_runs (thread_id, seq)",
+        "CREATE INDEX scopegraph_queue_threads_listed ON scopegraph_queue_threads (created_at)"
+        " WHERE listed",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -232,6 +245,7 @@ _FIELDS: Final = (
     "cancel_reason",
     "error",
     "run",
+    "result",
     "created_at",
     "updated_at",
 )
@@ -267,9 +281,9 @@ WITH marked AS (
         status = CASE WHEN r.status = 'pending' THEN 'interrupted' ELSE r.status END,
         updated_at = now()
     WHERE {{where}} AND r.status IN {_ACTIVE}
-    RETURNING r.seq, r.run_id
+    RETURNING r.seq, r.run_id, r.status
 )
-SELECT run_id, pg_notify('{CANCEL_CHANNEL}', run_id)::text FROM marked ORDER BY seq
+SELECT run_id, status, pg_notify('{CANCEL_CHANNEL}', run_id)::text FROM marked ORDER BY seq
 """
 _CANCEL_THREAD = _REQUEST_CANCEL.format(where="r.thread_id = %(thread_id)s")
 _CANCEL_RUN = _REQUEST_CANCEL.format(where="r.run_id = %(run_id)s")
@@ -309,7 +323,14 @@ WHERE {_FENCE}
 """
 _FINISH = f"""
 UPDATE scopegraph_queue_runs r SET
-    status = %(status)s, lease_expires = NULL, error = %(error)s, updated_at = now()
+    status = %(status)s, lease_expires = NULL, error = %(error)s,
+    result = %(result)s::jsonb, updated_at = now()
+WHERE {_FENCE}
+"""
+# Hand a claimed run back to the queue (its worker is stopping): pending again, fenced.
+_RELEASE = f"""
+UPDATE scopegraph_queue_runs r SET
+    status = 'pending', owner = NULL, lease_expires = NULL, updated_at = now()
 WHERE {_FENCE}
 """
 # Every running run whose lease expired: pending again (a new attempt), or ended. A run
@@ -337,6 +358,45 @@ WITH expired AS (
     RETURNING r.seq, r.run_id
 )
 SELECT run_id FROM reaped ORDER BY seq
+"""
+
+# Threads, as the HTTP API shows them. ``busy``: a run is pending or running; ``last``:
+# the status of the thread's latest run.
+_THREAD_FIELDS: Final = ("thread_id", "metadata", "created_at", "updated_at", "busy", "last")
+_THREAD_COLUMNS = f"""
+t.thread_id, t.metadata, t.created_at, t.updated_at,
+EXISTS (SELECT 1 FROM scopegraph_queue_runs a
+        WHERE a.thread_id = t.thread_id AND a.status IN {_ACTIVE}) AS busy,
+(SELECT l.status FROM scopegraph_queue_runs l
+ WHERE l.thread_id = t.thread_id ORDER BY l.seq DESC LIMIT 1) AS last
+"""
+_INSERT_THREAD = """
+INSERT INTO scopegraph_queue_threads (thread_id, metadata, listed)
+VALUES (%(thread_id)s, %(metadata)s::jsonb, TRUE)
+ON CONFLICT (thread_id) DO NOTHING
+"""
+_SELECT_THREAD = f"""
+SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+WHERE t.thread_id = %(thread_id)s AND t.listed
+"""
+_SEARCH_THREADS = f"""
+SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+ORDER BY t.created_at DESC, t.thread_id
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+_PATCH_THREAD = """
+UPDATE scopegraph_queue_threads SET metadata = metadata || %(metadata)s::jsonb, updated_at = now()
+WHERE thread_id = %(thread_id)s AND listed
+"""
+_DELETE_THREAD = "DELETE FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s"
+_LIST_RUNS = f"""
+SELECT {_COLUMNS} FROM scopegraph_queue_runs r
+WHERE r.thread_id = %(thread_id)s AND (%(status)s::text IS NULL OR r.status = %(status)s::text)
+ORDER BY r.seq DESC LIMIT %(limit)s OFFSET %(offset)s
+"""
+_DELETE_RUN = f"""
+DELETE FROM scopegraph_queue_runs WHERE run_id = %(run_id)s AND status NOT IN {_ACTIVE}
 """
 
 # -- operations: generators that yield statements and receive their results -------------
@@ -423,13 +483,16 @@ def _heartbeat(run_id: str, worker_id: str, attempt: int | None, lease: float) -
     return renewed.rowcount == 1
 
 
-def _finish(run_id: str, worker_id: str, attempt: int, status: str, error: str | None) -> _Op[bool]:
+def _finish(
+    run_id: str, worker_id: str, attempt: int, status: str, error: str | None, result: str | None
+) -> _Op[bool]:
     params = {
         "run_id": run_id,
         "worker_id": worker_id,
         "attempt": attempt,
         "status": status,
         "error": error,
+        "result": result,
     }
     done = yield _FINISH, params
     if done.rowcount == 1:
@@ -447,9 +510,14 @@ def _reap(max_attempts: int) -> _Op[list[str]]:
     return [str(r[0]) for r in reaped.rows]
 
 
-def _request_cancel(run_id: str, action: str, reason: str) -> _Op[bool]:
+def _request_cancel(run_id: str, action: str, reason: str) -> _Op[str | None]:
     marked = yield _CANCEL_RUN, {"run_id": run_id, "action": action, "reason": reason}
-    return bool(marked.rows)
+    return str(marked.rows[0][1]) if marked.rows else None
+
+
+def _cancel_thread(thread_id: str, action: str, reason: str) -> _Op[list[tuple[str, str]]]:
+    marked = yield _CANCEL_THREAD, {"thread_id": thread_id, "action": action, "reason": reason}
+    return [(str(r[0]), str(r[1])) for r in marked.rows]
 
 
 def _cancel_requested(run_id: str) -> _Op[str | None]:
@@ -457,7 +525,69 @@ def _cancel_requested(run_id: str) -> _Op[str | None]:
     return str(found.rows[0][0]) if found.rows and found.rows[0][0] is not None else None
 
 
+def _thread_row(values: Any) -> dict[str, Any]:
+    return dict(zip(_THREAD_FIELDS, values, strict=True))
+
+
+def _create_thread(thread_id: str, metadata: str) -> _Op[tuple[dict[str, Any], bool]]:
+    params = {"thread_id": thread_id, "metadata": metadata}
+    inserted = yield _INSERT_THREAD, params
+    found = yield _SELECT_THREAD, params
+    if not found.rows:
+        raise QueueError(
+            f"thread id {thread_id} is taken by a stateless run's thread; use another id"
+        )
+    return _thread_row(found.rows[0]), inserted.rowcount == 1
+
+
+def _get_thread(thread_id: str) -> _Op[dict[str, Any] | None]:
+    found = yield _SELECT_THREAD, {"thread_id": thread_id}
+    return _thread_row(found.rows[0]) if found.rows else None
+
+
+def _search_threads(metadata: str, limit: int, offset: int) -> _Op[list[dict[str, Any]]]:
+    found = yield _SEARCH_THREADS, {"metadata": metadata, "limit": limit, "offset": offset}
+    return [_thread_row(r) for r in found.rows]
+
+
+def _patch_thread(thread_id: str, metadata: str) -> _Op[dict[str, Any] | None]:
+    params = {"thread_id": thread_id, "metadata": metadata}
+    yield _PATCH_THREAD, params
+    found = yield _SELECT_THREAD, params
+    return _thread_row(found.rows[0]) if found.rows else None
+
+
+def _delete_thread(thread_id: str) -> _Op[bool]:
+    deleted = yield _DELETE_THREAD, {"thread_id": thread_id}
+    return deleted.rowcount == 1
+
+
+def _list_runs(
+    thread_id: str, status: str | None, limit: int, offset: int
+) -> _Op[list[dict[str, Any]]]:
+    params = {"thread_id": thread_id, "status": status, "limit": limit, "offset": offset}
+    found = yield _LIST_RUNS, params
+    return [_row(r) for r in found.rows]
+
+
+def _delete_run(run_id: str) -> _Op[bool]:
+    deleted = yield _DELETE_RUN, {"run_id": run_id}
+    return deleted.rowcount == 1
+
+
+def _release(run_id: str, worker_id: str, attempt: int) -> _Op[bool]:
+    released = yield _RELEASE, {"run_id": run_id, "worker_id": worker_id, "attempt": attempt}
+    return released.rowcount == 1
+
+
 # -- the queue ---------------------------------------------------------------------------
+
+
+def _json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be JSON: {exc}") from exc
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -695,16 +825,25 @@ class RunQueue(PooledPostgres):
         *,
         attempt: int,
         error: str | None = None,
+        result: bytes | None = None,
     ) -> bool:
         """Record the run's final ``status`` (``success``, ``error``, ``timeout``,
         ``interrupted``), fenced: only if it is still running with ``worker_id`` as
         owner and ``attempt`` (the claim's attempt number). False: the lease was lost,
-        and nothing was changed."""
+        and nothing was changed. ``result``: a JSON document (encoded) kept with the
+        run: what ``join`` and ``wait`` return."""
         if status not in TERMINAL:
             raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {status!r}")
+        encoded = None if result is None else result.decode()
         return await self._arun(
-            functools.partial(_finish, run_id, worker_id, attempt, status, error)
+            functools.partial(_finish, run_id, worker_id, attempt, status, error, encoded)
         )
+
+    async def release(self, run_id: str, worker_id: str, *, attempt: int) -> bool:
+        """Hand a claimed run back (its worker is stopping): pending again, so that
+        another worker claims it and resumes it from its last checkpoint. Fenced like
+        :meth:`finish`; False if the worker no longer owns the run."""
+        return await self._arun(functools.partial(_release, run_id, worker_id, attempt))
 
     async def reap(self) -> list[str]:
         """Take back every expired lease; return the runs taken back, oldest first.
@@ -717,14 +856,73 @@ class RunQueue(PooledPostgres):
 
     async def request_cancel(
         self, run_id: str, action: CancelAction = "interrupt", *, reason: str | None = None
-    ) -> bool:
+    ) -> str | None:
         """Request the run's cancellation: durably, in its row, and by
-        ``NOTIFY scopegraph_cancel, '<run_id>'`` (both in one transaction). A pending run
-        ends ``interrupted`` at once. False: no such run, or it has ended already."""
+        ``NOTIFY scopegraph_cancel, '<run_id>'`` (both in one transaction). Returns the
+        run's status after the request: ``"interrupted"`` for a pending run (it ends at
+        once, and nobody will run it), ``"running"`` for a running one (its worker is
+        told). None: no such run, or it has ended already."""
         if action not in _CANCEL_ACTIONS:
             raise ValueError(f"action must be 'interrupt' or 'rollback', got {action!r}")
         why = reason or f"cancel requested ({action})"
         return await self._arun(functools.partial(_request_cancel, run_id, action, why))
+
+    async def cancel_thread(
+        self, thread_id: str, action: CancelAction = "interrupt", *, reason: str | None = None
+    ) -> list[tuple[str, str]]:
+        """:meth:`request_cancel` for every pending or running run of the thread; their
+        ``(run_id, status after the request)``, oldest first."""
+        if action not in _CANCEL_ACTIONS:
+            raise ValueError(f"action must be 'interrupt' or 'rollback', got {action!r}")
+        why = reason or f"cancel requested ({action})"
+        return await self._arun(
+            functools.partial(_cancel_thread, thread_id, action, why), transaction=True
+        )
+
+    # -- threads and runs, as the HTTP API shows them ------------------------------------
+
+    async def create_thread(
+        self, thread_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create a listed thread; ``(thread, created)``: created is False when it
+        existed already (it is returned unchanged)."""
+        encoded = _json(dict(metadata or {}), "the thread's metadata")
+        return await self._arun(functools.partial(_create_thread, thread_id, encoded))
+
+    async def get_thread(self, thread_id: str) -> dict[str, Any] | None:
+        """The listed thread, with ``busy`` (a run is pending or running) and ``last``
+        (its latest run's status, or None); None if there is no such thread."""
+        return await self._arun(functools.partial(_get_thread, thread_id))
+
+    async def search_threads(
+        self, metadata: Mapping[str, Any] | None = None, *, limit: int = 10, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Listed threads whose metadata contains ``metadata``, newest first."""
+        encoded = _json(dict(metadata or {}), "the metadata filter")
+        return await self._arun(functools.partial(_search_threads, encoded, limit, offset))
+
+    async def patch_thread(
+        self, thread_id: str, metadata: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Merge ``metadata`` into the thread's; the thread, or None if there is none."""
+        encoded = _json(dict(metadata), "the thread's metadata")
+        return await self._arun(
+            functools.partial(_patch_thread, thread_id, encoded), transaction=True
+        )
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete the thread and its runs (cancel the active ones first)."""
+        return await self._arun(functools.partial(_delete_thread, thread_id))
+
+    async def list_runs(
+        self, thread_id: str, *, status: str | None = None, limit: int = 10, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """The thread's runs, newest first."""
+        return await self._arun(functools.partial(_list_runs, thread_id, status, limit, offset))
+
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete an ended run; False if there is no such run or it is still active."""
+        return await self._arun(functools.partial(_delete_run, run_id))
 
     async def cancel_requested(self, run_id: str) -> str | None:
         """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""

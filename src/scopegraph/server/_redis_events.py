@@ -32,7 +32,7 @@ import asyncio
 import functools
 import re
 import socket
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import anyio
@@ -419,8 +419,19 @@ class RedisEventLog:
 
     # -- following -----------------------------------------------------------------------
 
+    async def last_id(self, run_id: str) -> str | None:
+        """The id of the newest event of ``run_id``'s stream, or None if it has none."""
+        last = await self._command("XREVRANGE", self.stream_key(run_id), "+", "-", "COUNT", 1)
+        return _text(last[0][0]) if last else None
+
     async def follow(
-        self, run_id: str, after: str | None = None, *, block_ms: int = 5000, count: int = 100
+        self,
+        run_id: str,
+        after: str | None = None,
+        *,
+        block_ms: int = 5000,
+        count: int = 100,
+        until: Callable[[], Awaitable[bool]] | None = None,
     ) -> AsyncGenerator[tuple[str, str, bytes], None]:
         """``(id, event, data)`` of ``run_id``'s events, in order, until its last one.
 
@@ -432,7 +443,10 @@ class RedisEventLog:
 
         Waits with ``XREAD BLOCK`` for at most ``block_ms`` at a time, then checks that
         the stream is still there (an expired stream raises :class:`EventsLostError`).
-        ``count``: the most events read at once. Use it as ``async with
+        ``count``: the most events read at once. ``until``: called after each wait of
+        ``block_ms`` that brought nothing; the follow returns (without the last event)
+        when it returns True, e.g. when the run turns out to have ended without one.
+        Use it as ``async with
         contextlib.aclosing(log.follow(...)) as events``; stopping or cancelling it
         leaves nothing behind.
         """
@@ -462,6 +476,8 @@ class RedisEventLog:
                 look = False
             entries = await reader.wait(key, cursor, block_ms, count)
             if not entries:
+                if until is not None and not reader.reconnected and await until():
+                    return
                 look = True
                 continue
             for stream_id, fields in entries:

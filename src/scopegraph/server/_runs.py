@@ -54,7 +54,7 @@ class ApiError(Exception):
         self.message = message
 
 
-def _frame(event: str, data: bytes, seq: int | None) -> bytes:
+def _frame(event: str, data: bytes, seq: int | str | None) -> bytes:
     parts = [b"event: ", event.encode(), b"\ndata: ", data, b"\n"]
     if seq is not None:
         parts += [b"id: ", str(seq).encode(), b"\n"]

@@ -8,9 +8,11 @@ import functools
 import gc
 import importlib.util
 import logging
+import os
 import signal
+import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +95,30 @@ def serve(
     db: str = DEFAULT_DB,
     settings: ServerSettings | None = None,
     log_level: str = "info",
+    redis: str | None = None,
+    worker: bool = True,
+    lease_seconds: float = 10.0,
+    worker_processes: Sequence[Sequence[str]] = (),
 ) -> int:
-    """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0)."""
+    """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
+
+    ``redis``: scale-out mode (``db`` must be PostgreSQL): this process serves the API,
+    and runs queued runs too unless ``worker`` is False. ``worker_processes``: commands
+    of worker processes started with the server and stopped (SIGTERM) after it drained.
+    """
     settings = settings or ServerSettings()
     checkpointer = open_checkpointer(db)
-    app = create_app(graphs, checkpointer, database=db, settings=settings)
+    if redis is not None and not db.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"--redis needs --db postgresql://...; got --db {db!r}")
+    app = create_app(
+        graphs,
+        checkpointer,
+        database=db,
+        settings=settings,
+        redis=redis,
+        worker=worker,
+        lease_seconds=lease_seconds,
+    )
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     config = uvicorn.Config(
         app,
@@ -110,7 +131,25 @@ def serve(
     )
     server = _Uvicorn(config)
 
+    children: list[subprocess.Popen[bytes]] = []
+
+    async def stop_children() -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            status = await anyio.to_thread.run_sync(child.wait)
+            if status:
+                log.warning("worker process %d exited with status %d", child.pid, status)
+
     async def main() -> None:
+        try:
+            await serve_api()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await stop_children()
+
+    async def serve_api() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve)
             # The receiver stays open until the process ends: a second signal cuts the
@@ -127,7 +166,8 @@ def serve(
                 async def hurry() -> None:
                     async for signum in signals:
                         log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
-                        app.state.server.manager.hurry()
+                        state = app.state.server
+                        (state.cluster or state.manager).hurry()
 
                 async with anyio.create_task_group() as watcher:
                     watcher.start_soon(hurry)
@@ -154,18 +194,22 @@ def serve(
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    children.extend(subprocess.Popen(list(command)) for command in worker_processes)
     anyio.run(main)
     return 0
 
 
 def main_serve(args: Any) -> int:
     graphs: dict[str, Any] = {}
+    specs: dict[str, str] = {}
     for spec in args.specs:
-        graphs[Path(spec.rpartition(":")[0]).stem] = load_graph(spec)
+        specs[Path(spec.rpartition(":")[0]).stem] = spec
     for item in args.graph:
         name, sep, spec = item.partition("=")
         if not sep or not name:
             raise ValueError(f"--graph {item!r}: expected name=path/to/file.py:variable")
+        specs[name] = spec
+    for name, spec in specs.items():
         graphs[name] = load_graph(spec)
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
@@ -174,6 +218,20 @@ def main_serve(args: Any) -> int:
         shutdown_grace_seconds=args.grace,
         run_timeout_seconds=args.run_timeout,
     )
+    workers: list[list[str]] = []
+    if args.redis is None and (args.workers or args.no_worker):
+        raise ValueError("--workers and --no-worker are for scale-out mode: add --redis URL")
+    if args.workers and args.no_worker:
+        raise ValueError("pass either --workers N (worker processes) or --no-worker, not both")
+    for i in range(args.workers or 0):
+        command = [sys.executable, "-m", "scopegraph._cli", "worker", "--db", args.db]
+        command += ["--redis", args.redis, "--lease", str(args.lease), "--grace", str(args.grace)]
+        command += ["--worker-id", f"{args.host}:{args.port}/{i + 1}-{os.getpid()}"]
+        if args.run_timeout:
+            command += ["--run-timeout", str(args.run_timeout)]
+        for name, spec in specs.items():
+            command += ["--graph", f"{name}={spec}"]
+        workers.append(command)
     return serve(
         graphs,
         host=args.host,
@@ -181,6 +239,10 @@ def main_serve(args: Any) -> int:
         db=args.db,
         settings=settings,
         log_level=args.log_level,
+        redis=args.redis,
+        worker=not args.no_worker and not args.workers,
+        lease_seconds=args.lease,
+        worker_processes=workers,
     )
 
 
@@ -196,6 +258,10 @@ def main_worker(args: Any) -> int:
         graphs[name] = load_graph(spec)
     if not args.db.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"--db {args.db!r}: a worker needs a postgresql:// URL")
+    # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
+    backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
+    if backend not in ("asyncio", "trio"):
+        raise ValueError(f"SCOPEGRAPH_BACKEND={backend!r}: use asyncio or trio")
     anyio.run(
         functools.partial(
             serve_worker,
@@ -205,6 +271,9 @@ def main_worker(args: Any) -> int:
             worker_id=args.worker_id,
             lease_seconds=args.lease,
             max_runs=args.max_runs,
-        )
+            grace=args.grace,
+            run_timeout=args.run_timeout,
+        ),
+        backend=backend,
     )
     return 0

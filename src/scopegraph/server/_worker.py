@@ -1,5 +1,5 @@
 """A worker of the scale-out run server: it claims runs from the PostgreSQL queue, runs
-them, and publishes their events to Redis. Not wired into ``scopegraph serve`` yet.
+them, and publishes their events to Redis.
 
 One :class:`Worker` holds a task group with:
 
@@ -7,41 +7,148 @@ One :class:`Worker` holds a task group with:
   in a task of its own, inside its own cancel scope;
 - one cancel listener: ``RunQueue.listen_cancels`` (LISTEN is active before a run's
   durable cancel request is checked, so no request is missed), which cancels the scope of
-  a run this worker holds;
-- per run, a heartbeat that renews the lease every third of it; a lost lease cancels the
-  run (another worker may take it over).
+  a run this worker holds. A lost connection is opened again, and the durable requests of
+  the runs held are read again;
+- per run, a heartbeat that renews the lease every third of it; a lease that is lost (or
+  cannot be renewed before it expires) cancels the run: another worker may take it over.
 
 A run executes like the single-process manager's: ``graph.open_stream`` in the run's
 scope; each chunk is published to the run's Redis stream (``event: <mode>``). A
 cancellation cancels the scope once, so every node's shielded cleanup completes, and the
 checkpoint of the last completed step is saved before the run is finished. Finishing is
-fenced on owner and attempt: a worker that lost its lease changes nothing.
+fenced on owner and attempt: a worker that lost its lease changes nothing. The run's
+final values are stored with it (``join`` and ``wait`` read them from any process).
 
-A run claimed again after its worker died (``attempt`` > 1) resumes from its thread's last
-checkpoint (input ``None``): completed steps are not re-run; the step that was in flight
-runs again (at least once). Its stream then gets a ``metadata`` event with the new
-``attempt`` before the continued output.
+Failures of the shared services:
+
+- Redis unreachable: the run goes on; its events are dropped until Redis answers again
+  (a reader notices the gap and reads the state from the checkpoints), and the final
+  ``end`` event is retried until it is stored.
+- PostgreSQL unreachable: a checkpoint write fails and the run stops; the worker leaves it
+  to the reaper, which re-queues it once its lease has expired and PostgreSQL is back,
+  and a worker resumes it from its last checkpoint. Claims, heartbeats, finishing and the
+  listener retry with backoff.
+
+A run claimed again after its worker died or stopped (``attempt`` > 1) resumes from its
+thread's last checkpoint (input ``None``): completed steps are not re-run; the step that
+was in flight runs again (at least once). Its stream then gets a ``metadata`` event with
+the new ``attempt`` before the continued output.
+
+Stopping (:meth:`Worker.stop`): no new claims; running runs get a grace period, then are
+cancelled (their cleanup completes, their last checkpoint is saved) and handed back to
+the queue, pending, for another worker to resume.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
-from ._pg_queue import RunQueue
-from ._redis_events import RedisEventLog
+from ..checkpoint._base import BaseCheckpointSaver
+from ._pg_queue import QueueConnectionError, QueueError, RunQueue
+from ._redis_events import EventLogConnectionError, EventLogError, RedisEventLog
 from ._runs import run_arguments, stream_run
 from ._wire import dumps
 
-__all__ = ("Worker",)
+__all__ = ("Worker", "rollback_run", "serve_worker")
+
+log = logging.getLogger("scopegraph.worker")
+
+_T = TypeVar("_T")
+
+
+class _ServiceDown(Exception):
+    """PostgreSQL could not be reached while the run was running: leave the run to the
+    reaper (it is re-queued when its lease expires)."""
+
+
+def _is_service_failure(exc: BaseException) -> bool:
+    from ..checkpoint._postgres import CheckpointConnectionError
+
+    return isinstance(exc, CheckpointConnectionError | QueueConnectionError)
+
+
+async def _retry(what: str, call: Callable[[], Awaitable[_T]], *, deadline: float = math.inf) -> _T:
+    """``call()`` until it does not fail to connect, with backoff, until ``deadline``."""
+    delay = 0.05
+    while True:
+        try:
+            return await call()
+        except (QueueConnectionError, EventLogConnectionError) as exc:
+            if anyio.current_time() + delay > deadline:
+                raise
+            log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+async def rollback_run(saver: BaseCheckpointSaver, thread_id: str, run_id: str) -> None:
+    """Put the thread back as it was before ``run_id``: the run's checkpoints (those
+    whose metadata names the run) are deleted, the earlier ones kept."""
+    tuples = await saver.alist(thread_id, "", before=None)
+    keep = [t for t in reversed(tuples) if t.checkpoint.metadata.get("run_id") != run_id]
+    await saver.adelete_thread(thread_id)
+    expected: str | None = None
+    for tup in keep:
+        await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
+        for task in tup.tasks:
+            await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
+        expected = tup.checkpoint.id
+
+
+class _Publisher:
+    """A run's events to Redis; while Redis cannot be reached, events are dropped (the
+    run goes on) and a publish is tried again after ``retry_after`` seconds."""
+
+    def __init__(self, events: RedisEventLog, run_id: str, retry_after: float = 0.25) -> None:
+        self.events = events
+        self.run_id = run_id
+        self.retry_after = retry_after
+        self.down_until = -math.inf
+        self.dropped = 0
+
+    async def publish(self, event: str, data: bytes) -> None:
+        if anyio.current_time() < self.down_until:
+            self.dropped += 1
+            return
+        try:
+            await self.events.publish(self.run_id, event, data)
+        except EventLogConnectionError as exc:
+            self.dropped += 1
+            self.down_until = anyio.current_time() + self.retry_after
+            log.warning("run %s: an event was not stored in Redis: %s", self.run_id, exc)
+
+    async def end(self, event: str, data: bytes, *, within: float = 60.0) -> None:
+        """The run's last event, retried until Redis has it (or ``within`` seconds)."""
+        try:
+            await _retry(
+                f"run {self.run_id}: the end event",
+                lambda: self.events.end(self.run_id, event, data),
+                deadline=anyio.current_time() + within,
+            )
+        except EventLogConnectionError as exc:
+            log.error("run %s: the end event could not be stored: %s", self.run_id, exc)
+        except EventLogError:
+            pass  # it had ended already: an earlier try did land
 
 
 class Worker:
-    """Claims and runs queued runs; see the module docstring."""
+    """Claims and runs queued runs; see the module docstring.
+
+    Args:
+        graphs: ``{graph_id: compiled graph}``; each has its checkpointer set.
+        queue, events: the run queue and the event log (this worker's own connections).
+        worker_id: the owner name written into the runs it claims.
+        max_runs: the most runs it holds at once.
+        run_timeout: seconds after which a run is cancelled and ends ``timeout``
+            (a run's own ``timeout`` field overrides it).
+    """
 
     def __init__(
         self,
@@ -52,6 +159,7 @@ class Worker:
         worker_id: str | None = None,
         max_runs: int = 100,
         idle_poll: float = 0.05,
+        run_timeout: float | None = None,
     ) -> None:
         self.graphs = dict(graphs)
         self.queue = queue
@@ -59,99 +167,231 @@ class Worker:
         self.worker_id = worker_id or f"worker-{uuid.uuid4()}"
         self.max_runs = max_runs
         self.idle_poll = idle_poll
+        self.run_timeout = run_timeout
         self.running: dict[str, anyio.CancelScope] = {}
         self.finished: list[tuple[str, str]] = []
         """(run_id, status) of the runs this worker finished, in order."""
+        self.cleanups_finished = 0
         self._capacity = anyio.Semaphore(max_runs)
+        self._claiming = anyio.CancelScope()
+        self._grace: anyio.CancelScope | None = None
+        self._stopping = False
+        self._idle = anyio.Event()
+        self._idle.set()
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; ``started`` once the cancel listener is active."""
         async with anyio.create_task_group() as tg:
             await tg.start(self._listen_cancels)
             task_status.started()
-            await self._claim_loop(tg)
+            with self._claiming:
+                await self._claim_loop(tg)
+            await self._idle.wait()
+            tg.cancel_scope.cancel()
+
+    async def stop(self, grace: float) -> None:
+        """Claim nothing more; give running runs ``grace`` seconds, then cancel them and
+        hand them back to the queue. Returns when no run is left (cleanups finished)."""
+        self._stopping = True
+        self._claiming.cancel()
+        with anyio.move_on_after(grace) as self._grace:
+            await self._idle.wait()
+        for scope in list(self.running.values()):
+            scope.cancel()
+        with anyio.CancelScope(shield=True):
+            await self._idle.wait()
+
+    def hurry(self) -> None:
+        """End the grace period of :meth:`stop` now."""
+        if self._grace is not None:
+            self._grace.cancel()
 
     async def _listen_cancels(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-        async with self.queue.listen_cancels() as cancels:
-            task_status.started()
-            async for run_id in cancels:
-                scope = self.running.get(run_id)
-                if scope is not None:
-                    scope.cancel()
+        started = False
+        delay = 0.05
+        while True:
+            try:
+                async with self.queue.listen_cancels() as cancels:
+                    if not started:
+                        started = True
+                        task_status.started()
+                    else:  # requests sent while the listener was away are in the rows
+                        for run_id in list(self.running):
+                            if await self.queue.cancel_requested(run_id):
+                                self._cancel(run_id)
+                    delay = 0.05
+                    async for run_id in cancels:
+                        self._cancel(run_id)
+            except QueueConnectionError as exc:
+                if not started:
+                    raise
+                log.warning("cancel listener lost PostgreSQL (%s); again in %.2fs", exc, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _cancel(self, run_id: str) -> None:
+        scope = self.running.get(run_id)
+        if scope is not None:
+            scope.cancel()
 
     async def _claim_loop(self, tg: TaskGroup) -> None:
+        delay = self.idle_poll
         while True:
             await self._capacity.acquire()
             try:
                 row = await self.queue.claim(self.worker_id)
+            except QueueConnectionError as exc:
+                self._capacity.release()
+                log.warning("claim failed (%s); again in %.2fs", exc, delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
             except BaseException:
                 self._capacity.release()
                 raise
+            delay = self.idle_poll
             if row is None:
                 self._capacity.release()
                 await anyio.sleep(self.idle_poll)
                 continue
             scope = anyio.CancelScope()
             self.running[row["run_id"]] = scope
+            self._idle = anyio.Event() if self._idle.is_set() else self._idle
             tg.start_soon(self._execute, row, scope)
 
     async def _execute(self, row: dict[str, Any], scope: anyio.CancelScope) -> None:
         run_id = row["run_id"]
         attempt = int(row["attempt"])
+        publisher = _Publisher(self.events, run_id)
         try:
             # Registered above, before this durable check: a cancel sent in between is
             # seen either by the listener or here.
-            if row.get("cancel_action") or await self.queue.cancel_requested(run_id):
-                scope.cancel()
-            status, error = await self._run_graph(row, scope, attempt)
+            try:
+                if row.get("cancel_action") or await self.queue.cancel_requested(run_id):
+                    scope.cancel()
+            except QueueConnectionError:
+                pass  # the listener reads the rows again once it is back
+            try:
+                outcome = await self._run_graph(row, scope, attempt, publisher)
+            except _ServiceDown as exc:
+                log.warning("run %s: %s; its lease will expire and it is re-queued", run_id, exc)
+                return
             with anyio.CancelScope(shield=True):
-                # The run's status first, its stream's last event second: a client that
-                # sees the end and asks for the run finds it finished.
-                message = None if error is None else error["message"]
-                if not await self.queue.finish(
-                    run_id, self.worker_id, status, attempt=attempt, error=message
-                ):
-                    return  # the lease was lost: the run and its stream are another's now
-                self.finished.append((run_id, status))
-                if error is not None:
-                    await self.events.end(run_id, "error", dumps(error))
-                else:
-                    await self.events.end(run_id, "end", b"null")
+                await self._settle(row, attempt, publisher, *outcome)
         finally:
             self.running.pop(run_id, None)
             self._capacity.release()
+            if not self.running:
+                self._idle.set()
+
+    async def _settle(
+        self,
+        row: dict[str, Any],
+        attempt: int,
+        publisher: _Publisher,
+        status: str,
+        error: dict[str, str] | None,
+        result: bytes | None,
+    ) -> None:
+        run_id = row["run_id"]
+        lease_end = anyio.current_time() + self.queue.lease_seconds
+        if status == "released":
+            try:
+                await _retry(
+                    f"run {run_id}: hand back",
+                    lambda: self.queue.release(run_id, self.worker_id, attempt=attempt),
+                    deadline=lease_end,
+                )
+            except QueueConnectionError:
+                pass  # the reaper re-queues it when the lease expires
+            return
+        message = None if error is None else error["message"]
+        try:
+            # The run's status first, its stream's last event second: a client that
+            # sees the end and asks for the run finds it finished.
+            finished = await _retry(
+                f"run {run_id}: finish",
+                lambda: self.queue.finish(
+                    run_id, self.worker_id, status, attempt=attempt, error=message, result=result
+                ),
+                deadline=lease_end,
+            )
+        except QueueConnectionError as exc:
+            log.warning(
+                "run %s: could not record its end (%s); the reaper re-queues it", run_id, exc
+            )
+            return
+        if not finished:
+            return  # the lease was lost: the run and its stream are another's now
+        self.finished.append((run_id, status))
+        if error is not None:
+            await publisher.end("error", dumps(error))
+        else:
+            await publisher.end("end", b"null")
 
     async def _run_graph(
-        self, row: dict[str, Any], scope: anyio.CancelScope, attempt: int
-    ) -> tuple[str, dict[str, str] | None]:
+        self, row: dict[str, Any], scope: anyio.CancelScope, attempt: int, publisher: _Publisher
+    ) -> tuple[str, dict[str, str] | None, bytes | None]:
         run_id = row["run_id"]
+        thread_id = row["thread_id"]
         document: dict[str, Any] = row["run"]
-        graph = self.graphs[document["graph_id"]]
-        await self.events.publish(run_id, "metadata", dumps({"run_id": run_id, "attempt": attempt}))
+        graph = self.graphs.get(document.get("graph_id", ""))
+        if graph is None:
+            error = {
+                "error": "UnknownGraph",
+                "message": f"this worker serves no graph {document.get('graph_id')!r}; "
+                f"it serves {sorted(self.graphs)}",
+            }
+            return "error", error, dumps({"__error__": error})
+        await publisher.publish("metadata", dumps({"run_id": run_id, "attempt": attempt}))
         graph_input, config, options, modes = run_arguments(
             graph,
             document,
-            thread_id=row["thread_id"],
-            metadata={"run_id": run_id, "thread_id": row["thread_id"]},
+            thread_id=thread_id,
+            metadata={
+                **(document.get("metadata") or {}),
+                "run_id": run_id,
+                "thread_id": thread_id,
+                "graph_id": document["graph_id"],
+                "assistant_id": document.get("assistant_id"),
+            },
         )
         if attempt > 1:
             graph_input = None  # taken over: resume from the thread's last checkpoint
+            config["configurable"].pop("checkpoint_id", None)
         options.setdefault("durability", "sync")  # every step stored before the next one
+        timeout = document.get("timeout") or self.run_timeout
+        if timeout:
+            scope.deadline = anyio.current_time() + float(timeout)
 
-        async def publish(event: str, chunk: Any) -> None:
-            await self.events.publish(run_id, event, dumps(chunk))
+        async def emit(event: str, chunk: Any) -> None:
+            await publisher.publish(event, dumps(chunk))
 
         lost_lease = False
 
         async def heartbeat() -> None:
             nonlocal lost_lease
+            lease = self.queue.lease_seconds
+            expires = anyio.current_time() + lease
             while True:
-                await anyio.sleep(self.queue.lease_seconds / 3)
-                if not await self.queue.heartbeat(run_id, self.worker_id, attempt=attempt):
+                await anyio.sleep(lease / 3)
+                try:
+                    # Shielded: a query cut short would cost its connection.
+                    with anyio.CancelScope(shield=True):
+                        renewed = await _retry(
+                            f"run {run_id}: heartbeat",
+                            lambda: self.queue.heartbeat(run_id, self.worker_id, attempt=attempt),
+                            deadline=expires,
+                        )
+                except QueueConnectionError:
+                    renewed = False
+                if not renewed:
                     lost_lease = True
                     scope.cancel()
                     return
+                expires = anyio.current_time() + lease
 
+        failure: BaseException | None = None
         with scope:
             async with anyio.create_task_group() as beats:
                 beats.start_soon(heartbeat)
@@ -163,16 +403,75 @@ class Worker:
                         options,
                         modes,
                         subgraphs=bool(document.get("stream_subgraphs")),
-                        emit=publish,
+                        emit=emit,
                     )
                 except Exception as exc:
-                    beats.cancel_scope.cancel()
-                    return "error", {"error": type(exc).__name__, "message": str(exc)}
+                    failure = exc
                 beats.cancel_scope.cancel()
-            return "success", None
+        if scope.cancelled_caught or scope.cancel_called:
+            self.cleanups_finished += 1
         if lost_lease:
-            return "error", {"error": "LeaseLost", "message": "this worker lost the run's lease"}
-        return "interrupted", None
+            raise _ServiceDown("this worker lost the run's lease")
+        if failure is not None and _is_service_failure(failure):
+            raise _ServiceDown(f"a service failed during the run: {failure}")
+        return await self._outcome(graph, row, scope, failure)
+
+    async def _outcome(
+        self,
+        graph: Any,
+        row: dict[str, Any],
+        scope: anyio.CancelScope,
+        failure: BaseException | None,
+    ) -> tuple[str, dict[str, str] | None, bytes | None]:
+        """(status, error event, stored result) of a run that ended on this worker."""
+        run_id, thread_id = row["run_id"], row["thread_id"]
+        document: dict[str, Any] = row["run"]
+        saver: BaseCheckpointSaver | None = graph.checkpointer
+        action = None
+        if scope.cancel_called:
+            try:
+                action = await _retry(
+                    f"run {run_id}: its cancel request",
+                    lambda: self.queue.cancel_requested(run_id),
+                    deadline=anyio.current_time() + self.queue.lease_seconds,
+                )
+            except QueueConnectionError as exc:
+                raise _ServiceDown(str(exc)) from exc
+        timed_out = scope.cancel_called and anyio.current_time() >= scope.deadline
+        if scope.cancel_called and action is None and not timed_out and self._stopping:
+            return "released", None, None  # stopped with the worker: another resumes it
+        status, error = "success", None
+        if failure is not None:
+            status, error = "error", {"error": type(failure).__name__, "message": str(failure)}
+        elif timed_out and action is None:
+            status = "timeout"
+            error = {
+                "error": "RunTimeout",
+                "message": "the run took longer than its timeout: it was cancelled, its "
+                "cleanup finished and its checkpoint is saved",
+            }
+        elif scope.cancel_called:
+            status = "interrupted"
+        result: Any = {"__error__": error} if status == "error" else None
+        try:
+            if saver is not None and action == "rollback":
+                await rollback_run(saver, thread_id, run_id)
+            elif saver is not None and status != "error":
+                snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+                if snapshot.created_at is not None:
+                    result = dict(snapshot.values)
+                    if snapshot.interrupts:
+                        result["__interrupt__"] = [
+                            {"value": i.value, "id": i.id} for i in snapshot.interrupts
+                        ]
+            temporary = bool(document.get("temporary"))
+            if saver is not None and temporary and document.get("on_completion") != "keep":
+                await saver.adelete_thread(thread_id)
+        except Exception as exc:
+            if _is_service_failure(exc):
+                raise _ServiceDown(str(exc)) from exc
+            raise
+        return status, error, dumps(result)
 
 
 async def serve_worker(
@@ -183,10 +482,12 @@ async def serve_worker(
     worker_id: str | None = None,
     lease_seconds: float = 10.0,
     max_runs: int = 100,
+    grace: float = 10.0,
+    run_timeout: float | None = None,
 ) -> None:
     """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
-    Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. Returns
-    on SIGTERM or SIGINT, after its runs were cancelled and their cleanup finished."""
+    Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. On
+    SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns."""
     import signal
 
     from ..checkpoint import PostgresSaver
@@ -200,16 +501,31 @@ async def serve_worker(
         RedisEventLog(redis) as events,
         anyio.create_task_group() as tg,
     ):
-        worker = Worker(graphs, queue, events, worker_id=worker_id, max_runs=max_runs)
-
-        async def reaper() -> None:
-            while True:
-                await queue.reap()
-                await anyio.sleep(lease_seconds / 2)
-
+        worker = Worker(
+            graphs,
+            queue,
+            events,
+            worker_id=worker_id,
+            max_runs=max_runs,
+            run_timeout=run_timeout,
+        )
         await tg.start(worker.run)
-        tg.start_soon(reaper)
+        tg.start_soon(reap_forever, queue)
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for _ in signals:
                 break
+        await worker.stop(grace)
         tg.cancel_scope.cancel()
+
+
+async def reap_forever(queue: RunQueue) -> None:
+    """Re-queue the runs whose lease expired, every half lease, riding out outages."""
+    while True:
+        try:
+            reaped = await queue.reap()
+        except QueueError as exc:
+            log.warning("reaper: %s", exc)
+        else:
+            if reaped:
+                log.warning("re-queued runs whose worker stopped heartbeating: %s", reaped)
+        await anyio.sleep(queue.lease_seconds / 2)

@@ -1,0 +1,540 @@
+"""The API side of the scale-out server: runs live in the PostgreSQL queue, their events in
+Redis, and any API process serves any run.
+
+``create_app(..., redis="redis://...")`` makes the HTTP API use a :class:`Cluster`
+instead of the in-process run manager:
+
+- creating a run enqueues it (:class:`RunQueue`; the multitask strategy is enforced in
+  the database), and a worker (in this process, in ``--workers`` child processes, or in
+  separate ``scopegraph worker`` processes) claims and runs it;
+- a stream follows the run's Redis stream (``XREAD BLOCK``); each SSE event carries its
+  Redis id, so a client that reconnects to any API process with ``Last-Event-ID`` gets
+  exactly the events it missed. If the stream was lost (its TTL passed, or Redis restarted
+  without persistence), the stream says so in a ``metadata`` event, sends the thread's
+  state from the PostgreSQL checkpoints (``values``) and follows the run from there;
+- ``join`` and ``wait`` wait for the run's row to end and return the final values the
+  worker stored with it;
+- a cancel (the endpoint, a disconnect under ``on_disconnect="cancel"``, deleting the
+  thread) is a durable request in the run's row plus a NOTIFY that the owning worker
+  listens to; with ``wait`` the API returns once the worker has finished the run (its
+  cleanup done, its checkpoint saved);
+- threads are rows of the queue's thread table, read on every request: a thread created
+  or changed through one API process is seen by all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import FastAPI, Header, Query
+from fastapi.responses import Response
+
+from ._app import (
+    JSONResponse,
+    RunCreate,
+    ServerSettings,
+    _EventSource,
+    finished_stream,
+    stream_filter,
+)
+from ._pg_queue import QueueError, RunQueue, ThreadBusyError
+from ._redis_events import EventLogConnectionError, EventLogError, EventsLostError, RedisEventLog
+from ._runs import TERMINAL, ApiError, CancelAction, _frame
+from ._wire import dumps
+
+__all__ = ("Cluster", "add_run_routes", "run_json")
+
+log = logging.getLogger("scopegraph.server")
+
+_KWARGS = (
+    "input",
+    "command",
+    "stream_mode",
+    "stream_subgraphs",
+    "stream_resumable",
+    "config",
+    "interrupt_before",
+    "interrupt_after",
+    "on_disconnect",
+    "durability",
+    "checkpoint_id",
+    "on_completion",
+    "timeout",
+)
+_END = _frame("end", b"null", None)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.datetime) else value
+
+
+def run_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A queue row as the LangGraph API shows a run."""
+    doc: Mapping[str, Any] = row["run"]
+    out: dict[str, Any] = {
+        "run_id": row["run_id"],
+        "thread_id": row["thread_id"],
+        "assistant_id": doc.get("assistant_id"),
+        "created_at": doc.get("created_at") or _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "status": row["status"],
+        "metadata": doc.get("metadata") or {},
+        "kwargs": {k: doc.get(k) for k in _KWARGS},
+        "multitask_strategy": row["multitask_strategy"],
+        "attempt": row["attempt"],
+        "worker": row["owner"],
+    }
+    if row.get("cancel_reason"):
+        out["cancel_reason"] = row["cancel_reason"]
+    if row.get("error"):
+        out["error"] = row["error"]
+    return out
+
+
+def _lost_frames(run_id: str, values: Any, wanted: bool) -> list[bytes]:
+    frames = [
+        _frame(
+            "metadata",
+            dumps(
+                {
+                    "run_id": run_id,
+                    "events_lost": True,
+                    "message": "some of the run's events are gone from Redis (its stream "
+                    "expired, or Redis restarted); the state below is the thread's last "
+                    "checkpoint, and the run's events follow from there",
+                }
+            ),
+            None,
+        )
+    ]
+    if wanted and values is not None:
+        frames.append(_frame("values", dumps(values), None))
+    return frames
+
+
+class Cluster:
+    """Runs and threads of the scale-out server, shared through PostgreSQL and Redis."""
+
+    def __init__(
+        self,
+        queue: RunQueue,
+        events: RedisEventLog,
+        graphs: Mapping[str, Any],
+        *,
+        block_ms: int = 1000,
+        end_grace: float = 2.0,
+    ) -> None:
+        self.queue = queue
+        self.events = events
+        self.graphs = graphs
+        self.block_ms = block_ms
+        self.end_grace = end_grace
+        """Seconds a stream waits for the end event of a run whose row has ended."""
+        self.draining = False
+        self._streams: set[anyio.CancelScope] = set()
+        self.worker: Any = None
+        """The worker of this process, if it runs one."""
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def thread_row(self, thread_id: str) -> dict[str, Any] | None:
+        return await self.queue.get_thread(thread_id)
+
+    async def thread_json(
+        self, row: Mapping[str, Any], graph: Any, *, with_state: bool = True
+    ) -> dict[str, Any]:
+        """The thread as the API shows it; its status from its runs and checkpoint."""
+        out: dict[str, Any] = {
+            "thread_id": row["thread_id"],
+            "created_at": _iso(row["created_at"]),
+            "updated_at": _iso(row["updated_at"]),
+            "metadata": row["metadata"],
+            "status": "busy" if row["busy"] else "error" if row["last"] == "error" else "idle",
+            "config": {},
+            "values": None,
+            "interrupts": {},
+        }
+        if with_state:
+            snapshot = await graph.aget_state({"configurable": {"thread_id": row["thread_id"]}})
+            if snapshot.created_at is not None:
+                out["values"] = snapshot.values
+                out["interrupts"] = {
+                    task.id: [{"value": i.value, "id": i.id} for i in task.interrupts]
+                    for task in snapshot.tasks
+                    if task.interrupts
+                }
+                if out["status"] == "idle" and (snapshot.next or snapshot.interrupts):
+                    out["status"] = "interrupted"
+        return out
+
+    async def delete_thread(self, thread_id: str, saver: Any) -> None:
+        """Cancel the thread's runs (and wait for them), then delete it all."""
+        for run_id, status in await self.queue.cancel_thread(thread_id, reason="thread deleted"):
+            if status == "interrupted":
+                await self._end_unclaimed(run_id)
+            else:
+                await self.wait_done(run_id)
+        if saver is not None:
+            await saver.adelete_thread(thread_id)
+        await self.queue.delete_thread(thread_id)
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        graph_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        payload: dict[str, Any],
+        temporary: bool,
+    ) -> dict[str, Any]:
+        if self.draining:
+            raise ApiError(
+                503, "ServiceUnavailable", "this server is shutting down and takes no new runs"
+            )
+        strategy = payload.get("multitask_strategy") or "enqueue"
+        run_id = str(uuid.uuid4())
+        document = {
+            **payload,
+            "run_id": run_id,
+            "graph_id": graph_id,
+            "assistant_id": assistant_id,
+            "metadata": payload.get("metadata") or {},
+            "temporary": temporary,
+            "created_at": datetime.datetime.now(datetime.UTC).isoformat(),
+        }
+        try:
+            row = await self.queue.enqueue(
+                document, thread_id=thread_id or str(uuid.uuid4()), multitask_strategy=strategy
+            )
+        except ThreadBusyError as exc:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"thread {exc.thread_id} is busy with run {', '.join(exc.active)}; wait for "
+                "it, or pass multitask_strategy='enqueue', 'interrupt' or 'rollback'",
+            ) from None
+        return row
+
+    async def get(self, run_id: str) -> dict[str, Any] | None:
+        return await self.queue.get(run_id)
+
+    async def _end_unclaimed(self, run_id: str) -> None:
+        """End the stream of a run that ended before any worker claimed it."""
+        with contextlib.suppress(EventLogError):
+            await self.events.end(run_id, "end", b"null")
+
+    async def cancel(self, run_id: str, action: CancelAction, reason: str) -> str | None:
+        """Request the run's cancellation; its status after the request (None: it had
+        ended already)."""
+        status = await self.queue.request_cancel(run_id, action, reason=reason)
+        if status == "interrupted":  # it was pending: nobody will run it
+            await self._end_unclaimed(run_id)
+        return status
+
+    async def wait_done(self, run_id: str) -> dict[str, Any] | None:
+        """The run's row once it has ended (None if it was deleted, e.g. rolled back)."""
+        cursor: str | None = None
+        while True:
+            row = await self.queue.get(run_id)
+            if row is None or row["status"] in TERMINAL:
+                return row
+
+            async def ended() -> bool:
+                found = await self.queue.get(run_id)
+                return found is None or found["status"] in TERMINAL
+
+            try:
+                if cursor is None:
+                    cursor = await self.events.last_id(run_id)
+                follow = self.events.follow(run_id, cursor, block_ms=self.block_ms, until=ended)
+                async with contextlib.aclosing(follow) as entries:
+                    async for event_id, _, _ in entries:
+                        cursor = event_id
+            except EventLogError:  # lost or unreachable: the row alone tells
+                cursor = None
+                await anyio.sleep(self.block_ms / 1000)
+
+    async def final_values(self, row: Mapping[str, Any] | None, graph: Any) -> Any:
+        if row is None:
+            return None
+        if row.get("result") is not None:
+            return row["result"]
+        snapshot = await graph.aget_state({"configurable": {"thread_id": row["thread_id"]}})
+        return snapshot.values if snapshot.created_at is not None else None
+
+    # -- streaming -----------------------------------------------------------------------
+
+    async def start_cursor(
+        self, run_id: str, last_event_id: str | None, *, new: bool
+    ) -> str | None:
+        """Where a stream starts: after ``Last-Event-ID``; at the start of a new run's
+        events (the creating request); else at the live end (a join)."""
+        if last_event_id is not None:
+            try:
+                from ._redis_events import _parse_id
+
+                _parse_id(last_event_id)
+            except ValueError:
+                raise ApiError(
+                    422,
+                    "InvalidId",
+                    f"Last-Event-ID {last_event_id!r} is not an event id of this server "
+                    "(<epoch>-<n>)",
+                ) from None
+            return last_event_id
+        if new:
+            return None
+        try:
+            return await self.events.last_id(run_id)
+        except EventLogConnectionError:
+            return None
+
+    async def frames(
+        self,
+        run_id: str,
+        graph: Any,
+        cursor: str | None,
+        modes: frozenset[str] | None,
+    ) -> AsyncGenerator[bytes, None]:
+        """The run's SSE frames from ``cursor`` on, until its last event."""
+        gave_up_at: float | None = None
+
+        async def ended_without_end() -> bool:
+            # A row that ended is followed by its end event within moments; a run that
+            # never got one (cancelled while pending, reaped, Redis lost) ends here.
+            nonlocal gave_up_at
+            try:
+                row = await self.queue.get(run_id)
+            except QueueError:
+                return False
+            if row is not None and row["status"] not in TERMINAL:
+                gave_up_at = None
+                return False
+            now = anyio.current_time()
+            if gave_up_at is None:
+                gave_up_at = now + self.end_grace
+            return now >= gave_up_at
+
+        while True:
+            try:
+                follow = self.events.follow(
+                    run_id, cursor, block_ms=self.block_ms, until=ended_without_end
+                )
+                last = ""
+                async with contextlib.aclosing(follow) as entries:
+                    async for event_id, event, data in entries:
+                        cursor, last = event_id, event
+                        if modes is None or event.partition("|")[0] in modes:
+                            yield _frame(event, data, event_id)
+                # follow() returns after the run's last entry ("end" or "error"), or when
+                # the row ended and no such entry came.
+                if last not in ("end", "error"):
+                    yield _END
+                return
+            except EventsLostError as exc:
+                log.info("run %s: %s", run_id, exc)
+                thread_id = await self._thread_of(run_id)
+                snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+                values = snapshot.values if snapshot.created_at is not None else None
+                for frame in _lost_frames(run_id, values, modes is None or "values" in modes):
+                    yield frame
+                cursor = None  # the stream as it is now, from its start
+            except EventLogConnectionError as exc:
+                log.warning("run %s: Redis is unreachable (%s); waiting", run_id, exc)
+                if await ended_without_end():
+                    yield _END
+                    return
+                await anyio.sleep(self.block_ms / 1000)
+
+    async def _thread_of(self, run_id: str) -> str:
+        row = await self.queue.get(run_id)
+        return row["thread_id"] if row is not None else ""
+
+    @contextlib.asynccontextmanager
+    async def stream_scope(self) -> AsyncIterator[anyio.CancelScope]:
+        """A cancel scope for one streaming response, cancelled when the server drains."""
+        scope = anyio.CancelScope()
+        self._streams.add(scope)
+        try:
+            yield scope
+        finally:
+            self._streams.discard(scope)
+
+    async def drain(self, grace: float) -> None:
+        """Take no new runs; stop this process's worker (its runs get ``grace`` seconds,
+        then go back to the queue for another worker), then end the open streams (their
+        runs go on: a client reconnects to another API process with Last-Event-ID)."""
+        self.draining = True
+        if self.worker is not None:
+            await self.worker.stop(grace)
+        for scope in list(self._streams):
+            scope.cancel()
+
+    def hurry(self) -> None:
+        if self.worker is not None:
+            self.worker.hurry()
+
+
+def add_run_routes(app: FastAPI, server: Any, cluster: Cluster) -> None:
+    """The run endpoints of the scale-out server: the same paths, bodies and responses
+    as the single-process ones, served from the queue and the Redis streams."""
+    settings: ServerSettings = server.settings
+
+    def graph_of(row: Mapping[str, Any]) -> Any:
+        return server.graphs[row["run"]["graph_id"]]
+
+    def base_of(row: Mapping[str, Any]) -> str:
+        if row["run"].get("temporary"):
+            return f"/runs/{row['run_id']}"
+        return f"/threads/{row['thread_id']}/runs/{row['run_id']}"
+
+    async def cancel_and_wait(run_id: str, reason: str) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(settings.send_timeout_seconds):
+            if await cluster.cancel(run_id, "interrupt", reason) is not None:
+                await cluster.wait_done(run_id)
+
+    def stream(
+        row: Mapping[str, Any],
+        cursor: str | None,
+        modes: frozenset[str] | None,
+        cancel_on_disconnect: bool,
+    ) -> Response:
+        run_id = row["run_id"]
+        graph = graph_of(row)
+
+        async def body() -> AsyncIterator[bytes]:
+            complete = False
+            try:
+                async with contextlib.aclosing(cluster.frames(run_id, graph, cursor, modes)) as f:
+                    async for chunk in f:
+                        yield chunk
+                complete = True
+            finally:
+                if cancel_on_disconnect and not complete and not cluster.draining:
+                    await cancel_and_wait(run_id, "client disconnected")
+
+        base = base_of(row)
+        return _EventSource(
+            body(),
+            ping=settings.heartbeat_seconds,
+            send_timeout=settings.send_timeout_seconds,
+            headers={"Location": f"{base}/stream", "Content-Location": base},
+        )
+
+    async def create(thread_id: str | None, body: RunCreate) -> Response:
+        row = await server.create_cluster_run(thread_id, body)
+        return JSONResponse(run_json(row), headers={"Content-Location": base_of(row)})
+
+    @app.post("/threads/{thread_id}/runs")
+    async def create_run(thread_id: str, body: RunCreate) -> Response:
+        return await create(thread_id, body)
+
+    @app.post("/runs")
+    async def create_stateless_run(body: RunCreate) -> Response:
+        return await create(None, body)
+
+    async def stream_new(thread_id: str | None, body: RunCreate) -> Response:
+        row = await server.create_cluster_run(thread_id, body)
+        return stream(row, None, None, body.on_disconnect == "cancel")
+
+    @app.post("/threads/{thread_id}/runs/stream")
+    async def stream_run(thread_id: str, body: RunCreate) -> Response:
+        return await stream_new(thread_id, body)
+
+    @app.post("/runs/stream")
+    async def stream_stateless_run(body: RunCreate) -> Response:
+        return await stream_new(None, body)
+
+    async def wait_new(thread_id: str | None, body: RunCreate) -> Response:
+        row = await server.create_cluster_run(thread_id, body)
+        run_id = row["run_id"]
+        done = None
+        try:
+            done = await cluster.wait_done(run_id)
+        finally:
+            if done is None and body.on_disconnect == "cancel":
+                await cancel_and_wait(run_id, "client disconnected")
+        values = await cluster.final_values(done, graph_of(row))
+        return JSONResponse(values, headers={"Content-Location": base_of(row)})
+
+    @app.post("/threads/{thread_id}/runs/wait")
+    async def wait_run(thread_id: str, body: RunCreate) -> Response:
+        return await wait_new(thread_id, body)
+
+    @app.post("/runs/wait")
+    async def wait_stateless_run(body: RunCreate) -> Response:
+        return await wait_new(None, body)
+
+    @app.get("/threads/{thread_id}/runs")
+    async def list_runs(
+        thread_id: str,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        status: Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+        | None = None,
+    ) -> list[dict[str, Any]]:
+        tid = (await server.thread(thread_id))["thread_id"]
+        rows = await cluster.queue.list_runs(tid, status=status, limit=limit, offset=offset)
+        return [run_json(r) for r in rows]
+
+    @app.get("/threads/{thread_id}/runs/{run_id}")
+    async def get_run(thread_id: str, run_id: str) -> dict[str, Any]:
+        return run_json(await server.run(thread_id, run_id))
+
+    @app.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+    async def delete_run(thread_id: str, run_id: str) -> Response:
+        row = await server.run(thread_id, run_id)
+        if row["status"] not in TERMINAL or not await cluster.queue.delete_run(row["run_id"]):
+            raise ApiError(409, "Conflict", f"run {run_id} is {row['status']}; cancel it first")
+        return Response(status_code=204)
+
+    @app.get("/threads/{thread_id}/runs/{run_id}/join")
+    async def join_run(thread_id: str, run_id: str) -> Response:
+        row = await server.run(thread_id, run_id)
+        done = await cluster.wait_done(row["run_id"])
+        return JSONResponse(await cluster.final_values(done, graph_of(row)))
+
+    @app.get("/threads/{thread_id}/runs/{run_id}/stream")
+    async def join_stream(
+        thread_id: str,
+        run_id: str,
+        cancel_on_disconnect: bool = False,
+        stream_mode: Annotated[list[str] | None, Query()] = None,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        row = await server.run(thread_id, run_id)
+        modes = stream_filter(stream_mode)
+        if row["status"] in TERMINAL and not last_event_id:
+            return finished_stream(base_of(row), settings)
+        cursor = await cluster.start_cursor(row["run_id"], last_event_id or None, new=False)
+        return stream(row, cursor, modes, cancel_on_disconnect)
+
+    @app.post("/threads/{thread_id}/runs/{run_id}/cancel")
+    async def cancel_run(
+        thread_id: str,
+        run_id: str,
+        wait: bool = False,
+        action: Literal["interrupt", "rollback"] = "interrupt",
+    ) -> Response:
+        row = await server.run(thread_id, run_id)
+        status = await cluster.cancel(row["run_id"], action, "cancel endpoint")
+        if status is None:
+            ended = await cluster.get(row["run_id"])
+            raise ApiError(
+                409,
+                "Conflict",
+                f"run {run_id} has already ended with status {(ended or row)['status']}",
+            )
+        if wait:
+            with anyio.CancelScope(shield=True):
+                await cluster.wait_done(row["run_id"])
+            return Response(status_code=204)
+        return Response(status_code=202)

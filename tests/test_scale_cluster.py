@@ -1,0 +1,313 @@
+"""The scale-out server as users run it: 2 API processes (``scopegraph serve --redis ...
+--no-worker``) and 3 worker processes (``scopegraph worker``) on a throwaway PostgreSQL and
+Redis, driven only through the official LangGraph SDK client.
+
+Every test talks to both API processes: what one accepts, the other streams, joins or
+cancels. Cleanup is observed in the log the example graph writes from inside its shielded
+``finally:`` (``cleanup-start`` / ``cleanup-done`` per node and run). Waiting across
+processes is done by reading the stream (events are ordered) or by polling an API with a
+bounded number of tries; nothing sleeps a fixed time to let something happen.
+
+The SDK client is asyncio-only, so these tests run on asyncio; the worker processes run on
+asyncio and on trio (``worker_backend``; the default cluster has one trio worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+import _pg
+import _redis
+from _cluster import Cluster, running_cluster
+
+pytestmark = pytest.mark.anyio
+pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
+
+ID = re.compile(r"^(\d+)-(\d+)$")
+CHAIN = ["n1", "n2", "n3", "n4"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the LangGraph SDK client; the workers run on both backends
+
+
+@contextlib.asynccontextmanager
+async def clients(cluster: Cluster) -> AsyncIterator[tuple[LangGraphClient, LangGraphClient]]:
+    """SDK clients of API process 1 and API process 2."""
+    a, b = get_client(url=cluster.apis[0]), get_client(url=cluster.apis[1])
+    try:
+        yield a, b
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], what: str, *, tries: int = 200, pause: float = 0.1
+) -> Any:
+    """Poll ``check`` (bounded: ``tries`` times) until it returns something truthy."""
+    for _ in range(tries):
+        try:
+            result = await check()
+        except Exception:  # an API process may be between connections to a restarted service
+            result = None
+        if result:
+            return result
+        await anyio.sleep(pause)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def numbers(parts: list[Any]) -> list[int]:
+    out = []
+    for part in parts:
+        match = ID.match(part.id or "")
+        assert match, f"event {part.event} has no <epoch>-<n> id: {part.id!r}"
+        out.append(int(match.group(2)))
+    return out
+
+
+async def test_any_api_process_streams_joins_and_cancels_any_run(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url) as cluster:
+        async with clients(cluster) as (a, b):
+            thread = await a.threads.create(metadata={"user": "u1"})
+            tid = thread["thread_id"]
+            assert (await b.threads.get(tid))["metadata"] == {"user": "u1"}
+            assert [t["thread_id"] for t in await b.threads.search(metadata={"user": "u1"})] == [
+                tid
+            ]
+
+            # 1. streamed at A, to the end; the thread's state at B
+            with anyio.fail_after(60):
+                parts = [
+                    p
+                    async for p in a.runs.stream(
+                        tid, "agent", input={"prompt": "one two"}, stream_mode=["custom"]
+                    )
+                ]
+            assert parts[0].event == "metadata"
+            assert parts[0].data["attempt"] == 1
+            assert parts[-1].event == "end"
+            assert numbers(parts) == list(range(1, len(parts) + 1))
+            tokens = [p.data["token"] for p in parts if p.event == "custom"]
+            assert len(tokens) == 8 + 24
+            state = await b.threads.get_state(tid)
+            assert state["values"]["tokens"] == tokens
+            assert (await b.threads.get(tid))["status"] == "idle"
+
+            # 2. read 5 events at A, leave; rejoin at B with Last-Event-ID: exactly the rest
+            first: list[Any] = []
+            with anyio.fail_after(60):
+                async for p in a.runs.stream(
+                    tid, "agent", input={"prompt": "three"}, stream_mode=["custom"]
+                ):
+                    first.append(p)
+                    if len(first) == 5:
+                        break
+                run_id = first[0].data["run_id"]
+                rest = [
+                    p
+                    async for p in b.runs.join_stream(
+                        tid, run_id, last_event_id=first[-1].id, stream_mode=["custom"]
+                    )
+                ]
+            both = first + rest
+            assert numbers(both) == list(range(1, len(both) + 1))
+            assert [p.data["token"] for p in both if p.event == "custom"] == ["three"] * 32
+            assert rest[-1].event == "end"
+
+            # 3. created at A, joined at B
+            run = await a.runs.create(tid, "agent", input={"prompt": "four"})
+            with anyio.fail_after(60):
+                joined = await b.runs.join(tid, run["run_id"])
+            assert joined["tokens"][-32:] == ["four"] * 32
+            assert (await a.runs.get(tid, run["run_id"]))["status"] == "success"
+
+            # 4. created at A, cancelled at B while it streams at A
+            seen: list[Any] = []
+            with anyio.fail_after(60):
+                async for p in a.runs.stream(
+                    tid, "agent", input={"prompt": "five"}, stream_mode=["custom"]
+                ):
+                    seen.append(p)
+                    if p.event == "custom" and len(seen) == 3:
+                        await b.runs.cancel(tid, seen[0].data["run_id"], wait=True)
+            run_id = seen[0].data["run_id"]
+            assert seen[-1].event == "end"
+            stopped = await a.runs.get(tid, run_id)
+            assert stopped["status"] == "interrupted"
+            assert stopped["worker"] in ("W1", "W2", "W3")
+            assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
+            state = await b.threads.get_state(tid)
+            assert state["next"] == ["think"]  # the step in flight is re-run on resume
+            assert [r["status"] for r in await b.runs.list(tid)] == [
+                "interrupted",
+                "success",
+                "success",
+                "success",
+            ]
+            # resumed from its checkpoint, at B
+            with anyio.fail_after(60):
+                resumed = await b.runs.wait(tid, "agent", input=None)
+            assert resumed["tokens"][-32:] == ["five"] * 32
+
+
+@pytest.mark.parametrize("worker_backend", ["asyncio", "trio"])
+async def test_a_disconnect_at_one_api_cancels_the_run_on_a_worker(
+    pg_dsn: str, redis_url: str, tmp_path: Path, worker_backend: str
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url, worker_backend=worker_backend) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            seen: list[Any] = []
+            with anyio.fail_after(60):
+                async for p in a.runs.stream(
+                    tid,
+                    "agent",
+                    input={"prompt": "bye"},
+                    stream_mode=["custom"],
+                    on_disconnect="cancel",
+                ):
+                    seen.append(p)
+                    if p.event == "custom" and len(seen) == 4:
+                        break  # the client leaves: the SDK closes the connection to A
+            run_id = seen[0].data["run_id"]
+
+            async def ended() -> dict[str, Any] | None:
+                run = await b.runs.get(tid, run_id)
+                return run if run["status"] != "running" else None
+
+            run = await eventually(ended, "the run to end after the disconnect")
+            assert run["status"] == "interrupted"
+            assert run["cancel_reason"] == "client disconnected"
+            assert run["worker"] in ("W1", "W2", "W3")
+            # The node's shielded cleanup ran to its end on the worker, once; nothing after.
+            assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
+            state = await b.threads.get_state(tid)
+            assert state["values"]["prompt"] == "bye"
+            assert state["next"] == ["think"]
+            assert (await b.threads.get(tid))["status"] == "interrupted"
+
+
+async def test_a_worker_killed_mid_run_is_resumed_by_another_and_completes_once(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            parts: list[Any] = []
+            killed = ""
+            with anyio.fail_after(90):
+                async for p in a.runs.stream(
+                    tid, "chain", input={"done": []}, stream_mode=["custom"]
+                ):
+                    parts.append(p)
+                    if p.event == "custom" and p.data == {"node": "n2", "i": 1} and not killed:
+                        run = await b.runs.get(tid, parts[0].data["run_id"])
+                        killed = run["worker"]
+                        cluster.kill(killed)  # mid-step 2
+            run_id = parts[0].data["run_id"]
+            assert numbers(parts) == list(range(1, len(parts) + 1))
+            events = [(p.event, p.data) for p in parts]
+            resumed = events.index(("metadata", {"run_id": run_id, "attempt": 2}))
+            assert [d["node"] for _, d in events[resumed + 1 : -1]] == (
+                ["n2"] * 5 + ["n3"] * 5 + ["n4"] * 5
+            )
+            assert events[-1] == ("end", None)
+            run = await b.runs.get(tid, run_id)
+            assert (run["status"], run["attempt"]) == ("success", 2)
+            assert run["worker"] != killed
+            starts = cluster.node_starts()
+            assert [node for node, _ in starts] == ["n1", "n2", "n2", "n3", "n4"]
+            assert starts[1][1] != starts[2][1]  # n2 again, in another process
+            assert (await a.threads.get_state(tid))["values"]["done"] == CHAIN
+
+
+async def test_a_redis_restart_during_a_run_loses_no_run(pg_dsn: str, tmp_path: Path) -> None:
+    with (
+        _redis.running_redis_server() as redis,
+        running_cluster(tmp_path, pg_dsn, redis.url()) as cluster,
+    ):
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            parts: list[Any] = []
+            with anyio.fail_after(90):
+                async for p in a.runs.stream(
+                    tid, "chain", input={"done": []}, stream_mode=["custom", "values"]
+                ):
+                    parts.append(p)
+                    if p.event == "custom" and p.data == {"node": "n2", "i": 1}:
+                        redis.restart()  # no persistence: every stream is gone
+            run_id = parts[0].data["run_id"]
+            events = [p.event for p in parts]
+            lost = [p for p in parts if p.event == "metadata" and p.data.get("events_lost")]
+            assert len(lost) == 1, events
+            # after the notice: the state from the checkpoint, then the run to its end
+            after = parts[parts.index(lost[0]) + 1 :]
+            assert after[0].event == "values"
+            assert after[0].data["done"][:1] == ["n1"]
+            assert parts[-1].event == "end"
+            assert parts[-2].event == "values"
+            assert parts[-2].data["done"] == CHAIN
+            run = await b.runs.get(tid, run_id)
+            assert (run["status"], run["attempt"]) == ("success", 1)
+            # and the cluster goes on: a new run, created at B, joined at A
+            run = await b.runs.create(tid, "chain", input={"done": []})
+            with anyio.fail_after(60):
+                values = await a.runs.join(tid, run["run_id"])
+            assert values["done"] == CHAIN + CHAIN
+
+
+async def test_a_postgres_restart_during_a_run_loses_no_run(redis_url: str, tmp_path: Path) -> None:
+    with _pg.running_pg_server() as pg:
+        dsn = _pg.create_database(pg.dsn())
+        with running_cluster(tmp_path, dsn, redis_url) as cluster:
+            async with clients(cluster) as (a, b):
+                tid = (await a.threads.create())["thread_id"]
+                parts: list[Any] = []
+                restarted = False
+                with anyio.fail_after(120):
+                    async for p in a.runs.stream(
+                        tid, "chain", input={"done": []}, stream_mode=["custom"]
+                    ):
+                        parts.append(p)
+                        if (
+                            p.event == "custom"
+                            and p.data == {"node": "n2", "i": 1}
+                            and not restarted
+                        ):
+                            restarted = True
+                            await anyio.to_thread.run_sync(pg.restart)  # drops every connection
+                run_id = parts[0].data["run_id"]
+                assert parts[-1].event == "end", [p.event for p in parts]
+
+                async def finished() -> dict[str, Any] | None:
+                    run = await b.runs.get(tid, run_id)
+                    return run if run["status"] == "success" else None
+
+                run = await eventually(finished, "the run to succeed after the restart")
+                # the run went on (attempt 1) or was re-queued and resumed (attempt 2): either
+                # way every node's work is in the state once
+                assert run["attempt"] in (1, 2)
+                state = await a.threads.get_state(tid)
+                assert state["values"]["done"] == CHAIN
+                nodes = [node for node, _ in cluster.node_starts()]
+                assert nodes in (CHAIN, ["n1", "n2", "n2", "n3", "n4"])
+                run = await a.runs.create(tid, "chain", input={"done": []})
+                with anyio.fail_after(60):
+                    values = await b.runs.join(tid, run["run_id"])
+                assert values["done"] == CHAIN + CHAIN
