@@ -74,6 +74,12 @@ class Cluster:
         lines = [line.split() for line in self.node_log.read_text().splitlines()]
         return [(node, int(pid)) for _, node, pid in lines]
 
+    def terminate(self, name: str) -> int:
+        """SIGTERM, as a deployment stopping a process; its exit status."""
+        proc = self.processes[name].process
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(30)
+
     def kill(self, name: str) -> None:
         """SIGKILL, as a crash: no cleanup, no goodbye."""
         proc = self.processes[name].process
@@ -105,6 +111,7 @@ def running_cluster(
     interval: float = 0.05,
     cleanup: float = 0.2,
     worker_backend: str = "mixed",
+    grace: float = 5.0,
 ) -> Iterator[Cluster]:
     """``worker_backend``: ``"mixed"`` (W3 on trio, the others on asyncio), or
     ``"asyncio"`` / ``"trio"`` for every worker."""
@@ -140,7 +147,7 @@ def running_cluster(
         for i in range(workers):
             name = f"W{i + 1}"
             args = [*base, "worker", *graph_args, "--db", db, "--redis", redis]
-            args += ["--worker-id", name, "--lease", str(lease), "--grace", "5"]
+            args += ["--worker-id", name, "--lease", str(lease), "--grace", str(grace)]
             backend = worker_backend
             if backend == "mixed":
                 backend = "trio" if name == "W3" else "asyncio"

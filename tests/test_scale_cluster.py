@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
+import orjson
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import ConflictError, NotFoundError
 
 import _pg
 import _redis
@@ -311,3 +315,162 @@ async def test_a_postgres_restart_during_a_run_loses_no_run(redis_url: str, tmp_
                 with anyio.fail_after(60):
                     values = await b.runs.join(tid, run["run_id"])
                 assert values["done"] == CHAIN + CHAIN
+
+
+async def test_a_stopped_worker_hands_its_run_to_another_after_its_cleanup(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    # A deployment stops a worker (SIGTERM) mid-run, with a grace period shorter than
+    # the run: the run is cancelled there (its shielded cleanup completes), handed back to
+    # the queue, and another worker resumes it from its last checkpoint.
+    with running_cluster(tmp_path, pg_dsn, redis_url, grace=0.1) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            parts: list[Any] = []
+            stopped = ""
+            with anyio.fail_after(60):
+                async for p in a.runs.stream(
+                    tid, "agent", input={"prompt": "go"}, stream_mode=["custom"]
+                ):
+                    parts.append(p)
+                    if p.event == "custom" and p.data["node"] == "answer" and not stopped:
+                        run = await b.runs.get(tid, parts[0].data["run_id"])
+                        stopped = run["worker"]
+                        status = await anyio.to_thread.run_sync(cluster.terminate, stopped)
+                        assert status == 0
+            run_id = parts[0].data["run_id"]
+            # the stopped worker's cleanup was done before it exited: in the log already
+            assert cluster.cleanups(run_id)[:4] == [
+                "cleanup-start think",
+                "cleanup-done think",
+                "cleanup-start answer",
+                "cleanup-done answer",
+            ]
+            events = [(p.event, p.data) for p in parts]
+            assert ("metadata", {"run_id": run_id, "attempt": 2}) in events
+            assert events[-1] == ("end", None)
+            run = await b.runs.get(tid, run_id)
+            assert (run["status"], run["attempt"]) == ("success", 2)
+            assert run["worker"] != stopped
+            # think's result was checkpointed before the stop: only answer ran again
+            assert cluster.cleanups(run_id)[4:] == ["cleanup-start answer", "cleanup-done answer"]
+            state = await a.threads.get_state(tid)
+            assert len(state["values"]["tokens"]) == 8 + 24
+
+
+async def test_a_draining_api_process_ends_its_streams_and_the_run_goes_on(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            first: list[Any] = []
+            body = {
+                "assistant_id": "chain",
+                "input": {"done": []},
+                "stream_mode": ["custom"],
+                "on_disconnect": "cancel",  # a drain is not a disconnect: no cancel
+            }
+            with anyio.fail_after(60):
+                async with (
+                    httpx.AsyncClient(base_url=cluster.apis[0], timeout=30) as http,
+                    http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response,
+                ):
+                    async for event in _sse(response):
+                        first.append(event)
+                        if event["data"] == {"node": "n1", "i": 2}:
+                            cluster.processes["API1"].process.send_signal(signal.SIGTERM)
+            assert first[-1]["event"] != "end"  # cut short by the drain
+            run_id = first[0]["data"]["run_id"]
+            with anyio.fail_after(60):
+                rest = [
+                    p
+                    async for p in b.runs.join_stream(
+                        tid, run_id, last_event_id=first[-1]["id"], stream_mode=["custom"]
+                    )
+                ]
+            ids = [e["id"] for e in first] + [p.id for p in rest]
+            assert [int(i.split("-")[1]) for i in ids] == list(range(1, len(ids) + 1))
+            assert rest[-1].event == "end"
+            run = await b.runs.get(tid, run_id)
+            assert (run["status"], run["attempt"]) == ("success", 1)
+            assert cluster.processes["API1"].process.wait(30) == 0
+
+
+async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The events of an SSE response: ``{"event", "data", "id"}``."""
+    event: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line:
+            if "event" in event:
+                yield event
+            event = {}
+        elif line.startswith("event: "):
+            event["event"] = line[7:]
+        elif line.startswith("data: "):
+            event["data"] = orjson.loads(line[6:])
+        elif line.startswith("id: "):
+            event["id"] = line[4:]
+
+
+async def test_multitask_strategies_hold_across_api_processes(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            with anyio.fail_after(60):
+                done = await a.runs.wait(tid, "chain", input={"done": []})
+            assert done["done"] == CHAIN
+            first = await a.runs.create(tid, "chain", input={"done": []})
+            # reject, at the other process: the thread is busy
+            with pytest.raises(ConflictError, match="busy"):
+                await b.runs.create(tid, "chain", input={"done": []}, multitask_strategy="reject")
+            # rollback, at the other process: the first run is cancelled and deleted, its
+            # checkpoints too; the new run starts from the thread's earlier state
+            second = await b.runs.create(
+                tid, "chain", input={"done": []}, multitask_strategy="rollback"
+            )
+            with anyio.fail_after(60):
+                values = await a.runs.join(tid, second["run_id"])
+            assert values["done"] == CHAIN + CHAIN
+            with pytest.raises(NotFoundError):
+                await a.runs.get(tid, first["run_id"])
+            history = await b.threads.get_history(tid, limit=100)
+            assert first["run_id"] not in {h["metadata"].get("run_id") for h in history}
+            # interrupt: the running run ends interrupted; the new one runs after it
+            third = await a.runs.create(tid, "chain", input={"done": []})
+            fourth = await b.runs.create(
+                tid, "chain", input={"done": []}, multitask_strategy="interrupt"
+            )
+            with anyio.fail_after(60):
+                values = await b.runs.join(tid, fourth["run_id"])
+            assert (await a.runs.get(tid, third["run_id"]))["status"] == "interrupted"
+            assert values["done"][: 2 * len(CHAIN)] == CHAIN + CHAIN
+            assert values["done"][-len(CHAIN) :] == CHAIN
+
+
+async def test_a_run_timeout_ends_the_run_on_its_worker_after_cleanup(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with running_cluster(tmp_path, pg_dsn, redis_url) as cluster:
+        async with clients(cluster) as (a, b):
+            tid = (await a.threads.create())["thread_id"]
+            body = {
+                "assistant_id": "agent",
+                "input": {"prompt": "slow"},
+                "stream_mode": ["custom"],
+                "timeout": 0.25,  # scopegraph's run timeout, in seconds
+            }
+            with anyio.fail_after(60):
+                async with (
+                    httpx.AsyncClient(base_url=cluster.apis[0], timeout=30) as http,
+                    http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response,
+                ):
+                    parts = [e async for e in _sse(response)]
+            run_id = parts[0]["data"]["run_id"]
+            assert parts[-1]["event"] == "error"
+            assert parts[-1]["data"]["error"] == "RunTimeout"
+            run = await b.runs.get(tid, run_id)
+            assert run["status"] == "timeout"
+            assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]

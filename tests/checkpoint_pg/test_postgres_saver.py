@@ -226,6 +226,30 @@ async def test_concurrent_writers_expecting_the_same_head_exactly_one_wins(pg_ds
 
 
 @pytest.mark.anyio
+async def test_more_operations_than_connections_all_get_one_in_turn(pg_dsn: str) -> None:
+    # 40 writers on a pool of 2: the writers beyond the first two wait in the pool, and
+    # every finished write must hand its connection on to them. (A saver that kept its
+    # connections for itself once starved the waiters until pool_timeout: this failed
+    # with "all 2 connections of the pool are busy".)
+    written: list[str] = []
+
+    async def write(saver: PostgresSaver, n: int) -> None:
+        for step in range(3):
+            parent = None if step == 0 else f"c{n}-{step - 1}"
+            await saver.aput(
+                f"t{n}", "", make_checkpoint(f"c{n}-{step}", parent, step), expected_latest=parent
+            )
+        written.append(f"t{n}")
+
+    async with PostgresSaver(pg_dsn, pool_size=2, pool_timeout=5) as saver:
+        async with anyio.create_task_group() as tg:
+            for n in range(40):
+                tg.start_soon(write, saver, n)
+        assert sorted(written) == sorted(f"t{n}" for n in range(40))
+        assert ids(await saver.alist("t7")) == ["c7-2", "c7-1", "c7-0"]
+
+
+@pytest.mark.anyio
 async def test_put_with_a_stale_expected_latest_raises_conflict_and_writes_nothing(
     saver: PostgresSaver,
 ) -> None:

@@ -791,6 +791,7 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
             reconnect_timeout=reconnect_timeout,
         )
         self._free: list[tuple[psycopg.AsyncConnection[TupleRow], float]] = []
+        self._waiting = 0  # operations waiting in pool.getconn() for a connection
 
     @classmethod
     def from_conn_string(cls, conninfo: str, **kwargs: Any) -> Self:
@@ -864,7 +865,10 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
     # saves psycopg_pool's locking and bookkeeping on every checkpoint write. They remain
     # checked out of the pool, so the pool's size still bounds them; one that sat unused
     # for _CHECK_IDLE_AFTER seconds, or is not idle and healthy, goes back to the pool,
-    # which checks or replaces it.
+    # which checks or replaces it. While operations wait in the pool for a connection
+    # (more operations at once than the pool's size), a finished operation's connection
+    # goes back to the pool, where the first waiter gets it; kept here, it would starve
+    # them until pool_timeout.
 
     async def _acheckout(
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
@@ -877,10 +881,13 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
                 return aconn
             with anyio.CancelScope(shield=True):
                 await pool.putconn(aconn)
+        self._waiting += 1
         try:
             return await pool.getconn()
         except PoolTimeout as exc:
             raise self._pool_error(exc) from exc
+        finally:
+            self._waiting -= 1
 
     async def _areturn(
         self,
@@ -888,7 +895,8 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
         aconn: psycopg.AsyncConnection[TupleRow],
     ) -> None:
         idle = aconn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if idle and not aconn.broken and not self._closed and pool is self._apool:
+        keep = not self._waiting and not self._closed and pool is self._apool
+        if keep and idle and not aconn.broken:
             self._free.append((aconn, time.monotonic()))
             return
         with anyio.CancelScope(shield=True):

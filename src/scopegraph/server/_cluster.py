@@ -137,7 +137,6 @@ class Cluster:
         self.end_grace = end_grace
         """Seconds a stream waits for the end event of a run whose row has ended."""
         self.draining = False
-        self._streams: set[anyio.CancelScope] = set()
         self.worker: Any = None
         """The worker of this process, if it runs one."""
 
@@ -237,6 +236,8 @@ class Cluster:
         status = await self.queue.request_cancel(run_id, action, reason=reason)
         if status == "interrupted":  # it was pending: nobody will run it
             await self._end_unclaimed(run_id)
+            if action == "rollback":  # it wrote nothing; it goes, as if it had never been
+                await self.queue.delete_run(run_id)
         return status
 
     async def wait_done(self, run_id: str) -> dict[str, Any] | None:
@@ -311,6 +312,8 @@ class Cluster:
             # A row that ended is followed by its end event within moments; a run that
             # never got one (cancelled while pending, reaped, Redis lost) ends here.
             nonlocal gave_up_at
+            if self.draining:
+                return True
             try:
                 row = await self.queue.get(run_id)
             except QueueError:
@@ -334,9 +337,11 @@ class Cluster:
                         cursor, last = event_id, event
                         if modes is None or event.partition("|")[0] in modes:
                             yield _frame(event, data, event_id)
+                        if self.draining:
+                            return  # the run goes on; the client rejoins elsewhere
                 # follow() returns after the run's last entry ("end" or "error"), or when
-                # the row ended and no such entry came.
-                if last not in ("end", "error"):
+                # the row ended and no such entry came, or the server drains.
+                if last not in ("end", "error") and not self.draining:
                     yield _END
                 return
             except EventsLostError as exc:
@@ -358,25 +363,14 @@ class Cluster:
         row = await self.queue.get(run_id)
         return row["thread_id"] if row is not None else ""
 
-    @contextlib.asynccontextmanager
-    async def stream_scope(self) -> AsyncIterator[anyio.CancelScope]:
-        """A cancel scope for one streaming response, cancelled when the server drains."""
-        scope = anyio.CancelScope()
-        self._streams.add(scope)
-        try:
-            yield scope
-        finally:
-            self._streams.discard(scope)
-
     async def drain(self, grace: float) -> None:
         """Take no new runs; stop this process's worker (its runs get ``grace`` seconds,
-        then go back to the queue for another worker), then end the open streams (their
-        runs go on: a client reconnects to another API process with Last-Event-ID)."""
+        then go back to the queue for another worker). Open streams end within
+        ``block_ms`` without their last event (their runs go on: a client reconnects to
+        another API process with Last-Event-ID)."""
         self.draining = True
         if self.worker is not None:
             await self.worker.stop(grace)
-        for scope in list(self._streams):
-            scope.cancel()
 
     def hurry(self) -> None:
         if self.worker is not None:

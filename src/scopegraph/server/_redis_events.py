@@ -192,6 +192,8 @@ class RedisEventLog:
             worker threads at once; more wait their turn (each turn lasts at most
             ``thread_poll_ms``).
         prefix: the first part of the stream keys.
+        max_connections: the most connections to Redis the log opens (each blocked
+            follower holds one); Redis's own ``maxclients`` must allow them.
 
     Backends: on asyncio the log uses redis-py's asyncio client (bound to the event loop
     that first uses it). redis-py's asyncio client does not work under trio, so there
@@ -220,6 +222,7 @@ class RedisEventLog:
         thread_poll_ms: int = 100,
         thread_readers: int = 64,
         prefix: str = "scopegraph",
+        max_connections: int = 10_000,
     ) -> None:
         try:
             import redis
@@ -246,6 +249,7 @@ class RedisEventLog:
         self._reconnect_timeout = reconnect_timeout
         self._thread_poll_ms = thread_poll_ms
         self._thread_readers = thread_readers
+        self._max_connections = max_connections
         self._errors: tuple[type[Exception], ...] = (
             redis.exceptions.ConnectionError,
             redis.exceptions.TimeoutError,
@@ -292,6 +296,8 @@ class RedisEventLog:
             "socket_timeout": self._socket_timeout,
             "protocol": 2,
             "client_name": "scopegraph-events",
+            # Every blocked follower holds a connection (redis-py's default is 100).
+            "max_connections": self._max_connections,
         }
 
     def _target(self) -> str:

@@ -41,6 +41,7 @@ the queue, pending, for another worker to resume.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import uuid
@@ -324,6 +325,9 @@ class Worker:
         if not finished:
             return  # the lease was lost: the run and its stream are another's now
         self.finished.append((run_id, status))
+        if row.get("rolled_back"):  # as if it had never been: the run goes too
+            with contextlib.suppress(QueueConnectionError):
+                await self.queue.delete_run(run_id)
         if error is not None:
             await publisher.end("error", dumps(error))
         else:
@@ -456,6 +460,7 @@ class Worker:
         try:
             if saver is not None and action == "rollback":
                 await rollback_run(saver, thread_id, run_id)
+                row["rolled_back"] = True  # _settle deletes the run once it is finished
             elif saver is not None and status != "error":
                 snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
                 if snapshot.created_at is not None:
