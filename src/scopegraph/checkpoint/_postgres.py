@@ -827,6 +827,7 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
             except psycopg.OperationalError as exc:
                 if attempt == 2 or conn is None or not conn.broken:
                     raise self._pool_error(exc) from exc
+                pool.check()  # the server restarted? its other connections are broken too
             except psycopg.Error as exc:
                 raise self._pool_error(exc) from exc
         raise AssertionError("unreachable")
@@ -849,6 +850,12 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
                 await self._areturn(pool, aconn)
                 if attempt == 2 or not aconn.broken:
                     raise self._pool_error(exc) from exc
+                # The server restarted? Its other connections are broken too: check them.
+                free, self._free = self._free, []
+                with anyio.CancelScope(shield=True):
+                    for other, _ in free:
+                        await pool.putconn(other)
+                    await pool.check()
                 continue
             except psycopg.Error as exc:
                 await self._areturn(pool, aconn)

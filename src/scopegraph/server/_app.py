@@ -601,9 +601,30 @@ def create_app(
         status = 409 if isinstance(exc, CheckpointError) else 422
         return _error(status, type(exc).__name__, str(exc))
 
+    if database is not None and database.startswith(("postgresql://", "postgres://")):
+        _service_errors(app, cluster is not None)
     app.add_middleware(_Guard, settings=settings)
     _routes(app, server)
     return app
+
+
+def _service_errors(app: FastAPI, cluster: bool) -> None:
+    """A database or Redis that cannot be reached: 503, with the reason, not a 500."""
+    from ..checkpoint._postgres import CheckpointConnectionError
+
+    errors: list[type[Exception]] = [CheckpointConnectionError]
+    if cluster:
+        from ._pg_queue import QueueConnectionError
+        from ._redis_events import EventLogConnectionError
+
+        errors += [QueueConnectionError, EventLogConnectionError]
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _error(503, "ServiceUnavailable", f"{exc}; try again shortly")
+
+    for error in errors:
+        app.add_exception_handler(error, unavailable)
 
 
 def _cluster(

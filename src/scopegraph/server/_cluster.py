@@ -328,15 +328,19 @@ class Cluster:
 
         while True:
             try:
-                follow = self.events.follow(
+                follow = self.events.follow_batches(
                     run_id, cursor, block_ms=self.block_ms, until=ended_without_end
                 )
                 last = ""
-                async with contextlib.aclosing(follow) as entries:
-                    async for event_id, event, data in entries:
-                        cursor, last = event_id, event
-                        if modes is None or event.partition("|")[0] in modes:
-                            yield _frame(event, data, event_id)
+                async with contextlib.aclosing(follow) as batches:
+                    async for batch in batches:
+                        frames = []
+                        for event_id, event, data in batch:
+                            cursor, last = event_id, event
+                            if modes is None or event.partition("|")[0] in modes:
+                                frames.append(_frame(event, data, event_id))
+                        if frames:
+                            yield b"".join(frames)
                         if self.draining:
                             return  # the run goes on; the client rejoins elsewhere
                 # follow() returns after the run's last entry ("end" or "error"), or when

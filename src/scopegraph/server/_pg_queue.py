@@ -118,6 +118,8 @@ _T = TypeVar("_T")
 
 CANCEL_CHANNEL: Final = "scopegraph_cancel"
 """The NOTIFY channel of cancel requests; the payload is the run id."""
+ENQUEUE_CHANNEL: Final = "scopegraph_enqueue"
+"""The NOTIFY channel that tells workers a run was queued (empty payload)."""
 
 SCHEMA_VERSION: Final = 2
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
@@ -265,9 +267,12 @@ SELECT run_id FROM scopegraph_queue_runs
 WHERE thread_id = %(thread_id)s AND status IN {_ACTIVE} ORDER BY seq
 """
 _INSERT_RUN = f"""
-INSERT INTO scopegraph_queue_runs AS r (run_id, thread_id, multitask_strategy, run)
-VALUES (%(run_id)s, %(thread_id)s, %(strategy)s, %(run)s::jsonb)
-RETURNING {_COLUMNS}
+WITH r AS (
+    INSERT INTO scopegraph_queue_runs (run_id, thread_id, multitask_strategy, run)
+    VALUES (%(run_id)s, %(thread_id)s, %(strategy)s, %(run)s::jsonb)
+    RETURNING *
+)
+SELECT {_COLUMNS}, pg_notify('{ENQUEUE_CHANNEL}', '')::text FROM r
 """
 # The durable cancel request of the active runs that match {where}, and their NOTIFY
 # (sent when the transaction commits). A pending run never started: it ends at once. A
@@ -300,7 +305,7 @@ WITH candidate AS (
           WHERE e.thread_id = c.thread_id AND e.seq < c.seq AND e.status IN {_ACTIVE}
       )
     ORDER BY c.seq
-    LIMIT 1
+    LIMIT %(limit)s
     FOR UPDATE OF c SKIP LOCKED
 )
 UPDATE scopegraph_queue_runs r SET
@@ -464,7 +469,7 @@ def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[d
         raise QueueError(
             f"run id {run_id} is already queued on another thread; give each run a new id"
         ) from None
-    return _row(inserted.rows[0])
+    return _row(inserted.rows[0][:-1])
 
 
 def _get(run_id: str) -> _Op[dict[str, Any] | None]:
@@ -472,9 +477,9 @@ def _get(run_id: str) -> _Op[dict[str, Any] | None]:
     return _row(found.rows[0]) if found.rows else None
 
 
-def _claim(worker_id: str, lease: float) -> _Op[dict[str, Any] | None]:
-    claimed = yield _CLAIM, {"worker_id": worker_id, "lease": lease}
-    return _row(claimed.rows[0]) if claimed.rows else None
+def _claim(worker_id: str, lease: float, limit: int) -> _Op[list[dict[str, Any]]]:
+    claimed = yield _CLAIM, {"worker_id": worker_id, "lease": lease, "limit": limit}
+    return sorted((_row(r) for r in claimed.rows), key=lambda row: int(row["seq"]))
 
 
 def _heartbeat(run_id: str, worker_id: str, attempt: int | None, lease: float) -> _Op[bool]:
@@ -684,6 +689,7 @@ class RunQueue(PooledPostgres):
             except psycopg.OperationalError as exc:
                 if not retry or attempt == 2 or conn is None or not conn.broken:
                     raise self._pool_error(exc) from exc
+                pool.check()  # the server restarted? its other connections are broken too
             except psycopg.Error as exc:
                 raise self._pool_error(exc) from exc
         raise AssertionError("unreachable")
@@ -697,6 +703,7 @@ class RunQueue(PooledPostgres):
             )
         pool = await self._async_pool()
         for attempt in (1, 2):
+            stale = False
             try:
                 aconn = await pool.getconn()
             except PoolTimeout as exc:
@@ -709,12 +716,16 @@ class RunQueue(PooledPostgres):
             except psycopg.OperationalError as exc:
                 if not retry or attempt == 2 or not aconn.broken:
                     raise self._pool_error(exc) from exc
+                stale = True
             except psycopg.Error as exc:
                 raise self._pool_error(exc) from exc
             finally:
                 # Also when cancelled mid-query: the pool rolls back or replaces it.
                 with anyio.CancelScope(shield=True):
                     await pool.putconn(aconn)
+            if stale:  # the server restarted? its other connections are broken too
+                with anyio.CancelScope(shield=True):
+                    await pool.check()
         raise AssertionError("unreachable")
 
     # -- API ---------------------------------------------------------------------------
@@ -800,8 +811,15 @@ class RunQueue(PooledPostgres):
         of its thread pending or running. It becomes ``running``, owned by the worker,
         with a new attempt number and a lease of ``lease_seconds``. None when no run is
         claimable (now, or because other claimers hold every candidate)."""
+        claimed = await self.claim_many(worker_id, 1)
+        return claimed[0] if claimed else None
+
+    async def claim_many(self, worker_id: str, limit: int) -> list[dict[str, Any]]:
+        """:meth:`claim` up to ``limit`` runs at once (one statement), oldest first."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit!r}")
         return await self._arun(
-            functools.partial(_claim, worker_id, self.lease_seconds), retry=False
+            functools.partial(_claim, worker_id, self.lease_seconds, limit), retry=False
         )
 
     async def heartbeat(self, run_id: str, worker_id: str, *, attempt: int | None = None) -> bool:
@@ -928,7 +946,7 @@ class RunQueue(PooledPostgres):
         """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""
         return await self._arun(functools.partial(_cancel_requested, run_id))
 
-    def listen_cancels(self) -> CancelSubscription:
+    def listen_cancels(self, on_enqueue: Callable[[], None] | None = None) -> CancelSubscription:
         """Subscribe to cancel requests: ``async with queue.listen_cancels() as cancels:``
         then ``async for run_id in cancels``.
 
@@ -937,9 +955,12 @@ class RunQueue(PooledPostgres):
         the block first, then check :meth:`cancel_requested` of the runs you care about,
         then follow the notifications. A request committed before the check is in the
         row; one committed after it is notified. A run may be reported twice.
+
+        ``on_enqueue``: called (on the listener's task) whenever a run is queued, so that
+        an idle worker claims it at once instead of at its next poll.
         """
         self._check_usable()
-        return CancelSubscription(self)
+        return CancelSubscription(self, on_enqueue)
 
 
 class CancelSubscription:
@@ -952,8 +973,9 @@ class CancelSubscription:
     again, then check the rows again.
     """
 
-    def __init__(self, queue: RunQueue) -> None:
+    def __init__(self, queue: RunQueue, on_enqueue: Callable[[], None] | None = None) -> None:
         self._queue = queue
+        self._on_enqueue = on_enqueue
         self._conninfo = make_conninfo(
             queue._conninfo, application_name="scopegraph-queue-listener"
         )
@@ -969,6 +991,8 @@ class CancelSubscription:
             raise self._queue._connect_error(exc) from exc
         try:
             conn.execute(f"LISTEN {CANCEL_CHANNEL}")
+            if self._on_enqueue is not None:
+                conn.execute(f"LISTEN {ENQUEUE_CHANNEL}")
         except psycopg.Error as exc:
             conn.close()
             raise self._queue._pool_error(exc) from exc
@@ -981,6 +1005,8 @@ class CancelSubscription:
             raise self._queue._connect_error(exc) from exc
         try:
             await aconn.execute(f"LISTEN {CANCEL_CHANNEL}")
+            if self._on_enqueue is not None:
+                await aconn.execute(f"LISTEN {ENQUEUE_CHANNEL}")
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await aconn.close()
@@ -1016,19 +1042,26 @@ class CancelSubscription:
     def __aiter__(self) -> Self:
         return self
 
-    def _poll(self, conn: psycopg.Connection[TupleRow]) -> list[str]:
+    def _poll(self, conn: psycopg.Connection[TupleRow]) -> list[psycopg.Notify]:
         # Consumed to the end: notifications that arrived in one packet all come out.
-        return [n.payload for n in conn.notifies(timeout=_LISTEN_POLL, stop_after=1)]
+        return list(conn.notifies(timeout=_LISTEN_POLL, stop_after=1))
+
+    def _take(self, notify: psycopg.Notify) -> None:
+        if notify.channel == CANCEL_CHANNEL:
+            self._buffer.append(notify.payload)
+        elif self._on_enqueue is not None:
+            self._on_enqueue()
 
     async def __anext__(self) -> str:
         while not self._buffer:
             try:
                 if self._aconn is not None:
                     async for notify in self._aconn.notifies(stop_after=1):
-                        self._buffer.append(notify.payload)
+                        self._take(notify)
                 elif self._conn is not None:
                     conn = self._conn
-                    self._buffer.extend(await anyio.to_thread.run_sync(self._poll, conn))
+                    for notify in await anyio.to_thread.run_sync(self._poll, conn):
+                        self._take(notify)
                 else:
                     raise QueueError(
                         "iterate the subscription inside its block: "

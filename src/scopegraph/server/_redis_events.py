@@ -29,6 +29,7 @@ with ``XREAD BLOCK`` from that id: no gap, no duplicate, whichever process it as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import socket
@@ -57,15 +58,16 @@ _START: Final = "0-0"
 _MAX_ID_PART: Final = 2**64 - 1
 _ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 
-# Appends one event to a run's stream with the next id (see the module docstring), trims
+# Appends events to a run's stream with the next ids (see the module docstring), trims
 # the stream and refreshes its TTL, atomically (a script runs alone). Refuses to append
 # after the run's last entry (the one with the field 'end').
 # KEYS[1]: the stream. ARGV: [1] '~' or '=' (approximate or exact trimming), [2] maxlen,
-# [3] TTL in milliseconds, [4] event, [5] data, [6] '1' for the run's last entry.
+# [3] TTL in milliseconds, [4] '1' if the last event given is the run's last entry, then
+# [5], [6], ...: event, data of each event, in order. Returns the id of the last one.
 _PUBLISH: Final = """
 local key = KEYS[1]
 local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
-local id
+local prefix, n
 if last then
   local fields = last[2]
   for i = 1, #fields, 2 do
@@ -74,17 +76,23 @@ if last then
     end
   end
   local dash = string.find(last[1], '-', 1, true)
-  local n = tonumber(string.sub(last[1], dash + 1)) + 1
-  id = string.sub(last[1], 1, dash - 1) .. '-' .. string.format('%.0f', n)
+  prefix = string.sub(last[1], 1, dash)
+  n = tonumber(string.sub(last[1], dash + 1))
 else
   local now = redis.call('TIME')
-  id = now[1] .. string.format('%06d', tonumber(now[2])) .. '-1'
+  prefix = now[1] .. string.format('%06d', tonumber(now[2])) .. '-'
+  n = 0
 end
-if ARGV[6] == '1' then
-  redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id,
-             'event', ARGV[4], 'data', ARGV[5], 'end', '1')
-else
-  redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id, 'event', ARGV[4], 'data', ARGV[5])
+local id
+for i = 5, #ARGV, 2 do
+  n = n + 1
+  id = prefix .. string.format('%.0f', n)
+  if i + 1 == #ARGV and ARGV[4] == '1' then
+    redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id,
+               'event', ARGV[i], 'data', ARGV[i + 1], 'end', '1')
+  else
+    redis.call('XADD', key, 'MAXLEN', ARGV[1], ARGV[2], id, 'event', ARGV[i], 'data', ARGV[i + 1])
+  end
 end
 redis.call('PEXPIRE', key, ARGV[3])
 return id
@@ -399,22 +407,22 @@ class RedisEventLog:
         after it."""
         return await self._append(run_id, event, data, final=True)
 
+    def _publish_args(
+        self, run_id: str, events: Sequence[tuple[str, bytes]], final: bool
+    ) -> list[Any]:
+        args: list[Any] = ["EVAL", _PUBLISH, 1, self.stream_key(run_id)]
+        args += ["~" if self.approximate else "=", self.maxlen, max(1, round(self.ttl * 1000))]
+        args.append("1" if final else "0")
+        for event, data in events:
+            if not isinstance(data, bytes):
+                raise TypeError(f"data must be bytes, got {type(data).__name__}")
+            args += [event, data]
+        return args
+
     async def _append(self, run_id: str, event: str, data: bytes, *, final: bool) -> str:
-        if not isinstance(data, bytes):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        ttl_ms = max(1, round(self.ttl * 1000))
         try:
             stream_id = await self._command(
-                "EVAL",
-                _PUBLISH,
-                1,
-                self.stream_key(run_id),
-                "~" if self.approximate else "=",
-                self.maxlen,
-                ttl_ms,
-                event,
-                data,
-                "1" if final else "0",
+                *self._publish_args(run_id, [(event, data)], final),
                 consequence="; the event may or may not have been stored",
             )
         except _EndedError as exc:
@@ -423,6 +431,46 @@ class RedisEventLog:
             ) from exc
         return _text(stream_id)
 
+    async def publish_batch(
+        self, batch: Mapping[str, Sequence[tuple[str, bytes]]]
+    ) -> dict[str, str | None]:
+        """Append the events of several runs, in one round trip (a pipeline of one
+        script call per run, each atomic); ``{run_id: id of its last event}``, None for
+        a run whose events have ended (nothing was appended to it).
+
+        Raises :class:`EventLogConnectionError` if Redis cannot be reached (the events
+        may or may not have been stored)."""
+        self._check_open()
+        commands = [self._publish_args(run_id, events, False) for run_id, events in batch.items()]
+        try:
+            if _running_on_asyncio():
+                pipe = self._async_client().pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                results = await pipe.execute(raise_on_error=False)
+            else:
+
+                def send() -> list[Any]:
+                    pipe = self._sync.pipeline(transaction=False)
+                    for command in commands:
+                        pipe.execute_command(*command)  # type: ignore[no-untyped-call]
+                    return pipe.execute(raise_on_error=False)
+
+                results = await anyio.to_thread.run_sync(send)
+        except self._errors as exc:
+            raise self._connection_error(
+                exc, "; the events may or may not have been stored"
+            ) from exc
+        out: dict[str, str | None] = {}
+        for run_id, result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                if str(result).startswith("ENDED"):
+                    out[run_id] = None
+                    continue
+                raise EventLogError(f"Redis refused the events of run {run_id}: {result}")
+            out[run_id] = _text(result)
+        return out
+
     # -- following -----------------------------------------------------------------------
 
     async def last_id(self, run_id: str) -> str | None:
@@ -430,7 +478,7 @@ class RedisEventLog:
         last = await self._command("XREVRANGE", self.stream_key(run_id), "+", "-", "COUNT", 1)
         return _text(last[0][0]) if last else None
 
-    async def follow(
+    async def follow_batches(
         self,
         run_id: str,
         after: str | None = None,
@@ -438,8 +486,9 @@ class RedisEventLog:
         block_ms: int = 5000,
         count: int = 100,
         until: Callable[[], Awaitable[bool]] | None = None,
-    ) -> AsyncGenerator[tuple[str, str, bytes], None]:
-        """``(id, event, data)`` of ``run_id``'s events, in order, until its last one.
+    ) -> AsyncGenerator[list[tuple[str, str, bytes]], None]:
+        """``(id, event, data)`` of ``run_id``'s events, in order, until its last one; a
+        list of those that came together (one read) at a time.
 
         ``after``: the id of the last event the reader has (a ``Last-Event-ID``): the
         events after it, exactly, or :class:`EventsLostError` if some of them are gone.
@@ -486,6 +535,7 @@ class RedisEventLog:
                     return
                 look = True
                 continue
+            batch: list[tuple[str, str, bytes]] = []
             for stream_id, fields in entries:
                 this_epoch, n = _parse_id(stream_id)
                 if expect is not None and this_epoch != epoch:
@@ -497,9 +547,27 @@ class RedisEventLog:
                         f"they were trimmed (maxlen={self.maxlen}) while the reader was behind"
                     )
                 cursor, epoch, expect = stream_id, this_epoch, n + 1
-                yield stream_id, _text(fields[b"event"]), fields[b"data"]
+                batch.append((stream_id, _text(fields[b"event"]), fields[b"data"]))
                 if b"end" in fields:
+                    yield batch
                     return
+            yield batch
+
+    async def follow(
+        self,
+        run_id: str,
+        after: str | None = None,
+        *,
+        block_ms: int = 5000,
+        count: int = 100,
+        until: Callable[[], Awaitable[bool]] | None = None,
+    ) -> AsyncGenerator[tuple[str, str, bytes], None]:
+        """:meth:`follow_batches`, one event at a time."""
+        batches = self.follow_batches(run_id, after, block_ms=block_ms, count=count, until=until)
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                for entry in batch:
+                    yield entry
 
     def _lost(self, run_id: str, cursor: str, what: str) -> EventsLostError:
         return EventsLostError(

@@ -103,30 +103,77 @@ async def rollback_run(saver: BaseCheckpointSaver, thread_id: str, run_id: str) 
         expected = tup.checkpoint.id
 
 
-class _Publisher:
-    """A run's events to Redis; while Redis cannot be reached, events are dropped (the
-    run goes on) and a publish is tried again after ``retry_after`` seconds."""
+class _Batcher:
+    """The events of every run of a worker go to Redis in batches: one round trip (a
+    pipeline of one script call per run) carries whatever the runs emitted while the
+    previous one was under way. A run's events keep their order; a run never waits for
+    Redis unless it has ``max_pending`` events waiting.
 
-    def __init__(self, events: RedisEventLog, run_id: str, retry_after: float = 0.25) -> None:
+    While Redis cannot be reached, events are dropped (the runs go on; a reader notices
+    the gap in the ids and reads the state from the checkpoints) and sending is tried
+    again after ``retry_after`` seconds."""
+
+    def __init__(
+        self, events: RedisEventLog, *, retry_after: float = 0.25, max_pending: int = 1000
+    ) -> None:
         self.events = events
-        self.run_id = run_id
         self.retry_after = retry_after
-        self.down_until = -math.inf
+        self.max_pending = max_pending
+        self.pending: dict[str, list[tuple[str, bytes]]] = {}
+        self.sending: frozenset[str] = frozenset()
         self.dropped = 0
+        self._wake = anyio.Event()
+        self._sent = anyio.Event()
+        self._down_until = -math.inf
+
+    async def publish(self, run_id: str, event: str, data: bytes) -> None:
+        queue = self.pending.setdefault(run_id, [])
+        queue.append((event, data))
+        self._wake.set()
+        if len(queue) >= self.max_pending:
+            await self.flush(run_id)
+
+    async def flush(self, run_id: str) -> None:
+        """Return once the events of ``run_id`` published so far were sent (or dropped)."""
+        while run_id in self.pending or run_id in self.sending:
+            await self._sent.wait()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            batch, self.pending = self.pending, {}
+            self.sending = frozenset(batch)
+            try:
+                if anyio.current_time() < self._down_until:
+                    self.dropped += sum(map(len, batch.values()))
+                else:
+                    await self.events.publish_batch(batch)
+            except EventLogConnectionError as exc:
+                self.dropped += sum(map(len, batch.values()))
+                self._down_until = anyio.current_time() + self.retry_after
+                log.warning("events of %d runs were not stored in Redis: %s", len(batch), exc)
+            finally:
+                self.sending = frozenset()
+                sent, self._sent = self._sent, anyio.Event()
+                sent.set()
+
+
+class _Publisher:
+    """One run's events: through the worker's :class:`_Batcher`; the last one directly,
+    after the others, retried until Redis has it."""
+
+    def __init__(self, batcher: _Batcher, run_id: str) -> None:
+        self.batcher = batcher
+        self.events = batcher.events
+        self.run_id = run_id
 
     async def publish(self, event: str, data: bytes) -> None:
-        if anyio.current_time() < self.down_until:
-            self.dropped += 1
-            return
-        try:
-            await self.events.publish(self.run_id, event, data)
-        except EventLogConnectionError as exc:
-            self.dropped += 1
-            self.down_until = anyio.current_time() + self.retry_after
-            log.warning("run %s: an event was not stored in Redis: %s", self.run_id, exc)
+        await self.batcher.publish(self.run_id, event, data)
 
     async def end(self, event: str, data: bytes, *, within: float = 60.0) -> None:
         """The run's last event, retried until Redis has it (or ``within`` seconds)."""
+        await self.batcher.flush(self.run_id)
         try:
             await _retry(
                 f"run {self.run_id}: the end event",
@@ -147,6 +194,9 @@ class Worker:
         queue, events: the run queue and the event log (this worker's own connections).
         worker_id: the owner name written into the runs it claims.
         max_runs: the most runs it holds at once.
+        idle_poll: seconds between claims while no run is claimable; a NOTIFY of each
+            enqueue (and the end of one of its runs) wakes the worker sooner.
+        claim_batch: the most runs one claim takes.
         run_timeout: seconds after which a run is cancelled and ends ``timeout``
             (a run's own ``timeout`` field overrides it).
     """
@@ -159,8 +209,9 @@ class Worker:
         *,
         worker_id: str | None = None,
         max_runs: int = 100,
-        idle_poll: float = 0.05,
+        idle_poll: float = 0.25,
         run_timeout: float | None = None,
+        claim_batch: int = 10,
     ) -> None:
         self.graphs = dict(graphs)
         self.queue = queue
@@ -168,12 +219,16 @@ class Worker:
         self.worker_id = worker_id or f"worker-{uuid.uuid4()}"
         self.max_runs = max_runs
         self.idle_poll = idle_poll
+        self.claim_batch = claim_batch
         self.run_timeout = run_timeout
         self.running: dict[str, anyio.CancelScope] = {}
         self.finished: list[tuple[str, str]] = []
         """(run_id, status) of the runs this worker finished, in order."""
         self.cleanups_finished = 0
         self._capacity = anyio.Semaphore(max_runs)
+        self._batcher = _Batcher(events)
+        self._work = anyio.Event()
+        """Set when a run may have become claimable (queued, or one of ours ended)."""
         self._claiming = anyio.CancelScope()
         self._grace: anyio.CancelScope | None = None
         self._stopping = False
@@ -183,6 +238,7 @@ class Worker:
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; ``started`` once the cancel listener is active."""
         async with anyio.create_task_group() as tg:
+            tg.start_soon(self._batcher.run)
             await tg.start(self._listen_cancels)
             task_status.started()
             with self._claiming:
@@ -212,7 +268,7 @@ class Worker:
         delay = 0.05
         while True:
             try:
-                async with self.queue.listen_cancels() as cancels:
+                async with self.queue.listen_cancels(self._wake_claims) as cancels:
                     if not started:
                         started = True
                         task_status.started()
@@ -230,6 +286,9 @@ class Worker:
             await anyio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
+    def _wake_claims(self) -> None:
+        self._work.set()
+
     def _cancel(self, run_id: str) -> None:
         scope = self.running.get(run_id)
         if scope is not None:
@@ -239,31 +298,41 @@ class Worker:
         delay = self.idle_poll
         while True:
             await self._capacity.acquire()
+            wanted = 1  # and as many more as there is room for, up to claim_batch
+            while wanted < self.claim_batch and self._capacity.value > 0:
+                self._capacity.acquire_nowait()
+                wanted += 1
+            self._work = anyio.Event()  # before the claim: a later enqueue sets it
             try:
-                row = await self.queue.claim(self.worker_id)
+                rows = await self.queue.claim_many(self.worker_id, wanted)
             except QueueConnectionError as exc:
-                self._capacity.release()
+                for _ in range(wanted):
+                    self._capacity.release()
                 log.warning("claim failed (%s); again in %.2fs", exc, delay)
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
             except BaseException:
-                self._capacity.release()
+                for _ in range(wanted):
+                    self._capacity.release()
                 raise
             delay = self.idle_poll
-            if row is None:
+            for _ in range(wanted - len(rows)):
                 self._capacity.release()
-                await anyio.sleep(self.idle_poll)
+            if not rows:
+                with anyio.move_on_after(self.idle_poll):
+                    await self._work.wait()
                 continue
-            scope = anyio.CancelScope()
-            self.running[row["run_id"]] = scope
-            self._idle = anyio.Event() if self._idle.is_set() else self._idle
-            tg.start_soon(self._execute, row, scope)
+            for row in rows:
+                scope = anyio.CancelScope()
+                self.running[row["run_id"]] = scope
+                self._idle = anyio.Event() if self._idle.is_set() else self._idle
+                tg.start_soon(self._execute, row, scope)
 
     async def _execute(self, row: dict[str, Any], scope: anyio.CancelScope) -> None:
         run_id = row["run_id"]
         attempt = int(row["attempt"])
-        publisher = _Publisher(self.events, run_id)
+        publisher = _Publisher(self._batcher, run_id)
         try:
             # Registered above, before this durable check: a cancel sent in between is
             # seen either by the listener or here.
@@ -282,6 +351,7 @@ class Worker:
         finally:
             self.running.pop(run_id, None)
             self._capacity.release()
+            self._work.set()  # a run of the same thread may be claimable now
             if not self.running:
                 self._idle.set()
 
