@@ -5,8 +5,9 @@ The scale-out server against the single-process one, in one run, on this machine
 - **single**: ``scopegraph serve`` with its checkpoints in PostgreSQL (no Redis): the
   runs execute in the API process;
 - **cluster, 1 worker**: one API process (``scopegraph serve --redis ... --no-worker``)
-  and one ``scopegraph worker`` process; runs go through the PostgreSQL queue, events
-  through Redis Streams;
+  and one ``scopegraph worker --max-runs 1000`` process (like the single process, it
+  runs every client's run at once; the default of 100 would queue half of them); runs go
+  through the PostgreSQL queue, events through Redis Streams;
 - **cluster, 2 workers**: the same with two worker processes.
 
 PostgreSQL is the machine's server (``SCOPEGRAPH_BENCH_PG``, default
@@ -171,7 +172,7 @@ def start(setup: Setup, db: str, redis: str, tmp: Path) -> Iterator[Running]:
         for i in range(setup.workers):
             commands[f"worker{i + 1}"] = [
                 *(*base, "worker", "--graph", GRAPH, "--db", db, "--redis", redis),
-                *("--worker-id", f"bench-{i + 1}"),
+                *("--worker-id", f"bench-{i + 1}", "--max-runs", "1000"),
             ]
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:

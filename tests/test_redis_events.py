@@ -479,3 +479,129 @@ async def test_a_follower_rides_out_a_redis_restart() -> None:
 
 async def stop(server: RedisServer) -> None:
     await anyio.to_thread.run_sync(server.stop)
+
+
+# -- batches and the follow hub ----------------------------------------------------------
+
+
+async def test_publish_batch_appends_each_run_s_events_in_order(log: RedisEventLog) -> None:
+    a, b, ended = new_run(), new_run(), new_run()
+    await log.end(ended)
+    last = await log.publish_batch(
+        {
+            a: [("values", b"a1"), ("custom", b"a2")],
+            b: [("values", b"b1")],
+            ended: [("values", b"late")],
+        }
+    )
+    assert last[ended] is None  # nothing is appended after a run's end
+    assert last[a] is not None
+    assert seq(last[a]) == 2
+    await log.publish_batch({a: [("values", b"a3")], b: [("values", b"b2")]})
+    await log.end(a)
+    await log.end(b)
+    assert [(e, d) for _, e, d in await follow_all(log, a)] == [
+        ("values", b"a1"),
+        ("custom", b"a2"),
+        ("values", b"a3"),
+        ("end", b"null"),
+    ]
+    assert [d for _, _, d in await follow_all(log, b)] == [b"b1", b"b2", b"null"]
+    assert [d for _, _, d in await follow_all(log, ended)] == [b"null"]
+
+
+async def test_a_hub_serves_many_followers_with_one_read_at_a_time(
+    redis_url: str, raw: Any
+) -> None:
+    from scopegraph.server._redis_events import FollowHub
+
+    runs = [new_run() for _ in range(20)]
+    got: dict[str, list[bytes]] = {run: [] for run in runs}
+    async with other_process(redis_url) as api, other_process(redis_url) as worker:
+        hub = FollowHub(api, block_ms=60_000)
+        following = anyio.Event()
+        joined = 0
+
+        async def follower(run: str) -> None:
+            nonlocal joined
+            follow = api.follow_batches(run, block_ms=60_000, via=hub)
+            async with contextlib.aclosing(follow) as batches:
+                joined += 1
+                if joined == len(runs):
+                    following.set()
+                async for batch in batches:
+                    got[run] += [data for _, _, data in batch]
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                await tg.start(hub.run)
+                async with anyio.create_task_group() as followers:
+                    for run in runs:
+                        followers.start_soon(follower, run)
+                    await following.wait()
+                    # the hub's one blocked read: one blocked client, not twenty
+                    await until(lambda: len(blocked_clients(raw)) == 1)
+                    for i in range(10):
+                        await worker.publish_batch(
+                            {run: [("custom", f"{i}".encode())] for run in runs}
+                        )
+                    for run in runs:
+                        await worker.end(run)
+                tg.cancel_scope.cancel()
+        assert all(got[run] == [f"{i}".encode() for i in range(10)] + [b"null"] for run in runs)
+        assert hub.reads < 20 * 11  # batched: far fewer reads than events
+        assert hub.subscriptions == {}
+        assert busy_connections(api) == 0
+
+
+async def test_a_second_follower_of_one_stream_reads_on_its_own(redis_url: str) -> None:
+    from scopegraph.server._redis_events import FollowHub
+
+    run = new_run()
+    async with other_process(redis_url) as log:
+        hub = FollowHub(log, block_ms=60_000)
+        async with anyio.create_task_group() as tg:
+            await tg.start(hub.run)
+            first = log.follow(run, block_ms=60_000, via=hub)
+            second = log.follow(run, block_ms=60_000, via=hub)
+            async with contextlib.aclosing(first), contextlib.aclosing(second):
+                await log.publish(run, "values", b"1")
+                await log.end(run)
+                with anyio.fail_after(10):
+                    assert [d async for _, _, d in first] == [b"1", b"null"]
+                    assert [d async for _, _, d in second] == [b"1", b"null"]
+            tg.cancel_scope.cancel()
+        assert hub.subscriptions == {}
+
+
+async def test_a_hub_follower_notices_a_redis_restart() -> None:
+    from scopegraph.server._redis_events import FollowHub
+
+    run = new_run()
+    with running_redis_server() as server:
+        async with other_process(server.url()) as log:
+            hub = FollowHub(log, block_ms=60_000)
+            first = await log.publish(run, "values", b"0")
+            outcome: list[BaseException] = []
+            waiting = anyio.Event()
+
+            async def follower() -> None:
+                follow = log.follow(run, first, block_ms=200, via=hub)
+                async with contextlib.aclosing(follow) as events:
+                    waiting.set()
+                    try:
+                        async for _ in events:
+                            pass
+                    except EventsLostError as exc:
+                        outcome.append(exc)
+
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as tg:
+                    await tg.start(hub.run)
+                    async with anyio.create_task_group() as inner:
+                        inner.start_soon(follower)
+                        await waiting.wait()
+                        await anyio.to_thread.run_sync(server.restart)
+                    tg.cancel_scope.cancel()
+            assert len(outcome) == 1
+            assert "does not exist any more" in str(outcome[0])

@@ -666,6 +666,7 @@ async def _cluster_life(
     from ._worker import Worker, reap_forever
 
     async with cluster.queue, cluster.events, anyio.create_task_group() as tg:
+        await tg.start(cluster.hub.run)
         if worker:
             cluster.worker = Worker(
                 graphs,

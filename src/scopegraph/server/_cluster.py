@@ -44,7 +44,13 @@ from ._app import (
     stream_filter,
 )
 from ._pg_queue import QueueError, RunQueue, ThreadBusyError
-from ._redis_events import EventLogConnectionError, EventLogError, EventsLostError, RedisEventLog
+from ._redis_events import (
+    EventLogConnectionError,
+    EventLogError,
+    EventsLostError,
+    FollowHub,
+    RedisEventLog,
+)
 from ._runs import TERMINAL, ApiError, CancelAction, _frame
 from ._wire import dumps
 
@@ -137,6 +143,8 @@ class Cluster:
         self.end_grace = end_grace
         """Seconds a stream waits for the end event of a run whose row has ended."""
         self.draining = False
+        self.hub = FollowHub(events)
+        """Reads every stream this process follows with one XREAD; run by the app."""
         self.worker: Any = None
         """The worker of this process, if it runs one."""
 
@@ -255,7 +263,9 @@ class Cluster:
             try:
                 if cursor is None:
                     cursor = await self.events.last_id(run_id)
-                follow = self.events.follow(run_id, cursor, block_ms=self.block_ms, until=ended)
+                follow = self.events.follow(
+                    run_id, cursor, block_ms=self.block_ms, until=ended, via=self.hub
+                )
                 async with contextlib.aclosing(follow) as entries:
                     async for event_id, _, _ in entries:
                         cursor = event_id
@@ -329,7 +339,7 @@ class Cluster:
         while True:
             try:
                 follow = self.events.follow_batches(
-                    run_id, cursor, block_ms=self.block_ms, until=ended_without_end
+                    run_id, cursor, block_ms=self.block_ms, until=ended_without_end, via=self.hub
                 )
                 last = ""
                 async with contextlib.aclosing(follow) as batches:

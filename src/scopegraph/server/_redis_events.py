@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import re
 import socket
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -43,12 +45,15 @@ if TYPE_CHECKING:
     import redis
     import redis.asyncio
 
+log = logging.getLogger("scopegraph.events")
+
 __all__ = (
     "DEFAULT_MAXLEN",
     "DEFAULT_TTL",
     "EventLogConnectionError",
     "EventLogError",
     "EventsLostError",
+    "FollowHub",
     "RedisEventLog",
 )
 
@@ -168,6 +173,15 @@ def _running_on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _streams(reply: Any) -> list[tuple[Any, Any]]:
+    """(key, entries) of each stream of an XREAD reply (RESP2: a list; RESP3: a dict)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return list(reply.items())
+    return [(key, entries) for key, entries in reply]
 
 
 def _entries(reply: Any) -> list[tuple[str, Mapping[bytes, bytes]]]:
@@ -486,6 +500,7 @@ class RedisEventLog:
         block_ms: int = 5000,
         count: int = 100,
         until: Callable[[], Awaitable[bool]] | None = None,
+        via: FollowHub | None = None,
     ) -> AsyncGenerator[list[tuple[str, str, bytes]], None]:
         """``(id, event, data)`` of ``run_id``'s events, in order, until its last one; a
         list of those that came together (one read) at a time.
@@ -501,7 +516,9 @@ class RedisEventLog:
         ``count``: the most events read at once. ``until``: called after each wait of
         ``block_ms`` that brought nothing; the follow returns (without the last event)
         when it returns True, e.g. when the run turns out to have ended without one.
-        Use it as ``async with
+        ``via``: a running :class:`FollowHub` that reads this stream together with the
+        process's other followed streams (one blocking read for all of them) instead of
+        on a connection of its own. Use it as ``async with
         contextlib.aclosing(log.follow(...)) as events``; stopping or cancelling it
         leaves nothing behind.
         """
@@ -513,6 +530,32 @@ class RedisEventLog:
         cursor, expect = _start(after)
         epoch = _parse_id(cursor)[0] if expect is not None else None
         reader = _Reader(self)
+        sub = via.subscribe(key, cursor) if via is not None else None
+        inner = self._follow(
+            run_id, key, cursor, expect, epoch, reader, sub, via, block_ms, count, until
+        )
+        try:
+            async with contextlib.aclosing(inner):
+                async for batch in inner:
+                    yield batch
+        finally:
+            if sub is not None and via is not None:
+                via.unsubscribe(sub)
+
+    async def _follow(
+        self,
+        run_id: str,
+        key: str,
+        cursor: str,
+        expect: int | None,
+        epoch: int | None,
+        reader: _Reader,
+        sub: _Subscription | None,
+        via: FollowHub | None,
+        block_ms: int,
+        count: int,
+        until: Callable[[], Awaitable[bool]] | None,
+    ) -> AsyncGenerator[list[tuple[str, str, bytes]], None]:
         look = True
         while True:
             if look:
@@ -529,9 +572,16 @@ class RedisEventLog:
                 if ended and _parse_id(_text(last[0][0])) <= _parse_id(cursor):
                     return
                 look = False
-            entries = await reader.wait(key, cursor, block_ms, count)
+            entries: Sequence[tuple[str, Mapping[bytes, bytes]]]
+            if sub is not None and via is not None:
+                entries = await via.wait(sub, block_ms)
+                reconnected = sub.reconnected
+                sub.reconnected = False
+            else:
+                entries = await reader.wait(key, cursor, block_ms, count)
+                reconnected = reader.reconnected
             if not entries:
-                if until is not None and not reader.reconnected and await until():
+                if until is not None and not reconnected and await until():
                     return
                 look = True
                 continue
@@ -561,9 +611,12 @@ class RedisEventLog:
         block_ms: int = 5000,
         count: int = 100,
         until: Callable[[], Awaitable[bool]] | None = None,
+        via: FollowHub | None = None,
     ) -> AsyncGenerator[tuple[str, str, bytes], None]:
         """:meth:`follow_batches`, one event at a time."""
-        batches = self.follow_batches(run_id, after, block_ms=block_ms, count=count, until=until)
+        batches = self.follow_batches(
+            run_id, after, block_ms=block_ms, count=count, until=until, via=via
+        )
         async with contextlib.aclosing(batches):
             async for batch in batches:
                 for entry in batch:
@@ -677,3 +730,151 @@ class _Reader:
             entries = _entries(reply)
             if entries or remaining <= block or self.reconnected:
                 return entries
+
+
+class _Subscription:
+    """One stream followed through a :class:`FollowHub`."""
+
+    __slots__ = ("cursor", "entries", "key", "ready", "reconnected")
+
+    def __init__(self, key: str, cursor: str) -> None:
+        self.key = key
+        self.cursor = cursor
+        self.entries: list[tuple[str, Mapping[bytes, bytes]]] = []
+        self.ready = anyio.Event()
+        self.reconnected = False
+
+
+class FollowHub:
+    """One blocking ``XREAD`` for every stream that the process follows.
+
+    A follow of its own holds a Redis connection in ``XREAD BLOCK`` and costs a round
+    trip for each batch of each stream; with hundreds of streams that dominates an API
+    process's work and Redis's. A hub reads every followed stream with one ``XREAD``
+    (one connection), hands each follower its entries, and reads again at once.
+
+    Run :meth:`run` in a task group for as long as followers use it
+    (``follow_batches(..., via=hub)``). A follower that joins while the hub waits in
+    ``XREAD`` wakes it by appending to the hub's own wake stream (``<prefix>:hub:<id>``,
+    one entry, expiring), so that the next read includes the new stream. The checks of a
+    follow (gaps, a stream lost or started again, the end) stay with each follower. A
+    stream followed twice at once is read through the hub only by the first follower;
+    the second reads on a connection of its own.
+    """
+
+    def __init__(self, log: RedisEventLog, *, block_ms: int = 5000, count: int = 100) -> None:
+        self.log = log
+        self.block_ms = block_ms
+        self.count = count
+        self.subscriptions: dict[str, _Subscription] = {}
+        self.reads = 0
+        """XREAD calls made (a measure of the hub's batching)."""
+        self._wake_key = f"{log.prefix}:hub:{uuid.uuid4()}"
+        self._wake_cursor = _START
+        self._changed = anyio.Event()
+        self._reading: frozenset[str] = frozenset()
+        self._down_since: float | None = None
+        self._running = False
+
+    def subscribe(self, key: str, cursor: str) -> _Subscription | None:
+        if not self._running or key in self.subscriptions:
+            return None
+        sub = _Subscription(key, cursor)
+        self.subscriptions[key] = sub
+        self._changed.set()
+        return sub
+
+    def unsubscribe(self, sub: _Subscription) -> None:
+        if self.subscriptions.get(sub.key) is sub:
+            del self.subscriptions[sub.key]
+
+    async def wait(
+        self, sub: _Subscription, block_ms: int
+    ) -> list[tuple[str, Mapping[bytes, bytes]]]:
+        """The entries read for ``sub`` since the last call, waiting up to ``block_ms``
+        for some; none at once after a reconnection (``sub.reconnected``)."""
+        if not sub.entries and not sub.reconnected:
+            if sub.key not in self._reading and self._reading:
+                await self._wake()
+            with anyio.move_on_after(block_ms / 1000):
+                await sub.ready.wait()
+        sub.ready = anyio.Event()
+        entries, sub.entries = sub.entries, []
+        down = self._down_since
+        if (
+            not entries
+            and down is not None
+            and (anyio.current_time() - down > self.log._reconnect_timeout)
+        ):
+            raise EventLogConnectionError(
+                f"lost the connection to Redis at {self.log._target()} for more than "
+                f"{self.log._reconnect_timeout:g}s"
+            )
+        return entries
+
+    async def _wake(self) -> None:
+        with contextlib.suppress(EventLogError):
+            await self.log._command("XADD", self._wake_key, "MAXLEN", "1", "*", "w", "1")
+            await self.log._command("PEXPIRE", self._wake_key, 60_000)
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Read and hand out entries until cancelled; ``started`` once followers can
+        subscribe (``await task_group.start(hub.run)``)."""
+        self._running = True
+        task_status.started()
+        delay = 0.05
+        try:
+            while True:
+                if not self.subscriptions:
+                    await self._changed.wait()
+                    self._changed = anyio.Event()
+                    continue
+                self._changed = anyio.Event()
+                subs = list(self.subscriptions.values())
+                keys = [self._wake_key, *(sub.key for sub in subs)]
+                ids = [self._wake_cursor, *(sub.cursor for sub in subs)]
+                # a second under the socket timeout, as in a follow of its own
+                block = min(self.block_ms, round(self.log._socket_timeout * 1000) - 1000)
+                if not _running_on_asyncio():
+                    block = min(block, self.log._thread_poll_ms)  # a thread cannot be cut short
+                self._reading = frozenset(keys)
+                try:
+                    reply = await self.log._command(
+                        "XREAD", "COUNT", self.count, "BLOCK", block, "STREAMS", *keys, *ids
+                    )
+                except EventLogConnectionError as exc:
+                    if self._down_since is None:
+                        self._down_since = anyio.current_time()
+                        log.warning("follow hub: %s; reconnecting", exc)
+                    await anyio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
+                finally:
+                    self._reading = frozenset()
+                self.reads += 1
+                if self._down_since is not None:
+                    self._down_since = None
+                    delay = 0.05
+                    for sub in self.subscriptions.values():
+                        sub.reconnected = True
+                        sub.ready.set()
+                for raw_key, entries in _streams(reply):
+                    if not entries:
+                        continue
+                    key = _text(raw_key)
+                    last = _text(entries[-1][0])
+                    if key == self._wake_key:
+                        self._wake_cursor = last
+                        continue
+                    found = self.subscriptions.get(key)
+                    if found is None:
+                        continue
+                    found.entries.extend((_text(i), f) for i, f in entries)
+                    found.cursor = last
+                    found.ready.set()
+        finally:
+            self._running = False
+            for sub in self.subscriptions.values():
+                sub.ready.set()
+            with anyio.CancelScope(shield=True), contextlib.suppress(EventLogError):
+                await self.log._command("DEL", self._wake_key)
