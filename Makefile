@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser services test lint typecheck unit demo bench bench-server clean
+.PHONY: install browser services test lint typecheck unit demo bench bench-server bench-scale clean
 
 install: $(STAMP) browser
 
@@ -75,6 +75,12 @@ bench: install
 # (1000 at once), events/s, latency, RSS, and node cleanups after a disconnect storm.
 bench-server: install
 	$(BIN)/python -m benchmarks.server
+
+# The scale-out server (API + 1 or 2 worker processes, PostgreSQL queue, Redis streams)
+# against the single-process server: runs/s, events/s, added latency per event. Needs
+# the PostgreSQL server on 127.0.0.1:5432 (or SCOPEGRAPH_BENCH_PG) and redis-server.
+bench-scale: install services
+	$(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

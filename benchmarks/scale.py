@@ -23,7 +23,10 @@ Phases, for each setup:
    cleanup) to its end: runs/s is the completed runs over the phase's wall time;
 2. **events**: ``clients`` clients at once, each streaming ``events`` events 10 ms apart:
    events/s over the wall time, and the latency from emission (the node's
-   ``time.time()``) to reception (the client's), p50 and p99.
+   ``time.time()``) to reception (the client's), p50 and p99;
+3. **light**: ``light_clients`` clients (10) streaming ``light_events`` events 10 ms
+   apart: the latency of an event when the machine is not saturated, i.e. the cost of
+   the hops themselves (worker, Redis, API process).
 
 "Added latency" is the cluster's latency minus the single process's. The CPU time of
 every process of the setup (``/proc``) shows where the machine's two cores went. The
@@ -62,11 +65,13 @@ class Settings:
     clients: int = 200
     events: int = 50
     interval: float = 0.01
+    light_clients: int = 10
+    light_events: int = 100
     timeout: float = 120.0
 
 
 FULL = Settings()
-QUICK = Settings(runs=40, clients=20, events=10, timeout=60.0)
+QUICK = Settings(runs=40, clients=20, events=10, light_clients=5, light_events=20, timeout=60.0)
 
 
 @dataclasses.dataclass
@@ -247,6 +252,8 @@ def measure(setup: Setup, settings: Settings, db: str, redis: str, tmp: Path) ->
             running, settings.clients, settings.events, settings.interval, settings.timeout
         )
         cpu2 = running.cpu()
+        print(", light", end="", file=sys.stderr, flush=True)
+        light = load(running, settings.light_clients, settings.light_events, 0.01, settings.timeout)
     print(", stopped", file=sys.stderr)
 
     def share(
@@ -259,6 +266,7 @@ def measure(setup: Setup, settings: Settings, db: str, redis: str, tmp: Path) ->
         "title": setup.title,
         "runs": runs,
         "events": events,
+        "light": light,
         "runs_per_second": runs["completed"] / runs["seconds"] if runs["seconds"] else 0.0,
         "events_per_second": events["events"] / events["seconds"] if events["seconds"] else 0.0,
         "cpu_runs": share(cpu0, cpu1, runs["seconds"]),
@@ -302,6 +310,25 @@ def table(results: list[dict[str, Any]], settings: Settings) -> str:
         1,
     )
     row("first event p50 (from request)", "ms", lambda r: r["events"]["first_event_p50"] * 1000)
+    k = settings.light_clients
+    row(
+        f"light load ({k} streams): latency p50",
+        "ms",
+        lambda r: r["light"]["latency_p50"] * 1000,
+        2,
+    )
+    row(
+        f"light load ({k} streams): latency p99",
+        "ms",
+        lambda r: r["light"]["latency_p99"] * 1000,
+        2,
+    )
+    row(
+        "light load: added latency p50 vs single process",
+        "ms",
+        lambda r: (r["light"]["latency_p50"] - single["light"]["latency_p50"]) * 1000,
+        2,
+    )
     m = settings.clients
     rows.append(
         ["streams with every event", "", *(f"{r['events']['completed']}/{m}" for r in results), "-"]
