@@ -90,7 +90,8 @@ class Cluster:
         return "\n".join(f"--- {p.name}\n{p.log()}" for p in self.processes.values())
 
 
-def _listeners(db: str) -> int:
+def listeners(db: str) -> int:
+    """Connections LISTENing for cancel requests: one per running worker."""
     with psycopg.connect(db, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity "
@@ -160,7 +161,7 @@ def running_cluster(
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60
         pending = set(urls)
-        while pending or _listeners(db) < workers:
+        while pending or listeners(db) < workers:
             for p in processes.values():
                 if p.process.poll() is not None:
                     raise AssertionError(f"{p.name} exited:\n{cluster.logs()}")

@@ -495,8 +495,9 @@ async def test_publish_batch_appends_each_run_s_events_in_order(log: RedisEventL
         }
     )
     assert last[ended] is None  # nothing is appended after a run's end
-    assert last[a] is not None
-    assert seq(last[a]) == 2
+    last_a = last[a]
+    assert last_a is not None
+    assert seq(last_a) == 2
     await log.publish_batch({a: [("values", b"a3")], b: [("values", b"b2")]})
     await log.end(a)
     await log.end(b)

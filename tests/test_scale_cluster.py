@@ -15,8 +15,11 @@ asyncio and on trio (``worker_backend``; the default cluster has one trio worker
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,12 @@ import httpx
 import orjson
 import pytest
 from langgraph_sdk import get_client
-from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
 import _pg
 import _redis
-from _cluster import Cluster, running_cluster
+from _cluster import Cluster, as_url, listeners, running_cluster
+from _server import EXAMPLE, free_port
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server
@@ -49,8 +52,9 @@ def anyio_backend() -> str:
 
 
 @contextlib.asynccontextmanager
-async def clients(cluster: Cluster) -> AsyncIterator[tuple[LangGraphClient, LangGraphClient]]:
-    """SDK clients of API process 1 and API process 2."""
+async def clients(cluster: Cluster) -> AsyncIterator[tuple[Any, Any]]:
+    """SDK clients of API process 1 and API process 2 (typed Any: the runs carry
+    scopegraph's ``attempt`` and ``worker``, unknown to the SDK's types)."""
     a, b = get_client(url=cluster.apis[0]), get_client(url=cluster.apis[1])
     try:
         yield a, b
@@ -133,6 +137,20 @@ async def test_any_api_process_streams_joins_and_cancels_any_run(
             assert numbers(both) == list(range(1, len(both) + 1))
             assert [p.data["token"] for p in both if p.event == "custom"] == ["three"] * 32
             assert rest[-1].event == "end"
+
+            # 2b. later, when the stream is gone (its TTL passed): the state from the
+            # checkpoints instead of the events
+            import redis
+
+            with redis.Redis.from_url(redis_url) as raw:
+                assert raw.delete(f"scopegraph:run:{run_id}:events") == 1
+            with anyio.fail_after(60):
+                late = [
+                    p async for p in a.runs.join_stream(tid, run_id, last_event_id=first[-1].id)
+                ]
+            assert [p.event for p in late] == ["metadata", "values", "end"]
+            assert late[0].data["events_lost"] is True
+            assert late[1].data["tokens"][-32:] == ["three"] * 32
 
             # 3. created at A, joined at B
             run = await a.runs.create(tid, "agent", input={"prompt": "four"})
@@ -474,3 +492,48 @@ async def test_a_run_timeout_ends_the_run_on_its_worker_after_cleanup(
             run = await b.runs.get(tid, run_id)
             assert run["status"] == "timeout"
             assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
+
+
+async def test_serve_with_workers_runs_its_worker_processes_and_stops_them(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    db = as_url(pg_dsn)
+    port = free_port()
+    args = [sys.executable, "-m", "scopegraph._cli", "serve", "--graph", f"agent={EXAMPLE}:graph"]
+    args += ["--db", db, "--redis", redis_url, "--workers", "2", "--port", str(port)]
+    args += ["--log-level", "warning", "--lease", "2"]
+    env = {**os.environ, "SCOPEGRAPH_DEMO_INTERVAL": "0.001", "SCOPEGRAPH_DEMO_CLEANUP": "0"}
+    output = tmp_path / "serve.log"
+    server = start_process(args, env, output)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with anyio.fail_after(60):
+            while listeners(db) < 2 or not await _answers(url):
+                assert server.poll() is None, output.read_text()
+                await anyio.sleep(0.05)
+        client: Any
+        async with get_client(url=url) as client:
+            info = await client.http.get("/info")
+            assert info["mode"] == "cluster"
+            assert info["worker_id"] is None  # the API process runs no runs itself
+            with anyio.fail_after(60):
+                values = await client.runs.wait(None, "agent", input={"prompt": "hi"})
+            assert len(values["tokens"]) == 8 + 24
+    finally:
+        server.send_signal(signal.SIGTERM)
+        status = server.wait(30)
+    assert status == 0, output.read_text()
+    assert listeners(db) == 0  # the worker processes are gone too
+
+
+async def _answers(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{url}/ok", timeout=1)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def start_process(args: list[str], env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+    with output.open("wb") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
