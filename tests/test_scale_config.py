@@ -37,7 +37,7 @@ def test_scale_out_needs_postgres_for_runs_and_checkpoints(tmp_path: Path) -> No
 def test_scale_out_refuses_bridged_langgraph_graphs() -> None:
     from langgraph.graph import StateGraph as LangGraphStateGraph
 
-    builder: Any = LangGraphStateGraph(dict)  # type: ignore[type-var]
+    builder: Any = LangGraphStateGraph(dict)
     builder.add_node("a", lambda state: state)
     builder.set_entry_point("a")
     dsn = "postgresql://u@127.0.0.1:1/db"
