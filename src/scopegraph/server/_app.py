@@ -8,7 +8,7 @@ import typing
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import anyio
 from fastapi import Body, FastAPI, Header, Query, Request
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .._compiled import CompiledStateGraph
 from .._errors import ScopegraphError
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointError, CheckpointNotFoundError
-from ._runs import ALWAYS_SENT, TERMINAL, ApiError, Live, RunManager, is_bridged
+from ._runs import ALWAYS_SENT, TERMINAL, ApiError, CancelAction, Live, RunManager, is_bridged
 from ._store import Documents, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
@@ -955,38 +955,139 @@ def _routes(app: FastAPI, server: _Server) -> None:
         return await history(thread_id, limit, before, None)
 
     if server.cluster is not None:
-        from ._cluster import add_run_routes
+        from ._cluster import ClusterRuns
 
-        add_run_routes(app, server, server.cluster)
-        return
-    _run_routes(app, server)
+        _run_routes(app, ClusterRuns(server, server.cluster))
+    else:
+        _run_routes(app, _LocalRuns(server))
 
 
-def _run_routes(app: FastAPI, server: _Server) -> None:
-    """The run endpoints of a single-process server (the run manager)."""
-    manager = server.manager
+class RunEndpoints(Protocol):
+    """What the run endpoints do: in one process (:class:`_LocalRuns`, the run manager)
+    or across processes (:class:`scopegraph.server._cluster.ClusterRuns`). The routes
+    (paths, parameters) are declared once, in :func:`_run_routes`."""
 
-    def locations(live: Live, temporary: bool) -> tuple[str, str]:
-        run_id, thread_id = live.run_id, live.record["thread_id"]
-        base = f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
-        return base, base
+    async def create(self, thread_id: str | None, body: RunCreate) -> Response: ...
+    async def stream(self, thread_id: str | None, body: RunCreate) -> Response: ...
+    async def wait(self, thread_id: str | None, body: RunCreate) -> Response: ...
+    async def list(
+        self, thread_id: str, limit: int, offset: int, status: str | None
+    ) -> list[dict[str, Any]]: ...
+    async def get(self, thread_id: str, run_id: str) -> dict[str, Any]: ...
+    async def delete(self, thread_id: str, run_id: str) -> None: ...
+    async def join(self, thread_id: str, run_id: str) -> Response: ...
+    async def join_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
+    ) -> Response: ...
+    async def cancel(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
+    ) -> Response: ...
 
+
+RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+
+
+def _run_routes(app: FastAPI, runs: RunEndpoints) -> None:
     @app.post("/threads/{thread_id}/runs")
     async def create_run(thread_id: str, body: RunCreate) -> Response:
-        live, _ = await server.create_run(thread_id, body)
-        base, _ = locations(live, False)
-        return JSONResponse(live.record, headers={"Content-Location": base})
+        return await runs.create(thread_id, body)
 
     @app.post("/runs")
     async def create_stateless_run(body: RunCreate) -> Response:
-        live, _ = await server.create_run(None, body)
-        return JSONResponse(live.record, headers={"Content-Location": f"/runs/{live.run_id}"})
+        return await runs.create(None, body)
 
-    async def stream_new(thread_id: str | None, body: RunCreate) -> EventSourceResponse:
-        live, token = await server.create_run(thread_id, body, follow=True)
+    @app.post("/threads/{thread_id}/runs/stream")
+    async def stream_run(thread_id: str, body: RunCreate) -> Response:
+        return await runs.stream(thread_id, body)
+
+    @app.post("/runs/stream")
+    async def stream_stateless_run(body: RunCreate) -> Response:
+        return await runs.stream(None, body)
+
+    @app.post("/threads/{thread_id}/runs/wait")
+    async def wait_run(thread_id: str, body: RunCreate) -> Response:
+        return await runs.wait(thread_id, body)
+
+    @app.post("/runs/wait")
+    async def wait_stateless_run(body: RunCreate) -> Response:
+        return await runs.wait(None, body)
+
+    @app.get("/threads/{thread_id}/runs")
+    async def list_runs(
+        thread_id: str,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        status: RunStatus | None = None,
+    ) -> list[dict[str, Any]]:
+        return await runs.list(thread_id, limit, offset, status)
+
+    @app.get("/threads/{thread_id}/runs/{run_id}")
+    async def get_run(thread_id: str, run_id: str) -> dict[str, Any]:
+        return await runs.get(thread_id, run_id)
+
+    @app.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+    async def delete_run(thread_id: str, run_id: str) -> Response:
+        await runs.delete(thread_id, run_id)
+        return Response(status_code=204)
+
+    @app.get("/threads/{thread_id}/runs/{run_id}/join")
+    async def join_run(thread_id: str, run_id: str) -> Response:
+        return await runs.join(thread_id, run_id)
+
+    @app.get("/threads/{thread_id}/runs/{run_id}/stream")
+    async def join_stream(
+        thread_id: str,
+        run_id: str,
+        cancel_on_disconnect: bool = False,
+        stream_mode: Annotated[list[str] | None, Query()] = None,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        return await runs.join_stream(
+            thread_id,
+            run_id,
+            cancel_on_disconnect=cancel_on_disconnect,
+            modes=stream_filter(stream_mode),
+            last_event_id=last_event_id or None,
+        )
+
+    @app.post("/threads/{thread_id}/runs/{run_id}/cancel")
+    async def cancel_run(
+        thread_id: str,
+        run_id: str,
+        wait: bool = False,
+        action: Literal["interrupt", "rollback"] = "interrupt",
+    ) -> Response:
+        return await runs.cancel(thread_id, run_id, wait=wait, action=action)
+
+
+class _LocalRuns:
+    """The run endpoints of a single-process server: the run manager's runs."""
+
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self.manager = server.manager
+
+    @staticmethod
+    def _base(live: Live, temporary: bool) -> str:
+        run_id, thread_id = live.run_id, live.record["thread_id"]
+        return f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
+
+    async def create(self, thread_id: str | None, body: RunCreate) -> Response:
+        live, _ = await self.server.create_run(thread_id, body)
+        base = self._base(live, thread_id is None)
+        return JSONResponse(live.record, headers={"Content-Location": base})
+
+    async def stream(self, thread_id: str | None, body: RunCreate) -> Response:
+        live, token = await self.server.create_run(thread_id, body, follow=True)
         assert token is not None
-        base, _ = locations(live, thread_id is None)
-        return server.stream_response(
+        base = self._base(live, thread_id is None)
+        return self.server.stream_response(
             live,
             token,
             cancel_on_disconnect=body.on_disconnect == "cancel",
@@ -994,67 +1095,43 @@ def _run_routes(app: FastAPI, server: _Server) -> None:
             content_location=base,
         )
 
-    @app.post("/threads/{thread_id}/runs/stream")
-    async def stream_run(thread_id: str, body: RunCreate) -> EventSourceResponse:
-        return await stream_new(thread_id, body)
-
-    @app.post("/runs/stream")
-    async def stream_stateless_run(body: RunCreate) -> EventSourceResponse:
-        return await stream_new(None, body)
-
-    async def wait_new(thread_id: str | None, body: RunCreate) -> Response:
-        live, _ = await server.create_run(thread_id, body)
-        base, _ = locations(live, thread_id is None)
+    async def wait(self, thread_id: str | None, body: RunCreate) -> Response:
+        live, _ = await self.server.create_run(thread_id, body)
+        base = self._base(live, thread_id is None)
         try:
-            values = await server.final_values(live)
+            values = await self.server.final_values(live)
         finally:
             if body.on_disconnect == "cancel" and not live.done.is_set():
                 with anyio.CancelScope(shield=True):
-                    manager.cancel(live, "interrupt", "client disconnected")
+                    self.manager.cancel(live, "interrupt", "client disconnected")
                     await live.done.wait()
         return JSONResponse(values, headers={"Content-Location": base})
 
-    @app.post("/threads/{thread_id}/runs/wait")
-    async def wait_run(thread_id: str, body: RunCreate) -> Response:
-        return await wait_new(thread_id, body)
-
-    @app.post("/runs/wait")
-    async def wait_stateless_run(body: RunCreate) -> Response:
-        return await wait_new(None, body)
-
-    @app.get("/threads/{thread_id}/runs")
-    async def list_runs(
-        thread_id: str,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        status: Literal["pending", "running", "error", "success", "timeout", "interrupted"]
-        | None = None,
+    async def list(
+        self, thread_id: str, limit: int, offset: int, status: str | None
     ) -> list[dict[str, Any]]:
-        tid = (await server.thread(thread_id))["thread_id"]
+        tid = (await self.server.thread(thread_id))["thread_id"]
         runs = [
             r
-            for r in server.docs.runs.values()
+            for r in self.server.docs.runs.values()
             if r["thread_id"] == tid and (status is None or r["status"] == status)
         ]
         runs.sort(key=lambda r: r["created_at"], reverse=True)
         return runs[offset : offset + limit]
 
-    @app.get("/threads/{thread_id}/runs/{run_id}")
-    async def get_run(thread_id: str, run_id: str) -> dict[str, Any]:
-        return await server.run(thread_id, run_id)
+    async def get(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return await self.server.run(thread_id, run_id)
 
-    @app.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
-    async def delete_run(thread_id: str, run_id: str) -> Response:
-        run = await server.run(thread_id, run_id)
+    async def delete(self, thread_id: str, run_id: str) -> None:
+        run = await self.server.run(thread_id, run_id)
         if run["status"] not in TERMINAL:
             raise ApiError(409, "Conflict", f"run {run_id} is {run['status']}; cancel it first")
-        await server.docs.delete("run", run["run_id"])
-        return Response(status_code=204)
+        await self.server.docs.delete("run", run["run_id"])
 
-    @app.get("/threads/{thread_id}/runs/{run_id}/join")
-    async def join_run(thread_id: str, run_id: str) -> Response:
+    async def join(self, thread_id: str, run_id: str) -> Response:
+        server = self.server
         run = await server.run(thread_id, run_id)
-        live = manager.live.get(run["run_id"])
+        live = self.manager.live.get(run["run_id"])
         if live is None:  # finished and forgotten: the thread's state
             thread = await server.thread(thread_id)
             values = None
@@ -1067,17 +1144,18 @@ def _run_routes(app: FastAPI, server: _Server) -> None:
             return JSONResponse(values)
         return JSONResponse(await server.final_values(live))
 
-    @app.get("/threads/{thread_id}/runs/{run_id}/stream")
     async def join_stream(
+        self,
         thread_id: str,
         run_id: str,
-        cancel_on_disconnect: bool = False,
-        stream_mode: Annotated[list[str] | None, Query()] = None,
-        last_event_id: Annotated[str | None, Header()] = None,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
     ) -> Response:
-        run = await server.run(thread_id, run_id)
+        run = await self.server.run(thread_id, run_id)
         base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
-        live = manager.live.get(run["run_id"])
+        live = self.manager.live.get(run["run_id"])
         after: int | None = None
         if last_event_id:
             if not last_event_id.isdigit():
@@ -1085,11 +1163,10 @@ def _run_routes(app: FastAPI, server: _Server) -> None:
                     422, "InvalidId", f"Last-Event-ID {last_event_id!r} is not an event id"
                 )
             after = int(last_event_id)
-        modes = stream_filter(stream_mode)
         if live is None:
-            return finished_stream(base, server.settings)
+            return finished_stream(base, self.server.settings)
         token = live.subscribe(after)
-        return server.stream_response(
+        return self.server.stream_response(
             live,
             token,
             modes=modes,
@@ -1098,20 +1175,16 @@ def _run_routes(app: FastAPI, server: _Server) -> None:
             content_location=base,
         )
 
-    @app.post("/threads/{thread_id}/runs/{run_id}/cancel")
-    async def cancel_run(
-        thread_id: str,
-        run_id: str,
-        wait: bool = False,
-        action: Literal["interrupt", "rollback"] = "interrupt",
+    async def cancel(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
     ) -> Response:
-        run = await server.run(thread_id, run_id)
-        live = manager.live.get(run["run_id"])
+        run = await self.server.run(thread_id, run_id)
+        live = self.manager.live.get(run["run_id"])
         if live is None or live.done.is_set():
             raise ApiError(
                 409, "Conflict", f"run {run_id} has already ended with status {run['status']}"
             )
-        manager.cancel(live, action, "cancel endpoint")
+        self.manager.cancel(live, action, "cancel endpoint")
         if wait:
             with anyio.CancelScope(shield=True):
                 await live.done.wait()

@@ -29,10 +29,9 @@ import datetime
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import anyio
-from fastapi import FastAPI, Header, Query
 from fastapi.responses import Response
 
 from ._app import (
@@ -41,7 +40,6 @@ from ._app import (
     ServerSettings,
     _EventSource,
     finished_stream,
-    stream_filter,
 )
 from ._pg_queue import QueueError, RunQueue, ThreadBusyError
 from ._redis_events import (
@@ -51,28 +49,13 @@ from ._redis_events import (
     FollowHub,
     RedisEventLog,
 )
-from ._runs import TERMINAL, ApiError, CancelAction, _frame
+from ._runs import RUN_KWARGS, TERMINAL, ApiError, CancelAction, _frame
 from ._wire import dumps
 
-__all__ = ("Cluster", "add_run_routes", "run_json")
+__all__ = ("Cluster", "ClusterRuns", "run_json")
 
 log = logging.getLogger("scopegraph.server")
 
-_KWARGS = (
-    "input",
-    "command",
-    "stream_mode",
-    "stream_subgraphs",
-    "stream_resumable",
-    "config",
-    "interrupt_before",
-    "interrupt_after",
-    "on_disconnect",
-    "durability",
-    "checkpoint_id",
-    "on_completion",
-    "timeout",
-)
 _END = _frame("end", b"null", None)
 
 
@@ -91,7 +74,7 @@ def run_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": _iso(row["updated_at"]),
         "status": row["status"],
         "metadata": doc.get("metadata") or {},
-        "kwargs": {k: doc.get(k) for k in _KWARGS},
+        "kwargs": {k: doc.get(k) for k in RUN_KWARGS},
         "multitask_strategy": row["multitask_strategy"],
         "attempt": row["attempt"],
         "worker": row["owner"],
@@ -391,151 +374,125 @@ class Cluster:
             self.worker.hurry()
 
 
-def add_run_routes(app: FastAPI, server: Any, cluster: Cluster) -> None:
+class ClusterRuns:
     """The run endpoints of the scale-out server: the same paths, bodies and responses
-    as the single-process ones, served from the queue and the Redis streams."""
-    settings: ServerSettings = server.settings
+    as the single-process ones (declared once, in ``_app._run_routes``), served from
+    the queue and the Redis streams."""
 
-    def graph_of(row: Mapping[str, Any]) -> Any:
-        return server.graphs[row["run"]["graph_id"]]
+    def __init__(self, server: Any, cluster: Cluster) -> None:
+        self.server = server
+        self.cluster = cluster
+        self.settings: ServerSettings = server.settings
 
-    def base_of(row: Mapping[str, Any]) -> str:
+    def _graph(self, row: Mapping[str, Any]) -> Any:
+        return self.server.graphs[row["run"]["graph_id"]]
+
+    @staticmethod
+    def _base(row: Mapping[str, Any]) -> str:
         if row["run"].get("temporary"):
             return f"/runs/{row['run_id']}"
         return f"/threads/{row['thread_id']}/runs/{row['run_id']}"
 
-    async def cancel_and_wait(run_id: str, reason: str) -> None:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(settings.send_timeout_seconds):
-            if await cluster.cancel(run_id, "interrupt", reason) is not None:
-                await cluster.wait_done(run_id)
+    async def _cancel_and_wait(self, run_id: str, reason: str) -> None:
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self.settings.send_timeout_seconds),
+        ):
+            if await self.cluster.cancel(run_id, "interrupt", reason) is not None:
+                await self.cluster.wait_done(run_id)
 
-    def stream(
+    def _stream(
+        self,
         row: Mapping[str, Any],
         cursor: str | None,
         modes: frozenset[str] | None,
         cancel_on_disconnect: bool,
     ) -> Response:
         run_id = row["run_id"]
-        graph = graph_of(row)
+        frames = self.cluster.frames(run_id, self._graph(row), cursor, modes)
+        cluster = self.cluster
 
         async def body() -> AsyncIterator[bytes]:
             complete = False
             try:
-                async with contextlib.aclosing(cluster.frames(run_id, graph, cursor, modes)) as f:
-                    async for chunk in f:
+                async with contextlib.aclosing(frames):
+                    async for chunk in frames:
                         yield chunk
                 complete = True
             finally:
                 if cancel_on_disconnect and not complete and not cluster.draining:
-                    await cancel_and_wait(run_id, "client disconnected")
+                    await self._cancel_and_wait(run_id, "client disconnected")
 
-        base = base_of(row)
+        base = self._base(row)
         return _EventSource(
             body(),
-            ping=settings.heartbeat_seconds,
-            send_timeout=settings.send_timeout_seconds,
+            ping=self.settings.heartbeat_seconds,
+            send_timeout=self.settings.send_timeout_seconds,
             headers={"Location": f"{base}/stream", "Content-Location": base},
         )
 
-    async def create(thread_id: str | None, body: RunCreate) -> Response:
-        row = await server.create_cluster_run(thread_id, body)
-        return JSONResponse(run_json(row), headers={"Content-Location": base_of(row)})
+    async def create(self, thread_id: str | None, body: RunCreate) -> Response:
+        row = await self.server.create_cluster_run(thread_id, body)
+        return JSONResponse(run_json(row), headers={"Content-Location": self._base(row)})
 
-    @app.post("/threads/{thread_id}/runs")
-    async def create_run(thread_id: str, body: RunCreate) -> Response:
-        return await create(thread_id, body)
+    async def stream(self, thread_id: str | None, body: RunCreate) -> Response:
+        row = await self.server.create_cluster_run(thread_id, body)
+        return self._stream(row, None, None, body.on_disconnect == "cancel")
 
-    @app.post("/runs")
-    async def create_stateless_run(body: RunCreate) -> Response:
-        return await create(None, body)
-
-    async def stream_new(thread_id: str | None, body: RunCreate) -> Response:
-        row = await server.create_cluster_run(thread_id, body)
-        return stream(row, None, None, body.on_disconnect == "cancel")
-
-    @app.post("/threads/{thread_id}/runs/stream")
-    async def stream_run(thread_id: str, body: RunCreate) -> Response:
-        return await stream_new(thread_id, body)
-
-    @app.post("/runs/stream")
-    async def stream_stateless_run(body: RunCreate) -> Response:
-        return await stream_new(None, body)
-
-    async def wait_new(thread_id: str | None, body: RunCreate) -> Response:
-        row = await server.create_cluster_run(thread_id, body)
+    async def wait(self, thread_id: str | None, body: RunCreate) -> Response:
+        row = await self.server.create_cluster_run(thread_id, body)
         run_id = row["run_id"]
         done = None
         try:
-            done = await cluster.wait_done(run_id)
+            done = await self.cluster.wait_done(run_id)
         finally:
             if done is None and body.on_disconnect == "cancel":
-                await cancel_and_wait(run_id, "client disconnected")
-        values = await cluster.final_values(done, graph_of(row))
-        return JSONResponse(values, headers={"Content-Location": base_of(row)})
+                await self._cancel_and_wait(run_id, "client disconnected")
+        values = await self.cluster.final_values(done, self._graph(row))
+        return JSONResponse(values, headers={"Content-Location": self._base(row)})
 
-    @app.post("/threads/{thread_id}/runs/wait")
-    async def wait_run(thread_id: str, body: RunCreate) -> Response:
-        return await wait_new(thread_id, body)
-
-    @app.post("/runs/wait")
-    async def wait_stateless_run(body: RunCreate) -> Response:
-        return await wait_new(None, body)
-
-    @app.get("/threads/{thread_id}/runs")
-    async def list_runs(
-        thread_id: str,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        status: Literal["pending", "running", "error", "success", "timeout", "interrupted"]
-        | None = None,
+    async def list(
+        self, thread_id: str, limit: int, offset: int, status: str | None
     ) -> list[dict[str, Any]]:
-        tid = (await server.thread(thread_id))["thread_id"]
-        rows = await cluster.queue.list_runs(tid, status=status, limit=limit, offset=offset)
+        tid = (await self.server.thread(thread_id))["thread_id"]
+        rows = await self.cluster.queue.list_runs(tid, status=status, limit=limit, offset=offset)
         return [run_json(r) for r in rows]
 
-    @app.get("/threads/{thread_id}/runs/{run_id}")
-    async def get_run(thread_id: str, run_id: str) -> dict[str, Any]:
-        return run_json(await server.run(thread_id, run_id))
+    async def get(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        return run_json(await self.server.run(thread_id, run_id))
 
-    @app.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
-    async def delete_run(thread_id: str, run_id: str) -> Response:
-        row = await server.run(thread_id, run_id)
-        if row["status"] not in TERMINAL or not await cluster.queue.delete_run(row["run_id"]):
+    async def delete(self, thread_id: str, run_id: str) -> None:
+        row = await self.server.run(thread_id, run_id)
+        if row["status"] not in TERMINAL or not await self.cluster.queue.delete_run(row["run_id"]):
             raise ApiError(409, "Conflict", f"run {run_id} is {row['status']}; cancel it first")
-        return Response(status_code=204)
 
-    @app.get("/threads/{thread_id}/runs/{run_id}/join")
-    async def join_run(thread_id: str, run_id: str) -> Response:
-        row = await server.run(thread_id, run_id)
-        done = await cluster.wait_done(row["run_id"])
-        return JSONResponse(await cluster.final_values(done, graph_of(row)))
+    async def join(self, thread_id: str, run_id: str) -> Response:
+        row = await self.server.run(thread_id, run_id)
+        done = await self.cluster.wait_done(row["run_id"])
+        return JSONResponse(await self.cluster.final_values(done, self._graph(row)))
 
-    @app.get("/threads/{thread_id}/runs/{run_id}/stream")
     async def join_stream(
+        self,
         thread_id: str,
         run_id: str,
-        cancel_on_disconnect: bool = False,
-        stream_mode: Annotated[list[str] | None, Query()] = None,
-        last_event_id: Annotated[str | None, Header()] = None,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
     ) -> Response:
-        row = await server.run(thread_id, run_id)
-        modes = stream_filter(stream_mode)
+        row = await self.server.run(thread_id, run_id)
         if row["status"] in TERMINAL and not last_event_id:
-            return finished_stream(base_of(row), settings)
-        cursor = await cluster.start_cursor(row["run_id"], last_event_id or None, new=False)
-        return stream(row, cursor, modes, cancel_on_disconnect)
+            return finished_stream(self._base(row), self.settings)
+        cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
+        return self._stream(row, cursor, modes, cancel_on_disconnect)
 
-    @app.post("/threads/{thread_id}/runs/{run_id}/cancel")
-    async def cancel_run(
-        thread_id: str,
-        run_id: str,
-        wait: bool = False,
-        action: Literal["interrupt", "rollback"] = "interrupt",
+    async def cancel(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
     ) -> Response:
-        row = await server.run(thread_id, run_id)
-        status = await cluster.cancel(row["run_id"], action, "cancel endpoint")
+        row = await self.server.run(thread_id, run_id)
+        status = await self.cluster.cancel(row["run_id"], action, "cancel endpoint")
         if status is None:
-            ended = await cluster.get(row["run_id"])
+            ended = await self.cluster.get(row["run_id"])
             raise ApiError(
                 409,
                 "Conflict",
@@ -543,6 +500,6 @@ def add_run_routes(app: FastAPI, server: Any, cluster: Cluster) -> None:
             )
         if wait:
             with anyio.CancelScope(shield=True):
-                await cluster.wait_done(row["run_id"])
+                await self.cluster.wait_done(row["run_id"])
             return Response(status_code=204)
         return Response(status_code=202)

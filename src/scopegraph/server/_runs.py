@@ -41,6 +41,22 @@ from ._wire import dumps, now_iso
 __all__ = ("ApiError", "Live", "RunManager", "TERMINAL")
 
 TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
+RUN_KWARGS = (
+    "input",
+    "command",
+    "stream_mode",
+    "stream_subgraphs",
+    "stream_resumable",
+    "config",
+    "interrupt_before",
+    "interrupt_after",
+    "on_disconnect",
+    "durability",
+    "checkpoint_id",
+    "on_completion",
+    "timeout",
+)
+"""The request fields a run record shows under ``kwargs``."""
 CancelAction = Literal["interrupt", "rollback"]
 
 
@@ -179,6 +195,20 @@ def _malloc_trim() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to do
         pass
+
+
+async def restore_thread(
+    saver: BaseCheckpointSaver, thread_id: str, keep: Sequence[CheckpointTuple]
+) -> None:
+    """Make ``keep`` (oldest first) the thread's whole history: delete the thread's
+    checkpoints, then store those again, each with its task records."""
+    await saver.adelete_thread(thread_id)
+    expected: str | None = None
+    for tup in keep:
+        await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
+        for task in tup.tasks:
+            await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
+        expected = tup.checkpoint.id
 
 
 def is_bridged(graph: Any) -> bool:
@@ -331,24 +361,7 @@ class RunManager:
         run_id = str(uuid.uuid4())
         thread = thread_id or str(uuid.uuid4())
         now = now_iso()
-        kwargs = {
-            k: payload.get(k)
-            for k in (
-                "input",
-                "command",
-                "stream_mode",
-                "stream_subgraphs",
-                "stream_resumable",
-                "config",
-                "interrupt_before",
-                "interrupt_after",
-                "on_disconnect",
-                "durability",
-                "checkpoint_id",
-                "on_completion",
-                "timeout",
-            )
-        }
+        kwargs = {k: payload.get(k) for k in RUN_KWARGS}
         record: dict[str, Any] = {
             "run_id": run_id,
             "thread_id": thread,
@@ -585,13 +598,7 @@ class RunManager:
             ids = {t.checkpoint.id for t in keep}
             if live.before.checkpoint.id not in ids:
                 keep = []
-        await saver.adelete_thread(thread_id)
-        expected: str | None = None
-        for tup in keep:
-            await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
-            for task in tup.tasks:
-                await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
-            expected = tup.checkpoint.id
+        await restore_thread(saver, thread_id, keep)
 
     async def _give_memory_back(self) -> None:
         """Once no run has been running for a moment, collect garbage and hand the

@@ -54,7 +54,7 @@ from anyio.abc import TaskGroup
 from ..checkpoint._base import BaseCheckpointSaver
 from ._pg_queue import QueueConnectionError, QueueError, RunQueue
 from ._redis_events import EventLogConnectionError, EventLogError, RedisEventLog
-from ._runs import run_arguments, stream_run
+from ._runs import restore_thread, run_arguments, stream_run
 from ._wire import dumps
 
 __all__ = ("Worker", "rollback_run", "serve_worker")
@@ -94,13 +94,7 @@ async def rollback_run(saver: BaseCheckpointSaver, thread_id: str, run_id: str) 
     whose metadata names the run) are deleted, the earlier ones kept."""
     tuples = await saver.alist(thread_id, "", before=None)
     keep = [t for t in reversed(tuples) if t.checkpoint.metadata.get("run_id") != run_id]
-    await saver.adelete_thread(thread_id)
-    expected: str | None = None
-    for tup in keep:
-        await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
-        for task in tup.tasks:
-            await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
-        expected = tup.checkpoint.id
+    await restore_thread(saver, thread_id, keep)
 
 
 class _Batcher:
