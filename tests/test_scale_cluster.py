@@ -494,13 +494,17 @@ async def test_a_run_timeout_ends_the_run_on_its_worker_after_cleanup(
             assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
 
 
+@pytest.mark.parametrize("workers", [2, 0])
 async def test_serve_with_workers_runs_its_worker_processes_and_stops_them(
-    pg_dsn: str, redis_url: str, tmp_path: Path
+    pg_dsn: str, redis_url: str, tmp_path: Path, workers: int
 ) -> None:
+    # --workers 2: two worker processes, started and stopped with the server; without
+    # it, the API process runs the queued runs itself.
     db = as_url(pg_dsn)
     port = free_port()
     args = [sys.executable, "-m", "scopegraph._cli", "serve", "--graph", f"agent={EXAMPLE}:graph"]
-    args += ["--db", db, "--redis", redis_url, "--workers", "2", "--port", str(port)]
+    args += ["--db", db, "--redis", redis_url, "--port", str(port)]
+    args += ["--workers", str(workers)] if workers else []
     args += ["--log-level", "warning", "--lease", "2"]
     env = {**os.environ, "SCOPEGRAPH_DEMO_INTERVAL": "0.001", "SCOPEGRAPH_DEMO_CLEANUP": "0"}
     output = tmp_path / "serve.log"
@@ -508,17 +512,26 @@ async def test_serve_with_workers_runs_its_worker_processes_and_stops_them(
     url = f"http://127.0.0.1:{port}"
     try:
         with anyio.fail_after(60):
-            while listeners(db) < 2 or not await _answers(url):
+            while listeners(db) < max(workers, 1) or not await _answers(url):
                 assert server.poll() is None, output.read_text()
                 await anyio.sleep(0.05)
         client: Any
         async with get_client(url=url) as client:
             info = await client.http.get("/info")
             assert info["mode"] == "cluster"
-            assert info["worker_id"] is None  # the API process runs no runs itself
+            # with worker processes, the API process runs no runs itself
+            assert (info["worker_id"] is None) == bool(workers)
             with anyio.fail_after(60):
                 values = await client.runs.wait(None, "agent", input={"prompt": "hi"})
             assert len(values["tokens"]) == 8 + 24
+            # deleting a thread cancels its run, then its checkpoints and runs go
+            tid = (await client.threads.create())["thread_id"]
+            run = await client.runs.create(tid, "agent", input={"prompt": "bye"})
+            await client.threads.delete(tid)
+            with pytest.raises(NotFoundError):
+                await client.threads.get(tid)
+            with pytest.raises(NotFoundError):
+                await client.runs.get(tid, run["run_id"])
     finally:
         server.send_signal(signal.SIGTERM)
         status = server.wait(30)

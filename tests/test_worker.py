@@ -145,3 +145,69 @@ async def test_a_cancel_from_another_process_reaches_the_worker(
         assert worker.finished == [(run_id, "interrupted")]
     assert log == ["node cancelled", "node cleanup done"]
     await saver.aclose()
+
+
+async def test_many_runs_stream_in_order_through_the_batcher(
+    anyio_backend: str, pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "c.db")
+    graphs = {"count": counting_graph(log, 30, saver)}
+    runs = [str(uuid.uuid4()) for _ in range(20)]
+    async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
+        for run_id in runs:
+            await queue.enqueue(
+                {
+                    "run_id": run_id,
+                    "graph_id": "count",
+                    "input": {"ticks": 0},
+                    "stream_mode": "custom",
+                },
+                thread_id=str(uuid.uuid4()),
+                multitask_strategy="enqueue",
+            )
+        got: dict[str, list[tuple[str, Any]]] = {}
+
+        async def read(run_id: str) -> None:
+            got[run_id] = await read_all(events, run_id)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for run_id in runs:
+                    tg.start_soon(read, run_id)
+        assert sorted(worker.finished) == sorted((run_id, "success") for run_id in runs)
+    for run_id in runs:
+        assert got[run_id][0] == ("metadata", {"run_id": run_id, "attempt": 1})
+        assert [d["i"] for e, d in got[run_id] if e == "custom"] == list(range(30))
+        assert got[run_id][-1] == ("end", None)
+    assert log == ["node cleanup done"] * 20
+    await saver.aclose()
+
+
+async def test_a_stopping_worker_cancels_its_run_after_the_grace_and_hands_it_back(
+    anyio_backend: str, pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "c.db")
+    graphs = {"count": counting_graph(log, 100_000, saver)}
+    run_id = str(uuid.uuid4())
+    async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
+        await queue.enqueue(
+            {"run_id": run_id, "graph_id": "count", "input": {"ticks": 0}, "stream_mode": "custom"},
+            thread_id=str(uuid.uuid4()),
+            multitask_strategy="enqueue",
+        )
+        with anyio.fail_after(20):
+            async with contextlib.aclosing(events.follow(run_id, block_ms=200)) as stream:
+                async for _, event, _ in stream:
+                    if event == "custom":
+                        break
+            await worker.stop(grace=0.05)
+        # the node's shielded cleanup finished before stop() returned
+        assert log == ["node cancelled", "node cleanup done"]
+        assert worker.running == {}
+        assert worker.finished == []  # not finished: handed back
+        row = await queue.get(run_id)
+        assert row is not None
+        assert (row["status"], row["owner"], row["attempt"]) == ("pending", None, 1)
+    await saver.aclose()

@@ -116,6 +116,7 @@ class _Batcher:
         self.pending: dict[str, list[tuple[str, bytes]]] = {}
         self.sending: frozenset[str] = frozenset()
         self.dropped = 0
+        self.running = False
         self._wake = anyio.Event()
         self._sent = anyio.Event()
         self._down_until = -math.inf
@@ -128,11 +129,20 @@ class _Batcher:
             await self.flush(run_id)
 
     async def flush(self, run_id: str) -> None:
-        """Return once the events of ``run_id`` published so far were sent (or dropped)."""
-        while run_id in self.pending or run_id in self.sending:
+        """Return once the events of ``run_id`` published so far were sent (or dropped,
+        or the batcher stopped)."""
+        while self.running and (run_id in self.pending or run_id in self.sending):
             await self._sent.wait()
 
     async def run(self) -> None:
+        self.running = True
+        try:
+            await self._send_forever()
+        finally:
+            self.running = False
+            self._sent.set()  # nobody waits for a batcher that has stopped
+
+    async def _send_forever(self) -> None:
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
