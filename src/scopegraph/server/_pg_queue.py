@@ -33,7 +33,8 @@ Guarantees, and what enforces each:
   at worst refuses a ``reject`` a moment too early). ``reject`` then raises
   :class:`ThreadBusyError`; ``interrupt``/``rollback`` record a durable cancel request on
   the active runs (and NOTIFY, delivered at commit) before inserting the new run behind
-  them; ``enqueue`` inserts it behind them.
+  them (``rollback`` deletes the pending ones, which never ran); ``enqueue`` inserts it
+  behind them.
 - *Exclusive claims.* ``claim`` is one ``UPDATE`` over a ``SELECT ... ORDER BY seq
   LIMIT 1 FOR UPDATE SKIP LOCKED``: a run being claimed by someone else is locked and
   skipped, and a run claimed (committed) since the statement's snapshot fails the
@@ -400,6 +401,7 @@ SELECT {_COLUMNS} FROM scopegraph_queue_runs r
 WHERE r.thread_id = %(thread_id)s AND (%(status)s::text IS NULL OR r.status = %(status)s::text)
 ORDER BY r.seq DESC LIMIT %(limit)s OFFSET %(offset)s
 """
+_DELETE_RUNS = "DELETE FROM scopegraph_queue_runs WHERE run_id = ANY(%(run_ids)s)"
 _DELETE_RUN = f"""
 DELETE FROM scopegraph_queue_runs WHERE run_id = %(run_id)s AND status NOT IN {_ACTIVE}
 """
@@ -462,7 +464,10 @@ def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[d
         if strategy == "reject":
             raise ThreadBusyError(thread_id, [r[0] for r in active.rows])
         if strategy in ("interrupt", "rollback"):
-            yield _CANCEL_THREAD, params
+            cancelled = yield _CANCEL_THREAD, params
+            never_ran = [r[0] for r in cancelled.rows if r[1] == "interrupted"]
+            if strategy == "rollback" and never_ran:  # rolled back: as if never queued
+                yield _DELETE_RUNS, {"run_ids": never_ran}
     try:
         inserted = yield _INSERT_RUN, params
     except psycopg.errors.UniqueViolation:  # the same id, queued meanwhile on another thread
