@@ -156,10 +156,17 @@ def serve(
             # grace period short (runs are cancelled now, their cleanup still completes).
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
+                    if redis is None:
+                        then = "then they are cancelled"
+                    elif worker and not worker_processes:
+                        then = "then they go back to the queue; open streams end"
+                    else:
+                        then = "open streams end (their runs go on)"
                     log.warning(
-                        "%s: no new runs; %.1f s for running ones, then they are cancelled",
+                        "%s: no new runs; %.1f s for running ones, %s",
                         signal.Signals(signum).name,
                         settings.shutdown_grace_seconds,
+                        then,
                     )
                     break
 
