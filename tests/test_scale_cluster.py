@@ -466,6 +466,19 @@ async def test_multitask_strategies_hold_across_api_processes(
             assert (await a.runs.get(tid, third["run_id"]))["status"] == "interrupted"
             assert values["done"][: 2 * len(CHAIN)] == CHAIN + CHAIN
             assert values["done"][-len(CHAIN) :] == CHAIN
+            # enqueue: a run waits behind the thread's running one; cancelled while it
+            # waits, it ends at once (no worker ever runs it) and its stream ends
+            running = await a.runs.create(tid, "chain", input={"done": []})
+            queued = await a.runs.create(tid, "chain", input={"done": []})
+            assert (await b.runs.get(tid, queued["run_id"]))["status"] == "pending"
+            await b.runs.cancel(tid, queued["run_id"], wait=True)
+            assert (await a.runs.get(tid, queued["run_id"]))["status"] == "interrupted"
+            with anyio.fail_after(30):
+                ends = [p.event async for p in a.runs.join_stream(tid, queued["run_id"])]
+                assert ends == ["end"]
+                await b.runs.join(tid, running["run_id"])
+            assert (await b.runs.get(tid, running["run_id"]))["status"] == "success"
+            assert (await b.runs.get(tid, queued["run_id"]))["attempt"] == 0
 
 
 async def test_a_run_timeout_ends_the_run_on_its_worker_after_cleanup(
