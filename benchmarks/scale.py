@@ -29,7 +29,11 @@ Phases, for each setup:
    the hops themselves (worker, Redis, API process).
 
 "Added latency" is the cluster's latency minus the single process's. The CPU time of
-every process of the setup (``/proc``) shows where the machine's two cores went. The
+every process of the setup, of PostgreSQL's and Redis's processes, and of the whole
+machine (``/proc``; "machine" is every core's busy time, so 200% is two saturated cores)
+shows where the two cores went; the load generator is in "machine" only. The kernel
+counts CPU time in 10 ms ticks, so the short phases of ``--quick`` give coarse figures
+(even above 200%). The
 table is printed; ``--json PATH`` also writes every number.
 """
 
@@ -159,7 +163,34 @@ class Running:
     processes: dict[str, subprocess.Popen[bytes]]
 
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_seconds(p.pid) for name, p in self.processes.items()}
+        """CPU seconds so far of each process of the setup, of every ``postgres`` and
+        ``redis-server`` process on the machine, and of the whole machine (all cores,
+        from ``/proc/stat``)."""
+        out = {name: cpu_seconds(p.pid) for name, p in self.processes.items()}
+        for service in ("postgres", "redis-server"):
+            out[service] = sum(map(_cpu_or_zero, _pids(service)))
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        out["machine"] = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        return out
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except OSError:  # it exited meanwhile
+        return 0.0
+
+
+def _pids(command: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == command:
+                    pids.append(int(entry.name))
+    return pids
 
 
 @contextlib.contextmanager
