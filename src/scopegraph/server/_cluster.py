@@ -1,13 +1,14 @@
 """The API side of the scale-out server: runs live in the PostgreSQL queue, their events in
 Redis, and any API process serves any run.
 
-``create_app(..., redis="redis://...")`` makes the HTTP API use a :class:`Cluster`
-instead of the in-process run manager:
+``create_app(..., redis="redis://...")`` serves the run endpoints with
+:class:`ClusterRuns` over a :class:`Cluster` instead of the in-process run manager:
 
 - creating a run enqueues it (:class:`RunQueue`; the multitask strategy is enforced in
   the database), and a worker (in this process, in ``--workers`` child processes, or in
   separate ``scopegraph worker`` processes) claims and runs it;
-- a stream follows the run's Redis stream (``XREAD BLOCK``); each SSE event carries its
+- a stream follows the run's Redis stream through the process's :class:`FollowHub` (one
+  ``XREAD BLOCK`` for every stream the process serves); each SSE event carries its
   Redis id, so a client that reconnects to any API process with ``Last-Event-ID`` gets
   exactly the events it missed. If the stream was lost (its TTL passed, or Redis restarted
   without persistence), the stream says so in a ``metadata`` event, sends the thread's

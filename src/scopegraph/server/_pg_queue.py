@@ -3,7 +3,8 @@
 The building block of the multi-process ("scale-out") server: API processes enqueue
 runs, worker processes claim and run them, and PostgreSQL itself is the broker (row
 locks, ``FOR UPDATE SKIP LOCKED``, ``LISTEN``/``NOTIFY``); no process keeps state that
-another one needs. It is not wired into the server yet.
+another one needs. The scale-out server (:mod:`scopegraph.server._cluster`, and the
+workers of :mod:`scopegraph.server._worker`) runs on it.
 
 Layout (all tables prefixed ``scopegraph_queue_``, in the connection's ``search_path``):
 

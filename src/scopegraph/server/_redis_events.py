@@ -3,7 +3,9 @@
 Several API processes and workers share a run's events through Redis: the process that
 executes a run publishes its events, any process follows them and serves them as SSE,
 and a client that reconnects with ``Last-Event-ID`` (to any process) gets exactly the
-events it missed. Not wired into the server yet; see :class:`RedisEventLog`.
+events it missed. The scale-out server (:mod:`scopegraph.server._cluster`) publishes
+through :class:`RedisEventLog` from its workers and follows through a
+:class:`FollowHub` in each API process.
 
 Layout: one stream per run, key ``scopegraph:run:<run_id>:events`` (the prefix is
 configurable). Each entry has the fields ``event`` (the SSE event name), ``data`` (the

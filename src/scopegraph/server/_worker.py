@@ -13,7 +13,8 @@ One :class:`Worker` holds a task group with:
   cannot be renewed before it expires) cancels the run: another worker may take it over.
 
 A run executes like the single-process manager's: ``graph.open_stream`` in the run's
-scope; each chunk is published to the run's Redis stream (``event: <mode>``). A
+scope; each chunk goes to the run's Redis stream (``event: <mode>``) through the worker's
+batcher, which sends what all its runs emitted in one pipeline per round trip. A
 cancellation cancels the scope once, so every node's shielded cleanup completes, and the
 checkpoint of the last completed step is saved before the run is finished. Finishing is
 fenced on owner and attempt: a worker that lost its lease changes nothing. The run's
