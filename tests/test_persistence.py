@@ -53,6 +53,7 @@ from scopegraph import (
     StateGraph,
     StateSnapshot,
 )
+from scopegraph._ids import new_id
 from scopegraph.checkpoint import (
     BaseCheckpointSaver,
     CheckpointConflictError,
@@ -1096,6 +1097,73 @@ async def test_two_overlapping_runs_on_one_thread_one_wins_one_conflicts(
     assert final.values["log"][:2] == ["work:seed", "after:seed"]
     assert final.values["log"][-2:] == [f"work:{winner}", f"after:{winner}"]
     assert f"after:{loser}" not in final.values["log"]
+
+
+async def test_a_lost_async_write_is_the_run_s_only_error_while_a_node_runs() -> None:
+    # durability="async" with a saver that does not write inline (PostgreSQL; the memory
+    # and SQLite savers write at once): the next step starts before its checkpoint is
+    # stored. Here
+    # that write loses (a rival run moved the thread's head meanwhile) while the next
+    # node runs: the node is cancelled, its cleanup runs, and the run fails with the
+    # conflict alone. (Its "cancelled" task record belongs to the checkpoint that was
+    # never stored; writing it used to add a second, misleading CheckpointNotFoundError.)
+    from scopegraph.checkpoint import PostgresSaver
+
+    saver = PostgresSaver(_pg.fresh_database_dsn())
+    await saver.asetup()
+    second_started = anyio.Event()
+    cleaned = anyio.Event()
+    real_aput = saver.aput
+    gated = False
+
+    async def aput(
+        thread_id: str,
+        ns: str,
+        checkpoint: Any,
+        *,
+        expected_latest: str | None,
+        parent_records: Any = (),
+    ) -> None:
+        nonlocal gated
+        if checkpoint.metadata.get("source") == "loop" and not gated:
+            gated = True  # the checkpoint after step 1: hold it until step 2 runs
+            await second_started.wait()
+            rival = dataclasses.replace(checkpoint, id=new_id())
+            await real_aput(thread_id, ns, rival, expected_latest=expected_latest)
+        await real_aput(
+            thread_id,
+            ns,
+            checkpoint,
+            expected_latest=expected_latest,
+            parent_records=parent_records,
+        )
+
+    saver.aput = aput  # type: ignore[method-assign]
+
+    async def second(state: dict[str, Any]) -> dict[str, Any]:
+        second_started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cleaned.set()
+        raise AssertionError("unreachable")
+
+    class S(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    builder = StateGraph(S)
+    builder.add_node("first", lambda state: {"log": ["first"]})
+    builder.add_node("second", second)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "second")
+    builder.add_edge("second", END)
+    graph = builder.compile(checkpointer=saver)
+    try:
+        with anyio.fail_after(10), pytest.raises(CheckpointConflictError, match="another run"):
+            await graph.ainvoke({"log": []}, config(), durability="async")
+        assert cleaned.is_set()
+    finally:
+        await saver.aclose()
 
 
 # == 8. serialization failure ============================================================

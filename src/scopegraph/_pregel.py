@@ -708,6 +708,8 @@ class Run:
             # The checkpoint this record belongs to may still be on its way to the store.
             with anyio.CancelScope(shield=True):
                 await self._last_put.wait()
+            if self._put_failed:
+                return  # it never got there: the run fails with that write's error alone
         await saver.aput_task(self.thread_id, self.checkpoint_ns, self.checkpoint_id, record)
 
     async def _save_checkpoint(
