@@ -211,3 +211,55 @@ async def test_a_stopping_worker_cancels_its_run_after_the_grace_and_hands_it_ba
         assert row is not None
         assert (row["status"], row["owner"], row["attempt"]) == ("pending", None, 1)
     await saver.aclose()
+
+
+async def test_a_cancel_heard_before_the_claimed_run_is_registered_still_cancels_it(
+    anyio_backend: str, pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    # The cancel request of a run that was just claimed can reach the worker's listener
+    # before the claim loop has registered the run: the worker keeps it for the run.
+    log: list[str] = []
+    saver = SqliteSaver(tmp_path / "c.db")
+    graphs = {"count": counting_graph(log, 100_000, saver)}
+    run_id = str(uuid.uuid4())
+    async with (
+        RunQueue(pg_dsn, lease_seconds=2.0) as worker_queue,
+        RedisEventLog(redis_url) as worker_log,
+        RunQueue(pg_dsn) as api_queue,
+        RedisEventLog(redis_url) as api_log,
+        anyio.create_task_group() as tg,
+    ):
+        worker = Worker(graphs, worker_queue, worker_log)
+        heard = anyio.Event()
+        cancel = worker._cancel
+
+        def cancel_and_tell(rid: str) -> None:
+            cancel(rid)
+            heard.set()
+
+        claim_many = worker_queue.claim_many
+
+        async def claim_then_cancel(worker_id: str, limit: int) -> list[dict[str, Any]]:
+            rows = await claim_many(worker_id, limit)
+            for row in rows:  # before the claim loop registers the run
+                await api_queue.request_cancel(row["run_id"])
+                await heard.wait()
+                assert row["run_id"] not in worker.running
+            return rows
+
+        worker._cancel = cancel_and_tell  # type: ignore[method-assign, assignment]
+        worker_queue.claim_many = claim_then_cancel  # type: ignore[method-assign]
+        await tg.start(worker.run)
+        await api_queue.enqueue(
+            {"run_id": run_id, "graph_id": "count", "input": {"ticks": 0}, "stream_mode": "custom"},
+            thread_id=str(uuid.uuid4()),
+            multitask_strategy="enqueue",
+        )
+        with anyio.fail_after(20):
+            got = await read_all(api_log, run_id)
+        assert got[-1] == ("end", None)
+        assert worker.finished == [(run_id, "interrupted")]
+        tg.cancel_scope.cancel()
+    # Not lost: cancelled as it started (its node, if it got to run, cleaned up).
+    assert log in ([], ["node cancelled", "node cleanup done"])
+    await saver.aclose()

@@ -106,6 +106,13 @@ return id
 """
 
 
+# Wakes a FollowHub's blocked XREAD: one entry in the hub's own stream, expiring.
+_WAKE: Final = """
+redis.call('XADD', KEYS[1], 'MAXLEN', '1', '*', 'w', '1')
+redis.call('PEXPIRE', KEYS[1], 60000)
+"""
+
+
 class EventLogError(Exception):
     """An operation of the Redis event log failed."""
 
@@ -816,8 +823,7 @@ class FollowHub:
 
     async def _wake(self) -> None:
         with contextlib.suppress(EventLogError):
-            await self.log._command("XADD", self._wake_key, "MAXLEN", "1", "*", "w", "1")
-            await self.log._command("PEXPIRE", self._wake_key, 60_000)
+            await self.log._command("EVAL", _WAKE, 1, self._wake_key)
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Read and hand out entries until cancelled; ``started`` once followers can

@@ -234,6 +234,8 @@ class Worker:
         self._batcher = _Batcher(events)
         self._work = anyio.Event()
         """Set when a run may have become claimable (queued, or one of ours ended)."""
+        self._listening = False
+        self._early_cancels: dict[str, float] = {}
         self._claiming = anyio.CancelScope()
         self._grace: anyio.CancelScope | None = None
         self._stopping = False
@@ -274,6 +276,7 @@ class Worker:
         while True:
             try:
                 async with self.queue.listen_cancels(self._wake_claims) as cancels:
+                    self._listening = True
                     if not started:
                         started = True
                         task_status.started()
@@ -285,6 +288,7 @@ class Worker:
                     async for run_id in cancels:
                         self._cancel(run_id)
             except QueueConnectionError as exc:
+                self._listening = False
                 if not started:
                     raise
                 log.warning("cancel listener lost PostgreSQL (%s); again in %.2fs", exc, delay)
@@ -298,6 +302,14 @@ class Worker:
         scope = self.running.get(run_id)
         if scope is not None:
             scope.cancel()
+            return
+        # Perhaps a run just claimed and not registered yet: remembered for a while.
+        now = anyio.current_time()
+        self._early_cancels[run_id] = now
+        if len(self._early_cancels) > 1000:
+            for old, at in list(self._early_cancels.items()):
+                if now - at > 60:
+                    del self._early_cancels[old]
 
     async def _claim_loop(self, tg: TaskGroup) -> None:
         delay = self.idle_poll
@@ -331,6 +343,12 @@ class Worker:
             for row in rows:
                 scope = anyio.CancelScope()
                 self.running[row["run_id"]] = scope
+                # A cancel request committed after the claim is NOTIFYed; the listener
+                # heard it already (kept in _early_cancels) or will hear it now. Only
+                # while the listener is away must the run's row be read.
+                if row.get("cancel_action") or self._early_cancels.pop(row["run_id"], None):
+                    scope.cancel()
+                row["check_cancel"] = not self._listening
                 self._idle = anyio.Event() if self._idle.is_set() else self._idle
                 tg.start_soon(self._execute, row, scope)
 
@@ -339,13 +357,12 @@ class Worker:
         attempt = int(row["attempt"])
         publisher = _Publisher(self._batcher, run_id)
         try:
-            # Registered above, before this durable check: a cancel sent in between is
-            # seen either by the listener or here.
-            try:
-                if row.get("cancel_action") or await self.queue.cancel_requested(run_id):
-                    scope.cancel()
-            except QueueConnectionError:
-                pass  # the listener reads the rows again once it is back
+            if row.get("check_cancel"):  # claimed while the listener was away
+                try:
+                    if await self.queue.cancel_requested(run_id):
+                        scope.cancel()
+                except QueueConnectionError:
+                    pass  # the listener reads the rows again once it is back
             try:
                 outcome = await self._run_graph(row, scope, attempt, publisher)
             except _ServiceDown as exc:
@@ -471,11 +488,12 @@ class Worker:
                 expires = anyio.current_time() + lease
 
         failure: BaseException | None = None
+        values: Any = None
         with scope:
             async with anyio.create_task_group() as beats:
                 beats.start_soon(heartbeat)
                 try:
-                    await stream_run(
+                    values = await stream_run(
                         graph,
                         graph_input,
                         config,
@@ -493,7 +511,7 @@ class Worker:
             raise _ServiceDown("this worker lost the run's lease")
         if failure is not None and _is_service_failure(failure):
             raise _ServiceDown(f"a service failed during the run: {failure}")
-        return await self._outcome(graph, row, scope, failure)
+        return await self._outcome(graph, row, scope, failure, values)
 
     async def _outcome(
         self,
@@ -501,6 +519,7 @@ class Worker:
         row: dict[str, Any],
         scope: anyio.CancelScope,
         failure: BaseException | None,
+        values: Any,
     ) -> tuple[str, dict[str, str] | None, bytes | None]:
         """(status, error event, stored result) of a run that ended on this worker."""
         run_id, thread_id = row["run_id"], row["thread_id"]
@@ -533,9 +552,12 @@ class Worker:
             status = "interrupted"
         result: Any = {"__error__": error} if status == "error" else None
         try:
+            temporary = bool(document.get("temporary"))
             if saver is not None and action == "rollback":
                 await rollback_run(saver, thread_id, run_id)
                 row["rolled_back"] = True  # _settle deletes the run once it is finished
+            elif temporary and status == "success":
+                result = values  # a stateless run's result, as in one process: its values
             elif saver is not None and status != "error":
                 snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
                 if snapshot.created_at is not None:
@@ -544,7 +566,6 @@ class Worker:
                         result["__interrupt__"] = [
                             {"value": i.value, "id": i.id} for i in snapshot.interrupts
                         ]
-            temporary = bool(document.get("temporary"))
             if saver is not None and temporary and document.get("on_completion") != "keep":
                 await saver.adelete_thread(thread_id)
         except Exception as exc:
