@@ -537,6 +537,10 @@ async def test_serve_with_workers_runs_its_worker_processes_and_stops_them(
             with anyio.fail_after(60):
                 values = await client.runs.wait(None, "agent", input={"prompt": "hi"})
             assert len(values["tokens"]) == 8 + 24
+            # a stateless run's thread is hidden; its id cannot be taken for a thread
+            stateless = await client.runs.create(None, "agent", input={"prompt": "x"})
+            with pytest.raises(ConflictError, match="stateless run"):
+                await client.threads.create(thread_id=stateless["thread_id"])
             # deleting a thread cancels its run, then its checkpoints and runs go
             tid = (await client.threads.create())["thread_id"]
             run = await client.runs.create(tid, "agent", input={"prompt": "bye"})

@@ -625,6 +625,13 @@ def _service_errors(app: FastAPI, cluster: bool) -> None:
 
     for error in errors:
         app.add_exception_handler(error, unavailable)
+    if cluster:
+        from ._pg_queue import QueueError
+
+        async def refused(request: Request, exc: Exception) -> Response:
+            return _error(409, "Conflict", str(exc))
+
+        app.add_exception_handler(QueueError, refused)
 
 
 def _cluster(
