@@ -77,6 +77,15 @@ async def running_worker(
         tg.cancel_scope.cancel()
 
 
+async def enqueue_count(queue: RunQueue, run_id: str) -> None:
+    """Queue a run of the ``count`` graph (custom events) on a thread of its own."""
+    await queue.enqueue(
+        {"run_id": run_id, "graph_id": "count", "input": {"ticks": 0}, "stream_mode": "custom"},
+        thread_id=str(uuid.uuid4()),
+        multitask_strategy="enqueue",
+    )
+
+
 async def read_all(log: RedisEventLog, run_id: str) -> list[tuple[str, Any]]:
     async with contextlib.aclosing(log.follow(run_id, block_ms=200)) as events:
         return [(event, orjson.loads(data)) async for _, event, data in events]
@@ -90,16 +99,7 @@ async def test_a_queued_run_streams_through_redis(
     graphs = {"count": counting_graph(log, 5, saver)}
     async with running_worker(graphs, pg_dsn, redis_url) as (_, queue, events):
         run_id = str(uuid.uuid4())
-        await queue.enqueue(
-            {
-                "run_id": run_id,
-                "graph_id": "count",
-                "input": {"ticks": 0},
-                "stream_mode": ["custom"],
-            },
-            thread_id=str(uuid.uuid4()),
-            multitask_strategy="enqueue",
-        )
+        await enqueue_count(queue, run_id)
         with anyio.fail_after(20):
             got = await read_all(events, run_id)
         assert got[0] == ("metadata", {"run_id": run_id, "attempt": 1})
@@ -120,16 +120,7 @@ async def test_a_cancel_from_another_process_reaches_the_worker(
     graphs = {"count": counting_graph(log, 100_000, saver)}
     async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
         run_id = str(uuid.uuid4())
-        await queue.enqueue(
-            {
-                "run_id": run_id,
-                "graph_id": "count",
-                "input": {"ticks": 0},
-                "stream_mode": ["custom"],
-            },
-            thread_id=str(uuid.uuid4()),
-            multitask_strategy="enqueue",
-        )
+        await enqueue_count(queue, run_id)
         seen: list[tuple[str, Any]] = []
         with anyio.fail_after(20):
             async with contextlib.aclosing(events.follow(run_id, block_ms=200)) as stream:
@@ -156,16 +147,7 @@ async def test_many_runs_stream_in_order_through_the_batcher(
     runs = [str(uuid.uuid4()) for _ in range(20)]
     async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
         for run_id in runs:
-            await queue.enqueue(
-                {
-                    "run_id": run_id,
-                    "graph_id": "count",
-                    "input": {"ticks": 0},
-                    "stream_mode": "custom",
-                },
-                thread_id=str(uuid.uuid4()),
-                multitask_strategy="enqueue",
-            )
+            await enqueue_count(queue, run_id)
         got: dict[str, list[tuple[str, Any]]] = {}
 
         async def read(run_id: str) -> None:
@@ -192,11 +174,7 @@ async def test_a_stopping_worker_cancels_its_run_after_the_grace_and_hands_it_ba
     graphs = {"count": counting_graph(log, 100_000, saver)}
     run_id = str(uuid.uuid4())
     async with running_worker(graphs, pg_dsn, redis_url) as (worker, queue, events):
-        await queue.enqueue(
-            {"run_id": run_id, "graph_id": "count", "input": {"ticks": 0}, "stream_mode": "custom"},
-            thread_id=str(uuid.uuid4()),
-            multitask_strategy="enqueue",
-        )
+        await enqueue_count(queue, run_id)
         with anyio.fail_after(20):
             async with contextlib.aclosing(events.follow(run_id, block_ms=200)) as stream:
                 async for _, event, _ in stream:
@@ -250,11 +228,7 @@ async def test_a_cancel_heard_before_the_claimed_run_is_registered_still_cancels
         worker._cancel = cancel_and_tell  # type: ignore[method-assign, assignment]
         worker_queue.claim_many = claim_then_cancel  # type: ignore[method-assign]
         await tg.start(worker.run)
-        await api_queue.enqueue(
-            {"run_id": run_id, "graph_id": "count", "input": {"ticks": 0}, "stream_mode": "custom"},
-            thread_id=str(uuid.uuid4()),
-            multitask_strategy="enqueue",
-        )
+        await enqueue_count(api_queue, run_id)
         with anyio.fail_after(20):
             got = await read_all(api_log, run_id)
         assert got[-1] == ("end", None)
