@@ -217,6 +217,12 @@ async def test_a_disconnect_at_one_api_cancels_the_run_on_a_worker(
             assert run["status"] == "interrupted"
             assert run["cancel_reason"] == "client disconnected"
             assert run["worker"] in ("W1", "W2", "W3")
+            assert [e["event"] for e in run["lifecycle"]] == [
+                f"run started (attempt 1, {run['worker']})",
+                "cancel requested (client disconnected)",
+                "cleanup finished",
+                "checkpoint saved",
+            ]
             # The node's shielded cleanup ran to its end on the worker, once; nothing after.
             assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
             state = await b.threads.get_state(tid)
@@ -253,6 +259,11 @@ async def test_a_worker_killed_mid_run_is_resumed_by_another_and_completes_once(
             run = await b.runs.get(tid, run_id)
             assert (run["status"], run["attempt"]) == ("success", 2)
             assert run["worker"] != killed
+            assert [e["event"] for e in run["lifecycle"]] == [
+                f"run started (attempt 1, {killed})",
+                f"lease of worker {killed} expired",
+                f"run started (attempt 2, {run['worker']})",
+            ]
             starts = cluster.node_starts()
             assert [node for node, _ in starts] == ["n1", "n2", "n2", "n3", "n4"]
             assert starts[1][1] != starts[2][1]  # n2 again, in another process
@@ -504,6 +515,11 @@ async def test_a_run_timeout_ends_the_run_on_its_worker_after_cleanup(
             assert parts[-1]["data"]["error"] == "RunTimeout"
             run = await b.runs.get(tid, run_id)
             assert run["status"] == "timeout"
+            assert [e["event"] for e in run["lifecycle"]][1:] == [
+                "timed out",
+                "cleanup finished",
+                "checkpoint saved",
+            ]
             assert cluster.cleanups(run_id) == ["cleanup-start think", "cleanup-done think"]
 
 

@@ -79,6 +79,7 @@ def run_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "multitask_strategy": row["multitask_strategy"],
         "attempt": row["attempt"],
         "worker": row["owner"],
+        "lifecycle": row.get("lifecycle") or [],
     }
     if row.get("cancel_reason"):
         out["cancel_reason"] = row["cancel_reason"]

@@ -77,10 +77,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime
 import functools
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeVar
 
@@ -123,7 +124,7 @@ CANCEL_CHANNEL: Final = "scopegraph_cancel"
 ENQUEUE_CHANNEL: Final = "scopegraph_enqueue"
 """The NOTIFY channel that tells workers a run was queued (empty payload)."""
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
 TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
 CancelAction = Literal["interrupt", "rollback"]
@@ -214,6 +215,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX scopegraph_queue_threads_listed ON scopegraph_queue_threads (created_at)"
         " WHERE listed",
     ),
+    (
+        # what happened to the run, in order: [{"event": ..., "at": ...}, ...]
+        "ALTER TABLE scopegraph_queue_runs ADD COLUMN lifecycle JSONB NOT NULL DEFAULT '[]'::jsonb",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -250,11 +255,22 @@ _FIELDS: Final = (
     "error",
     "run",
     "result",
+    "lifecycle",
     "created_at",
     "updated_at",
 )
 _COLUMNS = ", ".join(f"r.{name}" for name in _FIELDS)
 _ACTIVE = "('pending', 'running')"
+
+
+def _event(what: str) -> str:
+    """SQL appending one lifecycle event (``what``: an SQL text expression) to a run."""
+    return (
+        "lifecycle = r.lifecycle || jsonb_build_array(jsonb_build_object("
+        f"'event', {what}, 'at', to_char(now() AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')))'
+    )
+
 
 _SELECT_RUN = f"SELECT {_COLUMNS} FROM scopegraph_queue_runs r WHERE r.run_id = %(run_id)s"
 _CREATE_THREAD = """
@@ -286,6 +302,7 @@ WITH marked AS (
                              THEN %(action)s ELSE r.cancel_action END,
         cancel_reason = COALESCE(r.cancel_reason, %(reason)s),
         status = CASE WHEN r.status = 'pending' THEN 'interrupted' ELSE r.status END,
+        {_event("format('cancel requested (%%s)', %(reason)s::text)")},
         updated_at = now()
     WHERE {{where}} AND r.status IN {_ACTIVE}
     RETURNING r.seq, r.run_id, r.status
@@ -315,6 +332,7 @@ UPDATE scopegraph_queue_runs r SET
     owner = %(worker_id)s,
     attempt = r.attempt + 1,
     lease_expires = now() + make_interval(secs => %(lease)s),
+    {_event("format('run started (attempt %%s, %%s)', r.attempt + 1, %(worker_id)s::text)")},
     updated_at = now()
 FROM candidate WHERE r.seq = candidate.seq
 RETURNING {_COLUMNS}
@@ -331,19 +349,20 @@ WHERE {_FENCE}
 _FINISH = f"""
 UPDATE scopegraph_queue_runs r SET
     status = %(status)s, lease_expires = NULL, error = %(error)s,
-    result = %(result)s::jsonb, updated_at = now()
+    result = %(result)s::jsonb, lifecycle = r.lifecycle || %(events)s::jsonb, updated_at = now()
 WHERE {_FENCE}
 """
 # Hand a claimed run back to the queue (its worker is stopping): pending again, fenced.
 _RELEASE = f"""
 UPDATE scopegraph_queue_runs r SET
-    status = 'pending', owner = NULL, lease_expires = NULL, updated_at = now()
+    status = 'pending', owner = NULL, lease_expires = NULL,
+    {_event("format('handed back (worker %%s stopping)', r.owner)")}, updated_at = now()
 WHERE {_FENCE}
 """
 # Every running run whose lease expired: pending again (a new attempt), or ended. A run
 # locked by a heartbeat or finish in progress is skipped; one renewed or finished since
 # the snapshot fails the re-check.
-_REAP = """
+_REAP = f"""
 WITH expired AS (
     SELECT x.seq FROM scopegraph_queue_runs x
     WHERE x.status = 'running' AND x.lease_expires < now()
@@ -358,6 +377,7 @@ WITH expired AS (
                                  '(the worker died or stopped heartbeating); not retried',
                                  r.owner, r.attempt, %(max_attempts)s)
                      ELSE r.error END,
+        {_event("format('lease of worker %%s expired', r.owner)")},
         owner = NULL,
         lease_expires = NULL,
         updated_at = now()
@@ -495,7 +515,13 @@ def _heartbeat(run_id: str, worker_id: str, attempt: int | None, lease: float) -
 
 
 def _finish(
-    run_id: str, worker_id: str, attempt: int, status: str, error: str | None, result: str | None
+    run_id: str,
+    worker_id: str,
+    attempt: int,
+    status: str,
+    error: str | None,
+    result: str | None,
+    events: str,
 ) -> _Op[bool]:
     params = {
         "run_id": run_id,
@@ -504,6 +530,7 @@ def _finish(
         "status": status,
         "error": error,
         "result": result,
+        "events": events,
     }
     done = yield _FINISH, params
     if done.rowcount == 1:
@@ -850,17 +877,22 @@ class RunQueue(PooledPostgres):
         attempt: int,
         error: str | None = None,
         result: bytes | None = None,
+        lifecycle: Sequence[str] = (),
     ) -> bool:
         """Record the run's final ``status`` (``success``, ``error``, ``timeout``,
         ``interrupted``), fenced: only if it is still running with ``worker_id`` as
         owner and ``attempt`` (the claim's attempt number). False: the lease was lost,
         and nothing was changed. ``result``: a JSON document (encoded) kept with the
-        run: what ``join`` and ``wait`` return."""
+        run: what ``join`` and ``wait`` return. ``lifecycle``: events to add to the run's
+        ``lifecycle`` list (claims, cancel requests, hand-backs and expired leases add
+        theirs themselves)."""
         if status not in TERMINAL:
             raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {status!r}")
         encoded = None if result is None else result.decode()
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        events = json.dumps([{"event": event, "at": now} for event in lifecycle])
         return await self._arun(
-            functools.partial(_finish, run_id, worker_id, attempt, status, error, encoded)
+            functools.partial(_finish, run_id, worker_id, attempt, status, error, encoded, events)
         )
 
     async def release(self, run_id: str, worker_id: str, *, attempt: int) -> bool:

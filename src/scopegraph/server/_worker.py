@@ -405,7 +405,13 @@ class Worker:
             finished = await _retry(
                 f"run {run_id}: finish",
                 lambda: self.queue.finish(
-                    run_id, self.worker_id, status, attempt=attempt, error=message, result=result
+                    run_id,
+                    self.worker_id,
+                    status,
+                    attempt=attempt,
+                    error=message,
+                    result=result,
+                    lifecycle=row.get("events", ()),
                 ),
                 deadline=lease_end,
             )
@@ -551,16 +557,26 @@ class Worker:
         elif scope.cancel_called:
             status = "interrupted"
         result: Any = {"__error__": error} if status == "error" else None
+        # The run record's lifecycle, as in one process (claims and cancel requests
+        # were recorded by the queue as they happened).
+        events: list[str] = row.setdefault("events", [])
+        if status == "timeout":
+            events.append("timed out")
+        if scope.cancel_called:
+            events.append("cleanup finished")
         try:
             temporary = bool(document.get("temporary"))
             if saver is not None and action == "rollback":
                 await rollback_run(saver, thread_id, run_id)
+                events.append("rolled back")
                 row["rolled_back"] = True  # _settle deletes the run once it is finished
             elif temporary and status == "success":
                 result = values  # a stateless run's result, as in one process: its values
             elif saver is not None and status != "error":
                 snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
                 if snapshot.created_at is not None:
+                    if status in ("interrupted", "timeout"):
+                        events.append("checkpoint saved")
                     result = dict(snapshot.values)
                     if snapshot.interrupts:
                         result["__interrupt__"] = [
