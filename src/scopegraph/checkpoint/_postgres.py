@@ -659,6 +659,30 @@ class PooledPostgres:
                 await _adrive(conn, self._migrate_op())
         self._schema_ready = True
 
+    def _run(
+        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
+    ) -> _T:
+        """Run an operation on a connection of the sync pool (in one transaction if
+        asked). With ``retry``, once more on a fresh connection when the first one turns
+        out to be broken; the pool then checks its other connections, which a server
+        restart broke too."""
+        pool = self._sync_pool()
+        for attempt in (1, 2):
+            conn: psycopg.Connection[TupleRow] | None = None
+            try:
+                with pool.connection() as conn:
+                    if not transaction:
+                        return _drive(conn, make_op())
+                    with conn.transaction():
+                        return _drive(conn, make_op())
+            except psycopg.OperationalError as exc:
+                if not retry or attempt == 2 or conn is None or not conn.broken:
+                    raise self._pool_error(exc) from exc
+                pool.check()
+            except psycopg.Error as exc:
+                raise self._pool_error(exc) from exc
+        raise AssertionError("unreachable")
+
     def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
         with self._lock:
             self._check_usable()
@@ -813,24 +837,6 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
     # connection turns out to be broken (e.g. the server restarted while it sat in the
     # pool). Reads and upserts are idempotent; a put whose first attempt did land is
     # recognised by _put (the head is already the checkpoint).
-
-    def _run(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
-        pool = self._sync_pool()
-        for attempt in (1, 2):
-            conn: psycopg.Connection[TupleRow] | None = None
-            try:
-                with pool.connection() as conn:
-                    if not transaction:
-                        return _drive(conn, make_op())
-                    with conn.transaction():
-                        return _drive(conn, make_op())
-            except psycopg.OperationalError as exc:
-                if attempt == 2 or conn is None or not conn.broken:
-                    raise self._pool_error(exc) from exc
-                pool.check()  # the server restarted? its other connections are broken too
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-        raise AssertionError("unreachable")
 
     async def _arun(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
         if not _running_on_asyncio():

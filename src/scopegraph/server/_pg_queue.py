@@ -101,7 +101,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from ..checkpoint._postgres import (
     PooledPostgres,
     _adrive,
-    _drive,
     _Op,
     _running_on_asyncio,
     migrate,
@@ -706,26 +705,6 @@ class RunQueue(PooledPostgres):
     # operation is safe to repeat: enqueue finds its run by id, finish recognises its own
     # landed write, heartbeat, reap and cancel requests are idempotent. claim is not
     # repeated (a lost claim would hold a run until its lease expires).
-
-    def _run(
-        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
-    ) -> _T:
-        pool = self._sync_pool()
-        for attempt in (1, 2):
-            conn: psycopg.Connection[TupleRow] | None = None
-            try:
-                with pool.connection() as conn:
-                    if not transaction:
-                        return _drive(conn, make_op())
-                    with conn.transaction():
-                        return _drive(conn, make_op())
-            except psycopg.OperationalError as exc:
-                if not retry or attempt == 2 or conn is None or not conn.broken:
-                    raise self._pool_error(exc) from exc
-                pool.check()  # the server restarted? its other connections are broken too
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-        raise AssertionError("unreachable")
 
     async def _arun(
         self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
