@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -61,9 +61,13 @@ def counting_graph(log: list[str], ticks: int, saver: SqliteSaver) -> Any:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    graphs: dict[str, Any], dsn: str, url: str
+    graphs: dict[str, Any],
+    dsn: str,
+    url: str,
+    before_start: Callable[[Worker, RunQueue], None] | None = None,
 ) -> AsyncIterator[tuple[Worker, RunQueue, RedisEventLog]]:
-    """A worker with queue and log of its own, plus a queue and log for the 'API side'."""
+    """A worker with queue and log of its own, plus a queue and log for the 'API side'.
+    ``before_start(worker, api_queue)`` may instrument the worker before it runs."""
     async with (
         RunQueue(dsn, lease_seconds=2.0) as worker_queue,
         RedisEventLog(url) as worker_log,
@@ -72,6 +76,8 @@ async def running_worker(
         anyio.create_task_group() as tg,
     ):
         worker = Worker(graphs, worker_queue, worker_log)
+        if before_start is not None:
+            before_start(worker, api_queue)
         await tg.start(worker.run)
         yield worker, api_queue, api_log
         tg.cancel_scope.cancel()
@@ -200,22 +206,15 @@ async def test_a_cancel_heard_before_the_claimed_run_is_registered_still_cancels
     saver = SqliteSaver(tmp_path / "c.db")
     graphs = {"count": counting_graph(log, 100_000, saver)}
     run_id = str(uuid.uuid4())
-    async with (
-        RunQueue(pg_dsn, lease_seconds=2.0) as worker_queue,
-        RedisEventLog(redis_url) as worker_log,
-        RunQueue(pg_dsn) as api_queue,
-        RedisEventLog(redis_url) as api_log,
-        anyio.create_task_group() as tg,
-    ):
-        worker = Worker(graphs, worker_queue, worker_log)
-        heard = anyio.Event()
+    heard = anyio.Event()
+
+    def instrument(worker: Worker, api_queue: RunQueue) -> None:
         cancel = worker._cancel
+        claim_many = worker.queue.claim_many
 
         def cancel_and_tell(rid: str) -> None:
             cancel(rid)
             heard.set()
-
-        claim_many = worker_queue.claim_many
 
         async def claim_then_cancel(worker_id: str, limit: int) -> list[dict[str, Any]]:
             rows = await claim_many(worker_id, limit)
@@ -226,14 +225,14 @@ async def test_a_cancel_heard_before_the_claimed_run_is_registered_still_cancels
             return rows
 
         worker._cancel = cancel_and_tell  # type: ignore[method-assign, assignment]
-        worker_queue.claim_many = claim_then_cancel  # type: ignore[method-assign]
-        await tg.start(worker.run)
-        await enqueue_count(api_queue, run_id)
+        worker.queue.claim_many = claim_then_cancel  # type: ignore[method-assign]
+
+    async with running_worker(graphs, pg_dsn, redis_url, instrument) as (worker, queue, events):
+        await enqueue_count(queue, run_id)
         with anyio.fail_after(20):
-            got = await read_all(api_log, run_id)
+            got = await read_all(events, run_id)
         assert got[-1] == ("end", None)
         assert worker.finished == [(run_id, "interrupted")]
-        tg.cancel_scope.cancel()
     # Not lost: cancelled as it started (its node, if it got to run, cleaned up).
     assert log in ([], ["node cancelled", "node cleanup done"])
     await saver.aclose()

@@ -1082,8 +1082,7 @@ class _LocalRuns:
 
     @staticmethod
     def _base(live: Live, temporary: bool) -> str:
-        run_id, thread_id = live.run_id, live.record["thread_id"]
-        return f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
+        return run_location(live.record["thread_id"], live.run_id, temporary=temporary)
 
     async def create(self, thread_id: str | None, body: RunCreate) -> Response:
         live, _ = await self.server.create_run(thread_id, body)
@@ -1161,7 +1160,7 @@ class _LocalRuns:
         last_event_id: str | None,
     ) -> Response:
         run = await self.server.run(thread_id, run_id)
-        base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+        base = run_location(run["thread_id"], run["run_id"], temporary=False)
         live = self.manager.live.get(run["run_id"])
         after: int | None = None
         if last_event_id:
@@ -1197,6 +1196,11 @@ class _LocalRuns:
                 await live.done.wait()
             return Response(status_code=204)
         return Response(status_code=202)
+
+
+def run_location(thread_id: str, run_id: str, *, temporary: bool) -> str:
+    """The path of a run: ``/runs/<id>`` for a stateless run, else under its thread."""
+    return f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
 
 
 def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:

@@ -41,6 +41,7 @@ from ._app import (
     ServerSettings,
     _EventSource,
     finished_stream,
+    run_location,
 )
 from ._pg_queue import QueueError, RunQueue, ThreadBusyError
 from ._redis_events import (
@@ -391,9 +392,8 @@ class ClusterRuns:
 
     @staticmethod
     def _base(row: Mapping[str, Any]) -> str:
-        if row["run"].get("temporary"):
-            return f"/runs/{row['run_id']}"
-        return f"/threads/{row['thread_id']}/runs/{row['run_id']}"
+        temporary = bool(row["run"].get("temporary"))
+        return run_location(row["thread_id"], row["run_id"], temporary=temporary)
 
     async def _cancel_and_wait(self, run_id: str, reason: str) -> None:
         with (
