@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 
+from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
 from ._context import CONFIG_KEY_NODE, _current
-from ._detach import running_backend
 from ._errors import InvalidInputError, InvalidUpdateError
 from ._graph import Branch, NodeSpec, check_interrupt_nodes
 from ._output import RunOutput

@@ -16,27 +16,14 @@ Both are given the caller's contextvars context explicitly.
 from __future__ import annotations
 
 import contextvars
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ("running_backend", "spawn_detached")
+from ._backend import running_backend
+
+__all__ = ("spawn_detached",)
 
 _asyncio_tasks: set[Any] = set()
-
-
-def running_backend() -> str | None:
-    """``"asyncio"`` or ``"trio"`` when called from that event loop's thread, else None."""
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        trio = sys.modules.get("trio")
-        if trio is not None and trio.lowlevel.in_trio_run():
-            return "trio"
-        return None
-    return "asyncio"
 
 
 def spawn_detached(fn: Callable[[], Awaitable[None]], context: contextvars.Context) -> None:

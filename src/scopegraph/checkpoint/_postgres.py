@@ -44,6 +44,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("PostgresSaver needs psycopg: pip install 'scopegraph[postgres]'") from exc
 
+from .._backend import running_on_asyncio
 from ._base import (
     SCHEMA_VERSION,
     BaseCheckpointSaver,
@@ -482,16 +483,6 @@ async def _adrive(conn: psycopg.AsyncConnection[TupleRow], op: _Op[_T]) -> _T:
         op.close()
 
 
-def _running_on_asyncio() -> bool:
-    # psycopg's async API works only on asyncio. This check is the one place where the
-    # saver looks at the backend: on trio it runs the sync API in worker threads.
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 # -- errors ------------------------------------------------------------------------------
 
 # SQLSTATE classes that mean "the connection is gone", not "the statement failed".
@@ -839,7 +830,7 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
     # recognised by _put (the head is already the checkpoint).
 
     async def _arun(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
-        if not _running_on_asyncio():
+        if not running_on_asyncio():
             return await anyio.to_thread.run_sync(
                 functools.partial(self._run, make_op, transaction=transaction)
             )
@@ -919,7 +910,7 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
 
     async def asetup(self) -> None:
         """Connect, and create or migrate the tables (also done on first use)."""
-        if _running_on_asyncio():
+        if running_on_asyncio():
             await self._async_pool()
         else:
             await anyio.to_thread.run_sync(self._sync_pool)

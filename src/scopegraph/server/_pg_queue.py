@@ -98,11 +98,11 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the PostgreSQL run queue needs psycopg: pip install 'scopegraph[postgres]'"
     ) from exc
 
+from .._backend import running_on_asyncio
 from ..checkpoint._postgres import (
     PooledPostgres,
     _adrive,
     _Op,
-    _running_on_asyncio,
     migrate,
     read_schema_version,
 )
@@ -709,7 +709,7 @@ class RunQueue(PooledPostgres):
     async def _arun(
         self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
     ) -> _T:
-        if not _running_on_asyncio():
+        if not running_on_asyncio():
             return await anyio.to_thread.run_sync(
                 functools.partial(self._run, make_op, transaction=transaction, retry=retry)
             )
@@ -748,7 +748,7 @@ class RunQueue(PooledPostgres):
         Idempotent, and safe when several processes do it at once: the migration runs in
         one transaction under an advisory lock.
         """
-        if _running_on_asyncio():
+        if running_on_asyncio():
             await self._async_pool()
         else:
             await anyio.to_thread.run_sync(self._sync_pool)
@@ -763,7 +763,7 @@ class RunQueue(PooledPostgres):
         with anyio.CancelScope(shield=True):
             # An asyncio pool can only be closed on its event loop; otherwise its
             # connections close when it is garbage-collected.
-            on_its_loop = _running_on_asyncio() and asyncio.get_running_loop() is self._aloop
+            on_its_loop = running_on_asyncio() and asyncio.get_running_loop() is self._aloop
             if apool is not None and on_its_loop:
                 await apool.close()
             if pool is not None:
@@ -1036,7 +1036,7 @@ class CancelSubscription:
         if self._entered:
             raise QueueError("a CancelSubscription can be entered only once")
         self._entered = True
-        if _running_on_asyncio():
+        if running_on_asyncio():
             self._aconn = await self._alisten()
         else:
             self._conn = await anyio.to_thread.run_sync(self._listen)

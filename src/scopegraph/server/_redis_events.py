@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import anyio
 import anyio.to_thread
 
+from .._backend import running_on_asyncio
+
 if TYPE_CHECKING:
     import redis
     import redis.asyncio
@@ -172,16 +174,6 @@ def _os_error(exc: BaseException) -> OSError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
-
-
-def _running_on_asyncio() -> bool:
-    # redis-py's asyncio client works only on asyncio; on trio the sync client runs in
-    # worker threads. This is the one place where the log looks at the backend.
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _streams(reply: Any) -> list[tuple[Any, Any]]:
@@ -397,7 +389,7 @@ class RedisEventLog:
         """Run one Redis command on the asyncio client, or on the sync one in a thread."""
         self._check_open()
         try:
-            if _running_on_asyncio():
+            if running_on_asyncio():
                 return await self._async_client().execute_command(*args)  # type: ignore[no-untyped-call]
             call = functools.partial(self._sync.execute_command, *args)
             return await anyio.to_thread.run_sync(call, limiter=limiter)
@@ -466,7 +458,7 @@ class RedisEventLog:
         self._check_open()
         commands = [self._publish_args(run_id, events, False) for run_id, events in batch.items()]
         try:
-            if _running_on_asyncio():
+            if running_on_asyncio():
                 pipe = self._async_client().pipeline(transaction=False)
                 for command in commands:
                     pipe.execute_command(*command)
@@ -644,11 +636,7 @@ class RedisEventLog:
         """Close the connections; the log is unusable afterwards."""
         self._closed = True
         client, self._async = self._async, None
-        if (
-            client is not None
-            and _running_on_asyncio()
-            and self._loop is asyncio.get_running_loop()
-        ):
+        if client is not None and running_on_asyncio() and self._loop is asyncio.get_running_loop():
             await client.aclose()
         # An asyncio client of another event loop (or seen from trio) cannot be closed
         # here: its connections close when it is garbage-collected.
@@ -710,7 +698,7 @@ class _Reader:
         at once after a reconnection."""
         log = self.log
         self.reconnected = False
-        if _running_on_asyncio():
+        if running_on_asyncio():
             block = min(block_ms, round(log._socket_timeout * 1000) - 1000)
             reply = await self.call(
                 "XREAD", "COUNT", count, "BLOCK", block, "STREAMS", key, cursor, retry=False
@@ -843,7 +831,7 @@ class FollowHub:
                 ids = [self._wake_cursor, *(sub.cursor for sub in subs)]
                 # a second under the socket timeout, as in a follow of its own
                 block = min(self.block_ms, round(self.log._socket_timeout * 1000) - 1000)
-                if not _running_on_asyncio():
+                if not running_on_asyncio():
                     block = min(block, self.log._thread_poll_ms)  # a thread cannot be cut short
                 self._reading = frozenset(keys)
                 try:

@@ -1,0 +1,33 @@
+"""Which event loop is running: the one place scopegraph looks at the backend.
+
+Core code uses anyio only and never asks. A few integrations must: psycopg's and
+redis-py's async clients work on asyncio only (on trio their sync clients run in worker
+threads), the async-generator APIs need a detached task (``_detach``), and a bridged
+LangGraph graph runs on asyncio only. They all ask here.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal
+
+__all__ = ("running_backend", "running_on_asyncio")
+
+
+def running_backend() -> Literal["asyncio", "trio"] | None:
+    """``"asyncio"`` or ``"trio"`` when called from that event loop's thread, else None."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is not None and trio.lowlevel.in_trio_run():
+            return "trio"
+        return None
+    return "asyncio"
+
+
+def running_on_asyncio() -> bool:
+    """True when called from a running asyncio event loop's thread."""
+    return running_backend() == "asyncio"
