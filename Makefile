@@ -75,7 +75,7 @@ unit: install services browser
 # The documentation site (MkDocs + Material + mkdocstrings) into site/; warnings are
 # errors, so a broken link or reference fails the build. `$(BIN)/mkdocs serve` serves it.
 docs: install
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test: lint typecheck docs unit
 

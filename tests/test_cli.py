@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests._server import ROOT, running_server
 
 import scopegraph
+from _server import ROOT, running_server
 
 GRAPH_FILE = """\
 import os
