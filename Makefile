@@ -16,15 +16,16 @@ $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python >= 3.11 is required (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The development set: the server, PostgreSQL and Redis clients, LangGraph (benchmarks and
 # compatibility tests), ruff, mypy, pytest, schemathesis, Playwright, MkDocs.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# What the demo needs: scopegraph and its server extra, nothing else.
+# What the demo needs: scopegraph and its server extra, nothing else (the venv's own pip
+# installs it; upgrading pip first would add seconds to the first start).
 $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[server]'
 	touch $(DEMO_STAMP)
