@@ -1,21 +1,34 @@
 # The two commands for a fresh machine are `make demo` and `make test`.
-# `make install` is the idempotent set-up they share; `.venv` is the environment.
+# `make demo` installs only the server extra; `make install` (used by `make test`) installs the
+# development set. Each has its own stamp file, so both stay idempotent. `.venv` is the
+# environment.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install browser services test lint typecheck unit demo bench bench-server bench-scale soak clean
+.PHONY: install browser services test lint typecheck unit docs demo bench bench-server bench-scale soak clean
 
-install: $(STAMP) browser
+install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python >= 3.11 is required (found $$($(PYTHON) --version))"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
+
+# The development set: the server, PostgreSQL and Redis clients, LangGraph (benchmarks and
+# compatibility tests), ruff, mypy, pytest, schemathesis, Playwright, MkDocs.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# What the demo needs: scopegraph and its server extra, nothing else (the venv's own pip
+# installs it; upgrading pip first would add seconds to the first start).
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	touch $(DEMO_STAMP)
 
 lint: install
 	$(BIN)/ruff check .
@@ -57,13 +70,18 @@ services:
 	  exit 1; \
 	fi
 
-unit: install services
+unit: install services browser
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The documentation site (MkDocs + Material + mkdocstrings) into site/; warnings are
+# errors, so a broken link or reference fails the build. `$(BIN)/mkdocs serve` serves it.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: lint typecheck docs unit
 
 # The run server with the example graphs and the playground page at http://127.0.0.1:8000
-demo: install
+demo: $(DEMO_STAMP)
 	$(BIN)/scopegraph serve --host 127.0.0.1 --port 8000 \
 	  --graph agent=examples/server_graph.py:graph \
 	  --graph approval=examples/server_graph.py:approval
@@ -87,4 +105,4 @@ soak: install
 	$(BIN)/python -m benchmarks.soak
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache

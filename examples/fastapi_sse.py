@@ -13,9 +13,10 @@ in this order::
     [abc123] Finalize (Outside LangGraph)
     [abc123] Finalize Completed (Outside Graph)
 
-Run it with ``make demo`` (``python examples/fastapi_sse.py --host 127.0.0.1 --port 8000``)
-and open http://127.0.0.1:8000/. Every line is prefixed with the session id, which the
-``/stream`` response also carries in its ``X-Session-Id`` header.
+Run it with ``python examples/fastapi_sse.py --host 127.0.0.1 --port 8000`` (with the
+``server`` extra installed) and open http://127.0.0.1:8000/. Every line is prefixed with
+the session id, which the ``/stream`` response also carries in its ``X-Session-Id``
+header.
 
 ``--server hypercorn-trio`` serves the same app with hypercorn's trio worker instead
 (``pip install hypercorn``).

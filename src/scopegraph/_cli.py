@@ -1,19 +1,96 @@
-"""The ``scopegraph`` command."""
+"""The ``scopegraph`` command: ``scopegraph serve`` and ``scopegraph worker``.
+
+``scopegraph serve`` with no graph argument serves the graphs of the ``langgraph.json``
+in the current folder (its ``graphs`` and ``env`` keys; see :func:`read_langgraph_json`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import re
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ("LANGGRAPH_JSON", "LangGraphConfig", "main", "read_env_file", "read_langgraph_json")
+
+LANGGRAPH_JSON = "langgraph.json"
+_SUPPORTED_KEYS = ("graphs", "env")
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scopegraph")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve", help="serve graphs over the LangGraph-SDK-compatible HTTP + SSE API"
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (when it has one), and keeps the examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in help:
+            return help
+        return help + " (default: %(default)s)"
+
+
+_TOP_EXAMPLES = """\
+examples:
+  scopegraph serve app.py:graph        serve one graph on http://127.0.0.1:8000
+  scopegraph serve                     serve the graphs of ./langgraph.json
+  scopegraph serve --help              every option of the server
+"""
+
+_SERVE_EXAMPLES = """\
+examples:
+  scopegraph serve app.py:graph
+      one graph, named after its file ('app'), with a SQLite file for state
+  scopegraph serve --graph agent=app.py:graph --graph other=lg_app.py:graph --port 8001
+      two graphs under names of your choice (a LangGraph graph runs through the bridge)
+  scopegraph serve
+      the graphs listed in ./langgraph.json ("graphs" and "env" keys)
+  scopegraph serve app.py:graph --db postgresql://localhost/db \\
+      --redis redis://localhost:6379/0 --workers 2
+      scale-out mode: an API process and 2 worker processes
+
+The playground is at http://HOST:PORT/ and the API docs at http://HOST:PORT/docs.
+"""
+
+_WORKER_EXAMPLES = """\
+examples:
+  scopegraph worker --graph agent=app.py:graph --db postgresql://localhost/db \\
+      --redis redis://localhost:6379/0
+      runs the runs that 'scopegraph serve ... --no-worker' processes queue
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scopegraph",
+        description="A LangGraph-compatible graph runtime whose cancellation can be trusted.",
+        epilog=_TOP_EXAMPLES,
+        formatter_class=_Formatter,
     )
-    serve.add_argument("specs", nargs="*", metavar="FILE.py:GRAPH", help="a graph to serve")
+    parser.add_argument("--version", action="version", version=f"scopegraph {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve graphs over the LangGraph-SDK-compatible HTTP + SSE API",
+        description="Serve graphs over the LangGraph server's HTTP + SSE API (the official\n"
+        "LangGraph SDKs talk to it), with the playground page at /.",
+        epilog=_SERVE_EXAMPLES,
+        formatter_class=_Formatter,
+    )
+    serve.add_argument(
+        "specs",
+        nargs="*",
+        metavar="FILE.py:GRAPH",
+        help="a graph to serve, named after its file; with none, and no --graph, the "
+        f"graphs of ./{LANGGRAPH_JSON}",
+    )
     serve.add_argument(
         "--graph",
         action="append",
@@ -21,14 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=FILE.py:GRAPH",
         help="a graph under a name of your choice (repeatable)",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument(
         "--db",
         default=".scopegraph/scopegraph.db",
-        help="a SQLite file (default .scopegraph/scopegraph.db) or a postgresql:// URL",
+        help="where threads, runs and checkpoints are kept: a SQLite file or a postgresql:// URL",
     )
-    serve.add_argument("--api-key", default=None, help="require this key in x-api-key")
+    serve.add_argument("--api-key", default=None, help="require this key in the x-api-key header")
     serve.add_argument(
         "--grace",
         type=float,
@@ -39,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         "--run-timeout",
         type=float,
         default=None,
-        help="seconds after which a run is cancelled and ends with status timeout",
+        metavar="SECONDS",
+        help="cancel a run after this many seconds (status timeout); none by default",
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level", default="info", choices=_LOG_LEVELS, help="uvicorn's log level"
+    )
     serve.add_argument(
         "--redis",
         default=None,
@@ -54,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="N",
-        help="scale-out mode: start N worker processes with the server (default: the "
-        "server process runs queued runs itself)",
+        help="scale-out mode: start N worker processes with the server (0: the server "
+        "process runs queued runs itself)",
     )
     serve.add_argument(
         "--no-worker",
@@ -63,27 +143,178 @@ def main(argv: list[str] | None = None) -> int:
         help="scale-out mode: an API-only process; separate 'scopegraph worker' processes "
         "run the runs",
     )
-    serve.add_argument("--lease", type=float, default=10.0, help="scale-out: lease seconds")
+    serve.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        help="scale-out mode: seconds a worker holds a run between heartbeats",
+    )
     worker = commands.add_parser(
         "worker",
         help="run queued runs (scale-out: PostgreSQL queue and checkpoints, Redis events)",
+        description="Run queued runs in scale-out mode: claims runs from the PostgreSQL\n"
+        "queue, stores checkpoints there and sends events to Redis.",
+        epilog=_WORKER_EXAMPLES,
+        formatter_class=_Formatter,
     )
     worker.add_argument(
-        "--graph", action="append", default=[], metavar="NAME=FILE.py:GRAPH", required=True
+        "--graph",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.py:GRAPH",
+        required=True,
+        help="a graph, under the name the API processes serve it as (repeatable)",
     )
     worker.add_argument("--db", required=True, help="a postgresql:// URL")
     worker.add_argument("--redis", required=True, help="a redis:// URL")
-    worker.add_argument("--worker-id", default=None)
+    worker.add_argument(
+        "--worker-id", default=None, help="this worker's name in run records (default: generated)"
+    )
     worker.add_argument("--lease", type=float, default=10.0, help="lease seconds")
-    worker.add_argument("--max-runs", type=int, default=100)
+    worker.add_argument(
+        "--max-runs", type=int, default=100, help="runs this worker runs at the same time"
+    )
     worker.add_argument(
         "--grace",
         type=float,
         default=10.0,
         help="seconds running runs get on SIGTERM before they are cancelled and re-queued",
     )
-    worker.add_argument("--run-timeout", type=float, default=None)
-    args = parser.parse_args(argv)
+    worker.add_argument(
+        "--run-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="cancel a run after this many seconds (status timeout); none by default",
+    )
+    return parser
+
+
+@dataclass
+class LangGraphConfig:
+    """What ``scopegraph serve`` takes from a ``langgraph.json``."""
+
+    graphs: dict[str, str]
+    """Graph name -> ``path/to/file.py:attr`` (module paths resolved to their file)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables to set (those already set are kept)."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of a ``.env`` file: ``KEY=value`` lines, ``#`` comments, optional
+    ``export`` and quotes."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"env file {str(path)!r}: {exc.strerror or exc}") from None
+    variables: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if match is None:
+            raise ValueError(
+                f"env file {str(path)!r}, line {number}: expected KEY=value, got {raw!r}"
+            )
+        key, value = match.group(1), match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        variables[key] = value
+    return variables
+
+
+def _graph_path(name: str, spec: object, base: Path) -> str:
+    where = f"{LANGGRAPH_JSON}: graph {name!r}"
+    if not isinstance(spec, str):
+        raise ValueError(
+            f"{where}: expected a string like './agent.py:graph', got {type(spec).__name__}"
+        )
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        raise ValueError(
+            f"{where}: {spec!r} should be './path/to/file.py:variable' or 'module.path:variable'"
+        )
+    if target.endswith(".py") or "/" in target or "\\" in target:
+        file = (base / target).resolve()
+        if not file.is_file():
+            raise ValueError(f"{where}: no file {str(base / target)!r}")
+        return f"{file}:{attr}"
+    if not _MODULE.match(target):
+        raise ValueError(
+            f"{where}: {target!r} is neither a .py file nor a module path like 'my_agent.graph'"
+        )
+    try:
+        found = importlib.util.find_spec(target)
+    except (ImportError, ValueError) as exc:
+        raise ValueError(f"{where}: cannot import {target!r}: {exc}") from None
+    if found is None or not found.origin or not found.origin.endswith(".py"):
+        raise ValueError(
+            f"{where}: no module {target!r} under {str(base)!r} (or on sys.path); "
+            "a file path works too: './my_agent/graph.py:graph'"
+        )
+    return f"{found.origin}:{attr}"
+
+
+def read_langgraph_json(path: Path) -> LangGraphConfig:
+    """Read a LangGraph ``langgraph.json``: its ``graphs`` (``"name":
+    "./file.py:attr"`` or ``"name": "module.path:attr"``) and ``env`` (a ``.env`` file
+    path or a mapping). Any other key raises ``ValueError`` (not supported yet).
+
+    Module paths are found from the file's folder (which is put on ``sys.path``) and
+    loaded from their file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object like {{"graphs": {{...}}}}')
+    unknown = [key for key in data if key not in _SUPPORTED_KEYS]
+    if unknown:
+        names = ", ".join(repr(key) for key in unknown)
+        raise ValueError(
+            f"{path}: key {names} not supported yet (scopegraph reads 'graphs' and 'env'); "
+            "remove it, or serve with --graph NAME=FILE.py:GRAPH"
+        )
+    graphs = data.get("graphs")
+    if not isinstance(graphs, dict) or not graphs:
+        raise ValueError(
+            f'{path}: "graphs" should map names to graphs, e.g. '
+            '{"graphs": {"agent": "./agent.py:graph"}}'
+        )
+    base = path.resolve().parent
+    if str(base) not in sys.path:
+        sys.path.insert(0, str(base))
+    resolved = {str(name): _graph_path(str(name), spec, base) for name, spec in graphs.items()}
+    env = data.get("env", {})
+    if isinstance(env, str):
+        variables = read_env_file(base / env)
+    elif isinstance(env, dict):
+        bad = [key for key, value in env.items() if not isinstance(value, str)]
+        if bad:
+            raise ValueError(f'{path}: "env" value of {bad[0]!r} should be a string')
+        variables = dict(env)
+    else:
+        raise ValueError(f'{path}: "env" should be a .env file path or a mapping of strings')
+    return LangGraphConfig(resolved, variables)
+
+
+def _apply_env(variables: Mapping[str, str]) -> None:
+    for key, value in variables.items():
+        os.environ.setdefault(key, value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":
         # A server's memory should fall back after a burst of runs. Python's own
         # allocator keeps partly used arenas for good; with the C allocator, the memory
@@ -91,6 +322,20 @@ def main(argv: list[str] | None = None) -> int:
         # the system. Set PYTHONMALLOC yourself to choose otherwise.
         env = {**os.environ, "PYTHONMALLOC": "malloc"}
         os.execve(sys.executable, [sys.executable, "-m", "scopegraph._cli", *sys.argv[1:]], env)
+    try:
+        if args.command == "serve" and not args.specs and not args.graph:
+            config_file = Path(LANGGRAPH_JSON)
+            if not config_file.is_file():
+                raise ValueError(
+                    "no graph to serve: scopegraph serve path/to/file.py:graph, or run it "
+                    f"in a folder with a {LANGGRAPH_JSON}"
+                )
+            config = read_langgraph_json(config_file)
+            _apply_env(config.env)
+            args.graph = [f"{name}={spec}" for name, spec in config.graphs.items()]
+    except ValueError as exc:
+        print(f"scopegraph {args.command}: {exc}", file=sys.stderr)
+        return 2
     try:
         from .server._serve import main_serve, main_worker
     except ImportError as exc:

@@ -4,8 +4,8 @@ For teams that cannot migrate yet. The bridged graph's ``astream``, ``astream_ev
 and ``ainvoke`` run LangGraph in a task of their own, outside the caller's cancel scopes,
 and cancel it exactly once. That is the whole trick: LangGraph loses a node's shielded
 cleanup because anyio re-delivers the caller's cancellation on every loop iteration, and
-asyncio forwards each delivery into the node's task (see the README's "Bridging LangGraph
-graphs" for the full account). With the bridge, on real LangGraph:
+asyncio forwards each delivery into the node's task (see "Bridging LangGraph graphs" in
+docs/migrating.md for the full account). With the bridge, on real LangGraph:
 
 - a node's shielded cleanup completes when the consumer is cancelled or stops early;
 - the cleanup has finished before the consumer sees its cancellation (or the end of the

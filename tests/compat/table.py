@@ -6,7 +6,7 @@ file name), generated from each program's module constants: ``FEATURE``, and
 ``KNOWN_BUG`` (a recorded scopegraph bug; the program's test is an expected failure), and
 ``ASYNCIO_ONLY`` (the program uses an asyncio-only third-party API, so it is not run on
 trio).
-README.md holds the same table between ``<!-- compat-table:start -->`` and
+docs/migrating.md holds the same table between ``<!-- compat-table:start -->`` and
 ``<!-- compat-table:end -->``; ``tests/compat/test_corpus.py`` checks that it is current.
 
 The constants are read with :mod:`ast`, so this script needs neither LangGraph nor

@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,6 +86,15 @@ class _Uvicorn(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            # The address actually bound (--port 0 included), as a link a person can click.
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+            url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+            print(f"Playground: {url}/\nAPI docs:   {url}/docs", flush=True)
 
 
 def serve(
