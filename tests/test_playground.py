@@ -157,6 +157,7 @@ def test_start_watch_the_node_move_stop_see_the_cleanup_then_continue(
             "document.querySelectorAll('#events .event[data-mode=custom]').length >= 12"
         )
         expect(node(page, "answer")).to_have_class(re.compile(r"\brunning\b"))
+        expect(node(page, "answer")).to_contain_text(re.compile(r"running\u2026 \d+"))  # progress
         expect(node(page, "think")).to_have_class(re.compile(r"\bdone\b"))
         expect(page.locator("#status")).to_have_text("running")
         expect(page.locator("#tab-custom .count")).not_to_have_text("0")

@@ -116,6 +116,12 @@ export class Diagram {
       { detail: { node: id, state: state || "", sub: node.group.dataset.sub || "" } }));
   }
 
+  // A running node's progress ("running… 12"), from its custom events.
+  progress(id, text) {
+    const node = this.nodes.get(id);
+    if (node && this.states.get(id) === "running") node.badge.textContent = `running… ${text}`;
+  }
+
   // Every node in `from` state goes to state `to`.
   move(from, to) {
     for (const [id, state] of [...this.states]) if (state === from) this.set(id, to, "");

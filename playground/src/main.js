@@ -208,6 +208,22 @@ function onTask(event, data) {
   else diagram.set(node, "done", "");
 }
 
+// A custom event is progress of the node it names (the demo graphs' `node` key), of the
+// subgraph node it came from, or of the one node running.
+function onCustom(current, event, data) {
+  const ns = event.includes("|") ? event.slice(event.indexOf("|") + 1).split(":")[0] : "";
+  let node = ns;
+  if (!node && data && typeof data === "object" && diagram.has(data.node)) node = data.node;
+  if (!node) {
+    const running = [...diagram.states].filter(([, state]) => state === "running");
+    if (running.length === 1) node = running[0][0];
+  }
+  if (!node) return;
+  current.progress[node] = (current.progress[node] || 0) + 1;
+  const step = data && typeof data === "object" && typeof data.progress === "string" ? data.progress : "";
+  diagram.progress(node, step && !ns ? step : String(current.progress[node]));
+}
+
 // -- runs -------------------------------------------------------------------------------
 function setStatus(status, info) {
   $("status").textContent = status;
@@ -248,7 +264,8 @@ async function start(extra) {
       return showError(`the input is not valid JSON: ${e.message}`);
     }
   }
-  const current = { controller: new AbortController(), started: performance.now(), shown };
+  const current = { controller: new AbortController(), started: performance.now(), shown,
+                    progress: {} };
   run = current;
   $("start").disabled = true;
   $("stop").disabled = false;
@@ -278,6 +295,7 @@ async function start(extra) {
         if (event === "error") return showError(`${data.error}: ${data.message}`);
         if (event === "end") return;
         if (mode === "tasks" && !current.stopping) onTask(event, data);
+        if (mode === "custom" && !current.stopping) onCustom(current, event, data);
         if (mode === "messages-tuple" && graphInfo.messages && !event.includes("|")) chat.onEvent(data);
         if (mode === "updates" || mode === "values") current.changed = true;
         if (shown.includes(mode)) addEvent(mode, event, data);
@@ -388,6 +406,7 @@ async function loadThreads() {
 async function selectThread(threadId, pickGraph) {
   const changed = threadId !== selected;
   if (changed) selectedGraph = null;
+  if (changed && !run) diagram.clear();  // the marks were another thread's
   selected = threadId;
   $("target").textContent = threadId ? `on thread ${short(threadId)}` : "on a new thread";
   $("thread-detail").hidden = !threadId;
@@ -426,6 +445,7 @@ async function selectThread(threadId, pickGraph) {
     $("runs").replaceChildren(...runs.map((r) => el("div", {},
       el("code", {}, short(r.run_id)), ` ${r.status} `,
       el("span", { className: "muted" }, lifecycleText(r)))));
+    if (!run && graph === graphInfo.id && thread.status !== "busy") markPending(state);
     const messages = (state.values || {}).messages;
     if (graphInfo.messages && graph === graphInfo.id && !run && Array.isArray(messages)) {
       chat.reset(messages);
@@ -433,6 +453,16 @@ async function selectThread(threadId, pickGraph) {
     if (changed) await history.load();
     return thread;
   } catch (err) { showError(err); }
+}
+
+// A thread at rest: the nodes it would run next are waiting (an interrupt) or stopped.
+function markPending(state) {
+  const waiting = new Set((state.tasks || []).filter((t) => (t.interrupts || []).length)
+    .map((t) => t.name));
+  for (const name of state.next || []) {
+    if (waiting.has(name)) diagram.set(name, "waiting", "");
+    else if (!diagram.states.get(name)) diagram.set(name, "stopped", "");
+  }
 }
 
 // -- history ----------------------------------------------------------------------------
