@@ -239,12 +239,12 @@ function renderLifecycle(record) {
 }
 const lifecycleText = (record) => (record.lifecycle || []).map(lcName).join(" → ");
 
-// What a thread's state says about it: waiting for input (an interrupt), stopped (a run
-// was cancelled with nodes still to run), or done.
-function threadState(state, runStatus) {
+// What a thread's state says about it: waiting for input (an interrupt), error, stopped
+// (a run was cancelled with nodes still to run), or done.
+function threadState(state, status) {
   if ((state.interrupts || []).length) return "waiting for input";
+  if (status === "error") return "error";
   if ((state.next || []).length) return "stopped";
-  if (runStatus === "error") return "error";
   return "success";
 }
 
@@ -438,7 +438,7 @@ async function selectThread(threadId, pickGraph) {
     const interrupts = state.interrupts || [];
     $("interrupts").style.display = interrupts.length ? "block" : "none";
     $("interrupt-values").textContent = json(interrupts.map((i) => i.value), 2);
-    const stopped = thread.status !== "busy" && !interrupts.length && (state.next || []).length > 0;
+    const stopped = label === "stopped";
     $("stopped").style.display = stopped ? "block" : "none";
     $("stopped-next").textContent = (state.next || []).join(", ");
     $("continue").disabled = !!run;
