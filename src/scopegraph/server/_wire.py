@@ -130,12 +130,29 @@ def graph_json(graph: Any) -> dict[str, Any]:
         edges += [{"source": s, "target": target} for s in sources]
     for source, branches in builder.branches.items():
         for branch in branches:
-            path_map = branch.path_map
-            if path_map is None:
-                continue  # any node: not drawable
-            targets = path_map.values() if isinstance(path_map, Mapping) else path_map
-            edges += [{"source": source, "target": t, "conditional": True} for t in targets]
+            for label, target in _branch_ends(branch, source, graph.nodes).items():
+                edge: dict[str, Any] = {"source": source, "target": target, "conditional": True}
+                if label != target:
+                    edge["data"] = label
+                edges.append(edge)
     return {"nodes": nodes, "edges": edges}
+
+
+def _branch_ends(branch: Any, source: str, nodes: Mapping[str, Any]) -> dict[Any, str]:
+    """Where a conditional edge may go, as LangGraph draws it: its ``path_map``; else the
+    ``Literal[...]`` its path function is annotated to return; else every node but its
+    source, and END (``conditional: true`` edges)."""
+    if branch.path_map is not None:
+        return dict(branch.path_map)
+    try:
+        returns = typing.get_type_hints(branch.path).get("return")
+    except Exception:  # unresolvable annotations: as if there were none
+        returns = None
+    if typing.get_origin(returns) is typing.Literal:
+        return {value: value for value in typing.get_args(returns)}
+    ends = {name: name for name in nodes if name != source}
+    ends[END] = END
+    return ends
 
 
 def _json_schema(cls: Any, title: str) -> dict[str, Any] | None:

@@ -1,0 +1,94 @@
+"""``GET /assistants/{id}/graph``: the drawable graph, with LangGraph's conditional edges.
+
+LangGraph's server draws a conditional edge from its ``path_map``, else from the
+``Literal[...]`` its path function returns, else to every other node and END, each
+``conditional: true`` (``data`` carries a path_map key that differs from its node).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+import httpx
+import pytest
+
+from scopegraph import END, START, StateGraph
+from scopegraph.server import create_app
+
+pytestmark = pytest.mark.anyio
+
+
+class State(TypedDict, total=False):
+    x: int
+
+
+def step(state: State) -> State:
+    return {"x": 1}
+
+
+def route(state: State) -> str:
+    return END
+
+
+def route_literal(state: State) -> Literal["b", "__end__"]:
+    return END
+
+
+def edges_of(drawn: dict[str, object]) -> list[dict[str, object]]:
+    edges = drawn["edges"]
+    assert isinstance(edges, list)
+    return sorted(edges, key=lambda e: (e["source"], e["target"]))
+
+
+def three_nodes() -> StateGraph:
+    builder = StateGraph(State)
+    for name in ("a", "b", "c"):
+        builder.add_node(name, step)
+    builder.add_edge(START, "a")
+    builder.add_edge("b", END)
+    builder.add_edge("c", END)
+    return builder
+
+
+async def draw(builder: StateGraph) -> dict[str, object]:
+    app = create_app({"g": builder.compile()})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/assistants/g/graph")
+    assert response.status_code == 200, response.text
+    drawn: dict[str, object] = response.json()
+    return drawn
+
+
+async def test_a_conditional_edge_without_path_map_goes_to_every_other_node_and_end() -> None:
+    builder = three_nodes()
+    builder.add_conditional_edges("a", route)
+    assert edges_of(await draw(builder)) == [
+        {"source": "__start__", "target": "a"},
+        {"source": "a", "target": "__end__", "conditional": True},
+        {"source": "a", "target": "b", "conditional": True},
+        {"source": "a", "target": "c", "conditional": True},
+        {"source": "b", "target": "__end__"},
+        {"source": "c", "target": "__end__"},
+    ]
+
+
+async def test_a_conditional_edge_follows_the_literal_its_path_returns() -> None:
+    builder = three_nodes()
+    builder.add_conditional_edges("a", route_literal)
+    drawn = edges_of(await draw(builder))
+    assert [e for e in drawn if e["source"] == "a"] == [
+        {"source": "a", "target": "__end__", "conditional": True},
+        {"source": "a", "target": "b", "conditional": True},
+    ]
+
+
+async def test_a_path_map_labels_its_edges_with_keys_that_differ_from_the_node() -> None:
+    builder = three_nodes()
+    builder.add_conditional_edges("a", route, {"again": "b", "c": "c", "stop": END})
+    drawn = edges_of(await draw(builder))
+    assert [e for e in drawn if e["source"] == "a"] == [
+        {"source": "a", "target": "__end__", "conditional": True, "data": "stop"},
+        {"source": "a", "target": "b", "conditional": True, "data": "again"},
+        {"source": "a", "target": "c", "conditional": True},
+    ]
