@@ -84,7 +84,9 @@ test: lint typecheck docs unit
 demo: $(DEMO_STAMP)
 	$(BIN)/scopegraph serve --host 127.0.0.1 --port 8000 \
 	  --graph agent=examples/server_graph.py:graph \
-	  --graph approval=examples/server_graph.py:approval
+	  --graph approval=examples/server_graph.py:approval \
+	  --graph chat=examples/server_graph.py:chat \
+	  --graph pipeline=examples/server_graph.py:pipeline
 
 bench: install
 	$(BIN)/python -m benchmarks
