@@ -112,7 +112,7 @@ class Write:
         stored."""
         data = encode_checkpoint(checkpoint)
         records = [(r.task_id, encode_task(r)) for r in parent_records]
-        if checkpoint.parent_id is None:
+        if checkpoint.parent_id is None:  # nowhere to attach them (still validated above)
             records = []
         return cls(thread_id, ns, checkpoint, data, expected_latest, records)
 
