@@ -20,7 +20,8 @@ and two module objects would start two servers. Binding by assignment rather tha
 - ``pg_dsn`` (function): a new database on that server for each test.
 - :func:`fresh_database_dsn`: the same outside a fixture, e.g. in a saver factory.
 - :func:`running_pg_server`: a context manager for a test that needs a server of its
-  own (e.g. to restart it); :meth:`PgServer.restart` restarts it.
+  own (e.g. to restart it); :meth:`PgServer.restart` restarts it, and
+  :meth:`PgServer.stop` then :meth:`PgServer.start_again` leave it down in between.
 
 The server is created with ``initdb`` into a temporary directory and started with
 ``pg_ctl`` on a free port, with ``fsync=off`` for speed; at the end it is stopped and the
@@ -167,30 +168,38 @@ class PgServer:
             )
         for attempt in range(5):
             self.port = _free_port()
-            options = (
-                f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
             try:
-                self._cmd(
-                    "pg_ctl",
-                    "-D",
-                    str(self.datadir),
-                    "-l",
-                    str(self.logfile),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    str(int(_STARTUP_TIMEOUT)),
-                    "start",
-                )
+                self._start_on_port()
             except RuntimeError:
                 if attempt == 4:
                     raise
                 continue
             self.wait_ready()
             return
+
+    def _start_on_port(self) -> None:
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._cmd(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.logfile),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            str(int(_STARTUP_TIMEOUT)),
+            "start",
+        )
+
+    def start_again(self) -> None:
+        """Start a server that :meth:`stop` stopped, on the same port."""
+        self._start_on_port()
+        self.wait_ready()
 
     def wait_ready(self) -> None:
         import psycopg
@@ -221,9 +230,11 @@ class PgServer:
         )
         self.wait_ready()
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server; ``mode="fast"`` flushes first (with ``synchronous_commit=off``
+        an immediate stop may lose the last commits)."""
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-            self._cmd("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            self._cmd("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
     def remove(self) -> None:
         """Stop the server and delete its directory; safe to call twice."""

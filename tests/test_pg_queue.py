@@ -701,3 +701,20 @@ async def test_a_malformed_dsn_or_bad_settings_fail_at_once() -> None:
         RunQueue("dbname=x", lease_seconds=0)
     with pytest.raises(ValueError, match="max_attempts must be at least 1"):
         RunQueue("dbname=x", max_attempts=0)
+
+
+def test_queue_errors_are_scopegraph_errors_and_connection_errors_are_connection_errors() -> None:
+    # One tree under ScopegraphError; a connection failure is also the built-in it is.
+    from scopegraph import ScopegraphError
+    from scopegraph.checkpoint import CheckpointConnectionError, CheckpointError
+    from scopegraph.server._store import StoreConnectionError, StoreError
+
+    assert issubclass(QueueError, ScopegraphError)
+    assert issubclass(ThreadBusyError, QueueError)
+    assert issubclass(QueueConnectionError, QueueError)
+    assert issubclass(QueueConnectionError, ConnectionError)
+    assert issubclass(CheckpointConnectionError, CheckpointError)
+    assert issubclass(CheckpointConnectionError, ConnectionError)
+    assert issubclass(StoreError, ScopegraphError)
+    assert issubclass(StoreConnectionError, StoreError)
+    assert issubclass(StoreConnectionError, ConnectionError)

@@ -1,28 +1,64 @@
-"""The checkpointer protocol: what a saver stores, and the interface every saver has.
+"""The saver interface: ``BaseCheckpointSaver`` owns the sync/async twins; savers do row I/O.
 
-A saver stores two things per thread (and per checkpoint namespace, ``""`` for the root
-graph):
+The shape of httpx's ``BaseClient`` / ``Client`` / ``AsyncClient``: what is the same for
+every saver and for both APIs is written once here: validating arguments, encoding
+checkpoints and task records before any I/O (so that SerializationError leaves nothing
+stored), decoding rows (CorruptCheckpointError names the thread and checkpoint), and
+the public methods ``get_tuple``/``aget_tuple``, ``list``/``alist``, ``put``/``aput``,
+``put_task``/``aput_task``, ``delete_thread``/``adelete_thread``, ``setup``/``asetup``,
+and the (async) context manager. Savers are dumb stores: the runtime decides what to
+write and when. What they store, and the errors, are in :mod:`._model`.
 
-- **checkpoints**, one per superstep: the state after the step, the tasks planned for the
-  next step, join-edge progress and metadata; each names its parent checkpoint;
-- **task records** ("pending writes"), attached to a checkpoint: what each task of the
-  step after that checkpoint did — finished with writes, was interrupted, failed, or was
-  cancelled. A resumed run re-uses the writes of finished tasks and re-runs the others.
+A new saver is a page of code: it subclasses :class:`BaseCheckpointSaver` and
+implements the five row operations below, each of which returns a :class:`RowCall` (an
+object that runs the operation from sync code, ``run()``, and from async code,
+``arun()``; :class:`Inline` runs a plain function, on the event loop or in a worker
+thread):
 
-Savers are dumb stores: the runtime decides what to write and when. Values are encoded
-by :mod:`._serde` (JSON with typed extensions; never pickle). Every saver offers the
-async methods (``aget_tuple``, ``alist``, ``aput``, ``aput_task``, ``adelete_thread``)
-and their sync twins, and is usable directly or as a (async) context manager.
+- ``_read(thread_id, ns, checkpoint_id)``: the checkpoint row (the newest when
+  ``checkpoint_id`` is None) as ``(checkpoint_id, data, [(task_id, data), ...])``, or
+  None when the thread has none; :func:`not_found_error` for a missing id;
+- ``_read_page(thread_id, ns, before, limit)``: such rows, newest first, older than
+  ``before`` (not_found_error if it does not exist), at most ``limit`` (None: all);
+- ``_write(write)``: store a :class:`Write` (the encoded checkpoint, and the encoded
+  task records of its parent) atomically if the thread's head is still
+  ``write.expected_latest``, else :func:`conflict_error`;
+- ``_write_task(thread_id, ns, checkpoint_id, task_id, data)``: upsert one record
+  (not_found_error when the checkpoint does not exist);
+- ``_delete(thread_id)``: every row of the thread.
+
+and, if it holds connections, ``_prepare()`` (a RowCall that connects and creates the
+schema) and ``close``/``aclose``. :class:`~._memory.InMemorySaver` is the smallest
+example (two dicts and a lock); :class:`~._sqlite.SqliteSaver` runs sqlite3 functions
+through :class:`Inline`, and :class:`~._postgres.PostgresSaver` runs the same SQL
+generators on a sync or an async connection.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, Protocol, Self, TypeVar
 
-from .._errors import ScopegraphError
+import anyio.to_thread
+
+from ._codec import decode_tuple, encode_checkpoint, encode_task
+from ._model import SCHEMA_VERSION as SCHEMA_VERSION
+from ._model import Checkpoint as Checkpoint
+from ._model import CheckpointConflictError as CheckpointConflictError
+from ._model import CheckpointError as CheckpointError
+from ._model import CheckpointNotFoundError as CheckpointNotFoundError
+from ._model import CheckpointTuple as CheckpointTuple
+from ._model import CorruptCheckpointError as CorruptCheckpointError
+from ._model import SchemaVersionError as SchemaVersionError
+from ._model import SerializationError as SerializationError
+from ._model import TaskRecord as TaskRecord
+from ._model import TaskStatus as TaskStatus
+from ._model import check_limit as check_limit
+from ._model import conflict_error as conflict_error
+from ._model import describe_checkpoint as describe_checkpoint
+from ._model import not_found_error as not_found_error
 
 __all__ = (
     "SCHEMA_VERSION",
@@ -33,122 +69,180 @@ __all__ = (
     "CheckpointNotFoundError",
     "CheckpointTuple",
     "CorruptCheckpointError",
+    "Inline",
+    "Row",
+    "RowCall",
     "SchemaVersionError",
     "SerializationError",
     "TaskRecord",
+    "Write",
 )
 
-SCHEMA_VERSION = 1
-"""Version of the stored layout (tables and encoded documents). Bumped on every change."""
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
 
-
-class CheckpointError(ScopegraphError):
-    """Base class of checkpoint errors."""
-
-
-class CheckpointNotFoundError(CheckpointError, KeyError):
-    """The thread or checkpoint id in the config does not exist."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else ""
-
-
-class CheckpointConflictError(CheckpointError):
-    """Another run wrote to the thread since this run last read it; nothing was written."""
-
-
-class CorruptCheckpointError(CheckpointError):
-    """A stored row or blob cannot be decoded; it is left untouched."""
-
-
-class SchemaVersionError(CheckpointError):
-    """The store was written by a newer scopegraph release; nothing is changed."""
-
-
-class SerializationError(CheckpointError, TypeError):
-    """A value cannot be stored; raised before anything of the write is stored."""
-
-
-TaskStatus = Literal["done", "interrupted", "error", "cancelled"]
+Row = tuple[str, bytes, Sequence[tuple[str, bytes]]]
+"""A stored checkpoint: its id, its document, and its task records ``(task_id, data)``
+in the order they were first written."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class TaskRecord:
-    """What one task of a step did (LangGraph's "pending writes")."""
-
-    task_id: str
-    name: str
-    path: tuple[Any, ...]
-    status: TaskStatus
-    writes: list[tuple[str, Any]] = dataclasses.field(default_factory=list)
-    next: list[Any] = dataclasses.field(default_factory=list)
-    """Where the task routed (node names and ``Send``\\ s), as its edges decided."""
-    interrupts: list[Any] = dataclasses.field(default_factory=list)
-    error: str | None = None
-    resume: list[Any] = dataclasses.field(default_factory=list)
-    """Resume values an interrupted task has been given so far, in order."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """The state of a thread after one superstep."""
-
-    id: str
-    parent_id: str | None
-    step: int
-    created_at: str
-    values: dict[str, Any]
-    next: list[Any]
-    """The tasks planned for the next step: ``("pull", name, triggers)`` or
-    ``("push", node, arg)``."""
-    barriers: dict[str, list[str]]
-    metadata: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CheckpointTuple:
-    """A checkpoint with the task records of the step that followed it."""
+class Write:
+    """A checkpoint to store, encoded, with the task records of the step that led to it
+    (stored under ``checkpoint.parent_id``)."""
 
     thread_id: str
     ns: str
     checkpoint: Checkpoint
-    tasks: Sequence[TaskRecord]
+    data: bytes
+    expected_latest: str | None
+    records: Sequence[tuple[str, bytes]]
+    """``(task_id, encoded record)`` pairs; stored only if the checkpoint has a parent."""
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "configurable": {
-                "thread_id": self.thread_id,
-                "checkpoint_ns": self.ns,
-                "checkpoint_id": self.checkpoint.id,
-            }
-        }
+    @classmethod
+    def encode(
+        cls,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord],
+    ) -> Write:
+        """Encode everything first: SerializationError (naming the channel) leaves nothing
+        stored."""
+        data = encode_checkpoint(checkpoint)
+        records = [(r.task_id, encode_task(r)) for r in parent_records]
+        if checkpoint.parent_id is None:  # nowhere to attach them (still validated above)
+            records = []
+        return cls(thread_id, ns, checkpoint, data, expected_latest, records)
 
-    @property
-    def parent_config(self) -> dict[str, Any] | None:
-        if self.checkpoint.parent_id is None:
-            return None
-        return {
-            "configurable": {
-                "thread_id": self.thread_id,
-                "checkpoint_ns": self.ns,
-                "checkpoint_id": self.checkpoint.parent_id,
-            }
-        }
+
+class RowCall(Protocol[_T_co]):
+    """One row operation, ready to run from sync or async code."""
+
+    def run(self) -> _T_co: ...
+
+    def arun(self) -> Awaitable[_T_co]: ...
+
+
+class Inline(Generic[_T]):
+    """A RowCall of a plain function: ``arun()`` calls it on the event loop, or in a
+    worker thread (``anyio.to_thread``) when ``in_thread``."""
+
+    __slots__ = ("_fn", "_in_thread")
+
+    def __init__(self, fn: Callable[[], _T], *, in_thread: bool = False) -> None:
+        self._fn = fn
+        self._in_thread = in_thread
+
+    def run(self) -> _T:
+        return self._fn()
+
+    async def arun(self) -> _T:
+        if self._in_thread:
+            return await anyio.to_thread.run_sync(self._fn)
+        return self._fn()
+
+
+_NOTHING: Inline[None] = Inline(lambda: None)
 
 
 class BaseCheckpointSaver(abc.ABC):
-    """The interface of every saver. Subclasses implement the async methods; the sync
-    twins of the savers shipped here are implemented natively (not via a new loop)."""
+    """The interface of every saver, written once for the sync and the async API; a
+    saver implements the row operations (see the module docstring)."""
 
     writes_inline: bool = False
     """True when the async writes complete without awaiting I/O (in-memory, SQLite on the
     event loop): ``durability="async"`` then gains nothing from a background writer and
     writes in line, as ``"sync"`` does."""
 
-    # -- async -------------------------------------------------------------------------
+    # -- row I/O: what a saver implements ----------------------------------------------
 
     @abc.abstractmethod
+    def _read(self, thread_id: str, ns: str, checkpoint_id: str | None) -> RowCall[Row | None]:
+        """The newest checkpoint row, or the one with ``checkpoint_id``."""
+
+    @abc.abstractmethod
+    def _read_page(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> RowCall[Sequence[Row]]:
+        """Checkpoint rows, newest first."""
+
+    @abc.abstractmethod
+    def _write(self, write: Write) -> RowCall[None]:
+        """Store a checkpoint (and its parent's task records) if the head is expected."""
+
+    @abc.abstractmethod
+    def _write_task(
+        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes
+    ) -> RowCall[None]:
+        """Upsert one task record of an existing checkpoint."""
+
+    @abc.abstractmethod
+    def _delete(self, thread_id: str) -> RowCall[None]:
+        """Delete the thread's rows."""
+
+    def _prepare(self) -> RowCall[None]:
+        """Connect and create the schema (savers that connect lazily do it on first use)."""
+        return _NOTHING
+
+    # -- the public API, written once: sync ----------------------------------------------
+
+    def setup(self) -> None:
+        """Connect, and create or migrate the schema (also done on first use)."""
+        self._prepare().run()
+
+    def get_tuple(
+        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointTuple | None:
+        return _decode_one(thread_id, ns, self._read(thread_id, ns, checkpoint_id).run())
+
+    def list(
+        self,
+        thread_id: str,
+        ns: str = "",
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[CheckpointTuple]:
+        check_limit(limit)
+        rows = self._read_page(thread_id, ns, before, limit).run()
+        return [decode_tuple(thread_id, ns, *row) for row in rows]
+
+    def put(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: Checkpoint,
+        *,
+        expected_latest: str | None,
+        parent_records: Sequence[TaskRecord] = (),
+    ) -> None:
+        self._write(Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)).run()
+
+    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
+        data = encode_task(record)
+        self._write_task(thread_id, ns, checkpoint_id, record.task_id, data).run()
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._delete(thread_id).run()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. The saver is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        self.setup()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the public API, written once: async ---------------------------------------------
+
+    async def asetup(self) -> None:
+        """Connect, and create or migrate the schema (also done on first use)."""
+        await self._prepare().arun()
+
     async def aget_tuple(
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
@@ -157,8 +251,8 @@ class BaseCheckpointSaver(abc.ABC):
         ``None`` when the thread has no checkpoint; CheckpointNotFoundError when a given
         ``checkpoint_id`` does not exist in it.
         """
+        return _decode_one(thread_id, ns, await self._read(thread_id, ns, checkpoint_id).arun())
 
-    @abc.abstractmethod
     async def alist(
         self,
         thread_id: str,
@@ -168,8 +262,10 @@ class BaseCheckpointSaver(abc.ABC):
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
         """The thread's checkpoints, newest first."""
+        check_limit(limit)
+        rows = await self._read_page(thread_id, ns, before, limit).arun()
+        return [decode_tuple(thread_id, ns, *row) for row in rows]
 
-    @abc.abstractmethod
     async def aput(
         self,
         thread_id: str,
@@ -187,111 +283,30 @@ class BaseCheckpointSaver(abc.ABC):
         run wrote meanwhile), and SerializationError (naming the channel and type) if a
         value cannot be stored; in both cases nothing is stored.
         """
+        write = Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)
+        await self._write(write).arun()
 
-    @abc.abstractmethod
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
     ) -> None:
         """Store (or replace) the record of one task of the step after ``checkpoint_id``."""
+        data = encode_task(record)
+        await self._write_task(thread_id, ns, checkpoint_id, record.task_id, data).arun()
 
-    @abc.abstractmethod
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and task record of the thread."""
-
-    async def asetup(self) -> None:  # noqa: B027 - optional hook
-        """Create the schema if needed (savers also do it on first use)."""
+        await self._delete(thread_id).arun()
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The saver is unusable afterwards."""
 
-    async def __aenter__(self) -> BaseCheckpointSaver:
+    async def __aenter__(self) -> Self:
         await self.asetup()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- sync --------------------------------------------------------------------------
 
-    @abc.abstractmethod
-    def get_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None: ...
-
-    @abc.abstractmethod
-    def list(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]: ...
-
-    @abc.abstractmethod
-    def put(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None: ...
-
-    @abc.abstractmethod
-    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None: ...
-
-    @abc.abstractmethod
-    def delete_thread(self, thread_id: str) -> None: ...
-
-    def setup(self) -> None:  # noqa: B027 - optional hook
-        """Create the schema if needed."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
-
-    def __enter__(self) -> BaseCheckpointSaver:
-        self.setup()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-# -- messages shared by the savers, so that every saver fails the same way -------------
-
-
-def describe_checkpoint(thread_id: str, ns: str, checkpoint_id: str) -> str:
-    """``checkpoint 'x' of thread 't'`` (with the namespace when it is not the root)."""
-    where = f"thread {thread_id!r}" if not ns else f"thread {thread_id!r} (namespace {ns!r})"
-    return f"checkpoint {checkpoint_id!r} of {where}"
-
-
-def not_found_error(thread_id: str, ns: str, checkpoint_id: str) -> CheckpointNotFoundError:
-    return CheckpointNotFoundError(
-        f"{describe_checkpoint(thread_id, ns, checkpoint_id)} does not exist; "
-        "saver.list(thread_id) shows the checkpoints the thread has"
-    )
-
-
-def conflict_error(
-    thread_id: str, ns: str, checkpoint: Checkpoint, expected: str | None, head: str | None
-) -> CheckpointConflictError:
-    where = f"thread {thread_id!r}" if not ns else f"thread {thread_id!r} (namespace {ns!r})"
-    if head is not None and head == expected:
-        return CheckpointConflictError(
-            f"{describe_checkpoint(thread_id, ns, checkpoint.id)} already exists; nothing "
-            "was written (a checkpoint id is stored once)"
-        )
-    found = "has no checkpoint" if head is None else f"has newest checkpoint {head!r}"
-    wanted = "no checkpoint" if expected is None else f"newest checkpoint {expected!r}"
-    return CheckpointConflictError(
-        f"{where} was written by another run: it {found}, but this run expected {wanted}; "
-        f"checkpoint {checkpoint.id!r} was not written. Read the thread again and retry"
-    )
-
-
-def check_limit(limit: int | None) -> None:
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be None or >= 0, not {limit!r}")
+def _decode_one(thread_id: str, ns: str, row: Row | None) -> CheckpointTuple | None:
+    return None if row is None else decode_tuple(thread_id, ns, *row)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ._base import (
+from ._model import (
     SCHEMA_VERSION,
     Checkpoint,
     CheckpointTuple,
@@ -156,11 +156,11 @@ def decode_tuple(
         )
     records = []
     for task_id, task_data in tasks:
-        task_what = f"the record of task {task_id!r} of {what}"
+        task_what = f"task record {task_id!r} of {what} (written by task {task_id!r})"
         record = decode_task(task_data, task_what)
         if record.task_id != task_id:
             raise CorruptCheckpointError(
                 f"{task_what} is corrupted: its stored document is task {record.task_id!r}"
             )
         records.append(record)
-    return CheckpointTuple(thread_id, ns, checkpoint, tuple(records))
+    return CheckpointTuple(thread_id, ns, checkpoint, records)

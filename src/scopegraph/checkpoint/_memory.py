@@ -1,26 +1,20 @@
 """``InMemorySaver``: checkpoints in a dict, for tests and short-lived programs.
 
-It stores the same encoded bytes as the persistent savers (through :mod:`._codec`), so a
-value that cannot be serialized fails here exactly as it would in production, and what is
-read back is a fresh copy, never the object that was stored.
+It stores the same encoded bytes as the persistent savers (the :class:`~._base.BaseCheckpointSaver`
+base encodes and decodes through :mod:`._codec`), so a value that cannot be serialized
+fails here exactly as it would in production, and what is read back is a fresh copy,
+never the object that was stored. It is also the smallest example of a saver: five row
+operations over two dicts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Sequence
 
-from ._base import (
-    BaseCheckpointSaver,
-    Checkpoint,
-    CheckpointTuple,
-    TaskRecord,
-    check_limit,
-    conflict_error,
-    not_found_error,
-)
-from ._codec import decode_tuple, encode_checkpoint, encode_task
+from ._base import BaseCheckpointSaver, Inline, Row, Write, conflict_error, not_found_error
 
 __all__ = ("InMemorySaver",)
 
@@ -32,8 +26,9 @@ class _Namespace:
     checkpoints: dict[str, bytes] = dataclasses.field(default_factory=dict)
     tasks: dict[str, dict[str, bytes]] = dataclasses.field(default_factory=dict)
 
-
-_Row = tuple[str, bytes, list[tuple[str, bytes]]]
+    def row(self, checkpoint_id: str) -> Row:
+        tasks = self.tasks.get(checkpoint_id)
+        return checkpoint_id, self.checkpoints[checkpoint_id], list(tasks.items()) if tasks else []
 
 
 class InMemorySaver(BaseCheckpointSaver):
@@ -58,33 +53,49 @@ class InMemorySaver(BaseCheckpointSaver):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(threads={len(self._threads)})"
 
-    # -- sync --------------------------------------------------------------------------
+    def _space(self, thread_id: str, ns: str) -> _Namespace | None:
+        return self._threads.get(thread_id, {}).get(ns)
 
-    def get_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
+    # -- row I/O -----------------------------------------------------------------------
+
+    def _read(self, thread_id: str, ns: str, checkpoint_id: str | None) -> Inline[Row | None]:
+        return Inline(functools.partial(self._read_now, thread_id, ns, checkpoint_id))
+
+    def _read_page(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> Inline[Sequence[Row]]:
+        return Inline(functools.partial(self._read_page_now, thread_id, ns, before, limit))
+
+    def _write(self, write: Write) -> Inline[None]:
+        return Inline(functools.partial(self._write_now, write))
+
+    def _write_task(
+        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes
+    ) -> Inline[None]:
+        args = (thread_id, ns, checkpoint_id, task_id, data)
+        return Inline(functools.partial(self._write_task_now, *args))
+
+    def _delete(self, thread_id: str) -> Inline[None]:
+        return Inline(functools.partial(self._delete_now, thread_id))
+
+    # -- the operations, under the lock ------------------------------------------------
+
+    def _read_now(self, thread_id: str, ns: str, checkpoint_id: str | None) -> Row | None:
         with self._lock:
-            space = self._threads.get(thread_id, {}).get(ns)
+            space = self._space(thread_id, ns)
             if checkpoint_id is None:
                 if space is None or not space.checkpoints:
                     return None
                 checkpoint_id = next(reversed(space.checkpoints))
             elif space is None or checkpoint_id not in space.checkpoints:
                 raise not_found_error(thread_id, ns, checkpoint_id)
-            row = self._row(space, checkpoint_id)
-        return decode_tuple(thread_id, ns, *row)
+            return space.row(checkpoint_id)
 
-    def list(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        check_limit(limit)
+    def _read_page_now(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> list[Row]:
         with self._lock:
-            space = self._threads.get(thread_id, {}).get(ns)
+            space = self._space(thread_id, ns)
             if space is None:
                 if before is not None:
                     raise not_found_error(thread_id, ns, before)
@@ -95,93 +106,31 @@ class InMemorySaver(BaseCheckpointSaver):
                     ids = ids[ids.index(before) + 1 :]
                 except ValueError:
                     raise not_found_error(thread_id, ns, before) from None
-            if limit is not None:
-                ids = ids[:limit]
-            rows = [self._row(space, checkpoint_id) for checkpoint_id in ids]
-        return [decode_tuple(thread_id, ns, *row) for row in rows]
+            return [space.row(checkpoint_id) for checkpoint_id in ids[:limit]]
 
-    def put(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        data = encode_checkpoint(checkpoint)  # SerializationError before anything changes
-        records = [(r.task_id, encode_task(r)) for r in parent_records]
+    def _write_now(self, write: Write) -> None:
+        thread_id, ns, checkpoint = write.thread_id, write.ns, write.checkpoint
         with self._lock:
-            space = self._threads.get(thread_id, {}).get(ns)
+            space = self._space(thread_id, ns)
             head = next(reversed(space.checkpoints)) if space and space.checkpoints else None
-            if head != expected_latest or (space and checkpoint.id in space.checkpoints):
-                raise conflict_error(thread_id, ns, checkpoint, expected_latest, head)
+            if head != write.expected_latest or (space and checkpoint.id in space.checkpoints):
+                raise conflict_error(thread_id, ns, checkpoint, write.expected_latest, head)
             if space is None:
                 space = self._threads.setdefault(thread_id, {}).setdefault(ns, _Namespace())
-            space.checkpoints[checkpoint.id] = data
-            if records and checkpoint.parent_id is not None:
-                tasks = space.tasks.setdefault(checkpoint.parent_id, {})
-                for task_id, record in records:
-                    tasks[task_id] = record
+            space.checkpoints[checkpoint.id] = write.data
+            if write.records and checkpoint.parent_id is not None:
+                space.tasks.setdefault(checkpoint.parent_id, {}).update(write.records)
 
-    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
-        data = encode_task(record)
+    def _write_task_now(
+        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes
+    ) -> None:
         with self._lock:
-            space = self._threads.get(thread_id, {}).get(ns)
+            space = self._space(thread_id, ns)
             if space is None or checkpoint_id not in space.checkpoints:
                 raise not_found_error(thread_id, ns, checkpoint_id)
             # Replacing keeps the record's place: records are listed in first-write order.
-            space.tasks.setdefault(checkpoint_id, {})[record.task_id] = data
+            space.tasks.setdefault(checkpoint_id, {})[task_id] = data
 
-    def delete_thread(self, thread_id: str) -> None:
+    def _delete_now(self, thread_id: str) -> None:
         with self._lock:
             self._threads.pop(thread_id, None)
-
-    # -- async: the same operations, which never wait for anything ---------------------
-
-    async def aget_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        return self.get_tuple(thread_id, ns, checkpoint_id)
-
-    async def alist(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        return self.list(thread_id, ns, before=before, limit=limit)
-
-    async def aput(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        self.put(
-            thread_id,
-            ns,
-            checkpoint,
-            expected_latest=expected_latest,
-            parent_records=parent_records,
-        )
-
-    async def aput_task(
-        self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
-    ) -> None:
-        self.put_task(thread_id, ns, checkpoint_id, record)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        self.delete_thread(thread_id)
-
-    # -- internals ---------------------------------------------------------------------
-
-    @staticmethod
-    def _row(space: _Namespace, checkpoint_id: str) -> _Row:
-        tasks = space.tasks.get(checkpoint_id)
-        return checkpoint_id, space.checkpoints[checkpoint_id], list(tasks.items()) if tasks else []

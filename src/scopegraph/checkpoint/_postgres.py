@@ -16,56 +16,43 @@ Layout (all tables prefixed ``scopegraph_``, created in the connection's ``searc
 Schema changes are versioned migrations (:data:`_MIGRATIONS`), applied in one
 transaction under an advisory lock, so processes that start together do not race.
 
-Every operation is a small generator that yields SQL statements and receives their
-results (``_Op``); one driver runs it on a sync connection, another on an async one.
-The logic of each operation thus exists once, for the sync and the async API.
+Every row operation is a small generator that yields SQL statements and receives their
+results (:data:`scopegraph._postgres.Op`); :class:`scopegraph._postgres.Database` runs
+it on a sync connection or an async one, so its logic exists once for both APIs. The
+pools, drivers, migrations and the mapping of psycopg's errors live in
+:mod:`scopegraph._postgres`, shared with the run server's queue and store.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import functools
-import os
-import threading
-import time
-import weakref
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, ClassVar, Self, TypeVar
-
-import anyio
-import anyio.to_thread
+from collections.abc import Callable
+from typing import Any, Generic, Self, TypeVar
 
 try:
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
     from psycopg.rows import TupleRow
-    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("PostgresSaver needs psycopg: pip install 'scopegraph[postgres]'") from exc
 
-from .._backend import running_on_asyncio
+from .._postgres import Database, ErrorKinds, Op, Schema
 from ._base import (
     SCHEMA_VERSION,
     BaseCheckpointSaver,
-    Checkpoint,
     CheckpointError,
-    CheckpointTuple,
+    Row,
     SchemaVersionError,
-    TaskRecord,
-    check_limit,
+    Write,
     conflict_error,
-    describe_checkpoint,
     not_found_error,
 )
-from ._codec import decode_checkpoint, decode_task, encode_checkpoint, encode_task
 
 __all__ = ("CheckpointConnectionError", "PostgresSaver")
 
 _T = TypeVar("_T")
 
 
-class CheckpointConnectionError(CheckpointError):
+class CheckpointConnectionError(CheckpointError, ConnectionError):
     """The PostgreSQL server cannot be reached, or rejected the connection.
 
     The message names what to check in the connection string.
@@ -114,22 +101,19 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-# Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
-_MIGRATION_LOCK_KEY = int.from_bytes(b"sg-ckpt", "big")
+assert len(_MIGRATIONS) == SCHEMA_VERSION, "add a migration when SCHEMA_VERSION changes"
 
-_CREATE_VERSION_TABLE = """
-CREATE TABLE IF NOT EXISTS scopegraph_schema_version (
-    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-    version INTEGER NOT NULL,
-    migrated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+_SCHEMA = Schema(
+    what="the PostgreSQL checkpoint tables",
+    version_table="scopegraph_schema_version",
+    # Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
+    lock_key=int.from_bytes(b"sg-ckpt", "big"),
+    migrations=_MIGRATIONS,
+    error=SchemaVersionError,
 )
-"""
-_VERSION_TABLE_EXISTS = "SELECT to_regclass('scopegraph_schema_version') IS NOT NULL"
-_SELECT_VERSION = "SELECT version FROM scopegraph_schema_version"
-_STORE_VERSION = """
-INSERT INTO scopegraph_schema_version (singleton, version) VALUES (TRUE, %(version)s)
-ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()
-"""
+_ERRORS = ErrorKinds(
+    label="PostgresSaver", error=CheckpointError, connection_error=CheckpointConnectionError
+)
 
 # -- statements --------------------------------------------------------------------------
 
@@ -242,101 +226,27 @@ _DELETE_THREAD = (
     "DELETE FROM scopegraph_heads WHERE thread_id = %(thread_id)s",
 )
 
-# -- operations: generators that yield statements and receive their results -------------
 
-_Params = Mapping[str, Any] | None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Result:
-    rows: list[TupleRow]
-    rowcount: int
+# -- row operations: generators that yield statements and receive their results ---------
 
 
-_Op = Generator[tuple[str, _Params], _Result, _T]
+def _to_row(values: TupleRow) -> Row:
+    checkpoint_id, data, task_ids, task_blobs = values
+    tasks = [(task_id, bytes(blob)) for task_id, blob in zip(task_ids, task_blobs, strict=True)]
+    return checkpoint_id, bytes(data), tasks
 
 
-def read_schema_version(exists_sql: str, select_sql: str) -> _Op[int | None]:
-    """The stored schema version of a set of tables (None: never set up)."""
-    exists = yield exists_sql, None
-    if not exists.rows[0][0]:
-        return None
-    found = yield select_sql, None
-    return int(found.rows[0][0]) if found.rows else None
-
-
-def migrate(
-    *,
-    lock_key: int,
-    create_version_table: str,
-    select_version: str,
-    store_version: str,
-    migrations: Sequence[Sequence[str]],
-    newer: Callable[[int], Exception],
-) -> _Op[None]:
-    """Create or upgrade a set of tables to ``len(migrations)``. Run in ONE transaction:
-    the advisory lock is released, and every change kept, at commit."""
-    target = len(migrations)
-    yield "SELECT pg_advisory_xact_lock(%(key)s)", {"key": lock_key}
-    yield create_version_table, None
-    found = yield select_version, None
-    current = int(found.rows[0][0]) if found.rows else 0
-    if current > target:
-        raise newer(current)
-    for version in range(current, target):
-        for statement in migrations[version]:
-            yield statement, None
-    if current < target:
-        yield store_version, {"version": target}
-
-
-def _read_schema_version() -> _Op[int | None]:
-    return read_schema_version(_VERSION_TABLE_EXISTS, _SELECT_VERSION)
-
-
-def _newer_schema_error(version: int) -> SchemaVersionError:
-    return SchemaVersionError(
-        f"the PostgreSQL checkpoint tables were written by a newer scopegraph (schema "
-        f"version {version}; this release supports up to {SCHEMA_VERSION}); upgrade "
-        "scopegraph to use them. Nothing was changed."
-    )
-
-
-def _migrate() -> _Op[None]:
-    return migrate(
-        lock_key=_MIGRATION_LOCK_KEY,
-        create_version_table=_CREATE_VERSION_TABLE,
-        select_version=_SELECT_VERSION,
-        store_version=_STORE_VERSION,
-        migrations=_MIGRATIONS,
-        newer=_newer_schema_error,
-    )
-
-
-def _to_tuple(thread_id: str, ns: str, row: TupleRow) -> CheckpointTuple:
-    checkpoint_id, data, task_ids, task_blobs = row
-    label = describe_checkpoint(thread_id, ns, checkpoint_id)
-    checkpoint = decode_checkpoint(bytes(data), label)
-    tasks = [
-        decode_task(bytes(blob), f"task record {task_id!r} of {label}")
-        for task_id, blob in zip(task_ids, task_blobs, strict=True)
-    ]
-    return CheckpointTuple(thread_id=thread_id, ns=ns, checkpoint=checkpoint, tasks=tasks)
-
-
-def _get_tuple(thread_id: str, ns: str, checkpoint_id: str | None) -> _Op[CheckpointTuple | None]:
+def _get_row(thread_id: str, ns: str, checkpoint_id: str | None) -> Op[Row | None]:
     params = {"thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint_id, "limit": 1}
     found = yield (_SELECT_NEWEST if checkpoint_id is None else _SELECT_BY_ID), params
     if found.rows:
-        return _to_tuple(thread_id, ns, found.rows[0])
+        return _to_row(found.rows[0])
     if checkpoint_id is None:
         return None
     raise not_found_error(thread_id, ns, checkpoint_id)
 
 
-def _list(
-    thread_id: str, ns: str, before: str | None, limit: int | None
-) -> _Op[list[CheckpointTuple]]:
+def _list_rows(thread_id: str, ns: str, before: str | None, limit: int | None) -> Op[list[Row]]:
     params: dict[str, Any] = {"thread_id": thread_id, "ns": ns, "limit": limit}
     if before is None:
         found = yield _SELECT_NEWEST, params
@@ -345,54 +255,60 @@ def _list(
         if not anchor.rows:
             raise not_found_error(thread_id, ns, before)
         found = yield _SELECT_NEWEST_BEFORE, {**params, "before_seq": anchor.rows[0][0]}
-    return [_to_tuple(thread_id, ns, row) for row in found.rows]
+    return [_to_row(row) for row in found.rows]
 
 
-def _put(
-    thread_id: str,
-    ns: str,
-    checkpoint: Checkpoint,
-    data: bytes,
-    expected_latest: str | None,
-    records: Sequence[tuple[str, bytes]] = (),
-) -> _Op[None]:
-    """One statement (the checkpoint, the head, and the records of the step before it):
-    a conflict stores nothing, and is told apart with one more read."""
+def _put_params(write: Write) -> tuple[dict[str, Any], str]:
+    """The statement's parameters, and the shape of its records part."""
+    checkpoint = write.checkpoint
     params: dict[str, Any] = {
-        "thread_id": thread_id,
-        "ns": ns,
+        "thread_id": write.thread_id,
+        "ns": write.ns,
         "checkpoint_id": checkpoint.id,
-        "expected": expected_latest,
+        "expected": write.expected_latest,
         "parent_id": checkpoint.parent_id,
         "step": checkpoint.step,
         "created_at": checkpoint.created_at,
-        "data": data,
+        "data": write.data,
     }
+    records = write.records
     if not records or checkpoint.parent_id is None:
-        shape = "none"
-    elif len(records) == 1:
-        shape = "one"
+        return params, "none"
+    if len(records) == 1:
         params["task_id"], params["task_data"] = records[0]
-    else:
-        shape = "many"
-        params["task_ids"] = [task_id for task_id, _ in records]
-        params["task_data"] = [record for _, record in records]
+        return params, "one"
+    params["task_ids"] = [task_id for task_id, _ in records]
+    params["task_data"] = [record for _, record in records]
+    return params, "many"
+
+
+def _put(write: Write) -> Op[None]:
+    """One statement (the checkpoint, the head, and the records of the step before it):
+    a conflict stores nothing, and is told apart with one more read."""
+    params, shape = _put_params(write)
+    expected = write.expected_latest
     try:
-        result = yield _PUT[expected_latest is None, shape], params
+        result = yield _PUT[expected is None, shape], params
     except psycopg.errors.UniqueViolation:  # the checkpoint id exists already
         head = yield _SELECT_HEAD, params
-        if head.rows and head.rows[0][0] == checkpoint.id:
-            return  # a retry after a broken connection: the first attempt did land
-        raise conflict_error(thread_id, ns, checkpoint, expected_latest, expected_latest) from None
+        actual = head.rows[0][0] if head.rows else None
+        if actual != write.checkpoint.id:
+            # conflict_error() says "already exists" when given the expected head
+            raise _conflict(write, expected) from None
+        return  # a retry after a broken connection: the first attempt did land
     if result.rowcount != 1:
         head = yield _SELECT_HEAD, params
         actual = head.rows[0][0] if head.rows else None
-        if actual == checkpoint.id:
-            return  # a retry after a broken connection: the first attempt did land
-        raise conflict_error(thread_id, ns, checkpoint, expected_latest, actual)
+        if actual != write.checkpoint.id:
+            raise _conflict(write, actual)
+        # else a retry after a broken connection: the first attempt did land
 
 
-def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes) -> _Op[None]:
+def _conflict(write: Write, head: str | None) -> Exception:
+    return conflict_error(write.thread_id, write.ns, write.checkpoint, write.expected_latest, head)
+
+
+def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes) -> Op[None]:
     """One statement: stores the record only if its checkpoint exists."""
     params = {
         "thread_id": thread_id,
@@ -406,346 +322,47 @@ def _put_task(thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: b
         raise not_found_error(thread_id, ns, checkpoint_id)
 
 
-def _delete_thread(thread_id: str) -> _Op[None]:
+def _delete_thread(thread_id: str) -> Op[None]:
     for statement in _DELETE_THREAD:
         yield statement, {"thread_id": thread_id}
-
-
-# -- pooled connections ------------------------------------------------------------------
-
-_CHECK_IDLE_AFTER = 2.0
-"""Seconds a pooled connection may sit unused before it is checked (one round trip) on
-checkout. Connections in steady use are not checked: a server restart then fails one
-operation, after which the pool replaces the broken connection."""
-
-_last_used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-
-
-def _mark_used(conn: psycopg.Connection[TupleRow]) -> None:
-    _last_used[conn] = time.monotonic()
-
-
-async def _amark_used(conn: psycopg.AsyncConnection[TupleRow]) -> None:
-    _last_used[conn] = time.monotonic()
-
-
-def _check_if_idle(conn: psycopg.Connection[TupleRow]) -> None:
-    if time.monotonic() - _last_used.get(conn, 0.0) > _CHECK_IDLE_AFTER:
-        ConnectionPool.check_connection(conn)
-
-
-async def _acheck_if_idle(conn: psycopg.AsyncConnection[TupleRow]) -> None:
-    if time.monotonic() - _last_used.get(conn, 0.0) > _CHECK_IDLE_AFTER:
-        await AsyncConnectionPool.check_connection(conn)
-
-
-# -- drivers -----------------------------------------------------------------------------
-
-
-def _drive(conn: psycopg.Connection[TupleRow], op: _Op[_T]) -> _T:
-    """Run an operation's statements; a database error is thrown into the operation."""
-    try:
-        statement, params = next(op)
-        while True:
-            try:
-                cursor = conn.execute(statement, params)
-                rows = cursor.fetchall() if cursor.description is not None else []
-            except psycopg.errors.UniqueViolation as exc:
-                statement, params = op.throw(exc)
-                continue
-            statement, params = op.send(_Result(rows, cursor.rowcount))
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        op.close()
-
-
-async def _adrive(conn: psycopg.AsyncConnection[TupleRow], op: _Op[_T]) -> _T:
-    """The async twin of :func:`_drive`. Each connection keeps one cursor for the saver
-    (an attribute of the connection: the two go away together)."""
-    cursor = getattr(conn, "_scopegraph_cursor", None)
-    if cursor is None:
-        cursor = conn.cursor()
-        conn._scopegraph_cursor = cursor  # type: ignore[attr-defined]
-    try:
-        statement, params = next(op)
-        while True:
-            try:
-                await cursor.execute(statement, params)
-                rows = await cursor.fetchall() if cursor.description is not None else []
-            except psycopg.errors.UniqueViolation as exc:
-                statement, params = op.throw(exc)
-                continue
-            statement, params = op.send(_Result(rows, cursor.rowcount))
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    finally:
-        op.close()
-
-
-# -- errors ------------------------------------------------------------------------------
-
-# SQLSTATE classes that mean "the connection is gone", not "the statement failed".
-_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
-def _is_connection_failure(exc: psycopg.Error) -> bool:
-    return exc.sqlstate is None or exc.sqlstate.startswith(_CONNECTION_SQLSTATES)
-
-
-def _explain_connect_failure(message: str, params: Mapping[str, Any]) -> tuple[str, str]:
-    """(what happened, what to fix) for a failed connection attempt."""
-    lowered = message.lower()
-    dbname = params.get("dbname") or params.get("user") or os.environ.get("PGDATABASE")
-    user = params.get("user") or os.environ.get("PGUSER")
-    if "connection refused" in lowered:
-        return "connection refused", (
-            "check host and port in the connection string, and that the server is running"
-        )
-    if "timeout expired" in lowered or "timed out" in lowered:
-        return "no answer in time", (
-            "check host and port in the connection string, and the network in between; "
-            "raise connect_timeout if the server is slow to answer"
-        )
-    if "resolve host" in lowered or "translate host name" in lowered:
-        return "unknown host name", "check host in the connection string"
-    if "database" in lowered and "does not exist" in lowered:
-        return f"database {dbname!r} does not exist", (
-            "check dbname in the connection string, or create the database "
-            f"(CREATE DATABASE {dbname})"
-        )
-    if "role" in lowered and "does not exist" in lowered:
-        return f"user {user!r} does not exist", "check user in the connection string"
-    if "password" in lowered or "authentication" in lowered:
-        return "authentication failed", "check user and password in the connection string"
-    return message.strip().splitlines()[0], "check the connection string"
-
-
-# -- pooled connections to one database -------------------------------------------------
-
-
-class PooledPostgres:
-    """The connection side shared by :class:`PostgresSaver` and the run server's queue:
-    a connection string checked up front, a probe connection that creates or migrates
-    the tables, lazily opened pools (sync; async on asyncio), and errors that name what
-    to fix. Subclasses set the class attributes and the three schema hooks."""
-
-    _label: ClassVar[str]
-    """The class's name in messages, e.g. ``"PostgresSaver"``."""
-    _prefix: ClassVar[str] = ""
-    """What every message starts with, e.g. ``"run queue: "``."""
-    _pool_name: ClassVar[str]
-    _schema_version: ClassVar[int]
-    _error: ClassVar[type[Exception]]
-    _connection_error: ClassVar[type[Exception]]
-
-    def _read_schema_version_op(self) -> _Op[int | None]:
-        raise NotImplementedError
-
-    def _migrate_op(self) -> _Op[None]:
-        raise NotImplementedError
-
-    def _newer_schema_error(self, version: int) -> Exception:
-        raise NotImplementedError
-
-    def _init_connection(
-        self,
-        conninfo: str,
-        *,
-        application_name: str,
-        pool_size: int,
-        connect_timeout: int,
-        pool_timeout: float,
-        reconnect_timeout: float,
-    ) -> None:
-        if pool_size < 1:
-            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
-        try:
-            params = conninfo_to_dict(conninfo)
-        except psycopg.ProgrammingError as exc:
-            raise self._connection_error(
-                f"{self._prefix}malformed PostgreSQL connection string: {str(exc).strip()}; "
-                "write it as 'host=... port=... dbname=... user=...' or "
-                "'postgresql://user:password@host:port/dbname'"
-            ) from exc
-        extra: dict[str, Any] = {}
-        if "connect_timeout" not in params:
-            extra["connect_timeout"] = connect_timeout
-        if "application_name" not in params:
-            extra["application_name"] = application_name
-        self._conninfo = make_conninfo(conninfo, **extra)
-        self._params = conninfo_to_dict(self._conninfo)
-        self._connect_timeout = float(str(self._params["connect_timeout"]))
-        self._pool_size = pool_size
-        self._pool_timeout = pool_timeout
-        self._reconnect_timeout = reconnect_timeout
-        self._lock = threading.Lock()
-        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] | None = None
-        self._apool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] | None = None
-        self._alock: anyio.Lock | None = None
-        self._aloop: asyncio.AbstractEventLoop | None = None
-        self._schema_ready = False
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"<{self._label} {self._target()}>"
-
-    def _target(self) -> str:
-        host = self._params.get("host") or self._params.get("hostaddr") or "localhost"
-        port = self._params.get("port") or os.environ.get("PGPORT") or "5432"
-        dbname = self._params.get("dbname") or self._params.get("user") or "(default)"
-        where = host if str(host).startswith("/") else f"{host}:{port}"
-        return f"{where} (database {dbname!r})"
-
-    def _connect_error(self, exc: psycopg.Error) -> Exception:
-        what, fix = _explain_connect_failure(str(exc), self._params)
-        return self._connection_error(
-            f"{self._prefix}cannot connect to PostgreSQL at {self._target()}: {what}; {fix}"
-        )
-
-    def _pool_error(self, exc: psycopg.Error) -> Exception:
-        if isinstance(exc, PoolTimeout):
-            return self._connection_error(
-                f"{self._prefix}no connection to PostgreSQL at {self._target()} within "
-                f"{self._pool_timeout}s: the server is unreachable, or all {self._pool_size} "
-                "connections of the pool are busy (raise pool_size or pool_timeout)"
-            )
-        if isinstance(exc, psycopg.OperationalError) and _is_connection_failure(exc):
-            return self._connection_error(
-                f"{self._prefix}lost the connection to PostgreSQL at {self._target()}: "
-                f"{str(exc).strip()}; the operation may not have completed"
-            )
-        return self._error(f"{self._prefix}PostgreSQL error: {str(exc).strip()}")
-
-    def _check_usable(self) -> None:
-        if self._closed:
-            raise self._error(f"this {self._label} is closed; create a new one")
-
-    def _pool_kwargs(self) -> dict[str, Any]:
-        return {
-            "min_size": 1,
-            "max_size": self._pool_size,
-            "kwargs": {"autocommit": True},
-            "open": False,
-            "timeout": self._pool_timeout,
-            "reconnect_timeout": self._reconnect_timeout,
-            "name": self._pool_name,
-        }
-
-    def _setup_on(self, conn: psycopg.Connection[TupleRow]) -> None:
-        version = _drive(conn, self._read_schema_version_op())
-        if version is not None and version > self._schema_version:
-            raise self._newer_schema_error(version)
-        if version != self._schema_version:
-            with conn.transaction():
-                _drive(conn, self._migrate_op())
-        self._schema_ready = True
-
-    async def _asetup_on(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
-        version = await _adrive(conn, self._read_schema_version_op())
-        if version is not None and version > self._schema_version:
-            raise self._newer_schema_error(version)
-        if version != self._schema_version:
-            async with conn.transaction():
-                await _adrive(conn, self._migrate_op())
-        self._schema_ready = True
-
-    def _run(
-        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
-    ) -> _T:
-        """Run an operation on a connection of the sync pool (in one transaction if
-        asked). With ``retry``, once more on a fresh connection when the first one turns
-        out to be broken; the pool then checks its other connections, which a server
-        restart broke too."""
-        pool = self._sync_pool()
-        for attempt in (1, 2):
-            conn: psycopg.Connection[TupleRow] | None = None
-            try:
-                with pool.connection() as conn:
-                    if not transaction:
-                        return _drive(conn, make_op())
-                    with conn.transaction():
-                        return _drive(conn, make_op())
-            except psycopg.OperationalError as exc:
-                if not retry or attempt == 2 or conn is None or not conn.broken:
-                    raise self._pool_error(exc) from exc
-                pool.check()
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-        raise AssertionError("unreachable")
-
-    def _sync_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
-        with self._lock:
-            self._check_usable()
-            if self._pool is not None:
-                return self._pool
-            try:
-                probe = psycopg.Connection.connect(self._conninfo, autocommit=True)
-            except psycopg.Error as exc:
-                raise self._connect_error(exc) from exc
-            try:
-                with probe:
-                    if not self._schema_ready:
-                        self._setup_on(probe)
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-            pool = ConnectionPool(
-                self._conninfo, check=_check_if_idle, reset=_mark_used, **self._pool_kwargs()
-            )
-            try:
-                pool.open(wait=True, timeout=self._connect_timeout + 5)
-            except psycopg.Error as exc:
-                pool.close()
-                raise self._pool_error(exc) from exc
-            self._pool = pool
-            return pool
-
-    async def _async_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]:
-        loop = asyncio.get_running_loop()
-        pool = self._apool
-        if pool is not None and self._aloop is loop and not self._closed:
-            return pool  # the common case: no lock needed
-        if self._aloop is None:
-            self._aloop, self._alock = loop, anyio.Lock()
-        elif self._aloop is not loop:
-            raise self._error(
-                f"this {self._label}'s async connections belong to another event loop; "
-                f"create one {self._label} per event loop"
-            )
-        assert self._alock is not None
-        async with self._alock:
-            self._check_usable()
-            if self._apool is not None:
-                return self._apool
-            try:
-                probe = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            except psycopg.Error as exc:
-                raise self._connect_error(exc) from exc
-            try:
-                async with probe:
-                    if not self._schema_ready:
-                        await self._asetup_on(probe)
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-            pool = AsyncConnectionPool(
-                self._conninfo,
-                check=_acheck_if_idle,
-                reset=_amark_used,
-                **self._pool_kwargs(),
-            )
-            try:
-                await pool.open(wait=True, timeout=self._connect_timeout + 5)
-            except psycopg.Error as exc:
-                await pool.close()
-                raise self._pool_error(exc) from exc
-            self._apool = pool
-            return pool
 
 
 # -- the saver ---------------------------------------------------------------------------
 
 
-class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
+class _DbCall(Generic[_T]):
+    """A row operation of the saver, run on the sync or the async pool."""
+
+    __slots__ = ("_db", "_make_op", "_transaction")
+
+    def __init__(
+        self, db: Database, make_op: Callable[[], Op[_T]], transaction: bool = False
+    ) -> None:
+        self._db = db
+        self._make_op = make_op
+        self._transaction = transaction
+
+    def run(self) -> _T:
+        return self._db.run(self._make_op, transaction=self._transaction)
+
+    async def arun(self) -> _T:
+        return await self._db.arun(self._make_op, transaction=self._transaction)
+
+
+class _Setup:
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def run(self) -> None:
+        self._db.pool()
+
+    async def arun(self) -> None:
+        await self._db.setup()
+
+
+class PostgresSaver(BaseCheckpointSaver):
     """A checkpointer storing threads in PostgreSQL (psycopg 3 with connection pools).
 
     Args:
@@ -782,11 +399,10 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
             await graph.ainvoke(inputs, {"configurable": {"thread_id": "t1"}})
     """
 
-    _label = "PostgresSaver"
-    _pool_name = "scopegraph-checkpoint"
-    _schema_version = SCHEMA_VERSION
-    _error = CheckpointError
-    _connection_error = CheckpointConnectionError
+    # Every operation may be run twice: once more, on a fresh connection, when the first
+    # connection turns out to be broken (e.g. the server restarted while it sat in the
+    # pool). Reads and upserts are idempotent; a put whose first attempt did land is
+    # recognised by _put (the head is already the checkpoint).
 
     def __init__(
         self,
@@ -797,224 +413,52 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
         pool_timeout: float = 30.0,
         reconnect_timeout: float = 60.0,
     ) -> None:
-        self._init_connection(
+        self._db = Database(
             conninfo,
+            schema=_SCHEMA,
+            errors=_ERRORS,
             application_name="scopegraph",
+            pool_name="scopegraph-checkpoint",
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
             reconnect_timeout=reconnect_timeout,
         )
-        self._free: list[tuple[psycopg.AsyncConnection[TupleRow], float]] = []
-        self._waiting = 0  # operations waiting in pool.getconn() for a connection
 
     @classmethod
     def from_conn_string(cls, conninfo: str, **kwargs: Any) -> Self:
         """The saver for ``conninfo``; use it as ``with`` or ``async with`` to close it."""
         return cls(conninfo, **kwargs)
 
-    def _read_schema_version_op(self) -> _Op[int | None]:
-        return _read_schema_version()
+    def __repr__(self) -> str:
+        return f"<PostgresSaver {self._db.target()}>"
 
-    def _migrate_op(self) -> _Op[None]:
-        return _migrate()
+    # -- row I/O -----------------------------------------------------------------------
 
-    def _newer_schema_error(self, version: int) -> Exception:
-        return _newer_schema_error(version)
+    def _prepare(self) -> _Setup:
+        return _Setup(self._db)
 
-    # -- running operations ------------------------------------------------------------
+    def _read(self, thread_id: str, ns: str, checkpoint_id: str | None) -> _DbCall[Row | None]:
+        return _DbCall(self._db, functools.partial(_get_row, thread_id, ns, checkpoint_id))
 
-    # Every operation may be run twice: once more, on a fresh connection, when the first
-    # connection turns out to be broken (e.g. the server restarted while it sat in the
-    # pool). Reads and upserts are idempotent; a put whose first attempt did land is
-    # recognised by _put (the head is already the checkpoint).
+    def _read_page(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> _DbCall[list[Row]]:
+        return _DbCall(self._db, functools.partial(_list_rows, thread_id, ns, before, limit))
 
-    async def _arun(self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False) -> _T:
-        if not running_on_asyncio():
-            return await anyio.to_thread.run_sync(
-                functools.partial(self._run, make_op, transaction=transaction)
-            )
-        pool = await self._async_pool()
-        for attempt in (1, 2):
-            aconn = await self._acheckout(pool)
-            try:
-                if not transaction:
-                    result = await _adrive(aconn, make_op())
-                else:
-                    async with aconn.transaction():
-                        result = await _adrive(aconn, make_op())
-            except psycopg.OperationalError as exc:
-                await self._areturn(pool, aconn)
-                if attempt == 2 or not aconn.broken:
-                    raise self._pool_error(exc) from exc
-                # The server restarted? Its other connections are broken too: check them.
-                free, self._free = self._free, []
-                with anyio.CancelScope(shield=True):
-                    for other, _ in free:
-                        await pool.putconn(other)
-                    await pool.check()
-                continue
-            except psycopg.Error as exc:
-                await self._areturn(pool, aconn)
-                raise self._pool_error(exc) from exc
-            except BaseException:
-                await self._areturn(pool, aconn)  # e.g. cancelled mid-query
-                raise
-            await self._areturn(pool, aconn)
-            return result
-        raise AssertionError("unreachable")
+    def _write(self, write: Write) -> _DbCall[None]:
+        return _DbCall(self._db, functools.partial(_put, write))
 
-    # Connections in steady use stay with the saver between operations (``_free``)
-    # instead of going back to the pool each time: a checkout is then a list pop, which
-    # saves psycopg_pool's locking and bookkeeping on every checkpoint write. They remain
-    # checked out of the pool, so the pool's size still bounds them; one that sat unused
-    # for _CHECK_IDLE_AFTER seconds, or is not idle and healthy, goes back to the pool,
-    # which checks or replaces it. While operations wait in the pool for a connection
-    # (more operations at once than the pool's size), a finished operation's connection
-    # goes back to the pool, where the first waiter gets it; kept here, it would starve
-    # them until pool_timeout.
+    def _write_task(
+        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes
+    ) -> _DbCall[None]:
+        args = (thread_id, ns, checkpoint_id, task_id, data)
+        return _DbCall(self._db, functools.partial(_put_task, *args))
 
-    async def _acheckout(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
-    ) -> psycopg.AsyncConnection[TupleRow]:
-        free = self._free
-        now = time.monotonic()
-        while free:
-            aconn, last_used = free.pop()
-            if now - last_used <= _CHECK_IDLE_AFTER:
-                return aconn
-            with anyio.CancelScope(shield=True):
-                await pool.putconn(aconn)
-        self._waiting += 1
-        try:
-            return await pool.getconn()
-        except PoolTimeout as exc:
-            raise self._pool_error(exc) from exc
-        finally:
-            self._waiting -= 1
+    def _delete(self, thread_id: str) -> _DbCall[None]:
+        return _DbCall(self._db, functools.partial(_delete_thread, thread_id), transaction=True)
 
-    async def _areturn(
-        self,
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]],
-        aconn: psycopg.AsyncConnection[TupleRow],
-    ) -> None:
-        idle = aconn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        keep = not self._waiting and not self._closed and pool is self._apool
-        if keep and idle and not aconn.broken:
-            self._free.append((aconn, time.monotonic()))
-            return
-        with anyio.CancelScope(shield=True):
-            await pool.putconn(aconn)
-
-    # -- async API ---------------------------------------------------------------------
-
-    async def asetup(self) -> None:
-        """Connect, and create or migrate the tables (also done on first use)."""
-        if running_on_asyncio():
-            await self._async_pool()
-        else:
-            await anyio.to_thread.run_sync(self._sync_pool)
-
-    async def aget_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        return await self._arun(functools.partial(_get_tuple, thread_id, ns, checkpoint_id))
-
-    async def alist(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        check_limit(limit)
-        return await self._arun(functools.partial(_list, thread_id, ns, before, limit))
-
-    async def aput(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        records = [(r.task_id, encode_task(r)) for r in parent_records]
-        await self._arun(
-            functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest, records)
-        )
-
-    async def aput_task(
-        self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
-    ) -> None:
-        data = encode_task(record)
-        await self._arun(
-            functools.partial(_put_task, thread_id, ns, checkpoint_id, record.task_id, data)
-        )
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._arun(functools.partial(_delete_thread, thread_id), transaction=True)
-
-    async def aclose(self) -> None:
-        """Close both pools; the saver is unusable afterwards."""
-        apool, self._apool = self._apool, None
-        self._closed = True
-        if apool is not None:
-            free, self._free = self._free, []
-            for aconn, _ in free:
-                await apool.putconn(aconn)
-            await apool.close()
-        await anyio.to_thread.run_sync(self.close)
-
-    async def __aenter__(self) -> Self:
-        await self.asetup()
-        return self
-
-    # -- sync API ----------------------------------------------------------------------
-
-    def setup(self) -> None:
-        """Connect, and create or migrate the tables (also done on first use)."""
-        self._sync_pool()
-
-    def get_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        return self._run(functools.partial(_get_tuple, thread_id, ns, checkpoint_id))
-
-    def list(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        check_limit(limit)
-        return self._run(functools.partial(_list, thread_id, ns, before, limit))
-
-    def put(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        data = encode_checkpoint(checkpoint)  # SerializationError before any I/O
-        records = [(r.task_id, encode_task(r)) for r in parent_records]
-        self._run(
-            functools.partial(_put, thread_id, ns, checkpoint, data, expected_latest, records)
-        )
-
-    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
-        data = encode_task(record)
-        self._run(functools.partial(_put_task, thread_id, ns, checkpoint_id, record.task_id, data))
-
-    def delete_thread(self, thread_id: str) -> None:
-        self._run(functools.partial(_delete_thread, thread_id), transaction=True)
+    # -- closing -----------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the pools; prefer ``aclose()`` after using the async API.
@@ -1023,17 +467,8 @@ class PostgresSaver(PooledPostgres, BaseCheckpointSaver):
         loop is idle (not running, not closed); otherwise the pool's connections are
         closed when it is garbage-collected.
         """
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-            apool, self._apool = self._apool, None
-        if pool is not None:
-            pool.close()
-        loop = self._aloop
-        idle = loop is not None and not loop.is_closed() and not loop.is_running()
-        if apool is not None and loop is not None and idle:
-            loop.run_until_complete(apool.close())
+        self._db.close()
 
-    def __enter__(self) -> Self:
-        self.setup()
-        return self
+    async def aclose(self) -> None:
+        """Close both pools; the saver is unusable afterwards."""
+        await self._db.aclose()

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._types import Send
-from ._base import CorruptCheckpointError, SerializationError
+from ._model import CorruptCheckpointError, SerializationError
 
 __all__ = ("decode", "dumps", "encode", "loads", "register_type")
 

@@ -38,22 +38,17 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-import anyio.to_thread
-
 from ._base import (
     SCHEMA_VERSION,
     BaseCheckpointSaver,
-    Checkpoint,
     CheckpointError,
-    CheckpointTuple,
     CorruptCheckpointError,
+    Inline,
     SchemaVersionError,
-    TaskRecord,
-    check_limit,
+    Write,
     conflict_error,
     not_found_error,
 )
-from ._codec import decode_tuple, encode_checkpoint, encode_task
 
 __all__ = ("SqliteSaver",)
 
@@ -279,26 +274,24 @@ def _list_rows(
     return [(checkpoint_id, data, tasks.get(checkpoint_id, [])) for checkpoint_id, data in rows]
 
 
-def _put(
-    conn: sqlite3.Connection,
-    thread_id: str,
-    ns: str,
-    checkpoint: Checkpoint,
-    data: bytes,
-    expected_latest: str | None,
-    records: Sequence[tuple[str, bytes]] = (),
-) -> None:
-    if records and checkpoint.parent_id is not None:
-        # The checkpoint and the records of the step before it, in one transaction.
-        with _transaction(conn, "BEGIN IMMEDIATE"):
-            _put(conn, thread_id, ns, checkpoint, data, expected_latest)
-            for task_id, record in records:
-                conn.execute(_UPSERT_TASK, (thread_id, ns, checkpoint.parent_id, task_id, record))
+def _put(conn: sqlite3.Connection, write: Write) -> None:
+    parent_id = write.checkpoint.parent_id
+    if not write.records or parent_id is None:
+        _insert_if_head(conn, write)
         return
+    # The checkpoint and the records of the step before it, in one transaction.
+    with _transaction(conn, "BEGIN IMMEDIATE"):
+        _insert_if_head(conn, write)
+        for task_id, record in write.records:
+            conn.execute(_UPSERT_TASK, (write.thread_id, write.ns, parent_id, task_id, record))
+
+
+def _insert_if_head(conn: sqlite3.Connection, write: Write) -> None:
+    thread_id, ns, checkpoint = write.thread_id, write.ns, write.checkpoint
     row = (thread_id, ns, checkpoint.id, checkpoint.parent_id, checkpoint.step)
     try:
         inserted = conn.execute(
-            _INSERT_IF_HEAD, (*row, checkpoint.created_at, data, expected_latest)
+            _INSERT_IF_HEAD, (*row, checkpoint.created_at, write.data, write.expected_latest)
         ).rowcount
     except sqlite3.IntegrityError as exc:
         if exc.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
@@ -307,7 +300,7 @@ def _put(
     if inserted != 1:
         found = conn.execute(_SELECT_HEAD, (thread_id, ns)).fetchone()
         head = None if found is None else found[0]
-        raise conflict_error(thread_id, ns, checkpoint, expected_latest, head)
+        raise conflict_error(thread_id, ns, checkpoint, write.expected_latest, head)
 
 
 def _put_task(
@@ -383,49 +376,29 @@ class SqliteSaver(BaseCheckpointSaver):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._path!r})"
 
-    # -- sync --------------------------------------------------------------------------
+    # -- row I/O -----------------------------------------------------------------------
 
-    def setup(self) -> None:
-        """Open the database and create or migrate its schema (done on first use too)."""
-        self._call(_setup)
+    def _prepare(self) -> Inline[None]:
+        return self._op(_setup)
 
-    def get_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        row = self._call(_get_row, thread_id, ns, checkpoint_id)
-        return None if row is None else decode_tuple(thread_id, ns, *row)
+    def _read(self, thread_id: str, ns: str, checkpoint_id: str | None) -> Inline[_Row | None]:
+        return self._op(_get_row, thread_id, ns, checkpoint_id)
 
-    def list(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        check_limit(limit)
-        rows = self._call(_list_rows, thread_id, ns, before, limit)
-        return [decode_tuple(thread_id, ns, *row) for row in rows]
+    def _read_page(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> Inline[Sequence[_Row]]:
+        return self._op(_list_rows, thread_id, ns, before, limit)
 
-    def put(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        data = encode_checkpoint(checkpoint)  # SerializationError before the transaction
-        records = [(r.task_id, encode_task(r)) for r in parent_records]
-        self._call(_put, thread_id, ns, checkpoint, data, expected_latest, records)
+    def _write(self, write: Write) -> Inline[None]:
+        return self._op(_put, write)
 
-    def put_task(self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord) -> None:
-        data = encode_task(record)
-        self._call(_put_task, thread_id, ns, checkpoint_id, record.task_id, data)
+    def _write_task(
+        self, thread_id: str, ns: str, checkpoint_id: str, task_id: str, data: bytes
+    ) -> Inline[None]:
+        return self._op(_put_task, thread_id, ns, checkpoint_id, task_id, data)
 
-    def delete_thread(self, thread_id: str) -> None:
-        self._call(_delete_thread, thread_id)
+    def _delete(self, thread_id: str) -> Inline[None]:
+        return self._op(_delete_thread, thread_id)
 
     def close(self) -> None:
         """Close the connection. Idempotent; the saver cannot be used afterwards."""
@@ -435,61 +408,8 @@ class SqliteSaver(BaseCheckpointSaver):
             if conn is not None:
                 conn.close()
 
-    def __enter__(self) -> Self:
-        self.setup()
-        return self
-
-    # -- async -------------------------------------------------------------------------
-
-    async def asetup(self) -> None:
-        await self._acall(_setup)
-
-    async def aget_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
-        row = await self._acall(_get_row, thread_id, ns, checkpoint_id)
-        return None if row is None else decode_tuple(thread_id, ns, *row)
-
-    async def alist(
-        self,
-        thread_id: str,
-        ns: str = "",
-        *,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        check_limit(limit)
-        rows = await self._acall(_list_rows, thread_id, ns, before, limit)
-        return [decode_tuple(thread_id, ns, *row) for row in rows]
-
-    async def aput(
-        self,
-        thread_id: str,
-        ns: str,
-        checkpoint: Checkpoint,
-        *,
-        expected_latest: str | None,
-        parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
-        data = encode_checkpoint(checkpoint)
-        records = [(r.task_id, encode_task(r)) for r in parent_records]
-        await self._acall(_put, thread_id, ns, checkpoint, data, expected_latest, records)
-
-    async def aput_task(
-        self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
-    ) -> None:
-        data = encode_task(record)
-        await self._acall(_put_task, thread_id, ns, checkpoint_id, record.task_id, data)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        await self._acall(_delete_thread, thread_id)
-
     async def aclose(self) -> None:
         self.close()  # closing is quick: WAL mode has nothing to sync
-
-    async def __aenter__(self) -> Self:
-        await self.asetup()
-        return self
 
     # -- internals ---------------------------------------------------------------------
 
@@ -507,16 +427,16 @@ class SqliteSaver(BaseCheckpointSaver):
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
 
-    async def _acall(
+    def _op(
         self,
         operation: Callable[Concatenate[sqlite3.Connection, _P], _T],
         *args: _P.args,
         **kwargs: _P.kwargs,
-    ) -> _T:
-        if self._async_in_thread:
-            call = functools.partial(self._call, operation, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call)
-        return self._call(operation, *args, **kwargs)
+    ) -> Inline[_T]:
+        """``operation`` as a row call: on the event loop, or in a worker thread when the
+        saver was made with ``async_in_thread``."""
+        call = functools.partial(self._call, operation, *args, **kwargs)
+        return Inline(call, in_thread=self._async_in_thread)
 
     def _is_file(self) -> bool:
         return self._path not in ("", ":memory:") and not self._path.startswith("file:")

@@ -24,7 +24,7 @@ from .._compiled import CompiledStateGraph
 from .._errors import ScopegraphError
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointError, CheckpointNotFoundError
 from ._runs import ALWAYS_SENT, TERMINAL, ApiError, CancelAction, Live, RunManager, is_bridged
-from ._store import Documents, open_backend
+from ._store import Documents, StoreError, open_backend
 from ._wire import check_input, dumps, graph_json, is_uuid, now_iso, schemas_json, snapshot_json
 
 if typing.TYPE_CHECKING:
@@ -600,6 +600,11 @@ def create_app(
     async def graph_error(request: Request, exc: ScopegraphError) -> Response:
         status = 409 if isinstance(exc, CheckpointError) else 422
         return _error(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, exc: StoreError) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _error(503, "ServiceUnavailable", f"{exc}; try again shortly")
 
     if database is not None and database.startswith(("postgresql://", "postgres://")):
         _service_errors(app, cluster is not None)

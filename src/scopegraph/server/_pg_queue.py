@@ -9,8 +9,8 @@ workers of :mod:`scopegraph.server._worker`) runs on it.
 Layout (all tables prefixed ``scopegraph_queue_``, in the connection's ``search_path``):
 
 - ``scopegraph_queue_schema_version``: one row, the schema version of the tables below
-  (versioned migrations, applied in one transaction under an advisory lock, as in
-  :mod:`scopegraph.checkpoint._postgres`);
+  (versioned migrations, applied in one transaction under an advisory lock, by
+  :mod:`scopegraph._postgres`, as for the checkpoint tables);
 - ``scopegraph_queue_threads``: one row per thread: the row that :meth:`RunQueue.enqueue`
   locks (``FOR UPDATE``) so that the enqueues of one thread are serialized across
   processes, and the thread's document for the HTTP API (``metadata``; ``listed`` for a
@@ -75,7 +75,6 @@ cancelled) leaves the run ``running`` until its lease expires and ``reap`` re-qu
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import datetime
 import functools
@@ -83,7 +82,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeVar
+from typing import Any, Final, Literal, Self
 
 import anyio
 import anyio.to_thread
@@ -92,20 +91,15 @@ try:
     import psycopg
     from psycopg.conninfo import make_conninfo
     from psycopg.rows import TupleRow
-    from psycopg_pool import PoolTimeout
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the PostgreSQL run queue needs psycopg: pip install 'scopegraph[postgres]'"
     ) from exc
 
 from .._backend import running_on_asyncio
-from ..checkpoint._postgres import (
-    PooledPostgres,
-    _adrive,
-    _Op,
-    migrate,
-    read_schema_version,
-)
+from .._errors import ScopegraphError
+from .._postgres import Database, ErrorKinds, Schema
+from .._postgres import Op as _Op
 
 __all__ = (
     "CANCEL_CHANNEL",
@@ -115,8 +109,6 @@ __all__ = (
     "RunQueue",
     "ThreadBusyError",
 )
-
-_T = TypeVar("_T")
 
 CANCEL_CHANNEL: Final = "scopegraph_cancel"
 """The NOTIFY channel of cancel requests; the payload is the run id."""
@@ -133,11 +125,11 @@ _LISTEN_POLL: Final = 0.05
 (and the listener can be cancelled)."""
 
 
-class QueueError(Exception):
+class QueueError(ScopegraphError):
     """A run queue operation failed; the message says why."""
 
 
-class QueueConnectionError(QueueError):
+class QueueConnectionError(QueueError, ConnectionError):
     """The PostgreSQL server cannot be reached, or rejected the connection.
 
     The message names what to check in the connection string.
@@ -221,22 +213,14 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
-# Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
-_MIGRATION_LOCK_KEY = int.from_bytes(b"sg-queue", "big")
-
-_CREATE_VERSION_TABLE = """
-CREATE TABLE IF NOT EXISTS scopegraph_queue_schema_version (
-    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-    version INTEGER NOT NULL,
-    migrated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+_SCHEMA = Schema(
+    what="the PostgreSQL run queue tables",
+    version_table="scopegraph_queue_schema_version",
+    # Serializes migrations between processes: pg_advisory_xact_lock(key), held until commit.
+    lock_key=int.from_bytes(b"sg-queue", "big"),
+    migrations=_MIGRATIONS,
+    error=QueueError,
 )
-"""
-_VERSION_TABLE_EXISTS = "SELECT to_regclass('scopegraph_queue_schema_version') IS NOT NULL"
-_SELECT_VERSION = "SELECT version FROM scopegraph_queue_schema_version"
-_STORE_VERSION = """
-INSERT INTO scopegraph_queue_schema_version (singleton, version) VALUES (TRUE, %(version)s)
-ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()
-"""
 
 # -- statements --------------------------------------------------------------------------
 
@@ -433,29 +417,6 @@ def _row(values: Any) -> dict[str, Any]:
     return dict(zip(_FIELDS, values, strict=True))
 
 
-def _read_schema_version() -> _Op[int | None]:
-    return read_schema_version(_VERSION_TABLE_EXISTS, _SELECT_VERSION)
-
-
-def _newer_schema_error(version: int) -> QueueError:
-    return QueueError(
-        f"the PostgreSQL run queue tables were written by a newer scopegraph (schema "
-        f"version {version}; this release supports up to {SCHEMA_VERSION}); upgrade "
-        "scopegraph to use them. Nothing was changed."
-    )
-
-
-def _migrate() -> _Op[None]:
-    return migrate(
-        lock_key=_MIGRATION_LOCK_KEY,
-        create_version_table=_CREATE_VERSION_TABLE,
-        select_version=_SELECT_VERSION,
-        store_version=_STORE_VERSION,
-        migrations=_MIGRATIONS,
-        newer=_newer_schema_error,
-    )
-
-
 def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[dict[str, Any]]:
     """Run in ONE transaction: the thread's row stays locked until commit."""
     params = {
@@ -619,6 +580,13 @@ def _release(run_id: str, worker_id: str, attempt: int) -> _Op[bool]:
 
 # -- the queue ---------------------------------------------------------------------------
 
+_ERRORS = ErrorKinds(
+    label="RunQueue",
+    prefix="run queue: ",
+    error=QueueError,
+    connection_error=QueueConnectionError,
+)
+
 
 def _json(value: Any, what: str) -> str:
     try:
@@ -632,7 +600,7 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be positive, got {value!r}")
 
 
-class RunQueue(PooledPostgres):
+class RunQueue:
     """A run queue in PostgreSQL; see the module docstring for what it guarantees.
 
     Args:
@@ -657,13 +625,6 @@ class RunQueue(PooledPostgres):
             await queue.finish(run["run_id"], worker_id, "success", attempt=run["attempt"])
     """
 
-    _label = "RunQueue"
-    _prefix = "run queue: "
-    _pool_name = "scopegraph-queue"
-    _schema_version = SCHEMA_VERSION
-    _error = QueueError
-    _connection_error = QueueConnectionError
-
     def __init__(
         self,
         dsn: str,
@@ -678,9 +639,12 @@ class RunQueue(PooledPostgres):
         _check_positive("lease_seconds", lease_seconds)
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
-        self._init_connection(
+        self._db = Database(
             dsn,
+            schema=_SCHEMA,
+            errors=_ERRORS,
             application_name="scopegraph-queue",
+            pool_name="scopegraph-queue",
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
@@ -689,56 +653,14 @@ class RunQueue(PooledPostgres):
         self.lease_seconds = float(lease_seconds)
         self.max_attempts = max_attempts
 
-    def _read_schema_version_op(self) -> _Op[int | None]:
-        return _read_schema_version()
-
-    def _migrate_op(self) -> _Op[None]:
-        return _migrate()
-
-    def _newer_schema_error(self, version: int) -> Exception:
-        return _newer_schema_error(version)
-
-    # -- running operations ------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<RunQueue {self._db.target()}>"
 
     # An operation may run twice: once more, on a fresh connection, when the first one
     # turns out to be broken (e.g. the server restarted while it sat in the pool). Each
     # operation is safe to repeat: enqueue finds its run by id, finish recognises its own
     # landed write, heartbeat, reap and cancel requests are idempotent. claim is not
     # repeated (a lost claim would hold a run until its lease expires).
-
-    async def _arun(
-        self, make_op: Callable[[], _Op[_T]], *, transaction: bool = False, retry: bool = True
-    ) -> _T:
-        if not running_on_asyncio():
-            return await anyio.to_thread.run_sync(
-                functools.partial(self._run, make_op, transaction=transaction, retry=retry)
-            )
-        pool = await self._async_pool()
-        for attempt in (1, 2):
-            stale = False
-            try:
-                aconn = await pool.getconn()
-            except PoolTimeout as exc:
-                raise self._pool_error(exc) from exc
-            try:
-                if not transaction:
-                    return await _adrive(aconn, make_op())
-                async with aconn.transaction():
-                    return await _adrive(aconn, make_op())
-            except psycopg.OperationalError as exc:
-                if not retry or attempt == 2 or not aconn.broken:
-                    raise self._pool_error(exc) from exc
-                stale = True
-            except psycopg.Error as exc:
-                raise self._pool_error(exc) from exc
-            finally:
-                # Also when cancelled mid-query: the pool rolls back or replaces it.
-                with anyio.CancelScope(shield=True):
-                    await pool.putconn(aconn)
-            if stale:  # the server restarted? its other connections are broken too
-                with anyio.CancelScope(shield=True):
-                    await pool.check()
-        raise AssertionError("unreachable")
 
     # -- API ---------------------------------------------------------------------------
 
@@ -748,26 +670,12 @@ class RunQueue(PooledPostgres):
         Idempotent, and safe when several processes do it at once: the migration runs in
         one transaction under an advisory lock.
         """
-        if running_on_asyncio():
-            await self._async_pool()
-        else:
-            await anyio.to_thread.run_sync(self._sync_pool)
+        await self._db.setup()
 
     async def aclose(self) -> None:
         """Close the pools; the queue is unusable afterwards. Listeners close when their
         ``async with`` block ends."""
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        apool, self._apool = self._apool, None
-        with anyio.CancelScope(shield=True):
-            # An asyncio pool can only be closed on its event loop; otherwise its
-            # connections close when it is garbage-collected.
-            on_its_loop = running_on_asyncio() and asyncio.get_running_loop() is self._aloop
-            if apool is not None and on_its_loop:
-                await apool.close()
-            if pool is not None:
-                await anyio.to_thread.run_sync(pool.close)
+        await self._db.aclose()
 
     async def __aenter__(self) -> Self:
         await self.setup()
@@ -809,14 +717,14 @@ class RunQueue(PooledPostgres):
             encoded = json.dumps(document)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the run must be a JSON document: {exc}") from exc
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_enqueue, run_id, thread_id, multitask_strategy, encoded),
             transaction=True,
         )
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
         """The run's row, or None if there is no such run."""
-        return await self._arun(functools.partial(_get, run_id))
+        return await self._db.arun(functools.partial(_get, run_id))
 
     async def claim(self, worker_id: str) -> dict[str, Any] | None:
         """Claim the oldest claimable run for ``worker_id``: pending, and no earlier run
@@ -830,7 +738,7 @@ class RunQueue(PooledPostgres):
         """:meth:`claim` up to ``limit`` runs at once (one statement), oldest first."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_claim, worker_id, self.lease_seconds, limit), retry=False
         )
 
@@ -843,7 +751,7 @@ class RunQueue(PooledPostgres):
         A lease that expired but was not reaped yet is still the worker's (nobody else
         can have claimed the run), so it is renewed: heartbeat every ``lease_seconds/3``
         or so, and stop the run if a heartbeat fails or cannot be made in time."""
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_heartbeat, run_id, worker_id, attempt, self.lease_seconds)
         )
 
@@ -870,7 +778,7 @@ class RunQueue(PooledPostgres):
         encoded = None if result is None else result.decode()
         now = datetime.datetime.now(datetime.UTC).isoformat()
         events = json.dumps([{"event": event, "at": now} for event in lifecycle])
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_finish, run_id, worker_id, attempt, status, error, encoded, events)
         )
 
@@ -878,7 +786,7 @@ class RunQueue(PooledPostgres):
         """Hand a claimed run back (its worker is stopping): pending again, so that
         another worker claims it and resumes it from its last checkpoint. Fenced like
         :meth:`finish`; False if the worker no longer owns the run."""
-        return await self._arun(functools.partial(_release, run_id, worker_id, attempt))
+        return await self._db.arun(functools.partial(_release, run_id, worker_id, attempt))
 
     async def reap(self) -> list[str]:
         """Take back every expired lease; return the runs taken back, oldest first.
@@ -887,7 +795,7 @@ class RunQueue(PooledPostgres):
         ``max_attempts``; else it ends in ``error``, with the reason in ``error``. A run
         whose cancellation was requested ends ``interrupted`` instead.
         """
-        return await self._arun(functools.partial(_reap, self.max_attempts))
+        return await self._db.arun(functools.partial(_reap, self.max_attempts))
 
     async def request_cancel(
         self, run_id: str, action: CancelAction = "interrupt", *, reason: str | None = None
@@ -900,7 +808,7 @@ class RunQueue(PooledPostgres):
         if action not in _CANCEL_ACTIONS:
             raise ValueError(f"action must be 'interrupt' or 'rollback', got {action!r}")
         why = reason or f"cancel requested ({action})"
-        return await self._arun(functools.partial(_request_cancel, run_id, action, why))
+        return await self._db.arun(functools.partial(_request_cancel, run_id, action, why))
 
     async def cancel_thread(
         self, thread_id: str, action: CancelAction = "interrupt", *, reason: str | None = None
@@ -910,7 +818,7 @@ class RunQueue(PooledPostgres):
         if action not in _CANCEL_ACTIONS:
             raise ValueError(f"action must be 'interrupt' or 'rollback', got {action!r}")
         why = reason or f"cancel requested ({action})"
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_cancel_thread, thread_id, action, why), transaction=True
         )
 
@@ -922,46 +830,46 @@ class RunQueue(PooledPostgres):
         """Create a listed thread; ``(thread, created)``: created is False when it
         existed already (it is returned unchanged)."""
         encoded = _json(dict(metadata or {}), "the thread's metadata")
-        return await self._arun(functools.partial(_create_thread, thread_id, encoded))
+        return await self._db.arun(functools.partial(_create_thread, thread_id, encoded))
 
     async def get_thread(self, thread_id: str) -> dict[str, Any] | None:
         """The listed thread, with ``busy`` (a run is pending or running) and ``last``
         (its latest run's status, or None); None if there is no such thread."""
-        return await self._arun(functools.partial(_get_thread, thread_id))
+        return await self._db.arun(functools.partial(_get_thread, thread_id))
 
     async def search_threads(
         self, metadata: Mapping[str, Any] | None = None, *, limit: int = 10, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Listed threads whose metadata contains ``metadata``, newest first."""
         encoded = _json(dict(metadata or {}), "the metadata filter")
-        return await self._arun(functools.partial(_search_threads, encoded, limit, offset))
+        return await self._db.arun(functools.partial(_search_threads, encoded, limit, offset))
 
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         """Merge ``metadata`` into the thread's; the thread, or None if there is none."""
         encoded = _json(dict(metadata), "the thread's metadata")
-        return await self._arun(
+        return await self._db.arun(
             functools.partial(_patch_thread, thread_id, encoded), transaction=True
         )
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete the thread and its runs (cancel the active ones first)."""
-        return await self._arun(functools.partial(_delete_thread, thread_id))
+        return await self._db.arun(functools.partial(_delete_thread, thread_id))
 
     async def list_runs(
         self, thread_id: str, *, status: str | None = None, limit: int = 10, offset: int = 0
     ) -> list[dict[str, Any]]:
         """The thread's runs, newest first."""
-        return await self._arun(functools.partial(_list_runs, thread_id, status, limit, offset))
+        return await self._db.arun(functools.partial(_list_runs, thread_id, status, limit, offset))
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete an ended run; False if there is no such run or it is still active."""
-        return await self._arun(functools.partial(_delete_run, run_id))
+        return await self._db.arun(functools.partial(_delete_run, run_id))
 
     async def cancel_requested(self, run_id: str) -> str | None:
         """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""
-        return await self._arun(functools.partial(_cancel_requested, run_id))
+        return await self._db.arun(functools.partial(_cancel_requested, run_id))
 
     def listen_cancels(self, on_enqueue: Callable[[], None] | None = None) -> CancelSubscription:
         """Subscribe to cancel requests: ``async with queue.listen_cancels() as cancels:``
@@ -976,8 +884,8 @@ class RunQueue(PooledPostgres):
         ``on_enqueue``: called (on the listener's task) whenever a run is queued, so that
         an idle worker claims it at once instead of at its next poll.
         """
-        self._check_usable()
-        return CancelSubscription(self, on_enqueue)
+        self._db.check_usable()
+        return CancelSubscription(self._db, on_enqueue)
 
 
 class CancelSubscription:
@@ -990,12 +898,10 @@ class CancelSubscription:
     again, then check the rows again.
     """
 
-    def __init__(self, queue: RunQueue, on_enqueue: Callable[[], None] | None = None) -> None:
-        self._queue = queue
+    def __init__(self, db: Database, on_enqueue: Callable[[], None] | None = None) -> None:
+        self._db = db
         self._on_enqueue = on_enqueue
-        self._conninfo = make_conninfo(
-            queue._conninfo, application_name="scopegraph-queue-listener"
-        )
+        self._conninfo = make_conninfo(db.conninfo, application_name="scopegraph-queue-listener")
         self._aconn: psycopg.AsyncConnection[TupleRow] | None = None
         self._conn: psycopg.Connection[TupleRow] | None = None
         self._buffer: collections.deque[str] = collections.deque()
@@ -1005,21 +911,21 @@ class CancelSubscription:
         try:
             conn = psycopg.Connection.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
-            raise self._queue._connect_error(exc) from exc
+            raise self._db.connect_error(exc) from exc
         try:
             conn.execute(f"LISTEN {CANCEL_CHANNEL}")
             if self._on_enqueue is not None:
                 conn.execute(f"LISTEN {ENQUEUE_CHANNEL}")
         except psycopg.Error as exc:
             conn.close()
-            raise self._queue._pool_error(exc) from exc
+            raise self._db.error(exc) from exc
         return conn
 
     async def _alisten(self) -> psycopg.AsyncConnection[TupleRow]:
         try:
             aconn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
-            raise self._queue._connect_error(exc) from exc
+            raise self._db.connect_error(exc) from exc
         try:
             await aconn.execute(f"LISTEN {CANCEL_CHANNEL}")
             if self._on_enqueue is not None:
@@ -1028,7 +934,7 @@ class CancelSubscription:
             with anyio.CancelScope(shield=True):
                 await aconn.close()
             if isinstance(exc, psycopg.Error):
-                raise self._queue._pool_error(exc) from exc
+                raise self._db.error(exc) from exc
             raise
         return aconn
 
@@ -1085,5 +991,5 @@ class CancelSubscription:
                         "async with queue.listen_cancels() as cancels: async for ... in cancels"
                     )
             except psycopg.Error as exc:
-                raise self._queue._pool_error(exc) from exc
+                raise self._db.error(exc) from exc
         return self._buffer.popleft()
