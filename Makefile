@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser services test lint typecheck unit demo bench bench-server bench-scale clean
+.PHONY: install browser services test lint typecheck unit demo bench bench-server bench-scale \
+	langgraph-suite clean
 
 install: $(STAMP) browser
 
@@ -81,6 +82,12 @@ bench-server: install
 # the PostgreSQL server on 127.0.0.1:5432 (or SCOPEGRAPH_BENCH_PG) and redis-server.
 bench-scale: install services
 	$(BIN)/python -m benchmarks.scale
+
+# LangGraph's own test suite (the sdist of the pinned version, in .cache/) on LangGraph and,
+# with the public-API imports rewritten, on scopegraph; writes docs/langgraph-suite.md.
+# ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt.
+langgraph-suite: install
+	$(BIN)/python -m tools.langgraph_suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
