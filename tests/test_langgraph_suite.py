@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import pytest
 from tools.langgraph_suite._classify import Classifier
-from tools.langgraph_suite._ratchet import read_passing, run_listed, stopped_passing
+from tools.langgraph_suite._ratchet import grow, read_passing, run_listed, stopped_passing
 from tools.langgraph_suite._report import cause_of
 from tools.langgraph_suite._rewrite import ImportMap, patch_memory_checkpointer, rewrite_source
 from tools.langgraph_suite._sdist import SuiteError, pinned_version, prepare
@@ -163,3 +163,10 @@ def test_failure_causes_group_by_type_and_message_pattern() -> None:
 
 def test_the_suite_version_is_the_pin_of_the_dev_extra() -> None:
     assert pinned_version() == importlib.metadata.version("langgraph")
+
+
+def test_the_ratchet_list_grows_and_never_drops_a_test() -> None:
+    listed = ["a", "b", "gone"]
+    grown, lost = grow(listed, passing=["a", "c"], measured=["a", "b", "c"])
+    assert grown == ["a", "b", "c", "gone"]  # "gone" was not measured: kept
+    assert lost == ["b"]  # listed, measured, not passing: the update refuses

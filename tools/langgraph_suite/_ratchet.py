@@ -8,7 +8,14 @@ from pathlib import Path
 from ._runner import Outcomes, run_pytest
 from ._sdist import REPO, SuiteTrees
 
-__all__ = ("PASSING", "read_passing", "run_listed", "stopped_passing", "write_passing")
+__all__ = (
+    "PASSING",
+    "grow",
+    "read_passing",
+    "run_listed",
+    "stopped_passing",
+    "write_passing",
+)
 
 PASSING = REPO / "tests" / "langgraph_suite_passing.txt"
 
@@ -40,3 +47,13 @@ def run_listed(trees: SuiteTrees, ids: list[str]) -> Outcomes:
 def stopped_passing(listed: Iterable[str], outcomes: Outcomes) -> list[str]:
     """Listed ids that did not pass (a missing id, e.g. a collection error, did not)."""
     return sorted(i for i in listed if outcomes.tests.get(i, {}).get("outcome") != "passed")
+
+
+def grow(
+    listed: Iterable[str], passing: Iterable[str], measured: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """``(new list, lost)``: the list plus the tests that pass now, and the listed tests
+    that were measured and did not pass (the list never drops them: fix them instead)."""
+    listed, passing, measured = set(listed), set(passing), set(measured)
+    lost = sorted((listed & measured) - passing)
+    return sorted(listed | passing), lost

@@ -54,6 +54,11 @@ def cause_of(entry: dict[str, Any]) -> str:
     return f"{kind}: {message[:140]}" if message else kind
 
 
+def _is_public_name(label: str) -> bool:
+    """``langgraph.pregel.Pregel`` is, ``langgraph._internal._constants.PULL`` is not."""
+    return not any(part.startswith("_") for part in label.split("."))
+
+
 def _is_issue14(label: str) -> bool:
     module, _, name = label.rpartition(".")
     return module in ISSUE14_MODULES and not name.startswith("_")
@@ -103,12 +108,20 @@ class Report:
     def totals(self) -> dict[str, int]:
         records = self.tests.values()
         issue14 = [r for r in records if r.needs and all(_is_issue14(label) for label in r.needs)]
+        public_names = [
+            r for r in records if r.needs and all(_is_public_name(label) for label in r.needs)
+        ]
         return {
             "tests": len(self.tests),
             "public": sum(r.public for r in records),
             "public_langgraph_passed": sum(r.public and r.langgraph == "passed" for r in records),
             "public_scopegraph_passed": sum(
                 r.public and r.langgraph == "passed" and r.scopegraph == "passed" for r in records
+            ),
+            "public_names_only": len(public_names),
+            "public_names_only_without_func": sum(
+                not any(label.startswith("langgraph.func.") for label in r.needs)
+                for r in public_names
             ),
             "issue14_api": len(issue14),
             "issue14_api_langgraph_passed": sum(r.langgraph == "passed" for r in issue14),
@@ -124,10 +137,27 @@ class Report:
             "apis": self.apis,
         }
         tests = ",\n".join(
-            f"  {json.dumps(nodeid)}: {json.dumps(asdict(record))}"
+            f"  {json.dumps(nodeid)}: {json.dumps(asdict(record), ensure_ascii=False)}"
             for nodeid, record in sorted(self.tests.items())
         )
-        return json.dumps(head, indent=1)[:-2] + ',\n "tests": {\n' + tests + "\n }\n}\n"
+        return (
+            json.dumps(head, indent=1, ensure_ascii=False)[:-2]
+            + ',\n "tests": {\n'
+            + tests
+            + "\n }\n}\n"
+        )
+
+
+def _relative(where: str) -> str:
+    """``src/scopegraph/_graph.py:472``, ``tests/test_pregel.py:10`` (the suite's file),
+    ``langchain_core/...`` (an installed package): no machine-specific prefix."""
+    for marker in ("/site-packages/", "/scopegraph/tests/", "/langgraph/tests/"):
+        if marker in where:
+            head = "tests/" if marker.endswith("/tests/") else ""
+            return head + where.split(marker, 1)[1]
+    if "/src/scopegraph/" in where:
+        return "src/scopegraph/" + where.split("/src/scopegraph/", 1)[1]
+    return where
 
 
 def build(raw: dict[str, Any], classifier: Classifier) -> Report:
@@ -161,7 +191,7 @@ def build(raw: dict[str, Any], classifier: Classifier) -> Report:
             )
             if record.scopegraph in ("failed", "error"):
                 record.cause = cause_of(sg_entry)
-                record.where = sg_entry.get("where", "")
+                record.where = _relative(sg_entry.get("where", ""))
             tests[nodeid] = record
             row.tests += 1
             needs_count.update(needs)
@@ -231,9 +261,13 @@ def markdown(report: Report, command: str, date: str) -> str:
         "",
         "### LangGraph APIs the tests need that scopegraph lacks",
         "",
-        f"{totals['tests'] - totals['public']} tests need at least one; "
+        f"{totals['tests'] - totals['public']} tests need at least one. "
+        f"{totals['public_names_only']} need only public LangGraph names (no `_` in the "
+        f"module path or the name), {totals['public_names_only_without_func']} of them "
+        "none from `langgraph.func`; "
         f"{totals['issue14_api']} need only public names of the modules issue 14 covers "
-        f"(of which LangGraph passes {totals['issue14_api_langgraph_passed']}).",
+        "(`langgraph.types`, `.runtime`, `.errors`, `.config`, `.graph*`, `.managed`, "
+        f"`.cache*`; LangGraph passes {totals['issue14_api_langgraph_passed']} of them).",
         "",
         "| API | tests needing it | needing only it |",
         "|---|---:|---:|",
