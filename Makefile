@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install browser services test lint typecheck unit docs demo bench bench-server bench-scale soak clean
+.PHONY: install browser services test lint typecheck unit docs demo bench bench-server bench-scale \
+	soak langgraph-suite clean
 
 install: $(STAMP)
 
@@ -105,6 +106,12 @@ bench-scale: install services
 # Memory soak of one server: 20,000 runs over 2,000 threads, RSS every 5,000 runs.
 soak: install
 	$(BIN)/python -m benchmarks.soak
+
+# LangGraph's own test suite (the sdist of the pinned version, in .cache/) on LangGraph and,
+# with the public-API imports rewritten, on scopegraph; writes docs/langgraph-suite.md.
+# ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt.
+langgraph-suite: install
+	$(BIN)/python -m tools.langgraph_suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Developer tools of the scopegraph repository (not shipped in the wheel)."""

@@ -1,0 +1,43 @@
+"""LangGraph's own test suite, run on LangGraph and on scopegraph (issue 14's instrument).
+
+``make langgraph-suite`` (``python -m tools.langgraph_suite``) downloads the sdist of the
+LangGraph version pinned in ``pyproject.toml`` into ``.cache/`` (never into git), rewrites
+the public-API imports to scopegraph (:mod:`._rewrite`), runs :data:`FILES` one pytest
+process per file with the in-memory fixtures (:mod:`._plugin`), once as shipped and once
+rewritten, and reports per file: tests, public-API tests (:mod:`._classify` defines them),
+passes on each, and the causes of the failures; it writes ``docs/langgraph-suite.md`` and
+``docs/langgraph-suite.json``.
+
+The ratchet: ``tests/langgraph_suite_passing.txt`` lists the public-API tests that pass on
+scopegraph; ``tests/test_langgraph_suite.py`` (in ``make test``) runs exactly those and
+fails naming any that stopped passing. ``--update`` adds newly passing tests to the list
+and refuses to drop one.
+"""
+
+from __future__ import annotations
+
+FILES: tuple[str, ...] = (
+    "test_pregel",
+    "test_pregel_async",
+    "test_state",
+    "test_interruption",
+    "test_messages_state",
+    "test_channels",
+    "test_parent_command",
+    "test_parent_command_async",
+    "test_subgraph_persistence",
+    "test_subgraph_persistence_async",
+    "test_time_travel",
+    "test_time_travel_async",
+    "test_runtime",
+    "test_type_checking",
+    "test_trace_policy",
+    "test_config_async",
+    "test_graph_callbacks",
+    "test_retry",
+    "test_large_cases",
+    "test_large_cases_async",
+    "test_pydantic",
+    "test_subgraph_detection",
+)
+"""The 22 core files of issue 14 (``tests/<name>.py`` in the sdist)."""
