@@ -20,10 +20,10 @@ import anyio
 import uvicorn
 from sse_starlette.sse import AppStatus
 
-from .._compiled import CompiledStateGraph
-from .._graph import StateGraph
-from ..checkpoint._base import BaseCheckpointSaver
-from ._app import ServerSettings, create_app, drain
+from .. import CompiledStateGraph, StateGraph
+from ..checkpoint import BaseCheckpointSaver
+from ._app import create_app, drain
+from ._settings import ServerSettings
 
 __all__ = ("load_graph", "open_checkpointer", "serve")
 
@@ -173,8 +173,7 @@ def serve(
                 async def hurry() -> None:
                     async for signum in signals:
                         log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
-                        state = app.state.server
-                        (state.cluster or state.manager).hurry()
+                        app.state.backend.hurry()
 
                 async with anyio.create_task_group() as watcher:
                     watcher.start_soon(hurry)
@@ -255,7 +254,7 @@ def main_serve(args: Any) -> int:
 
 def main_worker(args: Any) -> int:
     """``scopegraph worker``: see :func:`scopegraph.server._worker.serve_worker`."""
-    from ._worker import serve_worker
+    from .cluster._worker import serve_worker
 
     graphs: dict[str, Any] = {}
     for item in args.graph:

@@ -1,5 +1,5 @@
-"""What crosses the wire: JSON encoding, and the LangGraph server's shapes of state,
-threads, checkpoints and schemas."""
+"""What crosses the wire: JSON encoding, SSE frames, and the LangGraph server's shapes of
+state, threads, checkpoints and schemas."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 
-from .._constants import END, START
-from .._state import StateSnapshot
-from .._types import Interrupt
+from .. import END, START, Interrupt, StateSnapshot
 
 __all__ = (
+    "ALWAYS_SENT",
+    "END_FRAME",
     "dumps",
+    "frame_event",
+    "sse_frame",
     "graph_json",
     "interrupt_json",
     "now_iso",
@@ -55,6 +57,28 @@ def dumps(value: Any) -> bytes:
     """JSON bytes; values JSON has no type for are encoded as a LangGraph server would
     (models as dicts, sets as lists), and anything else as its ``repr``."""
     return orjson.dumps(value, default=_default, option=_OPTIONS)
+
+
+def sse_frame(event: str, data: bytes, seq: int | str | None) -> bytes:
+    """One server-sent event: ``event: <name>``, ``data: <json>``, and its ``id`` if any."""
+    parts = [b"event: ", event.encode(), b"\ndata: ", data, b"\n"]
+    if seq is not None:
+        parts += [b"id: ", str(seq).encode(), b"\n"]
+    parts.append(b"\n")
+    return b"".join(parts)
+
+
+def frame_event(frame: bytes) -> str:
+    """The stream mode of an SSE frame made by :func:`sse_frame` (``values|sub`` ->
+    ``values``)."""
+    name = frame[7 : frame.index(b"\n")].decode()
+    return name.partition("|")[0]
+
+
+END_FRAME = sse_frame("end", b"null", None)
+"""The last frame of a stream whose run ended without an error."""
+ALWAYS_SENT = frozenset({"metadata", "end", "error"})
+"""Events a stream filtered by stream mode still sends."""
 
 
 def now_iso() -> str:
