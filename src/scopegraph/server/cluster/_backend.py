@@ -79,9 +79,7 @@ def open_cluster(
             "only (their checkpoints must be in the shared PostgreSQL); port them by "
             "changing the imports to scopegraph, or serve them without --redis"
         )
-    cluster = Cluster(
-        RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis), graphs.graphs
-    )
+    cluster = Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis))
     return ClusterBackend(graphs, cluster, settings, worker=worker)
 
 

@@ -109,14 +109,12 @@ class Cluster:
         self,
         queue: RunQueue,
         events: RedisEventLog,
-        graphs: Mapping[str, Any],
         *,
         block_ms: int = 1000,
         end_grace: float = 2.0,
     ) -> None:
         self.queue = queue
         self.events = events
-        self.graphs = graphs
         self.block_ms = block_ms
         self.end_grace = end_grace
         """Seconds a stream waits for the end event of a run whose row has ended."""
@@ -127,9 +125,6 @@ class Cluster:
         """The worker of this process, if it runs one."""
 
     # -- threads -------------------------------------------------------------------------
-
-    async def thread_row(self, thread_id: str) -> dict[str, Any] | None:
-        return await self.queue.get_thread(thread_id)
 
     async def thread_json(
         self, row: Mapping[str, Any], graph: Any, *, with_state: bool = True
