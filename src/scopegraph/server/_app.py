@@ -25,7 +25,7 @@ from ._domain import Backend
 from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
-from ._routes import ROUTERS
+from ._routes import add_routes
 from ._settings import ServerSettings
 from ._store import Documents, open_backend
 
@@ -94,8 +94,7 @@ def create_app(
     app.state.server = backend  # the name tests and tools used before the split
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
-    for router in ROUTERS:
-        app.include_router(router)
+    add_routes(app)
     return app
 
 

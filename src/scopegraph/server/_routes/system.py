@@ -5,14 +5,15 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ._deps import BackendDep
+from .._http import JSONResponse
+from ._deps import backend_of
 
 __all__ = ("router",)
 
-router = APIRouter()
+router = APIRouter(default_response_class=JSONResponse)
 
 
 def _page() -> str:
@@ -30,5 +31,5 @@ async def ok() -> dict[str, Any]:
 
 
 @router.get("/info")
-async def info(backend: BackendDep) -> dict[str, Any]:
-    return backend.info()
+async def info(request: Request) -> dict[str, Any]:
+    return backend_of(request).info()
