@@ -109,8 +109,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScopegraphError)
     status, name = status_of(exc)
     message = str(exc)
-    if status == 503:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    if status == 503 and (exc.__cause__ is not None or not isinstance(exc, UnavailableError)):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)  # a service failed
         if not isinstance(exc, UnavailableError):
             message = f"{exc}; try again shortly"
     return error_response(status, name, message)
