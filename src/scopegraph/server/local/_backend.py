@@ -200,11 +200,11 @@ class LocalBackend:
 
         async def frames() -> AsyncIterator[bytes]:
             try:
-                async with contextlib.aclosing(live.follow(token, modes)) as chunks:
+                async with contextlib.aclosing(live.log.follow(token, modes)) as chunks:
                     async for chunk in chunks:
                         yield chunk
             finally:
-                live.unsubscribe(token)
+                live.log.unsubscribe(token)
                 if cancel_on_disconnect and not live.done.is_set():
                     with anyio.CancelScope(shield=True):
                         manager.cancel(live, "interrupt", "client disconnected")
@@ -290,7 +290,7 @@ class LocalBackend:
         if live is None:
             location = run_location(run["thread_id"], run["run_id"], temporary=False)
             return EventStream(_ended(), location)
-        token = live.subscribe(after)
+        token = live.log.subscribe(after)
         return self._events(live, token, modes, cancel_on_disconnect, temporary=False)
 
     async def cancel_run(

@@ -3,7 +3,7 @@
 Each run is a task in the manager's task group, inside its own cancel scope. HTTP
 handlers only create runs, read their event logs, and ask for cancellation:
 
-- A run's events go to its :class:`Live` log as ready-made SSE frames. A streaming
+- A run's events go to its :class:`EventLog` as ready-made SSE frames. A streaming
   response follows the log from a cursor; a client that reconnects with
   ``Last-Event-ID`` continues from there (resumable runs keep their whole log for
   ``resumable_ttl`` seconds after they end; other runs keep only what a connected client
@@ -42,34 +42,25 @@ from .._graphs import is_bridged
 from .._store import Documents
 from .._wire import dumps, frame_event, now_iso, sse_frame
 
-__all__ = ("Live", "RunManager")
+__all__ = ("EventLog", "Live", "RunManager")
 
 
-class Live:
-    """A run the manager knows in this process: its record, log and cancel scope."""
+class EventLog:
+    """A run's events as ready-made SSE frames, and the cursors of the clients that
+    follow them.
 
-    def __init__(self, record: dict[str, Any], graph: Any, resumable: bool) -> None:
-        self.record = record
-        self.graph = graph
+    A resumable run's log keeps every frame (each with its ``id``) until the run is
+    forgotten; another run's keeps only the frames a connected client has not read yet,
+    and nothing while nobody follows it."""
+
+    def __init__(self, resumable: bool) -> None:
         self.resumable = resumable
-        self.scope = anyio.CancelScope()
-        self.done = anyio.Event()
-        self.cancel_action: CancelAction | None = None
-        self.cancel_reason: str | None = None
         self.frames: list[bytes] = []
         self.first = 0  # the sequence number of frames[0]
         self.next = 0
         self.changed = anyio.Event()
         self.cursors: dict[int, int] = {}
         self.ended = False
-        self.final: Any = None
-        """The run's final values (what ``join`` and ``wait`` return), once it is done."""
-        self.temporary = False
-        """A stateless run (``/runs/...``): no thread, and its record is not stored."""
-
-    @property
-    def run_id(self) -> str:
-        return str(self.record["run_id"])
 
     def emit(self, event: str, data: Any) -> None:
         payload = data if isinstance(data, bytes) else dumps(data)
@@ -82,9 +73,15 @@ class Live:
         else:
             self.frames.clear()
             self.first = self.next
-        self.wake()
+        self._wake()
 
-    def wake(self) -> None:
+    def end(self, event: str, data: Any) -> None:
+        """The run's last event: followers return after it."""
+        self.emit(event, data)
+        self.ended = True
+        self._wake()
+
+    def _wake(self) -> None:
         changed, self.changed = self.changed, anyio.Event()
         changed.set()
 
@@ -93,9 +90,6 @@ class Live:
         if low > self.first:
             del self.frames[: low - self.first]
             self.first = low
-
-    def lifecycle(self, event: str) -> None:
-        self.record.setdefault("lifecycle", []).append({"event": event, "at": now_iso()})
 
     def subscribe(self, after: int | None) -> int:
         """A cursor: after ``after`` (a Last-Event-ID), else at the start of a new run
@@ -141,6 +135,40 @@ class Live:
             if self.ended:
                 return
             await self.changed.wait()
+
+
+class Live:
+    """A run the manager knows in this process: its record, its cancel scope and its
+    :class:`EventLog`."""
+
+    def __init__(self, record: dict[str, Any], graph: Any, resumable: bool) -> None:
+        self.record = record
+        self.graph = graph
+        self.log = EventLog(resumable)
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+        self.cancel_action: CancelAction | None = None
+        self.cancel_reason: str | None = None
+        self.final: Any = None
+        """The run's final values (what ``join`` and ``wait`` return), once it is done."""
+        self.temporary = False
+        """A stateless run (``/runs/...``): no thread, and its record is not stored."""
+
+    @property
+    def run_id(self) -> str:
+        return str(self.record["run_id"])
+
+    @property
+    def resumable(self) -> bool:
+        return self.log.resumable
+
+    @property
+    def frames(self) -> list[bytes]:
+        """The frames its log still holds."""
+        return self.log.frames
+
+    def lifecycle(self, event: str) -> None:
+        self.record.setdefault("lifecycle", []).append({"event": event, "at": now_iso()})
 
 
 def _malloc_trim() -> None:
@@ -211,8 +239,8 @@ class RunManager:
         previous = self._make_room(thread, graph, strategy)
         record = _new_record(thread, assistant_id, payload, strategy)
         live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
-        token = live.subscribe(None) if follow else None
-        live.emit("metadata", {"run_id": live.run_id, "attempt": 1})
+        token = live.log.subscribe(None) if follow else None
+        live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
         self.live[live.run_id] = live
         self._tails[thread] = live
@@ -291,7 +319,7 @@ class RunManager:
                 await self.docs.save("run", record)
 
             async def emit(event: str, chunk: Any) -> None:
-                live.emit(event, chunk)
+                live.log.emit(event, chunk)
 
             try:
                 values = await executor.stream(spec, emit)
@@ -337,9 +365,7 @@ class RunManager:
             elif outcome.interrupted:
                 thread_status = "interrupted"
             await self._thread_status(spec.thread_id, thread_status, spec.graph_id)
-        live.emit(*outcome.event)
-        live.ended = True
-        live.wake()
+        live.log.end(*outcome.event)
         if self._tails.get(spec.thread_id) is live:
             del self._tails[spec.thread_id]
         live.done.set()
