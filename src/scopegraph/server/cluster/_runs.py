@@ -31,7 +31,7 @@ import datetime
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -47,6 +47,9 @@ from ._redis_events import (
     RedisEventLog,
     _parse_id,
 )
+
+if TYPE_CHECKING:
+    from ._worker import Worker
 
 __all__ = ("Cluster", "run_json")
 
@@ -121,7 +124,7 @@ class Cluster:
         self.draining = False
         self.hub = FollowHub(events)
         """Reads every stream this process follows with one XREAD; run by the app."""
-        self.worker: Any = None
+        self.worker: Worker | None = None
         """The worker of this process, if it runs one."""
 
     # -- threads -------------------------------------------------------------------------
