@@ -145,6 +145,7 @@ def graph_json(graph: Any) -> dict[str, Any]:
     if getattr(graph, "bridged", False):  # a LangGraph graph draws itself
         drawn: dict[str, Any] = graph.get_graph().to_json()
         return drawn
+    # private: needs public CompiledStateGraph.get_graph() (LangGraph's drawable graph)
     builder = graph.builder
     nodes: list[dict[str, Any]] = [{"id": START, "type": "schema", "data": "__start__"}]
     nodes += [{"id": name, "type": "runnable", "data": {"name": name}} for name in graph.nodes]
@@ -201,6 +202,7 @@ def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
         }
     return {
         "graph_id": graph_id,
+        # private: needs public get_input_jsonschema() / get_output_jsonschema() (LangGraph's)
         "input_schema": _json_schema(graph.input_schema.cls, graph.input_schema.name),
         "output_schema": _json_schema(graph.output_schema.cls, graph.output_schema.name),
         "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
@@ -213,6 +215,7 @@ def check_input(graph: Any, value: Any) -> str | None:
     """Why ``value`` is not a valid input of ``graph``, or None when it is."""
     if getattr(graph, "bridged", False):  # LangGraph checks its own input
         return None if isinstance(value, dict) else "the input must be a JSON object"
+    # private: needs a public input check on CompiledStateGraph (raising InvalidInputError)
     schema = graph.input_schema
     try:
         schema.coerce_input(value, allowed=graph.input_channels)
