@@ -34,6 +34,7 @@ $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=src $(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""RedisEventLog (``scopegraph.server._redis_events``) against a real, throwaway Redis
+"""RedisEventLog (``scopegraph.server.cluster._redis_events``) against a real, throwaway Redis
 server (``tests/_redis.py``).
 
 Every async test runs on asyncio (redis-py's asyncio client) and on trio (the sync client
@@ -20,7 +20,7 @@ import pytest
 import _redis
 from _helpers import no_task_left
 from _redis import RedisServer, running_redis_server
-from scopegraph.server._redis_events import (
+from scopegraph.server.cluster._redis_events import (
     EventLogConnectionError,
     EventLogError,
     EventsLostError,
@@ -514,7 +514,7 @@ async def test_publish_batch_appends_each_run_s_events_in_order(log: RedisEventL
 async def test_a_hub_serves_many_followers_with_one_read_at_a_time(
     redis_url: str, raw: Any
 ) -> None:
-    from scopegraph.server._redis_events import FollowHub
+    from scopegraph.server.cluster._redis_events import FollowHub
 
     runs = [new_run() for _ in range(20)]
     got: dict[str, list[bytes]] = {run: [] for run in runs}
@@ -556,7 +556,7 @@ async def test_a_hub_serves_many_followers_with_one_read_at_a_time(
 
 
 async def test_a_second_follower_of_one_stream_reads_on_its_own(redis_url: str) -> None:
-    from scopegraph.server._redis_events import FollowHub
+    from scopegraph.server.cluster._redis_events import FollowHub
 
     run = new_run()
     async with other_process(redis_url) as log:
@@ -576,7 +576,7 @@ async def test_a_second_follower_of_one_stream_reads_on_its_own(redis_url: str) 
 
 
 async def test_a_hub_follower_notices_a_redis_restart() -> None:
-    from scopegraph.server._redis_events import FollowHub
+    from scopegraph.server.cluster._redis_events import FollowHub
 
     run = new_run()
     with running_redis_server() as server:

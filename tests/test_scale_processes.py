@@ -28,7 +28,7 @@ import _pg
 import _redis
 from scopegraph.checkpoint import PostgresSaver
 from scopegraph.server._pg_queue import RunQueue
-from scopegraph.server._redis_events import RedisEventLog
+from scopegraph.server.cluster._redis_events import RedisEventLog
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server

@@ -1,4 +1,4 @@
-"""The scale-out worker (``scopegraph.server._worker.Worker``) on real PostgreSQL and Redis.
+"""The scale-out worker (``scopegraph.server.cluster._worker.Worker``) on real PostgreSQL and Redis.
 
 Runs are enqueued through one ``RunQueue`` (standing in for an API process) and run by a
 worker holding its own ``RunQueue`` and ``RedisEventLog`` (standing in for a worker
@@ -22,8 +22,8 @@ import _redis
 from scopegraph import END, START, StateGraph, get_stream_writer
 from scopegraph.checkpoint import SqliteSaver
 from scopegraph.server._pg_queue import RunQueue
-from scopegraph.server._redis_events import RedisEventLog
-from scopegraph.server._worker import Worker
+from scopegraph.server.cluster._redis_events import RedisEventLog
+from scopegraph.server.cluster._worker import Worker
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server

@@ -20,7 +20,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'scopegraph[server]'"
     ) from exc
 
-from ._app import ServerSettings, create_app, drain
+from ._app import create_app, drain
 from ._serve import load_graph, serve
+from ._settings import ServerSettings
 
 __all__ = ("ServerSettings", "create_app", "drain", "load_graph", "serve")

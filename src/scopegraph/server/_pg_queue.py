@@ -96,8 +96,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the PostgreSQL run queue needs psycopg: pip install 'scopegraph[postgres]'"
     ) from exc
 
+from .. import ScopegraphError
 from .._backend import running_on_asyncio
-from .._errors import ScopegraphError
 from .._postgres import Database, ErrorKinds, Schema
 from .._postgres import Op as _Op
 

@@ -21,10 +21,10 @@ import anyio
 import uvicorn
 from sse_starlette.sse import AppStatus
 
-from .._compiled import CompiledStateGraph
-from .._graph import StateGraph
-from ..checkpoint._base import BaseCheckpointSaver
-from ._app import ServerSettings, create_app, drain
+from .. import CompiledStateGraph, StateGraph
+from ..checkpoint import BaseCheckpointSaver
+from ._app import create_app, drain
+from ._settings import ServerSettings
 
 __all__ = ("load_graph", "open_checkpointer", "serve")
 
@@ -139,81 +139,95 @@ def serve(
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
     )
-    server = _Uvicorn(config)
-
-    children: list[subprocess.Popen[bytes]] = []
-
-    async def stop_children() -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            status = await anyio.to_thread.run_sync(child.wait)
-            if status:
-                log.warning("worker process %d exited with status %d", child.pid, status)
-
-    async def main() -> None:
-        try:
-            await serve_api()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await stop_children()
-
-    async def serve_api() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(server.serve)
-            # The receiver stays open until the process ends: a second signal cuts the
-            # grace period short (runs are cancelled now, their cleanup still completes).
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for signum in signals:
-                    if redis is None:
-                        then = "then they are cancelled"
-                    elif worker and not worker_processes:
-                        then = "then they go back to the queue; open streams end"
-                    else:
-                        then = "open streams end (their runs go on)"
-                    log.warning(
-                        "%s: no new runs; %.1f s for running ones, %s",
-                        signal.Signals(signum).name,
-                        settings.shutdown_grace_seconds,
-                        then,
-                    )
-                    break
-
-                async def hurry() -> None:
-                    async for signum in signals:
-                        log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
-                        state = app.state.server
-                        (state.cluster or state.manager).hurry()
-
-                async with anyio.create_task_group() as watcher:
-                    watcher.start_soon(hurry)
-                    await drain(app)
-                    log.warning("every run has ended and its cleanup finished; stopping")
-                    server.should_exit = True
-                    await server_stopped.wait()
-                    watcher.cancel_scope.cancel()
-        await checkpointer.aclose()
-
-    server_stopped = anyio.Event()
-    original_serve = server.serve
-
-    async def serve_then_signal(sockets: Any = None) -> None:
-        try:
-            await original_serve(sockets)
-        finally:
-            server_stopped.set()
-
-    server.serve = serve_then_signal  # type: ignore[method-assign]
-
+    if redis is None:
+        then = "then they are cancelled"
+    elif worker and not worker_processes:
+        then = "then they go back to the queue; open streams end"
+    else:
+        then = "open streams end (their runs go on)"
+    serving = _Serving(app, _Uvicorn(config), checkpointer, settings, then)
     # A server allocates many short-lived objects per event; the objects alive at start
     # (modules, graphs) need never be scanned again, and young collections can be rarer.
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
-    children.extend(subprocess.Popen(list(command)) for command in worker_processes)
-    anyio.run(main)
+    serving.children.extend(subprocess.Popen(list(command)) for command in worker_processes)
+    anyio.run(serving.main)
     return 0
+
+
+class _Serving:
+    """One ``scopegraph serve`` process: uvicorn, the signal handling that drains the
+    runs before uvicorn stops, and the worker processes started with it."""
+
+    def __init__(
+        self,
+        app: Any,
+        server: _Uvicorn,
+        checkpointer: BaseCheckpointSaver,
+        settings: ServerSettings,
+        then: str,
+    ) -> None:
+        self.app = app
+        self.server = server
+        self.checkpointer = checkpointer
+        self.settings = settings
+        self.then = then
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    async def main(self) -> None:
+        try:
+            await self._serve_api()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stop_children()
+
+    async def _stop_children(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            status = await anyio.to_thread.run_sync(child.wait)
+            if status:
+                log.warning("worker process %d exited with status %d", child.pid, status)
+
+    async def _uvicorn(self, stopped: anyio.Event) -> None:
+        try:
+            await self.server.serve()
+        finally:
+            stopped.set()
+
+    async def _serve_api(self) -> None:
+        stopped = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._uvicorn, stopped)
+            # The receiver stays open until the process ends: a second signal cuts the
+            # grace period short (runs are cancelled now, their cleanup still completes).
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.warning(
+                        "%s: no new runs; %.1f s for running ones, %s",
+                        signal.Signals(signum).name,
+                        self.settings.shutdown_grace_seconds,
+                        self.then,
+                    )
+                    break
+                await self._drain_then_stop(signals, stopped)
+        await self.checkpointer.aclose()
+
+    async def _drain_then_stop(self, signals: Any, stopped: anyio.Event) -> None:
+        async def hurry() -> None:
+            async for signum in signals:
+                log.warning("%s again: cancelling runs now", signal.Signals(signum).name)
+                self.app.state.backend.hurry()
+
+        async with anyio.create_task_group() as watcher:
+            watcher.start_soon(hurry)
+            await drain(self.app)
+            log.warning("every run has ended and its cleanup finished; stopping")
+            self.server.should_exit = True
+            await stopped.wait()
+            watcher.cancel_scope.cancel()
 
 
 def main_serve(args: Any) -> int:
@@ -265,7 +279,7 @@ def main_serve(args: Any) -> int:
 
 def main_worker(args: Any) -> int:
     """``scopegraph worker``: see :func:`scopegraph.server._worker.serve_worker`."""
-    from ._worker import serve_worker
+    from .cluster._worker import serve_worker
 
     graphs: dict[str, Any] = {}
     for item in args.graph:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import anyio.to_thread
 import orjson
 
-from .._errors import ScopegraphError
+from .. import ScopegraphError
 from ._wire import dumps
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
-"""What crosses the wire: JSON encoding, and the LangGraph server's shapes of state,
-threads, checkpoints and schemas."""
+"""What crosses the wire: JSON encoding, SSE frames, and the LangGraph server's shapes of
+state, threads, checkpoints and schemas."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 
-from .._constants import END, START
-from .._state import StateSnapshot
-from .._types import Interrupt
+from .. import END, START, Interrupt, StateSnapshot
 
 __all__ = (
+    "ALWAYS_SENT",
+    "END_FRAME",
     "dumps",
+    "frame_event",
+    "sse_frame",
     "graph_json",
     "interrupt_json",
     "now_iso",
@@ -55,6 +57,28 @@ def dumps(value: Any) -> bytes:
     """JSON bytes; values JSON has no type for are encoded as a LangGraph server would
     (models as dicts, sets as lists), and anything else as its ``repr``."""
     return orjson.dumps(value, default=_default, option=_OPTIONS)
+
+
+def sse_frame(event: str, data: bytes, seq: int | str | None) -> bytes:
+    """One server-sent event: ``event: <name>``, ``data: <json>``, and its ``id`` if any."""
+    parts = [b"event: ", event.encode(), b"\ndata: ", data, b"\n"]
+    if seq is not None:
+        parts += [b"id: ", str(seq).encode(), b"\n"]
+    parts.append(b"\n")
+    return b"".join(parts)
+
+
+def frame_event(frame: bytes) -> str:
+    """The stream mode of an SSE frame made by :func:`sse_frame` (``values|sub`` ->
+    ``values``)."""
+    name = frame[7 : frame.index(b"\n")].decode()
+    return name.partition("|")[0]
+
+
+END_FRAME = sse_frame("end", b"null", None)
+"""The last frame of a stream whose run ended without an error."""
+ALWAYS_SENT = frozenset({"metadata", "end", "error"})
+"""Events a stream filtered by stream mode still sends."""
 
 
 def now_iso() -> str:
@@ -121,6 +145,7 @@ def graph_json(graph: Any) -> dict[str, Any]:
     if getattr(graph, "bridged", False):  # a LangGraph graph draws itself
         drawn: dict[str, Any] = graph.get_graph().to_json()
         return drawn
+    # private: needs public CompiledStateGraph.get_graph() (LangGraph's drawable graph)
     builder = graph.builder
     nodes: list[dict[str, Any]] = [{"id": START, "type": "schema", "data": "__start__"}]
     nodes += [{"id": name, "type": "runnable", "data": {"name": name}} for name in graph.nodes]
@@ -194,6 +219,7 @@ def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
         }
     return {
         "graph_id": graph_id,
+        # private: needs public get_input_jsonschema() / get_output_jsonschema() (LangGraph's)
         "input_schema": _json_schema(graph.input_schema.cls, graph.input_schema.name),
         "output_schema": _json_schema(graph.output_schema.cls, graph.output_schema.name),
         "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
@@ -206,6 +232,7 @@ def check_input(graph: Any, value: Any) -> str | None:
     """Why ``value`` is not a valid input of ``graph``, or None when it is."""
     if getattr(graph, "bridged", False):  # LangGraph checks its own input
         return None if isinstance(value, dict) else "the input must be a JSON object"
+    # private: needs a public input check on CompiledStateGraph (raising InvalidInputError)
     schema = graph.input_schema
     try:
         schema.coerce_input(value, allowed=graph.input_channels)

@@ -1,8 +1,9 @@
 """The API side of the scale-out server: runs live in the PostgreSQL queue, their events in
 Redis, and any API process serves any run.
 
-``create_app(..., redis="redis://...")`` serves the run endpoints with
-:class:`ClusterRuns` over a :class:`Cluster` instead of the in-process run manager:
+``create_app(..., redis="redis://...")`` serves the run endpoints with the
+:class:`~scopegraph.server.cluster.ClusterBackend` over a :class:`Cluster` instead of the
+in-process run manager:
 
 - creating a run enqueues it (:class:`RunQueue`; the multitask strategy is enforced in
   the database), and a worker (in this process, in ``--workers`` child processes, or in
@@ -29,36 +30,30 @@ import contextlib
 import datetime
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from fastapi.responses import Response
 
-from ._app import (
-    JSONResponse,
-    RunCreate,
-    ServerSettings,
-    _EventSource,
-    finished_stream,
-    run_location,
-)
-from ._pg_queue import QueueError, RunQueue, ThreadBusyError
+from .._domain import RUN_KWARGS, TERMINAL, CancelAction
+from .._errors import ConflictError, InvalidRequestError, UnavailableError
+from .._pg_queue import QueueError, RunQueue, ThreadBusyError
+from .._wire import END_FRAME, dumps, sse_frame
 from ._redis_events import (
     EventLogConnectionError,
     EventLogError,
     EventsLostError,
     FollowHub,
     RedisEventLog,
+    _parse_id,
 )
-from ._runs import RUN_KWARGS, TERMINAL, ApiError, CancelAction, _frame
-from ._wire import dumps
 
-__all__ = ("Cluster", "ClusterRuns", "run_json")
+if TYPE_CHECKING:
+    from ._worker import Worker
+
+__all__ = ("Cluster", "run_json")
 
 log = logging.getLogger("scopegraph.server")
-
-_END = _frame("end", b"null", None)
 
 
 def _iso(value: Any) -> Any:
@@ -91,7 +86,7 @@ def run_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _lost_frames(run_id: str, values: Any, wanted: bool) -> list[bytes]:
     frames = [
-        _frame(
+        sse_frame(
             "metadata",
             dumps(
                 {
@@ -106,7 +101,7 @@ def _lost_frames(run_id: str, values: Any, wanted: bool) -> list[bytes]:
         )
     ]
     if wanted and values is not None:
-        frames.append(_frame("values", dumps(values), None))
+        frames.append(sse_frame("values", dumps(values), None))
     return frames
 
 
@@ -117,27 +112,22 @@ class Cluster:
         self,
         queue: RunQueue,
         events: RedisEventLog,
-        graphs: Mapping[str, Any],
         *,
         block_ms: int = 1000,
         end_grace: float = 2.0,
     ) -> None:
         self.queue = queue
         self.events = events
-        self.graphs = graphs
         self.block_ms = block_ms
         self.end_grace = end_grace
         """Seconds a stream waits for the end event of a run whose row has ended."""
         self.draining = False
         self.hub = FollowHub(events)
         """Reads every stream this process follows with one XREAD; run by the app."""
-        self.worker: Any = None
+        self.worker: Worker | None = None
         """The worker of this process, if it runs one."""
 
     # -- threads -------------------------------------------------------------------------
-
-    async def thread_row(self, thread_id: str) -> dict[str, Any] | None:
-        return await self.queue.get_thread(thread_id)
 
     async def thread_json(
         self, row: Mapping[str, Any], graph: Any, *, with_state: bool = True
@@ -189,9 +179,7 @@ class Cluster:
         temporary: bool,
     ) -> dict[str, Any]:
         if self.draining:
-            raise ApiError(
-                503, "ServiceUnavailable", "this server is shutting down and takes no new runs"
-            )
+            raise UnavailableError("this server is shutting down and takes no new runs")
         strategy = payload.get("multitask_strategy") or "enqueue"
         run_id = str(uuid.uuid4())
         document = {
@@ -208,11 +196,9 @@ class Cluster:
                 document, thread_id=thread_id or str(uuid.uuid4()), multitask_strategy=strategy
             )
         except ThreadBusyError as exc:
-            raise ApiError(
-                409,
-                "Conflict",
+            raise ConflictError(
                 f"thread {exc.thread_id} is busy with run {', '.join(exc.active)}; wait for "
-                "it, or pass multitask_strategy='enqueue', 'interrupt' or 'rollback'",
+                "it, or pass multitask_strategy='enqueue', 'interrupt' or 'rollback'"
             ) from None
         return row
 
@@ -276,15 +262,12 @@ class Cluster:
         events (the creating request); else at the live end (a join)."""
         if last_event_id is not None:
             try:
-                from ._redis_events import _parse_id
-
                 _parse_id(last_event_id)
             except ValueError:
-                raise ApiError(
-                    422,
-                    "InvalidId",
+                raise InvalidRequestError(
                     f"Last-Event-ID {last_event_id!r} is not an event id of this server "
                     "(<epoch>-<n>)",
+                    code="InvalidId",
                 ) from None
             return last_event_id
         if new:
@@ -334,7 +317,7 @@ class Cluster:
                         for event_id, event, data in batch:
                             cursor, last = event_id, event
                             if modes is None or event.partition("|")[0] in modes:
-                                frames.append(_frame(event, data, event_id))
+                                frames.append(sse_frame(event, data, event_id))
                         if frames:
                             yield b"".join(frames)
                         if self.draining:
@@ -342,7 +325,7 @@ class Cluster:
                 # follow() returns after the run's last entry ("end" or "error"), or when
                 # the row ended and no such entry came, or the server drains.
                 if last not in ("end", "error") and not self.draining:
-                    yield _END
+                    yield END_FRAME
                 return
             except EventsLostError as exc:
                 log.info("run %s: %s", run_id, exc)
@@ -355,7 +338,7 @@ class Cluster:
             except EventLogConnectionError as exc:
                 log.warning("run %s: Redis is unreachable (%s); waiting", run_id, exc)
                 if await ended_without_end():
-                    yield _END
+                    yield END_FRAME
                     return
                 await anyio.sleep(self.block_ms / 1000)
 
@@ -375,133 +358,3 @@ class Cluster:
     def hurry(self) -> None:
         if self.worker is not None:
             self.worker.hurry()
-
-
-class ClusterRuns:
-    """The run endpoints of the scale-out server: the same paths, bodies and responses
-    as the single-process ones (declared once, in ``_app._run_routes``), served from
-    the queue and the Redis streams."""
-
-    def __init__(self, server: Any, cluster: Cluster) -> None:
-        self.server = server
-        self.cluster = cluster
-        self.settings: ServerSettings = server.settings
-
-    def _graph(self, row: Mapping[str, Any]) -> Any:
-        return self.server.graphs[row["run"]["graph_id"]]
-
-    @staticmethod
-    def _base(row: Mapping[str, Any]) -> str:
-        temporary = bool(row["run"].get("temporary"))
-        return run_location(row["thread_id"], row["run_id"], temporary=temporary)
-
-    async def _cancel_and_wait(self, run_id: str, reason: str) -> None:
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.move_on_after(self.settings.send_timeout_seconds),
-        ):
-            if await self.cluster.cancel(run_id, "interrupt", reason) is not None:
-                await self.cluster.wait_done(run_id)
-
-    def _stream(
-        self,
-        row: Mapping[str, Any],
-        cursor: str | None,
-        modes: frozenset[str] | None,
-        cancel_on_disconnect: bool,
-    ) -> Response:
-        run_id = row["run_id"]
-        frames = self.cluster.frames(run_id, self._graph(row), cursor, modes)
-        cluster = self.cluster
-
-        async def body() -> AsyncIterator[bytes]:
-            complete = False
-            try:
-                async with contextlib.aclosing(frames):
-                    async for chunk in frames:
-                        yield chunk
-                complete = True
-            finally:
-                if cancel_on_disconnect and not complete and not cluster.draining:
-                    await self._cancel_and_wait(run_id, "client disconnected")
-
-        base = self._base(row)
-        return _EventSource(
-            body(),
-            ping=self.settings.heartbeat_seconds,
-            send_timeout=self.settings.send_timeout_seconds,
-            headers={"Location": f"{base}/stream", "Content-Location": base},
-        )
-
-    async def create(self, thread_id: str | None, body: RunCreate) -> Response:
-        row = await self.server.create_cluster_run(thread_id, body)
-        return JSONResponse(run_json(row), headers={"Content-Location": self._base(row)})
-
-    async def stream(self, thread_id: str | None, body: RunCreate) -> Response:
-        row = await self.server.create_cluster_run(thread_id, body)
-        return self._stream(row, None, None, body.on_disconnect == "cancel")
-
-    async def wait(self, thread_id: str | None, body: RunCreate) -> Response:
-        row = await self.server.create_cluster_run(thread_id, body)
-        run_id = row["run_id"]
-        done = None
-        try:
-            done = await self.cluster.wait_done(run_id)
-        finally:
-            if done is None and body.on_disconnect == "cancel":
-                await self._cancel_and_wait(run_id, "client disconnected")
-        values = await self.cluster.final_values(done, self._graph(row))
-        return JSONResponse(values, headers={"Content-Location": self._base(row)})
-
-    async def list(
-        self, thread_id: str, limit: int, offset: int, status: str | None
-    ) -> list[dict[str, Any]]:
-        tid = (await self.server.thread(thread_id))["thread_id"]
-        rows = await self.cluster.queue.list_runs(tid, status=status, limit=limit, offset=offset)
-        return [run_json(r) for r in rows]
-
-    async def get(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        return run_json(await self.server.run(thread_id, run_id))
-
-    async def delete(self, thread_id: str, run_id: str) -> None:
-        row = await self.server.run(thread_id, run_id)
-        if row["status"] not in TERMINAL or not await self.cluster.queue.delete_run(row["run_id"]):
-            raise ApiError(409, "Conflict", f"run {run_id} is {row['status']}; cancel it first")
-
-    async def join(self, thread_id: str, run_id: str) -> Response:
-        row = await self.server.run(thread_id, run_id)
-        done = await self.cluster.wait_done(row["run_id"])
-        return JSONResponse(await self.cluster.final_values(done, self._graph(row)))
-
-    async def join_stream(
-        self,
-        thread_id: str,
-        run_id: str,
-        *,
-        cancel_on_disconnect: bool,
-        modes: frozenset[str] | None,
-        last_event_id: str | None,
-    ) -> Response:
-        row = await self.server.run(thread_id, run_id)
-        if row["status"] in TERMINAL and not last_event_id:
-            return finished_stream(self._base(row), self.settings)
-        cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
-        return self._stream(row, cursor, modes, cancel_on_disconnect)
-
-    async def cancel(
-        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
-    ) -> Response:
-        row = await self.server.run(thread_id, run_id)
-        status = await self.cluster.cancel(row["run_id"], action, "cancel endpoint")
-        if status is None:
-            ended = await self.cluster.get(row["run_id"])
-            raise ApiError(
-                409,
-                "Conflict",
-                f"run {run_id} has already ended with status {(ended or row)['status']}",
-            )
-        if wait:
-            with anyio.CancelScope(shield=True):
-                await self.cluster.wait_done(row["run_id"])
-            return Response(status_code=204)
-        return Response(status_code=202)

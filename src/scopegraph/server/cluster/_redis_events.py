@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import anyio
 import anyio.to_thread
 
-from .._backend import running_on_asyncio
+from ... import ScopegraphError
+from ..._backend import running_on_asyncio  # private: the sanctioned home of backend detection
 
 if TYPE_CHECKING:
     import redis
@@ -115,7 +116,7 @@ redis.call('PEXPIRE', KEYS[1], 60000)
 """
 
 
-class EventLogError(Exception):
+class EventLogError(ScopegraphError):
     """An operation of the Redis event log failed."""
 
 

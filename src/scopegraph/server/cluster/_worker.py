@@ -12,13 +12,14 @@ One :class:`Worker` holds a task group with:
 - per run, a heartbeat that renews the lease every third of it; a lease that is lost (or
   cannot be renewed before it expires) cancels the run: another worker may take it over.
 
-A run executes like the single-process manager's: ``graph.open_stream`` in the run's
-scope; each chunk goes to the run's Redis stream (``event: <mode>``) through the worker's
-batcher, which sends what all its runs emitted in one pipeline per round trip. A
-cancellation cancels the scope once, so every node's shielded cleanup completes, and the
-checkpoint of the last completed step is saved before the run is finished. Finishing is
-fenced on owner and attempt: a worker that lost its lease changes nothing. The run's
-final values are stored with it (``join`` and ``wait`` read them from any process).
+A run executes through :mod:`scopegraph.server._executor`, the same code as the
+single-process manager's: ``graph.open_stream`` in the run's scope; each chunk goes to
+the run's Redis stream (``event: <mode>``) through the worker's batcher, which sends
+what all its runs emitted in one pipeline per round trip. A cancellation cancels the
+scope once, so every node's shielded cleanup completes, and the checkpoint of the last
+completed step is saved before the run is finished. Finishing is fenced on owner and
+attempt: a worker that lost its lease changes nothing. The run's final values are
+stored with it (``join`` and ``wait`` read them from any process).
 
 Failures of the shared services:
 
@@ -52,13 +53,13 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from ..checkpoint._base import BaseCheckpointSaver
-from ._pg_queue import QueueConnectionError, QueueError, RunQueue
+from .. import _executor as executor
+from .._domain import CancelAction
+from .._pg_queue import QueueConnectionError, QueueError, RunQueue
+from .._wire import dumps
 from ._redis_events import EventLogConnectionError, EventLogError, RedisEventLog
-from ._runs import restore_thread, run_arguments, stream_run
-from ._wire import dumps
 
-__all__ = ("Worker", "rollback_run", "serve_worker")
+__all__ = ("Worker", "serve_worker")
 
 log = logging.getLogger("scopegraph.worker")
 
@@ -71,7 +72,7 @@ class _ServiceDown(Exception):
 
 
 def _is_service_failure(exc: BaseException) -> bool:
-    from ..checkpoint._postgres import CheckpointConnectionError
+    from ...checkpoint import CheckpointConnectionError
 
     return isinstance(exc, CheckpointConnectionError | QueueConnectionError)
 
@@ -88,14 +89,6 @@ async def _retry(what: str, call: Callable[[], Awaitable[_T]], *, deadline: floa
             log.warning("%s failed (%s); retrying in %.2fs", what, exc, delay)
         await anyio.sleep(delay)
         delay = min(delay * 2, 1.0)
-
-
-async def rollback_run(saver: BaseCheckpointSaver, thread_id: str, run_id: str) -> None:
-    """Put the thread back as it was before ``run_id``: the run's checkpoints (those
-    whose metadata names the run) are deleted, the earlier ones kept."""
-    tuples = await saver.alist(thread_id, "", before=None)
-    keep = [t for t in reversed(tuples) if t.checkpoint.metadata.get("run_id") != run_id]
-    await restore_thread(saver, thread_id, keep)
 
 
 class _Batcher:
@@ -435,7 +428,6 @@ class Worker:
         self, row: dict[str, Any], scope: anyio.CancelScope, attempt: int, publisher: _Publisher
     ) -> tuple[str, dict[str, str] | None, bytes | None]:
         run_id = row["run_id"]
-        thread_id = row["thread_id"]
         document: dict[str, Any] = row["run"]
         graph = self.graphs.get(document.get("graph_id", ""))
         if graph is None:
@@ -446,149 +438,114 @@ class Worker:
             }
             return "error", error, dumps({"__error__": error})
         await publisher.publish("metadata", dumps({"run_id": run_id, "attempt": attempt}))
-        graph_input, config, options, modes = run_arguments(
-            graph,
-            document,
-            thread_id=thread_id,
-            metadata={
-                **(document.get("metadata") or {}),
-                "run_id": run_id,
-                "thread_id": thread_id,
-                "graph_id": document["graph_id"],
-                "assistant_id": document.get("assistant_id"),
-            },
+        spec = executor.RunSpec(
+            run_id=run_id,
+            thread_id=row["thread_id"],
+            graph_id=document["graph_id"],
+            assistant_id=document.get("assistant_id"),
+            graph=graph,
+            payload=document,
+            temporary=bool(document.get("temporary")),
+            resume=attempt > 1,
+            durability="sync",  # every step stored before the next one
         )
-        if attempt > 1:
-            graph_input = None  # taken over: resume from the thread's last checkpoint
-            config["configurable"].pop("checkpoint_id", None)
-        options.setdefault("durability", "sync")  # every step stored before the next one
-        timeout = document.get("timeout") or self.run_timeout
-        if timeout:
-            scope.deadline = anyio.current_time() + float(timeout)
+        executor.start_clock(scope, spec, self.run_timeout)
 
         async def emit(event: str, chunk: Any) -> None:
             await publisher.publish(event, dumps(chunk))
 
-        lost_lease = False
-
-        async def heartbeat() -> None:
-            nonlocal lost_lease
-            lease = self.queue.lease_seconds
-            expires = anyio.current_time() + lease
-            while True:
-                await anyio.sleep(lease / 3)
-                try:
-                    # Shielded: a query cut short would cost its connection.
-                    with anyio.CancelScope(shield=True):
-                        renewed = await _retry(
-                            f"run {run_id}: heartbeat",
-                            lambda: self.queue.heartbeat(run_id, self.worker_id, attempt=attempt),
-                            deadline=expires,
-                        )
-                except QueueConnectionError:
-                    renewed = False
-                if not renewed:
-                    lost_lease = True
-                    scope.cancel()
-                    return
-                expires = anyio.current_time() + lease
-
+        lease = _Lease(self, run_id, attempt, scope)
         failure: BaseException | None = None
         values: Any = None
         with scope:
             async with anyio.create_task_group() as beats:
-                beats.start_soon(heartbeat)
+                beats.start_soon(lease.keep)
                 try:
-                    values = await stream_run(
-                        graph,
-                        graph_input,
-                        config,
-                        options,
-                        modes,
-                        subgraphs=bool(document.get("stream_subgraphs")),
-                        emit=emit,
-                    )
+                    values = await executor.stream(spec, emit)
                 except Exception as exc:
                     failure = exc
                 beats.cancel_scope.cancel()
-        if scope.cancelled_caught or scope.cancel_called:
+        if scope.cancel_called:
             self.cleanups_finished += 1
-        if lost_lease:
+        if lease.lost:
             raise _ServiceDown("this worker lost the run's lease")
         if failure is not None and _is_service_failure(failure):
             raise _ServiceDown(f"a service failed during the run: {failure}")
-        return await self._outcome(graph, row, scope, failure, values)
+        return await self._outcome(spec, row, scope, failure, values)
 
     async def _outcome(
         self,
-        graph: Any,
+        spec: executor.RunSpec,
         row: dict[str, Any],
         scope: anyio.CancelScope,
         failure: BaseException | None,
         values: Any,
     ) -> tuple[str, dict[str, str] | None, bytes | None]:
-        """(status, error event, stored result) of a run that ended on this worker."""
-        run_id, thread_id = row["run_id"], row["thread_id"]
-        document: dict[str, Any] = row["run"]
-        saver: BaseCheckpointSaver | None = graph.checkpointer
-        action = None
+        """(status, last error event, stored result) of a run that ended on this worker."""
+        action: CancelAction | None = None
         if scope.cancel_called:
             try:
-                action = await _retry(
-                    f"run {run_id}: its cancel request",
-                    lambda: self.queue.cancel_requested(run_id),
+                requested = await _retry(
+                    f"run {spec.run_id}: its cancel request",
+                    lambda: self.queue.cancel_requested(spec.run_id),
                     deadline=anyio.current_time() + self.queue.lease_seconds,
                 )
             except QueueConnectionError as exc:
                 raise _ServiceDown(str(exc)) from exc
+            if requested is not None:
+                action = "rollback" if requested == "rollback" else "interrupt"
         timed_out = scope.cancel_called and anyio.current_time() >= scope.deadline
         if scope.cancel_called and action is None and not timed_out and self._stopping:
             return "released", None, None  # stopped with the worker: another resumes it
-        status, error = "success", None
-        if failure is not None:
-            status, error = "error", {"error": type(failure).__name__, "message": str(failure)}
-        elif timed_out and action is None:
-            status = "timeout"
-            error = {
-                "error": "RunTimeout",
-                "message": "the run took longer than its timeout: it was cancelled, its "
-                "cleanup finished and its checkpoint is saved",
-            }
-        elif scope.cancel_called:
-            status = "interrupted"
-        result: Any = {"__error__": error} if status == "error" else None
-        # The run record's lifecycle, as in one process (claims and cancel requests
-        # were recorded by the queue as they happened).
-        events: list[str] = row.setdefault("events", [])
-        if status == "timeout":
-            events.append("timed out")
-        if scope.cancel_called:
-            events.append("cleanup finished")
         try:
-            temporary = bool(document.get("temporary"))
-            if saver is not None and action == "rollback":
-                await rollback_run(saver, thread_id, run_id)
-                events.append("rolled back")
-                row["rolled_back"] = True  # _settle deletes the run once it is finished
-            elif temporary and status == "success":
-                result = values  # a stateless run's result, as in one process: its values
-            elif saver is not None and status != "error":
-                snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-                if snapshot.created_at is not None:
-                    if status in ("interrupted", "timeout"):
-                        events.append("checkpoint saved")
-                    result = dict(snapshot.values)
-                    if snapshot.interrupts:
-                        result["__interrupt__"] = [
-                            {"value": i.value, "id": i.id} for i in snapshot.interrupts
-                        ]
-            if saver is not None and temporary and document.get("on_completion") != "keep":
-                await saver.adelete_thread(thread_id)
+            outcome = await executor.settle(
+                spec, scope, failure=failure, values=values, action=action
+            )
         except Exception as exc:
             if _is_service_failure(exc):
                 raise _ServiceDown(str(exc)) from exc
             raise
-        return status, error, dumps(result)
+        # Claims and cancel requests were recorded by the queue as they happened.
+        row.setdefault("events", []).extend(outcome.lifecycle)
+        row["rolled_back"] = outcome.rolled_back  # _settle deletes the run once finished
+        event, data = outcome.event
+        return outcome.status, data if event == "error" else None, dumps(outcome.final)
+
+
+class _Lease:
+    """A run's lease, renewed every third of it while the run runs; a lease that is lost
+    (or cannot be renewed before it expires) cancels the run's scope."""
+
+    def __init__(self, worker: Worker, run_id: str, attempt: int, scope: anyio.CancelScope):
+        self.queue = worker.queue
+        self.worker_id = worker.worker_id
+        self.run_id = run_id
+        self.attempt = attempt
+        self.scope = scope
+        self.lost = False
+
+    async def keep(self) -> None:
+        lease = self.queue.lease_seconds
+        expires = anyio.current_time() + lease
+        while True:
+            await anyio.sleep(lease / 3)
+            try:
+                # Shielded: a query cut short would cost its connection.
+                with anyio.CancelScope(shield=True):
+                    renewed = await _retry(
+                        f"run {self.run_id}: heartbeat",
+                        lambda: self.queue.heartbeat(
+                            self.run_id, self.worker_id, attempt=self.attempt
+                        ),
+                        deadline=expires,
+                    )
+            except QueueConnectionError:
+                renewed = False
+            if not renewed:
+                self.lost = True
+                self.scope.cancel()
+                return
+            expires = anyio.current_time() + lease
 
 
 async def serve_worker(
@@ -607,7 +564,7 @@ async def serve_worker(
     SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns."""
     import signal
 
-    from ..checkpoint import PostgresSaver
+    from ...checkpoint import PostgresSaver
 
     saver = PostgresSaver(db)
     for graph in graphs.values():

@@ -1,0 +1,144 @@
+"""What the HTTP edge asks of a backend, and what a backend gives back.
+
+:class:`Backend` is the one interface behind the routes: threads and runs, in one process
+(:class:`scopegraph.server.local.LocalBackend`: the in-process run manager and the
+document store) or across processes (:class:`scopegraph.server.cluster.ClusterBackend`:
+the PostgreSQL run queue, Redis event streams, and workers). ``create_app`` chooses one,
+once. A backend returns domain objects (records as the LangGraph API shows them, final
+values, :class:`EventStream`) and raises the errors of :mod:`scopegraph.server._errors`;
+it never builds an HTTP response or names a status code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol
+
+from ._graphs import Graphs
+from ._models import RunCreate
+
+__all__ = (
+    "RUN_KWARGS",
+    "TERMINAL",
+    "Backend",
+    "CancelAction",
+    "EventStream",
+    "RunRecord",
+    "ThreadRecord",
+    "run_location",
+)
+
+ThreadRecord = dict[str, Any]
+"""A thread as the LangGraph API shows it (``thread_id``, ``metadata``, ``status``...)."""
+RunRecord = dict[str, Any]
+"""A run as the LangGraph API shows it (``run_id``, ``thread_id``, ``status``, ``kwargs``...)."""
+CancelAction = Literal["interrupt", "rollback"]
+TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
+"""The statuses of a run that has ended."""
+RUN_KWARGS = (
+    "input",
+    "command",
+    "stream_mode",
+    "stream_subgraphs",
+    "stream_resumable",
+    "config",
+    "interrupt_before",
+    "interrupt_after",
+    "on_disconnect",
+    "durability",
+    "checkpoint_id",
+    "on_completion",
+    "timeout",
+)
+"""The request fields a run record shows under ``kwargs``."""
+
+
+def run_location(thread_id: str, run_id: str, *, temporary: bool) -> str:
+    """The path of a run: ``/runs/<id>`` for a stateless run, else under its thread."""
+    return f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class EventStream:
+    """A run's events as ready-made SSE frames, from a cursor to the run's last event.
+
+    ``frames`` is an async generator that owns what following the run needs (a cursor, a
+    Redis read) and, when closed early, does what the client asked for on disconnect
+    (cancel the run and wait for its cleanup). The HTTP edge sends it and closes it.
+    """
+
+    frames: AsyncIterator[bytes]
+    location: str
+    """The run's path (``Content-Location``; the stream is at ``<location>/stream``)."""
+
+
+class Backend(Protocol):
+    """Threads and runs, wherever they live; see the module docstring."""
+
+    graphs: Graphs
+
+    # -- life ----------------------------------------------------------------------------
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        """Open the stores, host the runs; on exit, drain and close."""
+        ...
+
+    async def drain(self, grace: float) -> None:
+        """Take no new runs; let running ones end within ``grace`` seconds, then cancel
+        them; return when every run of this process has ended and its cleanup finished."""
+        ...
+
+    def hurry(self) -> None:
+        """End the grace period of :meth:`drain` now."""
+        ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def thread(self, thread_id: str) -> ThreadRecord:
+        """The thread's stored record (``NotFoundError`` if there is none)."""
+        ...
+
+    def thread_busy(self, thread: ThreadRecord) -> bool: ...
+    async def create_thread(
+        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+    ) -> ThreadRecord: ...
+    async def search_threads(
+        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
+    ) -> list[ThreadRecord]: ...
+    async def get_thread(self, thread_id: str) -> ThreadRecord: ...
+    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord: ...
+    async def delete_thread(self, thread_id: str) -> None: ...
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def create_run(self, thread_id: str | None, body: RunCreate) -> RunRecord: ...
+    async def stream_run(self, thread_id: str | None, body: RunCreate) -> EventStream: ...
+    async def wait_run(self, thread_id: str | None, body: RunCreate) -> tuple[Any, str]:
+        """(the run's final values, its location)."""
+        ...
+
+    async def list_runs(
+        self, thread_id: str, limit: int, offset: int, status: str | None
+    ) -> list[RunRecord]: ...
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord: ...
+    async def delete_run(self, thread_id: str, run_id: str) -> None: ...
+    async def join_run(self, thread_id: str, run_id: str) -> Any: ...
+    async def join_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
+    ) -> EventStream: ...
+    async def cancel_run(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
+    ) -> None:
+        """Cancel the run (``ConflictError`` if it has ended); with ``wait``, return once
+        it has ended, its cleanup finished and its checkpoint is saved."""
+        ...

@@ -1,0 +1,65 @@
+"""The server's domain errors: what a backend raises when it refuses a request.
+
+The hierarchy (under :class:`scopegraph.ScopegraphError`)::
+
+    ScopegraphError
+    └── ServerError                         a request the server cannot serve
+        ├── NotFoundError       (LookupError)      no such assistant, thread, run, checkpoint
+        ├── ConflictError                          the thread or run is in the wrong state
+        ├── InvalidRequestError (ValueError)       the request names or holds a mistake
+        └── UnavailableError    (ConnectionError)  shutting down, or a service is unreachable
+
+Backends raise these and know nothing of HTTP; :mod:`scopegraph.server._http` alone maps
+them to status codes (404, 409, 422, 503). ``code`` is the error's name in the response
+body (``{"error": code, "message": ...}``); the message names the mistake and the fix.
+The run queue's and the event log's own errors are translated into these at the scale-out
+backend's boundary.
+"""
+
+from __future__ import annotations
+
+from .. import ScopegraphError
+
+__all__ = (
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "ServerError",
+    "UnavailableError",
+)
+
+
+class ServerError(ScopegraphError):
+    """A request the server cannot serve; ``code`` names the error on the wire."""
+
+    code = "ServerError"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class NotFoundError(ServerError, LookupError):
+    """No such assistant, thread, run or checkpoint."""
+
+    code = "NotFound"
+
+
+class ConflictError(ServerError):
+    """The thread or run is in a state that forbids the request (busy, ended, exists)."""
+
+    code = "Conflict"
+
+
+class InvalidRequestError(ServerError, ValueError):
+    """The request is malformed or names something that does not fit (bad id, input)."""
+
+    code = "ValidationError"
+
+
+class UnavailableError(ServerError, ConnectionError):
+    """The server is shutting down, or a service it needs cannot be reached: try again."""
+
+    code = "ServiceUnavailable"

@@ -1,0 +1,347 @@
+"""The run executor: how one run of a graph executes and ends, wherever it runs.
+
+Both the in-process run manager (:mod:`scopegraph.server.local`) and the scale-out
+worker (:mod:`scopegraph.server.cluster`) execute a run with these three steps:
+
+1. :func:`start_clock` sets the run's deadline on its cancel scope (its ``timeout``, else
+   the server's ``run_timeout``);
+2. :func:`stream` runs the graph inside the run's cancel scope (``graph.open_stream``,
+   or ``open_event_stream`` for ``events``), handing each chunk to ``emit`` under its
+   server event name, and returns the final ``values``. A cancellation cancels that scope
+   once: ``open_stream`` returns only after every node's shielded cleanup completed and
+   the last completed step's checkpoint is stored;
+3. :func:`settle`, shielded, decides what the run came to (:class:`Outcome`): its status
+   (``success``, ``error``, ``timeout``, ``interrupted``), its lifecycle entries (``timed
+   out``, ``cleanup finished``, ``checkpoint saved``, ``rolled back``), a rollback (only the
+   checkpoints the run itself wrote are removed), its final values (what ``join`` and
+   ``wait`` return), the deletion of a stateless run's thread, and the stream's last
+   event.
+
+Where the run is recorded (a document, a queue row) and how its events travel (an
+in-memory log, Redis) is the caller's business.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from .. import Command, Send
+from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
+from ._domain import CancelAction
+
+__all__ = (
+    "Outcome",
+    "RunSpec",
+    "restore_thread",
+    "rollback_run",
+    "run_arguments",
+    "settle",
+    "start_clock",
+    "stream",
+    "stream_run",
+)
+
+Emit = Callable[[str, Any], Awaitable[None]]
+
+RUN_TIMEOUT = {
+    "error": "RunTimeout",
+    "message": "the run took longer than its timeout: it was cancelled, its "
+    "cleanup finished and its checkpoint is saved",
+}
+SHUTTING_DOWN = {
+    "error": "ServerShuttingDown",
+    "message": "the server is shutting down: the run was cancelled, its "
+    "cleanup finished and its checkpoint is saved; resume it with "
+    "input=None on the same thread",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One run to execute: its ids, its graph and its request (``payload``: the fields of
+    :class:`~scopegraph.server._models.RunCreate`)."""
+
+    run_id: str
+    thread_id: str
+    graph_id: str
+    assistant_id: str | None
+    graph: Any
+    payload: Mapping[str, Any]
+    temporary: bool = False
+    """A stateless run (``/runs/...``): its thread is deleted at the end unless
+    ``on_completion='keep'``."""
+    stateless: bool = False
+    """Run without any checkpointer (nothing of the run is kept)."""
+    resume: bool = False
+    """Taken over from another worker: continue from the thread's last checkpoint."""
+    durability: str | None = None
+    """The default durability (a run's own ``durability`` overrides it)."""
+
+    @property
+    def saver(self) -> Any:
+        """The checkpointer of the run's thread (None: it keeps no state)."""
+        return None if self.stateless else self.graph.checkpointer
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a run came to; see :func:`settle`."""
+
+    status: str
+    error: dict[str, str] | None
+    """The failure of a run that raised (``{"error": type, "message": ...}``)."""
+    event: tuple[str, Any]
+    """The stream's last event: ``("end", None)`` or ``("error", {...})``."""
+    final: Any
+    """The final values ``join`` and ``wait`` return."""
+    lifecycle: list[str]
+    checkpoint_id: str | None = None
+    """The checkpoint the run was cancelled at (``interrupted`` or ``timeout``)."""
+    interrupted: bool = False
+    """The thread is left interrupted (it has next nodes or interrupts)."""
+    rolled_back: bool = False
+
+
+def _command(spec: dict[str, Any]) -> Command[Any]:
+    goto = spec.get("goto")
+    if goto is not None:
+        items = goto if isinstance(goto, list) else [goto]
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
+    return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
+
+
+def run_arguments(
+    graph: Any, payload: Mapping[str, Any], *, thread_id: str, metadata: Mapping[str, Any]
+) -> tuple[Any, Any, dict[str, Any], list[str]]:
+    """(input, config, options, stream modes) of a run, from its request body: the
+    config selects the thread (and ``checkpoint_id``), ``command`` replaces the input,
+    and ``"*"`` in ``interrupt_before/after`` means every node."""
+    user_config = dict(payload.get("config") or {})
+    configurable = {**(user_config.get("configurable") or {}), "thread_id": thread_id}
+    checkpoint_id = payload.get("checkpoint_id") or (payload.get("checkpoint") or {}).get(
+        "checkpoint_id"
+    )
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    config: Any = {
+        **user_config,
+        "configurable": configurable,
+        "metadata": {**(user_config.get("metadata") or {}), **metadata},
+    }
+    command = payload.get("command")
+    graph_input: Any = _command(command) if command else payload.get("input")
+    options: dict[str, Any] = {}
+    if payload.get("context") is not None:
+        options["context"] = payload["context"]
+    for key in ("interrupt_before", "interrupt_after", "durability"):
+        if payload.get(key) is not None:
+            value = payload[key]
+            options[key] = list(graph.nodes) if value == "*" else value
+    modes = payload.get("stream_mode") or ["values"]
+    modes = [modes] if isinstance(modes, str) else list(modes)
+    return graph_input, config, options, modes
+
+
+async def stream_run(
+    graph: Any,
+    graph_input: Any,
+    config: Any,
+    options: Mapping[str, Any],
+    modes: Sequence[str],
+    *,
+    subgraphs: bool,
+    emit: Emit,
+) -> Any:
+    """Run the graph and ``emit(event, chunk)`` each chunk under its server event name
+    (``<mode>`` or ``<mode>|<namespace>``; ``events`` for astream_events); return the
+    final values. ``"messages-tuple"`` is the server's name of the in-process
+    ``"messages"`` mode: its events are called ``messages``."""
+    if "events" in modes:
+        return await _stream_events(graph, graph_input, config, options, modes, emit)
+    values: Any = None
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    async with graph.open_stream(
+        graph_input,
+        config,
+        stream_mode=sorted(wanted | {"values"}),
+        subgraphs=subgraphs,
+        **options,
+    ) as chunks:
+        async for item in chunks:
+            if subgraphs:
+                ns, mode, chunk = item
+            else:
+                (mode, chunk), ns = item, ()
+            if not ns and mode == "values":
+                values = chunk
+            if mode in wanted:
+                await emit("|".join((mode, *ns)), chunk)
+    return values
+
+
+async def _stream_events(
+    graph: Any,
+    graph_input: Any,
+    config: Any,
+    options: Mapping[str, Any],
+    modes: Sequence[str],
+    emit: Emit,
+) -> Any:
+    values: Any = None
+    other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
+    async with graph.open_event_stream(
+        graph_input, config, stream_mode=other or ["values"], **options
+    ) as events:
+        async for event in events:
+            await emit("events", event)
+            if event["event"] == "on_chain_stream" and not event["parent_ids"]:
+                mode, chunk = event["data"]["chunk"]
+                if mode == "values":
+                    values = chunk
+                if mode in other:
+                    await emit(mode, chunk)
+    return values
+
+
+def start_clock(scope: anyio.CancelScope, spec: RunSpec, default_timeout: float | None) -> None:
+    """Give the run's scope its deadline: the run's ``timeout``, else the server's."""
+    timeout = spec.payload.get("timeout") or default_timeout
+    if timeout:
+        scope.deadline = anyio.current_time() + float(timeout)
+
+
+async def stream(spec: RunSpec, emit: Emit) -> Any:
+    """Run the graph of ``spec`` (call it inside the run's cancel scope); its final values."""
+    graph_input, config, options, modes = run_arguments(
+        spec.graph,
+        spec.payload,
+        thread_id=spec.thread_id,
+        metadata={
+            **(spec.payload.get("metadata") or {}),
+            "run_id": spec.run_id,
+            "thread_id": spec.thread_id,
+            "graph_id": spec.graph_id,
+            "assistant_id": spec.assistant_id,
+        },
+    )
+    if spec.resume:
+        graph_input = None  # taken over: resume from the thread's last checkpoint
+        config["configurable"].pop("checkpoint_id", None)
+    if spec.stateless:
+        options["checkpointer"] = None
+    if spec.durability is not None:
+        options.setdefault("durability", spec.durability)
+    return await stream_run(
+        spec.graph,
+        graph_input,
+        config,
+        options,
+        modes,
+        subgraphs=bool(spec.payload.get("stream_subgraphs")),
+        emit=emit,
+    )
+
+
+def _status(
+    scope: anyio.CancelScope, failure: BaseException | None, action: CancelAction | None
+) -> tuple[str, dict[str, str] | None]:
+    error = None
+    if failure is not None:
+        error = {"error": type(failure).__name__, "message": str(failure)}
+    if scope.cancel_called:
+        timed_out = action is None and anyio.current_time() >= scope.deadline
+        return ("timeout" if timed_out else "interrupted"), error
+    return ("error" if error is not None else "success"), error
+
+
+async def settle(
+    spec: RunSpec,
+    scope: anyio.CancelScope,
+    *,
+    failure: BaseException | None,
+    values: Any,
+    action: CancelAction | None,
+    reason: str | None = None,
+) -> Outcome:
+    """What the run that just left ``scope`` came to (call it shielded).
+
+    ``failure``: what :func:`stream` raised; ``values``: what it returned; ``action``: the
+    cancel request's action, if the run was cancelled by request (a cancelled run without
+    one timed out); ``reason``: the cancel request's reason (``shutdown`` is announced in
+    the last event)."""
+    status, error = _status(scope, failure, action)
+    lifecycle: list[str] = []
+    if status == "timeout":
+        lifecycle.append("timed out")
+    if scope.cancel_called:
+        lifecycle.append("cleanup finished")
+    outcome = Outcome(status, error, _last_event(status, error, reason), values, lifecycle)
+    saver = spec.saver
+    if saver is None:
+        if error is not None:
+            outcome.final = {"__error__": error}
+        return outcome
+    config = {"configurable": {"thread_id": spec.thread_id}}
+    if action == "rollback":
+        await rollback_run(saver, spec.thread_id, spec.run_id)
+        lifecycle.append("rolled back")
+        outcome.rolled_back = True
+    if error is None:
+        snapshot = await spec.graph.aget_state(config)
+        if snapshot.created_at is not None:
+            if status in ("interrupted", "timeout") and action != "rollback":
+                lifecycle.append("checkpoint saved")
+                outcome.checkpoint_id = snapshot.config["configurable"]["checkpoint_id"]
+            if not (spec.temporary and status == "success"):
+                outcome.final = _final_values(snapshot)
+            outcome.interrupted = action != "rollback" and bool(
+                snapshot.next or snapshot.interrupts
+            )
+    else:
+        outcome.final = {"__error__": error}
+    if spec.temporary and spec.payload.get("on_completion") != "keep":
+        await saver.adelete_thread(spec.thread_id)
+    return outcome
+
+
+def _final_values(snapshot: Any) -> Any:
+    values = dict(snapshot.values)
+    if snapshot.interrupts:
+        values["__interrupt__"] = [{"value": i.value, "id": i.id} for i in snapshot.interrupts]
+    return values
+
+
+def _last_event(status: str, error: dict[str, str] | None, reason: str | None) -> tuple[str, Any]:
+    if error is not None:
+        return "error", error
+    if status == "timeout":
+        return "error", RUN_TIMEOUT
+    if reason == "shutdown":
+        return "error", SHUTTING_DOWN
+    return "end", None
+
+
+async def restore_thread(
+    saver: BaseCheckpointSaver, thread_id: str, keep: Sequence[CheckpointTuple]
+) -> None:
+    """Make ``keep`` (oldest first) the thread's whole history: delete the thread's
+    checkpoints, then store those again, each with its task records."""
+    await saver.adelete_thread(thread_id)
+    expected: str | None = None
+    for tup in keep:
+        await saver.aput(thread_id, "", tup.checkpoint, expected_latest=expected)
+        for task in tup.tasks:
+            await saver.aput_task(thread_id, "", tup.checkpoint.id, task)
+        expected = tup.checkpoint.id
+
+
+async def rollback_run(saver: BaseCheckpointSaver, thread_id: str, run_id: str) -> None:
+    """Put the thread back as it was before ``run_id``: the run's checkpoints (those
+    whose metadata names the run) are deleted, the earlier ones kept."""
+    tuples = await saver.alist(thread_id, "", before=None)
+    keep = [t for t in reversed(tuples) if t.checkpoint.metadata.get("run_id") != run_id]
+    await restore_thread(saver, thread_id, keep)

@@ -1,0 +1,237 @@
+"""The served graphs: assistants, run requests checked against a graph, and a thread's
+state read and written through the public graph API (``aget_state``, ``aupdate_state``,
+``aget_state_history``). Shared by both backends; raises domain errors only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .. import CompiledStateGraph
+from ..checkpoint import BaseCheckpointSaver
+from ._errors import ConflictError, InvalidRequestError, NotFoundError
+from ._models import RunCreate, StateUpdate
+from ._wire import check_input, is_uuid, now_iso, snapshot_json
+
+__all__ = ("Graphs", "is_bridged", "served_graph")
+
+_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+def is_bridged(graph: Any) -> bool:
+    """Whether ``graph`` is a LangGraph graph served through scopegraph.langgraph.bridge."""
+    return bool(getattr(graph, "bridged", False))
+
+
+def served_graph(name: str, graph: Any) -> Any:
+    """A scopegraph compiled graph as is; a LangGraph one, bridged."""
+    if isinstance(graph, CompiledStateGraph) or is_bridged(graph):
+        return graph
+    if type(graph).__module__.startswith("langgraph."):
+        from ..langgraph import bridge
+
+        return bridge(graph)
+    raise TypeError(
+        f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
+        "StateGraph(...).compile() (scopegraph's or LangGraph's)"
+    )
+
+
+def check_id(value: str, what: str) -> str:
+    """``value`` as a canonical UUID string (``InvalidRequestError`` if it is not one)."""
+    if not is_uuid(value):
+        raise InvalidRequestError(f"{what} {value!r} is not a UUID", code="InvalidId")
+    return str(uuid.UUID(value))
+
+
+class Graphs:
+    """The graphs a server serves (one assistant each) and their checkpointer.
+
+    Each scopegraph graph gets ``checkpointer``; a LangGraph graph keeps its own
+    (LangGraph's ``InMemorySaver`` if it was compiled without one)."""
+
+    def __init__(self, graphs: Mapping[str, Any], checkpointer: BaseCheckpointSaver | None) -> None:
+        self.graphs = dict(graphs)
+        self.checkpointer = checkpointer
+        for graph in self.graphs.values():
+            if not is_bridged(graph):
+                graph.checkpointer = checkpointer
+            elif graph.checkpointer is None:  # a LangGraph graph compiled without one
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                graph.graph.checkpointer = InMemorySaver()
+        self.assistants = {
+            str(uuid.uuid5(_ASSISTANT_NAMESPACE, name)): name for name in self.graphs
+        }
+        self.created_at = now_iso()
+
+    # -- assistants ----------------------------------------------------------------------
+
+    def assistant(self, assistant_id: str) -> tuple[str, str]:
+        """(assistant_id, graph_id) of an assistant id or a graph name."""
+        if assistant_id in self.graphs:
+            return str(uuid.uuid5(_ASSISTANT_NAMESPACE, assistant_id)), assistant_id
+        if not is_uuid(assistant_id):
+            raise NotFoundError(
+                f"assistant {assistant_id!r} not found: pass a graph name or an assistant "
+                f"id; the graphs are {', '.join(map(repr, self.graphs))}"
+            )
+        graph_id = self.assistants.get(str(uuid.UUID(assistant_id)))
+        if graph_id is None:
+            raise NotFoundError(f"assistant {assistant_id} not found")
+        return str(uuid.UUID(assistant_id)), graph_id
+
+    def assistant_json(self, assistant_id: str, graph_id: str) -> dict[str, Any]:
+        return {
+            "assistant_id": assistant_id,
+            "graph_id": graph_id,
+            "name": graph_id,
+            "description": None,
+            "config": {},
+            "context": {},
+            "metadata": {"created_by": "system"},
+            "version": 1,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+        }
+
+    def search_assistants(self, graph_id: str | None) -> list[dict[str, Any]]:
+        return [
+            self.assistant_json(aid, gid)
+            for aid, gid in self.assistants.items()
+            if graph_id is None or gid == graph_id
+        ]
+
+    def graph_of_assistant(self, assistant_id: str) -> tuple[str, Any]:
+        """(graph_id, graph) of an assistant id or a graph name."""
+        _, graph_id = self.assistant(assistant_id)
+        return graph_id, self.graphs[graph_id]
+
+    # -- graphs of threads and runs ------------------------------------------------------
+
+    def of_thread(self, thread: Mapping[str, Any]) -> Any:
+        """The graph of a thread's runs (recorded in its metadata), else the first one."""
+        graph_id = thread.get("metadata", {}).get("graph_id")
+        if graph_id in self.graphs:
+            return self.graphs[graph_id]
+        return next(iter(self.graphs.values()))
+
+    def stateful(self, graph: Any) -> bool:
+        """Whether the graph's threads keep state (a checkpointer, or a bridged graph's)."""
+        return self.checkpointer is not None or is_bridged(graph)
+
+    def require_state(self, graph: Any) -> None:
+        if not self.stateful(graph):
+            raise InvalidRequestError(
+                "this server has no checkpointer: threads keep no state", code="NoCheckpointer"
+            )
+
+    def check_run(self, graph_id: str, body: RunCreate, *, temporary: bool) -> None:
+        """Refuse a run request that cannot run on ``graph_id`` (the message says why)."""
+        graph = self.graphs[graph_id]
+        if body.input is not None and body.command is not None:
+            raise InvalidRequestError(
+                "pass either input or command (to resume), not both", code="InvalidRun"
+            )
+        if body.input is not None:
+            problem = check_input(graph, body.input)
+            if problem is not None:
+                raise InvalidRequestError(problem, code="InvalidInput")
+        for key in ("interrupt_before", "interrupt_after"):
+            nodes = getattr(body, key)
+            if isinstance(nodes, list):
+                unknown = [n for n in nodes if n not in graph.nodes]
+                if unknown:
+                    raise InvalidRequestError(
+                        f"{key} names unknown nodes {unknown}; the nodes of {graph_id!r} are "
+                        f"{list(graph.nodes)}",
+                        code="InvalidRun",
+                    )
+        stateless = self.checkpointer is None and not is_bridged(graph)
+        if body.input is None and body.command is None and (temporary or stateless):
+            raise InvalidRequestError(
+                "the input is null: pass the initial state, or run on a thread with "
+                "saved state to resume it",
+                code="InvalidInput",
+            )
+
+    # -- a thread's state ----------------------------------------------------------------
+
+    async def thread_values(self, thread: Mapping[str, Any]) -> dict[str, Any]:
+        """The thread as the API shows it: its record with ``values`` and ``interrupts``."""
+        graph = self.of_thread(thread)
+        out = dict(thread)
+        if self.stateful(graph):
+            snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
+            out["values"] = snapshot.values if snapshot.created_at is not None else None
+            out["interrupts"] = {
+                task.id: [{"value": i.value, "id": i.id} for i in task.interrupts]
+                for task in snapshot.tasks
+                if task.interrupts
+            }
+        return out
+
+    async def values(self, thread: Mapping[str, Any]) -> Any:
+        """The thread's current values (None without state)."""
+        graph = self.of_thread(thread)
+        if not self.stateful(graph):
+            return None
+        snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
+        return snapshot.values
+
+    async def state(self, thread: Mapping[str, Any], checkpoint_id: str | None) -> dict[str, Any]:
+        """The thread's state (at ``checkpoint_id``) as a ``ThreadState``."""
+        graph = self.of_thread(thread)
+        self.require_state(graph)
+        configurable = {"thread_id": thread["thread_id"]}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        snapshot = await graph.aget_state({"configurable": configurable})
+        if checkpoint_id and snapshot.created_at is None:
+            raise NotFoundError(f"checkpoint {checkpoint_id} not found")
+        return snapshot_json(snapshot, thread["thread_id"])
+
+    async def update_state(
+        self, thread: Mapping[str, Any], body: StateUpdate, *, busy: bool
+    ) -> dict[str, Any]:
+        """Write ``body.values`` as ``body.as_node``; the new checkpoint. A ``busy`` thread
+        (a run is running on it) is refused."""
+        graph = self.of_thread(thread)
+        self.require_state(graph)
+        if busy:
+            raise ConflictError(f"thread {thread['thread_id']} is busy with a run")
+        configurable = {"thread_id": thread["thread_id"]}
+        checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        config = await graph.aupdate_state(
+            {"configurable": configurable}, body.values, as_node=body.as_node
+        )
+        conf = config["configurable"]
+        return {
+            "checkpoint": {
+                "thread_id": conf["thread_id"],
+                "checkpoint_ns": conf.get("checkpoint_ns", ""),
+                "checkpoint_id": conf["checkpoint_id"],
+                "checkpoint_map": None,
+            }
+        }
+
+    async def history(
+        self, thread: Mapping[str, Any], limit: int, before: Any, metadata: Any
+    ) -> list[dict[str, Any]]:
+        """The thread's checkpoints, newest first, as ``ThreadState`` s."""
+        graph = self.of_thread(thread)
+        self.require_state(graph)
+        before_id = before.get("checkpoint_id") if isinstance(before, dict) else before
+        before_config = {"configurable": {"checkpoint_id": before_id}} if before_id else None
+        return [
+            snapshot_json(s, thread["thread_id"])
+            async for s in graph.aget_state_history(
+                {"configurable": {"thread_id": thread["thread_id"]}},
+                filter=metadata,
+                before=before_config,
+                limit=limit,
+            )
+        ]

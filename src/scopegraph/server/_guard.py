@@ -1,0 +1,84 @@
+"""The guard: API key and body size, checked before any routing or parsing."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._http import error_response
+from ._settings import ServerSettings
+
+__all__ = ("Guard",)
+
+_OPEN_PATHS = frozenset({"/", "/ok", "/openapi.json", "/docs", "/favicon.ico"})
+
+
+class Guard:
+    """ASGI middleware: a request without the API key (when one is set) gets 401, one
+    whose body is over ``max_body_bytes`` gets 413, before the app sees it."""
+
+    def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        refusal = self._key_refusal(scope, headers)
+        if refusal is not None:
+            await error_response(401, "Unauthorized", refusal)(scope, receive, send)
+            return
+        limit = self.settings.max_body_bytes
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._too_large(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        await self._with_body(scope, receive, send)
+
+    def _key_refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        key = self.settings.api_key
+        if key is None or scope["path"] in _OPEN_PATHS:
+            return None
+        given = headers.get(b"x-api-key")
+        if given is None:
+            return "missing API key: send it in the x-api-key header"
+        if given.decode("latin-1") != key:
+            return "wrong API key in the x-api-key header"
+        return None
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.settings.max_body_bytes
+        message = f"the request body is larger than {limit} bytes"
+        await error_response(413, "PayloadTooLarge", message)(scope, receive, send)
+
+    async def _with_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body without a (trusted) length is read here, up to the limit, then replayed."""
+        limit = self.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,135 @@
+"""The HTTP edge's helpers: JSON responses, SSE responses, and the one place where errors
+become status codes.
+
+:func:`status_of` maps the server's domain errors (:mod:`scopegraph.server._errors`) and
+the engine's public errors to HTTP statuses; :func:`install_error_handlers` installs that
+mapping (plus FastAPI's validation and routing errors) on an app. Every error body is
+``{"error": <name>, "message": <what went wrong and how to fix it>}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+
+from .. import ScopegraphError
+from ..checkpoint import CheckpointError, CheckpointNotFoundError
+from ._domain import EventStream
+from ._errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    ServerError,
+    UnavailableError,
+)
+from ._settings import ServerSettings
+from ._store import StoreError
+from ._wire import dumps
+
+__all__ = (
+    "JSONResponse",
+    "error_response",
+    "event_stream_response",
+    "install_error_handlers",
+    "status_of",
+)
+
+log = logging.getLogger("scopegraph.server")
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidRequestError, 422),
+    (UnavailableError, 503),
+    (CheckpointNotFoundError, 404),
+)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class EventSource(EventSourceResponse):
+    """sse-starlette's response; a client dropped for not reading within the send
+    timeout ends the response quietly (the stream's own ``finally`` handles the run)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except* SendTimeoutError:
+            log.info("dropped a client that stopped reading (send timeout)")
+
+
+def error_response(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status)
+
+
+def event_stream_response(stream: EventStream, settings: ServerSettings) -> EventSource:
+    """Send a run's :class:`EventStream` as server-sent events, with heartbeats."""
+    return EventSource(
+        stream.frames,
+        ping=settings.heartbeat_seconds,
+        send_timeout=settings.send_timeout_seconds,
+        headers={"Location": f"{stream.location}/stream", "Content-Location": stream.location},
+    )
+
+
+def status_of(exc: ScopegraphError) -> tuple[int, str]:
+    """(HTTP status, error name) of a domain error or an engine error."""
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status, exc.code if isinstance(exc, ServerError) else "NotFound"
+    if isinstance(exc, ConnectionError | StoreError):
+        # a lost database or Redis connection (the saver's, the queue's, the store's), or
+        # a store that refused a write: the operation fails, the server keeps serving
+        return 503, "ServiceUnavailable"
+    if isinstance(exc, ServerError):
+        return 500, exc.code
+    return (409 if isinstance(exc, CheckpointError) else 422), type(exc).__name__
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScopegraphError)
+    status, name = status_of(exc)
+    message = str(exc)
+    if status == 503 and (exc.__cause__ is not None or not isinstance(exc, UnavailableError)):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)  # a service failed
+        if not isinstance(exc, UnavailableError):
+            message = f"{exc}; try again shortly"
+    return error_response(status, name, message)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "InvalidJSON", "the request body is not valid JSON")
+    parts = []
+    for e in errors[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {e.get('msg')}")
+    return error_response(422, "ValidationError", "; ".join(parts))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    names = {404: "NotFound", 405: "MethodNotAllowed"}
+    return error_response(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Errors as JSON responses with the status :func:`status_of` gives them."""
+    app.add_exception_handler(ScopegraphError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

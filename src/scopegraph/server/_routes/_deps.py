@@ -1,0 +1,26 @@
+"""What a handler gets from the app: its backend and its settings (set by ``create_app``).
+
+Handlers take the ``Request`` and ask here, rather than declaring FastAPI dependencies:
+FastAPI resolves a ``Depends`` on every request, which costs more per run than the rest
+of the route (``make bench-server`` measures it)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from .._domain import Backend
+from .._settings import ServerSettings
+
+__all__ = ("backend_of", "settings_of")
+
+
+def backend_of(request: Request) -> Backend:
+    """The app's backend (``app.state.backend``)."""
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+def settings_of(request: Request) -> ServerSettings:
+    """The app's settings (``app.state.settings``)."""
+    settings: ServerSettings = request.app.state.settings
+    return settings

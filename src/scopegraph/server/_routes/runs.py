@@ -1,0 +1,122 @@
+"""``/threads/{thread_id}/runs/...`` and the stateless ``/runs/...``: create (plain,
+streamed, waited for), list, get, delete, join, join the stream, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from .._domain import run_location
+from .._http import JSONResponse, event_stream_response
+from .._models import RunCreate, RunStatus, stream_filter
+from ._deps import backend_of, settings_of
+
+__all__ = ("router",)
+
+router = APIRouter(default_response_class=JSONResponse)
+
+
+async def _create(request: Request, thread_id: str | None, body: RunCreate) -> Response:
+    run = await backend_of(request).create_run(thread_id, body)
+    location = run_location(run["thread_id"], run["run_id"], temporary=thread_id is None)
+    return JSONResponse(run, headers={"Content-Location": location})
+
+
+async def _stream(request: Request, thread_id: str | None, body: RunCreate) -> Response:
+    stream = await backend_of(request).stream_run(thread_id, body)
+    return event_stream_response(stream, settings_of(request))
+
+
+async def _wait(request: Request, thread_id: str | None, body: RunCreate) -> Response:
+    values, location = await backend_of(request).wait_run(thread_id, body)
+    return JSONResponse(values, headers={"Content-Location": location})
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_run(thread_id: str, body: RunCreate, request: Request) -> Response:
+    return await _create(request, thread_id, body)
+
+
+@router.post("/runs")
+async def create_stateless_run(body: RunCreate, request: Request) -> Response:
+    return await _create(request, None, body)
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream_run(thread_id: str, body: RunCreate, request: Request) -> Response:
+    return await _stream(request, thread_id, body)
+
+
+@router.post("/runs/stream")
+async def stream_stateless_run(body: RunCreate, request: Request) -> Response:
+    return await _stream(request, None, body)
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(thread_id: str, body: RunCreate, request: Request) -> Response:
+    return await _wait(request, thread_id, body)
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(body: RunCreate, request: Request) -> Response:
+    return await _wait(request, None, body)
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(
+    thread_id: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: RunStatus | None = None,
+) -> list[dict[str, Any]]:
+    return await backend_of(request).list_runs(thread_id, limit, offset, status)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(thread_id: str, run_id: str, request: Request) -> dict[str, Any]:
+    return await backend_of(request).get_run(thread_id, run_id)
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
+    await backend_of(request).delete_run(thread_id, run_id)
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: str, run_id: str, request: Request) -> Response:
+    return JSONResponse(await backend_of(request).join_run(thread_id, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_stream(
+    thread_id: str,
+    run_id: str,
+    request: Request,
+    cancel_on_disconnect: bool = False,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    stream = await backend_of(request).join_stream(
+        thread_id,
+        run_id,
+        cancel_on_disconnect=cancel_on_disconnect,
+        modes=stream_filter(stream_mode),
+        last_event_id=last_event_id or None,
+    )
+    return event_stream_response(stream, settings_of(request))
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel_run(
+    thread_id: str,
+    run_id: str,
+    request: Request,
+    wait: bool = False,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    await backend_of(request).cancel_run(thread_id, run_id, wait=wait, action=action)
+    return Response(status_code=204 if wait else 202)

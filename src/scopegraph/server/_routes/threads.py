@@ -1,0 +1,106 @@
+"""``/threads/...``: threads, their state and their history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
+
+from .._http import JSONResponse
+from .._models import (
+    HistoryQuery,
+    StateCheckpoint,
+    StateUpdate,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearch,
+)
+from ._deps import backend_of
+
+__all__ = ("router",)
+
+router = APIRouter(prefix="/threads", default_response_class=JSONResponse)
+
+
+@router.post("")
+async def create_thread(
+    request: Request, body: Annotated[ThreadCreate | None, Body()] = None
+) -> Any:
+    body = body or ThreadCreate()
+    return await backend_of(request).create_thread(body.thread_id, body.metadata, body.if_exists)
+
+
+@router.post("/search")
+async def search_threads(
+    request: Request, body: Annotated[ThreadSearch | None, Body()] = None
+) -> list[dict[str, Any]]:
+    body = body or ThreadSearch()
+    backend = backend_of(request)
+    return await backend.search_threads(body.metadata, body.status, body.limit, body.offset)
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
+    return await backend_of(request).get_thread(thread_id)
+
+
+@router.patch("/{thread_id}")
+async def patch_thread(thread_id: str, body: ThreadPatch, request: Request) -> dict[str, Any]:
+    return await backend_of(request).patch_thread(thread_id, body.metadata or {})
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete_thread(thread_id: str, request: Request) -> Response:
+    await backend_of(request).delete_thread(thread_id)
+    return Response(status_code=204)
+
+
+@router.get("/{thread_id}/state")
+async def get_state(thread_id: str, request: Request, subgraphs: bool = False) -> dict[str, Any]:
+    backend = backend_of(request)
+    return await backend.graphs.state(await backend.thread(thread_id), None)
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}")
+async def get_state_at(thread_id: str, checkpoint_id: str, request: Request) -> dict[str, Any]:
+    backend = backend_of(request)
+    return await backend.graphs.state(await backend.thread(thread_id), checkpoint_id)
+
+
+@router.post("/{thread_id}/state/checkpoint")
+async def get_state_checkpoint(
+    thread_id: str, body: StateCheckpoint, request: Request
+) -> dict[str, Any]:
+    backend = backend_of(request)
+    thread = await backend.thread(thread_id)
+    return await backend.graphs.state(thread, body.checkpoint.get("checkpoint_id"))
+
+
+@router.post("/{thread_id}/state")
+async def update_state(thread_id: str, body: StateUpdate, request: Request) -> dict[str, Any]:
+    backend = backend_of(request)
+    thread = await backend.thread(thread_id)
+    return await backend.graphs.update_state(thread, body, busy=backend.thread_busy(thread))
+
+
+@router.post("/{thread_id}/history")
+async def post_history(
+    thread_id: str, request: Request, body: Annotated[HistoryQuery | None, Body()] = None
+) -> list[Any]:
+    body = body or HistoryQuery()
+    backend = backend_of(request)
+    thread = await backend.thread(thread_id)
+    return await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+
+
+@router.get("/{thread_id}/history")
+async def get_history(
+    thread_id: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    before: str | None = None,
+) -> list[Any]:
+    backend = backend_of(request)
+    thread = await backend.thread(thread_id)
+    return await backend.graphs.history(thread, limit, before, None)

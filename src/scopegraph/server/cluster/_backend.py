@@ -1,0 +1,362 @@
+"""The scale-out :class:`~scopegraph.server._domain.Backend`: threads are rows of the run
+queue's thread table and runs are queue rows (read on every request, so any API process
+serves any thread and run); streams follow the runs' Redis streams (:class:`Cluster`).
+
+The queue's and the event log's errors are translated here, at the boundary, into the
+server's domain errors: a service that cannot be reached is :class:`UnavailableError`, a
+refused queue operation is :class:`ConflictError`."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+
+from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
+from .._errors import ConflictError, NotFoundError, UnavailableError
+from .._graphs import Graphs, check_id, is_bridged
+from .._models import RunCreate
+from .._pg_queue import QueueConnectionError, QueueError, RunQueue
+from .._settings import ServerSettings
+from .._wire import END_FRAME
+from ._redis_events import EventLogError, RedisEventLog
+from ._runs import Cluster, run_json
+
+__all__ = ("ClusterBackend", "open_cluster")
+
+log = logging.getLogger("scopegraph.server")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _translated(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """The queue's and the event log's errors as the server's domain errors."""
+
+    @functools.wraps(fn)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await fn(*args, **kwargs)
+        except (QueueConnectionError, EventLogError) as exc:
+            raise UnavailableError(f"{exc}; try again shortly") from exc
+        except QueueError as exc:
+            raise ConflictError(str(exc)) from exc
+
+    return call
+
+
+def open_cluster(
+    graphs: Graphs,
+    database: str | None,
+    redis: str,
+    settings: ServerSettings,
+    *,
+    worker: bool,
+    lease_seconds: float,
+) -> ClusterBackend:
+    """The scale-out backend; a ValueError names what the configuration lacks."""
+    from ...checkpoint import PostgresSaver
+
+    if database is None or not database.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            "scale-out mode (redis=...) keeps runs and threads in PostgreSQL: pass "
+            "database='postgresql://...' (scopegraph serve --db postgresql://...)"
+        )
+    if not isinstance(graphs.checkpointer, PostgresSaver):
+        raise ValueError(
+            "scale-out mode (redis=...) needs the checkpoints in PostgreSQL, where every "
+            "process reads them: pass checkpointer=PostgresSaver(database)"
+        )
+    bridged = [name for name, graph in graphs.graphs.items() if is_bridged(graph)]
+    if bridged:
+        raise ValueError(
+            f"graphs {bridged} are LangGraph graphs: scale-out mode runs scopegraph graphs "
+            "only (their checkpoints must be in the shared PostgreSQL); port them by "
+            "changing the imports to scopegraph, or serve them without --redis"
+        )
+    cluster = Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis))
+    return ClusterBackend(graphs, cluster, settings, worker=worker)
+
+
+class ClusterBackend:
+    """Threads and runs of the scale-out server; see the module docstring."""
+
+    def __init__(
+        self, graphs: Graphs, cluster: Cluster, settings: ServerSettings, *, worker: bool
+    ) -> None:
+        self.graphs = graphs
+        self.cluster = cluster
+        self.queue = cluster.queue
+        self.settings = settings
+        self.runs_worker = worker
+        """Whether this process also runs queued runs."""
+
+    # -- life ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        from ._worker import Worker, reap_forever
+
+        cluster = self.cluster
+        async with cluster.queue, cluster.events, anyio.create_task_group() as tg:
+            await tg.start(cluster.hub.run)
+            if self.runs_worker:
+                cluster.worker = Worker(
+                    self.graphs.graphs,
+                    cluster.queue,
+                    cluster.events,
+                    run_timeout=self.settings.run_timeout_seconds,
+                )
+                await tg.start(cluster.worker.run)
+                tg.start_soon(reap_forever, cluster.queue)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await cluster.drain(self.settings.shutdown_grace_seconds)
+                tg.cancel_scope.cancel()
+
+    async def drain(self, grace: float) -> None:
+        await self.cluster.drain(grace)
+
+    def hurry(self) -> None:
+        self.cluster.hurry()
+
+    def info(self) -> dict[str, Any]:
+        worker = self.cluster.worker
+        return {
+            "version": "0.1.0",
+            "flags": {"assistants": True, "crons": False},
+            "graphs": list(self.graphs.graphs),
+            "mode": "cluster",
+            "worker_id": None if worker is None else worker.worker_id,
+            "cleanups_finished": 0 if worker is None else worker.cleanups_finished,
+            "runs_running": 0 if worker is None else len(worker.running),
+            "accepting_runs": not self.cluster.draining,
+        }
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def _json(self, row: Mapping[str, Any]) -> ThreadRecord:
+        return await self.cluster.thread_json(row, self.graphs.of_thread(row))
+
+    @_translated
+    async def thread(self, thread_id: str) -> ThreadRecord:
+        thread_id = check_id(thread_id, "thread_id")
+        thread = await self.queue.get_thread(thread_id)
+        if thread is None:
+            raise NotFoundError(f"thread {thread_id} not found")
+        return thread
+
+    def thread_busy(self, thread: ThreadRecord) -> bool:
+        return bool(thread["busy"])
+
+    @_translated
+    async def create_thread(
+        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+    ) -> ThreadRecord:
+        thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
+        row, created = await self.queue.create_thread(thread_id, metadata)
+        if not created and if_exists != "do_nothing":
+            raise ConflictError(f"thread {thread_id} already exists")
+        return await self._json(row)
+
+    @_translated
+    async def search_threads(
+        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
+    ) -> list[ThreadRecord]:
+        if status is None:
+            rows = await self.queue.search_threads(metadata, limit=limit, offset=offset)
+            return [await self._json(r) for r in rows]
+        # the status comes from runs and checkpoints: filter, then page
+        shown = [
+            await self._json(r) for r in await self.queue.search_threads(metadata, limit=10_000)
+        ]
+        matching = [t for t in shown if t["status"] == status]
+        return matching[offset : offset + limit]
+
+    @_translated
+    async def get_thread(self, thread_id: str) -> ThreadRecord:
+        return await self._json(await self.thread(thread_id))
+
+    @_translated
+    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+        thread = await self.thread(thread_id)
+        patched = await self.queue.patch_thread(thread["thread_id"], metadata)
+        if patched is None:
+            raise NotFoundError(f"thread {thread_id} not found")
+        return await self._json(patched)
+
+    @_translated
+    async def delete_thread(self, thread_id: str) -> None:
+        thread = await self.thread(thread_id)
+        await self.cluster.delete_thread(thread["thread_id"], self.graphs.checkpointer)
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> None:
+        """The thread must exist (or is created, with ``if_not_exists='create'``); it
+        records the graph of its runs in its metadata."""
+        row = await self.queue.get_thread(thread_id)
+        if row is None:
+            if not create:
+                raise NotFoundError(
+                    f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
+                )
+            row, _ = await self.queue.create_thread(thread_id, {"graph_id": graph_id})
+        if row["metadata"].get("graph_id") != graph_id:
+            await self.queue.patch_thread(thread_id, {"graph_id": graph_id})
+
+    async def _create(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
+        """Queue a run; its queue row."""
+        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        if thread_id is not None:
+            thread_id = check_id(thread_id, "thread_id")
+            await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
+        self.graphs.check_run(graph_id, body, temporary=thread_id is None)
+        payload = body.model_dump()
+        if body.command is not None:
+            payload["command"] = body.command.model_dump(exclude_none=True)
+        return await self.cluster.create(
+            graph_id=graph_id,
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+            payload=payload,
+            temporary=thread_id is None,
+        )
+
+    async def _row(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """The run's queue row."""
+        await self.thread(thread_id)
+        run_id = check_id(run_id, "run_id")
+        run = await self.cluster.get(run_id)
+        if run is None or run["thread_id"] != str(uuid.UUID(thread_id)):
+            raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
+        return run
+
+    def _graph(self, row: Mapping[str, Any]) -> Any:
+        return self.graphs.graphs[row["run"]["graph_id"]]
+
+    @staticmethod
+    def _location(row: Mapping[str, Any]) -> str:
+        temporary = bool(row["run"].get("temporary"))
+        return run_location(row["thread_id"], row["run_id"], temporary=temporary)
+
+    async def _cancel_and_wait(self, run_id: str, reason: str) -> None:
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self.settings.send_timeout_seconds),
+        ):
+            if await self.cluster.cancel(run_id, "interrupt", reason) is not None:
+                await self.cluster.wait_done(run_id)
+
+    def _events(
+        self,
+        row: Mapping[str, Any],
+        cursor: str | None,
+        modes: frozenset[str] | None,
+        cancel_on_disconnect: bool,
+    ) -> EventStream:
+        run_id = row["run_id"]
+        follow = self.cluster.frames(run_id, self._graph(row), cursor, modes)
+        cluster = self.cluster
+
+        async def frames() -> AsyncIterator[bytes]:
+            complete = False
+            try:
+                async with contextlib.aclosing(follow):
+                    async for chunk in follow:
+                        yield chunk
+                complete = True
+            finally:
+                if cancel_on_disconnect and not complete and not cluster.draining:
+                    await self._cancel_and_wait(run_id, "client disconnected")
+
+        return EventStream(frames(), self._location(row))
+
+    @_translated
+    async def create_run(self, thread_id: str | None, body: RunCreate) -> RunRecord:
+        return run_json(await self._create(thread_id, body))
+
+    @_translated
+    async def stream_run(self, thread_id: str | None, body: RunCreate) -> EventStream:
+        row = await self._create(thread_id, body)
+        return self._events(row, None, None, body.on_disconnect == "cancel")
+
+    @_translated
+    async def wait_run(self, thread_id: str | None, body: RunCreate) -> tuple[Any, str]:
+        row = await self._create(thread_id, body)
+        run_id = row["run_id"]
+        done = None
+        try:
+            done = await self.cluster.wait_done(run_id)
+        finally:
+            if done is None and body.on_disconnect == "cancel":
+                await self._cancel_and_wait(run_id, "client disconnected")
+        values = await self.cluster.final_values(done, self._graph(row))
+        return values, self._location(row)
+
+    @_translated
+    async def list_runs(
+        self, thread_id: str, limit: int, offset: int, status: str | None
+    ) -> list[RunRecord]:
+        tid = (await self.thread(thread_id))["thread_id"]
+        rows = await self.queue.list_runs(tid, status=status, limit=limit, offset=offset)
+        return [run_json(r) for r in rows]
+
+    @_translated
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
+        return run_json(await self._row(thread_id, run_id))
+
+    @_translated
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        row = await self._row(thread_id, run_id)
+        if row["status"] not in TERMINAL or not await self.queue.delete_run(row["run_id"]):
+            raise ConflictError(f"run {run_id} is {row['status']}; cancel it first")
+
+    @_translated
+    async def join_run(self, thread_id: str, run_id: str) -> Any:
+        row = await self._row(thread_id, run_id)
+        done = await self.cluster.wait_done(row["run_id"])
+        return await self.cluster.final_values(done, self._graph(row))
+
+    @_translated
+    async def join_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
+    ) -> EventStream:
+        row = await self._row(thread_id, run_id)
+        if row["status"] in TERMINAL and not last_event_id:
+            return EventStream(_ended(), self._location(row))
+        cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
+        return self._events(row, cursor, modes, cancel_on_disconnect)
+
+    @_translated
+    async def cancel_run(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
+    ) -> None:
+        row = await self._row(thread_id, run_id)
+        status = await self.cluster.cancel(row["run_id"], action, "cancel endpoint")
+        if status is None:
+            ended = await self.cluster.get(row["run_id"])
+            raise ConflictError(
+                f"run {run_id} has already ended with status {(ended or row)['status']}"
+            )
+        if wait:
+            with anyio.CancelScope(shield=True):
+                await self.cluster.wait_done(row["run_id"])
+
+
+async def _ended() -> AsyncIterator[bytes]:
+    """The stream of a run that has ended (its events are not replayed)."""
+    yield END_FRAME

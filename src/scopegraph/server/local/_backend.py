@@ -1,0 +1,311 @@
+"""The single-process :class:`~scopegraph.server._domain.Backend`: threads and runs are
+documents (:class:`~scopegraph.server._store.Documents`), runs execute in the
+:class:`~scopegraph.server.local._manager.RunManager` of this process."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+
+from .._domain import (
+    TERMINAL,
+    CancelAction,
+    EventStream,
+    RunRecord,
+    ThreadRecord,
+    run_location,
+)
+from .._errors import ConflictError, InvalidRequestError, NotFoundError
+from .._graphs import Graphs, check_id
+from .._models import RunCreate
+from .._settings import ServerSettings
+from .._store import Documents
+from .._wire import END_FRAME, now_iso
+from ._manager import Live, RunManager
+
+__all__ = ("LocalBackend",)
+
+
+def _new_thread(thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    now = now_iso()
+    return {
+        "thread_id": thread_id,
+        "created_at": now,
+        "updated_at": now,
+        "metadata": metadata,
+        "status": "idle",
+        "config": {},
+        "values": None,
+        "interrupts": {},
+    }
+
+
+class LocalBackend:
+    """Threads and runs of a single-process server."""
+
+    def __init__(self, graphs: Graphs, docs: Documents, settings: ServerSettings) -> None:
+        self.graphs = graphs
+        self.docs = docs
+        self.settings = settings
+        self.manager = RunManager(
+            graphs.graphs,
+            docs,
+            resumable_ttl=settings.resumable_ttl_seconds,
+            run_timeout=settings.run_timeout_seconds,
+        )
+
+    # -- life ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(self.docs.load)
+        async with anyio.create_task_group() as tg:
+            await tg.start(self.manager.serve)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.manager.shutdown(self.settings.shutdown_grace_seconds)
+                tg.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(self.docs.close)
+
+    async def drain(self, grace: float) -> None:
+        await self.manager.shutdown(grace)
+
+    def hurry(self) -> None:
+        self.manager.hurry()
+
+    def info(self) -> dict[str, Any]:
+        manager = self.manager
+        return {
+            "version": "0.1.0",
+            "flags": {"assistants": True, "crons": False},
+            "graphs": list(self.graphs.graphs),
+            "cleanups_finished": manager.cleanups_finished,
+            "runs_in_memory": len(manager.live),
+            "runs_running": sum(not live.done.is_set() for live in manager.live.values()),
+            "accepting_runs": manager.accepting,
+        }
+
+    # -- threads -------------------------------------------------------------------------
+
+    async def thread(self, thread_id: str) -> ThreadRecord:
+        thread_id = check_id(thread_id, "thread_id")
+        thread = self.docs.threads.get(thread_id)
+        if thread is None:
+            raise NotFoundError(f"thread {thread_id} not found")
+        return thread
+
+    def thread_busy(self, thread: ThreadRecord) -> bool:
+        return self.manager.busy(thread["thread_id"])
+
+    async def create_thread(
+        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+    ) -> ThreadRecord:
+        thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
+        existing = self.docs.threads.get(thread_id)
+        if existing is not None:
+            if if_exists == "do_nothing":
+                return await self.graphs.thread_values(existing)
+            raise ConflictError(f"thread {thread_id} already exists")
+        thread = _new_thread(thread_id, metadata or {})
+        await self.docs.save("thread", thread)
+        return thread
+
+    async def search_threads(
+        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
+    ) -> list[ThreadRecord]:
+        found = []
+        for thread in sorted(
+            self.docs.threads.values(), key=lambda t: t["created_at"], reverse=True
+        ):
+            meta = thread.get("metadata", {})
+            if metadata and any(meta.get(k) != v for k, v in metadata.items()):
+                continue
+            if status and thread.get("status") != status:
+                continue
+            found.append(thread)
+        return [await self.graphs.thread_values(t) for t in found[offset : offset + limit]]
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord:
+        return await self.graphs.thread_values(await self.thread(thread_id))
+
+    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+        thread = dict(await self.thread(thread_id))
+        thread["metadata"] = {**thread.get("metadata", {}), **metadata}
+        thread["updated_at"] = now_iso()
+        await self.docs.save("thread", thread)
+        return await self.graphs.thread_values(thread)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        thread = await self.thread(thread_id)
+        tid = thread["thread_id"]
+        manager = self.manager
+        for live in list(manager.live.values()):
+            if live.record["thread_id"] == tid and not live.done.is_set():
+                manager.cancel(live, "interrupt", "thread deleted")
+                await live.done.wait()
+        saver = self.graphs.of_thread(thread).checkpointer
+        if saver is not None:
+            await saver.adelete_thread(tid)
+        for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
+            await self.docs.delete("run", run_id)
+        await self.docs.delete("thread", tid)
+
+    # -- runs ----------------------------------------------------------------------------
+
+    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> None:
+        """The thread must exist (or is created, with ``if_not_exists='create'``)."""
+        if thread_id not in self.docs.threads:
+            if not create:
+                raise NotFoundError(
+                    f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
+                )
+            await self.docs.save("thread", _new_thread(thread_id, {"graph_id": graph_id}))
+
+    async def _create(
+        self, thread_id: str | None, body: RunCreate, *, follow: bool = False
+    ) -> tuple[Live, int | None]:
+        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        if thread_id is not None:
+            thread_id = check_id(thread_id, "thread_id")
+            await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
+        self.graphs.check_run(graph_id, body, temporary=thread_id is None)
+        payload = body.model_dump()
+        if body.command is not None:
+            payload["command"] = body.command.model_dump(exclude_none=True)
+        return await self.manager.create(
+            graph_id=graph_id,
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+            payload=payload,
+            temporary=thread_id is None,
+            follow=follow,
+        )
+
+    def _events(
+        self,
+        live: Live,
+        token: int,
+        modes: frozenset[str] | None,
+        cancel_on_disconnect: bool,
+        *,
+        temporary: bool,
+    ) -> EventStream:
+        manager = self.manager
+
+        async def frames() -> AsyncIterator[bytes]:
+            try:
+                async with contextlib.aclosing(live.log.follow(token, modes)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+            finally:
+                live.log.unsubscribe(token)
+                if cancel_on_disconnect and not live.done.is_set():
+                    with anyio.CancelScope(shield=True):
+                        manager.cancel(live, "interrupt", "client disconnected")
+                        await live.done.wait()
+
+        location = run_location(live.record["thread_id"], live.run_id, temporary=temporary)
+        return EventStream(frames(), location)
+
+    async def create_run(self, thread_id: str | None, body: RunCreate) -> RunRecord:
+        live, _ = await self._create(thread_id, body)
+        return live.record
+
+    async def stream_run(self, thread_id: str | None, body: RunCreate) -> EventStream:
+        live, token = await self._create(thread_id, body, follow=True)
+        assert token is not None
+        cancel = body.on_disconnect == "cancel"
+        return self._events(live, token, None, cancel, temporary=thread_id is None)
+
+    async def wait_run(self, thread_id: str | None, body: RunCreate) -> tuple[Any, str]:
+        live, _ = await self._create(thread_id, body)
+        try:
+            await live.done.wait()
+        finally:
+            if body.on_disconnect == "cancel" and not live.done.is_set():
+                with anyio.CancelScope(shield=True):
+                    self.manager.cancel(live, "interrupt", "client disconnected")
+                    await live.done.wait()
+        location = run_location(live.record["thread_id"], live.run_id, temporary=live.temporary)
+        return live.final, location
+
+    async def list_runs(
+        self, thread_id: str, limit: int, offset: int, status: str | None
+    ) -> list[RunRecord]:
+        tid = (await self.thread(thread_id))["thread_id"]
+        runs = [
+            r
+            for r in self.docs.runs.values()
+            if r["thread_id"] == tid and (status is None or r["status"] == status)
+        ]
+        runs.sort(key=lambda r: r["created_at"], reverse=True)
+        return runs[offset : offset + limit]
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
+        await self.thread(thread_id)
+        run_id = check_id(run_id, "run_id")
+        run = self.docs.runs.get(run_id)
+        if run is None or run["thread_id"] != str(uuid.UUID(thread_id)):
+            raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
+        return run
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        run = await self.get_run(thread_id, run_id)
+        if run["status"] not in TERMINAL:
+            raise ConflictError(f"run {run_id} is {run['status']}; cancel it first")
+        await self.docs.delete("run", run["run_id"])
+
+    async def join_run(self, thread_id: str, run_id: str) -> Any:
+        run = await self.get_run(thread_id, run_id)
+        live = self.manager.live.get(run["run_id"])
+        if live is None:  # finished and forgotten: the thread's state
+            return await self.graphs.values(await self.thread(thread_id))
+        await live.done.wait()
+        return live.final
+
+    async def join_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        cancel_on_disconnect: bool,
+        modes: frozenset[str] | None,
+        last_event_id: str | None,
+    ) -> EventStream:
+        run = await self.get_run(thread_id, run_id)
+        live = self.manager.live.get(run["run_id"])
+        after: int | None = None
+        if last_event_id:
+            if not last_event_id.isdigit():
+                raise InvalidRequestError(
+                    f"Last-Event-ID {last_event_id!r} is not an event id", code="InvalidId"
+                )
+            after = int(last_event_id)
+        if live is None:
+            location = run_location(run["thread_id"], run["run_id"], temporary=False)
+            return EventStream(_ended(), location)
+        token = live.log.subscribe(after)
+        return self._events(live, token, modes, cancel_on_disconnect, temporary=False)
+
+    async def cancel_run(
+        self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
+    ) -> None:
+        run = await self.get_run(thread_id, run_id)
+        live = self.manager.live.get(run["run_id"])
+        if live is None or live.done.is_set():
+            raise ConflictError(f"run {run_id} has already ended with status {run['status']}")
+        self.manager.cancel(live, action, "cancel endpoint")
+        if wait:
+            with anyio.CancelScope(shield=True):
+                await live.done.wait()
+
+
+async def _ended() -> AsyncIterator[bytes]:
+    """The stream of a run that has ended and whose events are gone."""
+    yield END_FRAME

@@ -1,0 +1,463 @@
+"""The run manager: every run of the server executes here, never in an HTTP handler.
+
+Each run is a task in the manager's task group, inside its own cancel scope. HTTP
+handlers only create runs, read their event logs, and ask for cancellation:
+
+- A run's events go to its :class:`EventLog` as ready-made SSE frames. A streaming
+  response follows the log from a cursor; a client that reconnects with
+  ``Last-Event-ID`` continues from there (resumable runs keep their whole log for
+  ``resumable_ttl`` seconds after they end; other runs keep only what a connected client
+  has not read yet, and nothing when nobody listens).
+- Cancelling a run (a cancel request, a disconnect under ``on_disconnect="cancel"``, the
+  ``interrupt``/``rollback`` multitask strategies, shutdown) cancels its scope. The run's
+  ``open_stream`` block then waits for every node's shielded cleanup, the last completed
+  step's checkpoint and pending writes are already stored, and only then does the run
+  record its status (``interrupted``) and end its log. :attr:`Live.done` is set last.
+- Runs on one thread are serialized: a new run waits for the thread's previous one
+  (``enqueue``), cancels it first (``interrupt``, ``rollback``), or is refused
+  (``reject``).
+- A run executes through :mod:`scopegraph.server._executor` (status, timeout,
+  lifecycle, final values, rollback), the same code the scale-out worker runs.
+- :meth:`RunManager.shutdown` stops new runs, lets running ones finish within a grace
+  period, cancels the rest, and returns when every run (and its cleanup) has ended.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import math
+import sys
+import uuid
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .. import _executor as executor
+from .._domain import RUN_KWARGS, CancelAction
+from .._errors import ConflictError, InvalidRequestError, UnavailableError
+from .._graphs import is_bridged
+from .._store import Documents
+from .._wire import dumps, frame_event, now_iso, sse_frame
+
+__all__ = ("EventLog", "Live", "RunManager")
+
+
+class EventLog:
+    """A run's events as ready-made SSE frames, and the cursors of the clients that
+    follow them.
+
+    A resumable run's log keeps every frame (each with its ``id``) until the run is
+    forgotten; another run's keeps only the frames a connected client has not read yet,
+    and nothing while nobody follows it."""
+
+    def __init__(self, resumable: bool) -> None:
+        self.resumable = resumable
+        self.frames: list[bytes] = []
+        self.first = 0  # the sequence number of frames[0]
+        self.next = 0
+        self.changed = anyio.Event()
+        self.cursors: dict[int, int] = {}
+        self.ended = False
+
+    def emit(self, event: str, data: Any) -> None:
+        payload = data if isinstance(data, bytes) else dumps(data)
+        seq = self.next
+        self.next = seq + 1
+        if self.resumable or self.cursors:
+            self.frames.append(sse_frame(event, payload, seq if self.resumable else None))
+            if not self.resumable and len(self.frames) > 64:
+                self._trim()
+        else:
+            self.frames.clear()
+            self.first = self.next
+        self._wake()
+
+    def end(self, event: str, data: Any) -> None:
+        """The run's last event: followers return after it."""
+        self.emit(event, data)
+        self.ended = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self.changed = self.changed, anyio.Event()
+        changed.set()
+
+    def _trim(self) -> None:
+        low = min(self.cursors.values(), default=self.next)
+        if low > self.first:
+            del self.frames[: low - self.first]
+            self.first = low
+
+    def subscribe(self, after: int | None) -> int:
+        """A cursor: after ``after`` (a Last-Event-ID), else at the start of a new run
+        (the creating request), else at the live end."""
+        token = id(object())
+        while token in self.cursors:
+            token += 1
+        if after is not None:
+            cursor = after + 1
+        elif self.next == 0 or (self.resumable and self.first == 0 and not self.ended):
+            cursor = self.first
+        else:
+            cursor = self.next
+        self.cursors[token] = max(cursor, self.first)
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        self.cursors.pop(token, None)
+        if not self.resumable:
+            if self.cursors:
+                self._trim()
+            else:
+                self.frames.clear()
+                self.first = self.next
+
+    async def follow(
+        self, token: int, modes: frozenset[str] | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Every frame from the cursor on, batched; ends after the run's last frame.
+
+        ``modes``: only the events of these stream modes (plus metadata, end and error).
+        """
+        while True:
+            cursor = max(self.cursors[token], self.first)
+            if cursor < self.next:
+                frames = self.frames[cursor - self.first :]
+                self.cursors[token] = self.next
+                if modes is not None:
+                    frames = [f for f in frames if frame_event(f) in modes]
+                if frames:
+                    yield b"".join(frames)
+                continue
+            if self.ended:
+                return
+            await self.changed.wait()
+
+
+class Live:
+    """A run the manager knows in this process: its record, its cancel scope and its
+    :class:`EventLog`."""
+
+    def __init__(self, record: dict[str, Any], graph: Any, resumable: bool) -> None:
+        self.record = record
+        self.graph = graph
+        self.log = EventLog(resumable)
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+        self.cancel_action: CancelAction | None = None
+        self.cancel_reason: str | None = None
+        self.final: Any = None
+        """The run's final values (what ``join`` and ``wait`` return), once it is done."""
+        self.temporary = False
+        """A stateless run (``/runs/...``): no thread, and its record is not stored."""
+
+    @property
+    def run_id(self) -> str:
+        return str(self.record["run_id"])
+
+    @property
+    def resumable(self) -> bool:
+        return self.log.resumable
+
+    @property
+    def frames(self) -> list[bytes]:
+        """The frames its log still holds."""
+        return self.log.frames
+
+    def lifecycle(self, event: str) -> None:
+        self.record.setdefault("lifecycle", []).append({"event": event, "at": now_iso()})
+
+
+def _malloc_trim() -> None:
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+class RunManager:
+    """Creates, runs, cancels and finishes runs; see the module docstring."""
+
+    def __init__(
+        self,
+        graphs: dict[str, Any],
+        docs: Documents,
+        *,
+        resumable_ttl: float = 300.0,
+        run_timeout: float | None = None,
+    ) -> None:
+        self.graphs = graphs
+        self.docs = docs
+        self.resumable_ttl = resumable_ttl
+        self.run_timeout = run_timeout
+        self.live: dict[str, Live] = {}
+        self._tails: dict[str, Live] = {}
+        self._tg: TaskGroup | None = None
+        self.accepting = True
+        self._trim_pending = False
+        self._grace: anyio.CancelScope | None = None
+        self.cleanups_finished = 0
+        self.on_run_end: Callable[[Live], None] | None = None
+
+    async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Host the runs until cancelled (the application's lifespan)."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            task_status.started()
+            await anyio.sleep(math.inf)
+
+    def busy(self, thread_id: str) -> bool:
+        """Whether a run of this thread is running or queued."""
+        tail = self._tails.get(thread_id)
+        return tail is not None and not tail.done.is_set()
+
+    # -- creating ------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        graph_id: str,
+        assistant_id: str,
+        thread_id: str | None,
+        payload: dict[str, Any],
+        temporary: bool,
+        follow: bool = False,
+    ) -> tuple[Live, int | None]:
+        """A new run, started (or queued) in the manager's task group; with ``follow``, a
+        cursor at its first event (the ``metadata`` event) for the creating request."""
+        if not self.accepting or self._tg is None:
+            raise UnavailableError("the server is shutting down and takes no new runs")
+        graph = self.graphs[graph_id]
+        strategy = payload.get("multitask_strategy") or "enqueue"
+        thread = thread_id or str(uuid.uuid4())
+        previous = self._make_room(thread, graph, strategy)
+        record = _new_record(thread, assistant_id, payload, strategy)
+        live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
+        token = live.log.subscribe(None) if follow else None
+        live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
+        live.temporary = temporary
+        self.live[live.run_id] = live
+        self._tails[thread] = live
+        if temporary:
+            self.docs.runs[live.run_id] = record  # a stateless run is not stored
+        else:
+            await self.docs.save("run", record)
+            await self._thread_status(thread, "busy", graph_id)
+        spec = executor.RunSpec(
+            run_id=live.run_id,
+            thread_id=thread,
+            graph_id=graph_id,
+            assistant_id=assistant_id,
+            graph=graph,
+            payload=payload,
+            temporary=temporary,
+            stateless=_stateless(graph, payload, temporary),
+        )
+        self._tg.start_soon(self._execute, live, previous, spec)
+        return live, token
+
+    def _make_room(self, thread: str, graph: Any, strategy: str) -> Live | None:
+        """Apply the multitask strategy on a busy thread; the run to wait for, if any."""
+        previous = self._tails.get(thread)
+        if previous is None or previous.done.is_set():
+            return None
+        if strategy == "reject":
+            raise ConflictError(
+                f"thread {thread} is busy with run {previous.run_id}; wait for it, or "
+                "pass multitask_strategy='enqueue', 'interrupt' or 'rollback'"
+            )
+        if strategy == "rollback" and is_bridged(graph):
+            raise InvalidRequestError(
+                "multitask_strategy='rollback' is not supported for a bridged LangGraph "
+                "graph; use 'interrupt', 'enqueue' or 'reject'",
+                code="NotSupported",
+            )
+        if strategy in ("interrupt", "rollback"):
+            action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
+            for other in list(self.live.values()):
+                if other.record["thread_id"] == thread and not other.done.is_set():
+                    self.cancel(other, action, f"multitask_strategy={strategy}")
+        return previous
+
+    async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
+        thread = self.docs.threads.get(thread_id)
+        now = now_iso()
+        if thread is None:
+            thread = {
+                "thread_id": thread_id,
+                "created_at": now,
+                "metadata": {},
+                "config": {},
+                "values": None,
+                "interrupts": {},
+            }
+        thread = {**thread, "status": status, "updated_at": now}
+        if graph_id is not None:
+            thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+        await self.docs.save("thread", thread)
+
+    # -- running -------------------------------------------------------------------------
+
+    async def _execute(self, live: Live, previous: Live | None, spec: executor.RunSpec) -> None:
+        record = live.record
+        failure: BaseException | None = None
+        values: Any = None
+        with live.scope:
+            if previous is not None:
+                await previous.done.wait()
+            record["status"] = "running"
+            record["updated_at"] = now_iso()
+            live.lifecycle("run started")
+            executor.start_clock(live.scope, spec, self.run_timeout)
+            if not live.temporary:
+                await self.docs.save("run", record)
+
+            async def emit(event: str, chunk: Any) -> None:
+                live.log.emit(event, chunk)
+
+            try:
+                values = await executor.stream(spec, emit)
+            except Exception as exc:
+                failure = exc
+        with anyio.CancelScope(shield=True):
+            outcome = await executor.settle(
+                spec,
+                live.scope,
+                failure=failure,
+                values=values,
+                action=live.cancel_action,
+                reason=live.cancel_reason,
+            )
+            if live.scope.cancel_called:
+                self.cleanups_finished += 1
+            if outcome.status == "timeout":
+                live.cancel_reason = "timeout"
+            await self._finish(live, spec, outcome)
+
+    async def _finish(self, live: Live, spec: executor.RunSpec, outcome: executor.Outcome) -> None:
+        """Record the run's end, then end its log; :attr:`Live.done` is set last."""
+        record = live.record
+        for entry in outcome.lifecycle:
+            live.lifecycle(entry)
+        if outcome.checkpoint_id is not None:
+            record["checkpoint_id"] = outcome.checkpoint_id
+        record["status"] = outcome.status
+        record["updated_at"] = now_iso()
+        if live.cancel_reason:
+            record["cancel_reason"] = live.cancel_reason
+        live.final = outcome.final
+        if outcome.rolled_back:
+            await self.docs.delete("run", live.run_id)
+        elif spec.temporary:
+            self.docs.runs[live.run_id] = record  # a stateless run is not stored
+        else:
+            await self.docs.save("run", record)
+        if not spec.temporary:
+            thread_status = "idle"
+            if outcome.status == "error":
+                thread_status = "error"
+            elif outcome.interrupted:
+                thread_status = "interrupted"
+            await self._thread_status(spec.thread_id, thread_status, spec.graph_id)
+        live.log.end(*outcome.event)
+        if self._tails.get(spec.thread_id) is live:
+            del self._tails[spec.thread_id]
+        live.done.set()
+        if self.on_run_end is not None:
+            self.on_run_end(live)
+        if self._tg is not None:
+            self._tg.start_soon(self._forget, live)
+            if not self._trim_pending and not any(
+                not other.done.is_set() for other in self.live.values()
+            ):
+                self._trim_pending = True
+                self._tg.start_soon(self._give_memory_back)
+
+    async def _give_memory_back(self) -> None:
+        """Once no run has been running for a moment, collect garbage and hand the
+        allocator's free memory back to the system (glibc's ``malloc_trim``), so that
+        the server's RSS falls back after a burst of runs instead of staying at its peak."""
+        try:
+            await anyio.sleep(0.25)
+            if any(not live.done.is_set() for live in self.live.values()):
+                return
+            gc.collect()
+            _malloc_trim()
+        finally:
+            self._trim_pending = False
+
+    async def _forget(self, live: Live) -> None:
+        """Drop a finished run's log: at once, or after ``resumable_ttl`` if resumable."""
+        if live.resumable:
+            await anyio.sleep(self.resumable_ttl)
+        self.live.pop(live.run_id, None)
+        if live.temporary:
+            self.docs.runs.pop(live.run_id, None)
+
+    # -- cancelling ----------------------------------------------------------------------
+
+    def cancel(self, live: Live, action: CancelAction, reason: str) -> None:
+        if live.done.is_set():
+            return
+        if action == "rollback" and is_bridged(live.graph):
+            raise InvalidRequestError(
+                "rollback is not supported for a bridged LangGraph graph (its checkpointer "
+                "cannot delete one run's checkpoints); use action='interrupt'",
+                code="NotSupported",
+            )
+        if live.cancel_action is None or action == "rollback":
+            live.cancel_action = action
+        live.cancel_reason = live.cancel_reason or reason
+        live.lifecycle(f"cancel requested ({reason})")
+        live.scope.cancel()
+
+    def hurry(self) -> None:
+        """End the shutdown's grace period now."""
+        if self._grace is not None:
+            self._grace.cancel()
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop taking runs; give running ones ``grace`` seconds, then cancel them; return
+        when every run has ended, its cleanup finished and its checkpoint is stored."""
+        self.accepting = False
+        running = [live for live in self.live.values() if not live.done.is_set()]
+        with anyio.move_on_after(grace) as self._grace:
+            for live in running:
+                await live.done.wait()
+        for live in running:
+            self.cancel(live, "interrupt", "shutdown")
+        with anyio.CancelScope(shield=True):
+            for live in running:
+                await live.done.wait()
+
+
+def _new_record(
+    thread_id: str, assistant_id: str, payload: dict[str, Any], strategy: str
+) -> dict[str, Any]:
+    now = now_iso()
+    return {
+        "run_id": str(uuid.uuid4()),
+        "thread_id": thread_id,
+        "assistant_id": assistant_id,
+        "created_at": now,
+        "updated_at": now,
+        "status": "pending",
+        "metadata": payload.get("metadata") or {},
+        "kwargs": {k: payload.get(k) for k in RUN_KWARGS},
+        "multitask_strategy": strategy,
+        "lifecycle": [],
+    }
+
+
+def _stateless(graph: Any, payload: dict[str, Any], temporary: bool) -> bool:
+    """A stateless run whose state nobody can see: run it without the checkpointer."""
+    modes = payload.get("stream_mode") or ()
+    shows_checkpoints = "checkpoints" in modes or "debug" in modes
+    keep = payload.get("on_completion") == "keep"
+    return temporary and not keep and not shows_checkpoints and not is_bridged(graph)
