@@ -10,14 +10,15 @@ from collections.abc import Callable, Hashable, Sequence
 from types import UnionType
 from typing import Any, Literal
 
+from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError
 from ._schema import StateSchema
+from ._spec import Branch, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import Command, RetryPolicy
+from .checkpoint._base import BaseCheckpointSaver
 
-__all__ = ("Branch", "NodeSpec", "StateGraph")
-
-NodeKind = Literal["async", "sync", "graph", "runnable"]
+__all__ = ("StateGraph",)
 
 
 def _takes_runtime(fn: Callable[..., Any]) -> bool:
@@ -118,39 +119,6 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
                 return tuple(str(a) for a in typing.get_args(args[0])), False
             return (), True
     return None, False
-
-
-@dataclasses.dataclass(slots=True)
-class NodeSpec:
-    name: str
-    fn: Any
-    kind: NodeKind
-    config_kw: bool
-    config_pos: bool
-    writer_kw: bool
-    runtime_kw: bool
-    retry_policy: tuple[RetryPolicy, ...] | None
-    timeout: float | None
-    metadata: dict[str, Any]
-    destinations: tuple[str, ...] | None
-    """Where a ``Command`` returned by this node may go, if declared."""
-    goto_anywhere: bool = True
-    """Whether a ``Command`` from this node may go to nodes nobody declared."""
-    input_schema: Any = None
-    """The node's own input schema (its first parameter's annotation), if it is not the
-    graph's state schema: the node sees only those keys, and keys the state schema lacks
-    become private channels (LangGraph's "private state")."""
-
-
-@dataclasses.dataclass(slots=True)
-class Branch:
-    source: str
-    path: Callable[..., Any]
-    path_map: dict[Hashable, str] | None
-    name: str
-    is_async: bool
-    config_kw: bool
-    config_pos: bool
 
 
 class StateGraph:
@@ -276,8 +244,6 @@ class StateGraph:
             raise GraphValidationError(
                 f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
             )
-        from ._compiled import CompiledStateGraph
-
         kind: NodeKind
         if isinstance(action, CompiledStateGraph):
             kind = "graph"
@@ -503,7 +469,7 @@ class StateGraph:
         interrupt_after: Sequence[str] | None = None,
         debug: bool = False,
         name: str | None = None,
-    ) -> Any:
+    ) -> CompiledStateGraph:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
         Args:
@@ -513,9 +479,6 @@ class StateGraph:
             interrupt_before: stop the run before these nodes run (needs a checkpointer).
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
         """
-        from ._compiled import CompiledStateGraph
-        from .checkpoint._base import BaseCheckpointSaver
-
         if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise GraphValidationError(
                 f"checkpointer must be a scopegraph saver (InMemorySaver, SqliteSaver, "
@@ -532,33 +495,10 @@ class StateGraph:
             checkpointer=checkpointer,
             interrupt_before=before,
             interrupt_after=after,
+            context_schema=self.context_schema,
         )
 
     def _check_interrupt_nodes(
         self, what: str, names: Sequence[str] | str | None, checkpointer: Any
     ) -> frozenset[str]:
         return check_interrupt_nodes(self.nodes, what, names, checkpointer)
-
-
-def check_interrupt_nodes(
-    nodes: dict[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
-) -> frozenset[str]:
-    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
-    if not names:
-        return frozenset()
-    if checkpointer is None:
-        raise GraphValidationError(
-            f"{what} needs a checkpointer to save the run while it waits: "
-            "compile(checkpointer=InMemorySaver(), ...)"
-        )
-    if names == "*":
-        return frozenset(nodes)
-    if isinstance(names, str):
-        names = [names]
-    for name in names:
-        if name not in nodes:
-            raise GraphValidationError(
-                f"{what} names {name!r}, which is not a node; the nodes are "
-                f"{', '.join(map(repr, nodes))}"
-            )
-    return frozenset(names)
