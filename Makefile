@@ -17,9 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Layer rules (.importlinter). Two contracts wait for the server rebuild: today's server
+# code breaks them (server._cluster <-> server._app, and private core imports). At that
+# merge, set IMPORT_CONTRACTS to empty so that every contract is checked.
+IMPORT_CONTRACTS ?= --contract acyclic-core --contract layers --contract core-no-integrations
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo $(IMPORT_CONTRACTS)
 
 typecheck: install
 	$(BIN)/mypy
