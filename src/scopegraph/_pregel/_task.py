@@ -6,20 +6,13 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .._errors import ParentCommand
 from .._ids import new_id
 from .._spec import NodeSpec
-from .._types import Command, Interrupt, Send
+from .._types import Interrupt, Send
 from ..checkpoint._base import TaskRecord, TaskStatus
 
 __all__ = ("ParentCommand", "Task", "planned_paths", "sort_key", "task_id")
-
-
-class ParentCommand(Exception):
-    """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent's node."""
-
-    def __init__(self, command: Command[Any]) -> None:
-        super().__init__(command)
-        self.command = command
 
 
 class Task:
