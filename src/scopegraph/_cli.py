@@ -7,9 +7,15 @@ import os
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scopegraph")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_serve(commands)
+    _add_worker(commands)
+    return parser
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="serve graphs over the LangGraph-SDK-compatible HTTP + SSE API"
     )
@@ -64,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         "run the runs",
     )
     serve.add_argument("--lease", type=float, default=10.0, help="scale-out: lease seconds")
+
+
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = commands.add_parser(
         "worker",
         help="run queued runs (scale-out: PostgreSQL queue and checkpoints, Redis events)",
@@ -83,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds running runs get on SIGTERM before they are cancelled and re-queued",
     )
     worker.add_argument("--run-timeout", type=float, default=None)
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if argv is None and "PYTHONMALLOC" not in os.environ and sys.platform == "linux":
         # A server's memory should fall back after a burst of runs. Python's own
         # allocator keeps partly used arenas for good; with the C allocator, the memory

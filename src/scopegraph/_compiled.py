@@ -29,11 +29,11 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._emit import discard, events_sink, stream_sink
-from ._pregel._task import planned_paths, task_id
+from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
-from ._state import PregelTask, StateSnapshot
+from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
@@ -446,58 +446,7 @@ class CompiledStateGraph:
     def _snapshot(
         self, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
     ) -> StateSnapshot:
-        """A checkpoint as LangGraph shows it.
-
-        ``live`` (the newest checkpoint, asked for without a checkpoint id): the values
-        include the writes of tasks that already finished, and ``next`` only the tasks
-        still to run. Otherwise: the record of the checkpoint as it was written.
-        """
-        if tup is None:
-            return StateSnapshot({}, (), config, None, None, None, (), ())
-        checkpoint = tup.checkpoint
-        values = dict(checkpoint.values)
-        records = {r.task_id: r for r in tup.tasks}
-        if live:
-            for done in tup.tasks:
-                if done.status != "done":
-                    continue
-                for key, value in done.writes:
-                    reducer = self.spec.reducers.get(key)
-                    if reducer is not None and key in values:
-                        values[key] = reducer(values[key], value)
-                    else:
-                        values[key] = value
-        ordered = {k: values[k] for k in self.channels if k in values}
-        tasks: list[PregelTask] = []
-        names: list[str] = []
-        for (_kind, name, _extra), path in planned_paths(checkpoint.next):
-            tid = task_id(checkpoint.id, path)
-            record = records.get(tid)
-            if not (live and record is not None and record.status == "done"):
-                names.append(name)
-            tasks.append(
-                PregelTask(
-                    tid,
-                    name,
-                    path,
-                    # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
-                    error=record.error if record and record.error else None,
-                    interrupts=tuple(record.interrupts) if record else (),
-                    state=None,
-                    result=dict(record.writes) if record and record.status == "done" else None,
-                )
-            )
-        interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
-        return StateSnapshot(
-            values=ordered,
-            next=tuple(names),
-            config=tup.config,  # type: ignore[arg-type]
-            metadata=checkpoint.metadata,
-            created_at=checkpoint.created_at,
-            parent_config=tup.parent_config,  # type: ignore[arg-type]
-            tasks=tuple(tasks),
-            interrupts=interrupts,
-        )
+        return state_snapshot(self.spec, tup, config, live=live)
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
