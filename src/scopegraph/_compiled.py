@@ -22,13 +22,14 @@ from ._pregel import (
     Durability,
     NodeContext,
     ParsedConfig,
+    PersistOptions,
     Run,
     RunOptions,
-    Sink,
+    StreamOptions,
     current,
     parse_config,
 )
-from ._pregel._emit import discard, events_sink, stream_sink
+from ._pregel._emit import NO_STREAM, events_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
@@ -137,6 +138,7 @@ class CompiledStateGraph:
         self.input_channels = spec.input_channels
         self.nodes = spec.nodes
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
+        self._plain: RunOptions | None = None
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
@@ -158,6 +160,13 @@ class CompiledStateGraph:
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
+        if config is None and not options and stream_mode is None and not self.checkpointer:
+            if input is None or isinstance(input, Command):
+                raise ValueError(
+                    "the input is None: pass the initial state as a dict "
+                    "(resuming from a checkpoint needs a checkpointer)"
+                )
+            return self._plain_options()
         options = dict(options or {})
         durability = options.pop("durability", None) or "async"
         if durability not in ("sync", "async", "exit"):
@@ -175,8 +184,8 @@ class CompiledStateGraph:
                 "(resuming from a checkpoint needs a checkpointer)"
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
-        out, modes, sink, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
-        run = RunOptions(self.spec, input, cfg, out, modes, sink, events=events, context=context)
+        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
+        run = RunOptions(self.spec, cfg, stream, context=context)
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
@@ -192,29 +201,38 @@ class CompiledStateGraph:
             before = check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, saver)
         if interrupt_after is not None:
             after = check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
-        return dataclasses.replace(
-            run,
-            saver=saver,
-            thread_id=str(thread_id),
-            durability=cast(Durability, durability),
-            interrupt_before=before,
-            interrupt_after=after,
-        )
+        persist = PersistOptions(saver, str(thread_id), cast(Durability, durability), before, after)
+        return dataclasses.replace(run, persist=persist)
+
+    def _plain_options(self) -> RunOptions:
+        """The options of ``ainvoke(input)`` without config or options: the same for
+        every such run, so they are made once (while ``name`` and
+        ``recursion_limit`` stay as they are)."""
+        plain = self._plain
+        if (
+            plain is None
+            or plain.cfg.run_name != self.name
+            or plain.cfg.recursion_limit != self.recursion_limit
+        ):
+            cfg = parse_config({}, self.name, self.recursion_limit)
+            plain = self._plain = RunOptions(self.spec, cfg, NO_STREAM)
+        return plain
 
     @staticmethod
     def _streaming(
         stream_mode: Any, subgraphs: bool, events: bool, cfg: ParsedConfig
-    ) -> tuple[RunOutput | None, frozenset[str], Sink, ParsedConfig]:
-        """Where a run's chunks go: the output buffer, the modes and the sink (an
-        ``astream_events`` run needs its id now: its sink puts it on every chunk)."""
+    ) -> tuple[StreamOptions, ParsedConfig]:
+        """Where a run's chunks go (an ``astream_events`` run needs its id now: its sink
+        puts it on every chunk)."""
         if stream_mode is None:
-            return None, frozenset(), discard, cfg
+            return NO_STREAM, cfg
         modes, multi = _check_modes(stream_mode)
         out = RunOutput()
         if events:
             cfg = cfg.with_run_id()
-            return out, modes, events_sink(out, cfg, not isinstance(stream_mode, str)), cfg
-        return out, modes, stream_sink(out, multi, subgraphs), cfg
+            sink = events_sink(out, cfg, not isinstance(stream_mode, str))
+            return StreamOptions(out, modes, sink, events=True), cfg
+        return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
@@ -265,7 +283,7 @@ class CompiledStateGraph:
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, config or parent.config, parent)
             else:
-                run = Run(self._options(input, config, stream_mode=None, options=kwargs))
+                run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
             result = run.result()
             if run.interrupts:
@@ -301,7 +319,7 @@ class CompiledStateGraph:
             subgraphs=subgraphs,
             options=kwargs,
         )
-        return iterate_detached(Run(options))
+        return iterate_detached(Run(options, input))
 
     @asynccontextmanager
     async def open_stream(
@@ -331,7 +349,7 @@ class CompiledStateGraph:
             subgraphs=subgraphs,
             options=kwargs,
         )
-        async with self._open(Run(options)) as stream:
+        async with self._open(Run(options, input)) as stream:
             yield stream
 
     def astream_events(
@@ -358,7 +376,7 @@ class CompiledStateGraph:
             )
         modes = "updates" if stream_mode is None else stream_mode
         options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
-        events = iterate_detached(Run(options))
+        events = iterate_detached(Run(options, input))
         if include_names or include_tags or exclude_names or exclude_tags:
             return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
@@ -378,13 +396,13 @@ class CompiledStateGraph:
         ``on_chain_stream`` events (``(mode, chunk)`` when ``stream_mode`` is a list)."""
         modes = "updates" if stream_mode is None else stream_mode
         options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
-        async with self._open(Run(options)) as stream:
+        async with self._open(Run(options, input)) as stream:
             yield stream
 
     @staticmethod
     @asynccontextmanager
     async def _open(run: Run) -> AsyncIterator[RunStream]:
-        output = run.opts.output
+        output = run.stream.output
         assert output is not None
         async with open_run(run) as scope:
             yield RunStream(run, output, scope)
@@ -393,21 +411,18 @@ class CompiledStateGraph:
         """A run of this graph inside a running node: it streams under that node."""
         outer = parent.run.opts
         task = parent.task
-        return Run(
-            RunOptions(
-                self.spec,
-                input,
-                parse_config(config, self.name, self.recursion_limit),
-                output=outer.output,
-                modes=outer.modes,
-                sink=outer.sink,
-                events=outer.events,
-                ns=(*outer.ns, f"{task.name}:{task.id}"),
-                checkpoint_ns=parent.checkpoint_ns,
-                parent=parent,
-                context=outer.context,  # a subgraph shares its parent run's context
-            )
+        stream = parent.run.stream
+        if stream is not NO_STREAM:
+            stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
+        options = RunOptions(
+            self.spec,
+            parse_config(config, self.name, self.recursion_limit),
+            stream,
+            context=outer.context,  # a subgraph shares its parent run's context
+            parent=parent,
+            checkpoint_ns=parent.checkpoint_ns,
         )
+        return Run(options, input)
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
         """Run this graph as a node of another graph's run (a subgraph)."""
@@ -521,9 +536,15 @@ class CompiledStateGraph:
         saver = self._saver_for("update_state()")
         thread, ns, _ = self._thread_of(config, "update_state()")
         options = update_options(
-            self.spec, config, saver, thread, ns, recursion_limit=self.recursion_limit
+            self.spec,
+            config,
+            saver,
+            thread,
+            ns,
+            name=self.name,
+            recursion_limit=self.recursion_limit,
         )
-        return await update_state(options, saver, values, as_node)
+        return await update_state(options, values, as_node)
 
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None

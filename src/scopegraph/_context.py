@@ -67,7 +67,7 @@ async def adispatch_custom_event(
     """
     ctx = _current.get() or current_node(config, what="adispatch_custom_event()")
     ctx.custom_event(name, data)
-    out = ctx.run.opts.output
+    out = ctx.run.output
     if out is None:
         await anyio.lowlevel.checkpoint_if_cancelled()
     elif not out.has_credit():
@@ -97,7 +97,7 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     root = ctx
     while root.run.opts.parent is not None:
         root = root.run.opts.parent
-    if root.run.opts.saver is None:
+    if root.run.opts.persist is None:
         raise ContextError(
             "interrupt() needs a checkpointer to save the run while it waits: compile the "
             "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "

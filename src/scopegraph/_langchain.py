@@ -112,8 +112,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
 
     @property
     def _events(self) -> bool:
-        opts = self.ctx.run.opts
-        return opts.events and opts.output is not None
+        stream = self.ctx.run.stream
+        return stream.events and stream.output is not None
 
     def _parent_ids(self, run_id: uuid.UUID) -> list[str]:
         chain: list[str] = []
@@ -167,7 +167,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             "metadata": child.metadata,
             "parent_ids": self._parent_ids(run_id),
         }
-        output = self.ctx.run.opts.output
+        output = self.ctx.run.stream.output
         assert output is not None
         self._on_loop(output.put, item)
 
@@ -176,12 +176,12 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         return self.children.pop(run_id, None)
 
     def _message(self, message: BaseMessage, metadata: dict[str, Any]) -> None:
-        opts = self.ctx.run.opts
-        if "messages" not in opts.modes:
+        stream = self.ctx.run.stream
+        if "messages" not in stream.modes:
             return
         if message.id is not None:
             self.seen.add(message.id)
-        self._on_loop(opts.sink, opts.ns, "messages", (message, metadata))
+        self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
 
     # -- models --------------------------------------------------------------------------
 
@@ -503,7 +503,7 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     note the ids of the messages the node got, which are not new when it returns them."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
-    if "messages" in ctx.run.opts.modes:
+    if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
     return token, seen
@@ -520,7 +520,7 @@ def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
         seen |= handler.seen
     found = new_messages(output, seen)
     if found:
-        opts = ctx.run.opts
+        stream = ctx.run.stream
         metadata = ctx.event_metadata()
         for message in found:
-            opts.sink(opts.ns, "messages", (message, metadata))
+            stream.sink(stream.ns, "messages", (message, metadata))

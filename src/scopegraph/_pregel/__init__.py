@@ -20,8 +20,10 @@ from ._context import CONFIG_KEY_NODE as CONFIG_KEY_NODE
 from ._context import Durability as Durability
 from ._context import NodeContext as NodeContext
 from ._context import ParsedConfig as ParsedConfig
+from ._context import PersistOptions as PersistOptions
 from ._context import RunOptions as RunOptions
 from ._context import Sink as Sink
+from ._context import StreamOptions as StreamOptions
 from ._context import current as current
 from ._context import parse_config as parse_config
 from ._loop import Run as Run
@@ -34,9 +36,11 @@ __all__ = (
     "NodeContext",
     "ParentCommand",
     "ParsedConfig",
+    "PersistOptions",
     "Run",
     "RunOptions",
     "Sink",
+    "StreamOptions",
     "Task",
     "current",
     "parse_config",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol
 
 import anyio.from_thread
@@ -33,7 +33,9 @@ __all__ = (
     "NodeContext",
     "ParsedConfig",
     "RunOptions",
+    "PersistOptions",
     "RunView",
+    "StreamOptions",
     "Sink",
     "current",
     "parse_config",
@@ -58,7 +60,7 @@ class ParsedConfig:
     config: dict[str, Any]
     """The user's config without ``metadata``, ``configurable``, ``run_name``, ``run_id``."""
     configurable: dict[str, Any]
-    user_tags: list[str]
+    user_tags: tuple[str, ...]
     user_metadata: dict[str, Any]
     """The user's metadata (plus ``thread_id``): node and event metadata start from it."""
     checkpoint_metadata: dict[str, Any]
@@ -108,7 +110,7 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
     return ParsedConfig(
         config=user_config,
         configurable=configurable,
-        user_tags=list(user_config.get("tags") or ()),
+        user_tags=tuple(user_config.get("tags") or ()),
         user_metadata=user_metadata,
         checkpoint_metadata=checkpoint_metadata,
         run_name=run_name,
@@ -119,37 +121,55 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RunOptions:
-    """Everything one run is built from. Frozen: a run is never reconfigured."""
+class StreamOptions:
+    """Where a run's chunks go, and which ones it makes."""
 
-    spec: GraphSpec
-    input: Any
-    cfg: ParsedConfig
     output: RunOutput | None
-    """Where stream chunks and events go (None: nobody streams this run)."""
+    """The consumer's buffer (None: nobody streams this run)."""
     modes: frozenset[str]
     sink: Sink
     events: bool = False
     """Whether the run produces ``astream_events`` envelopes into ``output``."""
     ns: tuple[str, ...] = ()
     """The stream namespace (a subgraph's is its parent node's path)."""
-    checkpoint_ns: str = ""
-    parent: NodeContext | None = None
-    """The node this run is a subgraph (or a nested ``ainvoke``) of."""
-    context: Any = None
-    """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
-    saver: BaseCheckpointSaver | None = None
-    """The checkpointer (only the root run of a graph compiled with one)."""
-    thread_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PersistOptions:
+    """How a run keeps its thread (only the root run of a graph with a checkpointer)."""
+
+    saver: BaseCheckpointSaver
+    thread_id: str
     durability: Durability = "async"
     interrupt_before: frozenset[str] = frozenset()
     interrupt_after: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Everything one run is built from, but its input. Frozen: a run is never
+    reconfigured, and a graph reuses the options of its plain ``ainvoke(input)`` calls."""
+
+    spec: GraphSpec
+    cfg: ParsedConfig
+    stream: StreamOptions
+    context: Any = None
+    """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
+    parent: NodeContext | None = None
+    """The node this run is a subgraph (or a nested ``ainvoke``) of."""
+    checkpoint_ns: str = ""
+    persist: PersistOptions | None = None
 
 
 class RunView(Protocol):
     """What a node (and the run's helpers) see of its run; ``_loop.Run`` implements it."""
 
     opts: RunOptions
+    stream: StreamOptions
+    """``opts.stream``, one attribute away on the hot path."""
+    output: RunOutput | None
+    """``opts.stream.output``, on the hottest path (custom events)."""
+    input: Any
     step: int
     values: dict[str, Any]
     loop_thread: int
@@ -253,26 +273,27 @@ class NodeContext:
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
-        opts = run.opts
-        if "custom" not in opts.modes:
+        stream = run.stream
+        if "custom" not in stream.modes:
             return
         if threading.get_ident() == run.loop_thread:
-            opts.sink(opts.ns, "custom", chunk)
+            stream.sink(stream.ns, "custom", chunk)
         else:
-            anyio.from_thread.run_sync(opts.sink, opts.ns, "custom", chunk)
+            anyio.from_thread.run_sync(stream.sink, stream.ns, "custom", chunk)
 
     def custom_event(self, name: str, data: Any) -> None:
         custom = self._custom
         if custom is None:
-            opts = self.run.opts
-            if opts.output is None or not opts.events:
+            run = self.run
+            output = run.stream.output
+            if output is None or not run.stream.events:
                 self._custom = False
                 return
             # Events of one node share their tags and metadata objects: they are the same.
             custom = self._custom = (
-                opts.output.put,
+                output.put,
                 self.run_id,
-                ["seq:step:1", *opts.cfg.user_tags],
+                ["seq:step:1", *run.opts.cfg.user_tags],
                 {**self.event_metadata(), "checkpoint_ns": self.checkpoint_ns},
                 self.parent_ids,
             )
@@ -290,11 +311,3 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
-
-
-def set_current(ctx: NodeContext | None) -> Token[NodeContext | None]:
-    return current.set(ctx)
-
-
-def reset_current(token: Token[NodeContext | None]) -> None:
-    current.reset(token)

@@ -16,10 +16,11 @@ from .._ids import new_id
 from .._output import RunOutput
 from ..checkpoint._base import Checkpoint
 from ._algo import snapshot
-from ._context import NodeContext, ParsedConfig, RunView, Sink
+from ._context import NodeContext, ParsedConfig, RunView, Sink, StreamOptions
 from ._task import Task
 
 __all__ = (
+    "NO_STREAM",
     "checkpoint_payload",
     "discard",
     "emit_checkpoint",
@@ -43,6 +44,10 @@ def now() -> str:
 def discard(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
     """The sink of a run nobody streams."""
     return None
+
+
+NO_STREAM = StreamOptions(None, frozenset(), discard)
+"""The stream options of a run nobody streams (``ainvoke``)."""
 
 
 def stream_sink(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
@@ -73,7 +78,7 @@ def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
 
     ``cfg`` must carry the run's id (:meth:`ParsedConfig.with_run_id`)."""
     metadata = {**cfg.user_metadata, "ls_integration": "langgraph"}
-    run_id, name, tags, put = cfg.run_id, cfg.run_name, cfg.user_tags, out.put
+    run_id, name, tags, put = cfg.run_id, cfg.run_name, list(cfg.user_tags), out.put
 
     def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
         if ns:
@@ -97,20 +102,20 @@ def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
 
 
 def emit_task_start(run: RunView, task: Task) -> None:
-    opts = run.opts
+    stream = run.stream
     payload = {"id": task.id, "name": task.name, "input": task.input, "triggers": task.triggers}
-    if "tasks" in opts.modes:
-        opts.sink(opts.ns, "tasks", payload)
-    if "debug" in opts.modes:
-        opts.sink(
-            opts.ns,
+    if "tasks" in stream.modes:
+        stream.sink(stream.ns, "tasks", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
             "debug",
             {"step": run.step, "timestamp": now(), "type": "task", "payload": payload},
         )
 
 
 def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> None:
-    opts = run.opts
+    stream = run.stream
     payload: dict[str, Any] = {
         "id": task.id,
         "name": task.name,
@@ -118,11 +123,11 @@ def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> N
         "result": {} if error is not None or task.interrupts else dict(task.writes),
         "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
     }
-    if "tasks" in opts.modes:
-        opts.sink(opts.ns, "tasks", payload)
-    if "debug" in opts.modes:
-        opts.sink(
-            opts.ns,
+    if "tasks" in stream.modes:
+        stream.sink(stream.ns, "tasks", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
             "debug",
             {"step": run.step, "timestamp": now(), "type": "task_result", "payload": payload},
         )
@@ -133,7 +138,7 @@ def _checkpoint_config(run: RunView, checkpoint_id: str) -> dict[str, Any]:
     return {
         "configurable": {
             "checkpoint_ns": opts.checkpoint_ns,
-            "thread_id": opts.thread_id,
+            "thread_id": "" if opts.persist is None else opts.persist.thread_id,
             "checkpoint_id": checkpoint_id,
         }
     }
@@ -166,13 +171,13 @@ def checkpoint_payload(
 
 
 def emit_checkpoint(run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]) -> None:
-    opts = run.opts
+    stream = run.stream
     payload = checkpoint_payload(run, checkpoint, next_tasks)
-    if "checkpoints" in opts.modes:
-        opts.sink(opts.ns, "checkpoints", payload)
-    if "debug" in opts.modes:
-        opts.sink(
-            opts.ns,
+    if "checkpoints" in stream.modes:
+        stream.sink(stream.ns, "checkpoints", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
             "debug",
             {"step": run.step, "timestamp": now(), "type": "checkpoint", "payload": payload},
         )
@@ -184,17 +189,18 @@ def emit_checkpoint(run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]
 def root_event(run: RunView, event: str, data: dict[str, Any]) -> None:
     """``on_chain_start`` / ``on_chain_end`` of the run itself (or of a subgraph call)."""
     opts = run.opts
-    assert opts.output is not None
+    output = run.stream.output
+    assert output is not None
     parent = opts.parent
     if parent is None:
         metadata = {**opts.cfg.user_metadata, "ls_integration": "langgraph"}
-        tags = opts.cfg.user_tags
+        tags = list(opts.cfg.user_tags)
         parent_ids: list[str] = []
     else:
         metadata = {**parent.event_metadata(), "checkpoint_ns": parent.checkpoint_ns}
         tags = ["seq:step:1", *opts.cfg.user_tags]
         parent_ids = [*parent.parent_ids, parent.run_id or ""]
-    opts.output.put(
+    output.put(
         {
             "event": event,
             "data": data,
@@ -210,14 +216,14 @@ def root_event(run: RunView, event: str, data: dict[str, Any]) -> None:
 def node_event(ctx: NodeContext, event: str, data: dict[str, Any], *, hidden: bool = False) -> None:
     """``on_chain_*`` of one node (``hidden``: START's, as LangGraph tags it)."""
     run = ctx.run
-    opts = run.opts
-    assert opts.output is not None
+    output = run.stream.output
+    assert output is not None
     if ctx.run_id is None:
         ctx.run_id = new_id()
-    tags = [f"graph:step:{run.step}", *opts.cfg.user_tags]
+    tags = [f"graph:step:{run.step}", *run.opts.cfg.user_tags]
     if hidden:
         tags.insert(1, "langsmith:hidden")
-    opts.output.put(
+    output.put(
         {
             "event": event,
             "data": data,
@@ -245,6 +251,6 @@ def child_event_base(ctx: NodeContext, name: str, hidden: bool) -> dict[str, Any
 
 
 def put_event(run: RunView, base: dict[str, Any], event: str, data: dict[str, Any]) -> None:
-    output = run.opts.output
+    output = run.stream.output
     assert output is not None
     output.put({"event": event, "data": data, **base})

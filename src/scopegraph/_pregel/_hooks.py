@@ -48,11 +48,16 @@ def register_node_hooks(package: str, load: Callable[[], NodeHooks]) -> None:
 
 
 def node_hooks() -> NodeHooks | None:
-    """The integration's hooks, or None while the package it needs is not imported."""
+    """The integration's hooks, or None while the package it needs is not imported.
+
+    Called for every node: the common answers (loaded, or nothing registered is imported)
+    cost a global read and a dict lookup or two.
+    """
     global _loaded
     if _loaded is None:
+        modules = sys.modules
         for package, load in _loaders.items():
-            if package in sys.modules:
+            if package in modules:
                 _loaded = load()
                 break
     return _loaded

@@ -39,9 +39,12 @@ YIELD_EVERY = 0.001
 class Run:
     """The state and the superstep loop of one run, built from one :class:`RunOptions`."""
 
-    def __init__(self, opts: RunOptions) -> None:
+    def __init__(self, opts: RunOptions, input: Any) -> None:
         self.opts = opts
-        self.output: RunOutput | None = opts.output
+        self.input = input
+        self.stream = opts.stream
+        """``opts.stream``, one attribute away on the hot path."""
+        self.output: RunOutput | None = opts.stream.output
         """Where the run's chunks go (:mod:`.._run` hosts a streamed run with it)."""
         self.loop_thread = threading.get_ident()
         self.step = 0
@@ -55,7 +58,7 @@ class Run:
         self.limiter = anyio.CapacityLimiter(limit) if limit is not None else None
         self._run_id = opts.cfg.run_id
         self._child_parent_ids: list[str] | None = None
-        self.persistence = None if opts.saver is None else Persistence(self, opts.saver)
+        self.persistence = None if opts.persist is None else Persistence(self, opts.persist)
         self._run_task = functools.partial(run_task, self)
 
     @property
@@ -97,40 +100,48 @@ class Run:
     async def execute(self) -> Any:
         """Run the supersteps to the end (or to an interrupt); return the state."""
         opts = self.opts
-        if opts.events:
-            _emit.root_event(self, "on_chain_start", {"input": opts.input})
+        stream = self.stream
+        if stream.events:
+            _emit.root_event(self, "on_chain_start", {"input": self.input})
         persistence = self.persistence
         if persistence is None:
             await self._loop(await self._begin())
         elif persistence.writes_in_background:
             async with unwrap_exception_group(), anyio.create_task_group() as background:
-                persistence.background = background
-                await self._loop(await persistence.begin())
+                persistence.background = background  # the run's writes, while it runs
+                try:
+                    await self._loop(await persistence.begin())
+                finally:
+                    persistence.background = None
         else:
             await self._loop(await persistence.begin())
-        if opts.events:
+        if stream.events:
             data = {"output": self.snapshot()}
             if opts.parent is not None:
-                data["input"] = opts.input
+                data["input"] = self.input
             _emit.root_event(self, "on_chain_end", data)
         return self.values
 
     async def _begin(self) -> list[Task]:
         """Without a checkpointer: apply the input and plan the first step."""
         opts = self.opts
+        stream = self.stream
         spec = opts.spec
         self.values = spec.initial_values()
-        update = spec.input_schema.coerce_input(opts.input, allowed=spec.input_channels)
-        if self.apply(update.items(), "the input") and "values" in opts.modes:
-            opts.sink(opts.ns, "values", self.snapshot())
+        update = spec.input_schema.coerce_input(self.input, allowed=spec.input_channels)
+        if self.apply(update.items(), "the input") and "values" in stream.modes:
+            stream.sink(stream.ns, "values", self.snapshot())
         return await self.plan_start()
 
     async def _loop(self, tasks: list[Task]) -> None:
         opts = self.opts
-        modes = opts.modes
+        stream = self.stream
+        modes = stream.modes
         limit = opts.cfg.recursion_limit
         persistence = self.persistence
-        interrupt_before = opts.interrupt_before
+        persist = opts.persist
+        interrupt_before = frozenset() if persist is None else persist.interrupt_before
+        interrupt_after = frozenset() if persist is None else persist.interrupt_after
         steps = 0
         resuming = self.resuming
         yielded = time.perf_counter()
@@ -162,7 +173,7 @@ class Run:
             tasks = self._finish_step(tasks)
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
-                if opts.interrupt_after and any(t.name in opts.interrupt_after for t in ran):
+                if interrupt_after and any(t.name in interrupt_after for t in ran):
                     self._static_interrupt()
                     break
             steps += 1
@@ -182,29 +193,35 @@ class Run:
             tasks.sort(key=sort_key)
             written = {}
         updated = False
+        opts = self.opts
+        values, reducers, step = self.values, opts.spec.reducers, self.step
         for task in tasks:
             if task.writes:
-                updated = self.apply(task.writes, task.name, written) or updated
-        opts = self.opts
-        if updated and "values" in opts.modes:
-            opts.sink(opts.ns, "values", self.snapshot())
+                updated = (
+                    _algo.apply_writes(values, reducers, task.writes, task.name, step, written)
+                    or updated
+                )
+        stream = self.stream
+        if updated and "values" in stream.modes:
+            stream.sink(stream.ns, "values", self.snapshot())
         return _algo.plan_next(opts.spec, tasks, self.barriers, self.values)
 
     async def plan_start(self) -> list[Task]:
         """The first step's tasks: START's edges, and its conditional edges' routes."""
         opts = self.opts
+        stream = self.stream
         spec = opts.spec
         targets: list[str | Send] = list(spec.edges_from.get(START, ()))
         branches = spec.branches.get(START)
         if branches:
             start = _algo.start_task(spec, dict(self.values))
             ctx = NodeContext(self, start)
-            inp = opts.input
-            if opts.events:
+            inp = self.input
+            if stream.events:
                 _emit.node_event(ctx, "on_chain_start", {"input": inp}, hidden=True)
             for branch in branches:
                 targets.extend(await route(self, branch, start, ctx, self.values))
-            if opts.events:
+            if stream.events:
                 _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
                 _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
         return _algo.make_tasks(spec, targets, {}, self.values)
@@ -225,17 +242,18 @@ class Run:
         with anyio.CancelScope(shield=True):
             await self.persistence.settle()
         self.interrupts = interrupts
-        opts = self.opts
-        if "updates" in opts.modes:
+        stream = self.stream
+        if "updates" in stream.modes:
             for task in tasks:
                 if task.interrupts:
-                    opts.sink(opts.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
-        if "values" in opts.modes:
-            opts.sink(opts.ns, "values", {**self.snapshot(), "__interrupt__": tuple(interrupts)})
+                    stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
+        if "values" in stream.modes:
+            values = {**self.snapshot(), "__interrupt__": tuple(interrupts)}
+            stream.sink(stream.ns, "values", values)
 
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
         self.interrupts = []
-        opts = self.opts
-        if "updates" in opts.modes:
-            opts.sink(opts.ns, "updates", {"__interrupt__": ()})
+        stream = self.stream
+        if "updates" in stream.modes:
+            stream.sink(stream.ns, "updates", {"__interrupt__": ()})

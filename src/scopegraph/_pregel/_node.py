@@ -23,7 +23,7 @@ from .._run import run_attempts
 from .._spec import Branch, NodeSpec
 from .._types import Command, Send
 from . import _algo, _emit, _hooks
-from ._context import NodeContext, RunView, reset_current, set_current
+from ._context import NodeContext, RunView, current
 from ._persist import Persistence
 from ._task import ParentCommand, Task
 
@@ -41,11 +41,12 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     node = task.node
     ctx = NodeContext(run, task)
     opts = run.opts
-    events = opts.events
+    stream = run.stream
+    events = stream.events
     if events:
         ctx.run_id = new_id()
         _emit.node_event(ctx, "on_chain_start", {"input": task.input})
-    token = set_current(ctx)
+    token = current.set(ctx)
     hooks = _hooks.node_hooks()
     if hooks is not None:
         hooks_token, seen = hooks.enter_node(ctx, task.input)
@@ -59,7 +60,10 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
                 node.timeout,
                 node.retry_policy,
             )
-        await collect(run, task, ctx, result)
+        spec = opts.spec
+        _algo.collect(spec, task, result, subgraph=opts.parent is not None)
+        if task.name in spec.branches:
+            await route_branches(run, task, ctx)
     except GraphInterrupt as exc:
         if opts.parent is not None:
             raise  # the root task of the run owns interrupts and resumes
@@ -68,11 +72,11 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     except Exception as exc:
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
-            if "tasks" in opts.modes or "debug" in opts.modes:
+            if "tasks" in stream.modes or "debug" in stream.modes:
                 _emit.emit_task_result(run, task, exc)
         raise
     finally:
-        reset_current(token)
+        current.reset(token)
         if hooks is not None:
             hooks.exit_node(hooks_token)
     task.done = True
@@ -86,11 +90,11 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     if events:
         _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
         _emit.node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
-    modes = opts.modes
+    modes = stream.modes
     if hooks is not None and seen is not None:
         hooks.emit_output_messages(ctx, task.update, seen)
     if "updates" in modes:
-        opts.sink(opts.ns, "updates", {task.name: task.update})
+        stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
 
@@ -98,7 +102,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
 async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
     task.interrupts = list(exc.interrupts)
-    modes = run.opts.modes
+    modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
     if run.persistence is not None:
@@ -135,13 +139,18 @@ async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> No
     """Turn a node's return value into writes and routing; evaluate its branches."""
     spec = run.opts.spec
     _algo.collect(spec, task, result, subgraph=run.opts.parent is not None)
-    branches = spec.branches.get(task.name)
-    if branches:
-        fresh = run.values
-        if task.writes:
-            fresh = _algo.updated_values(fresh, spec.reducers, task.writes)
-        for branch in branches:
-            task.next.extend(await route(run, branch, task, ctx, fresh))
+    if task.name in spec.branches:
+        await route_branches(run, task, ctx)
+
+
+async def route_branches(run: RunView, task: Task, ctx: NodeContext) -> None:
+    """Add the routes of the task's conditional edges, which see its writes applied."""
+    spec = run.opts.spec
+    fresh = run.values
+    if task.writes:
+        fresh = _algo.updated_values(fresh, spec.reducers, task.writes)
+    for branch in spec.branches[task.name]:
+        task.next.extend(await route(run, branch, task, ctx, fresh))
 
 
 async def route(
@@ -152,7 +161,7 @@ async def route(
     arg = spec.state_schema.view(fresh)
     path = branch.path
     child: dict[str, Any] | None = None
-    if run.opts.events:
+    if run.stream.events:
         child = _emit.child_event_base(ctx, branch.name, task.name == START)
         _emit.put_event(run, child, "on_chain_start", {"input": arg})
     if branch.config_kw or branch.config_pos:

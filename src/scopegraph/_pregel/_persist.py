@@ -21,7 +21,6 @@ from .._ids import new_id
 from .._run import run_step
 from .._types import Command
 from ..checkpoint._base import (
-    BaseCheckpointSaver,
     Checkpoint,
     CheckpointNotFoundError,
     CheckpointTuple,
@@ -29,7 +28,7 @@ from ..checkpoint._base import (
     TaskStatus,
 )
 from . import _algo, _emit
-from ._context import RunView
+from ._context import PersistOptions, RunView
 from ._task import Task, task_id
 
 __all__ = ("PersistedRun", "Persistence")
@@ -49,13 +48,12 @@ class PersistedRun(RunView, Protocol):
 class Persistence:
     """The checkpoint side of one run (only a root run with a checkpointer has one)."""
 
-    def __init__(self, run: PersistedRun, saver: BaseCheckpointSaver) -> None:
+    def __init__(self, run: PersistedRun, persist: PersistOptions) -> None:
         self.run = run
-        self.saver = saver
-        opts = run.opts
-        self.thread_id = opts.thread_id
-        self.ns = opts.checkpoint_ns
-        self.durability = opts.durability
+        self.saver = persist.saver
+        self.thread_id = persist.thread_id
+        self.ns = run.opts.checkpoint_ns
+        self.durability = persist.durability
         self.checkpoint_id: str | None = None
         """The newest checkpoint of this run (or the one it resumed from)."""
         self.expected_latest: str | None = None
@@ -90,7 +88,7 @@ class Persistence:
                     "graph.get_state_history(config)"
                 )
         self.expected_latest = None if head is None else head.checkpoint.id
-        inp = opts.input
+        inp = run.input
         if inp is None or isinstance(inp, Command):
             if base is None:
                 raise CheckpointNotFoundError(
@@ -120,8 +118,9 @@ class Persistence:
         """Apply the input (the ``__start__`` task's writes) and plan the first step."""
         run = self.run
         opts = run.opts
-        if run.apply(start.writes, "the input") and "values" in opts.modes:
-            opts.sink(opts.ns, "values", _algo.snapshot(opts.spec, run.values))
+        stream = run.stream
+        if run.apply(start.writes, "the input") and "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         tasks = await run.plan_start()
         run.step += 1
         await self.save_checkpoint(tasks, "loop", [start])
@@ -139,10 +138,11 @@ class Persistence:
         checkpoint = base.checkpoint
         run = self.run
         opts = run.opts
+        stream = run.stream
         self.restore(checkpoint)
         run.resuming = True
-        if "values" in opts.modes:
-            opts.sink(opts.ns, "values", _algo.snapshot(opts.spec, run.values))
+        if "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
         if checkpoint.id != self.expected_latest and not starts_with_input:
             # Replaying an older checkpoint forks the thread: a copy of it becomes the
@@ -166,7 +166,7 @@ class Persistence:
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
                 pending.append(task)
-        if "checkpoints" in opts.modes or "debug" in opts.modes:
+        if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
             _emit.emit_checkpoint(run, checkpoint, tasks)
@@ -282,7 +282,7 @@ class Persistence:
         self.checkpoint_id = checkpoint.id
         for task in next_tasks:
             task._id = task_id(checkpoint.id, task.path)
-        modes = run.opts.modes
+        modes = run.stream.modes
         if "checkpoints" in modes or "debug" in modes:
             _emit.emit_checkpoint(run, checkpoint, next_tasks)
         if self.durability == "exit":

@@ -11,10 +11,11 @@ from typing import Any
 
 from .._constants import START
 from .._errors import InvalidUpdateError
+from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 from . import _algo, _emit
-from ._context import NodeContext, RunOptions, parse_config
+from ._context import NodeContext, PersistOptions, RunOptions, parse_config
 from ._loop import Run
 from ._node import collect
 from ._task import Task, task_id
@@ -22,19 +23,19 @@ from ._task import Task, task_id
 __all__ = ("update_state",)
 
 
-async def update_state(
-    options: RunOptions, saver: BaseCheckpointSaver, values: Any, as_node: str | None
-) -> RunnableConfig:
-    """Write ``values`` to ``options.thread_id`` as node ``as_node``; return the new
-    checkpoint's config. ``options`` carries the saver and ``durability="sync"``."""
+async def update_state(options: RunOptions, values: Any, as_node: str | None) -> RunnableConfig:
+    """Write ``values`` to the thread of ``options`` (:func:`update_options`) as node
+    ``as_node``; return the new checkpoint's config."""
     spec = options.spec
-    thread, ns = options.thread_id, options.checkpoint_ns
+    assert options.persist is not None
+    saver = options.persist.saver
+    thread, ns = options.persist.thread_id, options.checkpoint_ns
     checkpoint_id = options.cfg.configurable.get("checkpoint_id")
     head = await saver.aget_tuple(thread, ns)
     base = head
     if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
         base = await saver.aget_tuple(thread, ns, checkpoint_id)
-    run = Run(options)
+    run = Run(options, None)
     persistence = run.persistence
     assert persistence is not None
     persistence.expected_latest = None if head is None else head.checkpoint.id
@@ -96,24 +97,20 @@ async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None,
 
 
 def update_options(
-    spec: Any,
+    spec: GraphSpec,
     config: RunnableConfig,
     saver: BaseCheckpointSaver,
     thread: str,
     ns: str,
     *,
+    name: str,
     recursion_limit: int,
 ) -> RunOptions:
     """The options of an ``update_state`` run: no stream, synchronous writes."""
     return RunOptions(
-        spec=spec,
-        input=None,
-        cfg=parse_config(config, spec.name, recursion_limit),
-        output=None,
-        modes=frozenset(),
-        sink=_emit.discard,
-        saver=saver,
-        thread_id=thread,
+        spec,
+        parse_config(config, name, recursion_limit),
+        _emit.NO_STREAM,
         checkpoint_ns=ns,
-        durability="sync",
+        persist=PersistOptions(saver, thread, durability="sync"),
     )
