@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
 
 from scopegraph import END, START, Command, InvalidUpdateError, Send, StateGraph
-from scopegraph._pregel import _algo
+from scopegraph._pregel import Run, _algo
 from scopegraph._pregel._task import Task, task_id
 from scopegraph._spec import GraphSpec
 from scopegraph._types import Interrupt
@@ -165,3 +166,19 @@ def test_tasks_from_checkpoint_rebuilds_the_planned_tasks_with_stable_ids() -> N
     unknown = Checkpoint("cp-2", None, 1, "", {}, [("pull", "gone", ())], {}, {})
     with pytest.raises(CheckpointNotFoundError, match="plans node 'gone'"):
         _algo.tasks_from_checkpoint(spec, unknown, {}, "t")
+
+
+def test_a_run_is_built_from_frozen_options() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _noop)
+    builder.add_edge(START, "a")
+    builder.add_edge("a", END)
+    graph = builder.compile()
+    run = Run(graph._options({"log": []}, None, stream_mode="values", options={}), {"log": []})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.opts.persist = None  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.opts.stream.modes = frozenset()  # type: ignore[misc]
+    # A plain ainvoke(input) reuses the graph's options.
+    plain = graph._options({"log": []}, None, stream_mode=None, options={})
+    assert graph._options({"log": ["x"]}, None, stream_mode=None, options={}) is plain
