@@ -160,7 +160,7 @@ class CompiledStateGraph:
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
-        if config is None and not options and stream_mode is None and not self.checkpointer:
+        if config is None and not options and stream_mode is None and self.checkpointer is None:
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "
