@@ -34,7 +34,7 @@ $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHONPATH=src $(BIN)/lint-imports
+	PYTHONPATH=src $(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy

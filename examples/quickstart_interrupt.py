@@ -5,7 +5,7 @@ from typing import TypedDict
 
 import anyio
 
-from scopegraph import END, START, Command, StateGraph, interrupt
+from scopegraph import END, START, Command, RunnableConfig, StateGraph, interrupt
 from scopegraph.checkpoint import SqliteSaver
 
 
@@ -34,7 +34,7 @@ builder.add_edge("review", END)
 async def main() -> None:
     with SqliteSaver("state.db") as saver:  # or InMemorySaver(), PostgresSaver(url)
         app = builder.compile(checkpointer=saver)
-        config = {"configurable": {"thread_id": "post-1"}}
+        config: RunnableConfig = {"configurable": {"thread_id": "post-1"}}
         result = await app.ainvoke({}, config)  # runs until interrupt(), checkpointing
         print(result["__interrupt__"][0].value)
         snapshot = await app.aget_state(config)

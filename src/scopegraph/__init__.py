@@ -25,6 +25,8 @@ from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeTimeoutError as NodeTimeoutError
 from ._errors import ScopegraphError as ScopegraphError
 from ._graph import StateGraph as StateGraph
+from ._pregel._hooks import NodeHooks as _NodeHooks
+from ._pregel._hooks import register_node_hooks as _register_node_hooks
 from ._state import PregelTask as PregelTask
 from ._state import StateSnapshot as StateSnapshot
 from ._types import Command as Command
@@ -67,3 +69,14 @@ __all__ = (
     "get_stream_writer",
     "interrupt",
 )
+
+
+def _langchain_hooks() -> _NodeHooks:
+    # The integration layer sits above the core: the core only asks _hooks, which loads
+    # this once the program has imported langchain_core.
+    from . import _langchain
+
+    return _langchain
+
+
+_register_node_hooks("langchain_core", _langchain_hooks)

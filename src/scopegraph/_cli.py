@@ -76,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"scopegraph {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    _add_worker(commands)
+    return parser
+
+
+_Commands = argparse._SubParsersAction  # the type add_subparsers() returns
+
+
+def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve graphs over the LangGraph-SDK-compatible HTTP + SSE API",
@@ -149,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="scale-out mode: seconds a worker holds a run between heartbeats",
     )
+
+
+def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
     worker = commands.add_parser(
         "worker",
         help="run queued runs (scale-out: PostgreSQL queue and checkpoints, Redis events)",
@@ -187,7 +199,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="cancel a run after this many seconds (status timeout); none by default",
     )
-    return parser
 
 
 @dataclass

@@ -6,29 +6,37 @@ import dataclasses
 import functools
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import anyio
 import anyio.from_thread
 
 from ._backend import running_backend
-from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT, START
-from ._context import CONFIG_KEY_NODE, _current
-from ._errors import InvalidInputError, InvalidUpdateError
-from ._graph import Branch, NodeSpec, check_interrupt_nodes
+from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
+from ._errors import InvalidInputError
 from ._output import RunOutput
-from ._pregel import NodeContext, Run, Sink, Task, planned_paths
-from ._pregel import _task_id as task_id_for
+from ._pregel import (
+    CONFIG_KEY_NODE,
+    Durability,
+    NodeContext,
+    ParsedConfig,
+    PersistOptions,
+    Run,
+    RunOptions,
+    StreamOptions,
+    current,
+    parse_config,
+)
+from ._pregel._emit import NO_STREAM, events_sink, stream_sink
+from ._pregel._snapshot import state_snapshot
+from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
-from ._schema import Channel
-from ._state import PregelTask, StateSnapshot
+from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
+from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
-
-if TYPE_CHECKING:
-    from ._graph import StateGraph
 
 __all__ = ("CompiledStateGraph", "RunStream")
 
@@ -52,31 +60,6 @@ def _check_modes(stream_mode: Any) -> tuple[frozenset[str], bool]:
                 f"{', '.join(repr(m) for m in sorted(STREAM_MODES))}, or a list of them"
             )
     return frozenset(modes), multi
-
-
-def _sink_for(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
-    put = out.put
-    if subgraphs:
-        if multi:
-            return lambda ns, mode, chunk: put((ns, mode, chunk))
-        return lambda ns, mode, chunk: put((ns, chunk))
-    if multi:
-
-        def sink_multi(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-            if not ns:
-                put((mode, chunk))
-
-        return sink_multi
-
-    def sink_single(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-        if not ns:
-            put(chunk)
-
-    return sink_single
-
-
-def _discard(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-    return None
 
 
 class RunStream:
@@ -129,87 +112,61 @@ class CompiledStateGraph:
 
     def __init__(
         self,
-        builder: StateGraph,
+        builder: BuilderTables,
         *,
         name: str | None = None,
         debug: bool = False,
         checkpointer: BaseCheckpointSaver | None = None,
         interrupt_before: frozenset[str] = frozenset(),
         interrupt_after: frozenset[str] = frozenset(),
+        context_schema: Any = None,
     ) -> None:
         self.builder = builder
+        """The ``StateGraph`` this graph was compiled from."""
         self.checkpointer = checkpointer
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
-        self.state_schema = builder.state_schema
-        self.input_schema = builder.input_schema
-        self.output_schema = builder.output_schema
-        self.context_schema = builder.context_schema
-        channels: dict[str, Channel] = {}
-        private = [n.input_schema for n in builder.nodes.values() if n.input_schema is not None]
-        for schema in (self.state_schema, self.input_schema, self.output_schema, *private):
-            for key, channel in schema.channels.items():
-                channels.setdefault(key, channel)
-        self.channels = channels
-        self.reducers = {key: ch.reducer for key, ch in channels.items()}
-        self._initials = [
-            (key, ch.initial) for key, ch in channels.items() if ch.reducer and ch.initial
-        ]
-        self.input_channels = self.input_schema.channels
-        self.output_keys = tuple(self.output_schema.channels)
-        self.nodes: dict[str, NodeSpec] = dict(builder.nodes)
-        state_view = self.state_schema.view
-        self.node_views: dict[str, Callable[[dict[str, Any]], Any]] = {
-            name: node.input_schema.view if node.input_schema is not None else state_view
-            for name, node in self.nodes.items()
-        }
-        """What each node receives of the state (its own input schema's keys, if any)."""
-        self.pull_info: dict[str, tuple[tuple[str, ...], tuple[str, str], tuple[int, str]]] = {
-            name: ((f"branch:to:{name}",), ("__pregel_pull", name), (0, name))
-            for name in self.nodes
-        }
-        edges: dict[str, list[str]] = {}
-        for start, end in builder.edges:
-            targets = edges.setdefault(start, [])
-            if end not in targets:
-                targets.append(end)
-        self.edges_from: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in edges.items()}
-        self.waiting_edges = list(builder.waiting_edges)
-        waiting: dict[str, list[int]] = {}
-        for index, (sources, _) in enumerate(self.waiting_edges):
-            for source in sources:
-                waiting.setdefault(source, []).append(index)
-        self.waiting_by_source = waiting
-        self.branches: dict[str, list[Branch]] = {k: list(v) for k, v in builder.branches.items()}
+        self.context_schema = context_schema
+        self.spec = spec = GraphSpec.build(builder, self.name)
+        """The tables the runtime runs this graph with."""
+        self.state_schema = spec.state_schema
+        self.input_schema = spec.input_schema
+        self.output_schema = spec.output_schema
+        self.channels = spec.channels
+        self.input_channels = spec.input_channels
+        self.nodes = spec.nodes
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
-        self.start_node = NodeSpec(
-            START, None, "async", False, False, False, False, None, None, {}, None
-        )
+        self._plain: RunOptions | None = None
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
 
-    def initial_values(self) -> dict[str, Any]:
-        return {key: make() for key, make in self._initials}
-
     # -- building runs -------------------------------------------------------------------
 
-    def _make_run(
+    def _options(
         self,
         input: Any,
         config: RunnableConfig | None,
         *,
         stream_mode: Any,
-        subgraphs: bool,
+        subgraphs: bool = False,
         events: bool = False,
         options: dict[str, Any] | None = None,
-    ) -> Run:
+    ) -> RunOptions:
+        """Check a run API's arguments; the options of the run they ask for."""
         if config is not None and not isinstance(config, dict):
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
+        if config is None and not options and stream_mode is None and self.checkpointer is None:
+            if input is None or isinstance(input, Command):
+                raise ValueError(
+                    "the input is None: pass the initial state as a dict "
+                    "(resuming from a checkpoint needs a checkpointer)"
+                )
+            return self._plain_options()
         options = dict(options or {})
         durability = options.pop("durability", None) or "async"
         if durability not in ("sync", "async", "exit"):
@@ -226,50 +183,56 @@ class CompiledStateGraph:
                 "the input is None: pass the initial state as a dict "
                 "(resuming from a checkpoint needs a checkpointer)"
             )
-        if stream_mode is None:
-            modes: frozenset[str] = frozenset()
-            out = None
-            sink: Sink = _discard
-        else:
-            modes, multi = _check_modes(stream_mode)
-            out = RunOutput()
-            sink = _sink_for(out, multi, subgraphs)
-        if events:
-            out = out or RunOutput()
-        run = Run(
-            self,
-            input,
-            config or {},
-            output=out,
-            modes=modes,
-            sink=sink,
-            events=events,
-        )
-        run.context = context
-        if saver is not None:
-            thread_id = run.configurable.get("thread_id")
-            if thread_id is None:
-                raise ValueError(
-                    "this graph has a checkpointer, so each run needs a thread: pass "
-                    'config={"configurable": {"thread_id": "some-id"}}'
-                )
-            run.saver = saver
-            run.thread_id = str(thread_id)
-            run.durability = durability
-            run.interrupt_before = (
-                check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, saver)
-                if interrupt_before is not None
-                else self.interrupt_before_nodes
-            )
-            run.interrupt_after = (
-                check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
-                if interrupt_after is not None
-                else self.interrupt_after_nodes
-            )
-        elif interrupt_before or interrupt_after:
+        cfg = parse_config(config or {}, self.name, self.recursion_limit)
+        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
+        run = RunOptions(self.spec, cfg, stream, context=context)
+        if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
-        return run
+            return run
+        thread_id = cfg.configurable.get("thread_id")
+        if thread_id is None:
+            raise ValueError(
+                "this graph has a checkpointer, so each run needs a thread: pass "
+                'config={"configurable": {"thread_id": "some-id"}}'
+            )
+        before, after = self.interrupt_before_nodes, self.interrupt_after_nodes
+        if interrupt_before is not None:
+            before = check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, saver)
+        if interrupt_after is not None:
+            after = check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
+        persist = PersistOptions(saver, str(thread_id), cast(Durability, durability), before, after)
+        return dataclasses.replace(run, persist=persist)
+
+    def _plain_options(self) -> RunOptions:
+        """The options of ``ainvoke(input)`` without config or options: the same for
+        every such run, so they are made once (while ``name`` and
+        ``recursion_limit`` stay as they are)."""
+        plain = self._plain
+        if (
+            plain is None
+            or plain.cfg.run_name != self.name
+            or plain.cfg.recursion_limit != self.recursion_limit
+        ):
+            cfg = parse_config({}, self.name, self.recursion_limit)
+            plain = self._plain = RunOptions(self.spec, cfg, NO_STREAM)
+        return plain
+
+    @staticmethod
+    def _streaming(
+        stream_mode: Any, subgraphs: bool, events: bool, cfg: ParsedConfig
+    ) -> tuple[StreamOptions, ParsedConfig]:
+        """Where a run's chunks go (an ``astream_events`` run needs its id now: its sink
+        puts it on every chunk)."""
+        if stream_mode is None:
+            return NO_STREAM, cfg
+        modes, multi = _check_modes(stream_mode)
+        out = RunOutput()
+        if events:
+            cfg = cfg.with_run_id()
+            sink = events_sink(out, cfg, not isinstance(stream_mode, str))
+            return StreamOptions(out, modes, sink, events=True), cfg
+        return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
@@ -293,30 +256,6 @@ class CompiledStateGraph:
                     f"context does not match the context_schema {schema.__name__}: {exc}"
                 ) from exc
         return context
-
-    @staticmethod
-    def _events_sink(run: Run) -> Sink:
-        """astream_events: each root stream chunk becomes a root ``on_chain_stream`` event."""
-        out = run.output
-        assert out is not None
-        metadata = {**run.user_metadata, "ls_integration": "langgraph"}
-
-        def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-            if ns:
-                return
-            out.put(
-                {
-                    "event": "on_chain_stream",
-                    "run_id": run.run_id,
-                    "name": run.run_name,
-                    "tags": run.user_tags,
-                    "metadata": metadata,
-                    "data": {"chunk": (mode, chunk) if run.multi_mode else chunk},
-                    "parent_ids": [],
-                }
-            )
-
-        return sink
 
     # -- async APIs ----------------------------------------------------------------------
 
@@ -344,9 +283,7 @@ class CompiledStateGraph:
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, config or parent.config, parent)
             else:
-                run = self._make_run(
-                    input, config, stream_mode=None, subgraphs=False, options=kwargs
-                )
+                run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
             result = run.result()
             if run.interrupts:
@@ -375,14 +312,14 @@ class CompiledStateGraph:
         cancels the run and waits for every node's cleanup before returning. Prefer
         :meth:`open_stream`, which also covers a consumer that stops iterating early.
         """
-        run = self._make_run(
+        options = self._options(
             input,
             config,
             stream_mode=self.stream_mode if stream_mode is None else stream_mode,
             subgraphs=subgraphs,
             options=kwargs,
         )
-        return iterate_detached(run)
+        return iterate_detached(Run(options, input))
 
     @asynccontextmanager
     async def open_stream(
@@ -405,16 +342,15 @@ class CompiledStateGraph:
         The run lives inside the caller's cancel scopes. Leaving the block, for any
         reason, cancels the run if it is still going and waits for every node's cleanup.
         """
-        run = self._make_run(
+        options = self._options(
             input,
             config,
             stream_mode=self.stream_mode if stream_mode is None else stream_mode,
             subgraphs=subgraphs,
             options=kwargs,
         )
-        assert run.output is not None
-        async with open_run(run) as scope:
-            yield RunStream(run, run.output, scope)
+        async with self._open(Run(options, input)) as stream:
+            yield stream
 
     def astream_events(
         self,
@@ -439,12 +375,8 @@ class CompiledStateGraph:
                 "LangChain's v2 event format; pass version='v2'"
             )
         modes = "updates" if stream_mode is None else stream_mode
-        run = self._make_run(
-            input, config, stream_mode=modes, subgraphs=False, events=True, options=kwargs
-        )
-        run.multi_mode = not isinstance(modes, str)
-        run.sink = self._events_sink(run)
-        events = iterate_detached(run)
+        options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
+        events = iterate_detached(Run(options, input))
         if include_names or include_tags or exclude_names or exclude_tags:
             return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
@@ -463,39 +395,40 @@ class CompiledStateGraph:
         and waits for every node's cleanup. Root stream chunks arrive as root
         ``on_chain_stream`` events (``(mode, chunk)`` when ``stream_mode`` is a list)."""
         modes = "updates" if stream_mode is None else stream_mode
-        run = self._make_run(
-            input, config, stream_mode=modes, subgraphs=False, events=True, options=kwargs
-        )
-        run.multi_mode = not isinstance(modes, str)
-        run.sink = self._events_sink(run)
-        assert run.output is not None
+        options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
+        async with self._open(Run(options, input)) as stream:
+            yield stream
+
+    @staticmethod
+    @asynccontextmanager
+    async def _open(run: Run) -> AsyncIterator[RunStream]:
+        output = run.stream.output
+        assert output is not None
         async with open_run(run) as scope:
-            yield RunStream(run, run.output, scope)
+            yield RunStream(run, output, scope)
 
     def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
         """A run of this graph inside a running node: it streams under that node."""
-        parent_run = parent.run
+        outer = parent.run.opts
         task = parent.task
-        run = Run(
-            self,
-            input,
-            config,
-            output=parent_run.output,
-            modes=parent_run.modes,
-            sink=parent_run.sink,
-            events=parent_run.events,
-            ns=(*parent_run.ns, f"{task.name}:{task.id}"),
-            checkpoint_ns=parent.checkpoint_ns,
+        stream = parent.run.stream
+        if stream is not NO_STREAM:
+            stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
+        options = RunOptions(
+            self.spec,
+            parse_config(config, self.name, self.recursion_limit),
+            stream,
+            context=outer.context,  # a subgraph shares its parent run's context
             parent=parent,
+            checkpoint_ns=parent.checkpoint_ns,
         )
-        run.context = parent_run.context  # a subgraph shares its parent run's context
-        return run
+        return Run(options, input)
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
         """Run this graph as a node of another graph's run (a subgraph)."""
         if isinstance(arg, dict):
             arg = {k: v for k, v in arg.items() if k in self.input_channels}
-        elif (update := parent.run.graph.state_schema.object_to_update(arg)) is not None:
+        elif (update := parent.run.opts.spec.state_schema.object_to_update(arg)) is not None:
             arg = {k: v for k, v in update.items() if k in self.input_channels}
         run = self._nested_run(arg, parent.config, parent)
         await run.execute()
@@ -528,58 +461,7 @@ class CompiledStateGraph:
     def _snapshot(
         self, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
     ) -> StateSnapshot:
-        """A checkpoint as LangGraph shows it.
-
-        ``live`` (the newest checkpoint, asked for without a checkpoint id): the values
-        include the writes of tasks that already finished, and ``next`` only the tasks
-        still to run. Otherwise: the record of the checkpoint as it was written.
-        """
-        if tup is None:
-            return StateSnapshot({}, (), config, None, None, None, (), ())
-        checkpoint = tup.checkpoint
-        values = dict(checkpoint.values)
-        records = {r.task_id: r for r in tup.tasks}
-        if live:
-            for done in tup.tasks:
-                if done.status != "done":
-                    continue
-                for key, value in done.writes:
-                    reducer = self.reducers.get(key)
-                    if reducer is not None and key in values:
-                        values[key] = reducer(values[key], value)
-                    else:
-                        values[key] = value
-        ordered = {k: values[k] for k in self.channels if k in values}
-        tasks: list[PregelTask] = []
-        names: list[str] = []
-        for (_kind, name, _extra), path in planned_paths(checkpoint.next):
-            task_id = task_id_for(checkpoint.id, path)
-            record = records.get(task_id)
-            if not (live and record is not None and record.status == "done"):
-                names.append(name)
-            tasks.append(
-                PregelTask(
-                    task_id,
-                    name,
-                    path,
-                    # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
-                    error=record.error if record and record.error else None,
-                    interrupts=tuple(record.interrupts) if record else (),
-                    state=None,
-                    result=dict(record.writes) if record and record.status == "done" else None,
-                )
-            )
-        interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
-        return StateSnapshot(
-            values=ordered,
-            next=tuple(names),
-            config=tup.config,  # type: ignore[arg-type]
-            metadata=checkpoint.metadata,
-            created_at=checkpoint.created_at,
-            parent_config=tup.parent_config,  # type: ignore[arg-type]
-            tasks=tuple(tasks),
-            interrupts=interrupts,
-        )
+        return state_snapshot(self.spec, tup, config, live=live)
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
@@ -652,71 +534,17 @@ class CompiledStateGraph:
         config of the new checkpoint.
         """
         saver = self._saver_for("update_state()")
-        thread, ns, checkpoint_id = self._thread_of(config, "update_state()")
-        head = await saver.aget_tuple(thread, ns)
-        base = head
-        if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
-            base = await saver.aget_tuple(thread, ns, checkpoint_id)
-        run = Run(self, None, config, output=None, modes=frozenset(), sink=_discard, events=False)
-        run.saver = saver
-        run.thread_id = thread
-        run.durability = "sync"
-        run.expected_latest = None if head is None else head.checkpoint.id
-        if base is None:
-            run.values = self.initial_values()
-            run.step = -1
-        else:
-            run._restore_values(base.checkpoint)
-        if as_node is None:
-            as_node = await self._last_writer(saver, base)
-        if as_node != START and as_node not in self.nodes:
-            raise InvalidUpdateError(
-                f"update_state(as_node={as_node!r}): {as_node!r} is not a node; use one of "
-                f"{', '.join(map(repr, self.nodes))}"
-            )
-        node = self.start_node if as_node == START else self.nodes[as_node]
-        task = Task(node, None, (), ("__pregel_pull", as_node), (0, as_node))
-        ctx = NodeContext(run, task)
-        if as_node == START:
-            update = self.input_schema.coerce_input(values, allowed=self.input_channels)
-            task.writes = list(update.items())
-            task.update = update
-            task.next.extend(self.edges_from.get(START, ()))
-        else:
-            await run._collect(task, ctx, values)
-        run._apply(task.writes, as_node)
-        tasks = run._plan_next([task])
-        run.step += 1
-        task._id = task_id_for(run.checkpoint_id or "", task.path)
-        task.done = True
-        # The update is stored as a record of as_node under the checkpoint it follows,
-        # so a later update_state without as_node can find who wrote last.
-        await run._save_checkpoint(tasks, "update", [task] if base is not None else [])
-        return {
-            "configurable": {
-                "thread_id": thread,
-                "checkpoint_ns": ns,
-                "checkpoint_id": run.checkpoint_id,
-            }
-        }
-
-    async def _last_writer(self, saver: BaseCheckpointSaver, base: CheckpointTuple | None) -> str:
-        """The node an update without ``as_node`` is attributed to: the one that wrote
-        last (LangGraph's rule); ``START`` on a new thread."""
-        if base is None or base.checkpoint.parent_id is None:
-            return START
-        parent = await saver.aget_tuple(base.thread_id, base.ns, base.checkpoint.parent_id)
-        writers = sorted(
-            {r.name for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes}
+        thread, ns, _ = self._thread_of(config, "update_state()")
+        options = update_options(
+            self.spec,
+            config,
+            saver,
+            thread,
+            ns,
+            name=self.name,
+            recursion_limit=self.recursion_limit,
         )
-        if len(writers) == 1:
-            return writers[0] if writers[0] in self.nodes else START
-        if not writers:
-            return START
-        raise InvalidUpdateError(
-            "Ambiguous update, specify as_node: the last step was written by "
-            f"{', '.join(map(repr, writers))}; pass update_state(..., as_node=...)"
-        )
+        return await update_state(options, values, as_node)
 
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
@@ -735,7 +563,7 @@ class CompiledStateGraph:
         graph's event loop, inside the node's cancel scope.
         """
         call = functools.partial(self.ainvoke, input, config, **kwargs)
-        ctx = _current.get()
+        ctx = current.get()
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
             return anyio.from_thread.run(call)
         _check_no_running_loop("invoke", "ainvoke")
@@ -764,7 +592,7 @@ def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:
 
 def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
     """The node this call is made from, if any, in this event loop's thread."""
-    ctx = _current.get()
+    ctx = current.get()
     if ctx is None and isinstance(config, dict):
         configurable = config.get("configurable")
         if isinstance(configurable, dict):

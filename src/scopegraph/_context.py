@@ -3,19 +3,18 @@ custom events, and a cancellation check for sync nodes running in worker threads
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._errors import ContextError
-from ._types import RunnableConfig
-
-if TYPE_CHECKING:
-    from ._pregel import NodeContext
+from ._errors import ContextError, GraphInterrupt
+from ._pregel import CONFIG_KEY_NODE, NodeContext
+from ._pregel import current as _current
+from ._types import Interrupt, RunnableConfig
 
 __all__ = (
     "adispatch_custom_event",
@@ -26,11 +25,6 @@ __all__ = (
     "get_stream_writer",
     "interrupt",
 )
-
-CONFIG_KEY_NODE = "__scopegraph_node"
-"""Key in ``config["configurable"]`` under which a node's config carries its context."""
-
-_current: ContextVar[NodeContext | None] = ContextVar("scopegraph_node", default=None)
 
 
 def current_node(config: RunnableConfig | None = None, *, what: str) -> NodeContext:
@@ -101,17 +95,14 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     """
     ctx = current_node(what="interrupt()")
     root = ctx
-    while root.run.parent is not None:
-        root = root.run.parent
-    if root.run.saver is None:
+    while root.run.opts.parent is not None:
+        root = root.run.opts.parent
+    if root.run.opts.persist is None:
         raise ContextError(
             "interrupt() needs a checkpointer to save the run while it waits: compile the "
             "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
             'pass config={"configurable": {"thread_id": ...}}'
         )
-    from ._errors import GraphInterrupt
-    from ._types import Interrupt
-
     task = root.task
     index = task.interrupt_index
     task.interrupt_index += 1
@@ -123,8 +114,6 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
 
 
 def _interrupt_id(task_id: str, index: int) -> str:
-    import hashlib
-
     return hashlib.md5(f"{task_id}:{index}".encode(), usedforsecurity=False).hexdigest()
 
 
@@ -141,11 +130,3 @@ def check_cancelled() -> None:
             "node use `await anyio.lowlevel.checkpoint_if_cancelled()` instead"
         )
     anyio.from_thread.check_cancelled()
-
-
-def set_current(ctx: NodeContext | None) -> Any:
-    return _current.set(ctx)
-
-
-def reset_current(token: Any) -> None:
-    _current.reset(token)

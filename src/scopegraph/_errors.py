@@ -1,19 +1,53 @@
-"""Exceptions raised by scopegraph.
+"""Every exception scopegraph defines, in one tree.
 
-The hierarchy::
+The hierarchy (each class also subclasses the built-in in brackets, so that LangGraph-style
+``except ValueError:`` handlers keep working)::
 
     Exception
-    ├── ScopegraphError                 base class of every scopegraph error
-    │   ├── GraphValidationError        (also ValueError) invalid graph, raised by the builder
-    │   ├── InvalidInputError           (also ValueError) run input does not fit the state schema
-    │   ├── InvalidUpdateError          (also ValueError) a node wrote something it may not
-    │   ├── GraphRecursionError         (also RecursionError) ``recursion_limit`` reached
-    │   ├── NodeTimeoutError            (also TimeoutError) a node exceeded its ``timeout``
-    │   ├── ContextError                (also RuntimeError) a helper used outside a node
-    │   └── checkpoint.CheckpointError  persistence errors (see scopegraph.checkpoint)
-    └── GraphInterrupt                  raised by interrupt() to pause a node; the runtime
-                                        catches it (do not catch it in node code)
-    └── ...
+    └── ScopegraphError                     base class of every scopegraph error
+        ├── GraphValidationError            [ValueError] invalid graph, raised by the builder
+        ├── InvalidInputError               [ValueError] run input / context does not fit its schema
+        ├── InvalidUpdateError              [ValueError] a node wrote or routed where it may not
+        ├── GraphRecursionError             [RecursionError] ``recursion_limit`` reached
+        ├── NodeTimeoutError                [TimeoutError] a node exceeded its ``timeout``
+        ├── ContextError                    [RuntimeError] a node helper used outside a node
+        ├── GraphInterrupt                  raised by ``interrupt()`` to pause a node; the
+        │                                   runtime catches it (let it propagate in node code)
+        ├── ParentCommand                   internal: carries ``Command(graph=PARENT)`` out of
+        │                                   a subgraph to its parent's node; never escapes a run
+        ├── checkpoint.CheckpointError      persistence (``scopegraph/checkpoint/_model.py``)
+        │   ├── CheckpointNotFoundError     [KeyError] no such thread / checkpoint
+        │   ├── CheckpointConflictError     another writer moved the thread's head
+        │   ├── CorruptCheckpointError      a stored row cannot be read back
+        │   ├── SchemaVersionError          the store was written by another schema version
+        │   ├── SerializationError          [TypeError] a value the codec cannot store
+        │   └── CheckpointConnectionError   [ConnectionError] the PostgreSQL server is
+        │                                   unreachable (``scopegraph/checkpoint/_postgres.py``)
+        └── server errors                   (``scopegraph/server/``)
+            ├── ServerError                 a domain error of the run server (``_errors.py``);
+            │   │                           only the HTTP edge (``_http.status_of``) turns
+            │   │                           these into status codes
+            │   ├── NotFoundError           [LookupError] 404
+            │   ├── ConflictError           409
+            │   ├── InvalidRequestError     [ValueError] 422
+            │   └── UnavailableError        [ConnectionError] 503
+            ├── StoreError                  the thread/run store refused a write (``_store.py``)
+            │   └── StoreConnectionError    [ConnectionError] its database is unreachable
+            ├── QueueError                  the run queue (``_pg_queue.py``)
+            │   ├── QueueConnectionError    [ConnectionError]
+            │   └── ThreadBusyError
+            └── EventLogError               the Redis event log (``cluster/_redis_events.py``)
+                ├── EventLogConnectionError
+                └── EventsLostError
+
+The checkpoint and server errors live next to the code that raises them. The scale-out
+backend translates the queue's and the event log's errors into ``ServerError``s at its
+boundary; any ``ConnectionError`` or ``StoreError`` that reaches the HTTP edge is a 503.
+
+Not in the tree, on purpose: misuse of a run API's arguments raises the built-in
+``ValueError`` / ``TypeError`` that LangGraph raises for the same mistake (scopegraph is a
+drop-in; error type names are compared with LangGraph's in ``tests/compat``), and
+``Command(resume=...)`` with an ambiguous value raises LangGraph's ``RuntimeError``.
 
 Cancellation is never wrapped, subclassed or swallowed: a cancelled run raises the
 backend's own cancellation exception (``asyncio.CancelledError`` / ``trio.Cancelled``).
@@ -27,6 +61,7 @@ from typing import Any
 __all__ = (
     "ContextError",
     "GraphInterrupt",
+    "ParentCommand",
     "GraphRecursionError",
     "GraphValidationError",
     "InvalidInputError",
@@ -72,11 +107,12 @@ class NodeTimeoutError(ScopegraphError, TimeoutError):
         self.timeout = timeout
 
 
-class GraphInterrupt(Exception):
+class GraphInterrupt(ScopegraphError):
     """Raised inside a node by ``interrupt()``; the runtime pauses the run on it.
 
     It is an Exception so that the run can stop the node and save its state; node code
-    must let it propagate (avoid bare ``except Exception:`` around ``interrupt()``).
+    must let it propagate (avoid ``except Exception:`` or ``except ScopegraphError:``
+    around ``interrupt()``).
     """
 
     def __init__(self, interrupts: tuple[Any, ...]) -> None:
@@ -87,3 +123,14 @@ class GraphInterrupt(Exception):
 class ContextError(ScopegraphError, RuntimeError):
     """A run-context helper (``get_config()``, ``get_stream_writer()``...) was called
     outside a running node."""
+
+
+class ParentCommand(ScopegraphError):
+    """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent's node.
+
+    Internal: the parent's node turns it back into a ``Command``; it never escapes a run.
+    """
+
+    def __init__(self, command: Any) -> None:
+        super().__init__(command)
+        self.command = command

@@ -10,14 +10,15 @@ from collections.abc import Callable, Hashable, Sequence
 from types import UnionType
 from typing import Any, Literal
 
+from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError
 from ._schema import StateSchema
+from ._spec import Branch, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import Command, RetryPolicy
+from .checkpoint._base import BaseCheckpointSaver
 
-__all__ = ("Branch", "NodeSpec", "StateGraph")
-
-NodeKind = Literal["async", "sync", "graph", "runnable"]
+__all__ = ("StateGraph",)
 
 
 def _takes_runtime(fn: Callable[..., Any]) -> bool:
@@ -120,37 +121,71 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
     return None, False
 
 
-@dataclasses.dataclass(slots=True)
-class NodeSpec:
-    name: str
-    fn: Any
-    kind: NodeKind
-    config_kw: bool
-    config_pos: bool
-    writer_kw: bool
-    runtime_kw: bool
-    retry_policy: tuple[RetryPolicy, ...] | None
-    timeout: float | None
-    metadata: dict[str, Any]
-    destinations: tuple[str, ...] | None
-    """Where a ``Command`` returned by this node may go, if declared."""
-    goto_anywhere: bool = True
-    """Whether a ``Command`` from this node may go to nodes nobody declared."""
-    input_schema: Any = None
-    """The node's own input schema (its first parameter's annotation), if it is not the
-    graph's state schema: the node sees only those keys, and keys the state schema lacks
-    become private channels (LangGraph's "private state")."""
+NodeAction = Callable[..., Any] | CompiledStateGraph
+"""What a node runs: a function (sync or async) or a compiled graph (a subgraph)."""
 
 
-@dataclasses.dataclass(slots=True)
-class Branch:
-    source: str
-    path: Callable[..., Any]
-    path_map: dict[Hashable, str] | None
-    name: str
-    is_async: bool
-    config_kw: bool
-    config_pos: bool
+def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
+    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function."""
+    if action is None:
+        if isinstance(node, str):
+            raise GraphValidationError(
+                f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
+            )
+        name = getattr(node, "__name__", None) or getattr(node, "name", None)
+        if not isinstance(name, str) or name == "<lambda>":
+            raise GraphValidationError(
+                "add_node(fn) needs a function with a __name__; for a lambda or a "
+                "callable object pass a name: add_node('name', fn)"
+            )
+        return name, node
+    if not isinstance(node, str):
+        raise GraphValidationError(
+            f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
+        )
+    return node, action
+
+
+def _retry_policies(
+    name: str, given: RetryPolicy | Sequence[RetryPolicy] | None
+) -> tuple[RetryPolicy, ...] | None:
+    """One policy, or several: the first whose retry_on matches an error decides."""
+    if given is None:
+        return None
+    # A RetryPolicy is itself a NamedTuple: test for it first.
+    many = (given,) if isinstance(given, RetryPolicy) else tuple(given)
+    if not many or not all(isinstance(p, RetryPolicy) for p in many):
+        raise GraphValidationError(
+            f"node {name!r}: retry_policy must be a scopegraph.RetryPolicy or a "
+            f"non-empty list of them, not {given!r}"
+        )
+    return tuple(many)
+
+
+def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
+    """How the runtime calls ``action``: its kind, what it takes, where it may route."""
+    if isinstance(action, CompiledStateGraph):
+        return NodeSpec(name, action, "graph", False, False, False, False, None, None, {}, None)
+    if hasattr(action, "ainvoke") and not inspect.isfunction(action):
+        return NodeSpec(name, action, "runnable", False, False, False, False, None, None, {}, None)
+    kind: NodeKind = "async" if _is_async_callable(action) else "sync"
+    config_kw, config_pos, writer_kw = _accepts(action)
+    declared, anywhere = _command_routes(action)
+    return NodeSpec(
+        name=name,
+        fn=action,
+        kind=kind,
+        config_kw=config_kw,
+        config_pos=config_pos,
+        writer_kw=writer_kw,
+        runtime_kw=_takes_runtime(action),
+        retry_policy=None,
+        timeout=None,
+        metadata={},
+        destinations=declared,
+        goto_anywhere=anywhere,
+        input_schema=_input_annotation(action, state_cls),
+    )
 
 
 class StateGraph:
@@ -199,8 +234,8 @@ class StateGraph:
 
     def add_node(
         self,
-        node: str | Callable[..., Any],
-        action: Callable[..., Any] | None = None,
+        node: str | NodeAction,
+        action: NodeAction | None = None,
         *,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         timeout: float | None = None,
@@ -221,27 +256,28 @@ class StateGraph:
             metadata: extra metadata for the node's events.
             destinations: nodes a ``Command(goto=...)`` from this node may go to.
         """
-        if action is None:
-            if isinstance(node, str):
-                raise GraphValidationError(
-                    f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
-                )
-            action = node
-            name = getattr(node, "__name__", None) or getattr(node, "name", None)
-            if not isinstance(name, str) or name == "<lambda>":
-                raise GraphValidationError(
-                    "add_node(fn) needs a function with a __name__; for a lambda or a "
-                    "callable object pass a name: add_node('name', fn)"
-                )
-        else:
-            if not isinstance(node, str):
-                raise GraphValidationError(
-                    f"add_node's first argument must be the node name (a str), "
-                    f"not {type(node).__name__}"
-                )
-            name = node
-        if self.compiled:
-            pass  # LangGraph allows editing after compile; a new compile() picks it up.
+        name, action = _node_name(node, action)
+        # LangGraph allows editing after compile; a new compile() picks it up.
+        self._check_new_name(name)
+        if timeout is not None and not timeout > 0:
+            raise GraphValidationError(
+                f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
+            )
+        policy = _retry_policies(name, retry_policy or retry)
+        if not callable(action) and not hasattr(action, "ainvoke"):
+            raise GraphValidationError(
+                f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
+            )
+        spec = _inspect_node(name, action, self.state_schema.cls)
+        spec.retry_policy = policy
+        spec.timeout = timeout
+        spec.metadata = dict(metadata or {})
+        if destinations is not None:
+            spec.destinations, spec.goto_anywhere = tuple(destinations), False
+        self.nodes[name] = spec
+        return self
+
+    def _check_new_name(self, name: str) -> None:
         if name in RESERVED_NAMES:
             raise GraphValidationError(
                 f"node name {name!r} is reserved; choose another name for the node"
@@ -256,66 +292,6 @@ class StateGraph:
             raise GraphValidationError(
                 f"node {name!r} is already in the graph; give the second node another name"
             )
-        if timeout is not None and not timeout > 0:
-            raise GraphValidationError(
-                f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
-            )
-        given = retry_policy or retry
-        policy: tuple[RetryPolicy, ...] | None = None
-        if given is not None:
-            # One policy, or several: the first whose retry_on matches an error decides.
-            # (A RetryPolicy is itself a NamedTuple: test for it first.)
-            many = (given,) if isinstance(given, RetryPolicy) else tuple(given)
-            if not many or not all(isinstance(p, RetryPolicy) for p in many):
-                raise GraphValidationError(
-                    f"node {name!r}: retry_policy must be a scopegraph.RetryPolicy or a "
-                    f"non-empty list of them, not {given!r}"
-                )
-            policy = tuple(many)
-        if not callable(action) and not hasattr(action, "ainvoke"):
-            raise GraphValidationError(
-                f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
-            )
-        from ._compiled import CompiledStateGraph
-
-        kind: NodeKind
-        if isinstance(action, CompiledStateGraph):
-            kind = "graph"
-            config_kw = config_pos = writer_kw = runtime_kw = False
-            node_input = None
-        elif hasattr(action, "ainvoke") and not inspect.isfunction(action):
-            kind = "runnable"
-            config_kw = config_pos = writer_kw = runtime_kw = False
-            node_input = None
-        else:
-            kind = "async" if _is_async_callable(action) else "sync"
-            config_kw, config_pos, writer_kw = _accepts(action)
-            runtime_kw = _takes_runtime(action)
-            node_input = _input_annotation(action, self.state_schema.cls)
-        declared: tuple[str, ...] | None
-        anywhere = True
-        if destinations is not None:
-            declared, anywhere = tuple(destinations), False
-        elif kind in ("async", "sync"):
-            declared, anywhere = _command_routes(action)
-        else:
-            declared = None
-        self.nodes[name] = NodeSpec(
-            name=name,
-            fn=action,
-            kind=kind,
-            config_kw=config_kw,
-            config_pos=config_pos,
-            runtime_kw=runtime_kw,
-            writer_kw=writer_kw,
-            retry_policy=policy,
-            timeout=timeout,
-            metadata=dict(metadata or {}),
-            destinations=declared,
-            goto_anywhere=anywhere,
-            input_schema=node_input,
-        )
-        return self
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
@@ -503,7 +479,7 @@ class StateGraph:
         interrupt_after: Sequence[str] | None = None,
         debug: bool = False,
         name: str | None = None,
-    ) -> Any:
+    ) -> CompiledStateGraph:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
         Args:
@@ -513,9 +489,6 @@ class StateGraph:
             interrupt_before: stop the run before these nodes run (needs a checkpointer).
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
         """
-        from ._compiled import CompiledStateGraph
-        from .checkpoint._base import BaseCheckpointSaver
-
         if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise GraphValidationError(
                 f"checkpointer must be a scopegraph saver (InMemorySaver, SqliteSaver, "
@@ -532,33 +505,10 @@ class StateGraph:
             checkpointer=checkpointer,
             interrupt_before=before,
             interrupt_after=after,
+            context_schema=self.context_schema,
         )
 
     def _check_interrupt_nodes(
         self, what: str, names: Sequence[str] | str | None, checkpointer: Any
     ) -> frozenset[str]:
         return check_interrupt_nodes(self.nodes, what, names, checkpointer)
-
-
-def check_interrupt_nodes(
-    nodes: dict[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
-) -> frozenset[str]:
-    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
-    if not names:
-        return frozenset()
-    if checkpointer is None:
-        raise GraphValidationError(
-            f"{what} needs a checkpointer to save the run while it waits: "
-            "compile(checkpointer=InMemorySaver(), ...)"
-        )
-    if names == "*":
-        return frozenset(nodes)
-    if isinstance(names, str):
-        names = [names]
-    for name in names:
-        if name not in nodes:
-            raise GraphValidationError(
-                f"{what} names {name!r}, which is not a node; the nodes are "
-                f"{', '.join(map(repr, nodes))}"
-            )
-    return frozenset(names)

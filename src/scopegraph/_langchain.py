@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -35,9 +35,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from ._ids import new_id
-
-if TYPE_CHECKING:
-    from ._pregel import NodeContext
+from ._pregel import NodeContext
 
 __all__ = (
     "NodeCallbacks",
@@ -114,8 +112,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
 
     @property
     def _events(self) -> bool:
-        run = self.ctx.run
-        return run.events and run.output is not None
+        stream = self.ctx.run.stream
+        return stream.events and stream.output is not None
 
     def _parent_ids(self, run_id: uuid.UUID) -> list[str]:
         chain: list[str] = []
@@ -169,7 +167,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             "metadata": child.metadata,
             "parent_ids": self._parent_ids(run_id),
         }
-        output = self.ctx.run.output
+        output = self.ctx.run.stream.output
         assert output is not None
         self._on_loop(output.put, item)
 
@@ -178,12 +176,12 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         return self.children.pop(run_id, None)
 
     def _message(self, message: BaseMessage, metadata: dict[str, Any]) -> None:
-        run = self.ctx.run
-        if "messages" not in run.modes:
+        stream = self.ctx.run.stream
+        if "messages" not in stream.modes:
             return
         if message.id is not None:
             self.seen.add(message.id)
-        self._on_loop(run.sink, run.ns, "messages", (message, metadata))
+        self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
 
     # -- models --------------------------------------------------------------------------
 
@@ -402,9 +400,8 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         if ctx.run_id is None:
             ctx.run_id = new_id()
         handler = ctx.langchain = NodeCallbacks(ctx)
-    run = ctx.run
-    tags = ["seq:step:1", *run.user_tags]
-    metadata = {**run.event_metadata(ctx), "checkpoint_ns": ctx.checkpoint_ns}
+    tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
+    metadata = {**ctx.event_metadata(), "checkpoint_ns": ctx.checkpoint_ns}
     handlers: list[Any] = [handler]
     if isinstance(user_callbacks, Sequence):
         handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
@@ -506,7 +503,7 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     note the ids of the messages the node got, which are not new when it returns them."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
-    if "messages" in ctx.run.modes:
+    if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
     return token, seen
@@ -523,7 +520,7 @@ def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
         seen |= handler.seen
     found = new_messages(output, seen)
     if found:
-        run = ctx.run
-        metadata = run.event_metadata(ctx)
+        stream = ctx.run.stream
+        metadata = ctx.event_metadata()
         for message in found:
-            run.sink(run.ns, "messages", (message, metadata))
+            stream.sink(stream.ns, "messages", (message, metadata))

@@ -35,6 +35,8 @@ from typing import Any
 
 import anyio
 
+from ._backend import running_on_asyncio
+
 try:
     from langgraph.pregel import Pregel
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -72,13 +74,12 @@ def _track_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _require_asyncio() -> asyncio.AbstractEventLoop:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
+    if not running_on_asyncio():
         raise RuntimeError(
             "a bridged LangGraph graph runs on asyncio only (LangGraph does not support "
             "trio); run it under asyncio, or migrate the graph to scopegraph's StateGraph"
-        ) from None
+        )
+    return asyncio.get_running_loop()
 
 
 class _DetachedRun:

@@ -1,0 +1,313 @@
+"""What a run is built from (:class:`RunOptions`) and what a running node can reach of it
+(:class:`NodeContext`).
+
+A run is constructed from one frozen :class:`RunOptions` and never reconfigured: the
+compiled graph decides everything (stream modes, sink, checkpointer, thread, durability,
+static interrupts) before the run exists. The node's context is also what the public
+helpers (``get_config()``, ``get_stream_writer()``, ``interrupt()``...) find through a
+context variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, Literal, Protocol
+
+import anyio.from_thread
+
+from .._ids import new_id
+from .._output import RunOutput
+from .._runtime import Runtime
+from .._spec import GraphSpec
+from .._types import RunnableConfig
+from ..checkpoint._base import BaseCheckpointSaver
+from . import _hooks
+from ._task import Task
+
+__all__ = (
+    "CONFIG_KEY_NODE",
+    "Durability",
+    "NodeContext",
+    "ParsedConfig",
+    "RunOptions",
+    "PersistOptions",
+    "RunView",
+    "StreamOptions",
+    "Sink",
+    "current",
+    "parse_config",
+)
+
+Sink = Callable[[tuple[str, ...], str, Any], None]
+"""Receives ``(namespace, mode, chunk)`` for every stream chunk of a run."""
+
+Durability = Literal["sync", "async", "exit"]
+
+CONFIG_KEY_NODE = "__scopegraph_node"
+"""Key in ``config["configurable"]`` under which a node's config carries its context."""
+
+current: ContextVar[NodeContext | None] = ContextVar("scopegraph_node", default=None)
+"""The node running in this context (``get_config()`` and friends read it)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedConfig:
+    """A ``RunnableConfig`` as the run reads it."""
+
+    config: dict[str, Any]
+    """The user's config without ``metadata``, ``configurable``, ``run_name``, ``run_id``."""
+    configurable: dict[str, Any]
+    user_tags: tuple[str, ...]
+    user_metadata: dict[str, Any]
+    """The user's metadata (plus ``thread_id``): node and event metadata start from it."""
+    checkpoint_metadata: dict[str, Any]
+    """The user's metadata plus the user's own configurable keys (LangGraph's rule)."""
+    run_name: str
+    run_id: str | None
+    recursion_limit: int
+    max_concurrency: int | None
+
+    def with_run_id(self) -> ParsedConfig:
+        """The same config with a run id (made now if the user gave none)."""
+        if self.run_id is not None:
+            return self
+        return dataclasses.replace(self, run_id=new_id())
+
+
+_NOT_USER_CHECKPOINT_KEYS = frozenset(
+    ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+)
+
+
+def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> ParsedConfig:
+    """Split the user's config into what the run uses; check ``recursion_limit``."""
+    user_config: dict[str, Any] = dict(config)
+    run_name: str = user_config.pop("run_name", None) or name
+    given_id = user_config.pop("run_id", None)
+    limit = user_config.get("recursion_limit", recursion_limit)
+    if not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"recursion_limit must be an int of at least 1, not {limit!r}")
+    user_metadata: dict[str, Any] = dict(user_config.pop("metadata", None) or {})
+    configurable: dict[str, Any] = {
+        k: v
+        for k, v in (user_config.pop("configurable", None) or {}).items()
+        if k != CONFIG_KEY_NODE
+    }
+    checkpoint_metadata = {
+        **user_metadata,
+        **{
+            k: v
+            for k, v in configurable.items()
+            if not k.startswith("__") and k not in _NOT_USER_CHECKPOINT_KEYS
+        },
+    }
+    if "thread_id" in configurable:
+        user_metadata.setdefault("thread_id", configurable["thread_id"])
+    max_concurrency = user_config.get("max_concurrency")
+    return ParsedConfig(
+        config=user_config,
+        configurable=configurable,
+        user_tags=tuple(user_config.get("tags") or ()),
+        user_metadata=user_metadata,
+        checkpoint_metadata=checkpoint_metadata,
+        run_name=run_name,
+        run_id=None if given_id is None else str(given_id),
+        recursion_limit=limit,
+        max_concurrency=max_concurrency if isinstance(max_concurrency, int) else None,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """Where a run's chunks go, and which ones it makes."""
+
+    output: RunOutput | None
+    """The consumer's buffer (None: nobody streams this run)."""
+    modes: frozenset[str]
+    sink: Sink
+    events: bool = False
+    """Whether the run produces ``astream_events`` envelopes into ``output``."""
+    ns: tuple[str, ...] = ()
+    """The stream namespace (a subgraph's is its parent node's path)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PersistOptions:
+    """How a run keeps its thread (only the root run of a graph with a checkpointer)."""
+
+    saver: BaseCheckpointSaver
+    thread_id: str
+    durability: Durability = "async"
+    interrupt_before: frozenset[str] = frozenset()
+    interrupt_after: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Everything one run is built from, but its input. Frozen: a run is never
+    reconfigured, and a graph reuses the options of its plain ``ainvoke(input)`` calls."""
+
+    spec: GraphSpec
+    cfg: ParsedConfig
+    stream: StreamOptions
+    context: Any = None
+    """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
+    parent: NodeContext | None = None
+    """The node this run is a subgraph (or a nested ``ainvoke``) of."""
+    checkpoint_ns: str = ""
+    persist: PersistOptions | None = None
+
+
+class RunView(Protocol):
+    """What a node (and the run's helpers) see of its run; ``_loop.Run`` implements it."""
+
+    opts: RunOptions
+    stream: StreamOptions
+    """``opts.stream``, one attribute away on the hot path."""
+    output: RunOutput | None
+    """``opts.stream.output``, on the hottest path (custom events)."""
+    input: Any
+    step: int
+    values: dict[str, Any]
+    loop_thread: int
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def child_parent_ids(self) -> list[str]: ...
+
+
+class NodeContext:
+    """What a running node can reach: its run, its config, its stream writer."""
+
+    __slots__ = (
+        "_checkpoint_ns",
+        "_config",
+        "_custom",
+        "_metadata",
+        "langchain",
+        "run",
+        "run_id",
+        "task",
+    )
+
+    def __init__(self, run: RunView, task: Task) -> None:
+        self.run = run
+        self.task = task
+        self.run_id: str | None = None
+        self._checkpoint_ns: str | None = None
+        self._config: RunnableConfig | None = None
+        self._metadata: dict[str, Any] | None = None
+        self._custom: tuple[Any, ...] | bool | None = None
+        """What this node's custom events share, built on the first; False: no events."""
+        self.langchain: Any = None
+        """The node's LangChain callback handler, once its config was built with one."""
+
+    @property
+    def parent_ids(self) -> list[str]:
+        return self.run.child_parent_ids
+
+    @property
+    def checkpoint_ns(self) -> str:
+        ns = self._checkpoint_ns
+        if ns is None:
+            task, parent_ns = self.task, self.run.opts.checkpoint_ns
+            ns = f"{task.name}:{task.id}"
+            if parent_ns:
+                ns = f"{parent_ns}|{ns}"
+            self._checkpoint_ns = ns
+        return ns
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        md = self._metadata
+        if md is None:
+            run, task = self.run, self.task
+            md = self._metadata = {
+                **run.opts.cfg.user_metadata,
+                "langgraph_step": run.step,
+                "langgraph_node": task.name,
+                "langgraph_triggers": task.triggers,
+                "langgraph_path": task.path,
+                "langgraph_checkpoint_ns": self.checkpoint_ns,
+            }
+        return md
+
+    def event_metadata(self) -> dict[str, Any]:
+        """The metadata of this node's ``astream_events`` envelopes."""
+        md = {"ls_integration": "langgraph", **self.metadata}
+        opts = self.run.opts
+        if opts.parent is not None:
+            md["checkpoint_ns"] = opts.checkpoint_ns
+        return md
+
+    @property
+    def config(self) -> RunnableConfig:
+        config = self._config
+        if config is None:
+            cfg = self.run.opts.cfg
+            config = self._config = {  # type: ignore[assignment]
+                **cfg.config,
+                "metadata": self.metadata,
+                "configurable": {
+                    **cfg.configurable,
+                    "checkpoint_ns": self.checkpoint_ns,
+                    "__pregel_task_id": self.task.id,
+                    CONFIG_KEY_NODE: self,
+                },
+            }
+            hooks = _hooks.node_hooks()
+            if hooks is not None:
+                config["callbacks"] = hooks.callbacks_for(self, cfg.config.get("callbacks"))  # type: ignore[index]
+        return config  # type: ignore[return-value]
+
+    @property
+    def runtime(self) -> Runtime[Any]:
+        """The node's ``Runtime`` (LangGraph's): the run's context and stream writer."""
+        return Runtime(context=self.run.opts.context, stream_writer=self.write_custom)
+
+    def write_custom(self, chunk: Any) -> None:
+        """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
+        run = self.run
+        stream = run.stream
+        if "custom" not in stream.modes:
+            return
+        if threading.get_ident() == run.loop_thread:
+            stream.sink(stream.ns, "custom", chunk)
+        else:
+            anyio.from_thread.run_sync(stream.sink, stream.ns, "custom", chunk)
+
+    def custom_event(self, name: str, data: Any) -> None:
+        custom = self._custom
+        if custom is None:
+            run = self.run
+            output = run.stream.output
+            if output is None or not run.stream.events:
+                self._custom = False
+                return
+            # Events of one node share their tags and metadata objects: they are the same.
+            custom = self._custom = (
+                output.put,
+                self.run_id,
+                ["seq:step:1", *run.opts.cfg.user_tags],
+                {**self.event_metadata(), "checkpoint_ns": self.checkpoint_ns},
+                self.parent_ids,
+            )
+        elif custom is False or custom is True:
+            return
+        put, run_id, tags, metadata, parent_ids = custom
+        put(
+            {
+                "event": "on_custom_event",
+                "run_id": run_id,
+                "name": name,
+                "tags": tags,
+                "metadata": metadata,
+                "data": data,
+                "parent_ids": parent_ids,
+            }
+        )

@@ -1,0 +1,256 @@
+"""Emission: a run's stream payloads (``tasks``, ``debug``, ``checkpoints`` modes), the
+sinks that shape chunks for each streaming API, and the ``astream_events`` (v2) envelopes.
+
+Everything here formats and hands over; nothing awaits. Chunks go to the run's
+:data:`Sink`, envelopes to its :class:`~scopegraph._output.RunOutput`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+from .._constants import START
+from .._ids import new_id
+from .._output import RunOutput
+from ..checkpoint._base import Checkpoint
+from ._algo import snapshot
+from ._context import NodeContext, ParsedConfig, RunView, Sink, StreamOptions
+from ._task import Task
+
+__all__ = (
+    "NO_STREAM",
+    "checkpoint_payload",
+    "discard",
+    "emit_checkpoint",
+    "emit_task_result",
+    "emit_task_start",
+    "events_sink",
+    "node_event",
+    "put_event",
+    "root_event",
+    "stream_sink",
+)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+# -- sinks: how each API wants its chunks ---------------------------------------------------
+
+
+def discard(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+    """The sink of a run nobody streams."""
+    return None
+
+
+NO_STREAM = StreamOptions(None, frozenset(), discard)
+"""The stream options of a run nobody streams (``ainvoke``)."""
+
+
+def stream_sink(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
+    """``astream`` / ``open_stream``: ``chunk``, ``(mode, chunk)``, ``(ns, chunk)`` or
+    ``(ns, mode, chunk)``; subgraph chunks only with ``subgraphs=True``."""
+    put = out.put
+    if subgraphs:
+        if multi:
+            return lambda ns, mode, chunk: put((ns, mode, chunk))
+        return lambda ns, mode, chunk: put((ns, chunk))
+    if multi:
+
+        def sink_multi(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+            if not ns:
+                put((mode, chunk))
+
+        return sink_multi
+
+    def sink_single(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if not ns:
+            put(chunk)
+
+    return sink_single
+
+
+def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
+    """astream_events: each root stream chunk becomes a root ``on_chain_stream`` event.
+
+    ``cfg`` must carry the run's id (:meth:`ParsedConfig.with_run_id`)."""
+    metadata = {**cfg.user_metadata, "ls_integration": "langgraph"}
+    run_id, name, tags, put = cfg.run_id, cfg.run_name, list(cfg.user_tags), out.put
+
+    def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if ns:
+            return
+        put(
+            {
+                "event": "on_chain_stream",
+                "run_id": run_id,
+                "name": name,
+                "tags": tags,
+                "metadata": metadata,
+                "data": {"chunk": (mode, chunk) if multi else chunk},
+                "parent_ids": [],
+            }
+        )
+
+    return sink
+
+
+# -- stream payloads ------------------------------------------------------------------------
+
+
+def emit_task_start(run: RunView, task: Task) -> None:
+    stream = run.stream
+    payload = {"id": task.id, "name": task.name, "input": task.input, "triggers": task.triggers}
+    if "tasks" in stream.modes:
+        stream.sink(stream.ns, "tasks", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
+            "debug",
+            {"step": run.step, "timestamp": now(), "type": "task", "payload": payload},
+        )
+
+
+def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> None:
+    stream = run.stream
+    payload: dict[str, Any] = {
+        "id": task.id,
+        "name": task.name,
+        "error": error,
+        "result": {} if error is not None or task.interrupts else dict(task.writes),
+        "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
+    }
+    if "tasks" in stream.modes:
+        stream.sink(stream.ns, "tasks", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
+            "debug",
+            {"step": run.step, "timestamp": now(), "type": "task_result", "payload": payload},
+        )
+
+
+def _checkpoint_config(run: RunView, checkpoint_id: str) -> dict[str, Any]:
+    opts = run.opts
+    return {
+        "configurable": {
+            "checkpoint_ns": opts.checkpoint_ns,
+            "thread_id": "" if opts.persist is None else opts.persist.thread_id,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def checkpoint_payload(
+    run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]
+) -> dict[str, Any]:
+    """A checkpoint as the ``checkpoints`` stream mode shows it (LangGraph's shape)."""
+    return {
+        "config": _checkpoint_config(run, checkpoint.id),
+        "parent_config": None
+        if checkpoint.parent_id is None
+        else _checkpoint_config(run, checkpoint.parent_id),
+        "values": snapshot(run.opts.spec, run.values),
+        "metadata": checkpoint.metadata,
+        "next": [START]
+        if checkpoint.next and checkpoint.next[0][0] == "start"
+        else [t.name for t in next_tasks],
+        "tasks": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "interrupts": tuple(dataclasses.asdict(i) for i in t.interrupts),
+                "state": None,
+            }
+            for t in next_tasks
+        ],
+    }
+
+
+def emit_checkpoint(run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]) -> None:
+    stream = run.stream
+    payload = checkpoint_payload(run, checkpoint, next_tasks)
+    if "checkpoints" in stream.modes:
+        stream.sink(stream.ns, "checkpoints", payload)
+    if "debug" in stream.modes:
+        stream.sink(
+            stream.ns,
+            "debug",
+            {"step": run.step, "timestamp": now(), "type": "checkpoint", "payload": payload},
+        )
+
+
+# -- astream_events envelopes ---------------------------------------------------------------
+
+
+def root_event(run: RunView, event: str, data: dict[str, Any]) -> None:
+    """``on_chain_start`` / ``on_chain_end`` of the run itself (or of a subgraph call)."""
+    opts = run.opts
+    output = run.stream.output
+    assert output is not None
+    parent = opts.parent
+    if parent is None:
+        metadata = {**opts.cfg.user_metadata, "ls_integration": "langgraph"}
+        tags = list(opts.cfg.user_tags)
+        parent_ids: list[str] = []
+    else:
+        metadata = {**parent.event_metadata(), "checkpoint_ns": parent.checkpoint_ns}
+        tags = ["seq:step:1", *opts.cfg.user_tags]
+        parent_ids = [*parent.parent_ids, parent.run_id or ""]
+    output.put(
+        {
+            "event": event,
+            "data": data,
+            "name": opts.cfg.run_name,
+            "tags": tags,
+            "run_id": run.run_id,
+            "metadata": metadata,
+            "parent_ids": parent_ids,
+        }
+    )
+
+
+def node_event(ctx: NodeContext, event: str, data: dict[str, Any], *, hidden: bool = False) -> None:
+    """``on_chain_*`` of one node (``hidden``: START's, as LangGraph tags it)."""
+    run = ctx.run
+    output = run.stream.output
+    assert output is not None
+    if ctx.run_id is None:
+        ctx.run_id = new_id()
+    tags = [f"graph:step:{run.step}", *run.opts.cfg.user_tags]
+    if hidden:
+        tags.insert(1, "langsmith:hidden")
+    output.put(
+        {
+            "event": event,
+            "data": data,
+            "name": ctx.task.name,
+            "tags": tags,
+            "run_id": ctx.run_id,
+            "metadata": ctx.event_metadata(),
+            "parent_ids": ctx.parent_ids,
+        }
+    )
+
+
+def child_event_base(ctx: NodeContext, name: str, hidden: bool) -> dict[str, Any]:
+    """What the events of a call inside a node (a conditional edge) share."""
+    tags = ["seq:step:2" if hidden else "seq:step:3", *ctx.run.opts.cfg.user_tags]
+    if hidden:
+        tags.insert(1, "langsmith:hidden")
+    return {
+        "name": "Unnamed" if name == "condition" else name,
+        "tags": tags,
+        "run_id": new_id(),
+        "metadata": ctx.event_metadata(),
+        "parent_ids": [*ctx.parent_ids, ctx.run_id or ""],
+    }
+
+
+def put_event(run: RunView, base: dict[str, Any], event: str, data: dict[str, Any]) -> None:
+    output = run.stream.output
+    assert output is not None
+    output.put({"event": event, "data": data, **base})

@@ -1,0 +1,63 @@
+"""Integration hooks: how an optional integration reaches into a node without the core
+importing it.
+
+The core never imports an integration (LangChain, LangGraph). An integration module
+registers itself here under the name of the third-party package it needs; the core asks
+:func:`node_hooks` on each node, which loads the integration only once the user's program
+has imported that package (a program that never imports ``langchain_core`` never pays for
+LangChain's callbacks). ``scopegraph/__init__.py`` registers the LangChain callbacks
+(:mod:`scopegraph._langchain`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = ("NodeHooks", "node_hooks", "register_node_hooks")
+
+
+class NodeHooks(Protocol):
+    """What an integration does around each node (``scopegraph._langchain`` does this).
+
+    ``ctx`` is the node's ``NodeContext`` (typed ``Any`` here: this module sits below it).
+    """
+
+    def callbacks_for(self, ctx: Any, user_callbacks: Any) -> Any:
+        """The ``callbacks`` entry of the node's config."""
+
+    def enter_node(self, ctx: Any, node_input: Any) -> tuple[Any, set[str] | None]:
+        """Called before the node runs; returns a token for :meth:`exit_node` and the
+        message ids the node was given (None: the ``messages`` mode is off)."""
+
+    def exit_node(self, token: Any) -> None:
+        """Called after the node ran, on every path."""
+
+    def emit_output_messages(self, ctx: Any, output: Any, seen: set[str]) -> None:
+        """Called with a node's update when it finished."""
+
+
+_loaders: dict[str, Callable[[], NodeHooks]] = {}
+_loaded: NodeHooks | None = None
+
+
+def register_node_hooks(package: str, load: Callable[[], NodeHooks]) -> None:
+    """Call ``load()`` (once) when a node runs and ``package`` has been imported."""
+    _loaders[package] = load
+
+
+def node_hooks() -> NodeHooks | None:
+    """The integration's hooks, or None while the package it needs is not imported.
+
+    Called for every node: the common answers (loaded, or nothing registered is imported)
+    cost a global read and a dict lookup or two.
+    """
+    global _loaded
+    if _loaded is None:
+        modules = sys.modules
+        for package, load in _loaders.items():
+            if package in modules:
+                _loaded = load()
+                break
+    return _loaded

@@ -1,0 +1,259 @@
+"""The superstep loop of one run (or of one subgraph call), as in LangGraph's Pregel loop.
+
+Each superstep runs every triggered node concurrently (see :mod:`.._run` for how they are
+scheduled and cancelled), then applies their updates in a deterministic order (nodes
+triggered by edges in alphabetical order of name, then ``Send`` tasks in the order they
+were sent), and plans the next step from the routes the nodes took
+(:mod:`._algo`). Checkpoints are :mod:`._persist`'s, node calls :mod:`._node`'s, stream
+payloads and events :mod:`._emit`'s.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+
+from .._constants import START
+from .._errors import GraphRecursionError
+from .._ids import new_id
+from .._output import RunOutput
+from .._run import run_step, unwrap_exception_group
+from .._types import Interrupt, Send
+from . import _algo, _emit
+from ._context import NodeContext, RunOptions
+from ._node import route, run_task
+from ._persist import Persistence
+from ._task import Task, sort_key
+
+__all__ = ("Run",)
+
+YIELD_EVERY = 0.001
+"""Seconds of supersteps after which the loop yields to the event loop once."""
+
+
+class Run:
+    """The state and the superstep loop of one run, built from one :class:`RunOptions`."""
+
+    def __init__(self, opts: RunOptions, input: Any) -> None:
+        self.opts = opts
+        self.input = input
+        self.stream = opts.stream
+        """``opts.stream``, one attribute away on the hot path."""
+        self.output: RunOutput | None = opts.stream.output
+        """Where the run's chunks go (:mod:`.._run` hosts a streamed run with it)."""
+        self.loop_thread = threading.get_ident()
+        self.step = 0
+        self.values: dict[str, Any] = {}
+        self.barriers: dict[int, set[str]] = {}
+        """Which sources of each join edge have run since it last fired."""
+        self.resuming = False
+        self.interrupts: list[Interrupt] = []
+        """The interrupts the run stopped at (after :meth:`execute`)."""
+        limit = opts.cfg.max_concurrency
+        self.limiter = anyio.CapacityLimiter(limit) if limit is not None else None
+        self._run_id = opts.cfg.run_id
+        self._child_parent_ids: list[str] | None = None
+        self.persistence = None if opts.persist is None else Persistence(self, opts.persist)
+        self._run_task = functools.partial(run_task, self)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (``config["run_id"]`` if given), made on first use."""
+        if self._run_id is None:
+            self._run_id = new_id()
+        return self._run_id
+
+    @property
+    def child_parent_ids(self) -> list[str]:
+        """``parent_ids`` of this run's nodes' events: outermost first."""
+        ids = self._child_parent_ids
+        if ids is None:
+            parent = self.opts.parent
+            if parent is None:
+                ids = [self.run_id]
+            else:
+                ids = [*parent.parent_ids, parent.run_id or "", self.run_id]
+            self._child_parent_ids = ids
+        return ids
+
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the state, keys in schema order."""
+        return _algo.snapshot(self.opts.spec, self.values)
+
+    def result(self) -> Any:
+        """The run's output: the state filtered to the output schema, or None if empty."""
+        return _algo.output_of(self.opts.spec, self.values)
+
+    def apply(self, writes: Any, writer: str, written: dict[str, str] | None = None) -> bool:
+        """Apply one writer's writes; ``written`` tracks last-value keys across a step."""
+        return _algo.apply_writes(
+            self.values, self.opts.spec.reducers, writes, writer, self.step, written
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def execute(self) -> Any:
+        """Run the supersteps to the end (or to an interrupt); return the state."""
+        opts = self.opts
+        stream = self.stream
+        if stream.events:
+            _emit.root_event(self, "on_chain_start", {"input": self.input})
+        persistence = self.persistence
+        if persistence is None:
+            await self._loop(await self._begin())
+        elif persistence.writes_in_background:
+            async with unwrap_exception_group(), anyio.create_task_group() as background:
+                persistence.background = background  # the run's writes, while it runs
+                try:
+                    await self._loop(await persistence.begin())
+                finally:
+                    persistence.background = None
+        else:
+            await self._loop(await persistence.begin())
+        if stream.events:
+            data = {"output": self.snapshot()}
+            if opts.parent is not None:
+                data["input"] = self.input
+            _emit.root_event(self, "on_chain_end", data)
+        return self.values
+
+    async def _begin(self) -> list[Task]:
+        """Without a checkpointer: apply the input and plan the first step."""
+        opts = self.opts
+        stream = self.stream
+        spec = opts.spec
+        self.values = spec.initial_values()
+        update = spec.input_schema.coerce_input(self.input, allowed=spec.input_channels)
+        if self.apply(update.items(), "the input") and "values" in stream.modes:
+            stream.sink(stream.ns, "values", self.snapshot())
+        return await self.plan_start()
+
+    async def _loop(self, tasks: list[Task]) -> None:
+        opts = self.opts
+        stream = self.stream
+        modes = stream.modes
+        limit = opts.cfg.recursion_limit
+        persistence = self.persistence
+        persist = opts.persist
+        interrupt_before = frozenset() if persist is None else persist.interrupt_before
+        interrupt_after = frozenset() if persist is None else persist.interrupt_after
+        steps = 0
+        resuming = self.resuming
+        yielded = time.perf_counter()
+        while tasks:
+            if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
+                self._static_interrupt()
+                break
+            resuming = False
+            now = time.perf_counter()
+            if now - yielded > YIELD_EVERY:
+                # Nodes that never await would keep the loop (and a cancellation) waiting
+                # until the run ends: give the event loop a turn now and then.
+                await anyio.lowlevel.checkpoint()
+                yielded = now
+            self.step += 1
+            if "tasks" in modes or "debug" in modes:
+                for task in tasks:
+                    if not task.restored:
+                        _emit.emit_task_start(self, task)
+            if persistence is None:
+                await run_step(tasks, self._run_task, self.limiter)
+            else:
+                await persistence.run_step(tasks, self._run_task, self.limiter)
+                if any(t.interrupts for t in tasks):
+                    self.step -= 1  # the step did not happen: its checkpoint is the last one
+                    await self._pause(tasks)
+                    break
+            ran = tasks
+            tasks = self._finish_step(tasks)
+            if persistence is not None:
+                await persistence.save_checkpoint(tasks, "loop", ran)
+                if interrupt_after and any(t.name in interrupt_after for t in ran):
+                    self._static_interrupt()
+                    break
+            steps += 1
+            if steps >= limit:
+                raise GraphRecursionError(
+                    f"Recursion limit of {limit} reached without hitting a stop condition. "
+                    "You can increase the limit by setting the `recursion_limit` config key.\n"
+                    f"For troubleshooting, visit: {_algo.TROUBLESHOOTING}GRAPH_RECURSION_LIMIT"
+                )
+        if persistence is not None:
+            await persistence.settle()
+
+    def _finish_step(self, tasks: list[Task]) -> list[Task]:
+        """Apply the step's writes in order, stream the new values, plan the next step."""
+        written: dict[str, str] | None = None
+        if len(tasks) > 1:
+            tasks.sort(key=sort_key)
+            written = {}
+        updated = False
+        opts = self.opts
+        values, reducers, step = self.values, opts.spec.reducers, self.step
+        for task in tasks:
+            if task.writes:
+                updated = (
+                    _algo.apply_writes(values, reducers, task.writes, task.name, step, written)
+                    or updated
+                )
+        stream = self.stream
+        if updated and "values" in stream.modes:
+            stream.sink(stream.ns, "values", self.snapshot())
+        return _algo.plan_next(opts.spec, tasks, self.barriers, self.values)
+
+    async def plan_start(self) -> list[Task]:
+        """The first step's tasks: START's edges, and its conditional edges' routes."""
+        opts = self.opts
+        stream = self.stream
+        spec = opts.spec
+        targets: list[str | Send] = list(spec.edges_from.get(START, ()))
+        branches = spec.branches.get(START)
+        if branches:
+            start = _algo.start_task(spec, dict(self.values))
+            ctx = NodeContext(self, start)
+            inp = self.input
+            if stream.events:
+                _emit.node_event(ctx, "on_chain_start", {"input": inp}, hidden=True)
+            for branch in branches:
+                targets.extend(await route(self, branch, start, ctx, self.values))
+            if stream.events:
+                _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
+                _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
+        return _algo.make_tasks(spec, targets, {}, self.values)
+
+    # -- stopping at interrupts -------------------------------------------------------------
+
+    async def _pause(self, tasks: list[Task]) -> None:
+        """Node interrupts: the step's outcome is stored; the run stops here.
+
+        The output shows the state with the writes of the step's finished tasks applied
+        (LangGraph's live view); the stored checkpoint stays the one before the step.
+        """
+        assert self.persistence is not None
+        interrupts = [i for t in tasks for i in t.interrupts]
+        for task in sorted(tasks, key=sort_key):
+            if task.done and task.writes:
+                self.apply(task.writes, task.name)
+        with anyio.CancelScope(shield=True):
+            await self.persistence.settle()
+        self.interrupts = interrupts
+        stream = self.stream
+        if "updates" in stream.modes:
+            for task in tasks:
+                if task.interrupts:
+                    stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
+        if "values" in stream.modes:
+            values = {**self.snapshot(), "__interrupt__": tuple(interrupts)}
+            stream.sink(stream.ns, "values", values)
+
+    def _static_interrupt(self) -> None:
+        """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
+        self.interrupts = []
+        stream = self.stream
+        if "updates" in stream.modes:
+            stream.sink(stream.ns, "updates", {"__interrupt__": ()})

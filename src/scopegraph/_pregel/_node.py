@@ -1,0 +1,201 @@
+"""Node execution: one task from its call to its stream chunks.
+
+:func:`run_task` calls a node with its timeout and retries (:func:`.._run.run_attempts`),
+in the node's own context (:class:`._context.NodeContext`, found by ``get_config()`` and
+friends), turns its result into writes and routes (:func:`._algo.collect`, then its
+conditional edges), records its outcome when siblings may still run, and emits its
+chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import anyio
+import anyio.to_thread
+
+from .._constants import START
+from .._errors import GraphInterrupt
+from .._ids import new_id
+from .._run import run_attempts
+from .._spec import Branch, NodeSpec
+from .._types import Command, Send
+from . import _algo, _emit, _hooks
+from ._context import NodeContext, RunView, current
+from ._persist import Persistence
+from ._task import ParentCommand, Task
+
+__all__ = ("ExecutingRun", "call_node", "in_worker_thread", "route", "run_task")
+
+
+class ExecutingRun(RunView, Protocol):
+    """What node execution needs of its run besides :class:`RunView` (``_loop.Run``)."""
+
+    persistence: Persistence | None
+
+
+async def run_task(run: ExecutingRun, task: Task) -> None:
+    """Run one task of a step to its end: call, collect, record, emit."""
+    node = task.node
+    ctx = NodeContext(run, task)
+    opts = run.opts
+    stream = run.stream
+    events = stream.events
+    if events:
+        ctx.run_id = new_id()
+        _emit.node_event(ctx, "on_chain_start", {"input": task.input})
+    token = current.set(ctx)
+    hooks = _hooks.node_hooks()
+    if hooks is not None:
+        hooks_token, seen = hooks.enter_node(ctx, task.input)
+    try:
+        if node.timeout is None and node.retry_policy is None:
+            result = await call_node(node, task.input, ctx)
+        else:
+            result = await run_attempts(
+                task.name,
+                functools.partial(call_node, node, task.input, ctx),
+                node.timeout,
+                node.retry_policy,
+            )
+        spec = opts.spec
+        _algo.collect(spec, task, result, subgraph=opts.parent is not None)
+        if task.name in spec.branches:
+            await route_branches(run, task, ctx)
+    except GraphInterrupt as exc:
+        if opts.parent is not None:
+            raise  # the root task of the run owns interrupts and resumes
+        await _interrupted(run, task, exc)
+        return
+    except Exception as exc:
+        if not isinstance(exc, ParentCommand):
+            exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
+            if "tasks" in stream.modes or "debug" in stream.modes:
+                _emit.emit_task_result(run, task, exc)
+        raise
+    finally:
+        current.reset(token)
+        if hooks is not None:
+            hooks.exit_node(hooks_token)
+    task.done = True
+    persistence = run.persistence
+    if persistence is not None and persistence.step_size > 1:
+        # Siblings may still run: store this task's outcome now, so that a crash or a
+        # cancellation does not make it run again. (A step's only task is stored by
+        # the checkpoint that follows it.)
+        with anyio.CancelScope(shield=True):
+            await persistence.record(task, "done")
+    if events:
+        _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
+        _emit.node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
+    modes = stream.modes
+    if hooks is not None and seen is not None:
+        hooks.emit_output_messages(ctx, task.update, seen)
+    if "updates" in modes:
+        stream.sink(stream.ns, "updates", {task.name: task.update})
+    if "tasks" in modes or "debug" in modes:
+        _emit.emit_task_result(run, task, None)
+
+
+async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
+    """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
+    task.interrupts = list(exc.interrupts)
+    modes = run.stream.modes
+    if "tasks" in modes or "debug" in modes:
+        _emit.emit_task_result(run, task, None)
+    if run.persistence is not None:
+        with anyio.CancelScope(shield=True):
+            await run.persistence.record(task, "interrupted")
+
+
+async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+    """Call the node's function (or subgraph, or runnable) with what it asks for."""
+    kind = node.kind
+    fn = node.fn
+    if kind == "async" or kind == "sync":
+        kwargs: dict[str, Any] = {}
+        if node.config_kw:
+            kwargs["config"] = ctx.config
+        if node.writer_kw:
+            kwargs["writer"] = ctx.write_custom
+        if node.runtime_kw:
+            kwargs["runtime"] = ctx.runtime
+        args = (arg, ctx.config) if node.config_pos else (arg,)
+        if kind == "async":
+            return await fn(*args, **kwargs)
+        return await in_worker_thread(functools.partial(fn, *args, **kwargs))
+    if kind == "graph":
+        try:
+            return await fn.run_as_node(arg, ctx)
+        except ParentCommand as parent:
+            command = parent.command
+            return Command(update=command.update, goto=command.goto, resume=command.resume)
+    return await fn.ainvoke(arg, ctx.config)
+
+
+async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> None:
+    """Turn a node's return value into writes and routing; evaluate its branches."""
+    spec = run.opts.spec
+    _algo.collect(spec, task, result, subgraph=run.opts.parent is not None)
+    if task.name in spec.branches:
+        await route_branches(run, task, ctx)
+
+
+async def route_branches(run: RunView, task: Task, ctx: NodeContext) -> None:
+    """Add the routes of the task's conditional edges, which see its writes applied."""
+    spec = run.opts.spec
+    fresh = run.values
+    if task.writes:
+        fresh = _algo.updated_values(fresh, spec.reducers, task.writes)
+    for branch in spec.branches[task.name]:
+        task.next.extend(await route(run, branch, task, ctx, fresh))
+
+
+async def route(
+    run: RunView, branch: Branch, task: Task, ctx: NodeContext, fresh: dict[str, Any]
+) -> list[str | Send]:
+    """Call a conditional edge's path function and check what it returned."""
+    spec = run.opts.spec
+    arg = spec.state_schema.view(fresh)
+    path = branch.path
+    child: dict[str, Any] | None = None
+    if run.stream.events:
+        child = _emit.child_event_base(ctx, branch.name, task.name == START)
+        _emit.put_event(run, child, "on_chain_start", {"input": arg})
+    if branch.config_kw or branch.config_pos:
+        config = ctx.config
+        result = path(arg, config=config) if branch.config_kw else path(arg, config)
+    else:
+        result = path(arg)
+    if branch.is_async:
+        result = await result
+    if child is not None:
+        _emit.put_event(run, child, "on_chain_end", {"output": result, "input": arg})
+    return _algo.check_route(spec, branch, task.name, result)
+
+
+async def in_worker_thread(call: Callable[[], Any]) -> Any:
+    """Run a sync node in a worker thread, hosted by a task group of its own.
+
+    The task group matters when the node runs inline in the caller's task and that task
+    receives a raw ``Task.cancel()``: anyio then cancels the group's scope (so the
+    thread's ``check_cancelled()`` sees it) and keeps waiting for the thread, instead of
+    abandoning it.
+    """
+    result: Any = None
+    error: Exception | None = None
+
+    async def run() -> None:
+        nonlocal result, error
+        try:
+            result = await anyio.to_thread.run_sync(call)
+        except Exception as exc:
+            error = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+    if error is not None:
+        raise error
+    return result

@@ -1,0 +1,355 @@
+"""Persistence of one run: load or fork the thread, resume it, record each task's outcome,
+write a checkpoint after each step, and make every write durable before the run returns.
+
+Durability (``RunOptions.durability``): ``"sync"`` writes each checkpoint before the next
+step; ``"async"`` writes it in a background task of the run while the next step runs
+(writes stay in order, and the run waits for the last one before it returns); ``"exit"``
+keeps only the newest checkpoint and writes it when the run stops, however it stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import anyio
+import anyio.abc
+
+from .._constants import START
+from .._ids import new_id
+from .._run import run_step
+from .._types import Command
+from ..checkpoint._base import (
+    Checkpoint,
+    CheckpointNotFoundError,
+    CheckpointTuple,
+    TaskRecord,
+    TaskStatus,
+)
+from . import _algo, _emit
+from ._context import PersistOptions, RunView
+from ._task import Task, task_id
+
+__all__ = ("PersistedRun", "Persistence")
+
+
+class PersistedRun(RunView, Protocol):
+    """What persistence needs of its run besides :class:`RunView` (``_loop.Run``)."""
+
+    barriers: dict[int, set[str]]
+    resuming: bool
+
+    def apply(self, writes: Any, writer: str, written: dict[str, str] | None = None) -> bool: ...
+
+    async def plan_start(self) -> list[Task]: ...
+
+
+class Persistence:
+    """The checkpoint side of one run (only a root run with a checkpointer has one)."""
+
+    def __init__(self, run: PersistedRun, persist: PersistOptions) -> None:
+        self.run = run
+        self.saver = persist.saver
+        self.thread_id = persist.thread_id
+        self.ns = run.opts.checkpoint_ns
+        self.durability = persist.durability
+        self.checkpoint_id: str | None = None
+        """The newest checkpoint of this run (or the one it resumed from)."""
+        self.expected_latest: str | None = None
+        """The thread's head as this run last saw it (each write checks it is still so)."""
+        self.background: anyio.abc.TaskGroup | None = None
+        """Where durability "async" writes run (set by the loop for the run's length)."""
+        self.step_size = 0
+        self._last_put: anyio.Event | None = None
+        self._put_failed = False
+        """A background (durability "async") write failed: later ones are skipped."""
+        self._unsaved: Checkpoint | None = None
+        self._unsaved_records: list[TaskRecord] = []
+
+    @property
+    def writes_in_background(self) -> bool:
+        return self.durability == "async" and not self.saver.writes_inline
+
+    # -- starting: load, fork, resume, or begin with the input -----------------------------
+
+    async def begin(self) -> list[Task]:
+        """Load the thread; resume it, fork it, or start it with the input."""
+        run = self.run
+        opts = run.opts
+        head = await self.saver.aget_tuple(self.thread_id, self.ns)
+        wanted = opts.cfg.configurable.get("checkpoint_id")
+        base = head
+        if wanted is not None and (head is None or head.checkpoint.id != wanted):
+            base = await self.saver.aget_tuple(self.thread_id, self.ns, wanted)
+            if base is None:
+                raise CheckpointNotFoundError(
+                    f"thread {self.thread_id!r} has no checkpoint {wanted!r}; pick one from "
+                    "graph.get_state_history(config)"
+                )
+        self.expected_latest = None if head is None else head.checkpoint.id
+        inp = run.input
+        if inp is None or isinstance(inp, Command):
+            if base is None:
+                raise CheckpointNotFoundError(
+                    f"thread {self.thread_id!r} has no checkpoint to resume from; start it "
+                    "with an input: graph.ainvoke({...}, config)"
+                )
+            return await self.resume(base, inp)
+        # A new input, on a new thread or on top of the thread's state.
+        if base is None:
+            run.values = opts.spec.initial_values()
+            run.step = -2
+        else:
+            self.restore(base.checkpoint)
+        spec = opts.spec
+        update = spec.input_schema.coerce_input(inp, allowed=spec.input_channels)
+        run.step += 1
+        start = _algo.start_task(spec, inp)
+        start.writes = list(update.items())
+        start.done = True
+        await self.save_checkpoint([start], "input")
+        # The input's record goes with the first step's checkpoint (one write less); a
+        # crash between the two leaves an input checkpoint without it, which asks for the
+        # input again, as no step has run yet.
+        return await self.after_input(start)
+
+    async def after_input(self, start: Task) -> list[Task]:
+        """Apply the input (the ``__start__`` task's writes) and plan the first step."""
+        run = self.run
+        opts = run.opts
+        stream = run.stream
+        if run.apply(start.writes, "the input") and "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
+        tasks = await run.plan_start()
+        run.step += 1
+        await self.save_checkpoint(tasks, "loop", [start])
+        return tasks
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Take the run's values, step and join barriers from ``checkpoint``."""
+        run = self.run
+        run.values = dict(checkpoint.values)
+        run.step = checkpoint.step
+        self.checkpoint_id = checkpoint.id
+        run.barriers = {int(k): set(v) for k, v in checkpoint.barriers.items()}
+
+    async def resume(self, base: CheckpointTuple, command: Command[Any] | None) -> list[Task]:
+        checkpoint = base.checkpoint
+        run = self.run
+        opts = run.opts
+        stream = run.stream
+        self.restore(checkpoint)
+        run.resuming = True
+        if "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
+        starts_with_input = checkpoint.next[:1] == [("start", START, None)]
+        if checkpoint.id != self.expected_latest and not starts_with_input:
+            # Replaying an older checkpoint forks the thread: a copy of it becomes the
+            # newest checkpoint, and the run goes on from there. Its tasks run again.
+            run.step = checkpoint.step + 1
+            tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+            await self.save_checkpoint(tasks, "fork")
+            return tasks
+        records = {r.task_id: r for r in base.tasks}
+        if checkpoint.next and checkpoint.next[0][0] == "start":
+            return await self._replay_input(checkpoint, records)
+        tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+        pending: list[Task] = []
+        for task in tasks:
+            record = records.get(task.id)
+            if record is None:
+                continue
+            if record.status == "done":
+                task.restore(record)
+            elif record.status == "interrupted":
+                task.resume = list(record.resume)
+                task.interrupts = list(record.interrupts)
+                pending.append(task)
+        if "checkpoints" in stream.modes or "debug" in stream.modes:
+            # As LangGraph: the checkpoint resumed from comes first (after its values),
+            # with the interrupts its tasks are waiting on.
+            _emit.emit_checkpoint(run, checkpoint, tasks)
+        if command is not None:
+            if command.update is not None:
+                updates, _ = _algo.from_commands(opts.spec, START, command, subgraph=False)
+                run.apply(updates.items(), "the resume command")
+            if command.resume is not None:
+                _algo.give_resume(pending, command.resume, self.thread_id)
+        for task in tasks:
+            task.interrupts = []
+        return tasks
+
+    async def _replay_input(
+        self, checkpoint: Checkpoint, records: dict[str, TaskRecord]
+    ) -> list[Task]:
+        """Resume an input checkpoint (a crash came before the first step was planned)."""
+        start = _algo.start_task(self.run.opts.spec)
+        start._id = task_id(checkpoint.id, start.path)
+        record = records.get(start.id)
+        if record is None:
+            raise CheckpointNotFoundError(
+                f"thread {self.thread_id!r}: the input of checkpoint {checkpoint.id!r} "
+                "was not stored; start the thread again with an input"
+            )
+        start.writes = list(record.writes)
+        self.run.resuming = False
+        return await self.after_input(start)
+
+    # -- one step ---------------------------------------------------------------------------
+
+    async def run_step(
+        self,
+        tasks: list[Task],
+        run_task: Callable[[Task], Awaitable[None]],
+        limiter: anyio.CapacityLimiter | None,
+    ) -> None:
+        """Run a step's tasks that are not restored; on any way out by an exception, store
+        what each task did (shielded) before the caller hears of it."""
+        pending = [t for t in tasks if not t.restored]
+        self.step_size = len(pending)
+        try:
+            if pending:
+                await run_step(pending, run_task, limiter)
+        except BaseException as exc:
+            # Cancelled or failed: every node has unwound (cleanup included).
+            with anyio.CancelScope(shield=True):
+                await self.flush_unsaved()
+                for task in tasks:
+                    if not task.recorded:
+                        await self._record_outcome(task, exc)
+                await self.settle()
+            raise
+
+    async def _record_outcome(self, task: Task, exc: BaseException) -> None:
+        if task.done:
+            await self.record(task, "done")
+        elif task.interrupts:
+            await self.record(task, "interrupted")
+        elif task.error is not None or task is getattr(exc, "_task", None):
+            await self.record(task, "error", task.error or exc)
+        else:
+            await self.record(task, "cancelled")
+
+    async def record(
+        self, task: Task, status: TaskStatus, error: BaseException | None = None
+    ) -> None:
+        """Store one task's outcome under the current checkpoint."""
+        assert self.checkpoint_id is not None
+        task.recorded = True
+        record = task.record(status, error)
+        if self.durability == "exit" and self._unsaved is not None:
+            self._unsaved_records.append(record)
+            return
+        if self._last_put is not None:
+            # The checkpoint this record belongs to may still be on its way to the store.
+            with anyio.CancelScope(shield=True):
+                await self._last_put.wait()
+            if self._put_failed:
+                return  # it never got there: the run fails with that write's error alone
+        await self.saver.aput_task(self.thread_id, self.ns, self.checkpoint_id, record)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    async def save_checkpoint(
+        self, next_tasks: list[Task], source: str, ran: Sequence[Task] = ()
+    ) -> None:
+        """Store the state after a step, with the records of ``ran`` (the step's tasks)
+        that are not stored yet, in one write."""
+        run = self.run
+        records = []
+        for task in ran:
+            if task.done and not task.recorded:
+                task.recorded = True
+                records.append(task.record("done"))
+        checkpoint = Checkpoint(
+            id=new_id(),
+            parent_id=self.checkpoint_id,
+            step=run.step,
+            created_at=_emit.now(),
+            values=dict(run.values),
+            next=[("start", START, None)]
+            if source == "input"
+            else [t.descriptor() for t in next_tasks],
+            barriers={str(k): sorted(v) for k, v in run.barriers.items() if v},
+            metadata={
+                "source": source,
+                "step": run.step,
+                "parents": {},
+                **run.opts.cfg.checkpoint_metadata,
+            },
+        )
+        self.checkpoint_id = checkpoint.id
+        for task in next_tasks:
+            task._id = task_id(checkpoint.id, task.path)
+        modes = run.stream.modes
+        if "checkpoints" in modes or "debug" in modes:
+            _emit.emit_checkpoint(run, checkpoint, next_tasks)
+        if self.durability == "exit":
+            self._unsaved = checkpoint
+            self._unsaved_records = []
+            return
+        if self.durability == "async" and self.background is not None:
+            self._put_in_background(checkpoint, records)
+            return
+        await self.saver.aput(
+            self.thread_id,
+            self.ns,
+            checkpoint,
+            expected_latest=self.expected_latest,
+            parent_records=records,
+        )
+        self.expected_latest = checkpoint.id
+
+    def _put_in_background(self, checkpoint: Checkpoint, records: list[TaskRecord]) -> None:
+        """Durability "async": write after the previous write, in the run's background
+        task group; a failed write fails the run, and later writes are skipped."""
+        assert self.background is not None
+        previous = self._last_put
+        done = self._last_put = anyio.Event()
+        expected = self.expected_latest
+        self.expected_latest = checkpoint.id
+
+        async def put_after() -> None:
+            with anyio.CancelScope(shield=True):
+                try:
+                    if previous is not None:
+                        await previous.wait()
+                    if self._put_failed:
+                        return  # the run fails with the first write's error, not more
+                    await self.saver.aput(
+                        self.thread_id,
+                        self.ns,
+                        checkpoint,
+                        expected_latest=expected,
+                        parent_records=records,
+                    )
+                except BaseException:
+                    self._put_failed = True
+                    raise
+                finally:
+                    done.set()
+
+        self.background.start_soon(put_after)
+
+    async def flush_unsaved(self) -> None:
+        """Durability "exit": write the newest checkpoint, and its task records, now."""
+        checkpoint = self._unsaved
+        if checkpoint is None:
+            return
+        # As in LangGraph, the checkpoints in between are never stored: the one stored
+        # follows the thread's previous head directly.
+        stored = dataclasses.replace(checkpoint, parent_id=self.expected_latest)
+        await self.saver.aput(self.thread_id, self.ns, stored, expected_latest=self.expected_latest)
+        self.expected_latest = checkpoint.id
+        for record in self._unsaved_records:
+            await self.saver.aput_task(self.thread_id, self.ns, checkpoint.id, record)
+        self._unsaved_records = []
+        self._unsaved = None
+
+    async def settle(self) -> None:
+        """Make every write of the run durable before the run returns."""
+        await self.flush_unsaved()
+        if self._last_put is not None:
+            with anyio.CancelScope(shield=True):
+                await self._last_put.wait()

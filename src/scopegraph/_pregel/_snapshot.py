@@ -1,0 +1,68 @@
+"""A stored checkpoint as the state API shows it (``get_state``, ``get_state_history``)."""
+
+from __future__ import annotations
+
+from .._spec import GraphSpec
+from .._state import PregelTask, StateSnapshot
+from .._types import RunnableConfig
+from ..checkpoint._base import CheckpointTuple
+from ._task import planned_paths, task_id
+
+__all__ = ("state_snapshot",)
+
+
+def state_snapshot(
+    spec: GraphSpec, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
+) -> StateSnapshot:
+    """A checkpoint as LangGraph shows it.
+
+    ``live`` (the newest checkpoint, asked for without a checkpoint id): the values
+    include the writes of tasks that already finished, and ``next`` only the tasks
+    still to run. Otherwise: the record of the checkpoint as it was written.
+    """
+    if tup is None:
+        return StateSnapshot({}, (), config, None, None, None, (), ())
+    checkpoint = tup.checkpoint
+    values = dict(checkpoint.values)
+    records = {r.task_id: r for r in tup.tasks}
+    if live:
+        for done in tup.tasks:
+            if done.status != "done":
+                continue
+            for key, value in done.writes:
+                reducer = spec.reducers.get(key)
+                if reducer is not None and key in values:
+                    values[key] = reducer(values[key], value)
+                else:
+                    values[key] = value
+    ordered = {k: values[k] for k in spec.channels if k in values}
+    tasks: list[PregelTask] = []
+    names: list[str] = []
+    for (_kind, name, _extra), path in planned_paths(checkpoint.next):
+        tid = task_id(checkpoint.id, path)
+        record = records.get(tid)
+        if not (live and record is not None and record.status == "done"):
+            names.append(name)
+        tasks.append(
+            PregelTask(
+                tid,
+                name,
+                path,
+                # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
+                error=record.error if record and record.error else None,
+                interrupts=tuple(record.interrupts) if record else (),
+                state=None,
+                result=dict(record.writes) if record and record.status == "done" else None,
+            )
+        )
+    interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
+    return StateSnapshot(
+        values=ordered,
+        next=tuple(names),
+        config=tup.config,  # type: ignore[arg-type]
+        metadata=checkpoint.metadata,
+        created_at=checkpoint.created_at,
+        parent_config=tup.parent_config,  # type: ignore[arg-type]
+        tasks=tuple(tasks),
+        interrupts=interrupts,
+    )

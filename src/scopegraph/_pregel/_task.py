@@ -1,0 +1,123 @@
+"""One task of a superstep: a node called with its input, and what came of it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .._errors import ParentCommand
+from .._ids import new_id
+from .._spec import NodeSpec
+from .._types import Interrupt, Send
+from ..checkpoint._base import TaskRecord, TaskStatus
+
+__all__ = ("ParentCommand", "Task", "planned_paths", "sort_key", "task_id")
+
+
+class Task:
+    __slots__ = (
+        "_id",
+        "done",
+        "error",
+        "failed_at",
+        "input",
+        "interrupt_index",
+        "interrupts",
+        "name",
+        "next",
+        "node",
+        "path",
+        "recorded",
+        "restored",
+        "resume",
+        "sort_key",
+        "triggers",
+        "update",
+        "writes",
+    )
+
+    def __init__(
+        self,
+        node: NodeSpec,
+        input: Any,
+        triggers: tuple[str, ...],
+        path: tuple[Any, ...],
+        sort_key: tuple[int, Any],
+    ) -> None:
+        self.node = node
+        self.name = node.name
+        self.input = input
+        self.triggers = triggers
+        self.path = path
+        self.sort_key = sort_key
+        self._id: str | None = None
+        self.writes: Sequence[tuple[str, Any]] = ()
+        self.update: Any = None
+        self.next: list[str | Send] = []
+        self.error: BaseException | None = None
+        self.failed_at = 0
+        self.done = False
+        self.restored = False
+        self.recorded = False
+        self.interrupts: list[Interrupt] = []
+        self.resume: list[Any] = []
+        self.interrupt_index = 0
+
+    def restore(self, record: TaskRecord) -> None:
+        """Take a finished task's outcome from its stored record instead of running it."""
+        self.writes = list(record.writes)
+        self.update = dict(record.writes) or None
+        self.next = list(record.next)
+        self.done = self.restored = self.recorded = True
+
+    def record(self, status: TaskStatus, error: BaseException | None = None) -> TaskRecord:
+        return TaskRecord(
+            task_id=self.id,
+            name=self.name,
+            path=self.path,
+            status=status,
+            writes=list(self.writes) if status == "done" else [],
+            next=list(self.next) if status == "done" else [],
+            interrupts=list(self.interrupts),
+            error=None if error is None else repr(error),
+            resume=list(self.resume),
+        )
+
+    def descriptor(self) -> tuple[Any, ...]:
+        """How a checkpoint stores this task, to rebuild it on resume."""
+        if self.path[0] == "__pregel_push":
+            return ("push", self.name, self.input)
+        return ("pull", self.name, self.triggers)
+
+    @property
+    def id(self) -> str:
+        """The task's id, made on first use (most runs never read it)."""
+        if self._id is None:
+            self._id = new_id()
+        return self._id
+
+
+def sort_key(task: Task) -> tuple[int, Any]:
+    """The order a step's writes are applied in: edge-triggered nodes by name, then
+    ``Send`` tasks in the order they were sent (LangGraph's order)."""
+    return task.sort_key
+
+
+def planned_paths(next_tasks: Sequence[Any]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Each entry of a checkpoint's ``next`` with the path of the task it plans."""
+    index = 0
+    for entry in next_tasks:
+        kind, name = entry[0], entry[1]
+        if kind == "push":
+            yield entry, ("__pregel_push", index, False)
+            index += 1
+        else:  # "pull", or "start" for the input's __start__ task
+            yield entry, ("__pregel_pull", name)
+
+
+def task_id(checkpoint_id: str, path: tuple[Any, ...]) -> str:
+    """The id of a task, derived from its checkpoint and path, so a resumed run finds the
+    records of the tasks it planned."""
+    h = hashlib.md5(f"{checkpoint_id}|{path!r}".encode(), usedforsecurity=False).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"

@@ -1,0 +1,183 @@
+"""A compiled graph as data: what the runtime reads, and nothing that runs.
+
+The builder (:mod:`._graph`) records :class:`NodeSpec` and :class:`Branch` entries;
+``compile()`` turns them into one :class:`GraphSpec`, the tables the superstep loop
+(:mod:`._pregel`) plans and applies writes with. This module imports no other part of the
+engine, so the builder, the compiled graph and the loop all depend on it and not on each
+other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from ._constants import START
+from ._errors import GraphValidationError
+from ._schema import Channel, Reducer, StateSchema
+from ._types import RetryPolicy
+
+__all__ = ("Branch", "BuilderTables", "GraphSpec", "NodeKind", "NodeSpec", "check_interrupt_nodes")
+
+NodeKind = Literal["async", "sync", "graph", "runnable"]
+
+
+@dataclasses.dataclass(slots=True)
+class NodeSpec:
+    """One node as the runtime calls it."""
+
+    name: str
+    fn: Any
+    kind: NodeKind
+    config_kw: bool
+    config_pos: bool
+    writer_kw: bool
+    runtime_kw: bool
+    retry_policy: tuple[RetryPolicy, ...] | None
+    timeout: float | None
+    metadata: dict[str, Any]
+    destinations: tuple[str, ...] | None
+    """Where a ``Command`` returned by this node may go, if declared."""
+    goto_anywhere: bool = True
+    """Whether a ``Command`` from this node may go to nodes nobody declared."""
+    input_schema: Any = None
+    """The node's own input schema (its first parameter's annotation), if it is not the
+    graph's state schema: the node sees only those keys, and keys the state schema lacks
+    become private channels (LangGraph's "private state")."""
+
+
+@dataclasses.dataclass(slots=True)
+class Branch:
+    """One conditional edge: ``path(state)`` chooses what runs after ``source``."""
+
+    source: str
+    path: Callable[..., Any]
+    path_map: dict[Hashable, str] | None
+    name: str
+    is_async: bool
+    config_kw: bool
+    config_pos: bool
+
+
+class BuilderTables(Protocol):
+    """What ``compile()`` reads of a builder (``StateGraph`` has these attributes)."""
+
+    @property
+    def nodes(self) -> Mapping[str, NodeSpec]: ...
+    @property
+    def edges(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def waiting_edges(self) -> Sequence[tuple[tuple[str, ...], str]]: ...
+    @property
+    def branches(self) -> Mapping[str, Sequence[Branch]]: ...
+    @property
+    def state_schema(self) -> StateSchema: ...
+    @property
+    def input_schema(self) -> StateSchema: ...
+    @property
+    def output_schema(self) -> StateSchema: ...
+
+
+PullInfo = tuple[tuple[str, ...], tuple[str, str], tuple[int, str]]
+"""A pull task's (triggers, path, sort key), the same for every task of one node."""
+
+START_NODE = NodeSpec(START, None, "async", False, False, False, False, None, None, {}, None)
+"""The virtual node that writes the input (and owns START's conditional edges)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GraphSpec:
+    """The tables one compiled graph runs with; built once by :meth:`build`."""
+
+    name: str
+    nodes: dict[str, NodeSpec]
+    state_schema: StateSchema
+    input_schema: StateSchema
+    output_schema: StateSchema
+    channels: dict[str, Channel]
+    """Every key of the state, input, output and private node schemas, in order."""
+    reducers: dict[str, Reducer | None]
+    initials: tuple[tuple[str, Callable[[], Any]], ...]
+    input_channels: dict[str, Channel]
+    output_keys: tuple[str, ...]
+    node_views: dict[str, Callable[[dict[str, Any]], Any]]
+    """What each node receives of the state (its own input schema's keys, if any)."""
+    pull_info: dict[str, PullInfo]
+    edges_from: dict[str, tuple[str, ...]]
+    waiting_edges: tuple[tuple[tuple[str, ...], str], ...]
+    waiting_by_source: dict[str, tuple[int, ...]]
+    branches: dict[str, tuple[Branch, ...]]
+    start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
+
+    @classmethod
+    def build(cls, builder: BuilderTables, name: str) -> GraphSpec:
+        """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
+        nodes = dict(builder.nodes)
+        state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
+        channels: dict[str, Channel] = {}
+        private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
+        for schema in (state, inp, out, *private):
+            for key, channel in schema.channels.items():
+                channels.setdefault(key, channel)
+        edges: dict[str, list[str]] = {}
+        for start, end in builder.edges:
+            targets = edges.setdefault(start, [])
+            if end not in targets:
+                targets.append(end)
+        waiting_edges = tuple(builder.waiting_edges)
+        waiting: dict[str, list[int]] = {}
+        for index, (sources, _) in enumerate(waiting_edges):
+            for source in sources:
+                waiting.setdefault(source, []).append(index)
+        return cls(
+            name=name,
+            nodes=nodes,
+            state_schema=state,
+            input_schema=inp,
+            output_schema=out,
+            channels=channels,
+            reducers={key: ch.reducer for key, ch in channels.items()},
+            initials=tuple(
+                (key, ch.initial) for key, ch in channels.items() if ch.reducer and ch.initial
+            ),
+            input_channels=inp.channels,
+            output_keys=tuple(out.channels),
+            node_views={
+                n: node.input_schema.view if node.input_schema is not None else state.view
+                for n, node in nodes.items()
+            },
+            pull_info={n: ((f"branch:to:{n}",), ("__pregel_pull", n), (0, n)) for n in nodes},
+            edges_from={k: tuple(v) for k, v in edges.items()},
+            waiting_edges=waiting_edges,
+            waiting_by_source={k: tuple(v) for k, v in waiting.items()},
+            branches={k: tuple(v) for k, v in builder.branches.items()},
+        )
+
+    def initial_values(self) -> dict[str, Any]:
+        """The state a new thread starts from (reducer channels with a start value)."""
+        return {key: make() for key, make in self.initials}
+
+
+def check_interrupt_nodes(
+    nodes: Mapping[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
+) -> frozenset[str]:
+    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
+    if not names:
+        return frozenset()
+    if checkpointer is None:
+        raise GraphValidationError(
+            f"{what} needs a checkpointer to save the run while it waits: "
+            "compile(checkpointer=InMemorySaver(), ...)"
+        )
+    if names == "*":
+        return frozenset(nodes)
+    if isinstance(names, str):
+        names = [names]
+    for name in names:
+        if name not in nodes:
+            raise GraphValidationError(
+                f"{what} names {name!r}, which is not a node; the nodes are "
+                f"{', '.join(map(repr, nodes))}"
+            )
+    return frozenset(names)
