@@ -25,10 +25,11 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# What the demo needs: scopegraph and its server extra, nothing else (the venv's own pip
-# installs it; upgrading pip first would add seconds to the first start).
+# What the demo needs: scopegraph with its server extra, and langchain-core so that the chat
+# demo streams its tokens; nothing else (the venv's own pip installs it; upgrading pip first
+# would add seconds to the first start).
 $(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[server]'
+	$(BIN)/python -m pip install --quiet -e '.[server,langchain]'
 	touch $(DEMO_STAMP)
 
 lint: install

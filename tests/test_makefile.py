@@ -28,7 +28,7 @@ def dry_run(target: str, tmp_path: Path) -> str:
 
 def test_demo_installs_only_the_server_extra_and_never_chromium(tmp_path: Path) -> None:
     commands = dry_run("demo", tmp_path)
-    assert "pip install --quiet -e '.[server]'" in commands
+    assert "pip install --quiet -e '.[server,langchain]'" in commands
     assert ".[dev]" not in commands
     assert "chromium" not in commands.lower()
     assert "scopegraph serve --host 127.0.0.1 --port 8000" in commands
