@@ -30,3 +30,9 @@ def test_core_import_pulls_in_no_optional_dependency() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_the_opt_in_checks_are_exported() -> None:
+    assert "check" in scopegraph.__all__
+    assert "Finding" in scopegraph.__all__
+    assert scopegraph.check.__module__ == "scopegraph._graph"

@@ -135,9 +135,9 @@ async def test_node_returning_none_or_empty_dict_leaves_state_unchanged() -> Non
     assert actual == expected
 
 
-def test_node_without_an_outgoing_edge_is_rejected_at_compile_time() -> None:
-    # Deliberate difference: LangGraph treats a node that no edge leaves as an implicit
-    # END; scopegraph asks for the explicit edge, so a forgotten edge is caught early.
+def test_node_without_an_outgoing_edge_is_rejected_by_compile_strict() -> None:
+    # Opt-in: compile(strict=True) asks for the explicit edge, so a forgotten edge is
+    # caught early; a plain compile() accepts the graph as LangGraph does.
     import scopegraph
 
     async def a(state: S) -> dict[str, Any]:
@@ -147,9 +147,68 @@ def test_node_without_an_outgoing_edge_is_rejected_at_compile_time() -> None:
     graph.add_node("a", a)
     graph.add_edge(scopegraph.START, "a")
     with pytest.raises(scopegraph.GraphValidationError, match=r"'a' has no way out.*add_edge"):
-        graph.compile()
-    graph.add_edge("a", scopegraph.END)
+        graph.compile(strict=True)
     assert graph.compile() is not None
+    graph.add_edge("a", scopegraph.END)
+    assert graph.compile(strict=True) is not None
+
+
+async def test_node_without_an_outgoing_edge_ends_its_branch_as_in_langgraph() -> None:
+    # "b" has no way out: its branch ends there, while "c" goes on to "d".
+    def build(lib: Any) -> Any:
+        def step(name: str) -> Any:
+            async def run(state: S) -> dict[str, Any]:
+                return {"log": [name]}
+
+            return run
+
+        graph = lib.StateGraph(S)
+        for name in "abcd":
+            graph.add_node(name, step(name))
+        graph.add_edge(lib.START, "a")
+        graph.add_edge("a", "b")
+        graph.add_edge("a", "c")
+        graph.add_edge("c", "d")
+        return graph.compile()
+
+    async def scenario(lib: Any, app: Any) -> Any:
+        return [
+            await app.ainvoke(INPUT),
+            await collect(app.astream(INPUT, stream_mode=["updates", "values"])),
+        ]
+
+    expected, actual = await compare(build, scenario)
+    assert expected[0] == {"x": 0, "log": ["a", "b", "c", "d"]}
+    assert actual == expected
+
+
+async def test_command_goto_from_a_node_with_no_edge_and_no_annotation_as_in_langgraph() -> None:
+    # LangGraph needs neither an edge out of "a" nor destinations= for Command(goto=...);
+    # "island" has no way in and never runs.
+    def build(lib: Any) -> Any:
+        async def a(state: S) -> Any:
+            return lib.Command(update={"x": 10, "log": ["a"]}, goto="b")
+
+        async def b(state: S) -> dict[str, Any]:
+            return {"log": ["b"]}
+
+        graph = lib.StateGraph(S)
+        graph.add_node("a", a)
+        graph.add_node("b", b)
+        graph.add_node("island", b)
+        graph.add_edge(lib.START, "a")
+        graph.add_edge("island", lib.END)
+        return graph.compile()
+
+    async def scenario(lib: Any, app: Any) -> Any:
+        return [
+            await app.ainvoke(INPUT),
+            await collect(app.astream(INPUT, stream_mode=["updates", "values"])),
+        ]
+
+    expected, actual = await compare(build, scenario)
+    assert expected[0] == {"x": 10, "log": ["a", "b"]}
+    assert actual == expected
 
 
 class Gate:

@@ -223,8 +223,8 @@ def test_unsupported_state_schema_is_rejected_naming_the_supported_kinds() -> No
         StateGraph(int)
 
 
-def test_unreachable_node_fails_at_compile_when_every_route_is_declared() -> None:
-    # Deliberate difference: LangGraph compiles the graph and the node never runs.
+def test_unreachable_node_fails_compile_strict_when_every_route_is_declared() -> None:
+    # Opt-in: LangGraph compiles the graph and the node never runs; so does compile().
     graph = StateGraph(S)
     graph.add_node("a", noop)
     graph.add_node("island", noop)
@@ -232,7 +232,36 @@ def test_unreachable_node_fails_at_compile_when_every_route_is_declared() -> Non
     graph.add_edge("a", END)
     graph.add_edge("island", END)
     with pytest.raises(GraphValidationError, match=r"'island' has no way in.*add_edge"):
-        graph.compile()
+        graph.compile(strict=True)
+    assert graph.compile() is not None
+
+
+def test_check_returns_the_findings_without_raising() -> None:
+    graph = StateGraph(S)
+    graph.add_node("a", noop)
+    graph.add_node("dead_end", noop)
+    graph.add_node("island", noop)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "dead_end")
+    graph.add_edge("island", END)
+    found = scopegraph.check(graph)
+    assert [(f.kind, f.node) for f in found] == [
+        ("no_way_out", "dead_end"),
+        ("no_way_in", "island"),
+    ]
+    assert "add_edge('dead_end', END)" in str(found[0])
+    # A compiled graph is checked like its builder.
+    graph.add_edge("dead_end", END)
+    compiled = graph.compile()
+    found = scopegraph.check(compiled)
+    assert [(f.kind, f.node) for f in found] == [("no_way_in", "island")]
+    assert "has no way in" in found[0].message
+    with pytest.raises(GraphValidationError, match=r"compile\(strict=True\): node 'island'"):
+        graph.compile(strict=True)
+
+
+def test_check_of_a_clean_graph_is_empty() -> None:
+    assert scopegraph.check(single(noop)) == []
 
 
 def test_reachability_is_not_checked_when_a_route_is_dynamic() -> None:
@@ -242,7 +271,8 @@ def test_reachability_is_not_checked_when_a_route_is_dynamic() -> None:
     graph.add_edge(START, "a")
     graph.add_conditional_edges("a", lambda s: "b")
     graph.add_edge("b", END)
-    graph.compile()
+    assert scopegraph.check(graph) == []
+    graph.compile(strict=True)
 
 
 def test_node_reached_through_declared_command_destinations_is_reachable() -> None:
@@ -251,7 +281,8 @@ def test_node_reached_through_declared_command_destinations_is_reachable() -> No
     graph.add_node("b", noop)
     graph.add_edge(START, "a")
     graph.add_edge("b", END)
-    graph.compile()
+    assert scopegraph.check(graph) == []
+    graph.compile(strict=True)
 
 
 async def command_to_b(state: S) -> Command[Literal["b"]]:
@@ -265,7 +296,8 @@ def test_node_reached_through_a_command_return_annotation_is_reachable() -> None
     graph.add_node("b", noop)
     graph.add_edge(START, "a")
     graph.add_edge("b", END)
-    graph.compile()
+    assert scopegraph.check(graph) == []
+    graph.compile(strict=True)
 
 
 def test_declared_destinations_must_be_known_nodes() -> None:
@@ -476,10 +508,44 @@ async def test_input_none_raises_naming_the_fix() -> None:
         await single(noop).ainvoke(None)
 
 
-async def test_input_with_an_unknown_key_raises_naming_the_key_and_the_schema_keys() -> None:
-    # Deliberate difference: LangGraph silently drops unknown input keys.
+def single_strict(fn: Callable[..., Any], name: str = "n") -> Any:
+    graph = StateGraph(S)
+    graph.add_node(name, fn)
+    graph.add_edge(START, name)
+    graph.add_edge(name, END)
+    return graph.compile(strict=True)
+
+
+async def test_input_with_an_unknown_key_raises_under_strict_naming_the_key_and_schema_keys() -> (
+    None
+):
+    # Opt-in: by default (as LangGraph) unknown input keys are dropped.
     with pytest.raises(InvalidInputError, match=r"'zzz'.*the schema's keys are 'x', 'log'"):
-        await single(noop).ainvoke({"x": 0, "zzz": 1})
+        await single_strict(noop).ainvoke({"x": 0, "zzz": 1})
+
+
+async def test_input_with_an_unknown_key_is_dropped_as_in_langgraph() -> None:
+    async def bump(state: Any) -> dict[str, Any]:
+        return {"x": state["x"] + 1, "log": sorted(state)}
+
+    def make(lib: Any) -> Any:
+        graph = lib.StateGraph(S)
+        graph.add_node("n", bump)
+        graph.add_edge(lib.START, "n")
+        graph.add_edge("n", lib.END)
+        return graph.compile()
+
+    async def run(lib: Any) -> Any:
+        app = make(lib)
+        inp = {"x": 0, "log": [], "zzz": 1}
+        return [
+            await app.ainvoke(inp),
+            [c async for c in app.astream(inp, stream_mode=["updates", "values"])],
+        ]
+
+    expected = await anyio.to_thread.run_sync(lambda: asyncio.run(run(LGG)))
+    assert expected[0] == {"x": 1, "log": ["log", "x"]}
+    assert await run(scopegraph) == expected
 
 
 async def test_input_key_outside_the_input_schema_raises() -> None:
@@ -495,7 +561,9 @@ async def test_input_key_outside_the_input_schema_raises() -> None:
     graph.add_edge(START, "n")
     graph.add_edge("n", END)
     with pytest.raises(InvalidInputError, match="'scratch'"):
-        await graph.compile().ainvoke({"q": "hi", "scratch": "zz"})
+        await graph.compile(strict=True).ainvoke({"q": "hi", "scratch": "zz"})
+    # By default, as in LangGraph, the key outside the input schema is dropped.
+    assert await graph.compile().ainvoke({"q": "hi", "scratch": "zz"}) == {"q": "hi"}
 
 
 class PS(pydantic.BaseModel):

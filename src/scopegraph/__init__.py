@@ -24,7 +24,9 @@ from ._errors import InvalidInputError as InvalidInputError
 from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeTimeoutError as NodeTimeoutError
 from ._errors import ScopegraphError as ScopegraphError
+from ._graph import Finding as Finding
 from ._graph import StateGraph as StateGraph
+from ._graph import check as check
 from ._pregel._hooks import NodeHooks as _NodeHooks
 from ._pregel._hooks import register_node_hooks as _register_node_hooks
 from ._state import PregelTask as PregelTask
@@ -45,6 +47,7 @@ __all__ = (
     "CompiledStateGraph",
     "Command",
     "ContextError",
+    "Finding",
     "GraphInterrupt",
     "GraphRecursionError",
     "GraphValidationError",
@@ -62,6 +65,7 @@ __all__ = (
     "StateSnapshot",
     "StreamMode",
     "adispatch_custom_event",
+    "check",
     "check_cancelled",
     "default_retry_on",
     "dispatch_custom_event",

@@ -120,6 +120,7 @@ class CompiledStateGraph:
         interrupt_before: frozenset[str] = frozenset(),
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
+        strict: bool = False,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -129,7 +130,7 @@ class CompiledStateGraph:
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
         self.context_schema = context_schema
-        self.spec = spec = GraphSpec.build(builder, self.name)
+        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict)
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
         self.input_schema = spec.input_schema

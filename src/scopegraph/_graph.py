@@ -14,11 +14,90 @@ from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError
 from ._schema import StateSchema
-from ._spec import Branch, NodeKind, NodeSpec, check_interrupt_nodes
+from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import Command, RetryPolicy
 from .checkpoint._base import BaseCheckpointSaver
 
-__all__ = ("StateGraph",)
+__all__ = ("Finding", "StateGraph", "check")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finding:
+    """A valid but suspicious part of a graph, found by :func:`check`.
+
+    LangGraph accepts these graphs and so does ``compile()``; ``compile(strict=True)``
+    raises GraphValidationError with the findings' messages instead.
+    """
+
+    kind: Literal["no_way_out", "no_way_in"]
+    """``"no_way_out"``: no edge leaves the node and it declares no Command destinations
+    (its branch of the run ends there). ``"no_way_in"``: nothing leads to the node (it
+    never runs)."""
+    node: str
+    """The node's name."""
+    message: str
+    """What is wrong and how to fix it."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check(graph: StateGraph | CompiledStateGraph) -> list[Finding]:
+    """The findings of the opt-in checks on ``graph`` (a builder or a compiled graph).
+
+    Returns an empty list for a graph that passes them. The same checks run, and raise,
+    with ``compile(strict=True)``; a plain ``compile()`` accepts these graphs as LangGraph
+    does.
+    """
+    builder: BuilderTables = graph.builder if isinstance(graph, CompiledStateGraph) else graph
+    return _findings(builder)
+
+
+def _findings(builder: BuilderTables) -> list[Finding]:
+    found: list[Finding] = []
+    nodes = builder.nodes
+    # A node with no way out: no edge, conditional edge or join leaves it, and it does
+    # not declare (destinations= or a Command[...] return annotation) where a Command
+    # it returns may go. LangGraph lets such a node end its branch silently.
+    sources = {s for s, _ in builder.edges} | set(builder.branches)
+    sources.update(s for starts, _ in builder.waiting_edges for s in starts)
+    for node in nodes.values():
+        if node.name in sources or node.destinations is not None:
+            continue
+        found.append(
+            Finding(
+                "no_way_out",
+                node.name,
+                f"node {node.name!r} has no way out: no edge or conditional edge leaves it. "
+                f"Add graph.add_edge({node.name!r}, END) to finish there; if the node routes "
+                f"with Command(goto=...), declare add_node({node.name!r}, fn, "
+                "destinations=(...)) or annotate its return type as Command[Literal[...]]",
+            )
+        )
+
+    # Reachability: only decidable where every route is declared.
+    dynamic = any(b.path_map is None for bs in builder.branches.values() for b in bs) or any(
+        n.goto_anywhere for n in nodes.values()
+    )
+    if not dynamic:
+        targets = {e for _, e in builder.edges} | {e for _, e in builder.waiting_edges}
+        for bs in builder.branches.values():
+            for b in bs:
+                targets.update((b.path_map or {}).values())
+        for n in nodes.values():
+            targets.update(n.destinations or ())
+        for name in nodes:
+            if name not in targets:
+                found.append(
+                    Finding(
+                        "no_way_in",
+                        name,
+                        f"node {name!r} has no way in: no edge, conditional edge or "
+                        f"declared destination leads to it. Add graph.add_edge(..., {name!r}) "
+                        "or remove the node",
+                    )
+                )
+    return found
 
 
 def _takes_runtime(fn: Callable[..., Any]) -> bool:
@@ -395,7 +474,8 @@ class StateGraph:
     # -- compile -------------------------------------------------------------------------
 
     def validate(self) -> None:
-        """Check the graph; raise GraphValidationError naming the problem and the fix."""
+        """Check the graph as LangGraph does; raise GraphValidationError naming the
+        problem and the fix. The opt-in checks of :func:`check` are not run here."""
         known = set(self.nodes)
 
         def check_node(name: str, where: str, *, allow: str) -> None:
@@ -436,41 +516,6 @@ class StateGraph:
                 "or graph.set_entry_point('first_node')"
             )
 
-        # A node with no way out: no edge, conditional edge or join leaves it, and it does
-        # not declare (destinations= or a Command[...] return annotation) where a Command
-        # it returns may go. LangGraph lets such a node end the run silently; scopegraph
-        # asks for the explicit add_edge(node, END).
-        sources = {s for s, _ in self.edges} | set(self.branches)
-        sources.update(s for starts, _ in self.waiting_edges for s in starts)
-        for node in self.nodes.values():
-            if node.name in sources or node.destinations is not None:
-                continue
-            raise GraphValidationError(
-                f"node {node.name!r} has no way out: no edge or conditional edge leaves it. "
-                f"Add graph.add_edge({node.name!r}, END) to finish there; if the node routes "
-                f"with Command(goto=...), declare add_node({node.name!r}, fn, "
-                "destinations=(...)) or annotate its return type as Command[Literal[...]]"
-            )
-
-        # Reachability: only decidable where every route is declared.
-        dynamic = any(b.path_map is None for bs in self.branches.values() for b in bs) or any(
-            n.goto_anywhere for n in self.nodes.values()
-        )
-        if not dynamic:
-            targets = {e for _, e in self.edges} | {e for _, e in self.waiting_edges}
-            for bs in self.branches.values():
-                for b in bs:
-                    targets.update((b.path_map or {}).values())
-            for n in self.nodes.values():
-                targets.update(n.destinations or ())
-            for name in self.nodes:
-                if name not in targets:
-                    raise GraphValidationError(
-                        f"node {name!r} has no way in: no edge, conditional edge or "
-                        f"declared destination leads to it. Add graph.add_edge(..., {name!r}) "
-                        "or remove the node"
-                    )
-
     def compile(
         self,
         checkpointer: Any | None = None,
@@ -479,6 +524,7 @@ class StateGraph:
         interrupt_after: Sequence[str] | None = None,
         debug: bool = False,
         name: str | None = None,
+        strict: bool = False,
     ) -> CompiledStateGraph:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
@@ -488,6 +534,10 @@ class StateGraph:
                 ``config={"configurable": {"thread_id": ...}}``.
             interrupt_before: stop the run before these nodes run (needs a checkpointer).
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
+            strict: also run the opt-in checks of :func:`scopegraph.check` (a node with
+                no way out or no way in raises GraphValidationError), and make run input
+                keys that are not in the input schema raise InvalidInputError. By
+                default, as in LangGraph, such graphs compile and such keys are dropped.
         """
         if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
             raise GraphValidationError(
@@ -495,6 +545,10 @@ class StateGraph:
                 f"PostgresSaver from scopegraph.checkpoint), not {type(checkpointer).__name__}"
             )
         self.validate()
+        if strict and (found := _findings(self)):
+            raise GraphValidationError(
+                "compile(strict=True): " + "; ".join(f.message for f in found)
+            )
         before = self._check_interrupt_nodes("interrupt_before", interrupt_before, checkpointer)
         after = self._check_interrupt_nodes("interrupt_after", interrupt_after, checkpointer)
         self.compiled = True
@@ -506,6 +560,7 @@ class StateGraph:
             interrupt_before=before,
             interrupt_after=after,
             context_schema=self.context_schema,
+            strict=strict,
         )
 
     def _check_interrupt_nodes(

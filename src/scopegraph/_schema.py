@@ -132,8 +132,14 @@ class StateSchema:
 
     # -- input ---------------------------------------------------------------------------
 
-    def coerce_input(self, value: Any, *, allowed: Mapping[str, Channel]) -> dict[str, Any]:
-        """Turn run input into a ``{key: value}`` update, or raise InvalidInputError."""
+    def coerce_input(
+        self, value: Any, *, allowed: Mapping[str, Channel], strict: bool = False
+    ) -> dict[str, Any]:
+        """Turn run input into a ``{key: value}`` update, or raise InvalidInputError.
+
+        Keys that are not in the schema are dropped, as LangGraph does; with ``strict``
+        (``compile(strict=True)``) they raise InvalidInputError naming them.
+        """
         if self.kind == "pydantic":
             if isinstance(value, self.cls):
                 return {k: getattr(value, k) for k in value.model_fields_set}
@@ -158,6 +164,8 @@ class StateSchema:
             )
         if self.kind != "dict":
             unknown = [k for k in value if k not in allowed]
+            if unknown and not strict:
+                return {k: v for k, v in value.items() if k in allowed}
             if unknown:
                 raise InvalidInputError(
                     f"the input has keys that are not in the state schema {self.name}: "

@@ -109,9 +109,11 @@ class GraphSpec:
     waiting_by_source: dict[str, tuple[int, ...]]
     branches: dict[str, tuple[Branch, ...]]
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
+    strict: bool = False
+    """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
 
     @classmethod
-    def build(cls, builder: BuilderTables, name: str) -> GraphSpec:
+    def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
@@ -152,6 +154,7 @@ class GraphSpec:
             waiting_edges=waiting_edges,
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
+            strict=strict,
         )
 
     def initial_values(self) -> dict[str, Any]:

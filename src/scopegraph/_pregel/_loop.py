@@ -128,7 +128,9 @@ class Run:
         stream = self.stream
         spec = opts.spec
         self.values = spec.initial_values()
-        update = spec.input_schema.coerce_input(self.input, allowed=spec.input_channels)
+        update = spec.input_schema.coerce_input(
+            self.input, allowed=spec.input_channels, strict=spec.strict
+        )
         if self.apply(update.items(), "the input") and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())
         return await self.plan_start()

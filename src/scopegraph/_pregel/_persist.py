@@ -103,7 +103,9 @@ class Persistence:
         else:
             self.restore(base.checkpoint)
         spec = opts.spec
-        update = spec.input_schema.coerce_input(inp, allowed=spec.input_channels)
+        update = spec.input_schema.coerce_input(
+            inp, allowed=spec.input_channels, strict=spec.strict
+        )
         run.step += 1
         start = _algo.start_task(spec, inp)
         start.writes = list(update.items())

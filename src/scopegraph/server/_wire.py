@@ -235,7 +235,8 @@ def check_input(graph: Any, value: Any) -> str | None:
     # private: needs a public input check on CompiledStateGraph (raising InvalidInputError)
     schema = graph.input_schema
     try:
-        schema.coerce_input(value, allowed=graph.input_channels)
+        # Unknown keys are dropped as in LangGraph, unless compile(strict=True).
+        schema.coerce_input(value, allowed=graph.input_channels, strict=graph.spec.strict)
     except Exception as exc:
         return str(exc)
     if schema.kind != "typeddict" and schema.kind != "dataclass":
@@ -246,7 +247,7 @@ def check_input(graph: Any, value: Any) -> str | None:
         return None
     hints = typing.get_type_hints(schema.cls, include_extras=True)
     for key, item in value.items():
-        hint = hints.get(key)
+        hint = hints.get(key)  # None for a key the run drops
         if hint is None:
             continue
         try:

@@ -1,17 +1,19 @@
-"""A graph with a node that no edge leaves (LangGraph lets the run end there) and a node
-that no edge reaches (LangGraph never runs it)."""
+"""A graph with a node that no edge leaves (the run ends there), a node that no edge
+reaches (it never runs), and a node that routes with Command(goto=...) with no edge out and
+no declared destinations.
+
+LangGraph compiles all three; so does scopegraph by default (``compile(strict=True)`` and
+``scopegraph.check(graph)`` report the first two).
+"""
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
 
 from langgraph.graph import START, StateGraph
+from langgraph.types import Command
 
-FEATURE = "node with no edge out / unreachable node"
-DIFFERENCE = (
-    "LangGraph compiles both; scopegraph raises GraphValidationError at compile(), naming "
-    "the node and the fix (add_edge(node, END))"
-)
+FEATURE = "node with no edge out / unreachable node / undeclared Command(goto=...)"
 
 
 class State(TypedDict):
@@ -20,6 +22,10 @@ class State(TypedDict):
 
 async def node(state: State) -> dict[str, Any]:
     return {"x": state["x"] + 1}
+
+
+async def jump(state: State) -> Any:  # no Command[Literal[...]] annotation
+    return Command(update={"x": state["x"] + 10}, goto="node")
 
 
 async def main() -> Any:
@@ -33,17 +39,18 @@ async def main() -> Any:
     unreachable.add_edge(START, "node")
     unreachable.add_edge("node", "__end__")
     unreachable.add_edge("island", "__end__")
-    for label, builder in (("dead_end", dead_end), ("unreachable", unreachable)):
-        try:
-            results[label] = await builder.compile().ainvoke({"x": 0})
-        except ValueError as exc:
-            results[label] = (type(exc).__name__, str(exc).split(":")[0])
+    command = StateGraph(State)
+    command.add_node("jump", jump)
+    command.add_node("node", node)
+    command.add_edge(START, "jump")
+    for label, builder in (
+        ("dead_end", dead_end),
+        ("unreachable", unreachable),
+        ("command", command),
+    ):
+        graph = builder.compile()
+        results[label] = {
+            "result": await graph.ainvoke({"x": 0}),
+            "chunks": [c async for c in graph.astream({"x": 0}, stream_mode=["updates", "values"])],
+        }
     return results
-
-
-def expected_difference(langgraph_result: Any, scopegraph_result: Any) -> None:
-    assert langgraph_result == {"dead_end": {"x": 1}, "unreachable": {"x": 1}}
-    assert scopegraph_result == {
-        "dead_end": ("GraphValidationError", "node 'node' has no way out"),
-        "unreachable": ("GraphValidationError", "node 'island' has no way in"),
-    }
