@@ -197,7 +197,8 @@ class RunManager:
         self.resumable_ttl = resumable_ttl
         self.run_timeout = run_timeout
         self.live: dict[str, Live] = {}
-        self._tails: dict[str, Live] = {}
+        self._active: dict[str, list[Live]] = {}
+        """Per thread, its runs that have not ended (running or queued), oldest first."""
         self._tg: TaskGroup | None = None
         self.accepting = True
         self._trim_pending = False
@@ -214,8 +215,7 @@ class RunManager:
 
     def busy(self, thread_id: str) -> bool:
         """Whether a run of this thread is running or queued."""
-        tail = self._tails.get(thread_id)
-        return tail is not None and not tail.done.is_set()
+        return bool(self._active.get(thread_id))
 
     # -- creating ------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class RunManager:
         live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
         self.live[live.run_id] = live
-        self._tails[thread] = live
+        self._active.setdefault(thread, []).append(live)
         if temporary:
             self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
@@ -262,14 +262,16 @@ class RunManager:
         self._tg.start_soon(self._execute, live, previous, spec)
         return live, token
 
-    def _make_room(self, thread: str, graph: Any, strategy: str) -> Live | None:
-        """Apply the multitask strategy on a busy thread; the run to wait for, if any."""
-        previous = self._tails.get(thread)
-        if previous is None or previous.done.is_set():
-            return None
+    def _make_room(self, thread: str, graph: Any, strategy: str) -> list[Live]:
+        """Apply the multitask strategy on a busy thread; the runs to wait for: every
+        run of the thread that has not ended (a queued run cancelled before its turn ends
+        at once, while the run executing before it may still be running)."""
+        previous = [live for live in self._active.get(thread, ()) if not live.done.is_set()]
+        if not previous:
+            return []
         if strategy == "reject":
             raise ConflictError(
-                f"thread {thread} is busy with run {previous.run_id}; wait for it, or "
+                f"thread {thread} is busy with run {previous[-1].run_id}; wait for it, or "
                 "pass multitask_strategy='enqueue', 'interrupt' or 'rollback'"
             )
         if strategy == "rollback" and is_bridged(graph):
@@ -280,9 +282,8 @@ class RunManager:
             )
         if strategy in ("interrupt", "rollback"):
             action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
-            for other in list(self.live.values()):
-                if other.record["thread_id"] == thread and not other.done.is_set():
-                    self.cancel(other, action, f"multitask_strategy={strategy}")
+            for other in previous:
+                self.cancel(other, action, f"multitask_strategy={strategy}")
         return previous
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
@@ -304,13 +305,15 @@ class RunManager:
 
     # -- running -------------------------------------------------------------------------
 
-    async def _execute(self, live: Live, previous: Live | None, spec: executor.RunSpec) -> None:
+    async def _execute(self, live: Live, previous: list[Live], spec: executor.RunSpec) -> None:
         record = live.record
         failure: BaseException | None = None
         values: Any = None
+        started = False
         with live.scope:
-            if previous is not None:
-                await previous.done.wait()
+            for earlier in previous:
+                await earlier.done.wait()
+            started = True
             record["status"] = "running"
             record["updated_at"] = now_iso()
             live.lifecycle("run started")
@@ -333,6 +336,7 @@ class RunManager:
                 values=values,
                 action=live.cancel_action,
                 reason=live.cancel_reason,
+                started=started,
             )
             if live.scope.cancel_called:
                 self.cleanups_finished += 1
@@ -358,7 +362,9 @@ class RunManager:
             self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
             await self.docs.save("run", record)
-        if not spec.temporary:
+        active = self._active.get(spec.thread_id, [])
+        others = any(other is not live for other in active)
+        if not spec.temporary and not others:  # else the thread stays busy with the others
             thread_status = "idle"
             if outcome.status == "error":
                 thread_status = "error"
@@ -366,8 +372,10 @@ class RunManager:
                 thread_status = "interrupted"
             await self._thread_status(spec.thread_id, thread_status, spec.graph_id)
         live.log.end(*outcome.event)
-        if self._tails.get(spec.thread_id) is live:
-            del self._tails[spec.thread_id]
+        if live in active:
+            active.remove(live)
+        if not active:
+            self._active.pop(spec.thread_id, None)
         live.done.set()
         if self.on_run_end is not None:
             self.on_run_end(live)

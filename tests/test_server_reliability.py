@@ -1,0 +1,179 @@
+"""Issue 13: the run server never loses data or wedges (items 1, 12, 5, 6).
+
+Real ``scopegraph serve`` processes (``tests/_server.py``) on SQLite and on a throwaway
+PostgreSQL server (``tests/_pg.py``), driven over HTTP. The server runs on asyncio
+(uvicorn), so these are plain sync tests.
+
+Item 1: rolling back a queued run (``action=rollback``, or ``multitask_strategy=rollback``
+while runs are queued) removes the pending run and nothing else: the thread's history is
+intact and the run executing at that moment is not disturbed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+import _pg
+from _server import Server, running_server
+
+pg_server = _pg.pg_server
+
+
+def as_url(dsn: str) -> str:
+    params = conninfo_to_dict(dsn)
+    return f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    db = None
+    if request.param == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    with running_server(tmp_path, db=db, interval=0.03, cleanup=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        yield client
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def new_thread(http: httpx.Client) -> str:
+    return str(ok(http.post("/threads", json={}))["thread_id"])
+
+
+def start(http: httpx.Client, tid: str, prompt: str, **options: Any) -> dict[str, Any]:
+    body = {"assistant_id": "agent", "input": {"prompt": prompt}, **options}
+    run: dict[str, Any] = ok(http.post(f"/threads/{tid}/runs", json=body))
+    return run
+
+
+def until_running(http: httpx.Client, tid: str, run_id: str) -> None:
+    """Wait until the run has written a checkpoint of its own (it is executing)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if run_id in {s["metadata"].get("run_id") for s in history(http, tid)}:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"run {run_id} never started")
+
+
+def history(http: httpx.Client, tid: str) -> list[dict[str, Any]]:
+    states: list[dict[str, Any]] = ok(http.post(f"/threads/{tid}/history", json={"limit": 1000}))
+    return states
+
+
+def checkpoint_ids(states: list[dict[str, Any]]) -> list[str]:
+    return [s["checkpoint"]["checkpoint_id"] for s in states]
+
+
+def runs_of(states: list[dict[str, Any]]) -> set[str]:
+    return {s["metadata"].get("run_id") for s in states}
+
+
+def finished_thread(http: httpx.Client) -> tuple[str, list[str]]:
+    """A thread with one finished run; its checkpoint ids."""
+    tid = new_thread(http)
+    ok(
+        http.post(
+            f"/threads/{tid}/runs/wait",
+            json={"assistant_id": "agent", "input": {"prompt": "first"}},
+        )
+    )
+    before = checkpoint_ids(history(http, tid))
+    assert before
+    return tid, before
+
+
+def test_rollback_of_a_queued_run_keeps_the_history(http: httpx.Client) -> None:
+    tid, before = finished_thread(http)
+    a = start(http, tid, "a")
+    until_running(http, tid, a["run_id"])
+    b = start(http, tid, "b", multitask_strategy="enqueue")
+    assert b["status"] == "pending"
+    ok(http.post(f"/threads/{tid}/runs/{b['run_id']}/cancel?action=rollback&wait=true"))
+    # The pending run is simply removed; nothing of the thread's history went with it.
+    assert http.get(f"/threads/{tid}/runs/{b['run_id']}").status_code == 404
+    now = checkpoint_ids(history(http, tid))
+    assert set(before) <= set(now), "rolling back a queued run deleted the thread's history"
+    # The run executing at that moment is untouched.
+    ok(http.get(f"/threads/{tid}/runs/{a['run_id']}/join"))
+    assert ok(http.get(f"/threads/{tid}/runs/{a['run_id']}"))["status"] == "success"
+    after = history(http, tid)
+    assert checkpoint_ids(after)[-len(before) :] == before
+    assert a["run_id"] in runs_of(after)
+    assert b["run_id"] not in runs_of(after)
+    state = ok(http.get(f"/threads/{tid}/state"))
+    assert state["values"]["prompt"] == "a"
+
+
+def test_multitask_rollback_with_queued_runs(http: httpx.Client) -> None:
+    tid, before = finished_thread(http)
+    a = start(http, tid, "a")
+    until_running(http, tid, a["run_id"])
+    b = start(http, tid, "b", multitask_strategy="enqueue")
+    c = start(http, tid, "c", multitask_strategy="rollback")
+    ok(http.get(f"/threads/{tid}/runs/{c['run_id']}/join"))
+    assert ok(http.get(f"/threads/{tid}/runs/{c['run_id']}"))["status"] == "success"
+    for gone in (a, b):  # rolled back: deleted, and nothing they wrote is left
+        assert http.get(f"/threads/{tid}/runs/{gone['run_id']}").status_code == 404
+    after = history(http, tid)
+    assert checkpoint_ids(after)[-len(before) :] == before
+    assert runs_of(after) - runs_of(
+        [s for s in after if s["checkpoint"]["checkpoint_id"] in before]
+    ) == {c["run_id"]}
+    assert ok(http.get(f"/threads/{tid}/state"))["values"]["prompt"] == "c"
+
+
+def test_multitask_interrupt_with_queued_runs(http: httpx.Client) -> None:
+    tid, before = finished_thread(http)
+    a = start(http, tid, "a")
+    until_running(http, tid, a["run_id"])
+    b = start(http, tid, "b", multitask_strategy="enqueue")
+    c = start(http, tid, "c", multitask_strategy="interrupt")
+    ok(http.get(f"/threads/{tid}/runs/{c['run_id']}/join"))
+    assert ok(http.get(f"/threads/{tid}/runs/{c['run_id']}"))["status"] == "success"
+    assert ok(http.get(f"/threads/{tid}/runs/{a['run_id']}"))["status"] == "interrupted"
+    assert ok(http.get(f"/threads/{tid}/runs/{b['run_id']}"))["status"] == "interrupted"
+    after = history(http, tid)
+    assert checkpoint_ids(after)[-len(before) :] == before
+    assert {a["run_id"], c["run_id"]} <= runs_of(after)
+
+
+def test_a_run_queued_after_a_cancelled_queued_run_waits_for_the_running_one(
+    http: httpx.Client,
+) -> None:
+    tid, before = finished_thread(http)
+    a = start(http, tid, "a")
+    until_running(http, tid, a["run_id"])
+    b = start(http, tid, "b", multitask_strategy="enqueue")
+    ok(http.post(f"/threads/{tid}/runs/{b['run_id']}/cancel?action=interrupt&wait=true"))
+    # A is still running: the thread is busy, a new run waits for A, `reject` refuses.
+    assert ok(http.get(f"/threads/{tid}"))["status"] == "busy"
+    refused = http.post(
+        f"/threads/{tid}/runs",
+        json={"assistant_id": "agent", "input": {"prompt": "x"}, "multitask_strategy": "reject"},
+    )
+    assert refused.status_code == 409, refused.text
+    d = start(http, tid, "d", multitask_strategy="enqueue")
+    assert ok(http.get(f"/threads/{tid}/runs/{d['run_id']}"))["status"] == "pending"
+    ok(http.get(f"/threads/{tid}/runs/{d['run_id']}/join"))
+    one = ok(http.get(f"/threads/{tid}/runs/{a['run_id']}"))
+    four = ok(http.get(f"/threads/{tid}/runs/{d['run_id']}"))
+    assert (one["status"], four["status"]) == ("success", "success")
+    started = next(e["at"] for e in four["lifecycle"] if e["event"] == "run started")
+    assert started >= one["updated_at"], "the queued run ran alongside the running one"
+    assert checkpoint_ids(history(http, tid))[-len(before) :] == before
