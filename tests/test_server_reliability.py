@@ -7,6 +7,11 @@ PostgreSQL server (``tests/_pg.py``), driven over HTTP. The server runs on async
 Item 1: rolling back a queued run (``action=rollback``, or ``multitask_strategy=rollback``
 while runs are queued) removes the pending run and nothing else: the thread's history is
 intact and the run executing at that moment is not disturbed.
+
+Item 12: a stateless run's ``Content-Location`` (and its stream's ``Location``) is a path
+that answers while the run is known: under its temporary thread, as LangGraph's server
+sends it (it used to be ``/runs/{id}``, which answers 404), in one process and scale-out.
+
 """
 
 from __future__ import annotations
@@ -21,9 +26,14 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 import _pg
+import _redis
+from _cluster import running_cluster
 from _server import Server, running_server
 
 pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
 
 
 def as_url(dsn: str) -> str:
@@ -177,3 +187,47 @@ def test_a_run_queued_after_a_cancelled_queued_run_waits_for_the_running_one(
     started = next(e["at"] for e in four["lifecycle"] if e["event"] == "run started")
     assert started >= one["updated_at"], "the queued run ran alongside the running one"
     assert checkpoint_ids(history(http, tid))[-len(before) :] == before
+
+
+@pytest.fixture(params=["sqlite", "postgres", "scale-out"])
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a server: single-process on SQLite or PostgreSQL, or a scale-out API
+    process with one worker."""
+    if request.param == "scale-out":
+        db, redis = request.getfixturevalue("pg_dsn"), request.getfixturevalue("redis_url")
+        with running_cluster(tmp_path, db, redis, apis=1, workers=1, interval=0.03) as cluster:
+            yield cluster.apis[0]
+        return
+    db = None
+    if request.param == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    with running_server(tmp_path, db=db, interval=0.03, cleanup=0.05) as server:
+        yield server.url
+
+
+def test_a_stateless_runs_location_answers(any_url: str) -> None:
+    body = {"assistant_id": "agent", "input": {"prompt": "where"}}
+    with httpx.Client(base_url=any_url, timeout=60) as http:
+        created = http.post("/runs", json=body)
+        run = ok(created)
+        location = created.headers["content-location"]
+        assert location == f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+        found = ok(http.get(location))  # while the run is known, its location answers
+        assert found["run_id"] == run["run_id"]
+        ok(http.get(f"{location}/join"))
+        # A streamed stateless run: its stream can be rejoined at Location.
+        with http.stream("POST", "/runs/stream", json={**body, "stream_mode": "custom"}) as sse:
+            assert sse.status_code == 200
+            content, rejoin = sse.headers["content-location"], sse.headers["location"]
+            assert rejoin == f"{content}/stream"
+            lines = sse.iter_lines()
+            for line in lines:
+                if line.startswith("event: custom"):
+                    break
+            assert ok(http.get(content))["status"] == "running"
+            with http.stream("GET", rejoin) as again:
+                assert again.status_code == 200
+                events = [line for line in again.iter_lines() if line.startswith("event:")]
+            assert events[-1] == "event: end"
+            for _ in lines:
+                pass
