@@ -12,6 +12,11 @@ Item 12: a stateless run's ``Content-Location`` (and its stream's ``Location``) 
 that answers while the run is known: under its temporary thread, as LangGraph's server
 sends it (it used to be ``/runs/{id}``, which answers 404), in one process and scale-out.
 
+Item 5: a run create whose record cannot be saved (the store's PostgreSQL server is down)
+fails as a whole: nothing of the run is left to wait for, so once PostgreSQL is back the
+thread takes runs again (``reject`` is not refused, a queued run is not stuck), and the
+server still shuts down on SIGTERM.
+
 """
 
 from __future__ import annotations
@@ -231,3 +236,35 @@ def test_a_stateless_runs_location_answers(any_url: str) -> None:
             assert events[-1] == "event: end"
             for _ in lines:
                 pass
+
+
+@pytest.mark.timeout(240)
+def test_a_failed_run_create_leaves_nothing_behind(tmp_path: Path) -> None:
+    with _pg.running_pg_server() as pg:
+        db = as_url(_pg.create_database(pg.dsn()))
+        with (
+            running_server(tmp_path, db=db, interval=0.01, cleanup=0.01) as server,
+            httpx.Client(base_url=server.url, timeout=60) as http,
+        ):
+            tid = new_thread(http)
+            body = {"assistant_id": "agent", "input": {"prompt": "x"}}
+            pg.stop(mode="fast")
+            failed = http.post(f"/threads/{tid}/runs", json=body)
+            assert failed.status_code == 503, failed.text
+            pg.start_again()
+            deadline = time.monotonic() + 60
+            while True:  # the store reconnects by itself
+                response = http.post(
+                    f"/threads/{tid}/runs", json={**body, "multitask_strategy": "reject"}
+                )
+                if response.status_code < 500 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            # The failed run is not in the way: the thread is not busy with it.
+            run = ok(response)
+            ok(http.get(f"/threads/{tid}/runs/{run['run_id']}/join"))
+            assert ok(http.get(f"/threads/{tid}/runs/{run['run_id']}"))["status"] == "success"
+            listed = ok(http.get(f"/threads/{tid}/runs"))
+            assert [r["run_id"] for r in listed] == [run["run_id"]]
+            assert ok(http.get(f"/threads/{tid}"))["status"] == "idle"
+        assert server.process.returncode == 0

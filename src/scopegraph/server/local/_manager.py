@@ -24,6 +24,7 @@ handlers only create runs, read their event logs, and ask for cancellation:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import math
@@ -242,13 +243,28 @@ class RunManager:
         token = live.log.subscribe(None) if follow else None
         live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
+        # Registered at once (a concurrent create on the thread sees it), but it counts
+        # only once its record is stored: create is all-or-nothing.
         self.live[live.run_id] = live
         self._active.setdefault(thread, []).append(live)
         if temporary:
             self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
-            await self.docs.save("run", record)
-            await self._thread_status(thread, "busy", graph_id)
+            try:
+                await self.docs.save("run", record)
+                try:
+                    await self._thread_status(thread, "busy", graph_id)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self._forget_record(live.run_id)
+                    raise
+            except BaseException:
+                self._withdraw(live, thread)
+                raise
+        if strategy in ("interrupt", "rollback"):  # only now that the new run exists
+            action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
+            for other in previous:
+                self.cancel(other, action, f"multitask_strategy={strategy}")
         spec = executor.RunSpec(
             run_id=live.run_id,
             thread_id=thread,
@@ -263,7 +279,8 @@ class RunManager:
         return live, token
 
     def _make_room(self, thread: str, graph: Any, strategy: str) -> list[Live]:
-        """Apply the multitask strategy on a busy thread; the runs to wait for: every
+        """Check the multitask strategy on a busy thread (``reject`` refuses; ``interrupt``
+        and ``rollback`` cancel them once the new run is stored); the runs to wait for: every
         run of the thread that has not ended (a queued run cancelled before its turn ends
         at once, while the run executing before it may still be running)."""
         previous = [live for live in self._active.get(thread, ()) if not live.done.is_set()]
@@ -280,11 +297,25 @@ class RunManager:
                 "graph; use 'interrupt', 'enqueue' or 'reject'",
                 code="NotSupported",
             )
-        if strategy in ("interrupt", "rollback"):
-            action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
-            for other in previous:
-                self.cancel(other, action, f"multitask_strategy={strategy}")
         return previous
+
+    def _withdraw(self, live: Live, thread: str) -> None:
+        """Undo the registration of a run whose creation failed: it never existed, and
+        nothing waits for it (a later run of the thread, ``join``, shutdown)."""
+        self.live.pop(live.run_id, None)
+        active = self._active.get(thread, [])
+        if live in active:
+            active.remove(live)
+        if not active:
+            self._active.pop(thread, None)
+        live.log.end("error", {"error": "RunNotCreated", "message": "the run was not created"})
+        live.done.set()
+
+    async def _forget_record(self, run_id: str) -> None:
+        """Delete a run record whose creation failed half-way (best effort: the store
+        that just failed may fail again; the record then stays ``pending``)."""
+        with contextlib.suppress(Exception):
+            await self.docs.delete("run", run_id)
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
         thread = self.docs.threads.get(thread_id)
