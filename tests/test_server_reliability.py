@@ -17,10 +17,14 @@ fails as a whole: nothing of the run is left to wait for, so once PostgreSQL is 
 thread takes runs again (``reject`` is not refused, a queued run is not stuck), and the
 server still shuts down on SIGTERM.
 
+Item 6: deleting a thread is final. While ``DELETE /threads/{id}`` waits for the thread's
+active run (its shielded cleanup), a new run on the thread is refused with 409, and once
+the deletion is done the thread stays gone (a finishing run never re-creates it).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,3 +272,40 @@ def test_a_failed_run_create_leaves_nothing_behind(tmp_path: Path) -> None:
             assert [r["run_id"] for r in listed] == [run["run_id"]]
             assert ok(http.get(f"/threads/{tid}"))["status"] == "idle"
         assert server.process.returncode == 0
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_deleted_thread_stays_deleted(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    db = None
+    if store == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    # A long shielded cleanup: DELETE waits for it.
+    with (
+        running_server(tmp_path, db=db, interval=0.03, cleanup=1.5) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        tid = new_thread(http)
+        a = start(http, tid, "a")
+        until_running(http, tid, a["run_id"])
+        deleted: list[httpx.Response] = []
+        deleting = threading.Thread(target=lambda: deleted.append(http.delete(f"/threads/{tid}")))
+        deleting.start()
+        deadline = time.monotonic() + 30
+        while f"cleanup-start think {a['run_id']}" not in server.cleanups():
+            assert time.monotonic() < deadline, "DELETE did not cancel the active run"
+            time.sleep(0.01)
+        # DELETE is waiting for the run's cleanup: the thread takes no new run.
+        refused = http.post(
+            f"/threads/{tid}/runs",
+            json={"assistant_id": "agent", "input": {"prompt": "b"}},
+        )
+        deleting.join(60)
+        assert refused.status_code == 409, refused.text
+        assert "being deleted" in refused.json()["message"]
+        assert deleted[0].status_code == 204, deleted[0].text
+        assert f"cleanup-done think {a['run_id']}" in server.cleanups()
+        assert http.get(f"/threads/{tid}").status_code == 404
+        assert tid not in {t["thread_id"] for t in ok(http.post("/threads/search", json={}))}
+        assert http.post(f"/threads/{tid}/history", json={}).status_code == 404

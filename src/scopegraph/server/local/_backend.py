@@ -145,16 +145,22 @@ class LocalBackend:
         thread = await self.thread(thread_id)
         tid = thread["thread_id"]
         manager = self.manager
-        for live in list(manager.live.values()):
-            if live.record["thread_id"] == tid and not live.done.is_set():
+        if tid in manager.deleting:
+            raise ConflictError(f"thread {tid} is already being deleted")
+        manager.deleting.add(tid)  # from here on the thread takes no new run
+        try:
+            for live in manager.unfinished(tid):
                 manager.cancel(live, "interrupt", "thread deleted")
+            for live in manager.unfinished(tid):
                 await live.done.wait()
-        saver = self.graphs.of_thread(thread).checkpointer
-        if saver is not None:
-            await saver.adelete_thread(tid)
-        for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
-            await self.docs.delete("run", run_id)
-        await self.docs.delete("thread", tid)
+            saver = self.graphs.of_thread(thread).checkpointer
+            if saver is not None:
+                await saver.adelete_thread(tid)
+            for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
+                await self.docs.delete("run", run_id)
+            await self.docs.delete("thread", tid)
+        finally:
+            manager.deleting.discard(tid)
 
     # -- runs ----------------------------------------------------------------------------
 

@@ -198,6 +198,8 @@ class RunManager:
         self.resumable_ttl = resumable_ttl
         self.run_timeout = run_timeout
         self.live: dict[str, Live] = {}
+        self.deleting: set[str] = set()
+        """Threads being deleted: they take no new run."""
         self._active: dict[str, list[Live]] = {}
         """Per thread, its runs that have not ended (running or queued), oldest first."""
         self._tg: TaskGroup | None = None
@@ -213,6 +215,10 @@ class RunManager:
             self._tg = tg
             task_status.started()
             await anyio.sleep(math.inf)
+
+    def unfinished(self, thread_id: str) -> list[Live]:
+        """The thread's runs that have not ended (running or queued), oldest first."""
+        return list(self._active.get(thread_id, ()))
 
     def busy(self, thread_id: str) -> bool:
         """Whether a run of this thread is running or queued."""
@@ -234,6 +240,10 @@ class RunManager:
         cursor at its first event (the ``metadata`` event) for the creating request."""
         if not self.accepting or self._tg is None:
             raise UnavailableError("the server is shutting down and takes no new runs")
+        if thread_id is not None and thread_id in self.deleting:
+            raise ConflictError(
+                f"thread {thread_id} is being deleted and takes no new runs; create a new thread"
+            )
         graph = self.graphs[graph_id]
         strategy = payload.get("multitask_strategy") or "enqueue"
         thread = thread_id or str(uuid.uuid4())
@@ -319,17 +329,9 @@ class RunManager:
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
         thread = self.docs.threads.get(thread_id)
-        now = now_iso()
-        if thread is None:
-            thread = {
-                "thread_id": thread_id,
-                "created_at": now,
-                "metadata": {},
-                "config": {},
-                "values": None,
-                "interrupts": {},
-            }
-        thread = {**thread, "status": status, "updated_at": now}
+        if thread is None:  # deleted: a run's end never brings a thread back
+            return
+        thread = {**thread, "status": status, "updated_at": now_iso()}
         if graph_id is not None:
             thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
         await self.docs.save("thread", thread)
