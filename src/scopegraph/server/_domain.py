@@ -55,9 +55,10 @@ RUN_KWARGS = (
 """The request fields a run record shows under ``kwargs``."""
 
 
-def run_location(thread_id: str, run_id: str, *, temporary: bool) -> str:
-    """The path of a run: ``/runs/<id>`` for a stateless run, else under its thread."""
-    return f"/runs/{run_id}" if temporary else f"/threads/{thread_id}/runs/{run_id}"
+def run_location(thread_id: str, run_id: str) -> str:
+    """The path of a run, under its thread, as LangGraph's server sends it; a stateless
+    run's too (under its temporary thread, where it answers while it is known)."""
+    return f"/threads/{thread_id}/runs/{run_id}"
 
 
 @dataclasses.dataclass(frozen=True)

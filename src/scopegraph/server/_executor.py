@@ -266,13 +266,16 @@ async def settle(
     values: Any,
     action: CancelAction | None,
     reason: str | None = None,
+    started: bool = True,
 ) -> Outcome:
     """What the run that just left ``scope`` came to (call it shielded).
 
     ``failure``: what :func:`stream` raised; ``values``: what it returned; ``action``: the
     cancel request's action, if the run was cancelled by request (a cancelled run without
     one timed out); ``reason``: the cancel request's reason (``shutdown`` is announced in
-    the last event)."""
+    the last event); ``started``: False for a run cancelled before it began (a queued run):
+    it wrote nothing, so a rollback removes nothing but the run itself (the thread's
+    checkpoints are left alone: another run may be writing them)."""
     status, error = _status(scope, failure, action)
     lifecycle: list[str] = []
     if status == "timeout":
@@ -287,9 +290,14 @@ async def settle(
         return outcome
     config = {"configurable": {"thread_id": spec.thread_id}}
     if action == "rollback":
-        await rollback_run(saver, spec.thread_id, spec.run_id)
+        if started:
+            await rollback_run(saver, spec.thread_id, spec.run_id)
         lifecycle.append("rolled back")
         outcome.rolled_back = True
+    if outcome.rolled_back and not started:  # it never ran: as if it had never been queued
+        if spec.temporary and spec.payload.get("on_completion") != "keep":
+            await saver.adelete_thread(spec.thread_id)
+        return outcome
     if error is None:
         snapshot = await spec.graph.aget_state(config)
         if snapshot.created_at is not None:

@@ -20,7 +20,7 @@ router = APIRouter(default_response_class=JSONResponse)
 
 async def _create(request: Request, thread_id: str | None, body: RunCreate) -> Response:
     run = await backend_of(request).create_run(thread_id, body)
-    location = run_location(run["thread_id"], run["run_id"], temporary=thread_id is None)
+    location = run_location(run["thread_id"], run["run_id"])
     return JSONResponse(run, headers={"Content-Location": location})
 
 

@@ -231,11 +231,13 @@ class ClusterBackend:
         )
 
     async def _row(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        """The run's queue row."""
-        await self.thread(thread_id)
+        """The run's queue row (a stateless run's under its temporary thread, which is
+        not stored)."""
         run_id = check_id(run_id, "run_id")
         run = await self.cluster.get(run_id)
-        if run is None or run["thread_id"] != str(uuid.UUID(thread_id)):
+        if run is None or not run["run"].get("temporary"):
+            await self.thread(thread_id)
+        if run is None or run["thread_id"] != check_id(thread_id, "thread_id"):
             raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
         return run
 
@@ -244,8 +246,7 @@ class ClusterBackend:
 
     @staticmethod
     def _location(row: Mapping[str, Any]) -> str:
-        temporary = bool(row["run"].get("temporary"))
-        return run_location(row["thread_id"], row["run_id"], temporary=temporary)
+        return run_location(row["thread_id"], row["run_id"])
 
     async def _cancel_and_wait(self, run_id: str, reason: str) -> None:
         with (

@@ -145,16 +145,22 @@ class LocalBackend:
         thread = await self.thread(thread_id)
         tid = thread["thread_id"]
         manager = self.manager
-        for live in list(manager.live.values()):
-            if live.record["thread_id"] == tid and not live.done.is_set():
+        if tid in manager.deleting:
+            raise ConflictError(f"thread {tid} is already being deleted")
+        manager.deleting.add(tid)  # from here on the thread takes no new run
+        try:
+            for live in manager.unfinished(tid):
                 manager.cancel(live, "interrupt", "thread deleted")
+            for live in manager.unfinished(tid):
                 await live.done.wait()
-        saver = self.graphs.of_thread(thread).checkpointer
-        if saver is not None:
-            await saver.adelete_thread(tid)
-        for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
-            await self.docs.delete("run", run_id)
-        await self.docs.delete("thread", tid)
+            saver = self.graphs.of_thread(thread).checkpointer
+            if saver is not None:
+                await saver.adelete_thread(tid)
+            for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
+                await self.docs.delete("run", run_id)
+            await self.docs.delete("thread", tid)
+        finally:
+            manager.deleting.discard(tid)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -210,7 +216,7 @@ class LocalBackend:
                         manager.cancel(live, "interrupt", "client disconnected")
                         await live.done.wait()
 
-        location = run_location(live.record["thread_id"], live.run_id, temporary=temporary)
+        location = run_location(live.record["thread_id"], live.run_id)
         return EventStream(frames(), location)
 
     async def create_run(self, thread_id: str | None, body: RunCreate) -> RunRecord:
@@ -232,7 +238,7 @@ class LocalBackend:
                 with anyio.CancelScope(shield=True):
                     self.manager.cancel(live, "interrupt", "client disconnected")
                     await live.done.wait()
-        location = run_location(live.record["thread_id"], live.run_id, temporary=live.temporary)
+        location = run_location(live.record["thread_id"], live.run_id)
         return live.final, location
 
     async def list_runs(
@@ -248,10 +254,12 @@ class LocalBackend:
         return runs[offset : offset + limit]
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
-        await self.thread(thread_id)
         run_id = check_id(run_id, "run_id")
+        live = self.manager.live.get(run_id)
+        if live is None or not live.temporary:  # a stateless run's thread is not stored
+            await self.thread(thread_id)
         run = self.docs.runs.get(run_id)
-        if run is None or run["thread_id"] != str(uuid.UUID(thread_id)):
+        if run is None or run["thread_id"] != check_id(thread_id, "thread_id"):
             raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
         return run
 
@@ -288,7 +296,7 @@ class LocalBackend:
                 )
             after = int(last_event_id)
         if live is None:
-            location = run_location(run["thread_id"], run["run_id"], temporary=False)
+            location = run_location(run["thread_id"], run["run_id"])
             return EventStream(_ended(), location)
         token = live.log.subscribe(after)
         return self._events(live, token, modes, cancel_on_disconnect, temporary=False)

@@ -24,6 +24,7 @@ handlers only create runs, read their event logs, and ask for cancellation:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import math
@@ -197,7 +198,10 @@ class RunManager:
         self.resumable_ttl = resumable_ttl
         self.run_timeout = run_timeout
         self.live: dict[str, Live] = {}
-        self._tails: dict[str, Live] = {}
+        self.deleting: set[str] = set()
+        """Threads being deleted: they take no new run."""
+        self._active: dict[str, list[Live]] = {}
+        """Per thread, its runs that have not ended (running or queued), oldest first."""
         self._tg: TaskGroup | None = None
         self.accepting = True
         self._trim_pending = False
@@ -212,10 +216,13 @@ class RunManager:
             task_status.started()
             await anyio.sleep(math.inf)
 
+    def unfinished(self, thread_id: str) -> list[Live]:
+        """The thread's runs that have not ended (running or queued), oldest first."""
+        return list(self._active.get(thread_id, ()))
+
     def busy(self, thread_id: str) -> bool:
         """Whether a run of this thread is running or queued."""
-        tail = self._tails.get(thread_id)
-        return tail is not None and not tail.done.is_set()
+        return bool(self._active.get(thread_id))
 
     # -- creating ------------------------------------------------------------------------
 
@@ -233,6 +240,10 @@ class RunManager:
         cursor at its first event (the ``metadata`` event) for the creating request."""
         if not self.accepting or self._tg is None:
             raise UnavailableError("the server is shutting down and takes no new runs")
+        if thread_id is not None and thread_id in self.deleting:
+            raise ConflictError(
+                f"thread {thread_id} is being deleted and takes no new runs; create a new thread"
+            )
         graph = self.graphs[graph_id]
         strategy = payload.get("multitask_strategy") or "enqueue"
         thread = thread_id or str(uuid.uuid4())
@@ -242,13 +253,28 @@ class RunManager:
         token = live.log.subscribe(None) if follow else None
         live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
+        # Registered at once (a concurrent create on the thread sees it), but it counts
+        # only once its record is stored: create is all-or-nothing.
         self.live[live.run_id] = live
-        self._tails[thread] = live
+        self._active.setdefault(thread, []).append(live)
         if temporary:
             self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
-            await self.docs.save("run", record)
-            await self._thread_status(thread, "busy", graph_id)
+            try:
+                await self.docs.save("run", record)
+                try:
+                    await self._thread_status(thread, "busy", graph_id)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self._forget_record(live.run_id)
+                    raise
+            except BaseException:
+                self._withdraw(live, thread)
+                raise
+        if strategy in ("interrupt", "rollback"):  # only now that the new run exists
+            action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
+            for other in previous:
+                self.cancel(other, action, f"multitask_strategy={strategy}")
         spec = executor.RunSpec(
             run_id=live.run_id,
             thread_id=thread,
@@ -262,14 +288,17 @@ class RunManager:
         self._tg.start_soon(self._execute, live, previous, spec)
         return live, token
 
-    def _make_room(self, thread: str, graph: Any, strategy: str) -> Live | None:
-        """Apply the multitask strategy on a busy thread; the run to wait for, if any."""
-        previous = self._tails.get(thread)
-        if previous is None or previous.done.is_set():
-            return None
+    def _make_room(self, thread: str, graph: Any, strategy: str) -> list[Live]:
+        """Check the multitask strategy on a busy thread (``reject`` refuses; ``interrupt``
+        and ``rollback`` cancel them once the new run is stored); the runs to wait for: every
+        run of the thread that has not ended (a queued run cancelled before its turn ends
+        at once, while the run executing before it may still be running)."""
+        previous = [live for live in self._active.get(thread, ()) if not live.done.is_set()]
+        if not previous:
+            return []
         if strategy == "reject":
             raise ConflictError(
-                f"thread {thread} is busy with run {previous.run_id}; wait for it, or "
+                f"thread {thread} is busy with run {previous[-1].run_id}; wait for it, or "
                 "pass multitask_strategy='enqueue', 'interrupt' or 'rollback'"
             )
         if strategy == "rollback" and is_bridged(graph):
@@ -278,39 +307,46 @@ class RunManager:
                 "graph; use 'interrupt', 'enqueue' or 'reject'",
                 code="NotSupported",
             )
-        if strategy in ("interrupt", "rollback"):
-            action: CancelAction = "rollback" if strategy == "rollback" else "interrupt"
-            for other in list(self.live.values()):
-                if other.record["thread_id"] == thread and not other.done.is_set():
-                    self.cancel(other, action, f"multitask_strategy={strategy}")
         return previous
+
+    def _withdraw(self, live: Live, thread: str) -> None:
+        """Undo the registration of a run whose creation failed: it never existed, and
+        nothing waits for it (a later run of the thread, ``join``, shutdown)."""
+        self.live.pop(live.run_id, None)
+        active = self._active.get(thread, [])
+        if live in active:
+            active.remove(live)
+        if not active:
+            self._active.pop(thread, None)
+        live.log.end("error", {"error": "RunNotCreated", "message": "the run was not created"})
+        live.done.set()
+
+    async def _forget_record(self, run_id: str) -> None:
+        """Delete a run record whose creation failed half-way (best effort: the store
+        that just failed may fail again; the record then stays ``pending``)."""
+        with contextlib.suppress(Exception):
+            await self.docs.delete("run", run_id)
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
         thread = self.docs.threads.get(thread_id)
-        now = now_iso()
-        if thread is None:
-            thread = {
-                "thread_id": thread_id,
-                "created_at": now,
-                "metadata": {},
-                "config": {},
-                "values": None,
-                "interrupts": {},
-            }
-        thread = {**thread, "status": status, "updated_at": now}
+        if thread is None:  # deleted: a run's end never brings a thread back
+            return
+        thread = {**thread, "status": status, "updated_at": now_iso()}
         if graph_id is not None:
             thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
         await self.docs.save("thread", thread)
 
     # -- running -------------------------------------------------------------------------
 
-    async def _execute(self, live: Live, previous: Live | None, spec: executor.RunSpec) -> None:
+    async def _execute(self, live: Live, previous: list[Live], spec: executor.RunSpec) -> None:
         record = live.record
         failure: BaseException | None = None
         values: Any = None
+        started = False
         with live.scope:
-            if previous is not None:
-                await previous.done.wait()
+            for earlier in previous:
+                await earlier.done.wait()
+            started = True
             record["status"] = "running"
             record["updated_at"] = now_iso()
             live.lifecycle("run started")
@@ -333,6 +369,7 @@ class RunManager:
                 values=values,
                 action=live.cancel_action,
                 reason=live.cancel_reason,
+                started=started,
             )
             if live.scope.cancel_called:
                 self.cleanups_finished += 1
@@ -358,7 +395,9 @@ class RunManager:
             self.docs.runs[live.run_id] = record  # a stateless run is not stored
         else:
             await self.docs.save("run", record)
-        if not spec.temporary:
+        active = self._active.get(spec.thread_id, [])
+        others = any(other is not live for other in active)
+        if not spec.temporary and not others:  # else the thread stays busy with the others
             thread_status = "idle"
             if outcome.status == "error":
                 thread_status = "error"
@@ -366,8 +405,10 @@ class RunManager:
                 thread_status = "interrupted"
             await self._thread_status(spec.thread_id, thread_status, spec.graph_id)
         live.log.end(*outcome.event)
-        if self._tails.get(spec.thread_id) is live:
-            del self._tails[spec.thread_id]
+        if live in active:
+            active.remove(live)
+        if not active:
+            self._active.pop(spec.thread_id, None)
         live.done.set()
         if self.on_run_end is not None:
             self.on_run_end(live)
