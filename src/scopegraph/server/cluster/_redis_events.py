@@ -66,7 +66,7 @@ DEFAULT_MAXLEN: Final = 10_000
 DEFAULT_TTL: Final = 3600.0
 _START: Final = "0-0"
 _MAX_ID_PART: Final = 2**64 - 1
-_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_ID = re.compile(r"(\d{1,20})-(\d{1,20})", re.ASCII)
 
 # Appends events to a run's stream with the next ids (see the module docstring), trims
 # the stream and refreshes its TTL, atomically (a script runs alone). Refuses to append
@@ -532,6 +532,15 @@ class RedisEventLog:
         cursor, expect = _start(after)
         epoch = _parse_id(cursor)[0] if expect is not None else None
         reader = _Reader(self)
+        if expect is not None:
+            # A cursor past the stream's last entry (of the same stream) is clamped to
+            # that entry: the reader gets what comes next, not a gap it never had.
+            last = await reader.call("XREVRANGE", key, "+", "-", "COUNT", 1)
+            if last:
+                last_id = _text(last[0][0])
+                last_epoch, last_n = _parse_id(last_id)
+                if last_epoch == epoch and (last_epoch, last_n) < _parse_id(cursor):
+                    cursor, expect = last_id, last_n + 1
         sub = via.subscribe(key, cursor) if via is not None else None
         inner = self._follow(
             run_id, key, cursor, expect, epoch, reader, sub, via, block_ms, count, until

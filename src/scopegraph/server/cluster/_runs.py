@@ -40,6 +40,7 @@ from .._errors import ConflictError, InvalidRequestError, UnavailableError
 from .._pg_queue import QueueError, RunQueue, ThreadBusyError
 from .._wire import END_FRAME, dumps, sse_frame
 from ._redis_events import (
+    _START,
     EventLogConnectionError,
     EventLogError,
     EventsLostError,
@@ -260,13 +261,16 @@ class Cluster:
     ) -> str | None:
         """Where a stream starts: after ``Last-Event-ID``; at the start of a new run's
         events (the creating request); else at the live end (a join)."""
+        if last_event_id == "-1":  # "from the start" (LangGraph's JS SDK sends it)
+            return _START
         if last_event_id is not None:
             try:
                 _parse_id(last_event_id)
             except ValueError:
                 raise InvalidRequestError(
-                    f"Last-Event-ID {last_event_id!r} is not an event id of this server "
-                    "(<epoch>-<n>)",
+                    f"Last-Event-ID header {last_event_id[:60]!r} is not an event id of this "
+                    "server: expected the `id` of an event of this run's stream "
+                    "(<epoch>-<n>), or -1 to replay it from the start",
                     code="InvalidId",
                 ) from None
             return last_event_id

@@ -288,13 +288,7 @@ class LocalBackend:
     ) -> EventStream:
         run = await self.get_run(thread_id, run_id)
         live = self.manager.live.get(run["run_id"])
-        after: int | None = None
-        if last_event_id:
-            if not last_event_id.isdigit():
-                raise InvalidRequestError(
-                    f"Last-Event-ID {last_event_id!r} is not an event id", code="InvalidId"
-                )
-            after = int(last_event_id)
+        after = _parse_last_event_id(last_event_id)
         if live is None:
             location = run_location(run["thread_id"], run["run_id"])
             return EventStream(_ended(), location)
@@ -312,6 +306,33 @@ class LocalBackend:
         if wait:
             with anyio.CancelScope(shield=True):
                 await live.done.wait()
+
+
+_MAX_EVENT_ID = 2**63 - 1
+
+
+def _parse_last_event_id(value: str | None) -> int | None:
+    """The event id after which a stream continues: ``None`` (no header) for the live
+    end, ``-1`` ("from the start", as LangGraph's JS SDK sends it) for the first event
+    the run's log still holds, else a plain ASCII event id of this server."""
+    if not value:
+        return None
+    if value == "-1":
+        return -1
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        raise InvalidRequestError(
+            f"Last-Event-ID header {value[:40]!r} is not an event id: expected the `id` of "
+            "an event of this run's stream (digits 0-9), or -1 to replay it from the start",
+            code="InvalidId",
+        )
+    after = int(value)
+    if after > _MAX_EVENT_ID:
+        raise InvalidRequestError(
+            f"Last-Event-ID header {value!r} is out of range: expected the `id` of an event "
+            "of this run's stream, or -1 to replay it from the start",
+            code="InvalidId",
+        )
+    return after
 
 
 async def _ended() -> AsyncIterator[bytes]:

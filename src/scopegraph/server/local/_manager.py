@@ -99,7 +99,10 @@ class EventLog:
         while token in self.cursors:
             token += 1
         if after is not None:
-            cursor = after + 1
+            # A cursor past the end of the log is clamped to its end: it never moves the
+            # trim point past frames other followers have not read yet (nor past frames
+            # not emitted yet).
+            cursor = min(after + 1, self.next)
         elif self.next == 0 or (self.resumable and self.first == 0 and not self.ended):
             cursor = self.first
         else:
