@@ -63,6 +63,13 @@ class RunCreate(_Body):
     timeout: float | None = Field(default=None, gt=0)
     """scopegraph's extension: seconds after which the run is cancelled (``timeout``)."""
 
+    def payload(self) -> dict[str, Any]:
+        """The body as a run record keeps it (both backends store the same)."""
+        payload = self.model_dump()
+        if self.command is not None:
+            payload["command"] = self.command.model_dump(exclude_none=True)
+        return payload
+
 
 class ThreadCreate(_Body):
     thread_id: str | None = None

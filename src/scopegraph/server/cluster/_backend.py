@@ -219,14 +219,11 @@ class ClusterBackend:
             thread_id = check_id(thread_id, "thread_id")
             await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
-        payload = body.model_dump()
-        if body.command is not None:
-            payload["command"] = body.command.model_dump(exclude_none=True)
         return await self.cluster.create(
             graph_id=graph_id,
             assistant_id=assistant_id,
             thread_id=thread_id,
-            payload=payload,
+            payload=body.payload(),
             temporary=thread_id is None,
         )
 
