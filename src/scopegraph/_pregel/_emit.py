@@ -102,20 +102,11 @@ def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
 
 
 def emit_task_start(run: RunView, task: Task) -> None:
-    stream = run.stream
     payload = {"id": task.id, "name": task.name, "input": task.input, "triggers": task.triggers}
-    if "tasks" in stream.modes:
-        stream.sink(stream.ns, "tasks", payload)
-    if "debug" in stream.modes:
-        stream.sink(
-            stream.ns,
-            "debug",
-            {"step": run.step, "timestamp": now(), "type": "task", "payload": payload},
-        )
+    _emit_task_event(run, "task", payload)
 
 
 def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> None:
-    stream = run.stream
     payload: dict[str, Any] = {
         "id": task.id,
         "name": task.name,
@@ -123,13 +114,19 @@ def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> N
         "result": {} if error is not None or task.interrupts else dict(task.writes),
         "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
     }
+    _emit_task_event(run, "task_result", payload)
+
+
+def _emit_task_event(run: RunView, kind: str, payload: dict[str, Any]) -> None:
+    """A task's start or result: as is in ``tasks`` mode, wrapped as ``kind`` in ``debug``."""
+    stream = run.stream
     if "tasks" in stream.modes:
         stream.sink(stream.ns, "tasks", payload)
     if "debug" in stream.modes:
         stream.sink(
             stream.ns,
             "debug",
-            {"step": run.step, "timestamp": now(), "type": "task_result", "payload": payload},
+            {"step": run.step, "timestamp": now(), "type": kind, "payload": payload},
         )
 
 
