@@ -15,7 +15,7 @@ import anyio.from_thread
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
-from ._errors import InvalidInputError
+from ._errors import GraphInterrupt, InvalidInputError
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -116,7 +116,7 @@ class CompiledStateGraph:
         *,
         name: str | None = None,
         debug: bool = False,
-        checkpointer: BaseCheckpointSaver | None = None,
+        checkpointer: BaseCheckpointSaver | bool | None = None,
         interrupt_before: frozenset[str] = frozenset(),
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
@@ -125,6 +125,9 @@ class CompiledStateGraph:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
         self.checkpointer = checkpointer
+        """A saver; or, for a subgraph, None (use the parent's for the length of one
+        call), True (keep its own history in the parent's saver, across calls) or False
+        (never checkpoint), as in LangGraph."""
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name or DEFAULT_GRAPH_NAME
@@ -161,7 +164,7 @@ class CompiledStateGraph:
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
-        if config is None and not options and stream_mode is None and self.checkpointer is None:
+        if config is None and not options and stream_mode is None and self._saver is None:
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "
@@ -176,7 +179,7 @@ class CompiledStateGraph:
         interrupt_after = options.pop("interrupt_after", None)
         # checkpointer=None runs a graph compiled with one without it (the run server's
         # stateless runs, whose thread would be deleted at the end anyway).
-        saver = options.pop("checkpointer", self.checkpointer)
+        saver = options.pop("checkpointer", self._saver)
         context = self._coerce_context(options.pop("context", None))
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
@@ -204,6 +207,17 @@ class CompiledStateGraph:
             after = check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
         persist = PersistOptions(saver, str(thread_id), cast(Durability, durability), before, after)
         return dataclasses.replace(run, persist=persist)
+
+    @property
+    def _saver(self) -> BaseCheckpointSaver | None:
+        """The saver a run of this graph on its own (not as a subgraph) uses."""
+        checkpointer = self.checkpointer
+        if checkpointer is True:
+            raise RuntimeError(
+                "checkpointer=True cannot be used for root graphs: it makes a subgraph keep "
+                "its history in its parent's checkpointer; compile this graph with a saver"
+            )
+        return checkpointer if isinstance(checkpointer, BaseCheckpointSaver) else None
 
     def _plain_options(self) -> RunOptions:
         """The options of ``ainvoke(input)`` without config or options: the same for
@@ -266,6 +280,7 @@ class CompiledStateGraph:
         config: RunnableConfig | None = None,
         *,
         stream_mode: Any = "values",
+        subgraphs: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end in the caller's task; return the final state.
@@ -274,17 +289,20 @@ class CompiledStateGraph:
         A run that stopped at an ``interrupt()`` returns the state plus
         ``"__interrupt__": [Interrupt(...)]``. Keyword options: ``durability``
         (``"sync"``, ``"async"``, ``"exit"``), ``interrupt_before``, ``interrupt_after``.
+        ``subgraphs=True`` (with another ``stream_mode``): the chunks of subgraphs too, as
+        ``(namespace, chunk)``.
         """
         if stream_mode == "values":
             parent = _calling_node(config)
-            if parent is not None and self.checkpointer is None:
+            if parent is not None and self._runs_nested(parent):
                 # Called from inside a node: a child run, streamed under that node.
                 _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, config or parent.config, parent)
-            else:
-                run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
+                await run.execute()
+                return _nested_result(run, run.result())
+            run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
             result = run.result()
             if run.interrupts:
@@ -292,7 +310,10 @@ class CompiledStateGraph:
                 result["__interrupt__"] = list(run.interrupts)
             return result
         chunks: list[Any] = []
-        async with self.open_stream(input, config, stream_mode=stream_mode, **kwargs) as stream:
+        opened = self.open_stream(
+            input, config, stream_mode=stream_mode, subgraphs=subgraphs, **kwargs
+        )
+        async with opened as stream:
             async for chunk in stream:
                 chunks.append(chunk)
         return chunks
@@ -408,24 +429,44 @@ class CompiledStateGraph:
         async with open_run(run) as scope:
             yield RunStream(run, output, scope)
 
+    def _runs_nested(self, parent: NodeContext) -> bool:
+        """Whether a call from inside ``parent`` runs as its subgraph: unless this graph
+        has a saver of its own and the parent's run keeps no checkpoints."""
+        own = isinstance(self.checkpointer, BaseCheckpointSaver)
+        return not own or parent.run.opts.persist is not None
+
     def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
-        """A run of this graph inside a running node: it streams under that node."""
+        """A run of this graph inside a running node: it streams under that node, and
+        keeps its checkpoints in the parent's saver under the node's namespace."""
         outer = parent.run.opts
         task = parent.task
         stream = parent.run.stream
         if stream is not NO_STREAM:
             stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
+        ns = parent.checkpoint_ns
+        persist = None
+        if outer.persist is not None and self.checkpointer is not False:
+            stateful = self.checkpointer is True
+            if stateful:  # one history per thread: the namespace without task ids
+                ns = "|".join(part.split(":")[0] for part in ns.split("|"))
+            persist = dataclasses.replace(
+                outer.persist,
+                interrupt_before=self.interrupt_before_nodes,
+                interrupt_after=self.interrupt_after_nodes,
+                stateful=stateful,
+            )
         options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
             parent=parent,
-            checkpoint_ns=parent.checkpoint_ns,
+            checkpoint_ns=ns,
+            persist=persist,
         )
         return Run(options, input)
 
-    async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
+    async def run_as_node(self, arg: Any, parent: NodeContext) -> Any:
         """Run this graph as a node of another graph's run (a subgraph)."""
         if isinstance(arg, dict):
             arg = {k: v for k, v in arg.items() if k in self.input_channels}
@@ -433,17 +474,18 @@ class CompiledStateGraph:
             arg = {k: v for k, v in update.items() if k in self.input_channels}
         run = self._nested_run(arg, parent.config, parent)
         await run.execute()
-        return run.snapshot()
+        return _nested_result(run, run.snapshot())
 
     # -- state API -----------------------------------------------------------------------
 
     def _saver_for(self, api: str) -> BaseCheckpointSaver:
-        if self.checkpointer is None:
+        saver = self.checkpointer
+        if not isinstance(saver, BaseCheckpointSaver):
             raise ValueError(
                 f"{api} needs a checkpointer: compile the graph with "
                 "checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver)"
             )
-        return self.checkpointer
+        return saver
 
     @staticmethod
     def _thread_of(config: RunnableConfig | None, api: str) -> tuple[str, str, str | None]:
@@ -585,6 +627,14 @@ class CompiledStateGraph:
                 except StopAsyncIteration:
                     return
                 yield from batch
+
+
+def _nested_result(run: Run, result: Any) -> Any:
+    """A subgraph's result; a subgraph that stopped at an interrupt stops its parent's
+    node too (its checkpoints resume it when the parent's node runs again)."""
+    if run.paused:
+        raise GraphInterrupt(tuple(run.interrupts))
+    return result
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:

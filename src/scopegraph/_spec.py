@@ -163,12 +163,19 @@ class GraphSpec:
 
 
 def check_interrupt_nodes(
-    nodes: Mapping[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
+    nodes: Mapping[str, NodeSpec],
+    what: str,
+    names: Sequence[str] | str | None,
+    checkpointer: Any,
+    *,
+    required: bool = True,
 ) -> frozenset[str]:
-    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
+    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node.
+    ``required``: a checkpointer is needed (a run's own interrupts, not a compiled
+    graph's, which may be a subgraph's that uses its parent's checkpointer)."""
     if not names:
         return frozenset()
-    if checkpointer is None:
+    if required and checkpointer is None:
         raise GraphValidationError(
             f"{what} needs a checkpointer to save the run while it waits: "
             "compile(checkpointer=InMemorySaver(), ...)"

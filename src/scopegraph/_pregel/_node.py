@@ -65,8 +65,8 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if task.name in spec.branches:
             await route_branches(run, task, ctx)
     except GraphInterrupt as exc:
-        if opts.parent is not None:
-            raise  # the root task of the run owns interrupts and resumes
+        if run.persistence is None:
+            raise  # the nearest run with checkpoints owns interrupts and resumes
         await _interrupted(run, task, exc)
         return
     except Exception as exc:
@@ -101,6 +101,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
 
 async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
+    task.interrupted = True
     task.interrupts = list(exc.interrupts)
     modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:

@@ -78,7 +78,9 @@ class Persistence:
         run = self.run
         opts = run.opts
         head = await self.saver.aget_tuple(self.thread_id, self.ns)
-        wanted = opts.cfg.configurable.get("checkpoint_id")
+        # A subgraph's call ignores the parent's checkpoint_id (its own namespace has
+        # other checkpoints).
+        wanted = opts.cfg.configurable.get("checkpoint_id") if opts.parent is None else None
         base = head
         if wanted is not None and (head is None or head.checkpoint.id != wanted):
             base = await self.saver.aget_tuple(self.thread_id, self.ns, wanted)
@@ -89,6 +91,16 @@ class Persistence:
                 )
         self.expected_latest = None if head is None else head.checkpoint.id
         inp = run.input
+        if opts.parent is not None:
+            # A subgraph's call: its node runs again after an interrupt, so the
+            # subgraph resumes where it stopped; else it starts afresh, or, with
+            # checkpointer=True, goes on from its history with the new input.
+            stateful = opts.persist is not None and opts.persist.stateful
+            resumes = head is not None and opts.parent.task.resuming
+            if resumes and head is not None and (head.checkpoint.next or not stateful):
+                return await self.resume(head, None)
+            if not stateful:
+                base = None
         if inp is None or isinstance(inp, Command):
             if base is None:
                 raise CheckpointNotFoundError(
@@ -167,6 +179,7 @@ class Persistence:
             elif record.status == "interrupted":
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
+                task.resuming = True
                 pending.append(task)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
@@ -177,7 +190,7 @@ class Persistence:
                 updates, _ = _algo.from_commands(opts.spec, START, command, subgraph=False)
                 run.apply(updates.items(), "the resume command")
             if command.resume is not None:
-                _algo.give_resume(pending, command.resume, self.thread_id)
+                run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:
             task.interrupts = []
         return tasks
@@ -226,7 +239,7 @@ class Persistence:
     async def _record_outcome(self, task: Task, exc: BaseException) -> None:
         if task.done:
             await self.record(task, "done")
-        elif task.interrupts:
+        elif task.interrupted:
             await self.record(task, "interrupted")
         elif task.error is not None or task is getattr(exc, "_task", None):
             await self.record(task, "error", task.error or exc)

@@ -23,6 +23,7 @@ class Task:
         "failed_at",
         "input",
         "interrupt_index",
+        "interrupted",
         "interrupts",
         "name",
         "next",
@@ -31,6 +32,7 @@ class Task:
         "recorded",
         "restored",
         "resume",
+        "resuming",
         "sort_key",
         "triggers",
         "update",
@@ -60,8 +62,15 @@ class Task:
         self.done = False
         self.restored = False
         self.recorded = False
+        self.interrupted = False
+        """The node stopped at an ``interrupt()`` (its own or a subgraph's, which may be
+        a static one without ``interrupts``)."""
         self.interrupts: list[Interrupt] = []
         self.resume: list[Any] = []
+        """The answers its ``interrupt()`` calls got so far, in order."""
+        self.resuming = False
+        """The task was interrupted and runs again: its subgraphs resume where they
+        stopped, from their checkpoints."""
         self.interrupt_index = 0
 
     def restore(self, record: TaskRecord) -> None:

@@ -1,0 +1,190 @@
+"""Subgraph persistence, as in LangGraph: a subgraph keeps its checkpoints in its parent's
+saver under its ``checkpoint_ns``, so an ``interrupt()`` inside it resumes inside it;
+``compile(checkpointer=True)`` keeps one history per thread across calls, ``False`` none.
+
+Each test runs on asyncio and trio, with the in-memory saver and a SQLite file.
+"""
+
+from __future__ import annotations
+
+import operator
+import pathlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+from scopegraph import END, START, Command, StateGraph, interrupt
+from scopegraph.checkpoint import BaseCheckpointSaver, InMemorySaver, SqliteSaver
+
+pytestmark = pytest.mark.anyio
+
+
+class State(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def saver(
+    request: pytest.FixtureRequest, tmp_path: pathlib.Path
+) -> AsyncIterator[BaseCheckpointSaver]:
+    if request.param == "memory":
+        yield InMemorySaver()
+        return
+    async with SqliteSaver(tmp_path / "threads.db") as sqlite:
+        yield sqlite
+
+
+def _child(calls: list[str], *, checkpointer: Any = None, **compile_kw: Any) -> Any:
+    """prepare -> ask (interrupts) -> done."""
+
+    async def prepare(state: State) -> dict[str, Any]:
+        calls.append("prepare")
+        return {"log": ["prepare"]}
+
+    async def ask(state: State) -> dict[str, Any]:
+        calls.append("ask")
+        return {"log": [f"answer={interrupt('continue?')}"]}
+
+    async def done(state: State) -> dict[str, Any]:
+        calls.append("done")
+        return {"log": ["done"]}
+
+    sub = StateGraph(State)
+    sub.add_node("prepare", prepare)
+    sub.add_node("ask", ask)
+    sub.add_node("done", done)
+    sub.add_edge(START, "prepare")
+    sub.add_edge("prepare", "ask")
+    sub.add_edge("ask", "done")
+    sub.add_edge("done", END)
+    return sub.compile(checkpointer=checkpointer, **compile_kw)
+
+
+def _parent(child: Any, saver: BaseCheckpointSaver) -> Any:
+    builder = StateGraph(State)
+    builder.add_node("child", child)
+    builder.add_edge(START, "child")
+    builder.add_edge("child", END)
+    return builder.compile(checkpointer=saver)
+
+
+async def test_interrupt_in_a_subgraph_resumes_inside_it(saver: BaseCheckpointSaver) -> None:
+    calls: list[str] = []
+    graph = _parent(_child(calls), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    first = await graph.ainvoke({"log": []}, config)
+    assert [i.value for i in first["__interrupt__"]] == ["continue?"]
+    assert calls == ["prepare", "ask"]
+    calls.clear()
+    resumed = await graph.ainvoke(Command(resume="yes"), config)
+    # The subgraph's nodes before the interrupt do not run again.
+    assert calls == ["ask", "done"]
+    assert resumed == {"log": ["prepare", "answer=yes", "done"]}
+
+
+async def test_subgraph_checkpoints_are_stored_under_its_namespace(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = _parent(_child([]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    state = await graph.aget_state(config)
+    (task,) = state.tasks
+    ns = f"child:{task.id}"
+    sub = await saver.aget_tuple("t", ns)
+    assert sub is not None
+    assert sub.checkpoint.values == {"log": ["prepare"]}
+    assert [r.status for r in sub.tasks] == ["interrupted"]
+
+
+async def test_two_interrupts_in_a_subgraph_are_answered_in_turn(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def twice(state: State) -> dict[str, Any]:
+        return {"log": [interrupt("first?"), interrupt("second?")]}
+
+    sub = StateGraph(State)
+    sub.add_node("twice", twice)
+    sub.add_edge(START, "twice")
+    graph = _parent(sub.compile(), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    out = await graph.ainvoke({"log": []}, config)
+    assert [i.value for i in out["__interrupt__"]] == ["first?"]
+    out = await graph.ainvoke(Command(resume="a"), config)
+    assert [i.value for i in out["__interrupt__"]] == ["second?"]
+    assert await graph.ainvoke(Command(resume="b"), config) == {"log": ["a", "b"]}
+
+
+async def test_checkpointer_true_keeps_the_subgraph_history_across_calls(
+    saver: BaseCheckpointSaver,
+) -> None:
+    child = _child([], checkpointer=True)
+    seen: list[list[str]] = []
+
+    async def call_child(state: State) -> dict[str, Any]:
+        out = await child.ainvoke({"log": ["start"]})
+        seen.append(out["log"])
+        return {"log": [out["log"][-1]]}
+
+    builder = StateGraph(State)
+    builder.add_node("call_child", call_child)
+    builder.add_edge(START, "call_child")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    for answer in ("1", "2"):
+        await graph.ainvoke({"log": []}, config)
+        await graph.ainvoke(Command(resume=answer), config)
+    first = ["start", "prepare", "answer=1", "done"]
+    assert seen == [first, [*first, "start", "prepare", "answer=2", "done"]]
+    # One history for the thread, under the namespace without task ids.
+    sub = await saver.aget_tuple("t", "call_child")
+    assert sub is not None
+    assert sub.checkpoint.values["log"] == seen[-1]
+
+
+async def test_checkpointer_false_stores_nothing_and_reruns_the_subgraph(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = _parent(_child(calls, checkpointer=False), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    calls.clear()
+    out = await graph.ainvoke(Command(resume="yes"), config)
+    assert calls == ["prepare", "ask", "done"]  # no checkpoints: the subgraph starts over
+    assert out == {"log": ["prepare", "answer=yes", "done"]}
+    state = await graph.aget_state(config)
+    assert state.next == ()
+
+
+async def test_subgraph_static_interrupt_uses_the_parents_checkpointer(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def step(state: State) -> dict[str, Any]:
+        return {"log": ["step"]}
+
+    sub = StateGraph(State)
+    sub.add_node("a", step)
+    sub.add_node("b", step)
+    sub.add_edge(START, "a")
+    sub.add_edge("a", "b")
+    graph = _parent(sub.compile(interrupt_before=["b"]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    out = await graph.ainvoke({"log": []}, config)
+    assert out == {"log": []}
+    assert (await graph.aget_state(config)).next == ("child",)
+    assert await graph.ainvoke(None, config) == {"log": ["step", "step"]}
+
+
+def test_compile_rejects_what_is_not_a_checkpointer() -> None:
+    with pytest.raises(TypeError, match="Invalid checkpointer provided"):
+        StateGraph(State).add_node("a", lambda s: s).add_edge(START, "a").compile(
+            checkpointer=object()
+        )
+
+
+async def test_a_root_graph_compiled_with_checkpointer_true_cannot_run() -> None:
+    graph = _child([], checkpointer=True)
+    with pytest.raises(RuntimeError, match="checkpointer=True cannot be used for root graphs"):
+        await graph.ainvoke({"log": []}, {"configurable": {"thread_id": "t"}})
