@@ -188,3 +188,93 @@ async def test_a_root_graph_compiled_with_checkpointer_true_cannot_run() -> None
     graph = _child([], checkpointer=True)
     with pytest.raises(RuntimeError, match="checkpointer=True cannot be used for root graphs"):
         await graph.ainvoke({"log": []}, {"configurable": {"thread_id": "t"}})
+
+
+# -- finding subgraphs, and their state through the parent --------------------------------
+
+
+LEAF = _child([])
+
+
+def test_nodes_report_the_graph_they_run_or_call() -> None:
+    captured = _child([])
+
+    def calls_captured(state: State) -> Any:
+        return captured.invoke(state)
+
+    async def calls_global(state: State) -> Any:
+        return await LEAF.ainvoke(state)
+
+    def calls_nothing(state: State) -> Any:
+        return {"log": []}
+
+    builder = StateGraph(State)
+    builder.add_node("as_node", captured)
+    builder.add_node("captured", calls_captured)
+    builder.add_node("global", calls_global)
+    builder.add_node("nothing", calls_nothing)
+    builder.add_node("opted_out", _child([], checkpointer=False))
+    builder.add_edge(START, "as_node")
+    graph = builder.compile()
+    found = {name: node.subgraphs for name, node in graph.nodes.items()}
+    assert found == {
+        "as_node": [captured],
+        "captured": [captured],
+        "global": [LEAF],
+        "nothing": [],
+        "opted_out": [],  # a graph without checkpoints is not a subgraph to inspect
+    }
+    assert [name for name, _ in graph.get_subgraphs()] == ["as_node", "captured", "global"]
+
+
+def test_get_subgraphs_finds_a_nested_namespace_by_whole_segments() -> None:
+    inner = _child([])
+    middle = StateGraph(State).add_node("inner", inner).add_edge(START, "inner").compile()
+    outer = StateGraph(State)
+    outer.add_node("middle", middle)
+    outer.add_node("middle_inner", _child([]))
+    outer.add_edge(START, "middle")
+    graph = outer.compile()
+    assert list(graph.get_subgraphs(namespace="middle|inner", recurse=True)) == [
+        ("middle|inner", inner)
+    ]
+    assert [ns for ns, _ in graph.get_subgraphs(recurse=True)] == [
+        "middle",
+        "middle|inner",
+        "middle_inner",
+    ]
+
+
+async def test_get_state_with_subgraphs_shows_the_paused_subgraphs_state(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = _parent(_child([]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    (task,) = (await graph.aget_state(config)).tasks
+    ns = f"child:{task.id}"
+    assert task.state == {"configurable": {"thread_id": "t", "checkpoint_ns": ns}}
+    (task,) = (await graph.aget_state(config, subgraphs=True)).tasks
+    sub = task.state
+    assert sub.values == {"log": ["prepare"]}
+    assert sub.next == ("ask",)
+    assert sub.config["configurable"]["checkpoint_ns"] == ns
+    assert [i.value for i in sub.interrupts] == ["continue?"]
+
+
+async def test_update_state_on_a_subgraphs_namespace_writes_there(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = _parent(_child([]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    sub_config = (await graph.aget_state(config)).tasks[0].state
+    await graph.aupdate_state(sub_config, {"log": ["edited"]}, as_node="prepare")
+    sub = await graph.aget_state(sub_config)
+    assert sub.values == {"log": ["prepare", "edited"]}
+    history = [s async for s in graph.aget_state_history(sub_config)]
+    assert [s.metadata["source"] for s in history][:2] == ["update", "loop"]
+    with pytest.raises(ValueError, match="Subgraph nowhere not found"):
+        await graph.aupdate_state(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": "nowhere:1"}}, {"log": []}
+        )

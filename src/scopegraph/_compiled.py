@@ -30,7 +30,7 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._emit import NO_STREAM, events_sink, stream_sink
-from ._pregel._snapshot import state_snapshot
+from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
@@ -294,7 +294,7 @@ class CompiledStateGraph:
         """
         if stream_mode == "values":
             parent = _calling_node(config)
-            if parent is not None and self._runs_nested(parent):
+            if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
                 _reject_unknown(kwargs, "ainvoke")
                 if input is None:
@@ -429,11 +429,14 @@ class CompiledStateGraph:
         async with open_run(run) as scope:
             yield RunStream(run, output, scope)
 
-    def _runs_nested(self, parent: NodeContext) -> bool:
+    def _runs_nested(self, parent: NodeContext, config: RunnableConfig | None) -> bool:
         """Whether a call from inside ``parent`` runs as its subgraph: unless this graph
-        has a saver of its own and the parent's run keeps no checkpoints."""
-        own = isinstance(self.checkpointer, BaseCheckpointSaver)
-        return not own or parent.run.opts.persist is not None
+        has a saver of its own and the parent's run keeps no checkpoints in this thread."""
+        if not isinstance(self.checkpointer, BaseCheckpointSaver):
+            return True
+        persist = parent.run.opts.persist
+        thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+        return persist is not None and (thread_id is None or str(thread_id) == persist.thread_id)
 
     def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
         """A run of this graph inside a running node: it streams under that node, and
@@ -444,10 +447,15 @@ class CompiledStateGraph:
         if stream is not NO_STREAM:
             stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
         ns = parent.checkpoint_ns
+        calls = task.subgraph_calls
+        task.subgraph_calls += 1
+        if calls:
+            ns = f"{ns}|{calls}"
         persist = None
         if outer.persist is not None and self.checkpointer is not False:
             stateful = self.checkpointer is True
             if stateful:  # one history per thread: the namespace without task ids
+                # (the call counts stay: each call of a node keeps its own history)
                 ns = "|".join(part.split(":")[0] for part in ns.split("|"))
             persist = dataclasses.replace(
                 outer.persist,
@@ -476,6 +484,41 @@ class CompiledStateGraph:
         await run.execute()
         return _nested_result(run, run.snapshot())
 
+    # -- subgraphs -----------------------------------------------------------------------
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+        """The ``(namespace, subgraph)`` pairs of this graph's nodes that run a graph.
+
+        ``namespace`` (``"node"`` or ``"node|inner"``, without task ids): only the
+        subgraph there (a nested one needs ``recurse=True``). ``recurse``: the
+        subgraphs' subgraphs too, namespaced ``parent|child``.
+        """
+        for name, node in self.nodes.items():
+            if namespace is not None and namespace != name and not namespace.startswith(f"{name}|"):
+                continue
+            found = node.subgraphs
+            if not found:
+                continue
+            graph = found[0]
+            if namespace == name:
+                yield name, graph
+                return
+            if namespace is None:
+                yield name, graph
+            if recurse and isinstance(graph, CompiledStateGraph):
+                rest = None if namespace is None else namespace[len(name) + 1 :]
+                for child, sub in graph.get_subgraphs(namespace=rest, recurse=True):
+                    yield f"{name}|{child}", sub
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+        """:meth:`get_subgraphs`, for ``async for``."""
+        for pair in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield pair
+
     # -- state API -----------------------------------------------------------------------
 
     def _saver_for(self, api: str) -> BaseCheckpointSaver:
@@ -502,23 +545,81 @@ class CompiledStateGraph:
         )
 
     def _snapshot(
-        self, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
+        self,
+        tup: CheckpointTuple | None,
+        config: RunnableConfig,
+        *,
+        live: bool = False,
+        task_states: dict[str, Any] | None = None,
     ) -> StateSnapshot:
-        return state_snapshot(self.spec, tup, config, live=live)
+        return state_snapshot(self.spec, tup, config, live=live, task_states=task_states)
+
+    def _graph_at(self, config: RunnableConfig, *, for_update: bool = False) -> CompiledStateGraph:
+        """The graph whose state a config's ``checkpoint_ns`` holds: the subgraph there,
+        or this graph (a read of a namespace no node declares, such as a graph a tool
+        calls, uses this graph's channels, as in LangGraph; an update raises)."""
+        ns = ((config or {}).get("configurable") or {}).get("checkpoint_ns") or ""
+        if not ns:
+            return self
+        path = "|".join(part.split(":")[0] for part in ns.split("|") if not part.isdigit())
+        for _, graph in self.get_subgraphs(namespace=path, recurse=True):
+            return graph
+        if for_update:
+            raise ValueError(f"Subgraph {path} not found")
+        return self
+
+    def _subgraph_tasks(
+        self, tup: CheckpointTuple | None
+    ) -> Iterator[tuple[str, CompiledStateGraph, RunnableConfig]]:
+        """Each planned task of ``tup`` that runs a subgraph: its id, the subgraph, and
+        the config of the subgraph's namespace."""
+        if tup is None:
+            return
+        for task_id, name in planned_tasks(tup.checkpoint):
+            node = self.nodes.get(name)
+            found = node.subgraphs if node is not None else []
+            if found and isinstance(found[0], CompiledStateGraph):
+                ns = f"{tup.ns}|{name}:{task_id}" if tup.ns else f"{name}:{task_id}"
+                yield (
+                    task_id,
+                    found[0],
+                    {"configurable": {"thread_id": tup.thread_id, "checkpoint_ns": ns}},
+                )
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
-        """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
+        """The thread's state at its newest checkpoint (or at ``checkpoint_id``).
+
+        ``subgraphs=True``: each task that runs a subgraph carries the subgraph's state
+        (else the config of its namespace, as in LangGraph)."""
         saver = self._saver_for("get_state()")
+        return await self._graph_at(config)._aread_state(saver, config, subgraphs)
+
+    async def _aread_state(
+        self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
         tup = await saver.aget_tuple(thread, ns, checkpoint_id)
-        return self._snapshot(tup, config, live=checkpoint_id is None)
+        states: dict[str, Any] = {}
+        for task_id, sub, sub_config in self._subgraph_tasks(tup):
+            states[task_id] = (
+                await sub._aread_state(saver, sub_config, True) if subgraphs else sub_config
+            )
+        return self._snapshot(tup, config, live=checkpoint_id is None, task_states=states)
 
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Synchronous :meth:`aget_state`."""
         saver = self._saver_for("get_state()")
+        return self._graph_at(config)._read_state(saver, config, subgraphs)
+
+    def _read_state(
+        self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
         tup = saver.get_tuple(thread, ns, checkpoint_id)
-        return self._snapshot(tup, config, live=checkpoint_id is None)
+        states: dict[str, Any] = {}
+        for task_id, sub, sub_config in self._subgraph_tasks(tup):
+            states[task_id] = sub._read_state(saver, sub_config, True) if subgraphs else sub_config
+        return self._snapshot(tup, config, live=checkpoint_id is None, task_states=states)
 
     async def aget_state_history(
         self,
@@ -532,7 +633,7 @@ class CompiledStateGraph:
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         tuples = await saver.alist(thread, ns, before=_checkpoint_id_of(before))
-        for snapshot in self._history(tuples, config, filter, limit):
+        for snapshot in self._graph_at(config)._history(tuples, config, filter, limit):
             yield snapshot
 
     def get_state_history(
@@ -547,7 +648,7 @@ class CompiledStateGraph:
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         tuples = saver.list(thread, ns, before=_checkpoint_id_of(before))
-        yield from self._history(tuples, config, filter, limit)
+        yield from self._graph_at(config)._history(tuples, config, filter, limit)
 
     def _history(
         self,
@@ -562,7 +663,8 @@ class CompiledStateGraph:
         for tup in tuples:
             if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
                 continue
-            yield self._snapshot(tup, config)
+            states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
+            yield self._snapshot(tup, config, task_states=states)
             if limit is not None:
                 limit -= 1
                 if limit == 0:
@@ -579,7 +681,7 @@ class CompiledStateGraph:
         saver = self._saver_for("update_state()")
         thread, ns, _ = self._thread_of(config, "update_state()")
         options = update_options(
-            self.spec,
+            self._graph_at(config, for_update=True).spec,
             config,
             saver,
             thread,

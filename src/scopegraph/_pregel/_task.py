@@ -34,6 +34,7 @@ class Task:
         "resume",
         "resuming",
         "sort_key",
+        "subgraph_calls",
         "triggers",
         "update",
         "writes",
@@ -68,6 +69,9 @@ class Task:
         self.interrupts: list[Interrupt] = []
         self.resume: list[Any] = []
         """The answers its ``interrupt()`` calls got so far, in order."""
+        self.subgraph_calls = 0
+        """How many subgraph runs the node started: the second and later ones get a
+        namespace of their own (``node:task_id|1``...), as in LangGraph."""
         self.resuming = False
         """The task was interrupted and runs again: its subgraphs resume where they
         stopped, from their checkpoints."""
