@@ -278,3 +278,93 @@ async def test_update_state_on_a_subgraphs_namespace_writes_there(
         await graph.aupdate_state(
             {"configurable": {"thread_id": "t", "checkpoint_ns": "nowhere:1"}}, {"log": []}
         )
+
+
+# -- time travel ----------------------------------------------------------------------------
+
+
+async def test_copy_forks_a_checkpoint_as_a_sibling_that_asks_again(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = _child(calls, checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    await graph.ainvoke(Command(resume="first"), config)
+    history = [s async for s in graph.aget_state_history(config)]
+    before_ask = next(s for s in history if s.next == ("ask",))
+    # The interrupt the task stopped at stays visible with its result.
+    assert [i.value for t in before_ask.tasks for i in t.interrupts] == ["continue?"]
+    fork = await graph.aupdate_state(before_ask.config, None, as_node="__copy__")
+    copied = await graph.aget_state(fork)
+    assert copied.metadata["source"] == "fork"
+    assert copied.parent_config == before_ask.parent_config
+    assert (copied.values, copied.next) == (before_ask.values, ("ask",))
+    calls.clear()
+    out = await graph.ainvoke(None, fork)
+    assert [i.value for i in out["__interrupt__"]] == ["continue?"]
+    out = await graph.ainvoke(Command(resume="second"), fork)
+    assert calls == ["ask", "ask", "done"]
+    assert out == {"log": ["prepare", "answer=second", "done"]}
+
+
+async def test_update_as_input_starts_the_graph_again_with_those_values(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = _child(calls, checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    new = await graph.aupdate_state(config, {"log": ["given"]}, as_node="__input__")
+    state = await graph.aget_state(new)
+    assert (state.metadata["source"], state.next) == ("input", ("__start__",))
+    out = await graph.ainvoke(None, new)
+    assert calls == ["prepare", "ask"]
+    assert out["log"] == ["given", "prepare"]
+
+
+async def test_time_travel_to_a_subgraph_checkpoint_replays_inside_the_subgraph(
+    saver: BaseCheckpointSaver,
+) -> None:
+    calls: list[str] = []
+    graph = _parent(_child(calls, checkpointer=True), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    at_interrupt = (await graph.aget_state(config, subgraphs=True)).tasks[0].state.config
+    await graph.ainvoke(Command(resume="first"), config)
+    calls.clear()
+    out = await graph.ainvoke(None, at_interrupt)
+    assert [i.value for i in out["__interrupt__"]] == ["continue?"]
+    assert calls == ["ask"]  # prepare ran before that checkpoint: it does not run again
+    out = await graph.ainvoke(Command(resume="second"), config)
+    assert out["log"][-2:] == ["answer=second", "done"]
+
+
+async def test_replaying_the_parent_loads_a_stateful_subgraph_as_of_then(
+    saver: BaseCheckpointSaver,
+) -> None:
+    seen: list[list[str]] = []
+
+    async def record(state: State) -> dict[str, Any]:
+        seen.append(list(state["log"]))
+        return {"log": ["sub"]}
+
+    class Parent(TypedDict):
+        results: Annotated[list[str], operator.add]
+
+    sub = StateGraph(State).add_node("record", record).add_edge(START, "record")
+    builder = StateGraph(Parent)
+    builder.add_node("pre", lambda s: {"results": ["pre"]})
+    builder.add_node("sub", sub.compile(checkpointer=True))
+    builder.add_edge(START, "pre")
+    builder.add_edge("pre", "sub")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"results": []}, config)
+    await graph.ainvoke({"results": []}, config)
+    assert seen == [[], ["sub"]]  # the subgraph keeps its own history across runs
+    history = [s async for s in graph.aget_state_history(config)]
+    second_before_sub = next(s for s in history if s.next == ("sub",))
+    seen.clear()
+    await graph.ainvoke(None, second_before_sub.config)
+    # As of that checkpoint, the subgraph had run once (not twice).
+    assert seen == [["sub"]]

@@ -454,9 +454,8 @@ class CompiledStateGraph:
         persist = None
         if outer.persist is not None and self.checkpointer is not False:
             stateful = self.checkpointer is True
-            if stateful:  # one history per thread: the namespace without task ids
-                # (the call counts stay: each call of a node keeps its own history)
-                ns = "|".join(part.split(":")[0] for part in ns.split("|"))
+            if stateful:  # (the call counts stay: each call keeps its own history)
+                ns = self._own_ns(ns)
             persist = dataclasses.replace(
                 outer.persist,
                 interrupt_before=self.interrupt_before_nodes,
@@ -568,6 +567,13 @@ class CompiledStateGraph:
             raise ValueError(f"Subgraph {path} not found")
         return self
 
+    def _own_ns(self, ns: str) -> str:
+        """Where this graph keeps its checkpoints when ``ns`` calls it: a
+        ``checkpointer=True`` subgraph keeps one history, under ``ns`` without task ids."""
+        if self.checkpointer is not True:
+            return ns
+        return "|".join(part.split(":")[0] for part in ns.split("|"))
+
     def _subgraph_tasks(
         self, tup: CheckpointTuple | None
     ) -> Iterator[tuple[str, CompiledStateGraph, RunnableConfig]]:
@@ -598,7 +604,7 @@ class CompiledStateGraph:
         self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
     ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
-        tup = await saver.aget_tuple(thread, ns, checkpoint_id)
+        tup = await saver.aget_tuple(thread, self._own_ns(ns), checkpoint_id)
         states: dict[str, Any] = {}
         for task_id, sub, sub_config in self._subgraph_tasks(tup):
             states[task_id] = (
@@ -615,7 +621,7 @@ class CompiledStateGraph:
         self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
     ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
-        tup = saver.get_tuple(thread, ns, checkpoint_id)
+        tup = saver.get_tuple(thread, self._own_ns(ns), checkpoint_id)
         states: dict[str, Any] = {}
         for task_id, sub, sub_config in self._subgraph_tasks(tup):
             states[task_id] = sub._read_state(saver, sub_config, True) if subgraphs else sub_config
@@ -632,8 +638,9 @@ class CompiledStateGraph:
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        tuples = await saver.alist(thread, ns, before=_checkpoint_id_of(before))
-        for snapshot in self._graph_at(config)._history(tuples, config, filter, limit):
+        graph = self._graph_at(config)
+        tuples = await saver.alist(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
+        for snapshot in graph._history(tuples, config, filter, limit):
             yield snapshot
 
     def get_state_history(
@@ -647,8 +654,9 @@ class CompiledStateGraph:
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        tuples = saver.list(thread, ns, before=_checkpoint_id_of(before))
-        yield from self._graph_at(config)._history(tuples, config, filter, limit)
+        graph = self._graph_at(config)
+        tuples = saver.list(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
+        yield from graph._history(tuples, config, filter, limit)
 
     def _history(
         self,
@@ -680,12 +688,13 @@ class CompiledStateGraph:
         """
         saver = self._saver_for("update_state()")
         thread, ns, _ = self._thread_of(config, "update_state()")
+        graph = self._graph_at(config, for_update=True)
         options = update_options(
-            self._graph_at(config, for_update=True).spec,
+            graph.spec,
             config,
             saver,
             thread,
-            ns,
+            graph._own_ns(ns),
             name=self.name,
             recursion_limit=self.recursion_limit,
         )

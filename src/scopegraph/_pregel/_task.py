@@ -18,6 +18,7 @@ __all__ = ("ParentCommand", "Task", "planned_paths", "sort_key", "task_id")
 class Task:
     __slots__ = (
         "_id",
+        "answered",
         "done",
         "error",
         "failed_at",
@@ -67,6 +68,9 @@ class Task:
         """The node stopped at an ``interrupt()`` (its own or a subgraph's, which may be
         a static one without ``interrupts``)."""
         self.interrupts: list[Interrupt] = []
+        self.answered: list[Interrupt] = []
+        """The interrupts a resumed task stopped at before: its record keeps them once
+        it is done (LangGraph's history shows a task's interrupts with its result)."""
         self.resume: list[Any] = []
         """The answers its ``interrupt()`` calls got so far, in order."""
         self.subgraph_calls = 0
@@ -92,7 +96,7 @@ class Task:
             status=status,
             writes=list(self.writes) if status == "done" else [],
             next=list(self.next) if status == "done" else [],
-            interrupts=list(self.interrupts),
+            interrupts=list(self.interrupts or (self.answered if status == "done" else ())),
             error=None if error is None else repr(error),
             resume=list(self.resume),
         )
