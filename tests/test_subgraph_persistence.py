@@ -368,3 +368,57 @@ async def test_replaying_the_parent_loads_a_stateful_subgraph_as_of_then(
     await graph.ainvoke(None, second_before_sub.config)
     # As of that checkpoint, the subgraph had run once (not twice).
     assert seen == [["sub"]]
+
+
+# -- Command.PARENT and namespaces in streams ----------------------------------------------
+
+
+class Jump(TypedDict):
+    jump: bool
+
+
+async def test_parent_command_from_a_graph_a_node_function_calls() -> None:
+    async def child_node(state: Jump) -> Any:
+        return Command(graph=Command.PARENT, goto="second") if state["jump"] else state
+
+    child = StateGraph(Jump).add_node("node", child_node).add_edge(START, "node").compile()
+    ran: list[str] = []
+
+    async def first(state: Jump) -> Any:
+        await child.ainvoke({"jump": True})
+        ran.append("after the child")  # never: the child's command ends this node
+        return state
+
+    async def second(state: Jump) -> Any:
+        ran.append("second")
+        return state
+
+    builder = StateGraph(Jump)
+    builder.add_node("first", first)
+    builder.add_node("second", second)
+    builder.add_edge(START, "first")
+    graph = builder.compile()
+    assert await graph.ainvoke({"jump": False}) == {"jump": False}
+    assert ran == ["second"]
+
+
+async def test_stream_namespaces_follow_the_checkpoint_namespaces(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def step(state: State) -> dict[str, Any]:
+        return {"log": ["step"]}
+
+    def sub() -> Any:
+        return StateGraph(State).add_node("step", step).add_edge(START, "step")
+
+    builder = StateGraph(State)
+    builder.add_node("stateful", sub().compile(checkpointer=True))
+    builder.add_node("stateless", sub().compile())
+    builder.add_edge(START, "stateful")
+    builder.add_edge(START, "stateless")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    namespaces = [ns async for ns, _ in graph.astream({"log": []}, config, subgraphs=True)]
+    assert ("stateful",) in namespaces
+    assert any(len(ns) == 1 and ns[0].startswith("stateless:") for ns in namespaces)
+    assert await saver.aget_tuple("t", "stateful") is not None

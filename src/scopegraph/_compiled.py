@@ -443,9 +443,6 @@ class CompiledStateGraph:
         keeps its checkpoints in the parent's saver under the node's namespace."""
         outer = parent.run.opts
         task = parent.task
-        stream = parent.run.stream
-        if stream is not NO_STREAM:
-            stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
         ns = parent.checkpoint_ns
         calls = task.subgraph_calls
         task.subgraph_calls += 1
@@ -462,6 +459,9 @@ class CompiledStateGraph:
                 interrupt_after=self.interrupt_after_nodes,
                 stateful=stateful,
             )
+        stream = parent.run.stream
+        if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
+            stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
         options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
