@@ -422,3 +422,29 @@ async def test_stream_namespaces_follow_the_checkpoint_namespaces(
     assert ("stateful",) in namespaces
     assert any(len(ns) == 1 and ns[0].startswith("stateless:") for ns in namespaces)
     assert await saver.aget_tuple("t", "stateful") is not None
+
+
+async def test_time_travel_to_a_subgraphs_newest_checkpoint_asks_every_question_again(
+    saver: BaseCheckpointSaver,
+) -> None:
+    async def a(state: State) -> dict[str, Any]:
+        return {"log": [f"a:{interrupt('a')}"]}
+
+    async def b(state: State) -> dict[str, Any]:
+        return {"log": [f"b:{interrupt('b')}"]}
+
+    sub = StateGraph(State).add_node("a", a).add_node("b", b)
+    sub.add_edge(START, "a").add_edge(START, "b")
+    graph = _parent(sub.compile(checkpointer=True), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    out = await graph.ainvoke({"log": []}, config)
+    question_a = next(i for i in out["__interrupt__"] if i.value == "a")
+    await graph.ainvoke(Command(resume={question_a.id: "yes"}), config)
+    sub_head = (await graph.aget_state(config, subgraphs=True)).tasks[0].state.config
+    assert (
+        sub_head["configurable"]["checkpoint_map"][""]
+        == ((await graph.aget_state(config)).config["configurable"]["checkpoint_id"])
+    )
+    out = await graph.ainvoke(None, sub_head)
+    # a was answered, but replaying the checkpoint asks it again
+    assert sorted(i.value for i in out["__interrupt__"]) == ["a", "b"]

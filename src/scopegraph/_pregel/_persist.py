@@ -175,7 +175,8 @@ class Persistence:
         if target is not None:
             replayed = await self.saver.aget_tuple(self.thread_id, *target)
             if replayed is not None:
-                return await self.resume(replayed, None), None
+                replay = not isinstance(self.root.run.input, Command)  # not a resume
+                return await self.resume(replayed, None, replay=replay), None
         stateful = opts.persist is not None and opts.persist.stateful
         if (
             head is not None
@@ -247,7 +248,12 @@ class Persistence:
         self.checkpoint_id = checkpoint.id
         run.barriers = {int(k): set(v) for k, v in checkpoint.barriers.items()}
 
-    async def resume(self, base: CheckpointTuple, command: Command[Any] | None) -> list[Task]:
+    async def resume(
+        self, base: CheckpointTuple, command: Command[Any] | None, *, replay: bool = False
+    ) -> list[Task]:
+        """Go on from ``base``: its finished tasks' writes are reused and its interrupted
+        tasks run again. An older checkpoint is forked, and ``replay`` (time travel to
+        the newest) replays it in place: their tasks all run again, and ask again."""
         checkpoint = base.checkpoint
         run = self.run
         opts = run.opts
@@ -264,7 +270,7 @@ class Persistence:
             tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
             await self.save_checkpoint(tasks, "fork")
             return tasks
-        records = {r.task_id: r for r in base.tasks}
+        records = {} if replay else {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
         tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)

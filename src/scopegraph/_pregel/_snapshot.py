@@ -71,10 +71,17 @@ def state_snapshot(
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
+    own_config = tup.config
+    parents = checkpoint.metadata.get("parents")
+    if tup.ns and parents:  # a subgraph's: where each enclosing graph was, as LangGraph
+        checkpoint_map = {**parents, tup.ns: checkpoint.id}
+        own_config = {
+            "configurable": {**own_config["configurable"], "checkpoint_map": checkpoint_map}
+        }
     return StateSnapshot(
         values=ordered,
         next=tuple(names),
-        config=tup.config,  # type: ignore[arg-type]
+        config=own_config,  # type: ignore[arg-type]
         metadata=checkpoint.metadata,
         created_at=checkpoint.created_at,
         parent_config=tup.parent_config,  # type: ignore[arg-type]

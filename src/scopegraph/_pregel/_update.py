@@ -21,6 +21,7 @@ from ._context import NodeContext, PersistOptions, RunOptions, parse_config
 from ._loop import Run
 from ._node import collect
 from ._persist import Persistence
+from ._snapshot import planned_tasks
 from ._task import Task, task_id
 
 __all__ = ("update_state",)
@@ -149,9 +150,15 @@ async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None,
     if base is None or base.checkpoint.parent_id is None:
         return START
     parent = await saver.aget_tuple(base.thread_id, base.ns, base.checkpoint.parent_id)
-    writers = sorted(
-        {r.name for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes}
-    )
+    records = [r for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes]
+    if parent is not None:
+        # A step's checkpoint follows the tasks its parent planned; an update's, the
+        # update's own record (a fork of the parent may have stored both there).
+        planned = {tid for tid, _ in planned_tasks(parent.checkpoint)}
+        by_step = base.checkpoint.metadata.get("source") == "loop"
+        chosen = [r for r in records if (r.task_id in planned) == by_step]
+        records = chosen or records
+    writers = sorted({r.name for r in records})
     if len(writers) == 1:
         return writers[0] if writers[0] in nodes else START
     if not writers:
