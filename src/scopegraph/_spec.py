@@ -55,11 +55,19 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    found_subgraphs: list[Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    """:attr:`subgraphs`, once found."""
 
     @property
     def subgraphs(self) -> list[Any]:
         """The compiled graph this node runs, or calls from its function, if any
         (LangGraph's subgraph detection; one without checkpoints does not count)."""
+        found = self.found_subgraphs
+        if found is None:
+            found = self.found_subgraphs = self._find_subgraphs()
+        return found
+
+    def _find_subgraphs(self) -> list[Any]:
         fn = self.fn
         if self.kind == "graph":
             candidates: list[Any] = [fn]

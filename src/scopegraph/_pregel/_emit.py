@@ -130,13 +130,31 @@ def _emit_task_event(run: RunView, kind: str, payload: dict[str, Any]) -> None:
         )
 
 
-def _checkpoint_config(run: RunView, checkpoint_id: str) -> dict[str, Any]:
+def _checkpoint_config(
+    run: RunView, checkpoint_id: str, parents: dict[str, str] | None = None
+) -> dict[str, Any]:
     opts = run.opts
+    configurable: dict[str, Any] = {
+        "checkpoint_ns": opts.checkpoint_ns,
+        "thread_id": "" if opts.persist is None else opts.persist.thread_id,
+        "checkpoint_id": checkpoint_id,
+    }
+    if parents:  # a subgraph's checkpoint: where each enclosing graph was (LangGraph's)
+        configurable["checkpoint_map"] = {**parents, opts.checkpoint_ns: checkpoint_id}
+    return {"configurable": configurable}
+
+
+def _task_state(run: RunView, task: Task) -> dict[str, Any] | None:
+    """The ``state`` of a planned task: its namespace's config if it runs a subgraph."""
+    node = run.opts.spec.nodes.get(task.name)
+    if node is None or not node.subgraphs:
+        return None
+    opts = run.opts
+    ns = f"{task.name}:{task.id}"
     return {
         "configurable": {
-            "checkpoint_ns": opts.checkpoint_ns,
             "thread_id": "" if opts.persist is None else opts.persist.thread_id,
-            "checkpoint_id": checkpoint_id,
+            "checkpoint_ns": f"{opts.checkpoint_ns}|{ns}" if opts.checkpoint_ns else ns,
         }
     }
 
@@ -145,11 +163,12 @@ def checkpoint_payload(
     run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]
 ) -> dict[str, Any]:
     """A checkpoint as the ``checkpoints`` stream mode shows it (LangGraph's shape)."""
+    parents = checkpoint.metadata.get("parents")
     return {
-        "config": _checkpoint_config(run, checkpoint.id),
+        "config": _checkpoint_config(run, checkpoint.id, parents),
         "parent_config": None
         if checkpoint.parent_id is None
-        else _checkpoint_config(run, checkpoint.parent_id),
+        else _checkpoint_config(run, checkpoint.parent_id, parents),
         "values": snapshot(run.opts.spec, run.values),
         "metadata": checkpoint.metadata,
         "next": [START]
@@ -160,7 +179,7 @@ def checkpoint_payload(
                 "id": t.id,
                 "name": t.name,
                 "interrupts": tuple(dataclasses.asdict(i) for i in t.interrupts),
-                "state": None,
+                "state": _task_state(run, t),
             }
             for t in next_tasks
         ],
