@@ -448,3 +448,33 @@ async def test_time_travel_to_a_subgraphs_newest_checkpoint_asks_every_question_
     out = await graph.ainvoke(None, sub_head)
     # a was answered, but replaying the checkpoint asks it again
     assert sorted(i.value for i in out["__interrupt__"]) == ["a", "b"]
+
+
+# -- LangGraph's read API on the savers ------------------------------------------------------
+
+
+async def test_savers_answer_langgraphs_read_api_given_a_config(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = _parent(_child([]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    ours = await saver.aget_tuple("t")
+    theirs = await saver.aget_tuple(config)
+    assert ours is not None
+    assert theirs is not None
+    assert theirs.config == ours.config
+    assert theirs.checkpoint["id"] == ours.checkpoint.id
+    assert theirs.checkpoint["channel_values"] == {"log": []}
+    assert theirs.metadata["source"] == "loop"
+    assert [(w[1], [i.value for i in w[2]]) for w in theirs.pending_writes or []] == [
+        ("__interrupt__", ["continue?"])
+    ]
+    assert saver.get_tuple(config) == theirs
+    assert (saver.get(config) or {})["id"] == ours.checkpoint.id
+    listed = [t async for t in saver.alist(config, filter={"source": "input"})]
+    assert [t.metadata["source"] for t in listed] == ["input"]
+    root_only = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    assert len(saver.list(root_only)) == len(await saver.alist("t"))
+    assert saver.list(root_only, limit=1)[0] == theirs
+    assert await saver.aget_tuple({"configurable": {"thread_id": "nobody"}}) is None

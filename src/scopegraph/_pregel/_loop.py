@@ -191,7 +191,7 @@ class Run:
                     f"For troubleshooting, visit: {_algo.TROUBLESHOOTING}GRAPH_RECURSION_LIMIT"
                 )
         if persistence is not None:
-            await persistence.settle()
+            await persistence.settle(ended=not self.paused)
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""

@@ -470,8 +470,17 @@ class Persistence:
         self._unsaved_records = []
         self._unsaved = None
 
-    async def settle(self) -> None:
-        """Make every write of the run durable before the run returns."""
+    async def settle(self, *, ended: bool = False) -> None:
+        """Make every write of the run durable before the run returns.
+
+        ``ended``: the run ran to its end. A subgraph's call that did, with durability
+        "exit", leaves no checkpoint (unless it keeps its history across calls), as in
+        LangGraph: only a stopped one needs its state to resume.
+        """
+        persist = self.run.opts.persist
+        stateful = persist is not None and persist.stateful
+        if ended and self.durability == "exit" and self.ns and not stateful:
+            self._unsaved = None
         await self.flush_unsaved()
         if self._last_put is not None:
             with anyio.CancelScope(shield=True):
