@@ -425,7 +425,7 @@ class CompiledStateGraph:
         )
         return Run(options, input)
 
-    async def run_as_node(self, arg: Any, parent: NodeContext) -> dict[str, Any]:
+    async def run_as_node(self, arg: Any, parent: NodeContext) -> Any:
         """Run this graph as a node of another graph's run (a subgraph)."""
         if isinstance(arg, dict):
             arg = {k: v for k, v in arg.items() if k in self.input_channels}

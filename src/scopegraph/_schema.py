@@ -2,6 +2,9 @@
 
 A schema is a TypedDict, a dataclass or a pydantic model. Each field becomes a channel:
 last-value by default, or reduced with the function given by ``Annotated[T, reducer]``.
+Any other type (``list``, ``Annotated[list, operator.add]``, ``str``) is a *root* state,
+as in LangGraph: one channel, ``__root__``, whose value is the whole state; nodes get
+it and return its new value, and the run's output is that value.
 """
 
 from __future__ import annotations
@@ -9,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ._errors import GraphValidationError, InvalidInputError
 
-__all__ = ("Channel", "StateSchema", "MISSING")
+__all__ = ("MISSING", "ROOT", "Channel", "StateSchema", "fields_of")
 
 
 class _Missing:
@@ -25,6 +29,9 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+
+ROOT: Final = "__root__"
+"""The one channel of a root state (LangGraph's name for it)."""
 
 Reducer = Callable[[Any, Any], Any]
 
@@ -37,6 +44,54 @@ class Channel:
     reducer: Reducer | None
     initial: Callable[[], Any] | None
     """Makes the value a reducer channel starts from (``list`` for ``Annotated[list, add]``)."""
+
+
+_FIELD_KEYS: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _annotated_keys(cls: type) -> tuple[str, ...]:
+    keys = _FIELD_KEYS.get(cls)
+    if keys is None:
+        if _is_pydantic_model(cls):
+            keys = tuple(cls.model_fields)  # type: ignore[attr-defined]
+        elif dataclasses.is_dataclass(cls):
+            keys = tuple(f.name for f in dataclasses.fields(cls))
+        else:
+            found: dict[str, None] = {}
+            for base in reversed(cls.__mro__):
+                try:
+                    found.update(dict.fromkeys(inspect.get_annotations(base)))
+                except TypeError:  # not a class, module or callable
+                    continue
+            keys = tuple(found)
+        keys = _FIELD_KEYS.setdefault(cls, keys)
+    return keys
+
+
+def fields_of(value: Any) -> list[tuple[str, Any]] | None:
+    """The writes carried by an object whose class declares fields (a pydantic model, a
+    dataclass, any annotated class), or None for other objects.
+
+    As LangGraph reads them: a field is written when its value is not None, its default
+    is not None, or (pydantic) it was set explicitly; so a node may return its state
+    object, changed in place, and a nested model left at its default is kept.
+    """
+    keys = _annotated_keys(type(value))
+    if not keys:
+        return None
+    if _is_pydantic_model(type(value)):
+        keep: Any = value.model_fields_set
+        defaults = {k: f.default for k, f in type(value).model_fields.items()}
+    else:
+        keep, defaults = (), {}
+    writes = []
+    for key in keys:
+        item = getattr(value, key, MISSING)
+        if item is MISSING:
+            continue
+        if item is not None or defaults.get(key, MISSING) is not None or key in keep:
+            writes.append((key, item))
+    return writes
 
 
 def _is_typeddict(tp: type) -> bool:
@@ -98,6 +153,7 @@ class StateSchema:
     def __init__(self, cls: Any) -> None:
         self.cls = cls
         self.name: str = getattr(cls, "__name__", repr(cls))
+        self.channels: dict[str, Channel] = {}
         if _is_pydantic_model(cls):
             self.kind = "pydantic"
         elif dataclasses.is_dataclass(cls) and isinstance(cls, type):
@@ -106,12 +162,16 @@ class StateSchema:
             self.kind = "typeddict"
         elif cls is dict:
             self.kind = "dict"
+        elif not isinstance(cls, type) or not hasattr(cls, "__annotations__"):
+            # LangGraph's rule: a type without annotated keys is the state itself.
+            self.kind = "root"
+            self.channels[ROOT] = _channel_for(self.name, ROOT, cls)
+            return
         else:
             raise GraphValidationError(
                 f"state schema {self.name} is not supported: use a TypedDict, a dataclass "
                 "or a pydantic BaseModel, e.g. class State(TypedDict): messages: list"
             )
-        self.channels: dict[str, Channel] = {}
         if self.kind == "dict":
             return
         try:
@@ -140,6 +200,8 @@ class StateSchema:
         Keys that are not in the schema are dropped, as LangGraph does; with ``strict``
         (``compile(strict=True)``) they raise InvalidInputError naming them.
         """
+        if self.kind == "root":
+            return {} if value is None else {ROOT: value}
         if self.kind == "pydantic":
             if isinstance(value, self.cls):
                 return {k: getattr(value, k) for k in value.model_fields_set}
@@ -182,6 +244,8 @@ class StateSchema:
             return self.cls(**{k: values[k] for k in self.channels if k in values})
         if self.kind == "dict":
             return dict(values)
+        if self.kind == "root":
+            return values.get(ROOT)
         return {k: values[k] for k in self.channels if k in values}
 
     def object_to_update(self, value: Any) -> dict[str, Any] | None:

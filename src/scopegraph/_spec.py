@@ -111,6 +111,9 @@ class GraphSpec:
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
     strict: bool = False
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
+    root: bool = False
+    """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
+    node's input and the output are the value of the one channel ``__root__``."""
 
     @classmethod
     def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
@@ -155,6 +158,7 @@ class GraphSpec:
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
+            root=state.kind == "root",
         )
 
     def initial_values(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from .._output import RunOutput
 from ..checkpoint._base import Checkpoint
 from ._algo import snapshot
 from ._context import NodeContext, ParsedConfig, RunView, Sink, StreamOptions
-from ._task import Task
+from ._task import Task, result_of
 
 __all__ = (
     "NO_STREAM",
@@ -111,7 +111,7 @@ def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> N
         "id": task.id,
         "name": task.name,
         "error": error,
-        "result": {} if error is not None or task.interrupts else dict(task.writes),
+        "result": {} if error is not None or task.interrupts else result_of(task.writes),
         "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
     }
     _emit_task_event(run, "task_result", payload)

@@ -81,8 +81,8 @@ class Run:
             self._child_parent_ids = ids
         return ids
 
-    def snapshot(self) -> dict[str, Any]:
-        """A copy of the state, keys in schema order."""
+    def snapshot(self) -> Any:
+        """A copy of the state, keys in schema order (a root state: its value)."""
         return _algo.snapshot(self.opts.spec, self.values)
 
     def result(self) -> Any:

@@ -174,8 +174,7 @@ class Persistence:
             _emit.emit_checkpoint(run, checkpoint, tasks)
         if command is not None:
             if command.update is not None:
-                updates, _ = _algo.from_commands(opts.spec, START, command, subgraph=False)
-                run.apply(updates.items(), "the resume command")
+                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
             if command.resume is not None:
                 _algo.give_resume(pending, command.resume, self.thread_id)
         for task in tasks:

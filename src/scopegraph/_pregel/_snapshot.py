@@ -6,7 +6,8 @@ from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
 from ..checkpoint._base import CheckpointTuple
-from ._task import planned_paths, task_id
+from ._algo import snapshot
+from ._task import planned_paths, result_of, task_id
 
 __all__ = ("state_snapshot",)
 
@@ -35,7 +36,7 @@ def state_snapshot(
                     values[key] = reducer(values[key], value)
                 else:
                     values[key] = value
-    ordered = {k: values[k] for k in spec.channels if k in values}
+    ordered = snapshot(spec, values)
     tasks: list[PregelTask] = []
     names: list[str] = []
     for (_kind, name, _extra), path in planned_paths(checkpoint.next):
@@ -52,7 +53,7 @@ def state_snapshot(
                 error=record.error if record and record.error else None,
                 interrupts=tuple(record.interrupts) if record else (),
                 state=None,
-                result=dict(record.writes) if record and record.status == "done" else None,
+                result=result_of(record.writes) if record and record.status == "done" else None,
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)

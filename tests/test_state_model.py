@@ -1,0 +1,99 @@
+"""The state model, as LangGraph has it: root states, several writes per node, writes of
+state objects, keys of other schemas, the input through the reducers, managed values,
+``Overwrite``."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+import pydantic
+import pytest
+
+from scopegraph import END, START, Command, StateGraph
+from scopegraph.checkpoint import InMemorySaver
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_root_state_nodes_get_and_return_the_value_and_the_output_is_it() -> None:
+    async def first(state: list[str]) -> Any:
+        return [Command(update=["a1"]), ["a2"]]
+
+    async def second(state: list[str]) -> list[str]:
+        return [f"saw {len(state)}"]
+
+    builder = StateGraph(Annotated[list[str], operator.add])
+    builder.add_sequence([first, second])
+    builder.add_edge(START, "first")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    assert await graph.ainvoke(["in"], config) == ["in", "a1", "a2", "saw 3"]
+    state = await graph.aget_state(config)
+    assert state.values == ["in", "a1", "a2", "saw 3"]
+    modes = ["updates", "values"]
+    chunks = [c async for c in builder.compile().astream(["x"], stream_mode=modes)]
+    assert chunks == [
+        ("values", ["x"]),
+        ("updates", {"first": [["a1"], ["a2"]]}),
+        ("values", ["x", "a1", "a2"]),
+        ("updates", {"second": ["saw 3"]}),
+        ("values", ["x", "a1", "a2", "saw 3"]),
+    ]
+
+
+async def test_root_state_without_a_reducer_keeps_the_last_value() -> None:
+    async def double(state: int) -> int:
+        return state * 2
+
+    builder = StateGraph(int)
+    builder.add_node("double", double)
+    builder.add_edge(START, "double")
+    builder.add_edge("double", END)
+    assert await builder.compile().ainvoke(21) == 42
+
+
+class Log(TypedDict):
+    log: Annotated[str, operator.add]
+
+
+async def test_several_writes_of_one_key_are_all_applied_and_streamed_one_by_one() -> None:
+    async def one(state: Log) -> Any:
+        return [Command(update={"log": "1"}), Command(update=[("log", "2")]), {"log": "3"}]
+
+    builder = StateGraph(Log)
+    builder.add_node("one", one)
+    builder.add_edge(START, "one")
+    graph = builder.compile()
+    assert await graph.ainvoke({"log": ">"}) == {"log": ">123"}
+    updates = [c async for c in graph.astream({"log": ""}, stream_mode="updates")]
+    assert updates == [{"one": [{"log": "1"}, {"log": "2"}, {"log": "3"}]}]
+    results = [
+        c["result"]
+        async for mode, c in graph.astream({"log": ""}, stream_mode=["tasks"])
+        if "result" in c
+    ]
+    assert results == [{"log": {"$writes": ["1", "2", "3"]}}]
+
+
+class Inner(pydantic.BaseModel):
+    a: int = 0
+
+
+class Model(pydantic.BaseModel):
+    inner: Inner = Inner()
+    outer: int = 0
+
+
+async def test_a_returned_state_object_writes_its_fields_left_at_a_default() -> None:
+    # LangGraph writes every field that is not None (or was set): a node may return its
+    # state, changed in place.
+    async def node(state: Model) -> Model:
+        state.inner.a = 5
+        state.outer = 10
+        return state
+
+    builder = StateGraph(Model)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    assert await builder.compile().ainvoke({"outer": 1}) == {"outer": 10, "inner": Inner(a=5)}
