@@ -288,7 +288,7 @@ class CompiledStateGraph:
             await run.execute()
             result = run.result()
             if run.interrupts:
-                result = dict(result or {})
+                result = dict(result) if isinstance(result, dict) else {}
                 result["__interrupt__"] = list(run.interrupts)
             return result
         chunks: list[Any] = []

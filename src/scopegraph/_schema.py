@@ -9,6 +9,7 @@ it and return its new value, and the run's output is that value.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import inspect
 import typing
@@ -18,7 +19,7 @@ from typing import Any, Final
 
 from ._errors import GraphValidationError, InvalidInputError
 
-__all__ = ("MISSING", "ROOT", "Channel", "StateSchema", "fields_of")
+__all__ = ("MISSING", "ROOT", "Channel", "StateSchema", "fields_of", "is_keyed_schema")
 
 
 class _Missing:
@@ -101,6 +102,14 @@ def _is_typeddict(tp: type) -> bool:
     )
 
 
+def is_keyed_schema(tp: Any) -> bool:
+    """Whether ``tp`` is a schema with keys: a TypedDict (``typing`` or
+    ``typing_extensions``), a dataclass or a pydantic model."""
+    return isinstance(tp, type) and (
+        _is_typeddict(tp) or dataclasses.is_dataclass(tp) or _is_pydantic_model(tp)
+    )
+
+
 def _is_pydantic_model(tp: Any) -> bool:
     return isinstance(tp, type) and hasattr(tp, "model_fields") and hasattr(tp, "model_validate")
 
@@ -117,8 +126,20 @@ def _takes_two_positional(fn: Callable[..., Any]) -> bool:
     return True
 
 
+_ABSTRACT_INITIAL: Final[dict[Any, type]] = {
+    collections.abc.Sequence: list,
+    collections.abc.MutableSequence: list,
+    collections.abc.Set: set,
+    collections.abc.MutableSet: set,
+    collections.abc.Mapping: dict,
+    collections.abc.MutableMapping: dict,
+}
+"""What a reducer channel of an abstract collection type starts from (as LangGraph)."""
+
+
 def _initial_for(tp: Any) -> Callable[[], Any] | None:
     origin = typing.get_origin(tp) or tp
+    origin = _ABSTRACT_INITIAL.get(origin, origin)
     if isinstance(origin, type):
         try:
             origin()
