@@ -10,8 +10,10 @@ from typing import Annotated, Any, TypedDict
 import pydantic
 import pytest
 
-from scopegraph import END, START, Command, StateGraph
+from scopegraph import END, START, Command, InvalidUpdateError, StateGraph, interrupt
 from scopegraph.checkpoint import InMemorySaver
+from scopegraph.managed import IsLastStep, RemainingSteps
+from scopegraph.types import Overwrite
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +99,91 @@ async def test_a_returned_state_object_writes_its_fields_left_at_a_default() -> 
     builder.add_node("node", node)
     builder.add_edge(START, "node")
     assert await builder.compile().ainvoke({"outer": 1}) == {"outer": 10, "inner": Inner(a=5)}
+
+
+class Agent(TypedDict):
+    log: Annotated[list[Any], operator.add]
+    remaining_steps: RemainingSteps
+    is_last_step: IsLastStep
+
+
+async def _agent(state: Agent) -> dict[str, Any]:
+    return {"log": [(state["remaining_steps"], state["is_last_step"])]}
+
+
+def _agent_graph(checkpointer: Any = None) -> Any:
+    builder = StateGraph(Agent)
+    builder.add_node("agent", _agent)
+    builder.add_edge(START, "agent")
+    # The guard an agent writes: stop while steps are left (LangGraph's create_react_agent).
+    builder.add_conditional_edges(
+        "agent", lambda s: END if s["remaining_steps"] <= 2 else "agent", ["agent", END]
+    )
+    return builder.compile(checkpointer=checkpointer)
+
+
+async def test_remaining_steps_and_is_last_step_count_down_to_the_recursion_limit() -> None:
+    graph = _agent_graph()
+    assert await graph.ainvoke({"log": []}, {"recursion_limit": 5}) == {
+        "log": [(4, False), (3, False), (2, False)]
+    }
+    assert await graph.ainvoke({"log": []}, {"recursion_limit": 2}) == {"log": [(1, True)]}
+    # Managed keys are not state: not in the output nor in the values stream, and input
+    # or node writes to them are dropped.
+    chunks = [
+        c
+        async for c in graph.astream(
+            {"log": [], "remaining_steps": 100}, {"recursion_limit": 3}, stream_mode="values"
+        )
+    ]
+    assert chunks == [{"log": []}, {"log": [(2, False)]}]
+
+
+async def test_a_resumed_run_counts_its_steps_as_langgraph_does() -> None:
+    async def ask(state: Agent) -> dict[str, Any]:
+        interrupt("go on?")
+        return {"log": [("ask", state["remaining_steps"])]}
+
+    builder = StateGraph(Agent)
+    builder.add_node("agent", _agent)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "agent")
+    builder.add_edge("agent", "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}, "recursion_limit": 10}
+    await graph.ainvoke({"log": []}, config)
+    # LangGraph's count restarts at the limit plus one on a resume.
+    assert (await graph.ainvoke(Command(resume=True), config))["log"] == [
+        (9, False),
+        ("ask", 11),
+    ]
+
+
+async def test_overwrite_bypasses_the_reducer_and_wins_over_the_steps_other_writes() -> None:
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    async def reset(state: Log) -> dict[str, Any]:
+        return {"log": Overwrite(["reset"])}
+
+    async def append(state: Log) -> dict[str, Any]:
+        return {"log": ["appended"]}
+
+    builder = StateGraph(Log)
+    builder.add_node("reset", reset)
+    builder.add_node("append", append)
+    builder.add_edge(START, "reset")
+    builder.add_edge(START, "append")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    assert await graph.ainvoke({"log": ["in"]}, config) == {"log": ["reset"]}
+    assert (await graph.aget_state(config)).values == {"log": ["reset"]}
+
+    async def twice(state: Log) -> Any:
+        return [Command(update={"log": Overwrite(["a"])}), {"log": {"__overwrite__": ["b"]}}]
+
+    builder = StateGraph(Log)
+    builder.add_node("twice", twice)
+    builder.add_edge(START, "twice")
+    with pytest.raises(InvalidUpdateError, match="only one Overwrite value per super-step"):
+        await builder.compile().ainvoke({"log": []})

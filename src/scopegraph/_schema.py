@@ -2,6 +2,8 @@
 
 A schema is a TypedDict, a dataclass or a pydantic model. Each field becomes a channel:
 last-value by default, or reduced with the function given by ``Annotated[T, reducer]``.
+A key annotated ``RemainingSteps`` or ``IsLastStep`` is a *managed value*: no channel,
+nodes read it (the steps left before the recursion limit, whether this is the last one).
 Any other type (``list``, ``Annotated[list, operator.add]``, ``str``) is a *root* state,
 as in LangGraph: one channel, ``__root__``, whose value is the whole state; nodes get
 it and return its new value, and the run's output is that value.
@@ -15,11 +17,23 @@ import inspect
 import typing
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from ._errors import GraphValidationError, InvalidInputError
 
-__all__ = ("MISSING", "ROOT", "Channel", "StateSchema", "fields_of", "is_keyed_schema")
+__all__ = (
+    "MISSING",
+    "ROOT",
+    "Channel",
+    "IsLastStep",
+    "IsLastStepManager",
+    "RemainingSteps",
+    "RemainingStepsManager",
+    "StateSchema",
+    "fields_of",
+    "is_keyed_schema",
+    "managed_values",
+)
 
 
 class _Missing:
@@ -35,6 +49,42 @@ ROOT: Final = "__root__"
 """The one channel of a root state (LangGraph's name for it)."""
 
 Reducer = Callable[[Any, Any], Any]
+
+
+class RemainingStepsManager:
+    """Marks a managed key: the steps this run may still take (LangGraph's
+    ``RemainingStepsManager``)."""
+
+
+class IsLastStepManager:
+    """Marks a managed key: whether this step is the last the recursion limit allows."""
+
+
+RemainingSteps = Annotated[int, RemainingStepsManager]
+"""``remaining_steps: RemainingSteps``: nodes read how many steps the run has left."""
+
+IsLastStep = Annotated[bool, IsLastStepManager]
+"""``is_last_step: IsLastStep``: nodes read whether this step is the run's last."""
+
+_MANAGERS: Final = {"RemainingStepsManager": "remaining", "IsLastStepManager": "last"}
+"""Managed markers by class name: scopegraph's, and LangGraph's own for graphs that keep
+their ``langgraph.managed`` imports."""
+
+
+def _managed_kind(annotation: Any) -> str | None:
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    for extra in typing.get_args(annotation)[1:]:
+        if isinstance(extra, type) and extra.__name__ in _MANAGERS:
+            return _MANAGERS[extra.__name__]
+    return None
+
+
+def managed_values(managed: Mapping[str, str], remaining: int) -> dict[str, Any]:
+    """The values of managed keys for a step that leaves ``remaining`` steps."""
+    return {
+        key: remaining if kind == "remaining" else remaining == 1 for key, kind in managed.items()
+    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -169,12 +219,16 @@ def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
 class StateSchema:
     """The channels of one schema class, plus how to check input against it."""
 
-    __slots__ = ("channels", "cls", "kind", "name")
+    __slots__ = ("channels", "cls", "keys", "kind", "managed", "name")
 
     def __init__(self, cls: Any) -> None:
         self.cls = cls
         self.name: str = getattr(cls, "__name__", repr(cls))
         self.channels: dict[str, Channel] = {}
+        self.managed: dict[str, str] = {}
+        """Managed keys (``RemainingSteps``, ``IsLastStep``): key -> kind."""
+        self.keys: tuple[str, ...] = ()
+        """What a node with this input schema reads: its channels and managed keys."""
         if _is_pydantic_model(cls):
             self.kind = "pydantic"
         elif dataclasses.is_dataclass(cls) and isinstance(cls, type):
@@ -209,7 +263,13 @@ class StateSchema:
         else:
             names = list(hints)
         for key in names:
-            self.channels[key] = _channel_for(self.name, key, hints.get(key, Any))
+            annotation = hints.get(key, Any)
+            kind = _managed_kind(annotation)
+            if kind is not None:
+                self.managed[key] = kind
+            else:
+                self.channels[key] = _channel_for(self.name, key, annotation)
+        self.keys = (*self.channels, *self.managed)
 
     # -- input ---------------------------------------------------------------------------
 
@@ -262,12 +322,12 @@ class StateSchema:
     def view(self, values: dict[str, Any]) -> Any:
         """What a node whose input schema is this one receives."""
         if self.kind == "pydantic" or self.kind == "dataclass":
-            return self.cls(**{k: values[k] for k in self.channels if k in values})
+            return self.cls(**{k: values[k] for k in self.keys if k in values})
         if self.kind == "dict":
             return dict(values)
         if self.kind == "root":
             return values.get(ROOT)
-        return {k: values[k] for k in self.channels if k in values}
+        return {k: values[k] for k in self.keys if k in values}
 
     def object_to_update(self, value: Any) -> dict[str, Any] | None:
         """The update carried by a schema instance a node returned, else ``None``."""

@@ -12,9 +12,9 @@ from typing import Any
 
 from .._constants import END, START
 from .._errors import InvalidUpdateError
-from .._schema import MISSING, ROOT, Reducer, fields_of
+from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import Command, Send
+from .._types import NOT_OVERWRITE, Command, Overwrite, Send, overwritten
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -28,10 +28,12 @@ __all__ = (
     "make_tasks",
     "output_of",
     "plan_next",
+    "reduce_one",
     "snapshot",
     "start_task",
     "tasks_from_checkpoint",
     "updated_values",
+    "with_managed",
 )
 
 TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
@@ -63,6 +65,15 @@ def apply_writes(
     updated = False
     for key, value in writes:
         reducer = reducers[key]
+        if reducer is not None and (
+            (written is not None and key in written)
+            or type(value) is Overwrite
+            or type(value) is dict
+        ):
+            done, written = _overwrite(values, key, value, writer, written)
+            if done:
+                updated = True
+                continue
         if reducer is None:
             if written is not None:
                 other = written.get(key)
@@ -85,16 +96,46 @@ def apply_writes(
     return updated
 
 
+def _overwrite(
+    values: dict[str, Any], key: str, value: Any, writer: str, written: dict[str, str] | None
+) -> tuple[bool, dict[str, str] | None]:
+    """A write to a reducer key that may be an ``Overwrite``: returns whether it is done
+    with (applied, or ignored since the key was overwritten earlier in the step, as in
+    LangGraph), and ``written``, made here if None, where an overwritten key is recorded."""
+    new = overwritten(value)
+    if written is not None and key in written:
+        if new is not NOT_OVERWRITE:
+            raise InvalidUpdateError(
+                f"Can receive only one Overwrite value per super-step. (key {key!r}, "
+                f"written by {written[key]!r} and {writer!r})\nFor troubleshooting, visit: "
+                f"{TROUBLESHOOTING}INVALID_CONCURRENT_GRAPH_UPDATE"
+            )
+        return True, written
+    if new is NOT_OVERWRITE:
+        return False, written
+    if written is None:
+        written = {}
+    written[key] = writer
+    values[key] = new
+    return True, written
+
+
 def updated_values(
     values: dict[str, Any], reducers: Mapping[str, Reducer | None], writes: Any
 ) -> dict[str, Any]:
     """``values`` with one task's writes applied, as a copy (what its branches see)."""
     fresh = dict(values)
     for key, value in writes:
-        reducer = reducers[key]
-        current = fresh.get(key, MISSING)
-        fresh[key] = value if reducer is None or current is MISSING else reducer(current, value)
+        fresh[key] = reduce_one(reducers[key], fresh.get(key, MISSING), value)
     return fresh
+
+
+def reduce_one(reducer: Reducer | None, current: Any, value: Any) -> Any:
+    """A key's value after one write (an ``Overwrite`` bypasses the reducer)."""
+    if reducer is None or current is MISSING:
+        return value
+    new = overwritten(value)
+    return reducer(current, value) if new is NOT_OVERWRITE else new
 
 
 # -- a node's result ------------------------------------------------------------------------
@@ -420,6 +461,14 @@ def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
             "interrupt id: Command(resume={interrupt_id: value, ...})"
         )
     waiting[0][0].resume.append(resume)
+
+
+def with_managed(spec: GraphSpec, values: dict[str, Any], remaining: int) -> dict[str, Any]:
+    """What nodes and branches read: the state, plus the graph's managed keys
+    (``RemainingSteps``, ``IsLastStep``) for a step that leaves ``remaining`` steps."""
+    if not spec.managed:
+        return values
+    return {**values, **managed_values(spec.managed, remaining)}
 
 
 def snapshot(spec: GraphSpec, values: dict[str, Any]) -> Any:

@@ -49,6 +49,9 @@ class Run:
         self.loop_thread = threading.get_ident()
         self.step = 0
         self.values: dict[str, Any] = {}
+        self.remaining = opts.cfg.recursion_limit - 1
+        """The current step's ``RemainingSteps`` (LangGraph's count: the first step of a
+        run with an input reads the limit minus one; a resumed run's, the limit plus one)."""
         self.barriers: dict[int, set[str]] = {}
         """Which sources of each join edge have run since it last fired."""
         self.resuming = False
@@ -206,7 +209,9 @@ class Run:
         stream = self.stream
         if updated and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())
-        return _algo.plan_next(opts.spec, tasks, self.barriers, self.values)
+        self.remaining -= 1
+        values = _algo.with_managed(opts.spec, self.values, self.remaining)
+        return _algo.plan_next(opts.spec, tasks, self.barriers, values)
 
     async def plan_start(self) -> list[Task]:
         """The first step's tasks: START's edges, and its conditional edges' routes."""
@@ -226,7 +231,9 @@ class Run:
             if stream.events:
                 _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
                 _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
-        return _algo.make_tasks(spec, targets, {}, self.values)
+        return _algo.make_tasks(
+            spec, targets, {}, _algo.with_managed(spec, self.values, self.remaining)
+        )
 
     # -- stopping at interrupts -------------------------------------------------------------
 

@@ -143,6 +143,7 @@ class Persistence:
         stream = run.stream
         self.restore(checkpoint)
         run.resuming = True
+        run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
         if "values" in stream.modes:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
@@ -150,13 +151,23 @@ class Persistence:
             # Replaying an older checkpoint forks the thread: a copy of it becomes the
             # newest checkpoint, and the run goes on from there. Its tasks run again.
             run.step = checkpoint.step + 1
-            tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+            tasks = _algo.tasks_from_checkpoint(
+                opts.spec,
+                checkpoint,
+                _algo.with_managed(opts.spec, run.values, run.remaining),
+                self.thread_id,
+            )
             await self.save_checkpoint(tasks, "fork")
             return tasks
         records = {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
-        tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+        tasks = _algo.tasks_from_checkpoint(
+            opts.spec,
+            checkpoint,
+            _algo.with_managed(opts.spec, run.values, run.remaining),
+            self.thread_id,
+        )
         pending: list[Task] = []
         for task in tasks:
             record = records.get(task.id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from .._schema import MISSING
 from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
 from ..checkpoint._base import CheckpointTuple
-from ._algo import snapshot
+from ._algo import reduce_one, snapshot
 from ._task import planned_paths, result_of, task_id
 
 __all__ = ("state_snapshot",)
@@ -31,11 +32,7 @@ def state_snapshot(
             if done.status != "done":
                 continue
             for key, value in done.writes:
-                reducer = spec.reducers.get(key)
-                if reducer is not None and key in values:
-                    values[key] = reducer(values[key], value)
-                else:
-                    values[key] = value
+                values[key] = reduce_one(spec.reducers.get(key), values.get(key, MISSING), value)
     ordered = snapshot(spec, values)
     tasks: list[PregelTask] = []
     names: list[str] = []
