@@ -9,9 +9,11 @@ from typing import Annotated, Any, TypedDict
 
 import pydantic
 import pytest
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 
 from scopegraph import END, START, Command, InvalidUpdateError, StateGraph, interrupt
 from scopegraph.checkpoint import InMemorySaver
+from scopegraph.graph.message import add_messages
 from scopegraph.managed import IsLastStep, RemainingSteps
 from scopegraph.types import Overwrite
 
@@ -187,3 +189,38 @@ async def test_overwrite_bypasses_the_reducer_and_wins_over_the_steps_other_writ
     builder.add_edge(START, "twice")
     with pytest.raises(InvalidUpdateError, match="only one Overwrite value per super-step"):
         await builder.compile().ainvoke({"log": []})
+
+
+async def test_add_messages_formats_and_a_later_message_brings_a_removed_id_back() -> None:
+    merged = add_messages(
+        [HumanMessage("a", id="1")],
+        [RemoveMessage(id="1"), HumanMessage("again", id="1")],
+    )
+    assert [(m.id, m.content) for m in merged] == [("1", "again")]
+    with pytest.raises(ValueError, match="ID that doesn't exist"):
+        add_messages([], [RemoveMessage(id="nope")])
+    openai = add_messages(format="langchain-openai")
+    content: list[str | dict[Any, Any]] = [{"type": "text", "text": "hi"}]
+    assert openai([], [AIMessage(content=content, id="2")])[0].content == "hi"
+    with pytest.raises(ValueError, match="Unrecognized format"):
+        add_messages([], [], format="other")  # type: ignore[arg-type]
+
+
+async def test_a_pydantic_state_stores_its_input_as_given_and_reducers_see_it_first() -> None:
+    class Chat(pydantic.BaseModel):
+        messages: Annotated[list[AnyMessage], add_messages]
+        count: int = 0
+
+    async def node(state: Chat) -> dict[str, Any]:
+        return {"messages": [HumanMessage("reply")], "count": state.count + 1}
+
+    builder = StateGraph(Chat)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile()
+    # ("user", "hi") is no message: add_messages turns it into one before the model reads.
+    result = await graph.ainvoke({"messages": [("user", "hi")]})
+    assert [m.content for m in result["messages"]] == ["hi", "reply"]
+    assert result["count"] == 1
+    with pytest.raises(pydantic.ValidationError):
+        await graph.ainvoke({"messages": [], "count": "many"})

@@ -574,7 +574,7 @@ class PS(pydantic.BaseModel):
     x: int = 0
 
 
-def pydantic_app() -> Any:
+def pydantic_app(*, strict: bool = False) -> Any:
     async def n(state: PS) -> dict[str, Any]:
         return {"x": state.x + 1}
 
@@ -582,14 +582,19 @@ def pydantic_app() -> Any:
     graph.add_node("n", n)
     graph.add_edge(START, "n")
     graph.add_edge("n", END)
-    return graph.compile()
+    return graph.compile(strict=strict)
 
 
-async def test_pydantic_validation_failure_raises_invalid_input_error_from_it() -> None:
+async def test_pydantic_input_is_validated_when_a_node_reads_it_and_strict_checks_it_first() -> (
+    None
+):
+    # As LangGraph: the input is stored as given, the model validates it on reading.
+    with pytest.raises(pydantic.ValidationError, match=r"(?s)\nx\n"):
+        await pydantic_app().ainvoke({"x": "notint"})
     with pytest.raises(
         InvalidInputError, match=r"(?s)does not match the state schema PS.*\nx\n"
     ) as info:
-        await pydantic_app().ainvoke({"x": "notint"})
+        await pydantic_app(strict=True).ainvoke({"x": "notint"})
     assert isinstance(info.value.__cause__, pydantic.ValidationError)
 
 

@@ -280,24 +280,29 @@ class StateSchema:
 
         Keys that are not in the schema are dropped, as LangGraph does; with ``strict``
         (``compile(strict=True)``) they raise InvalidInputError naming them.
+
+        A dict input to a pydantic state is written as it is, as in LangGraph: it goes
+        through the keys' reducers first, and the model validates it when a node reads
+        the state (pydantic's ``ValidationError``). With ``strict`` it is validated here
+        (InvalidInputError naming the schema).
         """
         if self.kind == "root":
             return {} if value is None else {ROOT: value}
         if self.kind == "pydantic":
             if isinstance(value, self.cls):
-                return {k: getattr(value, k) for k in value.model_fields_set}
+                return dict(fields_of(value) or ())
             if not isinstance(value, Mapping):
                 raise InvalidInputError(
                     f"the input must be a {self.name} or a dict of its fields, "
                     f"not {type(value).__name__}"
                 )
-            try:
-                model = self.cls.model_validate(dict(value))
-            except Exception as exc:
-                raise InvalidInputError(
-                    f"the input does not match the state schema {self.name}: {exc}"
-                ) from exc
-            return {k: getattr(model, k) for k in model.model_fields_set}
+            if strict:
+                try:
+                    self.cls.model_validate(dict(value))
+                except Exception as exc:
+                    raise InvalidInputError(
+                        f"the input does not match the state schema {self.name}: {exc}"
+                    ) from exc
         if self.kind == "dataclass" and isinstance(value, self.cls):
             return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         if not isinstance(value, Mapping):
