@@ -257,8 +257,15 @@ class Run:
                 if task.interrupts:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
         if "values" in stream.modes:
-            values = {**self.snapshot(), "__interrupt__": tuple(interrupts)}
+            snap = self.snapshot()
+            values = {
+                **(snap if isinstance(snap, dict) else {}),
+                "__interrupt__": tuple(interrupts),
+            }
             stream.sink(stream.ns, "values", values)
+        for task in tasks:
+            if task.error is not None:
+                raise task.error  # an answer that did not match its interrupt's schema
 
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
