@@ -144,21 +144,6 @@ def _checkpoint_config(
     return {"configurable": configurable}
 
 
-def _task_state(run: RunView, task: Task) -> dict[str, Any] | None:
-    """The ``state`` of a planned task: its namespace's config if it runs a subgraph."""
-    node = run.opts.spec.nodes.get(task.name)
-    if node is None or not node.subgraphs:
-        return None
-    opts = run.opts
-    ns = f"{task.name}:{task.id}"
-    return {
-        "configurable": {
-            "thread_id": "" if opts.persist is None else opts.persist.thread_id,
-            "checkpoint_ns": f"{opts.checkpoint_ns}|{ns}" if opts.checkpoint_ns else ns,
-        }
-    }
-
-
 def checkpoint_payload(
     run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]
 ) -> dict[str, Any]:
