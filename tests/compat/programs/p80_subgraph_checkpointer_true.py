@@ -62,7 +62,7 @@ async def main() -> Any:
             first = await graph.ainvoke({"result": ""}, config)
             state = await graph.aget_state(config, subgraphs=True)
             task = state.tasks[0]
-            sub_state = task.state
+            sub_state: Any = task.state
             paused.append(
                 {
                     "interrupts": [i.value for i in first.get("__interrupt__", [])],

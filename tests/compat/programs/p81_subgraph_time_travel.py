@@ -42,7 +42,8 @@ async def main() -> Any:
     config: Any = {"configurable": {"thread_id": "1"}}
 
     await graph.ainvoke({"value": []}, config)
-    at_interrupt = (await graph.aget_state(config, subgraphs=True)).tasks[0].state.config
+    sub_state: Any = (await graph.aget_state(config, subgraphs=True)).tasks[0].state
+    at_interrupt = sub_state.config
     done = await graph.ainvoke(Command(resume="first"), config)
     calls.clear()
     replay = await graph.ainvoke(None, at_interrupt)
@@ -52,7 +53,7 @@ async def main() -> Any:
     history = [s async for s in graph.aget_state_history(config)]
     before = next(s for s in reversed(history) if s.next == ("executor",))
     fork = await graph.aupdate_state(before.config, None, as_node="__copy__")
-    copied = await graph.aget_state(fork)
+    copied: Any = await graph.aget_state(fork)
     return {
         "done": done,
         "replay_interrupts": [i.value for i in replay["__interrupt__"]],
