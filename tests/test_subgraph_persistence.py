@@ -175,6 +175,11 @@ async def test_subgraph_static_interrupt_uses_the_parents_checkpointer(
     assert out == {"log": []}
     assert (await graph.aget_state(config)).next == ("child",)
     assert await graph.ainvoke(None, config) == {"log": ["step", "step"]}
+    # As LangGraph: the root reports the subgraph's stop, the subgraph does not.
+    other: Any = {"configurable": {"thread_id": "streamed"}}
+    chunks = [c async for c in graph.astream({"log": []}, other, subgraphs=True)]
+    assert chunks[-1] == ((), {"__interrupt__": ()})
+    assert [ns for ns, chunk in chunks if "__interrupt__" in chunk] == [()]
 
 
 def test_compile_rejects_what_is_not_a_checkpointer() -> None:

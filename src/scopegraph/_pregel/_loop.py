@@ -258,11 +258,13 @@ class Run:
             await self.persistence.settle()
         self.interrupts = interrupts
         stream = self.stream
-        if "updates" in stream.modes:
+        if self.opts.parent is not None:
+            pass  # as LangGraph: the root run reports interrupts, its subgraphs' too
+        elif "updates" in stream.modes:
             for task in tasks:
-                if task.interrupts:
+                if task.interrupted:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
-        if "values" in stream.modes:
+        if "values" in stream.modes and self.opts.parent is None:
             snap = self.snapshot()
             values = {
                 **(snap if isinstance(snap, dict) else {}),
@@ -278,5 +280,5 @@ class Run:
         self.interrupts = []
         self.paused = True
         stream = self.stream
-        if "updates" in stream.modes:
+        if "updates" in stream.modes and self.opts.parent is None:
             stream.sink(stream.ns, "updates", {"__interrupt__": ()})
