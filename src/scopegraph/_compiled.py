@@ -8,14 +8,13 @@ import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, Generic, cast
 
 import anyio
 import anyio.from_thread
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
-from ._errors import InvalidInputError
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -36,6 +35,7 @@ from ._run import iterate_detached, open_run
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
+from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
 __all__ = ("CompiledStateGraph", "RunStream")
@@ -104,8 +104,11 @@ class RunStream:
         return await self._out.get_batch()
 
 
-class CompiledStateGraph:
-    """A compiled, runnable ``StateGraph``. Create it with ``StateGraph.compile()``."""
+class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+    """A compiled, runnable ``StateGraph``. Create it with ``StateGraph.compile()``.
+
+    Generic as LangGraph's: ``CompiledStateGraph[State, Context, Input, Output]``.
+    """
 
     stream_mode = "updates"
     """The default ``stream_mode`` of ``astream`` / ``stream``, as in LangGraph."""
@@ -237,25 +240,13 @@ class CompiledStateGraph:
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
-        that is a dataclass or a pydantic model."""
+        that is a dataclass or a pydantic model. As in LangGraph, a dict that does not
+        fit raises the schema's own error (TypeError, pydantic's ValidationError)."""
         schema = self.context_schema
         if not isinstance(context, dict) or schema is None or not isinstance(schema, type):
             return context
-        if dataclasses.is_dataclass(schema):
-            try:
-                return schema(**context)
-            except TypeError as exc:
-                raise InvalidInputError(
-                    f"context does not match the context_schema {schema.__name__}: {exc}"
-                ) from exc
-        validate = getattr(schema, "model_validate", None)
-        if callable(validate):
-            try:
-                return validate(context)
-            except Exception as exc:
-                raise InvalidInputError(
-                    f"context does not match the context_schema {schema.__name__}: {exc}"
-                ) from exc
+        if dataclasses.is_dataclass(schema) or callable(getattr(schema, "model_validate", None)):
+            return schema(**context)
         return context
 
     # -- async APIs ----------------------------------------------------------------------

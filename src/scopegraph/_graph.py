@@ -6,9 +6,10 @@ import dataclasses
 import functools
 import inspect
 import typing
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from types import UnionType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self
 
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
@@ -16,6 +17,7 @@ from ._errors import GraphValidationError
 from ._schema import StateSchema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import Command, RetryPolicy
+from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver
 
 __all__ = ("Finding", "StateGraph", "check")
@@ -267,14 +269,43 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
     )
 
 
-class StateGraph:
+def _deprecated_schemas(
+    given: dict[str, Any], context: Any, input: Any, output: Any
+) -> tuple[Any, Any, Any]:
+    """LangGraph's deprecated ``config_schema=``, ``input=``, ``output=``: each warns, and
+    counts where its new spelling was not given."""
+    unknown = sorted(set(given) - {"config_schema", "input", "output"})
+    if unknown:
+        raise TypeError(f"StateGraph() got an unexpected keyword argument {unknown[0]!r}")
+    renamed = {"config_schema": "context_schema", "input": "input_schema"}
+    renamed["output"] = "output_schema"
+    for old, new in renamed.items():
+        if old in given:
+            warnings.warn(
+                f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+    context = given.get("config_schema") if context is None else context
+    input = given.get("input") if input is None else input
+    output = given.get("output") if output is None else output
+    return context, input, output
+
+
+class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     """A graph whose nodes read and update a shared state.
+
+    Generic as LangGraph's: ``StateGraph[State, Context, Input, Output]`` (the last three
+    optional) works in annotations and at runtime.
 
     Args:
         state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
             declares how concurrent or repeated updates to a key are combined.
+        context_schema: the type of the run context nodes get as ``runtime.context``.
         input_schema: the schema of the run input, if narrower than the state.
         output_schema: the schema of the run output, if narrower than the state.
+        config_schema, input, output: LangGraph's deprecated spellings of
+            ``context_schema``, ``input_schema``, ``output_schema`` (a DeprecationWarning).
 
     Example::
 
@@ -290,19 +321,20 @@ class StateGraph:
     def __init__(
         self,
         state_schema: Any,
+        context_schema: Any | None = None,
         *,
         input_schema: Any | None = None,
         output_schema: Any | None = None,
-        context_schema: Any | None = None,
-        # LangGraph's older spellings.
-        input: Any | None = None,
-        output: Any | None = None,
+        **deprecated: Any,
     ) -> None:
+        context_schema, input_schema, output_schema = _deprecated_schemas(
+            deprecated, context_schema, input_schema, output_schema
+        )
         self.context_schema = context_schema
         """The type of the run context nodes get through ``runtime.context``."""
         self.state_schema = StateSchema(state_schema)
-        self.input_schema = StateSchema(input_schema or input or state_schema)
-        self.output_schema = StateSchema(output_schema or output or state_schema)
+        self.input_schema = StateSchema(input_schema or state_schema)
+        self.output_schema = StateSchema(output_schema or state_schema)
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
         self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
@@ -321,7 +353,7 @@ class StateGraph:
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
 
         Args:
@@ -374,7 +406,7 @@ class StateGraph:
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
-    ) -> StateGraph:
+    ) -> Self:
         """Add nodes and chain them with edges, in order."""
         if not nodes:
             raise GraphValidationError("add_sequence() needs at least one node")
@@ -393,7 +425,7 @@ class StateGraph:
 
     # -- edges ---------------------------------------------------------------------------
 
-    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
         if isinstance(start_key, str):
             if start_key == END:
@@ -418,7 +450,7 @@ class StateGraph:
         source: str,
         path: Callable[..., Any],
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """After ``source``, call ``path(state)`` to choose what runs next.
 
         ``path`` returns a node name, ``END``, a list of names, or ``Send`` objects.
@@ -457,17 +489,17 @@ class StateGraph:
         )
         return self
 
-    def set_entry_point(self, key: str) -> StateGraph:
+    def set_entry_point(self, key: str) -> Self:
         """Same as ``add_edge(START, key)``."""
         return self.add_edge(START, key)
 
     def set_conditional_entry_point(
         self, path: Callable[..., Any], path_map: dict[Hashable, str] | Sequence[str] | None = None
-    ) -> StateGraph:
+    ) -> Self:
         """Same as ``add_conditional_edges(START, path, path_map)``."""
         return self.add_conditional_edges(START, path, path_map)
 
-    def set_finish_point(self, key: str) -> StateGraph:
+    def set_finish_point(self, key: str) -> Self:
         """Same as ``add_edge(key, END)``."""
         return self.add_edge(key, END)
 
@@ -525,7 +557,7 @@ class StateGraph:
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
-    ) -> CompiledStateGraph:
+    ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
         Args:

@@ -112,6 +112,7 @@ async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> No
 
 async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     """Call the node's function (or subgraph, or runnable) with what it asks for."""
+    ctx.begin_attempt()
     kind = node.kind
     fn = node.fn
     if kind == "async" or kind == "sync":

@@ -1,0 +1,151 @@
+"""The graph-level API surface LangGraph programs use besides running a graph: the
+generic ``StateGraph[...]``, its constructor, ``Runtime`` and what a node finds in it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypedDict
+
+import pytest
+
+from scopegraph import END, START, CompiledStateGraph, StateGraph
+from scopegraph.checkpoint import InMemorySaver
+from scopegraph.runtime import DEFAULT_RUNTIME, ExecutionInfo, Runtime, ServerInfo
+
+
+class State(TypedDict, total=False):
+    message: str
+
+
+class Narrow(TypedDict, total=False):
+    message: str
+
+
+@dataclasses.dataclass
+class Context:
+    user: str
+
+
+def _chain(state: State) -> StateGraph[State, Context, Narrow, Narrow]:
+    # A module-level return annotation like this one made LangGraph's test_runtime.py fail
+    # to import: it is evaluated here at runtime.
+    return StateGraph[State, Context, Narrow, Narrow](State, Context)
+
+
+def test_state_graph_and_compiled_graph_are_generic_at_runtime() -> None:
+    assert StateGraph[State] is not None
+    assert StateGraph[State, Context] is not None
+    assert CompiledStateGraph[State, Context, Narrow, Narrow] is not None
+    builder = StateGraph[State, Context](State, Context)
+    assert builder.context_schema is Context
+    assert _chain.__annotations__["return"] == "StateGraph[State, Context, Narrow, Narrow]"
+
+
+def test_constructor_takes_context_schema_positionally_and_schemas_by_keyword() -> None:
+    builder = StateGraph(State, Context, input_schema=Narrow, output_schema=Narrow)
+    assert builder.context_schema is Context
+    assert builder.input_schema.cls is Narrow
+    assert builder.output_schema.cls is Narrow
+    with pytest.raises(TypeError, match="positional"):
+        StateGraph(State, Context, Narrow)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("config_schema", "context_schema"), ("input", "input_schema"), ("output", "output_schema")],
+)
+def test_deprecated_constructor_names_warn_and_still_apply(old: str, new: str) -> None:
+    value = Context if old == "config_schema" else Narrow
+    with pytest.warns(DeprecationWarning, match=f"`{old}` is deprecated.*`{new}`"):
+        builder = StateGraph(State, **{old: value})
+    got = getattr(builder, new)
+    assert (got if old == "config_schema" else got.cls) is value
+
+
+def test_constructor_rejects_unknown_keywords() -> None:
+    with pytest.raises(TypeError, match="'state'"):
+        StateGraph(State, state=State)
+
+
+def test_runtime_merge_override_and_default() -> None:
+    info = ExecutionInfo(checkpoint_id="c", checkpoint_ns="n", task_id="t")
+    server = ServerInfo(assistant_id="a", graph_id="g")
+    first = Runtime(context=Context("ann"), execution_info=info)
+    merged = first.merge(Runtime(server_info=server))
+    assert merged.context == Context("ann")
+    assert merged.execution_info is info
+    assert merged.server_info is server
+    assert first.merge(Runtime(context=Context("bob"))).context == Context("bob")
+    assert first.override(context=None).context is None
+    assert first.patch_execution_info(node_attempt=2).execution_info == info.patch(node_attempt=2)
+    assert DEFAULT_RUNTIME.context is None
+    assert DEFAULT_RUNTIME.execution_info is None
+    assert DEFAULT_RUNTIME.drain_requested is False
+    DEFAULT_RUNTIME.heartbeat()
+    with pytest.raises(RuntimeError, match="execution_info"):
+        DEFAULT_RUNTIME.patch_execution_info(node_attempt=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.task_id = "x"  # type: ignore[misc]
+
+
+def _capturing_graph(seen: list[Runtime[Any]], checkpointer: Any = None) -> Any:
+    def node(state: State, runtime: Runtime[Context]) -> State:
+        seen.append(runtime)
+        return {"message": "done"}
+
+    sub = StateGraph(State)
+    sub.add_node("inner", node)
+    sub.add_edge(START, "inner")
+    builder = StateGraph(State, Context)
+    builder.add_node("outer", node)
+    builder.add_node("sub", sub.compile())
+    builder.add_edge(START, "outer")
+    builder.add_edge("outer", "sub")
+    builder.add_edge("sub", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+@pytest.mark.anyio
+async def test_a_node_finds_where_it_runs_in_runtime_execution_info() -> None:
+    seen: list[Runtime[Any]] = []
+    graph = _capturing_graph(seen, InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t-1"}, "run_id": "r-1"}
+    await graph.ainvoke({"message": "hi"}, config, context={"user": "ann"})
+    outer, inner = seen
+    assert outer.context == Context("ann")
+    assert inner.context == Context("ann")
+    state = await graph.aget_state({"configurable": {"thread_id": "t-1"}})
+    history = [
+        s.config["configurable"]["checkpoint_id"] async for s in graph.aget_state_history(config)
+    ]
+    for runtime in (outer, inner):
+        info = runtime.execution_info
+        assert info is not None
+        assert info.thread_id == "t-1"
+        assert info.node_attempt == 1
+        assert isinstance(info.node_first_attempt_time, float)
+        assert info.task_id in info.checkpoint_ns.split("|")[-1]
+        assert info.checkpoint_id in history
+        assert runtime.server_info is None
+    assert outer.execution_info.run_id == "r-1"  # type: ignore[union-attr]
+    assert outer.execution_info.checkpoint_ns.startswith("outer:")  # type: ignore[union-attr]
+    assert inner.execution_info.checkpoint_ns.startswith("sub:")  # type: ignore[union-attr]
+    assert "|inner:" in inner.execution_info.checkpoint_ns  # type: ignore[union-attr]
+    assert state.values == {"message": "done"}
+
+
+@pytest.mark.anyio
+async def test_server_info_comes_from_the_configurable_keys() -> None:
+    seen: list[Runtime[Any]] = []
+    graph = _capturing_graph(seen)
+    configurable = {"assistant_id": "asst", "graph_id": "g", "langgraph_auth_user": "u"}
+    await graph.ainvoke({"message": "hi"}, {"configurable": configurable})
+    assert seen[0].server_info == ServerInfo(assistant_id="asst", graph_id="g", user="u")
+    assert seen[0].execution_info.thread_id is None  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_context_dict_that_does_not_fit_raises_the_schemas_own_error() -> None:
+    graph = _capturing_graph([])
+    with pytest.raises(TypeError):
+        await graph.ainvoke({"message": "hi"}, context={"nobody": "x"})
