@@ -149,3 +149,49 @@ async def test_a_context_dict_that_does_not_fit_raises_the_schemas_own_error() -
     graph = _capturing_graph([])
     with pytest.raises(TypeError):
         await graph.ainvoke({"message": "hi"}, context={"nobody": "x"})
+
+
+def _config_echo() -> Any:
+    def node(state: State, config: Any) -> State:
+        seen.append(config)
+        return {"message": "done"}
+
+    seen: list[Any] = []
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    return graph, seen
+
+
+@pytest.mark.anyio
+async def test_with_config_binds_a_config_merged_into_every_run() -> None:
+    graph, seen = _config_echo()
+    bound = graph.with_config(
+        {"configurable": {"thread_id": "t", "who": "bound"}, "tags": ["bound"]},
+        metadata={"user": "U1"},
+    )
+    assert graph.config is None
+    await bound.ainvoke({"message": "hi"}, {"tags": ["run"], "metadata": {"req": "R1"}})
+    config = seen[-1]
+    assert config["configurable"]["who"] == "bound"
+    assert config["configurable"]["thread_id"] == "t"
+    assert config["tags"] == ["bound", "run"]
+    assert config["metadata"]["user"] == "U1"
+    assert config["metadata"]["req"] == "R1"
+    # The state APIs see the bound thread too.
+    assert (await bound.aget_state({})).values == {"message": "done"}
+    await bound.ainvoke({"message": "hi"}, {"configurable": {"who": "run"}})
+    assert seen[-1]["configurable"]["who"] == "run"
+    with pytest.raises(ValueError, match="thread"):
+        await graph.ainvoke({"message": "hi"})
+
+
+def test_with_config_keyword_keys_win_and_later_calls_keep_earlier_keys() -> None:
+    graph, _ = _config_echo()
+    bound = graph.with_config({"recursion_limit": 1}, recursion_limit=7).with_config(tags=["t"])
+    assert bound.config["recursion_limit"] == 7
+    assert bound.config["tags"] == ["t"]
+    assert bound.copy().config == bound.config
+    assert bound.copy({"name": "other"}).name == "other"
+    assert bound.name == graph.name

@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, cast
+from typing import Any, Generic, Self, cast
 
 import anyio
 import anyio.from_thread
@@ -28,6 +28,7 @@ from ._pregel import (
     current,
     parse_config,
 )
+from ._pregel._context import merge_configs
 from ._pregel._emit import NO_STREAM, events_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
@@ -142,10 +143,34 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.input_channels = spec.input_channels
         self.nodes = spec.nodes
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
+        self.config: RunnableConfig | None = None
+        """The config bound with :meth:`with_config`, merged into every run's."""
         self._plain: RunOptions | None = None
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
+
+    # -- configuring and copying ---------------------------------------------------------
+
+    def copy(self, update: dict[str, Any] | None = None) -> Self:
+        """A copy of this graph (sharing its builder, tables and checkpointer), with the
+        attributes in ``update`` replaced."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(update or {})
+        new._plain = None
+        return new
+
+    def with_config(self, config: RunnableConfig | None = None, **kwargs: Any) -> Self:
+        """A copy of this graph whose runs merge ``config`` (and the keyword keys) into
+        theirs: ``configurable`` and ``metadata`` per key, ``tags`` and ``callbacks``
+        added, other keys (``recursion_limit``...) replaced by the run's own."""
+        bound = merge_configs(self.config, config, cast(RunnableConfig, kwargs))
+        return self.copy({"config": bound})
+
+    def _bound(self, config: RunnableConfig) -> RunnableConfig:
+        """``config`` merged into the config bound with :meth:`with_config`."""
+        return config if self.config is None else merge_configs(self.config, config)
 
     # -- building runs -------------------------------------------------------------------
 
@@ -164,6 +189,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
+        if self.config is not None:
+            config = merge_configs(self.config, config)
         if config is None and not options and stream_mode is None and self.checkpointer is None:
             if input is None or isinstance(input, Command):
                 raise ValueError(
@@ -273,7 +300,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
-                run = self._nested_run(input, config or parent.config, parent)
+                run = self._nested_run(input, self._bound(config or parent.config), parent)
             else:
                 run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
@@ -458,6 +485,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
         saver = self._saver_for("get_state()")
+        config = self._bound(config)
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
         tup = await saver.aget_tuple(thread, ns, checkpoint_id)
         return self._snapshot(tup, config, live=checkpoint_id is None)
@@ -465,6 +493,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Synchronous :meth:`aget_state`."""
         saver = self._saver_for("get_state()")
+        config = self._bound(config)
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
         tup = saver.get_tuple(thread, ns, checkpoint_id)
         return self._snapshot(tup, config, live=checkpoint_id is None)
@@ -479,6 +508,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> AsyncIterator[StateSnapshot]:
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         tuples = await saver.alist(thread, ns, before=_checkpoint_id_of(before))
         for snapshot in self._history(tuples, config, filter, limit):
@@ -494,6 +524,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> Iterator[StateSnapshot]:
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         tuples = saver.list(thread, ns, before=_checkpoint_id_of(before))
         yield from self._history(tuples, config, filter, limit)
@@ -526,6 +557,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         config of the new checkpoint.
         """
         saver = self._saver_for("update_state()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "update_state()")
         options = update_options(
             self.spec,

@@ -39,6 +39,7 @@ __all__ = (
     "StreamOptions",
     "Sink",
     "current",
+    "merge_configs",
     "parse_config",
 )
 
@@ -81,6 +82,43 @@ class ParsedConfig:
 _NOT_USER_CHECKPOINT_KEYS = frozenset(
     ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
 )
+
+
+def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:
+    """Configs merged as LangGraph merges a graph's bound config (``with_config``) with a
+    run's: later values win, except that ``metadata`` and ``configurable`` merge per key,
+    ``tags`` and ``callbacks`` add up; empty values are skipped."""
+    merged: dict[str, Any] = {}
+    for config in configs:
+        items: dict[str, Any] = dict(config or {})
+        for key, value in items.items():
+            if not value:
+                continue
+            old = merged.get(key)
+            if key in ("metadata", "configurable") and old:
+                merged[key] = {**old, **value}
+            elif key == "tags" and old:
+                merged[key] = [*old, *value]
+            elif key == "callbacks" and old:
+                merged[key] = _merge_callbacks(old, value)
+            else:
+                merged[key] = value
+    merged.setdefault("configurable", {})
+    return merged  # type: ignore[return-value]
+
+
+def _merge_callbacks(old: Any, new: Any) -> Any:
+    """Two ``callbacks`` values: lists of handlers, or LangChain callback managers."""
+    if isinstance(old, list) and isinstance(new, list):
+        return [*old, *new]
+    if isinstance(old, list):  # new is a manager: it gets the handlers too
+        old, new = new, old
+    if isinstance(new, list):
+        manager = old.copy()
+        for handler in new:
+            manager.add_handler(handler, inherit=True)
+        return manager
+    return old.merge(new)
 
 
 def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> ParsedConfig:
