@@ -195,3 +195,97 @@ def test_with_config_keyword_keys_win_and_later_calls_keep_earlier_keys() -> Non
     assert bound.copy().config == bound.config
     assert bound.copy({"name": "other"}).name == "other"
     assert bound.name == graph.name
+
+
+def _drawn_edges(graph: Any, **kwargs: Any) -> list[tuple[str, str, Any, bool]]:
+    drawn = graph.get_graph(**kwargs)
+    return [(e.source, e.target, e.data, e.conditional) for e in drawn.edges]
+
+
+def _step(state: State) -> State:
+    return {"message": "x"}
+
+
+def _route(state: State) -> str:
+    return "b"
+
+
+def test_get_graph_draws_edges_routes_and_joins_as_langgraph() -> None:
+    import langgraph.graph
+
+    import scopegraph
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(State)
+        for name in ("a", "b", "c", "d"):
+            builder.add_node(name, _step)
+        builder.add_edge(lib.START, "a")
+        builder.add_conditional_edges("a", _route, {"go": "b", "other": "c", "stop": lib.END})
+        builder.add_edge(["b", "c"], "d")
+        builder.add_edge("d", lib.END)
+        return builder.compile()
+
+    ours, theirs = build(scopegraph), build(langgraph.graph)
+    assert _drawn_edges(ours) == _drawn_edges(theirs)
+    assert ours.get_graph().to_json() == theirs.get_graph().to_json()
+    assert ours.get_graph().draw_mermaid() == theirs.get_graph().draw_mermaid()
+
+
+def test_get_graph_of_a_route_without_declared_destinations_is_langgraphs() -> None:
+    # LangGraph 1.2.24 draws no edge for a conditional edge whose destinations are not
+    # declared (no path_map, no Literal return): "a" then looks like the last node.
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_node("b", _step)
+    builder.add_edge(START, "a")
+    builder.add_conditional_edges("a", _route)
+    builder.add_edge("b", END)
+    assert _drawn_edges(builder.compile()) == [
+        ("__start__", "a", None, False),
+        ("a", "__end__", None, False),
+    ]
+
+
+def test_get_graph_xray_inlines_subgraphs_and_labels_command_destinations() -> None:
+    sub = StateGraph(State)
+    sub.add_node("inner", _step)
+    sub.add_node("inner2", _step)
+    sub.add_edge(START, "inner")
+    sub.add_edge("inner", "inner2")
+    builder = StateGraph(State)
+    builder.add_node("child", sub.compile(), destinations={"b": "yes", END: "no"})
+    builder.add_node("b", _step, metadata={"kind": "leaf"})
+    builder.add_edge(START, "child")
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["b"])
+    assert _drawn_edges(graph) == [
+        ("__start__", "child", None, False),
+        ("child", "__end__", "no", True),
+        ("child", "b", "yes", True),
+        ("b", "__end__", None, False),
+    ]
+    drawn = graph.get_graph(xray=True)
+    assert list(drawn.nodes) == ["__start__", "b", "__end__", "child:inner", "child:inner2"]
+    assert drawn.nodes["b"].metadata == {"kind": "leaf", "__interrupt": "before"}
+    assert [(e.source, e.target) for e in drawn.edges] == [
+        ("__start__", "child:inner"),
+        ("child:inner2", "__end__"),
+        ("child:inner2", "b"),
+        ("b", "__end__"),
+        ("child:inner", "child:inner2"),
+    ]
+    assert "child:inner" not in graph.get_graph(xray=0).nodes
+
+
+def test_get_graph_without_langchain_is_a_drawing_with_the_same_json() -> None:
+    from scopegraph._drawing import Drawing
+
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    drawing = graph._drawing(False)
+    assert isinstance(drawing, Drawing)
+    assert drawing.to_json() == graph.get_graph().to_json()
+    assert drawing.draw_mermaid(with_styles=False) == graph.get_graph().draw_mermaid(
+        with_styles=False
+    )

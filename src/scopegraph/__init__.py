@@ -6,6 +6,8 @@ completes; when a run API returns or raises, nothing of the run is still running
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 from ._compiled import CompiledStateGraph as CompiledStateGraph
 from ._compiled import RunStream as RunStream
 from ._constants import END as END
@@ -16,6 +18,7 @@ from ._context import dispatch_custom_event as dispatch_custom_event
 from ._context import get_config as get_config
 from ._context import get_stream_writer as get_stream_writer
 from ._context import interrupt as interrupt
+from ._drawing import register_graph_converter as _register_graph_converter
 from ._errors import ContextError as ContextError
 from ._errors import GraphInterrupt as GraphInterrupt
 from ._errors import GraphRecursionError as GraphRecursionError
@@ -84,3 +87,13 @@ def _langchain_hooks() -> _NodeHooks:
 
 
 _register_node_hooks("langchain_core", _langchain_hooks)
+
+
+def _langchain_graph() -> _Any:
+    # Loaded by get_graph() only when langchain_core is installed.
+    from ._langchain_graph import to_langchain_graph
+
+    return to_langchain_graph
+
+
+_register_graph_converter("langchain_core", _langchain_graph)

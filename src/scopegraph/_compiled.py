@@ -15,6 +15,7 @@ import anyio.from_thread
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
+from ._drawing import Drawing, converted, draw
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -171,6 +172,34 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def _bound(self, config: RunnableConfig) -> RunnableConfig:
         """``config`` merged into the config bound with :meth:`with_config`."""
         return config if self.config is None else merge_configs(self.config, config)
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def get_graph(self, config: RunnableConfig | None = None, *, xray: int | bool = False) -> Any:
+        """A drawable graph of this graph's nodes and edges, as LangGraph draws it.
+
+        LangChain's ``Graph`` when ``langchain_core`` is installed (``draw_mermaid()``,
+        ``draw_ascii()``, ``to_json()``...), else a :class:`scopegraph._drawing.Drawing`
+        with ``nodes``, ``edges``, ``draw_mermaid()`` and ``to_json()``. ``xray`` draws
+        subgraph nodes as their own nodes (``True``: all the way down; a number: that
+        many levels).
+        """
+        return converted(self._drawing(xray))
+
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: int | bool = False
+    ) -> Any:
+        """:meth:`get_graph` (drawing does no I/O)."""
+        return self.get_graph(config, xray=xray)
+
+    def _drawing(self, xray: int | bool) -> Drawing:
+        subgraphs: dict[str, Drawing] = {}
+        if xray:
+            deeper = xray if isinstance(xray, bool) or xray <= 0 else xray - 1
+            for name, node in self.builder.nodes.items():
+                if isinstance(node.fn, CompiledStateGraph):
+                    subgraphs[name] = node.fn._drawing(deeper)
+        return draw(self, subgraphs)
 
     # -- building runs -------------------------------------------------------------------
 

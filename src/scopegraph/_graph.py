@@ -192,12 +192,13 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
         return None, True
     candidates = typing.get_args(ret) if typing.get_origin(ret) in (typing.Union, UnionType) else ()
     for tp in (ret, *candidates):
-        if _is_command_type(tp):
-            return (), True
+        # Command[...] first: the alias also answers to Command's __name__.
         if _is_command_type(typing.get_origin(tp)):
             args = typing.get_args(tp)
             if args and typing.get_origin(args[0]) is Literal:
                 return tuple(str(a) for a in typing.get_args(args[0])), False
+            return (), True
+        if _is_command_type(tp):
             return (), True
     return None, False
 
@@ -351,7 +352,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         timeout: float | None = None,
         metadata: dict[str, Any] | None = None,
-        destinations: Sequence[str] | None = None,
+        destinations: Sequence[str] | dict[str, str] | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
@@ -365,7 +366,8 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             timeout: seconds after which the node is cancelled and ``NodeTimeoutError``
                 is raised (after the node's cleanup has finished).
             metadata: extra metadata for the node's events.
-            destinations: nodes a ``Command(goto=...)`` from this node may go to.
+            destinations: nodes a ``Command(goto=...)`` from this node may go to (a dict
+                maps them to the labels ``get_graph()`` draws on their edges).
         """
         name, action = _node_name(node, action)
         # LangGraph allows editing after compile; a new compile() picks it up.
@@ -385,6 +387,8 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         spec.metadata = dict(metadata or {})
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
+            if isinstance(destinations, dict):  # LangGraph's {node: label}, for drawing
+                spec.destination_labels = {str(k): str(v) for k, v in destinations.items()}
         self.nodes[name] = spec
         return self
 
