@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any, TypedDict
 
 import pytest
+import typing_extensions
 
 from scopegraph import END, START, CompiledStateGraph, StateGraph
 from scopegraph.checkpoint import InMemorySaver
@@ -289,3 +290,42 @@ def test_get_graph_without_langchain_is_a_drawing_with_the_same_json() -> None:
     assert drawing.draw_mermaid(with_styles=False) == graph.get_graph().draw_mermaid(
         with_styles=False
     )
+
+
+class _In(typing_extensions.TypedDict):
+    question: str
+    hint: typing_extensions.NotRequired[str]
+
+
+class _Out(typing_extensions.TypedDict, total=False):
+    answer: str | None
+
+
+@dataclasses.dataclass
+class _Whole:
+    question: str
+    answer: str | None = None
+    tries: int = 0
+
+
+def test_json_schemas_of_input_output_and_context_are_langgraphs() -> None:
+    import langgraph.graph
+
+    import scopegraph
+
+    def build(lib: Any, state: Any, **schemas: Any) -> Any:
+        builder = lib.StateGraph(state, Context, **schemas)
+        builder.add_node("n", lambda s: {})
+        builder.add_edge(lib.START, "n")
+        return builder.compile()
+
+    for schemas in ({"input_schema": _In, "output_schema": _Out}, {}):
+        ours = build(scopegraph, _Whole, **schemas)
+        theirs = build(langgraph.graph, _Whole, **schemas)
+        assert ours.get_input_jsonschema() == theirs.get_input_jsonschema()
+        assert ours.get_output_jsonschema() == theirs.get_output_jsonschema()
+        assert ours.get_context_jsonschema() == theirs.get_context_jsonschema()
+    no_context = StateGraph(State)
+    no_context.add_node("n", _step)
+    no_context.add_edge(START, "n")
+    assert no_context.compile().get_context_jsonschema() is None

@@ -18,7 +18,6 @@ from ._context import dispatch_custom_event as dispatch_custom_event
 from ._context import get_config as get_config
 from ._context import get_stream_writer as get_stream_writer
 from ._context import interrupt as interrupt
-from ._drawing import register_graph_converter as _register_graph_converter
 from ._errors import ContextError as ContextError
 from ._errors import GraphInterrupt as GraphInterrupt
 from ._errors import GraphRecursionError as GraphRecursionError
@@ -30,6 +29,7 @@ from ._errors import ScopegraphError as ScopegraphError
 from ._graph import Finding as Finding
 from ._graph import StateGraph as StateGraph
 from ._graph import check as check
+from ._lazy import register_integration as _register_integration
 from ._pregel._hooks import NodeHooks as _NodeHooks
 from ._pregel._hooks import register_node_hooks as _register_node_hooks
 from ._state import PregelTask as PregelTask
@@ -89,11 +89,18 @@ def _langchain_hooks() -> _NodeHooks:
 _register_node_hooks("langchain_core", _langchain_hooks)
 
 
-def _langchain_graph() -> _Any:
-    # Loaded by get_graph() only when langchain_core is installed.
+def _load_langchain_graph() -> _Any:
+    # get_graph() returns LangChain's Graph, as LangGraph does, when it is installed.
     from ._langchain_graph import to_langchain_graph
 
     return to_langchain_graph
 
 
-_register_graph_converter("langchain_core", _langchain_graph)
+def _load_jsonschema() -> _Any:
+    from . import _jsonschema as schemas
+
+    return schemas
+
+
+_register_integration("graph drawing", "langchain_core", _load_langchain_graph)
+_register_integration("json schema", "pydantic", _load_jsonschema)

@@ -16,6 +16,7 @@ import anyio.from_thread
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
 from ._drawing import Drawing, converted, draw
+from ._lazy import integration
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -200,6 +201,27 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 if isinstance(node.fn, CompiledStateGraph):
                     subgraphs[name] = node.fn._drawing(deeper)
         return draw(self, subgraphs)
+
+    # -- schemas ---------------------------------------------------------------------------
+
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """The JSON schema of the run input (``input_schema``, else the state schema)."""
+        schema: dict[str, Any] = _schemas().state_jsonschema(
+            self.builder.input_schema.cls, f"{self.name}Input"
+        )
+        return schema
+
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """The JSON schema of the run output (``output_schema``, else the state schema)."""
+        schema: dict[str, Any] = _schemas().state_jsonschema(
+            self.builder.output_schema.cls, f"{self.name}Output"
+        )
+        return schema
+
+    def get_context_jsonschema(self) -> dict[str, Any] | None:
+        """The JSON schema of the ``context_schema``, or None without one."""
+        result: dict[str, Any] | None = _schemas().context_jsonschema(self.context_schema)
+        return result
 
     # -- building runs -------------------------------------------------------------------
 
@@ -637,6 +659,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 except StopAsyncIteration:
                     return
                 yield from batch
+
+
+def _schemas() -> Any:
+    schemas = integration("json schema")
+    if schemas is None:
+        raise ImportError(
+            "JSON schemas are made with pydantic, which is not installed: "
+            "pip install 'scopegraph[server]' (or pip install pydantic)"
+        )
+    return schemas
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:

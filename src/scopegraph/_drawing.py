@@ -9,7 +9,7 @@ drawn at all; nodes that nothing leaves lead to END. ``xray`` replaces a subgrap
 by the subgraph's own drawing, its ids prefixed with ``"node:"``.
 
 The result is :class:`Drawing` (nodes, edges, ``draw_mermaid()``, ``to_json()``); when
-LangChain is installed, an integration registered with :func:`register_graph_converter`
+LangChain is installed, the ``"graph drawing"`` integration (:mod:`scopegraph._lazy`)
 turns it into ``langchain_core.runnables.graph.Graph`` (``draw_ascii()``,
 ``draw_mermaid_png()``...), as LangGraph returns.
 """
@@ -17,16 +17,16 @@ turns it into ``langchain_core.runnables.graph.Graph`` (``draw_ascii()``,
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import typing
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from ._constants import END, START
+from ._lazy import integration
 from ._spec import Branch, NodeSpec
 
-__all__ = ("DrawnEdge", "DrawnNode", "Drawing", "draw", "register_graph_converter")
+__all__ = ("DrawnEdge", "DrawnNode", "Drawing", "converted", "draw")
 
 _LIMIT = 250
 """LangGraph's number of simulated steps."""
@@ -161,20 +161,11 @@ def _mermaid_id(node_id: str) -> str:
     return node_id.replace(":", "_")
 
 
-_converters: dict[str, Callable[[], Callable[[Drawing], Any]]] = {}
-
-
-def register_graph_converter(package: str, load: Callable[[], Callable[[Drawing], Any]]) -> None:
-    """``get_graph()`` returns ``load()(drawing)`` when ``package`` is installed."""
-    _converters[package] = load
-
-
 def converted(drawing: Drawing) -> Any:
-    """The drawing as the installed integration draws it (LangChain's ``Graph``)."""
-    for package, load in _converters.items():
-        if importlib.util.find_spec(package) is not None:
-            return load()(drawing)
-    return drawing
+    """The drawing as the installed integration draws it (LangChain's ``Graph``), else
+    as it is."""
+    convert = integration("graph drawing")
+    return drawing if convert is None else convert(drawing)
 
 
 # -- finding the edges ---------------------------------------------------------------------
