@@ -329,3 +329,31 @@ def test_json_schemas_of_input_output_and_context_are_langgraphs() -> None:
     no_context.add_node("n", _step)
     no_context.add_edge(START, "n")
     assert no_context.compile().get_context_jsonschema() is None
+
+
+def _counter() -> Any:
+    def add(state: State) -> State:
+        return {"message": state["message"] + "!"}
+
+    builder = StateGraph(State)
+    builder.add_node("add", add)
+    builder.add_edge(START, "add")
+    return builder
+
+
+@pytest.mark.anyio
+async def test_debug_prints_updates_and_values_as_langgraph(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    graph = _counter().compile()
+    assert await graph.ainvoke({"message": "hi"}, debug=True) == {"message": "hi!"}
+    assert capsys.readouterr().out == (
+        "\x1b[1m[values]\x1b[0m {'message': 'hi'}\n"
+        "\x1b[1m[updates]\x1b[0m {'add': {'message': 'hi!'}}\n"
+        "\x1b[1m[values]\x1b[0m {'message': 'hi!'}\n"
+    )
+    chunks = [c async for c in graph.astream({"message": "hi"}, print_mode="values")]
+    assert chunks == [{"add": {"message": "hi!"}}]
+    assert capsys.readouterr().out.count("[values]") == 2
+    await _counter().compile(debug=True).ainvoke({"message": "hi"})
+    assert capsys.readouterr().out.count("[updates]") == 1

@@ -31,7 +31,7 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._context import merge_configs
-from ._pregel._emit import NO_STREAM, events_sink, stream_sink
+from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
@@ -242,7 +242,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if self.config is not None:
             config = merge_configs(self.config, config)
-        if config is None and not options and stream_mode is None and self.checkpointer is None:
+        plain = not options and stream_mode is None and self.checkpointer is None
+        if config is None and plain and not self.debug:
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "
@@ -259,6 +260,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         # stateless runs, whose thread would be deleted at the end anyway).
         saver = options.pop("checkpointer", self.checkpointer)
         context = self._coerce_context(options.pop("context", None))
+        debug, print_mode = options.pop("debug", None), options.pop("print_mode", ())
+        printed = ("updates", "values") if debug or self.debug else print_mode
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -267,6 +270,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
         stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
+        if printed:
+            shown, _ = _check_modes(printed)
+            sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
+            stream = dataclasses.replace(stream, modes=stream.modes | shown, sink=sink)
         run = RunOptions(self.spec, cfg, stream, context=context)
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
@@ -691,7 +698,8 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
-            "options are durability, interrupt_before and interrupt_after"
+            "options are durability, interrupt_before, interrupt_after, context, debug "
+            "and print_mode"
         )
 
 
