@@ -357,3 +357,44 @@ async def test_debug_prints_updates_and_values_as_langgraph(
     assert capsys.readouterr().out.count("[values]") == 2
     await _counter().compile(debug=True).ainvoke({"message": "hi"})
     assert capsys.readouterr().out.count("[updates]") == 1
+
+
+class _Wide(TypedDict, total=False):
+    message: str
+    secret: str
+
+
+class _Callable:
+    def __call__(self, state: Any) -> Any:
+        return {}
+
+
+@pytest.mark.anyio
+async def test_add_node_input_schema_gives_the_node_its_own_view_of_the_state() -> None:
+    seen: list[Any] = []
+
+    def fill(state: _Wide) -> _Wide:
+        return {"message": "m", "secret": "s"}
+
+    def look(state: Any) -> _Wide:
+        seen.append(dict(state))
+        return {}
+
+    builder = StateGraph(_Wide)
+    builder.add_node("fill", fill)
+    builder.add_node("look", look, input_schema=Narrow)
+    builder.add_edge(START, "fill")
+    builder.add_edge("fill", "look")
+    assert await builder.compile().ainvoke({}) == {"message": "m", "secret": "s"}
+    assert seen == [{"message": "m"}]
+
+
+def test_add_node_names_lambdas_and_callable_objects_as_langgraph() -> None:
+    builder = StateGraph(State)
+    builder.add_node(lambda state: {})
+    builder.add_node(_Callable())
+    sub = StateGraph(State)
+    sub.add_node("x", _step)
+    sub.add_edge(START, "x")
+    builder.add_node(sub.compile(name="child"))
+    assert list(builder.nodes) == ["<lambda>", "_Callable", "child"]

@@ -208,19 +208,24 @@ NodeAction = Callable[..., Any] | CompiledStateGraph
 
 
 def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
-    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function."""
+    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function.
+
+    As LangGraph, ``add_node(fn)`` names the node after ``fn.__name__`` (``"<lambda>"``
+    for a lambda), a compiled graph or a runnable after its name, and any other callable
+    object after its class.
+    """
     if action is None:
         if isinstance(node, str):
             raise GraphValidationError(
                 f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
             )
-        name = getattr(node, "__name__", None) or getattr(node, "name", None)
-        if not isinstance(name, str) or name == "<lambda>":
-            raise GraphValidationError(
-                "add_node(fn) needs a function with a __name__; for a lambda or a "
-                "callable object pass a name: add_node('name', fn)"
-            )
-        return name, node
+        if isinstance(node, CompiledStateGraph):
+            return node.name, node
+        get_name = getattr(node, "get_name", None)
+        name = get_name() if callable(get_name) else None
+        if not isinstance(name, str):
+            name = getattr(node, "__name__", type(node).__name__)
+        return str(name), node
     if not isinstance(node, str):
         raise GraphValidationError(
             f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
@@ -353,6 +358,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         timeout: float | None = None,
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | dict[str, str] | None = None,
+        input_schema: Any | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
@@ -368,6 +374,9 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             metadata: extra metadata for the node's events.
             destinations: nodes a ``Command(goto=...)`` from this node may go to (a dict
                 maps them to the labels ``get_graph()`` draws on their edges).
+            input_schema: the view of the state the node receives (its keys only), when
+                it is not the graph's state schema; by default the annotation of the
+                node's first parameter, when that is a state schema class.
         """
         name, action = _node_name(node, action)
         # LangGraph allows editing after compile; a new compile() picks it up.
@@ -385,6 +394,10 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         spec.retry_policy = policy
         spec.timeout = timeout
         spec.metadata = dict(metadata or {})
+        if input_schema is not None:
+            spec.input_schema = (
+                None if input_schema is self.state_schema.cls else StateSchema(input_schema)
+            )
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
             if isinstance(destinations, dict):  # LangGraph's {node: label}, for drawing
