@@ -398,3 +398,40 @@ def test_add_node_names_lambdas_and_callable_objects_as_langgraph() -> None:
     sub.add_edge(START, "x")
     builder.add_node(sub.compile(name="child"))
     assert list(builder.nodes) == ["<lambda>", "_Callable", "child"]
+
+
+def _failing_on_boom() -> Any:
+    def node(state: State) -> State:
+        if state["message"] == "boom":
+            raise ValueError("boom")
+        return {"message": state["message"] + "!"}
+
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    return builder.compile()
+
+
+@pytest.mark.anyio
+async def test_abatch_runs_each_input_and_can_return_exceptions() -> None:
+    graph = _failing_on_boom()
+    inputs = [{"message": "a"}, {"message": "boom"}, {"message": "b"}]
+    results = await graph.abatch(inputs, {"max_concurrency": 1}, return_exceptions=True)
+    assert results[0] == {"message": "a!"}
+    assert results[2] == {"message": "b!"}
+    assert isinstance(results[1], ValueError)
+    with pytest.raises(ValueError, match="boom"):
+        await graph.abatch(inputs)
+    configs: Any = [{"tags": ["x"]}, {"tags": ["y"]}]
+    assert await graph.abatch(inputs[::2], configs) == [{"message": "a!"}, {"message": "b!"}]
+    with pytest.raises(ValueError, match="2 configs for 3 inputs"):
+        await graph.abatch(inputs, configs)
+
+
+def test_batch_is_the_synchronous_abatch() -> None:
+    graph = _failing_on_boom()
+    assert graph.batch([{"message": "a"}, {"message": "b"}]) == [
+        {"message": "a!"},
+        {"message": "b!"},
+    ]
+    assert isinstance(graph.batch([{"message": "boom"}], return_exceptions=True)[0], ValueError)

@@ -34,7 +34,7 @@ from ._pregel._context import merge_configs
 from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
-from ._run import iterate_detached, open_run
+from ._run import iterate_detached, open_run, unwrap_exception_group
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
@@ -636,6 +636,61 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         result: RunnableConfig = anyio.run(self.aupdate_state, config, values, as_node)
         return result
 
+    # -- batches -------------------------------------------------------------------------
+
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """:meth:`ainvoke` on each input, concurrently (at most ``max_concurrency`` of the
+        first config at once); the results in the order of ``inputs``.
+
+        ``config`` is one config for all, or one per input. A failing run cancels the
+        others and its exception is raised (every run has ended by then), unless
+        ``return_exceptions=True``: its exception is then its result.
+        """
+        configs = _batch_configs(config, len(inputs))
+        results: list[Any] = [None] * len(inputs)
+        limit = (configs[0] or {}).get("max_concurrency") if configs else None
+        limiter = anyio.CapacityLimiter(limit) if isinstance(limit, int) and limit > 0 else None
+
+        async def one(i: int) -> None:
+            try:
+                if limiter is None:
+                    results[i] = await self.ainvoke(inputs[i], configs[i], **kwargs)
+                else:
+                    async with limiter:
+                        results[i] = await self.ainvoke(inputs[i], configs[i], **kwargs)
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results[i] = exc
+
+        async with unwrap_exception_group(), anyio.create_task_group() as tg:
+            for i in range(len(inputs)):
+                tg.start_soon(one, i)
+        return results
+
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Synchronous :meth:`abatch` (runs it in a private event loop)."""
+        _check_no_running_loop("batch", "abatch")
+        call = functools.partial(
+            self.abatch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+        results: list[Any] = anyio.run(call)
+        return results
+
     # -- sync APIs -----------------------------------------------------------------------
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -676,6 +731,20 @@ def _schemas() -> Any:
             "pip install 'scopegraph[server]' (or pip install pydantic)"
         )
     return schemas
+
+
+def _batch_configs(
+    config: RunnableConfig | Sequence[RunnableConfig] | None, n: int
+) -> list[RunnableConfig | None]:
+    """One config per input of a batch."""
+    if isinstance(config, (list, tuple)):
+        if len(config) != n:
+            raise ValueError(
+                f"batch got {len(config)} configs for {n} inputs; pass one config for all "
+                "inputs or exactly one per input"
+            )
+        return list(config)
+    return [cast(RunnableConfig | None, config)] * n
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:
