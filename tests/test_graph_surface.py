@@ -126,7 +126,14 @@ async def test_a_node_finds_where_it_runs_in_runtime_execution_info() -> None:
         assert info.node_attempt == 1
         assert isinstance(info.node_first_attempt_time, float)
         assert info.task_id in info.checkpoint_ns.split("|")[-1]
-        assert info.checkpoint_id in history
+        # The step's checkpoint: the root graph's, or the subgraph's own (its namespace).
+        ns = info.checkpoint_ns.rsplit("|", 1)[0] if "|" in info.checkpoint_ns else ""
+        sub_config: Any = {"configurable": {"thread_id": "t-1", "checkpoint_ns": ns}}
+        ids = [
+            s.config["configurable"]["checkpoint_id"]
+            async for s in graph.aget_state_history(sub_config)
+        ]
+        assert info.checkpoint_id in (ids if ns else history)
         assert runtime.server_info is None
     assert outer.execution_info.run_id == "r-1"  # type: ignore[union-attr]
     assert outer.execution_info.checkpoint_ns.startswith("outer:")  # type: ignore[union-attr]

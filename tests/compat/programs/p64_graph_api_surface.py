@@ -62,10 +62,14 @@ async def main() -> Any:
     graph = build().compile(checkpointer=InMemorySaver())
     bound = graph.with_config({"configurable": {"thread_id": "t1"}}, tags=["bound"])
     result = await bound.ainvoke({"question": "why"}, context={"user": "ann"})
-    batch = await build().compile().abatch(
-        [{"question": "a"}, {"question": "boom"}],
-        context={"user": "bob"},
-        return_exceptions=True,
+    batch = (
+        await build()
+        .compile()
+        .abatch(
+            [{"question": "a"}, {"question": "boom"}],
+            context={"user": "bob"},
+            return_exceptions=True,
+        )
     )
     drawn = graph.get_graph()
     return {
