@@ -55,6 +55,9 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    destination_labels: dict[str, str] | None = None
+    """The labels ``get_graph()`` draws on the edges to ``destinations`` (LangGraph's
+    ``add_node(destinations={node: label})``)."""
 
     @property
     def subgraphs(self) -> list[Any]:

@@ -123,6 +123,7 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     A subgraph it runs (as the node, or from its function) that returned
     ``Command(graph=Command.PARENT)`` makes that command the node's result.
     """
+    ctx.begin_attempt()
     try:
         return await _call(node, arg, ctx)
     except ParentCommand as parent:
