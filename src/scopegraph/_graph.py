@@ -7,15 +7,16 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable, Hashable, Sequence
+from datetime import timedelta
 from types import UnionType
 from typing import Any, Literal
 
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
-from ._errors import GraphValidationError
+from ._errors import GraphValidationError, NodeError
 from ._schema import StateSchema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
-from ._types import Command, RetryPolicy
+from ._types import Command, RetryPolicy, TimeoutPolicy
 from .checkpoint._base import BaseCheckpointSaver
 
 __all__ = ("Finding", "StateGraph", "check")
@@ -62,7 +63,7 @@ def _findings(builder: BuilderTables) -> list[Finding]:
     sources = {s for s, _ in builder.edges} | set(builder.branches)
     sources.update(s for starts, _ in builder.waiting_edges for s in starts)
     for node in nodes.values():
-        if node.name in sources or node.destinations is not None:
+        if node.name in sources or node.destinations is not None or node.is_error_handler:
             continue
         found.append(
             Finding(
@@ -86,8 +87,8 @@ def _findings(builder: BuilderTables) -> list[Finding]:
                 targets.update((b.path_map or {}).values())
         for n in nodes.values():
             targets.update(n.destinations or ())
-        for name in nodes:
-            if name not in targets:
+        for name, node in nodes.items():
+            if name not in targets and not node.is_error_handler:
                 found.append(
                     Finding(
                         "no_way_in",
@@ -133,6 +134,18 @@ def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
     )
     writer = "writer" in params and params["writer"].kind != inspect.Parameter.POSITIONAL_ONLY
     return by_kw, by_position, writer
+
+
+def _takes_node_error(fn: Callable[..., Any]) -> bool:
+    """Whether a function takes LangGraph's ``error: NodeError`` (an error handler)."""
+    try:
+        param = inspect.signature(fn).parameters.get("error")
+    except (TypeError, ValueError):
+        return False
+    if param is None or param.kind == inspect.Parameter.POSITIONAL_ONLY:
+        return False
+    hint = param.annotation
+    return hint is NodeError or (isinstance(hint, str) and hint.split(".")[-1] == "NodeError")
 
 
 def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | None:
@@ -249,6 +262,8 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
         return NodeSpec(name, action, "runnable", False, False, False, False, None, None, {}, None)
     kind: NodeKind = "async" if _is_async_callable(action) else "sync"
     config_kw, config_pos, writer_kw = _accepts(action)
+    error_kw = _takes_node_error(action)
+    config_pos = config_pos and not error_kw  # (state, error: NodeError)
     declared, anywhere = _command_routes(action)
     return NodeSpec(
         name=name,
@@ -264,7 +279,62 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
         destinations=declared,
         goto_anywhere=anywhere,
         input_schema=_input_annotation(action, state_cls),
+        error_kw=error_kw,
     )
+
+
+ERROR_HANDLER_PREFIX = "__error_handler__"
+DEFAULT_ERROR_HANDLER = "__default_error_handler__"
+SYNC_TIMEOUT = (
+    "Node timeouts are only supported for async nodes because sync Python execution "
+    "cannot be safely cancelled in-process."
+)
+
+
+@dataclasses.dataclass(slots=True)
+class NodeDefaults:
+    """``set_node_defaults()``: what nodes get at ``compile()`` unless ``add_node`` said."""
+
+    retry_policy: tuple[RetryPolicy, ...] | None = None
+    error_handler: Callable[..., Any] | None = None
+    timeout: TimeoutPolicy | None = None
+
+    def apply(self, nodes: dict[str, NodeSpec], state_cls: Any) -> None:
+        """Give ``nodes`` the defaults (a fresh spec per changed node), as LangGraph:
+        retries and timeouts apply to every node, the error handler to regular nodes."""
+        handler = self.error_handler
+        if handler is not None:
+            existing = nodes.get(DEFAULT_ERROR_HANDLER)
+            if existing is not None and not existing.is_error_handler:
+                raise GraphValidationError(
+                    f"Auto-generated default error handler node `{DEFAULT_ERROR_HANDLER}` "
+                    "already exists: rename your node"
+                )
+            nodes[DEFAULT_ERROR_HANDLER] = _handler_spec(DEFAULT_ERROR_HANDLER, handler, state_cls)
+        for name, spec in nodes.items():
+            changes: dict[str, Any] = {}
+            if handler is not None and not spec.is_error_handler and spec.error_handler is None:
+                changes["error_handler"] = DEFAULT_ERROR_HANDLER
+            if self.retry_policy is not None and spec.retry_policy is None:
+                changes["retry_policy"] = self.retry_policy
+            if self.timeout is not None and spec.timeout is None:
+                changes["timeout"] = self.timeout
+            if changes:
+                nodes[name] = dataclasses.replace(spec, **changes)
+
+
+def _handler_spec(name: str, handler: Any, state_cls: Any) -> NodeSpec:
+    if not callable(handler):
+        raise GraphValidationError(f"error_handler must be a function, not {handler!r}")
+    spec = _inspect_node(name, handler, state_cls)
+    spec.is_error_handler = True
+    return spec
+
+
+def _check_sync_timeouts(nodes: dict[str, NodeSpec]) -> None:
+    for name, spec in nodes.items():
+        if spec.kind == "sync" and spec.timeout is not None:
+            raise ValueError(f"{SYNC_TIMEOUT} Node {name!r} is sync.")
 
 
 class StateGraph:
@@ -308,6 +378,7 @@ class StateGraph:
         self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
         self.branches: dict[str, list[Branch]] = {}
         self.compiled = False
+        self._node_defaults = NodeDefaults()
 
     # -- nodes ---------------------------------------------------------------------------
 
@@ -316,8 +387,10 @@ class StateGraph:
         node: str | NodeAction,
         action: NodeAction | None = None,
         *,
+        defer: bool = False,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-        timeout: float | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
@@ -330,30 +403,66 @@ class StateGraph:
                 ``(state, config)``; or a compiled graph (a subgraph).
             retry_policy: how to retry the node when it fails; with a list, the first
                 policy whose ``retry_on`` matches the error applies.
-            timeout: seconds after which the node is cancelled and ``NodeTimeoutError``
-                is raised (after the node's cleanup has finished).
+            defer: run the node only when the run has nothing else left to do.
+            error_handler: a function run (as node ``__error_handler__<name>``, in the
+                same step, with the node's input) when the node still fails after its
+                retries; its update replaces the node's, and a ``Command`` it returns
+                routes. It takes ``error: NodeError`` to see the failure.
+            timeout: a :class:`TimeoutPolicy`, or seconds (or a ``timedelta``) for its
+                ``run_timeout``: each attempt is cancelled when it is exceeded, and
+                ``NodeTimeoutError`` is raised after the node's cleanup has finished.
+                Async nodes only.
             metadata: extra metadata for the node's events.
             destinations: nodes a ``Command(goto=...)`` from this node may go to.
         """
         name, action = _node_name(node, action)
         # LangGraph allows editing after compile; a new compile() picks it up.
         self._check_new_name(name)
-        if timeout is not None and not timeout > 0:
-            raise GraphValidationError(
-                f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
-            )
         policy = _retry_policies(name, retry_policy or retry)
+        time_limit = TimeoutPolicy.coerce(timeout)
         if not callable(action) and not hasattr(action, "ainvoke"):
             raise GraphValidationError(
                 f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
             )
         spec = _inspect_node(name, action, self.state_schema.cls)
         spec.retry_policy = policy
-        spec.timeout = timeout
+        spec.timeout = time_limit
+        spec.defer = defer
         spec.metadata = dict(metadata or {})
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
+        if error_handler is not None:
+            handler_name = ERROR_HANDLER_PREFIX + name
+            if handler_name in self.nodes:
+                raise GraphValidationError(
+                    f"Auto-generated error handler node `{handler_name}` already exists."
+                )
+            self.nodes[handler_name] = _handler_spec(
+                handler_name, error_handler, self.state_schema.cls
+            )
+            spec.error_handler = handler_name
         self.nodes[name] = spec
+        return self
+
+    def set_node_defaults(
+        self,
+        *,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> StateGraph:
+        """Policies for every node that ``add_node`` gave none, applied at ``compile()``
+        (LangGraph's). ``retry_policy`` and ``timeout`` also apply to error handlers;
+        ``error_handler`` handles the failures of every other node. Not inherited by
+        subgraphs.
+        """
+        defaults = self._node_defaults
+        if retry_policy is not None:
+            defaults.retry_policy = _retry_policies("(defaults)", retry_policy)
+        if error_handler is not None:
+            defaults.error_handler = error_handler
+        if timeout is not None:
+            defaults.timeout = TimeoutPolicy.coerce(timeout)
         return self
 
     def _check_new_name(self, name: str) -> None:
@@ -544,6 +653,8 @@ class StateGraph:
                 f"checkpointer must be a scopegraph saver (InMemorySaver, SqliteSaver, "
                 f"PostgresSaver from scopegraph.checkpoint), not {type(checkpointer).__name__}"
             )
+        self._node_defaults.apply(self.nodes, self.state_schema.cls)
+        _check_sync_timeouts(self.nodes)
         self.validate()
         if strict and (found := _findings(self)):
             raise GraphValidationError(

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 from ._constants import START
 from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
-from ._types import RetryPolicy
+from ._types import RetryPolicy, TimeoutPolicy
 
 __all__ = ("Branch", "BuilderTables", "GraphSpec", "NodeKind", "NodeSpec", "check_interrupt_nodes")
 
@@ -35,7 +35,7 @@ class NodeSpec:
     writer_kw: bool
     runtime_kw: bool
     retry_policy: tuple[RetryPolicy, ...] | None
-    timeout: float | None
+    timeout: TimeoutPolicy | None
     metadata: dict[str, Any]
     destinations: tuple[str, ...] | None
     """Where a ``Command`` returned by this node may go, if declared."""
@@ -45,6 +45,14 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    error_handler: str | None = None
+    """The node that runs, in the same step, when this one fails after its retries."""
+    is_error_handler: bool = False
+    """Whether this node is some node's ``error_handler`` (it then handles no failure)."""
+    error_kw: bool = False
+    """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
+    defer: bool = False
+    """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
 
 
 @dataclasses.dataclass(slots=True)

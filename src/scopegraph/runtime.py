@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._context import current_node
+from ._runtime import ExecutionInfo as ExecutionInfo
+from ._runtime import RunControl as RunControl
 from ._runtime import Runtime as Runtime
 
-__all__ = ("Runtime", "get_runtime")
+__all__ = ("ExecutionInfo", "RunControl", "Runtime", "get_runtime")
 
 
 def get_runtime(context_schema: Any = None) -> Runtime[Any]:

@@ -7,6 +7,7 @@ works on and returns (or fills in) the result, so it is tested directly
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -295,9 +296,12 @@ def make_tasks(
         else:
             assert isinstance(target, Send)
             index = len(push)
+            node = nodes[target.node]
+            if target.timeout is not None:
+                node = dataclasses.replace(node, timeout=target.timeout)
             push.append(
                 Task(
-                    nodes[target.node],
+                    node,
                     target.arg,
                     ("__pregel_push",),
                     ("__pregel_push", index, False),

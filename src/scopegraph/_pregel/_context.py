@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Literal, Protocol
 
 import anyio.from_thread
 
+from .._errors import NodeError
 from .._ids import new_id
 from .._output import RunOutput
-from .._runtime import Runtime
+from .._run import Attempt
+from .._runtime import ExecutionInfo, RunControl, Runtime
 from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver
@@ -155,6 +158,8 @@ class RunOptions:
     stream: StreamOptions
     context: Any = None
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
+    control: RunControl | None = None
+    """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
     parent: NodeContext | None = None
     """The node this run is a subgraph (or a nested ``ainvoke``) of."""
     checkpoint_ns: str = ""
@@ -189,7 +194,9 @@ class NodeContext:
         "_config",
         "_custom",
         "_metadata",
+        "attempt",
         "langchain",
+        "node_error",
         "run",
         "run_id",
         "task",
@@ -206,6 +213,10 @@ class NodeContext:
         """What this node's custom events share, built on the first; False: no events."""
         self.langchain: Any = None
         """The node's LangChain callback handler, once its config was built with one."""
+        self.attempt: Attempt | None = None
+        """The running attempt, when the node has a timeout or retries."""
+        self.node_error: NodeError | None = None
+        """The failure an error handler handles."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -267,12 +278,47 @@ class NodeContext:
 
     @property
     def runtime(self) -> Runtime[Any]:
-        """The node's ``Runtime`` (LangGraph's): the run's context and stream writer."""
-        return Runtime(context=self.run.opts.context, stream_writer=self.write_custom)
+        """The node's ``Runtime`` (LangGraph's): the run's context, its stream writer,
+        its run control, this attempt's execution info and heartbeat."""
+        opts = self.run.opts
+        return Runtime(
+            context=opts.context,
+            stream_writer=self.write_custom,
+            execution_info=self.execution_info(),
+            control=opts.control,
+            heartbeat=self.heartbeat,
+        )
+
+    def execution_info(self) -> ExecutionInfo:
+        run, attempt = self.run, self.attempt
+        opts = run.opts
+        persistence = getattr(run, "persistence", None)
+        return ExecutionInfo(
+            checkpoint_id=getattr(persistence, "checkpoint_id", None) or "",
+            checkpoint_ns=self.checkpoint_ns,
+            task_id=self.task.id,
+            thread_id=opts.cfg.configurable.get("thread_id"),
+            run_id=opts.cfg.run_id,
+            node_attempt=1 if attempt is None else attempt.number,
+            node_first_attempt_time=time.time() if attempt is None else attempt.first_started,
+        )
+
+    def heartbeat(self) -> None:
+        """``runtime.heartbeat()``: progress, for the node's ``idle_timeout``."""
+        attempt = self.attempt
+        if attempt is None:
+            return
+        if threading.get_ident() == self.run.loop_thread:
+            attempt.progress()
+        else:
+            anyio.from_thread.run_sync(attempt.progress)
 
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
+        attempt = self.attempt
+        if attempt is not None and attempt.refresh_on_output:
+            self.heartbeat()
         stream = run.stream
         if "custom" not in stream.modes:
             return

@@ -17,9 +17,9 @@ import anyio
 import anyio.to_thread
 
 from .._constants import START
-from .._errors import GraphInterrupt
+from .._errors import GraphDrained, GraphInterrupt, NodeError
 from .._ids import new_id
-from .._run import run_attempts
+from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
 from .._types import Command, Send
 from . import _algo, _emit, _hooks
@@ -27,7 +27,14 @@ from ._context import NodeContext, RunView, current
 from ._persist import Persistence
 from ._task import ParentCommand, Task
 
-__all__ = ("ExecutingRun", "call_node", "in_worker_thread", "route", "run_task")
+__all__ = (
+    "ExecutingRun",
+    "call_node",
+    "call_with_policies",
+    "in_worker_thread",
+    "route",
+    "run_task",
+)
 
 
 class ExecutingRun(RunView, Protocol):
@@ -38,7 +45,6 @@ class ExecutingRun(RunView, Protocol):
 
 async def run_task(run: ExecutingRun, task: Task) -> None:
     """Run one task of a step to its end: call, collect, record, emit."""
-    node = task.node
     ctx = NodeContext(run, task)
     opts = run.opts
     stream = run.stream
@@ -51,15 +57,14 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     if hooks is not None:
         hooks_token, seen = hooks.enter_node(ctx, task.input)
     try:
-        if node.timeout is None and node.retry_policy is None:
-            result = await call_node(node, task.input, ctx)
-        else:
-            result = await run_attempts(
-                task.name,
-                functools.partial(call_node, node, task.input, ctx),
-                node.timeout,
-                node.retry_policy,
-            )
+        try:
+            result = await call_with_policies(task.node, task.input, ctx)
+        except Exception as exc:
+            if not _handled(task.node, exc):
+                raise
+            ctx = await _switch_to_error_handler(run, task, ctx, exc)
+            current.set(ctx)
+            result = await call_with_policies(task.node, task.input, ctx)
         spec = opts.spec
         _algo.collect(spec, task, result, subgraph=opts.parent is not None)
         if task.name in spec.branches:
@@ -99,6 +104,43 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         _emit.emit_task_result(run, task, None)
 
 
+async def call_with_policies(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+    """Call the node with its timeout and retries, if it has any."""
+    if node.timeout is None and node.retry_policy is None:
+        return await call_node(node, arg, ctx)
+
+    async def attempt(current: Attempt) -> Any:
+        ctx.attempt = current
+        return await call_node(node, arg, ctx)
+
+    return await run_attempts(node.name, attempt, node.timeout, node.retry_policy)
+
+
+def _handled(node: NodeSpec, exc: Exception) -> bool:
+    """Whether the node's error handler takes this failure (not a pause or a routing)."""
+    return node.error_handler is not None and not isinstance(
+        exc, GraphInterrupt | ParentCommand | GraphDrained
+    )
+
+
+async def _switch_to_error_handler(
+    run: ExecutingRun, task: Task, ctx: NodeContext, exc: Exception
+) -> NodeContext:
+    """The node failed after its retries: the task becomes its error handler's (same
+    step, same input, with ``NodeError``), as LangGraph's runner schedules it; the
+    failure is streamed as the node's result."""
+    if "tasks" in run.stream.modes or "debug" in run.stream.modes:
+        _emit.emit_task_result(run, task, exc)
+    failed = task.name
+    assert task.node.error_handler is not None
+    task.node = run.opts.spec.nodes[task.node.error_handler]
+    task.name = task.node.name
+    handler_ctx = NodeContext(run, task)
+    handler_ctx.run_id = ctx.run_id
+    handler_ctx.node_error = NodeError(failed, exc)
+    return handler_ctx
+
+
 async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
     task.interrupts = list(exc.interrupts)
@@ -122,6 +164,8 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             kwargs["writer"] = ctx.write_custom
         if node.runtime_kw:
             kwargs["runtime"] = ctx.runtime
+        if node.error_kw:
+            kwargs["error"] = ctx.node_error
         args = (arg, ctx.config) if node.config_pos else (arg,)
         if kind == "async":
             return await fn(*args, **kwargs)

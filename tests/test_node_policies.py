@@ -1,0 +1,289 @@
+"""Node policies as in LangGraph: ``error_handler``, ``set_node_defaults``,
+``TimeoutPolicy`` (run and idle timeouts on the node's own cancel scope), ``Send(timeout=)``
+and ``Runtime.execution_info``. Every test runs on asyncio and trio."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from _helpers import no_task_left
+from scopegraph import END, START, StateGraph
+from scopegraph.checkpoint import InMemorySaver
+from scopegraph.errors import NodeError, NodeTimeoutError
+from scopegraph.runtime import Runtime
+from scopegraph.types import Command, RetryPolicy, Send, TimeoutPolicy
+
+pytestmark = pytest.mark.anyio
+
+
+class S(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+NO_WAIT = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=ValueError)
+
+
+# -- error_handler ---------------------------------------------------------------------
+
+
+async def test_error_handler_runs_after_the_retries_with_the_failure_and_routes() -> None:
+    attempts: list[int] = []
+    seen: list[NodeError] = []
+
+    async def flaky(state: S, runtime: Runtime[None]) -> S:
+        assert runtime.execution_info is not None
+        attempts.append(runtime.execution_info.node_attempt)
+        raise ValueError("always")
+
+    def handler(state: S, error: NodeError) -> Command[Any]:
+        seen.append(error)
+        return Command(update={"log": ["handled"]}, goto="after")
+
+    graph = StateGraph(S)
+    graph.add_node("flaky", flaky, retry_policy=NO_WAIT, error_handler=handler)
+    graph.add_node("after", lambda s: {"log": ["after"]})
+    graph.add_node("not_taken", lambda s: {"log": ["not_taken"]})
+    graph.add_edge(START, "flaky")
+    graph.add_edge("flaky", "not_taken")  # the failed node's edges are not followed
+    app = graph.compile()
+    with no_task_left():
+        chunks = [c async for c in app.astream({"log": []}, stream_mode="updates")]
+    assert attempts == [1, 2, 3]
+    assert [(e.node, type(e.error), str(e.error)) for e in seen] == [
+        ("flaky", ValueError, "always")
+    ]
+    assert chunks == [
+        {"__error_handler__flaky": {"log": ["handled"]}},
+        {"after": {"log": ["after"]}},
+    ]
+
+
+async def test_a_failing_error_handler_fails_the_run_with_its_own_error() -> None:
+    def fail(state: S) -> S:
+        raise ValueError("node")
+
+    def handler(state: S) -> S:
+        raise RuntimeError("handler")
+
+    graph = StateGraph(S).add_node("fail", fail, error_handler=handler).add_edge(START, "fail")
+    with pytest.raises(RuntimeError, match="handler"):
+        await graph.compile().ainvoke({"log": []})
+
+
+async def test_an_interrupt_is_not_handled_as_a_failure() -> None:
+    from scopegraph import interrupt
+
+    def ask(state: S) -> S:
+        return {"log": [interrupt("question")]}
+
+    graph = (
+        StateGraph(S)
+        .add_node("ask", ask, error_handler=lambda s: {"log": ["handled"]})
+        .add_edge(START, "ask")
+    )
+    app = graph.compile(checkpointer=InMemorySaver())
+    result = await app.ainvoke({"log": []}, {"configurable": {"thread_id": "t"}})
+    assert [i.value for i in result["__interrupt__"]] == ["question"]
+    assert result["log"] == []
+
+
+async def test_set_node_defaults_applies_to_nodes_without_their_own_policy() -> None:
+    calls: list[str] = []
+
+    def default_handler(state: S, error: NodeError) -> S:
+        return {"log": [f"default:{error.node}"]}
+
+    def own_handler(state: S, error: NodeError) -> S:
+        return {"log": [f"own:{error.node}"]}
+
+    def flaky(state: S) -> S:
+        calls.append("flaky")
+        if len(calls) < 3:
+            raise ValueError("not yet")
+        return {"log": ["flaky"]}
+
+    def fail_a(state: S) -> S:
+        raise RuntimeError("a")
+
+    def fail_b(state: S) -> S:
+        raise RuntimeError("b")
+
+    graph = (
+        StateGraph(S)
+        .set_node_defaults(retry_policy=NO_WAIT, error_handler=default_handler)
+        .add_node("flaky", flaky)
+        .add_node("fail_a", fail_a)
+        .add_node("fail_b", fail_b, error_handler=own_handler)
+        .add_edge(START, "flaky")
+        .add_edge("flaky", "fail_a")
+        .add_edge("flaky", "fail_b")
+    )
+    result = await graph.compile().ainvoke({"log": []})
+    assert calls == ["flaky"] * 3
+    assert result["log"] == ["flaky", "default:fail_a", "own:fail_b"]
+
+
+def test_set_node_defaults_error_handler_name_must_be_free() -> None:
+    graph = (
+        StateGraph(S)
+        .set_node_defaults(error_handler=lambda s: {})
+        .add_node("__default_error_handler__", lambda s: {})
+        .add_edge(START, "__default_error_handler__")
+    )
+    with pytest.raises(ValueError, match="__default_error_handler__"):
+        graph.compile()
+
+
+# -- TimeoutPolicy ----------------------------------------------------------------------
+
+
+def test_a_sync_node_cannot_have_a_timeout() -> None:
+    graph = StateGraph(S).add_node("sync", lambda s: {}, timeout=1.0).add_edge(START, "sync")
+    with pytest.raises(ValueError, match="only supported for async nodes"):
+        graph.compile()
+
+
+async def test_idle_timeout_cancels_a_stuck_node_after_its_shielded_cleanup() -> None:
+    log: list[str] = []
+
+    async def stuck(state: S) -> S:
+        log.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.lowlevel.checkpoint()
+                log.append("cleanup done")
+        return {}
+
+    graph = StateGraph(S).add_node("stuck", stuck, timeout=TimeoutPolicy(idle_timeout=0.05))
+    app = graph.add_edge(START, "stuck").compile()
+    with no_task_left(), pytest.raises(NodeTimeoutError) as info:
+        await app.ainvoke({"log": []})
+    log.append("raised")
+    assert log == ["started", "cleanup done", "raised"]
+    error = info.value
+    assert (error.node, error.kind, error.timeout, error.idle_timeout) == (
+        "stuck",
+        "idle",
+        0.05,
+        0.05,
+    )
+    assert error.elapsed >= 0.05
+
+
+async def test_progress_moves_the_idle_deadline_but_not_the_run_deadline() -> None:
+    beats = 0
+
+    async def busy(state: S, runtime: Runtime[None]) -> S:
+        nonlocal beats
+        # 0.6 s of work in all, never 0.2 s without progress.
+        for _ in range(30):
+            await anyio.sleep(0.02)
+            runtime.heartbeat()
+            beats += 1
+        return {"log": ["busy"]}
+
+    idle_only = StateGraph(S).add_node("busy", busy, timeout=TimeoutPolicy(idle_timeout=0.2))
+    assert await idle_only.add_edge(START, "busy").compile().ainvoke({"log": []}) == {
+        "log": ["busy"]
+    }
+    assert beats == 30
+
+    both = TimeoutPolicy(run_timeout=0.1, idle_timeout=0.2)
+    capped = StateGraph(S).add_node("busy", busy, timeout=both).add_edge(START, "busy")
+    with no_task_left(), pytest.raises(NodeTimeoutError) as info:
+        await capped.compile().ainvoke({"log": []})
+    assert (info.value.kind, info.value.run_timeout, info.value.idle_timeout) == ("run", 0.1, 0.2)
+
+
+async def test_custom_stream_output_is_progress_unless_refresh_on_heartbeat() -> None:
+    async def writer_node(state: S, writer: Any) -> S:
+        for i in range(30):
+            await anyio.sleep(0.02)
+            writer(i)
+        return {"log": ["wrote"]}
+
+    def graph(refresh_on: Any) -> Any:
+        policy = TimeoutPolicy(idle_timeout=0.2, refresh_on=refresh_on)
+        builder = StateGraph(S).add_node("w", writer_node, timeout=policy)
+        return builder.add_edge(START, "w").compile()
+
+    assert await graph("auto").ainvoke({"log": []}) == {"log": ["wrote"]}
+    with pytest.raises(NodeTimeoutError, match="idle timeout"):
+        await graph("heartbeat").ainvoke({"log": []})
+
+
+async def test_a_node_that_swallows_its_timeout_still_times_out() -> None:
+    async def stubborn(state: S) -> S:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            pass
+        return {"log": ["swallowed"]}
+
+    graph = StateGraph(S).add_node("stubborn", stubborn, timeout=0.05).add_edge(START, "stubborn")
+    with pytest.raises(NodeTimeoutError, match="run timeout"):
+        await graph.compile().ainvoke({"log": []})
+
+
+async def test_timeout_is_retried_by_the_default_retry_policy() -> None:
+    attempts: list[int] = []
+
+    async def slow_once(state: S, runtime: Runtime[None]) -> S:
+        assert runtime.execution_info is not None
+        attempts.append(runtime.execution_info.node_attempt)
+        if len(attempts) == 1:
+            await anyio.sleep_forever()
+        return {"log": ["ok"]}
+
+    graph = StateGraph(S).add_node(
+        "slow_once",
+        slow_once,
+        timeout=TimeoutPolicy(run_timeout=0.05),
+        retry_policy=RetryPolicy(initial_interval=0.0, jitter=False),
+    )
+    result = await graph.add_edge(START, "slow_once").compile().ainvoke({"log": []})
+    assert result == {"log": ["ok"]}
+    assert attempts == [1, 2]
+
+
+async def test_send_timeout_replaces_the_target_nodes_timeout() -> None:
+    async def slow(state: S) -> S:
+        await anyio.sleep(0.3)
+        return {"log": ["slow"]}
+
+    def fan_out(state: S) -> list[Send]:
+        return [Send("slow", state, timeout=TimeoutPolicy(idle_timeout=0.05))]
+
+    graph = StateGraph(S).add_node("slow", slow, timeout=TimeoutPolicy(idle_timeout=5.0))
+    graph.add_conditional_edges(START, fan_out)
+    graph.add_edge("slow", END)
+    with pytest.raises(NodeTimeoutError) as info:
+        await graph.compile().ainvoke({"log": []})
+    assert (info.value.node, info.value.idle_timeout) == ("slow", 0.05)
+
+
+async def test_execution_info_names_the_task_thread_and_first_attempt() -> None:
+    infos: list[Any] = []
+
+    def node(state: S, runtime: Runtime[None]) -> S:
+        infos.append(runtime.execution_info)
+        if len(infos) < 2:
+            raise ValueError("again")
+        return {}
+
+    graph = StateGraph(S).add_node("node", node, retry_policy=NO_WAIT).add_edge(START, "node")
+    app = graph.compile(checkpointer=InMemorySaver())
+    await app.ainvoke({"log": []}, {"configurable": {"thread_id": "th"}})
+    first, second = infos
+    assert (first.node_attempt, second.node_attempt) == (1, 2)
+    assert first.node_first_attempt_time == second.node_first_attempt_time
+    assert first.thread_id == second.thread_id == "th"
+    assert first.task_id == second.task_id
+    assert first.checkpoint_ns.startswith("node:")
