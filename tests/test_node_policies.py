@@ -1,6 +1,6 @@
 """Node policies as in LangGraph: ``error_handler``, ``set_node_defaults``,
-``TimeoutPolicy`` (run and idle timeouts on the node's own cancel scope), ``Send(timeout=)``
-and ``Runtime.execution_info``. Every test runs on asyncio and trio."""
+``TimeoutPolicy`` (run and idle timeouts on the node's own cancel scope), ``Send(timeout=)``,
+``Runtime.execution_info`` and ``RunControl``. Every test runs on asyncio and trio."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from _helpers import no_task_left
 from scopegraph import END, START, StateGraph
 from scopegraph.checkpoint import InMemorySaver
-from scopegraph.errors import NodeError, NodeTimeoutError
-from scopegraph.runtime import Runtime
+from scopegraph.errors import GraphDrained, NodeError, NodeTimeoutError
+from scopegraph.runtime import RunControl, Runtime
 from scopegraph.types import Command, RetryPolicy, Send, TimeoutPolicy
 
 pytestmark = pytest.mark.anyio
@@ -287,3 +287,93 @@ async def test_execution_info_names_the_task_thread_and_first_attempt() -> None:
     assert first.thread_id == second.thread_id == "th"
     assert first.task_id == second.task_id
     assert first.checkpoint_ns.startswith("node:")
+
+
+# -- RunControl -------------------------------------------------------------------------
+
+
+class Two(TypedDict, total=False):
+    first: str
+    second: str
+
+
+def _two_steps(first: Any) -> StateGraph:
+    graph = StateGraph(Two)
+    graph.add_node("first", first)
+    graph.add_node("second", lambda s: {"second": "done"})
+    graph.add_edge(START, "first")
+    graph.add_edge("first", "second")
+    graph.add_edge("second", END)
+    return graph
+
+
+async def test_drain_stops_before_the_next_step_and_the_run_resumes_from_there() -> None:
+    control = RunControl()
+
+    def first(state: Two, runtime: Runtime[None]) -> Two:
+        assert runtime.control is control
+        control.request_drain("sigterm")
+        return {"first": "done"}
+
+    app = _two_steps(first).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "drain"}}
+    with pytest.raises(GraphDrained, match="sigterm") as info:
+        await app.ainvoke({}, config, durability="exit", control=control)
+    assert info.value.reason == "sigterm"
+    assert (await app.aget_state(config)).next == ("second",)
+    assert await app.ainvoke(None, config) == {"first": "done", "second": "done"}
+
+
+async def test_drain_in_the_last_step_finishes_normally() -> None:
+    control = RunControl()
+
+    def only(state: Two) -> Two:
+        control.request_drain()
+        return {"first": "done"}
+
+    graph = StateGraph(Two).add_node("only", only).add_edge(START, "only")
+    assert await graph.compile().ainvoke({}, control=control) == {"first": "done"}
+    assert control.drain_requested
+
+
+async def test_drain_lets_the_running_step_finish_then_a_grace_period_cancels_it() -> None:
+    """Drain, then cancel after a grace period: the step is not cancelled by the drain;
+    the cancellation that ends the grace period runs the node's shielded cleanup to the
+    end before the caller's scope returns, and leaves no task behind."""
+    control = RunControl()
+    log: list[str] = []
+    started = anyio.Event()
+
+    async def slow(state: Two) -> Two:
+        started.set()
+        log.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.lowlevel.checkpoint()
+                log.append("cleanup done")
+        return {"first": "never"}
+
+    app = _two_steps(slow).compile()
+    with no_task_left():
+        async with anyio.create_task_group() as tg:
+
+            async def drain_then_cancel(scope: anyio.CancelScope) -> None:
+                await started.wait()
+                control.request_drain("rollout")
+                await anyio.wait_all_tasks_blocked()
+                log.append("grace period over")  # the node is still running
+                scope.cancel()
+
+            with anyio.CancelScope() as scope:
+                tg.start_soon(drain_then_cancel, scope)
+                await app.ainvoke({}, control=control)
+            log.append("caller resumed")
+    assert log == ["started", "grace period over", "cleanup done", "caller resumed"]
+
+
+async def test_control_must_be_a_run_control() -> None:
+    graph = StateGraph(Two).add_node("only", lambda s: {}).add_edge(START, "only")
+    with pytest.raises(TypeError, match="RunControl"):
+        await graph.compile().ainvoke({}, control="stop")

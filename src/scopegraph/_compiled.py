@@ -33,6 +33,7 @@ from ._pregel._emit import NO_STREAM, events_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
+from ._runtime import RunControl
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, RunnableConfig
@@ -178,6 +179,9 @@ class CompiledStateGraph:
         # stateless runs, whose thread would be deleted at the end anyway).
         saver = options.pop("checkpointer", self.checkpointer)
         context = self._coerce_context(options.pop("context", None))
+        control = options.pop("control", None)
+        if control is not None and not isinstance(control, RunControl):
+            raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -186,7 +190,7 @@ class CompiledStateGraph:
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
         stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
-        run = RunOptions(self.spec, cfg, stream, context=context)
+        run = RunOptions(self.spec, cfg, stream, context=context, control=control)
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
@@ -420,6 +424,7 @@ class CompiledStateGraph:
             parse_config(config, self.name, self.recursion_limit),
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
+            control=outer.control,  # and its RunControl
             parent=parent,
             checkpoint_ns=parent.checkpoint_ns,
         )
@@ -607,7 +612,7 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
-            "options are durability, interrupt_before and interrupt_after"
+            "options are durability, interrupt_before, interrupt_after, context and control"
         )
 
 

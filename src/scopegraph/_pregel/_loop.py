@@ -19,7 +19,7 @@ import anyio
 import anyio.lowlevel
 
 from .._constants import START
-from .._errors import GraphRecursionError
+from .._errors import GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, unwrap_exception_group
@@ -147,9 +147,16 @@ class Run:
         steps = 0
         resuming = self.resuming
         yielded = time.perf_counter()
+        control = opts.control
+        drained = False
         while tasks:
             if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
                 self._static_interrupt()
+                break
+            if control is not None and control.drain_requested:
+                # RunControl.request_drain(): stop between steps; the last checkpoint
+                # plans the next one, so the run resumes from it.
+                drained = True
                 break
             resuming = False
             now = time.perf_counter()
@@ -187,6 +194,9 @@ class Run:
                 )
         if persistence is not None:
             await persistence.settle()
+        if drained:
+            assert control is not None
+            raise GraphDrained(control.drain_reason or "shutdown")
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""
