@@ -1,6 +1,7 @@
 """Node policies as in LangGraph: ``error_handler``, ``set_node_defaults``,
 ``TimeoutPolicy`` (run and idle timeouts on the node's own cancel scope), ``Send(timeout=)``,
-``Runtime.execution_info`` and ``RunControl``. Every test runs on asyncio and trio."""
+``Runtime.execution_info``, ``RunControl`` and ``bulk_update_state``. Every test runs on
+asyncio and trio."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pytest
 from _helpers import no_task_left
 from scopegraph import END, START, StateGraph
 from scopegraph.checkpoint import InMemorySaver
-from scopegraph.errors import GraphDrained, NodeError, NodeTimeoutError
+from scopegraph.errors import GraphDrained, InvalidUpdateError, NodeError, NodeTimeoutError
 from scopegraph.runtime import RunControl, Runtime
-from scopegraph.types import Command, RetryPolicy, Send, TimeoutPolicy
+from scopegraph.types import Command, RetryPolicy, Send, StateUpdate, TimeoutPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -377,3 +378,53 @@ async def test_control_must_be_a_run_control() -> None:
     graph = StateGraph(Two).add_node("only", lambda s: {}).add_edge(START, "only")
     with pytest.raises(TypeError, match="RunControl"):
         await graph.compile().ainvoke({}, control="stop")
+
+
+# -- bulk_update_state (StateUpdate) ------------------------------------------------------
+
+
+class AB(TypedDict, total=False):
+    foo: str
+    baz: str
+
+
+def _ab_graph() -> Any:
+    graph = StateGraph(AB)
+    graph.add_node("node_a", lambda s: {"foo": "bar"})
+    graph.add_node("node_b", lambda s: {"baz": "qux"})
+    graph.add_edge(START, "node_a")
+    graph.add_edge("node_a", "node_b")
+    return graph.compile(checkpointer=InMemorySaver())
+
+
+async def test_bulk_update_state_writes_one_checkpoint_per_superstep() -> None:
+    app = _ab_graph()
+    config: Any = {"configurable": {"thread_id": "bulk"}}
+    await app.abulk_update_state(
+        config,
+        [
+            [StateUpdate(values={"foo": "bar"}, as_node="node_a")],
+            [
+                StateUpdate(values={"foo": "updated"}, as_node="node_a"),
+                StateUpdate(values={"baz": "new"}, as_node="node_b"),
+            ],
+        ],
+    )
+    state = await app.aget_state(config)
+    assert state.values == {"foo": "updated", "baz": "new"}
+    assert state.next == ("node_b",)  # node_a's edge; node_b's leads nowhere
+    history = [s async for s in app.aget_state_history(config)]
+    assert [s.metadata["source"] for s in history] == ["update", "update"]
+
+
+async def test_bulk_update_state_rejects_empty_and_ambiguous_supersteps() -> None:
+    app = _ab_graph()
+    config: Any = {"configurable": {"thread_id": "bulk"}}
+    with pytest.raises(ValueError, match="No supersteps provided"):
+        await app.abulk_update_state(config, [])
+    with pytest.raises(ValueError, match="No updates provided"):
+        await app.abulk_update_state(config, [[], []])
+    with pytest.raises(InvalidUpdateError):
+        await app.abulk_update_state(
+            config, [[StateUpdate({"foo": "x"}), StateUpdate({"baz": "y"})]]
+        )

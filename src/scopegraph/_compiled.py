@@ -31,12 +31,12 @@ from ._pregel import (
 )
 from ._pregel._emit import NO_STREAM, events_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
-from ._pregel._update import update_options, update_state
+from ._pregel._update import update_options, update_state, update_step
 from ._run import iterate_detached, open_run
 from ._runtime import RunControl
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
-from ._types import STREAM_MODES, Command, RunnableConfig
+from ._types import STREAM_MODES, Command, RunnableConfig, StateUpdate
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
 __all__ = ("CompiledStateGraph", "RunStream")
@@ -551,6 +551,39 @@ class CompiledStateGraph:
             recursion_limit=self.recursion_limit,
         )
         return await update_state(options, values, as_node)
+
+    async def abulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Several supersteps of updates, one checkpoint each (LangGraph's): the updates
+        of one superstep are tasks of the same step, applied in order. Returns the
+        config of the last checkpoint."""
+        if len(supersteps) == 0:
+            raise ValueError("No supersteps provided")
+        if any(len(updates) == 0 for updates in supersteps):
+            raise ValueError("No updates provided")
+        saver = self._saver_for("bulk_update_state()")
+        thread, ns, _ = self._thread_of(config, "bulk_update_state()")
+        for updates in supersteps:
+            options = update_options(
+                self.spec,
+                config,
+                saver,
+                thread,
+                ns,
+                name=self.name,
+                recursion_limit=self.recursion_limit,
+            )
+            config = await update_step(options, [(u.values, u.as_node) for u in updates])
+        return config
+
+    def bulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Synchronous :meth:`abulk_update_state` (runs it in a private event loop)."""
+        _check_no_running_loop("bulk_update_state", "abulk_update_state")
+        result: RunnableConfig = anyio.run(self.abulk_update_state, config, supersteps)
+        return result
 
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None

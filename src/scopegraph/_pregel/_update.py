@@ -7,6 +7,7 @@ node's routes, and a checkpoint with source ``"update"`` is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .._constants import START
@@ -20,12 +21,20 @@ from ._loop import Run
 from ._node import collect
 from ._task import Task, task_id
 
-__all__ = ("update_state",)
+__all__ = ("update_state", "update_step")
 
 
 async def update_state(options: RunOptions, values: Any, as_node: str | None) -> RunnableConfig:
     """Write ``values`` to the thread of ``options`` (:func:`update_options`) as node
     ``as_node``; return the new checkpoint's config."""
+    return await update_step(options, [(values, as_node)])
+
+
+async def update_step(
+    options: RunOptions, updates: Sequence[tuple[Any, str | None]]
+) -> RunnableConfig:
+    """One superstep of updates (``bulk_update_state``'s): each ``(values, as_node)`` is
+    a task of ``as_node``; their writes apply in order and one checkpoint follows."""
     spec = options.spec
     assert options.persist is not None
     saver = options.persist.saver
@@ -44,8 +53,39 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         run.step = -1
     else:
         persistence.restore(base.checkpoint)
+    if len(updates) > 1 and any(as_node is None for _, as_node in updates):
+        raise InvalidUpdateError(
+            "bulk_update_state: several updates in one superstep each need an as_node"
+        )
+    tasks = [await _update_task(run, base, values, as_node) for values, as_node in updates]
+    written: dict[str, str] | None = {} if len(tasks) > 1 else None
+    for task in tasks:
+        run.apply(task.writes, task.name, written)
+    next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
+    run.step += 1
+    for task in tasks:
+        task._id = task_id(persistence.checkpoint_id or "", task.path)
+        task.done = True
+    # The update is stored as a record of as_node under the checkpoint it follows,
+    # so a later update_state without as_node can find who wrote last.
+    await persistence.save_checkpoint(next_tasks, "update", tasks if base is not None else [])
+    return {
+        "configurable": {
+            "thread_id": thread,
+            "checkpoint_ns": ns,
+            "checkpoint_id": persistence.checkpoint_id,
+        }
+    }
+
+
+async def _update_task(
+    run: Run, base: CheckpointTuple | None, values: Any, as_node: str | None
+) -> Task:
+    """A task of ``as_node`` whose result is ``values`` (collected, not run)."""
+    spec = run.opts.spec
     if as_node is None:
-        as_node = await _last_writer(saver, base, spec.nodes)
+        assert run.opts.persist is not None
+        as_node = await _last_writer(run.opts.persist.saver, base, spec.nodes)
     if as_node != START and as_node not in spec.nodes:
         raise InvalidUpdateError(
             f"update_state(as_node={as_node!r}): {as_node!r} is not a node; use one of "
@@ -62,21 +102,7 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         task.next.extend(spec.edges_from.get(START, ()))
     else:
         await collect(run, task, NodeContext(run, task), values)
-    run.apply(task.writes, as_node)
-    tasks = _algo.plan_next(spec, [task], run.barriers, run.values)
-    run.step += 1
-    task._id = task_id(persistence.checkpoint_id or "", task.path)
-    task.done = True
-    # The update is stored as a record of as_node under the checkpoint it follows,
-    # so a later update_state without as_node can find who wrote last.
-    await persistence.save_checkpoint(tasks, "update", [task] if base is not None else [])
-    return {
-        "configurable": {
-            "thread_id": thread,
-            "checkpoint_ns": ns,
-            "checkpoint_id": persistence.checkpoint_id,
-        }
-    }
+    return task
 
 
 async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None, nodes: Any) -> str:
