@@ -26,6 +26,9 @@ class S(TypedDict, total=False):
     log: Annotated[list[str], operator.add]
 
 
+IDLE = 0.5
+"""The idle timeout of the progress tests: their nodes make progress every 0.02 s."""
+
 NO_WAIT = RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False, retry_on=ValueError)
 
 
@@ -129,6 +132,35 @@ async def test_set_node_defaults_applies_to_nodes_without_their_own_policy() -> 
     assert result["log"] == ["flaky", "default:fail_a", "own:fail_b"]
 
 
+async def test_a_run_resumed_after_its_error_handler_crashed_runs_only_the_handler() -> None:
+    calls: list[str] = []
+    errors: list[NodeError] = []
+    crash = True
+
+    def fail(state: S) -> S:
+        calls.append("node")
+        raise RuntimeError("boom")
+
+    def handler(state: S, error: NodeError) -> S:
+        calls.append("handler")
+        errors.append(error)
+        if crash:
+            raise ValueError("handler crash")
+        return {"log": ["recovered"]}
+
+    graph = StateGraph(S).add_node("fail", fail, error_handler=handler).add_edge(START, "fail")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "crash"}}
+    with pytest.raises(ValueError, match="handler crash"):
+        await app.ainvoke({"log": []}, config)
+    crash = False
+    assert await app.ainvoke(None, config) == {"log": ["recovered"]}
+    assert calls == ["node", "handler", "handler"]
+    assert isinstance(errors[0].error, RuntimeError)
+    assert errors[1].node == "fail"
+    assert "boom" in str(errors[1].error)  # stored as its repr
+
+
 def test_set_node_defaults_error_handler_name_must_be_free() -> None:
     graph = (
         StateGraph(S)
@@ -183,35 +215,35 @@ async def test_progress_moves_the_idle_deadline_but_not_the_run_deadline() -> No
 
     async def busy(state: S, runtime: Runtime[None]) -> S:
         nonlocal beats
-        # 0.6 s of work in all, never 0.2 s without progress.
-        for _ in range(30):
+        # 1.2 s of work in all, never IDLE s without progress (a margin for slow CI).
+        for _ in range(60):
             await anyio.sleep(0.02)
             runtime.heartbeat()
             beats += 1
         return {"log": ["busy"]}
 
-    idle_only = StateGraph(S).add_node("busy", busy, timeout=TimeoutPolicy(idle_timeout=0.2))
+    idle_only = StateGraph(S).add_node("busy", busy, timeout=TimeoutPolicy(idle_timeout=IDLE))
     assert await idle_only.add_edge(START, "busy").compile().ainvoke({"log": []}) == {
         "log": ["busy"]
     }
-    assert beats == 30
+    assert beats == 60
 
-    both = TimeoutPolicy(run_timeout=0.1, idle_timeout=0.2)
+    both = TimeoutPolicy(run_timeout=0.1, idle_timeout=IDLE)
     capped = StateGraph(S).add_node("busy", busy, timeout=both).add_edge(START, "busy")
     with no_task_left(), pytest.raises(NodeTimeoutError) as info:
         await capped.compile().ainvoke({"log": []})
-    assert (info.value.kind, info.value.run_timeout, info.value.idle_timeout) == ("run", 0.1, 0.2)
+    assert (info.value.kind, info.value.run_timeout, info.value.idle_timeout) == ("run", 0.1, IDLE)
 
 
 async def test_custom_stream_output_is_progress_unless_refresh_on_heartbeat() -> None:
     async def writer_node(state: S, writer: Any) -> S:
-        for i in range(30):
+        for i in range(60):
             await anyio.sleep(0.02)
             writer(i)
         return {"log": ["wrote"]}
 
     def graph(refresh_on: Any) -> Any:
-        policy = TimeoutPolicy(idle_timeout=0.2, refresh_on=refresh_on)
+        policy = TimeoutPolicy(idle_timeout=IDLE, refresh_on=refresh_on)
         builder = StateGraph(S).add_node("w", writer_node, timeout=policy)
         return builder.add_edge(START, "w").compile()
 

@@ -159,7 +159,8 @@ class NodeError:
     the node that failed (after its retries) and its exception."""
 
     node: str
-    error: BaseException
+    error: BaseException | str
+    """The exception; after a resume from a checkpoint, its stored ``repr`` (a str)."""
 
 
 class GraphInterrupt(ScopegraphError):

@@ -19,7 +19,6 @@ from typing import Any, Literal, Protocol
 
 import anyio.from_thread
 
-from .._errors import NodeError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import Attempt
@@ -196,7 +195,6 @@ class NodeContext:
         "_metadata",
         "attempt",
         "langchain",
-        "node_error",
         "run",
         "run_id",
         "task",
@@ -215,8 +213,6 @@ class NodeContext:
         """The node's LangChain callback handler, once its config was built with one."""
         self.attempt: Attempt | None = None
         """The running attempt, when the node has a timeout or retries."""
-        self.node_error: NodeError | None = None
-        """The failure an error handler handles."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -313,12 +309,17 @@ class NodeContext:
         else:
             anyio.from_thread.run_sync(attempt.progress)
 
-    def write_custom(self, chunk: Any) -> None:
-        """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
-        run = self.run
+    def output_progress(self) -> None:
+        """The node produced output (a custom chunk, a token): progress, unless its
+        ``TimeoutPolicy`` counts only heartbeats."""
         attempt = self.attempt
         if attempt is not None and attempt.refresh_on_output:
             self.heartbeat()
+
+    def write_custom(self, chunk: Any) -> None:
+        """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
+        run = self.run
+        self.output_progress()
         stream = run.stream
         if "custom" not in stream.modes:
             return

@@ -65,6 +65,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
             ctx = await _switch_to_error_handler(run, task, ctx, exc)
             current.set(ctx)
             result = await call_with_policies(task.node, task.input, ctx)
+            task.recorded = False  # the handler's outcome replaces the failure's record
         spec = opts.spec
         _algo.collect(spec, task, result, subgraph=opts.parent is not None)
         if task.name in spec.branches:
@@ -127,17 +128,19 @@ async def _switch_to_error_handler(
     run: ExecutingRun, task: Task, ctx: NodeContext, exc: Exception
 ) -> NodeContext:
     """The node failed after its retries: the task becomes its error handler's (same
-    step, same input, with ``NodeError``), as LangGraph's runner schedules it; the
-    failure is streamed as the node's result."""
+    step, same input, with ``NodeError``), as LangGraph's runner schedules it. The
+    failure is streamed as the node's result and, with a checkpointer, stored first:
+    a run resumed after the handler crashed runs the handler again, not the node."""
     if "tasks" in run.stream.modes or "debug" in run.stream.modes:
         _emit.emit_task_result(run, task, exc)
-    failed = task.name
+    if run.persistence is not None:
+        with anyio.CancelScope(shield=True):
+            await run.persistence.record(task, "error", exc)
     assert task.node.error_handler is not None
-    task.node = run.opts.spec.nodes[task.node.error_handler]
-    task.name = task.node.name
+    handler = run.opts.spec.nodes[task.node.error_handler]
+    task.hand_to_error_handler(handler, NodeError(task.name, exc))
     handler_ctx = NodeContext(run, task)
     handler_ctx.run_id = ctx.run_id
-    handler_ctx.node_error = NodeError(failed, exc)
     return handler_ctx
 
 
@@ -165,7 +168,7 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
         if node.runtime_kw:
             kwargs["runtime"] = ctx.runtime
         if node.error_kw:
-            kwargs["error"] = ctx.node_error
+            kwargs["error"] = ctx.task.failure
         args = (arg, ctx.config) if node.config_pos else (arg,)
         if kind == "async":
             return await fn(*args, **kwargs)
