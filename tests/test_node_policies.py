@@ -1,7 +1,7 @@
 """Node policies as in LangGraph: ``error_handler``, ``set_node_defaults``,
 ``TimeoutPolicy`` (run and idle timeouts on the node's own cancel scope), ``Send(timeout=)``,
-``Runtime.execution_info``, ``RunControl`` and ``bulk_update_state``. Every test runs on
-asyncio and trio."""
+``Runtime.execution_info``, ``RunControl``, ``bulk_update_state`` and ``CachePolicy`` with
+the in-memory and SQLite caches. Every async test runs on asyncio and trio."""
 
 from __future__ import annotations
 
@@ -14,10 +14,19 @@ import pytest
 
 from _helpers import no_task_left
 from scopegraph import END, START, StateGraph
+from scopegraph.cache.memory import InMemoryCache
+from scopegraph.cache.sqlite import SqliteCache
 from scopegraph.checkpoint import InMemorySaver
 from scopegraph.errors import GraphDrained, InvalidUpdateError, NodeError, NodeTimeoutError
 from scopegraph.runtime import RunControl, Runtime
-from scopegraph.types import Command, RetryPolicy, Send, StateUpdate, TimeoutPolicy
+from scopegraph.types import (
+    CachePolicy,
+    Command,
+    RetryPolicy,
+    Send,
+    StateUpdate,
+    TimeoutPolicy,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -460,3 +469,78 @@ async def test_bulk_update_state_rejects_empty_and_ambiguous_supersteps() -> Non
         await app.abulk_update_state(
             config, [[StateUpdate({"foo": "x"}), StateUpdate({"baz": "y"})]]
         )
+
+
+# -- CachePolicy and compile(cache=) ------------------------------------------------------
+
+
+def _cached_graph(cache: Any, calls: list[str], ttl: int | None = None) -> Any:
+    def double(state: S) -> Command[Any]:
+        calls.append("double")
+        return Command(update={"log": [f"double:{len(state['log'])}"]}, goto="after")
+
+    graph = StateGraph(S)
+    graph.add_node("double", double, cache_policy=CachePolicy(ttl=ttl))
+    graph.add_node("after", lambda s: {"log": ["after"]})
+    graph.add_edge(START, "double")
+    return graph.compile(cache=cache)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_cached_node_runs_once_per_input_and_streams_cached_writes(
+    kind: str, tmp_path: Any
+) -> None:
+    cache: Any = InMemoryCache() if kind == "memory" else SqliteCache(path=str(tmp_path / "c.db"))
+    calls: list[str] = []
+    app = _cached_graph(cache, calls)
+    first = [c async for c in app.astream({"log": []}, stream_mode="updates")]
+    second = [c async for c in app.astream({"log": []}, stream_mode="updates")]
+    assert calls == ["double"]
+    assert first == [{"double": {"log": ["double:0"]}}, {"after": {"log": ["after"]}}]
+    assert second == [
+        {"double": {"log": ["double:0"]}, "__metadata__": {"cached": True}},
+        {"after": {"log": ["after"]}},  # the cached Command still routes
+    ]
+    assert await app.ainvoke({"log": ["x"]}) == {"log": ["x", "double:1", "after"]}
+    assert calls == ["double", "double"]  # another input, another entry
+    await app.aclear_cache()
+    await app.ainvoke({"log": []})
+    assert calls == ["double"] * 3
+    if kind == "sqlite":
+        cache.close()
+
+
+async def test_a_sqlite_cache_outlives_the_process_and_its_ttl_expires(tmp_path: Any) -> None:
+    path = str(tmp_path / "c.db")
+    calls: list[str] = []
+    writer = SqliteCache(path=path)
+    await _cached_graph(writer, calls).ainvoke({"log": []})
+    writer.close()
+    reader = SqliteCache(path=path)  # as another process would open it
+    await _cached_graph(reader, calls).ainvoke({"log": []})
+    assert calls == ["double"]
+    reader.set({(("ns",), "k"): ("v", -1)})  # expired already
+    assert reader.get([(("ns",), "k")]) == {}
+    reader.close()
+
+
+def test_set_node_defaults_cache_policy_caches_every_regular_node() -> None:
+    calls: list[str] = []
+
+    def node(state: S) -> S:
+        calls.append("node")
+        return {"log": ["node"]}
+
+    graph = (
+        StateGraph(S)
+        .set_node_defaults(cache_policy=CachePolicy())
+        .add_node("node", node)
+        .add_edge(START, "node")
+    )
+    app = graph.compile(cache=InMemoryCache())
+    app.invoke({"log": []})
+    app.invoke({"log": []})
+    assert calls == ["node"]
+    app.clear_cache()
+    app.invoke({"log": []})
+    assert calls == ["node", "node"]

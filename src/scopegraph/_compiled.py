@@ -122,6 +122,7 @@ class CompiledStateGraph:
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
         strict: bool = False,
+        cache: Any = None,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -131,7 +132,9 @@ class CompiledStateGraph:
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
         self.context_schema = context_schema
-        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict)
+        self.cache = cache
+        """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep results."""
+        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict, cache=cache)
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
         self.input_schema = spec.input_schema
@@ -592,6 +595,22 @@ class CompiledStateGraph:
         _check_no_running_loop("update_state", "aupdate_state")
         result: RunnableConfig = anyio.run(self.aupdate_state, config, values, as_node)
         return result
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget the cached results of ``nodes`` (default: every node with a
+        ``cache_policy``)."""
+        if self.cache is None:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        names = nodes if nodes is not None else list(self.nodes)
+        namespaces = [
+            self.nodes[n].cache_ns for n in names if self.nodes[n].cache_policy is not None
+        ]
+        await self.cache.aclear(namespaces)
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Synchronous :meth:`aclear_cache`."""
+        _check_no_running_loop("clear_cache", "aclear_cache")
+        anyio.run(self.aclear_cache, nodes)
 
     # -- sync APIs -----------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
 from ._schema import StateSchema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
-from ._types import Command, RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
 
 __all__ = ("Finding", "StateGraph", "check")
@@ -298,10 +299,12 @@ class NodeDefaults:
     retry_policy: tuple[RetryPolicy, ...] | None = None
     error_handler: Callable[..., Any] | None = None
     timeout: TimeoutPolicy | None = None
+    cache_policy: CachePolicy | None = None
 
     def apply(self, nodes: dict[str, NodeSpec], state_cls: Any) -> None:
         """Give ``nodes`` the defaults (a fresh spec per changed node), as LangGraph:
-        retries and timeouts apply to every node, the error handler to regular nodes."""
+        retries and timeouts apply to every node, the error handler and the cache policy
+        to regular nodes."""
         handler = self.error_handler
         if handler is not None:
             existing = nodes.get(DEFAULT_ERROR_HANDLER)
@@ -319,6 +322,9 @@ class NodeDefaults:
                 changes["retry_policy"] = self.retry_policy
             if self.timeout is not None and spec.timeout is None:
                 changes["timeout"] = self.timeout
+            regular = not spec.is_error_handler
+            if self.cache_policy is not None and regular and spec.cache_policy is None:
+                changes["cache_policy"] = self.cache_policy
             if changes:
                 nodes[name] = dataclasses.replace(spec, **changes)
 
@@ -389,6 +395,7 @@ class StateGraph:
         *,
         defer: bool = False,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy | None = None,
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
         metadata: dict[str, Any] | None = None,
@@ -404,6 +411,8 @@ class StateGraph:
             retry_policy: how to retry the node when it fails; with a list, the first
                 policy whose ``retry_on`` matches the error applies.
             defer: run the node only when the run has nothing else left to do.
+            cache_policy: reuse the node's writes for an input seen before (needs
+                ``compile(cache=...)``).
             error_handler: a function run (as node ``__error_handler__<name>``, in the
                 same step, with the node's input) when the node still fails after its
                 retries; its update replaces the node's, and a ``Command`` it returns
@@ -428,6 +437,7 @@ class StateGraph:
         spec.retry_policy = policy
         spec.timeout = time_limit
         spec.defer = defer
+        spec.cache_policy = cache_policy
         spec.metadata = dict(metadata or {})
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
@@ -448,17 +458,21 @@ class StateGraph:
         self,
         *,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy | None = None,
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
     ) -> StateGraph:
         """Policies for every node that ``add_node`` gave none, applied at ``compile()``
         (LangGraph's). ``retry_policy`` and ``timeout`` also apply to error handlers;
-        ``error_handler`` handles the failures of every other node. Not inherited by
+        ``error_handler`` handles the failures of every other node, whose results
+        ``cache_policy`` caches. Not inherited by
         subgraphs.
         """
         defaults = self._node_defaults
         if retry_policy is not None:
             defaults.retry_policy = _retry_policies("(defaults)", retry_policy)
+        if cache_policy is not None:
+            defaults.cache_policy = cache_policy
         if error_handler is not None:
             defaults.error_handler = error_handler
         if timeout is not None:
@@ -631,6 +645,7 @@ class StateGraph:
         *,
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        cache: BaseCache[Any] | None = None,
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
@@ -643,6 +658,8 @@ class StateGraph:
                 ``config={"configurable": {"thread_id": ...}}``.
             interrupt_before: stop the run before these nodes run (needs a checkpointer).
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
+            cache: where the nodes with a ``cache_policy`` keep their results
+                (``scopegraph.cache.memory.InMemoryCache``, ``...sqlite.SqliteCache``).
             strict: also run the opt-in checks of :func:`scopegraph.check` (a node with
                 no way out or no way in raises GraphValidationError), and make run input
                 keys that are not in the input schema raise InvalidInputError. By
@@ -672,6 +689,7 @@ class StateGraph:
             interrupt_after=after,
             context_schema=self.context_schema,
             strict=strict,
+            cache=cache,
         )
 
     def _check_interrupt_nodes(

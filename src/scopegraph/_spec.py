@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 from ._constants import START
 from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
-from ._types import RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 __all__ = ("Branch", "BuilderTables", "GraphSpec", "NodeKind", "NodeSpec", "check_interrupt_nodes")
 
@@ -53,6 +53,15 @@ class NodeSpec:
     """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
     defer: bool = False
     """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
+    cache_policy: CachePolicy | None = None
+    """Reuse the node's writes for an input seen before (with ``compile(cache=...)``)."""
+
+    @property
+    def cache_ns(self) -> tuple[str, ...]:
+        """The cache namespace of this node's writes: the function and the node name."""
+        fn = self.fn
+        ident = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+        return ("__pregel_ns_writes", ident, self.name)
 
 
 @dataclasses.dataclass(slots=True)
@@ -119,9 +128,13 @@ class GraphSpec:
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
     strict: bool = False
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
+    cache: Any = None
+    """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
 
     @classmethod
-    def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
+    def build(
+        cls, builder: BuilderTables, name: str, *, strict: bool = False, cache: Any = None
+    ) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
@@ -163,6 +176,7 @@ class GraphSpec:
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
+            cache=cache,
         )
 
     def initial_values(self) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 __all__ = (
+    "CachePolicy",
     "Command",
     "Interrupt",
     "RetryPolicy",
@@ -18,6 +20,7 @@ __all__ = (
     "StateUpdate",
     "StreamMode",
     "TimeoutPolicy",
+    "default_cache_key",
     "default_retry_on",
 )
 
@@ -257,3 +260,26 @@ class StateUpdate(NamedTuple):
     values: dict[str, Any] | None
     as_node: str | None = None
     task_id: str | None = None
+
+
+def default_cache_key(*args: Any, **kwargs: Any) -> str:
+    """The default ``CachePolicy.key_func``: the node's input as canonical JSON (objects
+    JSON cannot hold by their ``repr``). LangGraph pickles the input; scopegraph never
+    uses pickle."""
+    try:
+        return json.dumps([args, kwargs], sort_keys=True, default=repr, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys of mixed types cannot be sorted
+        return repr((args, kwargs))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """Cache a node's result by its input (LangGraph's fields and defaults); needs
+    ``compile(cache=...)``. A run that finds the node's input in the cache applies the
+    cached writes instead of calling the node, and streams them with
+    ``"__metadata__": {"cached": True}``."""
+
+    key_func: Callable[..., str | bytes] = default_cache_key
+    """The node's input -> the cache key (hashed before use)."""
+    ttl: int | None = None
+    """Seconds a cached result stays valid; None: until the cache is cleared."""

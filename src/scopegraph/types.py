@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._context import interrupt as interrupt
+from ._types import CachePolicy as CachePolicy
 from ._types import Command as Command
 from ._types import Interrupt as Interrupt
 from ._types import RetryPolicy as RetryPolicy
@@ -13,6 +14,7 @@ from ._types import StreamWriter as StreamWriter
 from ._types import TimeoutPolicy as TimeoutPolicy
 
 __all__ = (
+    "CachePolicy",
     "Command",
     "Interrupt",
     "RetryPolicy",

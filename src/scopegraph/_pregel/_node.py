@@ -10,6 +10,7 @@ chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from .._ids import new_id
 from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
 from .._types import Command, Send
+from ..checkpoint._model import SerializationError
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
 from ._persist import Persistence
@@ -52,6 +54,11 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     if events:
         ctx.run_id = new_id()
         _emit.node_event(ctx, "on_chain_start", {"input": task.input})
+    cache_key = None
+    if task.node.cache_policy is not None and opts.spec.cache is not None:
+        cache_key = _cache_key(task.node, task.input)
+        if await _from_cache(run, task, cache_key):
+            return
     token = current.set(ctx)
     hooks = _hooks.node_hooks()
     if hooks is not None:
@@ -86,6 +93,8 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if hooks is not None:
             hooks.exit_node(hooks_token)
     task.done = True
+    if cache_key is not None and task.failure is None:
+        await _to_cache(run, task, cache_key)
     persistence = run.persistence
     if persistence is not None and persistence.step_size > 1:
         # Siblings may still run: store this task's outcome now, so that a crash or a
@@ -103,6 +112,42 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
+
+
+def _cache_key(node: NodeSpec, arg: Any) -> tuple[tuple[str, ...], str]:
+    assert node.cache_policy is not None
+    key = node.cache_policy.key_func(arg)
+    digest = hashlib.sha256(key.encode() if isinstance(key, str) else key).hexdigest()
+    return node.cache_ns, digest
+
+
+async def _from_cache(run: ExecutingRun, task: Task, key: tuple[tuple[str, ...], str]) -> bool:
+    """The node's writes for this input, if cached: the task is done without running,
+    and its update is streamed with ``"__metadata__": {"cached": True}`` (LangGraph's)."""
+    found = await run.opts.spec.cache.aget([key])
+    if key not in found:
+        return False
+    cached = found[key]
+    task.writes = list(cached["writes"])
+    task.update = cached["update"]
+    task.next = list(cached["next"])
+    task.done = True
+    stream = run.stream
+    if "updates" in stream.modes:
+        stream.sink(
+            stream.ns, "updates", {task.name: task.update, "__metadata__": {"cached": True}}
+        )
+    return True
+
+
+async def _to_cache(run: ExecutingRun, task: Task, key: tuple[tuple[str, ...], str]) -> None:
+    policy = task.node.cache_policy
+    assert policy is not None
+    value = {"writes": list(task.writes), "update": task.update, "next": list(task.next)}
+    try:
+        await run.opts.spec.cache.aset({key: (value, policy.ttl)})
+    except SerializationError:
+        pass  # a result the codec cannot store is not cached; the run goes on
 
 
 async def call_with_policies(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
