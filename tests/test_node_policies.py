@@ -544,3 +544,67 @@ def test_set_node_defaults_cache_policy_caches_every_regular_node() -> None:
     app.clear_cache()
     app.invoke({"log": []})
     assert calls == ["node", "node"]
+
+
+# -- LangGraph's test_checkpoint_put_after_cancellation* (issue 14 item 5) -----------------
+
+
+class _SlowPutSaver(InMemorySaver):
+    """Logs its checkpoint writes; each awaits (a cancellation point if not shielded)."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    async def aput(self, *args: Any, **kwargs: Any) -> None:
+        self.log.append("put.start")
+        for _ in range(3):
+            await anyio.lowlevel.checkpoint()
+        await super().aput(*args, **kwargs)
+        self.log.append("put.end")
+
+
+@pytest.mark.parametrize("api", ["ainvoke", "astream", "astream_events"])
+async def test_the_exit_checkpoint_is_written_after_a_cancellation_and_not_cancelled(
+    api: str,
+) -> None:
+    log: list[str] = []
+    started = anyio.Event()
+
+    async def awhile(state: Two) -> Two:
+        log.append("node.start")
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            log.append("node.end")
+        return {}
+
+    graph = StateGraph(Two).add_node("agent", awhile).add_edge(START, "agent")
+    app = graph.compile(checkpointer=_SlowPutSaver(log))
+    config: Any = {"configurable": {"thread_id": "1"}}
+
+    async def consume() -> None:
+        if api == "ainvoke":
+            await app.ainvoke({"first": "x"}, config, durability="exit")
+            return
+        if api == "astream":
+            gen = app.astream({"first": "x"}, config, durability="exit")
+        else:
+            gen = app.astream_events({"first": "x"}, config, version="v2", durability="exit")
+        try:
+            async for _ in gen:
+                pass
+        finally:
+            await gen.aclose()
+
+    with no_task_left():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await started.wait()
+            assert log == ["node.start"]  # nothing was put before the cancellation
+            tg.cancel_scope.cancel()
+    assert log == ["node.start", "node.end", "put.start", "put.end"]
+    stored = await app.aget_state(config)
+    assert stored.values == {"first": "x"}
+    assert stored.next == ("agent",)  # a later run resumes the cancelled step
