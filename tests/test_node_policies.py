@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 from typing import Annotated, Any, TypedDict
+from unittest.mock import patch
 
 import anyio
 import anyio.lowlevel
@@ -608,3 +609,25 @@ async def test_the_exit_checkpoint_is_written_after_a_cancellation_and_not_cance
     stored = await app.aget_state(config)
     assert stored.values == {"first": "x"}
     assert stored.next == ("agent",)  # a later run resumes the cancelled step
+
+
+def test_a_sync_invoke_waits_between_attempts_with_time_sleep_as_langgraph() -> None:
+    attempts: list[int] = []
+
+    def flaky(state: S) -> S:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ValueError("again")
+        return {}
+
+    policy = RetryPolicy(initial_interval=0.01, jitter=False, retry_on=ValueError)
+    graph = StateGraph(S).add_node("flaky", flaky, retry_policy=policy).add_edge(START, "flaky")
+    app = graph.compile()
+    with patch("time.sleep") as sleep:
+        app.invoke({"log": []})
+    assert [c.args for c in sleep.call_args_list] == [(0.01,), (0.02,)]
+    attempts.clear()
+    with patch("time.sleep") as sleep:
+        anyio.run(app.ainvoke, {"log": []})  # async APIs wait with the event loop's sleep
+    assert sleep.call_args_list == []
+    assert len(attempts) == 3

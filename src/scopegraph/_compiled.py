@@ -32,7 +32,7 @@ from ._pregel import (
 from ._pregel._emit import NO_STREAM, events_sink, stream_sink
 from ._pregel._snapshot import state_snapshot
 from ._pregel._update import update_options, update_state, update_step
-from ._run import iterate_detached, open_run
+from ._run import iterate_detached, open_run, sync_api_run
 from ._runtime import RunControl
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
@@ -625,7 +625,11 @@ class CompiledStateGraph:
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
             return anyio.from_thread.run(call)
         _check_no_running_loop("invoke", "ainvoke")
-        return anyio.run(call)
+        token = sync_api_run.set(True)
+        try:
+            return anyio.run(call)
+        finally:
+            sync_api_run.reset(token)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any

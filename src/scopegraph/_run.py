@@ -53,6 +53,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 
 from ._detach import spawn_detached
 from ._errors import NodeTimeoutError
@@ -66,6 +67,7 @@ __all__ = (
     "open_run",
     "run_attempts",
     "run_step",
+    "sync_api_run",
     "unwrap_exception_group",
 )
 
@@ -213,7 +215,24 @@ async def run_attempts(
             policy = next((p for p in retry_policies or () if p.should_retry(exc)), None)
             if policy is None or attempt.number >= policy.max_attempts:
                 raise
-        await anyio.sleep(policy.interval(attempt.number))
+        await _pause_between_attempts(policy.interval(attempt.number))
+
+
+sync_api_run: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "scopegraph_sync_api_run", default=False
+)
+"""True in the private event loop of a sync API call (``invoke``)."""
+
+
+async def _pause_between_attempts(seconds: float) -> None:
+    """The wait before a retry. A sync API run waits with ``time.sleep`` (looked up now,
+    in a worker thread that a cancellation waits for: at most this one interval), as
+    LangGraph's sync runner does, so that programs which patch ``time.sleep`` to
+    speed up their retries behave the same."""
+    if sync_api_run.get():
+        await anyio.to_thread.run_sync(time.sleep, seconds)
+    else:
+        await anyio.sleep(seconds)
 
 
 def _seconds(value: float | timedelta | None) -> float | None:
