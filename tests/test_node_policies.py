@@ -631,3 +631,34 @@ def test_a_sync_invoke_waits_between_attempts_with_time_sleep_as_langgraph() -> 
         anyio.run(app.ainvoke, {"log": []})  # async APIs wait with the event loop's sleep
     assert sleep.call_args_list == []
     assert len(attempts) == 3
+
+
+# -- add_node(defer=True) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("join", [True, False])
+async def test_a_deferred_node_runs_last_with_the_state_as_it_is_then(join: bool) -> None:
+    def step(name: str) -> Any:
+        return lambda state: {"log": [name]}
+
+    graph = StateGraph(S)
+    for name in ("start", "one", "two", "after_one"):
+        graph.add_node(name, step(name))
+    graph.add_node("last", lambda s: {"log": [f"last saw {len(s['log'])}"]}, defer=True)
+    graph.add_edge(START, "start")
+    graph.add_edge("start", "one")
+    graph.add_edge("start", "two")
+    graph.add_edge("one", "after_one")
+    if join:
+        graph.add_edge(["one", "two"], "last")
+    else:
+        graph.add_edge("one", "last")
+        graph.add_edge("two", "last")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": str(join)}}
+    chunks = [c async for c in app.astream({"log": []}, config, stream_mode="updates")]
+    names = [next(iter(c)) for c in chunks]
+    assert names[0] == "start"
+    assert sorted(names[1:3]) == ["one", "two"]  # one step, in either order
+    assert names[3:] == ["after_one", "last"]
+    assert chunks[-1] == {"last": {"log": ["last saw 4"]}}

@@ -29,9 +29,11 @@ __all__ = (
     "output_of",
     "plan_next",
     "snapshot",
+    "split_deferred",
     "start_task",
     "tasks_from_checkpoint",
     "updated_values",
+    "with_held",
 )
 
 TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
@@ -375,3 +377,26 @@ def output_of(spec: GraphSpec, values: dict[str, Any]) -> Any:
     """The run's output: the state filtered to the output schema, or None if empty."""
     out = {k: values[k] for k in spec.output_keys if k in values}
     return out or None
+
+
+def split_deferred(
+    spec: GraphSpec, tasks: list[Task], values: dict[str, Any]
+) -> tuple[list[Task], list[Task]]:
+    """``add_node(defer=True)``: (the tasks to run now, the deferred ones held back).
+
+    A deferred node waits while any other task is planned (LangGraph runs it when the
+    run would otherwise end); it then sees the state as it is, not as it was planned.
+    """
+    now = [t for t in tasks if not t.node.defer]
+    if now:
+        return now, [t for t in tasks if t.node.defer]
+    for task in tasks:
+        if task.path[0] != "__pregel_push":
+            task.input = spec.node_views[task.name](values)
+    return tasks, []
+
+
+def with_held(planned: list[Task], held: list[Task]) -> list[Task]:
+    """The next step's tasks plus the deferred ones still waiting (one per node)."""
+    names = {t.name for t in planned if t.path[0] != "__pregel_push"}
+    return planned + [t for t in held if t.path[0] == "__pregel_push" or t.name not in names]

@@ -149,7 +149,11 @@ class Run:
         yielded = time.perf_counter()
         control = opts.control
         drained = False
+        defers = any(node.defer for node in opts.spec.nodes.values())
+        held: list[Task] = []
         while tasks:
+            if defers:
+                tasks, held = _algo.split_deferred(opts.spec, tasks, self.values)
             if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
                 self._static_interrupt()
                 break
@@ -180,6 +184,8 @@ class Run:
                     break
             ran = tasks
             tasks = self._finish_step(tasks)
+            if held:
+                tasks = _algo.with_held(tasks, held)
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
                 if interrupt_after and any(t.name in interrupt_after for t in ran):
