@@ -662,3 +662,24 @@ async def test_a_deferred_node_runs_last_with_the_state_as_it_is_then(join: bool
     assert sorted(names[1:3]) == ["one", "two"]  # one step, in either order
     assert names[3:] == ["after_one", "last"]
     assert chunks[-1] == {"last": {"log": ["last saw 4"]}}
+
+
+async def test_a_resumed_step_streams_its_finished_tasks_writes_as_cached() -> None:
+    from scopegraph import interrupt
+
+    def ask(state: S) -> S:
+        return {"log": [f"answer {interrupt('question')}"]}
+
+    graph = StateGraph(S)
+    graph.add_node("ask", ask)
+    graph.add_node("other", lambda s: {"log": ["other"]})
+    graph.add_edge(START, "ask")
+    graph.add_edge(START, "other")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "cached"}}
+    await app.ainvoke({"log": []}, config)
+    chunks = [c async for c in app.astream(Command(resume="yes"), config, stream_mode="updates")]
+    assert chunks == [
+        {"other": {"log": ["other"]}, "__metadata__": {"cached": True}},
+        {"ask": {"log": ["answer yes"]}},
+    ]

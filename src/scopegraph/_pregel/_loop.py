@@ -145,7 +145,7 @@ class Run:
         interrupt_before = frozenset() if persist is None else persist.interrupt_before
         interrupt_after = frozenset() if persist is None else persist.interrupt_after
         steps = 0
-        resuming = self.resuming
+        resuming = resumed = self.resuming
         yielded = time.perf_counter()
         control = opts.control
         drained = False
@@ -174,6 +174,14 @@ class Run:
                 for task in tasks:
                     if not task.restored:
                         _emit.emit_task_start(self, task)
+            if "updates" in modes and resumed:
+                # A resumed step's tasks that finished before: their writes again, as
+                # LangGraph streams them (marked cached).
+                for task in tasks:
+                    if task.restored and task.writes:
+                        cached = {task.name: task.update, "__metadata__": {"cached": True}}
+                        stream.sink(stream.ns, "updates", cached)
+            resumed = False
             if persistence is None:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
