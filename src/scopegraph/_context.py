@@ -94,22 +94,36 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     ``Interrupt`` the caller receives.
     """
     ctx = current_node(what="interrupt()")
+    # The task of the nearest run that keeps checkpoints owns the interrupt: a
+    # subgraph with checkpoints resumes in its own node, not in its parent's.
+    owner: NodeContext | None = None
     root = ctx
-    while root.run.opts.parent is not None:
-        root = root.run.opts.parent
-    if root.run.opts.persist is None:
+    while True:
+        if owner is None and root.run.opts.persist is not None:
+            owner = root
+        parent = root.run.opts.parent
+        if parent is None:
+            break
+        root = parent
+    if owner is None:
         raise ContextError(
             "interrupt() needs a checkpointer to save the run while it waits: compile the "
             "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
             'pass config={"configurable": {"thread_id": ...}}'
         )
-    task = root.task
+    task = owner.task
     index = task.interrupt_index
     task.interrupt_index += 1
     if index < len(task.resume):
         return task.resume[index]
+    interrupt_id = _interrupt_id(task.id, index)
+    answers = root.run.answers
+    if interrupt_id in answers:
+        answer = answers.pop(interrupt_id)
+        task.resume.append(answer)
+        return answer
     raise GraphInterrupt(
-        (Interrupt(value=value, id=_interrupt_id(task.id, index), response_schema=response_schema),)
+        (Interrupt(value=value, id=interrupt_id, response_schema=response_schema),)
     )
 
 

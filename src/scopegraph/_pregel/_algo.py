@@ -24,7 +24,7 @@ __all__ = (
     "apply_writes",
     "check_route",
     "collect",
-    "give_resume",
+    "resume_answers",
     "make_tasks",
     "output_of",
     "plan_next",
@@ -345,27 +345,21 @@ def tasks_from_checkpoint(
     return tasks
 
 
-def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
-    """Hand ``Command(resume=...)`` to the interrupted tasks: one value for the only
-    pending interrupt, or ``{interrupt_id: value}`` for several."""
-    waiting = [(t, i) for t in pending for i in t.interrupts]
-    if (
-        isinstance(resume, dict)
-        and resume
-        and all(any(i.id == key for _, i in waiting) for key in resume)
-    ):
-        for task, intr in waiting:
-            if intr.id in resume:
-                task.resume.append(resume[intr.id])
-        return
+def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict[str, Any]:
+    """The answers of ``Command(resume=...)`` by interrupt id: one value for the only
+    pending interrupt, or ``{interrupt_id: value}`` for several. ``interrupt()`` takes
+    its answer by its id, in whichever (sub)graph's node it was raised."""
+    waiting = [i for t in pending for i in t.interrupts]
+    if isinstance(resume, dict) and resume and all(any(i.id == k for i in waiting) for k in resume):
+        return {i.id: resume[i.id] for i in waiting if i.id in resume}
     if len(waiting) != 1:
-        ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
+        ids = ", ".join(repr(i.id) for i in waiting) or "none"
         raise RuntimeError(  # LangGraph's type, so `except RuntimeError` handlers work
             f"Command(resume=...) with one value needs exactly one pending interrupt, but "
             f"thread {thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
             "interrupt id: Command(resume={interrupt_id: value, ...})"
         )
-    waiting[0][0].resume.append(resume)
+    return {waiting[0].id: resume}
 
 
 def snapshot(spec: GraphSpec, values: dict[str, Any]) -> dict[str, Any]:
