@@ -4,18 +4,42 @@
   applies the limit): the older checkpoints of the thread are never read, so a thread
   whose oldest checkpoint cannot be decoded still answers ``limit=2``; with a metadata
   filter it reads page after page until it has ``limit`` matches (nothing is missed).
+- The store is the source of truth: a single-process server reads its threads and runs
+  from the database on each request (it used to load them all at start and keep them in
+  memory forever), with the metadata and status filters, the limit and the offset in SQL.
+- A scale-out search with ``status`` finds every match, however many threads there are
+  (it used to read the first 10,000 threads and drop the rest silently).
+- Repeated cancel requests of a run are recorded once: the run's lifecycle does not grow
+  with each request (single process and scale-out).
+
+The servers are real ``scopegraph serve`` processes (uvicorn, asyncio) on SQLite, and a
+scale-out API process with a worker on PostgreSQL and Redis, driven over HTTP.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
 
+import anyio
+import httpx
+import psycopg
 import pytest
 
+import _pg
+import _redis
+from _cluster import running_cluster
+from _server import running_server
 from scopegraph import END, START, StateGraph
 from scopegraph.checkpoint import SqliteSaver
+from scopegraph.server._store import Documents, open_backend
+
+pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
 
 
 class Count(TypedDict):
@@ -85,3 +109,114 @@ async def test_history_with_a_filter_reads_pages_until_it_has_enough(tmp_path: P
             )
         ]
         assert before == []
+
+
+# -- the server --------------------------------------------------------------------------
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+OTHER = "00000000-0000-4000-8000-000000000001"
+
+
+def test_the_store_is_the_source_of_truth(tmp_path: Path) -> None:
+    """What is in the database is what the server shows: nothing is held in memory."""
+    with (
+        running_server(tmp_path, interval=0.001, cleanup=0) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        tid = ok(http.post("/threads", json={"metadata": {"kind": "served"}}))["thread_id"]
+        ok(http.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "agent", "input": {}}))
+
+        docs = Documents(open_backend(str(tmp_path / "server.db")))
+        try:
+            stored = {
+                "thread_id": OTHER,
+                "created_at": "2999-01-01T00:00:00+00:00",
+                "updated_at": "2999-01-01T00:00:00+00:00",
+                "metadata": {"kind": "stored"},
+                "status": "idle",
+                "config": {},
+                "values": None,
+                "interrupts": {},
+            }
+            anyio.run(docs.save, "thread", stored)
+            assert ok(http.get(f"/threads/{OTHER}"))["metadata"] == {"kind": "stored"}
+            found = ok(http.post("/threads/search", json={"limit": 1}))
+            assert [t["thread_id"] for t in found] == [OTHER]
+            found = ok(http.post("/threads/search", json={"metadata": {"kind": "served"}}))
+            assert [t["thread_id"] for t in found] == [tid]
+            found = ok(http.post("/threads/search", json={"offset": 1, "status": "idle"}))
+            assert [t["thread_id"] for t in found] == [tid]
+
+            (run,) = ok(http.get(f"/threads/{tid}/runs"))
+            anyio.run(docs.delete_runs, tid)
+            assert ok(http.get(f"/threads/{tid}/runs")) == []
+            assert http.get(f"/threads/{tid}/runs/{run['run_id']}").status_code == 404
+        finally:
+            docs.close()
+
+
+@pytest.fixture(params=["sqlite", "scale-out"])
+def slow_cleanup_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A server whose runs take seconds to clean up after a cancel: time for many
+    cancel requests while the run is still running."""
+    if request.param == "scale-out":
+        db, redis = request.getfixturevalue("pg_dsn"), request.getfixturevalue("redis_url")
+        with running_cluster(tmp_path, db, redis, apis=1, workers=1, cleanup=3.0) as cluster:
+            yield cluster.apis[0]
+        return
+    with running_server(tmp_path, cleanup=3.0) as server:
+        yield server.url
+
+
+def test_repeated_cancels_do_not_grow_the_run_record(slow_cleanup_url: str) -> None:
+    with httpx.Client(base_url=slow_cleanup_url, timeout=60) as http:
+        tid = ok(http.post("/threads", json={}))["thread_id"]
+        body = {"assistant_id": "agent", "input": {"prompt": "a"}, "stream_mode": ["custom"]}
+        run_id = ok(http.post(f"/threads/{tid}/runs", json=body))["run_id"]
+        with http.stream("GET", f"/threads/{tid}/runs/{run_id}/stream") as events:
+            for line in events.iter_lines():  # the run is executing: it streams tokens
+                if line.startswith("event: custom"):
+                    break
+        accepted = 0
+        for _ in range(20):
+            response = http.post(f"/threads/{tid}/runs/{run_id}/cancel")
+            if response.status_code == 409:  # it ended (its cleanup took 3 s)
+                break
+            assert response.status_code == 202, response.text
+            accepted += 1
+        assert accepted >= 2
+        ok(http.get(f"/threads/{tid}/runs/{run_id}/join"))
+        run = ok(http.get(f"/threads/{tid}/runs/{run_id}"))
+        assert run["status"] == "interrupted"
+        cancels = [e for e in run["lifecycle"] if e["event"].startswith("cancel requested")]
+        assert len(cancels) == 1, run["lifecycle"]
+
+
+def test_a_scale_out_search_by_status_finds_every_match(
+    tmp_path: Path, pg_dsn: str, redis_url: str
+) -> None:
+    """10,005 threads whose latest run failed, the oldest five past 10,000."""
+    with running_cluster(tmp_path, pg_dsn, redis_url, apis=1, workers=1) as cluster:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO scopegraph_queue_threads (thread_id, metadata, listed, created_at)"
+                " SELECT 'bulk-' || i, '{\"bulk\": true}'::jsonb, TRUE,"
+                " now() - make_interval(secs => i) FROM generate_series(1, 10005) i"
+            )
+            conn.execute(
+                "INSERT INTO scopegraph_queue_runs (run_id, thread_id, multitask_strategy,"
+                " status, run) SELECT 'bulk-run-' || i, 'bulk-' || i, 'enqueue', 'error',"
+                " '{}'::jsonb FROM generate_series(1, 10005) i"
+            )
+        with httpx.Client(base_url=cluster.apis[0], timeout=120) as http:
+            search = {"metadata": {"bulk": True}, "status": "error", "offset": 10_000}
+            found = ok(http.post("/threads/search", json=search))
+            assert [t["thread_id"] for t in found] == [f"bulk-{i}" for i in range(10_001, 10_006)]
+            assert {t["status"] for t in found} == {"error"}
+            idle = ok(http.post("/threads/search", json={"status": "idle", "limit": 5}))
+            assert idle == []

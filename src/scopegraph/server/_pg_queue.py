@@ -246,13 +246,18 @@ _COLUMNS = ", ".join(f"r.{name}" for name in _FIELDS)
 _ACTIVE = "('pending', 'running')"
 
 
-def _event(what: str) -> str:
-    """SQL appending one lifecycle event (``what``: an SQL text expression) to a run."""
+def _entry(what: str) -> str:
+    """SQL for a one-event lifecycle list (``what``: an SQL text expression)."""
     return (
-        "lifecycle = r.lifecycle || jsonb_build_array(jsonb_build_object("
+        "jsonb_build_array(jsonb_build_object("
         f"'event', {what}, 'at', to_char(now() AT TIME ZONE 'UTC', "
         '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')))'
     )
+
+
+def _event(what: str) -> str:
+    """SQL appending one lifecycle event (``what``: an SQL text expression) to a run."""
+    return f"lifecycle = r.lifecycle || {_entry(what)}"
 
 
 _SELECT_RUN = f"SELECT {_COLUMNS} FROM scopegraph_queue_runs r WHERE r.run_id = %(run_id)s"
@@ -277,7 +282,11 @@ SELECT {_COLUMNS}, pg_notify('{ENQUEUE_CHANNEL}', '')::text FROM r
 """
 # The durable cancel request of the active runs that match {where}, and their NOTIFY
 # (sent when the transaction commits). A pending run never started: it ends at once. A
-# rollback request overrides an interrupt request, not the other way round.
+# rollback request overrides an interrupt request, not the other way round; a request
+# that changes nothing is not recorded again (the run's lifecycle does not grow with it).
+_CHANGES_CANCEL = (
+    "(r.cancel_action IS NULL OR (%(action)s = 'rollback' AND r.cancel_action <> 'rollback'))"
+)
 _REQUEST_CANCEL = f"""
 WITH marked AS (
     UPDATE scopegraph_queue_runs r SET
@@ -285,7 +294,9 @@ WITH marked AS (
                              THEN %(action)s ELSE r.cancel_action END,
         cancel_reason = COALESCE(r.cancel_reason, %(reason)s),
         status = CASE WHEN r.status = 'pending' THEN 'interrupted' ELSE r.status END,
-        {_event("format('cancel requested (%%s)', %(reason)s::text)")},
+        lifecycle = CASE WHEN {_CHANGES_CANCEL}
+            THEN r.lifecycle || {_entry("format('cancel requested (%%s)', %(reason)s::text)")}
+            ELSE r.lifecycle END,
         updated_at = now()
     WHERE {{where}} AND r.status IN {_ACTIVE}
     RETURNING r.seq, r.run_id, r.status
@@ -389,10 +400,20 @@ _SELECT_THREAD = f"""
 SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
 WHERE t.thread_id = %(thread_id)s AND t.listed
 """
+# ``status``: busy, error (exact), idle or interrupted (the threads that are neither busy
+# nor in error: the checkpoint tells which), or NULL (all).
 _SEARCH_THREADS = f"""
-SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
-WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
-ORDER BY t.created_at DESC, t.thread_id
+SELECT {", ".join(f"s.{name}" for name in _THREAD_FIELDS)} FROM (
+    SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+) s
+WHERE CASE %(status)s::text
+    WHEN 'busy' THEN s.busy
+    WHEN 'error' THEN NOT s.busy AND s.last = 'error'
+    WHEN 'idle' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
+    WHEN 'interrupted' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
+    ELSE TRUE END
+ORDER BY s.created_at DESC, s.thread_id
 LIMIT %(limit)s OFFSET %(offset)s
 """
 _PATCH_THREAD = """
@@ -543,8 +564,11 @@ def _get_thread(thread_id: str) -> _Op[dict[str, Any] | None]:
     return _thread_row(found.rows[0]) if found.rows else None
 
 
-def _search_threads(metadata: str, limit: int, offset: int) -> _Op[list[dict[str, Any]]]:
-    found = yield _SEARCH_THREADS, {"metadata": metadata, "limit": limit, "offset": offset}
+def _search_threads(
+    metadata: str, status: str | None, limit: int, offset: int
+) -> _Op[list[dict[str, Any]]]:
+    params = {"metadata": metadata, "status": status, "limit": limit, "offset": offset}
+    found = yield _SEARCH_THREADS, params
     return [_thread_row(r) for r in found.rows]
 
 
@@ -838,11 +862,21 @@ class RunQueue:
         return await self._db.arun(functools.partial(_get_thread, thread_id))
 
     async def search_threads(
-        self, metadata: Mapping[str, Any] | None = None, *, limit: int = 10, offset: int = 0
+        self,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        status: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Listed threads whose metadata contains ``metadata``, newest first."""
+        """Listed threads whose metadata contains ``metadata``, newest first; with
+        ``status``, those that are ``busy`` (a run is pending or running) or in
+        ``error`` (their latest run failed), or for ``idle`` and ``interrupted`` those
+        that are neither (their checkpoint tells which of the two they are)."""
         encoded = _json(dict(metadata or {}), "the metadata filter")
-        return await self._db.arun(functools.partial(_search_threads, encoded, limit, offset))
+        return await self._db.arun(
+            functools.partial(_search_threads, encoded, status, limit, offset)
+        )
 
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]
