@@ -108,6 +108,8 @@ __all__ = (
     "QueueError",
     "RunQueue",
     "ThreadBusyError",
+    "ThreadDeletingError",
+    "ThreadNotFoundError",
 )
 
 CANCEL_CHANNEL: Final = "scopegraph_cancel"
@@ -115,7 +117,7 @@ CANCEL_CHANNEL: Final = "scopegraph_cancel"
 ENQUEUE_CHANNEL: Final = "scopegraph_enqueue"
 """The NOTIFY channel that tells workers a run was queued (empty payload)."""
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
 TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
 CancelAction = Literal["interrupt", "rollback"]
@@ -134,6 +136,25 @@ class QueueConnectionError(QueueError, ConnectionError):
 
     The message names what to check in the connection string.
     """
+
+
+class ThreadDeletingError(QueueError):
+    """The thread is being deleted (:meth:`RunQueue.begin_delete_thread`): it takes no
+    new run."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"thread {thread_id} is being deleted and takes no new runs; create a new thread"
+        )
+
+
+class ThreadNotFoundError(QueueError):
+    """``enqueue(..., existing_thread=True)`` and the thread does not exist (any more)."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id} not found; create it first")
 
 
 class ThreadBusyError(QueueError):
@@ -210,6 +231,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # what happened to the run, in order: [{"event": ..., "at": ...}, ...]
         "ALTER TABLE scopegraph_queue_runs ADD COLUMN lifecycle JSONB NOT NULL DEFAULT '[]'::jsonb",
     ),
+    (
+        # a thread being deleted takes no new run (begin_delete_thread, enqueue)
+        "ALTER TABLE scopegraph_queue_threads ADD COLUMN deleting BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -266,7 +291,10 @@ INSERT INTO scopegraph_queue_threads (thread_id) VALUES (%(thread_id)s)
 ON CONFLICT (thread_id) DO NOTHING
 """
 _LOCK_THREAD = """
-SELECT thread_id FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s FOR UPDATE
+SELECT listed, deleting FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s FOR UPDATE
+"""
+_MARK_DELETING = """
+UPDATE scopegraph_queue_threads SET deleting = TRUE WHERE thread_id = %(thread_id)s
 """
 _SELECT_ACTIVE = f"""
 SELECT run_id FROM scopegraph_queue_runs
@@ -438,7 +466,9 @@ def _row(values: Any) -> dict[str, Any]:
     return dict(zip(_FIELDS, values, strict=True))
 
 
-def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[dict[str, Any]]:
+def _enqueue(
+    run_id: str, thread_id: str, strategy: str, document: str, existing_thread: bool
+) -> _Op[dict[str, Any]]:
     """Run in ONE transaction: the thread's row stays locked until commit."""
     params = {
         "run_id": run_id,
@@ -448,8 +478,13 @@ def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[d
         "action": "rollback" if strategy == "rollback" else "interrupt",
         "reason": f"multitask_strategy={strategy}",
     }
-    yield _CREATE_THREAD, params
-    yield _LOCK_THREAD, params
+    if not existing_thread:
+        yield _CREATE_THREAD, params
+    locked = yield _LOCK_THREAD, params
+    if not locked.rows or (existing_thread and not locked.rows[0][0]):
+        raise ThreadNotFoundError(thread_id)
+    if locked.rows[0][1]:
+        raise ThreadDeletingError(thread_id)
     # A retry of an enqueue that did commit (its reply was lost) finds its run: return
     # it rather than reject it for keeping its own thread busy.
     existing = yield _SELECT_RUN, params
@@ -536,6 +571,16 @@ def _request_cancel(run_id: str, action: str, reason: str) -> _Op[str | None]:
 
 def _cancel_thread(thread_id: str, action: str, reason: str) -> _Op[list[tuple[str, str]]]:
     marked = yield _CANCEL_THREAD, {"thread_id": thread_id, "action": action, "reason": reason}
+    return [(str(r[0]), str(r[1])) for r in marked.rows]
+
+
+def _begin_delete_thread(thread_id: str, reason: str) -> _Op[list[tuple[str, str]]]:
+    """Run in ONE transaction: an enqueue in progress (it holds the thread's lock)
+    commits first; every later one sees ``deleting``."""
+    params = {"thread_id": thread_id, "action": "interrupt", "reason": reason}
+    yield _LOCK_THREAD, params
+    yield _MARK_DELETING, params
+    marked = yield _CANCEL_THREAD, params
     return [(str(r[0]), str(r[1])) for r in marked.rows]
 
 
@@ -714,7 +759,12 @@ class RunQueue:
         await self.aclose()
 
     async def enqueue(
-        self, run: Mapping[str, Any], *, thread_id: str, multitask_strategy: str
+        self,
+        run: Mapping[str, Any],
+        *,
+        thread_id: str,
+        multitask_strategy: str,
+        existing_thread: bool = False,
     ) -> dict[str, Any]:
         """Queue ``run`` (a JSON document; its ``run_id`` is used, or a new one made) on
         ``thread_id``, and return its row (status ``pending``).
@@ -726,6 +776,10 @@ class RunQueue:
         them; ``enqueue`` queues it behind them.
 
         Enqueueing a run id again on the same thread returns the stored run unchanged.
+
+        The thread's row is created (unlisted) if it does not exist; with
+        ``existing_thread`` it must exist and be listed (:class:`ThreadNotFoundError`).
+        A thread being deleted takes no run (:class:`ThreadDeletingError`).
         """
         if multitask_strategy not in STRATEGIES:
             raise ValueError(
@@ -742,7 +796,9 @@ class RunQueue:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the run must be a JSON document: {exc}") from exc
         return await self._db.arun(
-            functools.partial(_enqueue, run_id, thread_id, multitask_strategy, encoded),
+            functools.partial(
+                _enqueue, run_id, thread_id, multitask_strategy, encoded, existing_thread
+            ),
             transaction=True,
         )
 
@@ -844,6 +900,17 @@ class RunQueue:
         why = reason or f"cancel requested ({action})"
         return await self._db.arun(
             functools.partial(_cancel_thread, thread_id, action, why), transaction=True
+        )
+
+    async def begin_delete_thread(
+        self, thread_id: str, *, reason: str = "thread deleted"
+    ) -> list[tuple[str, str]]:
+        """Mark the thread ``deleting`` (from then on :meth:`enqueue` refuses its runs)
+        and request the cancellation of its pending and running runs, in one
+        transaction; their ``(run_id, status after the request)``, oldest first. Then
+        wait for them and :meth:`delete_thread`."""
+        return await self._db.arun(
+            functools.partial(_begin_delete_thread, thread_id, reason), transaction=True
         )
 
     # -- threads and runs, as the HTTP API shows them ------------------------------------
