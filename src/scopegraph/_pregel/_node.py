@@ -10,18 +10,18 @@ chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
 from .._constants import START
-from .._errors import GraphInterrupt
+from .._errors import GraphInterrupt, is_invalid_resume
 from .._ids import new_id
 from .._run import run_attempts
 from .._spec import Branch, NodeSpec
-from .._types import Command, Send
+from .._types import Command, Interrupt, Send
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
 from ._persist import Persistence
@@ -65,11 +65,17 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if task.name in spec.branches:
             await route_branches(run, task, ctx)
     except GraphInterrupt as exc:
-        if opts.parent is not None:
-            raise  # the root task of the run owns interrupts and resumes
-        await _interrupted(run, task, exc)
+        if run.persistence is None:
+            raise  # the nearest run with checkpoints owns interrupts and resumes
+        await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
+        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
+            # An answer that does not match its response_schema: the interrupt waits
+            # again; the step's other tasks finish, then the run raises the error.
+            task.error = exc
+            await _interrupted(run, task, task.interrupts)
+            return
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
             if "tasks" in stream.modes or "debug" in stream.modes:
@@ -99,9 +105,10 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         _emit.emit_task_result(run, task, None)
 
 
-async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
+async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Interrupt]) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
-    task.interrupts = list(exc.interrupts)
+    task.interrupted = True
+    task.interrupts = list(interrupts)
     modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
@@ -111,7 +118,20 @@ async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> No
 
 
 async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
-    """Call the node's function (or subgraph, or runnable) with what it asks for."""
+    """Call the node's function (or subgraph, or runnable) with what it asks for.
+
+    A subgraph it runs (as the node, or from its function) that returned
+    ``Command(graph=Command.PARENT)`` makes that command the node's result.
+    """
+    ctx.begin_attempt()
+    try:
+        return await _call(node, arg, ctx)
+    except ParentCommand as parent:
+        command = parent.command
+        return Command(update=command.update, goto=command.goto, resume=command.resume)
+
+
+async def _call(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     kind = node.kind
     fn = node.fn
     if kind == "async" or kind == "sync":
@@ -127,11 +147,7 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             return await fn(*args, **kwargs)
         return await in_worker_thread(functools.partial(fn, *args, **kwargs))
     if kind == "graph":
-        try:
-            return await fn.run_as_node(arg, ctx)
-        except ParentCommand as parent:
-            command = parent.command
-            return Command(update=command.update, goto=command.goto, resume=command.resume)
+        return await fn.run_as_node(arg, ctx)
     return await fn.ainvoke(arg, ctx.config)
 
 
@@ -158,7 +174,7 @@ async def route(
 ) -> list[str | Send]:
     """Call a conditional edge's path function and check what it returned."""
     spec = run.opts.spec
-    arg = spec.state_schema.view(fresh)
+    arg = spec.state_schema.view(_algo.with_managed(spec, fresh, run.remaining))
     path = branch.path
     child: dict[str, Any] | None = None
     if run.stream.events:
