@@ -25,7 +25,9 @@ from typing import Any, TypedDict
 
 import anyio
 import httpx
+import orjson
 import psycopg
+import psycopg.conninfo
 import pytest
 
 import _pg
@@ -220,3 +222,68 @@ def test_a_scale_out_search_by_status_finds_every_match(
             assert {t["status"] for t in found} == {"error"}
             idle = ok(http.post("/threads/search", json={"status": "idle", "limit": 5}))
             assert idle == []
+
+
+# -- a store written by an earlier release -----------------------------------------------
+
+OLD_TABLE = (
+    "CREATE TABLE scopegraph_server_documents (kind TEXT NOT NULL, id TEXT NOT NULL, "
+    "thread_id TEXT, body {blob} NOT NULL, PRIMARY KEY (kind, id))"
+)
+
+
+def old_documents() -> list[tuple[str, str, str | None, bytes]]:
+    thread = {
+        "thread_id": "t1",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "metadata": {"user": "ann"},
+        "status": "busy",  # its process crashed
+    }
+    run = {
+        "run_id": "r1",
+        "thread_id": "t1",
+        "created_at": "2026-01-01T00:00:01+00:00",
+        "status": "success",
+        "metadata": {},
+    }
+    return [
+        ("thread", "t1", "t1", orjson.dumps(thread)),
+        ("run", "r1", "t1", orjson.dumps(run)),
+    ]
+
+
+async def read_back(target: str) -> None:
+    docs = Documents(open_backend(target))
+    try:
+        docs.load()
+        (thread,) = await docs.threads({"user": "ann"}, None, 10, 0)
+        assert thread["status"] == "error"  # marked on load: its process is gone
+        assert await docs.threads({"user": "bob"}, None, 10, 0) == []
+        assert [r["run_id"] for r in await docs.runs("t1", "success", 10, 0)] == ["r1"]
+    finally:
+        docs.close()
+
+
+@pytest.mark.anyio
+async def test_a_sqlite_store_of_an_earlier_release_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "server.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_TABLE.format(blob="BLOB"))
+        insert = "INSERT INTO scopegraph_server_documents VALUES (?, ?, ?, ?)"
+        conn.executemany(insert, old_documents())
+    conn.close()
+    await read_back(str(path))
+
+
+@pytest.mark.anyio
+async def test_a_postgres_store_of_an_earlier_release_is_read(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(OLD_TABLE.format(blob="BYTEA"))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO scopegraph_server_documents VALUES (%s, %s, %s, %s)", old_documents()
+            )
+    params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
+    await read_back(
+        f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
+    )
