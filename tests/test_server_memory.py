@@ -220,8 +220,19 @@ def test_a_scale_out_search_by_status_finds_every_match(
             found = ok(http.post("/threads/search", json=search))
             assert [t["thread_id"] for t in found] == [f"bulk-{i}" for i in range(10_001, 10_006)]
             assert {t["status"] for t in found} == {"error"}
-            idle = ok(http.post("/threads/search", json={"status": "idle", "limit": 5}))
-            assert idle == []
+            # idle and interrupted: the checkpoint tells, page by page past the errors
+            never_ran = ok(http.post("/threads", json={}))["thread_id"]
+            done = ok(http.post("/threads", json={}))["thread_id"]
+            ok(http.post(f"/threads/{done}/runs/wait", json={"assistant_id": "agent", "input": {}}))
+            asking = ok(http.post("/threads", json={}))["thread_id"]
+            approval = {"assistant_id": "approval", "input": {"draft": "hello"}}
+            ok(http.post(f"/threads/{asking}/runs/wait", json=approval))
+            idle = ok(http.post("/threads/search", json={"status": "idle"}))
+            assert [t["thread_id"] for t in idle] == [done, never_ran]
+            idle = ok(http.post("/threads/search", json={"status": "idle", "offset": 1}))
+            assert [t["thread_id"] for t in idle] == [never_ran]
+            waiting = ok(http.post("/threads/search", json={"status": "interrupted"}))
+            assert [t["thread_id"] for t in waiting] == [asking]
 
 
 # -- a store written by an earlier release -----------------------------------------------
