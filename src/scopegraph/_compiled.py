@@ -737,9 +737,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
-        tuples = await saver.alist(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
-        for snapshot in graph._history(tuples, config, filter, limit):
-            yield snapshot
+        page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        while not page.done:
+            ns_own = graph._own_ns(ns)
+            tuples = await saver.alist(thread, ns_own, before=page.before, limit=page.size)
+            for tup in page.take(tuples):
+                yield graph._history_snapshot(tup, config)
 
     def get_state_history(
         self,
@@ -754,28 +757,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
-        tuples = saver.list(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
-        yield from graph._history(tuples, config, filter, limit)
+        page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        while not page.done:
+            tuples = saver.list(thread, graph._own_ns(ns), before=page.before, limit=page.size)
+            for tup in page.take(tuples):
+                yield graph._history_snapshot(tup, config)
 
-    def _history(
-        self,
-        tuples: Sequence[CheckpointTuple],
-        config: RunnableConfig,
-        filter: dict[str, Any] | None,
-        limit: int | None,
-    ) -> Iterator[StateSnapshot]:
-        """Snapshots of ``tuples`` whose metadata matches ``filter``, at most ``limit``."""
-        if limit is not None and limit <= 0:
-            return
-        for tup in tuples:
-            if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
-                continue
-            states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
-            yield self._snapshot(tup, config, task_states=states)
-            if limit is not None:
-                limit -= 1
-                if limit == 0:
-                    return
+    def _history_snapshot(self, tup: CheckpointTuple, config: RunnableConfig) -> StateSnapshot:
+        """A snapshot of the history, with its subgraph tasks' configs as their state."""
+        states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
+        return self._snapshot(tup, config, task_states=states)
 
     async def aupdate_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
@@ -977,6 +968,41 @@ def _nested_result(run: Run, result: Any) -> Any:
     if run.paused:
         raise GraphInterrupt(tuple(run.interrupts))
     return result
+
+
+class _HistoryPage:
+    """The pages in which ``get_state_history`` reads a thread's checkpoints, so that the
+    saver's query applies the limit: without a filter, one page of ``limit`` rows (all
+    rows when there is no limit); with a metadata filter, pages of at least
+    ``_HISTORY_PAGE`` rows, each starting before the last row read, until ``limit``
+    snapshots matched or the thread has no older checkpoint."""
+
+    def __init__(self, filter: dict[str, Any] | None, limit: int | None, before: str | None):
+        self.filter = filter
+        self.left = limit
+        self.before = before
+        self.done = limit is not None and limit <= 0
+        self.size = limit if not filter else max(limit or 0, _HISTORY_PAGE)
+        """Rows to read in the next page (None: all)."""
+
+    def take(self, tuples: Sequence[CheckpointTuple]) -> Iterator[CheckpointTuple]:
+        """The matching tuples of one page, at most what is left."""
+        self.done = True  # unless this page was full and more are wanted
+        for tup in tuples:
+            metadata = tup.checkpoint.metadata
+            if self.filter and any(metadata.get(k) != v for k, v in self.filter.items()):
+                continue
+            yield tup
+            if self.left is not None:
+                self.left -= 1
+                if self.left == 0:
+                    return
+        if self.filter and self.size is not None and len(tuples) == self.size:
+            self.before = tuples[-1].checkpoint.id
+            self.done = False
+
+
+_HISTORY_PAGE = 100
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:
