@@ -280,6 +280,9 @@ class Persistence:
         records = {} if replay else {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
+        if command is not None and command.update is not None:
+            # Before the tasks read the state: they see the update (LangGraph's order).
+            run.apply(_algo.command_writes(opts.spec, command), "the resume command")
         tasks = _algo.tasks_from_checkpoint(
             opts.spec,
             checkpoint,
@@ -307,11 +310,8 @@ class Persistence:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
             _emit.emit_checkpoint(run, checkpoint, tasks)
-        if command is not None:
-            if command.update is not None:
-                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
-            if command.resume is not None:
-                run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
+        if command is not None and command.resume is not None:
+            run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:
             task.interrupts = []
         return tasks
