@@ -5,6 +5,17 @@ Durability (``RunOptions.durability``): ``"sync"`` writes each checkpoint before
 step; ``"async"`` writes it in a background task of the run while the next step runs
 (writes stay in order, and the run waits for the last one before it returns); ``"exit"``
 keeps only the newest checkpoint and writes it when the run stops, however it stops.
+
+Subgraphs (LangGraph's model): a subgraph's run inside a run with a checkpointer keeps
+its own checkpoints in the same saver and thread, under its namespace (``node:task_id``,
+nested with ``|``; ``node`` alone for a ``checkpointer=True`` subgraph, whose history
+outlives one call). Its interrupted node is its own to resume: when the parent's node
+runs again, the subgraph resumes from its newest checkpoint (:meth:`_subgraph_base`).
+Each checkpoint's metadata ``parents`` names the checkpoint every enclosing run was at,
+which is how time travel finds its way: a run given a subgraph's checkpoint replays its
+root's checkpoint, and each subgraph on the way replays its own (``targets``); a run
+given an older checkpoint makes ``checkpointer=True`` subgraphs load their state as of
+then (``lineage``).
 """
 
 from __future__ import annotations
