@@ -12,6 +12,7 @@ import pathlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypedDict
 
+import anyio
 import pytest
 
 from scopegraph import END, START, Command, StateGraph, interrupt
@@ -483,3 +484,47 @@ async def test_savers_answer_langgraphs_read_api_given_a_config(
     assert len(saver.list(root_only)) == len(await saver.alist("t"))
     assert saver.list(root_only, limit=1)[0] == theirs
     assert await saver.aget_tuple({"configurable": {"thread_id": "nobody"}}) is None
+
+
+# -- cancellation ----------------------------------------------------------------------------
+
+
+async def test_cancelling_a_run_inside_a_subgraph_completes_its_cleanup_and_can_resume(
+    saver: BaseCheckpointSaver,
+) -> None:
+    started = anyio.Event()
+    order: list[str] = []
+    block = [True]
+
+    async def prepare(state: State) -> dict[str, Any]:
+        order.append("prepare")
+        return {"log": ["prepare"]}
+
+    async def slow(state: State) -> dict[str, Any]:
+        if not block[0]:
+            return {"log": ["slow"]}
+        try:
+            started.set()
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)  # cleanup that really awaits
+                order.append("cleanup done")
+
+    sub = StateGraph(State).add_node("prepare", prepare).add_node("slow", slow)
+    sub.add_edge(START, "prepare").add_edge("prepare", "slow")
+    graph = _parent(sub.compile(), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    async with graph.open_stream({"log": []}, config) as stream:
+        await started.wait()
+        stream.cancel()
+        async for _ in stream:
+            pass
+    order.append("stream closed")
+    assert order == ["prepare", "cleanup done", "stream closed"]
+    # The subgraph's finished node is kept: resuming runs only what did not finish.
+    block[0] = False
+    order.clear()
+    assert await graph.ainvoke(None, config) == {"log": ["prepare", "slow"]}
+    assert order == []

@@ -302,6 +302,9 @@ class Persistence:
         )
         pending: list[Task] = []
         for task in tasks:
+            # A task that runs again (interrupted, failed, cancelled, or cut off by a
+            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
+            task.resuming = not replay
             record = records.get(task.id)
             if record is None:
                 continue
@@ -315,7 +318,6 @@ class Persistence:
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
                 task.answered = list(record.interrupts)
-                task.resuming = True
                 pending.append(task)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
