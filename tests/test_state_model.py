@@ -224,3 +224,37 @@ async def test_a_pydantic_state_stores_its_input_as_given_and_reducers_see_it_fi
     assert result["count"] == 1
     with pytest.raises(pydantic.ValidationError):
         await graph.ainvoke({"messages": [], "count": "many"})
+
+
+def _one_arg(a: Any) -> Any:
+    return a
+
+
+class Bad(TypedDict):
+    x: Annotated[str, _one_arg]
+
+
+async def test_str_enum_node_names_and_langgraphs_error_sentences() -> None:
+    import enum
+
+    class Name(str, enum.Enum):  # noqa: UP042 - the (str, Enum) form LangGraph's test uses
+        BAZ = "baz"
+
+    async def baz(state: Log) -> dict[str, Any]:
+        return {"log": "!"}
+
+    builder = StateGraph(Log)
+    builder.add_node(Name.BAZ, baz)
+    builder.add_edge(START, Name.BAZ)
+    builder.add_edge(Name.BAZ, END)
+    assert await builder.compile().ainvoke({"log": "hi"}) == {"log": "hi!"}
+
+    builder = StateGraph(Log)
+    builder.add_node("a", baz)
+    builder.add_edge(START, "a")
+    builder.add_edge("nowhere", "a")
+    with pytest.raises(ValueError, match="Found edge starting at unknown node 'nowhere'"):
+        builder.compile()
+
+    with pytest.raises(ValueError, match="Invalid reducer signature"):
+        StateGraph(Bad)

@@ -217,7 +217,12 @@ def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, 
         raise GraphValidationError(
             f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
         )
-    return node, action
+    return _plain(node), action
+
+
+def _plain(name: str) -> str:
+    """A node name as a plain ``str`` (a ``str`` enum member gives its value)."""
+    return name if type(name) is str else str.__str__(name)
 
 
 def _retry_policies(
@@ -390,14 +395,16 @@ class StateGraph:
 
     def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
         """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
+        end_key = _plain(end_key)
         if isinstance(start_key, str):
+            start_key = _plain(start_key)
             if start_key == END:
                 raise GraphValidationError("END cannot be the start of an edge")
             if end_key == START:
                 raise GraphValidationError("START cannot be the end of an edge")
             self.edges.append((start_key, end_key))
             return self
-        starts = tuple(start_key)
+        starts = tuple(_plain(s) for s in start_key)
         if not starts:
             raise GraphValidationError("add_edge([], ...) needs at least one start node")
         for s in starts:
@@ -476,8 +483,14 @@ class StateGraph:
         def check_node(name: str, where: str, *, allow: str) -> None:
             if name == allow or name in known:
                 return
+            # LangGraph's sentence first, so that code matching its message keeps working.
+            found = (
+                f"Found edge starting at unknown node '{name}'"
+                if allow == START
+                else f"Found edge ending at unknown node `{name}`"
+            )
             raise GraphValidationError(
-                f"{where}: node {name!r} is not defined; add it with "
+                f"{found}. {where}: node {name!r} is not defined; add it with "
                 f"graph.add_node({name!r}, fn) before compiling"
             )
 

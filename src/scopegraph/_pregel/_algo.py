@@ -455,8 +455,14 @@ def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
         return
     if len(waiting) != 1:
         ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
+        several = (
+            "When there are multiple pending interrupts, you must specify the interrupt id "
+            "when resuming. "
+            if len(waiting) > 1
+            else ""
+        )
         raise RuntimeError(  # LangGraph's type, so `except RuntimeError` handlers work
-            f"Command(resume=...) with one value needs exactly one pending interrupt, but "
+            f"{several}Command(resume=...) with one value needs exactly one pending interrupt, but "
             f"thread {thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
             "interrupt id: Command(resume={interrupt_id: value, ...})"
         )
