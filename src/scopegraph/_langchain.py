@@ -175,12 +175,17 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.parents.pop(run_id, None)
         return self.children.pop(run_id, None)
 
-    def _message(self, message: BaseMessage, metadata: dict[str, Any]) -> None:
+    def _message(self, message: BaseMessage, child: _Child) -> None:
         stream = self.ctx.run.stream
         if "messages" not in stream.modes:
             return
         if message.id is not None:
             self.seen.add(message.id)
+        metadata = child.metadata
+        # As LangGraph: the model's own tags, without the internal seq:step ones.
+        tags = [t for t in child.tags if not t.startswith("seq:step")]
+        if tags:
+            metadata = {**metadata, "tags": tags}
         self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
 
     # -- models --------------------------------------------------------------------------
@@ -243,7 +248,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             if self._events:
                 self._send("on_chat_model_stream", run_id, child, {"chunk": message})
             if "nostream" not in child.tags:
-                self._message(message, child.metadata)
+                self._message(message, child)
         elif self._events:
             piece = chunk if chunk is not None else GenerationChunk(text=token)
             self._send("on_llm_stream", run_id, child, {"chunk": piece})
@@ -264,7 +269,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
                 )
             streamable = "nostream" not in child.tags
             if streamable and not child.streamed and isinstance(output, BaseMessage):
-                self._message(output, child.metadata)
+                self._message(output, child)
         elif self._events:
             output = {
                 "generations": [
