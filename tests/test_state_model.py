@@ -258,3 +258,40 @@ async def test_str_enum_node_names_and_langgraphs_error_sentences() -> None:
 
     with pytest.raises(ValueError, match="Invalid reducer signature"):
         StateGraph(Bad)
+
+
+class Overall(TypedDict):
+    foo: Annotated[int, operator.add]
+    bar: str
+
+
+class RouterView(TypedDict):
+    baz: str
+
+
+class Node2View(TypedDict):
+    foo: Annotated[int, operator.add]
+    baz: str
+
+
+async def test_branches_and_nodes_read_their_own_schemas_and_write_private_keys() -> None:
+    async def node_1(state: Overall) -> dict[str, Any]:
+        return {"foo": 1, "baz": "meow", "unknown": "dropped"}
+
+    class Node2:  # a callable object is named after its class
+        async def __call__(self, state: Node2View) -> dict[str, Any]:
+            return {"foo": 1, "bar": state["baz"]}
+
+    seen: list[Any] = []
+
+    def router(state: RouterView) -> str:
+        seen.append(state)
+        return "Node2"
+
+    builder = StateGraph(Overall)
+    builder.add_node(node_1)
+    builder.add_node(Node2())
+    builder.add_conditional_edges("node_1", router)
+    builder.add_edge(START, "node_1")
+    assert await builder.compile().ainvoke({"foo": 0}) == {"foo": 2, "bar": "meow"}
+    assert seen == [{"baz": "meow"}]

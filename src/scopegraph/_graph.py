@@ -140,7 +140,8 @@ def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | N
     class (TypedDict, dataclass, pydantic model) other than the graph's."""
     try:
         params = list(inspect.signature(fn).parameters.values())
-        hints = typing.get_type_hints(fn)
+        call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn).__call__
+        hints = typing.get_type_hints(call)
     except Exception:  # no signature, or annotations that cannot be resolved: none
         return None
     if not params or params[0].name not in hints:
@@ -206,12 +207,11 @@ def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, 
             raise GraphValidationError(
                 f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
             )
+        # LangGraph's rule: the function's __name__, else the class name of a callable
+        # object (a lambda is named "<lambda>").
         name = getattr(node, "__name__", None) or getattr(node, "name", None)
-        if not isinstance(name, str) or name == "<lambda>":
-            raise GraphValidationError(
-                "add_node(fn) needs a function with a __name__; for a lambda or a "
-                "callable object pass a name: add_node('name', fn)"
-            )
+        if not isinstance(name, str):
+            name = type(node).__name__
         return name, node
     if not isinstance(node, str):
         raise GraphValidationError(
@@ -455,7 +455,16 @@ class StateGraph:
             )
         config_kw, config_pos, _ = _accepts(path)
         existing.append(
-            Branch(source, path, mapping, name, _is_async_callable(path), config_kw, config_pos)
+            Branch(
+                source,
+                path,
+                mapping,
+                name,
+                _is_async_callable(path),
+                config_kw,
+                config_pos,
+                _input_annotation(path, self.state_schema.cls),
+            )
         )
         return self
 
