@@ -158,12 +158,10 @@ def test_give_resume_by_interrupt_id_or_to_the_only_interrupt() -> None:
     two = Task(spec.nodes["c"], {}, (), ("__pregel_pull", "c"), (0, "c"))
     one.interrupts = [Interrupt("q1", "i1")]
     two.interrupts = [Interrupt("q2", "i2")]
-    _algo.give_resume([one, two], {"i2": "answer"}, "t")
-    assert (one.resume, two.resume) == ([], ["answer"])
+    assert _algo.resume_answers([one, two], {"i2": "answer"}, "t") == {"i2": "answer"}
     with pytest.raises(RuntimeError, match="exactly one pending interrupt"):
-        _algo.give_resume([one, two], "ambiguous", "t")
-    _algo.give_resume([one], "only", "t")
-    assert one.resume == ["only"]
+        _algo.resume_answers([one, two], "ambiguous", "t")
+    assert _algo.resume_answers([one], "only", "t") == {"i1": "only"}
 
 
 def test_tasks_from_checkpoint_rebuilds_the_planned_tasks_with_stable_ids() -> None:

@@ -334,17 +334,20 @@ def test_compile_with_something_that_is_not_a_saver_names_the_savers() -> None:
     graph.add_node("a", noop)
     graph.add_edge(START, "a")
     graph.add_edge("a", END)
-    with pytest.raises(GraphValidationError, match="InMemorySaver, SqliteSaver"):
+    # LangGraph's type and first words, so that code written for it catches it
+    with pytest.raises(TypeError, match=r"^Invalid checkpointer provided.*InMemorySaver, Sqlite"):
         graph.compile(checkpointer=object())
 
 
-def test_interrupt_before_without_a_checkpointer_is_rejected() -> None:
+def test_interrupt_before_compiles_without_a_checkpointer_for_a_subgraph() -> None:
+    # A subgraph compiled so uses its parent's checkpointer (LangGraph's rule).
     graph = StateGraph(S)
     graph.add_node("a", noop)
     graph.add_edge(START, "a")
     graph.add_edge("a", END)
-    with pytest.raises(GraphValidationError, match="needs a checkpointer"):
-        graph.compile(interrupt_before=["a"])
+    assert graph.compile(interrupt_before=["a"]).interrupt_before_nodes == {"a"}
+    with pytest.raises(GraphValidationError, match="names 'b', which is not a node"):
+        graph.compile(interrupt_before=["b"])
 
 
 # -- node return values --------------------------------------------------------------------

@@ -23,7 +23,7 @@ import anyio.from_thread
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
-from ._errors import InvalidInputError
+from ._errors import GraphInterrupt, InvalidInputError
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -38,7 +38,7 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._emit import NO_STREAM, events_sink, stream_sink
-from ._pregel._snapshot import state_snapshot
+from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state
 from ._run import iterate_detached, open_run
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
@@ -124,7 +124,7 @@ class CompiledStateGraph:
         *,
         name: str | None = None,
         debug: bool = False,
-        checkpointer: BaseCheckpointSaver | None = None,
+        checkpointer: BaseCheckpointSaver | bool | None = None,
         interrupt_before: frozenset[str] = frozenset(),
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
@@ -133,6 +133,9 @@ class CompiledStateGraph:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
         self.checkpointer = checkpointer
+        """A saver; or, for a subgraph, None (use the parent's for the length of one
+        call), True (keep its own history in the parent's saver, across calls) or False
+        (never checkpoint), as in LangGraph."""
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name or DEFAULT_GRAPH_NAME
@@ -169,7 +172,7 @@ class CompiledStateGraph:
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
-        if config is None and not options and stream_mode is None and self.checkpointer is None:
+        if config is None and not options and stream_mode is None and self._saver is None:
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "
@@ -184,7 +187,7 @@ class CompiledStateGraph:
         interrupt_after = options.pop("interrupt_after", None)
         # checkpointer=None runs a graph compiled with one without it (the run server's
         # stateless runs, whose thread would be deleted at the end anyway).
-        saver = options.pop("checkpointer", self.checkpointer)
+        saver = options.pop("checkpointer", self._saver)
         context = self._coerce_context(options.pop("context", None))
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
@@ -212,6 +215,17 @@ class CompiledStateGraph:
             after = check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
         persist = PersistOptions(saver, str(thread_id), cast(Durability, durability), before, after)
         return dataclasses.replace(run, persist=persist)
+
+    @property
+    def _saver(self) -> BaseCheckpointSaver | None:
+        """The saver a run of this graph on its own (not as a subgraph) uses."""
+        checkpointer = self.checkpointer
+        if checkpointer is True:
+            raise RuntimeError(
+                "checkpointer=True cannot be used for root graphs: it makes a subgraph keep "
+                "its history in its parent's checkpointer; compile this graph with a saver"
+            )
+        return checkpointer if isinstance(checkpointer, BaseCheckpointSaver) else None
 
     def _plain_options(self) -> RunOptions:
         """The options of ``ainvoke(input)`` without config or options: the same for
@@ -274,6 +288,7 @@ class CompiledStateGraph:
         config: RunnableConfig | None = None,
         *,
         stream_mode: Any = "values",
+        subgraphs: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end in the caller's task; return the final state.
@@ -282,17 +297,20 @@ class CompiledStateGraph:
         A run that stopped at an ``interrupt()`` returns the state plus
         ``"__interrupt__": [Interrupt(...)]``. Keyword options: ``durability``
         (``"sync"``, ``"async"``, ``"exit"``), ``interrupt_before``, ``interrupt_after``.
+        ``subgraphs=True`` (with another ``stream_mode``): the chunks of subgraphs too, as
+        ``(namespace, chunk)``.
         """
         if stream_mode == "values":
             parent = _calling_node(config)
-            if parent is not None and self.checkpointer is None:
+            if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
                 _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, config or parent.config, parent)
-            else:
-                run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
+                await run.execute()
+                return _nested_result(run, run.result())
+            run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
             result = run.result()
             if run.interrupts:
@@ -300,7 +318,10 @@ class CompiledStateGraph:
                 result["__interrupt__"] = list(run.interrupts)
             return result
         chunks: list[Any] = []
-        async with self.open_stream(input, config, stream_mode=stream_mode, **kwargs) as stream:
+        opened = self.open_stream(
+            input, config, stream_mode=stream_mode, subgraphs=subgraphs, **kwargs
+        )
+        async with opened as stream:
             async for chunk in stream:
                 chunks.append(chunk)
         return chunks
@@ -416,20 +437,47 @@ class CompiledStateGraph:
         async with open_run(run) as scope:
             yield RunStream(run, output, scope)
 
+    def _runs_nested(self, parent: NodeContext, config: RunnableConfig | None) -> bool:
+        """Whether a call from inside ``parent`` runs as its subgraph: unless this graph
+        has a saver of its own and the parent's run keeps no checkpoints in this thread."""
+        if not isinstance(self.checkpointer, BaseCheckpointSaver):
+            return True
+        persist = parent.run.opts.persist
+        thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+        return persist is not None and (thread_id is None or str(thread_id) == persist.thread_id)
+
     def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
-        """A run of this graph inside a running node: it streams under that node."""
+        """A run of this graph inside a running node: it streams under that node, and
+        keeps its checkpoints in the parent's saver under the node's namespace."""
         outer = parent.run.opts
         task = parent.task
+        ns = parent.checkpoint_ns
+        calls = task.subgraph_calls
+        task.subgraph_calls += 1
+        if calls:
+            ns = f"{ns}|{calls}"
+        persist = None
+        if outer.persist is not None and self.checkpointer is not False:
+            stateful = self.checkpointer is True
+            if stateful:  # (the call counts stay: each call keeps its own history)
+                ns = self._own_ns(ns)
+            persist = dataclasses.replace(
+                outer.persist,
+                interrupt_before=self.interrupt_before_nodes,
+                interrupt_after=self.interrupt_after_nodes,
+                stateful=stateful,
+            )
         stream = parent.run.stream
-        if stream is not NO_STREAM:
-            stream = dataclasses.replace(stream, ns=(*stream.ns, f"{task.name}:{task.id}"))
+        if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
+            stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
         options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
             parent=parent,
-            checkpoint_ns=parent.checkpoint_ns,
+            checkpoint_ns=ns,
+            persist=persist,
         )
         return Run(options, input)
 
@@ -441,17 +489,53 @@ class CompiledStateGraph:
             arg = {k: v for k, v in update.items() if k in self.input_channels}
         run = self._nested_run(arg, parent.config, parent)
         await run.execute()
-        return run.snapshot()
+        return _nested_result(run, run.snapshot())
+
+    # -- subgraphs -----------------------------------------------------------------------
+
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, CompiledStateGraph]]:
+        """The ``(namespace, subgraph)`` pairs of this graph's nodes that run a graph.
+
+        ``namespace`` (``"node"`` or ``"node|inner"``, without task ids): only the
+        subgraph there (a nested one needs ``recurse=True``). ``recurse``: the
+        subgraphs' subgraphs too, namespaced ``parent|child``.
+        """
+        for name, node in self.nodes.items():
+            if namespace is not None and namespace != name and not namespace.startswith(f"{name}|"):
+                continue
+            found = node.subgraphs
+            if not found:
+                continue
+            graph = found[0]
+            if namespace == name:
+                yield name, graph
+                return
+            if namespace is None:
+                yield name, graph
+            if recurse and isinstance(graph, CompiledStateGraph):
+                rest = None if namespace is None else namespace[len(name) + 1 :]
+                for child, sub in graph.get_subgraphs(namespace=rest, recurse=True):
+                    yield f"{name}|{child}", sub
+
+    async def aget_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> AsyncIterator[tuple[str, CompiledStateGraph]]:
+        """:meth:`get_subgraphs`, for ``async for``."""
+        for pair in self.get_subgraphs(namespace=namespace, recurse=recurse):
+            yield pair
 
     # -- state API -----------------------------------------------------------------------
 
     def _saver_for(self, api: str) -> BaseCheckpointSaver:
-        if self.checkpointer is None:
+        saver = self.checkpointer
+        if not isinstance(saver, BaseCheckpointSaver):
             raise ValueError(
                 f"{api} needs a checkpointer: compile the graph with "
                 "checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver)"
             )
-        return self.checkpointer
+        return saver
 
     @staticmethod
     def _thread_of(config: RunnableConfig | None, api: str) -> tuple[str, str, str | None]:
@@ -468,23 +552,88 @@ class CompiledStateGraph:
         )
 
     def _snapshot(
-        self, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
+        self,
+        tup: CheckpointTuple | None,
+        config: RunnableConfig,
+        *,
+        live: bool = False,
+        task_states: dict[str, Any] | None = None,
     ) -> StateSnapshot:
-        return state_snapshot(self.spec, tup, config, live=live)
+        return state_snapshot(self.spec, tup, config, live=live, task_states=task_states)
+
+    def _graph_at(self, config: RunnableConfig, *, for_update: bool = False) -> CompiledStateGraph:
+        """The graph whose state a config's ``checkpoint_ns`` holds: the subgraph there,
+        or this graph (a read of a namespace no node declares, such as a graph a tool
+        calls, uses this graph's channels, as in LangGraph; an update raises)."""
+        ns = ((config or {}).get("configurable") or {}).get("checkpoint_ns") or ""
+        if not ns:
+            return self
+        path = "|".join(part.split(":")[0] for part in ns.split("|") if not part.isdigit())
+        for _, graph in self.get_subgraphs(namespace=path, recurse=True):
+            return graph
+        if for_update:
+            raise ValueError(f"Subgraph {path} not found")
+        return self
+
+    def _own_ns(self, ns: str) -> str:
+        """Where this graph keeps its checkpoints when ``ns`` calls it: a
+        ``checkpointer=True`` subgraph keeps one history, under ``ns`` without task ids."""
+        if self.checkpointer is not True:
+            return ns
+        return "|".join(part.split(":")[0] for part in ns.split("|"))
+
+    def _subgraph_tasks(
+        self, tup: CheckpointTuple | None
+    ) -> Iterator[tuple[str, CompiledStateGraph, RunnableConfig]]:
+        """Each planned task of ``tup`` that runs a subgraph: its id, the subgraph, and
+        the config of the subgraph's namespace."""
+        if tup is None:
+            return
+        for task_id, name in planned_tasks(tup.checkpoint):
+            node = self.nodes.get(name)
+            found = node.subgraphs if node is not None else []
+            if found and isinstance(found[0], CompiledStateGraph):
+                ns = f"{tup.ns}|{name}:{task_id}" if tup.ns else f"{name}:{task_id}"
+                yield (
+                    task_id,
+                    found[0],
+                    {"configurable": {"thread_id": tup.thread_id, "checkpoint_ns": ns}},
+                )
 
     async def aget_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
-        """The thread's state at its newest checkpoint (or at ``checkpoint_id``)."""
+        """The thread's state at its newest checkpoint (or at ``checkpoint_id``).
+
+        ``subgraphs=True``: each task that runs a subgraph carries the subgraph's state
+        (else the config of its namespace, as in LangGraph)."""
         saver = self._saver_for("get_state()")
+        return await self._graph_at(config)._aread_state(saver, config, subgraphs)
+
+    async def _aread_state(
+        self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
-        tup = await saver.aget_tuple(thread, ns, checkpoint_id)
-        return self._snapshot(tup, config, live=checkpoint_id is None)
+        tup = await saver.aget_tuple(thread, self._own_ns(ns), checkpoint_id)
+        states: dict[str, Any] = {}
+        for task_id, sub, sub_config in self._subgraph_tasks(tup):
+            states[task_id] = (
+                await sub._aread_state(saver, sub_config, True) if subgraphs else sub_config
+            )
+        return self._snapshot(tup, config, live=checkpoint_id is None, task_states=states)
 
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Synchronous :meth:`aget_state`."""
         saver = self._saver_for("get_state()")
+        return self._graph_at(config)._read_state(saver, config, subgraphs)
+
+    def _read_state(
+        self, saver: BaseCheckpointSaver, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
         thread, ns, checkpoint_id = self._thread_of(config, "get_state()")
-        tup = saver.get_tuple(thread, ns, checkpoint_id)
-        return self._snapshot(tup, config, live=checkpoint_id is None)
+        tup = saver.get_tuple(thread, self._own_ns(ns), checkpoint_id)
+        states: dict[str, Any] = {}
+        for task_id, sub, sub_config in self._subgraph_tasks(tup):
+            states[task_id] = sub._read_state(saver, sub_config, True) if subgraphs else sub_config
+        return self._snapshot(tup, config, live=checkpoint_id is None, task_states=states)
 
     async def aget_state_history(
         self,
@@ -497,8 +646,9 @@ class CompiledStateGraph:
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        tuples = await saver.alist(thread, ns, before=_checkpoint_id_of(before))
-        for snapshot in self._history(tuples, config, filter, limit):
+        graph = self._graph_at(config)
+        tuples = await saver.alist(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
+        for snapshot in graph._history(tuples, config, filter, limit):
             yield snapshot
 
     def get_state_history(
@@ -512,8 +662,9 @@ class CompiledStateGraph:
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
         thread, ns, _ = self._thread_of(config, "get_state_history()")
-        tuples = saver.list(thread, ns, before=_checkpoint_id_of(before))
-        yield from self._history(tuples, config, filter, limit)
+        graph = self._graph_at(config)
+        tuples = saver.list(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
+        yield from graph._history(tuples, config, filter, limit)
 
     def _history(
         self,
@@ -528,7 +679,8 @@ class CompiledStateGraph:
         for tup in tuples:
             if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
                 continue
-            yield self._snapshot(tup, config)
+            states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
+            yield self._snapshot(tup, config, task_states=states)
             if limit is not None:
                 limit -= 1
                 if limit == 0:
@@ -544,12 +696,13 @@ class CompiledStateGraph:
         """
         saver = self._saver_for("update_state()")
         thread, ns, _ = self._thread_of(config, "update_state()")
+        graph = self._graph_at(config, for_update=True)
         options = update_options(
-            self.spec,
+            graph.spec,
             config,
             saver,
             thread,
-            ns,
+            graph._own_ns(ns),
             name=self.name,
             recursion_limit=self.recursion_limit,
         )
@@ -593,6 +746,14 @@ class CompiledStateGraph:
                 except StopAsyncIteration:
                     return
                 yield from batch
+
+
+def _nested_result(run: Run, result: Any) -> Any:
+    """A subgraph's result; a subgraph that stopped at an interrupt stops its parent's
+    node too (its checkpoints resume it when the parent's node runs again)."""
+    if run.paused:
+        raise GraphInterrupt(tuple(run.interrupts))
+    return result
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:

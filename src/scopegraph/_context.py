@@ -100,16 +100,24 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     waiting for another answer.
     """
     ctx = current_node(what="interrupt()")
+    # The task of the nearest run that keeps checkpoints owns the interrupt: a
+    # subgraph with checkpoints resumes in its own node, not in its parent's.
+    owner: NodeContext | None = None
     root = ctx
-    while root.run.opts.parent is not None:
-        root = root.run.opts.parent
-    if root.run.opts.persist is None:
+    while True:
+        if owner is None and root.run.opts.persist is not None:
+            owner = root
+        parent = root.run.opts.parent
+        if parent is None:
+            break
+        root = parent
+    if owner is None:
         raise ContextError(
             "interrupt() needs a checkpointer to save the run while it waits: compile the "
             "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
             'pass config={"configurable": {"thread_id": ...}}'
         )
-    task = root.task
+    task = owner.task
     index = task.interrupt_index
     task.interrupt_index += 1
     adapter: Any = None
@@ -117,9 +125,15 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
         adapter = _type_adapter(response_schema)
     if index < len(task.resume) and adapter is None:
         return task.resume[index]
+    interrupt_id = _interrupt_id(task.id, index)
+    answers = root.run.answers
+    if interrupt_id in answers:
+        task.resume.append(answers.pop(interrupt_id))
     schema = response_schema if adapter is None else adapter.json_schema()
-    pending = Interrupt(value=value, id=_interrupt_id(task.id, index), response_schema=schema)
+    pending = Interrupt(value=value, id=interrupt_id, response_schema=schema)
     if index < len(task.resume):
+        if adapter is None:
+            return task.resume[index]
         try:
             return adapter.validate_python(task.resume[index])
         except Exception as exc:

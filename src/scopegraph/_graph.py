@@ -556,18 +556,30 @@ class StateGraph:
                 keys that are not in the input schema raise InvalidInputError. By
                 default, as in LangGraph, such graphs compile and such keys are dropped.
         """
-        if checkpointer is not None and not isinstance(checkpointer, BaseCheckpointSaver):
-            raise GraphValidationError(
-                f"checkpointer must be a scopegraph saver (InMemorySaver, SqliteSaver, "
-                f"PostgresSaver from scopegraph.checkpoint), not {type(checkpointer).__name__}"
+        if not (
+            checkpointer is None
+            or checkpointer is True
+            or checkpointer is False
+            or isinstance(checkpointer, BaseCheckpointSaver)
+        ):
+            raise TypeError(  # LangGraph's type and words, so `except TypeError` works
+                "Invalid checkpointer provided. Expected a scopegraph saver (InMemorySaver, "
+                "SqliteSaver, PostgresSaver from scopegraph.checkpoint), True, False or "
+                f"None. Received {type(checkpointer).__name__}."
             )
         self.validate()
         if strict and (found := _findings(self)):
             raise GraphValidationError(
                 "compile(strict=True): " + "; ".join(f.message for f in found)
             )
-        before = self._check_interrupt_nodes("interrupt_before", interrupt_before, checkpointer)
-        after = self._check_interrupt_nodes("interrupt_after", interrupt_after, checkpointer)
+        # Without a checkpointer of its own, a subgraph's static interrupts use its
+        # parent's (LangGraph's rule), so none is required here.
+        before = check_interrupt_nodes(
+            self.nodes, "interrupt_before", interrupt_before, None, required=False
+        )
+        after = check_interrupt_nodes(
+            self.nodes, "interrupt_after", interrupt_after, None, required=False
+        )
         self.compiled = True
         return CompiledStateGraph(
             self,
@@ -579,8 +591,3 @@ class StateGraph:
             context_schema=self.context_schema,
             strict=strict,
         )
-
-    def _check_interrupt_nodes(
-        self, what: str, names: Sequence[str] | str | None, checkpointer: Any
-    ) -> frozenset[str]:
-        return check_interrupt_nodes(self.nodes, what, names, checkpointer)

@@ -10,7 +10,9 @@ other.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import dis
+import types
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from ._constants import START
@@ -18,7 +20,15 @@ from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
 from ._types import RetryPolicy
 
-__all__ = ("Branch", "BuilderTables", "GraphSpec", "NodeKind", "NodeSpec", "check_interrupt_nodes")
+__all__ = (
+    "Branch",
+    "BuilderTables",
+    "GraphSpec",
+    "NodeKind",
+    "NodeSpec",
+    "check_interrupt_nodes",
+    "reachable_values",
+)
 
 NodeKind = Literal["async", "sync", "graph", "runnable"]
 
@@ -45,6 +55,27 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+
+    @property
+    def subgraphs(self) -> list[Any]:
+        """The compiled graph this node runs, or calls from its function, if any
+        (LangGraph's subgraph detection; one without checkpoints does not count)."""
+        fn = self.fn
+        if self.kind == "graph":
+            candidates: list[Any] = [fn]
+        else:
+            funcs = (
+                [fn]
+                if self.kind != "runnable"
+                else [getattr(fn, "func", None), getattr(fn, "afunc", None)]
+            )
+            candidates = [v for f in funcs if f is not None for v in reachable_values(f)]
+        for value in candidates:
+            value = getattr(value, "__self__", value)  # a bound method: its object
+            is_graph = callable(getattr(type(value), "run_as_node", None))
+            if is_graph and getattr(value, "checkpointer", None) is not False:
+                return [value]
+        return []
 
 
 @dataclasses.dataclass(slots=True)
@@ -181,12 +212,19 @@ class GraphSpec:
 
 
 def check_interrupt_nodes(
-    nodes: Mapping[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
+    nodes: Mapping[str, NodeSpec],
+    what: str,
+    names: Sequence[str] | str | None,
+    checkpointer: Any,
+    *,
+    required: bool = True,
 ) -> frozenset[str]:
-    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
+    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node.
+    ``required``: a checkpointer is needed (a run's own interrupts, not a compiled
+    graph's, which may be a subgraph's that uses its parent's checkpointer)."""
     if not names:
         return frozenset()
-    if checkpointer is None:
+    if required and checkpointer is None:
         raise GraphValidationError(
             f"{what} needs a checkpointer to save the run while it waits: "
             "compile(checkpointer=InMemorySaver(), ...)"
@@ -202,3 +240,59 @@ def check_interrupt_nodes(
                 f"{', '.join(map(repr, nodes))}"
             )
     return frozenset(names)
+
+
+def reachable_values(func: Any) -> list[Any]:
+    """The values a function reaches from outside its scope, as far as its code shows:
+    every filled closure cell, and each value along a chain of global or closure names
+    followed by attribute loads (``GRAPH.invoke``, ``holder.payload.invoke``), in its
+    code and in the code of the functions it defines. Globals only the inner code names
+    are not followed (the inner code's globals resolve against the outer code's names).
+    """
+    func = getattr(func, "__func__", func)
+    wrapped = getattr(func, "__wrapped__", None)
+    if callable(wrapped):
+        func = getattr(wrapped, "__func__", wrapped)
+    if not isinstance(func, types.FunctionType):
+        return []
+    code = func.__code__
+    cells: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            cells[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    names = func.__globals__
+    found = list(cells.values())
+    known = {name: names[name] for name in code.co_names if name in names}
+    for inner in _code_objects(code):
+        value: Any = None
+        for instruction in dis.get_instructions(inner):
+            op = instruction.opname
+            if op == "LOAD_GLOBAL":
+                value = known.get(instruction.argval)
+            elif op == "LOAD_DEREF":
+                value = cells.get(instruction.argval)
+            elif op in ("LOAD_ATTR", "LOAD_METHOD"):
+                value = _attribute(value, instruction.argval)
+            else:
+                value = None  # any other instruction ends the chain
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def _attribute(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return getattr(value, name, None)
+    except Exception:  # a property that fails: the chain ends here
+        return None
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)

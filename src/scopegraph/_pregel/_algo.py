@@ -24,11 +24,11 @@ __all__ = (
     "check_route",
     "collect",
     "command_writes",
-    "give_resume",
     "make_tasks",
     "output_of",
     "plan_next",
     "reduce_one",
+    "resume_answers",
     "snapshot",
     "start_task",
     "tasks_from_checkpoint",
@@ -440,21 +440,15 @@ def tasks_from_checkpoint(
     return tasks
 
 
-def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
-    """Hand ``Command(resume=...)`` to the interrupted tasks: one value for the only
-    pending interrupt, or ``{interrupt_id: value}`` for several."""
-    waiting = [(t, i) for t in pending for i in t.interrupts]
-    if (
-        isinstance(resume, dict)
-        and resume
-        and all(any(i.id == key for _, i in waiting) for key in resume)
-    ):
-        for task, intr in waiting:
-            if intr.id in resume:
-                task.resume.append(resume[intr.id])
-        return
+def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict[str, Any]:
+    """The answers of ``Command(resume=...)`` by interrupt id: one value for the only
+    pending interrupt, or ``{interrupt_id: value}`` for several. ``interrupt()`` takes
+    its answer by its id, in whichever (sub)graph's node it was raised."""
+    waiting = [i for t in pending for i in t.interrupts]
+    if isinstance(resume, dict) and resume and all(any(i.id == k for i in waiting) for k in resume):
+        return {i.id: resume[i.id] for i in waiting if i.id in resume}
     if len(waiting) != 1:
-        ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
+        ids = ", ".join(repr(i.id) for i in waiting) or "none"
         several = (
             "When there are multiple pending interrupts, you must specify the interrupt id "
             "when resuming. "
@@ -466,7 +460,7 @@ def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
             f"thread {thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
             "interrupt id: Command(resume={interrupt_id: value, ...})"
         )
-    waiting[0][0].resume.append(resume)
+    return {waiting[0].id: resume}
 
 
 def with_managed(spec: GraphSpec, values: dict[str, Any], remaining: int) -> dict[str, Any]:

@@ -149,13 +149,16 @@ class StreamOptions:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PersistOptions:
-    """How a run keeps its thread (only the root run of a graph with a checkpointer)."""
+    """How a run keeps its thread: the root run of a graph with a checkpointer, and its
+    subgraphs' runs (each under its namespace, ``RunOptions.checkpoint_ns``)."""
 
     saver: BaseCheckpointSaver
     thread_id: str
     durability: Durability = "async"
     interrupt_before: frozenset[str] = frozenset()
     interrupt_after: frozenset[str] = frozenset()
+    stateful: bool = False
+    """A ``checkpointer=True`` subgraph: its namespace keeps one history across calls."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -189,6 +192,8 @@ class RunView(Protocol):
     """The steps left before the recursion limit, as the current step's managed
     ``RemainingSteps`` reads it."""
     loop_thread: int
+    answers: dict[str, Any]
+    """``Command(resume=...)``'s answers by interrupt id (read on the root run)."""
 
     @property
     def run_id(self) -> str: ...

@@ -57,6 +57,11 @@ class Run:
         self.resuming = False
         self.interrupts: list[Interrupt] = []
         """The interrupts the run stopped at (after :meth:`execute`)."""
+        self.paused = False
+        """The run stopped at an interrupt (a node's, or a static one)."""
+        self.answers: dict[str, Any] = {}
+        """``Command(resume=...)``'s answers by interrupt id (on the root run: the
+        ``interrupt()`` calls of its subgraphs' nodes take theirs from here too)."""
         limit = opts.cfg.max_concurrency
         self.limiter = anyio.CapacityLimiter(limit) if limit is not None else None
         self._run_id = opts.cfg.run_id
@@ -170,7 +175,7 @@ class Run:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
                 await persistence.run_step(tasks, self._run_task, self.limiter)
-                if any(t.interrupts for t in tasks):
+                if any(t.interrupted for t in tasks):
                     self.step -= 1  # the step did not happen: its checkpoint is the last one
                     await self._pause(tasks)
                     break
@@ -245,6 +250,7 @@ class Run:
         """
         assert self.persistence is not None
         interrupts = [i for t in tasks for i in t.interrupts]
+        self.paused = True
         for task in sorted(tasks, key=sort_key):
             if task.done and task.writes:
                 self.apply(task.writes, task.name)
@@ -270,6 +276,7 @@ class Run:
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
         self.interrupts = []
+        self.paused = True
         stream = self.stream
         if "updates" in stream.modes:
             stream.sink(stream.ns, "updates", {"__interrupt__": ()})

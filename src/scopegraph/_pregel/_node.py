@@ -65,12 +65,12 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if task.name in spec.branches:
             await route_branches(run, task, ctx)
     except GraphInterrupt as exc:
-        if opts.parent is not None:
-            raise  # the root task of the run owns interrupts and resumes
+        if run.persistence is None:
+            raise  # the nearest run with checkpoints owns interrupts and resumes
         await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
-        if is_invalid_resume(exc) and task.interrupts and opts.parent is None:
+        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
             # An answer that does not match its response_schema: the interrupt waits
             # again; the step's other tasks finish, then the run raises the error.
             task.error = exc
@@ -107,6 +107,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
 
 async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Interrupt]) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
+    task.interrupted = True
     task.interrupts = list(interrupts)
     modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:
@@ -117,7 +118,19 @@ async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Inter
 
 
 async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
-    """Call the node's function (or subgraph, or runnable) with what it asks for."""
+    """Call the node's function (or subgraph, or runnable) with what it asks for.
+
+    A subgraph it runs (as the node, or from its function) that returned
+    ``Command(graph=Command.PARENT)`` makes that command the node's result.
+    """
+    try:
+        return await _call(node, arg, ctx)
+    except ParentCommand as parent:
+        command = parent.command
+        return Command(update=command.update, goto=command.goto, resume=command.resume)
+
+
+async def _call(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     kind = node.kind
     fn = node.fn
     if kind == "async" or kind == "sync":
@@ -133,11 +146,7 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             return await fn(*args, **kwargs)
         return await in_worker_thread(functools.partial(fn, *args, **kwargs))
     if kind == "graph":
-        try:
-            return await fn.run_as_node(arg, ctx)
-        except ParentCommand as parent:
-            command = parent.command
-            return Command(update=command.update, goto=command.goto, resume=command.resume)
+        return await fn.run_as_node(arg, ctx)
     return await fn.ainvoke(arg, ctx.config)
 
 

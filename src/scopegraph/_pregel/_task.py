@@ -18,11 +18,13 @@ __all__ = ("ParentCommand", "Task", "planned_paths", "result_of", "sort_key", "t
 class Task:
     __slots__ = (
         "_id",
+        "answered",
         "done",
         "error",
         "failed_at",
         "input",
         "interrupt_index",
+        "interrupted",
         "interrupts",
         "name",
         "next",
@@ -31,7 +33,9 @@ class Task:
         "recorded",
         "restored",
         "resume",
+        "resuming",
         "sort_key",
+        "subgraph_calls",
         "triggers",
         "update",
         "writes",
@@ -60,8 +64,21 @@ class Task:
         self.done = False
         self.restored = False
         self.recorded = False
+        self.interrupted = False
+        """The node stopped at an ``interrupt()`` (its own or a subgraph's, which may be
+        a static one without ``interrupts``)."""
         self.interrupts: list[Interrupt] = []
+        self.answered: list[Interrupt] = []
+        """The interrupts a resumed task stopped at before: its record keeps them once
+        it is done (LangGraph's history shows a task's interrupts with its result)."""
         self.resume: list[Any] = []
+        """The answers its ``interrupt()`` calls got so far, in order."""
+        self.subgraph_calls = 0
+        """How many subgraph runs the node started: the second and later ones get a
+        namespace of their own (``node:task_id|1``...), as in LangGraph."""
+        self.resuming = False
+        """The task was interrupted and runs again: its subgraphs resume where they
+        stopped, from their checkpoints."""
         self.interrupt_index = 0
 
     def restore(self, record: TaskRecord) -> None:
@@ -79,7 +96,7 @@ class Task:
             status=status,
             writes=list(self.writes) if status == "done" else [],
             next=list(self.next) if status == "done" else [],
-            interrupts=list(self.interrupts),
+            interrupts=list(self.interrupts or (self.answered if status == "done" else ())),
             error=None if error is None else repr(error),
             resume=list(self.resume),
         )
