@@ -1,14 +1,16 @@
-"""Small results that match LangGraph's: stream metadata."""
+"""Small results that match LangGraph's: stream metadata, resume commands."""
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import HumanMessage
 
-from scopegraph import START, StateGraph
+from scopegraph import START, Command, StateGraph, interrupt
+from scopegraph.checkpoint import InMemorySaver
 from scopegraph.graph.message import MessagesState
 
 pytestmark = pytest.mark.anyio
@@ -41,3 +43,26 @@ async def test_messages_metadata_has_configurable_ids_and_the_models_own_tags() 
     for md in (model_md, echo_md):
         assert (md["thread_id"], md["checkpoint_id"], md["graph_id"]) == ("th", "c1", "g")
         assert "key" not in md
+
+
+class Keyed(TypedDict):
+    my_key: Annotated[str, operator.add]
+
+
+async def test_a_resume_commands_update_is_kept_when_the_node_interrupts_again() -> None:
+    async def node(state: Keyed) -> dict[str, Any]:
+        first = interrupt("first")
+        second = interrupt("second")
+        return {"my_key": f"{first} {second}"}
+
+    builder = StateGraph(Keyed)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"my_key": "DE"}, config)
+    again = await graph.ainvoke(Command(resume="a1", update={"my_key": " upd "}), config)
+    assert again["my_key"] == "DE upd "
+    assert (await graph.aget_state(config)).values == {"my_key": "DE upd "}
+    chunks = [c async for c in graph.astream(Command(resume="a2"), config, stream_mode="values")]
+    assert chunks == [{"my_key": "DE upd "}, {"my_key": "DE upd a1 a2"}]

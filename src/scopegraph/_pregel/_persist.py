@@ -33,7 +33,10 @@ from . import _algo, _emit
 from ._context import PersistOptions, RunView
 from ._task import Task, task_id
 
-__all__ = ("PersistedRun", "Persistence", "ns_path")
+__all__ = ("RESUME_UPDATE", "PersistedRun", "Persistence", "ns_path")
+
+RESUME_UPDATE = "__resume_update__"
+"""The name of the record that keeps a resume command's ``update`` with its checkpoint."""
 
 
 def ns_path(ns: str) -> str:
@@ -259,6 +262,10 @@ class Persistence:
         opts = run.opts
         stream = run.stream
         self.restore(checkpoint)
+        if not replay:
+            for kept in base.tasks:
+                if kept.name == RESUME_UPDATE:  # the update of an earlier resume command
+                    run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
         if "values" in stream.modes:
@@ -304,12 +311,23 @@ class Persistence:
             _emit.emit_checkpoint(run, checkpoint, tasks)
         if command is not None:
             if command.update is not None:
-                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
+                writes = _algo.command_writes(opts.spec, command)
+                run.apply(writes, "the resume command")
+                await self._keep_update(writes)
             if command.resume is not None:
                 run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:
             task.interrupts = []
         return tasks
+
+    async def _keep_update(self, writes: list[tuple[str, Any]]) -> None:
+        """Store a resume command's update with the checkpoint resumed from (LangGraph's
+        pending writes), so that a run that stops at an interrupt again keeps it."""
+        if not writes or self.checkpoint_id is None:
+            return
+        record = TaskRecord(new_id(), RESUME_UPDATE, (RESUME_UPDATE,), "done", list(writes))
+        with anyio.CancelScope(shield=True):
+            await self.saver.aput_task(self.thread_id, self.ns, self.checkpoint_id, record)
 
     async def _replay_input(
         self, checkpoint: Checkpoint, records: dict[str, TaskRecord]
