@@ -66,3 +66,31 @@ async def test_a_resume_commands_update_is_kept_when_the_node_interrupts_again()
     assert (await graph.aget_state(config)).values == {"my_key": "DE upd "}
     chunks = [c async for c in graph.astream(Command(resume="a2"), config, stream_mode="values")]
     assert chunks == [{"my_key": "DE upd "}, {"my_key": "DE upd a1 a2"}]
+
+
+async def test_savers_take_langgraphs_config_call_shape() -> None:
+    saver = InMemorySaver()
+
+    async def node(state: Keyed) -> dict[str, Any]:
+        return {"my_key": "!"}
+
+    builder = StateGraph(Keyed)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"my_key": "a"}, config)
+    newest = saver.get_tuple(config)
+    assert newest is not None
+    assert newest.metadata["step"] == 1
+    history = await saver.alist(config)
+    assert [c.metadata["step"] for c in history] == [1, 0, -1]
+    assert [c.checkpoint.id for c in saver.list(config, before=history[0].config)] == [
+        c.checkpoint.id for c in history[1:]
+    ]
+    assert saver.list(history[1].config) == [history[1]]
+    # update_state(config, None) copies the checkpoint, as LangGraph does
+    copied = await graph.aupdate_state(config, None)
+    assert (await graph.aget_state(copied)).values == {"my_key": "a!"}
+    saver.delete_thread("t")
+    assert await saver.aget_tuple(config) is None

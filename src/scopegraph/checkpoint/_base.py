@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, Self, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import anyio.to_thread
 
@@ -84,6 +84,31 @@ _T_co = TypeVar("_T_co", covariant=True)
 Row = tuple[str, bytes, Sequence[tuple[str, bytes]]]
 """A stored checkpoint: its id, its document, and its task records ``(task_id, data)``
 in the order they were first written."""
+
+
+Config = Mapping[str, Any]
+"""A LangGraph-style config: ``{"configurable": {"thread_id", "checkpoint_ns",
+"checkpoint_id"}}``, accepted where a thread (and a checkpoint) is named."""
+
+
+def address(
+    thread_id: str | Config, ns: str, checkpoint_id: str | None
+) -> tuple[str, str, str | None]:
+    """``(thread_id, ns, checkpoint_id)``, given as they are or as a LangGraph config."""
+    if isinstance(thread_id, str):
+        return thread_id, ns, checkpoint_id
+    conf = thread_id.get("configurable") or {}
+    return (
+        str(conf["thread_id"]),
+        conf.get("checkpoint_ns") or ns,
+        conf.get("checkpoint_id") or checkpoint_id,
+    )
+
+
+def _checkpoint_id_of(before: str | Config | None) -> str | None:
+    if before is None or isinstance(before, str):
+        return before
+    return address(before, "", None)[2]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -193,20 +218,25 @@ class BaseCheckpointSaver(abc.ABC):
         self._prepare().run()
 
     def get_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
+        self, thread_id: str | Config, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
+        thread_id, ns, checkpoint_id = address(thread_id, ns, checkpoint_id)
         return _decode_one(thread_id, ns, self._read(thread_id, ns, checkpoint_id).run())
 
     def list(
         self,
-        thread_id: str,
+        thread_id: str | Config,
         ns: str = "",
         *,
-        before: str | None = None,
+        before: str | Config | None = None,
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
         check_limit(limit)
-        rows = self._read_page(thread_id, ns, before, limit).run()
+        thread_id, ns, only = address(thread_id, ns, None)
+        if only is not None:  # LangGraph's list(config) of a config with a checkpoint id
+            found = self.get_tuple(thread_id, ns, only)
+            return [] if found is None else [found]
+        rows = self._read_page(thread_id, ns, _checkpoint_id_of(before), limit).run()
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     def put(
@@ -244,26 +274,33 @@ class BaseCheckpointSaver(abc.ABC):
         await self._prepare().arun()
 
     async def aget_tuple(
-        self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
+        self, thread_id: str | Config, ns: str = "", checkpoint_id: str | None = None
     ) -> CheckpointTuple | None:
         """The newest checkpoint of the thread, or the one with ``checkpoint_id``.
 
         ``None`` when the thread has no checkpoint; CheckpointNotFoundError when a given
-        ``checkpoint_id`` does not exist in it.
+        ``checkpoint_id`` does not exist in it. LangGraph's call shape works too:
+        ``aget_tuple({"configurable": {"thread_id": ..., "checkpoint_id": ...}})``.
         """
+        thread_id, ns, checkpoint_id = address(thread_id, ns, checkpoint_id)
         return _decode_one(thread_id, ns, await self._read(thread_id, ns, checkpoint_id).arun())
 
     async def alist(
         self,
-        thread_id: str,
+        thread_id: str | Config,
         ns: str = "",
         *,
-        before: str | None = None,
+        before: str | Config | None = None,
         limit: int | None = None,
     ) -> Sequence[CheckpointTuple]:
-        """The thread's checkpoints, newest first."""
+        """The thread's checkpoints, newest first (a LangGraph config works for the thread
+        and for ``before``; one with a checkpoint id lists that checkpoint)."""
         check_limit(limit)
-        rows = await self._read_page(thread_id, ns, before, limit).arun()
+        thread_id, ns, only = address(thread_id, ns, None)
+        if only is not None:
+            found = await self.aget_tuple(thread_id, ns, only)
+            return [] if found is None else [found]
+        rows = await self._read_page(thread_id, ns, _checkpoint_id_of(before), limit).arun()
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     async def aput(
