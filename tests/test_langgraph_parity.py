@@ -94,3 +94,26 @@ async def test_savers_take_langgraphs_config_call_shape() -> None:
     assert (await graph.aget_state(copied)).values == {"my_key": "a!"}
     saver.delete_thread("t")
     assert await saver.aget_tuple(config) is None
+
+
+async def test_a_command_resumes_a_static_breakpoint_with_its_goto_in_the_same_step() -> None:
+    async def node1(state: Keyed) -> dict[str, Any]:
+        return {"my_key": "|1"}
+
+    async def node2(state: Keyed) -> dict[str, Any]:
+        return {"my_key": "|2"}
+
+    builder = StateGraph(Keyed)
+    builder.add_node("node1", node1)
+    builder.add_node("node2", node2)
+    builder.add_edge(START, "node1")
+    builder.add_edge("node1", "node2")
+    graph = builder.compile(checkpointer=InMemorySaver(), interrupt_before=["node1"])
+    config: Any = {"configurable": {"thread_id": "goto"}}
+    await graph.ainvoke({"my_key": "abc"}, config)
+    # goto adds node2 to node1's step; node1's edge runs node2 once more after.
+    assert await graph.ainvoke(Command(goto=["node2"]), config) == {"my_key": "abc|1|2|2"}
+    config = {"configurable": {"thread_id": "resume"}}
+    await graph.ainvoke({"my_key": "abc"}, config)
+    # No interrupt waits: LangGraph goes on and ignores the value.
+    assert await graph.ainvoke(Command(resume="ignored"), config) == {"my_key": "abc|1|2"}

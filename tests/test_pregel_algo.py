@@ -162,6 +162,7 @@ def test_give_resume_by_interrupt_id_or_to_the_only_interrupt() -> None:
     with pytest.raises(RuntimeError, match="exactly one pending interrupt"):
         _algo.resume_answers([one, two], "ambiguous", "t")
     assert _algo.resume_answers([one], "only", "t") == {"i1": "only"}
+    assert _algo.resume_answers([], "nothing waits", "t") == {}  # LangGraph goes on
 
 
 def test_tasks_from_checkpoint_rebuilds_the_planned_tasks_with_stable_ids() -> None:

@@ -316,6 +316,11 @@ class Persistence:
                 await self._keep_update(writes)
             if command.resume is not None:
                 run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
+            if command.goto:
+                values = _algo.with_managed(opts.spec, run.values, run.remaining)
+                for task in _algo.goto_tasks(opts.spec, tasks, command.goto, values):
+                    task._id = task_id(checkpoint.id, task.path)
+                    tasks.append(task)
         for task in tasks:
             task.interrupts = []
         return tasks
