@@ -85,6 +85,7 @@ async def test_savers_take_langgraphs_config_call_shape() -> None:
     assert newest.metadata["step"] == 1
     history = await saver.alist(config)
     assert [c.metadata["step"] for c in history] == [1, 0, -1]
+    assert [c async for c in saver.alist(config)] == list(history)  # LangGraph's shape
     assert [c.checkpoint.id for c in saver.list(config, before=history[0].config)] == [
         c.checkpoint.id for c in history[1:]
     ]

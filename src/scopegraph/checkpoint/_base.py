@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 import anyio.to_thread
@@ -109,6 +109,24 @@ def _checkpoint_id_of(before: str | Config | None) -> str | None:
     if before is None or isinstance(before, str):
         return before
     return address(before, "", None)[2]
+
+
+class Listing(Awaitable[Sequence[CheckpointTuple]]):
+    """``alist()``'s result: awaitable (the list) and async-iterable (its items), so that
+    both ``await saver.alist(...)`` and LangGraph's ``async for tup in saver.alist(...)``
+    work. Use it once."""
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load: Awaitable[Sequence[CheckpointTuple]]) -> None:
+        self._load = load
+
+    def __await__(self) -> Generator[Any, None, Sequence[CheckpointTuple]]:
+        return self._load.__await__()
+
+    async def __aiter__(self) -> AsyncIterator[CheckpointTuple]:
+        for item in await self._load:
+            yield item
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -285,17 +303,28 @@ class BaseCheckpointSaver(abc.ABC):
         thread_id, ns, checkpoint_id = address(thread_id, ns, checkpoint_id)
         return _decode_one(thread_id, ns, await self._read(thread_id, ns, checkpoint_id).arun())
 
-    async def alist(
+    def alist(
         self,
         thread_id: str | Config,
         ns: str = "",
         *,
         before: str | Config | None = None,
         limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        """The thread's checkpoints, newest first (a LangGraph config works for the thread
-        and for ``before``; one with a checkpoint id lists that checkpoint)."""
+    ) -> Listing:
+        """The thread's checkpoints, newest first: ``await saver.alist(...)`` gives the list,
+        and ``async for tup in saver.alist(...)`` (LangGraph's call shape) iterates it. A
+        LangGraph config works for the thread and for ``before``; one with a checkpoint id
+        lists that checkpoint."""
         check_limit(limit)
+        return Listing(self._alist(thread_id, ns, before, limit))
+
+    async def _alist(
+        self,
+        thread_id: str | Config,
+        ns: str,
+        before: str | Config | None,
+        limit: int | None,
+    ) -> Sequence[CheckpointTuple]:
         thread_id, ns, only = address(thread_id, ns, None)
         if only is not None:
             found = await self.aget_tuple(thread_id, ns, only)
