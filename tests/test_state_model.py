@@ -295,3 +295,18 @@ async def test_branches_and_nodes_read_their_own_schemas_and_write_private_keys(
     builder.add_edge(START, "node_1")
     assert await builder.compile().ainvoke({"foo": 0}) == {"foo": 2, "bar": "meow"}
     assert seen == [{"baz": "meow"}]
+
+
+async def test_a_mock_node_is_called_and_a_root_tasks_result_is_its_value() -> None:
+    from unittest import mock
+
+    add_one = mock.Mock(side_effect=lambda _: 1)  # has every attribute, ainvoke too
+    builder = StateGraph(Annotated[int, operator.add])
+    builder.add_node("add_one", add_one)
+    builder.add_edge(START, "add_one")
+    builder.add_conditional_edges("add_one", lambda n: "add_one" if n < 3 else END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    assert await graph.ainvoke(1, config) == 3
+    history = [s async for s in graph.aget_state_history(config)]
+    assert [t.result for s in history for t in s.tasks] == [1, 1, 1]

@@ -241,11 +241,19 @@ def _retry_policies(
     return tuple(many)
 
 
+def _is_runnable(action: Any) -> bool:
+    """A LangChain Runnable (or another object with ``ainvoke`` that is not callable); a
+    callable that merely has the attribute (a ``Mock``) is called as a function."""
+    if not hasattr(action, "ainvoke") or inspect.isfunction(action):
+        return False
+    return not callable(action) or any(c.__name__ == "Runnable" for c in type(action).__mro__)
+
+
 def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
     """How the runtime calls ``action``: its kind, what it takes, where it may route."""
     if isinstance(action, CompiledStateGraph):
         return NodeSpec(name, action, "graph", False, False, False, False, None, None, {}, None)
-    if hasattr(action, "ainvoke") and not inspect.isfunction(action):
+    if _is_runnable(action):
         return NodeSpec(name, action, "runnable", False, False, False, False, None, None, {}, None)
     kind: NodeKind = "async" if _is_async_callable(action) else "sync"
     config_kw, config_pos, writer_kw = _accepts(action)
