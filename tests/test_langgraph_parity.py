@@ -5,13 +5,14 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+import pydantic
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 
 from scopegraph import START, Command, StateGraph, interrupt
 from scopegraph.checkpoint import InMemorySaver
-from scopegraph.graph.message import MessagesState
+from scopegraph.graph.message import MessagesState, add_messages
 
 pytestmark = pytest.mark.anyio
 
@@ -118,3 +119,22 @@ async def test_a_command_resumes_a_static_breakpoint_with_its_goto_in_the_same_s
     await graph.ainvoke({"my_key": "abc"}, config)
     # No interrupt waits: LangGraph goes on and ignores the value.
     assert await graph.ainvoke(Command(resume="ignored"), config) == {"my_key": "abc|1|2"}
+
+
+async def test_messages_a_node_got_in_its_pydantic_state_are_not_streamed_again() -> None:
+    class Chat(pydantic.BaseModel):
+        messages: Annotated[list[AnyMessage], add_messages]
+
+    async def echo(state: Chat) -> dict[str, Any]:
+        return {"messages": [*state.messages, HumanMessage("new", id="new")]}
+
+    graph = StateGraph(Chat)
+    graph.add_node("echo", echo)
+    graph.add_edge(START, "echo")
+    chunks = [
+        c
+        async for c in graph.compile().astream(
+            {"messages": [HumanMessage("old", id="old")]}, stream_mode="messages"
+        )
+    ]
+    assert [m.id for m, _ in chunks] == ["new"]

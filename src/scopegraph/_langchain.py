@@ -21,6 +21,7 @@ once; called from a sync node's worker thread it hands the emission to the loop 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -428,9 +429,20 @@ def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallback
     return _NodeManager(ctx, user_callbacks)
 
 
+def _state_fields(item: Any) -> list[Any] | None:
+    """The field values of a pydantic model or a dataclass instance, else None."""
+    model_fields = getattr(type(item), "model_fields", None)
+    if isinstance(model_fields, dict):
+        return [getattr(item, k, None) for k in model_fields]
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return [getattr(item, f.name) for f in dataclasses.fields(item)]
+    return None
+
+
 def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
-    """The messages in a node's input or output (top level, or in a list or dict value)
-    whose ids are not in ``seen``; their ids are added to ``seen``."""
+    """The messages in a node's input or output (top level, or in a list or dict value, or
+    in a field of a pydantic or dataclass state) whose ids are not in ``seen``; their ids
+    are added to ``seen``."""
     found: list[BaseMessage] = []
 
     def visit(item: Any, depth: int) -> None:
@@ -444,6 +456,9 @@ def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
                 visit(v, depth + 1)
         elif depth < 2 and isinstance(item, list | tuple):
             for v in item:
+                visit(v, depth + 1)
+        elif depth == 0 and (fields := _state_fields(item)) is not None:
+            for v in fields:
                 visit(v, depth + 1)
 
     visit(value, 0)
