@@ -162,6 +162,8 @@ def test_give_resume_by_interrupt_id_or_to_the_only_interrupt() -> None:
     with pytest.raises(RuntimeError, match="multiple pending interrupts, you must specify"):
         _algo.resume_answers([one, two], "ambiguous", "t")
     assert _algo.resume_answers([one], "only", "t") == {"i1": "only"}
+    # LangGraph goes on: the first interrupt() asked later takes the answer
+    assert _algo.resume_answers([], "nothing waits", "t") == {_algo.NULL_ANSWER: "nothing waits"}
 
 
 def test_tasks_from_checkpoint_rebuilds_the_planned_tasks_with_stable_ids() -> None:

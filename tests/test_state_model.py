@@ -224,3 +224,89 @@ async def test_a_pydantic_state_stores_its_input_as_given_and_reducers_see_it_fi
     assert result["count"] == 1
     with pytest.raises(pydantic.ValidationError):
         await graph.ainvoke({"messages": [], "count": "many"})
+
+
+def _one_arg(a: Any) -> Any:
+    return a
+
+
+class Bad(TypedDict):
+    x: Annotated[str, _one_arg]
+
+
+async def test_str_enum_node_names_and_langgraphs_error_sentences() -> None:
+    import enum
+
+    class Name(str, enum.Enum):  # noqa: UP042 - the (str, Enum) form LangGraph's test uses
+        BAZ = "baz"
+
+    async def baz(state: Log) -> dict[str, Any]:
+        return {"log": "!"}
+
+    builder = StateGraph(Log)
+    builder.add_node(Name.BAZ, baz)
+    builder.add_edge(START, Name.BAZ)
+    builder.add_edge(Name.BAZ, END)
+    assert await builder.compile().ainvoke({"log": "hi"}) == {"log": "hi!"}
+
+    builder = StateGraph(Log)
+    builder.add_node("a", baz)
+    builder.add_edge(START, "a")
+    builder.add_edge("nowhere", "a")
+    with pytest.raises(ValueError, match="Found edge starting at unknown node 'nowhere'"):
+        builder.compile()
+
+    with pytest.raises(ValueError, match="Invalid reducer signature"):
+        StateGraph(Bad)
+
+
+class Overall(TypedDict):
+    foo: Annotated[int, operator.add]
+    bar: str
+
+
+class RouterView(TypedDict):
+    baz: str
+
+
+class Node2View(TypedDict):
+    foo: Annotated[int, operator.add]
+    baz: str
+
+
+async def test_branches_and_nodes_read_their_own_schemas_and_write_private_keys() -> None:
+    async def node_1(state: Overall) -> dict[str, Any]:
+        return {"foo": 1, "baz": "meow", "unknown": "dropped"}
+
+    class Node2:  # a callable object is named after its class
+        async def __call__(self, state: Node2View) -> dict[str, Any]:
+            return {"foo": 1, "bar": state["baz"]}
+
+    seen: list[Any] = []
+
+    def router(state: RouterView) -> str:
+        seen.append(state)
+        return "Node2"
+
+    builder = StateGraph(Overall)
+    builder.add_node(node_1)
+    builder.add_node(Node2())
+    builder.add_conditional_edges("node_1", router)
+    builder.add_edge(START, "node_1")
+    assert await builder.compile().ainvoke({"foo": 0}) == {"foo": 2, "bar": "meow"}
+    assert seen == [{"baz": "meow"}]
+
+
+async def test_a_mock_node_is_called_and_a_root_tasks_result_is_its_value() -> None:
+    from unittest import mock
+
+    add_one = mock.Mock(side_effect=lambda _: 1)  # has every attribute, ainvoke too
+    builder = StateGraph(Annotated[int, operator.add])
+    builder.add_node("add_one", add_one)
+    builder.add_edge(START, "add_one")
+    builder.add_conditional_edges("add_one", lambda n: "add_one" if n < 3 else END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    assert await graph.ainvoke(1, config) == 3
+    history = [s async for s in graph.aget_state_history(config)]
+    assert [t.result for s in history for t in s.tasks] == [1, 1, 1]

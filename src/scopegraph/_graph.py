@@ -156,7 +156,8 @@ def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | N
     class (TypedDict, dataclass, pydantic model) other than the graph's."""
     try:
         params = list(inspect.signature(fn).parameters.values())
-        hints = typing.get_type_hints(fn)
+        call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn).__call__
+        hints = typing.get_type_hints(call)
     except Exception:  # no signature, or annotations that cannot be resolved: none
         return None
     if not params or params[0].name not in hints:
@@ -239,7 +240,12 @@ def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, 
         raise GraphValidationError(
             f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
         )
-    return node, action
+    return _plain(node), action
+
+
+def _plain(name: str) -> str:
+    """A node name as a plain ``str`` (a ``str`` enum member gives its value)."""
+    return name if type(name) is str else str.__str__(name)
 
 
 def _retry_policies(
@@ -258,11 +264,19 @@ def _retry_policies(
     return tuple(many)
 
 
+def _is_runnable(action: Any) -> bool:
+    """A LangChain Runnable (or another object with ``ainvoke`` that is not callable); a
+    callable that merely has the attribute (a ``Mock``) is called as a function."""
+    if not hasattr(action, "ainvoke") or inspect.isfunction(action):
+        return False
+    return not callable(action) or any(c.__name__ == "Runnable" for c in type(action).__mro__)
+
+
 def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
     """How the runtime calls ``action``: its kind, what it takes, where it may route."""
     if isinstance(action, CompiledStateGraph):
         return NodeSpec(name, action, "graph", False, False, False, False, None, None, {}, None)
-    if hasattr(action, "ainvoke") and not inspect.isfunction(action):
+    if _is_runnable(action):
         return NodeSpec(name, action, "runnable", False, False, False, False, None, None, {}, None)
     kind: NodeKind = "async" if _is_async_callable(action) else "sync"
     config_kw, config_pos, writer_kw = _accepts(action)
@@ -562,14 +576,16 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
     def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
+        end_key = _plain(end_key)
         if isinstance(start_key, str):
+            start_key = _plain(start_key)
             if start_key == END:
                 raise GraphValidationError("END cannot be the start of an edge")
             if end_key == START:
                 raise GraphValidationError("START cannot be the end of an edge")
             self.edges.append((start_key, end_key))
             return self
-        starts = tuple(start_key)
+        starts = tuple(_plain(s) for s in start_key)
         if not starts:
             raise GraphValidationError("add_edge([], ...) needs at least one start node")
         for s in starts:
@@ -620,7 +636,16 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         config_kw, config_pos, _ = _accepts(path)
         existing.append(
-            Branch(source, path, mapping, name, _is_async_callable(path), config_kw, config_pos)
+            Branch(
+                source,
+                path,
+                mapping,
+                name,
+                _is_async_callable(path),
+                config_kw,
+                config_pos,
+                _input_annotation(path, self.state_schema.cls),
+            )
         )
         return self
 
@@ -648,8 +673,14 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         def check_node(name: str, where: str, *, allow: str) -> None:
             if name == allow or name in known:
                 return
+            # LangGraph's sentence first, so that code matching its message keeps working.
+            found = (
+                f"Found edge starting at unknown node '{name}'"
+                if allow == START
+                else f"Found edge ending at unknown node `{name}`"
+            )
             raise GraphValidationError(
-                f"{where}: node {name!r} is not defined; add it with "
+                f"{found}. {where}: node {name!r} is not defined; add it with "
                 f"graph.add_node({name!r}, fn) before compiling"
             )
 

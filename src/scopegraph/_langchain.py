@@ -21,6 +21,7 @@ once; called from a sync node's worker thread it hands the emission to the loop 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -175,12 +176,17 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.parents.pop(run_id, None)
         return self.children.pop(run_id, None)
 
-    def _message(self, message: BaseMessage, metadata: dict[str, Any]) -> None:
+    def _message(self, message: BaseMessage, child: _Child) -> None:
         stream = self.ctx.run.stream
         if "messages" not in stream.modes:
             return
         if message.id is not None:
             self.seen.add(message.id)
+        metadata = child.metadata
+        # As LangGraph: the model's own tags, without the internal seq:step ones.
+        tags = [t for t in child.tags if not t.startswith("seq:step")]
+        if tags:
+            metadata = {**metadata, "tags": tags}
         self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
 
     # -- models --------------------------------------------------------------------------
@@ -244,7 +250,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             if self._events:
                 self._send("on_chat_model_stream", run_id, child, {"chunk": message})
             if "nostream" not in child.tags:
-                self._message(message, child.metadata)
+                self._message(message, child)
         elif self._events:
             piece = chunk if chunk is not None else GenerationChunk(text=token)
             self._send("on_llm_stream", run_id, child, {"chunk": piece})
@@ -265,7 +271,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
                 )
             streamable = "nostream" not in child.tags
             if streamable and not child.streamed and isinstance(output, BaseMessage):
-                self._message(output, child.metadata)
+                self._message(output, child)
         elif self._events:
             output = {
                 "generations": [
@@ -424,9 +430,20 @@ def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallback
     return _NodeManager(ctx, user_callbacks)
 
 
+def _state_fields(item: Any) -> list[Any] | None:
+    """The field values of a pydantic model or a dataclass instance, else None."""
+    model_fields = getattr(type(item), "model_fields", None)
+    if isinstance(model_fields, dict):
+        return [getattr(item, k, None) for k in model_fields]
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return [getattr(item, f.name) for f in dataclasses.fields(item)]
+    return None
+
+
 def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
-    """The messages in a node's input or output (top level, or in a list or dict value)
-    whose ids are not in ``seen``; their ids are added to ``seen``."""
+    """The messages in a node's input or output (top level, or in a list or dict value, or
+    in a field of a pydantic or dataclass state) whose ids are not in ``seen``; their ids
+    are added to ``seen``."""
     found: list[BaseMessage] = []
 
     def visit(item: Any, depth: int) -> None:
@@ -440,6 +457,9 @@ def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
                 visit(v, depth + 1)
         elif depth < 2 and isinstance(item, list | tuple):
             for v in item:
+                visit(v, depth + 1)
+        elif depth == 0 and (fields := _state_fields(item)) is not None:
+            for v in fields:
                 visit(v, depth + 1)
 
     visit(value, 0)

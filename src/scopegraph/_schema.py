@@ -209,7 +209,8 @@ def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
     reducer = reducers[-1]
     if not _takes_two_positional(reducer):
         raise GraphValidationError(
-            f"the reducer of {schema_name}.{key} ({getattr(reducer, '__name__', reducer)!r}) "
+            "Invalid reducer signature. Expected (a, b) -> c. "
+            f"The reducer of {schema_name}.{key} ({getattr(reducer, '__name__', reducer)!r}) "
             "must take two positional arguments (current, update), e.g. "
             f"Annotated[list, operator.add]; fix its signature or remove it"
         )

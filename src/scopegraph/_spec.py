@@ -117,6 +117,9 @@ class Branch:
     is_async: bool
     config_kw: bool
     config_pos: bool
+    input_schema: StateSchema | None = None
+    """The path function's own input schema (its first parameter's annotation), if it is
+    not the graph's state schema: it sees only those keys (LangGraph's rule)."""
 
 
 class BuilderTables(Protocol):
@@ -188,6 +191,12 @@ class GraphSpec:
         channels: dict[str, Channel] = {}
         managed: dict[str, str] = {}
         private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
+        private += [
+            b.input_schema
+            for bs in builder.branches.values()
+            for b in bs
+            if b.input_schema is not None
+        ]
         for schema in (state, inp, out, *private):
             for key, channel in schema.channels.items():
                 channels.setdefault(key, channel)

@@ -25,6 +25,7 @@ __all__ = (
     "check_route",
     "collect",
     "command_writes",
+    "goto_tasks",
     "make_tasks",
     "output_of",
     "plan_next",
@@ -451,10 +452,32 @@ NULL_ANSWER = ""
 """The key of an answer given while no interrupt was pending (never an interrupt id)."""
 
 
+def goto_tasks(
+    spec: GraphSpec, planned: Sequence[Task], goto: Any, values: dict[str, Any]
+) -> list[Task]:
+    """The tasks a resume's ``Command(goto=...)`` adds to the planned ones (LangGraph runs
+    them in the same step): a node not planned yet, or a ``Send``."""
+    gotos = [goto] if isinstance(goto, (str, Send)) else list(goto)
+    pulled = {t.name for t in planned if t.path[0] == "__pregel_pull"}
+    pushed = sum(1 for t in planned if t.path[0] == "__pregel_push")
+    added: list[Task] = []
+    for target in (check_goto(spec, START, g) for g in gotos):
+        if isinstance(target, Send):
+            index = pushed + len(added)
+            path = ("__pregel_push", index, False)
+            added.append(Task(spec.nodes[target.node], target.arg, path[:1], path, (1, index)))
+        elif target != END and target not in pulled:
+            pulled.add(target)
+            added.extend(make_tasks(spec, [target], {}, values))
+    return added
+
+
 def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict[str, Any]:
     """The answers of ``Command(resume=...)`` by interrupt id: one value for the only
     pending interrupt, or ``{interrupt_id: value}`` for several. ``interrupt()`` takes
-    its answer by its id, in whichever (sub)graph's node it was raised."""
+    its answer by its id, in whichever (sub)graph's node it was raised. With no pending
+    interrupt (a thread stopped by ``interrupt_before``) the value is ignored and the run
+    goes on, as in LangGraph."""
     waiting = [i for t in pending for i in t.interrupts]
     if isinstance(resume, dict) and resume and all(any(i.id == k for i in waiting) for k in resume):
         return {i.id: resume[i.id] for i in waiting if i.id in resume}

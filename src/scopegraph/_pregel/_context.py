@@ -122,6 +122,18 @@ def _merge_callbacks(old: Any, new: Any) -> Any:
     return old.merge(new)
 
 
+_PROPAGATE_TO_METADATA = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
+"""The ``configurable`` keys that also go to the nodes' metadata (LangGraph's list)."""
+
+
 def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> ParsedConfig:
     """Split the user's config into what the run uses; check ``recursion_limit``."""
     user_config: dict[str, Any] = dict(config)
@@ -144,8 +156,9 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
             if not k.startswith("__") and k not in _NOT_USER_CHECKPOINT_KEYS
         },
     }
-    if "thread_id" in configurable:
-        user_metadata.setdefault("thread_id", configurable["thread_id"])
+    for key in _PROPAGATE_TO_METADATA:
+        if key in configurable:
+            user_metadata.setdefault(key, configurable[key])
     max_concurrency = user_config.get("max_concurrency")
     return ParsedConfig(
         config=user_config,

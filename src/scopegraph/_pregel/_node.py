@@ -265,7 +265,8 @@ async def route(
 ) -> list[str | Send]:
     """Call a conditional edge's path function and check what it returned."""
     spec = run.opts.spec
-    arg = spec.state_schema.view(_algo.with_managed(spec, fresh, run.remaining))
+    schema = branch.input_schema or spec.state_schema
+    arg = schema.view(_algo.with_managed(spec, fresh, run.remaining))
     path = branch.path
     child: dict[str, Any] | None = None
     if run.stream.events:

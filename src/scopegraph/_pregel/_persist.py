@@ -45,7 +45,10 @@ from . import _algo, _emit
 from ._context import PersistOptions, RunView
 from ._task import Task, task_id
 
-__all__ = ("PersistedRun", "Persistence", "ns_path")
+__all__ = ("RESUME_UPDATE", "PersistedRun", "Persistence", "ns_path")
+
+RESUME_UPDATE = "__resume_update__"
+"""The name of the record that keeps a resume command's ``update`` with its checkpoint."""
 
 
 def ns_path(ns: str) -> str:
@@ -271,6 +274,10 @@ class Persistence:
         opts = run.opts
         stream = run.stream
         self.restore(checkpoint)
+        if not replay:
+            for kept in base.tasks:
+                if kept.name == RESUME_UPDATE:  # the update of an earlier resume command
+                    run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
         if "values" in stream.modes:
@@ -293,7 +300,10 @@ class Persistence:
             return await self._replay_input(checkpoint, records)
         if command is not None and command.update is not None:
             # Before the tasks read the state: they see the update (LangGraph's order).
-            run.apply(_algo.command_writes(opts.spec, command), "the resume command")
+            # It is kept with the checkpoint: a run that stops again keeps it.
+            writes = _algo.command_writes(opts.spec, command)
+            run.apply(writes, "the resume command")
+            await self._keep_update(writes)
         tasks = _algo.tasks_from_checkpoint(
             opts.spec,
             checkpoint,
@@ -323,11 +333,26 @@ class Persistence:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
             _emit.emit_checkpoint(run, checkpoint, tasks)
-        if command is not None and command.resume is not None:
-            run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
+        if command is not None:
+            if command.resume is not None:
+                run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
+            if command.goto:
+                values = _algo.with_managed(opts.spec, run.values, run.remaining)
+                for task in _algo.goto_tasks(opts.spec, tasks, command.goto, values):
+                    task._id = task_id(checkpoint.id, task.path)
+                    tasks.append(task)
         for task in tasks:
             task.interrupts = []
         return tasks
+
+    async def _keep_update(self, writes: list[tuple[str, Any]]) -> None:
+        """Store a resume command's update with the checkpoint resumed from (LangGraph's
+        pending writes), so that a run that stops at an interrupt again keeps it."""
+        if not writes or self.checkpoint_id is None:
+            return
+        record = TaskRecord(new_id(), RESUME_UPDATE, (RESUME_UPDATE,), "done", list(writes))
+        with anyio.CancelScope(shield=True):
+            await self.saver.aput_task(self.thread_id, self.ns, self.checkpoint_id, record)
 
     async def _replay_input(
         self, checkpoint: Checkpoint, records: dict[str, TaskRecord]

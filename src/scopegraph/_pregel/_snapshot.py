@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .._schema import MISSING
+from .._schema import MISSING, ROOT
 from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
@@ -65,7 +65,7 @@ def state_snapshot(
                 error=record.error if record and record.error else None,
                 interrupts=tuple(record.interrupts) if record else (),
                 state=task_states.get(tid) if task_states else None,
-                result=result_of(record.writes) if record and record.status == "done" else None,
+                result=_result(spec, record.writes) if record and record.status == "done" else None,
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
@@ -86,3 +86,10 @@ def state_snapshot(
         tasks=tuple(tasks),
         interrupts=interrupts,
     )
+
+
+def _result(spec: GraphSpec, writes: Sequence[tuple[str, Any]]) -> Any:
+    """A finished task's result: its writes by key; a root state's written value."""
+    if spec.root:
+        return next((value for key, value in writes if key == ROOT), None)
+    return result_of(writes)

@@ -106,8 +106,12 @@ async def _update_task(
     node = spec.start_node if as_node == START else spec.nodes[as_node]
     task = Task(node, None, (), ("__pregel_pull", as_node), (0, as_node))
     if as_node == START:
-        update = spec.input_schema.coerce_input(
-            values, allowed=spec.input_channels, strict=spec.strict
+        update = (
+            {}  # update_state(config, None): a copy of the checkpoint, as LangGraph makes
+            if values is None
+            else spec.input_schema.coerce_input(
+                values, allowed=spec.input_channels, strict=spec.strict
+            )
         )
         task.writes = list(update.items())
         task.update = update

@@ -252,7 +252,10 @@ class BaseCheckpointSaver(abc.ABC):
         LangGraph's ``CheckpointTuple`` objects (``filter`` matches metadata)."""
         check_limit(limit)
         if not isinstance(thread_id, str):
-            thread, ns, _ = config_parts(thread_id, "list()")
+            thread, ns, only = config_parts(thread_id, "list()")
+            if only is not None:  # as LangGraph: a config with a checkpoint id lists it
+                found = self.get_tuple(thread, ns, only)
+                return matching([] if found is None else [found], filter, limit)
             start = config_parts(before, "list()")[2] if isinstance(before, Mapping) else None
             if "checkpoint_ns" in (thread_id or {}).get("configurable", {}) or start:
                 return matching(self.list(thread, ns, before=start), filter, limit)
@@ -370,9 +373,14 @@ class BaseCheckpointSaver(abc.ABC):
         before: str | Mapping[str, Any] | None,
         limit: int | None,
     ) -> AsyncIterator[LangGraphCheckpointTuple]:
-        thread, ns, _ = config_parts(config, "alist()")
-        start = config_parts(before, "alist()")[2] if isinstance(before, Mapping) else None
-        for found in matching(await self._alist(thread, ns, start, None), filter, limit):
+        thread, ns, only = config_parts(config, "alist()")
+        if only is not None:  # as LangGraph: a config with a checkpoint id lists it
+            one = await self.aget_tuple(thread, ns, only)
+            tuples: Sequence[CheckpointTuple] = [] if one is None else [one]
+        else:
+            start = config_parts(before, "alist()")[2] if isinstance(before, Mapping) else None
+            tuples = await self._alist(thread, ns, start, None)
+        for found in matching(tuples, filter, limit):
             yield found
 
     async def aput(

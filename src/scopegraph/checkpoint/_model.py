@@ -128,6 +128,11 @@ class CheckpointTuple:
         }
 
     @property
+    def metadata(self) -> dict[str, Any]:
+        """The checkpoint's metadata (LangGraph's ``CheckpointTuple.metadata``)."""
+        return self.checkpoint.metadata
+
+    @property
     def parent_config(self) -> dict[str, Any] | None:
         if self.checkpoint.parent_id is None:
             return None
