@@ -43,7 +43,7 @@ def ask(state: State, runtime: Runtime[Context]) -> State:
 
 
 def route(state: State) -> Literal["polish", "__end__"]:
-    return "polish" if len(state["log"]) < 2 else END
+    return "polish" if len(state["log"]) < 2 else "__end__"
 
 
 def build() -> StateGraph[State, Context, State, Answer]:
@@ -61,13 +61,13 @@ def build() -> StateGraph[State, Context, State, Answer]:
 async def main() -> Any:
     graph = build().compile(checkpointer=InMemorySaver())
     bound = graph.with_config({"configurable": {"thread_id": "t1"}}, tags=["bound"])
-    result = await bound.ainvoke({"question": "why"}, context={"user": "ann"})
+    result = await bound.ainvoke({"question": "why"}, context=Context(user="ann"))
     batch = (
         await build()
         .compile()
         .abatch(
             [{"question": "a"}, {"question": "boom"}],
-            context={"user": "bob"},
+            context={"user": "bob"},  # a dict: made a Context, as with ainvoke
             return_exceptions=True,
         )
     )
