@@ -442,3 +442,21 @@ def test_batch_is_the_synchronous_abatch() -> None:
         {"message": "b!"},
     ]
     assert isinstance(graph.batch([{"message": "boom"}], return_exceptions=True)[0], ValueError)
+
+
+@pytest.mark.anyio
+async def test_the_server_answers_the_graphs_own_json_schemas() -> None:
+    import httpx
+
+    from scopegraph.server import create_app
+
+    builder = StateGraph(_Whole, Context, input_schema=_In, output_schema=_Out)
+    builder.add_node("n", _step)
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    transport = httpx.ASGITransport(app=create_app({"g": graph}))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        schemas = (await http.get("/assistants/g/schemas")).json()
+    assert schemas["input_schema"] == graph.get_input_jsonschema()
+    assert schemas["output_schema"] == graph.get_output_jsonschema()
+    assert schemas["context_schema"] == graph.get_context_jsonschema()
