@@ -316,7 +316,7 @@ def test_add_node_misuse_is_rejected_with_the_fix() -> None:
         graph.add_node("a")
     graph.add_node(lambda s: {})  # named "<lambda>", as in LangGraph
     assert "<lambda>" in graph.nodes
-    with pytest.raises(GraphValidationError, match="not callable"):
+    with pytest.raises(TypeError, match="Expected a Runnable, callable or dict"):
         graph.add_node("a", 5)  # type: ignore[arg-type]
     with pytest.raises(GraphValidationError, match="timeout must be a positive number"):
         graph.add_node("a", noop, timeout=0)
