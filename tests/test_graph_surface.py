@@ -460,3 +460,14 @@ async def test_the_server_answers_the_graphs_own_json_schemas() -> None:
     assert schemas["input_schema"] == graph.get_input_jsonschema()
     assert schemas["output_schema"] == graph.get_output_jsonschema()
     assert schemas["context_schema"] == graph.get_context_jsonschema()
+
+
+def test_a_compiled_node_can_be_copied_as_in_langgraph() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    node = graph.nodes["a"]
+    assert node.copy({}) == node
+    assert node.copy({"metadata": {"k": 1}}).metadata == {"k": 1}
+    assert node.metadata == {}

@@ -59,6 +59,10 @@ class NodeSpec:
     """The labels ``get_graph()`` draws on the edges to ``destinations`` (LangGraph's
     ``add_node(destinations={node: label})``)."""
 
+    def copy(self, update: dict[str, Any] | None = None) -> NodeSpec:
+        """A copy with the fields in ``update`` replaced (LangGraph's ``PregelNode.copy``)."""
+        return dataclasses.replace(self, **(update or {}))
+
     @property
     def subgraphs(self) -> list[Any]:
         """The compiled graph this node runs, or calls from its function, if any
