@@ -149,6 +149,11 @@ class GraphSpec:
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
     strict: bool = False
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
+    managed: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Managed keys (``RemainingSteps``, ``IsLastStep``) of every schema: key -> kind."""
+    root: bool = False
+    """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
+    node's input and the output are the value of the one channel ``__root__``."""
 
     @classmethod
     def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
@@ -156,10 +161,12 @@ class GraphSpec:
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
         channels: dict[str, Channel] = {}
+        managed: dict[str, str] = {}
         private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
         for schema in (state, inp, out, *private):
             for key, channel in schema.channels.items():
                 channels.setdefault(key, channel)
+            managed.update(schema.managed)
         edges: dict[str, list[str]] = {}
         for start, end in builder.edges:
             targets = edges.setdefault(start, [])
@@ -193,6 +200,8 @@ class GraphSpec:
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
+            managed=managed,
+            root=state.kind == "root",
         )
 
     def initial_values(self) -> dict[str, Any]:

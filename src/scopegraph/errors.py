@@ -6,5 +6,12 @@ from ._errors import GraphInterrupt as GraphInterrupt
 from ._errors import GraphRecursionError as GraphRecursionError
 from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeTimeoutError as NodeTimeoutError
+from ._errors import is_invalid_resume as is_invalid_resume
 
-__all__ = ("GraphInterrupt", "GraphRecursionError", "InvalidUpdateError", "NodeTimeoutError")
+__all__ = (
+    "GraphInterrupt",
+    "GraphRecursionError",
+    "InvalidUpdateError",
+    "NodeTimeoutError",
+    "is_invalid_resume",
+)

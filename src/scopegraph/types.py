@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._context import interrupt as interrupt
 from ._types import Command as Command
 from ._types import Interrupt as Interrupt
+from ._types import Overwrite as Overwrite
 from ._types import RetryPolicy as RetryPolicy
 from ._types import Send as Send
 from ._types import StreamMode as StreamMode
@@ -13,6 +14,7 @@ from ._types import StreamWriter as StreamWriter
 __all__ = (
     "Command",
     "Interrupt",
+    "Overwrite",
     "RetryPolicy",
     "Send",
     "StreamMode",

@@ -10,18 +10,18 @@ chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
 from .._constants import START
-from .._errors import GraphInterrupt
+from .._errors import GraphInterrupt, is_invalid_resume
 from .._ids import new_id
 from .._run import run_attempts
 from .._spec import Branch, NodeSpec
-from .._types import Command, Send
+from .._types import Command, Interrupt, Send
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
 from ._persist import Persistence
@@ -67,9 +67,15 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     except GraphInterrupt as exc:
         if run.persistence is None:
             raise  # the nearest run with checkpoints owns interrupts and resumes
-        await _interrupted(run, task, exc)
+        await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
+        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
+            # An answer that does not match its response_schema: the interrupt waits
+            # again; the step's other tasks finish, then the run raises the error.
+            task.error = exc
+            await _interrupted(run, task, task.interrupts)
+            return
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
             if "tasks" in stream.modes or "debug" in stream.modes:
@@ -99,10 +105,10 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         _emit.emit_task_result(run, task, None)
 
 
-async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
+async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Interrupt]) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
     task.interrupted = True
-    task.interrupts = list(exc.interrupts)
+    task.interrupts = list(interrupts)
     modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
@@ -168,7 +174,7 @@ async def route(
 ) -> list[str | Send]:
     """Call a conditional edge's path function and check what it returned."""
     spec = run.opts.spec
-    arg = spec.state_schema.view(fresh)
+    arg = spec.state_schema.view(_algo.with_managed(spec, fresh, run.remaining))
     path = branch.path
     child: dict[str, Any] | None = None
     if run.stream.events:
