@@ -471,3 +471,18 @@ def test_a_compiled_node_can_be_copied_as_in_langgraph() -> None:
     assert node.copy({}) == node
     assert node.copy({"metadata": {"k": 1}}).metadata == {"k": 1}
     assert node.metadata == {}
+
+
+@pytest.mark.anyio
+async def test_a_savers_alist_takes_langgraphs_config_and_iterates() -> None:
+    saver = InMemorySaver()
+    graph = _counter().compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"message": "hi"}, config)
+    listed = await saver.alist("t")
+    iterated = [tup async for tup in saver.alist(config)]
+    assert [t.config for t in iterated] == [t.config for t in listed]
+    assert [t.metadata["step"] for t in iterated] == [1, 0, -1]
+    assert [t.metadata["step"] for t in saver.list(config, filter={"step": 0})] == [0]
+    older = [t async for t in saver.alist(config, before=listed[0].config, limit=1)]
+    assert [t.config for t in older] == [listed[1].config]

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, Self, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import anyio.to_thread
 
@@ -199,13 +199,18 @@ class BaseCheckpointSaver(abc.ABC):
 
     def list(
         self,
-        thread_id: str,
+        thread_id: str | Mapping[str, Any],
         ns: str = "",
         *,
-        before: str | None = None,
+        before: str | Mapping[str, Any] | None = None,
         limit: int | None = None,
+        filter: Mapping[str, Any] | None = None,
     ) -> Sequence[CheckpointTuple]:
+        """The thread's checkpoints, newest first (see :meth:`alist`)."""
+        thread_id, ns, before = _listing_args(thread_id, ns, before)
         check_limit(limit)
+        if filter:
+            return _matching(self.list(thread_id, ns, before=before), filter, limit)
         rows = self._read_page(thread_id, ns, before, limit).run()
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
@@ -253,18 +258,33 @@ class BaseCheckpointSaver(abc.ABC):
         """
         return _decode_one(thread_id, ns, await self._read(thread_id, ns, checkpoint_id).arun())
 
-    async def alist(
+    def alist(
         self,
-        thread_id: str,
+        thread_id: str | Mapping[str, Any],
         ns: str = "",
         *,
-        before: str | None = None,
+        before: str | Mapping[str, Any] | None = None,
         limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        """The thread's checkpoints, newest first."""
+        filter: Mapping[str, Any] | None = None,
+    ) -> Listing:
+        """The thread's checkpoints, newest first: ``await`` it for a list, or iterate it
+        with ``async for`` as LangGraph's ``alist``.
+
+        The thread is ``thread_id`` (and ``ns``), or LangGraph's form: a config whose
+        ``configurable`` names ``thread_id`` and ``checkpoint_ns``; ``before`` is a
+        checkpoint id or a config naming one; ``filter`` keeps the checkpoints whose
+        metadata has those values.
+        """
+        thread_id, ns, before = _listing_args(thread_id, ns, before)
         check_limit(limit)
-        rows = await self._read_page(thread_id, ns, before, limit).arun()
-        return [decode_tuple(thread_id, ns, *row) for row in rows]
+
+        async def fetch() -> Sequence[CheckpointTuple]:
+            if filter:
+                return _matching(await self.alist(thread_id, ns, before=before), filter, limit)
+            rows = await self._read_page(thread_id, ns, before, limit).arun()
+            return [decode_tuple(thread_id, ns, *row) for row in rows]
+
+        return Listing(fetch)
 
     async def aput(
         self,
@@ -310,3 +330,37 @@ class BaseCheckpointSaver(abc.ABC):
 
 def _decode_one(thread_id: str, ns: str, row: Row | None) -> CheckpointTuple | None:
     return None if row is None else decode_tuple(thread_id, ns, *row)
+
+
+class Listing:
+    """What :meth:`BaseCheckpointSaver.alist` returns: awaitable (the list) and
+    async-iterable (LangGraph's ``async for tup in saver.alist(config)``)."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[Sequence[CheckpointTuple]]]) -> None:
+        self._fetch = fetch
+
+    def __await__(self) -> Generator[Any, None, Sequence[CheckpointTuple]]:
+        return self._fetch().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[CheckpointTuple]:
+        for tup in await self._fetch():
+            yield tup
+
+
+def _listing_args(
+    thread: str | Mapping[str, Any], ns: str, before: str | Mapping[str, Any] | None
+) -> tuple[str, str, str | None]:
+    """``list``/``alist``'s thread, namespace and ``before`` id, from ids or configs."""
+    if isinstance(thread, Mapping):
+        configurable = thread.get("configurable") or {}
+        thread, ns = str(configurable["thread_id"]), configurable.get("checkpoint_ns", "")
+    if isinstance(before, Mapping):
+        before = (before.get("configurable") or {}).get("checkpoint_id")
+    return thread, ns, before
+
+
+def _matching(
+    tuples: Sequence[CheckpointTuple], filter: Mapping[str, Any], limit: int | None
+) -> list[CheckpointTuple]:
+    found = [t for t in tuples if all(t.metadata.get(k) == v for k, v in filter.items())]
+    return found if limit is None else found[:limit]

@@ -128,6 +128,12 @@ class CheckpointTuple:
         }
 
     @property
+    def metadata(self) -> dict[str, Any]:
+        """The checkpoint's metadata (``source``, ``step``, ``parents``...), as LangGraph's
+        ``CheckpointTuple.metadata``."""
+        return self.checkpoint.metadata
+
+    @property
     def parent_config(self) -> dict[str, Any] | None:
         if self.checkpoint.parent_id is None:
             return None
