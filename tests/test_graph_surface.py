@@ -486,3 +486,44 @@ async def test_a_savers_alist_takes_langgraphs_config_and_iterates() -> None:
     assert [t.metadata["step"] for t in saver.list(config, filter={"step": 0})] == [0]
     older = [t async for t in saver.alist(config, before=listed[0].config, limit=1)]
     assert [t.config for t in older] == [listed[1].config]
+
+
+@pytest.mark.anyio
+async def test_callbacks_in_the_config_see_each_node_as_a_chain_run() -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.runnables import RunnableLambda
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.runs: dict[Any, list[Any]] = {}
+
+        def on_chain_start(self, serialized: Any, inputs: Any, **kw: Any) -> None:
+            self.runs[kw["run_id"]] = [kw.get("name"), inputs, None, kw.get("parent_run_id")]
+
+        def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+            self.runs[kw["run_id"]][2] = outputs
+
+        def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+            self.runs[kw["run_id"]][2] = repr(error)
+
+    def node(state: State) -> State:
+        inner = RunnableLambda(lambda s: s["message"] + "!").with_config(run_name="inner")
+        return {"message": inner.invoke(state)}
+
+    sub = StateGraph(State)
+    sub.add_node("sub_node", node)
+    sub.add_edge(START, "sub_node")
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.add_node("sub", sub.compile())
+    builder.add_edge(START, "node")
+    builder.add_edge("node", "sub")
+    recorder = Recorder()
+    result = await builder.compile().ainvoke({"message": "hi"}, {"callbacks": [recorder]})
+    assert result == {"message": "hi!!"}
+    by_name = {run[0]: (run_id, run) for run_id, run in recorder.runs.items()}
+    node_id, node_run = by_name["node"]
+    assert node_run[1:3] == [{"message": "hi"}, {"message": "hi!"}]
+    assert by_name["sub_node"][1][1:3] == [{"message": "hi!"}, {"message": "hi!!"}]
+    inner_parents = [run[3] for run in recorder.runs.values() if run[0] == "inner"]
+    assert node_id in inner_parents

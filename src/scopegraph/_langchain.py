@@ -28,7 +28,12 @@ from typing import Any, TypeVar
 
 import anyio.from_thread
 import anyio.lowlevel
-from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackHandler
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    BaseCallbackHandler,
+    CallbackManager,
+    CallbackManagerForChainRun,
+)
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
@@ -500,17 +505,48 @@ class _NodeConfig(dict[str, Any]):
 
 def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]:
     """Make the node's config the one LangChain runnables inherit (as LangGraph does), and
-    note the ids of the messages the node got, which are not new when it returns them."""
+    note the ids of the messages the node got, which are not new when it returns them.
+
+    With ``callbacks`` in the run's config (a tracer, a handler), the node is a chain run
+    of theirs, as in LangGraph: its start and end (or error) reach them, and the runs of
+    the LangChain objects it calls are its children."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
     if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
-    return token, seen
+    return (token, _start_node_run(ctx, node_input)), seen
 
 
-def exit_node(token: Any) -> None:
-    var_child_runnable_config.reset(token)
+def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChainRun | None:
+    user_callbacks = ctx.run.opts.cfg.config.get("callbacks")
+    if isinstance(user_callbacks, _NodeManager):  # a subgraph's: its parent node's manager
+        user_callbacks = user_callbacks._user_callbacks
+    if not user_callbacks:
+        return None
+    if ctx.run_id is None:
+        ctx.run_id = new_id()
+    manager = CallbackManager.configure(
+        inheritable_callbacks=user_callbacks,
+        inheritable_tags=list(ctx.run.opts.cfg.user_tags),
+        local_tags=[f"graph:step:{ctx.run.step}"],
+        inheritable_metadata=ctx.metadata,
+    )
+    return manager.on_chain_start(
+        None, node_input, run_id=uuid.UUID(ctx.run_id), name=ctx.task.name
+    )
+
+
+def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
+    """Called after the node ran, on every path: the node's chain run ends."""
+    context_token, node_run = token
+    var_child_runnable_config.reset(context_token)
+    if node_run is None:
+        return
+    if error is not None:
+        node_run.on_chain_error(error)
+    else:
+        node_run.on_chain_end(output)
 
 
 def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:

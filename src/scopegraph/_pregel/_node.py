@@ -10,6 +10,7 @@ chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -50,6 +51,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     hooks = _hooks.node_hooks()
     if hooks is not None:
         hooks_token, seen = hooks.enter_node(ctx, task.input)
+    result: Any = None
     try:
         if node.timeout is None and node.retry_policy is None:
             result = await call_node(node, task.input, ctx)
@@ -84,7 +86,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     finally:
         current.reset(token)
         if hooks is not None:
-            hooks.exit_node(hooks_token)
+            hooks.exit_node(hooks_token, result, sys.exc_info()[1])
     task.done = True
     persistence = run.persistence
     if persistence is not None and persistence.step_size > 1:
