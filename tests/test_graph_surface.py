@@ -527,3 +527,9 @@ async def test_callbacks_in_the_config_see_each_node_as_a_chain_run() -> None:
     assert by_name["sub_node"][1][1:3] == [{"message": "hi!"}, {"message": "hi!!"}]
     inner_parents = [run[3] for run in recorder.runs.values() if run[0] == "inner"]
     assert node_id in inner_parents
+    # The graph is the root run, the nodes its children; a subgraph's nodes are its node's.
+    graph_id, graph_run = by_name["LangGraph"]
+    assert graph_run[1:] == [{"message": "hi"}, {"message": "hi!!"}, None]
+    assert node_run[3] == graph_id
+    sub_id, _ = by_name["sub"]
+    assert by_name["sub_node"][1][3] == sub_id

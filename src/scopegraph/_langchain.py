@@ -47,7 +47,9 @@ __all__ = (
     "callbacks_for",
     "emit_output_messages",
     "enter_node",
+    "enter_run",
     "exit_node",
+    "exit_run",
     "new_messages",
 )
 
@@ -518,10 +520,19 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     return (token, _start_node_run(ctx, node_input)), seen
 
 
+_GRAPH_RUN = "_scopegraph_callback_run"
+"""The attribute of a root ``Run`` holding its chain run (the node runs' parent)."""
+
+
+def _user_callbacks(run: Any) -> Any:
+    callbacks = run.opts.cfg.config.get("callbacks")
+    if isinstance(callbacks, _NodeManager):  # a subgraph's: its parent node's manager
+        callbacks = callbacks._user_callbacks
+    return callbacks
+
+
 def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChainRun | None:
-    user_callbacks = ctx.run.opts.cfg.config.get("callbacks")
-    if isinstance(user_callbacks, _NodeManager):  # a subgraph's: its parent node's manager
-        user_callbacks = user_callbacks._user_callbacks
+    user_callbacks = _user_callbacks(ctx.run)
     if not user_callbacks:
         return None
     if ctx.run_id is None:
@@ -532,9 +543,44 @@ def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChai
         local_tags=[f"graph:step:{ctx.run.step}"],
         inheritable_metadata=ctx.metadata,
     )
+    parent = ctx.run.opts.parent
+    graph_run = getattr(ctx.run, _GRAPH_RUN, None)
+    if parent is not None and parent.run_id is not None:
+        manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
+    elif graph_run is not None:
+        manager.parent_run_id = graph_run.run_id
     return manager.on_chain_start(
         None, node_input, run_id=uuid.UUID(ctx.run_id), name=ctx.task.name
     )
+
+
+def enter_run(run: Any) -> CallbackManagerForChainRun | None:
+    """A root run is a chain run of the config's callbacks (the graph's, as in
+    LangGraph), whose children are its nodes."""
+    user_callbacks = _user_callbacks(run)
+    if not user_callbacks:
+        return None
+    cfg = run.opts.cfg
+    manager = CallbackManager.configure(
+        inheritable_callbacks=user_callbacks,
+        inheritable_tags=list(cfg.user_tags),
+        inheritable_metadata=dict(cfg.user_metadata),
+    )
+    graph_run = manager.on_chain_start(
+        None, run.input, run_id=uuid.UUID(run.run_id), name=cfg.run_name
+    )
+    setattr(run, _GRAPH_RUN, graph_run)
+    return graph_run
+
+
+def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
+    """The root run's chain run ends."""
+    if token is None:
+        return
+    if error is not None:
+        token.on_chain_error(error)
+    else:
+        token.on_chain_end(output)
 
 
 def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
