@@ -533,3 +533,12 @@ async def test_callbacks_in_the_config_see_each_node_as_a_chain_run() -> None:
     assert node_run[3] == graph_id
     sub_id, _ = by_name["sub"]
     assert by_name["sub_node"][1][3] == sub_id
+
+
+def test_get_name_adds_a_suffix_as_langchains_runnables() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_edge(START, "a")
+    assert builder.compile().get_name("Input") == "LangGraphInput"
+    assert builder.compile(name="mine").get_name("Input") == "mine_input"
+    assert builder.compile().get_name(name="Other") == "Other"
