@@ -542,3 +542,27 @@ def test_get_name_adds_a_suffix_as_langchains_runnables() -> None:
     assert builder.compile().get_name("Input") == "LangGraphInput"
     assert builder.compile(name="mine").get_name("Input") == "mine_input"
     assert builder.compile().get_name(name="Other") == "Other"
+
+
+def test_get_graph_of_a_deferred_node_is_langgraphs() -> None:
+    import langgraph.graph
+
+    import scopegraph
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(State)
+        builder.add_node("a", _step)
+        builder.add_node("b", _step)
+        builder.add_node("c", _step)
+        builder.add_node("slow", _step)
+        builder.add_node("last", _step, defer=True)
+        builder.add_edge(lib.START, "a")
+        builder.add_edge("a", "b")
+        builder.add_edge("a", "c")
+        builder.add_edge("c", "slow")
+        builder.add_edge("b", "last")
+        builder.add_edge("slow", "last")
+        return builder.compile()
+
+    ours, theirs = build(scopegraph), build(langgraph.graph)
+    assert ours.get_graph().to_json() == theirs.get_graph().to_json()
