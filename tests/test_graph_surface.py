@@ -471,6 +471,8 @@ def test_a_compiled_node_can_be_copied_as_in_langgraph() -> None:
     assert node.copy({}) == node
     assert node.copy({"metadata": {"k": 1}}).metadata == {"k": 1}
     assert node.metadata == {}
+    assert node.runnable.func is _step  # LangGraph's builder.nodes[name].runnable.func
+    assert node.runnable.afunc is None
 
 
 @pytest.mark.anyio
