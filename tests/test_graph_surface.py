@@ -442,3 +442,129 @@ def test_batch_is_the_synchronous_abatch() -> None:
         {"message": "b!"},
     ]
     assert isinstance(graph.batch([{"message": "boom"}], return_exceptions=True)[0], ValueError)
+
+
+@pytest.mark.anyio
+async def test_the_server_answers_the_graphs_own_json_schemas() -> None:
+    import httpx
+
+    from scopegraph.server import create_app
+
+    builder = StateGraph(_Whole, Context, input_schema=_In, output_schema=_Out)
+    builder.add_node("n", _step)
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    transport = httpx.ASGITransport(app=create_app({"g": graph}))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        schemas = (await http.get("/assistants/g/schemas")).json()
+    assert schemas["input_schema"] == graph.get_input_jsonschema()
+    assert schemas["output_schema"] == graph.get_output_jsonschema()
+    assert schemas["context_schema"] == graph.get_context_jsonschema()
+
+
+def test_a_compiled_node_can_be_copied_as_in_langgraph() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_edge(START, "a")
+    graph = builder.compile()
+    node = graph.nodes["a"]
+    assert node.copy({}) == node
+    assert node.copy({"metadata": {"k": 1}}).metadata == {"k": 1}
+    assert node.metadata == {}
+    assert node.runnable.func is _step  # LangGraph's builder.nodes[name].runnable.func
+    assert node.runnable.afunc is None
+
+
+@pytest.mark.anyio
+async def test_a_savers_alist_takes_langgraphs_config_and_iterates() -> None:
+    saver = InMemorySaver()
+    graph = _counter().compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"message": "hi"}, config)
+    listed = await saver.alist("t")
+    iterated = [tup async for tup in saver.alist(config)]
+    assert [t.config for t in iterated] == [t.config for t in listed]
+    assert [t.metadata["step"] for t in iterated] == [1, 0, -1]
+    assert [t.metadata["step"] for t in saver.list(config, filter={"step": 0})] == [0]
+    older = [t async for t in saver.alist(config, before=listed[0].config, limit=1)]
+    assert [t.config for t in older] == [listed[1].config]
+
+
+@pytest.mark.anyio
+async def test_callbacks_in_the_config_see_each_node_as_a_chain_run() -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.runnables import RunnableLambda
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.runs: dict[Any, list[Any]] = {}
+
+        def on_chain_start(self, serialized: Any, inputs: Any, **kw: Any) -> None:
+            self.runs[kw["run_id"]] = [kw.get("name"), inputs, None, kw.get("parent_run_id")]
+
+        def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+            self.runs[kw["run_id"]][2] = outputs
+
+        def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+            self.runs[kw["run_id"]][2] = repr(error)
+
+    def node(state: State) -> State:
+        inner = RunnableLambda(lambda s: s["message"] + "!").with_config(run_name="inner")
+        return {"message": inner.invoke(state)}
+
+    sub = StateGraph(State)
+    sub.add_node("sub_node", node)
+    sub.add_edge(START, "sub_node")
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.add_node("sub", sub.compile())
+    builder.add_edge(START, "node")
+    builder.add_edge("node", "sub")
+    recorder = Recorder()
+    result = await builder.compile().ainvoke({"message": "hi"}, {"callbacks": [recorder]})
+    assert result == {"message": "hi!!"}
+    by_name = {run[0]: (run_id, run) for run_id, run in recorder.runs.items()}
+    node_id, node_run = by_name["node"]
+    assert node_run[1:3] == [{"message": "hi"}, {"message": "hi!"}]
+    assert by_name["sub_node"][1][1:3] == [{"message": "hi!"}, {"message": "hi!!"}]
+    inner_parents = [run[3] for run in recorder.runs.values() if run[0] == "inner"]
+    assert node_id in inner_parents
+    # The graph is the root run, the nodes its children; a subgraph's nodes are its node's.
+    graph_id, graph_run = by_name["LangGraph"]
+    assert graph_run[1:] == [{"message": "hi"}, {"message": "hi!!"}, None]
+    assert node_run[3] == graph_id
+    sub_id, _ = by_name["sub"]
+    assert by_name["sub_node"][1][3] == sub_id
+
+
+def test_get_name_adds_a_suffix_as_langchains_runnables() -> None:
+    builder = StateGraph(State)
+    builder.add_node("a", _step)
+    builder.add_edge(START, "a")
+    assert builder.compile().get_name("Input") == "LangGraphInput"
+    assert builder.compile(name="mine").get_name("Input") == "mine_input"
+    assert builder.compile().get_name(name="Other") == "Other"
+
+
+def test_get_graph_of_a_deferred_node_is_langgraphs() -> None:
+    import langgraph.graph
+
+    import scopegraph
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(State)
+        builder.add_node("a", _step)
+        builder.add_node("b", _step)
+        builder.add_node("c", _step)
+        builder.add_node("slow", _step)
+        builder.add_node("last", _step, defer=True)
+        builder.add_edge(lib.START, "a")
+        builder.add_edge("a", "b")
+        builder.add_edge("a", "c")
+        builder.add_edge("c", "slow")
+        builder.add_edge("b", "last")
+        builder.add_edge("slow", "last")
+        return builder.compile()
+
+    ours, theirs = build(scopegraph), build(langgraph.graph)
+    assert ours.get_graph().to_json() == theirs.get_graph().to_json()

@@ -319,7 +319,7 @@ def test_add_node_misuse_is_rejected_with_the_fix() -> None:
         graph.add_node("a")
     graph.add_node(lambda s: {})  # named "<lambda>", as in LangGraph
     assert "<lambda>" in graph.nodes
-    with pytest.raises(GraphValidationError, match="not callable"):
+    with pytest.raises(TypeError, match="Expected a Runnable, callable or dict"):
         graph.add_node("a", 5)  # type: ignore[arg-type]
     # LangGraph's ValueError and message (TimeoutPolicy.coerce).
     with pytest.raises(ValueError, match="run_timeout must be greater than 0"):

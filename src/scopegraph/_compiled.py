@@ -187,6 +187,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         bound = merge_configs(self.config, config, cast(RunnableConfig, kwargs))
         return self.copy({"config": bound})
 
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """The graph's name (or ``name``), with ``suffix`` as LangChain's runnables add
+        it: ``"LangGraphInput"``, ``"my_graph_input"``."""
+        name = name or self.name
+        if not suffix:
+            return name
+        return name + suffix.title() if name[:1].isupper() else f"{name}_{suffix.lower()}"
+
     def _bound(self, config: RunnableConfig) -> RunnableConfig:
         """``config`` merged into the config bound with :meth:`with_config`."""
         return config if self.config is None else merge_configs(self.config, config)
@@ -224,14 +232,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run input (``input_schema``, else the state schema)."""
         schema: dict[str, Any] = _schemas().state_jsonschema(
-            self.builder.input_schema.cls, f"{self.name}Input"
+            self.builder.input_schema.cls, self.get_name("Input")
         )
         return schema
 
     def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """The JSON schema of the run output (``output_schema``, else the state schema)."""
         schema: dict[str, Any] = _schemas().state_jsonschema(
-            self.builder.output_schema.cls, f"{self.name}Output"
+            self.builder.output_schema.cls, self.get_name("Output")
         )
         return schema
 

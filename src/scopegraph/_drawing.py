@@ -200,6 +200,7 @@ class _Tables:
 
     def __init__(self, builder: Any) -> None:
         self.names = [START, *builder.nodes]
+        self.deferred = [n for n, node in builder.nodes.items() if getattr(node, "defer", False)]
         self.plain: dict[str, list[str]] = defaultdict(list)
         for source, target in builder.edges:
             if target != END:
@@ -238,6 +239,7 @@ def _simulate(tables: _Tables) -> tuple[set[DrawnEdge], list[str]]:
     declared: dict[str, set[_Trigger]] = defaultdict(set)
     seen_static: set[tuple[str, int]] = set()
     barrier: dict[str, set[str]] = defaultdict(set)
+    held: set[str] = set()
     tasks: dict[str, tuple[str, ...]] = {START: (START,)}
     for _ in range(-1, _LIMIT):
         if not tasks:
@@ -270,7 +272,7 @@ def _simulate(tables: _Tables) -> tuple[set[DrawnEdge], list[str]]:
         for src, triggers in sources.items():
             for channel, cond, label in triggers:
                 by_trigger[channel].add((src, cond, label))
-        tasks = _next_tasks(tables, writes, barrier)
+        tasks = _next_tasks(tables, writes, barrier, held)
         for name, channels in tasks.items():
             added = False
             for trigger in channels:
@@ -291,9 +293,13 @@ def _edge_key(item: tuple[str, bool, str | None]) -> tuple[str, bool, bool, str]
 
 
 def _next_tasks(
-    tables: _Tables, writes: Mapping[str, list[str]], barrier: dict[str, set[str]]
+    tables: _Tables,
+    writes: Mapping[str, list[str]],
+    barrier: dict[str, set[str]],
+    held: set[str],
 ) -> dict[str, tuple[str, ...]]:
-    """The nodes the step's writes trigger, each with the channels that trigger it."""
+    """The nodes the step's writes trigger, each with the channels that trigger it. A
+    deferred node's triggers are ``held`` until a step triggers nothing else."""
     fresh = {c for chans in writes.values() for c in chans if c.startswith("branch:to:")}
     ready: set[str] = set()
     for name, chans in writes.items():
@@ -305,10 +311,20 @@ def _next_tasks(
     tasks: dict[str, tuple[str, ...]] = {}
     for name in tables.names[1:]:
         triggers = tuple(t for t in tables.triggers_of(name) if t in fresh or t in ready)
-        if triggers:
+        if not triggers:
+            continue
+        for t in triggers:
+            barrier.pop(t, None)
+        if name in tables.deferred:
+            held.update(triggers)
+        else:
             tasks[name] = triggers
-            for t in triggers:
-                barrier.pop(t, None)
+    if not tasks and held:
+        for name in tables.deferred:
+            triggers = tuple(t for t in tables.triggers_of(name) if t in held)
+            if triggers:
+                tasks[name] = triggers
+        held.clear()
     return tasks
 
 
@@ -322,6 +338,8 @@ def draw(graph: Any, subgraphs: Mapping[str, Drawing]) -> Drawing:
     before, after = graph.interrupt_before_nodes, graph.interrupt_after_nodes
     for name, node in builder.nodes.items():
         metadata = dict(node.metadata or {})
+        if getattr(node, "defer", False):
+            metadata["defer"] = True
         if name in before and name in after:
             metadata["__interrupt"] = "before,after"
         elif name in before or name in after:

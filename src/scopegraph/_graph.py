@@ -482,8 +482,10 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         policy = _retry_policies(name, retry_policy or retry)
         time_limit = TimeoutPolicy.coerce(timeout)
         if not callable(action) and not hasattr(action, "ainvoke"):
-            raise GraphValidationError(
-                f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
+            raise TypeError(  # LangGraph's error and message, then the fix
+                "Expected a Runnable, callable or dict."
+                f"Instead got an unsupported type: {type(action)} (node {name!r}: "
+                "pass a function or a compiled graph)"
             )
         spec = _inspect_node(name, action, self.state_schema.cls)
         spec.retry_policy = policy

@@ -29,7 +29,12 @@ from typing import Any, TypeVar
 
 import anyio.from_thread
 import anyio.lowlevel
-from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackHandler
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    BaseCallbackHandler,
+    CallbackManager,
+    CallbackManagerForChainRun,
+)
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
@@ -43,7 +48,9 @@ __all__ = (
     "callbacks_for",
     "emit_output_messages",
     "enter_node",
+    "enter_run",
     "exit_node",
+    "exit_run",
     "new_messages",
 )
 
@@ -521,17 +528,92 @@ class _NodeConfig(dict[str, Any]):
 
 def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]:
     """Make the node's config the one LangChain runnables inherit (as LangGraph does), and
-    note the ids of the messages the node got, which are not new when it returns them."""
+    note the ids of the messages the node got, which are not new when it returns them.
+
+    With ``callbacks`` in the run's config (a tracer, a handler), the node is a chain run
+    of theirs, as in LangGraph: its start and end (or error) reach them, and the runs of
+    the LangChain objects it calls are its children."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
     if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
-    return token, seen
+    return (token, _start_node_run(ctx, node_input)), seen
 
 
-def exit_node(token: Any) -> None:
-    var_child_runnable_config.reset(token)
+_GRAPH_RUN = "_scopegraph_callback_run"
+"""The attribute of a root ``Run`` holding its chain run (the node runs' parent)."""
+
+
+def _user_callbacks(run: Any) -> Any:
+    callbacks = run.opts.cfg.config.get("callbacks")
+    if isinstance(callbacks, _NodeManager):  # a subgraph's: its parent node's manager
+        callbacks = callbacks._user_callbacks
+    return callbacks
+
+
+def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChainRun | None:
+    user_callbacks = _user_callbacks(ctx.run)
+    if not user_callbacks:
+        return None
+    if ctx.run_id is None:
+        ctx.run_id = new_id()
+    manager = CallbackManager.configure(
+        inheritable_callbacks=user_callbacks,
+        inheritable_tags=list(ctx.run.opts.cfg.user_tags),
+        local_tags=[f"graph:step:{ctx.run.step}"],
+        inheritable_metadata=ctx.metadata,
+    )
+    parent = ctx.run.opts.parent
+    graph_run = getattr(ctx.run, _GRAPH_RUN, None)
+    if parent is not None and parent.run_id is not None:
+        manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
+    elif graph_run is not None:
+        manager.parent_run_id = graph_run.run_id
+    return manager.on_chain_start(
+        None, node_input, run_id=uuid.UUID(ctx.run_id), name=ctx.task.name
+    )
+
+
+def enter_run(run: Any) -> CallbackManagerForChainRun | None:
+    """A root run is a chain run of the config's callbacks (the graph's, as in
+    LangGraph), whose children are its nodes."""
+    user_callbacks = _user_callbacks(run)
+    if not user_callbacks:
+        return None
+    cfg = run.opts.cfg
+    manager = CallbackManager.configure(
+        inheritable_callbacks=user_callbacks,
+        inheritable_tags=list(cfg.user_tags),
+        inheritable_metadata=dict(cfg.user_metadata),
+    )
+    graph_run = manager.on_chain_start(
+        None, run.input, run_id=uuid.UUID(run.run_id), name=cfg.run_name
+    )
+    setattr(run, _GRAPH_RUN, graph_run)
+    return graph_run
+
+
+def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
+    """The root run's chain run ends."""
+    if token is None:
+        return
+    if error is not None:
+        token.on_chain_error(error)
+    else:
+        token.on_chain_end(output)
+
+
+def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
+    """Called after the node ran, on every path: the node's chain run ends."""
+    context_token, node_run = token
+    var_child_runnable_config.reset(context_token)
+    if node_run is None:
+        return
+    if error is not None:
+        node_run.on_chain_error(error)
+    else:
+        node_run.on_chain_end(output)
 
 
 def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:

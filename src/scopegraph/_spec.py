@@ -13,7 +13,7 @@ import dataclasses
 import dis
 import types
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from ._constants import START
 from ._errors import GraphValidationError
@@ -31,6 +31,13 @@ __all__ = (
 )
 
 NodeKind = Literal["async", "sync", "graph", "runnable"]
+
+
+class NodeRunnable(NamedTuple):
+    """A node's function as LangGraph's node runnable exposes it (``NodeSpec.runnable``)."""
+
+    func: Any
+    afunc: Any
 
 
 @dataclasses.dataclass(slots=True)
@@ -77,6 +84,17 @@ class NodeSpec:
         fn = self.fn
         ident = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
         return ("__pregel_ns_writes", ident, self.name)
+
+    @property
+    def runnable(self) -> NodeRunnable:
+        """What LangGraph's ``StateNodeSpec.runnable`` gives of a function node: its
+        ``func`` (sync) or ``afunc`` (async)."""
+        is_async = self.kind == "async"
+        return NodeRunnable(None if is_async else self.fn, self.fn if is_async else None)
+
+    def copy(self, update: dict[str, Any] | None = None) -> NodeSpec:
+        """A copy with the fields in ``update`` replaced (LangGraph's ``PregelNode.copy``)."""
+        return dataclasses.replace(self, **(update or {}))
 
     @property
     def subgraphs(self) -> list[Any]:

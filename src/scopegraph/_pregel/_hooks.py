@@ -31,8 +31,15 @@ class NodeHooks(Protocol):
         """Called before the node runs; returns a token for :meth:`exit_node` and the
         message ids the node was given (None: the ``messages`` mode is off)."""
 
-    def exit_node(self, token: Any) -> None:
-        """Called after the node ran, on every path."""
+    def exit_node(self, token: Any, output: Any, error: BaseException | None) -> None:
+        """Called after the node ran, on every path, with its result or its error."""
+
+    def enter_run(self, run: Any) -> Any:
+        """Called when a root run starts (``run`` is the ``_loop.Run``); returns a token
+        for :meth:`exit_run`."""
+
+    def exit_run(self, token: Any, output: Any, error: BaseException | None) -> None:
+        """Called when the root run ends, on every path, with its values or its error."""
 
     def emit_output_messages(self, ctx: Any, output: Any, seen: set[str]) -> None:
         """Called with a node's update when it finished."""

@@ -11,6 +11,7 @@ payloads and events :mod:`._emit`'s.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from typing import Any
@@ -24,7 +25,7 @@ from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, unwrap_exception_group
 from .._types import Interrupt, Send
-from . import _algo, _emit
+from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunOptions
 from ._node import route, run_task
 from ._persist import Persistence
@@ -107,6 +108,18 @@ class Run:
 
     async def execute(self) -> Any:
         """Run the supersteps to the end (or to an interrupt); return the state."""
+        hooks = _hooks.node_hooks() if self.opts.parent is None else None
+        if hooks is None:
+            return await self._execute()
+        token = hooks.enter_run(self)
+        values: Any = None
+        try:
+            values = await self._execute()
+            return values
+        finally:
+            hooks.exit_run(token, values, sys.exc_info()[1])
+
+    async def _execute(self) -> Any:
         opts = self.opts
         stream = self.stream
         if stream.events:

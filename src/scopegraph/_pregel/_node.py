@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -63,6 +64,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     hooks = _hooks.node_hooks()
     if hooks is not None:
         hooks_token, seen = hooks.enter_node(ctx, task.input)
+    result: Any = None
     try:
         try:
             result = await call_with_policies(task.node, task.input, ctx)
@@ -97,7 +99,7 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     finally:
         current.reset(token)
         if hooks is not None:
-            hooks.exit_node(hooks_token)
+            hooks.exit_node(hooks_token, result, sys.exc_info()[1])
     task.done = True
     if cache_key is not None and task.failure is None:
         await _to_cache(run, task, cache_key)

@@ -129,7 +129,8 @@ class CheckpointTuple:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """The checkpoint's metadata (LangGraph's ``CheckpointTuple.metadata``)."""
+        """The checkpoint's metadata (``source``, ``step``, ``parents``...), as LangGraph's
+        ``CheckpointTuple.metadata``."""
         return self.checkpoint.metadata
 
     @property

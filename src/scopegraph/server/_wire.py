@@ -219,12 +219,12 @@ def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
         }
     return {
         "graph_id": graph_id,
-        # private: needs public get_input_jsonschema() / get_output_jsonschema() (LangGraph's)
-        "input_schema": _json_schema(graph.input_schema.cls, graph.input_schema.name),
-        "output_schema": _json_schema(graph.output_schema.cls, graph.output_schema.name),
+        "input_schema": graph.get_input_jsonschema(),
+        "output_schema": graph.get_output_jsonschema(),
+        # private: LangGraph has no public JSON schema of the whole state
         "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
         "config_schema": None,
-        "context_schema": None,
+        "context_schema": graph.get_context_jsonschema(),
     }
 
 

@@ -67,7 +67,7 @@ async def main() -> Any:
         .compile()
         .abatch(
             [{"question": "a"}, {"question": "boom"}],
-            context={"user": "bob"},
+            context={"user": "bob"},  # a dict: made a Context, as with ainvoke
             return_exceptions=True,
         )
     )
