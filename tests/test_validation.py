@@ -219,8 +219,11 @@ def test_reducer_with_the_wrong_arity_is_rejected_naming_the_key() -> None:
 
 
 def test_unsupported_state_schema_is_rejected_naming_the_supported_kinds() -> None:
+    class Plain:  # annotated keys, but not a TypedDict, a dataclass or a pydantic model
+        x: int
+
     with pytest.raises(GraphValidationError, match="TypedDict, a dataclass or a pydantic"):
-        StateGraph(int)
+        StateGraph(Plain)
 
 
 def test_unreachable_node_fails_compile_strict_when_every_route_is_declared() -> None:
@@ -365,13 +368,14 @@ async def test_node_returning_a_non_dict_raises_invalid_update_error_naming_the_
     assert info.value.__notes__[0].startswith("During task with name 'returns_junk' and id ")
 
 
-async def test_node_writing_an_unknown_key_raises_naming_node_and_key() -> None:
-    # Deliberate difference: LangGraph silently drops the write.
+async def test_node_writing_an_unknown_key_is_dropped_and_strict_raises_naming_it() -> None:
+    # LangGraph drops the write; compile(strict=True) raises naming node and key.
     async def n(state: S) -> dict[str, Any]:
         return {"x": 1, "zzz": 2}
 
+    assert await single(n, "writer").ainvoke(INPUT) == {"x": 1, "log": []}
     with pytest.raises(InvalidUpdateError, match=r"node 'writer' wrote the key 'zzz'.*add 'zzz'"):
-        await single(n, "writer").ainvoke(INPUT)
+        await single_strict(n, "writer").ainvoke(INPUT)
 
 
 async def test_two_writes_to_a_last_value_key_in_one_step_raise() -> None:
@@ -574,7 +578,7 @@ class PS(pydantic.BaseModel):
     x: int = 0
 
 
-def pydantic_app() -> Any:
+def pydantic_app(*, strict: bool = False) -> Any:
     async def n(state: PS) -> dict[str, Any]:
         return {"x": state.x + 1}
 
@@ -582,14 +586,19 @@ def pydantic_app() -> Any:
     graph.add_node("n", n)
     graph.add_edge(START, "n")
     graph.add_edge("n", END)
-    return graph.compile()
+    return graph.compile(strict=strict)
 
 
-async def test_pydantic_validation_failure_raises_invalid_input_error_from_it() -> None:
+async def test_pydantic_input_is_validated_when_a_node_reads_it_and_strict_checks_it_first() -> (
+    None
+):
+    # As LangGraph: the input is stored as given, the model validates it on reading.
+    with pytest.raises(pydantic.ValidationError, match=r"(?s)\nx\n"):
+        await pydantic_app().ainvoke({"x": "notint"})
     with pytest.raises(
         InvalidInputError, match=r"(?s)does not match the state schema PS.*\nx\n"
     ) as info:
-        await pydantic_app().ainvoke({"x": "notint"})
+        await pydantic_app(strict=True).ainvoke({"x": "notint"})
     assert isinstance(info.value.__cause__, pydantic.ValidationError)
 
 

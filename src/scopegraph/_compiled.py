@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.from_thread
@@ -313,7 +321,7 @@ class CompiledStateGraph:
             await run.execute()
             result = run.result()
             if run.interrupts:
-                result = dict(result or {})
+                result = dict(result) if isinstance(result, dict) else {}
                 result["__interrupt__"] = list(run.interrupts)
             return result
         chunks: list[Any] = []
@@ -737,16 +745,18 @@ class CompiledStateGraph:
         self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
     ) -> RunnableConfig:
         """Synchronous :meth:`abulk_update_state` (runs it in a private event loop)."""
-        _check_no_running_loop("bulk_update_state", "abulk_update_state")
-        result: RunnableConfig = anyio.run(self.abulk_update_state, config, supersteps)
+        result: RunnableConfig = _run_sync(
+            functools.partial(self.abulk_update_state, config, supersteps)
+        )
         return result
 
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
         """Synchronous :meth:`aupdate_state` (runs it in a private event loop)."""
-        _check_no_running_loop("update_state", "aupdate_state")
-        result: RunnableConfig = anyio.run(self.aupdate_state, config, values, as_node)
+        result: RunnableConfig = _run_sync(
+            functools.partial(self.aupdate_state, config, values, as_node)
+        )
         return result
 
     async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
@@ -762,8 +772,7 @@ class CompiledStateGraph:
 
     def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
         """Synchronous :meth:`aclear_cache`."""
-        _check_no_running_loop("clear_cache", "aclear_cache")
-        anyio.run(self.aclear_cache, nodes)
+        _run_sync(functools.partial(self.aclear_cache, nodes))
 
     # -- sync APIs -----------------------------------------------------------------------
 
@@ -777,18 +786,17 @@ class CompiledStateGraph:
         ctx = current.get()
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
             return anyio.from_thread.run(call)
-        _check_no_running_loop("invoke", "ainvoke")
         token = sync_api_run.set(True)
         try:
-            return anyio.run(call)
+            return _run_sync(call)
         finally:
             sync_api_run.reset(token)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
-        """Synchronous :meth:`astream`: a generator of chunks, run in a private event loop."""
-        _check_no_running_loop("stream", "astream")
+        """Synchronous :meth:`astream`: a generator of chunks, run in a private event loop
+        (in a thread of its own; the calling thread waits for each batch of chunks)."""
         with (
             anyio.from_thread.start_blocking_portal() as portal,
             portal.wrap_async_context_manager(self.open_stream(input, config, **kwargs)) as stream,
@@ -833,12 +841,22 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
         )
 
 
-def _check_no_running_loop(api: str, async_api: str) -> None:
-    if running_backend() is not None:
-        raise RuntimeError(
-            f"{api}() was called from async code, where it would block the event loop; "
-            f"use `await graph.{async_api}(...)` instead"
-        )
+_T = TypeVar("_T")
+
+
+def _run_sync(call: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``call`` to its end in a private event loop, in this thread.
+
+    Called from async code (LangGraph allows a sync ``invoke`` there), the private loop
+    runs in a thread of its own, on the caller's backend, and this thread waits for it: the
+    caller's event loop is blocked meanwhile, as with LangGraph, and nothing of the run is
+    left running when this returns.
+    """
+    backend = running_backend()
+    if backend is None:
+        return anyio.run(call)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scopegraph-sync") as pool:
+        return pool.submit(functools.partial(anyio.run, call, backend=backend)).result()
 
 
 async def _filter_events(

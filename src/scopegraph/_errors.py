@@ -76,6 +76,8 @@ __all__ = (
     "InvalidUpdateError",
     "NodeTimeoutError",
     "ScopegraphError",
+    "INVALID_RESUME",
+    "is_invalid_resume",
 )
 
 
@@ -190,3 +192,16 @@ class ParentCommand(ScopegraphError):
     def __init__(self, command: Any) -> None:
         super().__init__(command)
         self.command = command
+
+
+INVALID_RESUME = "_langgraph_invalid_resume"
+"""The attribute that marks the error of a resume value that did not match its
+``interrupt(response_schema=...)`` (LangGraph's name, so that its
+``langgraph.errors.is_invalid_resume`` sees it too)."""
+
+
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether ``error`` (a pydantic ``ValidationError``) was raised because a resume value
+    did not match the ``response_schema`` of its ``interrupt()``: the interrupt is still
+    waiting for an answer."""
+    return getattr(error, INVALID_RESUME, False) is True

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
-from ._schema import StateSchema
+from ._schema import StateSchema, is_keyed_schema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
 from .cache import BaseCache
@@ -160,12 +160,7 @@ def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | N
     if not params or params[0].name not in hints:
         return None
     hint = hints[params[0].name]
-    if hint is state_cls or not isinstance(hint, type) or hint is dict:
-        return None
-    is_schema = (
-        typing.is_typeddict(hint) or dataclasses.is_dataclass(hint) or hasattr(hint, "model_fields")
-    )
-    if not is_schema:
+    if hint is state_cls or not is_keyed_schema(hint):
         return None
     try:
         return StateSchema(hint)

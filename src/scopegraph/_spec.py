@@ -161,6 +161,11 @@ class GraphSpec:
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
     cache: Any = None
     """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
+    managed: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Managed keys (``RemainingSteps``, ``IsLastStep``) of every schema: key -> kind."""
+    root: bool = False
+    """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
+    node's input and the output are the value of the one channel ``__root__``."""
 
     @classmethod
     def build(
@@ -170,10 +175,12 @@ class GraphSpec:
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
         channels: dict[str, Channel] = {}
+        managed: dict[str, str] = {}
         private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
         for schema in (state, inp, out, *private):
             for key, channel in schema.channels.items():
                 channels.setdefault(key, channel)
+            managed.update(schema.managed)
         edges: dict[str, list[str]] = {}
         for start, end in builder.edges:
             targets = edges.setdefault(start, [])
@@ -208,6 +215,8 @@ class GraphSpec:
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
             cache=cache,
+            managed=managed,
+            root=state.kind == "root",
         )
 
     def initial_values(self) -> dict[str, Any]:

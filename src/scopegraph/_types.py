@@ -1,5 +1,5 @@
-"""The small value types of the public API: Send, Command, RetryPolicy, TimeoutPolicy,
-StateUpdate, RunnableConfig."""
+"""The small value types of the public API: Send, Command, Overwrite, RetryPolicy,
+TimeoutPolicy, CachePolicy, StateUpdate, RunnableConfig."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ __all__ = (
     "CachePolicy",
     "Command",
     "Interrupt",
+    "Overwrite",
     "RetryPolicy",
     "RunnableConfig",
     "Send",
@@ -168,6 +169,51 @@ def default_retry_on(exc: Exception) -> bool:
             OSError,
         ),
     )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Overwrite:
+    """Write ``value`` to a key with a reducer as its new value, bypassing the reducer.
+
+    A second ``Overwrite`` of the same key in one step raises ``InvalidUpdateError``; once a
+    key is overwritten in a step, the step's other writes to it are ignored (LangGraph's
+    rules). On a key without a reducer it is stored as it is, as in LangGraph.
+
+    Example::
+
+        class State(TypedDict):
+            messages: Annotated[list, operator.add]
+
+        def reset(state: State) -> dict:
+            return {"messages": Overwrite(["only this"])}
+    """
+
+    value: Any
+    type: Literal["__overwrite__"] = "__overwrite__"
+    """LangGraph's marker: ``{"value": ..., "type": "__overwrite__"}`` (an Overwrite that
+    went through JSON) and ``{"__overwrite__": value}`` are overwrites too."""
+
+
+OVERWRITE: str = "__overwrite__"
+
+
+def overwritten(value: Any) -> Any:
+    """The value an ``Overwrite`` (or one of its dict forms) carries, else ``MISSING``."""
+    if type(value) is Overwrite:
+        return value.value
+    if type(value) is dict:
+        if len(value) == 1 and OVERWRITE in value:
+            return value[OVERWRITE]
+        if value.get("type") == OVERWRITE and "value" in value:
+            return value["value"]
+    return NOT_OVERWRITE
+
+
+class _NotOverwrite:
+    __slots__ = ()
+
+
+NOT_OVERWRITE: Any = _NotOverwrite()
 
 
 class RetryPolicy(NamedTuple):

@@ -8,6 +8,7 @@ from ._errors import GraphRecursionError as GraphRecursionError
 from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeError as NodeError
 from ._errors import NodeTimeoutError as NodeTimeoutError
+from ._errors import is_invalid_resume as is_invalid_resume
 
 __all__ = (
     "GraphDrained",
@@ -16,4 +17,5 @@ __all__ = (
     "InvalidUpdateError",
     "NodeError",
     "NodeTimeoutError",
+    "is_invalid_resume",
 )

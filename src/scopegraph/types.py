@@ -6,6 +6,7 @@ from ._context import interrupt as interrupt
 from ._types import CachePolicy as CachePolicy
 from ._types import Command as Command
 from ._types import Interrupt as Interrupt
+from ._types import Overwrite as Overwrite
 from ._types import RetryPolicy as RetryPolicy
 from ._types import Send as Send
 from ._types import StateUpdate as StateUpdate
@@ -17,6 +18,7 @@ __all__ = (
     "CachePolicy",
     "Command",
     "Interrupt",
+    "Overwrite",
     "RetryPolicy",
     "Send",
     "StateUpdate",

@@ -179,6 +179,9 @@ class RunView(Protocol):
     input: Any
     step: int
     values: dict[str, Any]
+    remaining: int
+    """The steps left before the recursion limit, as the current step's managed
+    ``RemainingSteps`` reads it."""
     loop_thread: int
     answers: dict[str, Any]
     """``Command(resume=...)``'s answers by interrupt id (read on the root run)."""

@@ -49,6 +49,9 @@ class Run:
         self.loop_thread = threading.get_ident()
         self.step = 0
         self.values: dict[str, Any] = {}
+        self.remaining = opts.cfg.recursion_limit - 1
+        """The current step's ``RemainingSteps`` (LangGraph's count: the first step of a
+        run with an input reads the limit minus one; a resumed run's, the limit plus one)."""
         self.barriers: dict[int, set[str]] = {}
         """Which sources of each join edge have run since it last fired."""
         self.resuming = False
@@ -86,8 +89,8 @@ class Run:
             self._child_parent_ids = ids
         return ids
 
-    def snapshot(self) -> dict[str, Any]:
-        """A copy of the state, keys in schema order."""
+    def snapshot(self) -> Any:
+        """A copy of the state, keys in schema order (a root state: its value)."""
         return _algo.snapshot(self.opts.spec, self.values)
 
     def result(self) -> Any:
@@ -235,7 +238,9 @@ class Run:
         stream = self.stream
         if updated and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())
-        return _algo.plan_next(opts.spec, tasks, self.barriers, self.values)
+        self.remaining -= 1
+        values = _algo.with_managed(opts.spec, self.values, self.remaining)
+        return _algo.plan_next(opts.spec, tasks, self.barriers, values)
 
     async def plan_start(self) -> list[Task]:
         """The first step's tasks: START's edges, and its conditional edges' routes."""
@@ -255,7 +260,9 @@ class Run:
             if stream.events:
                 _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
                 _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
-        return _algo.make_tasks(spec, targets, {}, self.values)
+        return _algo.make_tasks(
+            spec, targets, {}, _algo.with_managed(spec, self.values, self.remaining)
+        )
 
     # -- stopping at interrupts -------------------------------------------------------------
 
@@ -280,8 +287,15 @@ class Run:
                 if task.interrupts:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
         if "values" in stream.modes:
-            values = {**self.snapshot(), "__interrupt__": tuple(interrupts)}
+            snap = self.snapshot()
+            values = {
+                **(snap if isinstance(snap, dict) else {}),
+                "__interrupt__": tuple(interrupts),
+            }
             stream.sink(stream.ns, "values", values)
+        for task in tasks:
+            if task.error is not None:
+                raise task.error  # an answer that did not match its interrupt's schema
 
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""

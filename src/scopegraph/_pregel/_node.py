@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
 from .._constants import START
-from .._errors import GraphDrained, GraphInterrupt, NodeError
+from .._errors import GraphDrained, GraphInterrupt, NodeError, is_invalid_resume
 from .._ids import new_id
 from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
-from .._types import Command, Send
+from .._types import Command, Interrupt, Send
 from ..checkpoint._model import SerializationError
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
@@ -80,9 +80,15 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     except GraphInterrupt as exc:
         if run.persistence is None:
             raise  # the nearest run with checkpoints owns interrupts and resumes
-        await _interrupted(run, task, exc)
+        await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
+        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
+            # An answer that does not match its response_schema: the interrupt waits
+            # again; the step's other tasks finish, then the run raises the error.
+            task.error = exc
+            await _interrupted(run, task, task.interrupts)
+            return
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
             if "tasks" in stream.modes or "debug" in stream.modes:
@@ -163,9 +169,12 @@ async def call_with_policies(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
 
 
 def _handled(node: NodeSpec, exc: Exception) -> bool:
-    """Whether the node's error handler takes this failure (not a pause or a routing)."""
-    return node.error_handler is not None and not isinstance(
-        exc, GraphInterrupt | ParentCommand | GraphDrained
+    """Whether the node's error handler takes this failure (not a pause, a routing or
+    an answer to an interrupt that does not fit)."""
+    return (
+        node.error_handler is not None
+        and not isinstance(exc, GraphInterrupt | ParentCommand | GraphDrained)
+        and not is_invalid_resume(exc)
     )
 
 
@@ -189,10 +198,10 @@ async def _switch_to_error_handler(
     return handler_ctx
 
 
-async def _interrupted(run: ExecutingRun, task: Task, exc: GraphInterrupt) -> None:
+async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Interrupt]) -> None:
     """The node called ``interrupt()``: keep its interrupts and record it, shielded."""
     task.interrupted = True
-    task.interrupts = list(exc.interrupts)
+    task.interrupts = list(interrupts)
     modes = run.stream.modes
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
@@ -259,7 +268,7 @@ async def route(
 ) -> list[str | Send]:
     """Call a conditional edge's path function and check what it returned."""
     spec = run.opts.spec
-    arg = spec.state_schema.view(fresh)
+    arg = spec.state_schema.view(_algo.with_managed(spec, fresh, run.remaining))
     path = branch.path
     child: dict[str, Any] | None = None
     if run.stream.events:

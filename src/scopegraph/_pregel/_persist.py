@@ -261,6 +261,7 @@ class Persistence:
         stream = run.stream
         self.restore(checkpoint)
         run.resuming = True
+        run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
         if "values" in stream.modes:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
@@ -268,13 +269,23 @@ class Persistence:
             # Replaying an older checkpoint forks the thread: a copy of it becomes the
             # newest checkpoint, and the run goes on from there. Its tasks run again.
             run.step = checkpoint.step + 1
-            tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+            tasks = _algo.tasks_from_checkpoint(
+                opts.spec,
+                checkpoint,
+                _algo.with_managed(opts.spec, run.values, run.remaining),
+                self.thread_id,
+            )
             await self.save_checkpoint(tasks, "fork")
             return tasks
         records = {} if replay else {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
-        tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+        tasks = _algo.tasks_from_checkpoint(
+            opts.spec,
+            checkpoint,
+            _algo.with_managed(opts.spec, run.values, run.remaining),
+            self.thread_id,
+        )
         pending: list[Task] = []
         for task in tasks:
             record = records.get(task.id)
@@ -298,8 +309,7 @@ class Persistence:
             _emit.emit_checkpoint(run, checkpoint, tasks)
         if command is not None:
             if command.update is not None:
-                updates, _ = _algo.from_commands(opts.spec, START, command, subgraph=False)
-                run.apply(updates.items(), "the resume command")
+                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
             if command.resume is not None:
                 run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:

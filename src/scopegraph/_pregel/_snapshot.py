@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .._schema import MISSING
 from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
 from ..checkpoint._base import Checkpoint, CheckpointTuple
-from ._task import planned_paths, task_id
+from ._algo import reduce_one, snapshot
+from ._task import planned_paths, result_of, task_id
 
 __all__ = ("planned_tasks", "state_snapshot")
 
@@ -45,12 +47,8 @@ def state_snapshot(
             if done.status != "done":
                 continue
             for key, value in done.writes:
-                reducer = spec.reducers.get(key)
-                if reducer is not None and key in values:
-                    values[key] = reducer(values[key], value)
-                else:
-                    values[key] = value
-    ordered = {k: values[k] for k in spec.channels if k in values}
+                values[key] = reduce_one(spec.reducers.get(key), values.get(key, MISSING), value)
+    ordered = snapshot(spec, values)
     tasks: list[PregelTask] = []
     names: list[str] = []
     for (_kind, name, _extra), path in planned_paths(checkpoint.next):
@@ -67,7 +65,7 @@ def state_snapshot(
                 error=record.error if record and record.error else None,
                 interrupts=tuple(record.interrupts) if record else (),
                 state=task_states.get(tid) if task_states else None,
-                result=dict(record.writes) if record and record.status == "done" else None,
+                result=result_of(record.writes) if record and record.status == "done" else None,
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)

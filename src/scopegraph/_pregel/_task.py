@@ -12,7 +12,7 @@ from .._spec import NodeSpec
 from .._types import Interrupt, Send
 from ..checkpoint._base import TaskRecord, TaskStatus
 
-__all__ = ("ParentCommand", "Task", "planned_paths", "sort_key", "task_id")
+__all__ = ("ParentCommand", "Task", "planned_paths", "result_of", "sort_key", "task_id")
 
 
 class Task:
@@ -148,3 +148,17 @@ def task_id(checkpoint_id: str, path: tuple[Any, ...]) -> str:
     records of the tasks it planned."""
     h = hashlib.md5(f"{checkpoint_id}|{path!r}".encode(), usedforsecurity=False).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def result_of(writes: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """A task's writes as its ``result`` (LangGraph's shape): ``{key: value}``, and
+    ``{key: {"$writes": [value, ...]}}`` for a key it wrote more than once."""
+    result = dict(writes)
+    if len(result) < len(writes):
+        several: dict[str, list[Any]] = {}
+        for key, value in writes:
+            several.setdefault(key, []).append(value)
+        for key, values in several.items():
+            if len(values) > 1:
+                result[key] = {"$writes": values}
+    return result
