@@ -683,3 +683,34 @@ async def test_a_resumed_step_streams_its_finished_tasks_writes_as_cached() -> N
         {"other": {"log": ["other"]}, "__metadata__": {"cached": True}},
         {"ask": {"log": ["answer yes"]}},
     ]
+
+
+async def test_an_answer_that_does_not_fit_an_interrupt_is_not_a_failure_to_handle() -> None:
+    import pydantic
+
+    from scopegraph import interrupt
+
+    class Decision(pydantic.BaseModel):
+        approved: bool
+
+    handled: list[str] = []
+
+    def ask(state: S) -> S:
+        answer = interrupt("approve?", response_schema=Decision)
+        return {"log": [f"approved={answer.approved}"]}
+
+    def handler(state: S) -> S:
+        handled.append("handler")
+        return {"log": ["handled"]}
+
+    graph = StateGraph(S).add_node("ask", ask, error_handler=handler).add_edge(START, "ask")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "fit"}}
+    await app.ainvoke({"log": []}, config)
+    with pytest.raises(pydantic.ValidationError):
+        await app.ainvoke(Command(resume={"approved": "nope"}), config)
+    assert handled == []
+    assert [i.value for i in (await app.aget_state(config)).interrupts] == ["approve?"]
+    assert await app.ainvoke(Command(resume={"approved": True}), config) == {
+        "log": ["approved=True"]
+    }

@@ -6,10 +6,11 @@ import dataclasses
 import functools
 import inspect
 import typing
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from datetime import timedelta
 from types import UnionType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self
 
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
@@ -17,6 +18,7 @@ from ._errors import GraphValidationError, NodeError
 from ._schema import StateSchema, is_keyed_schema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
 from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from ._typing import ContextT, InputT, OutputT, StateT
 from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
 
@@ -199,12 +201,13 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
         return None, True
     candidates = typing.get_args(ret) if typing.get_origin(ret) in (typing.Union, UnionType) else ()
     for tp in (ret, *candidates):
-        if _is_command_type(tp):
-            return (), True
+        # Command[...] first: the alias also answers to Command's __name__.
         if _is_command_type(typing.get_origin(tp)):
             args = typing.get_args(tp)
             if args and typing.get_origin(args[0]) is Literal:
                 return tuple(str(a) for a in typing.get_args(args[0])), False
+            return (), True
+        if _is_command_type(tp):
             return (), True
     return None, False
 
@@ -214,19 +217,24 @@ NodeAction = Callable[..., Any] | CompiledStateGraph
 
 
 def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
-    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function."""
+    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function.
+
+    As LangGraph, ``add_node(fn)`` names the node after ``fn.__name__`` (``"<lambda>"``
+    for a lambda), a compiled graph or a runnable after its name, and any other callable
+    object after its class.
+    """
     if action is None:
         if isinstance(node, str):
             raise GraphValidationError(
                 f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
             )
-        name = getattr(node, "__name__", None) or getattr(node, "name", None)
-        if not isinstance(name, str) or name == "<lambda>":
-            raise GraphValidationError(
-                "add_node(fn) needs a function with a __name__; for a lambda or a "
-                "callable object pass a name: add_node('name', fn)"
-            )
-        return name, node
+        if isinstance(node, CompiledStateGraph):
+            return node.name, node
+        get_name = getattr(node, "get_name", None)
+        name = get_name() if callable(get_name) else None
+        if not isinstance(name, str):
+            name = getattr(node, "__name__", type(node).__name__)
+        return str(name), node
     if not isinstance(node, str):
         raise GraphValidationError(
             f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
@@ -338,14 +346,43 @@ def _check_sync_timeouts(nodes: dict[str, NodeSpec]) -> None:
             raise ValueError(f"{SYNC_TIMEOUT} Node {name!r} is sync.")
 
 
-class StateGraph:
+def _deprecated_schemas(
+    given: dict[str, Any], context: Any, input: Any, output: Any
+) -> tuple[Any, Any, Any]:
+    """LangGraph's deprecated ``config_schema=``, ``input=``, ``output=``: each warns, and
+    counts where its new spelling was not given."""
+    unknown = sorted(set(given) - {"config_schema", "input", "output"})
+    if unknown:
+        raise TypeError(f"StateGraph() got an unexpected keyword argument {unknown[0]!r}")
+    renamed = {"config_schema": "context_schema", "input": "input_schema"}
+    renamed["output"] = "output_schema"
+    for old, new in renamed.items():
+        if old in given:
+            warnings.warn(
+                f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+    context = given.get("config_schema") if context is None else context
+    input = given.get("input") if input is None else input
+    output = given.get("output") if output is None else output
+    return context, input, output
+
+
+class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     """A graph whose nodes read and update a shared state.
+
+    Generic as LangGraph's: ``StateGraph[State, Context, Input, Output]`` (the last three
+    optional) works in annotations and at runtime.
 
     Args:
         state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
             declares how concurrent or repeated updates to a key are combined.
+        context_schema: the type of the run context nodes get as ``runtime.context``.
         input_schema: the schema of the run input, if narrower than the state.
         output_schema: the schema of the run output, if narrower than the state.
+        config_schema, input, output: LangGraph's deprecated spellings of
+            ``context_schema``, ``input_schema``, ``output_schema`` (a DeprecationWarning).
 
     Example::
 
@@ -361,19 +398,20 @@ class StateGraph:
     def __init__(
         self,
         state_schema: Any,
+        context_schema: Any | None = None,
         *,
         input_schema: Any | None = None,
         output_schema: Any | None = None,
-        context_schema: Any | None = None,
-        # LangGraph's older spellings.
-        input: Any | None = None,
-        output: Any | None = None,
+        **deprecated: Any,
     ) -> None:
+        context_schema, input_schema, output_schema = _deprecated_schemas(
+            deprecated, context_schema, input_schema, output_schema
+        )
         self.context_schema = context_schema
         """The type of the run context nodes get through ``runtime.context``."""
         self.state_schema = StateSchema(state_schema)
-        self.input_schema = StateSchema(input_schema or input or state_schema)
-        self.output_schema = StateSchema(output_schema or output or state_schema)
+        self.input_schema = StateSchema(input_schema or state_schema)
+        self.output_schema = StateSchema(output_schema or state_schema)
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
         self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
@@ -394,9 +432,10 @@ class StateGraph:
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
         metadata: dict[str, Any] | None = None,
-        destinations: Sequence[str] | None = None,
+        destinations: Sequence[str] | dict[str, str] | None = None,
+        input_schema: Any | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
 
         Args:
@@ -417,7 +456,11 @@ class StateGraph:
                 ``NodeTimeoutError`` is raised after the node's cleanup has finished.
                 Async nodes only.
             metadata: extra metadata for the node's events.
-            destinations: nodes a ``Command(goto=...)`` from this node may go to.
+            destinations: nodes a ``Command(goto=...)`` from this node may go to (a dict
+                maps them to the labels ``get_graph()`` draws on their edges).
+            input_schema: the view of the state the node receives (its keys only), when
+                it is not the graph's state schema; by default the annotation of the
+                node's first parameter, when that is a state schema class.
         """
         name, action = _node_name(node, action)
         # LangGraph allows editing after compile; a new compile() picks it up.
@@ -434,8 +477,14 @@ class StateGraph:
         spec.defer = defer
         spec.cache_policy = cache_policy
         spec.metadata = dict(metadata or {})
+        if input_schema is not None:
+            spec.input_schema = (
+                None if input_schema is self.state_schema.cls else StateSchema(input_schema)
+            )
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
+            if isinstance(destinations, dict):  # LangGraph's {node: label}, for drawing
+                spec.destination_labels = {str(k): str(v) for k, v in destinations.items()}
         if error_handler is not None:
             handler_name = ERROR_HANDLER_PREFIX + name
             if handler_name in self.nodes:
@@ -456,7 +505,7 @@ class StateGraph:
         cache_policy: CachePolicy | None = None,
         error_handler: Callable[..., Any] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """Policies for every node that ``add_node`` gave none, applied at ``compile()``
         (LangGraph's). ``retry_policy`` and ``timeout`` also apply to error handlers;
         ``error_handler`` handles the failures of every other node, whose results
@@ -492,7 +541,7 @@ class StateGraph:
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
-    ) -> StateGraph:
+    ) -> Self:
         """Add nodes and chain them with edges, in order."""
         if not nodes:
             raise GraphValidationError("add_sequence() needs at least one node")
@@ -511,7 +560,7 @@ class StateGraph:
 
     # -- edges ---------------------------------------------------------------------------
 
-    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
         if isinstance(start_key, str):
             if start_key == END:
@@ -536,7 +585,7 @@ class StateGraph:
         source: str,
         path: Callable[..., Any],
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """After ``source``, call ``path(state)`` to choose what runs next.
 
         ``path`` returns a node name, ``END``, a list of names, or ``Send`` objects.
@@ -575,17 +624,17 @@ class StateGraph:
         )
         return self
 
-    def set_entry_point(self, key: str) -> StateGraph:
+    def set_entry_point(self, key: str) -> Self:
         """Same as ``add_edge(START, key)``."""
         return self.add_edge(START, key)
 
     def set_conditional_entry_point(
         self, path: Callable[..., Any], path_map: dict[Hashable, str] | Sequence[str] | None = None
-    ) -> StateGraph:
+    ) -> Self:
         """Same as ``add_conditional_edges(START, path, path_map)``."""
         return self.add_conditional_edges(START, path, path_map)
 
-    def set_finish_point(self, key: str) -> StateGraph:
+    def set_finish_point(self, key: str) -> Self:
         """Same as ``add_edge(key, END)``."""
         return self.add_edge(key, END)
 
@@ -644,7 +693,7 @@ class StateGraph:
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
-    ) -> CompiledStateGraph:
+    ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
         Args:

@@ -55,6 +55,9 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    destination_labels: dict[str, str] | None = None
+    """The labels ``get_graph()`` draws on the edges to ``destinations`` (LangGraph's
+    ``add_node(destinations={node: label})``)."""
     error_handler: str | None = None
     """The node that runs, in the same step, when this one fails after its retries."""
     is_error_handler: bool = False
@@ -159,13 +162,13 @@ class GraphSpec:
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
     strict: bool = False
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
-    cache: Any = None
-    """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
     managed: dict[str, str] = dataclasses.field(default_factory=dict)
     """Managed keys (``RemainingSteps``, ``IsLastStep``) of every schema: key -> kind."""
     root: bool = False
     """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
     node's input and the output are the value of the one channel ``__root__``."""
+    cache: Any = None
+    """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
 
     @classmethod
     def build(
@@ -214,9 +217,9 @@ class GraphSpec:
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
-            cache=cache,
             managed=managed,
             root=state.kind == "root",
+            cache=cache,
         )
 
     def initial_values(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The small value types of the public API: Send, Command, Overwrite, RetryPolicy,
-TimeoutPolicy, CachePolicy, StateUpdate, RunnableConfig."""
+"""The small value types of the public API: Send, Command, RetryPolicy, TimeoutPolicy,
+StateUpdate, Overwrite, RunnableConfig."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import anyio.from_thread
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import Attempt
-from .._runtime import ExecutionInfo, RunControl, Runtime
+from .._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
 from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver
@@ -40,6 +40,7 @@ __all__ = (
     "StreamOptions",
     "Sink",
     "current",
+    "merge_configs",
     "parse_config",
 )
 
@@ -82,6 +83,43 @@ class ParsedConfig:
 _NOT_USER_CHECKPOINT_KEYS = frozenset(
     ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
 )
+
+
+def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:
+    """Configs merged as LangGraph merges a graph's bound config (``with_config``) with a
+    run's: later values win, except that ``metadata`` and ``configurable`` merge per key,
+    ``tags`` and ``callbacks`` add up; empty values are skipped."""
+    merged: dict[str, Any] = {}
+    for config in configs:
+        items: dict[str, Any] = dict(config or {})
+        for key, value in items.items():
+            if not value:
+                continue
+            old = merged.get(key)
+            if key in ("metadata", "configurable") and old:
+                merged[key] = {**old, **value}
+            elif key == "tags" and old:
+                merged[key] = [*old, *value]
+            elif key == "callbacks" and old:
+                merged[key] = _merge_callbacks(old, value)
+            else:
+                merged[key] = value
+    merged.setdefault("configurable", {})
+    return merged  # type: ignore[return-value]
+
+
+def _merge_callbacks(old: Any, new: Any) -> Any:
+    """Two ``callbacks`` values: lists of handlers, or LangChain callback managers."""
+    if isinstance(old, list) and isinstance(new, list):
+        return [*old, *new]
+    if isinstance(old, list):  # new is a manager: it gets the handlers too
+        old, new = new, old
+    if isinstance(new, list):
+        manager = old.copy()
+        for handler in new:
+            manager.add_handler(handler, inherit=True)
+        return manager
+    return old.merge(new)
 
 
 def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> ParsedConfig:
@@ -283,12 +321,22 @@ class NodeContext:
     @property
     def runtime(self) -> Runtime[Any]:
         """The node's ``Runtime`` (LangGraph's): the run's context, its stream writer,
-        its run control, this attempt's execution info and heartbeat."""
+        its run control, this attempt's execution info and heartbeat, and what the run
+        server said about the run."""
         opts = self.run.opts
+        configurable = opts.cfg.configurable
+        server = None
+        if "assistant_id" in configurable and "graph_id" in configurable:
+            server = ServerInfo(
+                assistant_id=configurable["assistant_id"],
+                graph_id=configurable["graph_id"],
+                user=configurable.get("langgraph_auth_user"),
+            )
         return Runtime(
             context=opts.context,
             stream_writer=self.write_custom,
             execution_info=self.execution_info(),
+            server_info=server,
             control=opts.control,
             heartbeat=self.heartbeat,
         )
@@ -296,9 +344,8 @@ class NodeContext:
     def execution_info(self) -> ExecutionInfo:
         run, attempt = self.run, self.attempt
         opts = run.opts
-        persistence = getattr(run, "persistence", None)
         return ExecutionInfo(
-            checkpoint_id=getattr(persistence, "checkpoint_id", None) or "",
+            checkpoint_id=_step_checkpoint_id(run),
             checkpoint_ns=self.checkpoint_ns,
             task_id=self.task.id,
             thread_id=opts.cfg.configurable.get("thread_id"),
@@ -366,3 +413,17 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
+
+
+def _step_checkpoint_id(run: RunView) -> str:
+    """The checkpoint the run's current step started from: the run's own, else that of
+    the nearest parent run with a checkpointer ("" when no run has one)."""
+    view: RunView | None = run
+    while view is not None:
+        persistence = getattr(view, "persistence", None)
+        checkpoint_id = getattr(persistence, "checkpoint_id", None)
+        if checkpoint_id is not None:
+            return str(checkpoint_id)
+        parent = view.opts.parent
+        view = None if parent is None else parent.run
+    return ""
