@@ -714,3 +714,19 @@ async def test_an_answer_that_does_not_fit_an_interrupt_is_not_a_failure_to_hand
     assert await app.ainvoke(Command(resume={"approved": True}), config) == {
         "log": ["approved=True"]
     }
+
+
+async def test_bulk_update_state_can_start_a_thread_with_an_empty_input() -> None:
+    app = _ab_graph()
+    config: Any = {"configurable": {"thread_id": "input"}}
+    await app.abulk_update_state(
+        config,
+        [
+            [StateUpdate(values={}, as_node="__input__")],  # LangGraph stores it
+            [StateUpdate(values={"foo": "x"}, as_node="__start__")],
+            [StateUpdate(values={"foo": "y"}, as_node="node_a")],
+        ],
+    )
+    assert (await app.aget_state(config)).values == {"foo": "y"}
+    with pytest.raises(InvalidUpdateError, match="Received no input writes"):
+        await app.aupdate_state({"configurable": {"thread_id": "none"}}, None, "__input__")
