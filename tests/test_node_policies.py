@@ -730,3 +730,47 @@ async def test_bulk_update_state_can_start_a_thread_with_an_empty_input() -> Non
     assert (await app.aget_state(config)).values == {"foo": "y"}
     with pytest.raises(InvalidUpdateError, match="Received no input writes"):
         await app.aupdate_state({"configurable": {"thread_id": "none"}}, None, "__input__")
+
+
+# -- graph.step_timeout ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["ainvoke", "astream"])
+async def test_step_timeout_cancels_the_step_and_raises_timeout_error_after_cleanup(
+    api: str,
+) -> None:
+    log: list[str] = []
+
+    async def quick(state: S) -> S:
+        return {"log": ["quick"]}
+
+    async def stuck(state: S) -> S:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.lowlevel.checkpoint()
+                log.append("stuck cleanup done")
+        return {}
+
+    graph = StateGraph(S).add_node("quick", quick).add_node("stuck", stuck)
+    app = graph.add_edge(START, "quick").add_edge(START, "stuck").compile()
+    app.step_timeout = 0.05
+    chunks: list[Any] = []
+
+    async def run() -> None:
+        if api == "ainvoke":
+            await app.ainvoke({"log": []})
+            return
+        async for chunk in app.astream({"log": []}, stream_mode="updates"):
+            chunks.append(chunk)
+
+    with no_task_left(), pytest.raises(TimeoutError, match="Timed out"):
+        await run()
+    log.append("raised")
+    assert log == ["stuck cleanup done", "raised"]
+    assert chunks in ([], [{"quick": {"log": ["quick"]}}])
+    app.step_timeout = None
+    fast = StateGraph(S).add_node("quick", quick).add_edge(START, "quick").compile()
+    fast.step_timeout = 5
+    assert await fast.ainvoke({"log": []}) == {"log": ["quick"]}

@@ -67,6 +67,7 @@ __all__ = (
     "open_run",
     "run_attempts",
     "run_step",
+    "run_step_within",
     "sync_api_run",
     "unwrap_exception_group",
 )
@@ -160,6 +161,17 @@ async def run_step(
         error = min(failures, key=lambda t: t.failed_at).error
         assert error is not None
         raise error
+
+
+async def run_step_within(seconds: float, step: Callable[[], Awaitable[None]]) -> None:
+    """A superstep under the graph's ``step_timeout``: its own cancel scope, whose
+    deadline cancels the step's nodes like any cancellation; once they have unwound,
+    ``TimeoutError("Timed out")`` (LangGraph's) is raised."""
+    with anyio.CancelScope(deadline=anyio.current_time() + seconds) as scope:
+        await step()
+    if scope.cancelled_caught:
+        await anyio.lowlevel.checkpoint_if_cancelled()  # an outer cancellation wins
+        raise TimeoutError("Timed out")
 
 
 # -- one node: timeout and retries --------------------------------------------------------
