@@ -38,7 +38,9 @@ A node's ``timeout`` (a :class:`TimeoutPolicy`) is the deadline of the node's ow
 scope: ``run_timeout`` fixes it when the attempt starts, ``idle_timeout`` moves it later
 on each sign of progress (:meth:`Attempt.progress`). When it fires, the node is cancelled
 like any other, and ``NodeTimeoutError`` is raised after its cleanup has finished; a node
-that swallows that cancellation still fails with it.
+that swallows that cancellation still fails with it. The graph's ``step_timeout`` is the
+deadline of one more scope around a whole superstep (:func:`run_step_within`). A
+``RunControl`` drain cancels nothing: the loop stops before the next superstep.
 """
 
 from __future__ import annotations
