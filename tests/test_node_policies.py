@@ -18,7 +18,13 @@ from scopegraph import END, START, StateGraph
 from scopegraph.cache.memory import InMemoryCache
 from scopegraph.cache.sqlite import SqliteCache
 from scopegraph.checkpoint import InMemorySaver
-from scopegraph.errors import GraphDrained, InvalidUpdateError, NodeError, NodeTimeoutError
+from scopegraph.errors import (
+    GraphDrained,
+    InvalidUpdateError,
+    NodeCancelledError,
+    NodeError,
+    NodeTimeoutError,
+)
 from scopegraph.runtime import RunControl, Runtime
 from scopegraph.types import (
     CachePolicy,
@@ -774,3 +780,30 @@ async def test_step_timeout_cancels_the_step_and_raises_timeout_error_after_clea
     fast = StateGraph(S).add_node("quick", quick).add_edge(START, "quick").compile()
     fast.step_timeout = 5
     assert await fast.ainvoke({"log": []}) == {"log": ["quick"]}
+
+
+# -- a node that raises asyncio.CancelledError itself (asyncio only) -------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_node_raising_cancelled_error_itself_fails_the_run(kind: str) -> None:
+    import asyncio
+
+    async def boom_async(state: S) -> S:
+        raise asyncio.CancelledError("raised by the node")
+
+    def boom_sync(state: S) -> S:
+        raise asyncio.CancelledError("raised by the node")
+
+    graph = StateGraph(S)
+    graph.add_node("ok", lambda s: {"log": ["ok"]})
+    graph.add_node("boom", boom_async if kind == "async" else boom_sync)
+    graph.add_edge(START, "ok")
+    graph.add_edge(START, "boom")
+    with no_task_left(), pytest.raises(NodeCancelledError) as info:
+        await graph.compile().ainvoke({"log": []})  # before: {"log": ["ok"]}, boom lost
+    assert info.value.node == "boom"
+    single = StateGraph(S).add_node("boom", boom_async).add_edge(START, "boom").compile()
+    with pytest.raises(NodeCancelledError):
+        await single.ainvoke({"log": []})

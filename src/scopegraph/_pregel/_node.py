@@ -17,8 +17,15 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
+from .._backend import cancellation_requested
 from .._constants import START
-from .._errors import GraphDrained, GraphInterrupt, NodeError, is_invalid_resume
+from .._errors import (
+    GraphDrained,
+    GraphInterrupt,
+    NodeCancelledError,
+    NodeError,
+    is_invalid_resume,
+)
 from .._ids import new_id
 from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
@@ -221,6 +228,10 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     except ParentCommand as parent:
         command = parent.command
         return Command(update=command.update, goto=command.goto, resume=command.resume)
+    except anyio.get_cancelled_exc_class() as exc:
+        if cancellation_requested():
+            raise  # a real cancellation: untouched
+        raise NodeCancelledError(node.name) from exc
 
 
 async def _call(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
@@ -295,7 +306,7 @@ async def in_worker_thread(call: Callable[[], Any]) -> Any:
     abandoning it.
     """
     result: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
     async def run() -> None:
         nonlocal result, error
@@ -303,6 +314,10 @@ async def in_worker_thread(call: Callable[[], Any]) -> Any:
             result = await anyio.to_thread.run_sync(call)
         except Exception as exc:
             error = exc
+        except anyio.get_cancelled_exc_class() as exc:
+            if cancellation_requested():
+                raise
+            error = exc  # raised by the node's code itself: call_node makes it a failure
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
