@@ -18,7 +18,13 @@ from scopegraph import END, START, StateGraph
 from scopegraph.cache.memory import InMemoryCache
 from scopegraph.cache.sqlite import SqliteCache
 from scopegraph.checkpoint import InMemorySaver
-from scopegraph.errors import GraphDrained, InvalidUpdateError, NodeError, NodeTimeoutError
+from scopegraph.errors import (
+    GraphDrained,
+    InvalidUpdateError,
+    NodeCancelledError,
+    NodeError,
+    NodeTimeoutError,
+)
 from scopegraph.runtime import RunControl, Runtime
 from scopegraph.types import (
     CachePolicy,
@@ -683,3 +689,121 @@ async def test_a_resumed_step_streams_its_finished_tasks_writes_as_cached() -> N
         {"other": {"log": ["other"]}, "__metadata__": {"cached": True}},
         {"ask": {"log": ["answer yes"]}},
     ]
+
+
+async def test_an_answer_that_does_not_fit_an_interrupt_is_not_a_failure_to_handle() -> None:
+    import pydantic
+
+    from scopegraph import interrupt
+
+    class Decision(pydantic.BaseModel):
+        approved: bool
+
+    handled: list[str] = []
+
+    def ask(state: S) -> S:
+        answer = interrupt("approve?", response_schema=Decision)
+        return {"log": [f"approved={answer.approved}"]}
+
+    def handler(state: S) -> S:
+        handled.append("handler")
+        return {"log": ["handled"]}
+
+    graph = StateGraph(S).add_node("ask", ask, error_handler=handler).add_edge(START, "ask")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "fit"}}
+    await app.ainvoke({"log": []}, config)
+    with pytest.raises(pydantic.ValidationError):
+        await app.ainvoke(Command(resume={"approved": "nope"}), config)
+    assert handled == []
+    assert [i.value for i in (await app.aget_state(config)).interrupts] == ["approve?"]
+    assert await app.ainvoke(Command(resume={"approved": True}), config) == {
+        "log": ["approved=True"]
+    }
+
+
+async def test_bulk_update_state_can_start_a_thread_with_an_empty_input() -> None:
+    app = _ab_graph()
+    config: Any = {"configurable": {"thread_id": "input"}}
+    await app.abulk_update_state(
+        config,
+        [
+            [StateUpdate(values={}, as_node="__input__")],  # LangGraph stores it
+            [StateUpdate(values={"foo": "x"}, as_node="__start__")],
+            [StateUpdate(values={"foo": "y"}, as_node="node_a")],
+        ],
+    )
+    assert (await app.aget_state(config)).values == {"foo": "y"}
+    with pytest.raises(InvalidUpdateError, match="Received no input writes"):
+        await app.aupdate_state({"configurable": {"thread_id": "none"}}, None, "__input__")
+
+
+# -- graph.step_timeout ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["ainvoke", "astream"])
+async def test_step_timeout_cancels_the_step_and_raises_timeout_error_after_cleanup(
+    api: str,
+) -> None:
+    log: list[str] = []
+
+    async def quick(state: S) -> S:
+        return {"log": ["quick"]}
+
+    async def stuck(state: S) -> S:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.lowlevel.checkpoint()
+                log.append("stuck cleanup done")
+        return {}
+
+    graph = StateGraph(S).add_node("quick", quick).add_node("stuck", stuck)
+    app = graph.add_edge(START, "quick").add_edge(START, "stuck").compile()
+    app.step_timeout = 0.05
+    chunks: list[Any] = []
+
+    async def run() -> None:
+        if api == "ainvoke":
+            await app.ainvoke({"log": []})
+            return
+        async for chunk in app.astream({"log": []}, stream_mode="updates"):
+            chunks.append(chunk)
+
+    with no_task_left(), pytest.raises(TimeoutError, match="Timed out"):
+        await run()
+    log.append("raised")
+    assert log == ["stuck cleanup done", "raised"]
+    assert chunks in ([], [{"quick": {"log": ["quick"]}}])
+    app.step_timeout = None
+    fast = StateGraph(S).add_node("quick", quick).add_edge(START, "quick").compile()
+    fast.step_timeout = 5
+    assert await fast.ainvoke({"log": []}) == {"log": ["quick"]}
+
+
+# -- a node that raises asyncio.CancelledError itself (asyncio only) -------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_node_raising_cancelled_error_itself_fails_the_run(kind: str) -> None:
+    import asyncio
+
+    async def boom_async(state: S) -> S:
+        raise asyncio.CancelledError("raised by the node")
+
+    def boom_sync(state: S) -> S:
+        raise asyncio.CancelledError("raised by the node")
+
+    graph = StateGraph(S)
+    graph.add_node("ok", lambda s: {"log": ["ok"]})
+    graph.add_node("boom", boom_async if kind == "async" else boom_sync)
+    graph.add_edge(START, "ok")
+    graph.add_edge(START, "boom")
+    with no_task_left(), pytest.raises(NodeCancelledError) as info:
+        await graph.compile().ainvoke({"log": []})  # before: {"log": ["ok"]}, boom lost
+    assert info.value.node == "boom"
+    single = StateGraph(S).add_node("boom", boom_async).add_edge(START, "boom").compile()
+    with pytest.raises(NodeCancelledError):
+        await single.ainvoke({"log": []})

@@ -2,8 +2,9 @@
 
 Core code uses anyio only and never asks. A few integrations must: psycopg's and
 redis-py's async clients work on asyncio only (on trio their sync clients run in worker
-threads), the async-generator APIs need a detached task (``_detach``), and a bridged
-LangGraph graph runs on asyncio only. They all ask here.
+threads), the async-generator APIs need a detached task (``_detach``), a bridged
+LangGraph graph runs on asyncio only, and only asyncio lets node code raise its
+cancellation exception itself (:func:`cancellation_requested`). They all ask here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Literal
 
-__all__ = ("running_backend", "running_on_asyncio")
+__all__ = ("cancellation_requested", "running_backend", "running_on_asyncio")
 
 
 def running_backend() -> Literal["asyncio", "trio"] | None:
@@ -31,3 +32,16 @@ def running_backend() -> Literal["asyncio", "trio"] | None:
 def running_on_asyncio() -> bool:
     """True when called from a running asyncio event loop's thread."""
     return running_backend() == "asyncio"
+
+
+def cancellation_requested() -> bool:
+    """Whether the current task has been asked to cancel (called where the backend's
+    cancellation exception is being raised). False means code raised
+    ``asyncio.CancelledError`` itself, which only asyncio allows (trio's ``Cancelled``
+    cannot be made by user code)."""
+    if running_backend() != "asyncio":
+        return True
+    import asyncio
+
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

@@ -162,6 +162,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.input_channels = spec.input_channels
         self.nodes = spec.nodes
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
+        self.step_timeout: float | None = None
+        """LangGraph's ``graph.step_timeout``: seconds a superstep may take; its nodes are
+        then cancelled and ``TimeoutError("Timed out")`` is raised after they unwound."""
         self.config: RunnableConfig | None = None
         """The config bound with :meth:`with_config`, merged into every run's."""
         self._plain: RunOptions | None = None
@@ -302,7 +305,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             shown, _ = _check_modes(printed)
             sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
             stream = dataclasses.replace(stream, modes=stream.modes | shown, sink=sink)
-        run = RunOptions(self.spec, cfg, stream, context=context, control=control)
+        run = RunOptions(
+            self.spec, cfg, stream, context=context, control=control, step_timeout=self.step_timeout
+        )
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
@@ -334,16 +339,19 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
     def _plain_options(self) -> RunOptions:
         """The options of ``ainvoke(input)`` without config or options: the same for
-        every such run, so they are made once (while ``name`` and
-        ``recursion_limit`` stay as they are)."""
+        every such run, so they are made once (while ``name``, ``recursion_limit`` and
+        ``step_timeout`` stay as they are)."""
         plain = self._plain
         if (
             plain is None
             or plain.cfg.run_name != self.name
             or plain.cfg.recursion_limit != self.recursion_limit
+            or plain.step_timeout != self.step_timeout
         ):
             cfg = parse_config({}, self.name, self.recursion_limit)
-            plain = self._plain = RunOptions(self.spec, cfg, NO_STREAM)
+            plain = self._plain = RunOptions(
+                self.spec, cfg, NO_STREAM, step_timeout=self.step_timeout
+            )
         return plain
 
     @staticmethod
@@ -569,6 +577,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
             control=outer.control,  # and its RunControl
+            step_timeout=self.step_timeout,
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,

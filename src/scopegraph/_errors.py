@@ -11,6 +11,8 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         ├── GraphRecursionError             [RecursionError] ``recursion_limit`` reached
         ├── NodeTimeoutError                a node attempt exceeded its ``timeout`` (not a
         │                                   TimeoutError, as in LangGraph: retried by default)
+        ├── NodeCancelledError              a node raised ``asyncio.CancelledError`` itself
+        │                                   (no cancellation asked for it): a failure
         ├── GraphDrained                    ``RunControl.request_drain()`` stopped the run
         │                                   between two steps; it can be resumed
         ├── ContextError                    [RuntimeError] a node helper used outside a node
@@ -68,6 +70,7 @@ __all__ = (
     "ContextError",
     "GraphDrained",
     "GraphInterrupt",
+    "NodeCancelledError",
     "NodeError",
     "ParentCommand",
     "GraphRecursionError",
@@ -144,6 +147,16 @@ class NodeTimeoutError(ScopegraphError):
         self.timeout = timeout
         self.idle_timeout = idle_timeout
         self.run_timeout = run_timeout
+
+
+class NodeCancelledError(ScopegraphError):
+    """A node raised ``asyncio.CancelledError`` from its own body while nothing cancelled
+    it (LangGraph's): the run fails with this instead of treating the node as cancelled
+    and going on without its writes. A real cancellation is never turned into it."""
+
+    def __init__(self, node: str, message: str | None = None) -> None:
+        super().__init__(message or f"Node {node!r} raised asyncio.CancelledError")
+        self.node = node
 
 
 class GraphDrained(ScopegraphError):

@@ -38,7 +38,9 @@ A node's ``timeout`` (a :class:`TimeoutPolicy`) is the deadline of the node's ow
 scope: ``run_timeout`` fixes it when the attempt starts, ``idle_timeout`` moves it later
 on each sign of progress (:meth:`Attempt.progress`). When it fires, the node is cancelled
 like any other, and ``NodeTimeoutError`` is raised after its cleanup has finished; a node
-that swallows that cancellation still fails with it.
+that swallows that cancellation still fails with it. The graph's ``step_timeout`` is the
+deadline of one more scope around a whole superstep (:func:`run_step_within`). A
+``RunControl`` drain cancels nothing: the loop stops before the next superstep.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ __all__ = (
     "open_run",
     "run_attempts",
     "run_step",
+    "run_step_within",
     "sync_api_run",
     "unwrap_exception_group",
 )
@@ -160,6 +163,17 @@ async def run_step(
         error = min(failures, key=lambda t: t.failed_at).error
         assert error is not None
         raise error
+
+
+async def run_step_within(seconds: float, step: Callable[[], Awaitable[None]]) -> None:
+    """A superstep under the graph's ``step_timeout``: its own cancel scope, whose
+    deadline cancels the step's nodes like any cancellation; once they have unwound,
+    ``TimeoutError("Timed out")`` (LangGraph's) is raised."""
+    with anyio.CancelScope(deadline=anyio.current_time() + seconds) as scope:
+        await step()
+    if scope.cancelled_caught:
+        await anyio.lowlevel.checkpoint_if_cancelled()  # an outer cancellation wins
+        raise TimeoutError("Timed out")
 
 
 # -- one node: timeout and retries --------------------------------------------------------

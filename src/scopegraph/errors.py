@@ -6,6 +6,7 @@ from ._errors import GraphDrained as GraphDrained
 from ._errors import GraphInterrupt as GraphInterrupt
 from ._errors import GraphRecursionError as GraphRecursionError
 from ._errors import InvalidUpdateError as InvalidUpdateError
+from ._errors import NodeCancelledError as NodeCancelledError
 from ._errors import NodeError as NodeError
 from ._errors import NodeTimeoutError as NodeTimeoutError
 from ._errors import is_invalid_resume as is_invalid_resume
@@ -15,6 +16,7 @@ __all__ = (
     "GraphInterrupt",
     "GraphRecursionError",
     "InvalidUpdateError",
+    "NodeCancelledError",
     "NodeError",
     "NodeTimeoutError",
     "is_invalid_resume",

@@ -213,6 +213,8 @@ class RunOptions:
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
     control: RunControl | None = None
     """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
+    step_timeout: float | None = None
+    """The graph's ``step_timeout``: seconds each superstep may take."""
     parent: NodeContext | None = None
     """The node this run is a subgraph (or a nested ``ainvoke``) of."""
     checkpoint_ns: str = ""

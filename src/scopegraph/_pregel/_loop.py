@@ -23,7 +23,7 @@ from .._constants import START
 from .._errors import GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
-from .._run import run_step, unwrap_exception_group
+from .._run import run_step, run_step_within, unwrap_exception_group
 from .._types import Interrupt, Send
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunOptions
@@ -203,14 +203,16 @@ class Run:
                         cached = {task.name: task.update, "__metadata__": {"cached": True}}
                         stream.sink(stream.ns, "updates", cached)
             resumed = False
-            if persistence is None:
+            if opts.step_timeout is not None:
+                await run_step_within(opts.step_timeout, functools.partial(self._step, tasks))
+            elif persistence is None:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
                 await persistence.run_step(tasks, self._run_task, self.limiter)
-                if any(t.interrupted for t in tasks):
-                    self.step -= 1  # the step did not happen: its checkpoint is the last one
-                    await self._pause(tasks)
-                    break
+            if persistence is not None and any(t.interrupted for t in tasks):
+                self.step -= 1  # the step did not happen: its checkpoint is the last one
+                await self._pause(tasks)
+                break
             ran = tasks
             tasks = self._finish_step(tasks)
             if held:
@@ -232,6 +234,12 @@ class Run:
         if drained:
             assert control is not None
             raise GraphDrained(control.drain_reason or "shutdown")
+
+    async def _step(self, tasks: list[Task]) -> None:
+        if self.persistence is None:
+            await run_step(tasks, self._run_task, self.limiter)
+        else:
+            await self.persistence.run_step(tasks, self._run_task, self.limiter)
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""

@@ -18,8 +18,15 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
+from .._backend import cancellation_requested
 from .._constants import START
-from .._errors import GraphDrained, GraphInterrupt, NodeError, is_invalid_resume
+from .._errors import (
+    GraphDrained,
+    GraphInterrupt,
+    NodeCancelledError,
+    NodeError,
+    is_invalid_resume,
+)
 from .._ids import new_id
 from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
@@ -171,9 +178,12 @@ async def call_with_policies(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
 
 
 def _handled(node: NodeSpec, exc: Exception) -> bool:
-    """Whether the node's error handler takes this failure (not a pause or a routing)."""
-    return node.error_handler is not None and not isinstance(
-        exc, GraphInterrupt | ParentCommand | GraphDrained
+    """Whether the node's error handler takes this failure (not a pause, a routing or
+    an answer to an interrupt that does not fit)."""
+    return (
+        node.error_handler is not None
+        and not isinstance(exc, GraphInterrupt | ParentCommand | GraphDrained)
+        and not is_invalid_resume(exc)
     )
 
 
@@ -220,6 +230,10 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
     except ParentCommand as parent:
         command = parent.command
         return Command(update=command.update, goto=command.goto, resume=command.resume)
+    except anyio.get_cancelled_exc_class() as exc:
+        if cancellation_requested():
+            raise  # a real cancellation: untouched
+        raise NodeCancelledError(node.name) from exc
 
 
 async def _call(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
@@ -295,7 +309,7 @@ async def in_worker_thread(call: Callable[[], Any]) -> Any:
     abandoning it.
     """
     result: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
     async def run() -> None:
         nonlocal result, error
@@ -303,6 +317,10 @@ async def in_worker_thread(call: Callable[[], Any]) -> Any:
             result = await anyio.to_thread.run_sync(call)
         except Exception as exc:
             error = exc
+        except anyio.get_cancelled_exc_class() as exc:
+            if cancellation_requested():
+                raise
+            error = exc  # raised by the node's code itself: call_node makes it a failure
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)

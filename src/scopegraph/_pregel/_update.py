@@ -150,9 +150,9 @@ async def _as_input(run: Run, persistence: Persistence, values: Any, fresh: bool
     """``as_node="__input__"``: store ``values`` as a run's input would be (an input
     checkpoint whose ``__start__`` task holds them); the next run applies them."""
     spec = run.opts.spec
-    update = spec.input_schema.coerce_input(values, allowed=spec.input_channels, strict=spec.strict)
-    if not update:
+    if values is None:  # LangGraph stores any other input, an empty one included
         raise InvalidUpdateError(f"Received no input writes for {list(spec.input_channels)}")
+    update = spec.input_schema.coerce_input(values, allowed=spec.input_channels, strict=spec.strict)
     if fresh:
         run.step = -2
     run.step += 1
