@@ -321,7 +321,8 @@ def test_add_node_misuse_is_rejected_with_the_fix() -> None:
     assert "<lambda>" in graph.nodes
     with pytest.raises(GraphValidationError, match="not callable"):
         graph.add_node("a", 5)  # type: ignore[arg-type]
-    with pytest.raises(GraphValidationError, match="timeout must be a positive number"):
+    # LangGraph's ValueError and message (TimeoutPolicy.coerce).
+    with pytest.raises(ValueError, match="run_timeout must be greater than 0"):
         graph.add_node("a", noop, timeout=0)
     with pytest.raises(
         GraphValidationError, match=r"retry_policy must be a scopegraph.RetryPolicy"

@@ -40,6 +40,7 @@ from ._types import RetryPolicy as RetryPolicy
 from ._types import RunnableConfig as RunnableConfig
 from ._types import Send as Send
 from ._types import StreamMode as StreamMode
+from ._types import TimeoutPolicy as TimeoutPolicy
 from ._types import default_retry_on as default_retry_on
 
 __version__ = "0.1.0"
@@ -67,6 +68,7 @@ __all__ = (
     "StateGraph",
     "StateSnapshot",
     "StreamMode",
+    "TimeoutPolicy",
     "adispatch_custom_event",
     "check",
     "check_cancelled",

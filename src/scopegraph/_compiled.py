@@ -42,11 +42,12 @@ from ._pregel import (
 from ._pregel._context import merge_configs
 from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
 from ._pregel._snapshot import planned_tasks, state_snapshot
-from ._pregel._update import update_options, update_state
-from ._run import iterate_detached, open_run, unwrap_exception_group
+from ._pregel._update import update_options, update_state, update_step
+from ._run import iterate_detached, open_run, sync_api_run, unwrap_exception_group
+from ._runtime import RunControl
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
-from ._types import STREAM_MODES, Command, RunnableConfig
+from ._types import STREAM_MODES, Command, RunnableConfig, StateUpdate
 from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
@@ -136,6 +137,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
         strict: bool = False,
+        cache: Any = None,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -148,7 +150,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
         self.context_schema = context_schema
-        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict)
+        self.cache = cache
+        """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep results."""
+        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict, cache=cache)
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
         self.input_schema = spec.input_schema
@@ -274,6 +278,9 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         context = self._coerce_context(options.pop("context", None))
         debug, print_mode = options.pop("debug", None), options.pop("print_mode", ())
         printed = ("updates", "values") if debug or self.debug else print_mode
+        control = options.pop("control", None)
+        if control is not None and not isinstance(control, RunControl):
+            raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -286,7 +293,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             shown, _ = _check_modes(printed)
             sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
             stream = dataclasses.replace(stream, modes=stream.modes | shown, sink=sink)
-        run = RunOptions(self.spec, cfg, stream, context=context)
+        run = RunOptions(self.spec, cfg, stream, context=context, control=control)
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
@@ -552,6 +559,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             parse_config(config, self.name, self.recursion_limit),
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
+            control=outer.control,  # and its RunControl
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,
@@ -783,6 +791,40 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         )
         return await update_state(options, values, as_node)
 
+    async def abulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Several supersteps of updates, one checkpoint each (LangGraph's): the updates
+        of one superstep are tasks of the same step, applied in order. Returns the
+        config of the last checkpoint."""
+        if len(supersteps) == 0:
+            raise ValueError("No supersteps provided")
+        if any(len(updates) == 0 for updates in supersteps):
+            raise ValueError("No updates provided")
+        saver = self._saver_for("bulk_update_state()")
+        thread, ns, _ = self._thread_of(config, "bulk_update_state()")
+        for updates in supersteps:
+            options = update_options(
+                self.spec,
+                config,
+                saver,
+                thread,
+                ns,
+                name=self.name,
+                recursion_limit=self.recursion_limit,
+            )
+            config = await update_step(options, [(u.values, u.as_node) for u in updates])
+        return config
+
+    def bulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Synchronous :meth:`abulk_update_state` (runs it in a private event loop)."""
+        result: RunnableConfig = _run_sync(
+            functools.partial(self.abulk_update_state, config, supersteps)
+        )
+        return result
+
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
@@ -846,6 +888,21 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         results: list[Any] = _run_sync(call)
         return results
 
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget the cached results of ``nodes`` (default: every node with a
+        ``cache_policy``)."""
+        if self.cache is None:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        names = nodes if nodes is not None else list(self.nodes)
+        namespaces = [
+            self.nodes[n].cache_ns for n in names if self.nodes[n].cache_policy is not None
+        ]
+        await self.cache.aclear(namespaces)
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Synchronous :meth:`aclear_cache`."""
+        _run_sync(functools.partial(self.aclear_cache, nodes))
+
     # -- sync APIs -----------------------------------------------------------------------
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -858,7 +915,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ctx = current.get()
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
             return anyio.from_thread.run(call)
-        return _run_sync(call)
+        token = sync_api_run.set(True)
+        try:
+            return _run_sync(call)
+        finally:
+            sync_api_run.reset(token)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -964,8 +1025,8 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
-            "options are durability, interrupt_before, interrupt_after, context, debug "
-            "and print_mode"
+            "options are durability, interrupt_before, interrupt_after, context, control, "
+            "debug and print_mode"
         )
 
 
@@ -983,8 +1044,14 @@ def _run_sync(call: Callable[[], Awaitable[_T]]) -> _T:
     backend = running_backend()
     if backend is None:
         return anyio.run(call)
+    sync_api = sync_api_run.get()
+
+    def in_thread() -> _T:
+        sync_api_run.set(sync_api)  # as in the calling thread (a fresh thread's context)
+        return anyio.run(call, backend=backend)
+
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scopegraph-sync") as pool:
-        return pool.submit(functools.partial(anyio.run, call, backend=backend)).result()
+        return pool.submit(in_thread).result()
 
 
 async def _filter_events(

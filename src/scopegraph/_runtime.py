@@ -1,5 +1,5 @@
 """The :class:`Runtime` value a node receives (LangGraph's ``langgraph.runtime.Runtime``),
-with :class:`ExecutionInfo` and :class:`ServerInfo`.
+with :class:`ExecutionInfo`, :class:`ServerInfo` and :class:`RunControl`.
 
 Data only: the public module :mod:`scopegraph.runtime` re-exports them with
 ``get_runtime()`` and ``DEFAULT_RUNTIME``.
@@ -13,7 +13,7 @@ from typing import Any, Generic
 
 from ._typing import ContextT
 
-__all__ = ("DEFAULT_RUNTIME", "ExecutionInfo", "Runtime", "ServerInfo")
+__all__ = ("DEFAULT_RUNTIME", "ExecutionInfo", "RunControl", "Runtime", "ServerInfo")
 
 
 def _no_writer(chunk: Any) -> None:
@@ -22,6 +22,36 @@ def _no_writer(chunk: Any) -> None:
 
 def _no_heartbeat() -> None:
     return None
+
+
+class RunControl:
+    """Asks a run to stop between two supersteps (``ainvoke(..., control=RunControl())``).
+
+    After :meth:`request_drain`, the run finishes the step that is running (its nodes
+    are not cancelled), saves its checkpoint, and raises
+    :class:`~scopegraph.errors.GraphDrained` instead of starting another step; with a
+    checkpointer, ``ainvoke(None, config)`` resumes it. To give up on a step that does
+    not finish in time, cancel the run as any other (``anyio.move_on_after`` around
+    the call): its nodes' cleanup then completes, as on every cancellation. Safe to call
+    from any thread. One control per run: a drained control stays drained.
+    """
+
+    __slots__ = ("_drain_reason",)
+
+    def __init__(self) -> None:
+        self._drain_reason: str | None = None
+
+    def request_drain(self, reason: str = "shutdown") -> None:
+        """Stop the run before its next superstep."""
+        self._drain_reason = reason
+
+    @property
+    def drain_requested(self) -> bool:
+        return self._drain_reason is not None
+
+    @property
+    def drain_reason(self) -> str | None:
+        return self._drain_reason
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,8 +106,8 @@ class Runtime(Generic[ContextT]):
     """Where the node runs (set for every node of a run)."""
     server_info: ServerInfo | None = None
     """Set when the config's ``configurable`` names ``assistant_id`` and ``graph_id``."""
-    control: Any = None
-    """The run's drain control, when the run has one."""
+    control: RunControl | None = None
+    """The run's :class:`RunControl` (``ainvoke(..., control=...)``), if any."""
 
     def merge(self, other: Runtime[ContextT]) -> Runtime[ContextT]:
         """``other``'s values where they are set (truthy), this runtime's elsewhere."""

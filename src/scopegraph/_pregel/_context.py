@@ -21,7 +21,8 @@ import anyio.from_thread
 
 from .._ids import new_id
 from .._output import RunOutput
-from .._runtime import ExecutionInfo, Runtime, ServerInfo
+from .._run import Attempt
+from .._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
 from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver
@@ -197,6 +198,8 @@ class RunOptions:
     stream: StreamOptions
     context: Any = None
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
+    control: RunControl | None = None
+    """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
     parent: NodeContext | None = None
     """The node this run is a subgraph (or a nested ``ainvoke``) of."""
     checkpoint_ns: str = ""
@@ -237,7 +240,6 @@ class NodeContext:
         "_custom",
         "_metadata",
         "attempt",
-        "first_attempt_time",
         "langchain",
         "run",
         "run_id",
@@ -255,15 +257,8 @@ class NodeContext:
         """What this node's custom events share, built on the first; False: no events."""
         self.langchain: Any = None
         """The node's LangChain callback handler, once its config was built with one."""
-        self.attempt = 0
-        """How many times the node was called (``begin_attempt``): retries count up."""
-        self.first_attempt_time: float | None = None
-
-    def begin_attempt(self) -> None:
-        """Count a call of the node (its ``runtime.execution_info.node_attempt``)."""
-        self.attempt += 1
-        if self.first_attempt_time is None:
-            self.first_attempt_time = time.time()
+        self.attempt: Attempt | None = None
+        """The running attempt, when the node has a timeout or retries."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -325,19 +320,11 @@ class NodeContext:
 
     @property
     def runtime(self) -> Runtime[Any]:
-        """The node's ``Runtime`` (LangGraph's): the run's context, stream writer, where
-        the node runs and what the run server said about the run."""
+        """The node's ``Runtime`` (LangGraph's): the run's context, its stream writer,
+        its run control, this attempt's execution info and heartbeat, and what the run
+        server said about the run."""
         opts = self.run.opts
         configurable = opts.cfg.configurable
-        info = ExecutionInfo(
-            checkpoint_id=_step_checkpoint_id(self.run),
-            checkpoint_ns=self.checkpoint_ns,
-            task_id=self.task.id,
-            thread_id=configurable.get("thread_id"),
-            run_id=opts.cfg.run_id,
-            node_attempt=max(self.attempt, 1),
-            node_first_attempt_time=self.first_attempt_time,
-        )
         server = None
         if "assistant_id" in configurable and "graph_id" in configurable:
             server = ServerInfo(
@@ -348,13 +335,46 @@ class NodeContext:
         return Runtime(
             context=opts.context,
             stream_writer=self.write_custom,
-            execution_info=info,
+            execution_info=self.execution_info(),
             server_info=server,
+            control=opts.control,
+            heartbeat=self.heartbeat,
         )
+
+    def execution_info(self) -> ExecutionInfo:
+        run, attempt = self.run, self.attempt
+        opts = run.opts
+        return ExecutionInfo(
+            checkpoint_id=_step_checkpoint_id(run),
+            checkpoint_ns=self.checkpoint_ns,
+            task_id=self.task.id,
+            thread_id=opts.cfg.configurable.get("thread_id"),
+            run_id=opts.cfg.run_id,
+            node_attempt=1 if attempt is None else attempt.number,
+            node_first_attempt_time=time.time() if attempt is None else attempt.first_started,
+        )
+
+    def heartbeat(self) -> None:
+        """``runtime.heartbeat()``: progress, for the node's ``idle_timeout``."""
+        attempt = self.attempt
+        if attempt is None:
+            return
+        if threading.get_ident() == self.run.loop_thread:
+            attempt.progress()
+        else:
+            anyio.from_thread.run_sync(attempt.progress)
+
+    def output_progress(self) -> None:
+        """The node produced output (a custom chunk, a token): progress, unless its
+        ``TimeoutPolicy`` counts only heartbeats."""
+        attempt = self.attempt
+        if attempt is not None and attempt.refresh_on_output:
+            self.heartbeat()
 
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
+        self.output_progress()
         stream = run.stream
         if "custom" not in stream.modes:
             return
