@@ -61,6 +61,7 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/assistants/search", {"sort_by": "name"}, "sort_by"),
     ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
     ("GET", "/threads/{tid}/state?select=values", None, "select"),
+    ("GET", "/threads/{tid}/runs?select=run_id", None, "select"),
 ]
 
 
