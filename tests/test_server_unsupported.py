@@ -42,7 +42,7 @@ def thread_id(http: httpx.Client) -> str:
 
 RUN = {"assistant_id": "agent", "input": {"prompt": "hi"}}
 
-REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
+REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/threads/{tid}/runs", {**RUN, "webhook": "http://127.0.0.1:9/hook"}, "webhook"),
     ("POST", "/threads/{tid}/runs/wait", {**RUN, "after_seconds": 30}, "after_seconds"),
     ("POST", "/threads/{tid}/runs/stream", {**RUN, "feedback_keys": ["score"]}, "feedback_keys"),
@@ -59,12 +59,20 @@ REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/threads/{tid}/history", {"checkpoint": {"checkpoint_ns": "sub:1"}}, "checkpoint"),
     ("POST", "/threads/{tid}/state/checkpoint", {"checkpoint": {}, "subgraphs": True}, "subgraphs"),
     ("POST", "/assistants/search", {"sort_by": "name"}, "sort_by"),
+    ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
+    ("GET", "/threads/{tid}/state?select=values", None, "select"),
+    ("GET", "/threads/{tid}/runs?select=run_id", None, "select"),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), REFUSED)
 def test_a_field_the_server_does_not_implement_is_refused_naming_it(
-    http: httpx.Client, thread_id: str, method: str, path: str, body: dict[str, Any], field: str
+    http: httpx.Client,
+    thread_id: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
 ) -> None:
     response = http.request(method, path.format(tid=thread_id), json=body)
     assert response.status_code == 422, response.text
@@ -94,6 +102,8 @@ def test_defaults_and_nulls_are_accepted(http: httpx.Client, thread_id: str) -> 
     history = {"limit": 3, "checkpoint": None, "select": None}
     assert http.post(f"/threads/{thread_id}/history", json=history).status_code == 200
     assert http.patch(f"/threads/{thread_id}", json={"metadata": {}, "ttl": None}).is_success
+    state = http.get(f"/threads/{thread_id}/state", params={"subgraphs": "false"})
+    assert state.status_code == 200, state.text
 
 
 def test_checkpoint_during_false_is_durability_exit(http: httpx.Client, thread_id: str) -> None:

@@ -31,6 +31,7 @@ __all__ = (
     "ThreadCreate",
     "ThreadPatch",
     "ThreadSearch",
+    "refuse_unsupported",
     "stream_filter",
 )
 
@@ -64,15 +65,26 @@ class _Body(BaseModel):
             if not isinstance(extra, dict) or extra.get(_SUPPORTED) is not False:
                 continue
             value = getattr(self, name)
-            if value is None or value == field.default or value in ([], {}):
-                continue
-            raise PydanticCustomError(
-                "not_supported",
-                "{field} is not supported by this server (only {default}, its default, "
-                "or null is accepted); leave it out",
-                {"field": name, "default": repr(field.default)},
-            )
+            if not _is_default(value, field.default):
+                raise PydanticCustomError("not_supported", _not_supported(name, field.default))
         return self
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    return value is None or value == default or value in ([], {})
+
+
+def _not_supported(name: str, default: Any) -> str:
+    return (
+        f"{name} is not supported by this server (only {default!r}, its default, or null "
+        "is accepted); leave it out"
+    )
+
+
+def refuse_unsupported(name: str, value: Any, default: Any = None) -> None:
+    """A query value the server does not implement: 422 unless it is its default."""
+    if not _is_default(value, default):
+        raise InvalidRequestError(_not_supported(name, default), code="ValidationError")
 
 
 class CommandBody(_Body):

@@ -109,11 +109,6 @@ _CRASHED = (
     f"SELECT kind, body FROM {_TABLE} WHERE (kind = 'run' AND status IN ('pending', "
     "'running')) OR (kind = 'thread' AND status = 'busy')"
 )
-_PAGE = (
-    f"SELECT body FROM {_TABLE} WHERE kind = {{m}} AND ({{m}} IS NULL OR thread_id = {{m}}) "
-    "AND ({m} IS NULL OR status = {m}) AND {matches} "
-    "ORDER BY created_at DESC, id DESC LIMIT {m} OFFSET {m}"
-)
 
 
 def _row_values(kind: Kind, doc: dict[str, Any]) -> tuple[Any, ...]:
@@ -131,17 +126,24 @@ def _row_values(kind: Kind, doc: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _page_params(query: Page, metadata: Any) -> tuple[Any, ...]:
-    return (
-        query.kind,
-        query.thread_id,
-        query.thread_id,
-        query.status,
-        query.status,
-        metadata,
-        query.limit,
-        query.offset,
+def _page_query(query: Page, m: str, matches: str) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters of a page (``m``: the placeholder; ``matches``: the
+    metadata filter, with one placeholder for the wanted metadata as JSON text)."""
+    where: list[str] = [f"kind = {m}"]
+    params: list[Any] = [query.kind]
+    for condition, value in (
+        (f"thread_id = {m}", query.thread_id),
+        (f"status = {m}", query.status),
+        (matches, dumps(query.metadata).decode() if query.metadata else None),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    statement = (
+        f"SELECT body FROM {_TABLE} WHERE {' AND '.join(where)} "
+        f"ORDER BY created_at DESC, id DESC LIMIT {m} OFFSET {m}"
     )
+    return statement, (*params, query.limit, query.offset)
 
 
 def _metadata_matches(metadata: str | None, wanted: str) -> bool:
@@ -162,7 +164,6 @@ class _Sqlite:
         self._put = _PUT.format(m="?")
         self._get = _GET.format(m="?")
         self._delete = _DELETE.format(m="?")
-        self._page = _PAGE.format(m="?", matches="sg_metadata_matches(metadata, ?)")
         with _translate_sqlite(self._path):
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -186,9 +187,8 @@ class _Sqlite:
         return orjson.loads(rows[0][0]) if rows else None
 
     def page(self, query: Page) -> list[dict[str, Any]]:
-        wanted = dumps(query.metadata).decode() if query.metadata else "{}"
-        rows = self._all(self._page, _page_params(query, wanted))
-        return [orjson.loads(body) for (body,) in rows]
+        statement, params = _page_query(query, "?", "sg_metadata_matches(metadata, ?)")
+        return [orjson.loads(body) for (body,) in self._all(statement, params)]
 
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
         self._all(self._put, _row_values(kind, doc))
@@ -304,9 +304,8 @@ class _Postgres:
         return orjson.loads(rows[0][0]) if rows else None
 
     def page(self, query: Page) -> list[dict[str, Any]]:
-        wanted = dumps(query.metadata).decode() if query.metadata else "{}"
-        rows = self._rows(_PAGE_PG, *_page_params(query, wanted))
-        return [orjson.loads(body) for (body,) in rows]
+        statement, params = _page_query(query, "%s", "metadata @> %s::jsonb")
+        return [orjson.loads(body) for (body,) in self._rows(statement, *params)]
 
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
         self._rows(_PUT_PG, *_row_values(kind, doc))
@@ -324,9 +323,6 @@ class _Postgres:
 _PUT_PG = _PUT.format(m="%s").replace("%s)", "%s::jsonb)", 1)  # metadata: the last value
 _GET_PG = _GET.format(m="%s")
 _DELETE_PG = _DELETE.format(m="%s")
-_PAGE_PG = _PAGE.format(m="%s", matches="metadata @> %s::jsonb").replace(
-    "%s IS NULL", "%s::text IS NULL"
-)
 
 
 def _pg_rows(statement: str, params: tuple[Any, ...]) -> Op[list[Any]]:

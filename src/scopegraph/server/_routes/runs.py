@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from .._domain import run_location
 from .._http import JSONResponse, event_stream_response
-from .._models import RunCreate, RunStatus, stream_filter
+from .._models import RunCreate, RunStatus, refuse_unsupported, stream_filter
 from ._deps import backend_of, settings_of
 
 __all__ = ("router",)
@@ -71,7 +71,12 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
     status: RunStatus | None = None,
+    select: Annotated[
+        list[str] | None,
+        Query(description="Not supported by this server: only the default is accepted."),
+    ] = None,
 ) -> list[dict[str, Any]]:
+    refuse_unsupported("select", select)
     return await backend_of(request).list_runs(thread_id, limit, offset, status)
 
 

@@ -15,6 +15,7 @@ from .._models import (
     ThreadCreate,
     ThreadPatch,
     ThreadSearch,
+    refuse_unsupported,
 )
 from ._deps import backend_of
 
@@ -56,14 +57,31 @@ async def delete_thread(thread_id: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
+_NOT_SUPPORTED = "Not supported by this server: only the default is accepted (else 422)."
+Subgraphs = Annotated[bool, Query(description=_NOT_SUPPORTED)]
+Select = Annotated[list[str] | None, Query(description=_NOT_SUPPORTED)]
+
+
 @router.get("/{thread_id}/state")
-async def get_state(thread_id: str, request: Request, subgraphs: bool = False) -> dict[str, Any]:
+async def get_state(
+    thread_id: str, request: Request, subgraphs: Subgraphs = False, select: Select = None
+) -> dict[str, Any]:
+    refuse_unsupported("subgraphs", subgraphs, False)
+    refuse_unsupported("select", select)
     backend = backend_of(request)
     return await backend.graphs.state(await backend.thread(thread_id), None)
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}")
-async def get_state_at(thread_id: str, checkpoint_id: str, request: Request) -> dict[str, Any]:
+async def get_state_at(
+    thread_id: str,
+    checkpoint_id: str,
+    request: Request,
+    subgraphs: Subgraphs = False,
+    select: Select = None,
+) -> dict[str, Any]:
+    refuse_unsupported("subgraphs", subgraphs, False)
+    refuse_unsupported("select", select)
     backend = backend_of(request)
     return await backend.graphs.state(await backend.thread(thread_id), checkpoint_id)
 
