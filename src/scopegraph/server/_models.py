@@ -5,8 +5,10 @@ from __future__ import annotations
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from ..checkpoint._limits import unstorable
 from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
 
@@ -33,6 +35,19 @@ RunStatus = Literal["pending", "running", "error", "success", "timeout", "interr
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """Refuse (422, naming its path) a value the stores cannot keep or give back
+        unchanged (:mod:`scopegraph.checkpoint._limits`), before anything is kept."""
+        found = unstorable(data, wire=True)
+        if found is not None:
+            path, reason = found
+            raise PydanticCustomError(
+                "unstorable", "{path}: {reason}", {"path": path, "reason": reason}
+            )
+        return data
 
 
 class CommandBody(_Body):

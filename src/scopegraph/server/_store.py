@@ -59,6 +59,7 @@ class _Backend(Protocol):
     def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]: ...
     def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None: ...
     def delete(self, kind: Kind, doc_id: str) -> None: ...
+    def probe(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -74,6 +75,9 @@ class _Nothing:
     def delete(self, kind: Kind, doc_id: str) -> None:
         pass
 
+    def probe(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -83,12 +87,14 @@ _CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, "
     "thread_id TEXT, body {blob} NOT NULL, PRIMARY KEY (kind, id))"
 )
-_SELECT_ALL = f"SELECT kind, id, body FROM {_TABLE}"
+_SELECT_ALL = f"SELECT kind, id, body FROM {_TABLE} WHERE kind IN ('thread', 'run')"
 _PUT = (
     f"INSERT INTO {_TABLE} (kind, id, thread_id, body) VALUES ({{m}}, {{m}}, {{m}}, {{m}}) "
     "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body"
 )
 _DELETE = f"DELETE FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
+_PROBE = ("probe", "probe", None, b"{}")
+"""The row a health check writes (``GET /ok``): a write, because a full disk still reads."""
 
 
 def _documents(rows: list[Any]) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
@@ -127,6 +133,10 @@ class _Sqlite:
     def delete(self, kind: Kind, doc_id: str) -> None:
         with self._lock, _translate_sqlite(self._path):
             self._conn.execute(self._delete, (kind, doc_id))
+
+    def probe(self) -> None:
+        with self._lock, _translate_sqlite(self._path):
+            self._conn.execute(self._put, _PROBE)
 
     def close(self) -> None:
         with self._lock:
@@ -194,6 +204,9 @@ class _Postgres:
     def delete(self, kind: Kind, doc_id: str) -> None:
         self._db.run(functools.partial(_pg_execute, _DELETE_PG, kind, doc_id))
 
+    def probe(self) -> None:
+        self._db.run(functools.partial(_pg_execute, _PUT_PG, *_PROBE))
+
     def close(self) -> None:
         self._db.close()
 
@@ -228,6 +241,8 @@ class Documents:
         self._backend = backend
         self.threads: dict[str, dict[str, Any]] = {}
         self.runs: dict[str, dict[str, Any]] = {}
+        self._unsaved: dict[tuple[Kind, str], dict[str, Any]] = {}
+        """Documents kept in memory although their write failed (see :meth:`keep`)."""
 
     def load(self) -> None:
         for kind, doc_id, doc in self._backend.load():
@@ -241,6 +256,12 @@ class Documents:
 
     async def save(self, kind: Kind, doc: dict[str, Any]) -> None:
         """Store ``doc``, then keep it in memory (StoreError: neither happened)."""
+        await self._write(kind, doc)
+        if self._unsaved:  # the database takes writes again
+            with contextlib.suppress(StoreError):
+                await self._save_unsaved()
+
+    async def _write(self, kind: Kind, doc: dict[str, Any]) -> None:
         doc_id = doc["thread_id"] if kind == "thread" else doc["run_id"]
         body = dumps(doc)
         if self._backend.inline:
@@ -250,6 +271,28 @@ class Documents:
                 self._backend.put, kind, doc_id, doc.get("thread_id"), body
             )
         (self.threads if kind == "thread" else self.runs)[doc_id] = doc
+        self._unsaved.pop((kind, doc_id), None)
+
+    def keep(self, kind: Kind, doc: dict[str, Any]) -> None:
+        """Keep ``doc`` in memory although :meth:`save` failed, and store it once the
+        database takes writes again (with the next write or health check). For what has
+        already happened and must be shown (a run that ended), not for requests."""
+        doc_id = doc["thread_id"] if kind == "thread" else doc["run_id"]
+        (self.threads if kind == "thread" else self.runs)[doc_id] = doc
+        self._unsaved[(kind, doc_id)] = doc
+
+    async def _save_unsaved(self) -> None:
+        for (kind, _), doc in list(self._unsaved.items()):
+            await self._write(kind, doc)
+
+    async def check(self) -> None:
+        """Write to the database (StoreError if it takes no writes: a full disk, a lost
+        server), then store what :meth:`keep` kept."""
+        if self._backend.inline:
+            self._backend.probe()
+        else:
+            await anyio.to_thread.run_sync(self._backend.probe)
+        await self._save_unsaved()
 
     async def delete(self, kind: Kind, doc_id: str) -> None:
         """Delete the document from the database, then from memory."""
@@ -258,6 +301,7 @@ class Documents:
         else:
             await anyio.to_thread.run_sync(self._backend.delete, kind, doc_id)
         (self.threads if kind == "thread" else self.runs).pop(doc_id, None)
+        self._unsaved.pop((kind, doc_id), None)
 
     def close(self) -> None:
         self._backend.close()
