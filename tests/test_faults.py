@@ -322,8 +322,9 @@ async def test_a_run_whose_end_cannot_be_stored_ends_error_and_the_server_goes_o
         again = await backend.create_run(tid, RunCreate(assistant_id="g", input={"go": True}))
         assert await backend.join_run(tid, again["run_id"]) == {"go": True, "n": 2}
     stored = Documents(open_backend(db))
-    stored.load()
-    stored.close()
-    assert stored.runs[run["run_id"]]["status"] == "error"
-    assert stored.runs[again["run_id"]]["status"] == "success"
-    assert stored.threads[tid]["status"] == "idle"
+    try:
+        assert (await stored.get("run", run["run_id"]) or {}).get("status") == "error"
+        assert (await stored.get("run", again["run_id"]) or {}).get("status") == "success"
+        assert (await stored.get("thread", tid) or {}).get("status") == "idle"
+    finally:
+        stored.close()

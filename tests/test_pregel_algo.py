@@ -25,7 +25,7 @@ def _noop(state: State) -> None:
     return None
 
 
-def _spec() -> GraphSpec:
+def _spec(*, strict: bool = False) -> GraphSpec:
     builder = StateGraph(State)
     for name in ("a", "b", "c", "join"):
         builder.add_node(name, _noop)
@@ -34,7 +34,7 @@ def _spec() -> GraphSpec:
     builder.add_edge("a", "c")
     builder.add_edge(["b", "c"], "join")
     builder.add_edge("join", END)
-    return GraphSpec.build(builder, "test")
+    return GraphSpec.build(builder, "test", strict=strict)
 
 
 def _ran(spec: GraphSpec, name: str) -> Task:
@@ -110,11 +110,29 @@ def test_collect_turns_a_command_into_writes_and_routes() -> None:
     assert task.next == ["b", "c", Send("c", 1)]
 
 
-def test_collect_rejects_unknown_keys_and_parent_commands_outside_a_subgraph() -> None:
+def test_collect_drops_unknown_keys_as_langgraph_and_strict_rejects_them() -> None:
+    task = Task(_spec().nodes["a"], {}, (), ("__pregel_pull", "a"), (0, "a"))
+    _algo.collect(_spec(), task, {"nope": 1, "last": "a"}, subgraph=False)
+    assert task.writes == [("last", "a")]
+    assert task.update == {"last": "a"}
+    strict = _spec(strict=True)
+    task = Task(strict.nodes["a"], {}, (), ("__pregel_pull", "a"), (0, "a"))
+    with pytest.raises(InvalidUpdateError, match="wrote the key 'nope'"):
+        _algo.collect(strict, task, {"nope": 1}, subgraph=False)
+
+
+def test_collect_keeps_every_write_of_a_key_and_updates_lists_them() -> None:
     spec = _spec()
     task = Task(spec.nodes["a"], {}, (), ("__pregel_pull", "a"), (0, "a"))
-    with pytest.raises(InvalidUpdateError, match="wrote the key 'nope'"):
-        _algo.collect(spec, task, {"nope": 1}, subgraph=False)
+    result = [Command(update={"log": ["1"]}), {"log": ["2"]}, Command(update=[("last", "x")])]
+    _algo.collect(spec, task, result, subgraph=False)
+    assert task.writes == [("log", ["1"]), ("log", ["2"]), ("last", "x")]
+    assert task.update == [{"log": ["1"]}, {"log": ["2"]}, {"last": "x"}]
+
+
+def test_collect_rejects_parent_commands_outside_a_subgraph_and_unknown_gotos() -> None:
+    spec = _spec()
+    task = Task(spec.nodes["a"], {}, (), ("__pregel_pull", "a"), (0, "a"))
     with pytest.raises(InvalidUpdateError, match="is not a subgraph"):
         _algo.collect(spec, task, Command(graph=Command.PARENT), subgraph=False)
     with pytest.raises(InvalidUpdateError, match="'nowhere' is not a node"):
@@ -140,12 +158,10 @@ def test_give_resume_by_interrupt_id_or_to_the_only_interrupt() -> None:
     two = Task(spec.nodes["c"], {}, (), ("__pregel_pull", "c"), (0, "c"))
     one.interrupts = [Interrupt("q1", "i1")]
     two.interrupts = [Interrupt("q2", "i2")]
-    _algo.give_resume([one, two], {"i2": "answer"}, "t")
-    assert (one.resume, two.resume) == ([], ["answer"])
+    assert _algo.resume_answers([one, two], {"i2": "answer"}, "t") == {"i2": "answer"}
     with pytest.raises(RuntimeError, match="exactly one pending interrupt"):
-        _algo.give_resume([one, two], "ambiguous", "t")
-    _algo.give_resume([one], "only", "t")
-    assert one.resume == ["only"]
+        _algo.resume_answers([one, two], "ambiguous", "t")
+    assert _algo.resume_answers([one], "only", "t") == {"i1": "only"}
 
 
 def test_tasks_from_checkpoint_rebuilds_the_planned_tasks_with_stable_ids() -> None:

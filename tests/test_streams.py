@@ -803,11 +803,10 @@ def test_sync_stream_of_a_graph_with_sync_nodes_and_custom_writes() -> None:
     assert actual == expected
 
 
-async def test_sync_invoke_inside_a_running_event_loop_names_the_async_api() -> None:
-    # Deliberate difference: LangGraph blocks the event loop here; scopegraph refuses.
+async def test_sync_invoke_inside_a_running_event_loop_runs_as_in_langgraph() -> None:
+    # As LangGraph: the caller's event loop waits; the run has a loop of its own.
     app = chain(SG)
-    with pytest.raises(RuntimeError, match="ainvoke"):
-        app.invoke(INPUT)
+    assert app.invoke(INPUT) == await app.ainvoke(INPUT)
 
 
 # -- open_stream ---------------------------------------------------------------------------------

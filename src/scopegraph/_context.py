@@ -3,7 +3,9 @@ custom events, and a cancellation check for sync nodes running in worker threads
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._errors import ContextError, GraphInterrupt
+from ._errors import INVALID_RESUME, ContextError, GraphInterrupt
 from ._pregel import CONFIG_KEY_NODE, NodeContext
 from ._pregel import current as _current
 from ._types import Interrupt, RunnableConfig
@@ -90,27 +92,57 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     ``__interrupt__`` output, and its state is saved. Resuming with
     ``graph.ainvoke(Command(resume=answer), config)`` runs the node again from its start;
     this time ``interrupt()`` returns ``answer``. Needs a checkpointer. ``response_schema``
-    (a JSON schema) tells the caller what shape of answer is expected; it is on the
-    ``Interrupt`` the caller receives.
+    tells the caller what shape of answer is expected: a JSON schema (a dict), or a class
+    (a pydantic model, a TypedDict, a dataclass; needs pydantic), whose JSON schema the
+    ``Interrupt`` carries and which validates the answer: ``interrupt()`` then returns the
+    validated value, and an answer that does not match raises pydantic's
+    ``ValidationError`` (``is_invalid_resume(error)`` is true) and leaves the interrupt
+    waiting for another answer.
     """
     ctx = current_node(what="interrupt()")
+    # The task of the nearest run that keeps checkpoints owns the interrupt: a
+    # subgraph with checkpoints resumes in its own node, not in its parent's.
+    owner: NodeContext | None = None
     root = ctx
-    while root.run.opts.parent is not None:
-        root = root.run.opts.parent
-    if root.run.opts.persist is None:
+    while True:
+        if owner is None and root.run.opts.persist is not None:
+            owner = root
+        parent = root.run.opts.parent
+        if parent is None:
+            break
+        root = parent
+    if owner is None:
         raise ContextError(
             "interrupt() needs a checkpointer to save the run while it waits: compile the "
             "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
             'pass config={"configurable": {"thread_id": ...}}'
         )
-    task = root.task
+    task = owner.task
     index = task.interrupt_index
     task.interrupt_index += 1
-    if index < len(task.resume):
+    adapter: Any = None
+    if response_schema is not None and not isinstance(response_schema, dict):
+        adapter = _type_adapter(response_schema)
+    if index < len(task.resume) and adapter is None:
         return task.resume[index]
-    raise GraphInterrupt(
-        (Interrupt(value=value, id=_interrupt_id(task.id, index), response_schema=response_schema),)
-    )
+    interrupt_id = _interrupt_id(task.id, index)
+    answers = root.run.answers
+    if interrupt_id in answers:
+        task.resume.append(answers.pop(interrupt_id))
+    schema = response_schema if adapter is None else adapter.json_schema()
+    pending = Interrupt(value=value, id=interrupt_id, response_schema=schema)
+    if index < len(task.resume):
+        if adapter is None:
+            return task.resume[index]
+        try:
+            return adapter.validate_python(task.resume[index])
+        except Exception as exc:
+            # The interrupt keeps waiting: the run stores it again, without this answer.
+            setattr(exc, INVALID_RESUME, True)
+            del task.resume[index:]
+            task.interrupts = [pending]
+            raise
+    raise GraphInterrupt((pending,))
 
 
 def _interrupt_id(task_id: str, index: int) -> str:
@@ -130,3 +162,17 @@ def check_cancelled() -> None:
             "node use `await anyio.lowlevel.checkpoint_if_cancelled()` instead"
         )
     anyio.from_thread.check_cancelled()
+
+
+@functools.lru_cache(maxsize=256)
+def _type_adapter(schema: Any) -> Any:
+    """pydantic's TypeAdapter of a response_schema class (made once per class)."""
+    try:
+        # pydantic is an optional dependency: a class response_schema needs it.
+        pydantic = importlib.import_module("pydantic")
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ContextError(
+            f"interrupt(response_schema={schema!r}) needs pydantic to validate the "
+            "answer: pip install pydantic, or pass a JSON schema (a dict)"
+        ) from exc
+    return pydantic.TypeAdapter(schema)

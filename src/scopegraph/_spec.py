@@ -10,15 +10,25 @@ other.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import dis
+import types
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from ._constants import START
 from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
-from ._types import RetryPolicy
+from ._types import CachePolicy, RetryPolicy, TimeoutPolicy
 
-__all__ = ("Branch", "BuilderTables", "GraphSpec", "NodeKind", "NodeSpec", "check_interrupt_nodes")
+__all__ = (
+    "Branch",
+    "BuilderTables",
+    "GraphSpec",
+    "NodeKind",
+    "NodeSpec",
+    "check_interrupt_nodes",
+    "reachable_values",
+)
 
 NodeKind = Literal["async", "sync", "graph", "runnable"]
 
@@ -35,7 +45,7 @@ class NodeSpec:
     writer_kw: bool
     runtime_kw: bool
     retry_policy: tuple[RetryPolicy, ...] | None
-    timeout: float | None
+    timeout: TimeoutPolicy | None
     metadata: dict[str, Any]
     destinations: tuple[str, ...] | None
     """Where a ``Command`` returned by this node may go, if declared."""
@@ -45,6 +55,47 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    destination_labels: dict[str, str] | None = None
+    """The labels ``get_graph()`` draws on the edges to ``destinations`` (LangGraph's
+    ``add_node(destinations={node: label})``)."""
+    error_handler: str | None = None
+    """The node that runs, in the same step, when this one fails after its retries."""
+    is_error_handler: bool = False
+    """Whether this node is some node's ``error_handler`` (it then handles no failure)."""
+    error_kw: bool = False
+    """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
+    defer: bool = False
+    """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
+    cache_policy: CachePolicy | None = None
+    """Reuse the node's writes for an input seen before (with ``compile(cache=...)``)."""
+
+    @property
+    def cache_ns(self) -> tuple[str, ...]:
+        """The cache namespace of this node's writes: the function and the node name."""
+        fn = self.fn
+        ident = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+        return ("__pregel_ns_writes", ident, self.name)
+
+    @property
+    def subgraphs(self) -> list[Any]:
+        """The compiled graph this node runs, or calls from its function, if any
+        (LangGraph's subgraph detection; one without checkpoints does not count)."""
+        fn = self.fn
+        if self.kind == "graph":
+            candidates: list[Any] = [fn]
+        else:
+            funcs = (
+                [fn]
+                if self.kind != "runnable"
+                else [getattr(fn, "func", None), getattr(fn, "afunc", None)]
+            )
+            candidates = [v for f in funcs if f is not None for v in reachable_values(f)]
+        for value in candidates:
+            value = getattr(value, "__self__", value)  # a bound method: its object
+            is_graph = callable(getattr(type(value), "run_as_node", None))
+            if is_graph and getattr(value, "checkpointer", None) is not False:
+                return [value]
+        return []
 
 
 @dataclasses.dataclass(slots=True)
@@ -111,17 +162,28 @@ class GraphSpec:
     start_node: NodeSpec = dataclasses.field(default_factory=lambda: START_NODE)
     strict: bool = False
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
+    managed: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Managed keys (``RemainingSteps``, ``IsLastStep``) of every schema: key -> kind."""
+    root: bool = False
+    """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
+    node's input and the output are the value of the one channel ``__root__``."""
+    cache: Any = None
+    """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
 
     @classmethod
-    def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
+    def build(
+        cls, builder: BuilderTables, name: str, *, strict: bool = False, cache: Any = None
+    ) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
         channels: dict[str, Channel] = {}
+        managed: dict[str, str] = {}
         private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
         for schema in (state, inp, out, *private):
             for key, channel in schema.channels.items():
                 channels.setdefault(key, channel)
+            managed.update(schema.managed)
         edges: dict[str, list[str]] = {}
         for start, end in builder.edges:
             targets = edges.setdefault(start, [])
@@ -155,6 +217,9 @@ class GraphSpec:
             waiting_by_source={k: tuple(v) for k, v in waiting.items()},
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
+            managed=managed,
+            root=state.kind == "root",
+            cache=cache,
         )
 
     def initial_values(self) -> dict[str, Any]:
@@ -163,12 +228,19 @@ class GraphSpec:
 
 
 def check_interrupt_nodes(
-    nodes: Mapping[str, NodeSpec], what: str, names: Sequence[str] | str | None, checkpointer: Any
+    nodes: Mapping[str, NodeSpec],
+    what: str,
+    names: Sequence[str] | str | None,
+    checkpointer: Any,
+    *,
+    required: bool = True,
 ) -> frozenset[str]:
-    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node."""
+    """Validate ``interrupt_before`` / ``interrupt_after``; ``"*"`` means every node.
+    ``required``: a checkpointer is needed (a run's own interrupts, not a compiled
+    graph's, which may be a subgraph's that uses its parent's checkpointer)."""
     if not names:
         return frozenset()
-    if checkpointer is None:
+    if required and checkpointer is None:
         raise GraphValidationError(
             f"{what} needs a checkpointer to save the run while it waits: "
             "compile(checkpointer=InMemorySaver(), ...)"
@@ -184,3 +256,59 @@ def check_interrupt_nodes(
                 f"{', '.join(map(repr, nodes))}"
             )
     return frozenset(names)
+
+
+def reachable_values(func: Any) -> list[Any]:
+    """The values a function reaches from outside its scope, as far as its code shows:
+    every filled closure cell, and each value along a chain of global or closure names
+    followed by attribute loads (``GRAPH.invoke``, ``holder.payload.invoke``), in its
+    code and in the code of the functions it defines. Globals only the inner code names
+    are not followed (the inner code's globals resolve against the outer code's names).
+    """
+    func = getattr(func, "__func__", func)
+    wrapped = getattr(func, "__wrapped__", None)
+    if callable(wrapped):
+        func = getattr(wrapped, "__func__", wrapped)
+    if not isinstance(func, types.FunctionType):
+        return []
+    code = func.__code__
+    cells: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            cells[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    names = func.__globals__
+    found = list(cells.values())
+    known = {name: names[name] for name in code.co_names if name in names}
+    for inner in _code_objects(code):
+        value: Any = None
+        for instruction in dis.get_instructions(inner):
+            op = instruction.opname
+            if op == "LOAD_GLOBAL":
+                value = known.get(instruction.argval)
+            elif op == "LOAD_DEREF":
+                value = cells.get(instruction.argval)
+            elif op in ("LOAD_ATTR", "LOAD_METHOD"):
+                value = _attribute(value, instruction.argval)
+            else:
+                value = None  # any other instruction ends the chain
+            if value is not None:
+                found.append(value)
+    return found
+
+
+def _attribute(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return getattr(value, name, None)
+    except Exception:  # a property that fails: the chain ends here
+        return None
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)

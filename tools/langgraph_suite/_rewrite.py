@@ -30,6 +30,7 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.config": "scopegraph.config",
     "langgraph.errors": "scopegraph.errors",
     "langgraph.runtime": "scopegraph.runtime",
+    "langgraph.managed": "scopegraph.managed",
     "langgraph.checkpoint.memory": "scopegraph.checkpoint.memory",
     "langgraph.constants": "scopegraph",
 }

@@ -7,14 +7,15 @@ works on and returns (or fills in) the result, so it is tested directly
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._constants import END, START
 from .._errors import InvalidUpdateError
-from .._schema import MISSING, Reducer
+from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import Command, Send
+from .._types import NOT_OVERWRITE, Command, Overwrite, Send, overwritten
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -23,14 +24,19 @@ __all__ = (
     "apply_writes",
     "check_route",
     "collect",
-    "give_resume",
+    "command_writes",
     "make_tasks",
     "output_of",
     "plan_next",
+    "reduce_one",
+    "resume_answers",
     "snapshot",
+    "split_deferred",
     "start_task",
     "tasks_from_checkpoint",
     "updated_values",
+    "with_held",
+    "with_managed",
 )
 
 TROUBLESHOOTING = "https://docs.langchain.com/oss/python/langgraph/errors/"
@@ -62,6 +68,15 @@ def apply_writes(
     updated = False
     for key, value in writes:
         reducer = reducers[key]
+        if reducer is not None and (
+            (written is not None and key in written)
+            or type(value) is Overwrite
+            or type(value) is dict
+        ):
+            done, written = _overwrite(values, key, value, writer, written)
+            if done:
+                updated = True
+                continue
         if reducer is None:
             if written is not None:
                 other = written.get(key)
@@ -84,16 +99,46 @@ def apply_writes(
     return updated
 
 
+def _overwrite(
+    values: dict[str, Any], key: str, value: Any, writer: str, written: dict[str, str] | None
+) -> tuple[bool, dict[str, str] | None]:
+    """A write to a reducer key that may be an ``Overwrite``: returns whether it is done
+    with (applied, or ignored since the key was overwritten earlier in the step, as in
+    LangGraph), and ``written``, made here if None, where an overwritten key is recorded."""
+    new = overwritten(value)
+    if written is not None and key in written:
+        if new is not NOT_OVERWRITE:
+            raise InvalidUpdateError(
+                f"Can receive only one Overwrite value per super-step. (key {key!r}, "
+                f"written by {written[key]!r} and {writer!r})\nFor troubleshooting, visit: "
+                f"{TROUBLESHOOTING}INVALID_CONCURRENT_GRAPH_UPDATE"
+            )
+        return True, written
+    if new is NOT_OVERWRITE:
+        return False, written
+    if written is None:
+        written = {}
+    written[key] = writer
+    values[key] = new
+    return True, written
+
+
 def updated_values(
     values: dict[str, Any], reducers: Mapping[str, Reducer | None], writes: Any
 ) -> dict[str, Any]:
     """``values`` with one task's writes applied, as a copy (what its branches see)."""
     fresh = dict(values)
     for key, value in writes:
-        reducer = reducers[key]
-        current = fresh.get(key, MISSING)
-        fresh[key] = value if reducer is None or current is MISSING else reducer(current, value)
+        fresh[key] = reduce_one(reducers[key], fresh.get(key, MISSING), value)
     return fresh
+
+
+def reduce_one(reducer: Reducer | None, current: Any, value: Any) -> Any:
+    """A key's value after one write (an ``Overwrite`` bypasses the reducer)."""
+    if reducer is None or current is MISSING:
+        return value
+    new = overwritten(value)
+    return reducer(current, value) if new is NOT_OVERWRITE else new
 
 
 # -- a node's result ------------------------------------------------------------------------
@@ -102,94 +147,153 @@ def updated_values(
 def collect(spec: GraphSpec, task: Task, result: Any, *, subgraph: bool) -> None:
     """Turn a node's return value into the task's writes and its static routes.
 
-    Fills ``task.writes``, ``task.update`` and ``task.next`` (edges, then ``Command``
-    gotos); the caller adds the routes of the node's conditional edges. ``subgraph``:
-    this run is a subgraph, where ``Command(graph=Command.PARENT)`` is allowed.
+    Fills ``task.writes``, ``task.update`` (the node's ``updates`` chunk) and ``task.next``
+    (edges, then ``Command`` gotos); the caller adds the routes of the node's conditional
+    edges. ``subgraph``: this run is a subgraph, where ``Command(graph=Command.PARENT)``
+    is allowed. Writes to keys the graph does not have are dropped, as in LangGraph
+    (``compile(strict=True)``: an error).
     """
     name = task.name
-    gotos: Sequence[Any] = ()
     if result is None:
-        update = None
-    elif type(result) is dict or isinstance(result, Mapping):
-        update = result
-    elif isinstance(result, Command) or (
-        isinstance(result, (list, tuple)) and result and all(isinstance(c, Command) for c in result)
-    ):
-        update, gotos = from_commands(spec, name, result, subgraph=subgraph)
-    else:
-        update = spec.state_schema.object_to_update(result)
-        if update is None:
-            raise InvalidUpdateError(
-                f"Expected dict, got {result}: node {name!r} must return a dict of state "
-                "updates, a Command, or None\n"
-                f"For troubleshooting, visit: {TROUBLESHOOTING}INVALID_GRAPH_NODE_RETURN_VALUE"
-            )
-    if update:
-        channels = spec.reducers
-        if task.node.kind == "graph":
-            update = {k: v for k, v in update.items() if k in channels}
-        elif not update.keys() <= channels.keys():
-            unknown = [k for k in update if k not in channels]
-            raise InvalidUpdateError(
-                f"node {name!r} wrote the key {unknown[0]!r}, which is not in the state "
-                f"schema {spec.state_schema.name}; add {unknown[0]!r} to the schema or "
-                "stop returning it"
-            )
-        task.writes = list(update.items())
-        task.update = update
-    else:
         task.update = None
-    nxt = task.next
-    nxt.extend(spec.edges_from.get(name, ()))
-    for goto in gotos:
-        nxt.append(check_goto(spec, name, goto))
+    elif type(result) is dict and not spec.root:
+        # The common case: a plain dict of updates, one write per key.
+        update = result
+        if not update.keys() <= spec.reducers.keys():
+            update = {k: v for k, v in _known(spec, task, update.items())}
+        if update:
+            task.writes = list(update.items())
+            task.update = update
+        else:
+            task.update = None
+    else:
+        writes, gotos = _writes_of(spec, task, result, subgraph=subgraph)
+        task.writes = writes
+        task.update = _updates_chunk(spec, writes)
+        if gotos:
+            task.next.extend(spec.edges_from.get(name, ()))
+            task.next.extend(check_goto(spec, name, goto) for goto in gotos)
+            return
+    task.next.extend(spec.edges_from.get(name, ()))
 
 
-def from_commands(
-    spec: GraphSpec, name: str, result: Any, *, subgraph: bool
-) -> tuple[dict[str, Any], list[Any]]:
-    """The update and the gotos of one ``Command`` or a list of them, from node ``name``."""
-    commands = [result] if isinstance(result, Command) else list(result)
-    update: dict[str, Any] = {}
+def _known(spec: GraphSpec, task: Task, writes: Any) -> list[tuple[str, Any]]:
+    """The writes to keys the graph has; the others are dropped (strict: an error)."""
+    channels = spec.reducers
+    known = [(k, v) for k, v in writes if k in channels]
+    if spec.strict and task.node.kind != "graph" and len(known) != len(writes):
+        unknown = next(k for k, _ in writes if k not in channels)
+        raise InvalidUpdateError(
+            f"node {task.name!r} wrote the key {unknown!r}, which is not in the state "
+            f"schema {spec.state_schema.name}; add {unknown!r} to the schema or stop "
+            "returning it (compile(strict=True) rejects such writes)"
+        )
+    return known
+
+
+def _writes_of(
+    spec: GraphSpec, task: Task, result: Any, *, subgraph: bool
+) -> tuple[list[tuple[str, Any]], list[Any]]:
+    """The writes and the gotos of any result but a plain dict (LangGraph's rules): a
+    ``Command``, a list mixing Commands and updates, a state object, a root value."""
+    if isinstance(result, Command):
+        items: Sequence[Any] = (result,)
+    elif (
+        isinstance(result, (list, tuple)) and result and any(isinstance(c, Command) for c in result)
+    ):
+        items = result
+    else:
+        items = (result,)
+    writes: list[tuple[str, Any]] = []
     gotos: list[Any] = []
-    for command in commands:
-        if command.graph == Command.PARENT:
-            if not subgraph:
-                raise InvalidUpdateError(
-                    f"node {name!r} returned Command(graph=Command.PARENT) but this "
-                    "graph is not a subgraph; drop graph=Command.PARENT"
-                )
-            raise ParentCommand(command)
-        if command.graph is not None:
-            raise InvalidUpdateError(
-                f"node {name!r} returned Command(graph={command.graph!r}); graph must "
-                "be None or Command.PARENT"
-            )
-        update.update(_command_update(spec, name, command.update))
-        goto = command.goto
+    for item in items:
+        if not isinstance(item, Command):
+            writes.extend(_value_writes(spec, task.name, item))
+            continue
+        _check_command_graph(task.name, item, subgraph=subgraph)
+        writes.extend(_command_writes(spec, task.name, item.update))
+        goto = item.goto
         if isinstance(goto, (str, Send)):
             gotos.append(goto)
         else:
             gotos.extend(goto)
-    return update, gotos
+    return _known(spec, task, writes), gotos
 
 
-def _command_update(spec: GraphSpec, name: str, cu: Any) -> Mapping[str, Any]:
+def _value_writes(spec: GraphSpec, name: str, value: Any) -> list[tuple[str, Any]]:
+    if value is None:
+        return []
+    if spec.root:
+        return [(ROOT, value)]
+    if isinstance(value, Mapping):
+        return list(value.items())
+    writes = fields_of(value)
+    if writes is None:
+        raise InvalidUpdateError(
+            f"Expected dict, got {value}: node {name!r} must return a dict of state "
+            "updates, a Command, or None\n"
+            f"For troubleshooting, visit: {TROUBLESHOOTING}INVALID_GRAPH_NODE_RETURN_VALUE"
+        )
+    return writes
+
+
+def _command_writes(spec: GraphSpec, name: str, cu: Any) -> list[tuple[str, Any]]:
+    """``Command.update`` as writes: a dict, ``(key, value)`` pairs, a state object, or
+    (a root state) the new value."""
     if cu is None:
-        return {}
+        return []
     if isinstance(cu, Mapping):
-        return cu
+        return list(cu.items())
     if isinstance(cu, (list, tuple)) and all(
         isinstance(t, tuple) and len(t) == 2 and isinstance(t[0], str) for t in cu
     ):
-        return dict(cu)
-    obj = spec.state_schema.object_to_update(cu)
-    if obj is None:
+        return list(cu)
+    if spec.root:
+        return [(ROOT, cu)]
+    writes = fields_of(cu)
+    if writes is None:
+        # Deliberate difference: LangGraph drops such an update silently.
         raise InvalidUpdateError(
             f"node {name!r} returned Command(update={cu!r}); the update must "
             "be a dict of state keys, a list of (key, value) pairs, or None"
         )
-    return obj
+    return writes
+
+
+def command_writes(spec: GraphSpec, command: Command[Any]) -> list[tuple[str, Any]]:
+    """The writes of a ``Command(update=...)`` given as run input (a resume)."""
+    reducers = spec.reducers
+    return [(k, v) for k, v in _command_writes(spec, START, command.update) if k in reducers]
+
+
+def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) -> None:
+    if command.graph == Command.PARENT:
+        if not subgraph:
+            raise InvalidUpdateError(
+                f"node {name!r} returned Command(graph=Command.PARENT) but this "
+                "graph is not a subgraph; drop graph=Command.PARENT"
+            )
+        raise ParentCommand(command)
+    if command.graph is not None:
+        raise InvalidUpdateError(
+            f"node {name!r} returned Command(graph={command.graph!r}); graph must "
+            "be None or Command.PARENT"
+        )
+
+
+def _updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
+    """A node's ``updates`` chunk, LangGraph's shape: ``{key: value}``; a list of
+    ``{key: value}`` when it wrote a key more than once; a root state's value (a list of
+    values for several writes); None when it wrote nothing."""
+    if spec.root:
+        values = [v for _, v in writes]
+        return None if not values else values[0] if len(values) == 1 else values
+    if not writes:
+        return None
+    update = dict(writes)
+    if len(update) < len(writes):
+        return [{k: v} for k, v in writes]
+    return update
 
 
 def check_goto(spec: GraphSpec, name: str, goto: Any) -> Target:
@@ -295,9 +399,12 @@ def make_tasks(
         else:
             assert isinstance(target, Send)
             index = len(push)
+            node = nodes[target.node]
+            if target.timeout is not None:
+                node = dataclasses.replace(node, timeout=target.timeout)
             push.append(
                 Task(
-                    nodes[target.node],
+                    node,
                     target.arg,
                     ("__pregel_push",),
                     ("__pregel_push", index, False),
@@ -339,35 +446,64 @@ def tasks_from_checkpoint(
     return tasks
 
 
-def give_resume(pending: Sequence[Task], resume: Any, thread_id: str) -> None:
-    """Hand ``Command(resume=...)`` to the interrupted tasks: one value for the only
-    pending interrupt, or ``{interrupt_id: value}`` for several."""
-    waiting = [(t, i) for t in pending for i in t.interrupts]
-    if (
-        isinstance(resume, dict)
-        and resume
-        and all(any(i.id == key for _, i in waiting) for key in resume)
-    ):
-        for task, intr in waiting:
-            if intr.id in resume:
-                task.resume.append(resume[intr.id])
-        return
+def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict[str, Any]:
+    """The answers of ``Command(resume=...)`` by interrupt id: one value for the only
+    pending interrupt, or ``{interrupt_id: value}`` for several. ``interrupt()`` takes
+    its answer by its id, in whichever (sub)graph's node it was raised."""
+    waiting = [i for t in pending for i in t.interrupts]
+    if isinstance(resume, dict) and resume and all(any(i.id == k for i in waiting) for k in resume):
+        return {i.id: resume[i.id] for i in waiting if i.id in resume}
     if len(waiting) != 1:
-        ids = ", ".join(repr(i.id) for _, i in waiting) or "none"
+        ids = ", ".join(repr(i.id) for i in waiting) or "none"
         raise RuntimeError(  # LangGraph's type, so `except RuntimeError` handlers work
             f"Command(resume=...) with one value needs exactly one pending interrupt, but "
             f"thread {thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
             "interrupt id: Command(resume={interrupt_id: value, ...})"
         )
-    waiting[0][0].resume.append(resume)
+    return {waiting[0].id: resume}
 
 
-def snapshot(spec: GraphSpec, values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the state, keys in schema order."""
+def with_managed(spec: GraphSpec, values: dict[str, Any], remaining: int) -> dict[str, Any]:
+    """What nodes and branches read: the state, plus the graph's managed keys
+    (``RemainingSteps``, ``IsLastStep``) for a step that leaves ``remaining`` steps."""
+    if not spec.managed:
+        return values
+    return {**values, **managed_values(spec.managed, remaining)}
+
+
+def snapshot(spec: GraphSpec, values: dict[str, Any]) -> Any:
+    """A copy of the state, keys in schema order (a root state: its value)."""
+    if spec.root:
+        return values.get(ROOT)
     return {k: values[k] for k in spec.channels if k in values}
 
 
 def output_of(spec: GraphSpec, values: dict[str, Any]) -> Any:
     """The run's output: the state filtered to the output schema, or None if empty."""
+    if spec.root:
+        return values.get(ROOT)
     out = {k: values[k] for k in spec.output_keys if k in values}
     return out or None
+
+
+def split_deferred(
+    spec: GraphSpec, tasks: list[Task], values: dict[str, Any]
+) -> tuple[list[Task], list[Task]]:
+    """``add_node(defer=True)``: (the tasks to run now, the deferred ones held back).
+
+    A deferred node waits while any other task is planned (LangGraph runs it when the
+    run would otherwise end); it then sees the state as it is, not as it was planned.
+    """
+    now = [t for t in tasks if not t.node.defer]
+    if now:
+        return now, [t for t in tasks if t.node.defer]
+    for task in tasks:
+        if task.path[0] != "__pregel_push":
+            task.input = spec.node_views[task.name](values)
+    return tasks, []
+
+
+def with_held(planned: list[Task], held: list[Task]) -> list[Task]:
+    """The next step's tasks plus the deferred ones still waiting (one per node)."""
+    names = {t.name for t in planned if t.path[0] != "__pregel_push"}
+    return planned + [t for t in held if t.path[0] == "__pregel_push" or t.name not in names]

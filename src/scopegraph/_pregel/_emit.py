@@ -17,7 +17,7 @@ from .._output import RunOutput
 from ..checkpoint._base import Checkpoint
 from ._algo import snapshot
 from ._context import NodeContext, ParsedConfig, RunView, Sink, StreamOptions
-from ._task import Task
+from ._task import Task, result_of
 
 __all__ = (
     "NO_STREAM",
@@ -73,6 +73,23 @@ def stream_sink(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
     return sink_single
 
 
+def printing_sink(
+    inner: Sink, wanted: frozenset[str], printed: frozenset[str], subgraphs: bool
+) -> Sink:
+    """``debug=True`` / ``print_mode=``: chunks of the ``printed`` modes are printed as
+    LangGraph prints them (``[mode] chunk``, bold; ``[graph=ns]`` in yellow for subgraph
+    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``."""
+
+    def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if mode in printed and (subgraphs or not ns):
+            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns else ""
+            print(f"\033[1m[{mode}]\033[0m{where} {chunk!r}")
+        if mode in wanted:
+            inner(ns, mode, chunk)
+
+    return sink
+
+
 def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
     """astream_events: each root stream chunk becomes a root ``on_chain_stream`` event.
 
@@ -111,7 +128,7 @@ def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> N
         "id": task.id,
         "name": task.name,
         "error": error,
-        "result": {} if error is not None or task.interrupts else dict(task.writes),
+        "result": {} if error is not None or task.interrupts else result_of(task.writes),
         "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
     }
     _emit_task_event(run, "task_result", payload)
@@ -160,11 +177,24 @@ def checkpoint_payload(
                 "id": t.id,
                 "name": t.name,
                 "interrupts": tuple(dataclasses.asdict(i) for i in t.interrupts),
-                "state": None,
+                "state": _task_state(run, t),
             }
             for t in next_tasks
         ],
     }
+
+
+def _task_state(run: RunView, task: Task) -> dict[str, Any] | None:
+    """A task's ``state`` as LangGraph's checkpoint payload has it: the config of the
+    namespace of the subgraph the task runs, else None (as the state history has it)."""
+    node = run.opts.spec.nodes.get(task.name)
+    if node is None or not node.subgraphs:
+        return None
+    opts = run.opts
+    ns = f"{task.name}:{task.id}"
+    thread_id = "" if opts.persist is None else opts.persist.thread_id
+    checkpoint_ns = f"{opts.checkpoint_ns}|{ns}" if opts.checkpoint_ns else ns
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}}
 
 
 def emit_checkpoint(run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]) -> None:

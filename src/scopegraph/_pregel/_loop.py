@@ -19,7 +19,7 @@ import anyio
 import anyio.lowlevel
 
 from .._constants import START
-from .._errors import GraphRecursionError
+from .._errors import GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, unwrap_exception_group
@@ -49,11 +49,19 @@ class Run:
         self.loop_thread = threading.get_ident()
         self.step = 0
         self.values: dict[str, Any] = {}
+        self.remaining = opts.cfg.recursion_limit - 1
+        """The current step's ``RemainingSteps`` (LangGraph's count: the first step of a
+        run with an input reads the limit minus one; a resumed run's, the limit plus one)."""
         self.barriers: dict[int, set[str]] = {}
         """Which sources of each join edge have run since it last fired."""
         self.resuming = False
         self.interrupts: list[Interrupt] = []
         """The interrupts the run stopped at (after :meth:`execute`)."""
+        self.paused = False
+        """The run stopped at an interrupt (a node's, or a static one)."""
+        self.answers: dict[str, Any] = {}
+        """``Command(resume=...)``'s answers by interrupt id (on the root run: the
+        ``interrupt()`` calls of its subgraphs' nodes take theirs from here too)."""
         limit = opts.cfg.max_concurrency
         self.limiter = anyio.CapacityLimiter(limit) if limit is not None else None
         self._run_id = opts.cfg.run_id
@@ -81,8 +89,8 @@ class Run:
             self._child_parent_ids = ids
         return ids
 
-    def snapshot(self) -> dict[str, Any]:
-        """A copy of the state, keys in schema order."""
+    def snapshot(self) -> Any:
+        """A copy of the state, keys in schema order (a root state: its value)."""
         return _algo.snapshot(self.opts.spec, self.values)
 
     def result(self) -> Any:
@@ -145,11 +153,22 @@ class Run:
         interrupt_before = frozenset() if persist is None else persist.interrupt_before
         interrupt_after = frozenset() if persist is None else persist.interrupt_after
         steps = 0
-        resuming = self.resuming
+        resuming = resumed = self.resuming
         yielded = time.perf_counter()
+        control = opts.control
+        drained = False
+        defers = any(node.defer for node in opts.spec.nodes.values())
+        held: list[Task] = []
         while tasks:
+            if defers:
+                tasks, held = _algo.split_deferred(opts.spec, tasks, self.values)
             if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
                 self._static_interrupt()
+                break
+            if control is not None and control.drain_requested:
+                # RunControl.request_drain(): stop between steps; the last checkpoint
+                # plans the next one, so the run resumes from it.
+                drained = True
                 break
             resuming = False
             now = time.perf_counter()
@@ -163,16 +182,26 @@ class Run:
                 for task in tasks:
                     if not task.restored:
                         _emit.emit_task_start(self, task)
+            if "updates" in modes and resumed:
+                # A resumed step's tasks that finished before: their writes again, as
+                # LangGraph streams them (marked cached).
+                for task in tasks:
+                    if task.restored and task.writes:
+                        cached = {task.name: task.update, "__metadata__": {"cached": True}}
+                        stream.sink(stream.ns, "updates", cached)
+            resumed = False
             if persistence is None:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
                 await persistence.run_step(tasks, self._run_task, self.limiter)
-                if any(t.interrupts for t in tasks):
+                if any(t.interrupted for t in tasks):
                     self.step -= 1  # the step did not happen: its checkpoint is the last one
                     await self._pause(tasks)
                     break
             ran = tasks
             tasks = self._finish_step(tasks)
+            if held:
+                tasks = _algo.with_held(tasks, held)
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
                 if interrupt_after and any(t.name in interrupt_after for t in ran):
@@ -187,6 +216,9 @@ class Run:
                 )
         if persistence is not None:
             await persistence.settle()
+        if drained:
+            assert control is not None
+            raise GraphDrained(control.drain_reason or "shutdown")
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""
@@ -206,7 +238,9 @@ class Run:
         stream = self.stream
         if updated and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())
-        return _algo.plan_next(opts.spec, tasks, self.barriers, self.values)
+        self.remaining -= 1
+        values = _algo.with_managed(opts.spec, self.values, self.remaining)
+        return _algo.plan_next(opts.spec, tasks, self.barriers, values)
 
     async def plan_start(self) -> list[Task]:
         """The first step's tasks: START's edges, and its conditional edges' routes."""
@@ -226,7 +260,9 @@ class Run:
             if stream.events:
                 _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
                 _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
-        return _algo.make_tasks(spec, targets, {}, self.values)
+        return _algo.make_tasks(
+            spec, targets, {}, _algo.with_managed(spec, self.values, self.remaining)
+        )
 
     # -- stopping at interrupts -------------------------------------------------------------
 
@@ -238,6 +274,7 @@ class Run:
         """
         assert self.persistence is not None
         interrupts = [i for t in tasks for i in t.interrupts]
+        self.paused = True
         for task in sorted(tasks, key=sort_key):
             if task.done and task.writes:
                 self.apply(task.writes, task.name)
@@ -250,12 +287,20 @@ class Run:
                 if task.interrupts:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
         if "values" in stream.modes:
-            values = {**self.snapshot(), "__interrupt__": tuple(interrupts)}
+            snap = self.snapshot()
+            values = {
+                **(snap if isinstance(snap, dict) else {}),
+                "__interrupt__": tuple(interrupts),
+            }
             stream.sink(stream.ns, "values", values)
+        for task in tasks:
+            if task.error is not None:
+                raise task.error  # an answer that did not match its interrupt's schema
 
     def _static_interrupt(self) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
         self.interrupts = []
+        self.paused = True
         stream = self.stream
         if "updates" in stream.modes:
             stream.sink(stream.ns, "updates", {"__interrupt__": ()})

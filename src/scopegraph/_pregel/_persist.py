@@ -17,6 +17,7 @@ import anyio
 import anyio.abc
 
 from .._constants import START
+from .._errors import NodeError
 from .._ids import new_id
 from .._run import run_step
 from .._types import Command
@@ -26,12 +27,24 @@ from ..checkpoint._base import (
     CheckpointTuple,
     TaskRecord,
     TaskStatus,
+    describe_checkpoint,
+    not_found_error,
 )
 from . import _algo, _emit
 from ._context import PersistOptions, RunView
 from ._task import Task, task_id
 
-__all__ = ("PersistedRun", "Persistence")
+__all__ = ("PersistedRun", "Persistence", "ns_path")
+
+
+def ns_path(ns: str) -> str:
+    """A checkpoint namespace without its task ids: ``"a:1f|b:2e|1"`` -> ``"a|b|1"``."""
+    return "|".join(part.split(":")[0] for part in ns.split("|"))
+
+
+def _persistence_of(run: RunView) -> Persistence | None:
+    found = getattr(run, "persistence", None)
+    return found if isinstance(found, Persistence) else None
 
 
 class PersistedRun(RunView, Protocol):
@@ -66,6 +79,18 @@ class Persistence:
         """A background (durability "async") write failed: later ones are skipped."""
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
+        self.root: Persistence = self
+        """The persistence of the root run (a subgraph's run has its parent's root)."""
+        self.parents: dict[str, str] = {}
+        """The checkpoint each enclosing run was at, by namespace (``""``: the root),
+        stored in checkpoint metadata as LangGraph's ``parents``."""
+        self.targets: dict[str, tuple[str, str]] = {}
+        """Root run, time travel to a subgraph's checkpoint: the ``(namespace, id)``
+        each subgraph on the way replays, by namespace path (without task ids)."""
+        self.lineage: set[str] | None = None
+        """Root run replaying an older checkpoint: the checkpoints before it, and the
+        ones this run wrote (what ``checkpointer=True`` subgraphs load their state as
+        of); None when the run goes on from the thread's newest checkpoint."""
 
     @property
     def writes_in_background(self) -> bool:
@@ -78,7 +103,12 @@ class Persistence:
         run = self.run
         opts = run.opts
         head = await self.saver.aget_tuple(self.thread_id, self.ns)
-        wanted = opts.cfg.configurable.get("checkpoint_id")
+        # A subgraph's call ignores the parent's checkpoint_id (its own namespace has
+        # other checkpoints).
+        wanted = opts.cfg.configurable.get("checkpoint_id") if opts.parent is None else None
+        target_ns = opts.cfg.configurable.get("checkpoint_ns")
+        if wanted is not None and target_ns and opts.parent is None:
+            wanted = await self._aim_at_subgraph(target_ns, wanted)
         base = head
         if wanted is not None and (head is None or head.checkpoint.id != wanted):
             base = await self.saver.aget_tuple(self.thread_id, self.ns, wanted)
@@ -88,7 +118,15 @@ class Persistence:
                     "graph.get_state_history(config)"
                 )
         self.expected_latest = None if head is None else head.checkpoint.id
+        if wanted is not None and base is not None:
+            # Addressed at a checkpoint: checkpointer=True subgraphs load their state as
+            # of that checkpoint (LangGraph's replay state).
+            self.lineage = await self._steps_before(base.checkpoint)
         inp = run.input
+        if opts.parent is not None:
+            resumed, base = await self._subgraph_base(head)
+            if resumed is not None:
+                return resumed
         if inp is None or isinstance(inp, Command):
             if base is None:
                 raise CheckpointNotFoundError(
@@ -116,6 +154,81 @@ class Persistence:
         # input again, as no step has run yet.
         return await self.after_input(start)
 
+    async def _subgraph_base(
+        self, head: CheckpointTuple | None
+    ) -> tuple[list[Task] | None, CheckpointTuple | None]:
+        """A subgraph's call: the tasks it resumes with, or the checkpoint its input
+        goes on top of (None: it starts afresh).
+
+        Its node runs again after an interrupt: the subgraph resumes where it stopped.
+        Time travel to one of its checkpoints replays that one. Otherwise it starts
+        afresh, or, with checkpointer=True, goes on from its history: the newest, or
+        when its root run replays an older checkpoint, the newest as of then.
+        """
+        opts = self.run.opts
+        assert opts.parent is not None
+        outer = _persistence_of(opts.parent.run)
+        if outer is not None:
+            self.root = outer.root
+            if outer.checkpoint_id is not None:
+                self.parents = {**outer.parents, outer.ns: outer.checkpoint_id}
+        target = self.root.targets.pop(ns_path(self.ns), None)
+        if target is not None:
+            replayed = await self.saver.aget_tuple(self.thread_id, *target)
+            if replayed is not None:
+                replay = not isinstance(self.root.run.input, Command)  # not a resume
+                return await self.resume(replayed, None, replay=replay), None
+        stateful = opts.persist is not None and opts.persist.stateful
+        if (
+            head is not None
+            and opts.parent.task.resuming
+            and (head.checkpoint.next or not stateful)
+        ):
+            return await self.resume(head, None), None
+        if not stateful:
+            return None, None
+        lineage = self.root.lineage
+        if lineage is None:
+            return None, head
+        for tup in await self.saver.alist(self.thread_id, self.ns):
+            if (tup.checkpoint.metadata.get("parents") or {}).get("") in lineage:
+                return None, tup
+        return None, None
+
+    async def _aim_at_subgraph(self, ns: str, checkpoint_id: str) -> str:
+        """A root run given a subgraph's checkpoint (time travel inside a subgraph):
+        the root checkpoint to replay; the subgraphs on the way replay theirs."""
+        target = await self.saver.aget_tuple(self.thread_id, ns, checkpoint_id)
+        if target is None:
+            raise not_found_error(self.thread_id, ns, checkpoint_id)
+        parents = dict(target.checkpoint.metadata.get("parents") or {})
+        self.targets = {ns_path(k): (k, v) for k, v in parents.items() if k}
+        self.targets[ns_path(ns)] = (ns, checkpoint_id)
+        root_id = parents.get("")
+        if root_id is None:
+            raise CheckpointNotFoundError(
+                f"{describe_checkpoint(self.thread_id, ns, checkpoint_id)} names no "
+                "checkpoint of its root graph to replay from"
+            )
+        return str(root_id)
+
+    async def _steps_before(self, checkpoint: Checkpoint) -> set[str]:
+        """The checkpoints whose next step happened on the way to ``checkpoint`` (a
+        forked or updated checkpoint replaces the step after its parent)."""
+        stored = {
+            t.checkpoint.id: t.checkpoint for t in await self.saver.alist(self.thread_id, self.ns)
+        }
+        found: set[str] = set()
+        current: Checkpoint | None = checkpoint
+        seen: set[str] = set()
+        while current is not None and current.id not in seen:
+            seen.add(current.id)
+            parent = current.parent_id
+            if parent is not None and current.metadata.get("source") == "loop":
+                found.add(parent)
+            current = stored.get(parent) if parent is not None else None
+        return found
+
     async def after_input(self, start: Task) -> list[Task]:
         """Apply the input (the ``__start__`` task's writes) and plan the first step."""
         run = self.run
@@ -136,13 +249,19 @@ class Persistence:
         self.checkpoint_id = checkpoint.id
         run.barriers = {int(k): set(v) for k, v in checkpoint.barriers.items()}
 
-    async def resume(self, base: CheckpointTuple, command: Command[Any] | None) -> list[Task]:
+    async def resume(
+        self, base: CheckpointTuple, command: Command[Any] | None, *, replay: bool = False
+    ) -> list[Task]:
+        """Go on from ``base``: its finished tasks' writes are reused and its interrupted
+        tasks run again. An older checkpoint is forked, and ``replay`` (time travel to
+        the newest) replays it in place: their tasks all run again, and ask again."""
         checkpoint = base.checkpoint
         run = self.run
         opts = run.opts
         stream = run.stream
         self.restore(checkpoint)
         run.resuming = True
+        run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
         if "values" in stream.modes:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
@@ -150,13 +269,23 @@ class Persistence:
             # Replaying an older checkpoint forks the thread: a copy of it becomes the
             # newest checkpoint, and the run goes on from there. Its tasks run again.
             run.step = checkpoint.step + 1
-            tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+            tasks = _algo.tasks_from_checkpoint(
+                opts.spec,
+                checkpoint,
+                _algo.with_managed(opts.spec, run.values, run.remaining),
+                self.thread_id,
+            )
             await self.save_checkpoint(tasks, "fork")
             return tasks
-        records = {r.task_id: r for r in base.tasks}
+        records = {} if replay else {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
-        tasks = _algo.tasks_from_checkpoint(opts.spec, checkpoint, run.values, self.thread_id)
+        tasks = _algo.tasks_from_checkpoint(
+            opts.spec,
+            checkpoint,
+            _algo.with_managed(opts.spec, run.values, run.remaining),
+            self.thread_id,
+        )
         pending: list[Task] = []
         for task in tasks:
             record = records.get(task.id)
@@ -164,9 +293,15 @@ class Persistence:
                 continue
             if record.status == "done":
                 task.restore(record)
+            elif record.status == "error" and task.node.error_handler is not None:
+                # The node failed and its error handler did not finish: run the handler.
+                handler = opts.spec.nodes[task.node.error_handler]
+                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
             elif record.status == "interrupted":
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
+                task.answered = list(record.interrupts)
+                task.resuming = True
                 pending.append(task)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
@@ -174,10 +309,9 @@ class Persistence:
             _emit.emit_checkpoint(run, checkpoint, tasks)
         if command is not None:
             if command.update is not None:
-                updates, _ = _algo.from_commands(opts.spec, START, command, subgraph=False)
-                run.apply(updates.items(), "the resume command")
+                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
             if command.resume is not None:
-                _algo.give_resume(pending, command.resume, self.thread_id)
+                run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:
             task.interrupts = []
         return tasks
@@ -226,7 +360,7 @@ class Persistence:
     async def _record_outcome(self, task: Task, exc: BaseException) -> None:
         if task.done:
             await self.record(task, "done")
-        elif task.interrupts:
+        elif task.interrupted:
             await self.record(task, "interrupted")
         elif task.error is not None or task is getattr(exc, "_task", None):
             await self.record(task, "error", task.error or exc)
@@ -277,11 +411,13 @@ class Persistence:
             metadata={
                 "source": source,
                 "step": run.step,
-                "parents": {},
+                "parents": dict(self.parents),
                 **run.opts.cfg.checkpoint_metadata,
             },
         )
         self.checkpoint_id = checkpoint.id
+        if self.lineage is not None and source == "loop" and checkpoint.parent_id:
+            self.lineage.add(checkpoint.parent_id)
         for task in next_tasks:
             task._id = task_id(checkpoint.id, task.path)
         modes = run.stream.modes

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from .._schema import MISSING
 from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
-from ..checkpoint._base import CheckpointTuple
-from ._task import planned_paths, task_id
+from ..checkpoint._base import Checkpoint, CheckpointTuple
+from ._algo import reduce_one, snapshot
+from ._task import planned_paths, result_of, task_id
 
-__all__ = ("state_snapshot",)
+__all__ = ("planned_tasks", "state_snapshot")
+
+
+def planned_tasks(checkpoint: Checkpoint) -> Iterator[tuple[str, str]]:
+    """The id and node name of each task ``checkpoint`` plans."""
+    for (_kind, name, _extra), path in planned_paths(checkpoint.next):
+        yield task_id(checkpoint.id, path), name
 
 
 def state_snapshot(
-    spec: GraphSpec, tup: CheckpointTuple | None, config: RunnableConfig, *, live: bool = False
+    spec: GraphSpec,
+    tup: CheckpointTuple | None,
+    config: RunnableConfig,
+    *,
+    live: bool = False,
+    task_states: dict[str, Any] | None = None,
 ) -> StateSnapshot:
     """A checkpoint as LangGraph shows it.
 
     ``live`` (the newest checkpoint, asked for without a checkpoint id): the values
     include the writes of tasks that already finished, and ``next`` only the tasks
     still to run. Otherwise: the record of the checkpoint as it was written.
+    ``task_states``: the ``state`` of tasks that run a subgraph, by task id.
     """
     if tup is None:
         return StateSnapshot({}, (), config, None, None, None, (), ())
@@ -30,12 +47,8 @@ def state_snapshot(
             if done.status != "done":
                 continue
             for key, value in done.writes:
-                reducer = spec.reducers.get(key)
-                if reducer is not None and key in values:
-                    values[key] = reducer(values[key], value)
-                else:
-                    values[key] = value
-    ordered = {k: values[k] for k in spec.channels if k in values}
+                values[key] = reduce_one(spec.reducers.get(key), values.get(key, MISSING), value)
+    ordered = snapshot(spec, values)
     tasks: list[PregelTask] = []
     names: list[str] = []
     for (_kind, name, _extra), path in planned_paths(checkpoint.next):
@@ -51,15 +64,22 @@ def state_snapshot(
                 # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
                 error=record.error if record and record.error else None,
                 interrupts=tuple(record.interrupts) if record else (),
-                state=None,
-                result=dict(record.writes) if record and record.status == "done" else None,
+                state=task_states.get(tid) if task_states else None,
+                result=result_of(record.writes) if record and record.status == "done" else None,
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
+    own_config = tup.config
+    parents = checkpoint.metadata.get("parents")
+    if tup.ns and parents:  # a subgraph's: where each enclosing graph was, as LangGraph
+        checkpoint_map = {**parents, tup.ns: checkpoint.id}
+        own_config = {
+            "configurable": {**own_config["configurable"], "checkpoint_map": checkpoint_map}
+        }
     return StateSnapshot(
         values=ordered,
         next=tuple(names),
-        config=tup.config,  # type: ignore[arg-type]
+        config=own_config,  # type: ignore[arg-type]
         metadata=checkpoint.metadata,
         created_at=checkpoint.created_at,
         parent_config=tup.parent_config,  # type: ignore[arg-type]

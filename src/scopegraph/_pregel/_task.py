@@ -6,23 +6,26 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .._errors import ParentCommand
+from .._errors import NodeError, ParentCommand
 from .._ids import new_id
 from .._spec import NodeSpec
 from .._types import Interrupt, Send
 from ..checkpoint._base import TaskRecord, TaskStatus
 
-__all__ = ("ParentCommand", "Task", "planned_paths", "sort_key", "task_id")
+__all__ = ("ParentCommand", "Task", "planned_paths", "result_of", "sort_key", "task_id")
 
 
 class Task:
     __slots__ = (
         "_id",
+        "answered",
         "done",
         "error",
         "failed_at",
+        "failure",
         "input",
         "interrupt_index",
+        "interrupted",
         "interrupts",
         "name",
         "next",
@@ -31,7 +34,9 @@ class Task:
         "recorded",
         "restored",
         "resume",
+        "resuming",
         "sort_key",
+        "subgraph_calls",
         "triggers",
         "update",
         "writes",
@@ -57,11 +62,26 @@ class Task:
         self.next: list[str | Send] = []
         self.error: BaseException | None = None
         self.failed_at = 0
+        self.failure: NodeError | None = None
+        """The node's failure, once the task is its error handler's."""
         self.done = False
         self.restored = False
         self.recorded = False
+        self.interrupted = False
+        """The node stopped at an ``interrupt()`` (its own or a subgraph's, which may be
+        a static one without ``interrupts``)."""
         self.interrupts: list[Interrupt] = []
+        self.answered: list[Interrupt] = []
+        """The interrupts a resumed task stopped at before: its record keeps them once
+        it is done (LangGraph's history shows a task's interrupts with its result)."""
         self.resume: list[Any] = []
+        """The answers its ``interrupt()`` calls got so far, in order."""
+        self.subgraph_calls = 0
+        """How many subgraph runs the node started: the second and later ones get a
+        namespace of their own (``node:task_id|1``...), as in LangGraph."""
+        self.resuming = False
+        """The task was interrupted and runs again: its subgraphs resume where they
+        stopped, from their checkpoints."""
         self.interrupt_index = 0
 
     def restore(self, record: TaskRecord) -> None:
@@ -71,6 +91,13 @@ class Task:
         self.next = list(record.next)
         self.done = self.restored = self.recorded = True
 
+    def hand_to_error_handler(self, handler: NodeSpec, failure: NodeError) -> None:
+        """The node failed for good: the task (same id, input and place in the step)
+        now runs its error handler, which receives ``failure``."""
+        self.node = handler
+        self.name = handler.name
+        self.failure = failure
+
     def record(self, status: TaskStatus, error: BaseException | None = None) -> TaskRecord:
         return TaskRecord(
             task_id=self.id,
@@ -79,7 +106,7 @@ class Task:
             status=status,
             writes=list(self.writes) if status == "done" else [],
             next=list(self.next) if status == "done" else [],
-            interrupts=list(self.interrupts),
+            interrupts=list(self.interrupts or (self.answered if status == "done" else ())),
             error=None if error is None else repr(error),
             resume=list(self.resume),
         )
@@ -121,3 +148,17 @@ def task_id(checkpoint_id: str, path: tuple[Any, ...]) -> str:
     records of the tasks it planned."""
     h = hashlib.md5(f"{checkpoint_id}|{path!r}".encode(), usedforsecurity=False).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def result_of(writes: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """A task's writes as its ``result`` (LangGraph's shape): ``{key: value}``, and
+    ``{key: {"$writes": [value, ...]}}`` for a key it wrote more than once."""
+    result = dict(writes)
+    if len(result) < len(writes):
+        several: dict[str, list[Any]] = {}
+        for key, value in writes:
+            several.setdefault(key, []).append(value)
+        for key, values in several.items():
+            if len(values) > 1:
+                result[key] = {"$writes": values}
+    return result

@@ -7,10 +7,13 @@ node's routes, and a checkpoint with source ``"update"`` is written.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
-from .._constants import START
+from .._constants import END, START
 from .._errors import InvalidUpdateError
+from .._ids import new_id
 from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
@@ -18,23 +21,46 @@ from . import _algo, _emit
 from ._context import NodeContext, PersistOptions, RunOptions, parse_config
 from ._loop import Run
 from ._node import collect
+from ._persist import Persistence
+from ._snapshot import planned_tasks
 from ._task import Task, task_id
 
-__all__ = ("update_state",)
+__all__ = ("update_state", "update_step")
+
+COPY = "__copy__"
+"""``update_state(config, None, as_node=COPY)``: fork the checkpoint as it is."""
+INPUT = "__input__"
+"""``update_state(config, values, as_node=INPUT)``: store ``values`` as a new input."""
 
 
 async def update_state(options: RunOptions, values: Any, as_node: str | None) -> RunnableConfig:
     """Write ``values`` to the thread of ``options`` (:func:`update_options`) as node
     ``as_node``; return the new checkpoint's config."""
+    return await update_step(options, [(values, as_node)])
+
+
+async def update_step(
+    options: RunOptions, updates: Sequence[tuple[Any, str | None]]
+) -> RunnableConfig:
+    """One superstep of updates (``bulk_update_state``'s): each ``(values, as_node)`` is
+    a task of ``as_node``; their writes apply in order and one checkpoint follows.
+    ``__copy__`` and ``__input__`` are updates of their own (a superstep of one)."""
     spec = options.spec
     assert options.persist is not None
     saver = options.persist.saver
     thread, ns = options.persist.thread_id, options.checkpoint_ns
     checkpoint_id = options.cfg.configurable.get("checkpoint_id")
+    if len(updates) > 1 and any(n in (None, COPY, INPUT, END) for _, n in updates):
+        raise InvalidUpdateError(
+            "bulk_update_state: each update of a superstep of several needs an as_node "
+            f"other than {COPY!r}, {INPUT!r} and {END!r}"
+        )
     head = await saver.aget_tuple(thread, ns)
     base = head
     if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
         base = await saver.aget_tuple(thread, ns, checkpoint_id)
+    if updates[0][1] == COPY:
+        return await _copy(options, base, head)
     run = Run(options, None)
     persistence = run.persistence
     assert persistence is not None
@@ -44,8 +70,34 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         run.step = -1
     else:
         persistence.restore(base.checkpoint)
+        # A subgraph's update keeps its lineage: time travel to it finds its parents.
+        persistence.parents = dict(base.checkpoint.metadata.get("parents") or {})
+    if updates[0][1] == INPUT:
+        return await _as_input(run, persistence, updates[0][0], base is None)
+    tasks = [await _update_task(run, base, values, as_node) for values, as_node in updates]
+    written: dict[str, str] | None = {} if len(tasks) > 1 else None
+    for task in tasks:
+        run.apply(task.writes, task.name, written)
+    next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
+    run.step += 1
+    for task in tasks:
+        task._id = task_id(persistence.checkpoint_id or "", task.path)
+        task.done = True
+    # The update is stored as a record of as_node under the checkpoint it follows,
+    # so a later update_state without as_node can find who wrote last.
+    await persistence.save_checkpoint(next_tasks, "update", tasks if base is not None else [])
+    assert persistence.checkpoint_id is not None
+    return _config_of(thread, ns, persistence.checkpoint_id)
+
+
+async def _update_task(
+    run: Run, base: CheckpointTuple | None, values: Any, as_node: str | None
+) -> Task:
+    """A task of ``as_node`` whose result is ``values`` (collected, not run)."""
+    spec = run.opts.spec
     if as_node is None:
-        as_node = await _last_writer(saver, base, spec.nodes)
+        assert run.opts.persist is not None
+        as_node = await _last_writer(run.opts.persist.saver, base, spec.nodes)
     if as_node != START and as_node not in spec.nodes:
         raise InvalidUpdateError(
             f"update_state(as_node={as_node!r}): {as_node!r} is not a node; use one of "
@@ -62,20 +114,56 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         task.next.extend(spec.edges_from.get(START, ()))
     else:
         await collect(run, task, NodeContext(run, task), values)
-    run.apply(task.writes, as_node)
-    tasks = _algo.plan_next(spec, [task], run.barriers, run.values)
+    return task
+
+
+async def _copy(
+    options: RunOptions, base: CheckpointTuple | None, head: CheckpointTuple | None
+) -> RunnableConfig:
+    """``as_node="__copy__"``: a sibling of the checkpoint (the same parent, values and
+    next tasks, none of its task records), so that its tasks run, and ask, again."""
+    assert options.persist is not None
+    if base is None:
+        raise InvalidUpdateError("Cannot copy a non-existent checkpoint")
+    original = base.checkpoint
+    copy = dataclasses.replace(
+        original,
+        id=new_id(),
+        created_at=_emit.now(),
+        metadata={
+            "source": "fork",
+            "step": original.metadata.get("step", original.step) + 1,
+            "parents": original.metadata.get("parents", {}),
+            **options.cfg.checkpoint_metadata,
+        },
+    )
+    expected = None if head is None else head.checkpoint.id
+    await options.persist.saver.aput(base.thread_id, base.ns, copy, expected_latest=expected)
+    return _config_of(base.thread_id, base.ns, copy.id)
+
+
+async def _as_input(run: Run, persistence: Persistence, values: Any, fresh: bool) -> RunnableConfig:
+    """``as_node="__input__"``: store ``values`` as a run's input would be (an input
+    checkpoint whose ``__start__`` task holds them); the next run applies them."""
+    spec = run.opts.spec
+    update = spec.input_schema.coerce_input(values, allowed=spec.input_channels, strict=spec.strict)
+    if not update:
+        raise InvalidUpdateError(f"Received no input writes for {list(spec.input_channels)}")
+    if fresh:
+        run.step = -2
     run.step += 1
-    task._id = task_id(persistence.checkpoint_id or "", task.path)
-    task.done = True
-    # The update is stored as a record of as_node under the checkpoint it follows,
-    # so a later update_state without as_node can find who wrote last.
-    await persistence.save_checkpoint(tasks, "update", [task] if base is not None else [])
+    start = _algo.start_task(spec, values)
+    start.writes = list(update.items())
+    start.done = True
+    await persistence.save_checkpoint([start], "input")
+    await persistence.record(start, "done")
+    assert persistence.checkpoint_id is not None
+    return _config_of(persistence.thread_id, persistence.ns, persistence.checkpoint_id)
+
+
+def _config_of(thread: str, ns: str, checkpoint_id: str) -> RunnableConfig:
     return {
-        "configurable": {
-            "thread_id": thread,
-            "checkpoint_ns": ns,
-            "checkpoint_id": persistence.checkpoint_id,
-        }
+        "configurable": {"thread_id": thread, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
     }
 
 
@@ -85,9 +173,15 @@ async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None,
     if base is None or base.checkpoint.parent_id is None:
         return START
     parent = await saver.aget_tuple(base.thread_id, base.ns, base.checkpoint.parent_id)
-    writers = sorted(
-        {r.name for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes}
-    )
+    records = [r for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes]
+    if parent is not None:
+        # A step's checkpoint follows the tasks its parent planned; an update's, the
+        # update's own record (a fork of the parent may have stored both there).
+        planned = {tid for tid, _ in planned_tasks(parent.checkpoint)}
+        by_step = base.checkpoint.metadata.get("source") == "loop"
+        chosen = [r for r in records if (r.task_id in planned) == by_step]
+        records = chosen or records
+    writers = sorted({r.name for r in records})
     if len(writers) == 1:
         return writers[0] if writers[0] in nodes else START
     if not writers:

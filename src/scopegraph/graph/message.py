@@ -5,9 +5,10 @@ Needs langchain_core (``pip install 'scopegraph[langchain]'``).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 try:
     from langchain_core.messages import (
@@ -16,6 +17,7 @@ try:
         BaseMessageChunk,
         RemoveMessage,
         convert_to_messages,
+        convert_to_openai_messages,
         message_chunk_to_message,
     )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -41,41 +43,77 @@ def _as_messages(value: Messages) -> list[BaseMessage]:
     return messages
 
 
-def add_messages(left: Messages, right: Messages) -> list[BaseMessage]:
+def add_messages(
+    left: Messages | None = None,
+    right: Messages | None = None,
+    *,
+    format: Literal["langchain-openai"] | None = None,
+) -> Any:
     """Merge ``right`` into ``left`` by message id, as LangGraph does.
 
     Messages (or dicts, tuples and strings LangChain can convert) without an id get a new
     one; a message whose id is already in ``left`` replaces it; ``RemoveMessage(id=...)``
-    deletes that message (an unknown id is an error); ``RemoveMessage(id=REMOVE_ALL_MESSAGES)``
-    drops everything before it.
+    deletes that message (an unknown id is an error, a later message with that id brings
+    it back); ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` drops everything before it.
+
+    ``format="langchain-openai"`` returns the messages with their content in OpenAI's
+    format. Called with only ``format=``, it returns the reducer to annotate a key with::
+
+        messages: Annotated[list, add_messages(format="langchain-openai")]
     """
+    if left is None and right is None:
+        return functools.partial(_merge, format=format)
+    if left is None or right is None:
+        raise ValueError(
+            "Must specify non-null arguments for both 'left' and 'right'. Only "
+            f"received: '{'left' if left is not None else 'right'}'."
+        )
+    return _merge(left, right, format=format)
+
+
+def _merge(left: Messages, right: Messages, *, format: str | None = None) -> list[BaseMessage]:
     old = _as_messages(left)
     new = _as_messages(right)
-    for message in old + new:
+    for message in old:
         if message.id is None:
             message.id = str(uuid.uuid4())
-    for index in range(len(new) - 1, -1, -1):
-        message = new[index]
-        if isinstance(message, RemoveMessage) and message.id == REMOVE_ALL_MESSAGES:
-            return new[index + 1 :]
+    start = 0
+    for index, message in enumerate(new):
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+        elif isinstance(message, RemoveMessage) and message.id == REMOVE_ALL_MESSAGES:
+            start = index + 1
+    if start:
+        return _formatted(new[start:], format)
     merged = list(old)
     position = {m.id: i for i, m in enumerate(merged)}
-    removed: set[str] = set()
+    removed: set[Any] = set()
     for message in new:
         at = position.get(message.id)
-        if isinstance(message, RemoveMessage):
-            if at is None:
-                raise ValueError(
-                    f"RemoveMessage(id={message.id!r}): no message with that id in the list"
-                )
-            removed.add(str(message.id))
-            continue
-        if at is None:
+        if at is not None:
+            if isinstance(message, RemoveMessage):
+                removed.add(message.id)
+            else:
+                removed.discard(message.id)
+                merged[at] = message
+        elif isinstance(message, RemoveMessage):
+            raise ValueError(
+                f"Attempting to delete a message with an ID that doesn't exist ('{message.id}')"
+            )
+        else:
             position[message.id] = len(merged)
             merged.append(message)
-        else:
-            merged[at] = message
-    return [m for m in merged if m.id not in removed]
+    if removed:
+        merged = [m for m in merged if m.id not in removed]
+    return _formatted(merged, format)
+
+
+def _formatted(messages: list[BaseMessage], format: str | None) -> list[BaseMessage]:
+    if format is None:
+        return messages
+    if format == "langchain-openai":
+        return list(convert_to_messages(convert_to_openai_messages(messages)))
+    raise ValueError(f"Unrecognized {format=}. Expected one of 'langchain-openai', None.")
 
 
 class MessagesState(TypedDict):

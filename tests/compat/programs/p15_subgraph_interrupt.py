@@ -12,10 +12,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 FEATURE = "interrupt() inside a subgraph, resumed from the parent"
-DIFFERENCE = (
-    "documented limitation, no subgraph checkpoints yet: on resume the subgraph re-runs "
-    "from its start, so its nodes before the interrupt run again (same results)"
-)
 
 
 class State(TypedDict):
@@ -65,10 +61,3 @@ async def main() -> Any:
         "resumed": resumed,
         "calls_on_resume": calls,
     }
-
-
-def expected_difference(langgraph_result: Any, scopegraph_result: Any) -> None:
-    same = {k: v for k, v in langgraph_result.items() if k != "calls_on_resume"}
-    assert same == {k: v for k, v in scopegraph_result.items() if k != "calls_on_resume"}
-    assert langgraph_result["calls_on_resume"] == ["ask"]
-    assert scopegraph_result["calls_on_resume"] == ["prepare", "ask"]
