@@ -328,3 +328,44 @@ async def test_a_run_whose_end_cannot_be_stored_ends_error_and_the_server_goes_o
         assert (await stored.get("thread", tid) or {}).get("status") == "idle"
     finally:
         stored.close()
+
+
+UNSTORABLE_RESULT = """
+from typing import TypedDict
+from scopegraph import StateGraph, START, END
+
+class State(TypedDict, total=False):
+    text: str
+
+async def nul(state: State) -> State:
+    return {"text": "a" + chr(0) + "b"}  # its checkpoint keeps it; PostgreSQL's jsonb cannot
+
+builder = StateGraph(State)
+builder.add_node("nul", nul)
+builder.add_edge(START, "nul")
+builder.add_edge("nul", END)
+graph = builder.compile()
+"""
+
+
+def test_a_run_whose_result_the_queue_cannot_store_fails_alone_in_scale_out(
+    pg_dsn: str, tmp_path: Path
+) -> None:
+    """The worker could not record the run's end (PostgreSQL refused its result): the run
+    ends ``error`` and the worker goes on serving runs (it used to crash, and the run,
+    re-queued, crashed the next worker)."""
+    app = tmp_path / "nul_graph.py"
+    app.write_text(UNSTORABLE_RESULT)
+    with (
+        _redis.running_redis_server() as redis,
+        running_cluster(
+            tmp_path, pg_dsn, redis.url(0), apis=1, workers=1, extra_graphs=[f"nul={app}:graph"]
+        ) as cluster,
+        httpx.Client(base_url=cluster.apis[0], timeout=60) as http,
+    ):
+        tid = ok(http.post("/threads", json={}))["thread_id"]
+        run = ok(http.post(f"/threads/{tid}/runs", json={"assistant_id": "nul", "input": {}}))
+        ok(http.get(f"/threads/{tid}/runs/{run['run_id']}/join"))
+        assert ok(http.get(f"/threads/{tid}/runs/{run['run_id']}"))["status"] == "error"
+        assert cluster.processes["W1"].process.poll() is None, cluster.logs()
+        assert ok(http.post(f"/threads/{tid}/runs/wait", json=RUN))["tokens"]
