@@ -12,6 +12,7 @@ import pathlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypedDict
 
+import anyio
 import pytest
 
 from scopegraph import END, START, Command, StateGraph, interrupt
@@ -175,6 +176,11 @@ async def test_subgraph_static_interrupt_uses_the_parents_checkpointer(
     assert out == {"log": []}
     assert (await graph.aget_state(config)).next == ("child",)
     assert await graph.ainvoke(None, config) == {"log": ["step", "step"]}
+    # As LangGraph: the root reports the subgraph's stop, the subgraph does not.
+    other: Any = {"configurable": {"thread_id": "streamed"}}
+    chunks = [c async for c in graph.astream({"log": []}, other, subgraphs=True)]
+    assert chunks[-1] == ((), {"__interrupt__": ()})
+    assert [ns for ns, chunk in chunks if "__interrupt__" in chunk] == [()]
 
 
 def test_compile_rejects_what_is_not_a_checkpointer() -> None:
@@ -448,3 +454,77 @@ async def test_time_travel_to_a_subgraphs_newest_checkpoint_asks_every_question_
     out = await graph.ainvoke(None, sub_head)
     # a was answered, but replaying the checkpoint asks it again
     assert sorted(i.value for i in out["__interrupt__"]) == ["a", "b"]
+
+
+# -- LangGraph's read API on the savers ------------------------------------------------------
+
+
+async def test_savers_answer_langgraphs_read_api_given_a_config(
+    saver: BaseCheckpointSaver,
+) -> None:
+    graph = _parent(_child([]), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": []}, config)
+    ours = await saver.aget_tuple("t")
+    theirs = await saver.aget_tuple(config)
+    assert ours is not None
+    assert theirs is not None
+    assert theirs.config == ours.config
+    assert theirs.checkpoint["id"] == ours.checkpoint.id
+    assert theirs.checkpoint["channel_values"] == {"log": []}
+    assert theirs.metadata["source"] == "loop"
+    assert [(w[1], [i.value for i in w[2]]) for w in theirs.pending_writes or []] == [
+        ("__interrupt__", ["continue?"])
+    ]
+    assert saver.get_tuple(config) == theirs
+    assert (saver.get(config) or {})["id"] == ours.checkpoint.id
+    listed = [t async for t in saver.alist(config, filter={"source": "input"})]
+    assert [t.metadata["source"] for t in listed] == ["input"]
+    root_only = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    assert len(saver.list(root_only)) == len(await saver.alist("t"))
+    assert saver.list(root_only, limit=1)[0] == theirs
+    assert await saver.aget_tuple({"configurable": {"thread_id": "nobody"}}) is None
+
+
+# -- cancellation ----------------------------------------------------------------------------
+
+
+async def test_cancelling_a_run_inside_a_subgraph_completes_its_cleanup_and_can_resume(
+    saver: BaseCheckpointSaver,
+) -> None:
+    started = anyio.Event()
+    order: list[str] = []
+    block = [True]
+
+    async def prepare(state: State) -> dict[str, Any]:
+        order.append("prepare")
+        return {"log": ["prepare"]}
+
+    async def slow(state: State) -> dict[str, Any]:
+        if not block[0]:
+            return {"log": ["slow"]}
+        try:
+            started.set()
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)  # cleanup that really awaits
+                order.append("cleanup done")
+
+    sub = StateGraph(State).add_node("prepare", prepare).add_node("slow", slow)
+    sub.add_edge(START, "prepare").add_edge("prepare", "slow")
+    graph = _parent(sub.compile(), saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    async with graph.open_stream({"log": []}, config) as stream:
+        await started.wait()
+        stream.cancel()
+        async for _ in stream:
+            pass
+    order.append("stream closed")
+    assert order == ["prepare", "cleanup done", "stream closed"]
+    # The subgraph's finished node is kept: resuming runs only what did not finish.
+    block[0] = False
+    order.clear()
+    assert await graph.ainvoke(None, config) == {"log": ["prepare", "slow"]}
+    assert order == []

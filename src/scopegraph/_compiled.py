@@ -41,6 +41,7 @@ from ._pregel import (
 )
 from ._pregel._context import merge_configs
 from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
+from ._pregel._persist import ns_path
 from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state, update_step
 from ._run import iterate_detached, open_run, sync_api_run, unwrap_exception_group
@@ -665,9 +666,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def _own_ns(self, ns: str) -> str:
         """Where this graph keeps its checkpoints when ``ns`` calls it: a
         ``checkpointer=True`` subgraph keeps one history, under ``ns`` without task ids."""
-        if self.checkpointer is not True:
-            return ns
-        return "|".join(part.split(":")[0] for part in ns.split("|"))
+        return ns_path(ns) if self.checkpointer is True else ns
 
     def _subgraph_tasks(
         self, tup: CheckpointTuple | None

@@ -16,6 +16,7 @@ import anyio.lowlevel
 from ._errors import INVALID_RESUME, ContextError, GraphInterrupt
 from ._pregel import CONFIG_KEY_NODE, NodeContext
 from ._pregel import current as _current
+from ._pregel._algo import NULL_ANSWER
 from ._types import Interrupt, RunnableConfig
 
 __all__ = (
@@ -129,6 +130,8 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     answers = root.run.answers
     if interrupt_id in answers:
         task.resume.append(answers.pop(interrupt_id))
+    elif NULL_ANSWER in answers and index >= len(task.resume):
+        task.resume.append(answers.pop(NULL_ANSWER))
     schema = response_schema if adapter is None else adapter.json_schema()
     pending = Interrupt(value=value, id=interrupt_id, response_schema=schema)
     if index < len(task.resume):

@@ -68,6 +68,8 @@ class NodeSpec:
     """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
     cache_policy: CachePolicy | None = None
     """Reuse the node's writes for an input seen before (with ``compile(cache=...)``)."""
+    found_subgraphs: list[Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    """:attr:`subgraphs`, once found."""
 
     @property
     def cache_ns(self) -> tuple[str, ...]:
@@ -80,6 +82,12 @@ class NodeSpec:
     def subgraphs(self) -> list[Any]:
         """The compiled graph this node runs, or calls from its function, if any
         (LangGraph's subgraph detection; one without checkpoints does not count)."""
+        found = self.found_subgraphs
+        if found is None:
+            found = self.found_subgraphs = self._find_subgraphs()
+        return found
+
+    def _find_subgraphs(self) -> list[Any]:
         fn = self.fn
         if self.kind == "graph":
             candidates: list[Any] = [fn]

@@ -29,6 +29,7 @@ __all__ = (
     "output_of",
     "plan_next",
     "reduce_one",
+    "NULL_ANSWER",
     "resume_answers",
     "snapshot",
     "split_deferred",
@@ -446,6 +447,10 @@ def tasks_from_checkpoint(
     return tasks
 
 
+NULL_ANSWER = ""
+"""The key of an answer given while no interrupt was pending (never an interrupt id)."""
+
+
 def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict[str, Any]:
     """The answers of ``Command(resume=...)`` by interrupt id: one value for the only
     pending interrupt, or ``{interrupt_id: value}`` for several. ``interrupt()`` takes
@@ -453,12 +458,14 @@ def resume_answers(pending: Sequence[Task], resume: Any, thread_id: str) -> dict
     waiting = [i for t in pending for i in t.interrupts]
     if isinstance(resume, dict) and resume and all(any(i.id == k for i in waiting) for k in resume):
         return {i.id: resume[i.id] for i in waiting if i.id in resume}
+    if not waiting:  # e.g. at a static breakpoint: the first interrupt() asked takes it
+        return {NULL_ANSWER: resume}
     if len(waiting) != 1:
-        ids = ", ".join(repr(i.id) for i in waiting) or "none"
-        raise RuntimeError(  # LangGraph's type, so `except RuntimeError` handlers work
-            f"Command(resume=...) with one value needs exactly one pending interrupt, but "
-            f"thread {thread_id!r} has {len(waiting)} (ids: {ids}); resume each by its "
-            "interrupt id: Command(resume={interrupt_id: value, ...})"
+        ids = ", ".join(repr(i.id) for i in waiting)
+        raise RuntimeError(  # LangGraph's type and words, so `except RuntimeError` works
+            "When there are multiple pending interrupts, you must specify the interrupt id "
+            f"when resuming. Thread {thread_id!r} has {len(waiting)} (ids: {ids}): pass "
+            "Command(resume={interrupt_id: value, ...})"
         )
     return {waiting[0].id: resume}
 

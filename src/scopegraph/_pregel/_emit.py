@@ -147,26 +147,30 @@ def _emit_task_event(run: RunView, kind: str, payload: dict[str, Any]) -> None:
         )
 
 
-def _checkpoint_config(run: RunView, checkpoint_id: str) -> dict[str, Any]:
+def _checkpoint_config(
+    run: RunView, checkpoint_id: str, parents: dict[str, str] | None = None
+) -> dict[str, Any]:
     opts = run.opts
-    return {
-        "configurable": {
-            "checkpoint_ns": opts.checkpoint_ns,
-            "thread_id": "" if opts.persist is None else opts.persist.thread_id,
-            "checkpoint_id": checkpoint_id,
-        }
+    configurable: dict[str, Any] = {
+        "checkpoint_ns": opts.checkpoint_ns,
+        "thread_id": "" if opts.persist is None else opts.persist.thread_id,
+        "checkpoint_id": checkpoint_id,
     }
+    if parents:  # a subgraph's checkpoint: where each enclosing graph was (LangGraph's)
+        configurable["checkpoint_map"] = {**parents, opts.checkpoint_ns: checkpoint_id}
+    return {"configurable": configurable}
 
 
 def checkpoint_payload(
     run: RunView, checkpoint: Checkpoint, next_tasks: list[Task]
 ) -> dict[str, Any]:
     """A checkpoint as the ``checkpoints`` stream mode shows it (LangGraph's shape)."""
+    parents = checkpoint.metadata.get("parents")
     return {
-        "config": _checkpoint_config(run, checkpoint.id),
+        "config": _checkpoint_config(run, checkpoint.id, parents),
         "parent_config": None
         if checkpoint.parent_id is None
-        else _checkpoint_config(run, checkpoint.parent_id),
+        else _checkpoint_config(run, checkpoint.parent_id, parents),
         "values": snapshot(run.opts.spec, run.values),
         "metadata": checkpoint.metadata,
         "next": [START]

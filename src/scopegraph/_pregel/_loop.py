@@ -215,7 +215,7 @@ class Run:
                     f"For troubleshooting, visit: {_algo.TROUBLESHOOTING}GRAPH_RECURSION_LIMIT"
                 )
         if persistence is not None:
-            await persistence.settle()
+            await persistence.settle(ended=not self.paused and not drained)
         if drained:
             assert control is not None
             raise GraphDrained(control.drain_reason or "shutdown")
@@ -282,11 +282,13 @@ class Run:
             await self.persistence.settle()
         self.interrupts = interrupts
         stream = self.stream
-        if "updates" in stream.modes:
+        if self.opts.parent is not None:
+            pass  # as LangGraph: the root run reports interrupts, its subgraphs' too
+        elif "updates" in stream.modes:
             for task in tasks:
-                if task.interrupts:
+                if task.interrupted:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
-        if "values" in stream.modes:
+        if "values" in stream.modes and self.opts.parent is None:
             snap = self.snapshot()
             values = {
                 **(snap if isinstance(snap, dict) else {}),
@@ -302,5 +304,5 @@ class Run:
         self.interrupts = []
         self.paused = True
         stream = self.stream
-        if "updates" in stream.modes:
+        if "updates" in stream.modes and self.opts.parent is None:
             stream.sink(stream.ns, "updates", {"__interrupt__": ()})

@@ -5,6 +5,17 @@ Durability (``RunOptions.durability``): ``"sync"`` writes each checkpoint before
 step; ``"async"`` writes it in a background task of the run while the next step runs
 (writes stay in order, and the run waits for the last one before it returns); ``"exit"``
 keeps only the newest checkpoint and writes it when the run stops, however it stops.
+
+Subgraphs (LangGraph's model): a subgraph's run inside a run with a checkpointer keeps
+its own checkpoints in the same saver and thread, under its namespace (``node:task_id``,
+nested with ``|``; ``node`` alone for a ``checkpointer=True`` subgraph, whose history
+outlives one call). Its interrupted node is its own to resume: when the parent's node
+runs again, the subgraph resumes from its newest checkpoint (:meth:`_subgraph_base`).
+Each checkpoint's metadata ``parents`` names the checkpoint every enclosing run was at,
+which is how time travel finds its way: a run given a subgraph's checkpoint replays its
+root's checkpoint, and each subgraph on the way replays its own (``targets``); a run
+given an older checkpoint makes ``checkpointer=True`` subgraphs load their state as of
+then (``lineage``).
 """
 
 from __future__ import annotations
@@ -280,6 +291,9 @@ class Persistence:
         records = {} if replay else {r.task_id: r for r in base.tasks}
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
+        if command is not None and command.update is not None:
+            # Before the tasks read the state: they see the update (LangGraph's order).
+            run.apply(_algo.command_writes(opts.spec, command), "the resume command")
         tasks = _algo.tasks_from_checkpoint(
             opts.spec,
             checkpoint,
@@ -288,6 +302,9 @@ class Persistence:
         )
         pending: list[Task] = []
         for task in tasks:
+            # A task that runs again (interrupted, failed, cancelled, or cut off by a
+            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
+            task.resuming = not replay
             record = records.get(task.id)
             if record is None:
                 continue
@@ -301,17 +318,13 @@ class Persistence:
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)
                 task.answered = list(record.interrupts)
-                task.resuming = True
                 pending.append(task)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
             _emit.emit_checkpoint(run, checkpoint, tasks)
-        if command is not None:
-            if command.update is not None:
-                run.apply(_algo.command_writes(opts.spec, command), "the resume command")
-            if command.resume is not None:
-                run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
+        if command is not None and command.resume is not None:
+            run.answers.update(_algo.resume_answers(pending, command.resume, self.thread_id))
         for task in tasks:
             task.interrupts = []
         return tasks
@@ -485,8 +498,17 @@ class Persistence:
         self._unsaved_records = []
         self._unsaved = None
 
-    async def settle(self) -> None:
-        """Make every write of the run durable before the run returns."""
+    async def settle(self, *, ended: bool = False) -> None:
+        """Make every write of the run durable before the run returns.
+
+        ``ended``: the run ran to its end. A subgraph's call that did, with durability
+        "exit", leaves no checkpoint (unless it keeps its history across calls), as in
+        LangGraph: only a stopped one needs its state to resume.
+        """
+        persist = self.run.opts.persist
+        stateful = persist is not None and persist.stateful
+        if ended and self.durability == "exit" and self.ns and not stateful:
+            self._unsaved = None
         await self.flush_unsaved()
         if self._last_put is not None:
             with anyio.CancelScope(shield=True):

@@ -80,8 +80,8 @@ class Task:
         """How many subgraph runs the node started: the second and later ones get a
         namespace of their own (``node:task_id|1``...), as in LangGraph."""
         self.resuming = False
-        """The task was interrupted and runs again: its subgraphs resume where they
-        stopped, from their checkpoints."""
+        """The task runs again on a resume (it was interrupted, failed or cancelled): its
+        subgraphs resume where they stopped, from their checkpoints."""
         self.interrupt_index = 0
 
     def restore(self, record: TaskRecord) -> None:

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, Self, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 import anyio.to_thread
 
 from ._codec import decode_tuple, encode_checkpoint, encode_task
+from ._langgraph_api import LangGraphCheckpointTuple, as_langgraph, config_parts, matching
 from ._model import SCHEMA_VERSION as SCHEMA_VERSION
 from ._model import Checkpoint as Checkpoint
 from ._model import CheckpointConflictError as CheckpointConflictError
@@ -182,6 +183,11 @@ class BaseCheckpointSaver(abc.ABC):
     def _delete(self, thread_id: str) -> RowCall[None]:
         """Delete the thread's rows."""
 
+    def _namespaces(self, thread_id: str) -> Sequence[str]:
+        """The namespaces the thread has checkpoints in (LangGraph's ``list(config)``
+        without a namespace lists them all); a saver that cannot tell lists the root's."""
+        return [""]
+
     def _prepare(self) -> RowCall[None]:
         """Connect and create the schema (savers that connect lazily do it on first use)."""
         return _NOTHING
@@ -192,11 +198,30 @@ class BaseCheckpointSaver(abc.ABC):
         """Connect, and create or migrate the schema (also done on first use)."""
         self._prepare().run()
 
+    @overload
     def get_tuple(
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
+    ) -> CheckpointTuple | None: ...
+    @overload
+    def get_tuple(self, thread_id: Mapping[str, Any]) -> LangGraphCheckpointTuple | None: ...
+    def get_tuple(
+        self, thread_id: str | Mapping[str, Any], ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointTuple | LangGraphCheckpointTuple | None:
+        """The newest checkpoint of the thread, or the one with ``checkpoint_id``; given
+        a LangGraph config instead, LangGraph's ``CheckpointTuple`` (see
+        :mod:`._langgraph_api`)."""
+        if isinstance(thread_id, Mapping):
+            thread, ns, checkpoint_id = config_parts(thread_id, "get_tuple()")
+            found = self.get_tuple(thread, ns, checkpoint_id)
+            return None if found is None else as_langgraph(found)
         return _decode_one(thread_id, ns, self._read(thread_id, ns, checkpoint_id).run())
 
+    def get(self, config: Mapping[str, Any]) -> dict[str, Any] | None:
+        """LangGraph's ``get(config)``: the checkpoint as LangGraph's dict, or None."""
+        found = self.get_tuple(config)
+        return None if found is None else found.checkpoint
+
+    @overload
     def list(
         self,
         thread_id: str,
@@ -204,9 +229,38 @@ class BaseCheckpointSaver(abc.ABC):
         *,
         before: str | None = None,
         limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
+    ) -> Sequence[CheckpointTuple]: ...
+    @overload
+    def list(
+        self,
+        thread_id: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[LangGraphCheckpointTuple]: ...
+    def list(
+        self,
+        thread_id: str | Mapping[str, Any] | None,
+        ns: str = "",
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: str | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Sequence[CheckpointTuple] | Sequence[LangGraphCheckpointTuple]:
+        """The thread's checkpoints, newest first; given a LangGraph config instead,
+        LangGraph's ``CheckpointTuple`` objects (``filter`` matches metadata)."""
         check_limit(limit)
-        rows = self._read_page(thread_id, ns, before, limit).run()
+        if not isinstance(thread_id, str):
+            thread, ns, _ = config_parts(thread_id, "list()")
+            start = config_parts(before, "list()")[2] if isinstance(before, Mapping) else None
+            if "checkpoint_ns" in (thread_id or {}).get("configurable", {}) or start:
+                return matching(self.list(thread, ns, before=start), filter, limit)
+            # As LangGraph: a config without a namespace lists every namespace's.
+            every = [t for space in self._namespaces(thread) for t in self.list(thread, space)]
+            every.sort(key=lambda t: t.checkpoint.id, reverse=True)
+            return matching(every, filter, limit)
+        rows = self._read_page(thread_id, ns, _before_id(before), limit).run()
         return [decode_tuple(thread_id, ns, *row) for row in rows]
 
     def put(
@@ -243,16 +297,33 @@ class BaseCheckpointSaver(abc.ABC):
         """Connect, and create or migrate the schema (also done on first use)."""
         await self._prepare().arun()
 
+    @overload
     async def aget_tuple(
         self, thread_id: str, ns: str = "", checkpoint_id: str | None = None
-    ) -> CheckpointTuple | None:
+    ) -> CheckpointTuple | None: ...
+    @overload
+    async def aget_tuple(self, thread_id: Mapping[str, Any]) -> LangGraphCheckpointTuple | None: ...
+    async def aget_tuple(
+        self, thread_id: str | Mapping[str, Any], ns: str = "", checkpoint_id: str | None = None
+    ) -> CheckpointTuple | LangGraphCheckpointTuple | None:
         """The newest checkpoint of the thread, or the one with ``checkpoint_id``.
 
         ``None`` when the thread has no checkpoint; CheckpointNotFoundError when a given
-        ``checkpoint_id`` does not exist in it.
+        ``checkpoint_id`` does not exist in it. Given a LangGraph config instead,
+        LangGraph's ``CheckpointTuple`` (see :mod:`._langgraph_api`).
         """
+        if isinstance(thread_id, Mapping):
+            thread, ns, checkpoint_id = config_parts(thread_id, "aget_tuple()")
+            found = await self.aget_tuple(thread, ns, checkpoint_id)
+            return None if found is None else as_langgraph(found)
         return _decode_one(thread_id, ns, await self._read(thread_id, ns, checkpoint_id).arun())
 
+    async def aget(self, config: Mapping[str, Any]) -> dict[str, Any] | None:
+        """LangGraph's ``aget(config)``: the checkpoint as LangGraph's dict, or None."""
+        found = await self.aget_tuple(config)
+        return None if found is None else found.checkpoint
+
+    @overload
     async def alist(
         self,
         thread_id: str,
@@ -260,11 +331,49 @@ class BaseCheckpointSaver(abc.ABC):
         *,
         before: str | None = None,
         limit: int | None = None,
-    ) -> Sequence[CheckpointTuple]:
-        """The thread's checkpoints, newest first."""
+    ) -> Sequence[CheckpointTuple]: ...
+    @overload
+    def alist(
+        self,
+        thread_id: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[LangGraphCheckpointTuple]: ...
+    def alist(
+        self,
+        thread_id: str | Mapping[str, Any] | None,
+        ns: str = "",
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: str | Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Awaitable[Sequence[CheckpointTuple]] | AsyncIterator[LangGraphCheckpointTuple]:
+        """The thread's checkpoints, newest first (awaited); given a LangGraph config
+        instead, LangGraph's ``CheckpointTuple`` objects, for ``async for``."""
         check_limit(limit)
+        if not isinstance(thread_id, str):
+            return self._alist_langgraph(thread_id, filter, before, limit)
+        return self._alist(thread_id, ns, _before_id(before), limit)
+
+    async def _alist(
+        self, thread_id: str, ns: str, before: str | None, limit: int | None
+    ) -> Sequence[CheckpointTuple]:
         rows = await self._read_page(thread_id, ns, before, limit).arun()
         return [decode_tuple(thread_id, ns, *row) for row in rows]
+
+    async def _alist_langgraph(
+        self,
+        config: Mapping[str, Any] | None,
+        filter: Mapping[str, Any] | None,
+        before: str | Mapping[str, Any] | None,
+        limit: int | None,
+    ) -> AsyncIterator[LangGraphCheckpointTuple]:
+        thread, ns, _ = config_parts(config, "alist()")
+        start = config_parts(before, "alist()")[2] if isinstance(before, Mapping) else None
+        for found in matching(await self._alist(thread, ns, start, None), filter, limit):
+            yield found
 
     async def aput(
         self,
@@ -306,6 +415,12 @@ class BaseCheckpointSaver(abc.ABC):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _before_id(before: str | Mapping[str, Any] | None) -> str | None:
+    if isinstance(before, Mapping):
+        return config_parts(before, "list()")[2]
+    return before
 
 
 def _decode_one(thread_id: str, ns: str, row: Row | None) -> CheckpointTuple | None:

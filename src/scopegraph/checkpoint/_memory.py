@@ -56,6 +56,10 @@ class InMemorySaver(BaseCheckpointSaver):
     def _space(self, thread_id: str, ns: str) -> _Namespace | None:
         return self._threads.get(thread_id, {}).get(ns)
 
+    def _namespaces(self, thread_id: str) -> list[str]:
+        with self._lock:
+            return list(self._threads.get(thread_id, {}))
+
     # -- row I/O -----------------------------------------------------------------------
 
     def _read(self, thread_id: str, ns: str, checkpoint_id: str | None) -> Inline[Row | None]:
