@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -113,9 +113,11 @@ def running_cluster(
     cleanup: float = 0.2,
     worker_backend: str = "mixed",
     grace: float = 5.0,
+    extra_graphs: Sequence[str] = (),
 ) -> Iterator[Cluster]:
     """``worker_backend``: ``"mixed"`` (W3 on trio, the others on asyncio), or
-    ``"asyncio"`` / ``"trio"`` for every worker."""
+    ``"asyncio"`` / ``"trio"`` for every worker. ``extra_graphs``: more
+    ``NAME=FILE.py:GRAPH`` for every process."""
     db = as_url(db) if "://" not in db else db
     cleanup_log = tmp_path / "cleanup.log"
     node_log = tmp_path / "nodes.log"
@@ -126,7 +128,7 @@ def running_cluster(
         "SCOPEGRAPH_DEMO_INTERVAL": str(interval),
         "SCOPEGRAPH_DEMO_CLEANUP": str(cleanup),
     }
-    graph_args = [arg for spec in GRAPHS for arg in ("--graph", spec)]
+    graph_args = [arg for spec in (*GRAPHS, *extra_graphs) for arg in ("--graph", spec)]
     base = [sys.executable, "-m", "scopegraph._cli"]
     processes: dict[str, Process] = {}
     urls: list[str] = []

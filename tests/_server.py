@@ -75,6 +75,8 @@ def running_server(
     env: dict[str, str] | None = None,
     interval: float = 0.05,
     cleanup: float = 0.2,
+    extra_args: Sequence[str] = (),
+    expect_status: int = 0,
 ) -> Iterator[Server]:
     port = free_port()
     cleanup_log = tmp_path / "cleanup.log"
@@ -86,6 +88,7 @@ def running_server(
     args += ["--log-level", "warning"]
     if api_key:
         args += ["--api-key", api_key]
+    args += extra_args
     environment = {
         **os.environ,
         "SCOPEGRAPH_CLEANUP_LOG": str(cleanup_log),
@@ -116,4 +119,4 @@ def running_server(
         yield server
     finally:
         status = server.terminate()
-    assert status == 0, f"the server exited with {status}:\n{server.log()}"
+    assert status == expect_status, f"the server exited with {status}:\n{server.log()}"

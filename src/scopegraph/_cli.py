@@ -64,6 +64,9 @@ examples:
   scopegraph worker --graph agent=app.py:graph --db postgresql://localhost/db \\
       --redis redis://localhost:6379/0
       runs the runs that 'scopegraph serve ... --no-worker' processes queue
+  SCOPEGRAPH_DB=postgresql://localhost/db SCOPEGRAPH_REDIS=redis://localhost:6379/0 \\
+      scopegraph worker app.py:graph
+      the same for 'scopegraph serve app.py:graph ...' (the URLs hidden from ps)
 """
 
 
@@ -111,15 +114,51 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
     serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument(
         "--db",
-        default=".scopegraph/scopegraph.db",
-        help="where threads, runs and checkpoints are kept: a SQLite file or a postgresql:// URL",
+        default=os.environ.get("SCOPEGRAPH_DB") or ".scopegraph/scopegraph.db",
+        help="where threads, runs and checkpoints are kept: a SQLite file or a postgresql:// "
+        "URL (or set SCOPEGRAPH_DB, which ps does not show)",
     )
-    serve.add_argument("--api-key", default=None, help="require this key in the x-api-key header")
+    serve.add_argument(
+        "--api-key",
+        default=None,
+        help="require this key in the x-api-key header (ps shows it: prefer "
+        "SCOPEGRAPH_API_KEY or --api-key-file)",
+    )
+    serve.add_argument(
+        "--api-key-file",
+        default=None,
+        metavar="PATH",
+        help="require the key this file holds (its first line) in the x-api-key header",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="without an API key, also answer requests for this Host (the bound host, "
+        "localhost and loopback addresses always; '*': any); repeatable",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages of this origin call the API from a browser, e.g. "
+        "https://smith.langchain.com (CORS is off by default); repeatable",
+    )
     serve.add_argument(
         "--grace",
         type=float,
         default=10.0,
         help="seconds running runs get to finish on SIGTERM before they are cancelled",
+    )
+    serve.add_argument(
+        "--shutdown-bound",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="after the grace period, seconds cleanups and final writes get before the "
+        "process exits anyway (status 1)",
     )
     serve.add_argument(
         "--run-timeout",
@@ -133,10 +172,11 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
     )
     serve.add_argument(
         "--redis",
-        default=None,
+        default=os.environ.get("SCOPEGRAPH_REDIS") or None,
         metavar="URL",
-        help="scale-out mode: run events in this Redis (redis://host:port/db); runs, "
-        "threads and checkpoints in the PostgreSQL of --db; any number of processes",
+        help="scale-out mode: run events in this Redis (redis://host:port/db; or set "
+        "SCOPEGRAPH_REDIS); runs, threads and checkpoints in the PostgreSQL of --db; any "
+        "number of processes",
     )
     serve.add_argument(
         "--workers",
@@ -170,15 +210,28 @@ def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
         formatter_class=_Formatter,
     )
     worker.add_argument(
+        "specs",
+        nargs="*",
+        metavar="FILE.py:GRAPH",
+        help="a graph, named after its file (as 'scopegraph serve FILE.py:GRAPH' names it)",
+    )
+    worker.add_argument(
         "--graph",
         action="append",
         default=[],
         metavar="NAME=FILE.py:GRAPH",
-        required=True,
         help="a graph, under the name the API processes serve it as (repeatable)",
     )
-    worker.add_argument("--db", required=True, help="a postgresql:// URL")
-    worker.add_argument("--redis", required=True, help="a redis:// URL")
+    worker.add_argument(
+        "--db",
+        default=os.environ.get("SCOPEGRAPH_DB") or None,
+        help="a postgresql:// URL (or set SCOPEGRAPH_DB, which ps does not show)",
+    )
+    worker.add_argument(
+        "--redis",
+        default=os.environ.get("SCOPEGRAPH_REDIS") or None,
+        help="a redis:// URL (or set SCOPEGRAPH_REDIS)",
+    )
     worker.add_argument(
         "--worker-id", default=None, help="this worker's name in run records (default: generated)"
     )

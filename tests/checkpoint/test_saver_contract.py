@@ -97,7 +97,7 @@ def ids_of(tuples: Any) -> list[str]:
 RICH_VALUES: dict[str, Any] = {
     "none": None,
     "bool": True,
-    "int": -(2**70),
+    "int": -(2**63),
     "float": 1.5,
     "str": "héllo \u2603 \x00",
     "list": [1, "two", [3.0, None]],
@@ -407,6 +407,18 @@ def test_unserializable_value_names_channel_and_type_and_stores_nothing(
     assert ids_of(saver.list(THREAD)) == ["c1"]
     # The head did not move: the next writer still expects c1.
     saver.put(THREAD, "", make_checkpoint("c2", "c1"), expected_latest="c1")
+
+
+def test_a_value_past_the_stores_limits_names_channel_and_path_and_stores_nothing(
+    saver: BaseCheckpointSaver,
+) -> None:
+    put_chain(saver, ["c1"])
+    bad = make_checkpoint("c2", "c1", values={"ok": 1, "payload": {"inner": [2**64]}})
+
+    with pytest.raises(SerializationError, match=r"channel 'payload': at inner\[0\]: integer"):
+        saver.put(THREAD, "", bad, expected_latest="c1")
+
+    assert ids_of(saver.list(THREAD)) == ["c1"]
 
 
 def test_unserializable_task_write_names_channel_and_type_and_stores_nothing(

@@ -26,6 +26,9 @@ from scopegraph import Send
 from scopegraph.checkpoint import CorruptCheckpointError, SerializationError, register_type
 from scopegraph.checkpoint._serde import dumps, loads
 
+INTS = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+"""What every store keeps (a 64-bit integer); larger ones are refused."""
+
 PROPERTY = settings(
     max_examples=200,
     deadline=None,
@@ -155,7 +158,7 @@ zones = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkat
 hashable_leaves = (
     st.none()
     | st.booleans()
-    | st.integers()
+    | INTS
     | st.floats(allow_nan=False)
     | st.text()
     | st.binary()
@@ -166,8 +169,8 @@ hashable_leaves = (
     | st.uuids()
     | st.decimals(allow_nan=False)
     | st.sampled_from([*Color, *Level, Perm.R, Perm.R | Perm.W])
-    | st.builds(Point, st.integers(), st.floats(allow_nan=False))
-    | st.builds(Money, st.integers(), st.text(max_size=3))
+    | st.builds(Point, INTS, st.floats(allow_nan=False))
+    | st.builds(Money, INTS, st.text(max_size=3))
 )
 hashables = st.recursive(
     hashable_leaves,
@@ -192,7 +195,7 @@ def containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         | st.sets(hashables, max_size=4)
         | st.frozensets(hashables, max_size=4)
         | st.builds(Box, st.text(max_size=5), inner, st.lists(inner, max_size=2))
-        | st.builds(Slotted, st.text(max_size=5), st.builds(Point, st.integers(), st.just(0.5)))
+        | st.builds(Slotted, st.text(max_size=5), st.builds(Point, INTS, st.just(0.5)))
         | st.builds(Send, st.text(max_size=5), inner)
     )
 
@@ -210,7 +213,7 @@ models = st.builds(
         amount=st.decimals(allow_nan=False, allow_infinity=False, places=2),
     ),
     payload=values,
-    userId=st.integers(),
+    userId=INTS,
 )
 
 
@@ -370,3 +373,28 @@ def test_register_type_refuses_a_tag_taken_by_another_class() -> None:
 def test_register_type_refuses_natively_serialized_types() -> None:
     with pytest.raises(ValueError, match="natively"):
         register_type(tuple, "tests.tuple", list, tuple)
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "reason"),
+    [
+        ({"a": [1, {"b": 2**64}]}, "a[1].b", "64-bit"),
+        ({"a": -(2**63) - 1}, "a", "64-bit"),
+        ({"text": ["ok", "x\ud800"]}, "text[1]", "surrogate"),
+        ({"k\udfff": 1}, "['k\\udfff']", "surrogate"),
+        ((1, Point(2**70, 0.5)), "[1].x", "64-bit"),
+    ],
+)
+def test_a_value_past_the_stores_limits_raises_naming_its_path(
+    value: Any, path: str, reason: str
+) -> None:
+    with pytest.raises(SerializationError) as raised:
+        dumps(value, where="channel 'c'")
+    message = str(raised.value)
+    assert message.startswith(f"cannot store channel 'c': at {path}: "), message
+    assert reason in message
+
+
+def test_the_64_bit_bounds_are_stored() -> None:
+    for value in (-(2**63), 2**64 - 1):
+        assert loads(dumps({"n": value})) == {"n": value}

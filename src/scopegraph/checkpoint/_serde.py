@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._types import Send
+from ._limits import MAX_DEPTH, MAX_INT, MIN_INT, unstorable
 from ._model import CorruptCheckpointError, SerializationError
 
 __all__ = ("decode", "dumps", "encode", "loads", "register_type")
@@ -109,14 +110,30 @@ def _validates_by_name(cls: type) -> bool:
     return "by_name" in inspect.signature(cls.model_validate).parameters  # type: ignore[attr-defined]
 
 
+class _Unstorable(Exception):
+    """A part of the value is past the stores' limits (:mod:`._limits`); :func:`encode`
+    finds its path (only then: the common case pays nothing for paths)."""
+
+
 def _encode(value: Any, where: str) -> Any:
     t = type(value)
-    if value is None or t is str or t is int or t is float or t is bool:
+    if value is None or t is float or t is bool:
         return value
+    if t is str:
+        if not value.isascii():
+            _check_text(value)
+        return value
+    if t is int:
+        if MIN_INT <= value <= MAX_INT:
+            return value
+        raise _Unstorable
     if t is list:
         return [_encode(v, where) for v in value]
     if t is dict:
         if all(type(k) is str for k in value) and _TAG not in value:
+            for k in value:
+                if not k.isascii():
+                    _check_text(k)
             return {k: _encode(v, where) for k, v in value.items()}
         return {
             _TAG: "dict",
@@ -336,12 +353,27 @@ _TOO_DEEP = (
 )
 
 
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unstorable from None
+
+
 def encode(value: Any, where: str) -> Any:
-    """``value`` as JSON-able data; SerializationError names ``where`` and the type."""
+    """``value`` as JSON-able data; SerializationError names ``where``, and the type or
+    the path of the part that cannot be stored (an integer outside 64 bits, text with an
+    unpaired surrogate)."""
     try:
         return _encode(value, where)
     except RecursionError as exc:
-        raise SerializationError(f"cannot store {where}: {_TOO_DEEP}") from exc
+        found = unstorable(value, max_depth=MAX_DEPTH)
+        at = f" (at {found[0]})" if found else ""
+        raise SerializationError(f"cannot store {where}: {_TOO_DEEP}{at}") from exc
+    except _Unstorable:
+        found = unstorable(value, max_depth=1000)  # 1000: a cycle ends the walk too
+        path, reason = found or ("a part of it", "it is past the limits of the stores")
+        raise SerializationError(f"cannot store {where}: at {path}: {reason}") from None
 
 
 def decode(data: Any) -> Any:

@@ -94,6 +94,16 @@ def create_app(
     app.state.server = backend  # the name tests and tools used before the split
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
+    if settings.cors_origins:  # off by default: a page of another origin gets no answer
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Location", "Location"],
+        )
     add_routes(app)
     return app
 

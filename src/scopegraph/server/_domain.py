@@ -97,6 +97,10 @@ class Backend(Protocol):
 
     def info(self) -> dict[str, Any]: ...
 
+    async def check(self) -> None:
+        """Raise (a store or connection error: 503) unless the storage takes writes now."""
+        ...
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(self, thread_id: str) -> ThreadRecord:

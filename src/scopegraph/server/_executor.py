@@ -39,10 +39,12 @@ __all__ = (
     "restore_thread",
     "rollback_run",
     "run_arguments",
+    "failed",
     "settle",
     "start_clock",
     "stream",
     "stream_run",
+    "unstored_error",
 )
 
 Emit = Callable[[str, Any], Awaitable[None]]
@@ -314,6 +316,23 @@ async def settle(
     if spec.temporary and spec.payload.get("on_completion") != "keep":
         await saver.adelete_thread(spec.thread_id)
     return outcome
+
+
+def failed(exc: BaseException) -> Outcome:
+    """The outcome of a run that could not be settled (its checkpointer failed): ``error``."""
+    error = {"error": type(exc).__name__, "message": str(exc)}
+    return Outcome("error", error, ("error", error), {"__error__": error}, [])
+
+
+def unstored_error() -> dict[str, str]:
+    """The error of a run whose end the server could not store (the database's own
+    words are in the server's log, not sent to clients)."""
+    return {
+        "error": "RunNotStored",
+        "message": "the server could not store the run's end (its storage failed; the "
+        "server's log has the reason); the thread's checkpoints are as the run's last "
+        "stored step left them",
+    }
 
 
 def _final_values(snapshot: Any) -> Any:

@@ -1,6 +1,10 @@
-"""The guard: API key and body size, checked before any routing or parsing."""
+"""The guard: API key, ``Host`` header and body size, checked before any routing or
+parsing."""
 
 from __future__ import annotations
+
+import hmac
+import ipaddress
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,11 +18,16 @@ _OPEN_PATHS = frozenset({"/", "/ok", "/openapi.json", "/docs", "/favicon.ico"})
 
 class Guard:
     """ASGI middleware: a request without the API key (when one is set) gets 401, one
+    for another host (without an API key, when ``allowed_hosts`` is set) gets 421, one
     whose body is over ``max_body_bytes`` gets 413, before the app sees it."""
 
     def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
         self.app = app
         self.settings = settings
+        self._key = None if settings.api_key is None else settings.api_key.encode("utf-8")
+        hosts = settings.allowed_hosts
+        self._hosts = None if hosts is None or "*" in hosts else {h.lower() for h in hosts}
+        self._any_ip = bool(self._hosts and self._hosts & {"0.0.0.0", "::", "[::]"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,6 +38,16 @@ class Guard:
         if refusal is not None:
             await error_response(401, "Unauthorized", refusal)(scope, receive, send)
             return
+        if self._key is None and self._hosts is not None:
+            host = _host_name(headers.get(b"host", b""))
+            if not self._host_allowed(host):
+                message = (
+                    f"this server does not serve the host {host[:100]!r} (it answers for "
+                    f"{sorted(self._hosts)}); start it with --allow-host {host[:100]} or "
+                    "--api-key"
+                )
+                await error_response(421, "MisdirectedRequest", message)(scope, receive, send)
+                return
         limit = self.settings.max_body_bytes
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -40,15 +59,27 @@ class Guard:
         await self._with_body(scope, receive, send)
 
     def _key_refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
-        key = self.settings.api_key
+        key = self._key
         if key is None or scope["path"] in _OPEN_PATHS:
             return None
         given = headers.get(b"x-api-key")
         if given is None:
             return "missing API key: send it in the x-api-key header"
-        if given.decode("latin-1") != key:
+        if not hmac.compare_digest(given, key):  # in constant time
             return "wrong API key in the x-api-key header"
         return None
+
+    def _host_allowed(self, host: str) -> bool:
+        assert self._hosts is not None
+        if host in self._hosts:
+            return True
+        if not self._any_ip:
+            return False
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return False
+        return True  # an address cannot be rebound to another server
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.settings.max_body_bytes
@@ -82,3 +113,11 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _host_name(header: bytes) -> str:
+    """The host of a ``Host`` header, without its port: ``[::1]:8000`` -> ``[::1]``."""
+    host = header.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rpartition(":")[0] if host.count(":") == 1 else host

@@ -10,6 +10,7 @@ mapping (plus FastAPI's validation and routing errors) on an app. Every error bo
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -99,15 +100,39 @@ def status_of(exc: ScopegraphError) -> tuple[int, str]:
     return (409 if isinstance(exc, CheckpointError) else 422), type(exc).__name__
 
 
+def _incident(request: Request, exc: BaseException, status: int, name: str) -> Response:
+    """A failure whose own words stay in the server's log (a database's error text can
+    show its schema, paths or addresses): the client gets a request id to quote."""
+    request_id = uuid.uuid4().hex[:16]
+    log.warning(
+        "request %s: %s %s failed: %s: %s",
+        request_id,
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc,
+        exc_info=status >= 500 and status != 503,
+    )
+    if status == 503:
+        message = "a service the server needs (its database or Redis) failed; try again shortly"
+    else:
+        message = "the server failed to answer this request"
+    message += f" (request id {request_id}: the server's log has the details)"
+    response = error_response(status, name, message)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScopegraphError)
     status, name = status_of(exc)
-    message = str(exc)
-    if status == 503 and (exc.__cause__ is not None or not isinstance(exc, UnavailableError)):
-        log.warning("%s %s: %s", request.method, request.url.path, exc)  # a service failed
-        if not isinstance(exc, UnavailableError):
-            message = f"{exc}; try again shortly"
-    return error_response(status, name, message)
+    if status >= 500 and (exc.__cause__ is not None or not isinstance(exc, ServerError)):
+        return _incident(request, exc, status, name)  # a dependency's failure, in its words
+    return error_response(status, name, str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return _incident(request, exc, 500, "InternalServerError")
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
@@ -117,6 +142,9 @@ async def _invalid(request: Request, exc: Exception) -> Response:
         return error_response(400, "InvalidJSON", "the request body is not valid JSON")
     parts = []
     for e in errors[:5]:
+        if e.get("type") == "unstorable":  # the message names the value's path
+            parts.append(str(e.get("msg")))
+            continue
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
         parts.append(f"{where or 'body'}: {e.get('msg')}")
     return error_response(422, "ValidationError", "; ".join(parts))
@@ -129,7 +157,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Errors as JSON responses with the status :func:`status_of` gives them."""
+    """Errors as JSON responses with the status :func:`status_of` gives them; a failure
+    of a dependency (a database, Redis) or of the server itself is logged with a request
+    id, and the response names that id rather than the failure's own text."""
     app.add_exception_handler(ScopegraphError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

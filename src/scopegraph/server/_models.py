@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from ..checkpoint._limits import unstorable
 from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
 
@@ -68,6 +69,19 @@ class _Body(BaseModel):
             if not _is_default(value, field.default):
                 raise PydanticCustomError("not_supported", _not_supported(name, field.default))
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """Refuse (422, naming its path) a value the stores cannot keep or give back
+        unchanged (:mod:`scopegraph.checkpoint._limits`), before anything is kept."""
+        found = unstorable(data, wire=True)
+        if found is not None:
+            path, reason = found
+            raise PydanticCustomError(
+                "unstorable", "{path}: {reason}", {"path": path, "reason": reason}
+            )
+        return data
 
 
 def _is_default(value: Any, default: Any) -> bool:

@@ -4,6 +4,7 @@ down gracefully on SIGTERM / SIGINT."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import gc
 import importlib.util
@@ -11,8 +12,11 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
 from ._settings import ServerSettings
+from ._store import StoreError
 
 __all__ = ("load_graph", "open_checkpointer", "serve")
 
@@ -47,7 +52,13 @@ def load_graph(spec: str) -> Any:
         raise ValueError(f"graph {spec!r}: {str(file)!r} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ValueError(
+            f"graph {spec!r}: {str(file)!r} failed to import:\n{_user_frames(exc)}"
+        ) from None
     try:
         graph = getattr(module, attr)
     except AttributeError:
@@ -66,6 +77,89 @@ def load_graph(spec: str) -> Any:
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
     )
+
+
+def _user_frames(exc: BaseException) -> str:
+    """The traceback of an exception raised while importing a user's file, without the
+    frames of scopegraph and of Python's import machinery."""
+    ours = str(Path(__file__).resolve().parents[1])
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith(("<frozen ", ours))
+    ]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(exc)
+    return "".join(lines).rstrip()
+
+
+def check_db(db: str) -> None:
+    """A ValueError naming the problem if ``--db`` cannot be used: an unreachable or
+    refusing PostgreSQL, a directory, a file that is not SQLite, a path that cannot be
+    created or written."""
+    if db.startswith(("postgresql://", "postgres://")):
+        _check_postgres(db)
+        return
+    path = Path(db)
+    if path.is_dir():
+        raise ValueError(f"--db {db!r} is a directory; give a file, e.g. {str(path / 'sg.db')!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"--db {db!r}: cannot create its folder {str(path.parent)!r}: {exc.strerror or exc}"
+        ) from None
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ValueError(f"--db {db!r} is not writable; give a path this user can write")
+    try:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise ValueError(
+            f"--db {db!r} is not a SQLite database this server can open ({exc}); give another path"
+        ) from None
+
+
+def _check_postgres(db: str) -> None:
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise ValueError(
+            "a postgresql:// --db needs psycopg: pip install 'scopegraph[postgres]'"
+        ) from None
+    try:
+        params = conninfo_to_dict(db)
+    except psycopg.Error as exc:
+        raise ValueError(f"--db: not a valid PostgreSQL URL ({exc})") from None
+    where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+    where += f", database {params.get('dbname', '?')!r}"
+    try:
+        with psycopg.connect(db, connect_timeout=5):
+            pass
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"--db: cannot connect to PostgreSQL at {where}: {reason}; is it running, and "
+            "are the user, password and database right?"
+        ) from None
+
+
+def check_port(host: str, port: int) -> None:
+    """A ValueError naming the port if something already listens on it."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ValueError(
+                    f"port {port} on {host} is already in use (another server?); choose "
+                    f"another one with --port, e.g. --port {port + 1}"
+                ) from None
+            raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def open_checkpointer(db: str) -> BaseCheckpointSaver:
@@ -109,26 +203,34 @@ def serve(
     worker: bool = True,
     lease_seconds: float = 10.0,
     worker_processes: Sequence[Sequence[str]] = (),
+    worker_env: Mapping[str, str] | None = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
     ``redis``: scale-out mode (``db`` must be PostgreSQL): this process serves the API,
     and runs queued runs too unless ``worker`` is False. ``worker_processes``: commands
-    of worker processes started with the server and stopped (SIGTERM) after it drained.
+    of worker processes started with the server and stopped (SIGTERM) after it drained,
+    with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
+    command lines). A ValueError names what cannot be used (the port, the database).
     """
     settings = settings or ServerSettings()
-    checkpointer = open_checkpointer(db)
     if redis is not None and not db.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"--redis needs --db postgresql://...; got --db {db!r}")
-    app = create_app(
-        graphs,
-        checkpointer,
-        database=db,
-        settings=settings,
-        redis=redis,
-        worker=worker,
-        lease_seconds=lease_seconds,
-    )
+    check_port(host, port)
+    check_db(db)
+    checkpointer = open_checkpointer(db)
+    try:
+        app = create_app(
+            graphs,
+            checkpointer,
+            database=db,
+            settings=settings,
+            redis=redis,
+            worker=worker,
+            lease_seconds=lease_seconds,
+        )
+    except StoreError as exc:
+        raise ValueError(f"--db: {exc}") from None
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     config = uvicorn.Config(
         app,
@@ -151,7 +253,10 @@ def serve(
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
-    serving.children.extend(subprocess.Popen(list(command)) for command in worker_processes)
+    env = {**os.environ, **(worker_env or {})}
+    serving.children.extend(
+        subprocess.Popen(list(command), env=env) for command in worker_processes
+    )
     anyio.run(serving.main)
     return 0
 
@@ -211,6 +316,9 @@ class _Serving:
                         self.settings.shutdown_grace_seconds,
                         self.then,
                     )
+                    _exit_after(
+                        self.settings.shutdown_grace_seconds + self.settings.shutdown_bound_seconds
+                    )
                     break
                 await self._drain_then_stop(signals, stopped)
         await self.checkpointer.aclose()
@@ -230,23 +338,80 @@ class _Serving:
             watcher.cancel_scope.cancel()
 
 
-def main_serve(args: Any) -> int:
-    graphs: dict[str, Any] = {}
-    specs: dict[str, str] = {}
-    for spec in args.specs:
-        specs[Path(spec.rpartition(":")[0]).stem] = spec
-    for item in args.graph:
+def _exit_after(seconds: float) -> None:
+    """The bound on shutdown: if the process is still there ``seconds`` after the first
+    signal (a cleanup that never ends, a wedged store), it exits with status 1. A thread,
+    so that it fires even if the event loop is blocked."""
+
+    def give_up() -> None:
+        log.critical(
+            "shutdown did not complete within %.1f s (grace period plus bound); exiting now",
+            seconds,
+        )
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+
+
+def graph_specs(specs: Sequence[str], items: Sequence[str]) -> dict[str, str]:
+    """``{name: FILE.py:GRAPH}`` from positional specs (named after their file) and
+    ``--graph NAME=FILE.py:GRAPH`` items; a name given twice is a ValueError."""
+    found: dict[str, str] = {}
+    given: dict[str, str] = {}
+    named = [(Path(spec.rpartition(":")[0]).stem, spec, spec) for spec in specs]
+    for item in items:
         name, sep, spec = item.partition("=")
         if not sep or not name:
             raise ValueError(f"--graph {item!r}: expected name=path/to/file.py:variable")
-        specs[name] = spec
-    for name, spec in specs.items():
-        graphs[name] = load_graph(spec)
+        named.append((name, spec, f"--graph {item}"))
+    for name, spec, how in named:
+        if name in found:
+            raise ValueError(
+                f"graph name {name!r} is given twice ({given[name]} and {how}); give each "
+                "graph its own name with --graph NAME=FILE.py:GRAPH"
+            )
+        found[name], given[name] = spec, how
+    return found
+
+
+def api_key(args: Any) -> str | None:
+    """The API key: ``--api-key``, the first line of ``--api-key-file``, or the
+    ``SCOPEGRAPH_API_KEY`` environment variable (the last two are not shown by ``ps``)."""
+    if args.api_key and args.api_key_file:
+        raise ValueError("pass either --api-key or --api-key-file, not both")
+    if args.api_key_file:
+        try:
+            lines = Path(args.api_key_file).read_text(encoding="utf-8").strip().splitlines()
+        except OSError as exc:
+            raise ValueError(f"--api-key-file {args.api_key_file!r}: {exc.strerror}") from None
+        if not lines or not lines[0].strip():
+            raise ValueError(f"--api-key-file {args.api_key_file!r} is empty")
+        return lines[0].strip()
+    return args.api_key or os.environ.get("SCOPEGRAPH_API_KEY") or None
+
+
+def allowed_hosts(host: str, extra: Sequence[str]) -> tuple[str, ...]:
+    """The ``Host`` names a server bound to ``host`` answers without an API key."""
+    names = [host, "localhost", "127.0.0.1", "[::1]", *extra]
+    if ":" in host and not host.startswith("["):
+        names.append(f"[{host}]")
+    return tuple(dict.fromkeys(name.lower() for name in names))
+
+
+def main_serve(args: Any) -> int:
+    specs = graph_specs(args.specs, args.graph)
+    graphs = {name: load_graph(spec) for name, spec in specs.items()}
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
     settings = ServerSettings(
-        api_key=args.api_key,
+        api_key=api_key(args),
+        allowed_hosts=allowed_hosts(args.host, args.allow_host),
+        cors_origins=tuple(args.cors_origin),
         shutdown_grace_seconds=args.grace,
+        shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
     )
     workers: list[list[str]] = []
@@ -255,8 +420,9 @@ def main_serve(args: Any) -> int:
     if args.workers and args.no_worker:
         raise ValueError("pass either --workers N (worker processes) or --no-worker, not both")
     for i in range(args.workers or 0):
-        command = [sys.executable, "-m", "scopegraph._cli", "worker", "--db", args.db]
-        command += ["--redis", args.redis, "--lease", str(args.lease), "--grace", str(args.grace)]
+        # the database and Redis URLs go through the environment (ps shows command lines)
+        command = [sys.executable, "-m", "scopegraph._cli", "worker"]
+        command += ["--lease", str(args.lease), "--grace", str(args.grace)]
         command += ["--worker-id", f"{args.host}:{args.port}/{i + 1}-{os.getpid()}"]
         if args.run_timeout:
             command += ["--run-timeout", str(args.run_timeout)]
@@ -274,6 +440,7 @@ def main_serve(args: Any) -> int:
         worker=not args.no_worker and not args.workers,
         lease_seconds=args.lease,
         worker_processes=workers,
+        worker_env={"SCOPEGRAPH_DB": args.db, "SCOPEGRAPH_REDIS": args.redis or ""},
     )
 
 
@@ -281,14 +448,16 @@ def main_worker(args: Any) -> int:
     """``scopegraph worker``: see :func:`scopegraph.server._worker.serve_worker`."""
     from .cluster._worker import serve_worker
 
-    graphs: dict[str, Any] = {}
-    for item in args.graph:
-        name, sep, spec = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--graph {item!r}: expected name=path/to/file.py:variable")
-        graphs[name] = load_graph(spec)
+    specs = graph_specs(args.specs, args.graph)
+    if not specs:
+        raise ValueError("no graph to run: scopegraph worker path/to/file.py:graph --db ...")
+    if not args.db or not args.redis:
+        missing = "--db postgresql://..." if not args.db else "--redis redis://..."
+        raise ValueError(f"a worker needs {missing} (or SCOPEGRAPH_DB / SCOPEGRAPH_REDIS)")
     if not args.db.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"--db {args.db!r}: a worker needs a postgresql:// URL")
+    check_db(args.db)
+    graphs = {name: load_graph(spec) for name, spec in specs.items()}
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
     if backend not in ("asyncio", "trio"):

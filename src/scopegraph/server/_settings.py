@@ -11,10 +11,22 @@ class ServerSettings(BaseModel):
     """Knobs of :func:`create_app`."""
 
     api_key: str | None = None
+    allowed_hosts: tuple[str, ...] | None = None
+    """Without an API key, requests whose ``Host`` header names another host are refused
+    (421), so that a web page cannot reach a loopback server through DNS rebinding.
+    ``None``: no check (an app you serve yourself); ``scopegraph serve`` sets the bound
+    host, ``localhost`` and loopback addresses, plus those of ``--allow-host``. ``"*"``
+    allows any host. An IP address is allowed when the server listens on every address
+    (``0.0.0.0`` or ``::``, given here as such)."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins whose pages may call the API from a browser (CORS); none by default."""
     max_body_bytes: int = 10 * 1024 * 1024
     heartbeat_seconds: float = 5.0
     send_timeout_seconds: float = 30.0
     shutdown_grace_seconds: float = 10.0
+    shutdown_bound_seconds: float = 30.0
+    """``scopegraph serve``: seconds after the grace period within which shutdown completes
+    (cleanups, final writes); past them the process exits anyway, with status 1."""
     resumable_ttl_seconds: float = 300.0
     run_timeout_seconds: float | None = None
     """Runs that take longer are cancelled and end with status ``timeout`` (a run's own

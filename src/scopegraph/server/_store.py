@@ -67,6 +67,7 @@ class _Backend(Protocol):
     def put(self, kind: Kind, doc: dict[str, Any]) -> None: ...
     def delete(self, kind: Kind, doc_id: str) -> None: ...
     def delete_runs(self, thread_id: str) -> None: ...
+    def probe(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -104,6 +105,12 @@ _PUT = (
 _GET = f"SELECT body FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
 _DELETE = f"DELETE FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
 _DELETE_RUNS = f"DELETE FROM {_TABLE} WHERE kind = 'run' AND thread_id = {{m}}"
+_PROBE = (
+    f"INSERT INTO {_TABLE} (kind, id, body) VALUES ('probe', 'probe', {{m}}) "
+    "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body"
+)
+"""The row a health check writes (``GET /ok``): a write, because a full disk still reads.
+Its kind is neither ``thread`` nor ``run``: no query but this one sees it."""
 # The documents a crashed process left pending, running or busy (few: its live runs).
 _CRASHED = (
     f"SELECT kind, body FROM {_TABLE} WHERE (kind = 'run' AND status IN ('pending', "
@@ -198,6 +205,9 @@ class _Sqlite:
 
     def delete_runs(self, thread_id: str) -> None:
         self._all(_DELETE_RUNS.format(m="?"), (thread_id,))
+
+    def probe(self) -> None:
+        self._all(_PROBE.format(m="?"), (b"{}",))
 
     def close(self) -> None:
         with self._lock:
@@ -316,6 +326,9 @@ class _Postgres:
     def delete_runs(self, thread_id: str) -> None:
         self._rows(_DELETE_RUNS.format(m="%s"), thread_id)
 
+    def probe(self) -> None:
+        self._rows(_PROBE.format(m="%s"), b"{}")
+
     def close(self) -> None:
         self._db.close()
 
@@ -342,10 +355,13 @@ def open_backend(target: str | None) -> _Backend:
 
 class Documents:
     """Threads and runs, in the database: every read is a query (a page, in SQL), and
-    nothing of them is held in memory here."""
+    nothing of them is held in memory here, except what :meth:`keep` keeps while the
+    database takes no writes."""
 
     def __init__(self, backend: _Backend) -> None:
         self._backend = backend
+        self._unsaved: dict[tuple[Kind, str], dict[str, Any]] = {}
+        """Documents whose write failed but that must be shown (see :meth:`keep`)."""
 
     def load(self) -> None:
         """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
@@ -359,7 +375,10 @@ class Documents:
         return await anyio.to_thread.run_sync(fn, *args)
 
     async def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
-        """The stored document, or None."""
+        """The stored document (or the one :meth:`keep` keeps), or None."""
+        kept = self._unsaved.get((kind, doc_id))
+        if kept is not None:
+            return kept
         return await self._call(self._backend.get, kind, doc_id)
 
     async def threads(
@@ -379,15 +398,47 @@ class Documents:
 
     async def save(self, kind: Kind, doc: dict[str, Any]) -> None:
         """Store ``doc`` (StoreError: nothing was stored)."""
+        await self._write(kind, doc)
+        if self._unsaved:  # the database takes writes again
+            with contextlib.suppress(StoreError):
+                await self._save_kept()
+
+    async def _write(self, kind: Kind, doc: dict[str, Any]) -> None:
         await self._call(self._backend.put, kind, doc)
+        self._unsaved.pop((kind, _doc_id(kind, doc)), None)
+
+    def keep(self, kind: Kind, doc: dict[str, Any]) -> None:
+        """Keep ``doc`` although :meth:`save` failed: :meth:`get` returns it, and it is
+        stored once the database takes writes again (with the next write or
+        :meth:`check`). For what has already happened and must be shown (a run that
+        ended), never for a request's change."""
+        self._unsaved[(kind, _doc_id(kind, doc))] = doc
+
+    async def _save_kept(self) -> None:
+        for (kind, _), doc in list(self._unsaved.items()):
+            await self._write(kind, doc)
+
+    async def check(self) -> None:
+        """Write to the database (StoreError if it takes no writes: a full disk, a lost
+        server), then store what :meth:`keep` kept."""
+        await self._call(self._backend.probe)
+        await self._save_kept()
 
     async def delete(self, kind: Kind, doc_id: str) -> None:
         """Delete the document."""
         await self._call(self._backend.delete, kind, doc_id)
+        self._unsaved.pop((kind, doc_id), None)
 
     async def delete_runs(self, thread_id: str) -> None:
         """Delete every run of the thread."""
         await self._call(self._backend.delete_runs, thread_id)
+        for key, doc in list(self._unsaved.items()):
+            if key[0] == "run" and doc.get("thread_id") == thread_id:
+                del self._unsaved[key]
 
     def close(self) -> None:
         self._backend.close()
+
+
+def _doc_id(kind: Kind, doc: dict[str, Any]) -> str:
+    return str(doc["thread_id"] if kind == "thread" else doc["run_id"])

@@ -26,7 +26,10 @@ async def playground() -> HTMLResponse:
 
 
 @router.get("/ok")
-async def ok() -> dict[str, Any]:
+async def ok(request: Request) -> dict[str, Any]:
+    """200 while the server's storage takes writes, else 503 (a full disk, a lost
+    database): a health check for load balancers and orchestrators."""
+    await backend_of(request).check()
     return {"ok": True}
 
 

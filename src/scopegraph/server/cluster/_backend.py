@@ -143,6 +143,10 @@ class ClusterBackend:
             "accepting_runs": not self.cluster.draining,
         }
 
+    @_translated
+    async def check(self) -> None:
+        await self.queue.get(str(uuid.UUID(int=0)))  # a round trip to the queue's database
+
     # -- threads -------------------------------------------------------------------------
 
     async def _json(self, row: Mapping[str, Any]) -> ThreadRecord:

@@ -395,23 +395,25 @@ class Worker:
         try:
             # The run's status first, its stream's last event second: a client that
             # sees the end and asks for the run finds it finished.
-            finished = await _retry(
-                f"run {run_id}: finish",
-                lambda: self.queue.finish(
-                    run_id,
-                    self.worker_id,
-                    status,
-                    attempt=attempt,
-                    error=message,
-                    result=result,
-                    lifecycle=row.get("events", ()),
-                ),
-                deadline=lease_end,
-            )
+            try:
+                finished = await self._finish(row, attempt, status, message, result, lease_end)
+            except QueueError as exc:
+                if isinstance(exc, QueueConnectionError):
+                    raise
+                # the queue refused the run's end (e.g. a result jsonb cannot keep): the
+                # run ends error, and this worker goes on
+                log.error("run %s: its end could not be recorded: %s", run_id, exc)
+                error = executor.unstored_error()
+                status, message = "error", error["message"]
+                result = dumps({"__error__": error})
+                finished = await self._finish(row, attempt, status, message, result, lease_end)
         except QueueConnectionError as exc:
             log.warning(
                 "run %s: could not record its end (%s); the reaper re-queues it", run_id, exc
             )
+            return
+        except QueueError as exc:
+            log.error("run %s: could not record its end: %s", run_id, exc)
             return
         if not finished:
             return  # the lease was lost: the run and its stream are another's now
@@ -423,6 +425,31 @@ class Worker:
             await publisher.end("error", dumps(error))
         else:
             await publisher.end("end", b"null")
+
+    async def _finish(
+        self,
+        row: dict[str, Any],
+        attempt: int,
+        status: str,
+        message: str | None,
+        result: bytes | None,
+        deadline: float,
+    ) -> bool:
+        """Record the run's end in the queue, retried while PostgreSQL cannot be reached
+        (until ``deadline``); False if the lease was lost."""
+        return await _retry(
+            f"run {row['run_id']}: finish",
+            lambda: self.queue.finish(
+                row["run_id"],
+                self.worker_id,
+                status,
+                attempt=attempt,
+                error=message,
+                result=result,
+                lifecycle=row.get("events", ()),
+            ),
+            deadline=deadline,
+        )
 
     async def _run_graph(
         self, row: dict[str, Any], scope: anyio.CancelScope, attempt: int, publisher: _Publisher
@@ -507,12 +534,19 @@ class Worker:
         except Exception as exc:
             if _is_service_failure(exc):
                 raise _ServiceDown(str(exc)) from exc
-            raise
+            log.exception("run %s: settling it failed", spec.run_id)
+            outcome = executor.failed(exc)  # the run ends error; the worker goes on
         # Claims and cancel requests were recorded by the queue as they happened.
         row.setdefault("events", []).extend(outcome.lifecycle)
         row["rolled_back"] = outcome.rolled_back  # _settle deletes the run once finished
         event, data = outcome.event
-        return outcome.status, data if event == "error" else None, dumps(outcome.final)
+        try:
+            result = dumps(outcome.final)
+        except TypeError as exc:  # e.g. an integer outside 64 bits in a stateless run's values
+            log.error("run %s: its final values cannot be stored: %s", spec.run_id, exc)
+            error = executor.unstored_error()
+            return "error", error, dumps({"__error__": error})
+        return outcome.status, data if event == "error" else None, result
 
 
 class _Lease:

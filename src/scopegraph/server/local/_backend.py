@@ -91,6 +91,9 @@ class LocalBackend:
             "accepting_runs": manager.accepting,
         }
 
+    async def check(self) -> None:
+        await self.docs.check()
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(self, thread_id: str) -> ThreadRecord:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
 import math
 import sys
 import uuid
@@ -44,6 +45,8 @@ from .._store import Documents
 from .._wire import dumps, frame_event, now_iso, sse_frame
 
 __all__ = ("EventLog", "Live", "RunManager")
+
+log = logging.getLogger("scopegraph.server")
 
 
 class EventLog:
@@ -333,18 +336,30 @@ class RunManager:
         with contextlib.suppress(Exception):
             await self.docs.delete("run", run_id)
 
-    async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
+    async def _thread_status(
+        self, thread_id: str, status: str, graph_id: str | None, *, ended: bool = False
+    ) -> None:
+        """Store the thread's status; with ``ended`` (its last run ended), a failed write
+        is kept and stored once the database takes writes again (:meth:`Documents.keep`)."""
         thread = await self.docs.get("thread", thread_id)
         if thread is None:  # deleted: a run's end never brings a thread back
             return
         thread = {**thread, "status": status, "updated_at": now_iso()}
         if graph_id is not None:
             thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
-        await self.docs.save("thread", thread)
+        try:
+            await self.docs.save("thread", thread)
+        except Exception:
+            if not ended:
+                raise
+            self.docs.keep("thread", thread)
+            raise
 
     # -- running -------------------------------------------------------------------------
 
     async def _execute(self, live: Live, previous: list[Live], spec: executor.RunSpec) -> None:
+        """Run, settle and finish one run. Nothing escapes: a failure of the graph, of the
+        store or of settling ends this run ``error`` and leaves every other run alone."""
         record = live.record
         failure: BaseException | None = None
         values: Any = None
@@ -357,26 +372,30 @@ class RunManager:
             record["updated_at"] = now_iso()
             live.lifecycle("run started")
             executor.start_clock(live.scope, spec, self.run_timeout)
-            if not live.temporary:
-                await self.docs.save("run", record)
 
             async def emit(event: str, chunk: Any) -> None:
                 live.log.emit(event, chunk)
 
             try:
+                if not live.temporary:
+                    await self.docs.save("run", record)
                 values = await executor.stream(spec, emit)
             except Exception as exc:
                 failure = exc
         with anyio.CancelScope(shield=True):
-            outcome = await executor.settle(
-                spec,
-                live.scope,
-                failure=failure,
-                values=values,
-                action=live.cancel_action,
-                reason=live.cancel_reason,
-                started=started,
-            )
+            try:
+                outcome = await executor.settle(
+                    spec,
+                    live.scope,
+                    failure=failure,
+                    values=values,
+                    action=live.cancel_action,
+                    reason=live.cancel_reason,
+                    started=started,
+                )
+            except Exception as exc:  # the checkpointer failed while settling
+                log.exception("run %s: settling it failed", live.run_id)
+                outcome = executor.failed(exc)
             if live.scope.cancel_called:
                 self.cleanups_finished += 1
             if outcome.status == "timeout":
@@ -395,10 +414,13 @@ class RunManager:
         if live.cancel_reason:
             record["cancel_reason"] = live.cancel_reason
         live.final = outcome.final
-        if outcome.rolled_back:
-            await self.docs.delete("run", live.run_id)
-        elif not spec.temporary:  # a stateless run is not stored
-            await self.docs.save("run", record)
+        try:
+            if outcome.rolled_back:
+                await self.docs.delete("run", live.run_id)
+            elif not spec.temporary:  # a stateless run is not stored
+                await self.docs.save("run", record)
+        except Exception as exc:
+            self._unstored(live, outcome, exc)
         active = self._active.get(spec.thread_id, [])
         others = any(other is not live for other in active)
         if not spec.temporary and not others:  # else the thread stays busy with the others
@@ -407,7 +429,10 @@ class RunManager:
                 thread_status = "error"
             elif outcome.interrupted:
                 thread_status = "interrupted"
-            await self._thread_status(spec.thread_id, thread_status, spec.graph_id)
+            try:
+                await self._thread_status(spec.thread_id, thread_status, spec.graph_id, ended=True)
+            except Exception as exc:
+                log.error("run %s: its thread's status could not be stored: %s", live.run_id, exc)
         live.log.end(*outcome.event)
         if live in active:
             active.remove(live)
@@ -423,6 +448,19 @@ class RunManager:
             ):
                 self._trim_pending = True
                 self._tg.start_soon(self._give_memory_back)
+
+    def _unstored(self, live: Live, outcome: executor.Outcome, exc: Exception) -> None:
+        """The run's end could not be stored: the run ends ``error`` with that reason (in
+        memory now, in the database once it takes writes again); the server goes on."""
+        log.error("run %s: its end could not be stored: %s", live.run_id, exc)
+        if outcome.status != "error":
+            error = executor.unstored_error()
+            outcome.status = "error"
+            outcome.event = ("error", error)
+            live.final = {"__error__": error}
+            live.record["status"] = "error"
+        if not outcome.rolled_back and not live.temporary:
+            self.docs.keep("run", live.record)
 
     async def _give_memory_back(self) -> None:
         """Once no run has been running for a moment, collect garbage and hand the
