@@ -304,7 +304,7 @@ async def test_a_stalled_client_does_not_hold_the_run(anyio_backend: str, tmp_pa
             if live is not None:
                 await live.done.wait()
         assert stall.is_set()
-        runs = [r for r in server.docs.runs.values() if r["thread_id"] == tid]
+        runs = await server.docs.runs(tid, None, 10, 0)
         assert [r["status"] for r in runs] == ["interrupted"]
         assert log == ["node cancelled", "node cleanup done"]
         assert all(not live.frames for live in server.manager.live.values())

@@ -317,11 +317,12 @@ def test_add_node_misuse_is_rejected_with_the_fix() -> None:
         GraphValidationError, match=r"has no function; pass one: add_node\('a', fn\)"
     ):
         graph.add_node("a")
-    graph.add_node(lambda s: {})  # as LangGraph: named "<lambda>"
+    graph.add_node(lambda s: {})  # named "<lambda>", as in LangGraph
     assert "<lambda>" in graph.nodes
     with pytest.raises(GraphValidationError, match="not callable"):
         graph.add_node("a", 5)  # type: ignore[arg-type]
-    with pytest.raises(GraphValidationError, match="timeout must be a positive number"):
+    # LangGraph's ValueError and message (TimeoutPolicy.coerce).
+    with pytest.raises(ValueError, match="run_timeout must be greater than 0"):
         graph.add_node("a", noop, timeout=0)
     with pytest.raises(
         GraphValidationError, match=r"retry_policy must be a scopegraph.RetryPolicy"

@@ -6,6 +6,8 @@ completes; when a run API returns or raises, nothing of the run is still running
 
 from __future__ import annotations
 
+from typing import Any as _Any
+
 from ._compiled import CompiledStateGraph as CompiledStateGraph
 from ._compiled import RunStream as RunStream
 from ._constants import END as END
@@ -27,6 +29,7 @@ from ._errors import ScopegraphError as ScopegraphError
 from ._graph import Finding as Finding
 from ._graph import StateGraph as StateGraph
 from ._graph import check as check
+from ._lazy import register_integration as _register_integration
 from ._pregel._hooks import NodeHooks as _NodeHooks
 from ._pregel._hooks import register_node_hooks as _register_node_hooks
 from ._state import PregelTask as PregelTask
@@ -37,6 +40,7 @@ from ._types import RetryPolicy as RetryPolicy
 from ._types import RunnableConfig as RunnableConfig
 from ._types import Send as Send
 from ._types import StreamMode as StreamMode
+from ._types import TimeoutPolicy as TimeoutPolicy
 from ._types import default_retry_on as default_retry_on
 
 __version__ = "0.1.0"
@@ -64,6 +68,7 @@ __all__ = (
     "StateGraph",
     "StateSnapshot",
     "StreamMode",
+    "TimeoutPolicy",
     "adispatch_custom_event",
     "check",
     "check_cancelled",
@@ -84,3 +89,20 @@ def _langchain_hooks() -> _NodeHooks:
 
 
 _register_node_hooks("langchain_core", _langchain_hooks)
+
+
+def _load_langchain_graph() -> _Any:
+    # get_graph() returns LangChain's Graph, as LangGraph does, when it is installed.
+    from ._langchain_graph import to_langchain_graph
+
+    return to_langchain_graph
+
+
+def _load_jsonschema() -> _Any:
+    from . import _jsonschema as schemas
+
+    return schemas
+
+
+_register_integration("graph drawing", "langchain_core", _load_langchain_graph)
+_register_integration("json schema", "pydantic", _load_jsonschema)

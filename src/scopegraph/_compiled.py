@@ -16,14 +16,16 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 import anyio
 import anyio.from_thread
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
-from ._errors import GraphInterrupt, InvalidInputError
+from ._drawing import Drawing, converted, draw
+from ._errors import GraphInterrupt
+from ._lazy import integration
 from ._output import RunOutput
 from ._pregel import (
     CONFIG_KEY_NODE,
@@ -37,13 +39,16 @@ from ._pregel import (
     current,
     parse_config,
 )
-from ._pregel._emit import NO_STREAM, events_sink, stream_sink
+from ._pregel._context import merge_configs
+from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
 from ._pregel._snapshot import planned_tasks, state_snapshot
-from ._pregel._update import update_options, update_state
-from ._run import iterate_detached, open_run
+from ._pregel._update import update_options, update_state, update_step
+from ._run import iterate_detached, open_run, sync_api_run, unwrap_exception_group
+from ._runtime import RunControl
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
-from ._types import STREAM_MODES, Command, RunnableConfig
+from ._types import STREAM_MODES, Command, RunnableConfig, StateUpdate
+from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
 __all__ = ("CompiledStateGraph", "RunStream")
@@ -112,8 +117,11 @@ class RunStream:
         return await self._out.get_batch()
 
 
-class CompiledStateGraph:
-    """A compiled, runnable ``StateGraph``. Create it with ``StateGraph.compile()``."""
+class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
+    """A compiled, runnable ``StateGraph``. Create it with ``StateGraph.compile()``.
+
+    Generic as LangGraph's: ``CompiledStateGraph[State, Context, Input, Output]``.
+    """
 
     stream_mode = "updates"
     """The default ``stream_mode`` of ``astream`` / ``stream``, as in LangGraph."""
@@ -129,6 +137,7 @@ class CompiledStateGraph:
         interrupt_after: frozenset[str] = frozenset(),
         context_schema: Any = None,
         strict: bool = False,
+        cache: Any = None,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -141,7 +150,9 @@ class CompiledStateGraph:
         self.name = name or DEFAULT_GRAPH_NAME
         self.debug = debug
         self.context_schema = context_schema
-        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict)
+        self.cache = cache
+        """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep results."""
+        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict, cache=cache)
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
         self.input_schema = spec.input_schema
@@ -150,10 +161,83 @@ class CompiledStateGraph:
         self.input_channels = spec.input_channels
         self.nodes = spec.nodes
         self.recursion_limit = DEFAULT_RECURSION_LIMIT
+        self.config: RunnableConfig | None = None
+        """The config bound with :meth:`with_config`, merged into every run's."""
         self._plain: RunOptions | None = None
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)!r}>"
+
+    # -- configuring and copying ---------------------------------------------------------
+
+    def copy(self, update: dict[str, Any] | None = None) -> Self:
+        """A copy of this graph (sharing its builder, tables and checkpointer), with the
+        attributes in ``update`` replaced."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(update or {})
+        new._plain = None
+        return new
+
+    def with_config(self, config: RunnableConfig | None = None, **kwargs: Any) -> Self:
+        """A copy of this graph whose runs merge ``config`` (and the keyword keys) into
+        theirs: ``configurable`` and ``metadata`` per key, ``tags`` and ``callbacks``
+        added, other keys (``recursion_limit``...) replaced by the run's own."""
+        bound = merge_configs(self.config, config, cast(RunnableConfig, kwargs))
+        return self.copy({"config": bound})
+
+    def _bound(self, config: RunnableConfig) -> RunnableConfig:
+        """``config`` merged into the config bound with :meth:`with_config`."""
+        return config if self.config is None else merge_configs(self.config, config)
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def get_graph(self, config: RunnableConfig | None = None, *, xray: int | bool = False) -> Any:
+        """A drawable graph of this graph's nodes and edges, as LangGraph draws it.
+
+        LangChain's ``Graph`` when ``langchain_core`` is installed (``draw_mermaid()``,
+        ``draw_ascii()``, ``to_json()``...), else a :class:`scopegraph._drawing.Drawing`
+        with ``nodes``, ``edges``, ``draw_mermaid()`` and ``to_json()``. ``xray`` draws
+        subgraph nodes as their own nodes (``True``: all the way down; a number: that
+        many levels).
+        """
+        return converted(self._drawing(xray))
+
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: int | bool = False
+    ) -> Any:
+        """:meth:`get_graph` (drawing does no I/O)."""
+        return self.get_graph(config, xray=xray)
+
+    def _drawing(self, xray: int | bool) -> Drawing:
+        subgraphs: dict[str, Drawing] = {}
+        if xray:
+            deeper = xray if isinstance(xray, bool) or xray <= 0 else xray - 1
+            for name, graph in self.get_subgraphs():
+                if isinstance(graph, CompiledStateGraph):
+                    subgraphs[name] = graph._drawing(deeper)
+        return draw(self, subgraphs)
+
+    # -- schemas ---------------------------------------------------------------------------
+
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """The JSON schema of the run input (``input_schema``, else the state schema)."""
+        schema: dict[str, Any] = _schemas().state_jsonschema(
+            self.builder.input_schema.cls, f"{self.name}Input"
+        )
+        return schema
+
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """The JSON schema of the run output (``output_schema``, else the state schema)."""
+        schema: dict[str, Any] = _schemas().state_jsonschema(
+            self.builder.output_schema.cls, f"{self.name}Output"
+        )
+        return schema
+
+    def get_context_jsonschema(self) -> dict[str, Any] | None:
+        """The JSON schema of the ``context_schema``, or None without one."""
+        result: dict[str, Any] | None = _schemas().context_jsonschema(self.context_schema)
+        return result
 
     # -- building runs -------------------------------------------------------------------
 
@@ -172,7 +256,10 @@ class CompiledStateGraph:
             raise TypeError(
                 f"config must be a dict (a RunnableConfig), not {type(config).__name__}"
             )
-        if config is None and not options and stream_mode is None and self._saver is None:
+        if self.config is not None:
+            config = merge_configs(self.config, config)
+        plain = not options and stream_mode is None and self._saver is None
+        if config is None and plain and not self.debug:
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "
@@ -189,6 +276,11 @@ class CompiledStateGraph:
         # stateless runs, whose thread would be deleted at the end anyway).
         saver = options.pop("checkpointer", self._saver)
         context = self._coerce_context(options.pop("context", None))
+        debug, print_mode = options.pop("debug", None), options.pop("print_mode", ())
+        printed = ("updates", "values") if debug or self.debug else print_mode
+        control = options.pop("control", None)
+        if control is not None and not isinstance(control, RunControl):
+            raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -197,7 +289,11 @@ class CompiledStateGraph:
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
         stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
-        run = RunOptions(self.spec, cfg, stream, context=context)
+        if printed:
+            shown, _ = _check_modes(printed)
+            sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
+            stream = dataclasses.replace(stream, modes=stream.modes | shown, sink=sink)
+        run = RunOptions(self.spec, cfg, stream, context=context, control=control)
         if saver is None:
             check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
             check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
@@ -259,25 +355,13 @@ class CompiledStateGraph:
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
-        that is a dataclass or a pydantic model."""
+        that is a dataclass or a pydantic model. As in LangGraph, a dict that does not
+        fit raises the schema's own error (TypeError, pydantic's ValidationError)."""
         schema = self.context_schema
         if not isinstance(context, dict) or schema is None or not isinstance(schema, type):
             return context
-        if dataclasses.is_dataclass(schema):
-            try:
-                return schema(**context)
-            except TypeError as exc:
-                raise InvalidInputError(
-                    f"context does not match the context_schema {schema.__name__}: {exc}"
-                ) from exc
-        validate = getattr(schema, "model_validate", None)
-        if callable(validate):
-            try:
-                return validate(context)
-            except Exception as exc:
-                raise InvalidInputError(
-                    f"context does not match the context_schema {schema.__name__}: {exc}"
-                ) from exc
+        if dataclasses.is_dataclass(schema) or callable(getattr(schema, "model_validate", None)):
+            return schema(**context)
         return context
 
     # -- async APIs ----------------------------------------------------------------------
@@ -307,7 +391,7 @@ class CompiledStateGraph:
                 _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
-                run = self._nested_run(input, config or parent.config, parent)
+                run = self._nested_run(input, self._bound(config or parent.config), parent)
                 await run.execute()
                 return _nested_result(run, run.result())
             run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
@@ -475,6 +559,7 @@ class CompiledStateGraph:
             parse_config(config, self.name, self.recursion_limit),
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
+            control=outer.control,  # and its RunControl
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,
@@ -561,7 +646,9 @@ class CompiledStateGraph:
     ) -> StateSnapshot:
         return state_snapshot(self.spec, tup, config, live=live, task_states=task_states)
 
-    def _graph_at(self, config: RunnableConfig, *, for_update: bool = False) -> CompiledStateGraph:
+    def _graph_at(
+        self, config: RunnableConfig, *, for_update: bool = False
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
         """The graph whose state a config's ``checkpoint_ns`` holds: the subgraph there,
         or this graph (a read of a namespace no node declares, such as a graph a tool
         calls, uses this graph's channels, as in LangGraph; an update raises)."""
@@ -606,6 +693,7 @@ class CompiledStateGraph:
         ``subgraphs=True``: each task that runs a subgraph carries the subgraph's state
         (else the config of its namespace, as in LangGraph)."""
         saver = self._saver_for("get_state()")
+        config = self._bound(config)
         return await self._graph_at(config)._aread_state(saver, config, subgraphs)
 
     async def _aread_state(
@@ -623,6 +711,7 @@ class CompiledStateGraph:
     def get_state(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
         """Synchronous :meth:`aget_state`."""
         saver = self._saver_for("get_state()")
+        config = self._bound(config)
         return self._graph_at(config)._read_state(saver, config, subgraphs)
 
     def _read_state(
@@ -645,11 +734,15 @@ class CompiledStateGraph:
     ) -> AsyncIterator[StateSnapshot]:
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
-        tuples = await saver.alist(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
-        for snapshot in graph._history(tuples, config, filter, limit):
-            yield snapshot
+        page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        while not page.done:
+            ns_own = graph._own_ns(ns)
+            tuples = await saver.alist(thread, ns_own, before=page.before, limit=page.size)
+            for tup in page.take(tuples):
+                yield graph._history_snapshot(tup, config)
 
     def get_state_history(
         self,
@@ -661,30 +754,19 @@ class CompiledStateGraph:
     ) -> Iterator[StateSnapshot]:
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
-        tuples = saver.list(thread, graph._own_ns(ns), before=_checkpoint_id_of(before))
-        yield from graph._history(tuples, config, filter, limit)
+        page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        while not page.done:
+            tuples = saver.list(thread, graph._own_ns(ns), before=page.before, limit=page.size)
+            for tup in page.take(tuples):
+                yield graph._history_snapshot(tup, config)
 
-    def _history(
-        self,
-        tuples: Sequence[CheckpointTuple],
-        config: RunnableConfig,
-        filter: dict[str, Any] | None,
-        limit: int | None,
-    ) -> Iterator[StateSnapshot]:
-        """Snapshots of ``tuples`` whose metadata matches ``filter``, at most ``limit``."""
-        if limit is not None and limit <= 0:
-            return
-        for tup in tuples:
-            if filter and any(tup.checkpoint.metadata.get(k) != v for k, v in filter.items()):
-                continue
-            states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
-            yield self._snapshot(tup, config, task_states=states)
-            if limit is not None:
-                limit -= 1
-                if limit == 0:
-                    return
+    def _history_snapshot(self, tup: CheckpointTuple, config: RunnableConfig) -> StateSnapshot:
+        """A snapshot of the history, with its subgraph tasks' configs as their state."""
+        states = {task_id: sub for task_id, _, sub in self._subgraph_tasks(tup)}
+        return self._snapshot(tup, config, task_states=states)
 
     async def aupdate_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
@@ -695,6 +777,7 @@ class CompiledStateGraph:
         config of the new checkpoint.
         """
         saver = self._saver_for("update_state()")
+        config = self._bound(config)
         thread, ns, _ = self._thread_of(config, "update_state()")
         graph = self._graph_at(config, for_update=True)
         options = update_options(
@@ -708,6 +791,40 @@ class CompiledStateGraph:
         )
         return await update_state(options, values, as_node)
 
+    async def abulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Several supersteps of updates, one checkpoint each (LangGraph's): the updates
+        of one superstep are tasks of the same step, applied in order. Returns the
+        config of the last checkpoint."""
+        if len(supersteps) == 0:
+            raise ValueError("No supersteps provided")
+        if any(len(updates) == 0 for updates in supersteps):
+            raise ValueError("No updates provided")
+        saver = self._saver_for("bulk_update_state()")
+        thread, ns, _ = self._thread_of(config, "bulk_update_state()")
+        for updates in supersteps:
+            options = update_options(
+                self.spec,
+                config,
+                saver,
+                thread,
+                ns,
+                name=self.name,
+                recursion_limit=self.recursion_limit,
+            )
+            config = await update_step(options, [(u.values, u.as_node) for u in updates])
+        return config
+
+    def bulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """Synchronous :meth:`abulk_update_state` (runs it in a private event loop)."""
+        result: RunnableConfig = _run_sync(
+            functools.partial(self.abulk_update_state, config, supersteps)
+        )
+        return result
+
     def update_state(
         self, config: RunnableConfig, values: Any, as_node: str | None = None
     ) -> RunnableConfig:
@@ -716,6 +833,75 @@ class CompiledStateGraph:
             functools.partial(self.aupdate_state, config, values, as_node)
         )
         return result
+
+    # -- batches -------------------------------------------------------------------------
+
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """:meth:`ainvoke` on each input, concurrently (at most ``max_concurrency`` of the
+        first config at once); the results in the order of ``inputs``.
+
+        ``config`` is one config for all, or one per input. A failing run cancels the
+        others and its exception is raised (every run has ended by then), unless
+        ``return_exceptions=True``: its exception is then its result.
+        """
+        configs = _batch_configs(config, len(inputs))
+        results: list[Any] = [None] * len(inputs)
+        limit = (configs[0] or {}).get("max_concurrency") if configs else None
+        limiter = anyio.CapacityLimiter(limit) if isinstance(limit, int) and limit > 0 else None
+
+        async def one(i: int) -> None:
+            try:
+                if limiter is None:
+                    results[i] = await self.ainvoke(inputs[i], configs[i], **kwargs)
+                else:
+                    async with limiter:
+                        results[i] = await self.ainvoke(inputs[i], configs[i], **kwargs)
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results[i] = exc
+
+        async with unwrap_exception_group(), anyio.create_task_group() as tg:
+            for i in range(len(inputs)):
+                tg.start_soon(one, i)
+        return results
+
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Synchronous :meth:`abatch` (runs it in a private event loop)."""
+        call = functools.partial(
+            self.abatch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+        results: list[Any] = _run_sync(call)
+        return results
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget the cached results of ``nodes`` (default: every node with a
+        ``cache_policy``)."""
+        if self.cache is None:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        names = nodes if nodes is not None else list(self.nodes)
+        namespaces = [
+            self.nodes[n].cache_ns for n in names if self.nodes[n].cache_policy is not None
+        ]
+        await self.cache.aclear(namespaces)
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Synchronous :meth:`aclear_cache`."""
+        _run_sync(functools.partial(self.aclear_cache, nodes))
 
     # -- sync APIs -----------------------------------------------------------------------
 
@@ -729,7 +915,11 @@ class CompiledStateGraph:
         ctx = current.get()
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
             return anyio.from_thread.run(call)
-        return _run_sync(call)
+        token = sync_api_run.set(True)
+        try:
+            return _run_sync(call)
+        finally:
+            sync_api_run.reset(token)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -748,12 +938,71 @@ class CompiledStateGraph:
                 yield from batch
 
 
+def _schemas() -> Any:
+    schemas = integration("json schema")
+    if schemas is None:
+        raise ImportError(
+            "JSON schemas are made with pydantic, which is not installed: "
+            "pip install 'scopegraph[server]' (or pip install pydantic)"
+        )
+    return schemas
+
+
+def _batch_configs(
+    config: RunnableConfig | Sequence[RunnableConfig] | None, n: int
+) -> list[RunnableConfig | None]:
+    """One config per input of a batch."""
+    if isinstance(config, (list, tuple)):
+        if len(config) != n:
+            raise ValueError(
+                f"batch got {len(config)} configs for {n} inputs; pass one config for all "
+                "inputs or exactly one per input"
+            )
+        return list(config)
+    return [cast(RunnableConfig | None, config)] * n
+
+
 def _nested_result(run: Run, result: Any) -> Any:
     """A subgraph's result; a subgraph that stopped at an interrupt stops its parent's
     node too (its checkpoints resume it when the parent's node runs again)."""
     if run.paused:
         raise GraphInterrupt(tuple(run.interrupts))
     return result
+
+
+class _HistoryPage:
+    """The pages in which ``get_state_history`` reads a thread's checkpoints, so that the
+    saver's query applies the limit: without a filter, one page of ``limit`` rows (all
+    rows when there is no limit); with a metadata filter, pages of at least
+    ``_HISTORY_PAGE`` rows, each starting before the last row read, until ``limit``
+    snapshots matched or the thread has no older checkpoint."""
+
+    def __init__(self, filter: dict[str, Any] | None, limit: int | None, before: str | None):
+        self.filter = filter
+        self.left = limit
+        self.before = before
+        self.done = limit is not None and limit <= 0
+        self.size = limit if not filter else max(limit or 0, _HISTORY_PAGE)
+        """Rows to read in the next page (None: all)."""
+
+    def take(self, tuples: Sequence[CheckpointTuple]) -> Iterator[CheckpointTuple]:
+        """The matching tuples of one page, at most what is left."""
+        self.done = True  # unless this page was full and more are wanted
+        for tup in tuples:
+            metadata = tup.checkpoint.metadata
+            if self.filter and any(metadata.get(k) != v for k, v in self.filter.items()):
+                continue
+            yield tup
+            if self.left is not None:
+                self.left -= 1
+                if self.left == 0:
+                    return
+        if self.filter and self.size is not None and len(tuples) == self.size:
+            self.before = tuples[-1].checkpoint.id
+            self.done = False
+
+
+_HISTORY_PAGE = 100
 
 
 def _checkpoint_id_of(config: RunnableConfig | None) -> str | None:
@@ -776,7 +1025,8 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
-            "options are durability, interrupt_before and interrupt_after"
+            "options are durability, interrupt_before, interrupt_after, context, control, "
+            "debug and print_mode"
         )
 
 
@@ -794,8 +1044,14 @@ def _run_sync(call: Callable[[], Awaitable[_T]]) -> _T:
     backend = running_backend()
     if backend is None:
         return anyio.run(call)
+    sync_api = sync_api_run.get()
+
+    def in_thread() -> _T:
+        sync_api_run.set(sync_api)  # as in the calling thread (a fresh thread's context)
+        return anyio.run(call, backend=backend)
+
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scopegraph-sync") as pool:
-        return pool.submit(functools.partial(anyio.run, call, backend=backend)).result()
+        return pool.submit(in_thread).result()
 
 
 async def _filter_events(

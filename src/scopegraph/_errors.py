@@ -9,7 +9,10 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         ├── InvalidInputError               [ValueError] run input / context does not fit its schema
         ├── InvalidUpdateError              [ValueError] a node wrote or routed where it may not
         ├── GraphRecursionError             [RecursionError] ``recursion_limit`` reached
-        ├── NodeTimeoutError                [TimeoutError] a node exceeded its ``timeout``
+        ├── NodeTimeoutError                a node attempt exceeded its ``timeout`` (not a
+        │                                   TimeoutError, as in LangGraph: retried by default)
+        ├── GraphDrained                    ``RunControl.request_drain()`` stopped the run
+        │                                   between two steps; it can be resumed
         ├── ContextError                    [RuntimeError] a node helper used outside a node
         ├── GraphInterrupt                  raised by ``interrupt()`` to pause a node; the
         │                                   runtime catches it (let it propagate in node code)
@@ -49,6 +52,8 @@ Not in the tree, on purpose: misuse of a run API's arguments raises the built-in
 drop-in; error type names are compared with LangGraph's in ``tests/compat``), and
 ``Command(resume=...)`` with an ambiguous value raises LangGraph's ``RuntimeError``.
 
+``NodeError`` is not an exception: it is what a node's ``error_handler`` receives.
+
 Cancellation is never wrapped, subclassed or swallowed: a cancelled run raises the
 backend's own cancellation exception (``asyncio.CancelledError`` / ``trio.Cancelled``).
 A failing node's ORIGINAL exception is raised, never an ``ExceptionGroup``.
@@ -56,11 +61,14 @@ A failing node's ORIGINAL exception is raised, never an ``ExceptionGroup``.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Literal
 
 __all__ = (
     "ContextError",
+    "GraphDrained",
     "GraphInterrupt",
+    "NodeError",
     "ParentCommand",
     "GraphRecursionError",
     "GraphValidationError",
@@ -93,20 +101,68 @@ class GraphRecursionError(ScopegraphError, RecursionError):
     """The run reached ``config["recursion_limit"]`` supersteps without finishing."""
 
 
-class NodeTimeoutError(ScopegraphError, TimeoutError):
-    """A node ran longer than its ``timeout``.
+class NodeTimeoutError(ScopegraphError):
+    """A node attempt exceeded its ``run_timeout`` or its ``idle_timeout``.
 
     Raised only after the node's own cleanup (``finally:`` blocks, shielded or not)
-    has finished.
+    has finished. As in LangGraph it is not a ``TimeoutError`` (an ``OSError``), so the
+    default ``RetryPolicy`` retries it. ``kind`` and ``timeout`` say which limit fired;
+    ``run_timeout`` and ``idle_timeout`` are the node's policy.
     """
 
-    def __init__(self, node: str, timeout: float) -> None:
-        super().__init__(
-            f"node {node!r} timed out after {timeout:g} s; its cleanup has finished. "
-            f"Raise the limit with add_node({node!r}, ..., timeout=...) or make the node faster."
-        )
+    def __init__(
+        self,
+        node: str,
+        elapsed: float,
+        *,
+        kind: Literal["idle", "run"],
+        idle_timeout: float | None = None,
+        run_timeout: float | None = None,
+    ) -> None:
+        if kind == "idle":
+            if idle_timeout is None:
+                raise ValueError("idle_timeout is required when kind='idle'")
+            timeout = idle_timeout
+            message = (
+                f"Node '{node}' exceeded its idle timeout of {timeout:.3f}s without "
+                f"making progress (elapsed: {elapsed:.3f}s)."
+            )
+        elif kind == "run":
+            if run_timeout is None:
+                raise ValueError("run_timeout is required when kind='run'")
+            timeout = run_timeout
+            message = (
+                f"Node '{node}' exceeded its run timeout of {timeout:.3f}s "
+                f"(elapsed: {elapsed:.3f}s)."
+            )
+        else:
+            raise ValueError("kind must be 'idle' or 'run'")
+        super().__init__(message)
         self.node = node
+        self.elapsed = elapsed
+        self.kind = kind
         self.timeout = timeout
+        self.idle_timeout = idle_timeout
+        self.run_timeout = run_timeout
+
+
+class GraphDrained(ScopegraphError):
+    """The run stopped between two supersteps because ``RunControl.request_drain()``
+    was called; its last checkpoint (with a checkpointer) resumes it."""
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        super().__init__(f"Graph drained: {reason}")
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeError:
+    """What a node's ``error_handler`` receives in its ``error: NodeError`` parameter:
+    the node that failed (after its retries) and its exception."""
+
+    node: str
+    error: BaseException | str
+    """The exception; after a resume from a checkpoint, its stored ``repr`` (a str)."""
 
 
 class GraphInterrupt(ScopegraphError):

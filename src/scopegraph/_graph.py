@@ -6,16 +6,20 @@ import dataclasses
 import functools
 import inspect
 import typing
+import warnings
 from collections.abc import Callable, Hashable, Sequence
+from datetime import timedelta
 from types import UnionType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Self
 
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
-from ._errors import GraphValidationError
+from ._errors import GraphValidationError, NodeError
 from ._schema import StateSchema, is_keyed_schema
 from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
-from ._types import Command, RetryPolicy
+from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from ._typing import ContextT, InputT, OutputT, StateT
+from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
 
 __all__ = ("Finding", "StateGraph", "check")
@@ -62,7 +66,7 @@ def _findings(builder: BuilderTables) -> list[Finding]:
     sources = {s for s, _ in builder.edges} | set(builder.branches)
     sources.update(s for starts, _ in builder.waiting_edges for s in starts)
     for node in nodes.values():
-        if node.name in sources or node.destinations is not None:
+        if node.name in sources or node.destinations is not None or node.is_error_handler:
             continue
         found.append(
             Finding(
@@ -86,8 +90,8 @@ def _findings(builder: BuilderTables) -> list[Finding]:
                 targets.update((b.path_map or {}).values())
         for n in nodes.values():
             targets.update(n.destinations or ())
-        for name in nodes:
-            if name not in targets:
+        for name, node in nodes.items():
+            if name not in targets and not node.is_error_handler:
                 found.append(
                     Finding(
                         "no_way_in",
@@ -133,6 +137,18 @@ def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
     )
     writer = "writer" in params and params["writer"].kind != inspect.Parameter.POSITIONAL_ONLY
     return by_kw, by_position, writer
+
+
+def _takes_node_error(fn: Callable[..., Any]) -> bool:
+    """Whether a function takes LangGraph's ``error: NodeError`` (an error handler)."""
+    try:
+        param = inspect.signature(fn).parameters.get("error")
+    except (TypeError, ValueError):
+        return False
+    if param is None or param.kind == inspect.Parameter.POSITIONAL_ONLY:
+        return False
+    hint = param.annotation
+    return hint is NodeError or (isinstance(hint, str) and hint.split(".")[-1] == "NodeError")
 
 
 def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | None:
@@ -186,12 +202,13 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
         return None, True
     candidates = typing.get_args(ret) if typing.get_origin(ret) in (typing.Union, UnionType) else ()
     for tp in (ret, *candidates):
-        if _is_command_type(tp):
-            return (), True
+        # Command[...] first: the alias also answers to Command's __name__.
         if _is_command_type(typing.get_origin(tp)):
             args = typing.get_args(tp)
             if args and typing.get_origin(args[0]) is Literal:
                 return tuple(str(a) for a in typing.get_args(args[0])), False
+            return (), True
+        if _is_command_type(tp):
             return (), True
     return None, False
 
@@ -201,18 +218,24 @@ NodeAction = Callable[..., Any] | CompiledStateGraph
 
 
 def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
-    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function."""
+    """``add_node(name, fn)`` or ``add_node(fn)``: the node's name and function.
+
+    As LangGraph, ``add_node(fn)`` names the node after ``fn.__name__`` (``"<lambda>"``
+    for a lambda), a compiled graph or a runnable after its name, and any other callable
+    object after its class.
+    """
     if action is None:
         if isinstance(node, str):
             raise GraphValidationError(
                 f"add_node({node!r}) has no function; pass one: add_node({node!r}, fn)"
             )
-        # LangGraph's rule: the function's __name__, else the class name of a callable
-        # object (a lambda is named "<lambda>").
-        name = getattr(node, "__name__", None) or getattr(node, "name", None)
+        if isinstance(node, CompiledStateGraph):
+            return node.name, node
+        get_name = getattr(node, "get_name", None)
+        name = get_name() if callable(get_name) else None
         if not isinstance(name, str):
-            name = type(node).__name__
-        return name, node
+            name = getattr(node, "__name__", type(node).__name__)
+        return str(name), node
     if not isinstance(node, str):
         raise GraphValidationError(
             f"add_node's first argument must be the node name (a str), not {type(node).__name__}"
@@ -257,6 +280,8 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
         return NodeSpec(name, action, "runnable", False, False, False, False, None, None, {}, None)
     kind: NodeKind = "async" if _is_async_callable(action) else "sync"
     config_kw, config_pos, writer_kw = _accepts(action)
+    error_kw = _takes_node_error(action)
+    config_pos = config_pos and not error_kw  # (state, error: NodeError)
     declared, anywhere = _command_routes(action)
     return NodeSpec(
         name=name,
@@ -272,17 +297,106 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
         destinations=declared,
         goto_anywhere=anywhere,
         input_schema=_input_annotation(action, state_cls),
+        error_kw=error_kw,
     )
 
 
-class StateGraph:
+ERROR_HANDLER_PREFIX = "__error_handler__"
+DEFAULT_ERROR_HANDLER = "__default_error_handler__"
+SYNC_TIMEOUT = (
+    "Node timeouts are only supported for async nodes because sync Python execution "
+    "cannot be safely cancelled in-process."
+)
+
+
+@dataclasses.dataclass(slots=True)
+class NodeDefaults:
+    """``set_node_defaults()``: what nodes get at ``compile()`` unless ``add_node`` said."""
+
+    retry_policy: tuple[RetryPolicy, ...] | None = None
+    error_handler: Callable[..., Any] | None = None
+    timeout: TimeoutPolicy | None = None
+    cache_policy: CachePolicy | None = None
+
+    def apply(self, nodes: dict[str, NodeSpec], state_cls: Any) -> None:
+        """Give ``nodes`` the defaults (a fresh spec per changed node), as LangGraph:
+        retries and timeouts apply to every node, the error handler and the cache policy
+        to regular nodes."""
+        handler = self.error_handler
+        if handler is not None:
+            existing = nodes.get(DEFAULT_ERROR_HANDLER)
+            if existing is not None and not existing.is_error_handler:
+                raise GraphValidationError(
+                    f"Auto-generated default error handler node `{DEFAULT_ERROR_HANDLER}` "
+                    "already exists: rename your node"
+                )
+            nodes[DEFAULT_ERROR_HANDLER] = _handler_spec(DEFAULT_ERROR_HANDLER, handler, state_cls)
+        for name, spec in nodes.items():
+            changes: dict[str, Any] = {}
+            if handler is not None and not spec.is_error_handler and spec.error_handler is None:
+                changes["error_handler"] = DEFAULT_ERROR_HANDLER
+            if self.retry_policy is not None and spec.retry_policy is None:
+                changes["retry_policy"] = self.retry_policy
+            if self.timeout is not None and spec.timeout is None:
+                changes["timeout"] = self.timeout
+            regular = not spec.is_error_handler
+            if self.cache_policy is not None and regular and spec.cache_policy is None:
+                changes["cache_policy"] = self.cache_policy
+            if changes:
+                nodes[name] = dataclasses.replace(spec, **changes)
+
+
+def _handler_spec(name: str, handler: Any, state_cls: Any) -> NodeSpec:
+    if not callable(handler):
+        raise GraphValidationError(f"error_handler must be a function, not {handler!r}")
+    spec = _inspect_node(name, handler, state_cls)
+    spec.is_error_handler = True
+    return spec
+
+
+def _check_sync_timeouts(nodes: dict[str, NodeSpec]) -> None:
+    for name, spec in nodes.items():
+        if spec.kind == "sync" and spec.timeout is not None:
+            raise ValueError(f"{SYNC_TIMEOUT} Node {name!r} is sync.")
+
+
+def _deprecated_schemas(
+    given: dict[str, Any], context: Any, input: Any, output: Any
+) -> tuple[Any, Any, Any]:
+    """LangGraph's deprecated ``config_schema=``, ``input=``, ``output=``: each warns, and
+    counts where its new spelling was not given."""
+    unknown = sorted(set(given) - {"config_schema", "input", "output"})
+    if unknown:
+        raise TypeError(f"StateGraph() got an unexpected keyword argument {unknown[0]!r}")
+    renamed = {"config_schema": "context_schema", "input": "input_schema"}
+    renamed["output"] = "output_schema"
+    for old, new in renamed.items():
+        if old in given:
+            warnings.warn(
+                f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+    context = given.get("config_schema") if context is None else context
+    input = given.get("input") if input is None else input
+    output = given.get("output") if output is None else output
+    return context, input, output
+
+
+class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     """A graph whose nodes read and update a shared state.
+
+    Generic as LangGraph's: ``StateGraph[State, Context, Input, Output]`` (the last three
+    optional) works in annotations and at runtime.
 
     Args:
         state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
             declares how concurrent or repeated updates to a key are combined.
+        context_schema: the type of the run context nodes get as ``runtime.context``.
         input_schema: the schema of the run input, if narrower than the state.
         output_schema: the schema of the run output, if narrower than the state.
+        config_schema, input, output: LangGraph's deprecated spellings of
+            ``context_schema``, ``input_schema``, ``output_schema`` (a DeprecationWarning).
 
     Example::
 
@@ -298,24 +412,26 @@ class StateGraph:
     def __init__(
         self,
         state_schema: Any,
+        context_schema: Any | None = None,
         *,
         input_schema: Any | None = None,
         output_schema: Any | None = None,
-        context_schema: Any | None = None,
-        # LangGraph's older spellings.
-        input: Any | None = None,
-        output: Any | None = None,
+        **deprecated: Any,
     ) -> None:
+        context_schema, input_schema, output_schema = _deprecated_schemas(
+            deprecated, context_schema, input_schema, output_schema
+        )
         self.context_schema = context_schema
         """The type of the run context nodes get through ``runtime.context``."""
         self.state_schema = StateSchema(state_schema)
-        self.input_schema = StateSchema(input_schema or input or state_schema)
-        self.output_schema = StateSchema(output_schema or output or state_schema)
+        self.input_schema = StateSchema(input_schema or state_schema)
+        self.output_schema = StateSchema(output_schema or state_schema)
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: list[tuple[str, str]] = []
         self.waiting_edges: list[tuple[tuple[str, ...], str]] = []
         self.branches: dict[str, list[Branch]] = {}
         self.compiled = False
+        self._node_defaults = NodeDefaults()
 
     # -- nodes ---------------------------------------------------------------------------
 
@@ -324,12 +440,16 @@ class StateGraph:
         node: str | NodeAction,
         action: NodeAction | None = None,
         *,
+        defer: bool = False,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-        timeout: float | None = None,
+        cache_policy: CachePolicy | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
         metadata: dict[str, Any] | None = None,
-        destinations: Sequence[str] | None = None,
+        destinations: Sequence[str] | dict[str, str] | None = None,
+        input_schema: Any | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
 
         Args:
@@ -338,30 +458,83 @@ class StateGraph:
                 ``(state, config)``; or a compiled graph (a subgraph).
             retry_policy: how to retry the node when it fails; with a list, the first
                 policy whose ``retry_on`` matches the error applies.
-            timeout: seconds after which the node is cancelled and ``NodeTimeoutError``
-                is raised (after the node's cleanup has finished).
+            defer: run the node only when the run has nothing else left to do.
+            cache_policy: reuse the node's writes for an input seen before (needs
+                ``compile(cache=...)``).
+            error_handler: a function run (as node ``__error_handler__<name>``, in the
+                same step, with the node's input) when the node still fails after its
+                retries; its update replaces the node's, and a ``Command`` it returns
+                routes. It takes ``error: NodeError`` to see the failure.
+            timeout: a :class:`TimeoutPolicy`, or seconds (or a ``timedelta``) for its
+                ``run_timeout``: each attempt is cancelled when it is exceeded, and
+                ``NodeTimeoutError`` is raised after the node's cleanup has finished.
+                Async nodes only.
             metadata: extra metadata for the node's events.
-            destinations: nodes a ``Command(goto=...)`` from this node may go to.
+            destinations: nodes a ``Command(goto=...)`` from this node may go to (a dict
+                maps them to the labels ``get_graph()`` draws on their edges).
+            input_schema: the view of the state the node receives (its keys only), when
+                it is not the graph's state schema; by default the annotation of the
+                node's first parameter, when that is a state schema class.
         """
         name, action = _node_name(node, action)
         # LangGraph allows editing after compile; a new compile() picks it up.
         self._check_new_name(name)
-        if timeout is not None and not timeout > 0:
-            raise GraphValidationError(
-                f"node {name!r}: timeout must be a positive number of seconds, not {timeout!r}"
-            )
         policy = _retry_policies(name, retry_policy or retry)
+        time_limit = TimeoutPolicy.coerce(timeout)
         if not callable(action) and not hasattr(action, "ainvoke"):
             raise GraphValidationError(
                 f"node {name!r}: {action!r} is not callable; pass a function or a compiled graph"
             )
         spec = _inspect_node(name, action, self.state_schema.cls)
         spec.retry_policy = policy
-        spec.timeout = timeout
+        spec.timeout = time_limit
+        spec.defer = defer
+        spec.cache_policy = cache_policy
         spec.metadata = dict(metadata or {})
+        if input_schema is not None:
+            spec.input_schema = (
+                None if input_schema is self.state_schema.cls else StateSchema(input_schema)
+            )
         if destinations is not None:
             spec.destinations, spec.goto_anywhere = tuple(destinations), False
+            if isinstance(destinations, dict):  # LangGraph's {node: label}, for drawing
+                spec.destination_labels = {str(k): str(v) for k, v in destinations.items()}
+        if error_handler is not None:
+            handler_name = ERROR_HANDLER_PREFIX + name
+            if handler_name in self.nodes:
+                raise GraphValidationError(
+                    f"Auto-generated error handler node `{handler_name}` already exists."
+                )
+            self.nodes[handler_name] = _handler_spec(
+                handler_name, error_handler, self.state_schema.cls
+            )
+            spec.error_handler = handler_name
         self.nodes[name] = spec
+        return self
+
+    def set_node_defaults(
+        self,
+        *,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: CachePolicy | None = None,
+        error_handler: Callable[..., Any] | None = None,
+        timeout: float | timedelta | TimeoutPolicy | None = None,
+    ) -> Self:
+        """Policies for every node that ``add_node`` gave none, applied at ``compile()``
+        (LangGraph's). ``retry_policy`` and ``timeout`` also apply to error handlers;
+        ``error_handler`` handles the failures of every other node, whose results
+        ``cache_policy`` caches. Not inherited by
+        subgraphs.
+        """
+        defaults = self._node_defaults
+        if retry_policy is not None:
+            defaults.retry_policy = _retry_policies("(defaults)", retry_policy)
+        if cache_policy is not None:
+            defaults.cache_policy = cache_policy
+        if error_handler is not None:
+            defaults.error_handler = error_handler
+        if timeout is not None:
+            defaults.timeout = TimeoutPolicy.coerce(timeout)
         return self
 
     def _check_new_name(self, name: str) -> None:
@@ -382,7 +555,7 @@ class StateGraph:
 
     def add_sequence(
         self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]
-    ) -> StateGraph:
+    ) -> Self:
         """Add nodes and chain them with edges, in order."""
         if not nodes:
             raise GraphValidationError("add_sequence() needs at least one node")
@@ -401,7 +574,7 @@ class StateGraph:
 
     # -- edges ---------------------------------------------------------------------------
 
-    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> Self:
         """Run ``end_key`` after ``start_key``; with a list, after ALL of them have run."""
         end_key = _plain(end_key)
         if isinstance(start_key, str):
@@ -428,7 +601,7 @@ class StateGraph:
         source: str,
         path: Callable[..., Any],
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
-    ) -> StateGraph:
+    ) -> Self:
         """After ``source``, call ``path(state)`` to choose what runs next.
 
         ``path`` returns a node name, ``END``, a list of names, or ``Send`` objects.
@@ -476,17 +649,17 @@ class StateGraph:
         )
         return self
 
-    def set_entry_point(self, key: str) -> StateGraph:
+    def set_entry_point(self, key: str) -> Self:
         """Same as ``add_edge(START, key)``."""
         return self.add_edge(START, key)
 
     def set_conditional_entry_point(
         self, path: Callable[..., Any], path_map: dict[Hashable, str] | Sequence[str] | None = None
-    ) -> StateGraph:
+    ) -> Self:
         """Same as ``add_conditional_edges(START, path, path_map)``."""
         return self.add_conditional_edges(START, path, path_map)
 
-    def set_finish_point(self, key: str) -> StateGraph:
+    def set_finish_point(self, key: str) -> Self:
         """Same as ``add_edge(key, END)``."""
         return self.add_edge(key, END)
 
@@ -547,10 +720,11 @@ class StateGraph:
         *,
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        cache: BaseCache[Any] | None = None,
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
-    ) -> CompiledStateGraph:
+    ) -> CompiledStateGraph[StateT, ContextT, InputT, OutputT]:
         """Check the graph and return a runnable ``CompiledStateGraph``.
 
         Args:
@@ -559,6 +733,8 @@ class StateGraph:
                 ``config={"configurable": {"thread_id": ...}}``.
             interrupt_before: stop the run before these nodes run (needs a checkpointer).
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
+            cache: where the nodes with a ``cache_policy`` keep their results
+                (``scopegraph.cache.memory.InMemoryCache``, ``...sqlite.SqliteCache``).
             strict: also run the opt-in checks of :func:`scopegraph.check` (a node with
                 no way out or no way in raises GraphValidationError), and make run input
                 keys that are not in the input schema raise InvalidInputError. By
@@ -575,6 +751,8 @@ class StateGraph:
                 "SqliteSaver, PostgresSaver from scopegraph.checkpoint), True, False or "
                 f"None. Received {type(checkpointer).__name__}."
             )
+        self._node_defaults.apply(self.nodes, self.state_schema.cls)
+        _check_sync_timeouts(self.nodes)
         self.validate()
         if strict and (found := _findings(self)):
             raise GraphValidationError(
@@ -598,4 +776,5 @@ class StateGraph:
             interrupt_after=after,
             context_schema=self.context_schema,
             strict=strict,
+            cache=cache,
         )

@@ -239,6 +239,7 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         child = self.children.get(run_id)
         if child is None:
             return
+        self.ctx.output_progress()  # a token is progress for an idle_timeout
         child.streamed = True
         if child.kind == "chat_model":
             message = (

@@ -34,31 +34,40 @@ How a run is hosted, per API:
 
 Errors: a failing node cancels its siblings, their cleanup is awaited, and then the
 ORIGINAL exception of the node that failed first is raised — never an ExceptionGroup.
-A node ``timeout`` cancels the node's own scope; ``NodeTimeoutError`` is raised after its
-cleanup has finished.
+A node's ``timeout`` (a :class:`TimeoutPolicy`) is the deadline of the node's own cancel
+scope: ``run_timeout`` fixes it when the attempt starts, ``idle_timeout`` moves it later
+on each sign of progress (:meth:`Attempt.progress`). When it fires, the node is cancelled
+like any other, and ``NodeTimeoutError`` is raised after its cleanup has finished; a node
+that swallows that cancellation still fails with it.
 """
 
 from __future__ import annotations
 
 import contextvars
+import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, TypeVar
+from datetime import timedelta
+from typing import Any, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 
 from ._detach import spawn_detached
 from ._errors import NodeTimeoutError
 from ._output import RunOutput
-from ._types import RetryPolicy
+from ._types import RetryPolicy, TimeoutPolicy
 
 __all__ = (
+    "Attempt",
     "StepTask",
     "iterate_detached",
     "open_run",
     "run_attempts",
     "run_step",
+    "sync_api_run",
     "unwrap_exception_group",
 )
 
@@ -156,32 +165,109 @@ async def run_step(
 # -- one node: timeout and retries --------------------------------------------------------
 
 
+class Attempt:
+    """The attempts of one node call: which one runs, and its timeout's cancel scope."""
+
+    __slots__ = (
+        "first_started",
+        "idle_timeout",
+        "number",
+        "refresh_on_output",
+        "run_deadline",
+        "scope",
+    )
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.first_started = time.time()
+        """When the first attempt started (Unix time)."""
+        self.scope: anyio.CancelScope | None = None
+        """The running attempt's own scope, while it has an ``idle_timeout``."""
+        self.idle_timeout: float | None = None
+        self.refresh_on_output = False
+        """Whether the node's stream output counts as progress (``refresh_on="auto"``)."""
+        self.run_deadline = math.inf
+
+    def progress(self) -> None:
+        """The node made progress: move its idle deadline (event loop thread only)."""
+        scope = self.scope
+        if scope is not None and self.idle_timeout is not None:
+            scope.deadline = min(self.run_deadline, anyio.current_time() + self.idle_timeout)
+
+
 async def run_attempts(
     name: str,
-    call: Callable[[], Awaitable[T]],
-    timeout: float | None,  # noqa: ASYNC109 - a node's own limit, enforced with its own scope
+    call: Callable[[Attempt], Awaitable[T]],
+    timeout: TimeoutPolicy | None,  # noqa: ASYNC109 - a node's own limit, enforced with its own scope
     retry_policies: Sequence[RetryPolicy] | None,
 ) -> T:
-    """Call a node, with its own cancel scope for ``timeout`` and LangGraph's retries: the
-    first policy whose ``retry_on`` matches the error decides, with the attempts counted
-    over all of them (as in LangGraph)."""
-    attempt = 0
+    """Call a node, each attempt in its own cancel scope for ``timeout``, with
+    LangGraph's retries: the first policy whose ``retry_on`` matches the error decides,
+    with the attempts counted over all of them (as in LangGraph)."""
+    attempt = Attempt()
     while True:
-        attempt += 1
+        attempt.number += 1
         try:
             if timeout is None:
-                return await call()
-            with anyio.CancelScope(deadline=anyio.current_time() + timeout):
-                return await call()
-            # The node's own deadline fired and its cleanup has finished. If an outer
-            # scope was cancelled at the same moment, that cancellation wins.
-            await anyio.lowlevel.checkpoint_if_cancelled()
-            raise NodeTimeoutError(name, timeout)
+                return await call(attempt)
+            return await _timed_attempt(name, call, attempt, timeout)
         except Exception as exc:
             policy = next((p for p in retry_policies or () if p.should_retry(exc)), None)
-            if policy is None or attempt >= policy.max_attempts:
+            if policy is None or attempt.number >= policy.max_attempts:
                 raise
-        await anyio.sleep(policy.interval(attempt))
+        await _pause_between_attempts(policy.interval(attempt.number))
+
+
+sync_api_run: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "scopegraph_sync_api_run", default=False
+)
+"""True in the private event loop of a sync API call (``invoke``)."""
+
+
+async def _pause_between_attempts(seconds: float) -> None:
+    """The wait before a retry. A sync API run waits with ``time.sleep`` (looked up now,
+    in a worker thread that a cancellation waits for: at most this one interval), as
+    LangGraph's sync runner does, so that programs which patch ``time.sleep`` to
+    speed up their retries behave the same."""
+    if sync_api_run.get():
+        await anyio.to_thread.run_sync(time.sleep, seconds)
+    else:
+        await anyio.sleep(seconds)
+
+
+def _seconds(value: float | timedelta | None) -> float | None:
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+async def _timed_attempt(
+    name: str,
+    call: Callable[[Attempt], Awaitable[T]],
+    attempt: Attempt,
+    timeout: TimeoutPolicy,  # noqa: ASYNC109 - see run_attempts
+) -> T:
+    run_timeout, idle_timeout = _seconds(timeout.run_timeout), _seconds(timeout.idle_timeout)
+    started = anyio.current_time()
+    attempt.run_deadline = math.inf if run_timeout is None else started + run_timeout
+    attempt.idle_timeout = idle_timeout
+    attempt.refresh_on_output = idle_timeout is not None and timeout.refresh_on == "auto"
+    idle_deadline = math.inf if idle_timeout is None else started + idle_timeout
+    with anyio.CancelScope(deadline=min(attempt.run_deadline, idle_deadline)) as scope:
+        attempt.scope = scope
+        try:
+            result = await call(attempt)
+        finally:
+            attempt.scope = None
+    if not scope.cancel_called:
+        return result
+    # The node's own deadline fired and its cleanup has finished (a node that swallowed
+    # the cancellation still timed out). If an outer scope was cancelled at the same
+    # moment, that cancellation wins.
+    await anyio.lowlevel.checkpoint_if_cancelled()
+    now = anyio.current_time()
+    kind: Literal["idle", "run"] = "run" if now >= attempt.run_deadline else "idle"
+    raise NodeTimeoutError(
+        name, now - started, kind=kind, idle_timeout=idle_timeout, run_timeout=run_timeout
+    )
 
 
 # -- hosting a streamed run ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from ._constants import START
 from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
-from ._types import RetryPolicy
+from ._types import CachePolicy, RetryPolicy, TimeoutPolicy
 
 __all__ = (
     "Branch",
@@ -45,7 +45,7 @@ class NodeSpec:
     writer_kw: bool
     runtime_kw: bool
     retry_policy: tuple[RetryPolicy, ...] | None
-    timeout: float | None
+    timeout: TimeoutPolicy | None
     metadata: dict[str, Any]
     destinations: tuple[str, ...] | None
     """Where a ``Command`` returned by this node may go, if declared."""
@@ -55,6 +55,26 @@ class NodeSpec:
     """The node's own input schema (its first parameter's annotation), if it is not the
     graph's state schema: the node sees only those keys, and keys the state schema lacks
     become private channels (LangGraph's "private state")."""
+    destination_labels: dict[str, str] | None = None
+    """The labels ``get_graph()`` draws on the edges to ``destinations`` (LangGraph's
+    ``add_node(destinations={node: label})``)."""
+    error_handler: str | None = None
+    """The node that runs, in the same step, when this one fails after its retries."""
+    is_error_handler: bool = False
+    """Whether this node is some node's ``error_handler`` (it then handles no failure)."""
+    error_kw: bool = False
+    """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
+    defer: bool = False
+    """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
+    cache_policy: CachePolicy | None = None
+    """Reuse the node's writes for an input seen before (with ``compile(cache=...)``)."""
+
+    @property
+    def cache_ns(self) -> tuple[str, ...]:
+        """The cache namespace of this node's writes: the function and the node name."""
+        fn = self.fn
+        ident = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', '')}"
+        return ("__pregel_ns_writes", ident, self.name)
 
     @property
     def subgraphs(self) -> list[Any]:
@@ -150,9 +170,13 @@ class GraphSpec:
     root: bool = False
     """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
     node's input and the output are the value of the one channel ``__root__``."""
+    cache: Any = None
+    """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
 
     @classmethod
-    def build(cls, builder: BuilderTables, name: str, *, strict: bool = False) -> GraphSpec:
+    def build(
+        cls, builder: BuilderTables, name: str, *, strict: bool = False, cache: Any = None
+    ) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
@@ -204,6 +228,7 @@ class GraphSpec:
             strict=strict,
             managed=managed,
             root=state.kind == "root",
+            cache=cache,
         )
 
     def initial_values(self) -> dict[str, Any]:

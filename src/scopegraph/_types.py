@@ -1,21 +1,27 @@
-"""The small value types of the public API: Send, Command, Overwrite, RetryPolicy,
-RunnableConfig."""
+"""The small value types of the public API: Send, Command, RetryPolicy, TimeoutPolicy,
+StateUpdate, Overwrite, RunnableConfig."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 __all__ = (
+    "CachePolicy",
     "Command",
     "Interrupt",
     "Overwrite",
     "RetryPolicy",
     "RunnableConfig",
     "Send",
+    "StateUpdate",
     "StreamMode",
+    "TimeoutPolicy",
+    "default_cache_key",
     "default_retry_on",
 )
 
@@ -68,22 +74,38 @@ class Send:
 
         def fan_out(state):
             return [Send("worker", {"item": item}) for item in state["items"]]
+
+    ``timeout`` (seconds, a ``timedelta`` or a :class:`TimeoutPolicy`) replaces the
+    target node's own timeout for this one task.
     """
 
-    __slots__ = ("arg", "node")
+    __slots__ = ("arg", "node", "timeout")
 
-    def __init__(self, node: str, arg: Any) -> None:
+    def __init__(
+        self,
+        node: str,
+        arg: Any,
+        *,
+        timeout: float | datetime.timedelta | TimeoutPolicy | None = None,
+    ) -> None:
         self.node = node
         self.arg = arg
+        self.timeout = TimeoutPolicy.coerce(timeout)
 
     def __repr__(self) -> str:
-        return f"Send(node={self.node!r}, arg={self.arg!r})"
+        if self.timeout is None:
+            return f"Send(node={self.node!r}, arg={self.arg!r})"
+        return f"Send(node={self.node!r}, arg={self.arg!r}, timeout={self.timeout!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Send) and (self.node, self.arg) == (other.node, other.arg)
+        return isinstance(other, Send) and (self.node, self.arg, self.timeout) == (
+            other.node,
+            other.arg,
+            other.timeout,
+        )
 
     def __hash__(self) -> int:
-        return hash((self.node, repr(self.arg)))
+        return hash((self.node, repr(self.arg), self.timeout))
 
 
 N = TypeVar("N")
@@ -224,3 +246,86 @@ class RetryPolicy(NamedTuple):
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         base = min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
         return base + random.uniform(0, 1) if self.jitter else base
+
+
+def _positive_seconds(value: float | datetime.timedelta | None, field: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
+    if not seconds > 0:
+        raise ValueError(f"{field} must be greater than 0")
+    return seconds
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimeoutPolicy:
+    """How long one attempt of a node may take (LangGraph's fields and defaults).
+
+    The node is cancelled through its own cancel scope, so its cleanup (``finally:``,
+    shielded or not) completes before :class:`~scopegraph.errors.NodeTimeoutError` is
+    raised; the node's retry policy then decides whether to try again. Only async nodes
+    can have a timeout: a sync node's thread cannot be cancelled.
+    """
+
+    run_timeout: float | datetime.timedelta | None = None
+    """Seconds one attempt may take in all; never extended."""
+    idle_timeout: float | datetime.timedelta | None = None
+    """Seconds one attempt may go without progress."""
+    refresh_on: Literal["auto", "heartbeat"] = "auto"
+    """What counts as progress for ``idle_timeout``: ``"auto"`` is the node's stream
+    output (custom writes, messages) and ``runtime.heartbeat()``; ``"heartbeat"`` is
+    ``runtime.heartbeat()`` only."""
+
+    @classmethod
+    def coerce(
+        cls, value: float | datetime.timedelta | TimeoutPolicy | None
+    ) -> TimeoutPolicy | None:
+        """A policy with both timeouts in float seconds; a number or a ``timedelta``
+        is a ``run_timeout``. None when no timeout is set."""
+        if value is None:
+            return None
+        if not isinstance(value, TimeoutPolicy):
+            value = cls(run_timeout=value)
+        if value.refresh_on not in ("auto", "heartbeat"):
+            raise ValueError("refresh_on must be 'auto' or 'heartbeat'")
+        run = _positive_seconds(value.run_timeout, "run_timeout")
+        idle = _positive_seconds(value.idle_timeout, "idle_timeout")
+        if run is None and idle is None:
+            return None
+        if (run, idle) == (value.run_timeout, value.idle_timeout) and all(
+            t is None or type(t) is float for t in (value.run_timeout, value.idle_timeout)
+        ):
+            return value
+        return cls(run_timeout=run, idle_timeout=idle, refresh_on=value.refresh_on)
+
+
+class StateUpdate(NamedTuple):
+    """One update of :meth:`~scopegraph.CompiledStateGraph.bulk_update_state`: the
+    values, as if written by node ``as_node`` (and its task ``task_id``)."""
+
+    values: dict[str, Any] | None
+    as_node: str | None = None
+    task_id: str | None = None
+
+
+def default_cache_key(*args: Any, **kwargs: Any) -> str:
+    """The default ``CachePolicy.key_func``: the node's input as canonical JSON (objects
+    JSON cannot hold by their ``repr``). LangGraph pickles the input; scopegraph never
+    uses pickle."""
+    try:
+        return json.dumps([args, kwargs], sort_keys=True, default=repr, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys of mixed types cannot be sorted
+        return repr((args, kwargs))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """Cache a node's result by its input (LangGraph's fields and defaults); needs
+    ``compile(cache=...)``. A run that finds the node's input in the cache applies the
+    cached writes instead of calling the node, and streams them with
+    ``"__metadata__": {"cached": True}``."""
+
+    key_func: Callable[..., str | bytes] = default_cache_key
+    """The node's input -> the cache key (hashed before use)."""
+    ttl: int | None = None
+    """Seconds a cached result stays valid; None: until the cache is cleared."""

@@ -11,9 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from ._context import current_node
+from ._runtime import DEFAULT_RUNTIME as DEFAULT_RUNTIME
+from ._runtime import ExecutionInfo as ExecutionInfo
+from ._runtime import RunControl as RunControl
 from ._runtime import Runtime as Runtime
+from ._runtime import ServerInfo as ServerInfo
 
-__all__ = ("Runtime", "get_runtime")
+__all__ = (
+    "DEFAULT_RUNTIME",
+    "ExecutionInfo",
+    "RunControl",
+    "Runtime",
+    "ServerInfo",
+    "get_runtime",
+)
 
 
 def get_runtime(context_schema: Any = None) -> Runtime[Any]:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from ._context import interrupt as interrupt
+from ._types import CachePolicy as CachePolicy
 from ._types import Command as Command
 from ._types import Interrupt as Interrupt
 from ._types import Overwrite as Overwrite
 from ._types import RetryPolicy as RetryPolicy
 from ._types import Send as Send
+from ._types import StateUpdate as StateUpdate
 from ._types import StreamMode as StreamMode
 from ._types import StreamWriter as StreamWriter
+from ._types import TimeoutPolicy as TimeoutPolicy
 
 __all__ = (
+    "CachePolicy",
     "Command",
     "Interrupt",
     "Overwrite",
     "RetryPolicy",
     "Send",
+    "StateUpdate",
     "StreamMode",
     "StreamWriter",
+    "TimeoutPolicy",
     "interrupt",
 )

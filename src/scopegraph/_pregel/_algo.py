@@ -7,6 +7,7 @@ works on and returns (or fills in) the result, so it is tested directly
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,9 +32,11 @@ __all__ = (
     "reduce_one",
     "resume_answers",
     "snapshot",
+    "split_deferred",
     "start_task",
     "tasks_from_checkpoint",
     "updated_values",
+    "with_held",
     "with_managed",
 )
 
@@ -397,9 +400,12 @@ def make_tasks(
         else:
             assert isinstance(target, Send)
             index = len(push)
+            node = nodes[target.node]
+            if target.timeout is not None:
+                node = dataclasses.replace(node, timeout=target.timeout)
             push.append(
                 Task(
-                    nodes[target.node],
+                    node,
                     target.arg,
                     ("__pregel_push",),
                     ("__pregel_push", index, False),
@@ -509,3 +515,26 @@ def output_of(spec: GraphSpec, values: dict[str, Any]) -> Any:
         return values.get(ROOT)
     out = {k: values[k] for k in spec.output_keys if k in values}
     return out or None
+
+
+def split_deferred(
+    spec: GraphSpec, tasks: list[Task], values: dict[str, Any]
+) -> tuple[list[Task], list[Task]]:
+    """``add_node(defer=True)``: (the tasks to run now, the deferred ones held back).
+
+    A deferred node waits while any other task is planned (LangGraph runs it when the
+    run would otherwise end); it then sees the state as it is, not as it was planned.
+    """
+    now = [t for t in tasks if not t.node.defer]
+    if now:
+        return now, [t for t in tasks if t.node.defer]
+    for task in tasks:
+        if task.path[0] != "__pregel_push":
+            task.input = spec.node_views[task.name](values)
+    return tasks, []
+
+
+def with_held(planned: list[Task], held: list[Task]) -> list[Task]:
+    """The next step's tasks plus the deferred ones still waiting (one per node)."""
+    names = {t.name for t in planned if t.path[0] != "__pregel_push"}
+    return planned + [t for t in held if t.path[0] == "__pregel_push" or t.name not in names]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Literal, Protocol
@@ -20,7 +21,8 @@ import anyio.from_thread
 
 from .._ids import new_id
 from .._output import RunOutput
-from .._runtime import Runtime
+from .._run import Attempt
+from .._runtime import ExecutionInfo, RunControl, Runtime, ServerInfo
 from .._spec import GraphSpec
 from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver
@@ -38,6 +40,7 @@ __all__ = (
     "StreamOptions",
     "Sink",
     "current",
+    "merge_configs",
     "parse_config",
 )
 
@@ -92,6 +95,43 @@ _PROPAGATE_TO_METADATA = (
     "graph_id",
 )
 """The ``configurable`` keys that also go to the nodes' metadata (LangGraph's list)."""
+
+
+def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:
+    """Configs merged as LangGraph merges a graph's bound config (``with_config``) with a
+    run's: later values win, except that ``metadata`` and ``configurable`` merge per key,
+    ``tags`` and ``callbacks`` add up; empty values are skipped."""
+    merged: dict[str, Any] = {}
+    for config in configs:
+        items: dict[str, Any] = dict(config or {})
+        for key, value in items.items():
+            if not value:
+                continue
+            old = merged.get(key)
+            if key in ("metadata", "configurable") and old:
+                merged[key] = {**old, **value}
+            elif key == "tags" and old:
+                merged[key] = [*old, *value]
+            elif key == "callbacks" and old:
+                merged[key] = _merge_callbacks(old, value)
+            else:
+                merged[key] = value
+    merged.setdefault("configurable", {})
+    return merged  # type: ignore[return-value]
+
+
+def _merge_callbacks(old: Any, new: Any) -> Any:
+    """Two ``callbacks`` values: lists of handlers, or LangChain callback managers."""
+    if isinstance(old, list) and isinstance(new, list):
+        return [*old, *new]
+    if isinstance(old, list):  # new is a manager: it gets the handlers too
+        old, new = new, old
+    if isinstance(new, list):
+        manager = old.copy()
+        for handler in new:
+            manager.add_handler(handler, inherit=True)
+        return manager
+    return old.merge(new)
 
 
 def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> ParsedConfig:
@@ -171,6 +211,8 @@ class RunOptions:
     stream: StreamOptions
     context: Any = None
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
+    control: RunControl | None = None
+    """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
     parent: NodeContext | None = None
     """The node this run is a subgraph (or a nested ``ainvoke``) of."""
     checkpoint_ns: str = ""
@@ -210,6 +252,7 @@ class NodeContext:
         "_config",
         "_custom",
         "_metadata",
+        "attempt",
         "langchain",
         "run",
         "run_id",
@@ -227,6 +270,8 @@ class NodeContext:
         """What this node's custom events share, built on the first; False: no events."""
         self.langchain: Any = None
         """The node's LangChain callback handler, once its config was built with one."""
+        self.attempt: Attempt | None = None
+        """The running attempt, when the node has a timeout or retries."""
 
     @property
     def parent_ids(self) -> list[str]:
@@ -288,12 +333,61 @@ class NodeContext:
 
     @property
     def runtime(self) -> Runtime[Any]:
-        """The node's ``Runtime`` (LangGraph's): the run's context and stream writer."""
-        return Runtime(context=self.run.opts.context, stream_writer=self.write_custom)
+        """The node's ``Runtime`` (LangGraph's): the run's context, its stream writer,
+        its run control, this attempt's execution info and heartbeat, and what the run
+        server said about the run."""
+        opts = self.run.opts
+        configurable = opts.cfg.configurable
+        server = None
+        if "assistant_id" in configurable and "graph_id" in configurable:
+            server = ServerInfo(
+                assistant_id=configurable["assistant_id"],
+                graph_id=configurable["graph_id"],
+                user=configurable.get("langgraph_auth_user"),
+            )
+        return Runtime(
+            context=opts.context,
+            stream_writer=self.write_custom,
+            execution_info=self.execution_info(),
+            server_info=server,
+            control=opts.control,
+            heartbeat=self.heartbeat,
+        )
+
+    def execution_info(self) -> ExecutionInfo:
+        run, attempt = self.run, self.attempt
+        opts = run.opts
+        return ExecutionInfo(
+            checkpoint_id=_step_checkpoint_id(run),
+            checkpoint_ns=self.checkpoint_ns,
+            task_id=self.task.id,
+            thread_id=opts.cfg.configurable.get("thread_id"),
+            run_id=opts.cfg.run_id,
+            node_attempt=1 if attempt is None else attempt.number,
+            node_first_attempt_time=time.time() if attempt is None else attempt.first_started,
+        )
+
+    def heartbeat(self) -> None:
+        """``runtime.heartbeat()``: progress, for the node's ``idle_timeout``."""
+        attempt = self.attempt
+        if attempt is None:
+            return
+        if threading.get_ident() == self.run.loop_thread:
+            attempt.progress()
+        else:
+            anyio.from_thread.run_sync(attempt.progress)
+
+    def output_progress(self) -> None:
+        """The node produced output (a custom chunk, a token): progress, unless its
+        ``TimeoutPolicy`` counts only heartbeats."""
+        attempt = self.attempt
+        if attempt is not None and attempt.refresh_on_output:
+            self.heartbeat()
 
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
+        self.output_progress()
         stream = run.stream
         if "custom" not in stream.modes:
             return
@@ -332,3 +426,17 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
+
+
+def _step_checkpoint_id(run: RunView) -> str:
+    """The checkpoint the run's current step started from: the run's own, else that of
+    the nearest parent run with a checkpointer ("" when no run has one)."""
+    view: RunView | None = run
+    while view is not None:
+        persistence = getattr(view, "persistence", None)
+        checkpoint_id = getattr(persistence, "checkpoint_id", None)
+        if checkpoint_id is not None:
+            return str(checkpoint_id)
+        parent = view.opts.parent
+        view = None if parent is None else parent.run
+    return ""

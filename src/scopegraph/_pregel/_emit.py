@@ -73,6 +73,23 @@ def stream_sink(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
     return sink_single
 
 
+def printing_sink(
+    inner: Sink, wanted: frozenset[str], printed: frozenset[str], subgraphs: bool
+) -> Sink:
+    """``debug=True`` / ``print_mode=``: chunks of the ``printed`` modes are printed as
+    LangGraph prints them (``[mode] chunk``, bold; ``[graph=ns]`` in yellow for subgraph
+    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``."""
+
+    def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if mode in printed and (subgraphs or not ns):
+            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns else ""
+            print(f"\033[1m[{mode}]\033[0m{where} {chunk!r}")
+        if mode in wanted:
+            inner(ns, mode, chunk)
+
+    return sink
+
+
 def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
     """astream_events: each root stream chunk becomes a root ``on_chain_stream`` event.
 

@@ -19,7 +19,7 @@ import anyio
 import anyio.lowlevel
 
 from .._constants import START
-from .._errors import GraphRecursionError
+from .._errors import GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, unwrap_exception_group
@@ -153,11 +153,22 @@ class Run:
         interrupt_before = frozenset() if persist is None else persist.interrupt_before
         interrupt_after = frozenset() if persist is None else persist.interrupt_after
         steps = 0
-        resuming = self.resuming
+        resuming = resumed = self.resuming
         yielded = time.perf_counter()
+        control = opts.control
+        drained = False
+        defers = any(node.defer for node in opts.spec.nodes.values())
+        held: list[Task] = []
         while tasks:
+            if defers:
+                tasks, held = _algo.split_deferred(opts.spec, tasks, self.values)
             if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
                 self._static_interrupt()
+                break
+            if control is not None and control.drain_requested:
+                # RunControl.request_drain(): stop between steps; the last checkpoint
+                # plans the next one, so the run resumes from it.
+                drained = True
                 break
             resuming = False
             now = time.perf_counter()
@@ -171,6 +182,14 @@ class Run:
                 for task in tasks:
                     if not task.restored:
                         _emit.emit_task_start(self, task)
+            if "updates" in modes and resumed:
+                # A resumed step's tasks that finished before: their writes again, as
+                # LangGraph streams them (marked cached).
+                for task in tasks:
+                    if task.restored and task.writes:
+                        cached = {task.name: task.update, "__metadata__": {"cached": True}}
+                        stream.sink(stream.ns, "updates", cached)
+            resumed = False
             if persistence is None:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
@@ -181,6 +200,8 @@ class Run:
                     break
             ran = tasks
             tasks = self._finish_step(tasks)
+            if held:
+                tasks = _algo.with_held(tasks, held)
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
                 if interrupt_after and any(t.name in interrupt_after for t in ran):
@@ -195,6 +216,9 @@ class Run:
                 )
         if persistence is not None:
             await persistence.settle()
+        if drained:
+            assert control is not None
+            raise GraphDrained(control.drain_reason or "shutdown")
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""

@@ -10,6 +10,7 @@ chunks and events. Sync nodes run in worker threads (:func:`in_worker_thread`).
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -17,17 +18,25 @@ import anyio
 import anyio.to_thread
 
 from .._constants import START
-from .._errors import GraphInterrupt, is_invalid_resume
+from .._errors import GraphDrained, GraphInterrupt, NodeError, is_invalid_resume
 from .._ids import new_id
-from .._run import run_attempts
+from .._run import Attempt, run_attempts
 from .._spec import Branch, NodeSpec
 from .._types import Command, Interrupt, Send
+from ..checkpoint._model import SerializationError
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
 from ._persist import Persistence
 from ._task import ParentCommand, Task
 
-__all__ = ("ExecutingRun", "call_node", "in_worker_thread", "route", "run_task")
+__all__ = (
+    "ExecutingRun",
+    "call_node",
+    "call_with_policies",
+    "in_worker_thread",
+    "route",
+    "run_task",
+)
 
 
 class ExecutingRun(RunView, Protocol):
@@ -38,7 +47,6 @@ class ExecutingRun(RunView, Protocol):
 
 async def run_task(run: ExecutingRun, task: Task) -> None:
     """Run one task of a step to its end: call, collect, record, emit."""
-    node = task.node
     ctx = NodeContext(run, task)
     opts = run.opts
     stream = run.stream
@@ -46,20 +54,25 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
     if events:
         ctx.run_id = new_id()
         _emit.node_event(ctx, "on_chain_start", {"input": task.input})
+    cache_key = None
+    if task.node.cache_policy is not None and opts.spec.cache is not None:
+        cache_key = _cache_key(task.node, task.input)
+        if await _from_cache(run, task, cache_key):
+            return
     token = current.set(ctx)
     hooks = _hooks.node_hooks()
     if hooks is not None:
         hooks_token, seen = hooks.enter_node(ctx, task.input)
     try:
-        if node.timeout is None and node.retry_policy is None:
-            result = await call_node(node, task.input, ctx)
-        else:
-            result = await run_attempts(
-                task.name,
-                functools.partial(call_node, node, task.input, ctx),
-                node.timeout,
-                node.retry_policy,
-            )
+        try:
+            result = await call_with_policies(task.node, task.input, ctx)
+        except Exception as exc:
+            if not _handled(task.node, exc):
+                raise
+            ctx = await _switch_to_error_handler(run, task, ctx, exc)
+            current.set(ctx)
+            result = await call_with_policies(task.node, task.input, ctx)
+            task.recorded = False  # the handler's outcome replaces the failure's record
         spec = opts.spec
         _algo.collect(spec, task, result, subgraph=opts.parent is not None)
         if task.name in spec.branches:
@@ -86,6 +99,8 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if hooks is not None:
             hooks.exit_node(hooks_token)
     task.done = True
+    if cache_key is not None and task.failure is None:
+        await _to_cache(run, task, cache_key)
     persistence = run.persistence
     if persistence is not None and persistence.step_size > 1:
         # Siblings may still run: store this task's outcome now, so that a crash or a
@@ -103,6 +118,81 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
+
+
+def _cache_key(node: NodeSpec, arg: Any) -> tuple[tuple[str, ...], str]:
+    assert node.cache_policy is not None
+    key = node.cache_policy.key_func(arg)
+    digest = hashlib.sha256(key.encode() if isinstance(key, str) else key).hexdigest()
+    return node.cache_ns, digest
+
+
+async def _from_cache(run: ExecutingRun, task: Task, key: tuple[tuple[str, ...], str]) -> bool:
+    """The node's writes for this input, if cached: the task is done without running,
+    and its update is streamed with ``"__metadata__": {"cached": True}`` (LangGraph's)."""
+    found = await run.opts.spec.cache.aget([key])
+    if key not in found:
+        return False
+    cached = found[key]
+    task.writes = list(cached["writes"])
+    task.update = cached["update"]
+    task.next = list(cached["next"])
+    task.done = True
+    stream = run.stream
+    if "updates" in stream.modes:
+        stream.sink(
+            stream.ns, "updates", {task.name: task.update, "__metadata__": {"cached": True}}
+        )
+    return True
+
+
+async def _to_cache(run: ExecutingRun, task: Task, key: tuple[tuple[str, ...], str]) -> None:
+    policy = task.node.cache_policy
+    assert policy is not None
+    value = {"writes": list(task.writes), "update": task.update, "next": list(task.next)}
+    try:
+        await run.opts.spec.cache.aset({key: (value, policy.ttl)})
+    except SerializationError:
+        pass  # a result the codec cannot store is not cached; the run goes on
+
+
+async def call_with_policies(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+    """Call the node with its timeout and retries, if it has any."""
+    if node.timeout is None and node.retry_policy is None:
+        return await call_node(node, arg, ctx)
+
+    async def attempt(current: Attempt) -> Any:
+        ctx.attempt = current
+        return await call_node(node, arg, ctx)
+
+    return await run_attempts(node.name, attempt, node.timeout, node.retry_policy)
+
+
+def _handled(node: NodeSpec, exc: Exception) -> bool:
+    """Whether the node's error handler takes this failure (not a pause or a routing)."""
+    return node.error_handler is not None and not isinstance(
+        exc, GraphInterrupt | ParentCommand | GraphDrained
+    )
+
+
+async def _switch_to_error_handler(
+    run: ExecutingRun, task: Task, ctx: NodeContext, exc: Exception
+) -> NodeContext:
+    """The node failed after its retries: the task becomes its error handler's (same
+    step, same input, with ``NodeError``), as LangGraph's runner schedules it. The
+    failure is streamed as the node's result and, with a checkpointer, stored first:
+    a run resumed after the handler crashed runs the handler again, not the node."""
+    if "tasks" in run.stream.modes or "debug" in run.stream.modes:
+        _emit.emit_task_result(run, task, exc)
+    if run.persistence is not None:
+        with anyio.CancelScope(shield=True):
+            await run.persistence.record(task, "error", exc)
+    assert task.node.error_handler is not None
+    handler = run.opts.spec.nodes[task.node.error_handler]
+    task.hand_to_error_handler(handler, NodeError(task.name, exc))
+    handler_ctx = NodeContext(run, task)
+    handler_ctx.run_id = ctx.run_id
+    return handler_ctx
 
 
 async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Interrupt]) -> None:
@@ -141,6 +231,8 @@ async def _call(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             kwargs["writer"] = ctx.write_custom
         if node.runtime_kw:
             kwargs["runtime"] = ctx.runtime
+        if node.error_kw:
+            kwargs["error"] = ctx.task.failure
         args = (arg, ctx.config) if node.config_pos else (arg,)
         if kind == "async":
             return await fn(*args, **kwargs)

@@ -17,6 +17,7 @@ import anyio
 import anyio.abc
 
 from .._constants import START
+from .._errors import NodeError
 from .._ids import new_id
 from .._run import run_step
 from .._types import Command
@@ -299,6 +300,10 @@ class Persistence:
                 continue
             if record.status == "done":
                 task.restore(record)
+            elif record.status == "error" and task.node.error_handler is not None:
+                # The node failed and its error handler did not finish: run the handler.
+                handler = opts.spec.nodes[task.node.error_handler]
+                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
             elif record.status == "interrupted":
                 task.resume = list(record.resume)
                 task.interrupts = list(record.interrupts)

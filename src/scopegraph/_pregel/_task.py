@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .._errors import ParentCommand
+from .._errors import NodeError, ParentCommand
 from .._ids import new_id
 from .._spec import NodeSpec
 from .._types import Interrupt, Send
@@ -22,6 +22,7 @@ class Task:
         "done",
         "error",
         "failed_at",
+        "failure",
         "input",
         "interrupt_index",
         "interrupted",
@@ -61,6 +62,8 @@ class Task:
         self.next: list[str | Send] = []
         self.error: BaseException | None = None
         self.failed_at = 0
+        self.failure: NodeError | None = None
+        """The node's failure, once the task is its error handler's."""
         self.done = False
         self.restored = False
         self.recorded = False
@@ -87,6 +90,13 @@ class Task:
         self.update = dict(record.writes) or None
         self.next = list(record.next)
         self.done = self.restored = self.recorded = True
+
+    def hand_to_error_handler(self, handler: NodeSpec, failure: NodeError) -> None:
+        """The node failed for good: the task (same id, input and place in the step)
+        now runs its error handler, which receives ``failure``."""
+        self.node = handler
+        self.name = handler.name
+        self.failure = failure
 
     def record(self, status: TaskStatus, error: BaseException | None = None) -> TaskRecord:
         return TaskRecord(

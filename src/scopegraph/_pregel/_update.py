@@ -8,9 +8,10 @@ node's routes, and a checkpoint with source ``"update"`` is written.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
-from .._constants import START
+from .._constants import END, START
 from .._errors import InvalidUpdateError
 from .._ids import new_id
 from .._spec import GraphSpec
@@ -24,7 +25,7 @@ from ._persist import Persistence
 from ._snapshot import planned_tasks
 from ._task import Task, task_id
 
-__all__ = ("update_state",)
+__all__ = ("update_state", "update_step")
 
 COPY = "__copy__"
 """``update_state(config, None, as_node=COPY)``: fork the checkpoint as it is."""
@@ -35,16 +36,30 @@ INPUT = "__input__"
 async def update_state(options: RunOptions, values: Any, as_node: str | None) -> RunnableConfig:
     """Write ``values`` to the thread of ``options`` (:func:`update_options`) as node
     ``as_node``; return the new checkpoint's config."""
+    return await update_step(options, [(values, as_node)])
+
+
+async def update_step(
+    options: RunOptions, updates: Sequence[tuple[Any, str | None]]
+) -> RunnableConfig:
+    """One superstep of updates (``bulk_update_state``'s): each ``(values, as_node)`` is
+    a task of ``as_node``; their writes apply in order and one checkpoint follows.
+    ``__copy__`` and ``__input__`` are updates of their own (a superstep of one)."""
     spec = options.spec
     assert options.persist is not None
     saver = options.persist.saver
     thread, ns = options.persist.thread_id, options.checkpoint_ns
     checkpoint_id = options.cfg.configurable.get("checkpoint_id")
+    if len(updates) > 1 and any(n in (None, COPY, INPUT, END) for _, n in updates):
+        raise InvalidUpdateError(
+            "bulk_update_state: each update of a superstep of several needs an as_node "
+            f"other than {COPY!r}, {INPUT!r} and {END!r}"
+        )
     head = await saver.aget_tuple(thread, ns)
     base = head
     if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
         base = await saver.aget_tuple(thread, ns, checkpoint_id)
-    if as_node == COPY:
+    if updates[0][1] == COPY:
         return await _copy(options, base, head)
     run = Run(options, None)
     persistence = run.persistence
@@ -57,10 +72,32 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         persistence.restore(base.checkpoint)
         # A subgraph's update keeps its lineage: time travel to it finds its parents.
         persistence.parents = dict(base.checkpoint.metadata.get("parents") or {})
-    if as_node == INPUT:
-        return await _as_input(run, persistence, values, base is None)
+    if updates[0][1] == INPUT:
+        return await _as_input(run, persistence, updates[0][0], base is None)
+    tasks = [await _update_task(run, base, values, as_node) for values, as_node in updates]
+    written: dict[str, str] | None = {} if len(tasks) > 1 else None
+    for task in tasks:
+        run.apply(task.writes, task.name, written)
+    next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
+    run.step += 1
+    for task in tasks:
+        task._id = task_id(persistence.checkpoint_id or "", task.path)
+        task.done = True
+    # The update is stored as a record of as_node under the checkpoint it follows,
+    # so a later update_state without as_node can find who wrote last.
+    await persistence.save_checkpoint(next_tasks, "update", tasks if base is not None else [])
+    assert persistence.checkpoint_id is not None
+    return _config_of(thread, ns, persistence.checkpoint_id)
+
+
+async def _update_task(
+    run: Run, base: CheckpointTuple | None, values: Any, as_node: str | None
+) -> Task:
+    """A task of ``as_node`` whose result is ``values`` (collected, not run)."""
+    spec = run.opts.spec
     if as_node is None:
-        as_node = await _last_writer(saver, base, spec.nodes)
+        assert run.opts.persist is not None
+        as_node = await _last_writer(run.opts.persist.saver, base, spec.nodes)
     if as_node != START and as_node not in spec.nodes:
         raise InvalidUpdateError(
             f"update_state(as_node={as_node!r}): {as_node!r} is not a node; use one of "
@@ -81,21 +118,7 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
         task.next.extend(spec.edges_from.get(START, ()))
     else:
         await collect(run, task, NodeContext(run, task), values)
-    run.apply(task.writes, as_node)
-    tasks = _algo.plan_next(spec, [task], run.barriers, run.values)
-    run.step += 1
-    task._id = task_id(persistence.checkpoint_id or "", task.path)
-    task.done = True
-    # The update is stored as a record of as_node under the checkpoint it follows,
-    # so a later update_state without as_node can find who wrote last.
-    await persistence.save_checkpoint(tasks, "update", [task] if base is not None else [])
-    return {
-        "configurable": {
-            "thread_id": thread,
-            "checkpoint_ns": ns,
-            "checkpoint_id": persistence.checkpoint_id,
-        }
-    }
+    return task
 
 
 async def _copy(

@@ -1,11 +1,20 @@
-"""The request bodies and query values of the LangGraph server API, as the SDKs send them."""
+"""The request bodies and query values of the LangGraph server API, as the SDKs send them.
+
+Every field of LangGraph's API is declared. Those this server does not implement
+(``webhook``, ``after_seconds``, a thread's ``ttl``...) are :func:`unsupported`: their
+default (or null, or an empty list or object, as the SDKs send them) is accepted, and any
+other value is refused with 422 naming the field ("not supported by this server"), never
+accepted and ignored; the OpenAPI schema marks them ``x-scopegraph-supported: false``.
+Fields that LangGraph's API does not know are ignored, as LangGraph's server ignores them.
+"""
 
 from __future__ import annotations
 
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
@@ -31,8 +40,39 @@ StreamModeName = Literal[
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 
 
+_SUPPORTED = "x-scopegraph-supported"
+
+
+def unsupported(default: Any = None) -> Any:
+    """A field of LangGraph's API that this server does not implement: only its default
+    (or null, ``[]``, ``{}``) is accepted."""
+    return Field(
+        default=default,
+        description=f"Not supported by this server: only {default!r} (the default) or "
+        "null is accepted; any other value is refused with 422.",
+        json_schema_extra={_SUPPORTED: False},
+    )
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")  # as LangGraph's server: unknown fields
+
+    @model_validator(mode="after")
+    def _refuse_unsupported(self) -> typing.Self:
+        for name, field in type(self).model_fields.items():
+            extra = field.json_schema_extra
+            if not isinstance(extra, dict) or extra.get(_SUPPORTED) is not False:
+                continue
+            value = getattr(self, name)
+            if value is None or value == field.default or value in ([], {}):
+                continue
+            raise PydanticCustomError(
+                "not_supported",
+                "{field} is not supported by this server (only {default}, its default, "
+                "or null is accepted); leave it out",
+                {"field": name, "default": repr(field.default)},
+            )
+        return self
 
 
 class CommandBody(_Body):
@@ -60,25 +100,42 @@ class RunCreate(_Body):
     on_completion: Literal["delete", "keep"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     durability: Literal["sync", "async", "exit"] | None = None
+    checkpoint_during: bool | None = None
+    """Deprecated in LangGraph for ``durability``: ``False`` is ``durability="exit"``."""
     timeout: float | None = Field(default=None, gt=0)
     """scopegraph's extension: seconds after which the run is cancelled (``timeout``)."""
+    webhook: str | None = unsupported()
+    after_seconds: float | None = unsupported()
+    feedback_keys: list[str] | None = unsupported()
+    strict_resume: bool | None = unsupported(False)
+    langsmith_tracer: dict[str, Any] | None = unsupported()
 
     def payload(self) -> dict[str, Any]:
         """The body as a run record keeps it (both backends store the same)."""
-        payload = self.model_dump()
+        payload = self.model_dump(exclude={*_UNSUPPORTED_RUN_FIELDS, "checkpoint_during"})
         if self.command is not None:
             payload["command"] = self.command.model_dump(exclude_none=True)
+        if self.durability is None and self.checkpoint_during is not None:
+            payload["durability"] = "async" if self.checkpoint_during else "exit"
         return payload
+
+
+_UNSUPPORTED_RUN_FIELDS = frozenset(
+    {"webhook", "after_seconds", "feedback_keys", "strict_resume", "langsmith_tracer"}
+)
 
 
 class ThreadCreate(_Body):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
+    supersteps: list[Any] | None = unsupported()
+    ttl: dict[str, Any] | float | None = unsupported()
 
 
 class ThreadPatch(_Body):
     metadata: dict[str, Any] | None = None
+    ttl: dict[str, Any] | float | None = unsupported()
 
 
 class ThreadSearch(_Body):
@@ -86,6 +143,12 @@ class ThreadSearch(_Body):
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+    values: dict[str, Any] | None = unsupported()
+    ids: list[str] | None = unsupported()
+    sort_by: str | None = unsupported("created_at")
+    sort_order: str | None = unsupported("desc")
+    select: list[str] | None = unsupported()
+    extract: dict[str, Any] | None = unsupported()
 
 
 class AssistantSearch(_Body):
@@ -93,6 +156,10 @@ class AssistantSearch(_Body):
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+    name: str | None = unsupported()
+    select: list[str] | None = unsupported()
+    sort_by: str | None = unsupported()
+    sort_order: str | None = unsupported()
 
 
 class StateUpdate(_Body):
@@ -106,12 +173,15 @@ class HistoryQuery(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
     before: dict[str, Any] | str | None = None
     metadata: dict[str, Any] | None = None
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = unsupported()
+    """A subgraph's history (``checkpoint_ns``) or one checkpoint's: not implemented."""
+    select: list[str] | None = unsupported()
 
 
 class StateCheckpoint(_Body):
     checkpoint: dict[str, Any]
-    subgraphs: bool = False
+    subgraphs: bool = unsupported(False)
+    select: list[str] | None = unsupported()
 
 
 def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:

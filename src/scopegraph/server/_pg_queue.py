@@ -108,6 +108,8 @@ __all__ = (
     "QueueError",
     "RunQueue",
     "ThreadBusyError",
+    "ThreadDeletingError",
+    "ThreadNotFoundError",
 )
 
 CANCEL_CHANNEL: Final = "scopegraph_cancel"
@@ -115,7 +117,7 @@ CANCEL_CHANNEL: Final = "scopegraph_cancel"
 ENQUEUE_CHANNEL: Final = "scopegraph_enqueue"
 """The NOTIFY channel that tells workers a run was queued (empty payload)."""
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
 TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
 CancelAction = Literal["interrupt", "rollback"]
@@ -134,6 +136,25 @@ class QueueConnectionError(QueueError, ConnectionError):
 
     The message names what to check in the connection string.
     """
+
+
+class ThreadDeletingError(QueueError):
+    """The thread is being deleted (:meth:`RunQueue.begin_delete_thread`): it takes no
+    new run."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"thread {thread_id} is being deleted and takes no new runs; create a new thread"
+        )
+
+
+class ThreadNotFoundError(QueueError):
+    """``enqueue(..., existing_thread=True)`` and the thread does not exist (any more)."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id} not found; create it first")
 
 
 class ThreadBusyError(QueueError):
@@ -210,6 +231,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # what happened to the run, in order: [{"event": ..., "at": ...}, ...]
         "ALTER TABLE scopegraph_queue_runs ADD COLUMN lifecycle JSONB NOT NULL DEFAULT '[]'::jsonb",
     ),
+    (
+        # a thread being deleted takes no new run (begin_delete_thread, enqueue)
+        "ALTER TABLE scopegraph_queue_threads ADD COLUMN deleting BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -246,13 +271,18 @@ _COLUMNS = ", ".join(f"r.{name}" for name in _FIELDS)
 _ACTIVE = "('pending', 'running')"
 
 
-def _event(what: str) -> str:
-    """SQL appending one lifecycle event (``what``: an SQL text expression) to a run."""
+def _entry(what: str) -> str:
+    """SQL for a one-event lifecycle list (``what``: an SQL text expression)."""
     return (
-        "lifecycle = r.lifecycle || jsonb_build_array(jsonb_build_object("
+        "jsonb_build_array(jsonb_build_object("
         f"'event', {what}, 'at', to_char(now() AT TIME ZONE 'UTC', "
         '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')))'
     )
+
+
+def _event(what: str) -> str:
+    """SQL appending one lifecycle event (``what``: an SQL text expression) to a run."""
+    return f"lifecycle = r.lifecycle || {_entry(what)}"
 
 
 _SELECT_RUN = f"SELECT {_COLUMNS} FROM scopegraph_queue_runs r WHERE r.run_id = %(run_id)s"
@@ -261,7 +291,10 @@ INSERT INTO scopegraph_queue_threads (thread_id) VALUES (%(thread_id)s)
 ON CONFLICT (thread_id) DO NOTHING
 """
 _LOCK_THREAD = """
-SELECT thread_id FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s FOR UPDATE
+SELECT listed, deleting FROM scopegraph_queue_threads WHERE thread_id = %(thread_id)s FOR UPDATE
+"""
+_MARK_DELETING = """
+UPDATE scopegraph_queue_threads SET deleting = TRUE WHERE thread_id = %(thread_id)s
 """
 _SELECT_ACTIVE = f"""
 SELECT run_id FROM scopegraph_queue_runs
@@ -277,7 +310,11 @@ SELECT {_COLUMNS}, pg_notify('{ENQUEUE_CHANNEL}', '')::text FROM r
 """
 # The durable cancel request of the active runs that match {where}, and their NOTIFY
 # (sent when the transaction commits). A pending run never started: it ends at once. A
-# rollback request overrides an interrupt request, not the other way round.
+# rollback request overrides an interrupt request, not the other way round; a request
+# that changes nothing is not recorded again (the run's lifecycle does not grow with it).
+_CHANGES_CANCEL = (
+    "(r.cancel_action IS NULL OR (%(action)s = 'rollback' AND r.cancel_action <> 'rollback'))"
+)
 _REQUEST_CANCEL = f"""
 WITH marked AS (
     UPDATE scopegraph_queue_runs r SET
@@ -285,7 +322,9 @@ WITH marked AS (
                              THEN %(action)s ELSE r.cancel_action END,
         cancel_reason = COALESCE(r.cancel_reason, %(reason)s),
         status = CASE WHEN r.status = 'pending' THEN 'interrupted' ELSE r.status END,
-        {_event("format('cancel requested (%%s)', %(reason)s::text)")},
+        lifecycle = CASE WHEN {_CHANGES_CANCEL}
+            THEN r.lifecycle || {_entry("format('cancel requested (%%s)', %(reason)s::text)")}
+            ELSE r.lifecycle END,
         updated_at = now()
     WHERE {{where}} AND r.status IN {_ACTIVE}
     RETURNING r.seq, r.run_id, r.status
@@ -389,10 +428,20 @@ _SELECT_THREAD = f"""
 SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
 WHERE t.thread_id = %(thread_id)s AND t.listed
 """
+# ``status``: busy, error (exact), idle or interrupted (the threads that are neither busy
+# nor in error: the checkpoint tells which), or NULL (all).
 _SEARCH_THREADS = f"""
-SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
-WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
-ORDER BY t.created_at DESC, t.thread_id
+SELECT {", ".join(f"s.{name}" for name in _THREAD_FIELDS)} FROM (
+    SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+) s
+WHERE CASE %(status)s::text
+    WHEN 'busy' THEN s.busy
+    WHEN 'error' THEN NOT s.busy AND s.last = 'error'
+    WHEN 'idle' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
+    WHEN 'interrupted' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
+    ELSE TRUE END
+ORDER BY s.created_at DESC, s.thread_id
 LIMIT %(limit)s OFFSET %(offset)s
 """
 _PATCH_THREAD = """
@@ -417,7 +466,9 @@ def _row(values: Any) -> dict[str, Any]:
     return dict(zip(_FIELDS, values, strict=True))
 
 
-def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[dict[str, Any]]:
+def _enqueue(
+    run_id: str, thread_id: str, strategy: str, document: str, existing_thread: bool
+) -> _Op[dict[str, Any]]:
     """Run in ONE transaction: the thread's row stays locked until commit."""
     params = {
         "run_id": run_id,
@@ -427,8 +478,13 @@ def _enqueue(run_id: str, thread_id: str, strategy: str, document: str) -> _Op[d
         "action": "rollback" if strategy == "rollback" else "interrupt",
         "reason": f"multitask_strategy={strategy}",
     }
-    yield _CREATE_THREAD, params
-    yield _LOCK_THREAD, params
+    if not existing_thread:
+        yield _CREATE_THREAD, params
+    locked = yield _LOCK_THREAD, params
+    if not locked.rows or (existing_thread and not locked.rows[0][0]):
+        raise ThreadNotFoundError(thread_id)
+    if locked.rows[0][1]:
+        raise ThreadDeletingError(thread_id)
     # A retry of an enqueue that did commit (its reply was lost) finds its run: return
     # it rather than reject it for keeping its own thread busy.
     existing = yield _SELECT_RUN, params
@@ -518,6 +574,16 @@ def _cancel_thread(thread_id: str, action: str, reason: str) -> _Op[list[tuple[s
     return [(str(r[0]), str(r[1])) for r in marked.rows]
 
 
+def _begin_delete_thread(thread_id: str, reason: str) -> _Op[list[tuple[str, str]]]:
+    """Run in ONE transaction: an enqueue in progress (it holds the thread's lock)
+    commits first; every later one sees ``deleting``."""
+    params = {"thread_id": thread_id, "action": "interrupt", "reason": reason}
+    yield _LOCK_THREAD, params
+    yield _MARK_DELETING, params
+    marked = yield _CANCEL_THREAD, params
+    return [(str(r[0]), str(r[1])) for r in marked.rows]
+
+
 def _cancel_requested(run_id: str) -> _Op[str | None]:
     found = yield _SELECT_CANCEL, {"run_id": run_id}
     return str(found.rows[0][0]) if found.rows and found.rows[0][0] is not None else None
@@ -543,8 +609,11 @@ def _get_thread(thread_id: str) -> _Op[dict[str, Any] | None]:
     return _thread_row(found.rows[0]) if found.rows else None
 
 
-def _search_threads(metadata: str, limit: int, offset: int) -> _Op[list[dict[str, Any]]]:
-    found = yield _SEARCH_THREADS, {"metadata": metadata, "limit": limit, "offset": offset}
+def _search_threads(
+    metadata: str, status: str | None, limit: int, offset: int
+) -> _Op[list[dict[str, Any]]]:
+    params = {"metadata": metadata, "status": status, "limit": limit, "offset": offset}
+    found = yield _SEARCH_THREADS, params
     return [_thread_row(r) for r in found.rows]
 
 
@@ -690,7 +759,12 @@ class RunQueue:
         await self.aclose()
 
     async def enqueue(
-        self, run: Mapping[str, Any], *, thread_id: str, multitask_strategy: str
+        self,
+        run: Mapping[str, Any],
+        *,
+        thread_id: str,
+        multitask_strategy: str,
+        existing_thread: bool = False,
     ) -> dict[str, Any]:
         """Queue ``run`` (a JSON document; its ``run_id`` is used, or a new one made) on
         ``thread_id``, and return its row (status ``pending``).
@@ -702,6 +776,10 @@ class RunQueue:
         them; ``enqueue`` queues it behind them.
 
         Enqueueing a run id again on the same thread returns the stored run unchanged.
+
+        The thread's row is created (unlisted) if it does not exist; with
+        ``existing_thread`` it must exist and be listed (:class:`ThreadNotFoundError`).
+        A thread being deleted takes no run (:class:`ThreadDeletingError`).
         """
         if multitask_strategy not in STRATEGIES:
             raise ValueError(
@@ -718,7 +796,9 @@ class RunQueue:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the run must be a JSON document: {exc}") from exc
         return await self._db.arun(
-            functools.partial(_enqueue, run_id, thread_id, multitask_strategy, encoded),
+            functools.partial(
+                _enqueue, run_id, thread_id, multitask_strategy, encoded, existing_thread
+            ),
             transaction=True,
         )
 
@@ -822,6 +902,17 @@ class RunQueue:
             functools.partial(_cancel_thread, thread_id, action, why), transaction=True
         )
 
+    async def begin_delete_thread(
+        self, thread_id: str, *, reason: str = "thread deleted"
+    ) -> list[tuple[str, str]]:
+        """Mark the thread ``deleting`` (from then on :meth:`enqueue` refuses its runs)
+        and request the cancellation of its pending and running runs, in one
+        transaction; their ``(run_id, status after the request)``, oldest first. Then
+        wait for them and :meth:`delete_thread`."""
+        return await self._db.arun(
+            functools.partial(_begin_delete_thread, thread_id, reason), transaction=True
+        )
+
     # -- threads and runs, as the HTTP API shows them ------------------------------------
 
     async def create_thread(
@@ -838,11 +929,21 @@ class RunQueue:
         return await self._db.arun(functools.partial(_get_thread, thread_id))
 
     async def search_threads(
-        self, metadata: Mapping[str, Any] | None = None, *, limit: int = 10, offset: int = 0
+        self,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        status: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Listed threads whose metadata contains ``metadata``, newest first."""
+        """Listed threads whose metadata contains ``metadata``, newest first; with
+        ``status``, those that are ``busy`` (a run is pending or running) or in
+        ``error`` (their latest run failed), or for ``idle`` and ``interrupted`` those
+        that are neither (their checkpoint tells which of the two they are)."""
         encoded = _json(dict(metadata or {}), "the metadata filter")
-        return await self._db.arun(functools.partial(_search_threads, encoded, limit, offset))
+        return await self._db.arun(
+            functools.partial(_search_threads, encoded, status, limit, offset)
+        )
 
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]

@@ -1,12 +1,15 @@
 """Where the server keeps its threads and runs (the checkpoints live in the checkpointer).
 
-:class:`Documents` holds every thread and run as a JSON document in memory, and writes each
-change through to one table, ``scopegraph_server_documents``, in the same database as the
-checkpoints: a SQLite file or PostgreSQL. On start it loads what an earlier process wrote,
-so threads and finished runs survive a restart. One server process owns the documents;
-runs a crashed process left ``pending`` or ``running`` are marked ``error`` on load (their
-checkpoints are intact, and ``runs.create`` with ``input=None`` resumes the thread). A
-change is written to the database first and kept in memory only once it is stored.
+:class:`Documents` keeps every thread and run as a JSON document in one table,
+``scopegraph_server_documents``, in the same database as the checkpoints: a SQLite file or
+PostgreSQL (without a database, a SQLite database in memory). The table is the source of
+truth: each read is a query (one document by key, or one page of threads or of a thread's
+runs, newest first, with the metadata and status filters, the limit and the offset applied
+in SQL), and nothing is held in memory here, so the server's memory does not grow with
+the number of threads and runs it has stored (the run manager keeps only the runs that
+are live). Threads and finished runs survive a restart; runs a crashed process left
+``pending`` or ``running`` are marked ``error`` on start (their checkpoints are intact,
+and ``runs.create`` with ``input=None`` resumes the thread).
 
 The database calls are synchronous: SQLite's (one WAL row, ``synchronous=NORMAL``) run on
 the event loop, as ``SqliteSaver``'s do; PostgreSQL's run in worker threads
@@ -15,19 +18,20 @@ which are checked and replaced, so the store recovers after its connections drop
 server restart, ``pg_terminate_backend``, a network blip). Either way the store works
 the same under asyncio and trio. A failed write raises :class:`StoreError`
 (:class:`StoreConnectionError` while PostgreSQL cannot be reached, within the pool's
-timeout: never a hang), and nothing of it is kept. Stateless runs (``/runs/...``) are
-kept in memory only, while they can be joined.
+timeout: never a hang), and nothing of it is kept. Stateless runs (``/runs/...``) are not
+stored: the run manager knows them while they can be joined.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import anyio.to_thread
 import orjson
@@ -38,9 +42,10 @@ from ._wire import dumps
 if TYPE_CHECKING:
     from .._postgres import Op
 
-__all__ = ("Documents", "Kind", "StoreConnectionError", "StoreError", "open_backend")
+__all__ = ("Documents", "Kind", "Page", "StoreConnectionError", "StoreError", "open_backend")
 
 Kind = Literal["thread", "run"]
+_T = TypeVar("_T")
 
 
 class StoreError(ScopegraphError):
@@ -56,26 +61,26 @@ class StoreConnectionError(StoreError, ConnectionError):
 class _Backend(Protocol):
     inline: bool
 
-    def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]: ...
-    def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None: ...
+    def crashed(self) -> list[tuple[Kind, dict[str, Any]]]: ...
+    def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None: ...
+    def page(self, query: Page) -> list[dict[str, Any]]: ...
+    def put(self, kind: Kind, doc: dict[str, Any]) -> None: ...
     def delete(self, kind: Kind, doc_id: str) -> None: ...
+    def delete_runs(self, thread_id: str) -> None: ...
     def close(self) -> None: ...
 
 
-class _Nothing:
-    inline = True
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of documents, newest first: the threads (``thread_id`` None) or the runs
+    of a thread, whose ``metadata`` contains ``metadata`` and whose status is ``status``."""
 
-    def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
-        return iter(())
-
-    def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None:
-        pass
-
-    def delete(self, kind: Kind, doc_id: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    kind: Kind
+    thread_id: str | None
+    metadata: dict[str, Any] | None
+    status: str | None
+    limit: int
+    offset: int
 
 
 _TABLE = "scopegraph_server_documents"
@@ -83,21 +88,71 @@ _CREATE_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, "
     "thread_id TEXT, body {blob} NOT NULL, PRIMARY KEY (kind, id))"
 )
-_SELECT_ALL = f"SELECT kind, id, body FROM {_TABLE}"
-_PUT = (
-    f"INSERT INTO {_TABLE} (kind, id, thread_id, body) VALUES ({{m}}, {{m}}, {{m}}, {{m}}) "
-    "ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body"
+# What the queries filter and order by, next to the document: the store pages in SQL.
+_COLUMNS = (("created_at", "TEXT"), ("status", "TEXT"), ("metadata", "{json}"))
+_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS {_TABLE}_newest ON {_TABLE} (kind, created_at)",
+    f"CREATE INDEX IF NOT EXISTS {_TABLE}_thread ON {_TABLE} (thread_id, kind, created_at)",
+    f"CREATE INDEX IF NOT EXISTS {_TABLE}_status ON {_TABLE} (kind, status)",
 )
+_PUT = (
+    f"INSERT INTO {_TABLE} (kind, id, thread_id, body, created_at, status, metadata) "
+    "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (kind, id) DO UPDATE SET "
+    "body = excluded.body, created_at = excluded.created_at, status = excluded.status, "
+    "metadata = excluded.metadata"
+)
+_GET = f"SELECT body FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
 _DELETE = f"DELETE FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
+_DELETE_RUNS = f"DELETE FROM {_TABLE} WHERE kind = 'run' AND thread_id = {{m}}"
+# The documents a crashed process left pending, running or busy (few: its live runs).
+_CRASHED = (
+    f"SELECT kind, body FROM {_TABLE} WHERE (kind = 'run' AND status IN ('pending', "
+    "'running')) OR (kind = 'thread' AND status = 'busy')"
+)
+_PAGE = (
+    f"SELECT body FROM {_TABLE} WHERE kind = {{m}} AND ({{m}} IS NULL OR thread_id = {{m}}) "
+    "AND ({m} IS NULL OR status = {m}) AND {matches} "
+    "ORDER BY created_at DESC, id DESC LIMIT {m} OFFSET {m}"
+)
 
 
-def _documents(rows: list[Any]) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
-    for kind, doc_id, body in rows:
-        yield kind, doc_id, orjson.loads(body)
+def _row_values(kind: Kind, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The row of a document: (kind, id, thread_id, body, created_at, status, metadata)."""
+    doc_id = doc["thread_id"] if kind == "thread" else doc["run_id"]
+    metadata = dumps(doc.get("metadata") or {}).decode()
+    return (
+        kind,
+        doc_id,
+        doc.get("thread_id"),
+        dumps(doc),
+        doc.get("created_at"),
+        doc.get("status"),
+        metadata,
+    )
+
+
+def _page_params(query: Page, metadata: Any) -> tuple[Any, ...]:
+    return (
+        query.kind,
+        query.thread_id,
+        query.thread_id,
+        query.status,
+        query.status,
+        metadata,
+        query.limit,
+        query.offset,
+    )
+
+
+def _metadata_matches(metadata: str | None, wanted: str) -> bool:
+    """SQLite's filter: every key of ``wanted`` has the same value in ``metadata``."""
+    meta = orjson.loads(metadata) if metadata else {}
+    return all(meta.get(k) == v for k, v in orjson.loads(wanted).items())
 
 
 class _Sqlite:
-    """One table in a SQLite file, on one connection guarded by a lock."""
+    """One table in a SQLite file (``":memory:"``: in memory only), on one connection
+    guarded by a lock."""
 
     inline = True  # a WAL write of one row: done on the event loop, as SqliteSaver does
 
@@ -105,32 +160,73 @@ class _Sqlite:
         self._path = path
         self._lock = threading.Lock()
         self._put = _PUT.format(m="?")
+        self._get = _GET.format(m="?")
         self._delete = _DELETE.format(m="?")
+        self._page = _PAGE.format(m="?", matches="sg_metadata_matches(metadata, ?)")
         with _translate_sqlite(self._path):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.create_function("sg_metadata_matches", 2, _metadata_matches, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute(_CREATE_TABLE.format(blob="BLOB"))
+            _sqlite_schema(conn)
         self._conn = conn
 
-    def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
+    def _all(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
         with self._lock, _translate_sqlite(self._path):
-            rows = self._conn.execute(_SELECT_ALL).fetchall()
-        return _documents(rows)
+            return self._conn.execute(statement, params).fetchall()
 
-    def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None:
-        with self._lock, _translate_sqlite(self._path):
-            self._conn.execute(self._put, (kind, doc_id, thread_id, body))
+    def crashed(self) -> list[tuple[Kind, dict[str, Any]]]:
+        return [(kind, orjson.loads(body)) for kind, body in self._all(_CRASHED, ())]
+
+    def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+        rows = self._all(self._get, (kind, doc_id))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def page(self, query: Page) -> list[dict[str, Any]]:
+        wanted = dumps(query.metadata).decode() if query.metadata else "{}"
+        rows = self._all(self._page, _page_params(query, wanted))
+        return [orjson.loads(body) for (body,) in rows]
+
+    def put(self, kind: Kind, doc: dict[str, Any]) -> None:
+        self._all(self._put, _row_values(kind, doc))
 
     def delete(self, kind: Kind, doc_id: str) -> None:
-        with self._lock, _translate_sqlite(self._path):
-            self._conn.execute(self._delete, (kind, doc_id))
+        self._all(self._delete, (kind, doc_id))
+
+    def delete_runs(self, thread_id: str) -> None:
+        self._all(_DELETE_RUNS.format(m="?"), (thread_id,))
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _sqlite_schema(conn: sqlite3.Connection) -> None:
+    """The table, and the columns and indexes that an earlier release's table lacks
+    (filled from the documents)."""
+    conn.execute(_CREATE_TABLE.format(blob="BLOB"))
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({_TABLE})")}
+    missing = [(name, kind) for name, kind in _COLUMNS if name not in have]
+    if missing:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name, kind in missing:
+                conn.execute(f"ALTER TABLE {_TABLE} ADD COLUMN {name} {kind.format(json='TEXT')}")
+            conn.execute(
+                f"UPDATE {_TABLE} SET "
+                "created_at = json_extract(CAST(body AS TEXT), '$.created_at'), "
+                "status = json_extract(CAST(body AS TEXT), '$.status'), "
+                "metadata = json_extract(CAST(body AS TEXT), '$.metadata')"
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    for statement in _INDEXES:
+        conn.execute(statement)
 
 
 @contextlib.contextmanager
@@ -143,6 +239,21 @@ def _translate_sqlite(path: str) -> Iterator[None]:
             f"the server's SQLite database {path!r} failed: {exc}; check that the disk has "
             "space and that the file and its directory are writable"
         ) from exc
+
+
+_PG_MIGRATIONS = (
+    # Version 1 adopts the table that releases without versions created.
+    (_CREATE_TABLE.format(blob="BYTEA"),),
+    # Version 2: the columns the queries page on, filled from the documents.
+    (
+        f"ALTER TABLE {_TABLE} "
+        + ", ".join(f"ADD COLUMN {n} {k.format(json='JSONB')}" for n, k in _COLUMNS),
+        f"UPDATE {_TABLE} SET created_at = convert_from(body, 'UTF8')::jsonb->>'created_at', "
+        "status = convert_from(body, 'UTF8')::jsonb->>'status', "
+        "metadata = convert_from(body, 'UTF8')::jsonb->'metadata'",
+        *_INDEXES,
+    ),
+)
 
 
 class _Postgres:
@@ -161,8 +272,7 @@ class _Postgres:
             what="the PostgreSQL tables of the run server",
             version_table="scopegraph_server_schema_version",
             lock_key=int.from_bytes(b"sg-docs", "big"),
-            # Version 1 adopts the table that releases without versions created.
-            migrations=((_CREATE_TABLE.format(blob="BYTEA"),),),
+            migrations=_PG_MIGRATIONS,
             error=StoreError,
         )
         errors = ErrorKinds(
@@ -183,81 +293,105 @@ class _Postgres:
             pool_timeout=5.0,
         )
 
-    def load(self) -> Iterator[tuple[Kind, str, dict[str, Any]]]:
-        return _documents(self._db.run(_pg_load))
+    def _rows(self, statement: str, *params: Any) -> list[Any]:
+        return self._db.run(functools.partial(_pg_rows, statement, params))
 
-    def put(self, kind: Kind, doc_id: str, thread_id: str | None, body: bytes) -> None:
-        self._db.run(
-            functools.partial(_pg_execute, _PUT.format(m="%s"), kind, doc_id, thread_id, body)
-        )
+    def crashed(self) -> list[tuple[Kind, dict[str, Any]]]:
+        return [(kind, orjson.loads(body)) for kind, body in self._rows(_CRASHED)]
+
+    def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+        rows = self._rows(_GET_PG, kind, doc_id)
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def page(self, query: Page) -> list[dict[str, Any]]:
+        wanted = dumps(query.metadata).decode() if query.metadata else "{}"
+        rows = self._rows(_PAGE_PG, *_page_params(query, wanted))
+        return [orjson.loads(body) for (body,) in rows]
+
+    def put(self, kind: Kind, doc: dict[str, Any]) -> None:
+        self._rows(_PUT_PG, *_row_values(kind, doc))
 
     def delete(self, kind: Kind, doc_id: str) -> None:
-        self._db.run(functools.partial(_pg_execute, _DELETE_PG, kind, doc_id))
+        self._rows(_DELETE_PG, kind, doc_id)
+
+    def delete_runs(self, thread_id: str) -> None:
+        self._rows(_DELETE_RUNS.format(m="%s"), thread_id)
 
     def close(self) -> None:
         self._db.close()
 
 
-_PUT_PG = _PUT.format(m="%s")
+_PUT_PG = _PUT.format(m="%s").replace("%s)", "%s::jsonb)", 1)  # metadata: the last value
+_GET_PG = _GET.format(m="%s")
 _DELETE_PG = _DELETE.format(m="%s")
+_PAGE_PG = _PAGE.format(m="%s", matches="metadata @> %s::jsonb").replace(
+    "%s IS NULL", "%s::text IS NULL"
+)
 
 
-def _pg_load() -> Op[list[Any]]:
-    found = yield _SELECT_ALL, None
+def _pg_rows(statement: str, params: tuple[Any, ...]) -> Op[list[Any]]:
+    # Reads, and upserts and deletes by key: safe to repeat on a fresh connection.
+    found = yield statement, params or None
     return found.rows
-
-
-def _pg_execute(statement: str, *params: Any) -> Op[None]:
-    # Upserts and deletes by key: safe to repeat on a fresh connection.
-    yield statement, params
 
 
 def open_backend(target: str | None) -> _Backend:
     """``None``: memory only; a ``postgresql://`` URL; otherwise a SQLite file path."""
     if target is None:
-        return _Nothing()
+        return _Sqlite(":memory:")
     if target.startswith(("postgresql://", "postgres://")):
         return _Postgres(target)
     return _Sqlite(target)
 
 
 class Documents:
-    """Threads and runs, in memory and written through to the database."""
+    """Threads and runs, in the database: every read is a query (a page, in SQL), and
+    nothing of them is held in memory here."""
 
     def __init__(self, backend: _Backend) -> None:
         self._backend = backend
-        self.threads: dict[str, dict[str, Any]] = {}
-        self.runs: dict[str, dict[str, Any]] = {}
 
     def load(self) -> None:
-        for kind, doc_id, doc in self._backend.load():
-            (self.threads if kind == "thread" else self.runs)[doc_id] = doc
-        for run in self.runs.values():
-            if run.get("status") in ("pending", "running"):
-                run["status"] = "error"  # its process is gone
-        for thread in self.threads.values():
-            if thread.get("status") == "busy":
-                thread["status"] = "error"
+        """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
+        for kind, doc in self._backend.crashed():
+            doc["status"] = "error"  # its process is gone
+            self._backend.put(kind, doc)
+
+    async def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        if self._backend.inline:
+            return fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    async def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+        """The stored document, or None."""
+        return await self._call(self._backend.get, kind, doc_id)
+
+    async def threads(
+        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """A page of threads, newest first."""
+        query = Page("thread", None, metadata, status, limit, offset)
+        return await self._call(self._backend.page, query)
+
+    async def runs(
+        self, thread_id: str, status: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """A page of the thread's runs, newest first."""
+        return await self._call(
+            self._backend.page, Page("run", thread_id, None, status, limit, offset)
+        )
 
     async def save(self, kind: Kind, doc: dict[str, Any]) -> None:
-        """Store ``doc``, then keep it in memory (StoreError: neither happened)."""
-        doc_id = doc["thread_id"] if kind == "thread" else doc["run_id"]
-        body = dumps(doc)
-        if self._backend.inline:
-            self._backend.put(kind, doc_id, doc.get("thread_id"), body)
-        else:
-            await anyio.to_thread.run_sync(
-                self._backend.put, kind, doc_id, doc.get("thread_id"), body
-            )
-        (self.threads if kind == "thread" else self.runs)[doc_id] = doc
+        """Store ``doc`` (StoreError: nothing was stored)."""
+        await self._call(self._backend.put, kind, doc)
 
     async def delete(self, kind: Kind, doc_id: str) -> None:
-        """Delete the document from the database, then from memory."""
-        if self._backend.inline:
-            self._backend.delete(kind, doc_id)
-        else:
-            await anyio.to_thread.run_sync(self._backend.delete, kind, doc_id)
-        (self.threads if kind == "thread" else self.runs).pop(doc_id, None)
+        """Delete the document."""
+        await self._call(self._backend.delete, kind, doc_id)
+
+    async def delete_runs(self, thread_id: str) -> None:
+        """Delete every run of the thread."""
+        await self._call(self._backend.delete_runs, thread_id)
 
     def close(self) -> None:
         self._backend.close()

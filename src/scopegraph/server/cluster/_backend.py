@@ -31,6 +31,9 @@ __all__ = ("ClusterBackend", "open_cluster")
 
 log = logging.getLogger("scopegraph.server")
 
+_SCAN_PAGE = 200
+"""Threads read at once when a search filters on a status that the checkpoint tells."""
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -170,15 +173,30 @@ class ClusterBackend:
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]:
-        if status is None:
-            rows = await self.queue.search_threads(metadata, limit=limit, offset=offset)
+        queue = self.queue
+        if status not in ("idle", "interrupted"):  # the runs tell: filtered in SQL
+            rows = await queue.search_threads(metadata, status=status, limit=limit, offset=offset)
             return [await self._json(r) for r in rows]
-        # the status comes from runs and checkpoints: filter, then page
-        shown = [
-            await self._json(r) for r in await self.queue.search_threads(metadata, limit=10_000)
-        ]
-        matching = [t for t in shown if t["status"] == status]
-        return matching[offset : offset + limit]
+        # Idle or interrupted: the checkpoint tells. Read the candidates page by page
+        # (neither busy nor in error, filtered in SQL) until the page asked for is full.
+        found: list[ThreadRecord] = []
+        skip, start = offset, 0
+        while len(found) < limit:
+            rows = await queue.search_threads(
+                metadata, status=status, limit=_SCAN_PAGE, offset=start
+            )
+            for row in rows:
+                shown = await self._json(row)
+                if shown["status"] != status:
+                    continue
+                if skip:
+                    skip -= 1
+                elif len(found) < limit:
+                    found.append(shown)
+            if len(rows) < _SCAN_PAGE:
+                break
+            start += _SCAN_PAGE
+        return found
 
     @_translated
     async def get_thread(self, thread_id: str) -> ThreadRecord:

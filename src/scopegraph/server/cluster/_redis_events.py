@@ -779,7 +779,8 @@ class FollowHub:
         self._wake_key = f"{log.prefix}:hub:{uuid.uuid4()}"
         self._wake_cursor = _START
         self._changed = anyio.Event()
-        self._reading: frozenset[str] = frozenset()
+        self._reading: frozenset[_Subscription] = frozenset()
+        """The subscriptions the XREAD in flight reads (at their cursors then)."""
         self._down_since: float | None = None
         self._running = False
 
@@ -801,7 +802,9 @@ class FollowHub:
         """The entries read for ``sub`` since the last call, waiting up to ``block_ms``
         for some; none at once after a reconnection (``sub.reconnected``)."""
         if not sub.entries and not sub.reconnected:
-            if sub.key not in self._reading and self._reading:
+            # A new subscription, even of a stream the read in flight reads for an
+            # earlier follower (from that one's cursor), wakes it to read again.
+            if sub not in self._reading and self._reading:
                 await self._wake()
             with anyio.move_on_after(block_ms / 1000):
                 await sub.ready.wait()
@@ -843,7 +846,7 @@ class FollowHub:
                 block = min(self.block_ms, round(self.log._socket_timeout * 1000) - 1000)
                 if not running_on_asyncio():
                     block = min(block, self.log._thread_poll_ms)  # a thread cannot be cut short
-                self._reading = frozenset(keys)
+                self._reading = frozenset(subs)
                 try:
                     reply = await self.log._command(
                         "XREAD", "COUNT", self.count, "BLOCK", block, "STREAMS", *keys, *ids

@@ -36,8 +36,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._domain import RUN_KWARGS, TERMINAL, CancelAction
-from .._errors import ConflictError, InvalidRequestError, UnavailableError
-from .._pg_queue import QueueError, RunQueue, ThreadBusyError
+from .._errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from .._pg_queue import (
+    QueueError,
+    RunQueue,
+    ThreadBusyError,
+    ThreadDeletingError,
+    ThreadNotFoundError,
+)
 from .._wire import END_FRAME, dumps, sse_frame
 from ._redis_events import (
     _START,
@@ -159,7 +165,9 @@ class Cluster:
 
     async def delete_thread(self, thread_id: str, saver: Any) -> None:
         """Cancel the thread's runs (and wait for them), then delete it all."""
-        for run_id, status in await self.queue.cancel_thread(thread_id, reason="thread deleted"):
+        # From here on the thread takes no new run (in every process); a run that ends
+        # meanwhile never re-creates it.
+        for run_id, status in await self.queue.begin_delete_thread(thread_id):
             if status == "interrupted":
                 await self._end_unclaimed(run_id)
             else:
@@ -194,8 +202,15 @@ class Cluster:
         }
         try:
             row = await self.queue.enqueue(
-                document, thread_id=thread_id or str(uuid.uuid4()), multitask_strategy=strategy
+                document,
+                thread_id=thread_id or str(uuid.uuid4()),
+                multitask_strategy=strategy,
+                existing_thread=not temporary,
             )
+        except ThreadNotFoundError as exc:
+            raise NotFoundError(f"thread {exc.thread_id} not found") from None
+        except ThreadDeletingError as exc:
+            raise ConflictError(str(exc)) from None
         except ThreadBusyError as exc:
             raise ConflictError(
                 f"thread {exc.thread_id} is busy with run {', '.join(exc.active)}; wait for "

@@ -457,14 +457,17 @@ class Worker:
         lease = _Lease(self, run_id, attempt, scope)
         failure: BaseException | None = None
         values: Any = None
-        with scope:
-            async with anyio.create_task_group() as beats:
-                beats.start_soon(lease.keep)
+        # The heartbeats run outside the run's scope: a cancelled run keeps its lease
+        # while its shielded cleanup runs and its last checkpoint is stored (else the
+        # reaper would end it meanwhile, and a DELETE waiting for it would go ahead).
+        async with anyio.create_task_group() as beats:
+            beats.start_soon(lease.keep)
+            with scope:
                 try:
                     values = await executor.stream(spec, emit)
                 except Exception as exc:
                     failure = exc
-                beats.cancel_scope.cancel()
+            beats.cancel_scope.cancel()
         if scope.cancel_called:
             self.cleanups_finished += 1
         if lease.lost:

@@ -95,7 +95,7 @@ class LocalBackend:
 
     async def thread(self, thread_id: str) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id")
-        thread = self.docs.threads.get(thread_id)
+        thread = await self.docs.get("thread", thread_id)
         if thread is None:
             raise NotFoundError(f"thread {thread_id} not found")
         return thread
@@ -107,7 +107,7 @@ class LocalBackend:
         self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
-        existing = self.docs.threads.get(thread_id)
+        existing = await self.docs.get("thread", thread_id)
         if existing is not None:
             if if_exists == "do_nothing":
                 return await self.graphs.thread_values(existing)
@@ -119,17 +119,8 @@ class LocalBackend:
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]:
-        found = []
-        for thread in sorted(
-            self.docs.threads.values(), key=lambda t: t["created_at"], reverse=True
-        ):
-            meta = thread.get("metadata", {})
-            if metadata and any(meta.get(k) != v for k, v in metadata.items()):
-                continue
-            if status and thread.get("status") != status:
-                continue
-            found.append(thread)
-        return [await self.graphs.thread_values(t) for t in found[offset : offset + limit]]
+        found = await self.docs.threads(metadata, status, limit, offset)
+        return [await self.graphs.thread_values(t) for t in found]
 
     async def get_thread(self, thread_id: str) -> ThreadRecord:
         return await self.graphs.thread_values(await self.thread(thread_id))
@@ -156,8 +147,7 @@ class LocalBackend:
             saver = self.graphs.of_thread(thread).checkpointer
             if saver is not None:
                 await saver.adelete_thread(tid)
-            for run_id in [r for r, run in self.docs.runs.items() if run["thread_id"] == tid]:
-                await self.docs.delete("run", run_id)
+            await self.docs.delete_runs(tid)
             await self.docs.delete("thread", tid)
         finally:
             manager.deleting.discard(tid)
@@ -166,7 +156,7 @@ class LocalBackend:
 
     async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> None:
         """The thread must exist (or is created, with ``if_not_exists='create'``)."""
-        if thread_id not in self.docs.threads:
+        if await self.docs.get("thread", thread_id) is None:
             if not create:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
@@ -242,20 +232,20 @@ class LocalBackend:
         self, thread_id: str, limit: int, offset: int, status: str | None
     ) -> list[RunRecord]:
         tid = (await self.thread(thread_id))["thread_id"]
-        runs = [
-            r
-            for r in self.docs.runs.values()
-            if r["thread_id"] == tid and (status is None or r["status"] == status)
-        ]
-        runs.sort(key=lambda r: r["created_at"], reverse=True)
-        return runs[offset : offset + limit]
+        runs = await self.docs.runs(tid, status, limit, offset)
+        # A running run's record is ahead of its stored one (e.g. a cancel request).
+        return [self.manager.running_record(r["run_id"]) or r for r in runs]
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
         run_id = check_id(run_id, "run_id")
         live = self.manager.live.get(run_id)
         if live is None or not live.temporary:  # a stateless run's thread is not stored
             await self.thread(thread_id)
-        run = self.docs.runs.get(run_id)
+        # A running run's record is ahead of its stored one; a stateless run is not stored.
+        if live is not None and (live.temporary or not live.done.is_set()):
+            run: RunRecord | None = live.record
+        else:
+            run = await self.docs.get("run", run_id)
         if run is None or run["thread_id"] != check_id(thread_id, "thread_id"):
             raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
         return run

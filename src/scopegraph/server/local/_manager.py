@@ -223,6 +223,11 @@ class RunManager:
         """The thread's runs that have not ended (running or queued), oldest first."""
         return list(self._active.get(thread_id, ()))
 
+    def running_record(self, run_id: str) -> dict[str, Any] | None:
+        """The record of a run that has not ended (ahead of its stored one), or None."""
+        live = self.live.get(run_id)
+        return None if live is None or live.done.is_set() else live.record
+
     def busy(self, thread_id: str) -> bool:
         """Whether a run of this thread is running or queued."""
         return bool(self._active.get(thread_id))
@@ -260,9 +265,7 @@ class RunManager:
         # only once its record is stored: create is all-or-nothing.
         self.live[live.run_id] = live
         self._active.setdefault(thread, []).append(live)
-        if temporary:
-            self.docs.runs[live.run_id] = record  # a stateless run is not stored
-        else:
+        if not temporary:  # a stateless run is not stored
             try:
                 await self.docs.save("run", record)
                 try:
@@ -331,7 +334,7 @@ class RunManager:
             await self.docs.delete("run", run_id)
 
     async def _thread_status(self, thread_id: str, status: str, graph_id: str | None) -> None:
-        thread = self.docs.threads.get(thread_id)
+        thread = await self.docs.get("thread", thread_id)
         if thread is None:  # deleted: a run's end never brings a thread back
             return
         thread = {**thread, "status": status, "updated_at": now_iso()}
@@ -394,9 +397,7 @@ class RunManager:
         live.final = outcome.final
         if outcome.rolled_back:
             await self.docs.delete("run", live.run_id)
-        elif spec.temporary:
-            self.docs.runs[live.run_id] = record  # a stateless run is not stored
-        else:
+        elif not spec.temporary:  # a stateless run is not stored
             await self.docs.save("run", record)
         active = self._active.get(spec.thread_id, [])
         others = any(other is not live for other in active)
@@ -441,8 +442,6 @@ class RunManager:
         if live.resumable:
             await anyio.sleep(self.resumable_ttl)
         self.live.pop(live.run_id, None)
-        if live.temporary:
-            self.docs.runs.pop(live.run_id, None)
 
     # -- cancelling ----------------------------------------------------------------------
 
@@ -455,10 +454,13 @@ class RunManager:
                 "cannot delete one run's checkpoints); use action='interrupt'",
                 code="NotSupported",
             )
-        if live.cancel_action is None or action == "rollback":
+        # A repeated request changes nothing and is not recorded again (the record does
+        # not grow with requests); a rollback request overrides an interrupt request.
+        escalates = action == "rollback" and live.cancel_action != "rollback"
+        if live.cancel_action is None or escalates:
             live.cancel_action = action
+            live.lifecycle(f"cancel requested ({reason})")
         live.cancel_reason = live.cancel_reason or reason
-        live.lifecycle(f"cancel requested ({reason})")
         live.scope.cancel()
 
     def hurry(self) -> None:
