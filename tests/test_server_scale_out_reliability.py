@@ -48,6 +48,16 @@ def cluster(tmp_path: Path, pg_dsn: str, redis_url: str) -> Iterator[Cluster]:
         yield running
 
 
+@pytest.fixture
+def slow_cluster(tmp_path: Path, pg_dsn: str, redis_url: str) -> Iterator[Cluster]:
+    """Nodes that take seconds (0.5 s a token): a DELETE sent once the run is running
+    reaches it while a node runs, even on a loaded machine."""
+    with running_cluster(
+        tmp_path, pg_dsn, redis_url, apis=1, workers=1, interval=0.5, cleanup=1.5
+    ) as running:
+        yield running
+
+
 def wait_for(condition: Any, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -55,7 +65,8 @@ def wait_for(condition: Any, what: str, timeout: float = 30) -> None:
         time.sleep(0.01)
 
 
-def test_a_deleted_thread_stays_deleted_in_scale_out(cluster: Cluster) -> None:
+def test_a_deleted_thread_stays_deleted_in_scale_out(slow_cluster: Cluster) -> None:
+    cluster = slow_cluster
     with httpx.Client(base_url=cluster.apis[0], timeout=60) as http:
         tid = ok(http.post("/threads", json={}))["thread_id"]
         body = {"assistant_id": "agent", "input": {"prompt": "a"}}
@@ -64,7 +75,8 @@ def test_a_deleted_thread_stays_deleted_in_scale_out(cluster: Cluster) -> None:
         deleted: list[httpx.Response] = []
         deleting = threading.Thread(target=lambda: deleted.append(http.delete(f"/threads/{tid}")))
         deleting.start()
-        wait_for(lambda: "cleanup-start think" in cluster.cleanups(a), "DELETE did not cancel")
+        wait_for(lambda: bool(cluster.cleanups(a)), "DELETE did not cancel")
+        node = cluster.cleanups(a)[0].split()[1]  # the node running when DELETE came
         # DELETE waits for the run's cleanup (1.5 s): the thread takes no new run.
         refused = http.post(f"/threads/{tid}/runs", json={**body, "input": {"prompt": "b"}})
         created = http.post(f"/threads/{tid}/runs/wait", json={**body, "if_not_exists": "create"})
@@ -73,7 +85,7 @@ def test_a_deleted_thread_stays_deleted_in_scale_out(cluster: Cluster) -> None:
         assert "being deleted" in refused.json()["message"]
         assert created.status_code == 409, created.text
         assert deleted[0].status_code == 204, deleted[0].text
-        assert cluster.cleanups(a) == ["cleanup-start think", "cleanup-done think"]
+        assert cluster.cleanups(a) == [f"cleanup-start {node}", f"cleanup-done {node}"]
         assert http.get(f"/threads/{tid}").status_code == 404
         assert tid not in {t["thread_id"] for t in ok(http.post("/threads/search", json={}))}
         assert http.post(f"/threads/{tid}/history", json={}).status_code == 404
