@@ -93,6 +93,9 @@ class Persistence:
         """A background (durability "async") write failed: later ones are skipped."""
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
+        self._loaded_parent: str | None = None
+        """The parent of the checkpoint the run started from: what LangGraph's ``checkpoints``
+        events show as ``parent_config`` while durability "exit" saves nothing."""
         self.root: Persistence = self
         """The persistence of the root run (a subgraph's run has its parent's root)."""
         self.parents: dict[str, str] = {}
@@ -132,6 +135,7 @@ class Persistence:
                     "graph.get_state_history(config)"
                 )
         self.expected_latest = None if head is None else head.checkpoint.id
+        self._loaded_parent = None if base is None else base.checkpoint.parent_id
         if wanted is not None and base is not None:
             # Addressed at a checkpoint: checkpointer=True subgraphs load their state as
             # of that checkpoint (LangGraph's replay state).
@@ -460,7 +464,10 @@ class Persistence:
             task._id = task_id(checkpoint.id, task.path)
         modes = run.stream.modes
         if "checkpoints" in modes or "debug" in modes:
-            _emit.emit_checkpoint(run, checkpoint, next_tasks)
+            shown = checkpoint
+            if self.durability == "exit":
+                shown = dataclasses.replace(checkpoint, parent_id=self._loaded_parent)
+            _emit.emit_checkpoint(run, shown, next_tasks)
         if self.durability == "exit":
             self._unsaved = checkpoint
             self._unsaved_records = []

@@ -69,23 +69,29 @@ def state_snapshot(
             )
         )
     interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
-    own_config = tup.config
+    own_config, parent_config = tup.config, tup.parent_config
     parents = checkpoint.metadata.get("parents")
     if tup.ns and parents:  # a subgraph's: where each enclosing graph was, as LangGraph
-        checkpoint_map = {**parents, tup.ns: checkpoint.id}
-        own_config = {
-            "configurable": {**own_config["configurable"], "checkpoint_map": checkpoint_map}
-        }
+        own_config = _with_checkpoint_map(own_config, parents)
+        if parent_config is not None:
+            parent_config = _with_checkpoint_map(parent_config, parents)
     return StateSnapshot(
         values=ordered,
         next=tuple(names),
         config=own_config,  # type: ignore[arg-type]
         metadata=checkpoint.metadata,
         created_at=checkpoint.created_at,
-        parent_config=tup.parent_config,  # type: ignore[arg-type]
+        parent_config=parent_config,  # type: ignore[arg-type]
         tasks=tuple(tasks),
         interrupts=interrupts,
     )
+
+
+def _with_checkpoint_map(config: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]:
+    """A subgraph checkpoint's config with the checkpoint each enclosing graph was at."""
+    conf = config["configurable"]
+    checkpoint_map = {**parents, conf["checkpoint_ns"]: conf["checkpoint_id"]}
+    return {"configurable": {**conf, "checkpoint_map": checkpoint_map}}
 
 
 def _result(spec: GraphSpec, writes: Sequence[tuple[str, Any]]) -> Any:
