@@ -1294,3 +1294,30 @@ async def test_rich_values_survive_a_resume_from_a_reopened_sqlite_file(
         result = await rich_graph(second).ainvoke(None, config())
     assert result["seen"] == ["Item", "tuple", "Point", "tuple", "datetime", "UTC"]
     assert {k: result[k] for k in EXPECTED_RICH} == EXPECTED_RICH
+
+
+async def test_history_keeps_the_interrupts_a_step_was_answered_with(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: a checkpoint's snapshot lists every interrupt of its tasks, also
+    once they were answered and the task finished (its pending writes keep them)."""
+
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: Log) -> dict[str, list[str]]:
+        return {"log": [f"ask|{scopegraph.interrupt('question')}"]}
+
+    builder = StateGraph(Log)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    app = builder.compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    await app.ainvoke({"log": []}, config)
+    assert await app.ainvoke(Command(resume="yes"), config) == {"log": ["ask|yes"]}
+    history = [s async for s in app.aget_state_history(config)]
+    asked = next(s for s in history if s.next == ("ask",))
+    assert asked.tasks[0].result == {"log": ["ask|yes"]}
+    assert [i.value for i in asked.interrupts] == ["question"]
+    assert asked.interrupts == asked.tasks[0].interrupts
