@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal, TypedDict, TypeVar
 
 import anyio
 import anyio.to_thread
+import langgraph.channels.untracked_value
 import langgraph.checkpoint.memory
 import langgraph.errors
 import langgraph.graph
@@ -1321,3 +1322,42 @@ async def test_history_keeps_the_interrupts_a_step_was_answered_with(
     assert asked.tasks[0].result == {"log": ["ask|yes"]}
     assert [i.value for i in asked.interrupts] == ["question"]
     assert asked.interrupts == asked.tasks[0].interrupts
+
+
+class Handle:  # not serializable: storing it would fail the run
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Tool(TypedDict):
+    log: Annotated[list[str], operator.add]
+    handle: Annotated[Handle, langgraph.channels.untracked_value.UntrackedValue]
+
+
+async def test_langgraphs_untracked_value_keys_are_never_stored(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: an ``Annotated[T, UntrackedValue]`` key is a last value the run
+    sees (also in a ``Send`` arg) but no checkpoint, task write or stored ``Send`` keeps."""
+
+    def setup(state: Tool) -> dict[str, Any]:
+        return {"log": ["setup"], "handle": Handle("first")}
+
+    def route(state: Tool) -> list[scopegraph.Send]:
+        return [scopegraph.Send("use", {"log": [], "handle": state["handle"]})]
+
+    def use(state: Tool) -> dict[str, Any]:
+        return {"log": [f"used {state['handle'].name}"], "handle": Handle("second")}
+
+    builder = StateGraph(Tool)
+    builder.add_node("setup", setup)
+    builder.add_node("use", use)
+    builder.add_edge(START, "setup")
+    builder.add_conditional_edges("setup", route)
+    app = builder.compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    result = await app.ainvoke({"log": []}, config)
+    assert result["log"] == ["setup", "used first"]
+    assert result["handle"].name == "second"
+    state = await app.aget_state(config)
+    assert state.values == {"log": ["setup", "used first"]}
