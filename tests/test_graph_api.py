@@ -28,6 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import StreamWriter
 
 import scopegraph
+import scopegraph.managed
 from _compare import (
     INPUT,
     LG,
@@ -1325,3 +1326,33 @@ async def test_run_returns_none_when_no_output_schema_key_was_written() -> None:
     expected, actual = await compare(build, scenario)
     assert expected is None
     assert actual == expected
+
+
+class _In(TypedDict):
+    question: str
+
+
+class _Out(TypedDict):
+    answer: str
+
+
+class _Full(_In, _Out):
+    steps: Annotated[list[str], operator.add]
+    remaining: scopegraph.managed.RemainingSteps
+
+
+class _Private(TypedDict):
+    scratch: str
+
+
+def test_builder_channels_are_the_keys_of_every_schema_as_langgraphs() -> None:
+    """As LangGraph's ``StateGraph.channels``: the state keys of the state, input,
+    output and node input schemas, managed keys left out."""
+
+    def think(state: _Private) -> dict[str, Any]:
+        return {}
+
+    builder = scopegraph.StateGraph(_Full, input_schema=_In, output_schema=_Out)
+    assert list(builder.channels) == ["question", "answer", "steps"]
+    builder.add_node("think", think)
+    assert list(builder.channels) == ["question", "answer", "steps", "scratch"]

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal, TypedDict, TypeVar
 
 import anyio
 import anyio.to_thread
+import langgraph.channels.untracked_value
 import langgraph.checkpoint.memory
 import langgraph.errors
 import langgraph.graph
@@ -1294,3 +1295,69 @@ async def test_rich_values_survive_a_resume_from_a_reopened_sqlite_file(
         result = await rich_graph(second).ainvoke(None, config())
     assert result["seen"] == ["Item", "tuple", "Point", "tuple", "datetime", "UTC"]
     assert {k: result[k] for k in EXPECTED_RICH} == EXPECTED_RICH
+
+
+async def test_history_keeps_the_interrupts_a_step_was_answered_with(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: a checkpoint's snapshot lists every interrupt of its tasks, also
+    once they were answered and the task finished (its pending writes keep them)."""
+
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: Log) -> dict[str, list[str]]:
+        return {"log": [f"ask|{scopegraph.interrupt('question')}"]}
+
+    builder = StateGraph(Log)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    app = builder.compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    await app.ainvoke({"log": []}, config)
+    assert await app.ainvoke(Command(resume="yes"), config) == {"log": ["ask|yes"]}
+    history = [s async for s in app.aget_state_history(config)]
+    asked = next(s for s in history if s.next == ("ask",))
+    assert asked.tasks[0].result == {"log": ["ask|yes"]}
+    assert [i.value for i in asked.interrupts] == ["question"]
+    assert asked.interrupts == asked.tasks[0].interrupts
+
+
+class Handle:  # not serializable: storing it would fail the run
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Tool(TypedDict):
+    log: Annotated[list[str], operator.add]
+    handle: Annotated[Handle, langgraph.channels.untracked_value.UntrackedValue]
+
+
+async def test_langgraphs_untracked_value_keys_are_never_stored(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: an ``Annotated[T, UntrackedValue]`` key is a last value the run
+    sees (also in a ``Send`` arg) but no checkpoint, task write or stored ``Send`` keeps."""
+
+    def setup(state: Tool) -> dict[str, Any]:
+        return {"log": ["setup"], "handle": Handle("first")}
+
+    def route(state: Tool) -> list[scopegraph.Send]:
+        return [scopegraph.Send("use", {"log": [], "handle": state["handle"]})]
+
+    def use(state: Tool) -> dict[str, Any]:
+        return {"log": [f"used {state['handle'].name}"], "handle": Handle("second")}
+
+    builder = StateGraph(Tool)
+    builder.add_node("setup", setup)
+    builder.add_node("use", use)
+    builder.add_edge(START, "setup")
+    builder.add_conditional_edges("setup", route)
+    app = builder.compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    result = await app.ainvoke({"log": []}, config)
+    assert result["log"] == ["setup", "used first"]
+    assert result["handle"].name == "second"
+    state = await app.aget_state(config)
+    assert state.values == {"log": ["setup", "used first"]}

@@ -528,3 +528,86 @@ async def test_cancelling_a_run_inside_a_subgraph_completes_its_cleanup_and_can_
     order.clear()
     assert await graph.ainvoke(None, config) == {"log": ["prepare", "slow"]}
     assert order == []
+
+
+class Text(TypedDict):
+    text: Annotated[str, operator.add]
+
+
+def _inner_paused_beside_a_sibling(saver: BaseCheckpointSaver) -> Any:
+    """START -> inner (stops before its 2nd node) and START -> sibling, then -> last."""
+    inner = StateGraph(Text)
+    inner.add_node("first", lambda s: {"text": "first"})
+    inner.add_node("second", lambda s: {"text": " second"})
+    inner.add_edge(START, "first")
+    inner.add_edge("first", "second")
+    inner.add_edge("second", END)
+    outer = StateGraph(Text)
+    outer.add_node("inner", inner.compile(interrupt_before=["second"]))
+    outer.add_node("sibling", lambda s: {"text": " sibling"})
+    outer.add_node("last", lambda s: {"text": " last"})
+    outer.add_edge(START, "inner")
+    outer.add_edge(START, "sibling")
+    outer.add_edge(["inner", "sibling"], "last")
+    outer.add_edge("last", END)
+    return outer.compile(checkpointer=saver)
+
+
+async def test_values_stream_shows_a_subgraphs_static_stop_without_interrupt_key(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: a subgraph's interrupt_before stop has no interrupts to report, so
+    the values chunk of the step is the plain state (the sibling's write applied)."""
+    app = _inner_paused_beside_a_sibling(saver)
+    config = {"configurable": {"thread_id": "t"}}
+    chunks = [c async for c in app.astream({"text": ""}, config, stream_mode="values")]
+    assert chunks == [{"text": ""}, {"text": " sibling"}]
+    updates = [c async for c in app.astream(None, config, stream_mode="values")]
+    assert updates[-1] == {"text": "first second sibling last"}
+
+
+async def test_subgraph_history_parent_config_carries_the_checkpoint_map(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """As LangGraph: a subgraph checkpoint's parent_config, like its config, names the
+    checkpoint each enclosing graph was at, as the checkpoints stream shows it."""
+    app = _inner_paused_beside_a_sibling(saver)
+    config = {"configurable": {"thread_id": "t"}}
+    events = [
+        c
+        async for c in app.astream({"text": ""}, config, stream_mode="checkpoints", subgraphs=True)
+    ]
+    streamed = [payload for ns, payload in events if ns]
+    ns = streamed[0]["config"]["configurable"]["checkpoint_ns"]
+    sub_config = {"configurable": {"thread_id": "t", "checkpoint_ns": ns}}
+    history = [s async for s in app.aget_state_history(sub_config)][::-1]
+    assert len(history) == len(streamed) == 3  # input, first, stop before second
+    newest = history[-1]
+    assert newest.parent_config is not None
+    assert newest.parent_config["configurable"]["checkpoint_map"] == {
+        "": newest.metadata["parents"][""],
+        ns: history[-2].config["configurable"]["checkpoint_id"],
+    }
+    assert [s.parent_config for s in history] == [e["parent_config"] for e in streamed]
+
+
+async def test_checkpoints_stream_with_durability_exit_shows_the_stored_parent() -> None:
+    """As LangGraph: while durability "exit" stores nothing, the checkpoints stream shows
+    the parent of the checkpoint the run started from (none on a new thread), as the one
+    checkpoint stored at the end has."""
+    app = _inner_paused_beside_a_sibling(InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    events = [
+        c
+        async for c in app.astream(
+            {"text": ""}, config, stream_mode="checkpoints", durability="exit"
+        )
+    ]
+    assert [e["parent_config"] for e in events] == [None] * len(events)
+    history = [s async for s in app.aget_state_history(config)]
+    assert len(history) == 1
+    assert history[0].parent_config is None
+    assert (
+        history[0].config["configurable"]["checkpoint_id"]
+        == (events[-1]["config"]["configurable"]["checkpoint_id"])
+    )

@@ -15,8 +15,15 @@ from typing import Any, Generic, Literal, Self
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
-from ._schema import StateSchema, is_keyed_schema
-from ._spec import Branch, BuilderTables, NodeKind, NodeSpec, check_interrupt_nodes
+from ._schema import Channel, StateSchema, is_keyed_schema
+from ._spec import (
+    Branch,
+    BuilderTables,
+    NodeKind,
+    NodeSpec,
+    builder_channels,
+    check_interrupt_nodes,
+)
 from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
 from ._typing import ContextT, InputT, OutputT, StateT
 from .cache import BaseCache
@@ -432,6 +439,12 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.branches: dict[str, list[Branch]] = {}
         self.compiled = False
         self._node_defaults = NodeDefaults()
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The graph's state keys so far (of its state, input, output and node input
+        schemas), as LangGraph's ``StateGraph.channels`` has them."""
+        return builder_channels(self)[0]
 
     # -- nodes ---------------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ class Channel:
     reducer: Reducer | None
     initial: Callable[[], Any] | None
     """Makes the value a reducer channel starts from (``list`` for ``Annotated[list, add]``)."""
+    untracked: bool = False
+    """LangGraph's ``Annotated[T, UntrackedValue]``: a last value that is never stored."""
 
 
 _FIELD_KEYS: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
@@ -199,10 +201,21 @@ def _initial_for(tp: Any) -> Callable[[], Any] | None:
     return None
 
 
+def _is_untracked_value(extra: Any) -> bool:
+    """LangGraph's ``UntrackedValue`` channel class (recognized without importing it)."""
+    return (
+        isinstance(extra, type)
+        and extra.__name__ == "UntrackedValue"
+        and extra.__module__.startswith("langgraph.")
+    )
+
+
 def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
     if typing.get_origin(annotation) is not typing.Annotated:
         return Channel(key, None, None)
     base, *extras = typing.get_args(annotation)
+    if any(_is_untracked_value(extra) for extra in extras):
+        return Channel(key, None, None, untracked=True)
     reducers = [extra for extra in extras if callable(extra) and not isinstance(extra, type)]
     if not reducers:
         return Channel(key, None, None)

@@ -166,6 +166,22 @@ START_NODE = NodeSpec(START, None, "async", False, False, False, False, None, No
 """The virtual node that writes the input (and owns START's conditional edges)."""
 
 
+def builder_channels(builder: BuilderTables) -> tuple[dict[str, Channel], dict[str, str]]:
+    """The state keys of a graph (its state, input, output and private node schemas', in
+    order) and its managed keys (key -> kind)."""
+    channels: dict[str, Channel] = {}
+    managed: dict[str, str] = {}
+    private = [n.input_schema for n in builder.nodes.values() if n.input_schema is not None]
+    private += [
+        b.input_schema for bs in builder.branches.values() for b in bs if b.input_schema is not None
+    ]
+    for schema in (builder.state_schema, builder.input_schema, builder.output_schema, *private):
+        for key, channel in schema.channels.items():
+            channels.setdefault(key, channel)
+        managed.update(schema.managed)
+    return channels, managed
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class GraphSpec:
     """The tables one compiled graph runs with; built once by :meth:`build`."""
@@ -206,19 +222,7 @@ class GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
         state, inp, out = builder.state_schema, builder.input_schema, builder.output_schema
-        channels: dict[str, Channel] = {}
-        managed: dict[str, str] = {}
-        private = [n.input_schema for n in nodes.values() if n.input_schema is not None]
-        private += [
-            b.input_schema
-            for bs in builder.branches.values()
-            for b in bs
-            if b.input_schema is not None
-        ]
-        for schema in (state, inp, out, *private):
-            for key, channel in schema.channels.items():
-                channels.setdefault(key, channel)
-            managed.update(schema.managed)
+        channels, managed = builder_channels(builder)
         edges: dict[str, list[str]] = {}
         for start, end in builder.edges:
             targets = edges.setdefault(start, [])

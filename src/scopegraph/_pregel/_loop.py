@@ -296,9 +296,10 @@ class Run:
         assert self.persistence is not None
         interrupts = [i for t in tasks for i in t.interrupts]
         self.paused = True
+        updated = False
         for task in sorted(tasks, key=sort_key):
             if task.done and task.writes:
-                self.apply(task.writes, task.name)
+                updated = self.apply(task.writes, task.name) or updated
         with anyio.CancelScope(shield=True):
             await self.persistence.settle()
         self.interrupts = interrupts
@@ -311,11 +312,14 @@ class Run:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
         if "values" in stream.modes and self.opts.parent is None:
             snap = self.snapshot()
-            values = {
-                **(snap if isinstance(snap, dict) else {}),
-                "__interrupt__": tuple(interrupts),
-            }
-            stream.sink(stream.ns, "values", values)
+            if interrupts:
+                values = {
+                    **(snap if isinstance(snap, dict) else {}),
+                    "__interrupt__": tuple(interrupts),
+                }
+                stream.sink(stream.ns, "values", values)
+            elif updated:  # only a subgraph's static interrupt: as LangGraph, the plain state
+                stream.sink(stream.ns, "values", snap)
         for task in tasks:
             if task.error is not None:
                 raise task.error  # an answer that did not match its interrupt's schema

@@ -31,7 +31,7 @@ from .._constants import START
 from .._errors import NodeError
 from .._ids import new_id
 from .._run import run_step
-from .._types import Command
+from .._types import Command, Send
 from ..checkpoint._base import (
     Checkpoint,
     CheckpointNotFoundError,
@@ -93,6 +93,9 @@ class Persistence:
         """A background (durability "async") write failed: later ones are skipped."""
         self._unsaved: Checkpoint | None = None
         self._unsaved_records: list[TaskRecord] = []
+        self._loaded_parent: str | None = None
+        """The parent of the checkpoint the run started from: what LangGraph's ``checkpoints``
+        events show as ``parent_config`` while durability "exit" saves nothing."""
         self.root: Persistence = self
         """The persistence of the root run (a subgraph's run has its parent's root)."""
         self.parents: dict[str, str] = {}
@@ -132,6 +135,7 @@ class Persistence:
                     "graph.get_state_history(config)"
                 )
         self.expected_latest = None if head is None else head.checkpoint.id
+        self._loaded_parent = None if base is None else base.checkpoint.parent_id
         if wanted is not None and base is not None:
             # Addressed at a checkpoint: checkpointer=True subgraphs load their state as
             # of that checkpoint (LangGraph's replay state).
@@ -411,7 +415,7 @@ class Persistence:
         """Store one task's outcome under the current checkpoint."""
         assert self.checkpoint_id is not None
         task.recorded = True
-        record = task.record(status, error)
+        record = self._tracked(task.record(status, error))
         if self.durability == "exit" and self._unsaved is not None:
             self._unsaved_records.append(record)
             return
@@ -435,16 +439,16 @@ class Persistence:
         for task in ran:
             if task.done and not task.recorded:
                 task.recorded = True
-                records.append(task.record("done"))
+                records.append(self._tracked(task.record("done")))
         checkpoint = Checkpoint(
             id=new_id(),
             parent_id=self.checkpoint_id,
             step=run.step,
             created_at=_emit.now(),
-            values=dict(run.values),
+            values=self._without_untracked(run.values),
             next=[("start", START, None)]
             if source == "input"
-            else [t.descriptor() for t in next_tasks],
+            else [self._tracked_descriptor(t) for t in next_tasks],
             barriers={str(k): sorted(v) for k, v in run.barriers.items() if v},
             metadata={
                 "source": source,
@@ -460,7 +464,10 @@ class Persistence:
             task._id = task_id(checkpoint.id, task.path)
         modes = run.stream.modes
         if "checkpoints" in modes or "debug" in modes:
-            _emit.emit_checkpoint(run, checkpoint, next_tasks)
+            shown = checkpoint
+            if self.durability == "exit":
+                shown = dataclasses.replace(checkpoint, parent_id=self._loaded_parent)
+            _emit.emit_checkpoint(run, shown, next_tasks)
         if self.durability == "exit":
             self._unsaved = checkpoint
             self._unsaved_records = []
@@ -476,6 +483,31 @@ class Persistence:
             parent_records=records,
         )
         self.expected_latest = checkpoint.id
+
+    def _without_untracked(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` without the keys of LangGraph's ``UntrackedValue`` channels (never
+        stored: in checkpoints, task writes and ``Send`` args, as LangGraph)."""
+        channels = self.run.opts.spec.channels
+        return {k: v for k, v in values.items() if not (k in channels and channels[k].untracked)}
+
+    def _tracked(self, record: TaskRecord) -> TaskRecord:
+        channels = self.run.opts.spec.channels
+        if not any(ch.untracked for ch in channels.values()):
+            return record
+        writes = [(k, v) for k, v in record.writes if not (k in channels and channels[k].untracked)]
+        routes = [
+            Send(r.node, self._without_untracked(r.arg), timeout=r.timeout)
+            if isinstance(r, Send) and isinstance(r.arg, dict)
+            else r
+            for r in record.next
+        ]
+        return dataclasses.replace(record, writes=writes, next=routes)
+
+    def _tracked_descriptor(self, task: Task) -> tuple[Any, ...]:
+        kind, name, arg = task.descriptor()
+        if kind == "push" and isinstance(arg, dict):
+            arg = self._without_untracked(arg)
+        return (kind, name, arg)
 
     def _put_in_background(self, checkpoint: Checkpoint, records: list[TaskRecord]) -> None:
         """Durability "async": write after the previous write, in the run's background

@@ -9,7 +9,7 @@ from .._schema import MISSING, ROOT
 from .._spec import GraphSpec
 from .._state import PregelTask, StateSnapshot
 from .._types import RunnableConfig
-from ..checkpoint._base import Checkpoint, CheckpointTuple
+from ..checkpoint._base import Checkpoint, CheckpointTuple, TaskRecord
 from ._algo import reduce_one, snapshot
 from ._task import planned_paths, result_of, task_id
 
@@ -63,29 +63,43 @@ def state_snapshot(
                 path,
                 # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
                 error=record.error if record and record.error else None,
-                interrupts=tuple(record.interrupts) if record else (),
+                interrupts=_interrupts(record, live),
                 state=task_states.get(tid) if task_states else None,
                 result=_result(spec, record.writes) if record and record.status == "done" else None,
             )
         )
-    interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
-    own_config = tup.config
+    # As LangGraph: the tasks' interrupts (of a past checkpoint: answered ones too).
+    interrupts = tuple(i for t in tasks for i in t.interrupts)
+    own_config, parent_config = tup.config, tup.parent_config
     parents = checkpoint.metadata.get("parents")
     if tup.ns and parents:  # a subgraph's: where each enclosing graph was, as LangGraph
-        checkpoint_map = {**parents, tup.ns: checkpoint.id}
-        own_config = {
-            "configurable": {**own_config["configurable"], "checkpoint_map": checkpoint_map}
-        }
+        own_config = _with_checkpoint_map(own_config, parents)
+        if parent_config is not None:
+            parent_config = _with_checkpoint_map(parent_config, parents)
     return StateSnapshot(
         values=ordered,
         next=tuple(names),
         config=own_config,  # type: ignore[arg-type]
         metadata=checkpoint.metadata,
         created_at=checkpoint.created_at,
-        parent_config=tup.parent_config,  # type: ignore[arg-type]
+        parent_config=parent_config,  # type: ignore[arg-type]
         tasks=tuple(tasks),
         interrupts=interrupts,
     )
+
+
+def _interrupts(record: TaskRecord | None, live: bool) -> tuple[Any, ...]:
+    """A task's interrupts: live, only those still waiting for an answer."""
+    if record is None or (live and record.status != "interrupted"):
+        return ()
+    return tuple(record.interrupts)
+
+
+def _with_checkpoint_map(config: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]:
+    """A subgraph checkpoint's config with the checkpoint each enclosing graph was at."""
+    conf = config["configurable"]
+    checkpoint_map = {**parents, conf["checkpoint_ns"]: conf["checkpoint_id"]}
+    return {"configurable": {**conf, "checkpoint_map": checkpoint_map}}
 
 
 def _result(spec: GraphSpec, writes: Sequence[tuple[str, Any]]) -> Any:
