@@ -793,6 +793,78 @@ async def test_static_interrupts_stop_once_and_resume_like_langgraph(
     assert actual[5] == {"a": 2, "b": 2}
 
 
+@pytest.mark.parametrize("where", ["compile", "call"])
+@pytest.mark.parametrize("kind", ["interrupt_before", "interrupt_after"])
+async def test_static_interrupts_without_a_checkpointer_stop_the_run_like_langgraph(
+    where: str, kind: str
+) -> None:
+    # No checkpointer: LangGraph still stops there (nothing to resume), sync and async.
+    nodes = ["b"] if kind == "interrupt_before" else ["a"]
+
+    async def scenario(lib: SimpleNamespace) -> Any:
+        counts: Counter[str] = Counter()
+        compile_kw = {kind: nodes} if where == "compile" else {}
+        call_kw = {kind: nodes} if where == "call" else {}
+
+        def node(name: str) -> Callable[[S], dict[str, Any]]:
+            def run(state: S) -> dict[str, Any]:  # sync: the sync API runs it too
+                counts[name] += 1
+                return {"x": state["x"] + 1, "log": [name]}
+
+            return run
+
+        builder = lib.StateGraph(S)
+        builder.add_node("a", node("a"))
+        builder.add_node("b", node("b"))
+        builder.add_edge(lib.START, "a")
+        builder.add_edge("a", "b")
+        builder.add_edge("b", lib.END)
+        graph = builder.compile(**compile_kw)
+        modes = ["updates", "values"]
+        return [
+            await graph.ainvoke(INPUT, **call_kw),
+            await collect(graph.astream(INPUT, stream_mode=modes, **call_kw)),
+            await anyio.to_thread.run_sync(lambda: graph.invoke(INPUT, **call_kw)),
+            await anyio.to_thread.run_sync(
+                lambda: list(graph.stream(INPUT, stream_mode="updates", **call_kw))
+            ),
+            dict(counts),
+        ]
+
+    expected = await langgraph_reference(lambda: scenario(LG))
+    actual = await scenario(SG)
+    assert actual == expected
+    assert actual[0] == {"x": 1, "log": ["a"]}
+    assert actual[3][-1] == {"__interrupt__": ()}
+    assert actual[4] == {"a": 4}
+
+
+async def test_a_subgraphs_static_interrupt_stops_a_parent_without_a_checkpointer() -> None:
+    async def scenario(lib: SimpleNamespace) -> Any:
+        counts: Counter[str] = Counter()
+        sub = chain(lib, None, counts, interrupt_before=["b"])
+        builder = lib.StateGraph(S)
+        builder.add_node("sub", sub)
+        builder.add_node("c", chain(lib, None, counts))
+        builder.add_edge(lib.START, "sub")
+        builder.add_edge("sub", "c")
+        builder.add_edge("c", lib.END)
+        graph = builder.compile()
+        modes = ["updates", "values"]
+        return [
+            await graph.ainvoke(INPUT),
+            await collect(graph.astream(INPUT, stream_mode=modes)),
+            dict(counts),
+        ]
+
+    expected = await langgraph_reference(lambda: scenario(LG))
+    actual = await scenario(SG)
+    assert actual == expected
+    assert actual[0] == INPUT
+    assert actual[1][-1] == ("updates", {"__interrupt__": ()})
+    assert actual[2] == {"a": 2}
+
+
 async def test_unknown_node_in_interrupt_before_is_a_validation_error(
     saver: BaseCheckpointSaver,
 ) -> None:
