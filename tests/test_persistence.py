@@ -757,6 +757,32 @@ async def test_interrupt_without_checkpointer_raises_context_error() -> None:
         await graph.ainvoke(INPUT)
 
 
+async def test_history_keeps_answered_interrupts_the_live_state_only_waiting_ones(
+    saver: BaseCheckpointSaver,
+) -> None:
+    # LangGraph: a past step's snapshot is its record (answered interrupts included, in
+    # the snapshot and in its task); the newest one shows only the questions waiting.
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        graph = asking(lib, cp, Counter(), questions=2)
+        await graph.ainvoke(INPUT, config())
+        await graph.ainvoke(lib.Command(resume="a1"), config())
+        waiting = await graph.aget_state(config())
+        await graph.ainvoke(lib.Command(resume="a2"), config())
+        live = await graph.aget_state(config())
+        past = [s for s in await history(graph) if s.next == ("ask",)]
+        return [
+            (waiting.interrupts, [t.interrupts for t in waiting.tasks]),
+            (live.interrupts, [t.interrupts for t in live.tasks]),
+            [(s.interrupts, [t.interrupts for t in s.tasks]) for s in past],
+        ]
+
+    expected, actual = await compare(scenario, saver)
+    assert actual == expected
+    assert len(actual[0][0]) == 1
+    assert actual[1] == ((), [])
+    assert actual[2][0][0]  # answered, still in the record
+
+
 @pytest.mark.parametrize("where", ["compile", "call"])
 @pytest.mark.parametrize("kind", ["interrupt_before", "interrupt_after"])
 async def test_static_interrupts_stop_once_and_resume_like_langgraph(

@@ -63,12 +63,16 @@ def state_snapshot(
                 path,
                 # As in LangGraph: the stored error's repr, e.g. "ValueError('boom')".
                 error=record.error if record and record.error else None,
-                interrupts=tuple(record.interrupts) if record else (),
+                # As in LangGraph: live, the questions still waiting for an answer;
+                # otherwise the step's record, answered ones included.
+                interrupts=tuple(record.interrupts)
+                if record and (not live or record.status == "interrupted")
+                else (),
                 state=task_states.get(tid) if task_states else None,
                 result=_result(spec, record.writes) if record and record.status == "done" else None,
             )
         )
-    interrupts = tuple(i for r in tup.tasks if r.status == "interrupted" for i in r.interrupts)
+    interrupts = tuple(i for task in tasks for i in task.interrupts)
     own_config = tup.config
     parents = checkpoint.metadata.get("parents")
     if tup.ns and parents:  # a subgraph's: where each enclosing graph was, as LangGraph
