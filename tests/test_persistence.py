@@ -522,6 +522,28 @@ async def test_update_state_applies_reducers_and_plans_from_as_node_like_langgra
     assert actual[5] == {"x": 21, "log": ["a", "b", "u", "b"]}
 
 
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+async def test_update_state_after_a_run_attributes_it_to_the_last_writer_like_langgraph(
+    saver: BaseCheckpointSaver, durability: str
+) -> None:
+    # With durability "exit" only the run's last checkpoint is stored (not the one its
+    # step followed): the update still goes to the node that wrote last, "a", so "b"
+    # runs next (not the whole graph from START).
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        counts: Counter[str] = Counter()
+        graph = chain(lib, cp, counts, interrupt_before=["b"])
+        await graph.ainvoke(INPUT, config(), durability=durability)
+        await graph.aupdate_state(config(), {"x": 10})
+        state = await graph.aget_state(config())
+        out = await graph.ainvoke(None, config(), durability=durability)
+        return state.next, state.metadata, out, dict(counts)
+
+    expected, actual = await compare(scenario, saver)
+    assert actual == expected
+    assert actual[0] == ("b",)
+    assert actual[2] == {"x": 11, "log": ["a", "b"]}
+
+
 async def test_update_state_ambiguous_or_unknown_node_raises_invalid_update(
     saver: BaseCheckpointSaver,
 ) -> None:
