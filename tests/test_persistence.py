@@ -523,6 +523,28 @@ async def test_update_state_applies_reducers_and_plans_from_as_node_like_langgra
     assert actual[5] == {"x": 21, "log": ["a", "b", "u", "b"]}
 
 
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+async def test_update_state_after_a_run_attributes_it_to_the_last_writer_like_langgraph(
+    saver: BaseCheckpointSaver, durability: str
+) -> None:
+    # With durability "exit" only the run's last checkpoint is stored (not the one its
+    # step followed): the update still goes to the node that wrote last, "a", so "b"
+    # runs next (not the whole graph from START).
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        counts: Counter[str] = Counter()
+        graph = chain(lib, cp, counts, interrupt_before=["b"])
+        await graph.ainvoke(INPUT, config(), durability=durability)
+        await graph.aupdate_state(config(), {"x": 10})
+        state = await graph.aget_state(config())
+        out = await graph.ainvoke(None, config(), durability=durability)
+        return state.next, state.metadata, out, dict(counts)
+
+    expected, actual = await compare(scenario, saver)
+    assert actual == expected
+    assert actual[0] == ("b",)
+    assert actual[2] == {"x": 11, "log": ["a", "b"]}
+
+
 async def test_update_state_ambiguous_or_unknown_node_raises_invalid_update(
     saver: BaseCheckpointSaver,
 ) -> None:
@@ -758,6 +780,32 @@ async def test_interrupt_without_checkpointer_raises_context_error() -> None:
         await graph.ainvoke(INPUT)
 
 
+async def test_history_keeps_answered_interrupts_the_live_state_only_waiting_ones(
+    saver: BaseCheckpointSaver,
+) -> None:
+    # LangGraph: a past step's snapshot is its record (answered interrupts included, in
+    # the snapshot and in its task); the newest one shows only the questions waiting.
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        graph = asking(lib, cp, Counter(), questions=2)
+        await graph.ainvoke(INPUT, config())
+        await graph.ainvoke(lib.Command(resume="a1"), config())
+        waiting = await graph.aget_state(config())
+        await graph.ainvoke(lib.Command(resume="a2"), config())
+        live = await graph.aget_state(config())
+        past = [s for s in await history(graph) if s.next == ("ask",)]
+        return [
+            (waiting.interrupts, [t.interrupts for t in waiting.tasks]),
+            (live.interrupts, [t.interrupts for t in live.tasks]),
+            [(s.interrupts, [t.interrupts for t in s.tasks]) for s in past],
+        ]
+
+    expected, actual = await compare(scenario, saver)
+    assert actual == expected
+    assert len(actual[0][0]) == 1
+    assert actual[1] == ((), [])
+    assert actual[2][0][0]  # answered, still in the record
+
+
 @pytest.mark.parametrize("where", ["compile", "call"])
 @pytest.mark.parametrize("kind", ["interrupt_before", "interrupt_after"])
 async def test_static_interrupts_stop_once_and_resume_like_langgraph(
@@ -792,6 +840,78 @@ async def test_static_interrupts_stop_once_and_resume_like_langgraph(
     assert actual[2] == (("b",), (), [None])
     assert actual[3] == {"x": 2, "log": ["a", "b"]}
     assert actual[5] == {"a": 2, "b": 2}
+
+
+@pytest.mark.parametrize("where", ["compile", "call"])
+@pytest.mark.parametrize("kind", ["interrupt_before", "interrupt_after"])
+async def test_static_interrupts_without_a_checkpointer_stop_the_run_like_langgraph(
+    where: str, kind: str
+) -> None:
+    # No checkpointer: LangGraph still stops there (nothing to resume), sync and async.
+    nodes = ["b"] if kind == "interrupt_before" else ["a"]
+
+    async def scenario(lib: SimpleNamespace) -> Any:
+        counts: Counter[str] = Counter()
+        compile_kw = {kind: nodes} if where == "compile" else {}
+        call_kw = {kind: nodes} if where == "call" else {}
+
+        def node(name: str) -> Callable[[S], dict[str, Any]]:
+            def run(state: S) -> dict[str, Any]:  # sync: the sync API runs it too
+                counts[name] += 1
+                return {"x": state["x"] + 1, "log": [name]}
+
+            return run
+
+        builder = lib.StateGraph(S)
+        builder.add_node("a", node("a"))
+        builder.add_node("b", node("b"))
+        builder.add_edge(lib.START, "a")
+        builder.add_edge("a", "b")
+        builder.add_edge("b", lib.END)
+        graph = builder.compile(**compile_kw)
+        modes = ["updates", "values"]
+        return [
+            await graph.ainvoke(INPUT, **call_kw),
+            await collect(graph.astream(INPUT, stream_mode=modes, **call_kw)),
+            await anyio.to_thread.run_sync(lambda: graph.invoke(INPUT, **call_kw)),
+            await anyio.to_thread.run_sync(
+                lambda: list(graph.stream(INPUT, stream_mode="updates", **call_kw))
+            ),
+            dict(counts),
+        ]
+
+    expected = await langgraph_reference(lambda: scenario(LG))
+    actual = await scenario(SG)
+    assert actual == expected
+    assert actual[0] == {"x": 1, "log": ["a"]}
+    assert actual[3][-1] == {"__interrupt__": ()}
+    assert actual[4] == {"a": 4}
+
+
+async def test_a_subgraphs_static_interrupt_stops_a_parent_without_a_checkpointer() -> None:
+    async def scenario(lib: SimpleNamespace) -> Any:
+        counts: Counter[str] = Counter()
+        sub = chain(lib, None, counts, interrupt_before=["b"])
+        builder = lib.StateGraph(S)
+        builder.add_node("sub", sub)
+        builder.add_node("c", chain(lib, None, counts))
+        builder.add_edge(lib.START, "sub")
+        builder.add_edge("sub", "c")
+        builder.add_edge("c", lib.END)
+        graph = builder.compile()
+        modes = ["updates", "values"]
+        return [
+            await graph.ainvoke(INPUT),
+            await collect(graph.astream(INPUT, stream_mode=modes)),
+            dict(counts),
+        ]
+
+    expected = await langgraph_reference(lambda: scenario(LG))
+    actual = await scenario(SG)
+    assert actual == expected
+    assert actual[0] == INPUT
+    assert actual[1][-1] == ("updates", {"__interrupt__": ()})
+    assert actual[2] == {"a": 2}
 
 
 async def test_unknown_node_in_interrupt_before_is_a_validation_error(

@@ -271,6 +271,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if self.config is not None:
             config = merge_configs(self.config, config)
         plain = not options and stream_mode is None and self._saver is None
+        plain = plain and not self.interrupt_before_nodes and not self.interrupt_after_nodes
         if config is None and plain and not self.debug:
             if input is None or isinstance(input, Command):
                 raise ValueError(
@@ -305,12 +306,27 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             shown, _ = _check_modes(printed)
             sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
             stream = dataclasses.replace(stream, modes=stream.modes | shown, sink=sink)
+        # Without a checkpointer the run still stops at them, as LangGraph's does.
+        before, after = self.interrupt_before_nodes, self.interrupt_after_nodes
+        if interrupt_before is not None:
+            before = check_interrupt_nodes(
+                self.nodes, "interrupt_before", interrupt_before, saver, required=False
+            )
+        if interrupt_after is not None:
+            after = check_interrupt_nodes(
+                self.nodes, "interrupt_after", interrupt_after, saver, required=False
+            )
         run = RunOptions(
-            self.spec, cfg, stream, context=context, control=control, step_timeout=self.step_timeout
+            self.spec,
+            cfg,
+            stream,
+            context=context,
+            control=control,
+            step_timeout=self.step_timeout,
+            interrupt_before=before,
+            interrupt_after=after,
         )
         if saver is None:
-            check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, None)
-            check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, None)
             return run
         thread_id = cfg.configurable.get("thread_id")
         if thread_id is None:
@@ -318,12 +334,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "this graph has a checkpointer, so each run needs a thread: pass "
                 'config={"configurable": {"thread_id": "some-id"}}'
             )
-        before, after = self.interrupt_before_nodes, self.interrupt_after_nodes
-        if interrupt_before is not None:
-            before = check_interrupt_nodes(self.nodes, "interrupt_before", interrupt_before, saver)
-        if interrupt_after is not None:
-            after = check_interrupt_nodes(self.nodes, "interrupt_after", interrupt_after, saver)
-        persist = PersistOptions(saver, str(thread_id), cast(Durability, durability), before, after)
+        persist = PersistOptions(saver, str(thread_id), cast(Durability, durability))
         return dataclasses.replace(run, persist=persist)
 
     @property
@@ -562,12 +573,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             stateful = self.checkpointer is True
             if stateful:  # (the call counts stay: each call keeps its own history)
                 ns = self._own_ns(ns)
-            persist = dataclasses.replace(
-                outer.persist,
-                interrupt_before=self.interrupt_before_nodes,
-                interrupt_after=self.interrupt_after_nodes,
-                stateful=stateful,
-            )
+            persist = dataclasses.replace(outer.persist, stateful=stateful)
         stream = parent.run.stream
         if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
             stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
@@ -581,6 +587,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,
+            interrupt_before=self.interrupt_before_nodes,
+            interrupt_after=self.interrupt_after_nodes,
         )
         return Run(options, input)
 

@@ -195,8 +195,6 @@ class PersistOptions:
     saver: BaseCheckpointSaver
     thread_id: str
     durability: Durability = "async"
-    interrupt_before: frozenset[str] = frozenset()
-    interrupt_after: frozenset[str] = frozenset()
     stateful: bool = False
     """A ``checkpointer=True`` subgraph: its namespace keeps one history across calls."""
 
@@ -219,6 +217,11 @@ class RunOptions:
     """The node this run is a subgraph (or a nested ``ainvoke``) of."""
     checkpoint_ns: str = ""
     persist: PersistOptions | None = None
+    interrupt_before: frozenset[str] = frozenset()
+    """Nodes the run stops before (``interrupt_before``); with or without a checkpointer,
+    as LangGraph: without one the run just ends there, with ``__interrupt__`` streamed."""
+    interrupt_after: frozenset[str] = frozenset()
+    """Nodes the run stops after (``interrupt_after``)."""
 
 
 class RunView(Protocol):

@@ -162,9 +162,7 @@ class Run:
         modes = stream.modes
         limit = opts.cfg.recursion_limit
         persistence = self.persistence
-        persist = opts.persist
-        interrupt_before = frozenset() if persist is None else persist.interrupt_before
-        interrupt_after = frozenset() if persist is None else persist.interrupt_after
+        interrupt_before, interrupt_after = opts.interrupt_before, opts.interrupt_after
         steps = 0
         resuming = resumed = self.resuming
         yielded = time.perf_counter()
@@ -209,7 +207,7 @@ class Run:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
                 await persistence.run_step(tasks, self._run_task, self.limiter)
-            if persistence is not None and any(t.interrupted for t in tasks):
+            if any(t.interrupted for t in tasks):
                 self.step -= 1  # the step did not happen: its checkpoint is the last one
                 await self._pause(tasks)
                 break
@@ -219,9 +217,9 @@ class Run:
                 tasks = _algo.with_held(tasks, held)
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
-                if interrupt_after and any(t.name in interrupt_after for t in ran):
-                    self._static_interrupt()
-                    break
+            if interrupt_after and any(t.name in interrupt_after for t in ran):
+                self._static_interrupt()
+                break
             steps += 1
             if steps >= limit:
                 raise GraphRecursionError(
@@ -292,16 +290,18 @@ class Run:
 
         The output shows the state with the writes of the step's finished tasks applied
         (LangGraph's live view); the stored checkpoint stays the one before the step.
+        A root run without a checkpointer gets here only from a subgraph's static
+        interrupt (``interrupt()`` needs a checkpointer): it stops, as LangGraph's does.
         """
-        assert self.persistence is not None
         interrupts = [i for t in tasks for i in t.interrupts]
         self.paused = True
         updated = False
         for task in sorted(tasks, key=sort_key):
             if task.done and task.writes:
                 updated = self.apply(task.writes, task.name) or updated
-        with anyio.CancelScope(shield=True):
-            await self.persistence.settle()
+        if self.persistence is not None:
+            with anyio.CancelScope(shield=True):
+                await self.persistence.settle()
         self.interrupts = interrupts
         stream = self.stream
         if self.opts.parent is not None:

@@ -87,8 +87,8 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         if task.name in spec.branches:
             await route_branches(run, task, ctx)
     except GraphInterrupt as exc:
-        if run.persistence is None:
-            raise  # the nearest run with checkpoints owns interrupts and resumes
+        if run.persistence is None and run.opts.parent is not None:
+            raise  # the nearest run with checkpoints (or the root run) owns interrupts
         await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:

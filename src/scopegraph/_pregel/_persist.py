@@ -456,6 +456,7 @@ class Persistence:
                 "parents": dict(self.parents),
                 **run.opts.cfg.checkpoint_metadata,
             },
+            writers=sorted({t.name for t in ran if t.done and t.writes}),
         )
         self.checkpoint_id = checkpoint.id
         if self.lineage is not None and source == "loop" and checkpoint.parent_id:

@@ -174,7 +174,14 @@ def _config_of(thread: str, ns: str, checkpoint_id: str) -> RunnableConfig:
 async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None, nodes: Any) -> str:
     """The node an update without ``as_node`` is attributed to: the one that wrote
     last (LangGraph's rule); ``START`` on a new thread."""
-    if base is None or base.checkpoint.parent_id is None:
+    if base is None:
+        return START
+    # A loop step's checkpoint names its writers (its parent's records may not be
+    # stored: durability "exit" stores only the last checkpoint of a run).
+    writers = base.checkpoint.writers
+    if writers and base.checkpoint.metadata.get("source") == "loop":
+        return _one_writer(writers, nodes)
+    if base.checkpoint.parent_id is None:
         return START
     parent = await saver.aget_tuple(base.thread_id, base.ns, base.checkpoint.parent_id)
     records = [r for r in (parent.tasks if parent else ()) if r.status == "done" and r.writes]
@@ -185,7 +192,11 @@ async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None,
         by_step = base.checkpoint.metadata.get("source") == "loop"
         chosen = [r for r in records if (r.task_id in planned) == by_step]
         records = chosen or records
-    writers = sorted({r.name for r in records})
+    return _one_writer(sorted({r.name for r in records}), nodes)
+
+
+def _one_writer(writers: list[str], nodes: Any) -> str:
+    """The one writer of a step (not a node: START); several: ambiguous."""
     if len(writers) == 1:
         return writers[0] if writers[0] in nodes else START
     if not writers:

@@ -71,6 +71,7 @@ def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
             "next": encode(checkpoint.next, "the next tasks (Send arguments)"),
             "barriers": checkpoint.barriers,
             "metadata": encode(checkpoint.metadata, "the checkpoint metadata"),
+            "writers": checkpoint.writers,
         },
         f"checkpoint {checkpoint.id!r}",
     )
@@ -88,6 +89,7 @@ def decode_checkpoint(data: bytes | str, what: str) -> Checkpoint:
             next=decode(doc["next"]),
             barriers={k: list(v) for k, v in doc["barriers"].items()},
             metadata=decode(doc["metadata"]),
+            writers=list(doc.get("writers", ())),  # (none in checkpoints stored before)
         )
     except CorruptCheckpointError as exc:
         raise CorruptCheckpointError(f"{what} is corrupted: {exc}") from exc

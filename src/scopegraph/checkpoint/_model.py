@@ -106,6 +106,9 @@ class Checkpoint:
     ``("push", node, arg)``."""
     barriers: dict[str, list[str]]
     metadata: dict[str, Any]
+    writers: list[str] = dataclasses.field(default_factory=list)
+    """A loop step's: the nodes whose writes made it (``update_state`` without
+    ``as_node`` attributes the update to the one that wrote last, as LangGraph)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
