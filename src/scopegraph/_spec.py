@@ -214,6 +214,8 @@ class GraphSpec:
     node's input and the output are the value of the one channel ``__root__``."""
     cache: Any = None
     """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
+    deferred: bool = False
+    """Whether a node is ``add_node(defer=True)`` (known once, not scanned per run)."""
 
     @classmethod
     def build(
@@ -259,6 +261,7 @@ class GraphSpec:
             managed=managed,
             root=state.kind == "root",
             cache=cache,
+            deferred=any(node.defer for node in nodes.values()),
         )
 
     def initial_values(self) -> dict[str, Any]:

@@ -168,7 +168,7 @@ class Run:
         yielded = time.perf_counter()
         control = opts.control
         drained = False
-        defers = any(node.defer for node in opts.spec.nodes.values())
+        defers = opts.spec.deferred
         held: list[Task] = []
         while tasks:
             if defers:
