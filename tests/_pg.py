@@ -38,7 +38,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from _server import free_port as _free_port
 
 __all__ = (
     "PgServer",
@@ -116,13 +116,6 @@ def _run_as() -> pwd.struct_passwd | None:
     if shutil.which("runuser") is None:
         _unavailable("running the tests as root needs 'runuser' (Debian package util-linux)")
     return user
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PgServer:

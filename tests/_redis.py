@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from _server import free_port
 
 __all__ = (
     "RedisServer",
@@ -78,14 +79,6 @@ def _require_binary() -> Path:
         )
     require_client()
     return Path(found)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _command(port: int, *args: str, timeout: float = 2.0) -> bytes:

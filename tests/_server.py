@@ -26,10 +26,24 @@ EXAMPLE = ROOT / "examples" / "server_graph.py"
 DEFAULT_GRAPHS = (f"agent={EXAMPLE}:graph", f"approval={EXAMPLE}:approval")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, never one this test process handed out before.
+
+    The kernel may give the same ephemeral port to two ``bind(0)`` calls in a row once the
+    first socket is closed; two servers started from one fixture (a cluster's API processes)
+    then race for it and one fails with "address already in use". Remembering the ports
+    already handed out makes each call's answer distinct.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @dataclasses.dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import IO, Any, cast
 import anyio
 import httpx
 import pytest
+from _server import free_port as _free_port
 
 pytestmark = [
     pytest.mark.anyio,
@@ -81,12 +81,6 @@ class DemoServer:
             last = sessions.setdefault(match["session"], [])
             last.append(match["message"])
         return sessions
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
