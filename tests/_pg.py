@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
 from _server import free_port as _free_port
 
 __all__ = (

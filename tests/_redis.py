@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
 from _server import free_port
 
 __all__ = (

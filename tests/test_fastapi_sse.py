@@ -26,6 +26,7 @@ from typing import IO, Any, cast
 import anyio
 import httpx
 import pytest
+
 from _server import free_port as _free_port
 
 pytestmark = [
