@@ -270,9 +270,15 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         if self.config is not None:
             config = merge_configs(self.config, config)
-        plain = not options and stream_mode is None and self._saver is None
-        plain = plain and not self.interrupt_before_nodes and not self.interrupt_after_nodes
-        if config is None and plain and not self.debug:
+        if (
+            config is None
+            and not options
+            and stream_mode is None
+            and (self.checkpointer is None or self._saver is None)
+            and not self.interrupt_before_nodes
+            and not self.interrupt_after_nodes
+            and not self.debug
+        ):
             if input is None or isinstance(input, Command):
                 raise ValueError(
                     "the input is None: pass the initial state as a dict "

@@ -538,6 +538,8 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
+    if not ctx.run.opts.cfg.has_callbacks:
+        return (token, None), seen  # no handler to tell: the common case, kept short
     return (token, _start_node_run(ctx, node_input)), seen
 
 

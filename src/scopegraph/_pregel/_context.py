@@ -72,6 +72,8 @@ class ParsedConfig:
     run_id: str | None
     recursion_limit: int
     max_concurrency: int | None
+    has_callbacks: bool = False
+    """``config["callbacks"]`` is set: the integration's hooks have handlers to tell."""
 
     def with_run_id(self) -> ParsedConfig:
         """The same config with a run id (made now if the user gave none)."""
@@ -170,6 +172,7 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
         run_id=None if given_id is None else str(given_id),
         recursion_limit=limit,
         max_concurrency=max_concurrency if isinstance(max_concurrency, int) else None,
+        has_callbacks=bool(user_config.get("callbacks")),
     )
 
 
@@ -239,6 +242,8 @@ class RunView(Protocol):
     """The steps left before the recursion limit, as the current step's managed
     ``RemainingSteps`` reads it."""
     loop_thread: int
+    interrupted_tasks: int
+    """How many of its tasks stopped at an ``interrupt()`` (the loop checks it per step)."""
     answers: dict[str, Any]
     """``Command(resume=...)``'s answers by interrupt id (read on the root run)."""
 

@@ -35,8 +35,8 @@ class NodeHooks(Protocol):
         """Called after the node ran, on every path, with its result or its error."""
 
     def enter_run(self, run: Any) -> Any:
-        """Called when a root run starts (``run`` is the ``_loop.Run``); returns a token
-        for :meth:`exit_run`."""
+        """Called when a root run with ``callbacks`` in its config starts (``run`` is
+        the ``_loop.Run``); returns a token for :meth:`exit_run`."""
 
     def exit_run(self, token: Any, output: Any, error: BaseException | None) -> None:
         """Called when the root run ends, on every path, with its values or its error."""

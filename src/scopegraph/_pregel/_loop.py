@@ -59,6 +59,8 @@ class Run:
         self.interrupts: list[Interrupt] = []
         """The interrupts the run stopped at (after :meth:`execute`)."""
         self.paused = False
+        self.interrupted_tasks = 0
+        """Tasks of this run that stopped at an ``interrupt()``: one stops the run."""
         """The run stopped at an interrupt (a node's, or a static one)."""
         self.answers: dict[str, Any] = {}
         """``Command(resume=...)``'s answers by interrupt id (on the root run: the
@@ -108,40 +110,39 @@ class Run:
 
     async def execute(self) -> Any:
         """Run the supersteps to the end (or to an interrupt); return the state."""
-        hooks = _hooks.node_hooks() if self.opts.parent is None else None
-        if hooks is None:
-            return await self._execute()
-        token = hooks.enter_run(self)
-        values: Any = None
-        try:
-            values = await self._execute()
-            return values
-        finally:
-            hooks.exit_run(token, values, sys.exc_info()[1])
-
-    async def _execute(self) -> Any:
         opts = self.opts
         stream = self.stream
-        if stream.events:
-            _emit.root_event(self, "on_chain_start", {"input": self.input})
-        persistence = self.persistence
-        if persistence is None:
-            await self._loop(await self._begin())
-        elif persistence.writes_in_background:
-            async with unwrap_exception_group(), anyio.create_task_group() as background:
-                persistence.background = background  # the run's writes, while it runs
-                try:
-                    await self._loop(await persistence.begin())
-                finally:
-                    persistence.background = None
-        else:
-            await self._loop(await persistence.begin())
-        if stream.events:
-            data = {"output": self.snapshot()}
-            if opts.parent is not None:
-                data["input"] = self.input
-            _emit.root_event(self, "on_chain_end", data)
-        return self.values
+        # The integration's run hooks serve the config's callbacks: without any, no call.
+        hooks = None
+        if opts.parent is None and opts.cfg.has_callbacks:
+            hooks = _hooks.node_hooks()
+        token = None if hooks is None else hooks.enter_run(self)
+        values: Any = None
+        try:
+            if stream.events:
+                _emit.root_event(self, "on_chain_start", {"input": self.input})
+            persistence = self.persistence
+            if persistence is None:
+                await self._loop(await self._begin())
+            elif persistence.writes_in_background:
+                async with unwrap_exception_group(), anyio.create_task_group() as background:
+                    persistence.background = background  # the run's writes, while it runs
+                    try:
+                        await self._loop(await persistence.begin())
+                    finally:
+                        persistence.background = None
+            else:
+                await self._loop(await persistence.begin())
+            if stream.events:
+                data = {"output": self.snapshot()}
+                if opts.parent is not None:
+                    data["input"] = self.input
+                _emit.root_event(self, "on_chain_end", data)
+            values = self.values
+        finally:
+            if hooks is not None:  # (a try/finally costs nothing when nothing is raised)
+                hooks.exit_run(token, values, sys.exc_info()[1])
+        return values
 
     async def _begin(self) -> list[Task]:
         """Without a checkpointer: apply the input and plan the first step."""
@@ -207,7 +208,7 @@ class Run:
                 await run_step(tasks, self._run_task, self.limiter)
             else:
                 await persistence.run_step(tasks, self._run_task, self.limiter)
-            if any(t.interrupted for t in tasks):
+            if self.interrupted_tasks:
                 self.step -= 1  # the step did not happen: its checkpoint is the last one
                 await self._pause(tasks)
                 break
@@ -258,8 +259,11 @@ class Run:
         if updated and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())
         self.remaining -= 1
-        values = _algo.with_managed(opts.spec, self.values, self.remaining)
-        return _algo.plan_next(opts.spec, tasks, self.barriers, values)
+        spec = opts.spec
+        values = self.values
+        if spec.managed:
+            values = _algo.with_managed(spec, values, self.remaining)
+        return _algo.plan_next(spec, tasks, self.barriers, values)
 
     async def plan_start(self) -> list[Task]:
         """The first step's tasks: START's edges, and its conditional edges' routes."""
@@ -279,9 +283,10 @@ class Run:
             if stream.events:
                 _emit.node_event(ctx, "on_chain_stream", {"chunk": inp}, hidden=True)
                 _emit.node_event(ctx, "on_chain_end", {"output": inp, "input": inp}, hidden=True)
-        return _algo.make_tasks(
-            spec, targets, {}, _algo.with_managed(spec, self.values, self.remaining)
-        )
+        values = self.values
+        if spec.managed:
+            values = _algo.with_managed(spec, values, self.remaining)
+        return _algo.make_tasks(spec, targets, {}, values)
 
     # -- stopping at interrupts -------------------------------------------------------------
 
