@@ -397,7 +397,8 @@ class NodeContext:
     def write_custom(self, chunk: Any) -> None:
         """The node's ``get_stream_writer()``: a chunk for the ``custom`` stream mode."""
         run = self.run
-        self.output_progress()
+        if self.attempt is not None:  # (output_progress, inline: this is the hot path)
+            self.output_progress()
         stream = run.stream
         if "custom" not in stream.modes:
             return
