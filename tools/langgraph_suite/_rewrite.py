@@ -32,6 +32,7 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.runtime": "scopegraph.runtime",
     "langgraph.managed": "scopegraph.managed",
     "langgraph.checkpoint.memory": "scopegraph.checkpoint.memory",
+    "langgraph.func": "scopegraph.func",
     "langgraph.constants": "scopegraph",
 }
 """LangGraph module -> the scopegraph module that provides its public names."""

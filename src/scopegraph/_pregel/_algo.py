@@ -288,7 +288,8 @@ def _updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
     ``{key: value}`` when it wrote a key more than once; a root state's value (a list of
     values for several writes); None when it wrote nothing."""
     if spec.root:
-        values = [v for _, v in writes]
+        # (an entrypoint also writes its saved value: its chunk is the return value)
+        values = [v for k, v in writes if k == ROOT]
         return None if not values else values[0] if len(values) == 1 else values
     if not writes:
         return None

@@ -154,7 +154,8 @@ class Run:
             self.input, allowed=spec.input_channels, strict=spec.strict
         )
         if self.apply(update.items(), "the input") and "values" in stream.modes:
-            stream.sink(stream.ns, "values", self.snapshot())
+            if not spec.functional:  # an entrypoint's input is not its state
+                stream.sink(stream.ns, "values", self.snapshot())
         return await self.plan_start()
 
     async def _loop(self, tasks: list[Task]) -> None:

@@ -31,6 +31,7 @@ from .._constants import START
 from .._errors import NodeError
 from .._ids import new_id
 from .._run import run_step
+from .._schema import ROOT
 from .._types import Command, Send
 from ..checkpoint._base import (
     Checkpoint,
@@ -104,6 +105,9 @@ class Persistence:
         self.targets: dict[str, tuple[str, str]] = {}
         """Root run, time travel to a subgraph's checkpoint: the ``(namespace, id)``
         each subgraph on the way replays, by namespace path (without task ids)."""
+        self.records: dict[str, TaskRecord] = {}
+        """The task records of the checkpoint this run resumed: where the functional
+        API's task calls find the results they had before (:mod:`scopegraph._func`)."""
         self.lineage: set[str] | None = None
         """Root run replaying an older checkpoint: the checkpoints before it, and the
         ones this run wrote (what ``checkpointer=True`` subgraphs load their state as
@@ -253,7 +257,8 @@ class Persistence:
         opts = run.opts
         stream = run.stream
         if run.apply(start.writes, "the input") and "values" in stream.modes:
-            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
+            if not opts.spec.functional:  # an entrypoint's input is not its state
+                stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         tasks = await run.plan_start()
         run.step += 1
         await self.save_checkpoint(tasks, "loop", [start])
@@ -284,7 +289,7 @@ class Persistence:
                     run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
-        if "values" in stream.modes:
+        if "values" in stream.modes and not (opts.spec.functional and ROOT not in run.values):
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
         if checkpoint.id != self.expected_latest and not starts_with_input:
@@ -300,6 +305,7 @@ class Persistence:
             await self.save_checkpoint(tasks, "fork")
             return tasks
         records = {} if replay else {r.task_id: r for r in base.tasks}
+        self.records = records
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
         if command is not None and command.update is not None:

@@ -11,11 +11,12 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .._constants import END, START
+from .._constants import END, PREVIOUS, START
 from .._errors import InvalidUpdateError
 from .._ids import new_id
+from .._schema import ROOT
 from .._spec import GraphSpec
-from .._types import RunnableConfig
+from .._types import Command, RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 from . import _algo, _emit
 from ._context import NodeContext, PersistOptions, RunOptions, parse_config
@@ -117,6 +118,9 @@ async def _update_task(
         task.update = update
         task.next.extend(spec.edges_from.get(START, ()))
     else:
+        if spec.functional:
+            # An entrypoint's update is its return value and its saved value at once.
+            values = Command(update=[(ROOT, values), (PREVIOUS, values)])
         await collect(run, task, NodeContext(run, task), values)
     return task
 
