@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import hashlib
 import inspect
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -45,20 +46,18 @@ from ._constants import PREVIOUS, RETURN, START
 from ._errors import ContextError, GraphInterrupt
 from ._graph import StateGraph
 from ._lazy import integration
-from ._pregel import _emit
+from ._ids import new_id
+from ._pregel import _emit, _hooks
 from ._pregel._context import NodeContext, current
 from ._pregel._node import in_worker_thread
 from ._pregel._task import Task, task_id
 from ._run import Attempt, run_attempts, unwrap_exception_group
-from ._schema import ROOT
 from ._spec import NodeSpec
-from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, EntrypointFinal, RetryPolicy, TimeoutPolicy
 
 __all__ = ("EntrypointGraph", "TaskFunction", "TaskFuture", "entrypoint", "task")
 
 T = TypeVar("T")
-R = TypeVar("R")
-S = TypeVar("S")
 
 PUSH = "__pregel_push"
 CACHE_NS_WRITES = "__pregel_ns_writes"
@@ -203,6 +202,10 @@ class TaskFunction(Generic[T]):
         self.is_async = _is_async(func)
         self.injected = _injectable(func, INJECTED)
         self._spec: NodeSpec | None = None
+        try:
+            self._signature: inspect.Signature | None = inspect.signature(func)
+        except (TypeError, ValueError):
+            self._signature = None
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskFuture[T]:
@@ -218,6 +221,23 @@ class TaskFunction(Generic[T]):
         return cast(
             "TaskFuture[T]", anyio.from_thread.run_sync(_start, host, ctx, self, args, kwargs)
         )
+
+    def explode(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call's arguments by parameter name (its input in events and traces)."""
+        if self._signature is None:
+            return (args, kwargs)
+        try:
+            bound = self._signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            return (args, kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop("self", None)
+        arguments.pop("cls", None)
+        for name, param in self._signature.parameters.items():
+            if param.kind is inspect.Parameter.VAR_KEYWORD and name in arguments:
+                arguments.update(arguments.pop(name))
+        return arguments
 
     def spec(self) -> NodeSpec:
         """The task as a node of its run (what its stream events and records name)."""
@@ -324,6 +344,9 @@ class _Call:
 
 
 _host: ContextVar[_Host | None] = ContextVar("scopegraph_task_host", default=None)
+task_caller: ContextVar[NodeContext | None] = ContextVar("scopegraph_task_caller", default=None)
+"""While a task call's node hooks start: the node (or task) that called it, whose
+LangChain run is the parent of the call's."""
 _counters: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 """Per run: how many tasks each caller (by task id) has called so far."""
 
@@ -406,16 +429,32 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_start(run, task)
     retry = fn.retry_policy or (() if host is None else host.retry_policy)
+    inputs = fn.explode(call.args, call.kwargs)
+    event: dict[str, Any] | None = None
+    if stream.events:
+        event = _event_base(ctx, call.ctx)
+        _emit.put_event(run, event, "on_chain_start", {"input": inputs})
+    hooks = _hooks.node_hooks()
+    hooks_token: Any = None
+    if hooks is not None:
+        caller_token = task_caller.set(call.ctx)
+        hooks_token, _ = hooks.enter_node(ctx, inputs)
+        task_caller.reset(caller_token)
+    value: Any = None
     try:
-        if fn.timeout is None and not retry:
-            value = await _call_function(call, ctx)
-        else:
+        try:
+            if fn.timeout is None and not retry:
+                value = await _call_function(call, ctx)
+            else:
 
-            async def attempt(current_attempt: Attempt) -> Any:
-                ctx.attempt = current_attempt
-                return await _call_function(call, ctx)
+                async def attempt(current_attempt: Attempt) -> Any:
+                    ctx.attempt = current_attempt
+                    return await _call_function(call, ctx)
 
-            value = await run_attempts(task.name, attempt, fn.timeout, retry)
+                value = await run_attempts(task.name, attempt, fn.timeout, retry)
+        finally:
+            if hooks is not None:
+                hooks.exit_node(hooks_token, value, sys.exc_info()[1])
     except GraphInterrupt as exc:
         task.interrupted = True
         task.interrupts = list(exc.interrupts)
@@ -435,11 +474,27 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if key is not None and cache is not None:
         assert cache_policy is not None
         await cache.aset({key: (value, cache_policy.ttl)})
+    if event is not None:
+        _emit.put_event(run, event, "on_chain_stream", {"chunk": value})
+        _emit.put_event(run, event, "on_chain_end", {"output": value, "input": inputs})
     if "updates" in modes:
         stream.sink(stream.ns, "updates", {task.name: value})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
     future.set_result(value)
+
+
+def _event_base(ctx: NodeContext, caller: NodeContext) -> dict[str, Any]:
+    """What the ``astream_events`` envelopes of a task call share (LangGraph's: a child
+    of its caller's run)."""
+    ctx.run_id = new_id()
+    return {
+        "name": ctx.task.name,
+        "tags": ["seq:step:1", *ctx.run.opts.cfg.user_tags],
+        "run_id": ctx.run_id,
+        "metadata": ctx.event_metadata(),
+        "parent_ids": [*caller.parent_ids, caller.run_id or ""],
+    }
 
 
 def _digest(key: str | bytes) -> str:
@@ -540,13 +595,9 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
         self.retry_policy = retry_policy
         self.timeout = TimeoutPolicy.coerce(timeout)
 
-    @dataclass(frozen=True)
-    class final(Generic[R, S]):  # noqa: N801 - LangGraph's name
-        """Return ``value`` to the caller and save ``save`` for the next run's
-        ``previous`` (``return entrypoint.final(value=..., save=...)``)."""
-
-        value: R
-        save: S
+    final = EntrypointFinal
+    """``return entrypoint.final(value=..., save=...)``: return ``value`` to the caller
+    and save ``save`` for the next run's ``previous``."""
 
     def __call__(self, func: Callable[..., Any]) -> EntrypointGraph:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
@@ -682,11 +733,7 @@ def _entry_node(
                 _host.reset(token)
         if paused is not None:
             raise paused
-        if isinstance(result, entrypoint.final):
-            returned, saved = result.value, result.save
-        else:
-            returned = saved = result
-        return Command(update=[(ROOT, returned), (PREVIOUS, saved)])
+        return result  # (an entrypoint.final too: the run's collect takes it apart)
 
     node.__name__ = func.__name__
     return node

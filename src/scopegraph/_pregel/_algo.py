@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._constants import END, START
+from .._constants import END, PREVIOUS, START
 from .._errors import InvalidUpdateError
 from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import NOT_OVERWRITE, Command, Overwrite, Send, overwritten
+from .._types import NOT_OVERWRITE, Command, EntrypointFinal, Overwrite, Send, overwritten
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -158,6 +158,8 @@ def collect(spec: GraphSpec, task: Task, result: Any, *, subgraph: bool) -> None
     name = task.name
     if result is None:
         task.update = None
+        if spec.functional:  # an entrypoint returned None: its return and saved value
+            task.writes = [(ROOT, None), (PREVIOUS, None)]
     elif type(result) is dict and not spec.root:
         # The common case: a plain dict of updates, one write per key.
         update = result
@@ -226,6 +228,10 @@ def _value_writes(spec: GraphSpec, name: str, value: Any) -> list[tuple[str, Any
     if value is None:
         return []
     if spec.root:
+        if spec.functional:  # an entrypoint: its return value, and the value it saves
+            if isinstance(value, EntrypointFinal):
+                return [(ROOT, value.value), (PREVIOUS, value.save)]
+            return [(ROOT, value), (PREVIOUS, value)]
         return [(ROOT, value)]
     if isinstance(value, Mapping):
         return list(value.items())

@@ -11,12 +11,11 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .._constants import END, PREVIOUS, START
+from .._constants import END, START
 from .._errors import InvalidUpdateError
 from .._ids import new_id
-from .._schema import ROOT
 from .._spec import GraphSpec
-from .._types import Command, RunnableConfig
+from .._types import RunnableConfig
 from ..checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 from . import _algo, _emit
 from ._context import NodeContext, PersistOptions, RunOptions, parse_config
@@ -96,6 +95,8 @@ async def _update_task(
 ) -> Task:
     """A task of ``as_node`` whose result is ``values`` (collected, not run)."""
     spec = run.opts.spec
+    if as_node is None and spec.functional:
+        as_node = next(iter(spec.nodes))  # LangGraph's rule for a graph of one node
     if as_node is None:
         assert run.opts.persist is not None
         as_node = await _last_writer(run.opts.persist.saver, base, spec.nodes)
@@ -118,9 +119,6 @@ async def _update_task(
         task.update = update
         task.next.extend(spec.edges_from.get(START, ()))
     else:
-        if spec.functional:
-            # An entrypoint's update is its return value and its saved value at once.
-            values = Command(update=[(ROOT, values), (PREVIOUS, values)])
         await collect(run, task, NodeContext(run, task), values)
     return task
 
