@@ -156,6 +156,8 @@ class Run:
         if self.apply(update.items(), "the input") and "values" in stream.modes:
             if not spec.functional:  # an entrypoint's input is not its state
                 stream.sink(stream.ns, "values", self.snapshot())
+        if spec.functional:
+            self.step = -1  # no __start__ step: the node's step is 0 (LangGraph's)
         return await self.plan_start()
 
     async def _loop(self, tasks: list[Task]) -> None:

@@ -170,6 +170,13 @@ class Persistence:
         start = _algo.start_task(spec, inp)
         start.writes = list(update.items())
         start.done = True
+        if spec.functional:
+            # An entrypoint (LangGraph's Pregel of one node): the input checkpoint holds
+            # the input and plans the node; there is no __start__ step.
+            run.apply(start.writes, "the input")
+            tasks = await run.plan_start()
+            await self.save_checkpoint(tasks, "input")
+            return tasks
         await self.save_checkpoint([start], "input")
         # The input's record goes with the first step's checkpoint (one write less); a
         # crash between the two leaves an input checkpoint without it, which asks for the
@@ -453,7 +460,7 @@ class Persistence:
             created_at=_emit.now(),
             values=self._without_untracked(run.values),
             next=[("start", START, None)]
-            if source == "input"
+            if source == "input" and not run.opts.spec.functional
             else [self._tracked_descriptor(t) for t in next_tasks],
             barriers={str(k): sorted(v) for k, v in run.barriers.items() if v},
             metadata={
