@@ -400,6 +400,8 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if record is not None and record.status == "done":
         # Finished before this run (which resumes its step): its result, not a new call.
         task.restore(record)
+        if "tasks" in run.stream.modes or "debug" in run.stream.modes:
+            _emit.emit_task_start(run, task)  # (LangGraph's: its start, not its result)
         future.set_result(dict(record.writes).get(RETURN))
         return
     if record is not None and record.status == "interrupted":
@@ -640,6 +642,7 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
             reducers={**graph.spec.reducers, START: None, PREVIOUS: None},
             input_schema=_EntrypointInput(graph.spec.input_schema),
             node_views={name: _read_input},
+            pull_info={name: ((START,), *graph.spec.pull_info[name][1:])},
             functional=True,
         )
         graph.input_type = input_type
