@@ -604,6 +604,8 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
     def __call__(self, func: Callable[..., Any]) -> EntrypointGraph:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise NotImplementedError("Generators are not supported in the Functional API.")
+        if self.timeout is not None and not _is_async(func):
+            raise ValueError(f"{SYNC_TIMEOUT} Node {func.__name__!r} is sync.")
         params = list(inspect.signature(func).parameters.values())
         if not params:
             raise ValueError("Entrypoint function must have at least one parameter")
