@@ -30,34 +30,51 @@ import hashlib
 import inspect
 import sys
 import threading
+import typing
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, cast, get_args, get_origin, overload
+from typing import (
+    Any,
+    Generic,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    overload,
+)
 
 import anyio
 import anyio.abc
 import anyio.from_thread
+import anyio.lowlevel
 
 from ._compiled import CompiledStateGraph
 from ._constants import PREVIOUS, RETURN, START
 from ._errors import ContextError, GraphInterrupt
 from ._graph import StateGraph
-from ._lazy import integration
 from ._ids import new_id
+from ._lazy import integration
 from ._pregel import _emit, _hooks
 from ._pregel._context import NodeContext, current
 from ._pregel._node import in_worker_thread
 from ._pregel._task import Task, task_id
 from ._run import Attempt, run_attempts, unwrap_exception_group
+from ._schema import StateSchema
 from ._spec import NodeSpec
 from ._types import CachePolicy, EntrypointFinal, RetryPolicy, TimeoutPolicy
 
 __all__ = ("EntrypointGraph", "TaskFunction", "TaskFuture", "entrypoint", "task")
 
 T = TypeVar("T")
+R = TypeVar("R")
+S = TypeVar("S")
+P = ParamSpec("P")
 
 PUSH = "__pregel_push"
 CACHE_NS_WRITES = "__pregel_ns_writes"
@@ -174,7 +191,7 @@ def _injectable(func: Any, names: Sequence[str]) -> dict[str, int | None]:
     return found
 
 
-class TaskFunction(Generic[T]):
+class TaskFunction(Generic[P, T]):
     """A function made a task by :func:`task`: calling it returns a :class:`TaskFuture`."""
 
     def __init__(
@@ -190,7 +207,7 @@ class TaskFunction(Generic[T]):
             if hasattr(func, "__func__") and hasattr(func, "__self__"):
                 # A bound method: rename a partial of it, not the class's function.
                 method = functools.partial(func.__func__, func.__self__)
-                method.__name__ = name  # type: ignore[attr-defined]
+                method.__name__ = name  # type: ignore[attr-defined,unused-ignore]
                 func = method
             else:
                 func.__name__ = name
@@ -206,9 +223,9 @@ class TaskFunction(Generic[T]):
             self._signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
             self._signature = None
-        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, func)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> TaskFuture[T]:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> TaskFuture[T]:
         ctx = current.get()
         if ctx is None:
             raise ContextError(
@@ -243,7 +260,7 @@ class TaskFunction(Generic[T]):
         """The task as a node of its run (what its stream events and records name)."""
         spec = self._spec
         if spec is None:
-            kind = "async" if self.is_async else "sync"
+            kind: Literal["async", "sync"] = "async" if self.is_async else "sync"
             spec = self._spec = NodeSpec(
                 self.name, self.func, kind, False, False, False, False, None, None, {}, None
             )
@@ -263,6 +280,13 @@ class TaskFunction(Generic[T]):
             await cache.aclear([self._cache_ns()])
 
 
+class _TaskDecorator(Protocol):
+    @overload
+    def __call__(self, func: Callable[P, Awaitable[T]], /) -> TaskFunction[P, T]: ...
+    @overload
+    def __call__(self, func: Callable[P, T], /) -> TaskFunction[P, T]: ...
+
+
 @overload
 def task(
     __func_or_none__: None = None,
@@ -271,11 +295,15 @@ def task(
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
     cache_policy: CachePolicy | None = None,
     timeout: float | timedelta | TimeoutPolicy | None = None,
-) -> Callable[[Callable[..., Any]], TaskFunction[Any]]: ...
+) -> _TaskDecorator: ...
 
 
 @overload
-def task(__func_or_none__: Callable[..., Any]) -> TaskFunction[Any]: ...
+def task(__func_or_none__: Callable[P, Awaitable[T]]) -> TaskFunction[P, T]: ...
+
+
+@overload
+def task(__func_or_none__: Callable[P, T]) -> TaskFunction[P, T]: ...
 
 
 def task(
@@ -285,7 +313,7 @@ def task(
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
     cache_policy: CachePolicy | None = None,
     timeout: float | timedelta | TimeoutPolicy | None = None,
-) -> Callable[[Callable[..., Any]], TaskFunction[Any]] | TaskFunction[Any]:
+) -> Any:
     """Make a function a task: calling it (from an entrypoint, a task or a node) starts
     it and returns a future; ``await`` it (async) or call ``.result()`` (sync).
 
@@ -306,7 +334,7 @@ def task(
     )
     limit = TimeoutPolicy.coerce(timeout)
 
-    def decorator(func: Callable[..., Any]) -> TaskFunction[Any]:
+    def decorator(func: Callable[..., Any]) -> TaskFunction[..., Any]:
         if limit is not None and not _is_async(func):
             shown = name or getattr(func, "__name__", type(func).__name__)
             raise ValueError(f"{SYNC_TIMEOUT} Task {shown!r} is sync.")
@@ -334,7 +362,7 @@ class _Host:
 
 @dataclass(slots=True)
 class _Call:
-    fn: TaskFunction[Any]
+    fn: TaskFunction[..., Any]
     task: Task
     ctx: NodeContext
     args: tuple[Any, ...]
@@ -354,7 +382,7 @@ _counters: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDicti
 def _start(
     host: _Host | None,
     caller: NodeContext,
-    fn: TaskFunction[Any],
+    fn: TaskFunction[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> TaskFuture[Any]:
@@ -416,15 +444,14 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         key = (fn._cache_ns(), _digest(digest))
         found = await cache.aget([key])
         if key in found:
-            value = found[key]
-            task.writes = [(RETURN, value)]
+            hit = found[key]
+            task.writes = [(RETURN, hit)]
             task.done = True
             await _record(persistence, task, "done")
-            stream = run.stream
-            if "updates" in stream.modes:
-                chunk = {task.name: value, "__metadata__": {"cached": True}}
-                stream.sink(stream.ns, "updates", chunk)
-            future.set_result(value)
+            if "updates" in run.stream.modes:
+                chunk = {task.name: hit, "__metadata__": {"cached": True}}
+                run.stream.sink(run.stream.ns, "updates", chunk)
+            future.set_result(hit)
             return
     stream = run.stream
     modes = stream.modes
@@ -545,9 +572,11 @@ class EntrypointGraph(CompiledStateGraph[Any, Any, Any, Any]):
 
     input_type: Any = Any
     output_type: Any = Any
+    store: Any = None
+    """``entrypoint(store=...)``: what the function's and its tasks' ``store`` get."""
 
     def __repr__(self) -> str:
-        return f"<EntrypointGraph {list(self.nodes)[0]!r}>"
+        return f"<EntrypointGraph {next(iter(self.nodes))!r}>"
 
     def get_input_jsonschema(self, config: Any = None) -> dict[str, Any]:
         """The JSON schema of the entrypoint's input (its first parameter's type)."""
@@ -568,7 +597,7 @@ def _value_jsonschema(tp: Any, title: str) -> dict[str, Any]:
     return cast("dict[str, Any]", schemas.value_jsonschema(tp, title))
 
 
-class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
+class entrypoint(Generic[T]):  # LangGraph's name
     """Make a function a graph: ``@entrypoint(checkpointer=...)`` over
     ``def workflow(input, *, previous=None)``.
 
@@ -597,21 +626,23 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
         self.retry_policy = retry_policy
         self.timeout = TimeoutPolicy.coerce(timeout)
 
-    final = EntrypointFinal
-    """``return entrypoint.final(value=..., save=...)``: return ``value`` to the caller
-    and save ``save`` for the next run's ``previous``."""
+    class final(EntrypointFinal[R, S]):  # LangGraph's name
+        """``return entrypoint.final(value=..., save=...)``: return ``value`` to the
+        caller and save ``save`` for the next run's ``previous``."""
 
     def __call__(self, func: Callable[..., Any]) -> EntrypointGraph:
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise NotImplementedError("Generators are not supported in the Functional API.")
         if self.timeout is not None and not _is_async(func):
             raise ValueError(f"{SYNC_TIMEOUT} Node {func.__name__!r} is sync.")
-        params = list(inspect.signature(func).parameters.values())
+        signature = inspect.signature(func)
+        params = list(signature.parameters.values())
         if not params:
             raise ValueError("Entrypoint function must have at least one parameter")
+        hints = _type_hints(func)
         first = params[0]
-        input_type = Any if first.annotation is inspect.Parameter.empty else first.annotation
-        output_type = _output_type(inspect.signature(func).return_annotation)
+        input_type = hints.get(first.name, Any)
+        output_type = _output_type(hints.get("return", signature.return_annotation))
         policies: tuple[RetryPolicy, ...] = (
             ()
             if self.retry_policy is None
@@ -642,7 +673,7 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
         graph.spec = dataclasses.replace(
             graph.spec,
             reducers={**graph.spec.reducers, START: None, PREVIOUS: None},
-            input_schema=_EntrypointInput(graph.spec.input_schema),
+            input_schema=cast("StateSchema", _EntrypointInput(graph.spec.input_schema)),
             node_views={name: _read_input},
             pull_info={name: ((START,), *graph.spec.pull_info[name][1:])},
             functional=True,
@@ -651,6 +682,16 @@ class entrypoint(Generic[T]):  # noqa: N801 - LangGraph's name
         graph.output_type = output_type
         graph.store = self.store
         return graph
+
+
+def _type_hints(func: Any) -> dict[str, Any]:
+    """The function's annotations, resolved (``from __future__ import annotations``); a
+    name that does not resolve leaves them all as written, as strings mean ``Any``."""
+    try:
+        return typing.get_type_hints(func)
+    except Exception:
+        raw = getattr(func, "__annotations__", {})
+        return {k: v for k, v in raw.items() if not isinstance(v, str)}
 
 
 def _output_type(annotation: Any) -> Any:
@@ -721,6 +762,7 @@ def _entry_node(
             else:
                 kwargs[name] = store
         paused: GraphInterrupt | None = None
+        cancelled: concurrent.futures.CancelledError | None = None
         result: Any = None
         async with unwrap_exception_group(), anyio.create_task_group() as group:
             token = _host.set(_Host(group, retry_policy, cache_policy, store))
@@ -731,11 +773,19 @@ def _entry_node(
                     result = await in_worker_thread(functools.partial(func, value, **kwargs))
             except GraphInterrupt as exc:
                 paused = exc  # the tasks still running finish; then the node pauses
+            except concurrent.futures.CancelledError as exc:
+                cancelled = exc  # a cancelled task's future: see below
+                group.cancel_scope.cancel()
             except BaseException:
                 group.cancel_scope.cancel()  # its tasks are cancelled with it
                 raise
             finally:
                 _host.reset(token)
+        if cancelled is not None:
+            # The function read the future of a task that was cancelled: when the run
+            # is being cancelled, that is its cancellation (raised here), not a failure.
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            raise cancelled
         if paused is not None:
             raise paused
         return result  # (an entrypoint.final too: the run's collect takes it apart)

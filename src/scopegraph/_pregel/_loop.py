@@ -153,9 +153,9 @@ class Run:
         update = spec.input_schema.coerce_input(
             self.input, allowed=spec.input_channels, strict=spec.strict
         )
-        if self.apply(update.items(), "the input") and "values" in stream.modes:
-            if not spec.functional:  # an entrypoint's input is not its state
-                stream.sink(stream.ns, "values", self.snapshot())
+        applied = self.apply(update.items(), "the input")
+        if applied and "values" in stream.modes and not spec.functional:
+            stream.sink(stream.ns, "values", self.snapshot())  # (an entrypoint's input is not)
         if spec.functional:
             self.step = -1  # no __start__ step: the node's step is 0 (LangGraph's)
         return await self.plan_start()

@@ -263,9 +263,9 @@ class Persistence:
         run = self.run
         opts = run.opts
         stream = run.stream
-        if run.apply(start.writes, "the input") and "values" in stream.modes:
-            if not opts.spec.functional:  # an entrypoint's input is not its state
-                stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
+        applied = run.apply(start.writes, "the input")
+        if applied and "values" in stream.modes and not opts.spec.functional:
+            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         tasks = await run.plan_start()
         run.step += 1
         await self.save_checkpoint(tasks, "loop", [start])
