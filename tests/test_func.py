@@ -565,3 +565,29 @@ async def test_entrypoint_subgraph_call_from_a_task() -> None:
         return await call_subgraph(*pair)
 
     assert await parent.ainvoke([2, 3], thread("sub")) == 5
+
+
+async def test_a_retried_entrypoint_calls_its_tasks_under_the_same_ids() -> None:
+    """The entrypoint's retry runs it again: its task calls count from 0 again, so the
+    calls that finished in the failed attempt are not called a second time."""
+    calls: list[str] = []
+    attempts = 0
+
+    @task
+    async def step(name: str) -> str:
+        calls.append(name)
+        return name
+
+    policy = RetryPolicy(max_attempts=2, initial_interval=0, jitter=False)
+
+    @entrypoint(checkpointer=InMemorySaver(), retry_policy=policy)
+    async def workflow(_: Any) -> list[str]:
+        nonlocal attempts
+        attempts += 1
+        first = await step("a")
+        if attempts == 1:
+            raise ConnectionError("flaky")
+        return [first, await step("b")]
+
+    assert await workflow.ainvoke("go", thread("retry")) == ["a", "b"]
+    assert calls == ["a", "b"]

@@ -377,6 +377,8 @@ task_caller: ContextVar[NodeContext | None] = ContextVar("scopegraph_task_caller
 LangChain run is the parent of the call's."""
 _counters: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 """Per run: how many tasks each caller (by task id) has called so far."""
+_finished: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""Per run: the results of the task calls that finished (a retried caller's calls)."""
 
 
 def _start(
@@ -423,6 +425,11 @@ async def _run_call(call: _Call) -> None:
 
 async def _execute(call: _Call, ctx: NodeContext) -> None:
     run, task, future, fn = ctx.run, call.task, call.future, call.fn
+    finished = _finished.setdefault(run, {})
+    if task.id in finished:
+        # Called before in this run (its caller is being retried): the same result.
+        future.set_result(finished[task.id])
+        return
     persistence = getattr(run, "persistence", None)
     record = None if persistence is None else persistence.records.get(task.id)
     if record is not None and record.status == "done":
@@ -499,6 +506,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         return
     task.writes = [(RETURN, value)]
     task.done = True
+    finished[task.id] = value
     await _record(persistence, task, "done")
     if key is not None and cache is not None:
         assert cache_policy is not None
@@ -539,7 +547,16 @@ async def _record(persistence: Any, task: Task, status: Any) -> None:
         await persistence.record(task, status)
 
 
+def _restart_calls(ctx: NodeContext) -> None:
+    """The node or task of ``ctx`` starts (again, on a retry): its calls count from 0,
+    so that they get the ids they had in the attempt or run it repeats."""
+    counts = _counters.get(ctx.run)
+    if counts is not None:
+        counts.pop(ctx.task.id, None)
+
+
 async def _call_function(call: _Call, ctx: NodeContext) -> Any:
+    _restart_calls(ctx)
     fn = call.fn
     args, kwargs = call.args, call.kwargs
     if fn.injected:
@@ -748,6 +765,7 @@ def _entry_node(
     async def node(value: Any) -> Any:
         ctx = current.get()
         assert ctx is not None
+        _restart_calls(ctx)
         previous = ctx.run.values.get(PREVIOUS)
         kwargs: dict[str, Any] = {}
         for name in wants:
