@@ -2,11 +2,12 @@
 
 import anyio
 
+from scopegraph import RunnableConfig
 from scopegraph.checkpoint.memory import InMemorySaver
 from scopegraph.func import entrypoint, task  # on LangGraph: from langgraph.func import ...
 from scopegraph.types import Command, interrupt
 
-calls = []
+calls: list[str] = []
 
 
 @task
@@ -40,7 +41,7 @@ async def stoppable(_: str) -> str:
 
 
 async def main() -> None:
-    config = {"configurable": {"thread_id": "1"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "1"}}
     first = await review.ainvoke(["otters", "beavers"], config)
     print(first["__interrupt__"][0].value)
     print(await review.ainvoke(Command(resume="publish"), config))

@@ -36,7 +36,7 @@ async def main() -> Any:
     state = await workflow.aget_state(config)
     resumed = await workflow.ainvoke(Command(resume=True), config)
     history = [
-        (s.metadata["source"], s.metadata["step"], s.next)
+        (dict(s.metadata or {}).get("source"), dict(s.metadata or {}).get("step"), s.next)
         async for s in workflow.aget_state_history(config)
     ]
     return {
