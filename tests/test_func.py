@@ -591,3 +591,35 @@ async def test_a_retried_entrypoint_calls_its_tasks_under_the_same_ids() -> None
 
     assert await workflow.ainvoke("go", thread("retry")) == ["a", "b"]
     assert calls == ["a", "b"]
+
+
+async def test_a_sync_graph_node_reads_a_task_result() -> None:
+    class State(TypedDict):
+        out: int
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    def node(state: State) -> State:
+        return {"out": double(state["out"]).result()}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    assert await graph.ainvoke({"out": 4}) == {"out": 8}
+
+
+async def test_result_in_async_code_names_the_fix() -> None:
+    @task
+    async def slow() -> int:
+        await anyio.sleep(0.001)
+        return 1
+
+    @entrypoint()
+    async def workflow(_: Any) -> int:
+        future = slow()
+        with pytest.raises(RuntimeError, match="await future"):
+            future.result()
+        result: int = await future  # still there: the mistake lost nothing
+        return result
+
+    assert await workflow.ainvoke("go") == 1

@@ -117,12 +117,12 @@ class TaskFuture(concurrent.futures.Future[T]):
     def result(self, timeout: float | None = None) -> T:
         lazy = self._lazy
         if lazy is not None:
-            self._lazy = None
             if threading.get_ident() == self._loop_thread:
                 raise RuntimeError(
                     f"task {lazy.task.name!r} was called from async code: use "
                     "`await future`, not future.result()"
                 )
+            self._lazy = None
             anyio.from_thread.run(_run_call, lazy)
         elif not self.done() and threading.get_ident() == self._loop_thread:
             raise RuntimeError(
