@@ -8,6 +8,7 @@ leaves no task running.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any, TypedDict
@@ -623,3 +624,21 @@ async def test_result_in_async_code_names_the_fix() -> None:
         return result
 
     assert await workflow.ainvoke("go") == 1
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_raw_asyncio_task_cancel_cancels_the_tasks_once() -> None:
+    """``asyncio.Task.cancel()`` of the task awaiting ``ainvoke`` (what a web framework
+    does on a disconnect): the same guarantees as a cancel scope."""
+    log: list[str] = []
+    started = [anyio.Event(), anyio.Event()]
+    workflow = _blocking_workflow(log, started)
+    with no_task_left():
+        runner = asyncio.get_running_loop().create_task(workflow.ainvoke("go"))
+        for event in started:
+            await event.wait()
+        await anyio.wait_all_tasks_blocked()
+        runner.cancel()
+        await asyncio.wait({runner})
+        assert runner.cancelled()
+    _check_cleanup(log)
