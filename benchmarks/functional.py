@@ -7,7 +7,6 @@ runs each, per library, in milliseconds per run.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from typing import Any
 
@@ -16,14 +15,28 @@ ROUNDS = 5
 RUNS = 1000
 
 
-def build(package: str) -> Any:
-    func = importlib.import_module(f"{package}.func")
+def build_langgraph() -> Any:
+    from langgraph.func import entrypoint, task
 
-    @func.task
+    @task
     async def double(x: int) -> int:
         return x * 2
 
-    @func.entrypoint()
+    @entrypoint()
+    async def workflow(n: int) -> list[int]:
+        return [await f for f in [double(i) for i in range(n)]]
+
+    return workflow
+
+
+def build_scopegraph() -> Any:
+    from scopegraph.func import entrypoint, task
+
+    @task
+    async def double(x: int) -> int:
+        return x * 2
+
+    @entrypoint()
     async def workflow(n: int) -> list[int]:
         return [await f for f in [double(i) for i in range(n)]]
 
@@ -43,8 +56,8 @@ async def measure(workflow: Any) -> float:
 
 
 def main() -> None:
-    for package in ("langgraph", "scopegraph"):
-        ms = asyncio.run(measure(build(package)))
+    for package, build in (("langgraph", build_langgraph), ("scopegraph", build_scopegraph)):
+        ms = asyncio.run(measure(build()))
         print(f"{package}: entrypoint + {TASKS} async tasks, ainvoke: {ms:.2f} ms per run")
 
 
