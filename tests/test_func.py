@@ -642,3 +642,53 @@ async def test_a_raw_asyncio_task_cancel_cancels_the_tasks_once() -> None:
         await asyncio.wait({runner})
         assert runner.cancelled()
     _check_cleanup(log)
+
+
+async def test_cancelling_cancels_nested_tasks_once() -> None:
+    """A task that awaits a task it called: a cancelled run cancels both once, and both
+    shielded cleanups complete before the run returns."""
+    log: list[str] = []
+    inner_started = anyio.Event()
+
+    @task
+    async def inner() -> str:
+        inner_started.set()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            log.append("inner:cancelled")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(CLEANUP_SLEEP)
+            log.append("inner:cleanup-done")
+        return "never"
+
+    @task
+    async def outer() -> str:
+        try:
+            return await inner()
+        except anyio.get_cancelled_exc_class():
+            log.append("outer:cancelled")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(CLEANUP_SLEEP)
+            log.append("outer:cleanup-done")
+
+    @entrypoint()
+    async def workflow(_: Any) -> str:
+        return await outer()
+
+    with no_task_left():
+        with anyio.move_on_after(30) as deadline:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(workflow.ainvoke, "go")
+                await inner_started.wait()
+                await anyio.wait_all_tasks_blocked()
+                tg.cancel_scope.cancel()
+        assert not deadline.cancelled_caught
+    assert log.count("inner:cancelled") == 1
+    assert log.count("outer:cancelled") == 1
+    assert "inner:cleanup-done" in log
+    assert "outer:cleanup-done" in log
