@@ -68,6 +68,7 @@ from ._run import Attempt, run_attempts, unwrap_exception_group
 from ._schema import StateSchema
 from ._spec import NodeSpec
 from ._types import CachePolicy, EntrypointFinal, RetryPolicy, TimeoutPolicy
+from .checkpoint._model import SerializationError
 
 __all__ = ("EntrypointGraph", "TaskFunction", "TaskFuture", "entrypoint", "task")
 
@@ -136,6 +137,14 @@ class TaskFuture(concurrent.futures.Future[T]):
         if scope is not None and not self.done():
             scope.cancel()
         return super().cancel()
+
+    def _resolve(self, value: Any) -> None:
+        if not self.done():  # (cancel() may have come first)
+            self.set_result(value)
+
+    def _fail(self, error: BaseException) -> None:
+        if not self.done():
+            self.set_exception(error)
 
     def _settle(self) -> None:
         """The task ended (whichever way): wake the awaiting tasks."""
@@ -428,7 +437,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     finished = _finished.setdefault(run, {})
     if task.id in finished:
         # Called before in this run (its caller is being retried): the same result.
-        future.set_result(finished[task.id])
+        future._resolve(finished[task.id])
         return
     persistence = getattr(run, "persistence", None)
     record = None if persistence is None else persistence.records.get(task.id)
@@ -437,7 +446,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         task.restore(record)
         if "tasks" in run.stream.modes or "debug" in run.stream.modes:
             _emit.emit_task_start(run, task)  # (LangGraph's: its start, not its result)
-        future.set_result(dict(record.writes).get(RETURN))
+        future._resolve(dict(record.writes).get(RETURN))
         return
     if record is not None and record.status == "interrupted":
         task.resume = list(record.resume)
@@ -458,7 +467,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
             if "updates" in run.stream.modes:
                 chunk = {task.name: hit, "__metadata__": {"cached": True}}
                 run.stream.sink(run.stream.ns, "updates", chunk)
-            future.set_result(hit)
+            future._resolve(hit)
             return
     stream = run.stream
     modes = stream.modes
@@ -497,12 +506,12 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         if "tasks" in modes or "debug" in modes:
             _emit.emit_task_result(run, task, None)
         await _record(persistence, task, "interrupted")
-        future.set_exception(exc)
+        future._fail(exc)
         return
     except Exception as exc:
         if "tasks" in modes or "debug" in modes:
             _emit.emit_task_result(run, task, exc)
-        future.set_exception(exc)
+        future._fail(exc)
         return
     task.writes = [(RETURN, value)]
     task.done = True
@@ -510,7 +519,10 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     await _record(persistence, task, "done")
     if key is not None and cache is not None:
         assert cache_policy is not None
-        await cache.aset({key: (value, cache_policy.ttl)})
+        try:
+            await cache.aset({key: (value, cache_policy.ttl)})
+        except SerializationError:
+            pass  # a result the cache cannot store is not cached; the run goes on
     if event is not None:
         _emit.put_event(run, event, "on_chain_stream", {"chunk": value})
         _emit.put_event(run, event, "on_chain_end", {"output": value, "input": inputs})
@@ -518,7 +530,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         stream.sink(stream.ns, "updates", {task.name: value})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
-    future.set_result(value)
+    future._resolve(value)
 
 
 def _event_base(ctx: NodeContext, caller: NodeContext) -> dict[str, Any]:
