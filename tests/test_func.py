@@ -692,3 +692,27 @@ async def test_cancelling_cancels_nested_tasks_once() -> None:
     assert log.count("outer:cancelled") == 1
     assert "inner:cleanup-done" in log
     assert "outer:cleanup-done" in log
+
+
+async def test_sync_tasks_call_sync_tasks() -> None:
+    """Sync tasks run in worker threads; a call from one starts the inner task on the
+    event loop (``from_thread``), on asyncio and trio alike."""
+
+    @task
+    def leaf(x: int) -> str:
+        return str(x)
+
+    @task
+    def branch(x: int) -> str:
+        return leaf(x).result() * 2
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def workflow(xs: list[int]) -> list[str]:
+        futures = [branch(x) for x in xs]
+        return [f.result() for f in futures]
+
+    chunks = [c async for c in workflow.astream([1, 2], thread("nested-sync"))]
+    assert sorted(map(str, chunks[:-1])) == sorted(
+        map(str, [{"leaf": "1"}, {"leaf": "2"}, {"branch": "11"}, {"branch": "22"}])
+    )
+    assert chunks[-1] == {"workflow": ["11", "22"]}
