@@ -62,6 +62,7 @@ from ._ids import new_id
 from ._lazy import integration
 from ._pregel import _emit, _hooks
 from ._pregel._context import NodeContext, current
+from ._pregel._loop import STREAMED_INTERRUPTS
 from ._pregel._node import in_worker_thread
 from ._pregel._task import Task, task_id
 from ._run import Attempt, run_attempts, unwrap_exception_group
@@ -503,8 +504,7 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     except GraphInterrupt as exc:
         task.interrupted = True
         task.interrupts = list(exc.interrupts)
-        if "tasks" in modes or "debug" in modes:
-            _emit.emit_task_result(run, task, None)
+        _stream_interrupts(run, task.interrupts)  # (and no task result: LangGraph's)
         await _record(persistence, task, "interrupted")
         future._fail(exc)
         return
@@ -531,6 +531,26 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
     future._resolve(value)
+
+
+def _stream_interrupts(run: Any, interrupts: list[Any]) -> None:
+    """A task stopped at an ``interrupt()``: the root run streams it now, as LangGraph
+    does for the functional API (once: the run's pause does not stream it again)."""
+    stream = run.stream
+    if run.opts.parent is not None or not ("updates" in stream.modes or "values" in stream.modes):
+        return
+    streamed = getattr(run, STREAMED_INTERRUPTS, None)
+    if streamed is None:
+        streamed = set()
+        setattr(run, STREAMED_INTERRUPTS, streamed)
+    streamed.update(i.id for i in interrupts)
+    chunk = {"__interrupt__": tuple(interrupts)}
+    if "updates" in stream.modes:
+        stream.sink(stream.ns, "updates", chunk)
+    if "values" in stream.modes:
+        values = run.snapshot() if hasattr(run, "snapshot") else None
+        shown = {**values, **chunk} if isinstance(values, dict) else dict(chunk)
+        stream.sink(stream.ns, "values", shown)
 
 
 def _event_base(ctx: NodeContext, caller: NodeContext) -> dict[str, Any]:

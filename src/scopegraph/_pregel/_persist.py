@@ -31,7 +31,6 @@ from .._constants import START
 from .._errors import NodeError
 from .._ids import new_id
 from .._run import run_step
-from .._schema import ROOT
 from .._types import Command, Send
 from ..checkpoint._base import (
     Checkpoint,
@@ -296,7 +295,7 @@ class Persistence:
                     run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
-        if "values" in stream.modes and not (opts.spec.functional and ROOT not in run.values):
+        if "values" in stream.modes:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
         if checkpoint.id != self.expected_latest and not starts_with_input:
