@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from typing import Any, TypedDict
 
 import anyio
@@ -20,6 +21,7 @@ import pytest
 from _helpers import no_task_left
 from scopegraph import END, START, ContextError, RunnableConfig, StateGraph, get_stream_writer
 from scopegraph.cache.memory import InMemoryCache
+from scopegraph.checkpoint import SqliteSaver
 from scopegraph.checkpoint.memory import InMemorySaver
 from scopegraph.func import TaskFuture, entrypoint, task
 from scopegraph.types import CachePolicy, Command, RetryPolicy, StreamWriter, interrupt
@@ -716,3 +718,31 @@ async def test_sync_tasks_call_sync_tasks() -> None:
         map(str, [{"leaf": "1"}, {"leaf": "2"}, {"branch": "11"}, {"branch": "22"}])
     )
     assert chunks[-1] == {"workflow": ["11", "22"]}
+
+
+async def test_task_results_survive_in_a_sqlite_file(tmp_path: Path) -> None:
+    """The state survives the process: a new saver on the same file (a restarted
+    program) resumes the entrypoint, and the tasks that had finished are not called."""
+    calls: list[int] = []
+
+    def build(saver: SqliteSaver) -> Any:
+        @task
+        async def fetch(x: int) -> dict[str, int]:
+            calls.append(x)
+            return {"x": x}
+
+        @entrypoint(checkpointer=saver)
+        async def workflow(xs: list[int]) -> list[Any]:
+            fetched = [await fetch(x) for x in xs]
+            return [*fetched, interrupt("ok?")]
+
+        return workflow
+
+    path = tmp_path / "functional.db"
+    with SqliteSaver(path) as first:
+        paused = await build(first).ainvoke([1, 2], thread("file"))
+    assert [i.value for i in paused["__interrupt__"]] == ["ok?"]
+    with SqliteSaver(path) as second:
+        done = await build(second).ainvoke(Command(resume="yes"), thread("file"))
+    assert done == [{"x": 1}, {"x": 2}, "yes"]
+    assert calls == [1, 2]
