@@ -53,6 +53,7 @@ import anyio
 import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
+import anyio.to_thread
 
 from ._compiled import CompiledStateGraph
 from ._constants import PREVIOUS, RETURN, START
@@ -599,7 +600,9 @@ async def _call_function(call: _Call, ctx: NodeContext) -> Any:
             kwargs[name] = _injected_value(name, ctx, call.host)
     if fn.is_async:
         return await fn.func(*args, **kwargs)
-    return await in_worker_thread(functools.partial(fn.func, *args, **kwargs))
+    # A task call runs in a task of its own, which nothing but its scope cancels: the
+    # worker thread needs no task group of its own (``in_worker_thread``'s reason).
+    return await anyio.to_thread.run_sync(functools.partial(fn.func, *args, **kwargs))
 
 
 def _injected_value(name: str, ctx: NodeContext, host: _Host | None) -> Any:
