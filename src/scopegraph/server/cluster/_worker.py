@@ -631,10 +631,13 @@ async def serve_worker(
     max_runs: int = 100,
     grace: float = 10.0,
     run_timeout: float | None = None,
+    tracer_provider: Any = None,
 ) -> None:
     """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
     Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. On
-    SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns."""
+    SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns.
+    ``tracer_provider``: spans of the runs (each under the trace of the request that
+    queued it)."""
     import signal
 
     from ...checkpoint import PostgresSaver
@@ -656,6 +659,8 @@ async def serve_worker(
             max_runs=max_runs,
             run_timeout=run_timeout,
         )
+        if tracer_provider is not None:
+            worker.tracing = Tracing(tracer_provider)
         await tg.start(worker.run)
         tg.start_soon(reap_forever, queue)
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
