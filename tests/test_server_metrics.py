@@ -5,6 +5,7 @@ prometheus-client."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import _pg
 import _redis
 from _cluster import as_url
-from _ops import Gate, gate_graph, quick_graph, serving
+from _ops import Gate, gate_graph, quick_graph, serving, sse_events
 from scopegraph.checkpoint import PostgresSaver, SqliteSaver
 from scopegraph.server import ServerSettings, create_app
 
@@ -173,3 +174,39 @@ async def test_scale_out_queue_metrics_come_from_postgres(
         assert value(await scrape(b), "scopegraph_queue_depth") == 0
     for saver in savers:
         await saver.aclose()
+
+
+async def test_scale_out_process_counts_its_worker_runs_followers_and_cleanups(
+    anyio_backend: str, pg_dsn: str, redis_url: str
+) -> None:
+    db = as_url(pg_dsn)
+    gate = Gate(cleanup=0.05)
+    saver = PostgresSaver(db)
+    app = create_app({"gate": gate_graph(gate)}, saver, database=db, redis=redis_url)
+    async with serving(app, anyio_backend) as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "gate", "input": {"n": 0}}
+        run_id = (await http.post(f"/threads/{tid}/runs", json=body)).json()["run_id"]
+        await gate.started.wait()
+        replay = {"Last-Event-ID": "-1"}  # from the start: its metadata event comes at once
+        async with (
+            http.stream("GET", f"/threads/{tid}/runs/{run_id}/stream", headers=replay) as follower,
+            contextlib.aclosing(sse_events(follower)) as events,
+        ):
+            assert follower.status_code == 200
+            assert (await anext(events))[0] == "metadata"  # the stream is being sent
+            m = await scrape(http)
+            assert value(m, "scopegraph_stream_followers") == 1
+            assert value(m, "scopegraph_active_runs") == 1
+            assert value(m, "scopegraph_queue_depth") == 0
+            assert value(m, "scopegraph_stream_event_lag_events") >= 0
+            await http.post(f"/threads/{tid}/runs/{run_id}/cancel?wait=1")
+        assert gate.log == ["cleanup done"]
+        m = await scrape(http)
+        assert value(m, "scopegraph_runs_total", status="interrupted") == 1
+        assert value(m, "scopegraph_cleanup_duration_seconds_count") == 1
+        assert value(m, "scopegraph_cleanup_duration_seconds_sum") >= 0.05
+        assert value(m, "scopegraph_checkpoint_latency_seconds_count", operation="aput") >= 1
+        assert value(m, "scopegraph_active_runs") == 0
+        assert value(m, "scopegraph_stream_followers") == 0
+    await saver.aclose()

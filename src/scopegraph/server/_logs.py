@@ -26,7 +26,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ("LOG_FORMATS", "JsonFormatter", "RequestIdMiddleware", "bind_run", "use_json_logs")
+__all__ = (
+    "LOG_FORMATS",
+    "JsonFormatter",
+    "RequestIdMiddleware",
+    "bind_run",
+    "current_request_id",
+    "use_json_logs",
+)
 
 LOG_FORMATS = ("text", "json")
 
@@ -38,6 +45,11 @@ _request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 _PATH_IDS = re.compile(r"^/threads/([^/]+)(?:/runs/([^/]+))?")
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled (with ``log_format="json"``), or None."""
+    return _request.get()
 
 
 def bind_run(run_id: str, thread_id: str | None) -> contextvars.Token[Any]:
@@ -123,8 +135,9 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    message = {**message, "headers": headers}
             await send(message)
 
         try:
