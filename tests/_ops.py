@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, TypedDict
 
 import anyio
@@ -114,7 +114,7 @@ async def serving(app: Any, backend: str) -> AsyncIterator[httpx.AsyncClient]:
                 shutdown.set()
 
 
-async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, Any], None]:
     event = ""
     async for line in response.aiter_lines():
         if line.startswith("event: "):
