@@ -18,8 +18,7 @@ from _ops import serving
 from _server import running_server
 from scopegraph import END, START, StateGraph
 from scopegraph.checkpoint import SqliteSaver
-from scopegraph.server import ServerSettings, create_app
-from scopegraph.server._logs import JsonFormatter
+from scopegraph.server import JsonFormatter, ServerSettings, create_app
 
 GRAPH = """
 import logging

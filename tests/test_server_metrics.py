@@ -129,6 +129,17 @@ async def test_without_prometheus_client_metrics_answer_501_naming_the_extra(
         assert ran.json() == {"n": 2}
 
 
+async def test_a_metrics_format_other_than_prometheus_is_refused(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    app = create_app({"quick": quick_graph()}, SqliteSaver(tmp_path / "cp.db"))
+    async with serving(app, anyio_backend) as http:
+        assert (await http.get("/metrics?format=prometheus")).status_code == 200
+        response = await http.get("/metrics?format=json")
+        assert response.status_code == 422
+        assert "format=json is not supported" in response.json()["message"]
+
+
 async def test_metrics_turned_off_answer_404(anyio_backend: str, tmp_path: Path) -> None:
     app = create_app(
         {"quick": quick_graph()},

@@ -20,6 +20,14 @@ async def metrics(request: Request) -> Response:
     when the app's settings turn metrics off."""
     if not settings_of(request).metrics:
         return error_response(404, "NotFound", "metrics are off (ServerSettings(metrics=False))")
+    wanted = request.query_params.get("format", "prometheus")
+    if wanted != "prometheus":  # LangGraph's Agent Server also has format=json
+        return error_response(
+            422,
+            "ValidationError",
+            f"/metrics?format={wanted[:40]} is not supported: this server answers in "
+            "Prometheus' text format only (format=prometheus, or no format)",
+        )
     found: Metrics | None = request.app.state.metrics
     if found is None:
         return error_response(501, "NotImplemented", METRICS_MISSING)
