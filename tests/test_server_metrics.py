@@ -102,6 +102,25 @@ async def test_metrics_of_runs_queue_followers_cleanup_and_latencies(
     await saver.aclose()
 
 
+async def test_a_timed_out_run_counts_its_cleanup_from_its_deadline(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    gate = Gate(cleanup=0.05)
+    app = create_app({"gate": gate_graph(gate)}, SqliteSaver(tmp_path / "cp.db"))
+    async with serving(app, anyio_backend) as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "gate", "input": {"n": 0}, "timeout": 1.0}
+        run_id = (await http.post(f"/threads/{tid}/runs", json=body)).json()["run_id"]
+        await http.get(f"/threads/{tid}/runs/{run_id}/join")
+        assert (await http.get(f"/threads/{tid}/runs/{run_id}")).json()["status"] == "timeout"
+        assert gate.log == ["cleanup done"]
+        m = await scrape(http)
+        assert value(m, "scopegraph_runs_total", status="timeout") == 1
+        assert value(m, "scopegraph_cleanup_duration_seconds_count") == 1
+        # from the deadline (1 s after the start), not from the start
+        assert 0.05 <= value(m, "scopegraph_cleanup_duration_seconds_sum") < 1.0
+
+
 async def test_two_apps_in_one_process_keep_their_own_metrics(
     anyio_backend: str, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ import _pg
 import _redis
 from _cluster import running_cluster
 from _ops import Gate, gate_graph, quick_graph, serving, sse_events
+from _server import EXAMPLE
 from scopegraph.checkpoint import SqliteSaver
 from scopegraph.server import create_app
 
@@ -270,3 +272,21 @@ def test_scale_out_run_span_continues_the_api_process_trace_in_the_worker(
     assert nodes
     assert all(s["parent_id"] == run["span_id"] for s in nodes)
     assert all(s["attributes"]["scopegraph.worker"] == "W1" for s in nodes)
+
+
+def test_otlp_export_without_the_exporter_package_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scopegraph._cli import main
+
+    exporter = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+    monkeypatch.setitem(sys.modules, exporter, None)  # as if not installed
+    status = main(["serve", f"--graph=agent={EXAMPLE}:graph", "--otel", "--port", "0"])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "pip install opentelemetry-exporter-otlp-proto-http" in error
+    assert "'scopegraph[otlp]'" in error
+    # the standard variable asks for export as well (without --otel)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+    assert main(["serve", f"--graph=agent={EXAMPLE}:graph", "--port", "0"]) == 2
+    assert "pip install opentelemetry-exporter-otlp-proto-http" in capsys.readouterr().err
