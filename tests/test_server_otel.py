@@ -110,6 +110,36 @@ async def test_spans_of_a_run_and_its_nodes_continue_the_clients_trace(
     assert run.start_time <= node.start_time <= node.end_time <= run.end_time
 
 
+async def test_node_spans_with_the_events_stream_mode_leave_the_clients_events_alone(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    provider, exporter = traced()
+    app = create_app(
+        {"quick": quick_graph()}, SqliteSaver(tmp_path / "cp.db"), tracer_provider=provider
+    )
+    async with serving(app, anyio_backend) as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        streamed: list[tuple[str, object]] = []
+        async with http.stream(
+            "POST",
+            f"/threads/{tid}/runs/stream",
+            json={"assistant_id": "quick", "input": {"n": 0}, "stream_mode": ["events"]},
+        ) as response:
+            async for event, data in sse_events(response):
+                streamed.append((event, data))
+                if event == "metadata":
+                    run_id = data["run_id"]
+        await http.get(f"/threads/{tid}/runs/{run_id}/join")
+    assert {"run quick", "node step"} <= set(spans_of(exporter, run_id))
+    chunks = [
+        data["data"]["chunk"]
+        for event, data in streamed
+        if event == "events" and isinstance(data, dict) and data.get("event") == "on_chain_stream"
+    ]
+    assert chunks  # the client's own events are there
+    assert not any(isinstance(c, list) and c and c[0] == "tasks" for c in chunks)
+
+
 async def test_a_cancelled_run_has_its_cleanup_time_and_its_node_ends_after_cleanup(
     anyio_backend: str, tmp_path: Path
 ) -> None:
