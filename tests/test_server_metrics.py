@@ -6,7 +6,10 @@ prometheus-client."""
 from __future__ import annotations
 
 import contextlib
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -15,8 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import _pg
 import _redis
-from _cluster import as_url
+from _cluster import GRAPHS, as_url, running_cluster
 from _ops import Gate, gate_graph, quick_graph, serving, sse_events
+from _server import free_port
 from scopegraph.checkpoint import PostgresSaver, SqliteSaver
 from scopegraph.server import ServerSettings, create_app
 
@@ -24,6 +28,8 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.filterwarnings("ignore:Async generator 'http(core|x)[.]:ResourceWarning"),
 ]
+
+CHAIN = next(spec for spec in GRAPHS if spec.startswith("chain="))
 
 pg_server = _pg.pg_server
 pg_dsn = _pg.pg_dsn
@@ -240,3 +246,50 @@ async def test_scale_out_process_counts_its_worker_runs_followers_and_cleanups(
         assert value(m, "scopegraph_active_runs") == 0
         assert value(m, "scopegraph_stream_followers") == 0
     await saver.aclose()
+
+
+@pytest.mark.uvicorn
+def test_a_worker_process_serves_its_own_metrics(
+    tmp_path: Path, pg_dsn: str, redis_url: str
+) -> None:
+    """``scopegraph worker --metrics-port``: a worker has no HTTP API, so it serves its
+    metrics on a port of its own: the runs it ran, its store and checkpoint latencies."""
+    port = free_port()
+    db = as_url(pg_dsn)
+    with running_cluster(tmp_path, db, redis_url, apis=1, workers=0) as cluster:
+        args = [sys.executable, "-m", "scopegraph._cli", "worker", "--graph", CHAIN]
+        args += ["--db", db, "--redis", redis_url, "--metrics-port", str(port)]
+        output = tmp_path / "metrics-worker.log"
+        with output.open("wb") as out:
+            worker = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/metrics"
+            deadline = time.monotonic() + 30
+            while True:  # the worker process starting
+                assert worker.poll() is None, output.read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(url).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, output.read_text()
+                time.sleep(0.05)
+            api = cluster.apis[0]
+            tid = httpx.post(f"{api}/threads", json={}).json()["thread_id"]
+            done = httpx.post(
+                f"{api}/threads/{tid}/runs/wait",
+                json={"assistant_id": "chain", "input": {"done": []}},
+                timeout=30,
+            )
+            assert done.json()["done"] == ["n1", "n2", "n3", "n4"]
+            samples: Samples = {}
+            for family in text_string_to_metric_families(httpx.get(url).text):
+                for s in family.samples:
+                    samples[(s.name, frozenset(s.labels.items()))] = s.value
+            assert value(samples, "scopegraph_runs_total", status="success") == 1
+            assert (
+                value(samples, "scopegraph_checkpoint_latency_seconds_count", operation="aput") >= 4
+            )
+            assert value(samples, "scopegraph_store_latency_seconds_count", operation="claim") >= 1
+            assert ("scopegraph_queue_depth", frozenset()) in samples
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0, output.read_text()

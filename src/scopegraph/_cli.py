@@ -271,6 +271,20 @@ def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="cancel a run after this many seconds (status timeout); none by default",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this worker's Prometheus metrics at http://HOST:PORT/metrics (a worker "
+        "has no HTTP API); needs pip install 'scopegraph[metrics]'",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address of --metrics-port (default 127.0.0.1)",
+    )
     _add_operations(worker)
 
 

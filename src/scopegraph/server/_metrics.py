@@ -126,16 +126,49 @@ class Metrics:
     def store_took(self, operation: str, seconds: float) -> None:
         self.store.labels(operation).observe(seconds)
 
-    def render(self, stats: RunStats) -> bytes:
-        """The registry in Prometheus' text format, with the levels of ``stats``."""
-        from prometheus_client import generate_latest
-
+    def set_levels(self, stats: RunStats) -> None:
+        """Set the gauges to the levels of ``stats``."""
         self.active.set(stats.active)
         self.queued.set(stats.queued)
         self.queue_age.set(stats.oldest_queued_seconds)
         self.followers.set(stats.followers)
         self.event_lag.set(stats.event_lag)
+
+    def render(self, stats: RunStats) -> bytes:
+        """The registry in Prometheus' text format, with the levels of ``stats``."""
+        from prometheus_client import generate_latest
+
+        self.set_levels(stats)
         return generate_latest(self.registry)
+
+    async def serve(
+        self,
+        host: str,
+        port: int,
+        sample: Callable[[], Awaitable[RunStats]],
+        *,
+        every: float = 1.0,
+        task_status: Any = None,
+    ) -> None:
+        """Serve the registry at ``http://host:port/metrics`` (prometheus-client's
+        server, in a thread: a process without an HTTP API, a worker) until cancelled;
+        the gauges are sampled every ``every`` seconds. ``task_status``: anyio's, started
+        once it listens."""
+        import anyio
+        from prometheus_client import start_http_server
+
+        self.set_levels(await sample())
+        server, thread = start_http_server(port, addr=host, registry=self.registry)
+        try:
+            if task_status is not None:
+                task_status.started(server.server_port)
+            while True:
+                await anyio.sleep(every)
+                self.set_levels(await sample())
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
 
 
 def open_metrics() -> Metrics | None:

@@ -29,6 +29,7 @@ from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
 from ._logs import use_json_logs
+from ._metrics import METRICS_MISSING, open_metrics
 from ._settings import ServerSettings
 from ._store import StoreError
 from ._tracing import otlp_provider, tracing_wanted
@@ -477,6 +478,12 @@ def main_worker(args: Any) -> int:
     check_db(args.db)
     if args.log_format == "json":
         use_json_logs()
+    metrics_address = None
+    if args.metrics_port is not None:
+        if open_metrics() is None:
+            raise ValueError(f"--metrics-port: {METRICS_MISSING}")
+        check_port(args.metrics_host, args.metrics_port)
+        metrics_address = (args.metrics_host, args.metrics_port)
     provider = otlp_provider("scopegraph-worker") if tracing_wanted(args.otel) else None
     graphs = {name: load_graph(spec) for name, spec in specs.items()}
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
@@ -496,6 +503,7 @@ def main_worker(args: Any) -> int:
                 grace=args.grace,
                 run_timeout=args.run_timeout,
                 tracer_provider=provider,
+                metrics_address=metrics_address,
             ),
             backend=backend,
         )

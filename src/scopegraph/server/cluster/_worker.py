@@ -56,7 +56,7 @@ from anyio.abc import TaskGroup
 from .. import _executor as executor
 from .._domain import CancelAction
 from .._logs import bind_run
-from .._metrics import Metrics
+from .._metrics import METRICS_MISSING, Metrics, RunStats, instrument_saver, open_metrics
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._tracing import RunTrace, Tracing
 from .._wire import dumps
@@ -632,12 +632,14 @@ async def serve_worker(
     grace: float = 10.0,
     run_timeout: float | None = None,
     tracer_provider: Any = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
     Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. On
     SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns.
     ``tracer_provider``: spans of the runs (each under the trace of the request that
-    queued it)."""
+    queued it). ``metrics_address``: (host, port) where it serves its Prometheus metrics
+    (``/metrics``: its runs, the queue)."""
     import signal
 
     from ...checkpoint import PostgresSaver
@@ -661,6 +663,8 @@ async def serve_worker(
         )
         if tracer_provider is not None:
             worker.tracing = Tracing(tracer_provider)
+        if metrics_address is not None:
+            await tg.start(_serve_metrics, worker, saver, metrics_address)
         await tg.start(worker.run)
         tg.start_soon(reap_forever, queue)
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -668,6 +672,37 @@ async def serve_worker(
                 break
         await worker.stop(grace)
         tg.cancel_scope.cancel()
+
+
+async def _serve_metrics(
+    worker: Worker,
+    saver: Any,
+    address: tuple[str, int],
+    *,
+    task_status: Any = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """A worker process's ``/metrics`` (it has no HTTP API of its own)."""
+    metrics = open_metrics()
+    if metrics is None:
+        raise ValueError(METRICS_MISSING)
+    worker.metrics = metrics
+    worker.queue.observe_latency(metrics.store_took)
+    stop_timing = instrument_saver(saver, metrics.checkpoint_took)
+
+    async def sample() -> RunStats:
+        queued: float
+        oldest: float
+        try:
+            queued, oldest = await worker.queue.pending_stats()
+        except QueueError as exc:
+            log.warning("metrics: the queue could not be read: %s", exc)
+            queued, oldest = math.nan, math.nan
+        return RunStats(len(worker.running), queued, oldest, 0, 0)
+
+    try:
+        await metrics.serve(*address, sample, task_status=task_status)
+    finally:
+        stop_timing()
 
 
 async def reap_forever(queue: RunQueue) -> None:
