@@ -72,6 +72,8 @@ def test_serve_json_logs_name_the_run_thread_and_request(tmp_path: Path) -> None
     assert all(line.startswith(("Playground:", "API docs:")) for line in people), people
     lines = [json.loads(line) for line in text if line.startswith("{")]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert any(line["logger"] == "uvicorn.error" for line in lines)  # "Uvicorn running on"
+    assert not any("color_message" in line for line in lines)  # uvicorn's terminal copy
     (said,) = [line for line in lines if line["message"] == "node says hi"]
     assert said["run_id"] == run_id
     assert said["thread_id"] == tid

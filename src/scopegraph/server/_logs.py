@@ -44,7 +44,12 @@ _request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "scopegraph_log_request", default=None
 )
 _PATH_IDS = re.compile(r"^/threads/([^/]+)(?:/runs/([^/]+))?")
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's coloured copy of the message
+}
 
 
 def current_request_id() -> str | None:
