@@ -21,7 +21,9 @@ once; called from a sync node's worker thread it hands the emission to the loop 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -39,9 +41,11 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
+from langchain_core.tracers.base import BaseTracer
 
 from ._ids import new_id
 from ._pregel import NodeContext
+from ._types import TracePolicy
 
 __all__ = (
     "NodeCallbacks",
@@ -55,6 +59,9 @@ __all__ = (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", CallbackManager, CallbackManagerForChainRun)
+
+logger = logging.getLogger("scopegraph")
 
 
 def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
@@ -538,9 +545,39 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     if "messages" in ctx.run.stream.modes:
         seen = set()
         new_messages(node_input, seen)
+    policy = ctx.task.node.trace_policy
     if not ctx.run.opts.cfg.has_callbacks:
-        return (token, None), seen  # no handler to tell: the common case, kept short
-    return (token, _start_node_run(ctx, node_input)), seen
+        if policy is not None:  # as LangGraph: the processors run, with nobody to tell
+            _recorded(node_input, policy.process_inputs)
+        return (token, None, policy), seen  # no handler to tell: the common case, kept short
+    return (token, _start_node_run(ctx, node_input, policy), policy), seen
+
+
+def _recorded(value: Any, process: Any) -> Any:
+    """What a tracer records of ``value`` under a ``TracePolicy`` processor: its result,
+    or ``value`` itself when there is none or it raised (fail-open, as LangGraph)."""
+    if process is None:
+        return value
+    try:
+        return process(value)
+    except Exception:
+        logger.exception("TracePolicy processor raised; the tracer records the real value")
+        return value
+
+
+def _split_handlers(manager: M) -> tuple[M, M]:
+    """``manager`` as two: its tracers (which record what a ``TracePolicy`` makes of a
+    node's payloads) and every other handler (which gets the real payloads). A streaming
+    tracer (``astream_events``, ``astream_log``) feeds the caller's own stream: not a
+    tracer here, as in LangGraph."""
+    tracers, others = copy.copy(manager), copy.copy(manager)
+    tracers.handlers = [
+        h
+        for h in manager.handlers
+        if isinstance(h, BaseTracer) and _StreamingCallbackHandler not in type(h).__mro__
+    ]
+    others.handlers = [h for h in manager.handlers if h not in tracers.handlers]
+    return others, tracers
 
 
 _GRAPH_RUN = "_scopegraph_callback_run"
@@ -554,7 +591,9 @@ def _user_callbacks(run: Any) -> Any:
     return callbacks
 
 
-def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChainRun | None:
+def _start_node_run(
+    ctx: NodeContext, node_input: Any, policy: TracePolicy | None
+) -> CallbackManagerForChainRun | None:
     user_callbacks = _user_callbacks(ctx.run)
     if not user_callbacks:
         return None
@@ -572,9 +611,16 @@ def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChai
         manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
     elif graph_run is not None:
         manager.parent_run_id = graph_run.run_id
-    return manager.on_chain_start(
-        None, node_input, run_id=uuid.UUID(ctx.run_id), name=ctx.task.name
-    )
+    run_id = uuid.UUID(ctx.run_id)
+    name = ctx.task.name
+    recorded = node_input if policy is None else _recorded(node_input, policy.process_inputs)
+    if recorded is node_input:
+        return manager.on_chain_start(None, node_input, run_id=run_id, name=name)
+    others, tracers = _split_handlers(manager)
+    node_run = others.on_chain_start(None, node_input, run_id=run_id, name=name)
+    tracers.on_chain_start(None, recorded, run_id=run_id, name=name)
+    node_run.handlers = manager.handlers
+    return node_run
 
 
 def enter_run(run: Any) -> CallbackManagerForChainRun | None:
@@ -608,14 +654,21 @@ def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
 
 def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
     """Called after the node ran, on every path: the node's chain run ends."""
-    context_token, node_run = token
+    context_token, node_run, policy = token
     var_child_runnable_config.reset(context_token)
+    if error is not None:
+        if node_run is not None:
+            node_run.on_chain_error(error)
+        return
+    recorded = output if policy is None else _recorded(output, policy.process_outputs)
     if node_run is None:
         return
-    if error is not None:
-        node_run.on_chain_error(error)
-    else:
+    if recorded is output:
         node_run.on_chain_end(output)
+        return
+    others, tracers = _split_handlers(node_run)
+    tracers.on_chain_end(recorded)  # tracers first, as LangGraph: no tracer run left open
+    others.on_chain_end(output)
 
 
 def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
