@@ -31,6 +31,7 @@ from scopegraph import (
     Send,
     StateGraph,
 )
+from scopegraph.errors import ParentCommand
 
 pytestmark = pytest.mark.anyio
 
@@ -440,11 +441,14 @@ async def test_command_with_an_invalid_update_raises() -> None:
 
 
 async def test_command_parent_in_a_root_graph_raises() -> None:
+    # As LangGraph: the command leaves the root run as ParentCommand, for its caller.
     async def n(state: S) -> Any:
-        return Command(graph=Command.PARENT, goto="x")
+        return Command(graph=Command.PARENT, goto="x", update={"k": 1})
 
-    with pytest.raises(InvalidUpdateError, match="not a subgraph"):
+    with pytest.raises(ParentCommand) as raised:
         await single(n).ainvoke(INPUT)
+    assert (raised.value.args[0].goto, raised.value.args[0].update) == ("x", {"k": 1})
+    assert "not a subgraph" in "".join(raised.value.__notes__)
 
 
 def routed(path: Callable[..., Any], path_map: Any = None) -> Any:

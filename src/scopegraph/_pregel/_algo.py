@@ -270,12 +270,14 @@ def command_writes(spec: GraphSpec, command: Command[Any]) -> list[tuple[str, An
 
 def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) -> None:
     if command.graph == Command.PARENT:
-        if not subgraph:
-            raise InvalidUpdateError(
-                f"node {name!r} returned Command(graph=Command.PARENT) but this "
-                "graph is not a subgraph; drop graph=Command.PARENT"
+        error = ParentCommand(command)
+        if not subgraph:  # LangGraph's: the command leaves the root run as ParentCommand
+            error.add_note(
+                f"node {name!r} returned Command(graph=Command.PARENT) but this graph is "
+                "not a subgraph: its caller gets the command; to route inside this graph, "
+                "drop graph=Command.PARENT"
             )
-        raise ParentCommand(command)
+        raise error
     if command.graph is not None:
         raise InvalidUpdateError(
             f"node {name!r} returned Command(graph={command.graph!r}); graph must "
