@@ -45,7 +45,7 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
 
 from ._ids import new_id
-from ._pregel import NodeContext
+from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
 from .callbacks import GraphCallbackHandler, GraphInterruptEvent, GraphResumeEvent
 
@@ -78,6 +78,9 @@ def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
     return "Unnamed"
 
 
+_NOTHING: Any = object()
+
+
 class _Child:
     __slots__ = ("inputs", "kind", "metadata", "name", "streamed", "tags")
 
@@ -105,6 +108,10 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.node_run = uuid.UUID(ctx.run_id) if ctx.run_id else uuid.uuid4()
         self.seen: set[str] = set()
         """Ids of messages already sent to the ``messages`` stream by this node."""
+        self.pushed: list[tuple[str, Any]] = []
+        self.returned: Any = _NOTHING
+        """The node's update without its pushed writes, once they were added."""
+        """``push_message()``'s writes, added to the node's writes when it returns."""
         self.loop: Any = None
         """The event loop's token, for callbacks from threads anyio did not start (sync
         tools run in asyncio's executor)."""
@@ -205,6 +212,18 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         if tags:
             metadata = {**metadata, "tags": tags}
         self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
+
+    def push_message(self, message: BaseMessage, state_key: str | None) -> None:
+        """``push_message()``: the message goes to the ``messages`` stream now and, with a
+        ``state_key``, becomes a write of the node (before the writes it returns)."""
+        if message.id is not None:
+            self.seen.add(message.id)  # streamed: not again when the node returns it
+        stream = self.ctx.run.stream
+        if "messages" in stream.modes:
+            metadata = self.ctx.metadata  # LangGraph's: the node config's metadata
+            self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
+        if state_key:
+            self.pushed.append((state_key, message))
 
     # -- models --------------------------------------------------------------------------
 
@@ -552,8 +571,8 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     if not ctx.run.opts.cfg.has_callbacks:
         if policy is not None:  # as LangGraph: the processors run, with nobody to tell
             _recorded(node_input, policy.process_inputs)
-        return (token, None, policy), seen  # no handler to tell: the common case, kept short
-    return (token, _start_node_run(ctx, node_input, policy), policy), seen
+        return (token, None, policy, ctx), seen  # no handler to tell: the common case
+    return (token, _start_node_run(ctx, node_input, policy), policy, ctx), seen
 
 
 def _recorded(value: Any, process: Any) -> Any:
@@ -697,12 +716,15 @@ def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
 
 def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
     """Called after the node ran, on every path: the node's chain run ends."""
-    context_token, node_run, policy = token
+    context_token, node_run, policy, ctx = token
     var_child_runnable_config.reset(context_token)
     if error is not None:
         if node_run is not None:
             node_run.on_chain_error(error)
         return
+    handler = ctx.langchain
+    if handler is not None and handler.pushed:
+        _add_pushed_writes(ctx, handler.pushed)
     recorded = output if policy is None else _recorded(output, policy.process_outputs)
     if node_run is None:
         return
@@ -714,11 +736,29 @@ def exit_node(token: Any, output: Any = None, error: BaseException | None = None
     others.on_chain_end(output)
 
 
+def _add_pushed_writes(ctx: NodeContext, pushed: list[tuple[str, Any]]) -> None:
+    """The node's ``push_message()`` writes come first among its writes (LangGraph sends
+    them as they are pushed); a key the state does not have is dropped, as a returned
+    write to it is."""
+    task = ctx.task
+    spec = ctx.run.opts.spec
+    writes = [(k, v) for k, v in pushed if k in spec.reducers]
+    pushed.clear()
+    if writes:
+        handler = ctx.langchain
+        assert handler is not None
+        handler.returned = task.update  # the node's own update, for the messages stream
+        task.writes = [*writes, *task.writes]
+        task.update = _algo.updates_chunk(spec, task.writes)
+
+
 def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
     """The ``messages`` stream gets the messages a node returned that no model streamed."""
     handler = ctx.langchain
     if handler is not None:
         seen |= handler.seen
+        if handler.returned is not _NOTHING:  # the node pushed messages: what it returned
+            output = handler.returned
     found = new_messages(output, seen)
     if found:
         stream = ctx.run.stream

@@ -36,6 +36,7 @@ __all__ = (
     "split_deferred",
     "start_task",
     "tasks_from_checkpoint",
+    "updates_chunk",
     "updated_values",
     "with_held",
     "with_managed",
@@ -171,7 +172,7 @@ def collect(spec: GraphSpec, task: Task, result: Any, *, subgraph: bool) -> None
     else:
         writes, gotos = _writes_of(spec, task, result, subgraph=subgraph)
         task.writes = writes
-        task.update = _updates_chunk(spec, writes)
+        task.update = updates_chunk(spec, writes)
         if gotos:
             task.next.extend(spec.edges_from.get(name, ()))
             task.next.extend(check_goto(spec, name, goto) for goto in gotos)
@@ -285,7 +286,7 @@ def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) ->
         )
 
 
-def _updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
+def updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
     """A node's ``updates`` chunk, LangGraph's shape: ``{key: value}``; a list of
     ``{key: value}`` when it wrote a key more than once; a root state's value (a list of
     values for several writes); None when it wrote nothing."""
