@@ -219,14 +219,6 @@ def test_reducer_with_the_wrong_arity_is_rejected_naming_the_key() -> None:
         StateGraph(Bad)
 
 
-def test_unsupported_state_schema_is_rejected_naming_the_supported_kinds() -> None:
-    class Plain:  # annotated keys, but not a TypedDict, a dataclass or a pydantic model
-        x: int
-
-    with pytest.raises(GraphValidationError, match="TypedDict, a dataclass or a pydantic"):
-        StateGraph(Plain)
-
-
 def test_unreachable_node_fails_compile_strict_when_every_route_is_declared() -> None:
     # Opt-in: LangGraph compiles the graph and the node never runs; so does compile().
     graph = StateGraph(S)

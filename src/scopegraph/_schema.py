@@ -283,10 +283,9 @@ class StateSchema:
             self.channels[ROOT] = _channel_for(self.name, ROOT, cls)
             return
         else:
-            raise GraphValidationError(
-                f"state schema {self.name} is not supported: use a TypedDict, a dataclass "
-                "or a pydantic BaseModel, e.g. class State(TypedDict): messages: list"
-            )
+            # A plain class with annotations: its annotations are the keys and the state
+            # is a dict, as for a TypedDict (LangGraph's reading).
+            self.kind = "typeddict"
         if self.kind == "dict":
             return
         try:
