@@ -565,7 +565,7 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
     if "messages" in ctx.run.stream.modes:
-        seen = set()
+        seen = _seen_in_run(ctx.run)
         new_messages(node_input, seen)
     policy = ctx.task.node.trace_policy
     if not ctx.run.opts.cfg.has_callbacks:
@@ -573,6 +573,24 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
             _recorded(node_input, policy.process_inputs)
         return (token, None, policy, ctx), seen  # no handler to tell: the common case
     return (token, _start_node_run(ctx, node_input, policy), policy, ctx), seen
+
+
+_SEEN = "_scopegraph_seen_messages"
+"""The attribute of a root ``Run`` holding the ids of the messages its nodes (and its
+subgraphs' nodes) got or streamed: a node's returned message is new to the ``messages``
+stream only if none of them did (LangGraph's handler keeps one such set per run)."""
+
+
+def _seen_in_run(run: Any) -> set[str]:
+    parent = run.opts.parent
+    while parent is not None:
+        run = parent.run
+        parent = run.opts.parent
+    seen: set[str] | None = getattr(run, _SEEN, None)
+    if seen is None:
+        seen = set()
+        setattr(run, _SEEN, seen)
+    return seen
 
 
 def _recorded(value: Any, process: Any) -> Any:
