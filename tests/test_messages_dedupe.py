@@ -58,9 +58,7 @@ def _graph() -> Any:
 async def _ids(graph: Any, value: Any, config: Any) -> list[str]:
     return [
         chunk[0].id
-        async for _, chunk in graph.astream(
-            value, config, stream_mode="messages", subgraphs=True
-        )
+        async for _, chunk in graph.astream(value, config, stream_mode="messages", subgraphs=True)
     ]
 
 
