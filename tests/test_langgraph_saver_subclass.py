@@ -57,6 +57,7 @@ async def test_a_run_calls_a_langgraph_style_aput_and_the_state_is_stored(
     assert document["channel_values"] == {"hello": "hi!"}
     assert put_config["configurable"]["thread_id"] == "t"
     assert put_config["configurable"]["checkpoint_id"] == saver.calls[-2][1]["id"]  # parent
+    assert state.metadata is not None
     assert metadata["step"] == state.metadata["step"]
     assert versions == {}
 

@@ -511,7 +511,8 @@ class BaseCheckpointSaver(abc.ABC):
             return _langgraph_config(write)
         if expected_latest is _REQUIRED:
             raise TypeError("aput() missing required keyword-only argument: 'expected_latest'")
-        assert isinstance(ns, str) and isinstance(checkpoint, Checkpoint)
+        assert isinstance(ns, str)
+        assert isinstance(checkpoint, Checkpoint)
         write = Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)
         await self._write(write).arun()
         return None
