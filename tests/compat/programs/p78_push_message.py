@@ -20,9 +20,9 @@ async def main() -> Any:
 
     graph = StateGraph(MessagesState).add_node("chat", chat).add_edge(START, "chat").compile()
     question: Any = {"messages": [("user", "hi")]}
-    chunks = [
-        (mode, chunk[0].content if mode == "messages" else chunk)
-        async for mode, chunk in graph.astream(question, stream_mode=["messages", "updates"])
-    ]
+    chunks: list[Any] = []
+    async for mode, chunk in graph.astream(question, stream_mode=["messages", "updates"]):
+        part: Any = chunk
+        chunks.append((mode, part[0].content if mode == "messages" else part))
     final = await graph.ainvoke(question)
     return {"chunks": chunks, "final": [m.content for m in final["messages"]]}
