@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from scopegraph import ContextError
 from scopegraph.graph import START, StateGraph
 from scopegraph.graph.message import add_messages, push_message
+from scopegraph.types import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +105,27 @@ async def test_a_failing_node_writes_nothing(anyio_backend: str) -> None:
 def test_outside_a_node() -> None:
     with pytest.raises(ContextError, match="push_message"):
         push_message(AIMessage("x", id="1"))
+
+
+async def test_a_retried_node_keeps_only_its_last_attempts_pushes(anyio_backend: str) -> None:
+    attempts: list[int] = []
+
+    async def node(state: State) -> None:
+        attempts.append(len(attempts) + 1)
+        push_message(AIMessage(f"attempt {len(attempts)}", id=f"a{len(attempts)}"))
+        if len(attempts) == 1:
+            raise ValueError("first attempt fails")
+
+    graph = (
+        StateGraph(State)
+        .add_node(
+            "chat",
+            node,
+            retry_policy=RetryPolicy(initial_interval=0.0, jitter=False, retry_on=ValueError),
+        )
+        .add_edge(START, "chat")
+        .compile()
+    )
+    result = await graph.ainvoke({"messages": []})
+    assert attempts == [1, 2]
+    assert [m.content for m in result["messages"]] == ["attempt 2"]

@@ -108,7 +108,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.node_run = uuid.UUID(ctx.run_id) if ctx.run_id else uuid.uuid4()
         self.seen: set[str] = set()
         """Ids of messages already sent to the ``messages`` stream by this node."""
-        self.pushed: list[tuple[str, Any]] = []
+        self.pushed: list[tuple[int, str, Any]] = []
+        """``(attempt, key, message)``: a retried node keeps its last attempt's."""
         self.returned: Any = _NOTHING
         """The node's update without its pushed writes, once they were added."""
         """``push_message()``'s writes, added to the node's writes when it returns."""
@@ -223,7 +224,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             metadata = self.ctx.metadata  # LangGraph's: the node config's metadata
             self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
         if state_key:
-            self.pushed.append((state_key, message))
+            attempt = self.ctx.attempt
+            self.pushed.append((0 if attempt is None else attempt.number, state_key, message))
 
     # -- models --------------------------------------------------------------------------
 
@@ -754,13 +756,15 @@ def exit_node(token: Any, output: Any = None, error: BaseException | None = None
     others.on_chain_end(output)
 
 
-def _add_pushed_writes(ctx: NodeContext, pushed: list[tuple[str, Any]]) -> None:
+def _add_pushed_writes(ctx: NodeContext, pushed: list[tuple[int, str, Any]]) -> None:
     """The node's ``push_message()`` writes come first among its writes (LangGraph sends
-    them as they are pushed); a key the state does not have is dropped, as a returned
-    write to it is."""
+    them as they are pushed); those of a failed attempt of a retried node are dropped with
+    its other writes, and so is a key the state does not have, as a returned write to it
+    is."""
     task = ctx.task
     spec = ctx.run.opts.spec
-    writes = [(k, v) for k, v in pushed if k in spec.reducers]
+    last = 0 if ctx.attempt is None else ctx.attempt.number
+    writes = [(k, v) for n, k, v in pushed if n == last and k in spec.reducers]
     pushed.clear()
     if writes:
         handler = ctx.langchain
