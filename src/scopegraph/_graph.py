@@ -397,13 +397,16 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     optional) works in annotations and at runtime.
 
     Args:
-        state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
+        state_schema: a TypedDict, dataclass or pydantic model (a plain class with
+            annotations reads as a TypedDict, as in LangGraph). ``Annotated[T, reducer]``
             declares how concurrent or repeated updates to a key are combined.
         context_schema: the type of the run context nodes get as ``runtime.context``.
         input_schema: the schema of the run input, if narrower than the state.
         output_schema: the schema of the run output, if narrower than the state.
-        config_schema, input, output: LangGraph's deprecated spellings of
-            ``context_schema``, ``input_schema``, ``output_schema`` (a DeprecationWarning).
+
+    The keywords ``config_schema``, ``input`` and ``output`` are LangGraph's deprecated
+    spellings of ``context_schema``, ``input_schema``, ``output_schema`` (a
+    DeprecationWarning).
 
     Example::
 
