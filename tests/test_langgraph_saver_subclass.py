@@ -99,3 +99,36 @@ async def test_a_cancelled_exit_durability_run_still_stores_its_checkpoint(
 async def test_the_langgraph_form_stores_only_a_runs_checkpoint(anyio_backend: str) -> None:
     with pytest.raises(TypeError, match="stores only the checkpoints a scopegraph run hands"):
         await InMemorySaver().aput({"configurable": {"thread_id": "t"}}, {"id": "x"}, {}, {})
+
+
+async def test_aput_replaced_on_the_class_after_a_run_is_called_langgraph_s_way(
+    anyio_backend: str,
+) -> None:
+    class Saver(InMemorySaver):
+        pass
+
+    async def node(state: State) -> State:
+        return state
+
+    saver = Saver()
+    graph = StateGraph(State).add_node("n", node).add_edge(START, "n").compile(checkpointer=saver)
+    await graph.ainvoke({"hello": "a"}, {"configurable": {"thread_id": "1"}})  # scopegraph's way
+    seen: list[str] = []
+    original = InMemorySaver.aput
+
+    async def tracked(self: Any, config: Any, checkpoint: Any, metadata: Any, versions: Any) -> Any:
+        seen.append(checkpoint["id"])
+        return await original(self, config, checkpoint, metadata, versions)
+
+    Saver.aput = tracked  # type: ignore[method-assign,assignment]
+    await graph.ainvoke({"hello": "b"}, {"configurable": {"thread_id": "2"}})
+    state = await graph.aget_state({"configurable": {"thread_id": "2"}})
+    assert seen[-1] == state.config["configurable"]["checkpoint_id"]
+
+
+async def test_pending_writes_are_not_kept(anyio_backend: str) -> None:
+    saver = InMemorySaver()
+    with pytest.raises(NotImplementedError, match=r"no pending writes.*aput_task"):
+        await saver.aput_writes({"configurable": {"thread_id": "t"}}, [("k", 1)], "task")
+    with pytest.raises(NotImplementedError, match="no pending writes"):
+        saver.put_writes({"configurable": {"thread_id": "t"}}, [("k", 1)], "task")

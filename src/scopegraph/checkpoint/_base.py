@@ -40,7 +40,7 @@ import abc
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, Protocol, Self, TypeVar, overload
+from typing import Any, Generic, NoReturn, Protocol, Self, TypeVar, overload
 
 import anyio.to_thread
 
@@ -93,6 +93,12 @@ in the order they were first written."""
 
 _REQUIRED: Any = object()
 
+_NO_PENDING_WRITES = (
+    "scopegraph's savers keep no pending writes: a run stores each task's outcome as a task "
+    "record (aput_task(thread_id, ns, checkpoint_id, TaskRecord)), and the writes of a "
+    "finished task are read back as pending_writes by get_tuple(config)"
+)
+
 
 class LangGraphPut(dict[str, Any]):
     """LangGraph's checkpoint dict for a run's write, carrying the write itself
@@ -111,22 +117,22 @@ def _langgraph_config(write: Write) -> dict[str, Any]:
     }
 
 
-_LANGGRAPH_APUT: dict[type, bool] = {}
+_LANGGRAPH_APUT: dict[Any, bool] = {}
 
 
 def overrides_langgraph_aput(saver: BaseCheckpointSaver) -> bool:
     """Whether the saver's class overrides ``aput`` with LangGraph's signature
     (``aput(self, config, checkpoint, metadata, new_versions)``): a saver written for
-    LangGraph's API (a test's, a wrapper's) that a run must call LangGraph's way."""
-    cls = type(saver)
-    found = _LANGGRAPH_APUT.get(cls)
+    LangGraph's API (a test's, a wrapper's) that a run must call LangGraph's way.
+    Known per function (a class whose ``aput`` is replaced is asked again)."""
+    method = type(saver).aput
+    found = _LANGGRAPH_APUT.get(method)
     if found is None:
-        method = cls.aput
         found = False
         if method is not BaseCheckpointSaver.aput:
             params = list(inspect.signature(method).parameters)
             found = len(params) > 1 and params[1] == "config"
-        _LANGGRAPH_APUT[cls] = found
+        _LANGGRAPH_APUT[method] = found
     return found
 
 
@@ -516,6 +522,14 @@ class BaseCheckpointSaver(abc.ABC):
         write = Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)
         await self._write(write).arun()
         return None
+
+    def put_writes(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """LangGraph's pending writes, which scopegraph's savers do not keep."""
+        raise NotImplementedError(_NO_PENDING_WRITES)
+
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """LangGraph's pending writes, which scopegraph's savers do not keep."""
+        raise NotImplementedError(_NO_PENDING_WRITES)
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord
