@@ -15,7 +15,13 @@ import anyio
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler, CallbackManager
 
-from scopegraph.callbacks import GraphCallbackHandler, GraphInterruptEvent, GraphResumeEvent
+from scopegraph.callbacks import (
+    GraphCallbackHandler,
+    GraphInterruptEvent,
+    GraphResumeEvent,
+    get_async_graph_callback_manager_for_config,
+    get_sync_graph_callback_manager_for_config,
+)
 from scopegraph.checkpoint.memory import InMemorySaver
 from scopegraph.graph import START, StateGraph
 from scopegraph.types import Command, Interrupt, interrupt
@@ -169,3 +175,32 @@ def test_sync_invoke() -> None:
     graph.invoke({"answer": None}, config)
     assert graph.invoke(Command(resume="x"), config) == {"answer": "x"}
     assert [type(e) for e in handler.events] == [GraphInterruptEvent, GraphResumeEvent]
+
+
+async def test_managers_for_a_config_call_only_graph_handlers(anyio_backend: str) -> None:
+    sync_handler, async_handler = Recorder(), AsyncRecorder()
+    config: Any = {"callbacks": [Plain(), sync_handler, async_handler, Raising(raise_error=False)]}
+    event = GraphResumeEvent(None, "pending", "cp", ())
+
+    manager = get_async_graph_callback_manager_for_config(config, run_id=None)
+    assert manager.handlers[:2] == [sync_handler, async_handler]
+    await manager.on_resume(event)
+    assert sync_handler.events == [event]
+    assert async_handler.events == [event]
+
+    raising = get_async_graph_callback_manager_for_config(
+        {"callbacks": [Raising(raise_error=True)]}
+    )
+    with pytest.raises(ValueError, match="boom-resume"):
+        await raising.on_resume(event)
+
+
+def test_sync_manager_runs_async_handlers_too() -> None:
+    sync_handler, async_handler = Recorder(), AsyncRecorder()
+    manager = get_sync_graph_callback_manager_for_config(
+        {"callbacks": [sync_handler, async_handler]}
+    )
+    event = GraphInterruptEvent(None, "pending", "cp", (), ())
+    manager.on_interrupt(event)
+    assert sync_handler.events == [event]
+    assert async_handler.events == [event]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 import logging
 import threading
 import uuid
@@ -47,7 +46,7 @@ from langchain_core.tracers.base import BaseTracer
 from ._ids import new_id
 from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
-from .callbacks import GraphCallbackHandler, GraphInterruptEvent, GraphResumeEvent
+from .callbacks import GraphInterruptEvent, GraphResumeEvent, adispatch, graph_handlers
 
 __all__ = (
     "NodeCallbacks",
@@ -684,22 +683,11 @@ def enter_run(run: Any) -> CallbackManagerForChainRun | None:
     return graph_run
 
 
-def _graph_handlers(callbacks: Any) -> list[GraphCallbackHandler]:
-    """The :class:`GraphCallbackHandler` s among a config's ``callbacks`` (a handler, a
-    list of them, or a LangChain manager: its ``handlers``, as LangGraph reads them)."""
-    if isinstance(callbacks, GraphCallbackHandler):
-        return [callbacks]
-    handlers = getattr(callbacks, "handlers", callbacks)
-    if not isinstance(handlers, Sequence) or isinstance(handlers, str | bytes):
-        return []
-    return [h for h in handlers if isinstance(h, GraphCallbackHandler)]
-
-
 async def graph_lifecycle(run: Any, kind: str) -> None:
     """A root run with ``callbacks`` resumes (``kind="resume"``) or stops at interrupts
     (``"interrupt"``): the config's graph callback handlers hear of it (LangGraph's
     ``on_resume`` / ``on_interrupt``)."""
-    handlers = _graph_handlers(_user_callbacks(run))
+    handlers = graph_handlers(_user_callbacks(run))
     if not handlers:
         return
     persistence = run.persistence
@@ -713,15 +701,7 @@ async def graph_lifecycle(run: Any, kind: str) -> None:
         status: Any = run.interrupt_status
         event = GraphInterruptEvent(run_id, status, checkpoint_id, (), tuple(run.interrupts))
         method = "on_interrupt"
-    for handler in handlers:
-        try:
-            result = getattr(handler, method)(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            if handler.raise_error:
-                raise
-            logger.warning("Error in %s.%s callback: %r", type(handler).__name__, method, exc)
+    await adispatch(handlers, method, event)
 
 
 def exit_run(token: Any, output: Any, error: BaseException | None) -> None:

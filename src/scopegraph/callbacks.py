@@ -14,11 +14,14 @@ checkpoint is stored first). Needs langchain_core (``pip install 'scopegraph[lan
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 try:
-    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "graph lifecycle callbacks need langchain_core: pip install 'scopegraph[langchain]'"
@@ -32,7 +35,11 @@ __all__ = (
     "GraphLifecycleEvent",
     "GraphLifecycleStatus",
     "GraphResumeEvent",
+    "get_async_graph_callback_manager_for_config",
+    "get_sync_graph_callback_manager_for_config",
 )
+
+logger = logging.getLogger("scopegraph")
 
 GraphLifecycleStatus: TypeAlias = Literal[
     "input", "pending", "done", "interrupt_before", "interrupt_after", "out_of_steps"
@@ -85,3 +92,96 @@ class GraphCallbackHandler(BaseCallbackHandler):
 
     def on_resume(self, event: GraphResumeEvent) -> Any:
         """The run resumed from a stored checkpoint."""
+
+
+def graph_handlers(callbacks: Any) -> list[GraphCallbackHandler]:
+    """The :class:`GraphCallbackHandler` s among a config's ``callbacks`` (a handler, a
+    list of handlers, or a LangChain manager: its ``handlers``, as LangGraph reads them)."""
+    if isinstance(callbacks, GraphCallbackHandler):
+        return [callbacks]
+    handlers = getattr(callbacks, "handlers", callbacks)
+    if not isinstance(handlers, Sequence) or isinstance(handlers, str | bytes):
+        return []
+    return [h for h in handlers if isinstance(h, GraphCallbackHandler)]
+
+
+def _failed(handler: GraphCallbackHandler, method: str, exc: Exception) -> None:
+    if handler.raise_error:
+        raise exc
+    logger.warning("Error in %s.%s callback: %r", type(handler).__name__, method, exc)
+
+
+async def adispatch(handlers: Sequence[GraphCallbackHandler], method: str, event: Any) -> None:
+    """Call ``method`` of each handler with ``event``, awaiting ``async def`` ones (on
+    asyncio and trio); a failure is logged, or raised by a ``raise_error`` handler."""
+    for handler in handlers:
+        try:
+            result = getattr(handler, method)(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            _failed(handler, method, exc)
+
+
+def dispatch(handlers: Sequence[GraphCallbackHandler], method: str, event: Any) -> None:
+    """:func:`adispatch` from sync code: an ``async def`` method is run to its end in a
+    fresh event loop (``anyio.run``), as LangChain runs async handlers from sync code."""
+    for handler in handlers:
+        try:
+            result = getattr(handler, method)(event)
+            if inspect.iscoroutine(result):
+                import anyio
+
+                async def wait(coro: Any = result) -> None:
+                    await coro
+
+                anyio.run(wait)
+        except Exception as exc:
+            _failed(handler, method, exc)
+
+
+class _GraphCallbackManager(BaseCallbackManager):
+    """The graph handlers of a config, and the run they are about (LangGraph's)."""
+
+    def __init__(self, handlers: Sequence[GraphCallbackHandler], run_id: UUID | None) -> None:
+        super().__init__(handlers=list(handlers), inheritable_handlers=list(handlers))
+        self.run_id = run_id
+
+    def on_interrupt(self, event: GraphInterruptEvent) -> None:
+        dispatch(self.handlers, "on_interrupt", event)  # type: ignore[arg-type]
+
+    def on_resume(self, event: GraphResumeEvent) -> None:
+        dispatch(self.handlers, "on_resume", event)  # type: ignore[arg-type]
+
+
+class _AsyncGraphCallbackManager(BaseCallbackManager):
+    """The async twin of the sync manager: its methods await the handlers."""
+
+    def __init__(self, handlers: Sequence[GraphCallbackHandler], run_id: UUID | None) -> None:
+        super().__init__(handlers=list(handlers), inheritable_handlers=list(handlers))
+        self.run_id = run_id
+
+    @property
+    def is_async(self) -> bool:
+        return True
+
+    async def on_interrupt(self, event: GraphInterruptEvent) -> None:
+        await adispatch(self.handlers, "on_interrupt", event)  # type: ignore[arg-type]
+
+    async def on_resume(self, event: GraphResumeEvent) -> None:
+        await adispatch(self.handlers, "on_resume", event)  # type: ignore[arg-type]
+
+
+def get_sync_graph_callback_manager_for_config(
+    config: Mapping[str, Any], *, run_id: UUID | None = None
+) -> _GraphCallbackManager:
+    """A manager of the :class:`GraphCallbackHandler` s in ``config["callbacks"]`` whose
+    ``on_interrupt(event)`` / ``on_resume(event)`` call them (LangGraph's)."""
+    return _GraphCallbackManager(graph_handlers(config.get("callbacks")), run_id)
+
+
+def get_async_graph_callback_manager_for_config(
+    config: Mapping[str, Any], *, run_id: UUID | None = None
+) -> _AsyncGraphCallbackManager:
+    """The async twin of :func:`get_sync_graph_callback_manager_for_config`."""
+    return _AsyncGraphCallbackManager(graph_handlers(config.get("callbacks")), run_id)
