@@ -204,3 +204,11 @@ def test_sync_manager_runs_async_handlers_too() -> None:
     manager.on_interrupt(event)
     assert sync_handler.events == [event]
     assert async_handler.events == [event]
+
+
+async def test_sync_manager_inside_an_event_loop(anyio_backend: str) -> None:
+    async_handler = AsyncRecorder()
+    manager = get_sync_graph_callback_manager_for_config({"callbacks": [async_handler]})
+    event = GraphResumeEvent(None, "pending", "cp", ())
+    manager.on_resume(event)  # the handler's coroutine runs in a worker thread's loop
+    assert async_handler.events == [event]

@@ -13,12 +13,15 @@ checkpoint is stored first). Needs langchain_core (``pip install 'scopegraph[lan
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
+
+import anyio
 
 try:
     from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
@@ -125,19 +128,28 @@ async def adispatch(handlers: Sequence[GraphCallbackHandler], method: str, event
 
 def dispatch(handlers: Sequence[GraphCallbackHandler], method: str, event: Any) -> None:
     """:func:`adispatch` from sync code: an ``async def`` method is run to its end in a
-    fresh event loop (``anyio.run``), as LangChain runs async handlers from sync code."""
+    fresh event loop (``anyio.run``; in a worker thread when this thread runs one), as
+    LangChain runs async handlers from sync code."""
     for handler in handlers:
         try:
             result = getattr(handler, method)(event)
             if inspect.iscoroutine(result):
-                import anyio
-
-                async def wait(coro: Any = result) -> None:
-                    await coro
-
-                anyio.run(wait)
+                _run_to_end(result)
         except Exception as exc:
             _failed(handler, method, exc)
+
+
+def _run_to_end(coro: Any) -> None:
+    async def wait() -> None:
+        await coro
+
+    try:
+        anyio.get_current_task()
+    except RuntimeError:  # no event loop in this thread
+        anyio.run(wait)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, wait).result()
 
 
 class _GraphCallbackManager(BaseCallbackManager):
