@@ -746,3 +746,12 @@ async def test_task_results_survive_in_a_sqlite_file(tmp_path: Path) -> None:
         done = await build(second).ainvoke(Command(resume="yes"), thread("file"))
     assert done == [{"x": 1}, {"x": 2}, "yes"]
     assert calls == [1, 2]
+
+
+def test_entrypoint_deprecated_keywords_warn_and_count() -> None:
+    policy = RetryPolicy(max_attempts=2, initial_interval=0, jitter=False)
+    with pytest.warns(DeprecationWarning, match="retry_policy"):
+        decorator: entrypoint[Any] = entrypoint(retry=policy)
+    assert decorator.retry_policy == policy
+    with pytest.raises(TypeError, match="unexpected keyword argument 'retries'"):
+        entrypoint(retries=3)

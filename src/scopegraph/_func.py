@@ -31,6 +31,7 @@ import inspect
 import sys
 import threading
 import typing
+import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextvars import ContextVar
@@ -669,7 +670,22 @@ class entrypoint(Generic[T]):  # LangGraph's name
         cache_policy: CachePolicy | None = None,
         retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
         timeout: float | timedelta | TimeoutPolicy | None = None,
+        **deprecated: Any,
     ) -> None:
+        unknown = sorted(set(deprecated) - {"config_schema", "retry"})
+        if unknown:
+            raise TypeError(f"entrypoint() got an unexpected keyword argument {unknown[0]!r}")
+        for old, new in (("config_schema", "context_schema"), ("retry", "retry_policy")):
+            if old in deprecated:  # LangGraph's deprecated spellings: they warn, and count
+                warnings.warn(
+                    f"`{old}` is deprecated and will be removed. Please use `{new}` instead.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+        if context_schema is None:
+            context_schema = deprecated.get("config_schema")
+        if retry_policy is None:
+            retry_policy = deprecated.get("retry")
         self.checkpointer = checkpointer
         self.store = store
         self.cache = cache
