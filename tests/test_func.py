@@ -755,3 +755,12 @@ def test_entrypoint_deprecated_keywords_warn_and_count() -> None:
     assert decorator.retry_policy == policy
     with pytest.raises(TypeError, match="unexpected keyword argument 'retries'"):
         entrypoint(retries=3)
+
+
+def test_task_deprecated_retry_keyword() -> None:
+    policy = RetryPolicy(max_attempts=2, initial_interval=0, jitter=False)
+    with pytest.warns(DeprecationWarning, match="retry_policy"):
+        decorate = task(retry=policy)
+    assert decorate(lambda: 1).retry_policy == (policy,)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'retries'"):
+        task(retries=3)  # type: ignore[call-overload]

@@ -43,7 +43,9 @@ from typing import (
     Literal,
     ParamSpec,
     Protocol,
+    TypedDict,
     TypeVar,
+    Unpack,
     cast,
     get_args,
     get_origin,
@@ -299,6 +301,11 @@ class _TaskDecorator(Protocol):
     def __call__(self, func: Callable[P, T], /) -> TaskFunction[P, T]: ...
 
 
+class _DeprecatedTaskKeywords(TypedDict, total=False):
+    retry: RetryPolicy | Sequence[RetryPolicy]
+    """LangGraph's deprecated spelling of ``retry_policy``."""
+
+
 @overload
 def task(
     __func_or_none__: None = None,
@@ -307,6 +314,7 @@ def task(
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
     cache_policy: CachePolicy | None = None,
     timeout: float | timedelta | TimeoutPolicy | None = None,
+    **deprecated: Unpack[_DeprecatedTaskKeywords],
 ) -> _TaskDecorator: ...
 
 
@@ -325,6 +333,7 @@ def task(
     retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
     cache_policy: CachePolicy | None = None,
     timeout: float | timedelta | TimeoutPolicy | None = None,
+    **deprecated: Any,
 ) -> Any:
     """Make a function a task: calling it (from an entrypoint, a task or a node) starts
     it and returns a future; ``await`` it (async) or call ``.result()`` (sync).
@@ -337,6 +346,17 @@ def task(
         timeout: seconds, a ``timedelta`` or a ``TimeoutPolicy`` for each attempt
             (async tasks only).
     """
+    unknown = sorted(set(deprecated) - {"retry"})
+    if unknown:
+        raise TypeError(f"task() got an unexpected keyword argument {unknown[0]!r}")
+    if "retry" in deprecated:  # LangGraph's deprecated spelling: it warns, and counts
+        warnings.warn(
+            "`retry` is deprecated and will be removed. Please use `retry_policy` instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if retry_policy is None:
+            retry_policy = deprecated["retry"]
     policies: tuple[RetryPolicy, ...] = (
         ()
         if retry_policy is None
