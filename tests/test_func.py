@@ -9,6 +9,7 @@ leaves no task running.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from pathlib import Path
@@ -764,3 +765,29 @@ def test_task_deprecated_retry_keyword() -> None:
     assert decorate(lambda: 1).retry_policy == (policy,)
     with pytest.raises(TypeError, match="unexpected keyword argument 'retries'"):
         task(retries=3)  # type: ignore[call-overload]
+
+
+async def test_a_task_never_awaited_in_a_graph_node_warns() -> None:
+    class State(TypedDict):
+        out: int
+
+    @task
+    async def forgotten(x: int) -> int:
+        return x
+
+    async def node(state: State) -> State:
+        forgotten(state["out"])  # never awaited: it never runs
+        return {"out": 1}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    assert await graph.ainvoke({"out": 0}) == {"out": 1}
+    with pytest.warns(RuntimeWarning, match="'forgotten' was called from a StateGraph node"):
+        gc.collect()
+
+
+def test_the_module_has_langgraphs_names() -> None:
+    import langgraph.func
+
+    import scopegraph.func
+
+    assert set(langgraph.func.__all__) <= set(scopegraph.func.__all__)

@@ -108,6 +108,17 @@ class TaskFuture(concurrent.futures.Future[T]):
         """A call with no task group to run in: it runs on the first await/result."""
         self._loop_thread = threading.get_ident()
 
+    def __del__(self) -> None:
+        lazy = self._lazy
+        if lazy is not None:  # like a coroutine never awaited: the call never ran
+            warnings.warn(
+                f"task {lazy.task.name!r} was called from a StateGraph node but its future "
+                "was never awaited, so it never ran: outside an @entrypoint a task runs "
+                "when its future is awaited (or its result() is asked for)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
     def __await__(self) -> Generator[Any, None, T]:
         return self._wait().__await__()
 
