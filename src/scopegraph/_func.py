@@ -110,7 +110,8 @@ class TaskFuture(concurrent.futures.Future[T]):
 
     def __del__(self) -> None:
         lazy = self._lazy
-        if lazy is not None:  # like a coroutine never awaited: the call never ran
+        if lazy is not None and sys.meta_path is not None:  # (not at interpreter exit)
+            # Like a coroutine never awaited: the call never ran.
             warnings.warn(
                 f"task {lazy.task.name!r} was called from a StateGraph node but its future "
                 "was never awaited, so it never ran: outside an @entrypoint a task runs "
