@@ -101,7 +101,7 @@ class Metrics:
         )
         self.checkpoint = Histogram(
             "scopegraph_checkpoint_latency_seconds",
-            "Checkpointer calls made by runs, by operation",
+            "Checkpointer calls (runs' steps, state and history requests), by operation",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
@@ -199,8 +199,9 @@ _OBSERVERS = "_scopegraph_latency_observers"
 
 
 def instrument_saver(saver: Any, observe: Callable[[str, float], None]) -> Callable[[], None]:
-    """Time the checkpointer calls runs make (``aget_tuple``, ``alist``, ``aput``,
-    ``aput_task``) into ``observe(operation, seconds)``; returns the function that stops.
+    """Time the saver's calls (``aget_tuple``, ``alist``, ``aput``, ``aput_task``: what
+    runs and state requests call) into ``observe(operation, seconds)``; returns the
+    function that stops.
 
     The saver's methods are wrapped once, on the instance, whichever number of apps observe
     it (an app that shares its checkpointer with another sees the other's calls too: they
