@@ -1,0 +1,337 @@
+"""The SQL stores' logic, written once for SQLite and PostgreSQL.
+
+Tables (prefix ``scopegraph_store_``):
+
+- ``items``: one row per item: ``prefix`` (the namespace's labels joined by ``.``, which
+  labels cannot contain), ``key``, ``value`` (JSON text), ``created_at`` / ``updated_at``
+  / ``expires_at`` (Unix seconds) and ``ttl_minutes``;
+- ``vectors``: the embeddings of an item's indexed fields, one row per field path,
+  deleted with their item (``ON DELETE CASCADE``).
+
+A namespace prefix is a range on ``prefix`` (``p`` itself, or ``p.`` up to ``p/``:
+``/`` follows ``.`` in byte order), so it uses the primary key's index. Filters, the
+ranking of a query and the namespace conditions are applied in Python by
+:mod:`._match` to the rows of the prefix, as the in-memory store applies them: the
+three stores give the same answers. A search without a filter or a query pages in SQL.
+Similarity is computed in Python (no vector extension is needed): a semantic search
+reads every vector under its prefix, which is fine up to some ten thousand items per
+prefix; narrow the prefix beyond that.
+
+An operation is a generator that yields ``(statement, params)`` (``%(name)s``
+placeholders) and receives each statement's result (``.rows``, ``.rowcount``); the SQLite
+store rewrites the placeholders to ``:name``. The whole batch runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ._base import BaseStore
+from ._embed import Embedder, ensure_embeddings
+from ._match import list_namespaces, matches_filter, page, rank
+from ._sweeper import TTLSweeping
+from ._texts import Texts, normalize_index, texts_to_embed
+from ._types import (
+    GetOp,
+    IndexConfig,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+)
+
+__all__ = ("ITEMS", "VECTORS", "SqlOp", "SqlStore", "StoreError")
+
+ITEMS = "scopegraph_store_items"
+VECTORS = "scopegraph_store_vectors"
+
+
+class StoreError(Exception):
+    """A SQL store could not do what was asked (the database failed or refused)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rows:
+    """A statement's result, as the operations read it."""
+
+    rows: list[Any]
+    rowcount: int
+
+
+SqlOp = Generator[tuple[str, Any], Any, Any]
+
+_COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
+
+
+def _text(namespace: tuple[str, ...]) -> str:
+    return ".".join(namespace)
+
+
+def _namespace(prefix: str) -> tuple[str, ...]:
+    return tuple(prefix.split("."))
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"a stored value must be JSON-serializable (dicts, lists, str, numbers, bools, "
+            f"None): {exc}"
+        ) from None
+
+
+def _item(row: Sequence[Any]) -> Item:
+    prefix, key, value, created, updated = row[:5]
+    return Item(
+        value=json.loads(value),
+        key=key,
+        namespace=_namespace(prefix),
+        created_at=_moment(created),
+        updated_at=_moment(updated),
+    )
+
+
+def _prefix_condition(prefix: tuple[str, ...], params: dict[str, Any]) -> str:
+    if not prefix:
+        return "TRUE"
+    text = _text(prefix)
+    params["ns"], params["lo"], params["hi"] = text, text + ".", text + "/"
+    return "(prefix = %(ns)s OR (prefix >= %(lo)s AND prefix < %(hi)s))"
+
+
+class SqlStore(TTLSweeping, BaseStore):
+    """A store whose batches run as :data:`SqlOp` on a database (SQLite or PostgreSQL)."""
+
+    supports_ttl = True
+    _label = "SqlStore"
+
+    def __init__(self, *, index: Any = None, ttl: TTLConfig | None = None) -> None:
+        self.ttl_config = ttl
+        self.index_config: IndexConfig | None = normalize_index(index, self._label)
+        self.embeddings: Embedder | None = (
+            ensure_embeddings(self.index_config["embed"]) if self.index_config else None
+        )
+
+    # -- how a subclass runs an operation ---------------------------------------------------
+
+    @abstractmethod
+    def _run(self, make_op: Callable[[], SqlOp]) -> Any:
+        """Run the operation in one transaction and return its result."""
+
+    @abstractmethod
+    async def _arun(self, make_op: Callable[[], SqlOp]) -> Any:
+        """The async twin of :meth:`_run`."""
+
+    def _encode_vector(self, vector: list[float]) -> Any:
+        return json.dumps(vector)
+
+    def _decode_vector(self, stored: Any) -> list[float]:
+        return list(json.loads(stored)) if isinstance(stored, str) else list(stored)
+
+    # -- batch ------------------------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        documents: list[list[float]] = []
+        queries: dict[str, list[float]] = {}
+        if self.embeddings is not None and not texts.empty:
+            if texts.documents:
+                documents = self.embeddings.embed_documents(texts.documents)
+            queries = {q: self.embeddings.embed_query(q) for q in texts.queries}
+        return self._run(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        documents: list[list[float]] = []
+        queries: dict[str, list[float]] = {}
+        if self.embeddings is not None and not texts.empty:
+            if texts.documents:
+                documents = await self.embeddings.aembed_documents(texts.documents)
+            for query in texts.queries:
+                queries[query] = await self.embeddings.aembed_query(query)
+        return await self._arun(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
+
+    def _batch(
+        self,
+        ops: list[Op],
+        texts: Texts,
+        documents: list[list[float]],
+        queries: dict[str, list[float]],
+    ) -> Generator[tuple[str, Any], Any, list[Result]]:
+        vectors = texts.vectors_by_item(documents)
+        now = time.time()
+        results: list[Result] = []
+        puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        for op in ops:
+            if isinstance(op, GetOp):
+                results.append((yield from self._get(op, now)))
+            elif isinstance(op, SearchOp):
+                results.append((yield from self._search(op, queries, now)))
+            elif isinstance(op, ListNamespacesOp):
+                results.append((yield from self._list(op, now)))
+            elif isinstance(op, PutOp):
+                puts[op.namespace, op.key] = op
+                results.append(None)
+            else:
+                raise TypeError(f"Unknown operation type: {type(op).__name__}")
+        # As the in-memory store: the batch's reads see the store before its writes.
+        for (namespace, key), put in puts.items():
+            yield from self._put(namespace, key, put, vectors.get((namespace, key), {}), now)
+        return results
+
+    # -- the operations ------------------------------------------------------------------------
+
+    def _live(self, params: dict[str, Any], now: float) -> str:
+        if not (self.ttl_config or {}).get("omit_expired", False):
+            return ""
+        params["now"] = now
+        return " AND (expires_at IS NULL OR expires_at > %(now)s)"
+
+    def _refresh(self, found: list[tuple[str, str]], now: float) -> SqlOp:
+        for prefix, key in found:
+            yield (
+                f"UPDATE {ITEMS} SET expires_at = %(now)s + ttl_minutes * 60"
+                " WHERE prefix = %(prefix)s AND key = %(key)s AND ttl_minutes IS NOT NULL",
+                {"now": now, "prefix": prefix, "key": key},
+            )
+
+    def _get(self, op: GetOp, now: float) -> Generator[tuple[str, Any], Any, Item | None]:
+        params: dict[str, Any] = {"prefix": _text(op.namespace), "key": op.key}
+        live = self._live(params, now)
+        found = yield (
+            f"SELECT {_COLUMNS} FROM {ITEMS} WHERE prefix = %(prefix)s AND key = %(key)s{live}",
+            params,
+        )
+        if not found.rows:
+            return None
+        row = found.rows[0]
+        if op.refresh_ttl and row[6] is not None:
+            yield from self._refresh([(row[0], row[1])], now)
+        return _item(row)
+
+    def _search(
+        self, op: SearchOp, queries: dict[str, list[float]], now: float
+    ) -> Generator[tuple[str, Any], Any, Result]:
+        params: dict[str, Any] = {}
+        where = _prefix_condition(op.namespace_prefix, params) + self._live(params, now)
+        statement = (
+            f"SELECT {_COLUMNS} FROM {ITEMS} WHERE {where} ORDER BY updated_at DESC, prefix, key"
+        )
+        ranked = bool(op.query) and op.query in queries
+        if not op.filter and not ranked:
+            params["limit"], params["offset"] = max(op.limit, 0), max(op.offset, 0)
+            found = yield statement + " LIMIT %(limit)s OFFSET %(offset)s", params
+            rows = found.rows
+            results = page(SearchOp(op.namespace_prefix, limit=len(rows)), [_item(r) for r in rows])
+        else:
+            found = yield statement, params
+            rows = []
+            items: list[Item] = []
+            for row in found.rows:
+                item = _item(row)
+                if matches_filter(item.value, op.filter):
+                    rows.append(row)
+                    items.append(item)
+            if ranked:
+                assert op.query is not None
+                by_item = yield from self._vectors(op.namespace_prefix)
+                candidates = [
+                    (item, by_item.get((_text(item.namespace), item.key), [])) for item in items
+                ]
+                results = rank(op, queries[op.query], candidates)
+            else:
+                results = page(op, items)
+        if op.refresh_ttl:
+            with_ttl = {(r[0], r[1]) for r in rows if r[6] is not None}
+            touched = [
+                (_text(r.namespace), r.key)
+                for r in results
+                if (_text(r.namespace), r.key) in with_ttl
+            ]
+            yield from self._refresh(touched, now)
+        return results
+
+    def _vectors(
+        self, prefix: tuple[str, ...]
+    ) -> Generator[tuple[str, Any], Any, dict[tuple[str, str], list[list[float]]]]:
+        params: dict[str, Any] = {}
+        where = _prefix_condition(prefix, params)
+        found = yield f"SELECT prefix, key, embedding FROM {VECTORS} WHERE {where}", params
+        by_item: dict[tuple[str, str], list[list[float]]] = {}
+        for row_prefix, key, embedding in found.rows:
+            by_item.setdefault((row_prefix, key), []).append(self._decode_vector(embedding))
+        return by_item
+
+    def _list(
+        self, op: ListNamespacesOp, now: float
+    ) -> Generator[tuple[str, Any], Any, list[tuple[str, ...]]]:
+        params: dict[str, Any] = {}
+        live = self._live(params, now)
+        found = yield f"SELECT DISTINCT prefix FROM {ITEMS} WHERE TRUE{live}", params
+        return list_namespaces((_namespace(row[0]) for row in found.rows), op)
+
+    def _put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        op: PutOp,
+        vectors: dict[str, list[float]],
+        now: float,
+    ) -> SqlOp:
+        params: dict[str, Any] = {"prefix": _text(namespace), "key": key}
+        if op.value is None:
+            yield f"DELETE FROM {ITEMS} WHERE prefix = %(prefix)s AND key = %(key)s", params
+            return
+        params.update(
+            value=_dumps(op.value),
+            now=now,
+            expires_at=None if op.ttl is None else now + op.ttl * 60,
+            ttl_minutes=op.ttl,
+        )
+        yield (
+            f"INSERT INTO {ITEMS} ({_COLUMNS})"
+            " VALUES (%(prefix)s, %(key)s, %(value)s, %(now)s, %(now)s, %(expires_at)s,"
+            " %(ttl_minutes)s)"
+            " ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
+            " ttl_minutes = excluded.ttl_minutes",
+            params,
+        )
+        yield f"DELETE FROM {VECTORS} WHERE prefix = %(prefix)s AND key = %(key)s", params
+        for field, vector in vectors.items():
+            yield (
+                f"INSERT INTO {VECTORS} (prefix, key, field, embedding)"
+                " VALUES (%(prefix)s, %(key)s, %(field)s, %(embedding)s)",
+                {**params, "field": field, "embedding": self._encode_vector(vector)},
+            )
+
+    def _sweep(self) -> Generator[tuple[str, Any], Any, int]:
+        deleted = yield (
+            f"DELETE FROM {ITEMS} WHERE expires_at IS NOT NULL AND expires_at <= %(now)s",
+            {"now": time.time()},
+        )
+        return int(deleted.rowcount)
+
+    def sweep_ttl(self) -> int:
+        """Delete the expired items now; the number deleted."""
+        return int(self._run(self._sweep))
+
+    async def asweep_ttl(self) -> int:
+        """The async twin of :meth:`sweep_ttl`."""
+        return int(await self._arun(self._sweep))

@@ -1,0 +1,7 @@
+"""``SqliteStore``, where LangGraph has it: ``langgraph.store.sqlite``."""
+
+from __future__ import annotations
+
+from ._sqlite import SqliteStore as SqliteStore
+
+__all__ = ("SqliteStore",)
