@@ -167,6 +167,12 @@ class Embedder:
                 f"'provider:model' string; got {type(source).__name__}"
             )
 
+    @property
+    def embeddings(self) -> Any:
+        """What the store shows as ``store.embeddings``: the given ``Embeddings``, or
+        this adapter for a function (LangGraph shows its own wrapper then)."""
+        return self.source if callable(getattr(self.source, "embed_documents", None)) else self
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._embed is None:
             raise ValueError(

@@ -73,11 +73,27 @@ def _compare(value: Any, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
+_MISSING = object()
+
+
+def _lookup(value: dict[str, Any], key: str) -> Any:
+    """``value[key]``; a key not found that has dots is a path (``"user.name"``)."""
+    found = value.get(key, _MISSING)
+    if found is not _MISSING or "." not in key:
+        return None if found is _MISSING else found
+    current: Any = value
+    for part in key.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
 def matches_filter(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
     """Whether a stored value meets every condition of ``filter``."""
     if not filter:
         return True
-    return all(_compare(value.get(key), wanted) for key, wanted in filter.items())
+    return all(_compare(_lookup(value, key), wanted) for key, wanted in filter.items())
 
 
 def matches_condition(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:

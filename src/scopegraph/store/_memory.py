@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio.lowlevel
 
@@ -25,6 +26,7 @@ from ._types import (
     Result,
     SearchOp,
     TTLConfig,
+    coerce_ops,
 )
 
 __all__ = ("InMemoryStore",)
@@ -58,9 +60,10 @@ class InMemoryStore(TTLSweeping, BaseStore):
         self._lock = threading.Lock()
         self.ttl_config = ttl
         self.index_config: IndexConfig | None = normalize_index(index, "InMemoryStore")
-        self.embeddings: Embedder | None = (
+        self._embedder: Embedder | None = (
             ensure_embeddings(self.index_config["embed"]) if self.index_config else None
         )
+        self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
 
     def __repr__(self) -> str:
         return f"InMemoryStore(namespaces={len(self._data)})"
@@ -68,29 +71,29 @@ class InMemoryStore(TTLSweeping, BaseStore):
     # -- batch ------------------------------------------------------------------------------
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        ops = coerce_ops(ops)
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
         vectors = self._embed_sync(texts)
         return self._apply(ops, texts, vectors)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        ops = coerce_ops(ops)
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
         vectors = await self._embed_async(texts)
         await anyio.lowlevel.checkpoint()
         return self._apply(ops, texts, vectors)
 
     def _embed_sync(self, texts: Texts) -> tuple[list[list[float]], dict[str, list[float]]]:
-        if self.embeddings is None or texts.empty:
+        if self._embedder is None or texts.empty:
             return [], {}
-        documents = self.embeddings.embed_documents(texts.documents) if texts.documents else []
-        queries = {q: self.embeddings.embed_query(q) for q in texts.queries}
+        documents = self._embedder.embed_documents(texts.documents) if texts.documents else []
+        queries = {q: self._embedder.embed_query(q) for q in texts.queries}
         return documents, queries
 
     async def _embed_async(self, texts: Texts) -> tuple[list[list[float]], dict[str, list[float]]]:
-        if self.embeddings is None or texts.empty:
+        if self._embedder is None or texts.empty:
             return [], {}
-        embeddings = self.embeddings
+        embeddings = self._embedder
         documents = await embeddings.aembed_documents(texts.documents) if texts.documents else []
         queries: dict[str, list[float]] = {}
         for query in texts.queries:

@@ -47,6 +47,7 @@ from ._types import (
     Result,
     SearchOp,
     TTLConfig,
+    coerce_ops,
 )
 
 __all__ = ("ITEMS", "VECTORS", "SqlOp", "SqlStore", "StoreError")
@@ -122,9 +123,10 @@ class SqlStore(TTLSweeping, BaseStore):
     def __init__(self, *, index: Any = None, ttl: TTLConfig | None = None) -> None:
         self.ttl_config = ttl
         self.index_config: IndexConfig | None = normalize_index(index, self._label)
-        self.embeddings: Embedder | None = (
+        self._embedder: Embedder | None = (
             ensure_embeddings(self.index_config["embed"]) if self.index_config else None
         )
+        self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
 
     # -- how a subclass runs an operation ---------------------------------------------------
 
@@ -145,26 +147,26 @@ class SqlStore(TTLSweeping, BaseStore):
     # -- batch ------------------------------------------------------------------------------
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        ops = coerce_ops(ops)
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
         documents: list[list[float]] = []
         queries: dict[str, list[float]] = {}
-        if self.embeddings is not None and not texts.empty:
+        if self._embedder is not None and not texts.empty:
             if texts.documents:
-                documents = self.embeddings.embed_documents(texts.documents)
-            queries = {q: self.embeddings.embed_query(q) for q in texts.queries}
+                documents = self._embedder.embed_documents(texts.documents)
+            queries = {q: self._embedder.embed_query(q) for q in texts.queries}
         return self._run(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config, self.embeddings)
+        ops = coerce_ops(ops)
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
         documents: list[list[float]] = []
         queries: dict[str, list[float]] = {}
-        if self.embeddings is not None and not texts.empty:
+        if self._embedder is not None and not texts.empty:
             if texts.documents:
-                documents = await self.embeddings.aembed_documents(texts.documents)
+                documents = await self._embedder.aembed_documents(texts.documents)
             for query in texts.queries:
-                queries[query] = await self.embeddings.aembed_query(query)
+                queries[query] = await self._embedder.aembed_query(query)
         return await self._arun(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
 
     def _batch(

@@ -11,6 +11,7 @@ event loop does not block on their lock.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -24,9 +25,10 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from ._sql import ITEMS, VECTORS, Rows, SqlOp, SqlStore, StoreError
+from ._sweeper import TTLSweeping
 from ._types import TTLConfig
 
-__all__ = ("SqliteStore",)
+__all__ = ("AsyncSqliteStore", "SqliteStore")
 
 _SCHEMA_VERSION = 1
 _SCHEMA = (
@@ -157,7 +159,7 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         """Close the connection the store opened (idempotent); stop a sweeper thread."""
-        self.stop_ttl_sweeper()
+        TTLSweeping.stop_ttl_sweeper(self)
         with self._lock:
             self._closed = True
             conn, self._conn = self._conn, None
@@ -237,3 +239,27 @@ class SqliteStore(SqlStore):
                 "larger busy_timeout"
             )
         return StoreError(f"the store database {self._path!r} failed: {exc}")
+
+
+class AsyncSqliteStore(SqliteStore):
+    """LangGraph's ``AsyncSqliteStore`` name: a :class:`SqliteStore` whose ``setup`` is a
+    coroutine (every store has both the sync and the async API)."""
+
+    async def setup(self) -> None:  # type: ignore[override]
+        """Create the tables now (otherwise done on first use)."""
+        SqliteStore.setup(self)
+
+    async def sweep_ttl(self) -> int:  # type: ignore[override]
+        """Delete the expired items now; the number deleted."""
+        return await self.asweep_ttl()
+
+    async def start_ttl_sweeper(  # type: ignore[override]
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Start the sweeper thread (see :meth:`SqliteStore.start_ttl_sweeper`); prefer
+        ``async with store.open_ttl_sweeper():``, which runs it as a task of yours."""
+        return SqliteStore.start_ttl_sweeper(self, sweep_interval_minutes)
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # type: ignore[override]  # noqa: ASYNC109
+        """Stop the sweeper thread; True once it has stopped."""
+        return await anyio.to_thread.run_sync(SqliteStore.stop_ttl_sweeper, self, timeout)

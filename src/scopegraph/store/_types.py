@@ -3,7 +3,7 @@ namespace rules (LangGraph's ``langgraph.store.base`` names and semantics)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict
 
@@ -26,6 +26,7 @@ __all__ = (
     "SearchItem",
     "SearchOp",
     "TTLConfig",
+    "coerce_ops",
     "ensure_refresh",
     "ensure_ttl",
     "validate_namespace",
@@ -272,6 +273,34 @@ def validate_op_namespace(op: Op) -> None:
     elif isinstance(op, ListNamespacesOp):
         for condition in op.match_conditions or ():
             validate_namespace_labels(condition.path)
+
+
+_OP_TYPES: dict[str, type[Any]] = {}
+
+
+def coerce_ops(ops: Iterable[Any]) -> list[Op]:
+    """The operations of a batch, checked: LangGraph's own op tuples (``langgraph.store.
+    base.PutOp``...) are taken as ours; namespace labels are validated."""
+    if not _OP_TYPES:
+        _OP_TYPES.update(
+            GetOp=GetOp, PutOp=PutOp, SearchOp=SearchOp, ListNamespacesOp=ListNamespacesOp
+        )
+    out: list[Op] = []
+    for op in ops:
+        if not isinstance(op, GetOp | PutOp | SearchOp | ListNamespacesOp):
+            kind = _OP_TYPES.get(type(op).__name__)
+            if kind is None or not isinstance(op, tuple):
+                raise TypeError(
+                    f"Unknown operation type: {type(op).__name__}; a store takes GetOp, "
+                    "PutOp, SearchOp and ListNamespacesOp"
+                )
+            op = kind(*op)
+            if isinstance(op, ListNamespacesOp) and op.match_conditions:
+                conditions = tuple(MatchCondition(*c) for c in op.match_conditions)
+                op = op._replace(match_conditions=conditions)
+        validate_op_namespace(op)
+        out.append(op)
+    return out
 
 
 def ensure_refresh(ttl_config: TTLConfig | None, refresh_ttl: bool | None = None) -> bool:
