@@ -214,6 +214,8 @@ class RunOptions:
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
     control: RunControl | None = None
     """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
+    store: Any = None
+    """The graph's store (``compile(store=...)``); subgraphs use their parent's."""
     step_timeout: float | None = None
     """The graph's ``step_timeout``: seconds each superstep may take."""
     parent: NodeContext | None = None
@@ -357,6 +359,7 @@ class NodeContext:
             )
         return Runtime(
             context=opts.context,
+            store=opts.store,
             stream_writer=self.write_custom,
             execution_info=self.execution_info(),
             server_info=server,
