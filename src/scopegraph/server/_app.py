@@ -21,10 +21,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from ..checkpoint import BaseCheckpointSaver
+from ..store import BaseStore
 from ._domain import Backend
 from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
+from ._long_term import close_store, open_store
 from ._routes import add_routes
 from ._settings import ServerSettings
 from ._store import Documents, open_backend
@@ -41,6 +43,7 @@ def create_app(
     redis: str | None = None,
     worker: bool = True,
     lease_seconds: float = 10.0,
+    store: BaseStore | None = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -59,11 +62,20 @@ def create_app(
         worker: in scale-out mode, whether this process also runs queued runs (False:
             an API-only process; ``scopegraph worker`` processes run them).
         lease_seconds: in scale-out mode, the lease of this process's worker.
+        store: the long-term memory of ``/store/...`` and of the served graphs
+            (``runtime.store``) that have none of their own. By default one in
+            ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
+            :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
-    served = Graphs({name: served_graph(name, g) for name, g in graphs.items()}, checkpointer)
+    owned_store = store is None
+    if store is None:
+        store = open_store(database)
+    served = Graphs(
+        {name: served_graph(name, g) for name, g in graphs.items()}, checkpointer, store
+    )
     backend: Backend
     if redis is not None:
         from .cluster import open_cluster
@@ -78,8 +90,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with backend.lifespan():
-            yield
+        try:
+            async with backend.lifespan():
+                yield
+        finally:
+            if owned_store:
+                await close_store(store)
 
     app = FastAPI(
         title="scopegraph run server",
@@ -91,6 +107,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.settings = settings
+    app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
