@@ -128,7 +128,7 @@ async def test_client_store_on_postgres(pg_dsn: str, tmp_path: Path) -> None:
     with running_server(tmp_path, db=as_url(pg_dsn), graphs=(MEMO,)) as server:
         async with get_client(url=server.url) as client:
             await _round_trip(client, "pg")
-            result = await client.runs.wait(None, "memo", input={"user": "bo", "note": "hi"})
+            result: Any = await client.runs.wait(None, "memo", input={"user": "bo", "note": "hi"})
             assert result["notes"] == ["hi"]
 
 
@@ -140,7 +140,7 @@ async def test_client_store_in_scale_out(pg_dsn: str, redis_url: str, tmp_path: 
         async with get_client(url=first) as a, get_client(url=second) as b:
             await _round_trip(a, "cluster")
             await a.store.put_item(["notes", "cy"], "from-api-1", {"text": "from-api-1"})
-            result = await b.runs.wait(None, "memo", input={"user": "cy", "note": "from-run"})
+            result: Any = await b.runs.wait(None, "memo", input={"user": "cy", "note": "from-run"})
             assert sorted(result["notes"]) == ["from-api-1", "from-run"]  # a worker's view
             item = await b.store.get_item(["notes", "cy"], "from-run")
             assert item["value"] == {"text": "from-run"}
