@@ -32,6 +32,8 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.runtime": "scopegraph.runtime",
     "langgraph.managed": "scopegraph.managed",
     "langgraph.checkpoint.memory": "scopegraph.checkpoint.memory",
+    "langgraph.store.base": "scopegraph.store.base",
+    "langgraph.store.memory": "scopegraph.store.memory",
     "langgraph.constants": "scopegraph",
 }
 """LangGraph module -> the scopegraph module that provides its public names."""
