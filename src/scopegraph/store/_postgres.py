@@ -23,8 +23,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("PostgresStore needs psycopg: pip install 'scopegraph[postgres]'") from exc
 
 from .._postgres import Database, ErrorKinds, Schema
-from ._sql import ITEMS, VECTORS, SqlOp, SqlStore, StoreError
-from ._types import TTLConfig
+from ._sql import DELETE_VECTORS, ITEMS, UPSERT, VECTORS, SqlOp, SqlStore, StoreError
+from ._types import Op, PutOp, TTLConfig
 
 __all__ = ("PostgresStore", "StoreConnectionError")
 
@@ -91,6 +91,8 @@ class PostgresStore(SqlStore):
     """
 
     _label = "PostgresStore"
+    # One round trip: the old vectors go in the same statement as the item's upsert.
+    _upsert = (f"WITH gone AS ({DELETE_VECTORS}) {UPSERT}",)
 
     def __init__(
         self,
@@ -168,8 +170,16 @@ class PostgresStore(SqlStore):
     def _encode_vector(self, vector: list[float]) -> Any:
         return vector
 
-    def _run(self, make_op: Callable[[], SqlOp]) -> Any:
-        return self._db.run(make_op, transaction=True)
+    def _needs_transaction(self, ops: list[Op]) -> bool:
+        """A batch that writes one item without vectors is one statement (atomic under
+        autocommit): it saves the round trips of BEGIN and COMMIT."""
+        puts = {(op.namespace, op.key): op for op in ops if isinstance(op, PutOp)}
+        if len(puts) > 1:
+            return True
+        return any(op.value is not None and self.index_config is not None for op in puts.values())
 
-    async def _arun(self, make_op: Callable[[], SqlOp]) -> Any:
-        return await self._db.arun(make_op, transaction=True)
+    def _run(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
+        return self._db.run(make_op, transaction=transaction)
+
+    async def _arun(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
+        return await self._db.arun(make_op, transaction=transaction)

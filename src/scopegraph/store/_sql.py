@@ -50,7 +50,7 @@ from ._types import (
     coerce_ops,
 )
 
-__all__ = ("ITEMS", "VECTORS", "SqlOp", "SqlStore", "StoreError")
+__all__ = ("DELETE_VECTORS", "ITEMS", "UPSERT", "VECTORS", "SqlOp", "SqlStore", "StoreError")
 
 ITEMS = "scopegraph_store_items"
 VECTORS = "scopegraph_store_vectors"
@@ -71,6 +71,15 @@ class Rows:
 SqlOp = Generator[tuple[str, Any], Any, Any]
 
 _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
+UPSERT = (
+    f"INSERT INTO {ITEMS} ({_COLUMNS})"
+    " VALUES (%(prefix)s, %(key)s, %(value)s, %(now)s, %(now)s, %(expires_at)s,"
+    " %(ttl_minutes)s)"
+    " ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value,"
+    " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
+    " ttl_minutes = excluded.ttl_minutes"
+)
+DELETE_VECTORS = f"DELETE FROM {VECTORS} WHERE prefix = %(prefix)s AND key = %(key)s"
 
 
 def _text(namespace: tuple[str, ...]) -> str:
@@ -119,6 +128,8 @@ class SqlStore(TTLSweeping, BaseStore):
 
     supports_ttl = True
     _label = "SqlStore"
+    _upsert: tuple[str, ...] = (UPSERT, DELETE_VECTORS)
+    """The statements that store an item and drop its old vectors."""
 
     def __init__(self, *, index: Any = None, ttl: TTLConfig | None = None) -> None:
         self.ttl_config = ttl
@@ -131,12 +142,16 @@ class SqlStore(TTLSweeping, BaseStore):
     # -- how a subclass runs an operation ---------------------------------------------------
 
     @abstractmethod
-    def _run(self, make_op: Callable[[], SqlOp]) -> Any:
-        """Run the operation in one transaction and return its result."""
+    def _run(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
+        """Run the operation (in one transaction if asked) and return its result."""
 
     @abstractmethod
-    async def _arun(self, make_op: Callable[[], SqlOp]) -> Any:
+    async def _arun(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         """The async twin of :meth:`_run`."""
+
+    def _needs_transaction(self, ops: list[Op]) -> bool:
+        """Whether a batch runs in a transaction: when it writes (its reads need none)."""
+        return any(isinstance(op, PutOp) for op in ops)
 
     def _encode_vector(self, vector: list[float]) -> Any:
         return json.dumps(vector)
@@ -155,7 +170,9 @@ class SqlStore(TTLSweeping, BaseStore):
             if texts.documents:
                 documents = self._embedder.embed_documents(texts.documents)
             queries = {q: self._embedder.embed_query(q) for q in texts.queries}
-        return self._run(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
+        return self._run(  # type: ignore[no-any-return]
+            lambda: self._batch(ops, texts, documents, queries), self._needs_transaction(ops)
+        )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = coerce_ops(ops)
@@ -167,7 +184,9 @@ class SqlStore(TTLSweeping, BaseStore):
                 documents = await self._embedder.aembed_documents(texts.documents)
             for query in texts.queries:
                 queries[query] = await self._embedder.aembed_query(query)
-        return await self._arun(lambda: self._batch(ops, texts, documents, queries))  # type: ignore[no-any-return]
+        return await self._arun(  # type: ignore[no-any-return]
+            lambda: self._batch(ops, texts, documents, queries), self._needs_transaction(ops)
+        )
 
     def _batch(
         self,
@@ -306,16 +325,8 @@ class SqlStore(TTLSweeping, BaseStore):
             expires_at=None if op.ttl is None else now + op.ttl * 60,
             ttl_minutes=op.ttl,
         )
-        yield (
-            f"INSERT INTO {ITEMS} ({_COLUMNS})"
-            " VALUES (%(prefix)s, %(key)s, %(value)s, %(now)s, %(now)s, %(expires_at)s,"
-            " %(ttl_minutes)s)"
-            " ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value,"
-            " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
-            " ttl_minutes = excluded.ttl_minutes",
-            params,
-        )
-        yield f"DELETE FROM {VECTORS} WHERE prefix = %(prefix)s AND key = %(key)s", params
+        for statement in self._upsert:
+            yield statement, params
         for field, vector in vectors.items():
             yield (
                 f"INSERT INTO {VECTORS} (prefix, key, field, embedding)"
@@ -332,8 +343,8 @@ class SqlStore(TTLSweeping, BaseStore):
 
     def sweep_ttl(self) -> int:
         """Delete the expired items now; the number deleted."""
-        return int(self._run(self._sweep))
+        return int(self._run(self._sweep, transaction=False))
 
     async def asweep_ttl(self) -> int:
         """The async twin of :meth:`sweep_ttl`."""
-        return int(await self._arun(self._sweep))
+        return int(await self._arun(self._sweep, transaction=False))

@@ -215,20 +215,22 @@ class SqliteStore(SqlStore):
             raise
         conn.execute("COMMIT")
 
-    def _run(self, make_op: Callable[[], SqlOp]) -> Any:
+    def _run(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         with self._lock:
             conn = self._connection()
             try:
+                if not transaction:
+                    return _drive(conn, make_op())
                 with self._transaction(conn):
                     return _drive(conn, make_op())
             except sqlite3.Error as exc:
                 raise self._translate(exc) from exc
 
-    async def _arun(self, make_op: Callable[[], SqlOp]) -> Any:
+    async def _arun(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         if self._async_in_thread:
-            return await anyio.to_thread.run_sync(self._run, make_op)
+            return await anyio.to_thread.run_sync(self._run, make_op, transaction)
         await anyio.lowlevel.checkpoint()
-        return self._run(make_op)
+        return self._run(make_op, transaction)
 
     def _translate(self, exc: sqlite3.Error) -> StoreError:
         name = getattr(exc, "sqlite_errorname", "") or ""
