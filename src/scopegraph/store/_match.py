@@ -4,6 +4,7 @@ similarity ranking, and the listing of namespaces."""
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -124,17 +125,20 @@ def list_namespaces(namespaces: Iterable[tuple[str, ...]], op: ListNamespacesOp)
     return unique[op.offset : op.offset + op.limit]
 
 
+def _norm(vector: Sequence[float]) -> float:
+    return math.sqrt(sum(map(operator.mul, vector, vector)))
+
+
 def cosine_similarity(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[float]:
     """The cosine similarity of ``query`` with each vector (0.0 for a zero vector)."""
-    qnorm = math.sqrt(math.fsum(q * q for q in query))
+    qnorm = _norm(query)
     out: list[float] = []
     for vector in vectors:
-        norm = math.sqrt(math.fsum(v * v for v in vector))
+        norm = _norm(vector)
         if qnorm == 0 or norm == 0:
             out.append(0.0)
-            continue
-        dot = math.fsum(q * v for q, v in zip(query, vector, strict=False))
-        out.append(dot / (qnorm * norm))
+        else:
+            out.append(sum(map(operator.mul, query, vector)) / (qnorm * norm))
     return out
 
 
@@ -147,11 +151,21 @@ def rank(
     items without vectors follow, unscored, to fill the page (LangGraph's order)."""
     scored: list[tuple[float, int, Item]] = []
     unscored: list[Item] = []
+    qnorm = _norm(query_vector)
     for position, (item, vectors) in enumerate(candidates):
         if not vectors:
             unscored.append(item)
             continue
-        scored.append((max(cosine_similarity(query_vector, vectors)), position, item))
+        best = 0.0 if qnorm == 0 else -math.inf
+        for vector in vectors:
+            norm = _norm(vector)
+            score = (
+                0.0
+                if qnorm == 0 or norm == 0
+                else (sum(map(operator.mul, query_vector, vector)) / (qnorm * norm))
+            )
+            best = max(best, score)
+        scored.append((best, position, item))
     scored.sort(key=lambda entry: (-entry[0], entry[1]))
     page: list[SearchItem] = [
         _search_item(item, score) for score, _, item in scored[op.offset : op.offset + op.limit]

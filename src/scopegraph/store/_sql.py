@@ -104,10 +104,10 @@ def _dumps(value: Mapping[str, Any]) -> str:
         ) from None
 
 
-def _item(row: Sequence[Any]) -> Item:
-    prefix, key, value, created, updated = row[:5]
+def _item(row: Sequence[Any], value: dict[str, Any] | None = None) -> Item:
+    prefix, key, text, created, updated = row[:5]
     return Item(
-        value=json.loads(value),
+        value=json.loads(text) if value is None else value,
         key=key,
         namespace=_namespace(prefix),
         created_at=_moment(created),
@@ -263,21 +263,24 @@ class SqlStore(TTLSweeping, BaseStore):
         else:
             found = yield statement, params
             rows = []
-            items: list[Item] = []
+            values: list[dict[str, Any]] = []
             for row in found.rows:
-                item = _item(row)
-                if matches_filter(item.value, op.filter):
+                value = json.loads(row[2])
+                if matches_filter(value, op.filter):
                     rows.append(row)
-                    items.append(item)
+                    values.append(value)
             if ranked:
                 assert op.query is not None
                 by_item = yield from self._vectors(op.namespace_prefix)
                 candidates = [
-                    (item, by_item.get((_text(item.namespace), item.key), [])) for item in items
+                    (_item(row, value), by_item.get((row[0], row[1]), []))
+                    for row, value in zip(rows, values, strict=True)
                 ]
                 results = rank(op, queries[op.query], candidates)
-            else:
-                results = page(op, items)
+            else:  # Items for the page only: most rows of a filtered search are not shown
+                shown = slice(op.offset, op.offset + op.limit)
+                items = [_item(r, v) for r, v in zip(rows[shown], values[shown], strict=True)]
+                results = page(SearchOp(op.namespace_prefix, limit=len(items)), items)
         if op.refresh_ttl:
             with_ttl = {(r[0], r[1]) for r in rows if r[6] is not None}
             touched = [
