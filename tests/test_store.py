@@ -490,3 +490,16 @@ def test_a_langgraph_store_works_in_a_scopegraph_graph() -> None:
     graph = _graph(theirs)
     assert graph.invoke({"n": 0}) == {"n": 1}
     assert theirs.get(("counter",), "n").value == {"n": 1}
+
+
+def test_a_store_given_after_compiling_reaches_the_next_runs() -> None:
+    # what the run server does for the graphs it serves
+    graph = _graph(None)
+    with pytest.raises(AttributeError):  # the node calls runtime.store.aput: None has none
+        graph.invoke({"n": 0})
+    store = InMemoryStore()
+    graph.store = store
+    assert graph.invoke({"n": 0}) == {"n": 1}
+    item = store.get(("counter",), "n")
+    assert item is not None
+    assert item.value == {"n": 1}

@@ -42,6 +42,7 @@ __all__ = (
     "current",
     "merge_configs",
     "parse_config",
+    "store_of",
 )
 
 Sink = Callable[[tuple[str, ...], str, Any], None]
@@ -229,6 +230,13 @@ class RunOptions:
     """Nodes the run stops after (``interrupt_after``)."""
 
 
+def store_of(run: RunView) -> Any:
+    """The store of a run (``compile(store=...)`` of its graph, read when the run was
+    built, so a graph given a store after compiling, as the run server does, uses it; a
+    subgraph's run has its parent's), or None."""
+    return run.opts.store
+
+
 class RunView(Protocol):
     """What a node (and the run's helpers) see of its run; ``_loop.Run`` implements it."""
 
@@ -359,7 +367,7 @@ class NodeContext:
             )
         return Runtime(
             context=opts.context,
-            store=opts.store,
+            store=store_of(self.run),
             stream_writer=self.write_custom,
             execution_info=self.execution_info(),
             server_info=server,
