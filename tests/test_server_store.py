@@ -113,6 +113,7 @@ async def test_served_graphs_share_the_store_with_the_api(client: Any) -> None:
         ("POST", "/store/items/search", {"namespace_prefix": ["a"], "limit": -1}, None, "limit"),
         ("POST", "/store/items/search", {"filter": {"x": {"$regex": "."}}}, None, "$regex"),
         ("POST", "/store/namespaces", {"max_depth": 0}, None, "max_depth"),
+        ("PUT", "/store/items", {"namespace": ["a"], "key": "k", "value": {"n": 2**70}}, None, "n"),
     ],
 )
 async def test_bad_store_requests_are_422_naming_the_problem(

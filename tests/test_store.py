@@ -271,6 +271,29 @@ def test_each_path_of_a_field_list_is_embedded(kind: str, tmp_path: Path) -> Non
         close(store)
 
 
+@pytest.mark.anyio
+async def test_a_langchain_embeddings_object_serves_async_calls_on_both_backends(
+    anyio_backend: str,
+) -> None:
+    embeddings_module = pytest.importorskip("langchain_core.embeddings")
+
+    class Letters(embeddings_module.Embeddings):  # type: ignore[misc, name-defined]
+        # sync methods only: LangChain's async defaults need asyncio's executor
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return letters(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return letters([text])[0]
+
+    embeddings = Letters()
+    store = InMemoryStore(index={"dims": 26, "embed": embeddings, "fields": ["text"]})
+    assert store.embeddings is embeddings
+    await store.aput(("d",), "a", {"text": "aaaa"})
+    await store.aput(("d",), "b", {"text": "bbbb"})
+    found = await store.asearch(("d",), query="a")
+    assert [(i.key, round(i.score or 0, 6)) for i in found] == [("a", 1.0), ("b", 0.0)]
+
+
 def test_an_async_embedding_function_refuses_sync_calls_clearly() -> None:
     store = InMemoryStore(index={"dims": 26, "embed": aletters})
     with pytest.raises(ValueError, match="async embedding function"):
