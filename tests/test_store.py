@@ -526,3 +526,36 @@ def test_a_store_given_after_compiling_reaches_the_next_runs() -> None:
     item = store.get(("counter",), "n")
     assert item is not None
     assert item.value == {"n": 1}
+
+
+@pytest.mark.parametrize("sql_kind", ["sqlite", "postgres"])
+@pytest.mark.anyio
+async def test_langgraphs_async_store_names_have_coroutine_setup_and_sweep(
+    sql_kind: str, tmp_path: Path, anyio_backend: str, clock: list[float]
+) -> None:
+    from scopegraph.store.postgres import AsyncPostgresStore
+    from scopegraph.store.sqlite import AsyncSqliteStore
+
+    if sql_kind == "sqlite":
+        opened: Any = AsyncSqliteStore.from_conn_string(
+            str(tmp_path / "a.db"), ttl={"default_ttl": 1}
+        )
+    else:
+        opened = AsyncPostgresStore.from_conn_string(
+            _pg.fresh_database_dsn(), ttl={"default_ttl": 1}
+        )
+    async with opened as store:
+        await store.setup()
+        await store.aput(("a",), "k", {"v": 1})
+        clock[0] += 120
+        assert await store.sweep_ttl() == 1
+        await store.start_ttl_sweeper(sweep_interval_minutes=10)
+        assert await store.stop_ttl_sweeper(timeout=5)
+        assert store.get(("a",), "k") is None  # the sync API works on the loop's thread too
+
+
+def test_base_re_exports_langchains_embeddings() -> None:
+    embeddings = pytest.importorskip("langchain_core.embeddings")
+    from scopegraph.store import base
+
+    assert base.Embeddings is embeddings.Embeddings

@@ -17,16 +17,19 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+import anyio.to_thread
+
 try:
     import psycopg  # noqa: F401 - fail here, naming the extra, when it is missing
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("PostgresStore needs psycopg: pip install 'scopegraph[postgres]'") from exc
 
 from .._postgres import Database, ErrorKinds, Schema
-from ._sql import DELETE_VECTORS, ITEMS, UPSERT, VECTORS, SqlOp, SqlStore, StoreError
+from ._sql import DELETE_VECTORS, ITEMS, UPSERT, VECTORS, AsyncNames, SqlOp, SqlStore, StoreError
+from ._sweeper import TTLSweeping
 from ._types import Op, PutOp, TTLConfig
 
-__all__ = ("PostgresStore", "StoreConnectionError")
+__all__ = ("AsyncPostgresStore", "PostgresStore", "StoreConnectionError")
 
 
 class StoreConnectionError(StoreError, ConnectionError):
@@ -160,11 +163,11 @@ class PostgresStore(SqlStore):
         await self._db.setup()
 
     def close(self) -> None:
-        self.stop_ttl_sweeper()
+        TTLSweeping.stop_ttl_sweeper(self)
         self._db.close()
 
     async def aclose(self) -> None:
-        self.stop_ttl_sweeper()
+        await anyio.to_thread.run_sync(TTLSweeping.stop_ttl_sweeper, self)
         await self._db.aclose()
 
     def _encode_vector(self, vector: list[float]) -> Any:
@@ -183,3 +186,8 @@ class PostgresStore(SqlStore):
 
     async def _arun(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         return await self._db.arun(make_op, transaction=transaction)
+
+
+class AsyncPostgresStore(AsyncNames, PostgresStore):  # type: ignore[misc]
+    """LangGraph's ``AsyncPostgresStore`` name: a :class:`PostgresStore` whose ``setup``,
+    ``sweep_ttl`` and sweeper methods are coroutines (every store has both APIs)."""

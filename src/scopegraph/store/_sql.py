@@ -24,13 +24,16 @@ store rewrites the placeholders to ``:name``. The whole batch runs in one transa
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+import anyio.to_thread
 
 from ._base import BaseStore
 from ._embed import Embedder, ensure_embeddings
@@ -50,7 +53,16 @@ from ._types import (
     coerce_ops,
 )
 
-__all__ = ("DELETE_VECTORS", "ITEMS", "UPSERT", "VECTORS", "SqlOp", "SqlStore", "StoreError")
+__all__ = (
+    "DELETE_VECTORS",
+    "AsyncNames",
+    "ITEMS",
+    "UPSERT",
+    "VECTORS",
+    "SqlOp",
+    "SqlStore",
+    "StoreError",
+)
 
 ITEMS = "scopegraph_store_items"
 VECTORS = "scopegraph_store_vectors"
@@ -346,8 +358,37 @@ class SqlStore(TTLSweeping, BaseStore):
 
     def sweep_ttl(self) -> int:
         """Delete the expired items now; the number deleted."""
+        return self._sweep_sync()
+
+    def _sweep_sync(self) -> int:
         return int(self._run(self._sweep, transaction=False))
 
     async def asweep_ttl(self) -> int:
         """The async twin of :meth:`sweep_ttl`."""
         return int(await self._arun(self._sweep, transaction=False))
+
+
+class AsyncNames:
+    """LangGraph's ``AsyncSqliteStore`` / ``AsyncPostgresStore`` names: a store whose
+    ``setup``, ``sweep_ttl``, ``start_ttl_sweeper`` and ``stop_ttl_sweeper`` are
+    coroutines. Every scopegraph store has both APIs; these only rename."""
+
+    async def setup(self) -> None:
+        """Create the tables now (otherwise done on first use)."""
+        await self.asetup()  # type: ignore[attr-defined]
+
+    async def sweep_ttl(self) -> int:
+        """Delete the expired items now; the number deleted."""
+        return await self.asweep_ttl()  # type: ignore[attr-defined, no-any-return]
+
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Start the sweeper thread (see ``SqliteStore.start_ttl_sweeper``); prefer
+        ``async with store.open_ttl_sweeper():``, which runs it as a task of yours."""
+        return TTLSweeping.start_ttl_sweeper(self, sweep_interval_minutes)  # type: ignore[arg-type]
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
+        """Stop the sweeper thread; True once it has stopped."""
+        stop = TTLSweeping.stop_ttl_sweeper
+        return await anyio.to_thread.run_sync(stop, cast(Any, self), timeout)

@@ -11,7 +11,6 @@ event loop does not block on their lock.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import re
@@ -24,7 +23,7 @@ from typing import Any, Self
 import anyio.lowlevel
 import anyio.to_thread
 
-from ._sql import ITEMS, VECTORS, Rows, SqlOp, SqlStore, StoreError
+from ._sql import ITEMS, VECTORS, AsyncNames, Rows, SqlOp, SqlStore, StoreError
 from ._sweeper import TTLSweeping
 from ._types import TTLConfig
 
@@ -155,7 +154,7 @@ class SqliteStore(SqlStore):
             self._connection()
 
     async def asetup(self) -> None:
-        self.setup()
+        SqliteStore.setup(self)
 
     def close(self) -> None:
         """Close the connection the store opened (idempotent); stop a sweeper thread."""
@@ -243,25 +242,6 @@ class SqliteStore(SqlStore):
         return StoreError(f"the store database {self._path!r} failed: {exc}")
 
 
-class AsyncSqliteStore(SqliteStore):
-    """LangGraph's ``AsyncSqliteStore`` name: a :class:`SqliteStore` whose ``setup`` is a
-    coroutine (every store has both the sync and the async API)."""
-
-    async def setup(self) -> None:  # type: ignore[override]
-        """Create the tables now (otherwise done on first use)."""
-        SqliteStore.setup(self)
-
-    async def sweep_ttl(self) -> int:  # type: ignore[override]
-        """Delete the expired items now; the number deleted."""
-        return await self.asweep_ttl()
-
-    async def start_ttl_sweeper(  # type: ignore[override]
-        self, sweep_interval_minutes: float | None = None
-    ) -> concurrent.futures.Future[None]:
-        """Start the sweeper thread (see :meth:`SqliteStore.start_ttl_sweeper`); prefer
-        ``async with store.open_ttl_sweeper():``, which runs it as a task of yours."""
-        return SqliteStore.start_ttl_sweeper(self, sweep_interval_minutes)
-
-    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:  # type: ignore[override]  # noqa: ASYNC109
-        """Stop the sweeper thread; True once it has stopped."""
-        return await anyio.to_thread.run_sync(SqliteStore.stop_ttl_sweeper, self, timeout)
+class AsyncSqliteStore(AsyncNames, SqliteStore):  # type: ignore[misc]
+    """LangGraph's ``AsyncSqliteStore`` name: a :class:`SqliteStore` whose ``setup``,
+    ``sweep_ttl`` and sweeper methods are coroutines (every store has both APIs)."""

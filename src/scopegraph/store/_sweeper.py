@@ -27,6 +27,11 @@ class TTLSweeping:
     def sweep_ttl(self) -> int:  # pragma: no cover - every store defines it
         raise NotImplementedError
 
+    def _sweep_sync(self) -> int:
+        """What the sweeper thread calls (``sweep_ttl`` is a coroutine in the
+        ``Async*Store`` names)."""
+        return self.sweep_ttl()
+
     async def asweep_ttl(self) -> int:  # pragma: no cover - every store defines it
         raise NotImplementedError
 
@@ -55,7 +60,7 @@ class TTLSweeping:
         def loop() -> None:
             try:
                 while not stop.wait(seconds):
-                    self.sweep_ttl()
+                    self._sweep_sync()
             except BaseException as exc:
                 done.set_exception(exc)
             else:

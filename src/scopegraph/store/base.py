@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._base import BaseStore as BaseStore
 from ._embed import ensure_embeddings as ensure_embeddings
 from ._embed import get_text_at_path as get_text_at_path
@@ -28,6 +30,7 @@ from ._types import validate_op_namespace as validate_op_namespace
 
 __all__ = (
     "NOT_PROVIDED",
+    "Embeddings",  # noqa: F822 - resolved by __getattr__ (LangChain's class)
     "AEmbeddingsFunc",
     "BaseStore",
     "EmbeddingsFunc",
@@ -51,3 +54,18 @@ __all__ = (
     "tokenize_path",
     "validate_op_namespace",
 )
+
+
+def __getattr__(name: str) -> Any:
+    # LangGraph's module re-exports LangChain's Embeddings; so does this one, on demand
+    # (the core does not need langchain-core).
+    if name == "Embeddings":
+        try:
+            from langchain_core.embeddings import Embeddings
+        except ImportError as exc:
+            raise ImportError(
+                "Embeddings is LangChain's class: pip install 'scopegraph[langchain]' "
+                "(or pass a function as index['embed'])"
+            ) from exc
+        return Embeddings
+    raise AttributeError(f"module 'scopegraph.store.base' has no attribute {name!r}")
