@@ -1,8 +1,9 @@
 """Store operations per call, scopegraph's stores and LangGraph's:
 ``python -m benchmarks.store_ops [--pg postgresql://...]``.
 
-2,000 puts and gets in 20 namespaces, 100 filtered searches and 20 semantic searches
-(26-dim letter-count embedding of one field) over them; microseconds or milliseconds per
+2,000 puts and gets in 20 namespaces, then over them 100 searches with a number range, 100
+with a string equality, and 20 semantic searches (26-dim letter-count embedding of one
+field); microseconds or milliseconds per
 call, sync API. LangGraph's ``SqliteStore`` is measured without an index (its semantic
 search needs the ``sqlite-vec`` extension), so its query column stays empty.
 """
@@ -38,15 +39,20 @@ def _per_call(fn: Callable[[int], Any], n: int) -> float:
 
 def measure(store: Any, *, query: bool) -> list[str]:
     put = _per_call(
-        lambda i: store.put(("users", f"u{i % 20}"), f"k{i}", {"text": f"note {i}", "i": i}), N
+        lambda i: store.put(
+            ("users", f"u{i % 20}"), f"k{i}", {"text": f"note {i}", "i": i, "tag": f"t{i % 10}"}
+        ),
+        N,
     )
     get = _per_call(lambda i: store.get(("users", f"u{i % 20}"), f"k{i}"), N)
     search = _per_call(lambda i: store.search(("users",), filter={"i": {"$gt": 1000}}), 100)
+    tagged = _per_call(lambda i: store.search(("users",), filter={"tag": "t7"}), 100)
     ranked = _per_call(lambda i: store.search(("users",), query="note"), 20) if query else None
     return [
         f"{put * 1e6:.0f}",
         f"{get * 1e6:.0f}",
         f"{search * 1e3:.1f}",
+        f"{tagged * 1e3:.1f}",
         "" if ranked is None else f"{ranked * 1e3:.1f}",
     ]
 
@@ -81,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
             lg_sqlite.setup()
             rows.append(("LangGraph SqliteStore (file, no index)", measure(lg_sqlite, query=False)))
     print(
-        "| store | put (µs) | get (µs) | filtered search (ms) | semantic search (ms) |\n"
-        "|---|---|---|---|---|"
+        "| store | put (µs) | get (µs) | search, number range (ms) | search, string equality "
+        "(ms) | semantic search (ms) |\n|---|---|---|---|---|---|"
     )
     for name, cells in rows:
         print(f"| {name} | {' | '.join(cells)} |")

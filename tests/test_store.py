@@ -191,6 +191,19 @@ def test_search_filters(store: BaseStore, filter: dict[str, Any], keys: list[str
     assert sorted(i.key for i in store.search(("shop",), filter=filter)) == keys
 
 
+def test_string_filters_match_only_strings(store: BaseStore) -> None:
+    store.put(("f",), "number", {"n": 5, "access-level": "public", "flag": True})
+    store.put(("f",), "text", {"n": "5", "access-level": "private", "flag": "true"})
+    store.put(("f",), "nested", {"n": {"x": "5"}, "o'k": "1"})
+    assert [i.key for i in store.search(("f",), filter={"n": "5"})] == ["text"]
+    assert [i.key for i in store.search(("f",), filter={"n": {"$eq": "5"}})] == ["text"]
+    assert [i.key for i in store.search(("f",), filter={"n": 5})] == ["number"]
+    assert [i.key for i in store.search(("f",), filter={"flag": "true"})] == ["text"]
+    assert [i.key for i in store.search(("f",), filter={"access-level": "public"})] == ["number"]
+    assert [i.key for i in store.search(("f",), filter={"o'k": "1"})] == ["nested"]
+    assert [i.key for i in store.search(("f",), filter={"n": "5", "flag": True})] == []
+
+
 def test_search_prefix_stops_at_label_boundaries_and_pages(store: BaseStore) -> None:
     _seed(store)
     assert sorted(i.key for i in store.search(("shop",))) == ["apple", "banana", "pepper"]

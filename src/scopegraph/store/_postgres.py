@@ -181,6 +181,9 @@ class PostgresStore(SqlStore):
             return True
         return any(op.value is not None and self.index_config is not None for op in puts.values())
 
+    def _json_text(self, key_param: str) -> str:
+        return f"(value::jsonb ->> %({key_param})s)"
+
     def _run(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         return self._db.run(make_op, transaction=transaction)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import re
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
@@ -82,6 +83,8 @@ class Rows:
 
 SqlOp = Generator[tuple[str, Any], Any, Any]
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+"""Filter keys pushed into SQL (others, dotted paths included, are filtered in Python)."""
 _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
 UPSERT = (
     f"INSERT INTO {ITEMS} ({_COLUMNS})"
@@ -263,6 +266,7 @@ class SqlStore(TTLSweeping, BaseStore):
     ) -> Generator[tuple[str, Any], Any, Result]:
         params: dict[str, Any] = {}
         where = _prefix_condition(op.namespace_prefix, params) + self._live(params, now)
+        where += self._prefilter(op.filter, params)
         statement = (
             f"SELECT {_COLUMNS} FROM {ITEMS} WHERE {where} ORDER BY updated_at DESC, prefix, key"
         )
@@ -302,6 +306,29 @@ class SqlStore(TTLSweeping, BaseStore):
             ]
             yield from self._refresh(touched, now)
         return results
+
+    def _json_text(self, key_param: str) -> str:
+        """SQL for the text of a top-level key of ``value`` (None: no pre-filter)."""
+        return ""
+
+    def _prefilter(self, filter: dict[str, Any] | None, params: dict[str, Any]) -> str:
+        """SQL conditions that keep every row a filter's string equalities can match
+        (a superset: the filter itself is then applied in Python), so that fewer rows
+        leave the database."""
+        if not filter:
+            return ""
+        conditions = []
+        for i, (key, wanted) in enumerate(filter.items()):
+            if isinstance(wanted, dict) and set(wanted) == {"$eq"}:
+                wanted = wanted["$eq"]
+            if not isinstance(wanted, str) or not _PLAIN_KEY.fullmatch(key):
+                continue
+            text = self._json_text(f"k{i}")
+            if not text:
+                return ""
+            params[f"k{i}"], params[f"v{i}"] = key, wanted
+            conditions.append(f" AND {text} = %(v{i})s")
+        return "".join(conditions)
 
     def _vectors(
         self, prefix: tuple[str, ...]

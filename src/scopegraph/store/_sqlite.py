@@ -214,6 +214,9 @@ class SqliteStore(SqlStore):
             raise
         conn.execute("COMMIT")
 
+    def _json_text(self, key_param: str) -> str:
+        return f"json_extract(value, '$.\"' || %({key_param})s || '\"')"
+
     def _run(self, make_op: Callable[[], SqlOp], transaction: bool = True) -> Any:
         with self._lock:
             conn = self._connection()
