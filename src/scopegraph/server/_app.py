@@ -15,7 +15,7 @@ The layers, from the wire in:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,10 +26,13 @@ from ._domain import Backend
 from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
+from ._logs import RequestIdMiddleware
 from ._long_term import close_store, open_store
+from ._metrics import Metrics, instrument_saver, open_metrics
 from ._routes import add_routes
 from ._settings import ServerSettings
 from ._store import Documents, open_backend
+from ._tracing import TraceContextMiddleware, Tracing
 
 __all__ = ("create_app", "drain")
 
@@ -44,6 +47,7 @@ def create_app(
     worker: bool = True,
     lease_seconds: float = 10.0,
     store: BaseStore | None = None,
+    tracer_provider: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -62,6 +66,8 @@ def create_app(
         worker: in scale-out mode, whether this process also runs queued runs (False:
             an API-only process; ``scopegraph worker`` processes run them).
         lease_seconds: in scale-out mode, the lease of this process's worker.
+        tracer_provider: an OpenTelemetry ``TracerProvider``: spans of runs and nodes go
+            there (``docs/operations.md``); None: no tracing.
         store: the long-term memory of ``/store/...`` and of the served graphs
             (``runtime.store``) that have none of their own. By default one in
             ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
@@ -87,6 +93,9 @@ def create_app(
         from .local import LocalBackend
 
         backend = LocalBackend(served, Documents(open_backend(database)), settings)
+    metrics = open_metrics() if settings.metrics else None
+    tracing = None if tracer_provider is None else Tracing(tracer_provider)
+    stop_timing = _observe(backend, served, metrics, tracing)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +103,7 @@ def create_app(
             async with backend.lifespan():
                 yield
         finally:
+            stop_timing()
             if owned_store:
                 await close_store(store)
 
@@ -109,6 +119,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
     if settings.cors_origins:  # off by default: a page of another origin gets no answer
@@ -122,7 +133,22 @@ def create_app(
             expose_headers=["Content-Location", "Location"],
         )
     add_routes(app)
+    if tracing is not None:
+        app.add_middleware(TraceContextMiddleware)
+    if settings.log_format == "json":
+        app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _observe(
+    backend: Backend, served: Graphs, metrics: Metrics | None, tracing: Tracing | None
+) -> Callable[[], None]:
+    """Give the backend the app's metrics and tracing, and time the checkpointer's calls
+    when metrics are on; returns what stops that timing (the saver may be shared)."""
+    backend.observe(metrics, tracing)
+    if metrics is None or served.checkpointer is None:
+        return lambda: None
+    return instrument_saver(served.checkpointer, metrics.checkpoint_took)
 
 
 async def drain(app: FastAPI, grace: float | None = None) -> None:
