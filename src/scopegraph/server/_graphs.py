@@ -5,7 +5,7 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import CompiledStateGraph
@@ -45,15 +45,32 @@ def check_id(value: str, what: str) -> str:
     return str(uuid.UUID(value))
 
 
+def give_store(graphs: Iterable[Any], store: Any) -> None:
+    """The server's store for the graphs compiled without one of their own."""
+    if store is None:
+        return
+    for graph in graphs:
+        target = graph.graph if is_bridged(graph) else graph
+        if getattr(target, "store", None) is None:
+            target.store = store
+
+
 class Graphs:
     """The graphs a server serves (one assistant each) and their checkpointer.
 
     Each scopegraph graph gets ``checkpointer``; a LangGraph graph keeps its own
     (LangGraph's ``InMemorySaver`` if it was compiled without one)."""
 
-    def __init__(self, graphs: Mapping[str, Any], checkpointer: BaseCheckpointSaver | None) -> None:
+    def __init__(
+        self,
+        graphs: Mapping[str, Any],
+        checkpointer: BaseCheckpointSaver | None,
+        store: Any = None,
+    ) -> None:
         self.graphs = dict(graphs)
         self.checkpointer = checkpointer
+        self.store = store
+        give_store(self.graphs.values(), store)
         for graph in self.graphs.values():
             if not is_bridged(graph):
                 graph.checkpointer = checkpointer
