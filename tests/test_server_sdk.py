@@ -154,7 +154,8 @@ async def test_each_stream_mode(client: Any, mode: str) -> None:
     ]
     events = [p.event for p in parts]
     assert events[0] == "metadata"
-    assert "end" not in events and "error" not in events
+    assert "end" not in events
+    assert "error" not in events
     body = [p.data for p in parts[1:]]
     assert body, f"no {mode} events"
     assert set(events[1:-1]) == {mode}
@@ -232,7 +233,8 @@ async def test_continue_and_rejoin_with_last_event_id(client: Any) -> None:
     last_id = first[-1].id
     assert last_id is not None
     rest = [p async for p in client.runs.join_stream(tid, run_id, last_event_id=last_id)]
-    assert rest and [p.event for p in rest if p.event in ("end", "error")] == []
+    assert rest
+    assert [p.event for p in rest if p.event in ("end", "error")] == []
     ids = [int(p.id) for p in first + rest if p.id is not None]
     assert ids == list(range(len(ids))), "a gap or a duplicate in the event ids"
     tokens = [p.data["token"] for p in first + rest if p.event == "custom"]
@@ -421,7 +423,8 @@ async def test_new_runs_are_refused_while_shutting_down(tmp_path: Path) -> None:
             assert refused.status_code == 503
             assert refused.json()["error"] == "ServiceUnavailable"
             # Within the grace period the running run finished normally.
-            assert rest and [p.event for p in rest if p.event == "error"] == []
+            assert rest
+            assert [p.event for p in rest if p.event == "error"] == []
 
 
 async def test_messages_tuple_streams_chat_model_tokens(tmp_path: Path) -> None:
