@@ -89,13 +89,14 @@ async def test_error_bodies_carry_detail_and_the_statuses_of_langgraph(
     missing = str(uuid.uuid4())
     with pytest.raises(NotFoundError) as not_found:
         await client.threads.get(missing)
-    body = not_found.value.body
+    body: Any = not_found.value.body
     assert body["detail"] == body["message"]
     assert missing in body["detail"]
     tid = (await client.threads.create())["thread_id"]
     with pytest.raises(UnprocessableEntityError) as unknown:  # not a graph, not a UUID
         await client.runs.create(tid, "no-such-graph", input={})
-    assert unknown.value.body["error"] == "InvalidAssistant"
+    refused: Any = unknown.value.body
+    assert refused["error"] == "InvalidAssistant"
     with pytest.raises(NotFoundError):  # a UUID that names no assistant
         await client.runs.create(tid, missing, input={})
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -123,7 +124,8 @@ async def test_cancel_wait_answers_the_final_values_then_404(client: Any) -> Non
     assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
     with pytest.raises(NotFoundError) as ended:
         await client.runs.cancel(tid, run_id)
-    assert "already ended" in ended.value.body["detail"]
+    gone: Any = ended.value.body
+    assert "already ended" in gone["detail"]
 
 
 async def test_metadata_flows_into_runs_threads_and_checkpoints(client: Any) -> None:

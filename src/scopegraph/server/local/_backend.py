@@ -21,9 +21,11 @@ from .._domain import (
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
+from .._metrics import Metrics, RunStats
 from .._models import RunCreate
 from .._settings import ServerSettings
 from .._store import Documents
+from .._tracing import Tracing
 from .._wire import now_iso
 from ._manager import Live, RunManager
 
@@ -96,6 +98,14 @@ class LocalBackend:
     async def check(self) -> None:
         await self.docs.check()
 
+    async def stats(self) -> RunStats:
+        return self.manager.stats()
+
+    def observe(self, metrics: Metrics | None, tracing: Tracing | None) -> None:
+        self.manager.metrics = metrics
+        self.manager.tracing = tracing
+        self.docs.observe = None if metrics is None else metrics.store_took
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(self, thread_id: str) -> ThreadRecord:
@@ -112,14 +122,13 @@ class LocalBackend:
         self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
-        existing = await self.docs.get("thread", thread_id)
-        if existing is not None:
-            if if_exists == "do_nothing":
-                return await self.graphs.thread_values(existing)
-            raise ConflictError(f"thread {thread_id} already exists")
         thread = _new_thread(thread_id, metadata or {})
-        await self.docs.save("thread", thread)
-        return thread
+        if await self.docs.insert("thread", thread):
+            return thread
+        existing = await self.docs.get("thread", thread_id)
+        if existing is not None and if_exists == "do_nothing":
+            return await self.graphs.thread_values(existing)
+        raise ConflictError(f"thread {thread_id} already exists")
 
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
@@ -131,10 +140,15 @@ class LocalBackend:
         return await self.graphs.thread_values(await self.thread(thread_id))
 
     async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
-        thread = dict(await self.thread(thread_id))
-        thread["metadata"] = {**thread.get("metadata", {}), **metadata}
-        thread["updated_at"] = now_iso()
-        await self.docs.save("thread", thread)
+        tid = check_id(thread_id, "thread_id")
+
+        def patched(thread: ThreadRecord) -> ThreadRecord:
+            merged = {**thread.get("metadata", {}), **metadata}
+            return {**thread, "metadata": merged, "updated_at": now_iso()}
+
+        thread = await self.docs.update("thread", tid, patched)
+        if thread is None:
+            raise NotFoundError(f"thread {thread_id} not found")
         return await self.graphs.thread_values(thread)
 
     async def delete_thread(self, thread_id: str) -> None:
@@ -167,8 +181,10 @@ class LocalBackend:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
-            thread = _new_thread(thread_id, {"graph_id": graph_id})
-            await self.docs.save("thread", thread)
+            # Insert only: a thread created meanwhile by another request is kept as it is.
+            created = _new_thread(thread_id, {"graph_id": graph_id})
+            await self.docs.insert("thread", created)
+            thread = await self.docs.get("thread", thread_id) or created
         return thread
 
     async def _create(
