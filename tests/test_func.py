@@ -791,3 +791,23 @@ def test_the_module_has_langgraphs_names() -> None:
     import scopegraph.func
 
     assert set(langgraph.func.__all__) <= set(scopegraph.func.__all__)
+
+
+async def test_the_entrypoints_store_reaches_the_function_and_its_tasks() -> None:
+    from scopegraph.store.memory import InMemoryStore
+
+    memory = InMemoryStore()
+
+    @task
+    async def remember(fact: str, store: Any = None) -> str:
+        await store.aput(("facts",), fact, {"text": fact})
+        return fact
+
+    @entrypoint(store=memory)
+    async def workflow(fact: str, *, store: Any, runtime: Any) -> list[str]:
+        assert store is memory
+        assert runtime.store is memory
+        await remember(fact)
+        return [item.key for item in await store.asearch(("facts",))]
+
+    assert await workflow.ainvoke("otters hold hands") == ["otters hold hands"]

@@ -401,7 +401,6 @@ class _Host:
     group: anyio.abc.TaskGroup
     retry_policy: tuple[RetryPolicy, ...]
     cache_policy: CachePolicy | None
-    store: Any
 
 
 @dataclass(slots=True)
@@ -630,7 +629,7 @@ async def _call_function(call: _Call, ctx: NodeContext) -> Any:
         for name, position in fn.injected.items():
             if name in kwargs or (position is not None and position < len(args)):
                 continue  # the call passes it
-            kwargs[name] = _injected_value(name, ctx, call.host)
+            kwargs[name] = _injected_value(name, ctx)
     if fn.is_async:
         return await fn.func(*args, **kwargs)
     # A task call runs in a task of its own, which nothing but its scope cancels: the
@@ -638,15 +637,14 @@ async def _call_function(call: _Call, ctx: NodeContext) -> Any:
     return await anyio.to_thread.run_sync(functools.partial(fn.func, *args, **kwargs))
 
 
-def _injected_value(name: str, ctx: NodeContext, host: _Host | None) -> Any:
-    store = None if host is None else host.store
+def _injected_value(name: str, ctx: NodeContext) -> Any:
     if name == "config":
         return ctx.config
     if name == "writer":
         return ctx.write_custom
     if name == "store":
-        return store
-    return ctx.runtime.override(store=store)
+        return ctx.run.opts.store
+    return ctx.runtime
 
 
 # -- entrypoints ----------------------------------------------------------------------------
@@ -657,8 +655,6 @@ class EntrypointGraph(CompiledStateGraph[Any, Any, Any, Any]):
 
     input_type: Any = Any
     output_type: Any = Any
-    store: Any = None
-    """``entrypoint(store=...)``: what the function's and its tasks' ``store`` get."""
 
     def __repr__(self) -> str:
         return f"<EntrypointGraph {next(iter(self.nodes))!r}>"
@@ -751,7 +747,7 @@ class entrypoint(Generic[T]):  # LangGraph's name
             else tuple(self.retry_policy)
         )
         name = func.__name__
-        node = _entry_node(func, policies, self.cache_policy, self.store)
+        node = _entry_node(func, policies, self.cache_policy)
         builder: StateGraph[Any, Any, Any, Any] = StateGraph(
             object, context_schema=self.context_schema
         )  # a root state: the return value
@@ -763,12 +759,14 @@ class entrypoint(Generic[T]):  # LangGraph's name
             timeout=self.timeout,
         )
         builder.add_edge(START, name)
-        builder.compile(checkpointer=self.checkpointer, cache=self.cache)  # checks them
+        # compile() checks them
+        builder.compile(checkpointer=self.checkpointer, cache=self.cache, store=self.store)
         graph = EntrypointGraph(
             builder,
             checkpointer=self.checkpointer,
             context_schema=self.context_schema,
             cache=self.cache,
+            store=self.store,
         )
         graph.spec = dataclasses.replace(
             graph.spec,
@@ -780,7 +778,6 @@ class entrypoint(Generic[T]):  # LangGraph's name
         )
         graph.input_type = input_type
         graph.output_type = output_type
-        graph.store = self.store
         return graph
 
 
@@ -838,7 +835,6 @@ def _entry_node(
     func: Callable[..., Any],
     retry_policy: tuple[RetryPolicy, ...],
     cache_policy: CachePolicy | None,
-    store: Any,
 ) -> Callable[[Any], Awaitable[Any]]:
     """The node that calls ``func`` with the run's input and what it asks for, hosting
     the tasks it calls in a task group of its own."""
@@ -850,6 +846,7 @@ def _entry_node(
         assert ctx is not None
         _restart_calls(ctx)
         previous = ctx.run.values.get(PREVIOUS)
+        store = ctx.run.opts.store  # the entrypoint's (or the run server's)
         kwargs: dict[str, Any] = {}
         for name in wants:
             if name == "previous":
@@ -866,7 +863,7 @@ def _entry_node(
         cancelled: concurrent.futures.CancelledError | None = None
         result: Any = None
         async with unwrap_exception_group(), anyio.create_task_group() as group:
-            token = _host.set(_Host(group, retry_policy, cache_policy, store))
+            token = _host.set(_Host(group, retry_policy, cache_policy))
             try:
                 if is_async:
                     result = await func(value, **kwargs)
