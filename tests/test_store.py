@@ -572,3 +572,41 @@ def test_base_re_exports_langchains_embeddings() -> None:
     from scopegraph.store import base
 
     assert base.Embeddings is embeddings.Embeddings
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_nodes_shielded_cleanup_completes_its_store_write(
+    kind: str, tmp_path: Path, anyio_backend: str
+) -> None:
+    store = make_store(kind, tmp_path)
+    started = anyio.Event()
+    order: list[str] = []
+
+    async def work(state: State, runtime: Runtime[Any]) -> State:
+        try:
+            started.set()
+            await anyio.sleep_forever()
+        finally:
+            order.append("cleanup started")
+            with anyio.CancelScope(shield=True):
+                await runtime.store.aput(("partial",), "work", {"saved": True})
+            order.append("cleanup finished")
+        return state  # pragma: no cover - cancelled before
+
+    builder = StateGraph(State)
+    builder.add_node("work", work)
+    builder.add_edge(START, "work")
+    graph = builder.compile(store=store)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(graph.ainvoke, {"n": 0})
+            await started.wait()
+            tg.cancel_scope.cancel()
+        assert order == ["cleanup started", "cleanup finished"]
+        item = await store.aget(("partial",), "work")
+        assert item is not None
+        assert item.value == {"saved": True}
+    finally:
+        aclose = getattr(store, "aclose", None)
+        if aclose is not None:
+            await aclose()
