@@ -32,8 +32,10 @@ def remember(state: State, store: BaseStore) -> State:
 
 async def recall(state: State, runtime: Runtime[Any]) -> State:
     namespace = ("memories", state["user"])
-    found = await runtime.store.asearch(namespace, query="banana", limit=2)
-    return {"found": [(item.key, item.value["text"], round(item.score, 6)) for item in found]}
+    store = runtime.store
+    assert store is not None
+    found = await store.asearch(namespace, query="banana", limit=2)
+    return {"found": [(i.key, i.value["text"], round(i.score or 0.0, 6)) for i in found]}
 
 
 async def main() -> Any:
