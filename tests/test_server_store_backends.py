@@ -82,3 +82,18 @@ async def test_store_routes_and_served_graphs_on_both_backends(
             assert missing.status_code == 200
             assert missing.json() is None
         shutdown.set()
+
+
+async def test_a_failing_store_database_is_a_503_naming_no_internals(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    from scopegraph.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "store.db")
+    store.close()  # every call now fails with StoreError
+    app = create_app({"memo": memo_graph}, database=str(tmp_path / "server.db"), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://server") as http:
+        response = await http.get("/store/items", params={"namespace": "a", "key": "k"})
+    assert response.status_code == 503
+    assert "store.db" not in response.text

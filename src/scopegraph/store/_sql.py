@@ -36,6 +36,7 @@ from typing import Any, cast
 
 import anyio.to_thread
 
+from .._errors import ScopegraphError
 from ._base import BaseStore
 from ._embed import Embedder, ensure_embeddings
 from ._match import list_namespaces, matches_filter, page, rank
@@ -69,7 +70,7 @@ ITEMS = "scopegraph_store_items"
 VECTORS = "scopegraph_store_vectors"
 
 
-class StoreError(Exception):
+class StoreError(ScopegraphError):
     """A SQL store could not do what was asked (the database failed or refused)."""
 
 
