@@ -204,6 +204,26 @@ def test_string_filters_match_only_strings(store: BaseStore) -> None:
     assert [i.key for i in store.search(("f",), filter={"n": "5", "flag": True})] == []
 
 
+def test_number_ranges_compare_what_float_takes_and_skip_the_rest(store: BaseStore) -> None:
+    # float(value) against float(operand), as LangGraph's InMemoryStore ("7" and True are
+    # numbers too); a value float() cannot take does not match (LangGraph's raises)
+    store.put(("r",), "int", {"x": 7})
+    store.put(("r",), "float", {"x": 2.5})
+    store.put(("r",), "text-number", {"x": "7"})
+    store.put(("r",), "bool", {"x": True})
+    store.put(("r",), "word", {"x": "seven"})
+    store.put(("r",), "null", {"x": None})
+    store.put(("r",), "missing", {"y": 1})
+
+    def keys(filter: dict[str, Any]) -> list[str]:
+        return sorted(i.key for i in store.search(("r",), filter=filter))
+
+    assert keys({"x": {"$gt": 5}}) == ["int", "text-number"]
+    assert keys({"x": {"$gte": 1, "$lt": 3}}) == ["bool", "float"]
+    assert keys({"x": {"$lte": 2.5}}) == ["bool", "float"]
+    assert keys({"x": {"$gt": -1e308}}) == ["bool", "float", "int", "text-number"]
+
+
 def test_search_prefix_stops_at_label_boundaries_and_pages(store: BaseStore) -> None:
     _seed(store)
     assert sorted(i.key for i in store.search(("shop",))) == ["apple", "banana", "pepper"]
