@@ -122,7 +122,11 @@ def create_app(
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
-    if settings.cors_origins:  # off by default: a page of another origin gets no answer
+    if settings.cors is not None:  # a langgraph.json's http.cors, as given
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, **settings.cors)
+    elif settings.cors_origins:  # off by default: a page of another origin gets no answer
         from starlette.middleware.cors import CORSMiddleware
 
         app.add_middleware(
