@@ -43,6 +43,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
 
+from ._func import task_caller
 from ._ids import new_id
 from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
@@ -648,7 +649,10 @@ def _start_node_run(
     )
     parent = ctx.run.opts.parent
     graph_run = getattr(ctx.run, _GRAPH_RUN, None)
-    if parent is not None and parent.run_id is not None:
+    caller = task_caller.get()
+    if caller is not None and caller.run_id is not None:
+        manager.parent_run_id = uuid.UUID(caller.run_id)  # a task call: under its caller
+    elif parent is not None and parent.run_id is not None:
         manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
     elif graph_run is not None:
         manager.parent_run_id = graph_run.run_id

@@ -31,7 +31,10 @@ from ._node import route, run_task
 from ._persist import Persistence
 from ._task import Task, sort_key
 
-__all__ = ("Run",)
+__all__ = ("STREAMED_INTERRUPTS", "Run")
+
+STREAMED_INTERRUPTS = "streamed_interrupts"
+"""The attribute of a ``Run`` naming the interrupts already streamed (by id)."""
 
 YIELD_EVERY = 0.001
 """Seconds of supersteps after which the loop yields to the event loop once."""
@@ -166,8 +169,11 @@ class Run:
         update = spec.input_schema.coerce_input(
             self.input, allowed=spec.input_channels, strict=spec.strict
         )
-        if self.apply(update.items(), "the input") and "values" in stream.modes:
-            stream.sink(stream.ns, "values", self.snapshot())
+        applied = self.apply(update.items(), "the input")
+        if applied and "values" in stream.modes and not spec.functional:
+            stream.sink(stream.ns, "values", self.snapshot())  # (an entrypoint's input is not)
+        if spec.functional:
+            self.step = -1  # no __start__ step: the node's step is 0 (LangGraph's)
         return await self.plan_start()
 
     async def _loop(self, tasks: list[Task]) -> None:
@@ -324,13 +330,24 @@ class Run:
                 await self.persistence.settle()
         self.interrupts = interrupts
         stream = self.stream
+        # Interrupts a functional API task streamed when it stopped (LangGraph's eager
+        # output; set by scopegraph._func on this run) are not streamed again.
+        streamed: set[str] = getattr(self, STREAMED_INTERRUPTS, None) or set()
+        shown = tasks
+        if streamed:
+            shown = [t for t in tasks if not all(i.id in streamed for i in t.interrupts)]
+            interrupts = [i for i in interrupts if i.id not in streamed]
         if self.opts.parent is not None:
             pass  # as LangGraph: the root run reports interrupts, its subgraphs' too
         elif "updates" in stream.modes:
-            for task in tasks:
+            for task in shown:
                 if task.interrupted:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
-        if "values" in stream.modes and self.opts.parent is None:
+        if (
+            "values" in stream.modes
+            and self.opts.parent is None
+            and not (streamed and not interrupts)
+        ):
             snap = self.snapshot()
             if interrupts:
                 values = {
