@@ -698,8 +698,11 @@ async def graph_lifecycle(run: Any, kind: str) -> None:
     checkpoint_id = "" if persistence is None else persistence.checkpoint_id or ""
     run_id = uuid.UUID(run.run_id)
     event: GraphInterruptEvent | GraphResumeEvent
-    if kind == "resume":
-        event = GraphResumeEvent(run_id, "pending", checkpoint_id, ())
+    ns = run.opts.checkpoint_ns
+    if kind == "resume":  # a subgraph's too, under its namespace path
+        event = GraphResumeEvent(
+            run_id, "pending", checkpoint_id, tuple(ns.split("|")) if ns else ()
+        )
         method = "on_resume"
     else:
         status: Any = run.interrupt_status

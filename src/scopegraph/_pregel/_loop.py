@@ -48,8 +48,8 @@ class Run:
     ``"interrupt_after"`` (LangGraph's loop status, for the lifecycle callbacks). A class
     attribute: set on the instance only by a static interrupt."""
     lifecycle: Any = None
-    """The integration hooks of a root run with ``callbacks`` (LangGraph's graph
-    lifecycle callbacks: resume, interrupt); None otherwise."""
+    """The integration hooks of a run with ``callbacks`` (LangGraph's graph lifecycle
+    callbacks: a root run's resume and interrupts, a subgraph's resume); else None."""
 
     def __init__(self, opts: RunOptions, input: Any) -> None:
         self.opts = opts
@@ -125,12 +125,14 @@ class Run:
         stream = self.stream
         # The integration's run hooks serve the config's callbacks: without any, no call.
         hooks = None
-        if opts.parent is None and opts.cfg.has_callbacks:
+        if opts.cfg.has_callbacks:
             hooks = _hooks.node_hooks()
+            self.lifecycle = hooks  # a subgraph's run reports its resume too, as LangGraph
+            if opts.parent is not None:
+                hooks = None  # the graph's chain run, and its interrupts, are the root's
         token = None
         if hooks is not None:
             token = hooks.enter_run(self)
-            self.lifecycle = hooks
         values: Any = None
         try:
             if stream.events:
