@@ -139,6 +139,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         context_schema: Any = None,
         strict: bool = False,
         cache: Any = None,
+        store: Any = None,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -153,7 +154,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.context_schema = context_schema
         self.cache = cache
         """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep results."""
-        self.spec = spec = GraphSpec.build(builder, self.name, strict=strict, cache=cache)
+        self.store = store
+        """``compile(store=...)``: the long-term memory store nodes reach as
+        ``runtime.store`` (any ``BaseStore``-like object)."""
+        self.spec = spec = GraphSpec.build(
+            builder, self.name, strict=strict, cache=cache, store=store
+        )
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
         self.input_schema = spec.input_schema

@@ -4,7 +4,6 @@ custom events, and a cancellation check for sync nodes running in worker threads
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import anyio.lowlevel
 from ._errors import INVALID_RESUME, ContextError, GraphInterrupt
 from ._pregel import CONFIG_KEY_NODE, NodeContext
 from ._pregel import current as _current
-from ._pregel._algo import NULL_ANSWER
+from ._pregel._foreign import NEEDS_CHECKPOINTER, interrupt_id, interrupt_owner, next_answer
 from ._types import Interrupt, RunnableConfig
 
 __all__ = (
@@ -101,23 +100,9 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     waiting for another answer.
     """
     ctx = current_node(what="interrupt()")
-    # The task of the nearest run that keeps checkpoints owns the interrupt: a
-    # subgraph with checkpoints resumes in its own node, not in its parent's.
-    owner: NodeContext | None = None
-    root = ctx
-    while True:
-        if owner is None and root.run.opts.persist is not None:
-            owner = root
-        parent = root.run.opts.parent
-        if parent is None:
-            break
-        root = parent
+    owner, root = interrupt_owner(ctx)
     if owner is None:
-        raise ContextError(
-            "interrupt() needs a checkpointer to save the run while it waits: compile the "
-            "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
-            'pass config={"configurable": {"thread_id": ...}}'
-        )
+        raise ContextError(NEEDS_CHECKPOINTER)
     task = owner.task
     index = task.interrupt_index
     task.interrupt_index += 1
@@ -126,14 +111,10 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
         adapter = _type_adapter(response_schema)
     if index < len(task.resume) and adapter is None:
         return task.resume[index]
-    interrupt_id = _interrupt_id(task.id, index)
-    answers = root.run.answers
-    if interrupt_id in answers:
-        task.resume.append(answers.pop(interrupt_id))
-    elif NULL_ANSWER in answers and index >= len(task.resume):
-        task.resume.append(answers.pop(NULL_ANSWER))
+    if index >= len(task.resume):
+        next_answer(owner, root, index)
     schema = response_schema if adapter is None else adapter.json_schema()
-    pending = Interrupt(value=value, id=interrupt_id, response_schema=schema)
+    pending = Interrupt(value=value, id=interrupt_id(task.id, index), response_schema=schema)
     if index < len(task.resume):
         if adapter is None:
             return task.resume[index]
@@ -146,10 +127,6 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
             task.interrupts = [pending]
             raise
     raise GraphInterrupt((pending,))
-
-
-def _interrupt_id(task_id: str, index: int) -> str:
-    return hashlib.md5(f"{task_id}:{index}".encode(), usedforsecurity=False).hexdigest()
 
 
 def check_cancelled() -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from types import UnionType
 from typing import Any, Generic, Literal, Self
 
+from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
@@ -24,7 +25,7 @@ from ._spec import (
     builder_channels,
     check_interrupt_nodes,
 )
-from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, Command, RetryPolicy, RunnableConfig, TimeoutPolicy
 from ._typing import ContextT, InputT, OutputT, StateT
 from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
@@ -176,6 +177,20 @@ def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | N
         return StateSchema(hint)
     except GraphValidationError:
         return None
+
+
+def _runnable_path(runnable: Any) -> Callable[..., Any]:
+    """A conditional edge's path given as a LangChain ``Runnable`` (as LangGraph's
+    ``RunnableCallable`` edges of ``create_agent``), named as LangGraph names it: its
+    ``ainvoke`` on asyncio, its ``invoke`` on trio (LangChain's async code is asyncio's)."""
+
+    async def path(state: Any, config: RunnableConfig) -> Any:
+        if running_on_asyncio():
+            return await runnable.ainvoke(state, config)
+        return runnable.invoke(state, config)
+
+    path.__name__ = getattr(runnable, "name", None) or "condition"
+    return path
 
 
 def _is_async_callable(fn: Any) -> bool:
@@ -623,6 +638,8 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``path_map`` maps its return values to node names (a list maps names to
         themselves).
         """
+        if not callable(path) and hasattr(path, "invoke") and hasattr(path, "ainvoke"):
+            path = _runnable_path(path)  # a LangChain Runnable (create_agent's edges)
         if not callable(path):
             raise GraphValidationError(
                 f"add_conditional_edges({source!r}, ...): path must be callable, "
@@ -736,6 +753,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         cache: BaseCache[Any] | None = None,
+        store: Any = None,
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
@@ -750,6 +768,9 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
             cache: where the nodes with a ``cache_policy`` keep their results
                 (``scopegraph.cache.memory.InMemoryCache``, ``...sqlite.SqliteCache``).
+            store: a long-term memory store (a ``BaseStore``, such as LangGraph's
+                ``InMemoryStore``): nodes reach it as ``runtime.store``, tools with
+                ``InjectedStore`` get it; subgraphs use their parent's.
             strict: also run the opt-in checks of :func:`scopegraph.check` (a node with
                 no way out or no way in raises GraphValidationError), and make run input
                 keys that are not in the input schema raise InvalidInputError. By
@@ -792,4 +813,5 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             context_schema=self.context_schema,
             strict=strict,
             cache=cache,
+            store=store,
         )

@@ -41,16 +41,19 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from ._ids import new_id
+from ._langgraph_nodes import call_runnable, extend_configurable
 from ._pregel import NodeContext
 
 __all__ = (
     "NodeCallbacks",
+    "call_runnable",
     "callbacks_for",
     "emit_output_messages",
     "enter_node",
     "enter_run",
     "exit_node",
     "exit_run",
+    "extend_configurable",
     "new_messages",
 )
 

@@ -214,12 +214,20 @@ class GraphSpec:
     node's input and the output are the value of the one channel ``__root__``."""
     cache: Any = None
     """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
+    store: Any = None
+    """``compile(store=...)``: the long-term memory store (``Runtime.store``)."""
     deferred: bool = False
     """Whether a node is ``add_node(defer=True)`` (known once, not scanned per run)."""
 
     @classmethod
     def build(
-        cls, builder: BuilderTables, name: str, *, strict: bool = False, cache: Any = None
+        cls,
+        builder: BuilderTables,
+        name: str,
+        *,
+        strict: bool = False,
+        cache: Any = None,
+        store: Any = None,
     ) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
@@ -261,6 +269,7 @@ class GraphSpec:
             managed=managed,
             root=state.kind == "root",
             cache=cache,
+            store=store,
             deferred=any(node.defer for node in nodes.values()),
         )
 

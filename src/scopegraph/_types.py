@@ -23,6 +23,7 @@ __all__ = (
     "TimeoutPolicy",
     "default_cache_key",
     "default_retry_on",
+    "from_langgraph",
 )
 
 StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"]
@@ -136,6 +137,35 @@ class Command(Generic[N]):
             if getattr(self, f.name)
         )
         return f"Command({contents})"
+
+
+def from_langgraph(value: Any) -> Any:
+    """LangGraph's ``Command`` and ``Send`` (from ``langgraph.types``) as scopegraph's;
+    a list or tuple with such items as a list of converted items; anything else as it is.
+
+    Nodes built by LangGraph or LangChain (``ToolNode``, ``create_agent``'s nodes and
+    edges) return LangGraph's classes. Recognized by their module, without importing
+    LangGraph, and only on the paths where a value was not already one of ours.
+    """
+    cls = type(value)
+    if cls is list or cls is tuple:
+        items = [from_langgraph(v) for v in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return items if changed else value
+    if cls.__module__ != "langgraph.types":
+        return value
+    if cls.__name__ == "Send":
+        return Send(value.node, value.arg, timeout=getattr(value, "timeout", None))
+    if cls.__name__ == "Command":
+        goto = value.goto
+        if isinstance(goto, str):
+            converted: Any = goto
+        elif type(goto).__module__ == "langgraph.types":
+            converted = from_langgraph(goto)
+        else:
+            converted = [from_langgraph(g) for g in goto]
+        return Command(graph=value.graph, update=value.update, resume=value.resume, goto=converted)
+    return value
 
 
 def default_retry_on(exc: Exception) -> bool:

@@ -15,7 +15,7 @@ from .._constants import END, START
 from .._errors import InvalidUpdateError
 from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import NOT_OVERWRITE, Command, Overwrite, Send, overwritten
+from .._types import NOT_OVERWRITE, Command, Overwrite, Send, from_langgraph, overwritten
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -205,6 +205,9 @@ def _writes_of(
     ):
         items = result
     else:
+        converted = from_langgraph(result)  # LangGraph's Command, from its prebuilt nodes
+        if converted is not result:
+            return _writes_of(spec, task, converted, subgraph=subgraph)
         items = (result,)
     writes: list[tuple[str, Any]] = []
     gotos: list[Any] = []
@@ -323,6 +326,8 @@ def check_route(spec: GraphSpec, branch: Branch, source: str, result: Any) -> li
     targets: list[Target] = []
     nodes = spec.nodes
     for item in items:
+        if not isinstance(item, str):
+            item = from_langgraph(item)  # LangGraph's Send, from its prebuilt edges
         if isinstance(item, Send):
             if item.node not in nodes:
                 raise InvalidUpdateError(

@@ -41,6 +41,7 @@ __all__ = (
     "Sink",
     "current",
     "merge_configs",
+    "store_of",
     "parse_config",
 )
 
@@ -326,19 +327,21 @@ class NodeContext:
         config = self._config
         if config is None:
             cfg = self.run.opts.cfg
+            configurable = {
+                **cfg.configurable,
+                "checkpoint_ns": self.checkpoint_ns,
+                "__pregel_task_id": self.task.id,
+                CONFIG_KEY_NODE: self,
+            }
             config = self._config = {  # type: ignore[assignment]
                 **cfg.config,
                 "metadata": self.metadata,
-                "configurable": {
-                    **cfg.configurable,
-                    "checkpoint_ns": self.checkpoint_ns,
-                    "__pregel_task_id": self.task.id,
-                    CONFIG_KEY_NODE: self,
-                },
+                "configurable": configurable,
             }
             hooks = _hooks.node_hooks()
             if hooks is not None:
                 config["callbacks"] = hooks.callbacks_for(self, cfg.config.get("callbacks"))  # type: ignore[index]
+                hooks.extend_configurable(self, configurable)
         return config  # type: ignore[return-value]
 
     @property
@@ -357,6 +360,7 @@ class NodeContext:
             )
         return Runtime(
             context=opts.context,
+            store=store_of(self.run),
             stream_writer=self.write_custom,
             execution_info=self.execution_info(),
             server_info=server,
@@ -437,6 +441,19 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
+
+
+def store_of(run: RunView) -> Any:
+    """The store of the run's graph (``compile(store=...)``), else of the nearest graph
+    above it that has one (subgraphs use their parent's, as in LangGraph); else None."""
+    view: RunView | None = run
+    while view is not None:
+        store = view.opts.spec.store
+        if store is not None:
+            return store
+        parent = view.opts.parent
+        view = None if parent is None else parent.run
+    return None
 
 
 def _step_checkpoint_id(run: RunView) -> str:

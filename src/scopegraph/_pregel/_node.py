@@ -34,6 +34,7 @@ from .._types import Command, Interrupt, Send
 from ..checkpoint._model import SerializationError
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
+from ._foreign import from_langgraph_error
 from ._persist import Persistence
 from ._task import ParentCommand, Task
 
@@ -249,6 +250,9 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             return await in_worker_thread(functools.partial(fn, *args, **kwargs))
         if kind == "graph":
             return await fn.run_as_node(arg, ctx)
+        hooks = _hooks.node_hooks()
+        if hooks is not None:  # a LangChain Runnable (ToolNode, create_agent's nodes)
+            return await hooks.call_runnable(fn, arg, ctx)
         return await fn.ainvoke(arg, ctx.config)
     except ParentCommand as parent:
         command = parent.command
@@ -257,6 +261,13 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
         if cancellation_requested():
             raise  # a real cancellation: untouched
         raise NodeCancelledError(node.name) from exc
+    except Exception as exc:
+        # LangGraph's interrupt() (in a LangGraph-built node, a tool, a middleware)
+        # raises LangGraph's GraphInterrupt: the run pauses on it as on its own.
+        converted = from_langgraph_error(exc, ctx)
+        if converted is None:
+            raise
+        raise converted from None
 
 
 async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> None:

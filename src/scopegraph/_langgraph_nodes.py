@@ -1,0 +1,168 @@
+"""LangGraph-built nodes inside scopegraph graphs: LangGraph's config contract, and how
+a LangChain ``Runnable`` node runs (an integration, loaded by :mod:`._langchain`).
+
+``langgraph.prebuilt.ToolNode``, ``tools_condition``, ``ValidationNode``, the nodes and
+middleware of ``langchain.agents.create_agent``, tools with ``InjectedState``,
+``InjectedStore``, ``InjectedToolCallId`` or ``ToolRuntime`` read their run through
+LangGraph's config contract: keys of ``config["configurable"]`` that LangGraph's Pregel
+loop puts there. Once the program has imported ``langgraph``, a node's config gets them:
+
+- ``__pregel_runtime``: a ``langgraph.runtime.Runtime`` with the run's context, store,
+  stream writer, heartbeat, execution and server info and run control (what
+  ``RunnableCallable`` injects as ``runtime``/``store``/``writer``, and what
+  ``langgraph.runtime.get_runtime()``, ``langgraph.config.get_store()`` and
+  ``get_stream_writer()`` read);
+- ``__pregel_store``: the store;
+- ``__pregel_scratchpad`` and ``__pregel_send``: what ``langgraph.types.interrupt`` uses
+  (:class:`._pregel._foreign.LangGraphScratchpad`; the run pauses on LangGraph's
+  ``GraphInterrupt`` as on its own);
+- ``__pregel_read`` and ``__pregel_read_state``: the state, as ``ToolNode`` reads it for
+  tool calls sent to it with ``Send("tools", [tool_call])``;
+- ``checkpoint_ns`` and ``__pregel_task_id`` are there for every node.
+
+LangGraph's ``Command`` and ``Send`` returned by such nodes and edges are taken as
+scopegraph's (:func:`scopegraph._types.from_langgraph`).
+
+A LangChain ``Runnable`` node runs, on asyncio, in a task of its own that is cancelled
+once (LangChain's own tasks, such as those ``ToolNode`` gathers, would otherwise receive
+anyio's cancellation again on every loop iteration and lose their shielded cleanup);
+on trio, where LangChain's async code cannot run (it calls ``asyncio`` directly), its
+synchronous ``invoke`` runs in a worker thread, as a sync node does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anyio
+
+from ._backend import running_on_asyncio
+from ._pregel import NodeContext
+from ._pregel._algo import updated_values, with_managed
+from ._pregel._context import store_of
+from ._pregel._foreign import LangGraphScratchpad
+from ._pregel._node import in_worker_thread
+from ._types import from_langgraph
+
+__all__ = ("call_runnable", "extend_configurable")
+
+_RESUME = "__resume__"
+
+
+def _langgraph_runtime(ctx: NodeContext, store: Any) -> Any:
+    from langgraph.runtime import ExecutionInfo, Runtime, ServerInfo
+
+    ours = ctx.runtime
+    info = ours.execution_info
+    server = ours.server_info
+    return Runtime(
+        context=ours.context,
+        store=store,
+        stream_writer=ours.stream_writer,
+        heartbeat=ours.heartbeat,
+        execution_info=None
+        if info is None
+        else ExecutionInfo(
+            checkpoint_id=info.checkpoint_id,
+            checkpoint_ns=info.checkpoint_ns,
+            task_id=info.task_id,
+            thread_id=info.thread_id,
+            run_id=info.run_id,
+            node_attempt=info.node_attempt,
+            node_first_attempt_time=info.node_first_attempt_time,
+        ),
+        server_info=None
+        if server is None
+        else ServerInfo(
+            assistant_id=server.assistant_id, graph_id=server.graph_id, user=server.user
+        ),
+        control=ours.control,  # type: ignore[arg-type]
+    )
+
+
+def _sender(ctx: NodeContext) -> Callable[[Sequence[tuple[str, Any]]], None]:
+    def send(writes: Sequence[tuple[str, Any]]) -> None:
+        for channel, _ in writes:
+            if channel != _RESUME:  # answers to interrupts: the task keeps them already
+                raise NotImplementedError(
+                    f"node {ctx.task.name!r} wrote {channel!r} through LangGraph's "
+                    "internal __pregel_send; scopegraph takes only interrupt answers there: "
+                    "return the update from the node instead"
+                )
+
+    return send
+
+
+def _reader(ctx: NodeContext) -> Callable[..., Any]:
+    def read(select: str | Sequence[str], fresh: bool = False) -> Any:
+        run = ctx.run
+        spec = run.opts.spec
+        values = with_managed(spec, run.values, run.remaining)
+        if fresh and ctx.task.writes:
+            values = updated_values(values, spec.reducers, ctx.task.writes)
+        if isinstance(select, str):
+            return values.get(select)
+        return {k: values[k] for k in select if k in values}
+
+    return read
+
+
+def _state_reader(ctx: NodeContext) -> Callable[[], Any]:
+    def read_state() -> Any:
+        run = ctx.run
+        spec = run.opts.spec
+        return spec.node_views[ctx.task.name](with_managed(spec, run.values, run.remaining))
+
+    return read_state
+
+
+def extend_configurable(ctx: NodeContext, configurable: dict[str, Any]) -> None:
+    """Add LangGraph's config contract to a node's ``configurable`` (see the module),
+    once the program has imported ``langgraph``."""
+    if "langgraph" not in sys.modules:
+        return
+    store = store_of(ctx.run)
+    configurable["__pregel_runtime"] = _langgraph_runtime(ctx, store)
+    configurable["__pregel_store"] = store
+    configurable["__pregel_scratchpad"] = LangGraphScratchpad(ctx)
+    configurable["__pregel_send"] = _sender(ctx)
+    configurable["__pregel_read"] = _reader(ctx)
+    configurable["__pregel_read_state"] = _state_reader(ctx)
+
+
+async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:
+    """Run a node that is a LangChain ``Runnable`` (see the module); LangGraph's
+    ``Command`` and ``Send`` in its result become scopegraph's."""
+    from langchain_core.runnables import Runnable
+
+    config = ctx.config
+    if not isinstance(runnable, Runnable):
+        return await runnable.ainvoke(node_input, config)
+    if running_on_asyncio():
+        result = await _cancelled_once(runnable.ainvoke(node_input, config))
+    else:
+        result = await in_worker_thread(functools.partial(runnable.invoke, node_input, config))
+    return from_langgraph(result)
+
+
+async def _cancelled_once(coro: Any) -> Any:
+    """Await ``coro`` in an asyncio task of its own, in this context; when this task is
+    cancelled, cancel that task once and wait (shielded) until it has ended."""
+    task = asyncio.get_running_loop().create_task(coro, context=contextvars.copy_context())
+    done = anyio.Event()
+    task.add_done_callback(lambda _: done.set())
+    try:
+        await done.wait()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            task.cancel()
+            await done.wait()
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise
+    return task.result()
