@@ -272,7 +272,7 @@ async def test_bridge_resumes_with_scopegraphs_command(entry: str) -> None:
     config: dict[str, Any] = {"configurable": {"thread_id": f"resume-{entry}"}}
     first = await graph.ainvoke({"answer": ""}, config)
     assert [i.value for i in first["__interrupt__"]] == ["your name?"]
-    command = Command(resume="Ada")
+    command: Command[Any] = Command(resume="Ada")
     if entry == "ainvoke":
         await graph.ainvoke(command, config)
     elif entry == "astream":
