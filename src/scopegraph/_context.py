@@ -82,7 +82,7 @@ def dispatch_custom_event(name: str, data: Any, *, config: RunnableConfig | None
     if threading.get_ident() == ctx.run.loop_thread:
         ctx.custom_event(name, data)
     else:
-        anyio.from_thread.run_sync(ctx.custom_event, name, data)
+        anyio.from_thread.run_sync(ctx.custom_event, name, data, token=ctx.loop_token())
 
 
 def interrupt(value: Any, response_schema: Any = None) -> Any:

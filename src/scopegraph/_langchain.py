@@ -41,7 +41,8 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 
 from ._ids import new_id
-from ._langgraph_nodes import call_runnable, extend_configurable
+from ._langgraph_nodes import call_runnable as _call_runnable
+from ._langgraph_nodes import extend_configurable
 from ._pregel import NodeContext
 
 __all__ = (
@@ -433,6 +434,17 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }
+
+
+async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:
+    """Run a node that is a Runnable (:func:`._langgraph_nodes.call_runnable`), its
+    callback handler made first, on the event loop's thread: the threads LangChain
+    starts (``ToolNode``'s executor) are not anyio's and reach the loop through it."""
+    if ctx.langchain is None:
+        if ctx.run_id is None:
+            ctx.run_id = new_id()
+        ctx.langchain = NodeCallbacks(ctx)
+    return await _call_runnable(runnable, node_input, ctx)
 
 
 def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallbackManager:

@@ -389,7 +389,13 @@ class NodeContext:
         if threading.get_ident() == self.run.loop_thread:
             attempt.progress()
         else:
-            anyio.from_thread.run_sync(attempt.progress)
+            anyio.from_thread.run_sync(attempt.progress, token=self.loop_token())
+
+    def loop_token(self) -> Any:
+        """The event loop's token for a call from a thread anyio did not start (the
+        executor threads of LangChain's ``ToolNode``): the node's LangChain handler
+        took it on the loop's thread. None: anyio's worker thread knows its loop."""
+        return getattr(self.langchain, "loop", None)
 
     def output_progress(self) -> None:
         """The node produced output (a custom chunk, a token): progress, unless its
@@ -409,7 +415,9 @@ class NodeContext:
         if threading.get_ident() == run.loop_thread:
             stream.sink(stream.ns, "custom", chunk)
         else:
-            anyio.from_thread.run_sync(stream.sink, stream.ns, "custom", chunk)
+            anyio.from_thread.run_sync(
+                stream.sink, stream.ns, "custom", chunk, token=self.loop_token()
+            )
 
     def custom_event(self, name: str, data: Any) -> None:
         custom = self._custom
