@@ -36,7 +36,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command as LGCommand
 from langgraph.types import interrupt as lg_interrupt
 
-from _compare import LG, SG, compare, langgraph_reference
+from _compare import LG, SG, compare, langgraph_reference, normalize
 from _helpers import no_task_left
 from scopegraph.checkpoint.memory import InMemorySaver as SGInMemorySaver
 from scopegraph.graph import MessagesState as SGMessagesState
@@ -588,3 +588,90 @@ async def test_cancelling_mid_tool_completes_its_shielded_cleanup(anyio_backend:
 
     lg_log = await langgraph_reference(lambda: cancel_mid_tool(LG))
     assert "first cleanup done" not in lg_log or "second cleanup done" not in lg_log
+
+
+class FakeToolModel(FakeMessagesListChatModel):
+    """LangChain's fake chat model, which create_agent can bind tools to."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def langchain_agent(middleware: Any = (), **kwargs: Any) -> Any:
+    from langchain.agents import create_agent
+
+    model = FakeToolModel(
+        responses=[
+            asks(call("add", "c1", a=1, b=2), call("multiply", "c2", a=3, b=4)),
+            AIMessage("the answers", id="ai-2"),
+        ]
+    )
+    return create_agent(model, [add, multiply], middleware=list(middleware), **kwargs)
+
+
+def from_agent_nodes(agent: Any, **compile_kwargs: Any) -> Any:
+    """A scopegraph graph made by hand from the nodes and edges create_agent built (its
+    model node, ToolNode, middleware nodes and RunnableCallable edges), unchanged."""
+    import scopegraph
+
+    built = agent.builder
+    builder = scopegraph.StateGraph(
+        built.state_schema, input_schema=built.input_schema, output_schema=built.output_schema
+    )
+    for name, spec in built.nodes.items():
+        builder.add_node(name, spec.runnable)
+    for source, target in built.edges:
+        builder.add_edge(source, target)
+    for source, branches in built.branches.items():
+        for branch in branches.values():
+            builder.add_conditional_edges(source, branch.path, branch.ends)
+    return builder.compile(**compile_kwargs)
+
+
+async def test_create_agent_nodes_run_in_a_scopegraph_graph(anyio_backend: str) -> None:
+    """create_agent's model node, its ToolNode (one Send per tool call) and its edges
+    give LangGraph's result and updates chunks."""
+
+    async def on_langgraph() -> Any:
+        agent = langchain_agent()
+        result = await agent.ainvoke(INPUT)
+        chunks = [c async for c in langchain_agent().astream(INPUT, stream_mode="updates")]
+        return plain({"result": result, "chunks": chunks})
+
+    expected = normalize(await langgraph_reference(on_langgraph))
+    graph = from_agent_nodes(langchain_agent())
+    result = await graph.ainvoke(INPUT)
+    graph = from_agent_nodes(langchain_agent())
+    chunks = [c async for c in graph.astream(INPUT, stream_mode="updates")]
+    actual = normalize(plain({"result": result, "chunks": chunks}))
+    assert actual == expected
+    contents = [m[1]["content"] for m in actual["result"]["messages"]]
+    assert contents == ["compute", "", "3", "12", "the answers"]
+
+
+async def test_create_agent_human_in_the_loop_middleware(anyio_backend: str) -> None:
+    """LangChain's HumanInTheLoopMiddleware (LangGraph's interrupt in a middleware node)
+    pauses before the tools and resumes with scopegraph's Command(resume=...)."""
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+
+    def middleware() -> list[Any]:
+        return [HumanInTheLoopMiddleware(interrupt_on={"add": True, "multiply": False})]
+
+    answer = {"decisions": [{"type": "approve"}]}
+
+    async def on_langgraph() -> Any:
+        agent = langchain_agent(middleware(), checkpointer=LGInMemorySaver())
+        config = {"configurable": {"thread_id": "t"}}
+        first = await agent.ainvoke(INPUT, config)
+        second = await agent.ainvoke(LGCommand(resume=answer), config)
+        return plain({"asked": first["__interrupt__"], "messages": second["messages"]})
+
+    expected = normalize(await langgraph_reference(on_langgraph))
+    graph = from_agent_nodes(langchain_agent(middleware()), checkpointer=SGInMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    first = await graph.ainvoke(INPUT, config)
+    assert (await graph.aget_state(config)).next == ("HumanInTheLoopMiddleware.after_model",)
+    second = await graph.ainvoke(SG.Command(resume=answer), config)
+    actual = normalize(plain({"asked": first["__interrupt__"], "messages": second["messages"]}))
+    assert actual == expected
+    assert [m[1]["content"] for m in actual["messages"]][-3:] == ["3", "12", "the answers"]
