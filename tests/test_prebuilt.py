@@ -675,3 +675,46 @@ async def test_create_agent_human_in_the_loop_middleware(anyio_backend: str) -> 
     actual = normalize(plain({"asked": first["__interrupt__"], "messages": second["messages"]}))
     assert actual == expected
     assert [m[1]["content"] for m in actual["messages"]][-3:] == ["3", "12", "the answers"]
+
+
+async def test_validation_node(anyio_backend: str) -> None:
+    """ValidationNode checks the tool calls' arguments against their schemas."""
+    import warnings
+
+    from pydantic import BaseModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langgraph.prebuilt import ValidationNode
+
+    class Point(BaseModel):
+        x: int
+        y: int
+
+    turns: list[AIMessage | str] = [
+        asks(call("Point", "c1", x=1, y=2), call("Point", "c2", x="no", y=2)),
+    ]
+
+    def build(lib: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            validate = ValidationNode([Point])
+        builder = lib.StateGraph(messages_state(lib))
+        builder.add_node("agent", agent_node(Script(turns), is_sync(anyio_backend)))
+        builder.add_node("validate", validate)
+        builder.add_edge(lib.START, "agent")
+        builder.add_edge("agent", "validate")
+        builder.add_edge("validate", lib.END)
+        return builder.compile()
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        result = await graph.ainvoke(INPUT)
+        return [
+            (m.tool_call_id, m.content.splitlines()[0], bool(m.additional_kwargs.get("is_error")))
+            for m in result["messages"]
+            if m.type == "tool"
+        ]
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert [(c, err) for c, _, err in actual] == [("c1", False), ("c2", True)]
