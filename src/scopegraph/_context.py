@@ -12,7 +12,7 @@ from typing import Any
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._errors import INVALID_RESUME, ContextError, GraphInterrupt
+from ._errors import INVALID_RESUME, ContextError, GraphInterrupt, bubbling
 from ._pregel import CONFIG_KEY_NODE, NodeContext
 from ._pregel import current as _current
 from ._pregel._foreign import NEEDS_CHECKPOINTER, interrupt_id, interrupt_owner, next_answer
@@ -126,7 +126,7 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
             del task.resume[index:]
             task.interrupts = [pending]
             raise
-    raise GraphInterrupt((pending,))
+    raise bubbling(GraphInterrupt, "GraphInterrupt", (pending,))
 
 
 def check_cancelled() -> None:

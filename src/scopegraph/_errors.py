@@ -64,7 +64,8 @@ A failing node's ORIGINAL exception is raised, never an ``ExceptionGroup``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+import sys
+from typing import Any, Literal, TypeVar
 
 __all__ = (
     "ContextError",
@@ -80,6 +81,7 @@ __all__ = (
     "NodeTimeoutError",
     "ScopegraphError",
     "INVALID_RESUME",
+    "bubbling",
     "is_invalid_resume",
 )
 
@@ -189,6 +191,32 @@ class GraphInterrupt(ScopegraphError):
     def __init__(self, interrupts: tuple[Any, ...]) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
+
+
+E = TypeVar("E", bound=Exception)
+
+_BUBBLING: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
+
+
+def bubbling(cls: type[E], langgraph_name: str, *args: Any) -> E:
+    """``cls(*args)``, also an instance of ``langgraph.errors.<langgraph_name>`` once the
+    program has imported LangGraph (its module is looked up, never imported here).
+
+    LangGraph's own nodes let LangGraph's ``GraphBubbleUp`` errors through and handle
+    the others: ``ToolNode`` turns a tool's error into an error ``ToolMessage``. A
+    scopegraph ``interrupt()`` (or ``Command.PARENT``) inside a tool that ``ToolNode``
+    runs must reach the run, so it is LangGraph's error too.
+    """
+    errors = sys.modules.get("langgraph.errors")
+    theirs = getattr(errors, langgraph_name, None)
+    if not isinstance(theirs, type) or not issubclass(theirs, Exception):
+        return cls(*args)
+    both = _BUBBLING.get((cls, theirs))
+    if both is None:
+        both = _BUBBLING[(cls, theirs)] = type(
+            cls.__name__, (cls, theirs), {"__module__": cls.__module__}
+        )
+    return both(*args)  # type: ignore[return-value]
 
 
 class ContextError(ScopegraphError, RuntimeError):

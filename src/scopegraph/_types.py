@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import json
 import random
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
@@ -130,6 +131,11 @@ class Command(Generic[N]):
 
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Command[N]:
+        if cls is Command and "langgraph.types" in sys.modules:
+            return object.__new__(_as_langgraphs(sys.modules["langgraph.types"]))
+        return object.__new__(cls)
+
     def __repr__(self) -> str:
         contents = ", ".join(
             f"{f.name}={getattr(self, f.name)!r}"
@@ -137,6 +143,41 @@ class Command(Generic[N]):
             if getattr(self, f.name)
         )
         return f"Command({contents})"
+
+
+_BOTH: dict[type, type] = {}
+
+
+def _as_langgraphs(types_module: Any) -> type:
+    """scopegraph's ``Command`` that is also LangGraph's (made once): what ``Command(...)``
+    makes once the program has imported ``langgraph.types``.
+
+    LangGraph's own nodes (``ToolNode``) recognize only their class: a tool that returns
+    scopegraph's ``Command`` (a program whose imports were switched) is then still taken
+    as a command there. It stays scopegraph's in every respect (fields, equality, repr;
+    pickled as a plain ``Command``)."""
+    theirs = types_module.Command
+    both = _BOTH.get(theirs)
+    if both is None:
+
+        def __reduce__(self: Command[Any]) -> Any:
+            return (Command, (self.graph, self.update, self.resume, self.goto))
+
+        def __setattr__(self: Command[Any], name: str, value: Any) -> None:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+        both = _BOTH[theirs] = type(
+            "Command",
+            (Command, theirs),
+            {
+                "__module__": __name__,
+                "__qualname__": "Command",
+                "__reduce__": __reduce__,
+                "__setattr__": __setattr__,
+                "__delattr__": __setattr__,
+            },
+        )
+    return both
 
 
 def from_langgraph(value: Any) -> Any:

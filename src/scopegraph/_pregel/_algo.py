@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._constants import END, START
-from .._errors import InvalidUpdateError
+from .._errors import InvalidUpdateError, bubbling
 from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
 from .._types import NOT_OVERWRITE, Command, Overwrite, Send, from_langgraph, overwritten
@@ -278,7 +278,7 @@ def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) ->
                 f"node {name!r} returned Command(graph=Command.PARENT) but this "
                 "graph is not a subgraph; drop graph=Command.PARENT"
             )
-        raise ParentCommand(command)
+        raise bubbling(ParentCommand, "ParentCommand", command)
     if command.graph is not None:
         raise InvalidUpdateError(
             f"node {name!r} returned Command(graph={command.graph!r}); graph must "
