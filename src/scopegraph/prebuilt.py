@@ -26,8 +26,7 @@ try:
     )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
-        "scopegraph.prebuilt needs LangGraph's prebuilt nodes: "
-        "pip install 'scopegraph[prebuilt]'"
+        "scopegraph.prebuilt needs LangGraph's prebuilt nodes: pip install 'scopegraph[prebuilt]'"
     ) from exc
 
 __all__ = (
