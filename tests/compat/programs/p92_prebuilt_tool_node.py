@@ -37,7 +37,7 @@ def count(state: Annotated[dict[str, Any], InjectedState]) -> int:
 
 
 @tool
-def note(text: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command:
+def note(text: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
     """Keep a note in the state."""
     return Command(
         update={
