@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = build(raw, classifier)
     date = datetime.datetime.now(datetime.UTC).date().isoformat()
-    command = "make langgraph-prebuilt-suite" if args.prebuilt else "make langgraph-suite"
+    command = "make langgraph-suite" if not args.prebuilt else "make langgraph-suite (--prebuilt)"
     generated = markdown(report, command, date, package=package)
     print(generated)
     if set(files) == set(every):
