@@ -726,3 +726,44 @@ async def test_validation_node(anyio_backend: str) -> None:
     expected, actual = await compare(build, scenario)
     assert actual == expected
     assert [(c, err) for c, _, err in actual] == [("c1", False), ("c2", True)]
+
+
+async def test_toolnode_called_in_a_subgraph_reads_that_subgraphs_state(
+    anyio_backend: str,
+) -> None:
+    """A ToolNode invoked from a node of a subgraph (run by a Send) reads the
+    subgraph's state, not the parent's (the parent node's LangGraph keys are not
+    inherited)."""
+    seen: list[Any] = []
+
+    @tool
+    def record(runtime: ToolRuntime[Any, Any]) -> str:
+        """Record the state the tool gets."""
+        seen.append(runtime.state)
+        return "ok"
+
+    class Value(TypedDict):
+        value: str
+
+    def call_tools(state: Value) -> dict[str, Any]:
+        ToolNode([record]).invoke([call("record", "c1")])
+        return {}
+
+    def build(lib: Any) -> Any:
+        inner = lib.StateGraph(Value)
+        inner.add_node("call_tools", call_tools)
+        inner.add_edge(lib.START, "call_tools")
+        outer = lib.StateGraph(Value)
+        outer.add_node("inner", inner.compile())
+        outer.add_conditional_edges(
+            lib.START, lambda _: [lib.Send("inner", {"value": "inner"})], ["inner"]
+        )
+        return outer.compile()
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        seen.clear()
+        await graph.ainvoke({"value": "outer"})
+        return list(seen)
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected == [{"value": "inner"}]

@@ -36,7 +36,7 @@ import asyncio
 import contextvars
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import anyio
@@ -121,18 +121,101 @@ def _state_reader(ctx: NodeContext) -> Callable[[], Any]:
     return read_state
 
 
-def extend_configurable(ctx: NodeContext, configurable: dict[str, Any]) -> None:
-    """Add LangGraph's config contract to a node's ``configurable`` (see the module),
+_CONTRACT = frozenset(
+    (
+        "__pregel_runtime",
+        "__pregel_store",
+        "__pregel_scratchpad",
+        "__pregel_send",
+        "__pregel_read",
+        "__pregel_read_state",
+    )
+)
+
+
+class _Configurable(dict[str, Any]):
+    """A node's ``configurable`` whose contract keys (see the module) are made on first
+    need: a node that reads ``thread_id`` from its config never builds a LangGraph
+    ``Runtime``. Reading a contract key, or iterating or copying the dict (as LangChain's
+    ``ensure_config`` does), adds them all."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, items: dict[str, Any], ctx: NodeContext) -> None:
+        if not _CONTRACT.isdisjoint(items):  # a subgraph's node: its parent node's keys
+            items = {k: v for k, v in items.items() if k not in _CONTRACT}
+        super().__init__(items)
+        self._ctx: NodeContext | None = ctx
+
+    def _fill(self) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._ctx = None
+            dict.update(self, _contract(ctx))
+
+    def __missing__(self, key: str) -> Any:
+        if key in _CONTRACT and self._ctx is not None:
+            self._fill()
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in _CONTRACT:
+            self._fill()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key in _CONTRACT:
+            self._fill()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._fill()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._fill()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._fill()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._fill()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._fill()
+        return dict(dict.items(self))
+
+    def __reduce__(self) -> Any:
+        self._fill()
+        return (dict, (dict(dict.items(self)),))
+
+
+def _contract(ctx: NodeContext) -> dict[str, Any]:
+    store = store_of(ctx.run)
+    return {
+        "__pregel_runtime": _langgraph_runtime(ctx, store),
+        "__pregel_store": store,
+        "__pregel_scratchpad": LangGraphScratchpad(ctx),
+        "__pregel_send": _sender(ctx),
+        "__pregel_read": _reader(ctx),
+        "__pregel_read_state": _state_reader(ctx),
+    }
+
+
+def extend_configurable(ctx: NodeContext, configurable: dict[str, Any]) -> dict[str, Any]:
+    """The node's ``configurable`` with LangGraph's config contract (see the module),
     once the program has imported ``langgraph``."""
     if "langgraph" not in sys.modules:
-        return
-    store = store_of(ctx.run)
-    configurable["__pregel_runtime"] = _langgraph_runtime(ctx, store)
-    configurable["__pregel_store"] = store
-    configurable["__pregel_scratchpad"] = LangGraphScratchpad(ctx)
-    configurable["__pregel_send"] = _sender(ctx)
-    configurable["__pregel_read"] = _reader(ctx)
-    configurable["__pregel_read_state"] = _state_reader(ctx)
+        return configurable
+    return _Configurable(configurable, ctx)
 
 
 async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:

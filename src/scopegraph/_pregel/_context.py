@@ -333,15 +333,16 @@ class NodeContext:
                 "__pregel_task_id": self.task.id,
                 CONFIG_KEY_NODE: self,
             }
+            hooks = _hooks.node_hooks()
+            if hooks is not None:
+                configurable = hooks.extend_configurable(self, configurable)
             config = self._config = {  # type: ignore[assignment]
                 **cfg.config,
                 "metadata": self.metadata,
                 "configurable": configurable,
             }
-            hooks = _hooks.node_hooks()
             if hooks is not None:
                 config["callbacks"] = hooks.callbacks_for(self, cfg.config.get("callbacks"))  # type: ignore[index]
-                hooks.extend_configurable(self, configurable)
         return config  # type: ignore[return-value]
 
     @property

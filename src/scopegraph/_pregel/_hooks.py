@@ -27,8 +27,8 @@ class NodeHooks(Protocol):
     def callbacks_for(self, ctx: Any, user_callbacks: Any) -> Any:
         """The ``callbacks`` entry of the node's config."""
 
-    def extend_configurable(self, ctx: Any, configurable: dict[str, Any]) -> None:
-        """Add the integration's keys to the node's ``config["configurable"]`` (the
+    def extend_configurable(self, ctx: Any, configurable: dict[str, Any]) -> dict[str, Any]:
+        """The node's ``config["configurable"]`` with the integration's keys (the
         LangGraph config contract that LangGraph-built nodes read)."""
 
     async def call_runnable(self, runnable: Any, node_input: Any, ctx: Any) -> Any:
