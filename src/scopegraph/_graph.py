@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from datetime import timedelta
 from types import UnionType
-from typing import Any, Generic, Literal, Self
+from typing import Any, Generic, Literal, Protocol, Self
 
 from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
@@ -235,8 +235,18 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
     return None, False
 
 
-NodeAction = Callable[..., Any] | CompiledStateGraph
-"""What a node runs: a function (sync or async) or a compiled graph (a subgraph)."""
+class RunnableLike(Protocol):
+    """A LangChain ``Runnable`` (LangGraph's ``ToolNode``, ``create_agent``'s nodes and
+    edges): what has ``invoke`` and ``ainvoke``."""
+
+    def invoke(self, input: Any, config: Any = None, /) -> Any: ...
+
+    async def ainvoke(self, input: Any, config: Any = None, /) -> Any: ...
+
+
+NodeAction = Callable[..., Any] | CompiledStateGraph | RunnableLike
+"""What a node runs: a function (sync or async), a compiled graph (a subgraph) or a
+LangChain ``Runnable``."""
 
 
 def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
@@ -629,7 +639,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def add_conditional_edges(
         self,
         source: str,
-        path: Callable[..., Any],
+        path: Callable[..., Any] | RunnableLike,
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
     ) -> Self:
         """After ``source``, call ``path(state)`` to choose what runs next.
