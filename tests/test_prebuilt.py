@@ -767,3 +767,45 @@ async def test_toolnode_called_in_a_subgraph_reads_that_subgraphs_state(
 
     expected, actual = await compare(build, scenario)
     assert actual == expected == [{"value": "inner"}]
+
+
+async def test_langgraphs_interrupt_rejects_an_invalid_answer_and_keeps_waiting(
+    anyio_backend: str,
+) -> None:
+    """LangGraph's interrupt(response_schema=...) in a tool: an answer that does not
+    validate fails the run with pydantic's error and the interrupt keeps waiting for
+    another answer, as on LangGraph."""
+    from pydantic import BaseModel, ValidationError
+
+    class Approval(BaseModel):
+        approved: bool
+
+    @tool
+    def ask_human() -> str:
+        """Ask a human for approval."""
+        answer = lg_interrupt("Approve?", response_schema=Approval)
+        return f"approved={answer.approved}"
+
+    def build(lib: Any) -> Any:
+        saver = LGInMemorySaver() if lib is LG else SGInMemorySaver()
+        builder = lib.StateGraph(messages_state(lib))
+        builder.add_node("tools", ToolNode([ask_human]))
+        builder.add_edge(lib.START, "tools")
+        return builder.compile(checkpointer=saver)
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "t"}}
+        first = await graph.ainvoke({"messages": [asks(call("ask_human", "c1"))]}, config)
+        [pending] = first["__interrupt__"]
+        try:
+            await graph.ainvoke(lib.Command(resume={pending.id: {"approved": "maybe"}}), config)
+            rejected = "no error"
+        except ValidationError as exc:
+            rejected = type(exc).__name__
+        waiting = [i.id == pending.id for i in (await graph.aget_state(config)).interrupts]
+        done = await graph.ainvoke(lib.Command(resume={pending.id: {"approved": True}}), config)
+        return {"rejected": rejected, "waiting": waiting, "last": done["messages"][-1].content}
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert actual == {"rejected": "ValidationError", "waiting": [True], "last": "approved=True"}

@@ -14,16 +14,18 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .._errors import ContextError, GraphInterrupt
+from .._errors import ContextError, GraphInterrupt, is_invalid_resume
 from .._types import Interrupt
 from ._algo import NULL_ANSWER
 from ._context import NodeContext
 
 __all__ = (
+    "NEEDS_CHECKPOINTER",
     "LangGraphScratchpad",
     "from_langgraph_error",
     "interrupt_id",
     "interrupt_owner",
+    "next_answer",
 )
 
 NEEDS_CHECKPOINTER = (
@@ -76,10 +78,12 @@ class LangGraphScratchpad:
     """What ``langgraph.types.interrupt`` reads from ``config["configurable"]
     ["__pregel_scratchpad"]``: the owning task's interrupt counter and answers."""
 
-    __slots__ = ("_ctx",)
+    __slots__ = ("_ctx", "answered")
 
     def __init__(self, ctx: NodeContext) -> None:
         self._ctx = ctx
+        self.answered: tuple[NodeContext, str] | None = None
+        """(owner, interrupt id) of the last answer handed to LangGraph's interrupt()."""
 
     def _owner(self) -> tuple[NodeContext, NodeContext]:
         owner, root = interrupt_owner(self._ctx)
@@ -102,14 +106,22 @@ class LangGraphScratchpad:
         (LangGraph then appends it to :attr:`resume` itself); None if there is none."""
         owner, root = self._owner()
         task = owner.task
+        index = len(task.resume)
         if not next_answer(owner, root):
             return None
+        self.answered = (owner, interrupt_id(task.id, index))
         return task.resume.pop()
 
 
 def from_langgraph_error(exc: Exception, ctx: NodeContext) -> Exception | None:
     """scopegraph's ``GraphInterrupt`` for LangGraph's (raised by ``langgraph.types
-    .interrupt`` in a node, a tool or a middleware); None for any other error."""
+    .interrupt`` in a node, a tool or a middleware); None for any other error.
+
+    An answer that LangGraph's ``interrupt(response_schema=...)`` rejected leaves its
+    interrupt waiting, as scopegraph's own does (the error is raised as it is)."""
+    if is_invalid_resume(exc):
+        _keep_waiting(ctx)
+        return None
     cls = type(exc)
     if cls.__name__ != "GraphInterrupt" or not cls.__module__.startswith("langgraph."):
         return None
@@ -127,3 +139,13 @@ def from_langgraph_error(exc: Exception, ctx: NodeContext) -> Exception | None:
         for i, item in enumerate(found)
     )
     return GraphInterrupt(interrupts)
+
+
+def _keep_waiting(ctx: NodeContext) -> None:
+    config = ctx._config
+    pad = None if config is None else dict.get(config["configurable"], "__pregel_scratchpad")
+    if not isinstance(pad, LangGraphScratchpad) or pad.answered is None:
+        return
+    owner, answered = pad.answered
+    task = owner.task
+    task.interrupts = [i for i in task.answered if i.id == answered] or task.interrupts
