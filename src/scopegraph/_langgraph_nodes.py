@@ -173,9 +173,8 @@ class _Configurable(dict[str, Any]):
         self._fill()
         return dict.__iter__(self)
 
-    def __len__(self) -> int:
-        self._fill()
-        return dict.__len__(self)
+    def __len__(self) -> int:  # counts the keys still to make without making them
+        return dict.__len__(self) + (len(_CONTRACT) if self._ctx is not None else 0)
 
     def keys(self) -> Any:
         self._fill()

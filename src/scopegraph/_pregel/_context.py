@@ -146,9 +146,12 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
     if not isinstance(limit, int) or limit < 1:
         raise ValueError(f"recursion_limit must be an int of at least 1, not {limit!r}")
     user_metadata: dict[str, Any] = dict(user_config.pop("metadata", None) or {})
+    given = user_config.pop("configurable", None) or {}
+    # A parent node's configurable (a subgraph's run): its own entries only, without
+    # making the keys an integration adds on first need (dict.items: not an override).
     configurable: dict[str, Any] = {
         k: v
-        for k, v in (user_config.pop("configurable", None) or {}).items()
+        for k, v in (dict.items(given) if isinstance(given, dict) else given.items())
         if k != CONFIG_KEY_NODE
     }
     checkpoint_metadata = {
