@@ -809,3 +809,37 @@ async def test_langgraphs_interrupt_rejects_an_invalid_answer_and_keeps_waiting(
     expected, actual = await compare(build, scenario)
     assert actual == expected
     assert actual == {"rejected": "ValidationError", "waiting": [True], "last": "approved=True"}
+
+
+async def test_langgraphs_runtime_helpers_in_a_function_node(anyio_backend: str) -> None:
+    """langgraph.config.get_stream_writer() / get_store() and langgraph.runtime
+    .get_runtime() called in a node (as LangChain's middleware do) reach the run."""
+    from langgraph.config import get_store, get_stream_writer
+    from langgraph.runtime import get_runtime
+
+    class Plain(TypedDict):
+        x: int
+
+    def node(state: Plain) -> dict[str, Any]:
+        runtime = get_runtime()
+        get_stream_writer()({"context": runtime.context, "has_store": get_store() is not None})
+        return {"x": state["x"] + 1}
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(Plain)
+        builder.add_node("node", node)
+        builder.add_edge(lib.START, "node")
+        return builder.compile(store=InMemoryStore())
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        given = {"x": 1}
+        return [
+            c
+            async for c in graph.astream(
+                given, stream_mode=["custom", "values"], context={"user": "ada"}
+            )
+        ]
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert ("custom", {"context": {"user": "ada"}, "has_store": True}) in actual
