@@ -848,3 +848,65 @@ async def test_langgraphs_runtime_helpers_in_a_function_node(anyio_backend: str)
     expected, actual = await compare(build, scenario)
     assert actual == expected
     assert ("custom", {"context": {"user": "ada"}, "has_store": True}) in actual
+
+
+async def test_invalid_answer_to_an_interrupt_in_a_subgraph_a_tool_ran(
+    anyio_backend: str,
+) -> None:
+    """A tool runs a graph (a subagent) whose interrupt(response_schema=...) gets an
+    answer that does not validate: the run fails with pydantic's error and the interrupt
+    keeps waiting in the parent graph, as on LangGraph."""
+    from pydantic import BaseModel, ValidationError
+
+    class Approval(BaseModel):
+        approved: bool
+
+    class Asked(TypedDict, total=False):
+        answer: str
+
+    def build(lib: Any) -> Any:
+        def ask(state: Asked) -> dict[str, Any]:
+            answer = lib.interrupt("Approve?", response_schema=Approval)
+            return {"answer": f"approved={answer.approved}"}
+
+        asker = lib.StateGraph(Asked)
+        asker.add_node("ask", ask)
+        asker.add_edge(lib.START, "ask")
+        subagent = asker.compile()
+
+        @tool
+        async def ask_human() -> str:
+            """Ask a human for approval, through a subagent."""
+            return str((await subagent.ainvoke({}))["answer"])
+
+        @tool("ask_human")
+        def ask_human_sync() -> str:
+            """Ask a human for approval, through a subagent."""
+            return str(subagent.invoke({})["answer"])
+
+        saver = LGInMemorySaver() if lib is LG else SGInMemorySaver()
+        builder = lib.StateGraph(messages_state(lib))
+        # On trio the ToolNode runs on an asyncio loop in a thread, where a scopegraph
+        # graph awaited by an async tool is a run of its own: the tool is sync there (its
+        # invoke then runs the subagent in the parent run's loop, as a subgraph).
+        tool_ = ask_human_sync if is_sync(anyio_backend) else ask_human
+        builder.add_node("tools", ToolNode([tool_]))
+        builder.add_edge(lib.START, "tools")
+        return builder.compile(checkpointer=saver)
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "t"}}
+        first = await graph.ainvoke({"messages": [asks(call("ask_human", "c1"))]}, config)
+        [pending] = first["__interrupt__"]
+        try:
+            await graph.ainvoke(lib.Command(resume={pending.id: {"approved": "maybe"}}), config)
+            rejected = "no error"
+        except ValidationError as exc:
+            rejected = type(exc).__name__
+        waiting = [i.id == pending.id for i in (await graph.aget_state(config)).interrupts]
+        done = await graph.ainvoke(lib.Command(resume={pending.id: {"approved": True}}), config)
+        return {"rejected": rejected, "waiting": waiting, "last": done["messages"][-1].content}
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert actual == {"rejected": "ValidationError", "waiting": [True], "last": "approved=True"}

@@ -82,6 +82,7 @@ __all__ = (
     "NodeTimeoutError",
     "ScopegraphError",
     "INVALID_RESUME",
+    "WAITING_INTERRUPTS",
     "bubbling",
     "is_invalid_resume",
 )
@@ -241,6 +242,11 @@ INVALID_RESUME = "_langgraph_invalid_resume"
 """The attribute that marks the error of a resume value that did not match its
 ``interrupt(response_schema=...)`` (LangGraph's name, so that its
 ``langgraph.errors.is_invalid_resume`` sees it too)."""
+
+
+WAITING_INTERRUPTS = "_scopegraph_waiting_interrupts"
+"""The attribute a subgraph's run sets on such an error: the interrupts still waiting in
+it, which the parent's node then waits on (as for a subgraph that paused)."""
 
 
 def is_invalid_resume(error: BaseException) -> bool:

@@ -21,6 +21,7 @@ import anyio.to_thread
 from .._backend import cancellation_requested
 from .._constants import START
 from .._errors import (
+    WAITING_INTERRUPTS,
     GraphDrained,
     GraphInterrupt,
     NodeCancelledError,
@@ -97,11 +98,13 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
-        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
-            # An answer that does not match its response_schema: the interrupt waits
-            # again; the step's other tasks finish, then the run raises the error.
+        waiting = _waiting(task, exc) if run.persistence is not None else None
+        if waiting:
+            # An answer that does not match its response_schema (here, or in a subgraph
+            # this node ran): the interrupt waits again; the step's other tasks finish,
+            # then the run raises the error.
             task.error = exc
-            await _interrupted(run, task, task.interrupts)
+            await _interrupted(run, task, waiting)
             return
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
@@ -132,6 +135,14 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
+
+
+def _waiting(task: Task, exc: Exception) -> list[Interrupt] | None:
+    """The interrupts still waiting after an answer ``exc`` rejected (this task's own, or
+    those of a subgraph it ran); None if ``exc`` is no such error."""
+    if not is_invalid_resume(exc):
+        return None
+    return task.interrupts or list(getattr(exc, WAITING_INTERRUPTS, ()))
 
 
 def _cache_key(node: NodeSpec, arg: Any) -> tuple[tuple[str, ...], str]:
