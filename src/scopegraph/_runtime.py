@@ -95,8 +95,7 @@ class Runtime(Generic[ContextT]):
     context: ContextT = None  # type: ignore[assignment]
     """The run's context (``ainvoke(..., context=...)``), or None."""
     store: Any = None
-    """The graph's long-term memory store (``compile(store=...)``; a subgraph's is its
-    parent's), or None."""
+    """The graph's store (``compile(store=...)``, see :mod:`scopegraph.store`), or None."""
     stream_writer: Callable[[Any], None] = _no_writer
     """Writes a chunk to the ``custom`` stream, as ``get_stream_writer()``."""
     heartbeat: Callable[[], None] = _no_heartbeat

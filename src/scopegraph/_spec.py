@@ -71,6 +71,8 @@ class NodeSpec:
     """Whether this node is some node's ``error_handler`` (it then handles no failure)."""
     error_kw: bool = False
     """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
+    store_kw: bool = False
+    """Whether the function takes a ``store`` parameter (LangGraph injects the store)."""
     defer: bool = False
     """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
     cache_policy: CachePolicy | None = None
@@ -216,20 +218,12 @@ class GraphSpec:
     node's input and the output are the value of the one channel ``__root__``."""
     cache: Any = None
     """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
-    store: Any = None
-    """``compile(store=...)``: the long-term memory store (``Runtime.store``)."""
     deferred: bool = False
     """Whether a node is ``add_node(defer=True)`` (known once, not scanned per run)."""
 
     @classmethod
     def build(
-        cls,
-        builder: BuilderTables,
-        name: str,
-        *,
-        strict: bool = False,
-        cache: Any = None,
-        store: Any = None,
+        cls, builder: BuilderTables, name: str, *, strict: bool = False, cache: Any = None
     ) -> GraphSpec:
         """The tables of ``builder``'s graph as it is now (later edits need a new build)."""
         nodes = dict(builder.nodes)
@@ -271,7 +265,6 @@ class GraphSpec:
             managed=managed,
             root=state.kind == "root",
             cache=cache,
-            store=store,
             deferred=any(node.defer for node in nodes.values()),
         )
 

@@ -41,8 +41,8 @@ __all__ = (
     "Sink",
     "current",
     "merge_configs",
-    "store_of",
     "parse_config",
+    "store_of",
 )
 
 Sink = Callable[[tuple[str, ...], str, Any], None]
@@ -218,6 +218,8 @@ class RunOptions:
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
     control: RunControl | None = None
     """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
+    store: Any = None
+    """The graph's store (``compile(store=...)``); subgraphs use their parent's."""
     step_timeout: float | None = None
     """The graph's ``step_timeout``: seconds each superstep may take."""
     parent: NodeContext | None = None
@@ -229,6 +231,13 @@ class RunOptions:
     as LangGraph: without one the run just ends there, with ``__interrupt__`` streamed."""
     interrupt_after: frozenset[str] = frozenset()
     """Nodes the run stops after (``interrupt_after``)."""
+
+
+def store_of(run: RunView) -> Any:
+    """The store of a run (``compile(store=...)`` of its graph, read when the run was
+    built, so a graph given a store after compiling, as the run server does, uses it; a
+    subgraph's run has its parent's), or None."""
+    return run.opts.store
 
 
 class RunView(Protocol):
@@ -453,19 +462,6 @@ class NodeContext:
                 "parent_ids": parent_ids,
             }
         )
-
-
-def store_of(run: RunView) -> Any:
-    """The store of the run's graph (``compile(store=...)``), else of the nearest graph
-    above it that has one (subgraphs use their parent's, as in LangGraph); else None."""
-    view: RunView | None = run
-    while view is not None:
-        store = view.opts.spec.store
-        if store is not None:
-            return store
-        parent = view.opts.parent
-        view = None if parent is None else parent.run
-    return None
 
 
 def _step_checkpoint_id(run: RunView) -> str:
