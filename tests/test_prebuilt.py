@@ -910,3 +910,16 @@ async def test_invalid_answer_to_an_interrupt_in_a_subgraph_a_tool_ran(
     expected, actual = await compare(build, scenario)
     assert actual == expected
     assert actual == {"rejected": "ValidationError", "waiting": [True], "last": "approved=True"}
+
+
+async def test_injected_store_with_scopegraphs_store(anyio_backend: str) -> None:
+    """A tool with InjectedStore gets scopegraph's own store (scopegraph.store), given
+    with compile(store=...)."""
+    from scopegraph.store.memory import InMemoryStore as SGInMemoryStore
+
+    store = SGInMemoryStore()
+    await store.aput(("memories",), "color", {"text": "green"})
+    turns: list[AIMessage | str] = [asks(call("recall", "c1", key="color")), "done"]
+    graph = agent_graph(SG, [recall], turns, sync=is_sync(anyio_backend), store=store)
+    result = await graph.ainvoke(INPUT)
+    assert [m.content for m in result["messages"] if m.type == "tool"] == ["green"]
