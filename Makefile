@@ -119,9 +119,13 @@ soak: install
 
 # LangGraph's own test suite (the sdist of the pinned version, in .cache/) on LangGraph and,
 # with the public-API imports rewritten, on scopegraph; writes docs/langgraph-suite.md.
-# ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt.
+# Then the same for the langgraph-prebuilt sdist's tests (ToolNode, ValidationNode inside
+# scopegraph graphs): docs/langgraph-prebuilt-suite.md.
+# ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt and
+# tests/langgraph_prebuilt_suite_passing.txt.
 langgraph-suite: install
 	$(BIN)/python -m tools.langgraph_suite $(ARGS)
+	$(BIN)/python -m tools.langgraph_suite --prebuilt $(ARGS)
 
 # LangGraph's store tests (langgraph-checkpoint, langgraph-checkpoint-sqlite sdists) on
 # LangGraph's stores and on scopegraph's; prints the pass counts (docs/store.md).

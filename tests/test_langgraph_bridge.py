@@ -240,3 +240,48 @@ def test_bridge_refuses_what_is_not_a_langgraph_graph() -> None:
     with pytest.raises(TypeError, match="compiled LangGraph graph"):
         bridge(object())  # type: ignore[arg-type]
     assert isinstance(bridge(seed_graph(Probe())), BridgedGraph)
+
+
+class AskState(TypedDict):
+    answer: str
+
+
+def ask_graph() -> Any:
+    """One node that asks a human (LangGraph's interrupt) and stores the answer."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import interrupt
+
+    def ask(state: AskState) -> dict[str, str]:
+        return {"answer": interrupt("your name?")}
+
+    builder = StateGraph(AskState)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+@pytest.mark.parametrize("entry", ["ainvoke", "astream", "astream_events", "open_stream"])
+async def test_bridge_resumes_with_scopegraphs_command(entry: str) -> None:
+    """scopegraph's Command(resume=...) resumes a bridged human-in-the-loop graph through
+    every entry point (ainvoke and astream used to pass it on unconverted: LangGraph took
+    it as new input and the graph asked again)."""
+    from scopegraph.types import Command
+
+    graph = bridge(ask_graph())
+    config: dict[str, Any] = {"configurable": {"thread_id": f"resume-{entry}"}}
+    first = await graph.ainvoke({"answer": ""}, config)
+    assert [i.value for i in first["__interrupt__"]] == ["your name?"]
+    command: Command[Any] = Command(resume="Ada")
+    if entry == "ainvoke":
+        await graph.ainvoke(command, config)
+    elif entry == "astream":
+        [c async for c in graph.astream(command, config)]
+    elif entry == "astream_events":
+        [e async for e in graph.astream_events(command, config)]
+    else:
+        async with graph.open_stream(command, config) as stream:
+            [c async for c in stream]
+    state = await graph.aget_state(config)
+    assert state.values == {"answer": "Ada"}
+    assert not state.next

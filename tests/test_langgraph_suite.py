@@ -17,6 +17,7 @@ from typing import NoReturn
 
 import pytest
 from tools.langgraph_suite._classify import Classifier
+from tools.langgraph_suite._prebuilt import PREBUILT_PASSING
 from tools.langgraph_suite._ratchet import grow, read_passing, run_listed, stopped_passing
 from tools.langgraph_suite._report import cause_of
 from tools.langgraph_suite._rewrite import ImportMap, patch_memory_checkpointer, rewrite_source
@@ -50,6 +51,30 @@ def test_listed_langgraph_suite_tests_still_pass_on_scopegraph() -> None:
     errors = [f"{where}: {e['message']}" for where, e in outcomes.collection_errors.items()]
     assert not failing, (
         f"{len(failing)} of LangGraph's tests listed in tests/langgraph_suite_passing.txt no "
+        "longer pass on scopegraph (fix the regression; the list never shrinks):\n  "
+        + "\n  ".join(details + errors)
+    )
+
+
+@pytest.mark.timeout(900)
+def test_listed_langgraph_prebuilt_tests_still_pass_on_scopegraph() -> None:
+    """The same ratchet for the langgraph-prebuilt sdist's tests (``ToolNode``,
+    ``ValidationNode`` and tools inside scopegraph graphs)."""
+    listed = read_passing(PREBUILT_PASSING)
+    assert listed, f"{PREBUILT_PASSING.name} lists no test: the ratchet guards nothing"
+    missing = [name for name in SUITE_PLUGINS if importlib.util.find_spec(name) is None]
+    if missing:
+        _unavailable(f"the prebuilt suite needs {', '.join(missing)}: run `make install`")
+    try:
+        trees = prepare(package="langgraph-prebuilt")
+    except SuiteError as exc:
+        _unavailable(f"langgraph-prebuilt's suite is unavailable: {exc}")
+    outcomes = run_listed(trees, listed)
+    failing = stopped_passing(listed, outcomes)
+    details = [f"{nodeid}: {_why(outcomes.tests.get(nodeid))}" for nodeid in failing]
+    errors = [f"{where}: {e['message']}" for where, e in outcomes.collection_errors.items()]
+    assert not failing, (
+        f"{len(failing)} of langgraph-prebuilt's tests listed in {PREBUILT_PASSING.name} no "
         "longer pass on scopegraph (fix the regression; the list never shrinks):\n  "
         + "\n  ".join(details + errors)
     )

@@ -24,7 +24,7 @@ import anyio.from_thread
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
 from ._drawing import Drawing, converted, draw
-from ._errors import GraphInterrupt
+from ._errors import GraphInterrupt, bubbling
 from ._lazy import integration
 from ._output import RunOutput
 from ._pregel import (
@@ -961,7 +961,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         call = functools.partial(self.ainvoke, input, config, **kwargs)
         ctx = current.get()
         if ctx is not None and threading.get_ident() != ctx.run.loop_thread:
-            return anyio.from_thread.run(call)
+            return anyio.from_thread.run(call, token=ctx.loop_token())
         token = sync_api_run.set(True)
         try:
             return _run_sync(call)
@@ -1024,7 +1024,7 @@ def _nested_result(run: Run, result: Any) -> Any:
     """A subgraph's result; a subgraph that stopped at an interrupt stops its parent's
     node too (its checkpoints resume it when the parent's node runs again)."""
     if run.paused:
-        raise GraphInterrupt(tuple(run.interrupts))
+        raise bubbling(GraphInterrupt, "GraphInterrupt", tuple(run.interrupts))
     return result
 
 

@@ -4,7 +4,6 @@ custom events, and a cancellation check for sync nodes running in worker threads
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -13,10 +12,10 @@ from typing import Any
 import anyio.from_thread
 import anyio.lowlevel
 
-from ._errors import INVALID_RESUME, ContextError, GraphInterrupt
+from ._errors import INVALID_RESUME, ContextError, GraphInterrupt, bubbling
 from ._pregel import CONFIG_KEY_NODE, NodeContext
 from ._pregel import current as _current
-from ._pregel._algo import NULL_ANSWER
+from ._pregel._foreign import NEEDS_CHECKPOINTER, interrupt_id, interrupt_owner, next_answer
 from ._types import Interrupt, RunnableConfig
 
 __all__ = (
@@ -95,7 +94,7 @@ def dispatch_custom_event(name: str, data: Any, *, config: RunnableConfig | None
     if threading.get_ident() == ctx.run.loop_thread:
         ctx.custom_event(name, data)
     else:
-        anyio.from_thread.run_sync(ctx.custom_event, name, data)
+        anyio.from_thread.run_sync(ctx.custom_event, name, data, token=ctx.loop_token())
 
 
 def interrupt(value: Any, response_schema: Any = None) -> Any:
@@ -113,23 +112,9 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
     waiting for another answer.
     """
     ctx = current_node(what="interrupt()")
-    # The task of the nearest run that keeps checkpoints owns the interrupt: a
-    # subgraph with checkpoints resumes in its own node, not in its parent's.
-    owner: NodeContext | None = None
-    root = ctx
-    while True:
-        if owner is None and root.run.opts.persist is not None:
-            owner = root
-        parent = root.run.opts.parent
-        if parent is None:
-            break
-        root = parent
+    owner, root = interrupt_owner(ctx)
     if owner is None:
-        raise ContextError(
-            "interrupt() needs a checkpointer to save the run while it waits: compile the "
-            "graph with checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver) and "
-            'pass config={"configurable": {"thread_id": ...}}'
-        )
+        raise ContextError(NEEDS_CHECKPOINTER)
     task = owner.task
     index = task.interrupt_index
     task.interrupt_index += 1
@@ -138,14 +123,10 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
         adapter = _type_adapter(response_schema)
     if index < len(task.resume) and adapter is None:
         return task.resume[index]
-    interrupt_id = _interrupt_id(task.id, index)
-    answers = root.run.answers
-    if interrupt_id in answers:
-        task.resume.append(answers.pop(interrupt_id))
-    elif NULL_ANSWER in answers and index >= len(task.resume):
-        task.resume.append(answers.pop(NULL_ANSWER))
+    if index >= len(task.resume):
+        next_answer(owner, root, index)
     schema = response_schema if adapter is None else adapter.json_schema()
-    pending = Interrupt(value=value, id=interrupt_id, response_schema=schema)
+    pending = Interrupt(value=value, id=interrupt_id(task.id, index), response_schema=schema)
     if index < len(task.resume):
         if adapter is None:
             return task.resume[index]
@@ -157,11 +138,7 @@ def interrupt(value: Any, response_schema: Any = None) -> Any:
             del task.resume[index:]
             task.interrupts = [pending]
             raise
-    raise GraphInterrupt((pending,))
-
-
-def _interrupt_id(task_id: str, index: int) -> str:
-    return hashlib.md5(f"{task_id}:{index}".encode(), usedforsecurity=False).hexdigest()
+    raise bubbling(GraphInterrupt, "GraphInterrupt", (pending,))
 
 
 def check_cancelled() -> None:

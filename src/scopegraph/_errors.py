@@ -69,7 +69,8 @@ A failing node's ORIGINAL exception is raised, never an ``ExceptionGroup``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+import sys
+from typing import Any, Literal, TypeVar
 
 __all__ = (
     "ContextError",
@@ -85,6 +86,8 @@ __all__ = (
     "NodeTimeoutError",
     "ScopegraphError",
     "INVALID_RESUME",
+    "WAITING_INTERRUPTS",
+    "bubbling",
     "is_invalid_resume",
 )
 
@@ -196,6 +199,32 @@ class GraphInterrupt(ScopegraphError):
         self.interrupts = interrupts
 
 
+E = TypeVar("E", bound=Exception)
+
+_BUBBLING: dict[tuple[type[Exception], type[Exception]], type[Exception]] = {}
+
+
+def bubbling(cls: type[E], langgraph_name: str, *args: Any) -> E:
+    """``cls(*args)``, also an instance of ``langgraph.errors.<langgraph_name>`` once the
+    program has imported LangGraph (its module is looked up, never imported here).
+
+    LangGraph's own nodes let LangGraph's ``GraphBubbleUp`` errors through and handle
+    the others: ``ToolNode`` turns a tool's error into an error ``ToolMessage``. A
+    scopegraph ``interrupt()`` (or ``Command.PARENT``) inside a tool that ``ToolNode``
+    runs must reach the run, so it is LangGraph's error too.
+    """
+    errors = sys.modules.get("langgraph.errors")
+    theirs = getattr(errors, langgraph_name, None)
+    if not isinstance(theirs, type) or not issubclass(theirs, Exception):
+        return cls(*args)
+    both = _BUBBLING.get((cls, theirs))
+    if both is None:
+        both = _BUBBLING[(cls, theirs)] = type(
+            cls.__name__, (cls, theirs), {"__module__": cls.__module__}
+        )
+    return both(*args)  # type: ignore[return-value]
+
+
 class ContextError(ScopegraphError, RuntimeError):
     """A run-context helper (``get_config()``, ``get_stream_writer()``...) was called
     outside a running node."""
@@ -217,6 +246,11 @@ INVALID_RESUME = "_langgraph_invalid_resume"
 """The attribute that marks the error of a resume value that did not match its
 ``interrupt(response_schema=...)`` (LangGraph's name, so that its
 ``langgraph.errors.is_invalid_resume`` sees it too)."""
+
+
+WAITING_INTERRUPTS = "_scopegraph_waiting_interrupts"
+"""The attribute a subgraph's run sets on such an error: the interrupts still waiting in
+it, which the parent's node then waits on (as for a subgraph that paused)."""
 
 
 def is_invalid_resume(error: BaseException) -> bool:

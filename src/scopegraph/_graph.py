@@ -10,8 +10,9 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from datetime import timedelta
 from types import UnionType
-from typing import Any, Generic, Literal, Self
+from typing import Any, Generic, Literal, Protocol, Self
 
+from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
@@ -24,7 +25,7 @@ from ._spec import (
     builder_channels,
     check_interrupt_nodes,
 )
-from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy, TracePolicy
+from ._types import CachePolicy, Command, RetryPolicy, RunnableConfig, TimeoutPolicy, TracePolicy
 from ._typing import ContextT, InputT, OutputT, StateT
 from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
@@ -204,6 +205,20 @@ def _input_annotation(fn: Callable[..., Any], state_cls: Any) -> StateSchema | N
         return None
 
 
+def _runnable_path(runnable: Any) -> Callable[..., Any]:
+    """A conditional edge's path given as a LangChain ``Runnable`` (as LangGraph's
+    ``RunnableCallable`` edges of ``create_agent``), named as LangGraph names it: its
+    ``ainvoke`` on asyncio, its ``invoke`` on trio (LangChain's async code is asyncio's)."""
+
+    async def path(state: Any, config: RunnableConfig) -> Any:
+        if running_on_asyncio():
+            return await runnable.ainvoke(state, config)
+        return runnable.invoke(state, config)
+
+    path.__name__ = getattr(runnable, "name", None) or "condition"
+    return path
+
+
 def _is_async_callable(fn: Any) -> bool:
     while isinstance(fn, functools.partial):
         fn = fn.func
@@ -246,8 +261,18 @@ def _command_routes(fn: Any) -> tuple[tuple[str, ...] | None, bool]:
     return None, False
 
 
-NodeAction = Callable[..., Any] | CompiledStateGraph
-"""What a node runs: a function (sync or async) or a compiled graph (a subgraph)."""
+class RunnableLike(Protocol):
+    """A LangChain ``Runnable`` (LangGraph's ``ToolNode``, ``create_agent``'s nodes and
+    edges): what has ``invoke`` and ``ainvoke``."""
+
+    def invoke(self, input: Any, config: Any = None, /) -> Any: ...
+
+    async def ainvoke(self, input: Any, config: Any = None, /) -> Any: ...
+
+
+NodeAction = Callable[..., Any] | CompiledStateGraph | RunnableLike
+"""What a node runs: a function (sync or async), a compiled graph (a subgraph) or a
+LangChain ``Runnable``."""
 
 
 def _node_name(node: str | NodeAction, action: NodeAction | None) -> tuple[str, NodeAction]:
@@ -655,7 +680,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     def add_conditional_edges(
         self,
         source: str,
-        path: Callable[..., Any],
+        path: Callable[..., Any] | RunnableLike,
         path_map: dict[Hashable, str] | Sequence[str] | None = None,
     ) -> Self:
         """After ``source``, call ``path(state)`` to choose what runs next.
@@ -664,6 +689,8 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``path_map`` maps its return values to node names (a list maps names to
         themselves).
         """
+        if not callable(path) and hasattr(path, "invoke") and hasattr(path, "ainvoke"):
+            path = _runnable_path(path)  # a LangChain Runnable (create_agent's edges)
         if not callable(path):
             raise GraphValidationError(
                 f"add_conditional_edges({source!r}, ...): path must be callable, "

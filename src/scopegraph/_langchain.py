@@ -45,18 +45,22 @@ from langchain_core.tracers.base import BaseTracer
 
 from ._func import task_caller
 from ._ids import new_id
+from ._langgraph_nodes import call_runnable as _call_runnable
+from ._langgraph_nodes import extend_configurable
 from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
 from .callbacks import GraphInterruptEvent, GraphResumeEvent, adispatch, graph_handlers
 
 __all__ = (
     "NodeCallbacks",
+    "call_runnable",
     "callbacks_for",
     "emit_output_messages",
     "enter_node",
     "enter_run",
     "exit_node",
     "exit_run",
+    "extend_configurable",
     "graph_lifecycle",
     "new_messages",
 )
@@ -461,6 +465,17 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }
+
+
+async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:
+    """Run a node that is a Runnable (:func:`._langgraph_nodes.call_runnable`), its
+    callback handler made first, on the event loop's thread: the threads LangChain
+    starts (``ToolNode``'s executor) are not anyio's and reach the loop through it."""
+    if ctx.langchain is None:
+        if ctx.run_id is None:
+            ctx.run_id = new_id()
+        ctx.langchain = NodeCallbacks(ctx)
+    return await _call_runnable(runnable, node_input, ctx)
 
 
 def callbacks_for(ctx: NodeContext, user_callbacks: Any = None) -> AsyncCallbackManager:

@@ -72,6 +72,8 @@ their ``langgraph.managed`` imports."""
 
 
 def _managed_kind(annotation: Any) -> str | None:
+    while typing.get_origin(annotation) in (typing.Required, typing.NotRequired):
+        annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     for extra in typing.get_args(annotation)[1:]:
@@ -210,6 +212,9 @@ def _is_untracked_value(extra: Any) -> bool:
     )
 
 
+_QUALIFIERS = (typing.Required, typing.NotRequired)
+
+
 def _langgraph_channel(extra: Any, name: str) -> bool:
     """Whether ``extra`` is an instance of LangGraph's channel class ``name`` (recognized
     without importing LangGraph)."""
@@ -232,6 +237,8 @@ class _BatchReducer:
 
 
 def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
+    while typing.get_origin(annotation) in _QUALIFIERS:  # Required[Annotated[list, add]]
+        annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is not typing.Annotated:
         return Channel(key, None, None)
     base, *extras = typing.get_args(annotation)

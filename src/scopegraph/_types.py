@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import json
 import random
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
@@ -25,6 +26,7 @@ __all__ = (
     "TracePolicy",
     "default_cache_key",
     "default_retry_on",
+    "from_langgraph",
     "omit_payload",
 )
 
@@ -132,6 +134,11 @@ class Command(Generic[N]):
 
     PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Command[N]:
+        if cls is Command and "langgraph.types" in sys.modules:
+            return object.__new__(_as_langgraphs(sys.modules["langgraph.types"]))
+        return object.__new__(cls)
+
     def __repr__(self) -> str:
         contents = ", ".join(
             f"{f.name}={getattr(self, f.name)!r}"
@@ -139,6 +146,70 @@ class Command(Generic[N]):
             if getattr(self, f.name)
         )
         return f"Command({contents})"
+
+
+_BOTH: dict[type, type] = {}
+
+
+def _as_langgraphs(types_module: Any) -> type:
+    """scopegraph's ``Command`` that is also LangGraph's (made once): what ``Command(...)``
+    makes once the program has imported ``langgraph.types``.
+
+    LangGraph's own nodes (``ToolNode``) recognize only their class: a tool that returns
+    scopegraph's ``Command`` (a program whose imports were switched) is then still taken
+    as a command there. It stays scopegraph's in every respect (fields, equality, repr;
+    pickled as a plain ``Command``)."""
+    theirs = types_module.Command
+    both = _BOTH.get(theirs)
+    if both is None:
+
+        def __reduce__(self: Command[Any]) -> Any:
+            return (Command, (self.graph, self.update, self.resume, self.goto))
+
+        def __setattr__(self: Command[Any], name: str, value: Any) -> None:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+        both = _BOTH[theirs] = type(
+            "Command",
+            (Command, theirs),
+            {
+                "__module__": __name__,
+                "__qualname__": "Command",
+                "__reduce__": __reduce__,
+                "__setattr__": __setattr__,
+                "__delattr__": __setattr__,
+            },
+        )
+    return both
+
+
+def from_langgraph(value: Any) -> Any:
+    """LangGraph's ``Command`` and ``Send`` (from ``langgraph.types``) as scopegraph's;
+    a list or tuple with such items as a list of converted items; anything else as it is.
+
+    Nodes built by LangGraph or LangChain (``ToolNode``, ``create_agent``'s nodes and
+    edges) return LangGraph's classes. Recognized by their module, without importing
+    LangGraph, and only on the paths where a value was not already one of ours.
+    """
+    cls = type(value)
+    if cls is list or cls is tuple:
+        items = [from_langgraph(v) for v in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return items if changed else value
+    if cls.__module__ != "langgraph.types":
+        return value
+    if cls.__name__ == "Send":
+        return Send(value.node, value.arg, timeout=getattr(value, "timeout", None))
+    if cls.__name__ == "Command":
+        goto = value.goto
+        if isinstance(goto, str):
+            converted: Any = goto
+        elif type(goto).__module__ == "langgraph.types":
+            converted = from_langgraph(goto)
+        else:
+            converted = [from_langgraph(g) for g in goto]
+        return Command(graph=value.graph, update=value.update, resume=value.resume, goto=converted)
+    return value
 
 
 def default_retry_on(exc: Exception) -> bool:

@@ -158,6 +158,13 @@ class BridgedGraph:
     def name(self) -> str:
         return str(self.graph.get_name())
 
+    def _call(self, method: str, input: Any, config: Any, **kwargs: Any) -> Callable[[], Any]:
+        """The LangGraph call every entry point makes: ``input`` in LangGraph's terms
+        (scopegraph's ``Command``/``Send`` as LangGraph's: a ``Command(resume=...)`` that
+        reached LangGraph unconverted was taken as new input)."""
+        converted = _langgraph_input(input)
+        return lambda: getattr(self.graph, method)(converted, config, **kwargs)
+
     async def _iterate(self, start: Callable[[], AsyncIterator[Any]]) -> AsyncGenerator[Any, None]:
         run = _DetachedRun(start, stream=True)
         try:
@@ -168,20 +175,28 @@ class BridgedGraph:
         finally:
             await run.close()
 
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """LangGraph's ``invoke`` (synchronous: not detached)."""
+        return self._call("invoke", input, config, **kwargs)()
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """LangGraph's ``stream`` (synchronous: not detached)."""
+        return self._call("stream", input, config, **kwargs)()
+
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncGenerator[Any, None]:
         """LangGraph's ``astream``, run detached and cancelled once (see the module)."""
-        return self._iterate(lambda: self.graph.astream(input, config, **kwargs))
+        return self._iterate(self._call("astream", input, config, **kwargs))
 
     def astream_events(
         self, input: Any, config: Any = None, **kwargs: Any
     ) -> AsyncGenerator[Any, None]:
         """LangGraph's ``astream_events``, run detached and cancelled once."""
         kwargs.setdefault("version", "v2")
-        return self._iterate(lambda: self.graph.astream_events(input, config, **kwargs))
+        return self._iterate(self._call("astream_events", input, config, **kwargs))
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """LangGraph's ``ainvoke``, run detached and cancelled once."""
-        run = _DetachedRun(lambda: self.graph.ainvoke(input, config, **kwargs), stream=False)
+        run = _DetachedRun(self._call("ainvoke", input, config, **kwargs), stream=False)
         try:
             await run.done.wait()
         finally:
@@ -200,12 +215,10 @@ class BridgedGraph:
         **kwargs: Any,
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """``astream`` in the structured form of scopegraph's ``open_stream``."""
-        input = _langgraph_input(input)
-        async with _structured(
-            lambda: self.graph.astream(
-                input, config, stream_mode=stream_mode, subgraphs=subgraphs, **kwargs
-            )
-        ) as reader:
+        start = self._call(
+            "astream", input, config, stream_mode=stream_mode, subgraphs=subgraphs, **kwargs
+        )
+        async with _structured(start) as reader:
             yield reader
 
     @contextlib.asynccontextmanager
@@ -213,12 +226,10 @@ class BridgedGraph:
         self, input: Any, config: Any = None, *, stream_mode: Any = None, **kwargs: Any
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """``astream_events`` (v2) in the structured form."""
-        input = _langgraph_input(input)
-        async with _structured(
-            lambda: self.graph.astream_events(
-                input, config, version="v2", stream_mode=stream_mode, **kwargs
-            )
-        ) as reader:
+        start = self._call(
+            "astream_events", input, config, version="v2", stream_mode=stream_mode, **kwargs
+        )
+        async with _structured(start) as reader:
             yield reader
 
 

@@ -8,6 +8,12 @@ rewritten, and reports per file: tests, public-API tests (:mod:`._classify` defi
 passes on each, and the causes of the failures; it writes ``docs/langgraph-suite.md`` and
 ``docs/langgraph-suite.json``.
 
+``--prebuilt`` (``make langgraph-prebuilt-suite``) does the same with the tests of the
+``langgraph-prebuilt`` sdist (:data:`PREBUILT_FILES`): their graphs become scopegraph's,
+``ToolNode``, ``ValidationNode`` and the tools run unchanged inside them; it writes
+``docs/langgraph-prebuilt-suite.md`` and ``.json``, and its ratchet list is
+``tests/langgraph_prebuilt_suite_passing.txt``.
+
 The ratchet: ``tests/langgraph_suite_passing.txt`` lists the public-API tests that pass on
 scopegraph; ``tests/test_langgraph_suite.py`` (in ``make test``) runs exactly those and
 fails naming any that stopped passing. ``--update`` adds newly passing tests to the list
@@ -41,3 +47,17 @@ FILES: tuple[str, ...] = (
     "test_subgraph_detection",
 )
 """The 22 core files of issue 14 (``tests/<name>.py`` in the sdist)."""
+
+PREBUILT_FILES: tuple[str, ...] = (
+    "test_tool_node",
+    "test_on_tool_call",
+    "test_injected_state_not_required",
+    "test_tool_node_interceptor_unregistered",
+    "test_tool_node_validation_error_filtering",
+    "test_validation_node",
+    "test_react_agent",
+    "test_react_agent_graph",
+    "test_tool_call_transformer",
+    "test_deprecation",
+)
+"""The test files of the ``langgraph-prebuilt`` sdist (``tests/<name>.py``)."""

@@ -221,11 +221,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(report: Report, command: str, date: str) -> str:
-    """The generated part of ``docs/langgraph-suite.md``."""
+def markdown(report: Report, command: str, date: str, package: str = "langgraph") -> str:
+    """The generated part of ``docs/langgraph-suite.md`` (``docs/langgraph-prebuilt-suite.md``
+    for ``package="langgraph-prebuilt"``)."""
     totals = report.totals()
+    title = "LangGraph" if package == "langgraph" else package
     lines = [
-        f"LangGraph {report.version}'s own tests, run on LangGraph and on scopegraph with the",
+        f"{title} {report.version}'s own tests, run on LangGraph and on scopegraph with the",
         f"public-API imports rewritten; measured {date} with `{command}`.",
         "",
         "| file | tests | public-API | pass on LangGraph | pass on scopegraph | top causes |",

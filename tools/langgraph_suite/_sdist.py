@@ -33,13 +33,13 @@ class SuiteError(RuntimeError):
     """The suite could not be prepared (download, version or layout); the message says why."""
 
 
-def pinned_version(pyproject: Path = REPO / "pyproject.toml") -> str:
-    """The ``langgraph==X`` pin of the ``dev`` extra."""
+def pinned_version(pyproject: Path = REPO / "pyproject.toml", package: str = "langgraph") -> str:
+    """The ``<package>==X`` pin of the ``dev`` extra (``langgraph`` by default)."""
     extras = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     for requirement in extras["optional-dependencies"]["dev"]:
-        if match := re.fullmatch(r"langgraph\s*==\s*([\w.]+)", requirement.strip()):
+        if match := re.fullmatch(rf"{re.escape(package)}\s*==\s*([\w.]+)", requirement.strip()):
             return match.group(1)
-    raise SuiteError(f"{pyproject} pins no 'langgraph==X' in the dev extra; add one")
+    raise SuiteError(f"{pyproject} pins no '{package}==X' in the dev extra; add one")
 
 
 @dataclass(frozen=True)
@@ -51,26 +51,30 @@ class SuiteTrees:
     """The same tests with the public-API imports taken from scopegraph."""
 
 
-def _download(version: str) -> Path:
-    archive = CACHE / f"langgraph-{version}.tar.gz"
+def _sdist_name(package: str, version: str) -> str:
+    """The sdist's file name without ``.tar.gz`` (PyPI normalizes ``-`` to ``_``)."""
+    return f"{package.replace('-', '_') if package != 'langgraph' else package}-{version}"
+
+
+def _download(version: str, package: str = "langgraph") -> Path:
+    archive = CACHE / f"{_sdist_name(package, version)}.tar.gz"
     if archive.exists():
         return archive
     CACHE.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-        "--no-binary", ":all:", f"langgraph=={version}", "--dest", str(CACHE),
+        "--no-binary", ":all:", f"{package}=={version}", "--dest", str(CACHE),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not archive.exists():
         raise SuiteError(
-            f"could not download the sdist of langgraph=={version} "
+            f"could not download the sdist of {package}=={version} "
             f"({' '.join(command)}): {done.stderr.strip()[-800:]}"
         )
     return archive
 
 
-def _extract(archive: Path, version: str, target: Path) -> None:
-    prefix = f"langgraph-{version}/"
+def _extract(archive: Path, prefix: str, target: Path) -> None:
     with tarfile.open(archive) as tar:
         members = [
             m
@@ -82,21 +86,27 @@ def _extract(archive: Path, version: str, target: Path) -> None:
         tar.extractall(target, members=members, filter="data")
 
 
-def prepare(version: str | None = None) -> SuiteTrees:
-    """Download (once) and lay out both trees; check the installed LangGraph's version."""
-    version = version or pinned_version()
-    installed = metadata.version("langgraph")
+def prepare(version: str | None = None, package: str = "langgraph") -> SuiteTrees:
+    """Download (once) and lay out both trees; check the installed package's version.
+
+    ``package``: ``langgraph`` (the Graph API suite) or ``langgraph-prebuilt`` (the tests
+    of ``ToolNode``, ``ValidationNode``, ``create_react_agent``: their graphs become
+    scopegraph's, the prebuilt objects run unchanged inside them), in ``<cache>/<version>``
+    and ``<cache>/prebuilt-<version>``.
+    """
+    version = version or pinned_version(package=package)
+    installed = metadata.version(package)
     if installed != version:
         raise SuiteError(
-            f"langgraph {installed} is installed but pyproject.toml pins {version}: "
+            f"{package} {installed} is installed but pyproject.toml pins {version}: "
             "run `make install` (or pip install -e '.[dev]') first"
         )
-    archive = _download(version)
-    base = CACHE / version
+    archive = _download(version, package)
+    base = CACHE / (version if package == "langgraph" else f"prebuilt-{version}")
     pristine, rewritten = base / "langgraph", base / "scopegraph"
     if not (pristine / "tests").exists():
         shutil.rmtree(pristine, ignore_errors=True)
-        _extract(archive, version, pristine)
+        _extract(archive, _sdist_name(package, version) + "/", pristine)
     imports = ImportMap.from_scopegraph()
     for path in pristine.rglob("*"):
         if path.is_dir():

@@ -12,10 +12,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._constants import END, PREVIOUS, START
-from .._errors import InvalidUpdateError
+from .._errors import InvalidUpdateError, bubbling
 from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import NOT_OVERWRITE, Command, EntrypointFinal, Overwrite, Send, overwritten
+from .._types import (
+    NOT_OVERWRITE,
+    Command,
+    EntrypointFinal,
+    Overwrite,
+    Send,
+    from_langgraph,
+    overwritten,
+)
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -208,6 +216,9 @@ def _writes_of(
     ):
         items = result
     else:
+        converted = from_langgraph(result)  # LangGraph's Command, from its prebuilt nodes
+        if converted is not result:
+            return _writes_of(spec, task, converted, subgraph=subgraph)
         items = (result,)
     writes: list[tuple[str, Any]] = []
     gotos: list[Any] = []
@@ -277,7 +288,7 @@ def command_writes(spec: GraphSpec, command: Command[Any]) -> list[tuple[str, An
 
 def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) -> None:
     if command.graph == Command.PARENT:
-        error = ParentCommand(command)
+        error = bubbling(ParentCommand, "ParentCommand", command)
         if not subgraph:  # LangGraph's: the command leaves the root run as ParentCommand
             error.add_note(
                 f"node {name!r} returned Command(graph=Command.PARENT) but this graph is "
@@ -333,6 +344,8 @@ def check_route(spec: GraphSpec, branch: Branch, source: str, result: Any) -> li
     targets: list[Target] = []
     nodes = spec.nodes
     for item in items:
+        if not isinstance(item, str):
+            item = from_langgraph(item)  # LangGraph's Send, from its prebuilt edges
         if isinstance(item, Send):
             if item.node not in nodes:
                 raise InvalidUpdateError(

@@ -146,9 +146,12 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
     if not isinstance(limit, int) or limit < 1:
         raise ValueError(f"recursion_limit must be an int of at least 1, not {limit!r}")
     user_metadata: dict[str, Any] = dict(user_config.pop("metadata", None) or {})
+    given = user_config.pop("configurable", None) or {}
+    # A parent node's configurable (a subgraph's run): its own entries only, without
+    # making the keys an integration adds on first need (dict.items: not an override).
     configurable: dict[str, Any] = {
         k: v
-        for k, v in (user_config.pop("configurable", None) or {}).items()
+        for k, v in (dict.items(given) if isinstance(given, dict) else given.items())
         if k != CONFIG_KEY_NODE
     }
     checkpoint_metadata = {
@@ -336,17 +339,20 @@ class NodeContext:
         config = self._config
         if config is None:
             cfg = self.run.opts.cfg
+            configurable = {
+                **cfg.configurable,
+                "checkpoint_ns": self.checkpoint_ns,
+                "__pregel_task_id": self.task.id,
+                CONFIG_KEY_NODE: self,
+            }
+            hooks = _hooks.node_hooks()
+            if hooks is not None:
+                configurable = hooks.extend_configurable(self, configurable)
             config = self._config = {  # type: ignore[assignment]
                 **cfg.config,
                 "metadata": self.metadata,
-                "configurable": {
-                    **cfg.configurable,
-                    "checkpoint_ns": self.checkpoint_ns,
-                    "__pregel_task_id": self.task.id,
-                    CONFIG_KEY_NODE: self,
-                },
+                "configurable": configurable,
             }
-            hooks = _hooks.node_hooks()
             if hooks is not None:
                 config["callbacks"] = hooks.callbacks_for(self, cfg.config.get("callbacks"))  # type: ignore[index]
         return config  # type: ignore[return-value]
@@ -396,7 +402,13 @@ class NodeContext:
         if threading.get_ident() == self.run.loop_thread:
             attempt.progress()
         else:
-            anyio.from_thread.run_sync(attempt.progress)
+            anyio.from_thread.run_sync(attempt.progress, token=self.loop_token())
+
+    def loop_token(self) -> Any:
+        """The event loop's token for a call from a thread anyio did not start (the
+        executor threads of LangChain's ``ToolNode``): the node's LangChain handler
+        took it on the loop's thread. None: anyio's worker thread knows its loop."""
+        return getattr(self.langchain, "loop", None)
 
     def output_progress(self) -> None:
         """The node produced output (a custom chunk, a token): progress, unless its
@@ -416,7 +428,9 @@ class NodeContext:
         if threading.get_ident() == run.loop_thread:
             stream.sink(stream.ns, "custom", chunk)
         else:
-            anyio.from_thread.run_sync(stream.sink, stream.ns, "custom", chunk)
+            anyio.from_thread.run_sync(
+                stream.sink, stream.ns, "custom", chunk, token=self.loop_token()
+            )
 
     def custom_event(self, name: str, data: Any) -> None:
         custom = self._custom

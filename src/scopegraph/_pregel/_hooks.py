@@ -27,6 +27,13 @@ class NodeHooks(Protocol):
     def callbacks_for(self, ctx: Any, user_callbacks: Any) -> Any:
         """The ``callbacks`` entry of the node's config."""
 
+    def extend_configurable(self, ctx: Any, configurable: dict[str, Any]) -> dict[str, Any]:
+        """The node's ``config["configurable"]`` with the integration's keys (the
+        LangGraph config contract that LangGraph-built nodes read)."""
+
+    async def call_runnable(self, runnable: Any, node_input: Any, ctx: Any) -> Any:
+        """Run a node that is a LangChain ``Runnable``; returns its result."""
+
     def enter_node(self, ctx: Any, node_input: Any) -> tuple[Any, set[str] | None]:
         """Called before the node runs; returns a token for :meth:`exit_node` and the
         message ids the node was given (None: the ``messages`` mode is off)."""

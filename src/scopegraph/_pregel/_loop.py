@@ -20,7 +20,7 @@ import anyio
 import anyio.lowlevel
 
 from .._constants import START
-from .._errors import GraphDrained, GraphRecursionError
+from .._errors import WAITING_INTERRUPTS, GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, run_step_within, unwrap_exception_group
@@ -360,8 +360,10 @@ class Run:
             elif updated:  # only a subgraph's static interrupt: as LangGraph, the plain state
                 stream.sink(stream.ns, "values", snap)
         for task in tasks:
-            if task.error is not None:
-                raise task.error  # an answer that did not match its interrupt's schema
+            if task.error is not None:  # an answer that did not match its interrupt's schema
+                if self.opts.parent is not None:  # the parent's node waits on them too
+                    setattr(task.error, WAITING_INTERRUPTS, tuple(interrupts))
+                raise task.error
 
     def _static_interrupt(self, status: str) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""

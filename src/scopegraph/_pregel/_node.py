@@ -21,6 +21,7 @@ import anyio.to_thread
 from .._backend import cancellation_requested
 from .._constants import START
 from .._errors import (
+    WAITING_INTERRUPTS,
     GraphDrained,
     GraphInterrupt,
     NodeCancelledError,
@@ -34,6 +35,7 @@ from .._types import Command, Interrupt, Send
 from ..checkpoint._model import SerializationError
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunView, current
+from ._foreign import from_langgraph_error
 from ._persist import Persistence
 from ._task import ParentCommand, Task
 
@@ -96,11 +98,13 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         await _interrupted(run, task, exc.interrupts)
         return
     except Exception as exc:
-        if is_invalid_resume(exc) and task.interrupts and run.persistence is not None:
-            # An answer that does not match its response_schema: the interrupt waits
-            # again; the step's other tasks finish, then the run raises the error.
+        waiting = _waiting(task, exc) if run.persistence is not None else None
+        if waiting:
+            # An answer that does not match its response_schema (here, or in a subgraph
+            # this node ran): the interrupt waits again; the step's other tasks finish,
+            # then the run raises the error.
             task.error = exc
-            await _interrupted(run, task, task.interrupts)
+            await _interrupted(run, task, waiting)
             return
         if not isinstance(exc, ParentCommand):
             exc.add_note(f"During task with name '{task.name}' and id '{task.id}'")
@@ -137,6 +141,14 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
+
+
+def _waiting(task: Task, exc: Exception) -> list[Interrupt] | None:
+    """The interrupts still waiting after an answer ``exc`` rejected (this task's own, or
+    those of a subgraph it ran); None if ``exc`` is no such error."""
+    if not is_invalid_resume(exc):
+        return None
+    return task.interrupts or list(getattr(exc, WAITING_INTERRUPTS, ()))
 
 
 def _cache_key(node: NodeSpec, arg: Any) -> tuple[tuple[str, ...], str]:
@@ -257,6 +269,9 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
             return await in_worker_thread(functools.partial(fn, *args, **kwargs))
         if kind == "graph":
             return await fn.run_as_node(arg, ctx)
+        hooks = _hooks.node_hooks()
+        if hooks is not None:  # a LangChain Runnable (ToolNode, create_agent's nodes)
+            return await hooks.call_runnable(fn, arg, ctx)
         return await fn.ainvoke(arg, ctx.config)
     except ParentCommand as parent:
         command = parent.command
@@ -265,6 +280,13 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
         if cancellation_requested():
             raise  # a real cancellation: untouched
         raise NodeCancelledError(node.name) from exc
+    except Exception as exc:
+        # LangGraph's interrupt() (in a LangGraph-built node, a tool, a middleware)
+        # raises LangGraph's GraphInterrupt: the run pauses on it as on its own.
+        converted = from_langgraph_error(exc, ctx)
+        if converted is None:
+            raise
+        raise converted from None
 
 
 async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> None:

@@ -1,0 +1,319 @@
+"""LangGraph-built nodes inside scopegraph graphs: LangGraph's config contract, and how
+a LangChain ``Runnable`` node runs (an integration, loaded by :mod:`._langchain`).
+
+``langgraph.prebuilt.ToolNode``, ``tools_condition``, ``ValidationNode``, the nodes and
+middleware of ``langchain.agents.create_agent``, tools with ``InjectedState``,
+``InjectedStore``, ``InjectedToolCallId`` or ``ToolRuntime`` read their run through
+LangGraph's config contract: keys of ``config["configurable"]`` that LangGraph's Pregel
+loop puts there. Once the program has imported ``langgraph``, a node's config gets them:
+
+- ``__pregel_runtime``: a ``langgraph.runtime.Runtime`` with the run's context, store,
+  stream writer, heartbeat, execution and server info and run control (what
+  ``RunnableCallable`` injects as ``runtime``/``store``/``writer``, and what
+  ``langgraph.runtime.get_runtime()``, ``langgraph.config.get_store()`` and
+  ``get_stream_writer()`` read);
+- ``__pregel_store``: the store;
+- ``__pregel_scratchpad`` and ``__pregel_send``: what ``langgraph.types.interrupt`` uses
+  (:class:`._pregel._foreign.LangGraphScratchpad`; the run pauses on LangGraph's
+  ``GraphInterrupt`` as on its own);
+- ``__pregel_read`` and ``__pregel_read_state``: the state, as ``ToolNode`` reads it for
+  tool calls sent to it with ``Send("tools", [tool_call])``;
+- ``checkpoint_ns`` and ``__pregel_task_id`` are there for every node.
+
+LangGraph's ``Command`` and ``Send`` returned by such nodes and edges are taken as
+scopegraph's (:func:`scopegraph._types.from_langgraph`).
+
+A LangChain ``Runnable`` node runs, on asyncio, in a task of its own that is cancelled
+once (LangChain's own tasks, such as those ``ToolNode`` gathers, would otherwise receive
+anyio's cancellation again on every loop iteration and lose their shielded cleanup);
+on trio, where LangChain's async code cannot run (it calls ``asyncio`` directly), its
+``ainvoke`` runs on an asyncio event loop in a worker thread, cancelled the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ._backend import running_on_asyncio
+from ._errors import NodeCancelledError
+from ._pregel import NodeContext
+from ._pregel._algo import updated_values, with_managed
+from ._pregel._context import store_of
+from ._pregel._foreign import LangGraphScratchpad
+from ._types import from_langgraph
+
+__all__ = ("call_runnable", "extend_configurable")
+
+_RESUME = "__resume__"
+
+
+def _langgraph_runtime(ctx: NodeContext, store: Any) -> Any:
+    from langgraph.runtime import ExecutionInfo, Runtime, ServerInfo
+
+    ours = ctx.runtime
+    info = ours.execution_info
+    server = ours.server_info
+    return Runtime(
+        context=ours.context,
+        store=store,
+        stream_writer=ours.stream_writer,
+        heartbeat=ours.heartbeat,
+        execution_info=None
+        if info is None
+        else ExecutionInfo(
+            checkpoint_id=info.checkpoint_id,
+            checkpoint_ns=info.checkpoint_ns,
+            task_id=info.task_id,
+            thread_id=info.thread_id,
+            run_id=info.run_id,
+            node_attempt=info.node_attempt,
+            node_first_attempt_time=info.node_first_attempt_time,
+        ),
+        server_info=None
+        if server is None
+        else ServerInfo(
+            assistant_id=server.assistant_id, graph_id=server.graph_id, user=server.user
+        ),
+        control=ours.control,  # type: ignore[arg-type]
+    )
+
+
+def _sender(ctx: NodeContext) -> Callable[[Sequence[tuple[str, Any]]], None]:
+    def send(writes: Sequence[tuple[str, Any]]) -> None:
+        for channel, _ in writes:
+            if channel != _RESUME:  # answers to interrupts: the task keeps them already
+                raise NotImplementedError(
+                    f"node {ctx.task.name!r} wrote {channel!r} through LangGraph's "
+                    "internal __pregel_send; scopegraph takes only interrupt answers there: "
+                    "return the update from the node instead"
+                )
+
+    return send
+
+
+def _reader(ctx: NodeContext) -> Callable[..., Any]:
+    def read(select: str | Sequence[str], fresh: bool = False) -> Any:
+        run = ctx.run
+        spec = run.opts.spec
+        values = with_managed(spec, run.values, run.remaining)
+        if fresh and ctx.task.writes:
+            values = updated_values(values, spec.reducers, ctx.task.writes)
+        if isinstance(select, str):
+            return values.get(select)
+        return {k: values[k] for k in select if k in values}
+
+    return read
+
+
+def _state_reader(ctx: NodeContext) -> Callable[[], Any]:
+    def read_state() -> Any:
+        run = ctx.run
+        spec = run.opts.spec
+        return spec.node_views[ctx.task.name](with_managed(spec, run.values, run.remaining))
+
+    return read_state
+
+
+_CONTRACT = frozenset(
+    (
+        "__pregel_runtime",
+        "__pregel_store",
+        "__pregel_scratchpad",
+        "__pregel_send",
+        "__pregel_read",
+        "__pregel_read_state",
+    )
+)
+
+
+class _Configurable(dict[str, Any]):
+    """A node's ``configurable`` whose contract keys (see the module) are made on first
+    need: a node that reads ``thread_id`` from its config never builds a LangGraph
+    ``Runtime``. Reading a contract key, or iterating or copying the dict (as LangChain's
+    ``ensure_config`` does), adds them all."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, items: dict[str, Any], ctx: NodeContext) -> None:
+        if not _CONTRACT.isdisjoint(items):  # a subgraph's node: its parent node's keys
+            items = {k: v for k, v in items.items() if k not in _CONTRACT}
+        super().__init__(items)
+        self._ctx: NodeContext | None = ctx
+
+    def _fill(self) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._ctx = None
+            dict.update(self, _contract(ctx))
+
+    def __missing__(self, key: str) -> Any:
+        if key in _CONTRACT and self._ctx is not None:
+            self._fill()
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in _CONTRACT:
+            self._fill()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key in _CONTRACT:
+            self._fill()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:  # counts the keys still to make without making them
+        return dict.__len__(self) + (len(_CONTRACT) if self._ctx is not None else 0)
+
+    def keys(self) -> Any:
+        self._fill()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._fill()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._fill()
+        return dict.values(self)
+
+    def copy(self) -> dict[str, Any]:
+        self._fill()
+        return dict(dict.items(self))
+
+    def __reduce__(self) -> Any:
+        self._fill()
+        return (dict, (dict(dict.items(self)),))
+
+
+def _contract(ctx: NodeContext) -> dict[str, Any]:
+    store = store_of(ctx.run)
+    return {
+        "__pregel_runtime": _langgraph_runtime(ctx, store),
+        "__pregel_store": store,
+        "__pregel_scratchpad": LangGraphScratchpad(ctx),
+        "__pregel_send": _sender(ctx),
+        "__pregel_read": _reader(ctx),
+        "__pregel_read_state": _state_reader(ctx),
+    }
+
+
+def extend_configurable(ctx: NodeContext, configurable: dict[str, Any]) -> dict[str, Any]:
+    """The node's ``configurable`` with LangGraph's config contract (see the module),
+    once the program has imported ``langgraph``."""
+    if "langgraph" not in sys.modules:
+        return configurable
+    return _Configurable(configurable, ctx)
+
+
+async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:
+    """Run a node that is a LangChain ``Runnable`` (see the module); LangGraph's
+    ``Command`` and ``Send`` in its result become scopegraph's."""
+    from langchain_core.runnables import Runnable
+
+    config = ctx.config
+    if not isinstance(runnable, Runnable):
+        return await runnable.ainvoke(node_input, config)
+    if running_on_asyncio():
+        result = await _cancelled_once(runnable.ainvoke(node_input, config))
+    else:
+        result = await _on_asyncio_in_a_thread(
+            functools.partial(runnable.ainvoke, node_input, config), ctx
+        )
+    return from_langgraph(result)
+
+
+class _AsyncioThread:
+    """An asyncio event loop in a worker thread, running one coroutine; :meth:`cancel`
+    (from any thread) cancels it once, even before it started."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    def run(self, make: Callable[[], Any]) -> Any:
+        async def main() -> Any:
+            with self.lock:
+                self.loop = asyncio.get_running_loop()
+                self.task = asyncio.current_task()
+                if self.cancelled:
+                    self.task.cancel()  # type: ignore[union-attr]
+            try:
+                return await make()
+            finally:
+                with self.lock:
+                    self.loop = None
+
+        return asyncio.run(main())
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            if self.loop is not None and self.task is not None:
+                self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+async def _on_asyncio_in_a_thread(make: Callable[[], Any], ctx: NodeContext) -> Any:
+    """trio: LangChain's async code (it calls asyncio directly) runs on an asyncio event
+    loop in a worker thread, in this context; when this task is cancelled, that loop's
+    task is cancelled once, and this waits (shielded) until the thread has ended."""
+    worker = _AsyncioThread()
+    outcome: dict[str, Any] = {}
+    done = anyio.Event()
+
+    async def host() -> None:
+        try:
+            outcome["value"] = await anyio.to_thread.run_sync(worker.run, make)
+        except (Exception, asyncio.CancelledError) as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(host)
+        try:
+            await done.wait()
+        except anyio.get_cancelled_exc_class():
+            worker.cancel()
+            with anyio.CancelScope(shield=True):
+                await done.wait()
+            raise
+    error = outcome.get("error")
+    if isinstance(error, asyncio.CancelledError):  # the node cancelled itself
+        raise NodeCancelledError(ctx.task.name) from error
+    if error is not None:
+        raise error
+    return outcome["value"]
+
+
+async def _cancelled_once(coro: Any) -> Any:
+    """Await ``coro`` in an asyncio task of its own, in this context; when this task is
+    cancelled, cancel that task once and wait (shielded) until it has ended."""
+    task = asyncio.get_running_loop().create_task(coro, context=contextvars.copy_context())
+    done = anyio.Event()
+    task.add_done_callback(lambda _: done.set())
+    try:
+        await done.wait()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            task.cancel()
+            await done.wait()
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise
+    return task.result()
