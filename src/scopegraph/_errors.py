@@ -20,6 +20,8 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         │                                   runtime catches it (let it propagate in node code)
         ├── ParentCommand                   internal: carries ``Command(graph=PARENT)`` out of
         │                                   a subgraph to its parent's node; never escapes a run
+        ├── AdoptionError                   ``scopegraph.langgraph.adopt()`` met a part of a
+        │                                   LangGraph graph it cannot rebuild (``bridge()`` it)
         ├── checkpoint.CheckpointError      persistence (``scopegraph/checkpoint/_model.py``)
         │   ├── CheckpointNotFoundError     [KeyError] no such thread / checkpoint
         │   ├── CheckpointConflictError     another writer moved the thread's head
@@ -67,6 +69,7 @@ import dataclasses
 from typing import Any, Literal
 
 __all__ = (
+    "AdoptionError",
     "ContextError",
     "GraphDrained",
     "GraphInterrupt",
@@ -86,6 +89,12 @@ __all__ = (
 
 class ScopegraphError(Exception):
     """Base class of every error scopegraph raises itself."""
+
+
+class AdoptionError(ScopegraphError):
+    """``scopegraph.langgraph.adopt()`` cannot rebuild a part of a LangGraph graph on
+    scopegraph's engine; the message names the part, why, and what to do (``bridge()``
+    runs the graph on LangGraph's engine instead)."""
 
 
 class GraphValidationError(ScopegraphError, ValueError):

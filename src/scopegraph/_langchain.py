@@ -82,7 +82,7 @@ class _Child:
         self.streamed = False
 
 
-class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
+class NodeCallbacks(BaseCallbackHandler):
     """LangChain callbacks of the runnables one node calls; see the module docstring."""
 
     run_inline = True
@@ -100,14 +100,6 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         tools run in asyncio's executor)."""
         if threading.get_ident() == ctx.run.loop_thread:
             self.loop = anyio.lowlevel.current_token()
-
-    # -- streaming handler protocol (outputs pass through unchanged) ----------------------
-
-    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
-        return output
-
-    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[T]) -> Iterator[T]:
-        return output
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -408,12 +400,30 @@ class _NodeManager(AsyncCallbackManager):
         return AsyncCallbackManager(**state)
 
 
+class StreamingNodeCallbacks(NodeCallbacks, _StreamingCallbackHandler[Any]):
+    """:class:`NodeCallbacks` that make chat models stream (LangChain streams a model
+    when a handler of this kind is attached): used when the run streams ``messages`` or
+    events, as LangGraph attaches its streaming handlers then only. Otherwise a model is
+    called with ``ainvoke`` unstreamed, as on LangGraph (some models give other results
+    when streamed: a fake chat model streams no tool calls)."""
+
+    # -- streaming handler protocol (outputs pass through unchanged) ----------------------
+
+    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        return output
+
+    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[T]) -> Iterator[T]:
+        return output
+
+
 def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
     handler = ctx.langchain
     if handler is None:
         if ctx.run_id is None:
             ctx.run_id = new_id()
-        handler = ctx.langchain = NodeCallbacks(ctx)
+        stream = ctx.run.stream
+        streams = stream.events or "messages" in stream.modes
+        handler = ctx.langchain = (StreamingNodeCallbacks if streams else NodeCallbacks)(ctx)
     tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
     metadata = {**ctx.event_metadata(), "checkpoint_ns": ctx.checkpoint_ns}
     handlers: list[Any] = [handler]

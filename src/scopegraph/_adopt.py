@@ -1,0 +1,593 @@
+"""``adopt(graph)``: a graph built with LangGraph, rebuilt to run on scopegraph's engine.
+
+LangGraph's ``StateGraph`` records a graph as tables (``nodes``, ``edges``,
+``waiting_edges``, ``branches``, ``channels``, ``managed``, the schemas), and scopegraph's
+builder keeps the same tables. :func:`adopt` copies them across, node by node:
+
+- a node's function: LangGraph wraps each one in a ``RunnableCallable``, which calls
+  ``func`` (sync) or ``afunc`` (async) with the keyword arguments its ``func_accepts``
+  table lists (``config``, ``writer``, ``runtime``, ``error``; ``store`` and
+  ``previous``, which are ``None`` in a graph without a store). The adopted node calls the
+  same function with the same arguments, taken from scopegraph's run. ``ToolNode`` and the
+  nodes of ``create_agent`` / ``create_react_agent`` are ``RunnableCallable`` s too. A
+  runnable of another kind (a LangChain ``RunnableSequence``...) stays a runnable node.
+- what a node returns: LangGraph's ``Command``, ``Send`` and ``Overwrite`` become
+  scopegraph's (a node written for LangGraph imports LangGraph's types);
+- conditional edges (``BranchSpec``: the path function, its path map, its input schema),
+  edges, joins (``waiting_edges``), subgraphs (adopted in turn), retry, cache and timeout
+  policies, ``defer``, metadata, destinations, error handlers, node defaults;
+- the state, input, output and context schemas, whose reducers scopegraph reads from the
+  same annotations (each LangGraph channel is checked against scopegraph's reading);
+- compile options: the checkpointer (LangGraph's ``InMemorySaver`` becomes scopegraph's,
+  one for each LangGraph saver; others are refused, pass one of scopegraph's savers with
+  ``adopt(graph, checkpointer=...)``), ``interrupt_before`` / ``interrupt_after``, the
+  cache (LangGraph's ``InMemoryCache`` becomes scopegraph's), ``name``, ``debug``, and
+  the compiled graph's ``config`` (``with_config``) and ``step_timeout``. Stream
+  transformers (``compile(transformers=...)``) are dropped: they shape
+  ``astream_events(version="v3")`` only, which scopegraph does not offer.
+
+What cannot be rebuilt raises :class:`AdoptionError` naming the part and the reason;
+``bridge()`` then runs the graph on LangGraph's engine. The refusals: a graph built with
+the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
+for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
+the agent has no middleware hooks, since nothing writes it then), managed values other
+than ``RemainingSteps`` / ``IsLastStep``, a ``TracePolicy``, a compiled graph with a
+store, or savers and caches other than the in-memory ones.
+
+Adoption happens once, when :func:`adopt` is called: later changes to the LangGraph
+graph are not seen. The adopted graph's nodes pay one small conversion call per
+result; graphs built with scopegraph's own ``StateGraph`` pay nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable
+from langgraph import types as lg
+from langgraph._internal._cache import default_cache_key as langgraph_cache_key
+from langgraph._internal._retry import default_retry_on as langgraph_retry_on
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.cache.memory import InMemoryCache as LangGraphInMemoryCache
+from langgraph.channels.binop import BinaryOperatorAggregate
+from langgraph.channels.ephemeral_value import EphemeralValue
+from langgraph.channels.last_value import LastValue
+from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.checkpoint.memory import InMemorySaver as LangGraphInMemorySaver
+from langgraph.graph.state import CompiledStateGraph as LangGraphCompiled
+from langgraph.graph.state import StateGraph as LangGraphBuilder
+from langgraph.pregel import Pregel
+
+from ._compiled import CompiledStateGraph
+from ._errors import AdoptionError, GraphValidationError
+from ._graph import StateGraph, _command_routes
+from ._schema import StateSchema
+from ._spec import Branch, NodeKind, NodeSpec
+from ._types import (
+    CachePolicy,
+    Command,
+    Overwrite,
+    RetryPolicy,
+    Send,
+    TimeoutPolicy,
+    default_cache_key,
+    default_retry_on,
+)
+from .cache.memory import InMemoryCache
+from .checkpoint import BaseCheckpointSaver, InMemorySaver
+
+__all__ = ("adopt",)
+
+_KEEP: Any = object()
+"""``adopt(checkpointer=...)`` not given: the graph's own saver, converted."""
+
+_INJECTED = frozenset({"config", "writer", "runtime", "error", "store", "previous"})
+"""The ``RunnableCallable.func_accepts`` keys an adopted node can be given."""
+
+_MANAGED = frozenset({"RemainingStepsManager", "IsLastStepManager"})
+
+_savers: weakref.WeakKeyDictionary[Any, InMemorySaver] = weakref.WeakKeyDictionary()
+"""Each LangGraph ``InMemorySaver`` adopted so far and the scopegraph saver that
+replaces it: graphs that shared a saver on LangGraph share one here too."""
+
+_LANGGRAPH_TYPES = (lg.Command, lg.Send, lg.Overwrite)
+
+
+def adopt(graph: Any, *, checkpointer: Any = _KEEP) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Rebuild a LangGraph graph on scopegraph's engine (see the module docstring).
+
+    Args:
+        graph: a LangGraph ``StateGraph`` (compiled with defaults) or a compiled one
+            (``StateGraph(...).compile(...)``, ``create_agent(...)``,
+            ``create_react_agent(...)``).
+        checkpointer: a scopegraph saver (or ``None`` / ``True`` / ``False``) to use
+            instead of the graph's own.
+
+    Returns:
+        A scopegraph ``CompiledStateGraph`` with the same nodes, edges, state and options.
+
+    Raises:
+        AdoptionError: a part of the graph has no scopegraph equivalent; the message
+            names it. ``scopegraph.langgraph.bridge(graph)`` runs such graphs.
+        TypeError: ``graph`` is not a LangGraph graph.
+    """
+    if checkpointer is not _KEEP and not (
+        checkpointer is None or isinstance(checkpointer, bool | BaseCheckpointSaver)
+    ):
+        raise TypeError(
+            "adopt(checkpointer=...) takes a scopegraph saver (InMemorySaver, SqliteSaver, "
+            f"PostgresSaver from scopegraph.checkpoint), True, False or None, not "
+            f"{type(checkpointer).__name__}"
+        )
+    return _adopt(graph, checkpointer)
+
+
+def _adopt(graph: Any, checkpointer: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+    if isinstance(graph, LangGraphCompiled):
+        builder, compiled = graph.builder, graph
+    elif isinstance(graph, LangGraphBuilder):
+        builder, compiled = graph, None
+    elif isinstance(graph, Pregel):
+        raise AdoptionError(
+            f"graph {graph.get_name()!r} was not built with StateGraph (the Functional "
+            "API's @entrypoint, or Pregel directly): scopegraph adopts StateGraph graphs "
+            "only; run it with scopegraph.langgraph.bridge(graph)"
+        )
+    else:
+        raise TypeError(
+            f"adopt() takes a LangGraph StateGraph or compiled graph, not {type(graph).__name__}"
+        )
+    label = repr(compiled.get_name()) if compiled is not None else "(StateGraph)"
+    where = f"LangGraph graph {label}"
+    if compiled is not None:
+        _check_compiled(compiled, builder, where)
+    _check_channels(builder, where)
+
+    try:
+        target: StateGraph[Any, Any, Any, Any] = StateGraph(
+            builder.state_schema,
+            builder.context_schema,
+            input_schema=builder.input_schema,
+            output_schema=builder.output_schema,
+        )
+    except GraphValidationError as exc:
+        raise AdoptionError(f"{where}: its state schema cannot be read: {exc}") from exc
+    _check_reducers(builder, target, where)
+
+    graph_retry = _retry(compiled.retry_policy) if compiled is not None else None
+    graph_cache = _cache_policy(compiled.cache_policy) if compiled is not None else None
+    for name, node in builder.nodes.items():
+        spec = _node(name, node, builder, where)
+        if spec.retry_policy is None and graph_retry:
+            spec.retry_policy = graph_retry
+        if spec.cache_policy is None and graph_cache is not None and not spec.is_error_handler:
+            spec.cache_policy = graph_cache
+        target.nodes[name] = spec
+    target.edges.extend(sorted(builder.edges))
+    target.waiting_edges.extend(sorted(builder.waiting_edges))
+    for source, branches in builder.branches.items():
+        target.branches[source] = [
+            _branch(source, name, branch, builder, where) for name, branch in branches.items()
+        ]
+    if not builder.compiled:  # LangGraph applies its node defaults when it compiles
+        _node_defaults(builder, target)
+
+    if compiled is None:
+        saver = None if checkpointer is _KEEP else checkpointer
+        options: dict[str, Any] = {}
+    else:
+        saver = _saver(compiled.checkpointer, where) if checkpointer is _KEEP else checkpointer
+        options = {
+            "interrupt_before": _interrupt_nodes(compiled.interrupt_before_nodes),
+            "interrupt_after": _interrupt_nodes(compiled.interrupt_after_nodes),
+            "cache": _cache(compiled.cache, where),
+            "debug": compiled.debug,
+            "name": compiled.name,
+        }
+    try:
+        adopted = target.compile(saver, **options)
+    except (GraphValidationError, ValueError) as exc:
+        raise AdoptionError(f"{where}: scopegraph refused the rebuilt graph: {exc}") from exc
+    if compiled is not None:
+        if compiled.config:
+            adopted.config = dict(compiled.config)  # type: ignore[assignment]
+        adopted.step_timeout = compiled.step_timeout
+    return adopted
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def _check_compiled(compiled: Any, builder: Any, where: str) -> None:
+    nodes = set(compiled.nodes) - {"__start__"}
+    if nodes != set(builder.nodes):
+        raise AdoptionError(
+            f"{where}: its nodes ({sorted(nodes)}) differ from its builder's "
+            f"({sorted(builder.nodes)}), changed after compile(): adopt the builder, or "
+            "compile it again"
+        )
+    if compiled.store is not None:
+        raise AdoptionError(
+            f"{where} was compiled with a store ({type(compiled.store).__name__}), which "
+            "adopt() does not carry over yet: compile it without one, or bridge() it"
+        )
+    # compile(transformers=...) (create_agent sets some) shapes astream_events(version="v3")
+    # only, which scopegraph refuses with an error: nothing that runs depends on them.
+
+
+def _check_channels(builder: Any, where: str) -> None:
+    for key, channel in builder.channels.items():
+        kind = type(channel)
+        if kind in (LastValue, BinaryOperatorAggregate, UntrackedValue):
+            continue
+        if kind is EphemeralValue and _unwritten_jump_to(builder, key):
+            continue
+        raise AdoptionError(
+            f"{where}: state key {key!r} is a LangGraph {kind.__name__} channel, which "
+            "scopegraph's state has no equivalent for (it has last-value keys, reducers "
+            "and UntrackedValue): change the key's annotation, or bridge() the graph"
+        )
+    for key, managed in builder.managed.items():
+        if getattr(managed, "__name__", None) not in _MANAGED:
+            raise AdoptionError(
+                f"{where}: state key {key!r} is managed by {managed!r}; scopegraph manages "
+                "RemainingSteps and IsLastStep only: bridge() the graph"
+            )
+
+
+def _unwritten_jump_to(builder: Any, key: str) -> bool:
+    """``create_agent``'s ``jump_to`` (an EphemeralValue) with no middleware hook nodes
+    (named ``Middleware.hook``): only those hooks write it, so here it is always empty
+    and a plain key holds the same."""
+    return (
+        key == "jump_to" and "model" in builder.nodes and not any("." in n for n in builder.nodes)
+    )
+
+
+def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where: str) -> None:
+    ours = target.channels
+    for key, channel in builder.channels.items():
+        mine = ours.get(key)
+        if mine is None:
+            continue  # a node's private input key, added with its input schema
+        theirs = channel.operator if isinstance(channel, BinaryOperatorAggregate) else None
+        if mine.reducer is not theirs and not (
+            theirs is not None and mine.reducer is not None and _same_reducer(mine, theirs)
+        ):
+            raise AdoptionError(
+                f"{where}: scopegraph reads state key {key!r} with reducer "
+                f"{mine.reducer!r}, LangGraph with {theirs!r}: bridge() the graph"
+            )
+
+
+def _same_reducer(mine: Any, theirs: Any) -> bool:
+    return bool(getattr(mine.reducer, "__wrapped__", None) is theirs)
+
+
+# -- nodes --------------------------------------------------------------------------------
+
+
+def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
+    runnable = node.runnable
+    what = f"{where}, node {name!r}"
+    if getattr(node, "trace_policy", None) is not None:
+        raise AdoptionError(
+            f"{what} has a TracePolicy, which scopegraph does not apply: remove it, or "
+            "bridge() the graph"
+        )
+    if isinstance(runnable, Pregel):  # a subgraph: adopted in turn
+        spec = NodeSpec(
+            name, _adopt(runnable, _KEEP), "graph", False, False, False, False, None, None, {}, None
+        )
+    elif _plain_callable(runnable):
+        spec = _callable_node(name, runnable, what)
+    elif isinstance(runnable, Runnable):
+        spec = NodeSpec(
+            name,
+            _ConvertingRunnable(runnable),
+            "runnable",
+            False,
+            False,
+            False,
+            False,
+            None,
+            None,
+            {},
+            None,
+        )
+    else:  # pragma: no cover - LangGraph coerces every node to a Runnable
+        raise AdoptionError(f"{what} is a {type(runnable).__name__}, not a Runnable")
+    spec.retry_policy = _retry(node.retry_policy)
+    spec.cache_policy = _cache_policy(node.cache_policy)
+    spec.timeout = _timeout(node.timeout)
+    spec.defer = bool(node.defer)
+    spec.metadata = dict(node.metadata or {})
+    spec.is_error_handler = bool(node.is_error_handler)
+    spec.error_handler = node.error_handler_node
+    if node.input_schema is not None and node.input_schema is not builder.state_schema:
+        try:
+            spec.input_schema = StateSchema(node.input_schema)
+        except GraphValidationError as exc:
+            raise AdoptionError(f"{what}: its input schema cannot be read: {exc}") from exc
+    if node.ends:
+        spec.destinations, spec.goto_anywhere = tuple(node.ends), False
+        if isinstance(node.ends, dict):
+            spec.destination_labels = {str(k): str(v) for k, v in node.ends.items()}
+    return spec
+
+
+def _plain_callable(runnable: Any) -> bool:
+    """A ``RunnableCallable`` whose calls are RunnableCallable's own (a subclass such as
+    ``ToolNode`` qualifies unless it overrides them): calling its function directly with
+    the arguments of its ``func_accepts`` is what its ``invoke`` / ``ainvoke`` do."""
+    kind = type(runnable)
+    return (
+        isinstance(runnable, RunnableCallable)
+        and kind.invoke is RunnableCallable.invoke
+        and kind.ainvoke is RunnableCallable.ainvoke
+    )
+
+
+def _function_of(
+    runnable: RunnableCallable, what: str
+) -> tuple[Callable[..., Any], bool, dict[str, Any]]:
+    """(the function to call, whether it is async, keyword arguments it always gets)."""
+    if runnable.explode_args:
+        raise AdoptionError(
+            f"{what} takes exploded arguments (a Functional API task), which a graph "
+            "node cannot be given: bridge() the graph"
+        )
+    accepts = runnable.func_accepts
+    unknown = set(accepts) - _INJECTED
+    if unknown:
+        raise AdoptionError(
+            f"{what} takes {sorted(unknown)}, which scopegraph does not inject: bridge() the graph"
+        )
+    fixed = dict(runnable.kwargs)
+    for key in ("store", "previous"):  # LangGraph passes runtime.store / .previous: None here
+        if key in accepts:
+            fixed[key] = None
+    func, afunc = runnable.func, runnable.afunc
+    if afunc is not None and not _in_executor(afunc):
+        return afunc, True, fixed
+    if func is not None:
+        return func, False, fixed
+    return afunc, True, fixed  # type: ignore[return-value]  # pragma: no cover
+
+
+def _in_executor(afunc: Any) -> bool:
+    """LangGraph's async twin of a sync function: ``partial(run_in_executor, None, f)``."""
+    return (
+        isinstance(afunc, functools.partial)
+        and getattr(afunc.func, "__name__", "") == "run_in_executor"
+    )
+
+
+def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec:
+    fn, is_async, fixed = _function_of(runnable, what)
+    accepts = runnable.func_accepts
+    declared, anywhere = _command_routes(fn)
+    kind: NodeKind = "async" if is_async else "sync"
+    return NodeSpec(
+        name=name,
+        fn=_converting(fn, is_async, fixed),
+        kind=kind,
+        config_kw="config" in accepts,
+        config_pos=False,
+        writer_kw="writer" in accepts,
+        runtime_kw="runtime" in accepts,
+        retry_policy=None,
+        timeout=None,
+        metadata={},
+        destinations=declared,
+        goto_anywhere=anywhere,
+        error_kw="error" in accepts,
+    )
+
+
+def _converting(
+    fn: Callable[..., Any], is_async: bool, fixed: dict[str, Any]
+) -> Callable[..., Any]:
+    """``fn`` whose result is given scopegraph's types (see :func:`_ours`)."""
+    if is_async:
+
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
+            return _ours(await fn(*args, **kwargs, **fixed))
+
+        call: Callable[..., Any] = call_async
+    else:
+
+        def call_sync(*args: Any, **kwargs: Any) -> Any:
+            return _ours(fn(*args, **kwargs, **fixed))
+
+        call = call_sync
+    for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):
+        if hasattr(fn, attribute):
+            setattr(call, attribute, getattr(fn, attribute))
+    return call
+
+
+class _ConvertingRunnable:
+    """A LangChain runnable node whose result is given scopegraph's types."""
+
+    def __init__(self, runnable: Runnable[Any, Any]) -> None:
+        self.runnable = runnable
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runnable, name)
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return _ours(await self.runnable.ainvoke(input, config, **kwargs))
+
+
+def _ours(value: Any) -> Any:
+    """LangGraph's ``Command``, ``Send`` and ``Overwrite`` in a node's or a path's result,
+    as scopegraph's (anything else as it is)."""
+    kind = type(value)
+    if kind is dict:
+        for item in value.values():
+            if isinstance(item, lg.Overwrite):
+                return {k: _ours(v) for k, v in value.items()}
+        return value
+    if kind is list or kind is tuple:
+        for item in value:
+            if isinstance(item, _LANGGRAPH_TYPES):
+                return kind(_ours(v) for v in value)
+        return value
+    if isinstance(value, lg.Command):
+        goto = value.goto
+        if isinstance(goto, list | tuple):
+            goto = [_ours(g) for g in goto]
+        elif isinstance(goto, lg.Send):
+            goto = _ours(goto)
+        return Command(
+            graph=value.graph, update=_ours(value.update), resume=value.resume, goto=goto
+        )
+    if isinstance(value, lg.Send):
+        return Send(value.node, value.arg, timeout=_timeout(getattr(value, "timeout", None)))
+    if isinstance(value, lg.Overwrite):
+        return Overwrite(value.value)
+    return value
+
+
+# -- conditional edges ---------------------------------------------------------------------
+
+
+def _branch(source: str, name: str, branch: Any, builder: Any, where: str) -> Branch:
+    what = f"{where}, conditional edge {name!r} of {source!r}"
+    path = branch.path
+    config_kw = False
+    if _plain_callable(path):
+        fn, is_async, fixed = _function_of(path, what)
+        takes = set(path.func_accepts) - {"config"}
+        if takes - {"store", "previous"}:
+            raise AdoptionError(
+                f"{what}: its path function takes {sorted(takes)}; scopegraph gives path "
+                "functions the state and config only: bridge() the graph"
+            )
+        config_kw = "config" in path.func_accepts
+        call = _converting(fn, is_async, fixed)
+    elif isinstance(path, Runnable):
+        runnable = path
+
+        async def call(state: Any, config: Any) -> Any:
+            return _ours(await runnable.ainvoke(state, config))
+
+        is_async, config_kw = True, True
+    else:  # pragma: no cover - LangGraph coerces every path to a Runnable
+        raise AdoptionError(f"{what}: its path is a {type(path).__name__}, not a Runnable")
+    schema = branch.input_schema
+    try:
+        input_schema = (
+            StateSchema(schema)
+            if schema is not None and schema is not builder.state_schema
+            else None
+        )
+    except GraphValidationError as exc:
+        raise AdoptionError(f"{what}: its input schema cannot be read: {exc}") from exc
+    ends = dict(branch.ends) if branch.ends is not None else None
+    return Branch(source, call, ends, name, is_async, config_kw, False, input_schema)
+
+
+# -- policies and options --------------------------------------------------------------------
+
+
+def _retry(given: Any) -> tuple[RetryPolicy, ...] | None:
+    if not given:
+        return None
+    many = [given] if isinstance(given, lg.RetryPolicy) else list(given)
+    return tuple(
+        RetryPolicy(
+            initial_interval=p.initial_interval,
+            backoff_factor=p.backoff_factor,
+            max_interval=p.max_interval,
+            max_attempts=p.max_attempts,
+            jitter=p.jitter,
+            retry_on=default_retry_on if p.retry_on is langgraph_retry_on else p.retry_on,
+        )
+        for p in many
+    )
+
+
+def _cache_policy(given: Any) -> CachePolicy | None:
+    if given is None:
+        return None
+    key_func = given.key_func
+    if key_func is langgraph_cache_key:
+        key_func = default_cache_key
+    return CachePolicy(key_func=key_func, ttl=given.ttl)
+
+
+def _timeout(given: Any) -> TimeoutPolicy | None:
+    if given is None or isinstance(given, TimeoutPolicy):
+        return given
+    if isinstance(given, lg.TimeoutPolicy):
+        return TimeoutPolicy(
+            run_timeout=given.run_timeout,
+            idle_timeout=given.idle_timeout,
+            refresh_on=given.refresh_on,
+        )
+    return TimeoutPolicy.coerce(given)
+
+
+def _node_defaults(builder: Any, target: StateGraph[Any, Any, Any, Any]) -> None:
+    defaults = builder._node_defaults
+    handler = defaults.error_handler
+    if isinstance(handler, RunnableCallable):
+        fn, is_async, fixed = _function_of(handler, "the default error handler")
+        handler = _converting(fn, is_async, fixed)
+    elif handler is not None:
+        handler = _converting(handler, _is_async(handler), {})
+    target.set_node_defaults(
+        retry_policy=_retry(defaults.retry_policy),
+        cache_policy=_cache_policy(defaults.cache_policy),
+        error_handler=handler,
+        timeout=_timeout(defaults.timeout),
+    )
+
+
+def _is_async(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004
+    )
+
+
+def _interrupt_nodes(given: Any) -> Sequence[str] | str | None:
+    if given == "*":
+        return "*"
+    return list(given) or None
+
+
+def _saver(given: Any, where: str) -> Any:
+    if given is None or isinstance(given, bool):
+        return given
+    if isinstance(given, LangGraphInMemorySaver):
+        if given.storage:
+            raise AdoptionError(
+                f"{where}: its InMemorySaver already holds threads, which scopegraph's "
+                "saver cannot read: adopt the graph before running it, or bridge() it"
+            )
+        saver = _savers.get(given)
+        if saver is None:
+            saver = _savers[given] = InMemorySaver()
+        return saver
+    raise AdoptionError(
+        f"{where} has a {type(given).__name__} checkpointer, whose threads are in "
+        "LangGraph's checkpoint format: pass one of scopegraph's savers, "
+        "adopt(graph, checkpointer=SqliteSaver(...) or PostgresSaver(...)), or bridge() it"
+    )
+
+
+def _cache(given: Any, where: str) -> Any:
+    if given is None:
+        return None
+    if isinstance(given, LangGraphInMemoryCache):
+        return InMemoryCache()
+    raise AdoptionError(
+        f"{where} has a {type(given).__name__} cache: adopt() converts LangGraph's "
+        "InMemoryCache only; compile it with that, or bridge() it"
+    )
