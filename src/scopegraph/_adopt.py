@@ -41,8 +41,8 @@ result; graphs built with scopegraph's own ``StateGraph`` pay nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import inspect
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -51,7 +51,7 @@ from langchain_core.runnables import Runnable
 from langgraph import types as lg
 from langgraph._internal._cache import default_cache_key as langgraph_cache_key
 from langgraph._internal._retry import default_retry_on as langgraph_retry_on
-from langgraph._internal._runnable import RunnableCallable
+from langgraph._internal._runnable import RunnableCallable, coerce_to_runnable
 from langgraph.cache.memory import InMemoryCache as LangGraphInMemoryCache
 from langgraph.channels.binop import BinaryOperatorAggregate
 from langgraph.channels.ephemeral_value import EphemeralValue
@@ -62,9 +62,11 @@ from langgraph.graph.state import CompiledStateGraph as LangGraphCompiled
 from langgraph.graph.state import StateGraph as LangGraphBuilder
 from langgraph.pregel import Pregel
 
+from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
 from ._errors import AdoptionError, GraphValidationError
-from ._graph import StateGraph, _command_routes
+from ._graph import DEFAULT_ERROR_HANDLER, StateGraph, _command_routes
+from ._pregel._node import in_worker_thread
 from ._schema import StateSchema
 from ._spec import Branch, NodeKind, NodeSpec
 from ._types import (
@@ -174,7 +176,7 @@ def _adopt(graph: Any, checkpointer: Any) -> CompiledStateGraph[Any, Any, Any, A
             _branch(source, name, branch, builder, where) for name, branch in branches.items()
         ]
     if not builder.compiled:  # LangGraph applies its node defaults when it compiles
-        _node_defaults(builder, target)
+        _node_defaults(builder, target, where)
 
     if compiled is None:
         saver = None if checkpointer is _KEEP else checkpointer
@@ -332,10 +334,27 @@ def _plain_callable(runnable: Any) -> bool:
     )
 
 
-def _function_of(
-    runnable: RunnableCallable, what: str
-) -> tuple[Callable[..., Any], bool, dict[str, Any]]:
-    """(the function to call, whether it is async, keyword arguments it always gets)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Twins:
+    """What a ``RunnableCallable`` calls: its sync and async functions (either may be
+    None) and the keyword arguments it always passes."""
+
+    func: Callable[..., Any] | None
+    afunc: Callable[..., Any] | None
+    fixed: dict[str, Any]
+
+    @property
+    def main(self) -> Callable[..., Any]:
+        main = self.afunc or self.func
+        assert main is not None
+        return main
+
+    @property
+    def is_async(self) -> bool:
+        return self.afunc is not None
+
+
+def _function_of(runnable: RunnableCallable, what: str) -> _Twins:
     if runnable.explode_args:
         raise AdoptionError(
             f"{what} takes exploded arguments (a Functional API task), which a graph "
@@ -351,12 +370,10 @@ def _function_of(
     for key in ("store", "previous"):  # LangGraph passes runtime.store / .previous: None here
         if key in accepts:
             fixed[key] = None
-    func, afunc = runnable.func, runnable.afunc
-    if afunc is not None and not _in_executor(afunc):
-        return afunc, True, fixed
-    if func is not None:
-        return func, False, fixed
-    return afunc, True, fixed  # type: ignore[return-value]  # pragma: no cover
+    afunc = runnable.afunc
+    if afunc is not None and _in_executor(afunc):
+        afunc = None  # a sync function: scopegraph runs it in a worker thread itself
+    return _Twins(runnable.func, afunc, fixed)
 
 
 def _in_executor(afunc: Any) -> bool:
@@ -368,13 +385,13 @@ def _in_executor(afunc: Any) -> bool:
 
 
 def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec:
-    fn, is_async, fixed = _function_of(runnable, what)
+    twins = _function_of(runnable, what)
     accepts = runnable.func_accepts
-    declared, anywhere = _command_routes(fn)
-    kind: NodeKind = "async" if is_async else "sync"
+    declared, anywhere = _command_routes(twins.main)
+    kind: NodeKind = "async" if twins.is_async else "sync"
     return NodeSpec(
         name=name,
-        fn=_converting(fn, is_async, fixed),
+        fn=_converting(twins),
         kind=kind,
         config_kw="config" in accepts,
         config_pos=False,
@@ -389,25 +406,41 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
     )
 
 
-def _converting(
-    fn: Callable[..., Any], is_async: bool, fixed: dict[str, Any]
-) -> Callable[..., Any]:
-    """``fn`` whose result is given scopegraph's types (see :func:`_ours`)."""
-    if is_async:
+def _converting(twins: _Twins) -> Callable[..., Any]:
+    """The function the adopted node (or path) calls, its result given scopegraph's
+    types (see :func:`_ours`).
+
+    With both twins (``ToolNode``, the agents' nodes), the async one runs on asyncio and
+    the sync one, in a worker thread, on trio: LangChain's async code calls asyncio
+    directly, its sync code runs anywhere."""
+    func, afunc, fixed = twins.func, twins.afunc, twins.fixed
+    call: Callable[..., Any]
+    if afunc is not None and func is not None:
+
+        async def call_either(*args: Any, **kwargs: Any) -> Any:
+            if running_on_asyncio():
+                return _ours(await afunc(*args, **kwargs, **fixed))
+            bound = functools.partial(func, *args, **kwargs, **fixed)
+            return _ours(await in_worker_thread(bound))
+
+        call = call_either
+    elif afunc is not None:
 
         async def call_async(*args: Any, **kwargs: Any) -> Any:
-            return _ours(await fn(*args, **kwargs, **fixed))
+            return _ours(await afunc(*args, **kwargs, **fixed))
 
-        call: Callable[..., Any] = call_async
+        call = call_async
     else:
+        assert func is not None
 
         def call_sync(*args: Any, **kwargs: Any) -> Any:
-            return _ours(fn(*args, **kwargs, **fixed))
+            return _ours(func(*args, **kwargs, **fixed))
 
         call = call_sync
+    main = twins.main
     for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):
-        if hasattr(fn, attribute):
-            setattr(call, attribute, getattr(fn, attribute))
+        if hasattr(main, attribute):
+            setattr(call, attribute, getattr(main, attribute))
     return call
 
 
@@ -462,7 +495,8 @@ def _branch(source: str, name: str, branch: Any, builder: Any, where: str) -> Br
     path = branch.path
     config_kw = False
     if _plain_callable(path):
-        fn, is_async, fixed = _function_of(path, what)
+        twins = _function_of(path, what)
+        is_async = twins.is_async
         takes = set(path.func_accepts) - {"config"}
         if takes - {"store", "previous"}:
             raise AdoptionError(
@@ -470,7 +504,7 @@ def _branch(source: str, name: str, branch: Any, builder: Any, where: str) -> Br
                 "functions the state and config only: bridge() the graph"
             )
         config_kw = "config" in path.func_accepts
-        call = _converting(fn, is_async, fixed)
+        call = _converting(twins)
     elif isinstance(path, Runnable):
         runnable = path
 
@@ -534,26 +568,31 @@ def _timeout(given: Any) -> TimeoutPolicy | None:
     return TimeoutPolicy.coerce(given)
 
 
-def _node_defaults(builder: Any, target: StateGraph[Any, Any, Any, Any]) -> None:
+def _node_defaults(builder: Any, target: StateGraph[Any, Any, Any, Any], where: str) -> None:
+    """LangGraph's ``set_node_defaults`` of a builder not compiled yet (compiling applies
+    them to its nodes, and adds the default error handler as a node)."""
     defaults = builder._node_defaults
-    handler = defaults.error_handler
-    if isinstance(handler, RunnableCallable):
-        fn, is_async, fixed = _function_of(handler, "the default error handler")
-        handler = _converting(fn, is_async, fixed)
-    elif handler is not None:
-        handler = _converting(handler, _is_async(handler), {})
     target.set_node_defaults(
         retry_policy=_retry(defaults.retry_policy),
         cache_policy=_cache_policy(defaults.cache_policy),
-        error_handler=handler,
         timeout=_timeout(defaults.timeout),
     )
-
-
-def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004
-    )
+    if defaults.error_handler is None:
+        return
+    if DEFAULT_ERROR_HANDLER in target.nodes:
+        raise AdoptionError(
+            f"{where}: a node is named {DEFAULT_ERROR_HANDLER!r}, the name of the default "
+            "error handler's node: rename it"
+        )
+    handler = coerce_to_runnable(defaults.error_handler, name=DEFAULT_ERROR_HANDLER, trace=False)
+    if not isinstance(handler, RunnableCallable) or not _plain_callable(handler):
+        raise AdoptionError(f"{where}: its default error handler must be a function")
+    spec = _callable_node(DEFAULT_ERROR_HANDLER, handler, f"{where}, default error handler")
+    spec.is_error_handler = True
+    for node in target.nodes.values():
+        if not node.is_error_handler and node.error_handler is None:
+            node.error_handler = DEFAULT_ERROR_HANDLER
+    target.nodes[DEFAULT_ERROR_HANDLER] = spec
 
 
 def _interrupt_nodes(given: Any) -> Sequence[str] | str | None:
