@@ -47,6 +47,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio
 from langchain_core.runnables import Runnable
 from langgraph import types as lg
 from langgraph._internal._cache import default_cache_key as langgraph_cache_key
@@ -410,16 +411,16 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
     """The function the adopted node (or path) calls, its result given scopegraph's
     types (see :func:`_ours`).
 
-    With both twins (``ToolNode``, the agents' nodes), the async one runs on asyncio and
-    the sync one, in a worker thread, on trio: LangChain's async code calls asyncio
-    directly, its sync code runs anywhere."""
+    With both twins (``ToolNode``, the agents' nodes), the async one runs on asyncio (in
+    a task of its own: :func:`_cancelled_once`) and the sync one, in a worker thread, on
+    trio: LangChain's async code calls asyncio directly, its sync code runs anywhere."""
     func, afunc, fixed = twins.func, twins.afunc, twins.fixed
     call: Callable[..., Any]
     if afunc is not None and func is not None:
 
         async def call_either(*args: Any, **kwargs: Any) -> Any:
             if running_on_asyncio():
-                return _ours(await afunc(*args, **kwargs, **fixed))
+                return _ours(await _cancelled_once(afunc(*args, **kwargs, **fixed)))
             bound = functools.partial(func, *args, **kwargs, **fixed)
             return _ours(await in_worker_thread(bound))
 
@@ -442,6 +443,31 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
         if hasattr(main, attribute):
             setattr(call, attribute, getattr(main, attribute))
     return call
+
+
+async def _cancelled_once(coro: Any) -> Any:
+    """Await ``coro`` in an asyncio task of its own, which a cancellation of the caller
+    cancels exactly once; the caller then waits, shielded, until the task has ended.
+
+    Why: LangChain's async code gathers asyncio tasks (``ToolNode`` runs each tool call
+    in one). anyio re-delivers a cancellation to the node's task on every loop iteration
+    while it waits, and asyncio forwards each delivery into the gathered tasks, which
+    kills a tool's shielded cleanup (docs/guarantees.md). asyncio only: the caller
+    checked ``running_on_asyncio()``.
+    """
+    import asyncio
+
+    task = asyncio.get_running_loop().create_task(coro)
+    done = anyio.Event()
+    task.add_done_callback(lambda _: done.set())
+    try:
+        await done.wait()
+    finally:
+        if not task.done():
+            task.cancel()
+            with anyio.CancelScope(shield=True):
+                await done.wait()
+    return task.result()
 
 
 class _ConvertingRunnable:

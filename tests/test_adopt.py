@@ -1,0 +1,379 @@
+"""``scopegraph.langgraph.adopt``: LangGraph graphs rebuilt on scopegraph's engine give
+LangGraph's results and stream chunks (each scenario runs on LangGraph in a worker
+thread's asyncio loop, and adopted on the test's backend), and what cannot be rebuilt is
+refused with AdoptionError."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypedDict
+
+import anyio
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.tools import tool
+from langgraph.channels.topic import Topic
+from langgraph.checkpoint.memory import InMemorySaver as LangGraphSaver
+from langgraph.errors import NodeError
+from langgraph.func import entrypoint
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, RetryPolicy, Send
+
+import scopegraph
+from _compare import langgraph_reference, normalize
+from _helpers import no_task_left
+from scopegraph.checkpoint import InMemorySaver
+from scopegraph.langgraph import AdoptionError, adopt
+
+pytestmark = pytest.mark.anyio
+
+
+def plain(obj: Any) -> Any:
+    """Stream chunks and states as plain data: messages as dicts, tuples as lists."""
+    if isinstance(obj, BaseMessage):
+        return plain(obj.model_dump())
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    if type(obj).__name__ == "Interrupt":
+        return ("Interrupt", plain(obj.value))
+    return obj
+
+
+async def same_on_both(build: Callable[[], Any], scenario: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """(LangGraph's, the adopted graph's) normalized results of ``scenario(graph)``; two
+    graphs are built, one per engine."""
+    expected = await langgraph_reference(lambda: scenario(build()))
+    actual = await scenario(adopt(build()))
+    return normalize(plain(expected)), normalize(plain(actual))
+
+
+# -- a hand-built graph: branches, reducers, Send, Command, subgraph, interrupts ----------
+
+
+class State(TypedDict):
+    items: list[str]
+    log: Annotated[list[str], operator.add]
+    rounds: int
+
+
+class Inner(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def hand_built(checkpointer: Any = None) -> Any:
+    def plan(state: State) -> dict[str, Any]:
+        return {"log": ["plan"], "rounds": state["rounds"] + 1}
+
+    def fan_out(state: State) -> list[Send]:
+        return [Send("work", {"items": [i], "log": [], "rounds": 0}) for i in state["items"]]
+
+    async def work(state: State) -> dict[str, Any]:
+        return {"log": [f"work:{state['items'][0]}"]}
+
+    def decide(state: State) -> Command[Literal["review", "__end__"]]:
+        return Command(update={"log": ["decide"]}, goto="review" if state["rounds"] < 2 else END)
+
+    def review_route(state: State) -> str:
+        return "again" if len(state["log"]) < 12 else "done"
+
+    inner = StateGraph(Inner)
+    inner.add_node("note", lambda s: {"log": [f"note:{len(s['log'])}"]})
+    inner.add_edge(START, "note")
+
+    builder = StateGraph(State)
+    builder.add_node("plan", plan)
+    builder.add_node("work", work, retry_policy=RetryPolicy(max_attempts=2))
+    builder.add_node("decide", decide)
+    builder.add_node("review", inner.compile())
+    builder.add_edge(START, "plan")
+    builder.add_conditional_edges("plan", fan_out, ["work"])
+    builder.add_edge("work", "decide")
+    builder.add_conditional_edges("review", review_route, {"again": "plan", "done": END})
+    return builder.compile(checkpointer=checkpointer, interrupt_before=["review"])
+
+
+async def test_hand_built_graph_gives_langgraphs_chunks_and_state(anyio_backend: str) -> None:
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "t"}}
+        first = [
+            c
+            async for c in graph.astream(
+                {"items": ["a", "b"], "log": [], "rounds": 0},
+                config,
+                stream_mode=["updates", "values"],
+                subgraphs=True,
+            )
+        ]
+        resumed = [c async for c in graph.astream(None, config, subgraphs=True)]
+        state = await graph.aget_state(config)
+        return first, resumed, state.values, state.next
+
+    expected, actual = await same_on_both(lambda: hand_built(LangGraphSaver()), scenario)
+    assert actual == expected
+    first, _, values, following = actual
+    assert ["updates", {"__interrupt__": []}] in [c[1:] for c in first]  # stopped before review
+    assert following == []
+    assert values["rounds"] == 2
+    log = values["log"]  # resumed: the subgraph ran (once), then a second round
+    assert log.count("note:4") == 1
+    assert log.count("decide") > 1
+    assert log[-1] == "decide"
+
+
+async def test_adopted_graph_is_scopegraphs_with_the_same_tables(anyio_backend: str) -> None:
+    graph = adopt(hand_built(LangGraphSaver()))
+    assert isinstance(graph, scopegraph.CompiledStateGraph)
+    assert isinstance(graph.checkpointer, InMemorySaver)
+    assert isinstance(graph.builder.nodes["review"].fn, scopegraph.CompiledStateGraph)
+    assert graph.interrupt_before_nodes == frozenset({"review"})
+    work = graph.builder.nodes["work"]
+    assert work.retry_policy == (scopegraph.RetryPolicy(max_attempts=2),)
+    [branch] = graph.builder.branches["review"]
+    assert (branch.name, branch.path_map) == ("review_route", {"again": "plan", "done": END})
+    assert graph.builder.nodes["decide"].destinations == ("review", "__end__")
+
+
+async def test_uncompiled_builder_is_adopted_with_its_node_defaults(anyio_backend: str) -> None:
+    calls: list[str] = []
+
+    class Flaky(Exception):  # retried by the default retry_on (a ValueError is not)
+        pass
+
+    def flaky(state: Inner) -> dict[str, Any]:
+        calls.append("flaky")
+        raise Flaky("boom")
+
+    def handler(state: Inner, error: NodeError) -> dict[str, Any]:
+        return {"log": [f"handled {error.node}: {error.error}"]}
+
+    builder = StateGraph(Inner)
+    builder.add_node("flaky", flaky)
+    builder.add_edge(START, "flaky")
+    builder.set_node_defaults(
+        retry_policy=RetryPolicy(max_attempts=2, initial_interval=0, jitter=False),
+        error_handler=handler,
+    )
+    graph = adopt(builder, checkpointer=InMemorySaver())
+    result = await graph.ainvoke({"log": []}, {"configurable": {"thread_id": "d"}})
+    assert result == {"log": ["handled flaky: boom"]}
+    assert calls == ["flaky", "flaky"]  # the default retry policy, then the handler
+
+
+async def test_graphs_sharing_a_langgraph_saver_share_the_adopted_one(anyio_backend: str) -> None:
+    saver = LangGraphSaver()
+    assert adopt(hand_built(saver)).checkpointer is adopt(hand_built(saver)).checkpointer
+
+
+# -- agents with a fake chat model -------------------------------------------------------
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two numbers."""
+    return a * b
+
+
+class ToolCallingFake(GenericFakeChatModel):
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def fake_model() -> ToolCallingFake:
+    turns = [
+        AIMessage(
+            "adding",
+            id="ai-1",
+            tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "call-1"}],
+        ),
+        AIMessage(
+            "multiplying",
+            id="ai-2",
+            tool_calls=[{"name": "multiply", "args": {"a": 3, "b": 4}, "id": "call-2"}],
+        ),
+        AIMessage("3 and 12", id="ai-3"),
+    ]
+    return ToolCallingFake(messages=iter(turns))
+
+
+def react_agent() -> Any:
+    from langgraph.prebuilt import create_react_agent
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # create_react_agent moved to langchain.agents
+        return create_react_agent(fake_model(), [add, multiply])
+
+
+def langchain_agent() -> Any:
+    from langchain.agents import create_agent
+
+    return create_agent(fake_model(), [add, multiply])
+
+
+@pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
+async def test_agent_gives_langgraphs_updates_and_messages(
+    anyio_backend: str, make: Callable[[], Any]
+) -> None:
+    async def scenario(graph: Any) -> Any:
+        question = {"messages": [HumanMessage("1+2, then 3*4?", id="human-1")]}
+        updates = [c async for c in graph.astream(question, stream_mode="updates")]
+        return updates
+
+    expected, actual = await same_on_both(make, scenario)
+    assert actual == expected
+    contents = [m["content"] for c in actual for u in c.values() for m in u["messages"]]
+    assert contents == ["adding", "3", "multiplying", "12", "3 and 12"]
+
+
+@pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
+async def test_agent_final_messages_match_langgraphs(
+    anyio_backend: str, make: Callable[[], Any]
+) -> None:
+    async def scenario(graph: Any) -> Any:
+        result = await graph.ainvoke({"messages": [HumanMessage("go", id="human-1")]})
+        return result["messages"]
+
+    expected, actual = await same_on_both(make, scenario)
+    assert actual == expected
+    assert [m["type"] for m in actual] == ["human", "ai", "tool", "ai", "tool", "ai"]
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+class WithTopic(TypedDict):
+    events: Annotated[list[str], Topic(str)]
+
+
+def test_a_channel_without_an_equivalent_is_refused() -> None:
+    builder = StateGraph(WithTopic)
+    builder.add_node("n", lambda s: {"events": "e"})
+    builder.add_edge(START, "n")
+    with pytest.raises(AdoptionError, match=r"state key 'events' is a LangGraph Topic channel"):
+        adopt(builder.compile())
+
+
+def test_a_functional_api_program_is_refused() -> None:
+    @entrypoint()
+    def program(value: int) -> int:
+        return value
+
+    with pytest.raises(AdoptionError, match=r"Functional API.*bridge"):
+        adopt(program)
+
+
+def test_a_saver_that_holds_threads_is_refused() -> None:
+    graph = hand_built(LangGraphSaver())
+    graph.invoke({"items": [], "log": [], "rounds": 0}, {"configurable": {"thread_id": "x"}})
+    with pytest.raises(AdoptionError, match="already holds threads"):
+        adopt(graph)
+
+
+def test_a_create_agent_with_jumping_middleware_is_refused() -> None:
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import AgentMiddleware, hook_config
+
+    class Jumper(AgentMiddleware):  # type: ignore[type-arg]
+        @hook_config(can_jump_to=["end"])
+        def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+            return None
+
+    graph = create_agent(fake_model(), [add], middleware=[Jumper()])
+    with pytest.raises(AdoptionError, match=r"'jump_to' is a LangGraph EphemeralValue"):
+        adopt(graph)
+
+
+def test_not_a_langgraph_graph_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="adopt\\(\\) takes a LangGraph StateGraph"):
+        adopt(object())
+
+
+# -- cancellation ----------------------------------------------------------------------------
+
+
+async def test_cancelled_mid_node_the_shielded_cleanup_completes(anyio_backend: str) -> None:
+    events: list[str] = []
+    started = anyio.Event()
+
+    async def slow(state: Inner) -> dict[str, Any]:
+        try:
+            events.append("started")
+            started.set()
+            await anyio.sleep_forever()
+            return {}
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.05)
+                events.append("cleanup done")
+
+    builder = StateGraph(Inner)
+    builder.add_node("slow", slow)
+    builder.add_edge(START, "slow")
+    graph = adopt(builder.compile())
+
+    async with anyio.create_task_group() as tg:
+
+        async def consume(scope: anyio.CancelScope) -> None:
+            with scope, no_task_left():
+                async for _ in graph.astream({"log": []}):
+                    pass
+            events.append("astream returned")
+
+        scope = anyio.CancelScope()
+        tg.start_soon(consume, scope)
+        await started.wait()
+        scope.cancel()
+    assert events == ["started", "cleanup done", "astream returned"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # LangChain runs async tools on asyncio
+async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
+    anyio_backend: str,
+) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    events: list[str] = []
+    started = anyio.Event()
+
+    @tool
+    async def slow_lookup(key: str) -> str:
+        """Look a key up, slowly."""
+        try:
+            events.append("tool started")
+            started.set()
+            await anyio.sleep_forever()
+            return key
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.05)
+                events.append("tool cleanup done")
+
+    call = {"name": "slow_lookup", "args": {"key": "k"}, "id": "call-1"}
+    model = ToolCallingFake(messages=iter([AIMessage("looking", id="ai-1", tool_calls=[call])]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = adopt(create_react_agent(model, [slow_lookup]))
+
+    async with anyio.create_task_group() as tg:
+
+        async def consume(scope: anyio.CancelScope) -> None:
+            with scope, no_task_left():
+                async for _ in graph.astream({"messages": [HumanMessage("k?", id="h")]}):
+                    pass
+            events.append("astream returned")
+
+        scope = anyio.CancelScope()
+        tg.start_soon(consume, scope)
+        await started.wait()
+        scope.cancel()
+    assert events == ["tool started", "tool cleanup done", "astream returned"]
