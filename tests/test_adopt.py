@@ -76,7 +76,8 @@ def hand_built(checkpointer: Any = None) -> Any:
         return {"log": [f"work:{state['items'][0]}"]}
 
     def decide(state: State) -> Command[Literal["review", "__end__"]]:
-        return Command(update={"log": ["decide"]}, goto="review" if state["rounds"] < 2 else END)
+        goto: Literal["review", "__end__"] = "review" if state["rounds"] < 2 else "__end__"
+        return Command(update={"log": ["decide"]}, goto=goto)
 
     def review_route(state: State) -> str:
         return "again" if len(state["log"]) < 12 else "done"
@@ -283,7 +284,7 @@ def test_a_create_agent_with_jumping_middleware_is_refused() -> None:
     from langchain.agents import create_agent
     from langchain.agents.middleware import AgentMiddleware, hook_config
 
-    class Jumper(AgentMiddleware):  # type: ignore[type-arg]
+    class Jumper(AgentMiddleware):
         @hook_config(can_jump_to=["end"])
         def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
             return None
