@@ -72,6 +72,8 @@ their ``langgraph.managed`` imports."""
 
 
 def _managed_kind(annotation: Any) -> str | None:
+    while typing.get_origin(annotation) in (typing.Required, typing.NotRequired):
+        annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     for extra in typing.get_args(annotation)[1:]:
@@ -210,19 +212,12 @@ def _is_untracked_value(extra: Any) -> bool:
     )
 
 
-_QUALIFIERS: Final = (typing.Required, typing.NotRequired)
-
-
-def _without_qualifiers(annotation: Any) -> Any:
-    """``Required[X]`` / ``NotRequired[X]`` (a TypedDict key's qualifiers, which
-    ``get_type_hints(include_extras=True)`` keeps) as ``X``, so that
-    ``NotRequired[Annotated[list, add]]`` has its reducer, as in LangGraph."""
-    while typing.get_origin(annotation) in _QUALIFIERS:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
+_QUALIFIERS = (typing.Required, typing.NotRequired)
 
 
 def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
+    while typing.get_origin(annotation) in _QUALIFIERS:  # Required[Annotated[list, add]]
+        annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) is not typing.Annotated:
         return Channel(key, None, None)
     base, *extras = typing.get_args(annotation)
@@ -289,7 +284,7 @@ class StateSchema:
         else:
             names = list(hints)
         for key in names:
-            annotation = _without_qualifiers(hints.get(key, Any))
+            annotation = hints.get(key, Any)
             kind = _managed_kind(annotation)
             if kind is not None:
                 self.managed[key] = kind

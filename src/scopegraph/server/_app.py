@@ -46,8 +46,11 @@ def create_app(
 
     Args:
         graphs: ``{graph_id: compiled graph}``; each is one assistant. A LangGraph
-            compiled graph is served through :func:`scopegraph.langgraph.bridge`, with its
-            own checkpointer (LangGraph's ``InMemorySaver`` if it was compiled without).
+            compiled graph is adopted (:func:`scopegraph.langgraph.adopt`: rebuilt on
+            scopegraph's engine, with ``checkpointer``) when it can be; otherwise it is
+            served through :func:`scopegraph.langgraph.bridge`, with its own
+            checkpointer (LangGraph's ``InMemorySaver`` if it was compiled without).
+            ``app.state.served`` says which, and why.
         checkpointer: where threads keep their checkpoints (None: stateless runs only).
         database: where threads and runs are recorded (a SQLite path or a
             ``postgresql://`` URL); None keeps them in memory.
@@ -63,7 +66,8 @@ def create_app(
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
-    served = Graphs({name: served_graph(name, g) for name, g in graphs.items()}, checkpointer)
+    how = {name: served_graph(name, g) for name, g in graphs.items()}
+    served = Graphs({name: s.graph for name, s in how.items()}, checkpointer)
     backend: Backend
     if redis is not None:
         from .cluster import open_cluster
@@ -90,6 +94,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.backend = backend
+    app.state.served = how  # how each graph runs (scopegraph, adopted, bridged): Served
     app.state.settings = settings
     app.state.server = backend  # the name tests and tools used before the split
     install_error_handlers(app)

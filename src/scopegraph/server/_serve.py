@@ -67,12 +67,10 @@ def load_graph(spec: str) -> Any:
         graph = graph.compile()
     if isinstance(graph, CompiledStateGraph):
         return graph
-    if type(graph).__module__.startswith("langgraph."):  # LangGraph's: through the bridge
-        if hasattr(graph, "compile") and not hasattr(graph, "astream"):
+    if type(graph).__module__.startswith("langgraph."):  # LangGraph's: create_app adopts
+        if hasattr(graph, "compile") and not hasattr(graph, "astream"):  # or bridges it
             graph = graph.compile()
-        from ..langgraph import bridge
-
-        return bridge(graph)
+        return graph
     raise ValueError(
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
@@ -231,6 +229,9 @@ def serve(
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
+    for name, served in app.state.served.items():
+        if served.engine != "scopegraph":  # built with LangGraph: adopted or bridged, and why
+            print(served.describe(name), flush=True)
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     config = uvicorn.Config(
         app,
