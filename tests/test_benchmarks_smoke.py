@@ -31,6 +31,8 @@ TINY: Mapping[str, Mapping[str, Any]] = {
     "events": {"events": 3, "repeats": 3},
     "concurrent": {"runs": 3, "repeats": 3},
     "memory": {"runs": 3},
+    "agent": {"turns": 2, "repeats": 2},
+    "agent-memory": {"runs": 2, "turns": 2},
     "cancel": {"trials": 3, "api": "ainvoke"},
     "cancel-stream": {"trials": 3, "api": "astream"},
     "sqlite-step": {"length": 3, "repeats": 2, "durability": "sync"},
