@@ -126,6 +126,18 @@ async def test_hand_built_graph_gives_langgraphs_chunks_and_state(anyio_backend:
     assert log[-1] == "decide"
 
 
+async def test_adopted_graph_takes_langgraphs_command_as_input(anyio_backend: str) -> None:
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "c"}}
+        await graph.ainvoke({"items": ["a"], "log": [], "rounds": 0}, config)
+        resumed = [c async for c in graph.astream(Command(update={"rounds": 5}), config)]
+        return resumed, (await graph.aget_state(config)).values
+
+    expected, actual = await same_on_both(lambda: hand_built(LangGraphSaver()), scenario)
+    assert actual == expected
+    assert actual[1]["rounds"] == 6  # the update applied (5), then plan ran once more
+
+
 async def test_adopted_graph_is_scopegraphs_with_the_same_tables(anyio_backend: str) -> None:
     graph = adopt(hand_built(LangGraphSaver()))
     assert isinstance(graph, scopegraph.CompiledStateGraph)

@@ -83,7 +83,7 @@ from ._types import (
 from .cache.memory import InMemoryCache
 from .checkpoint import BaseCheckpointSaver, InMemorySaver
 
-__all__ = ("adopt",)
+__all__ = ("AdoptedGraph", "adopt")
 
 _KEEP: Any = object()
 """``adopt(checkpointer=...)`` not given: the graph's own saver, converted."""
@@ -195,11 +195,34 @@ def _adopt(graph: Any, checkpointer: Any) -> CompiledStateGraph[Any, Any, Any, A
         adopted = target.compile(saver, **options)
     except (GraphValidationError, ValueError) as exc:
         raise AdoptionError(f"{where}: scopegraph refused the rebuilt graph: {exc}") from exc
+    adopted.__class__ = AdoptedGraph  # compile() made it; the subclass adds no state
     if compiled is not None:
         if compiled.config:
             adopted.config = dict(compiled.config)  # type: ignore[assignment]
         adopted.step_timeout = compiled.step_timeout
     return adopted
+
+
+class AdoptedGraph(CompiledStateGraph[Any, Any, Any, Any]):
+    """A scopegraph compiled graph made by :func:`adopt`. Its run APIs also take
+    LangGraph's ``Command`` as input (``ainvoke(Command(resume=...))`` from a program that
+    imports ``langgraph.types``); ``invoke``, ``stream``, ``batch`` and ``abatch`` go
+    through ``ainvoke`` / ``open_stream``."""
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return await super().ainvoke(_ours(input), config, **kwargs)
+
+    def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().astream(_ours(input), config, **kwargs)
+
+    def astream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().astream_events(_ours(input), config, **kwargs)
+
+    def open_stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().open_stream(_ours(input), config, **kwargs)
+
+    def open_event_stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().open_event_stream(_ours(input), config, **kwargs)
 
 
 # -- checks -------------------------------------------------------------------------------
