@@ -28,6 +28,7 @@ from sse_starlette.sse import AppStatus
 from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
+from ._graphs import served_graph
 from ._settings import ServerSettings
 from ._store import StoreError
 
@@ -458,7 +459,16 @@ def main_worker(args: Any) -> int:
     if not args.db.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"--db {args.db!r}: a worker needs a postgresql:// URL")
     check_db(args.db)
-    graphs = {name: load_graph(spec) for name, spec in specs.items()}
+    graphs = {}
+    for name, spec in specs.items():
+        served = served_graph(name, load_graph(spec))
+        if served.engine == "bridged":
+            raise ValueError(
+                f"{served.describe(name)}; a worker runs graphs on scopegraph's engine only"
+            )
+        if served.engine == "adopted":
+            print(served.describe(name), flush=True)
+        graphs[name] = served.graph
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
     if backend not in ("asyncio", "trio"):
