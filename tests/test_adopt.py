@@ -202,7 +202,7 @@ class ToolCallingFake(GenericFakeChatModel):
         return self
 
 
-def fake_model() -> ToolCallingFake:
+def fake_model(**options: Any) -> ToolCallingFake:
     turns = [
         AIMessage(
             "adding",
@@ -216,36 +216,52 @@ def fake_model() -> ToolCallingFake:
         ),
         AIMessage("3 and 12", id="ai-3"),
     ]
-    return ToolCallingFake(messages=iter(turns))
+    return ToolCallingFake(messages=iter(turns), **options)
 
 
-def react_agent() -> Any:
+def react_agent(**model_options: Any) -> Any:
     from langgraph.prebuilt import create_react_agent
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # create_react_agent moved to langchain.agents
-        return create_react_agent(fake_model(), [add, multiply])
+        return create_react_agent(fake_model(**model_options), [add, multiply])
 
 
-def langchain_agent() -> Any:
+def langchain_agent(**model_options: Any) -> Any:
     from langchain.agents import create_agent
 
-    return create_agent(fake_model(), [add, multiply])
+    return create_agent(fake_model(**model_options), [add, multiply])
 
 
 @pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
-async def test_agent_gives_langgraphs_updates_and_messages(
+async def test_agent_gives_langgraphs_updates_and_values_chunks(
     anyio_backend: str, make: Callable[[], Any]
 ) -> None:
     async def scenario(graph: Any) -> Any:
         question = {"messages": [HumanMessage("1+2, then 3*4?", id="human-1")]}
-        updates = [c async for c in graph.astream(question, stream_mode="updates")]
-        return updates
+        modes = ["updates", "values"]
+        return [c async for c in graph.astream(question, stream_mode=modes)]
 
     expected, actual = await same_on_both(make, scenario)
     assert actual == expected
-    contents = [m["content"] for c in actual for u in c.values() for m in u["messages"]]
+    updates = [chunk for mode, chunk in actual if mode == "updates"]
+    contents = [m["content"] for c in updates for u in c.values() for m in u["messages"]]
     assert contents == ["adding", "3", "multiplying", "12", "3 and 12"]
+
+
+@pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
+async def test_agent_gives_langgraphs_messages_chunks(
+    anyio_backend: str, make: Callable[..., Any]
+) -> None:
+    # Unstreamed, the fake model keeps its tool calls (streamed, it drops them), so the
+    # whole loop runs; each chat model answer is one messages chunk, as on LangGraph.
+    async def scenario(graph: Any) -> Any:
+        question = {"messages": [HumanMessage("1+2, then 3*4?", id="human-1")]}
+        return [c async for c in graph.astream(question, stream_mode="messages")]
+
+    expected, actual = await same_on_both(lambda: make(disable_streaming=True), scenario)
+    assert actual == expected
+    assert [m["content"] for m, _ in actual] == ["adding", "3", "multiplying", "12", "3 and 12"]
 
 
 @pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
