@@ -292,6 +292,17 @@ def test_a_channel_without_an_equivalent_is_refused() -> None:
         adopt(builder.compile())
 
 
+def test_a_trace_policy_that_processes_values_is_refused() -> None:
+    from langgraph.types import TracePolicy
+
+    builder = StateGraph(Inner)
+    policy = TracePolicy(process_inputs=lambda value: "hidden")
+    builder.add_node("n", lambda s: {"log": ["n"]}, trace_policy=policy)
+    builder.add_edge(START, "n")
+    with pytest.raises(AdoptionError, match=r"node 'n' has a TracePolicy"):
+        adopt(builder.compile())
+
+
 def test_a_functional_api_program_is_refused() -> None:
     @entrypoint()
     def program(value: int) -> int:
@@ -320,6 +331,28 @@ def test_a_create_agent_with_jumping_middleware_is_refused() -> None:
     graph = create_agent(fake_model(), [add], middleware=[Jumper()])
     with pytest.raises(AdoptionError, match=r"'jump_to' is a LangGraph EphemeralValue"):
         adopt(graph)
+
+
+async def test_a_create_agent_with_middleware_that_never_jumps_is_adopted(
+    anyio_backend: str,
+) -> None:
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import AgentMiddleware
+
+    class Counter(AgentMiddleware):
+        def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+            return None
+
+    def build() -> Any:
+        return create_agent(fake_model(), [add, multiply], middleware=[Counter()])
+
+    async def scenario(graph: Any) -> Any:
+        question = {"messages": [HumanMessage("go", id="human-1")]}
+        return [c async for c in graph.astream(question, stream_mode="updates")]
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert [next(iter(c)) for c in actual][:3] == ["Counter.before_model", "model", "tools"]
 
 
 def test_not_a_langgraph_graph_is_a_type_error() -> None:

@@ -30,8 +30,9 @@ What cannot be rebuilt raises :class:`AdoptionError` naming the part and the rea
 ``bridge()`` then runs the graph on LangGraph's engine. The refusals: a graph built with
 the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
 for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
-the agent has no middleware hooks, since nothing writes it then), managed values other
-than ``RemainingSteps`` / ``IsLastStep``, a ``TracePolicy``, a compiled graph with a
+no middleware hook may jump, since nothing writes it then), managed values other than
+``RemainingSteps`` / ``IsLastStep``, a ``TracePolicy`` that processes values, a compiled
+graph with a
 store, or savers and caches other than the in-memory ones.
 
 Adoption happens once, when :func:`adopt` is called: later changes to the LangGraph
@@ -266,12 +267,18 @@ def _check_channels(builder: Any, where: str) -> None:
 
 
 def _unwritten_jump_to(builder: Any, key: str) -> bool:
-    """``create_agent``'s ``jump_to`` (an EphemeralValue) with no middleware hook nodes
-    (named ``Middleware.hook``): only those hooks write it, so here it is always empty
-    and a plain key holds the same."""
-    return (
-        key == "jump_to" and "model" in builder.nodes and not any("." in n for n in builder.nodes)
-    )
+    """``create_agent``'s ``jump_to`` (an EphemeralValue) when no middleware hook may jump:
+    hooks that write it declare so (``@hook_config(can_jump_to=[...])``, which LangChain
+    needs to draw the jump's edge), so here it is never written, and a plain key holds
+    the same (always empty)."""
+    if key != "jump_to" or "model" not in builder.nodes:
+        return False
+    for node in builder.nodes.values():
+        runnable = node.runnable
+        for fn in (getattr(runnable, "func", None), getattr(runnable, "afunc", None)):
+            if getattr(fn, "__can_jump_to__", None):
+                return False
+    return True
 
 
 def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where: str) -> None:
@@ -300,7 +307,7 @@ def _same_reducer(mine: Any, theirs: Any) -> bool:
 def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
     runnable = node.runnable
     what = f"{where}, node {name!r}"
-    if getattr(node, "trace_policy", None) is not None:
+    if not _inert_trace_policy(getattr(node, "trace_policy", None)):
         raise AdoptionError(
             f"{what} has a TracePolicy, which scopegraph does not apply: remove it, or "
             "bridge() the graph"
@@ -344,6 +351,23 @@ def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
         if isinstance(node.ends, dict):
             spec.destination_labels = {str(k): str(v) for k, v in node.ends.items()}
     return spec
+
+
+def _inert_trace_policy(policy: Any) -> bool:
+    """Whether a node's ``TracePolicy`` changes nothing: none, or ``create_agent``'s
+    resolvers (it gives every middleware node one) while neither the middleware nor
+    ``configure_trace_policy`` set a processor, so that they pass values through."""
+    if policy is None:
+        return True
+    probe = object()
+    for processor in (policy.process_inputs, policy.process_outputs):
+        if processor is None:
+            continue
+        if getattr(processor, "__module__", "") != "langchain.agents.middleware._trace_policy":
+            return False
+        if processor(probe) is not probe:
+            return False
+    return True
 
 
 def _plain_callable(runnable: Any) -> bool:
