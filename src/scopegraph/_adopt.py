@@ -32,8 +32,7 @@ the Functional API or ``Pregel`` directly, channels scopegraph's state has no eq
 for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
 no middleware hook may jump, since nothing writes it then), managed values other than
 ``RemainingSteps`` / ``IsLastStep``, a ``TracePolicy`` that processes values, a compiled
-graph with a
-store, or savers and caches other than the in-memory ones.
+graph with a store, or savers and caches other than the in-memory ones.
 
 Adoption happens once, when :func:`adopt` is called: later changes to the LangGraph
 graph are not seen. The adopted graph's nodes pay one small conversion call per
