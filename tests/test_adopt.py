@@ -439,3 +439,85 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
         await started.wait()
         scope.cancel()
     assert events == ["tool started", "tool cleanup done", "astream returned"]
+
+
+# -- LangGraph's helpers inside adopted nodes ----------------------------------------------
+
+
+def _langgraph_contract() -> bool:
+    """Whether scopegraph gives nodes LangGraph's config contract (``__pregel_runtime``,
+    the scratchpad of ``langgraph.types.interrupt``...), which these tests need."""
+    seen: list[bool] = []
+
+    def probe(state: Inner, config: scopegraph.RunnableConfig) -> dict[str, Any]:
+        seen.append("__pregel_runtime" in config["configurable"])
+        return {}
+
+    builder = scopegraph.StateGraph(Inner)
+    builder.add_node("probe", probe)
+    builder.add_edge(scopegraph.START, "probe")
+    builder.compile().invoke({"log": []})
+    return seen == [True]
+
+
+needs_contract = pytest.mark.skipif(
+    not _langgraph_contract(),
+    reason="needs LangGraph's config contract in scopegraph nodes (branch prebuilt)",
+)
+
+
+@needs_contract
+async def test_langgraphs_interrupt_and_stream_writer_in_an_adopted_graph(
+    anyio_backend: str,
+) -> None:
+    from langgraph.config import get_stream_writer
+    from langgraph.types import interrupt
+
+    def ask(state: Inner) -> dict[str, Any]:
+        get_stream_writer()({"asking": len(state["log"])})
+        answer = interrupt("name?")
+        return {"log": [f"hello {answer}"]}
+
+    def build() -> Any:
+        builder = StateGraph(Inner)
+        builder.add_node("ask", ask)
+        builder.add_edge(START, "ask")
+        return builder.compile(checkpointer=LangGraphSaver())
+
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "i"}}
+        modes = ["updates", "custom"]
+        first = [c async for c in graph.astream({"log": []}, config, stream_mode=modes)]
+        resumed = [c async for c in graph.astream(Command(resume="bob"), config, stream_mode=modes)]
+        return first, resumed, (await graph.aget_state(config)).values
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert actual[2] == {"log": ["hello bob"]}
+
+
+@needs_contract
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the middleware's model call
+async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: str) -> None:
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import HumanInTheLoopMiddleware
+
+    def build() -> Any:
+        middleware = HumanInTheLoopMiddleware(interrupt_on={"add": True})
+        return create_agent(
+            fake_model(), [add, multiply], middleware=[middleware], checkpointer=LangGraphSaver()
+        )
+
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "h"}}
+        question = {"messages": [HumanMessage("1+2?", id="human-1")]}
+        first = [c async for c in graph.astream(question, config, stream_mode="updates")]
+        approve = Command(resume={"decisions": [{"type": "approve"}]})
+        resumed = [c async for c in graph.astream(approve, config, stream_mode="updates")]
+        return first, resumed
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    first, resumed = actual
+    assert "__interrupt__" in first[-1]
+    assert any("tools" in chunk for chunk in resumed)
