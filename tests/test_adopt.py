@@ -512,7 +512,7 @@ async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: s
         config = {"configurable": {"thread_id": "h"}}
         question = {"messages": [HumanMessage("1+2?", id="human-1")]}
         first = [c async for c in graph.astream(question, config, stream_mode="updates")]
-        approve = Command(resume={"decisions": [{"type": "approve"}]})
+        approve: Command[Any] = Command(resume={"decisions": [{"type": "approve"}]})
         resumed = [c async for c in graph.astream(approve, config, stream_mode="updates")]
         return first, resumed
 
