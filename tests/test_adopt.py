@@ -24,6 +24,7 @@ from langgraph.types import Command, RetryPolicy, Send
 
 import scopegraph
 from _compare import langgraph_reference, normalize
+from _contract import needs_contract
 from _helpers import no_task_left
 from scopegraph.checkpoint import InMemorySaver
 from scopegraph.langgraph import AdoptionError, adopt
@@ -442,28 +443,6 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
 
 
 # -- LangGraph's helpers inside adopted nodes ----------------------------------------------
-
-
-def _langgraph_contract() -> bool:
-    """Whether scopegraph gives nodes LangGraph's config contract (``__pregel_runtime``,
-    the scratchpad of ``langgraph.types.interrupt``...), which these tests need."""
-    seen: list[bool] = []
-
-    def probe(state: Inner, config: scopegraph.RunnableConfig) -> dict[str, Any]:
-        seen.append("__pregel_runtime" in config["configurable"])
-        return {}
-
-    builder = scopegraph.StateGraph(Inner)
-    builder.add_node("probe", probe)
-    builder.add_edge(scopegraph.START, "probe")
-    builder.compile().invoke({"log": []})
-    return seen == [True]
-
-
-needs_contract = pytest.mark.skipif(
-    not _langgraph_contract(),
-    reason="needs LangGraph's config contract in scopegraph nodes (branch prebuilt)",
-)
 
 
 @needs_contract

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
+from _contract import needs_contract
 from _server import EXAMPLE, Server, running_server
 
 pytestmark = pytest.mark.anyio
@@ -77,6 +78,7 @@ def test_the_start_up_log_says_which_graphs_are_adopted_and_which_bridged(
     ) in log
 
 
+@needs_contract  # the example calls langgraph.config.get_stream_writer
 async def test_stream_a_langgraph_graph(client: Any) -> None:
     thread = await client.threads.create()
     parts = [
@@ -97,6 +99,7 @@ async def test_stream_a_langgraph_graph(client: Any) -> None:
     assert len(state["values"]["tokens"]) == 32
 
 
+@needs_contract  # the example calls langgraph.config.get_stream_writer
 async def test_disconnect_cancels_the_langgraph_run_after_its_cleanup(
     client: Any, server: Server
 ) -> None:
@@ -126,6 +129,7 @@ async def test_disconnect_cancels_the_langgraph_run_after_its_cleanup(
     assert len(result["tokens"]) == 32
 
 
+@needs_contract  # the example calls langgraph.config.get_stream_writer
 async def test_rollback_works_for_an_adopted_graph(client: Any) -> None:
     from langgraph_sdk.errors import NotFoundError
 
