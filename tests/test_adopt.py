@@ -278,6 +278,16 @@ async def test_agent_final_messages_match_langgraphs(
     assert [m["type"] for m in actual] == ["human", "ai", "tool", "ai", "tool", "ai"]
 
 
+@pytest.mark.parametrize(
+    "make",
+    [react_agent, langchain_agent, lambda: hand_built(LangGraphSaver())],
+    ids=["react", "create_agent", "hand_built"],
+)
+def test_adopted_graph_draws_as_langgraph_draws_it(make: Callable[[], Any]) -> None:
+    expected = make().get_graph().draw_mermaid()
+    assert adopt(make()).get_graph().draw_mermaid() == expected
+
+
 # -- refusals -------------------------------------------------------------------------------
 
 

@@ -436,9 +436,13 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
     accepts = runnable.func_accepts
     declared, anywhere = _command_routes(twins.main)
     kind: NodeKind = "async" if twins.is_async else "sync"
+    fn = _converting(twins)
+    tools = getattr(runnable, "tools_by_name", None)
+    if tools is not None:  # a ToolNode: get_graph() lists its tools, as LangGraph's does
+        fn.tools_by_name = tools  # type: ignore[attr-defined]
     return NodeSpec(
         name=name,
-        fn=_converting(twins),
+        fn=fn,
         kind=kind,
         config_kw="config" in accepts,
         config_pos=False,
