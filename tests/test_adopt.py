@@ -265,6 +265,18 @@ async def test_agent_gives_langgraphs_messages_chunks(
     assert [m["content"] for m, _ in actual] == ["adding", "3", "multiplying", "12", "3 and 12"]
 
 
+async def test_create_agent_gives_langgraphs_astream_events(anyio_backend: str) -> None:
+    async def scenario(graph: Any) -> Any:
+        question = {"messages": [HumanMessage("1+2, then 3*4?", id="human-1")]}
+        return [e async for e in graph.astream_events(question, version="v2")]
+
+    expected, actual = await same_on_both(lambda: langchain_agent(disable_streaming=True), scenario)
+    assert actual == expected
+    names = [(e["event"], e["name"]) for e in actual]
+    assert ("on_tool_end", "multiply") in names
+    assert ("on_chain_start", "model_to_tools") not in names  # trace=False in LangChain
+
+
 @pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
 async def test_agent_final_messages_match_langgraphs(
     anyio_backend: str, make: Callable[[], Any]

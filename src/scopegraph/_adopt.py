@@ -45,7 +45,7 @@ import dataclasses
 import functools
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from langchain_core.runnables import Runnable
@@ -435,16 +435,21 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
     twins = _function_of(runnable, what)
     accepts = runnable.func_accepts
     declared, anywhere = _command_routes(twins.main)
-    kind: NodeKind = "async" if twins.is_async else "sync"
-    fn = _converting(twins)
+    if runnable.trace:
+        # A RunnableCallable made with trace=True (create_react_agent's agent node) opens
+        # a LangChain run of its own around the call: LangGraph's events show it.
+        fn, kind, config_kw = _traced(runnable, twins), "async", True
+    else:
+        fn, config_kw = _converting(twins), "config" in accepts
+        kind = "async" if twins.is_async else "sync"
     tools = getattr(runnable, "tools_by_name", None)
     if tools is not None:  # a ToolNode: get_graph() lists its tools, as LangGraph's does
         fn.tools_by_name = tools  # type: ignore[attr-defined]
     return NodeSpec(
         name=name,
         fn=fn,
-        kind=kind,
-        config_kw="config" in accepts,
+        kind=cast(NodeKind, kind),
+        config_kw=config_kw,
         config_pos=False,
         writer_kw="writer" in accepts,
         runtime_kw="runtime" in accepts,
@@ -455,6 +460,33 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
         goto_anywhere=anywhere,
         error_kw="error" in accepts,
     )
+
+
+def _traced(runnable: RunnableCallable, twins: _Twins) -> Callable[..., Any]:
+    """The node function of a traced ``RunnableCallable``: its own ``ainvoke`` (asyncio)
+    or ``invoke`` (trio, in a worker thread), given explicitly the arguments scopegraph
+    injects, so that it opens its LangChain run as on LangGraph. On trio a function with
+    no sync twin is called directly, without that run (LangChain's traced async call
+    creates asyncio tasks)."""
+    func, afunc, fixed = twins.func, twins.afunc, twins.fixed
+    takes_config = "config" in runnable.func_accepts
+
+    async def call_traced(state: Any, *, config: Any, **injected: Any) -> Any:
+        if running_on_asyncio():
+            call = runnable.ainvoke(state, config, **injected, **fixed)
+            return _ours(await _cancelled_once(call))
+        if func is not None:
+            bound = functools.partial(runnable.invoke, state, config, **injected, **fixed)
+            return _ours(await in_worker_thread(bound))
+        assert afunc is not None
+        if takes_config:
+            injected["config"] = config
+        return _ours(await afunc(state, **injected, **fixed))
+
+    for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):
+        if hasattr(twins.main, attribute):
+            setattr(call_traced, attribute, getattr(twins.main, attribute))
+    return call_traced
 
 
 def _converting(twins: _Twins) -> Callable[..., Any]:
@@ -521,7 +553,9 @@ async def _cancelled_once(coro: Any) -> Any:
 
 
 class _ConvertingRunnable:
-    """A LangChain runnable node whose result is given scopegraph's types."""
+    """A LangChain runnable node (not a ``RunnableCallable``) whose result is given
+    scopegraph's types: ``ainvoke`` on asyncio (in a task of its own, cancelled once),
+    ``invoke`` in a worker thread on trio (LangChain's async code needs asyncio)."""
 
     def __init__(self, runnable: Runnable[Any, Any]) -> None:
         self.runnable = runnable
@@ -530,7 +564,10 @@ class _ConvertingRunnable:
         return getattr(self.runnable, name)
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        return _ours(await self.runnable.ainvoke(input, config, **kwargs))
+        if running_on_asyncio():
+            return _ours(await _cancelled_once(self.runnable.ainvoke(input, config, **kwargs)))
+        call = functools.partial(self.runnable.invoke, input, config, **kwargs)
+        return _ours(await in_worker_thread(call))
 
 
 def _ours(value: Any) -> Any:
@@ -550,7 +587,7 @@ def _ours(value: Any) -> Any:
     if isinstance(value, lg.Command):
         goto = value.goto
         if isinstance(goto, list | tuple):
-            goto = [_ours(g) for g in goto]
+            goto = type(goto)(_ours(g) for g in goto)
         elif isinstance(goto, lg.Send):
             goto = _ours(goto)
         return Command(
@@ -600,7 +637,8 @@ def _branch(source: str, name: str, branch: Any, builder: Any, where: str) -> Br
     except GraphValidationError as exc:
         raise AdoptionError(f"{what}: its input schema cannot be read: {exc}") from exc
     ends = dict(branch.ends) if branch.ends is not None else None
-    return Branch(source, call, ends, name, is_async, config_kw, False, input_schema)
+    traced = not isinstance(path, RunnableCallable) or path.trace
+    return Branch(source, call, ends, name, is_async, config_kw, False, input_schema, traced)
 
 
 # -- policies and options --------------------------------------------------------------------

@@ -436,7 +436,7 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "inheritable_handlers": list(handlers),
         "parent_run_id": handler.node_run,
         "tags": tags,
-        "inheritable_tags": list(tags),
+        "inheritable_tags": list(ctx.run.opts.cfg.user_tags),  # seq:step:1 is the node's own
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }
