@@ -49,6 +49,7 @@ from typing import Any, cast
 
 import anyio
 from langchain_core.runnables import Runnable
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph import types as lg
 from langgraph._internal._cache import default_cache_key as langgraph_cache_key
 from langgraph._internal._retry import default_retry_on as langgraph_retry_on
@@ -476,6 +477,7 @@ def _traced(runnable: RunnableCallable, twins: _Twins) -> Callable[..., Any]:
             call = runnable.ainvoke(state, config, **injected, **fixed)
             return _ours(await _cancelled_once(call))
         if func is not None:
+            _callbacks_on_loop()
             bound = functools.partial(runnable.invoke, state, config, **injected, **fixed)
             return _ours(await in_worker_thread(bound))
         assert afunc is not None
@@ -503,6 +505,7 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
         async def call_either(*args: Any, **kwargs: Any) -> Any:
             if running_on_asyncio():
                 return _ours(await _cancelled_once(afunc(*args, **kwargs, **fixed)))
+            _callbacks_on_loop()
             bound = functools.partial(func, *args, **kwargs, **fixed)
             return _ours(await in_worker_thread(bound))
 
@@ -525,6 +528,18 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
         if hasattr(main, attribute):
             setattr(call, attribute, getattr(main, attribute))
     return call
+
+
+def _callbacks_on_loop() -> None:
+    """Make the node's LangChain callback handler now, on the event loop's thread, before
+    the node's sync function runs in a worker thread: the handler keeps the loop's token,
+    through which callbacks from threads anyio did not start (``ToolNode`` runs each tool
+    in an executor thread) reach the run's event stream. Made lazily, in such a thread,
+    it would have no token and those events would be lost."""
+    config = var_child_runnable_config.get()
+    callbacks = config.get("callbacks") if config is not None else None
+    if callbacks is not None:
+        getattr(callbacks, "handlers", None)  # scopegraph's manager builds its state
 
 
 async def _cancelled_once(coro: Any) -> Any:
@@ -566,6 +581,7 @@ class _ConvertingRunnable:
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         if running_on_asyncio():
             return _ours(await _cancelled_once(self.runnable.ainvoke(input, config, **kwargs)))
+        _callbacks_on_loop()
         call = functools.partial(self.runnable.invoke, input, config, **kwargs)
         return _ours(await in_worker_thread(call))
 

@@ -88,6 +88,15 @@ class NodeCallbacks(BaseCallbackHandler):
     run_inline = True
     raise_error = False
 
+    def __new__(cls, ctx: NodeContext) -> NodeCallbacks:
+        """A :class:`StreamingNodeCallbacks` when the run streams ``messages`` or events
+        (chat models then stream, as on LangGraph), else a plain one."""
+        if cls is NodeCallbacks:
+            stream = ctx.run.stream
+            if stream.events or "messages" in stream.modes:
+                cls = StreamingNodeCallbacks
+        return super().__new__(cls)
+
     def __init__(self, ctx: NodeContext) -> None:
         self.ctx = ctx
         self.children: dict[uuid.UUID, _Child] = {}
@@ -421,9 +430,7 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
     if handler is None:
         if ctx.run_id is None:
             ctx.run_id = new_id()
-        stream = ctx.run.stream
-        streams = stream.events or "messages" in stream.modes
-        handler = ctx.langchain = (StreamingNodeCallbacks if streams else NodeCallbacks)(ctx)
+        handler = ctx.langchain = NodeCallbacks(ctx)
     tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
     metadata = {**ctx.event_metadata(), "checkpoint_ns": ctx.checkpoint_ns}
     handlers: list[Any] = [handler]
