@@ -110,14 +110,13 @@ class LocalBackend:
         self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
-        existing = await self.docs.get("thread", thread_id)
-        if existing is not None:
-            if if_exists == "do_nothing":
-                return await self.graphs.thread_values(existing)
-            raise ConflictError(f"thread {thread_id} already exists")
         thread = _new_thread(thread_id, metadata or {})
-        await self.docs.save("thread", thread)
-        return thread
+        if await self.docs.insert("thread", thread):
+            return thread
+        existing = await self.docs.get("thread", thread_id)
+        if existing is not None and if_exists == "do_nothing":
+            return await self.graphs.thread_values(existing)
+        raise ConflictError(f"thread {thread_id} already exists")
 
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
@@ -129,10 +128,15 @@ class LocalBackend:
         return await self.graphs.thread_values(await self.thread(thread_id))
 
     async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
-        thread = dict(await self.thread(thread_id))
-        thread["metadata"] = {**thread.get("metadata", {}), **metadata}
-        thread["updated_at"] = now_iso()
-        await self.docs.save("thread", thread)
+        tid = check_id(thread_id, "thread_id")
+
+        def patched(thread: ThreadRecord) -> ThreadRecord:
+            merged = {**thread.get("metadata", {}), **metadata}
+            return {**thread, "metadata": merged, "updated_at": now_iso()}
+
+        thread = await self.docs.update("thread", tid, patched)
+        if thread is None:
+            raise NotFoundError(f"thread {thread_id} not found")
         return await self.graphs.thread_values(thread)
 
     async def delete_thread(self, thread_id: str) -> None:
@@ -164,7 +168,8 @@ class LocalBackend:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
-            await self.docs.save("thread", _new_thread(thread_id, {"graph_id": graph_id}))
+            # Insert only: a thread created meanwhile by another request is kept as it is.
+            await self.docs.insert("thread", _new_thread(thread_id, {"graph_id": graph_id}))
 
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False

@@ -341,19 +341,33 @@ class RunManager:
     ) -> None:
         """Store the thread's status; with ``ended`` (its last run ended), a failed write
         is kept and stored once the database takes writes again (:meth:`Documents.keep`)."""
-        thread = await self.docs.get("thread", thread_id)
-        if thread is None:  # deleted: a run's end never brings a thread back
-            return
-        thread = {**thread, "status": status, "updated_at": now_iso()}
-        if graph_id is not None:
-            thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+
+        def changed(thread: dict[str, Any]) -> dict[str, Any]:
+            thread = {**thread, "status": status, "updated_at": now_iso()}
+            if graph_id is not None:
+                thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+            return thread
+
+        # One atomic change (not a read, then a write of the whole thread): a PATCH of
+        # the thread's metadata while its run ends is kept. A deleted thread stays
+        # deleted: a run's end never brings a thread back.
         try:
-            await self.docs.save("thread", thread)
+            await self.docs.update("thread", thread_id, changed)
         except Exception:
             if not ended:
                 raise
-            self.docs.keep("thread", thread)
+            stored = await self._stored_thread(thread_id)
+            if stored is not None:
+                self.docs.keep("thread", changed(stored))
             raise
+
+    async def _stored_thread(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread as last read, for :meth:`Documents.keep` after a failed write
+        (None if it cannot be read either, or is gone)."""
+        try:
+            return await self.docs.get("thread", thread_id)
+        except Exception:
+            return None
 
     # -- running -------------------------------------------------------------------------
 
