@@ -23,6 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, RetryPolicy, Send
 
 import scopegraph
+import scopegraph.types
 from _compare import langgraph_reference, normalize
 from _contract import needs_contract
 from _helpers import no_task_left
@@ -176,6 +177,36 @@ async def test_uncompiled_builder_is_adopted_with_its_node_defaults(anyio_backen
     result = await graph.ainvoke({"log": []}, {"configurable": {"thread_id": "d"}})
     assert result == {"log": ["handled flaky: boom"]}
     assert calls == ["flaky", "flaky"]  # the default retry policy, then the handler
+
+
+async def test_cache_policy_and_cache_are_carried_over(anyio_backend: str) -> None:
+    from langgraph.cache.memory import InMemoryCache as LangGraphCache
+    from langgraph.types import CachePolicy
+
+    calls: list[int] = []
+
+    def build() -> Any:
+        def slow(state: Inner) -> dict[str, Any]:
+            calls.append(len(state["log"]))
+            return {"log": ["computed"]}
+
+        builder = StateGraph(Inner)
+        builder.add_node("slow", slow, cache_policy=CachePolicy(ttl=60), defer=True)
+        builder.add_edge(START, "slow")
+        return builder.compile(cache=LangGraphCache())
+
+    async def scenario(graph: Any) -> Any:
+        first = [c async for c in graph.astream({"log": []})]
+        second = [c async for c in graph.astream({"log": []})]
+        return first, second
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert actual[1] == [{"slow": {"log": ["computed"]}, "__metadata__": {"cached": True}}]
+    assert calls == [0, 0]  # once per engine: the second run of each is served by the cache
+    graph = adopt(build())
+    assert graph.builder.nodes["slow"].defer
+    assert graph.builder.nodes["slow"].cache_policy == scopegraph.types.CachePolicy(ttl=60)
 
 
 async def test_graphs_sharing_a_langgraph_saver_share_the_adopted_one(anyio_backend: str) -> None:
