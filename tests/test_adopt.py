@@ -128,6 +128,47 @@ async def test_hand_built_graph_gives_langgraphs_chunks_and_state(anyio_backend:
     assert log[-1] == "decide"
 
 
+class Public(TypedDict):
+    question: str
+    answer: str
+
+
+class Private(TypedDict):
+    question: str
+    notes: list[str]
+
+
+class Answer(TypedDict):
+    answer: str
+
+
+async def test_private_state_and_input_output_schemas_are_carried_over(
+    anyio_backend: str,
+) -> None:
+    def build() -> Any:
+        def think(state: Public) -> Private:
+            return {"question": state["question"], "notes": ["n1", "n2"]}
+
+        def respond(state: Private) -> dict[str, Any]:
+            return {"answer": f"{state['question']}: {len(state['notes'])} notes"}
+
+        builder = StateGraph(Public, input_schema=Public, output_schema=Answer)
+        builder.add_node("think", think)
+        builder.add_node("respond", respond)
+        builder.add_edge(START, "think")
+        builder.add_edge("think", "respond")
+        return builder.compile()
+
+    async def scenario(graph: Any) -> Any:
+        question = {"question": "why", "answer": ""}
+        chunks = [c async for c in graph.astream(question, stream_mode=["updates", "values"])]
+        return chunks, await graph.ainvoke(question)
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert actual[1] == {"answer": "why: 2 notes"}
+
+
 async def test_adopted_graph_takes_langgraphs_command_as_input(anyio_backend: str) -> None:
     async def scenario(graph: Any) -> Any:
         config = {"configurable": {"thread_id": "c"}}
