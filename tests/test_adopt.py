@@ -43,6 +43,8 @@ def plain(obj: Any) -> Any:
         return [plain(v) for v in obj]
     if type(obj).__name__ == "Interrupt":
         return ("Interrupt", plain(obj.value))
+    if type(obj).__name__ == "Send":  # LangGraph's or scopegraph's
+        return ("Send", obj.node, plain(obj.arg))
     return obj
 
 
@@ -337,16 +339,26 @@ async def test_agent_gives_langgraphs_messages_chunks(
     assert [m["content"] for m, _ in actual] == ["adding", "3", "multiplying", "12", "3 and 12"]
 
 
-async def test_create_agent_gives_langgraphs_astream_events(anyio_backend: str) -> None:
+@pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])
+async def test_agent_gives_langgraphs_astream_events(
+    anyio_backend: str, make: Callable[..., Any]
+) -> None:
     async def scenario(graph: Any) -> Any:
         question = {"messages": [HumanMessage("1+2, then 3*4?", id="human-1")]}
-        return [e async for e in graph.astream_events(question, version="v2")]
+        # LangGraph's astream_events goes through langchain_core's ensure_config, whose
+        # recursion_limit is 25 (not LangGraph's 10007): given here, both engines agree
+        # on create_react_agent's remaining_steps.
+        config = {"recursion_limit": 25}
+        return [e async for e in graph.astream_events(question, config, version="v2")]
 
-    expected, actual = await same_on_both(lambda: langchain_agent(disable_streaming=True), scenario)
+    expected, actual = await same_on_both(lambda: make(disable_streaming=True), scenario)
     assert actual == expected
     names = [(e["event"], e["name"]) for e in actual]
     assert ("on_tool_end", "multiply") in names
-    assert ("on_chain_start", "model_to_tools") not in names  # trace=False in LangChain
+    if make is langchain_agent:
+        assert ("on_chain_start", "model_to_tools") not in names  # trace=False in LangChain
+    else:
+        assert ("on_chain_start", "call_model") in names  # a traced RunnableCallable
 
 
 @pytest.mark.parametrize("make", [react_agent, langchain_agent], ids=["react", "create_agent"])

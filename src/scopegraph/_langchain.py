@@ -69,7 +69,7 @@ def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
 
 
 class _Child:
-    __slots__ = ("inputs", "kind", "metadata", "name", "streamed", "tags")
+    __slots__ = ("inputs", "kind", "metadata", "name", "parent_ids", "streamed", "tags")
 
     def __init__(
         self, kind: str, name: str, tags: list[str], metadata: dict[str, Any], inputs: Any
@@ -80,6 +80,9 @@ class _Child:
         self.metadata = metadata
         self.inputs = inputs
         self.streamed = False
+        self.parent_ids: list[str] | None = None
+        """Its events' ``parent_ids``, fixed at its start: by its end its parent may
+        have ended too (its link is dropped then)."""
 
 
 class NodeCallbacks(BaseCallbackHandler):
@@ -147,6 +150,8 @@ class NodeCallbacks(BaseCallbackHandler):
         self.children[run_id] = child
         if parent_run_id is not None:
             self.parents[run_id] = parent_run_id
+        if self._events:
+            child.parent_ids = self._parent_ids(run_id)
         if data is not None and self._events:
             self._send(f"on_{kind}_start", run_id, child, data)
         return child
@@ -174,7 +179,9 @@ class NodeCallbacks(BaseCallbackHandler):
             "tags": child.tags,
             "run_id": str(run_id),
             "metadata": child.metadata,
-            "parent_ids": self._parent_ids(run_id),
+            "parent_ids": (
+                child.parent_ids if child.parent_ids is not None else self._parent_ids(run_id)
+            ),
         }
         output = self.ctx.run.stream.output
         assert output is not None
@@ -432,7 +439,7 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
             ctx.run_id = new_id()
         handler = ctx.langchain = NodeCallbacks(ctx)
     tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
-    metadata = {**ctx.event_metadata(), "checkpoint_ns": ctx.checkpoint_ns}
+    metadata = ctx.event_metadata()  # checkpoint_ns: copied from configurable by ensure_config
     handlers: list[Any] = [handler]
     if isinstance(user_callbacks, Sequence):
         handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
