@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 __all__ = ("ServerSettings",)
@@ -31,3 +33,10 @@ class ServerSettings(BaseModel):
     run_timeout_seconds: float | None = None
     """Runs that take longer are cancelled and end with status ``timeout`` (a run's own
     ``timeout`` field, in seconds, overrides it)."""
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics`` (501 naming the extra without
+    ``prometheus-client``); False: no ``/metrics`` route (404)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: every request gets an id (``X-Request-ID``) and the request's run and
+    thread ids go on its log lines (:mod:`scopegraph.server._logs`); ``scopegraph serve
+    --log-format json`` also formats every line as JSON."""

@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -426,6 +427,8 @@ class Documents:
         self._backend = backend
         self._unsaved: dict[tuple[Kind, str], dict[str, Any]] = {}
         """Documents whose write failed but that must be shown (see :meth:`keep`)."""
+        self.observe: Callable[[str, float], None] | None = None
+        """Told ``(operation, seconds)`` of each database call (the server's metrics)."""
 
     def load(self) -> None:
         """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
@@ -434,9 +437,18 @@ class Documents:
             self._backend.put(kind, doc)
 
     async def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._backend.inline:
-            return fn(*args)
-        return await anyio.to_thread.run_sync(fn, *args)
+        observe = self.observe
+        if observe is None:
+            if self._backend.inline:
+                return fn(*args)
+            return await anyio.to_thread.run_sync(fn, *args)
+        start = time.perf_counter()
+        try:
+            if self._backend.inline:
+                return fn(*args)
+            return await anyio.to_thread.run_sync(fn, *args)
+        finally:
+            observe(fn.__name__, time.perf_counter() - start)
 
     async def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
         """The stored document (or the one :meth:`keep` keeps), or None."""

@@ -21,9 +21,11 @@ from .._domain import (
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
+from .._metrics import Metrics, RunStats
 from .._models import RunCreate
 from .._settings import ServerSettings
 from .._store import Documents
+from .._tracing import Tracing
 from .._wire import END_FRAME, now_iso
 from ._manager import Live, RunManager
 
@@ -93,6 +95,14 @@ class LocalBackend:
 
     async def check(self) -> None:
         await self.docs.check()
+
+    async def stats(self) -> RunStats:
+        return self.manager.stats()
+
+    def observe(self, metrics: Metrics | None, tracing: Tracing | None) -> None:
+        self.manager.metrics = metrics
+        self.manager.tracing = tracing
+        self.docs.observe = None if metrics is None else metrics.store_took
 
     # -- threads -------------------------------------------------------------------------
 
