@@ -399,15 +399,17 @@ def test_a_channel_without_an_equivalent_is_refused() -> None:
         adopt(builder.compile())
 
 
-def test_a_trace_policy_that_processes_values_is_refused() -> None:
+def test_a_trace_policy_is_carried_over() -> None:
     from langgraph.types import TracePolicy
 
+    def hidden(value: Any) -> str:
+        return "hidden"
+
     builder = StateGraph(Inner)
-    policy = TracePolicy(process_inputs=lambda value: "hidden")
-    builder.add_node("n", lambda s: {"log": ["n"]}, trace_policy=policy)
+    builder.add_node("n", lambda s: {"log": ["n"]}, trace_policy=TracePolicy(process_inputs=hidden))
     builder.add_edge(START, "n")
-    with pytest.raises(AdoptionError, match=r"node 'n' has a TracePolicy"):
-        adopt(builder.compile())
+    policy = adopt(builder.compile()).builder.nodes["n"].trace_policy
+    assert policy == scopegraph.types.TracePolicy(process_inputs=hidden)
 
 
 def test_a_functional_api_program_is_refused() -> None:

@@ -14,8 +14,8 @@ builder keeps the same tables. :func:`adopt` copies them across, node by node:
 - what a node returns: LangGraph's ``Command``, ``Send`` and ``Overwrite`` become
   scopegraph's (a node written for LangGraph imports LangGraph's types);
 - conditional edges (``BranchSpec``: the path function, its path map, its input schema),
-  edges, joins (``waiting_edges``), subgraphs (adopted in turn), retry, cache and timeout
-  policies, ``defer``, metadata, destinations, error handlers, node defaults;
+  edges, joins (``waiting_edges``), subgraphs (adopted in turn), retry, cache, timeout
+  and trace policies, ``defer``, metadata, destinations, error handlers, node defaults;
 - the state, input, output and context schemas, whose reducers scopegraph reads from the
   same annotations (each LangGraph channel is checked against scopegraph's reading);
 - compile options: the checkpointer (LangGraph's ``InMemorySaver`` becomes scopegraph's,
@@ -31,8 +31,8 @@ What cannot be rebuilt raises :class:`AdoptionError` naming the part and the rea
 the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
 for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
 no middleware hook may jump, since nothing writes it then), managed values other than
-``RemainingSteps`` / ``IsLastStep``, a ``TracePolicy`` that processes values, a compiled
-graph with a store, or savers and caches other than the in-memory ones.
+``RemainingSteps`` / ``IsLastStep``, a compiled graph with a store, or savers and caches
+other than the in-memory ones.
 
 Adoption happens once, when :func:`adopt` is called: later changes to the LangGraph
 graph are not seen. The adopted graph's nodes pay one small conversion call per
@@ -78,6 +78,7 @@ from ._types import (
     RetryPolicy,
     Send,
     TimeoutPolicy,
+    TracePolicy,
     default_cache_key,
     default_retry_on,
 )
@@ -307,11 +308,6 @@ def _same_reducer(mine: Any, theirs: Any) -> bool:
 def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
     runnable = node.runnable
     what = f"{where}, node {name!r}"
-    if not _inert_trace_policy(getattr(node, "trace_policy", None)):
-        raise AdoptionError(
-            f"{what} has a TracePolicy, which scopegraph does not apply: remove it, or "
-            "bridge() the graph"
-        )
     if isinstance(runnable, Pregel):  # a subgraph: adopted in turn
         spec = NodeSpec(
             name, _adopt(runnable, _KEEP), "graph", False, False, False, False, None, None, {}, None
@@ -334,6 +330,7 @@ def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
         )
     else:  # pragma: no cover - LangGraph coerces every node to a Runnable
         raise AdoptionError(f"{what} is a {type(runnable).__name__}, not a Runnable")
+    spec.trace_policy = _trace_policy(getattr(node, "trace_policy", None))
     spec.retry_policy = _retry(node.retry_policy)
     spec.cache_policy = _cache_policy(node.cache_policy)
     spec.timeout = _timeout(node.timeout)
@@ -351,23 +348,6 @@ def _node(name: str, node: Any, builder: Any, where: str) -> NodeSpec:
         if isinstance(node.ends, dict):
             spec.destination_labels = {str(k): str(v) for k, v in node.ends.items()}
     return spec
-
-
-def _inert_trace_policy(policy: Any) -> bool:
-    """Whether a node's ``TracePolicy`` changes nothing: none, or ``create_agent``'s
-    resolvers (it gives every middleware node one) while neither the middleware nor
-    ``configure_trace_policy`` set a processor, so that they pass values through."""
-    if policy is None:
-        return True
-    probe = object()
-    for processor in (policy.process_inputs, policy.process_outputs):
-        if processor is None:
-            continue
-        if getattr(processor, "__module__", "") != "langchain.agents.middleware._trace_policy":
-            return False
-        if processor(probe) is not probe:
-            return False
-    return True
 
 
 def _plain_callable(runnable: Any) -> bool:
@@ -675,6 +655,12 @@ def _retry(given: Any) -> tuple[RetryPolicy, ...] | None:
         )
         for p in many
     )
+
+
+def _trace_policy(given: Any) -> TracePolicy | None:
+    if given is None:
+        return None
+    return TracePolicy(process_inputs=given.process_inputs, process_outputs=given.process_outputs)
 
 
 def _cache_policy(given: Any) -> CachePolicy | None:
