@@ -15,6 +15,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
+from langgraph.channels.delta import DeltaChannel
 from langgraph.channels.topic import Topic
 from langgraph.checkpoint.memory import InMemorySaver as LangGraphSaver
 from langgraph.errors import NodeError
@@ -169,6 +170,34 @@ async def test_private_state_and_input_output_schemas_are_carried_over(
     expected, actual = await same_on_both(build, scenario)
     assert actual == expected
     assert actual[1] == {"answer": "why: 2 notes"}
+
+
+def _merge_batches(state: list[str] | None, writes: list[list[str]]) -> list[str]:
+    merged = list(state or [])
+    for write in writes:
+        merged.extend(write)
+    return merged
+
+
+class WithDelta(TypedDict):
+    items: Annotated[list[str], DeltaChannel(_merge_batches)]
+
+
+async def test_a_delta_channel_is_carried_over(anyio_backend: str) -> None:
+    def build() -> Any:
+        builder = StateGraph(WithDelta)
+        builder.add_node("a", lambda s: {"items": ["a"]})
+        builder.add_node("b", lambda s: {"items": ["b"]})
+        builder.add_edge(START, "a")
+        builder.add_edge("a", "b")
+        return builder.compile()
+
+    async def scenario(graph: Any) -> Any:
+        return [c async for c in graph.astream({"items": ["x"]}, stream_mode="values")]
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert actual[-1] == {"items": ["x", "a", "b"]}
 
 
 async def test_adopted_graph_takes_langgraphs_command_as_input(anyio_backend: str) -> None:

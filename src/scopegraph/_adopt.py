@@ -56,6 +56,7 @@ from langgraph._internal._retry import default_retry_on as langgraph_retry_on
 from langgraph._internal._runnable import RunnableCallable, coerce_to_runnable
 from langgraph.cache.memory import InMemoryCache as LangGraphInMemoryCache
 from langgraph.channels.binop import BinaryOperatorAggregate
+from langgraph.channels.delta import DeltaChannel
 from langgraph.channels.ephemeral_value import EphemeralValue
 from langgraph.channels.last_value import LastValue
 from langgraph.channels.untracked_value import UntrackedValue
@@ -250,14 +251,15 @@ def _check_compiled(compiled: Any, builder: Any, where: str) -> None:
 def _check_channels(builder: Any, where: str) -> None:
     for key, channel in builder.channels.items():
         kind = type(channel)
-        if kind in (LastValue, BinaryOperatorAggregate, UntrackedValue):
+        if kind in (LastValue, BinaryOperatorAggregate, DeltaChannel, UntrackedValue):
             continue
         if kind is EphemeralValue and _unwritten_jump_to(builder, key):
             continue
         raise AdoptionError(
             f"{where}: state key {key!r} is a LangGraph {kind.__name__} channel, which "
-            "scopegraph's state has no equivalent for (it has last-value keys, reducers "
-            "and UntrackedValue): change the key's annotation, or bridge() the graph"
+            "scopegraph's state has no equivalent for (it has last-value keys, reducers, "
+            "DeltaChannel and UntrackedValue): change the key's annotation, or bridge() the "
+            "graph"
         )
     for key, managed in builder.managed.items():
         if getattr(managed, "__name__", None) not in _MANAGED:
@@ -288,7 +290,7 @@ def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where:
         mine = ours.get(key)
         if mine is None:
             continue  # a node's private input key, added with its input schema
-        theirs = channel.operator if isinstance(channel, BinaryOperatorAggregate) else None
+        theirs = _reducer_of(channel)
         if mine.reducer is not theirs and not (
             theirs is not None and mine.reducer is not None and _same_reducer(mine, theirs)
         ):
@@ -298,8 +300,23 @@ def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where:
             )
 
 
+def _reducer_of(channel: Any) -> Any:
+    """A LangGraph channel's reducer function (None for a last-value key)."""
+    if isinstance(channel, BinaryOperatorAggregate):
+        return channel.operator
+    if isinstance(channel, DeltaChannel):
+        return channel.reducer
+    return None
+
+
 def _same_reducer(mine: Any, theirs: Any) -> bool:
-    return bool(getattr(mine.reducer, "__wrapped__", None) is theirs)
+    """scopegraph wraps some reducers (a DeltaChannel's batch reducer) in an object that
+    keeps the function as ``reducer`` or ``__wrapped__``."""
+    reducer = mine.reducer
+    return bool(
+        getattr(reducer, "__wrapped__", None) is theirs
+        or getattr(reducer, "reducer", None) is theirs
+    )
 
 
 # -- nodes --------------------------------------------------------------------------------
