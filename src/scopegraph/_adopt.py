@@ -561,6 +561,8 @@ async def _cancelled_once(coro: Any) -> Any:
             task.cancel()
             with anyio.CancelScope(shield=True):
                 await done.wait()
+            if not task.cancelled():
+                task.exception()  # retrieved: the caller's cancellation is what goes on
     return task.result()
 
 
