@@ -6,6 +6,7 @@ refused with AdoptionError."""
 from __future__ import annotations
 
 import operator
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypedDict
@@ -637,3 +638,45 @@ async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: s
     first, resumed = actual
     assert "__interrupt__" in first[-1]
     assert any("tools" in chunk for chunk in resumed)
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])  # LangChain's sync code, in threads
+async def test_agent_cancelled_mid_tool_on_trio_returns_once_the_tool_finished(
+    anyio_backend: str,
+) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    events: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    @tool
+    def slow_lookup(key: str) -> str:
+        """Look a key up, slowly."""
+        events.append("tool started")
+        started.set()
+        release.wait(10)
+        events.append("tool finished")
+        return key
+
+    call = {"name": "slow_lookup", "args": {"key": "k"}, "id": "call-1"}
+    model = ToolCallingFake(messages=iter([AIMessage("looking", id="ai-1", tool_calls=[call])]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = adopt(create_react_agent(model, [slow_lookup]))
+
+    async with anyio.create_task_group() as tg:
+
+        async def consume(scope: anyio.CancelScope) -> None:
+            with scope, no_task_left():
+                async for _ in graph.astream({"messages": [HumanMessage("k?", id="h")]}):
+                    pass
+            events.append("astream returned")
+
+        scope = anyio.CancelScope()
+        tg.start_soon(consume, scope)
+        await anyio.to_thread.run_sync(started.wait, 10)
+        scope.cancel()
+        await anyio.wait_all_tasks_blocked()
+        events.append("cancelled")  # astream has not returned: the tool's thread runs
+        release.set()
+    assert events == ["tool started", "cancelled", "tool finished", "astream returned"]
