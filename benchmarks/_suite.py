@@ -143,6 +143,18 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         passes=None,
     ),
     Benchmark(
+        key="agent-overhead",
+        title="create_agent ReAct loop, per turn beyond the model and tool calls alone",
+        measure=_agent.agent_turn_overhead,
+        full={"turns": 10, "repeats": 20},
+        quick={"turns": 10, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="(info)",
+        passes=None,
+    ),
+    Benchmark(
         key="agent-memory",
         title="100 concurrent 10-turn create_agent runs, peak memory",
         measure=_agent.agent_peak_memory,

@@ -32,6 +32,7 @@ TINY: Mapping[str, Mapping[str, Any]] = {
     "concurrent": {"runs": 3, "repeats": 3},
     "memory": {"runs": 3},
     "agent": {"turns": 2, "repeats": 2},
+    "agent-overhead": {"turns": 2, "repeats": 2},
     "agent-memory": {"runs": 2, "turns": 2},
     "cancel": {"trials": 3, "api": "ainvoke"},
     "cancel-stream": {"trials": 3, "api": "astream"},
