@@ -22,9 +22,11 @@ from langgraph.checkpoint.memory import InMemorySaver as LangGraphSaver
 from langgraph.errors import NodeError
 from langgraph.func import entrypoint
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command, RetryPolicy, Send
 
 import scopegraph
+import scopegraph.store.memory
 import scopegraph.types
 from _compare import langgraph_reference, normalize
 from _contract import needs_contract
@@ -64,6 +66,10 @@ async def same_on_both(build: Callable[[], Any], scenario: Callable[[Any], Any])
 class State(TypedDict):
     items: list[str]
     log: Annotated[list[str], operator.add]
+    rounds: int
+
+
+class Rounds(TypedDict):
     rounds: int
 
 
@@ -280,6 +286,29 @@ async def test_cache_policy_and_cache_are_carried_over(anyio_backend: str) -> No
     graph = adopt(build())
     assert graph.builder.nodes["slow"].defer
     assert graph.builder.nodes["slow"].cache_policy == scopegraph.types.CachePolicy(ttl=60)
+
+
+async def test_a_store_and_the_store_parameter_are_carried_over(anyio_backend: str) -> None:
+    from langgraph.store.memory import InMemoryStore as LangGraphStore
+
+    # LangGraph injects a parameter annotated with the name BaseStore
+    def remember(state: Rounds, *, store: BaseStore) -> dict[str, Any]:
+        store.put(("memories",), f"m{state['rounds']}", {"round": state["rounds"]})
+        return {"rounds": len(store.search(("memories",)))}
+
+    def build() -> Any:
+        builder = StateGraph(Rounds)
+        builder.add_node("remember", remember)
+        builder.add_edge(START, "remember")
+        return builder.compile(store=LangGraphStore())
+
+    async def scenario(graph: Any) -> Any:
+        return [await graph.ainvoke({"rounds": n}) for n in (1, 2)]
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    assert actual == [{"rounds": 1}, {"rounds": 2}]
+    assert isinstance(adopt(build()).store, scopegraph.store.memory.InMemoryStore)
 
 
 async def test_graphs_sharing_a_langgraph_saver_share_the_adopted_one(anyio_backend: str) -> None:

@@ -6,8 +6,8 @@ builder keeps the same tables. :func:`adopt` copies them across, node by node:
 
 - a node's function: LangGraph wraps each one in a ``RunnableCallable``, which calls
   ``func`` (sync) or ``afunc`` (async) with the keyword arguments its ``func_accepts``
-  table lists (``config``, ``writer``, ``runtime``, ``error``; ``store`` and
-  ``previous``, which are ``None`` in a graph without a store). The adopted node calls the
+  table lists (``config``, ``writer``, ``runtime``, ``error``, ``store``; ``previous``,
+  which is ``None`` in a graph). The adopted node calls the
   same function with the same arguments, taken from scopegraph's run. ``ToolNode`` and the
   nodes of ``create_agent`` / ``create_react_agent`` are ``RunnableCallable`` s too. A
   runnable of another kind (a LangChain ``RunnableSequence``...) stays a runnable node.
@@ -18,7 +18,8 @@ builder keeps the same tables. :func:`adopt` copies them across, node by node:
   and trace policies, ``defer``, metadata, destinations, error handlers, node defaults;
 - the state, input, output and context schemas, whose reducers scopegraph reads from the
   same annotations (each LangGraph channel is checked against scopegraph's reading);
-- compile options: the checkpointer (LangGraph's ``InMemorySaver`` becomes scopegraph's,
+- compile options: the store (LangGraph's ``InMemoryStore`` becomes scopegraph's), the
+  checkpointer (LangGraph's ``InMemorySaver`` becomes scopegraph's,
   one for each LangGraph saver; others are refused, pass one of scopegraph's savers with
   ``adopt(graph, checkpointer=...)``), ``interrupt_before`` / ``interrupt_after``, the
   cache (LangGraph's ``InMemoryCache`` becomes scopegraph's), ``name``, ``debug``, and
@@ -31,8 +32,8 @@ What cannot be rebuilt raises :class:`AdoptionError` naming the part and the rea
 the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
 for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
 no middleware hook may jump, since nothing writes it then), managed values other than
-``RemainingSteps`` / ``IsLastStep``, a compiled graph with a store, or savers and caches
-other than the in-memory ones.
+``RemainingSteps`` / ``IsLastStep``, or savers, stores and caches other than the
+in-memory ones.
 
 Adoption happens once, when :func:`adopt` is called: later changes to the LangGraph
 graph are not seen. The adopted graph's nodes pay one small conversion call per
@@ -64,6 +65,7 @@ from langgraph.checkpoint.memory import InMemorySaver as LangGraphInMemorySaver
 from langgraph.graph.state import CompiledStateGraph as LangGraphCompiled
 from langgraph.graph.state import StateGraph as LangGraphBuilder
 from langgraph.pregel import Pregel
+from langgraph.store.memory import InMemoryStore as LangGraphInMemoryStore
 
 from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
@@ -85,6 +87,8 @@ from ._types import (
 )
 from .cache.memory import InMemoryCache
 from .checkpoint import BaseCheckpointSaver, InMemorySaver
+from .store import BaseStore
+from .store.memory import InMemoryStore
 
 __all__ = ("AdoptedGraph", "adopt")
 
@@ -103,7 +107,9 @@ replaces it: graphs that shared a saver on LangGraph share one here too."""
 _LANGGRAPH_TYPES = (lg.Command, lg.Send, lg.Overwrite)
 
 
-def adopt(graph: Any, *, checkpointer: Any = _KEEP) -> CompiledStateGraph[Any, Any, Any, Any]:
+def adopt(
+    graph: Any, *, checkpointer: Any = _KEEP, store: Any = _KEEP
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Rebuild a LangGraph graph on scopegraph's engine (see the module docstring).
 
     Args:
@@ -112,6 +118,8 @@ def adopt(graph: Any, *, checkpointer: Any = _KEEP) -> CompiledStateGraph[Any, A
             ``create_react_agent(...)``).
         checkpointer: a scopegraph saver (or ``None`` / ``True`` / ``False``) to use
             instead of the graph's own.
+        store: a scopegraph store (``scopegraph.store``), or None, to use instead of the
+            graph's own.
 
     Returns:
         A scopegraph ``CompiledStateGraph`` with the same nodes, edges, state and options.
@@ -129,10 +137,17 @@ def adopt(graph: Any, *, checkpointer: Any = _KEEP) -> CompiledStateGraph[Any, A
             f"PostgresSaver from scopegraph.checkpoint), True, False or None, not "
             f"{type(checkpointer).__name__}"
         )
-    return _adopt(graph, checkpointer)
+    if store is not _KEEP and not (store is None or isinstance(store, BaseStore)):
+        raise TypeError(
+            "adopt(store=...) takes a scopegraph store (InMemoryStore, SqliteStore, "
+            f"PostgresStore from scopegraph.store) or None, not {type(store).__name__}"
+        )
+    return _adopt(graph, checkpointer, store)
 
 
-def _adopt(graph: Any, checkpointer: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+def _adopt(
+    graph: Any, checkpointer: Any, store: Any = _KEEP
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     if isinstance(graph, LangGraphCompiled):
         builder, compiled = graph.builder, graph
     elif isinstance(graph, LangGraphBuilder):
@@ -184,13 +199,14 @@ def _adopt(graph: Any, checkpointer: Any) -> CompiledStateGraph[Any, Any, Any, A
 
     if compiled is None:
         saver = None if checkpointer is _KEEP else checkpointer
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {} if store is _KEEP else {"store": store}
     else:
         saver = _saver(compiled.checkpointer, where) if checkpointer is _KEEP else checkpointer
         options = {
             "interrupt_before": _interrupt_nodes(compiled.interrupt_before_nodes),
             "interrupt_after": _interrupt_nodes(compiled.interrupt_after_nodes),
             "cache": _cache(compiled.cache, where),
+            "store": _store(compiled.store, where) if store is _KEEP else store,
             "debug": compiled.debug,
             "name": compiled.name,
         }
@@ -238,11 +254,6 @@ def _check_compiled(compiled: Any, builder: Any, where: str) -> None:
             f"{where}: its nodes ({sorted(nodes)}) differ from its builder's "
             f"({sorted(builder.nodes)}), changed after compile(): adopt the builder, or "
             "compile it again"
-        )
-    if compiled.store is not None:
-        raise AdoptionError(
-            f"{where} was compiled with a store ({type(compiled.store).__name__}), which "
-            "adopt() does not carry over yet: compile it without one, or bridge() it"
         )
     # compile(transformers=...) (create_agent sets some) shapes astream_events(version="v3")
     # only, which scopegraph refuses with an error: nothing that runs depends on them.
@@ -412,9 +423,8 @@ def _function_of(runnable: RunnableCallable, what: str) -> _Twins:
             f"{what} takes {sorted(unknown)}, which scopegraph does not inject: bridge() the graph"
         )
     fixed = dict(runnable.kwargs)
-    for key in ("store", "previous"):  # LangGraph passes runtime.store / .previous: None here
-        if key in accepts:
-            fixed[key] = None
+    if "previous" in accepts:  # LangGraph passes runtime.previous: None in a graph
+        fixed["previous"] = None
     afunc = runnable.afunc
     if afunc is not None and _in_executor(afunc):
         afunc = None  # a sync function: scopegraph runs it in a worker thread itself
@@ -457,6 +467,7 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
         destinations=declared,
         goto_anywhere=anywhere,
         error_kw="error" in accepts,
+        store_kw="store" in accepts,
     )
 
 
@@ -626,7 +637,7 @@ def _branch(source: str, name: str, branch: Any, builder: Any, where: str) -> Br
         twins = _function_of(path, what)
         is_async = twins.is_async
         takes = set(path.func_accepts) - {"config"}
-        if takes - {"store", "previous"}:
+        if takes - {"previous"}:
             raise AdoptionError(
                 f"{what}: its path function takes {sorted(takes)}; scopegraph gives path "
                 "functions the state and config only: bridge() the graph"
@@ -753,6 +764,26 @@ def _saver(given: Any, where: str) -> Any:
         f"{where} has a {type(given).__name__} checkpointer, whose threads are in "
         "LangGraph's checkpoint format: pass one of scopegraph's savers, "
         "adopt(graph, checkpointer=SqliteSaver(...) or PostgresSaver(...)), or bridge() it"
+    )
+
+
+def _store(given: Any, where: str) -> Any:
+    if given is None or isinstance(given, BaseStore):
+        return given
+    if isinstance(given, LangGraphInMemoryStore):
+        if given._data:
+            raise AdoptionError(
+                f"{where}: its InMemoryStore already holds items, which adopt() does not "
+                "copy: adopt the graph before using it, or pass adopt(graph, store=...)"
+            )
+        index: Any = None
+        if given.index_config:  # without LangGraph's own "__tokenized_fields"
+            index = {k: v for k, v in given.index_config.items() if not k.startswith("__")}
+        return InMemoryStore(index=index)
+    raise AdoptionError(
+        f"{where} has a {type(given).__name__} store: adopt() converts LangGraph's "
+        "InMemoryStore only; pass one of scopegraph's, adopt(graph, store=SqliteStore(...) "
+        "or PostgresStore(...)), or bridge() it"
     )
 
 
