@@ -61,8 +61,8 @@ def served_graph(name: str, graph: Any) -> Served:
         from ..langgraph import AdoptionError, adopt, bridge
 
         try:
-            # The server gives every scopegraph graph its own checkpointer.
-            served = Served(adopt(graph, checkpointer=None), "adopted")
+            # The server gives every scopegraph graph its checkpointer and its store.
+            served = Served(adopt(graph, checkpointer=None, store=None), "adopted")
         except AdoptionError as exc:
             served = Served(bridge(graph), "bridged", str(exc))
         log.info("%s", served.describe(name))
