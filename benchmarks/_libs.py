@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import version
 from typing import Any
@@ -34,6 +34,9 @@ class Lib:
     """An async checkpointer on a SQLite file, created and set up on entry."""
     postgres_saver: Callable[[str], AbstractAsyncContextManager[Any]]
     """An async checkpointer on a PostgreSQL database (a DSN), set up on entry."""
+    react_agent: Callable[[Any, Sequence[Any]], Any]
+    """``react_agent(model, tools)``: LangChain's ``create_agent`` graph, run on this
+    library's engine (scopegraph adopts it: ``scopegraph.langgraph.adopt``)."""
 
 
 @functools.cache
@@ -51,7 +54,14 @@ def scopegraph() -> Lib:
         adispatch_custom_event=sg.adispatch_custom_event,
         sqlite_saver=_scopegraph_sqlite_saver,
         postgres_saver=_scopegraph_postgres_saver,
+        react_agent=_scopegraph_react_agent,
     )
+
+
+def _scopegraph_react_agent(model: Any, tools: Sequence[Any]) -> Any:
+    from scopegraph.langgraph import adopt
+
+    return adopt(_langgraph_react_agent(model, tools))
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +98,14 @@ def langgraph() -> Lib:
         adispatch_custom_event=adispatch_custom_event,
         sqlite_saver=_langgraph_sqlite_saver,
         postgres_saver=_langgraph_postgres_saver,
+        react_agent=_langgraph_react_agent,
     )
+
+
+def _langgraph_react_agent(model: Any, tools: Sequence[Any]) -> Any:
+    from langchain.agents import create_agent
+
+    return create_agent(model, tools)
 
 
 @contextlib.asynccontextmanager

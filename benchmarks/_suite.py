@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import anyio
 
-from . import _cases
+from . import _agent, _cases
 from ._libs import Lib, langgraph, scopegraph
 from ._stores import StoreKind, Stores, StoreUnavailable
 
@@ -129,6 +129,42 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ratio="sg/lg",
         target="≤ 0.25x",
         passes=lambda value, ratio: ratio <= 0.25,
+    ),
+    Benchmark(
+        key="agent",
+        title="create_agent ReAct loop (scripted model, 3 tools), per turn",
+        measure=_agent.agent_turn_time,
+        full={"turns": 10, "repeats": 20},
+        quick={"turns": 10, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="(info)",
+        passes=None,
+    ),
+    Benchmark(
+        key="agent-overhead",
+        title="create_agent ReAct loop, per turn beyond the model and tool calls alone",
+        measure=_agent.agent_turn_overhead,
+        full={"turns": 10, "repeats": 20},
+        quick={"turns": 10, "repeats": 3},
+        unit="µs",
+        scale=1e6,
+        ratio="lg/sg",
+        target="(info)",
+        passes=None,
+    ),
+    Benchmark(
+        key="agent-memory",
+        title="100 concurrent 10-turn create_agent runs, peak memory",
+        measure=_agent.agent_peak_memory,
+        full={"runs": 100, "turns": 10},
+        quick={"runs": 10, "turns": 10},
+        unit="MB",
+        scale=1e-6,
+        ratio="sg/lg",
+        target="(info)",
+        passes=None,
     ),
     Benchmark(
         key="cancel",

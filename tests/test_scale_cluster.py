@@ -586,3 +586,27 @@ async def _answers(url: str) -> bool:
 def start_process(args: list[str], env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
     with output.open("wb") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def test_a_langgraph_graph_is_adopted_and_runs_on_trio_workers(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    lg_graph = Path(__file__).with_name("_langgraph_scale_graph.py")
+    with running_cluster(
+        tmp_path,
+        pg_dsn,
+        redis_url,
+        apis=1,
+        workers=1,
+        worker_backend="trio",
+        extra_graphs=[f"lg={lg_graph}:graph"],
+    ) as cluster:
+        assert "graph 'lg': built with LangGraph, adopted" in cluster.processes["API1"].log()
+        worker = cluster.processes["W1"].process.pid
+        async with get_client(url=cluster.apis[0]) as client:
+            thread = await client.threads.create()
+            with anyio.fail_after(60):
+                result: Any = await client.runs.wait(thread["thread_id"], "lg", input={"steps": []})
+            assert result["steps"] == [f"first {worker} trio", f"second {worker} trio"]
+            state = await client.threads.get_state(thread["thread_id"])
+            assert state["values"] == result

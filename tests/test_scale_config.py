@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
+from langgraph.channels.topic import Topic
 
 from _server import EXAMPLE
 from scopegraph import END, START, StateGraph
 from scopegraph._cli import main
 from scopegraph.checkpoint import PostgresSaver, SqliteSaver
 from scopegraph.server import create_app
+
+
+class TopicState(TypedDict):
+    events: Annotated[list[str], Topic(str)]  # no equivalent: adopt() refuses it
 
 
 def graph() -> object:
@@ -37,11 +42,11 @@ def test_scale_out_needs_postgres_for_runs_and_checkpoints(tmp_path: Path) -> No
 def test_scale_out_refuses_bridged_langgraph_graphs() -> None:
     from langgraph.graph import StateGraph as LangGraphStateGraph
 
-    builder: Any = LangGraphStateGraph(dict)
-    builder.add_node("a", lambda state: state)
+    builder: Any = LangGraphStateGraph(TopicState)
+    builder.add_node("a", lambda state: {"events": "a"})
     builder.set_entry_point("a")
     dsn = "postgresql://u@127.0.0.1:1/db"
-    with pytest.raises(ValueError, match=r"graphs \['old'\] are LangGraph graphs"):
+    with pytest.raises(ValueError, match=r"graphs \['old'\] are bridged LangGraph graphs"):
         create_app(
             {"old": builder.compile()}, PostgresSaver(dsn), database=dsn, redis="redis://x:1/0"
         )

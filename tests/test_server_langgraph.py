@@ -1,11 +1,15 @@
-"""``scopegraph serve`` with a graph built with LangGraph (served through the bridge).
+"""``scopegraph serve`` with graphs built with LangGraph: adopted when they can be,
+bridged otherwise.
 
 The LangGraph SDK against a real server process whose graph ``legacy`` is
 ``examples/langgraph_graph.py``: LangGraph's own StateGraph, compiled without a
-checkpointer (the server gives it LangGraph's InMemorySaver). Streaming works as for a
-scopegraph graph; a client that disconnects with ``on_disconnect="cancel"`` cancels the
-run, and the node's shielded cleanup completes before the run ends ``interrupted``. The
-SDK is asyncio-only, so these tests run on asyncio.
+checkpointer, which the server adopts (``scopegraph.langgraph.adopt``: it runs on
+scopegraph's engine, with the server's checkpointer). Streaming works as for a scopegraph
+graph; a client that disconnects with ``on_disconnect="cancel"`` cancels the run, and the
+node's shielded cleanup completes before the run ends ``interrupted``; rollback works.
+Graph ``topic`` has a channel adopt() refuses (a ``Topic``): it is bridged, and the
+start-up log says which graph runs how, and why. The SDK is asyncio-only, so these tests
+run on asyncio.
 """
 
 from __future__ import annotations
@@ -17,11 +21,29 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
+from _contract import needs_contract
 from _server import EXAMPLE, Server, running_server
 
 pytestmark = pytest.mark.anyio
 
 LEGACY = EXAMPLE.with_name("langgraph_graph.py")
+
+TOPIC_GRAPH = """
+from typing import Annotated, TypedDict
+
+from langgraph.channels.topic import Topic
+from langgraph.graph import START, StateGraph
+
+
+class State(TypedDict):
+    events: Annotated[list[str], Topic(str)]
+
+
+builder = StateGraph(State)
+builder.add_node("emit", lambda state: {"events": "emitted"})
+builder.add_edge(START, "emit")
+graph = builder.compile()
+"""
 
 
 @pytest.fixture
@@ -31,8 +53,10 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    graphs = [f"legacy={LEGACY}:graph"]
-    with running_server(tmp_path_factory.mktemp("lg"), graphs=graphs, interval=0.02) as s:
+    folder = tmp_path_factory.mktemp("lg")
+    (folder / "topic_graph.py").write_text(TOPIC_GRAPH)
+    graphs = [f"legacy={LEGACY}:graph", f"topic={folder / 'topic_graph.py'}:graph"]
+    with running_server(folder, graphs=graphs, interval=0.02) as s:
         yield s
 
 
@@ -42,6 +66,19 @@ async def client(server: Server) -> AsyncIterator[Any]:
         yield client
 
 
+def test_the_start_up_log_says_which_graphs_are_adopted_and_which_bridged(
+    server: Server,
+) -> None:
+    log = server.log()
+    assert "graph 'legacy': built with LangGraph, adopted (runs on scopegraph's engine)" in log
+    assert (
+        "graph 'topic': built with LangGraph, bridged (runs on LangGraph's engine: asyncio "
+        "only, no scale-out, no rollback): LangGraph graph 'LangGraph': state key 'events' "
+        "is a LangGraph Topic channel"
+    ) in log
+
+
+@needs_contract  # the example calls langgraph.config.get_stream_writer
 async def test_stream_a_langgraph_graph(client: Any) -> None:
     thread = await client.threads.create()
     parts = [
@@ -62,6 +99,7 @@ async def test_stream_a_langgraph_graph(client: Any) -> None:
     assert len(state["values"]["tokens"]) == 32
 
 
+@needs_contract  # the example calls langgraph.config.get_stream_writer
 async def test_disconnect_cancels_the_langgraph_run_after_its_cleanup(
     client: Any, server: Server
 ) -> None:
@@ -91,12 +129,27 @@ async def test_disconnect_cancels_the_langgraph_run_after_its_cleanup(
     assert len(result["tokens"]) == 32
 
 
+@needs_contract  # the example calls langgraph.config.get_stream_writer
+async def test_rollback_works_for_an_adopted_graph(client: Any) -> None:
+    from langgraph_sdk.errors import NotFoundError
+
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "legacy", input={"prompt": "first"})
+    before = [s["checkpoint"]["checkpoint_id"] for s in await client.threads.get_history(tid)]
+    run = await client.runs.create(tid, "legacy", input={"prompt": "x"}, stream_mode="custom")
+    await client.runs.cancel(tid, run["run_id"], action="rollback", wait=True)
+    with pytest.raises(NotFoundError):
+        await client.runs.get(tid, run["run_id"])
+    after = [s["checkpoint"]["checkpoint_id"] for s in await client.threads.get_history(tid)]
+    assert after == before
+
+
 async def test_rollback_is_refused_for_a_bridged_graph(client: Any) -> None:
     from langgraph_sdk.errors import UnprocessableEntityError
 
     tid = (await client.threads.create())["thread_id"]
-    run = await client.runs.create(tid, "legacy", input={"prompt": "x"}, stream_mode="custom")
+    run = await client.runs.create(tid, "topic", input={"events": []})
     with pytest.raises(UnprocessableEntityError):
         await client.runs.cancel(tid, run["run_id"], action="rollback")
-    await client.runs.cancel(tid, run["run_id"], wait=True)
-    assert (await client.runs.get(tid, run["run_id"]))["status"] == "interrupted"
+    await client.runs.join(tid, run["run_id"])
+    assert (await client.runs.get(tid, run["run_id"]))["status"] in ("success", "interrupted")

@@ -80,7 +80,7 @@ examples:
   scopegraph serve app.py:graph
       one graph, named after its file ('app'), with a SQLite file for state
   scopegraph serve --graph agent=app.py:graph --graph other=lg_app.py:graph --port 8001
-      two graphs under names of your choice (a LangGraph graph runs through the bridge)
+      two graphs under names of your choice (a LangGraph graph is adopted, or bridged)
   scopegraph serve
       the graphs of ./langgraph.json (with its env, dependencies and http.app), as
       'langgraph dev' serves them; --config path/to/langgraph.json for another file

@@ -344,6 +344,10 @@ def draw(graph: Any, subgraphs: Mapping[str, Drawing]) -> Drawing:
             metadata["__interrupt"] = "before,after"
         elif name in before or name in after:
             metadata["__interrupt"] = "before" if name in before else "after"
+        # LangGraph draws a ToolNode's tools (duck-typed: the core does not import it).
+        tools_by_name = getattr(node.fn, "tools_by_name", None)
+        if isinstance(tools_by_name, Mapping) and tools_by_name:
+            metadata["__tools"] = list(tools_by_name)
         kind = "graph" if node.kind == "graph" else "node"
         drawing.nodes[name] = DrawnNode(name, name, kind, metadata or None)
     for e in sorted(edges, key=lambda e: (e.source, e.target, e.conditional, *_label(e.data))):

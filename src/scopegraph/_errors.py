@@ -21,6 +21,8 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         ├── ParentCommand                   carries ``Command(graph=PARENT)`` out of a subgraph
         │                                   to its parent's node; raised by a root run (as
         │                                   LangGraph), ``.args[0]`` is the command
+        ├── AdoptionError                   ``scopegraph.langgraph.adopt()`` met a part of a
+        │                                   LangGraph graph it cannot rebuild (``bridge()`` it)
         ├── checkpoint.CheckpointError      persistence (``scopegraph/checkpoint/_model.py``)
         │   ├── CheckpointNotFoundError     [KeyError] no such thread / checkpoint
         │   ├── CheckpointConflictError     another writer moved the thread's head
@@ -73,6 +75,7 @@ import sys
 from typing import Any, Literal, TypeVar
 
 __all__ = (
+    "AdoptionError",
     "ContextError",
     "GraphDrained",
     "GraphInterrupt",
@@ -94,6 +97,12 @@ __all__ = (
 
 class ScopegraphError(Exception):
     """Base class of every error scopegraph raises itself."""
+
+
+class AdoptionError(ScopegraphError):
+    """``scopegraph.langgraph.adopt()`` cannot rebuild a part of a LangGraph graph on
+    scopegraph's engine; the message names the part, why, and what to do (``bridge()``
+    runs the graph on LangGraph's engine instead)."""
 
 
 class GraphValidationError(ScopegraphError, ValueError):

@@ -86,7 +86,7 @@ _NOTHING: Any = object()
 
 
 class _Child:
-    __slots__ = ("inputs", "kind", "metadata", "name", "streamed", "tags")
+    __slots__ = ("inputs", "kind", "metadata", "name", "parent_ids", "streamed", "tags")
 
     def __init__(
         self, kind: str, name: str, tags: list[str], metadata: dict[str, Any], inputs: Any
@@ -97,13 +97,25 @@ class _Child:
         self.metadata = metadata
         self.inputs = inputs
         self.streamed = False
+        self.parent_ids: list[str] | None = None
+        """Its events' ``parent_ids``, fixed at its start: by its end its parent may
+        have ended too (its link is dropped then)."""
 
 
-class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
+class NodeCallbacks(BaseCallbackHandler):
     """LangChain callbacks of the runnables one node calls; see the module docstring."""
 
     run_inline = True
     raise_error = False
+
+    def __new__(cls, ctx: NodeContext) -> NodeCallbacks:
+        """A :class:`StreamingNodeCallbacks` when the run streams ``messages`` or events
+        (chat models then stream, as on LangGraph), else a plain one."""
+        if cls is NodeCallbacks:
+            stream = ctx.run.stream
+            if stream.events or "messages" in stream.modes:
+                cls = StreamingNodeCallbacks
+        return super().__new__(cls)
 
     def __init__(self, ctx: NodeContext) -> None:
         self.ctx = ctx
@@ -122,14 +134,6 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         tools run in asyncio's executor)."""
         if threading.get_ident() == ctx.run.loop_thread:
             self.loop = anyio.lowlevel.current_token()
-
-    # -- streaming handler protocol (outputs pass through unchanged) ----------------------
-
-    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
-        return output
-
-    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[T]) -> Iterator[T]:
-        return output
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -168,6 +172,8 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.children[run_id] = child
         if parent_run_id is not None:
             self.parents[run_id] = parent_run_id
+        if self._events:
+            child.parent_ids = self._parent_ids(run_id)
         if data is not None and self._events:
             self._send(f"on_{kind}_start", run_id, child, data)
         return child
@@ -195,7 +201,9 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
             "tags": child.tags,
             "run_id": str(run_id),
             "metadata": child.metadata,
-            "parent_ids": self._parent_ids(run_id),
+            "parent_ids": (
+                child.parent_ids if child.parent_ids is not None else self._parent_ids(run_id)
+            ),
         }
         output = self.ctx.run.stream.output
         assert output is not None
@@ -443,6 +451,22 @@ class _NodeManager(AsyncCallbackManager):
         return AsyncCallbackManager(**state)
 
 
+class StreamingNodeCallbacks(NodeCallbacks, _StreamingCallbackHandler[Any]):
+    """:class:`NodeCallbacks` that make chat models stream (LangChain streams a model
+    when a handler of this kind is attached): used when the run streams ``messages`` or
+    events, as LangGraph attaches its streaming handlers then only. Otherwise a model is
+    called with ``ainvoke`` unstreamed, as on LangGraph (some models give other results
+    when streamed: a fake chat model streams no tool calls)."""
+
+    # -- streaming handler protocol (outputs pass through unchanged) ----------------------
+
+    def tap_output_aiter(self, run_id: uuid.UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        return output
+
+    def tap_output_iter(self, run_id: uuid.UUID, output: Iterator[T]) -> Iterator[T]:
+        return output
+
+
 def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
     handler = ctx.langchain
     if handler is None:
@@ -450,7 +474,7 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
             ctx.run_id = new_id()
         handler = ctx.langchain = NodeCallbacks(ctx)
     tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
-    metadata = {**ctx.event_metadata(), "checkpoint_ns": ctx.checkpoint_ns}
+    metadata = ctx.event_metadata()  # checkpoint_ns: copied from configurable by ensure_config
     handlers: list[Any] = [handler]
     if isinstance(user_callbacks, Sequence):
         handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
@@ -461,7 +485,7 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "inheritable_handlers": list(handlers),
         "parent_run_id": handler.node_run,
         "tags": tags,
-        "inheritable_tags": list(tags),
+        "inheritable_tags": list(ctx.run.opts.cfg.user_tags),  # seq:step:1 is the node's own
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }

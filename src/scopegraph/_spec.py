@@ -142,6 +142,9 @@ class Branch:
     input_schema: StateSchema | None = None
     """The path function's own input schema (its first parameter's annotation), if it is
     not the graph's state schema: it sees only those keys (LangGraph's rule)."""
+    traced: bool = True
+    """Whether ``astream_events`` shows the path function as a chain run (LangGraph shows
+    every path but a ``RunnableCallable(..., trace=False)`` one, as ``create_agent``'s)."""
 
 
 class BuilderTables(Protocol):

@@ -1,4 +1,9 @@
-"""A bridge for graphs built with LangGraph: ``bridge(compiled_graph)``.
+"""Graphs built with LangGraph: ``adopt(graph)`` runs them on scopegraph's engine;
+``bridge(compiled_graph)`` keeps them on LangGraph's, with scopegraph's cancellation.
+
+``adopt`` (:mod:`scopegraph._adopt`) rebuilds a LangGraph ``StateGraph`` (or a compiled
+one, such as ``create_agent``'s) as a scopegraph graph and raises :class:`AdoptionError`
+for what it cannot rebuild; the rest of this docstring is about the bridge, the fallback.
 
 For teams that cannot migrate yet. The bridged graph's ``astream``, ``astream_events``
 and ``ainvoke`` run LangGraph in a task of their own, outside the caller's cancel scopes,
@@ -44,7 +49,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "scopegraph.langgraph needs LangGraph: pip install 'scopegraph[langgraph]'"
     ) from exc
 
-__all__ = ("BridgedGraph", "bridge")
+from ._adopt import adopt as adopt
+from ._errors import AdoptionError as AdoptionError
+
+__all__ = ("AdoptionError", "BridgedGraph", "adopt", "bridge")
 
 _run_tasks: contextvars.ContextVar[set[asyncio.Task[Any]] | None] = contextvars.ContextVar(
     "scopegraph_bridge_tasks", default=None

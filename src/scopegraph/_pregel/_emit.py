@@ -95,7 +95,7 @@ def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
     """astream_events: each root stream chunk becomes a root ``on_chain_stream`` event.
 
     ``cfg`` must carry the run's id (:meth:`ParsedConfig.with_run_id`)."""
-    metadata = {**cfg.user_metadata, "ls_integration": "langgraph"}
+    metadata = {"ls_integration": "langgraph", **cfg.user_metadata}  # LangGraph: unless set
     run_id, name, tags, put = cfg.run_id, cfg.run_name, list(cfg.user_tags), out.put
 
     def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
@@ -229,7 +229,7 @@ def root_event(run: RunView, event: str, data: dict[str, Any]) -> None:
     assert output is not None
     parent = opts.parent
     if parent is None:
-        metadata = {**opts.cfg.user_metadata, "ls_integration": "langgraph"}
+        metadata = {"ls_integration": "langgraph", **opts.cfg.user_metadata}
         tags = list(opts.cfg.user_tags)
         parent_ids: list[str] = []
     else:

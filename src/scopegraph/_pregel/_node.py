@@ -316,7 +316,7 @@ async def route(
     arg = schema.view(_algo.with_managed(spec, fresh, run.remaining))
     path = branch.path
     child: dict[str, Any] | None = None
-    if run.stream.events:
+    if run.stream.events and branch.traced:
         child = _emit.child_event_base(ctx, branch.name, task.name == START)
         _emit.put_event(run, child, "on_chain_start", {"input": arg})
     if branch.config_kw or branch.config_pos:

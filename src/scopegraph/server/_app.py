@@ -53,8 +53,11 @@ def create_app(
 
     Args:
         graphs: ``{graph_id: compiled graph}``; each is one assistant. A LangGraph
-            compiled graph is served through :func:`scopegraph.langgraph.bridge`, with its
-            own checkpointer (LangGraph's ``InMemorySaver`` if it was compiled without).
+            compiled graph is adopted (:func:`scopegraph.langgraph.adopt`: rebuilt on
+            scopegraph's engine, with ``checkpointer``) when it can be; otherwise it is
+            served through :func:`scopegraph.langgraph.bridge`, with its own
+            checkpointer (LangGraph's ``InMemorySaver`` if it was compiled without).
+            ``app.state.served`` says which, and why.
         checkpointer: where threads keep their checkpoints (None: stateless runs only).
         database: where threads and runs are recorded (a SQLite path or a
             ``postgresql://`` URL); None keeps them in memory.
@@ -79,9 +82,8 @@ def create_app(
     owned_store = store is None
     if store is None:
         store = open_store(database)
-    served = Graphs(
-        {name: served_graph(name, g) for name, g in graphs.items()}, checkpointer, store
-    )
+    how = {name: served_graph(name, g) for name, g in graphs.items()}
+    served = Graphs({name: s.graph for name, s in how.items()}, checkpointer, store)
     backend: Backend
     if redis is not None:
         from .cluster import open_cluster
@@ -116,6 +118,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.backend = backend
+    app.state.served = how  # how each graph runs (scopegraph, adopted, bridged): Served
     app.state.settings = settings
     app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split

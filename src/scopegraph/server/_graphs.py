@@ -4,10 +4,11 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 
 from __future__ import annotations
 
+import logging
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import CompiledStateGraph
 from ..checkpoint import BaseCheckpointSaver
@@ -15,9 +16,11 @@ from ._errors import ConflictError, InvalidRequestError, NotFoundError
 from ._models import RunCreate, StateUpdate
 from ._wire import check_input, is_uuid, now_iso, snapshot_json
 
-__all__ = ("Graphs", "is_bridged", "served_graph")
+__all__ = ("Graphs", "Served", "is_bridged", "served_graph")
 
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+log = logging.getLogger("scopegraph.server")
 
 
 def is_bridged(graph: Any) -> bool:
@@ -25,14 +28,46 @@ def is_bridged(graph: Any) -> bool:
     return bool(getattr(graph, "bridged", False))
 
 
-def served_graph(name: str, graph: Any) -> Any:
-    """A scopegraph compiled graph as is; a LangGraph one, bridged."""
-    if isinstance(graph, CompiledStateGraph) or is_bridged(graph):
-        return graph
-    if type(graph).__module__.startswith("langgraph."):
-        from ..langgraph import bridge
+class Served(NamedTuple):
+    """A graph as the server runs it, and how: ``"scopegraph"`` (built with scopegraph),
+    ``"adopted"`` (built with LangGraph, rebuilt on scopegraph's engine) or
+    ``"bridged"`` (built with LangGraph, run on LangGraph's engine; ``reason`` says why)."""
 
-        return bridge(graph)
+    graph: Any
+    engine: str
+    reason: str = ""
+
+    def describe(self, name: str) -> str:
+        """One line of the server's start-up log."""
+        if self.engine == "adopted":
+            return f"graph {name!r}: built with LangGraph, adopted (runs on scopegraph's engine)"
+        if self.engine == "bridged":
+            return (
+                f"graph {name!r}: built with LangGraph, bridged (runs on LangGraph's engine: "
+                f"asyncio only, no scale-out, no rollback): {self.reason}"
+            )
+        return f"graph {name!r}: scopegraph"
+
+
+def served_graph(name: str, graph: Any) -> Served:
+    """A scopegraph compiled graph as is; a LangGraph one adopted
+    (:func:`scopegraph.langgraph.adopt`) when it can be, so that it gets scale-out,
+    rollback and trio workers, else bridged (:func:`scopegraph.langgraph.bridge`). The
+    decision is logged (``scopegraph.server``, info; ``scopegraph serve`` prints it)."""
+    if is_bridged(graph):
+        return Served(graph, "bridged", "passed bridged")
+    if isinstance(graph, CompiledStateGraph):
+        return Served(graph, "scopegraph")
+    if type(graph).__module__.startswith("langgraph."):
+        from ..langgraph import AdoptionError, adopt, bridge
+
+        try:
+            # The server gives every scopegraph graph its checkpointer and its store.
+            served = Served(adopt(graph, checkpointer=None, store=None), "adopted")
+        except AdoptionError as exc:
+            served = Served(bridge(graph), "bridged", str(exc))
+        log.info("%s", served.describe(name))
+        return served
     raise TypeError(
         f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
         "StateGraph(...).compile() (scopegraph's or LangGraph's)"

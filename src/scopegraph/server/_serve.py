@@ -28,6 +28,7 @@ from sse_starlette.sse import AppStatus
 from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
+from ._graphs import served_graph
 from ._logs import use_json_logs
 from ._metrics import METRICS_MISSING, open_metrics
 from ._settings import ServerSettings
@@ -77,12 +78,10 @@ def load_graph(spec: str) -> Any:
         graph = graph.compile()
     if isinstance(graph, CompiledStateGraph):
         return graph
-    if type(graph).__module__.startswith("langgraph."):  # LangGraph's: through the bridge
-        if hasattr(graph, "compile") and not hasattr(graph, "astream"):
+    if type(graph).__module__.startswith("langgraph."):  # LangGraph's: create_app adopts
+        if hasattr(graph, "compile") and not hasattr(graph, "astream"):  # or bridges it
             graph = graph.compile()
-        from ..langgraph import bridge
-
-        return bridge(graph)
+        return graph
     raise ValueError(
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
@@ -291,6 +290,9 @@ def serve(
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
+    for name, served in app.state.served.items():
+        if served.engine != "scopegraph":  # built with LangGraph: adopted or bridged, and why
+            print(served.describe(name), flush=True)
     if http_app is not None:
         mount_http_app(app, http_app)
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
@@ -552,7 +554,16 @@ def main_worker(args: Any) -> int:
         check_port(args.metrics_host, args.metrics_port)
         metrics_address = (args.metrics_host, args.metrics_port)
     provider = otlp_provider("scopegraph-worker") if tracing_wanted(args.otel) else None
-    graphs = {name: load_graph(spec) for name, spec in specs.items()}
+    graphs = {}
+    for name, spec in specs.items():
+        served = served_graph(name, load_graph(spec))
+        if served.engine == "bridged":
+            raise ValueError(
+                f"{served.describe(name)}; a worker runs graphs on scopegraph's engine only"
+            )
+        if served.engine == "adopted":
+            print(served.describe(name), flush=True)
+        graphs[name] = served.graph
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
     if backend not in ("asyncio", "trio"):

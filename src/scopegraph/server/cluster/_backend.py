@@ -80,9 +80,10 @@ def open_cluster(
     bridged = [name for name, graph in graphs.graphs.items() if is_bridged(graph)]
     if bridged:
         raise ValueError(
-            f"graphs {bridged} are LangGraph graphs: scale-out mode runs scopegraph graphs "
-            "only (their checkpoints must be in the shared PostgreSQL); port them by "
-            "changing the imports to scopegraph, or serve them without --redis"
+            f"graphs {bridged} are bridged LangGraph graphs (adopt() refused them; the "
+            "start-up log says why): scale-out mode runs graphs on scopegraph's engine only "
+            "(their checkpoints must be in the shared PostgreSQL); port them by changing "
+            "the imports to scopegraph, or serve them without --redis"
         )
     cluster = Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis))
     return ClusterBackend(graphs, cluster, settings, worker=worker)
