@@ -709,3 +709,34 @@ async def test_agent_cancelled_mid_tool_on_trio_returns_once_the_tool_finished(
         events.append("cancelled")  # astream has not returned: the tool's thread runs
         release.set()
     assert events == ["tool started", "cancelled", "tool finished", "astream returned"]
+
+
+# -- scopegraph.prebuilt.create_react_agent: LangGraph's, adopted ---------------------------
+
+
+async def test_prebuilt_create_react_agent_runs_on_scopegraph_with_langgraphs_result(
+    anyio_backend: str,
+) -> None:
+    from langgraph.prebuilt import create_react_agent as langgraphs
+
+    from scopegraph.prebuilt import create_react_agent
+
+    config = {"configurable": {"thread_id": "t"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LangGraph deprecates create_react_agent
+        ours = create_react_agent(fake_model(), [add, multiply], checkpointer=InMemorySaver())
+    assert isinstance(ours, scopegraph.CompiledStateGraph)  # scopegraph's engine, not LangGraph's
+
+    async def scenario(graph: Any) -> Any:
+        result = await graph.ainvoke({"messages": [HumanMessage("go", id="human-1")]}, config)
+        return result["messages"]
+
+    def reference() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return langgraphs(fake_model(), [add, multiply], checkpointer=LangGraphSaver())
+
+    expected = normalize(plain(await langgraph_reference(lambda: scenario(reference()))))
+    assert normalize(plain(await scenario(ours))) == expected
+    state = await ours.aget_state(config)  # the thread is in scopegraph's saver
+    assert [m.type for m in state.values["messages"]][-1] == "ai"

@@ -4,9 +4,9 @@ langgraph.prebuilt import ToolNode`` becomes ``from scopegraph.prebuilt import T
 These are LangGraph's own objects, unchanged: ``ToolNode``, ``tools_condition``,
 ``ValidationNode``, ``InjectedState``, ``InjectedStore``, ``ToolRuntime``. They run as
 nodes (and edges) of a scopegraph ``StateGraph``, which gives them LangGraph's config
-contract (see ``docs/agents.md``, "Prebuilt nodes"). ``create_react_agent`` is not here:
-it builds a LangGraph graph, which runs on LangGraph's engine; bridge it
-(``scopegraph.langgraph.bridge``) or build the same loop from these nodes.
+contract (see ``docs/agents.md``, "Prebuilt nodes"). ``create_react_agent`` is
+LangGraph's, adopted: the graph it builds runs on scopegraph's engine
+(``scopegraph.langgraph.adopt``), with a scopegraph checkpointer and store.
 
 Needs LangGraph's prebuilt package: ``pip install 'scopegraph[prebuilt]'``.
 """
@@ -14,6 +14,8 @@ Needs LangGraph's prebuilt package: ``pip install 'scopegraph[prebuilt]'``.
 from __future__ import annotations
 
 from typing import Any
+
+from ._adopt import adopt
 
 try:
     from langgraph.prebuilt import (
@@ -35,16 +37,25 @@ __all__ = (
     "ToolNode",
     "ToolRuntime",
     "ValidationNode",
+    "create_react_agent",
     "tools_condition",
 )
 
 
-def __getattr__(name: str) -> Any:
-    if name == "create_react_agent":
-        raise AttributeError(
-            "scopegraph.prebuilt has no create_react_agent: LangGraph's builds a LangGraph "
-            "graph (LangGraph's engine). Bridge it (scopegraph.langgraph.bridge("
-            "langgraph.prebuilt.create_react_agent(...))) or build the loop as a scopegraph "
-            "StateGraph with ToolNode and tools_condition (docs/agents.md)"
-        )
-    raise AttributeError(f"module 'scopegraph.prebuilt' has no attribute {name!r}")
+def create_react_agent(
+    model: Any, tools: Any, *, checkpointer: Any = None, store: Any = None, **options: Any
+) -> Any:
+    """LangGraph's ``create_react_agent`` (same arguments, same graph), run on scopegraph's
+    engine: LangGraph builds the graph, :func:`scopegraph.langgraph.adopt` rebuilds it
+    with ``checkpointer`` and ``store`` (scopegraph's: ``scopegraph.checkpoint``,
+    ``scopegraph.store``; LangGraph's in-memory ones are converted). LangGraph itself
+    deprecates ``create_react_agent`` for ``langchain.agents.create_agent``, whose graph
+    ``adopt()`` takes as well; its deprecation warning is LangGraph's.
+
+    Raises:
+        AdoptionError: an option builds something scopegraph cannot run; the message
+            names it (``scopegraph.langgraph.bridge`` runs such graphs on LangGraph).
+    """
+    from langgraph.prebuilt import create_react_agent as build
+
+    return adopt(build(model, tools, **options), checkpointer=checkpointer, store=store)
