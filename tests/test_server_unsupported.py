@@ -58,7 +58,6 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/threads/search", {"select": ["thread_id"]}, "select"),
     ("POST", "/threads/{tid}/history", {"checkpoint": {"checkpoint_ns": "sub:1"}}, "checkpoint"),
     ("POST", "/threads/{tid}/state/checkpoint", {"checkpoint": {}, "subgraphs": True}, "subgraphs"),
-    ("POST", "/assistants/search", {"sort_by": "name"}, "sort_by"),
     ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
     ("GET", "/threads/{tid}/state?select=values", None, "select"),
     ("GET", "/threads/{tid}/runs?select=run_id", None, "select"),

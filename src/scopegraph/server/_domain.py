@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from ._assistants import Assistants
 from ._graphs import Graphs
 from ._models import RunCreate
 
@@ -79,6 +80,7 @@ class Backend(Protocol):
     """Threads and runs, wherever they live; see the module docstring."""
 
     graphs: Graphs
+    assistants: Assistants
 
     # -- life ----------------------------------------------------------------------------
 
@@ -99,6 +101,13 @@ class Backend(Protocol):
 
     async def check(self) -> None:
         """Raise (a store or connection error: 503) unless the storage takes writes now."""
+        ...
+
+    # -- assistants ----------------------------------------------------------------------
+
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        """After an assistant was deleted: cancel its runs that have not ended and, with
+        ``delete_threads``, delete the threads whose ``metadata.assistant_id`` names it."""
         ...
 
     # -- threads -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .. import CompiledStateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._errors import ConflictError, InvalidRequestError, NotFoundError
 from ._models import RunCreate, StateUpdate
-from ._wire import check_input, is_uuid, now_iso, snapshot_json
+from ._wire import check_input, is_uuid, snapshot_json
 
 __all__ = ("Graphs", "is_bridged", "served_graph")
 
@@ -64,7 +64,6 @@ class Graphs:
         self.assistants = {
             str(uuid.uuid5(_ASSISTANT_NAMESPACE, name)): name for name in self.graphs
         }
-        self.created_at = now_iso()
 
     # -- assistants ----------------------------------------------------------------------
 
@@ -81,32 +80,6 @@ class Graphs:
         if graph_id is None:
             raise NotFoundError(f"assistant {assistant_id} not found")
         return str(uuid.UUID(assistant_id)), graph_id
-
-    def assistant_json(self, assistant_id: str, graph_id: str) -> dict[str, Any]:
-        return {
-            "assistant_id": assistant_id,
-            "graph_id": graph_id,
-            "name": graph_id,
-            "description": None,
-            "config": {},
-            "context": {},
-            "metadata": {"created_by": "system"},
-            "version": 1,
-            "created_at": self.created_at,
-            "updated_at": self.created_at,
-        }
-
-    def search_assistants(self, graph_id: str | None) -> list[dict[str, Any]]:
-        return [
-            self.assistant_json(aid, gid)
-            for aid, gid in self.assistants.items()
-            if graph_id is None or gid == graph_id
-        ]
-
-    def graph_of_assistant(self, assistant_id: str) -> tuple[str, Any]:
-        """(graph_id, graph) of an assistant id or a graph name."""
-        _, graph_id = self.assistant(assistant_id)
-        return graph_id, self.graphs[graph_id]
 
     # -- graphs of threads and runs ------------------------------------------------------
 

@@ -21,7 +21,14 @@ from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
 
 __all__ = (
+    "AssistantCount",
+    "AssistantCreate",
+    "AssistantField",
+    "AssistantLatest",
+    "AssistantPatch",
     "AssistantSearch",
+    "AssistantSortBy",
+    "AssistantVersionsQuery",
     "CommandBody",
     "HistoryQuery",
     "RunCreate",
@@ -177,15 +184,63 @@ class ThreadSearch(_Body):
     extract: dict[str, Any] | None = unsupported()
 
 
-class AssistantSearch(_Body):
+AssistantField = Literal[
+    "assistant_id",
+    "graph_id",
+    "config",
+    "context",
+    "metadata",
+    "name",
+    "description",
+    "version",
+    "created_at",
+    "updated_at",
+]
+AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+
+
+class AssistantCreate(_Body):
+    graph_id: str
+    assistant_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantPatch(_Body):
     graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantCount(_Body):
+    graph_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+
+
+class AssistantSearch(AssistantCount):
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: AssistantSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[AssistantField] | None = None
+
+
+class AssistantVersionsQuery(_Body):
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
-    name: str | None = unsupported()
-    select: list[str] | None = unsupported()
-    sort_by: str | None = unsupported()
-    sort_order: str | None = unsupported()
+
+
+class AssistantLatest(_Body):
+    version: int = Field(ge=1)
 
 
 class StateUpdate(_Body):

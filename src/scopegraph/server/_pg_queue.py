@@ -637,6 +637,22 @@ def _list_runs(
     return [_row(r) for r in found.rows]
 
 
+_ACTIVE_RUNS = """
+SELECT run_id FROM scopegraph_queue_runs
+WHERE status IN ('pending', 'running')
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(assistant_id)s::text IS NULL OR run->>'assistant_id' = %(assistant_id)s)
+  AND (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s)
+  AND (%(run_ids)s::text[] IS NULL OR run_id = ANY(%(run_ids)s))
+ORDER BY seq
+"""
+
+
+def _active_runs(params: dict[str, Any]) -> _Op[list[str]]:
+    found = yield _ACTIVE_RUNS, params
+    return [str(r[0]) for r in found.rows]
+
+
 def _delete_run(run_id: str) -> _Op[bool]:
     deleted = yield _DELETE_RUN, {"run_id": run_id}
     return deleted.rowcount == 1
@@ -967,6 +983,24 @@ class RunQueue:
     async def delete_run(self, run_id: str) -> bool:
         """Delete an ended run; False if there is no such run or it is still active."""
         return await self._db.arun(functools.partial(_delete_run, run_id))
+
+    async def active_runs(
+        self,
+        *,
+        status: str | None = None,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        run_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The ids of the pending and running runs (only those with ``status``, of the
+        assistant, of the thread, among ``run_ids``), oldest first."""
+        params = {
+            "status": status,
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "run_ids": None if run_ids is None else list(run_ids),
+        }
+        return await self._db.arun(functools.partial(_active_runs, params))
 
     async def cancel_requested(self, run_id: str) -> str | None:
         """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""

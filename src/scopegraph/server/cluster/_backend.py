@@ -17,12 +17,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio
 
+from .._assistants import Assistants, merge_into_run
 from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
 from .._models import RunCreate
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
+from .._store import Documents, open_backend
 from .._wire import END_FRAME
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
@@ -83,16 +85,25 @@ def open_cluster(
             "changing the imports to scopegraph, or serve them without --redis"
         )
     cluster = Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis))
-    return ClusterBackend(graphs, cluster, settings, worker=worker)
+    docs = Documents(open_backend(database))  # the assistants, shared by every process
+    return ClusterBackend(graphs, cluster, settings, worker=worker, docs=docs)
 
 
 class ClusterBackend:
     """Threads and runs of the scale-out server; see the module docstring."""
 
     def __init__(
-        self, graphs: Graphs, cluster: Cluster, settings: ServerSettings, *, worker: bool
+        self,
+        graphs: Graphs,
+        cluster: Cluster,
+        settings: ServerSettings,
+        *,
+        worker: bool,
+        docs: Documents,
     ) -> None:
         self.graphs = graphs
+        self.docs = docs
+        self.assistants = Assistants(graphs, docs, shared=True)
         self.cluster = cluster
         self.queue = cluster.queue
         self.settings = settings
@@ -106,7 +117,14 @@ class ClusterBackend:
         from ._worker import Worker, reap_forever
 
         cluster = self.cluster
-        async with cluster.queue, cluster.events, anyio.create_task_group() as tg:
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            cluster.queue,
+            cluster.events,
+            anyio.create_task_group() as tg,
+        ):
+            stack.push_async_callback(anyio.to_thread.run_sync, self.docs.close)
+            await self.assistants.setup()
             await tg.start(cluster.hub.run)
             if self.runs_worker:
                 cluster.worker = Worker(
@@ -146,6 +164,19 @@ class ClusterBackend:
     @_translated
     async def check(self) -> None:
         await self.queue.get(str(uuid.UUID(int=0)))  # a round trip to the queue's database
+
+    # -- assistants ----------------------------------------------------------------------
+
+    @_translated
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        reason = f"assistant {assistant_id} was deleted"
+        for run_id in await self.queue.active_runs(assistant_id=assistant_id):
+            await self.cluster.cancel(run_id, "interrupt", reason)
+        if delete_threads:
+            owned = {"assistant_id": assistant_id}
+            while rows := await self.queue.search_threads(owned, limit=100):
+                for row in rows:
+                    await self.cluster.delete_thread(row["thread_id"], self.graphs.checkpointer)
 
     # -- threads -------------------------------------------------------------------------
 
@@ -236,7 +267,8 @@ class ClusterBackend:
 
     async def _create(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
         """Queue a run; its queue row."""
-        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        assistant = await self.assistants.get(body.assistant_id)
+        assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
@@ -245,7 +277,7 @@ class ClusterBackend:
             graph_id=graph_id,
             assistant_id=assistant_id,
             thread_id=thread_id,
-            payload=body.payload(),
+            payload=merge_into_run(assistant, body.payload()),
             temporary=thread_id is None,
         )
 

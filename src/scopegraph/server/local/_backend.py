@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 
+from .._assistants import Assistants, merge_into_run
 from .._domain import (
     TERMINAL,
     CancelAction,
@@ -51,6 +52,7 @@ class LocalBackend:
         self.graphs = graphs
         self.docs = docs
         self.settings = settings
+        self.assistants = Assistants(graphs, docs, shared=False)
         self.manager = RunManager(
             graphs.graphs,
             docs,
@@ -63,6 +65,7 @@ class LocalBackend:
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(self.docs.load)
+        await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
             try:
@@ -93,6 +96,18 @@ class LocalBackend:
 
     async def check(self) -> None:
         await self.docs.check()
+
+    # -- assistants ----------------------------------------------------------------------
+
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        manager = self.manager
+        for live in list(manager.live.values()):
+            if live.record.get("assistant_id") == assistant_id and not live.done.is_set():
+                manager.cancel(live, "interrupt", f"assistant {assistant_id} was deleted")
+        if delete_threads:
+            while found := await self.docs.threads({"assistant_id": assistant_id}, None, 100, 0):
+                for thread in found:
+                    await self.delete_thread(thread["thread_id"])
 
     # -- threads -------------------------------------------------------------------------
 
@@ -169,7 +184,8 @@ class LocalBackend:
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False
     ) -> tuple[Live, int | None]:
-        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        assistant = await self.assistants.get(body.assistant_id)
+        assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
@@ -178,7 +194,7 @@ class LocalBackend:
             graph_id=graph_id,
             assistant_id=assistant_id,
             thread_id=thread_id,
-            payload=body.payload(),
+            payload=merge_into_run(assistant, body.payload()),
             temporary=thread_id is None,
             follow=follow,
         )

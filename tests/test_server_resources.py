@@ -1,0 +1,283 @@
+"""Assistants, threads and runs beyond the core calls, through the official LangGraph SDK
+against a real ``scopegraph serve``: with its SQLite store and with a PostgreSQL one
+(the ``server`` fixture runs each module test on both), and in scale-out mode
+(``test_scale_out_*``: two API processes and a worker, on PostgreSQL and Redis).
+
+The graphs are in ``tests/_resource_graphs.py``: ``echo`` records the configurable and
+the context its run saw; ``slow`` runs until it is cancelled, with a shielded cleanup
+that it logs.
+
+The SDK client is asyncio-only: these tests run on asyncio (the server's own behaviour on
+trio is covered by ``test_server_trio.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+
+import _pg
+import _redis
+from _cluster import as_url, running_cluster
+from _server import Server, running_server
+
+pytestmark = pytest.mark.anyio
+pg_server = _pg.pg_server
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
+
+GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
+GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow")
+ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server of the resource graphs, on SQLite or on PostgreSQL."""
+    tmp = tmp_path_factory.mktemp(f"resources-{request.param}")
+    db = None
+    if request.param == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    with running_server(tmp, graphs=GRAPHS, db=db) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    async with get_client(url=server.url) as client:
+        yield client
+
+
+def tag() -> str:
+    """A metadata value no other test uses (the server is shared by the module)."""
+    return uuid.uuid4().hex
+
+
+# -- assistants ----------------------------------------------------------------------------
+
+
+async def test_default_assistants_are_system_created_with_langgraphs_ids(client: Any) -> None:
+    found = await client.assistants.search(graph_id="echo")
+    assert [a["assistant_id"] for a in found] == [ECHO_DEFAULT]
+    default = found[0]
+    assert default["metadata"] == {"created_by": "system"}
+    assert (default["name"], default["version"], default["config"]) == ("echo", 1, {})
+    assert await client.assistants.get("echo") == default
+
+
+async def test_create_get_update_versions_set_latest_delete(client: Any) -> None:
+    t = tag()
+    created = await client.assistants.create(
+        "echo", config={"tags": ["a"]}, metadata={"t": t, "k": 1}, name="First", description="d1"
+    )
+    aid = created["assistant_id"]
+    assert uuid.UUID(aid)
+    assert created["version"] == 1
+    assert (created["name"], created["description"], created["graph_id"]) == ("First", "d1", "echo")
+    assert await client.assistants.get(aid) == created
+
+    updated = await client.assistants.update(aid, context={"model": "m2"}, metadata={"k": 2})
+    assert updated["version"] == 2
+    assert updated["metadata"] == {"t": t, "k": 2}  # merged into the current metadata
+    assert updated["context"] == {"model": "m2"}
+    assert updated["config"]["configurable"] == {"model": "m2"}  # kept in step with context
+    assert updated["name"] == "First"
+
+    versions = await client.assistants.get_versions(aid)
+    assert [v["version"] for v in versions] == [2, 1]
+    assert versions[1]["config"] == {"tags": ["a"]}
+    assert [v["version"] for v in await client.assistants.get_versions(aid, limit=1)] == [2]
+    filtered = await client.assistants.get_versions(aid, metadata={"k": 1})
+    assert [v["version"] for v in filtered] == [1]
+
+    back = await client.assistants.set_latest(aid, 1)
+    assert (back["version"], back["config"]) == (1, {"tags": ["a"]})
+    assert back["metadata"] == {"t": t, "k": 1}
+    assert (await client.assistants.get(aid))["version"] == 1
+    with pytest.raises(NotFoundError):
+        await client.assistants.set_latest(aid, 9)
+
+    await client.assistants.delete(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.get(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.get_versions(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.delete(aid)
+
+
+async def test_create_with_an_id_if_exists(client: Any) -> None:
+    aid = str(uuid.uuid4())
+    first = await client.assistants.create("echo", assistant_id=aid, name="one")
+    assert first["assistant_id"] == aid
+    with pytest.raises(ConflictError):
+        await client.assistants.create("echo", assistant_id=aid, name="two")
+    same = await client.assistants.create(
+        "echo", assistant_id=aid, name="two", if_exists="do_nothing"
+    )
+    assert same == first
+    assert (await client.assistants.create("echo", name="x"))["name"] == "x"
+    assert (await client.assistants.create("echo"))["name"] == "Untitled"
+
+
+async def test_create_refuses_an_unknown_graph_and_both_configurable_and_context(
+    client: Any,
+) -> None:
+    with pytest.raises(NotFoundError, match="nope"):
+        await client.assistants.create("nope")
+    with pytest.raises(UnprocessableEntityError, match="configurable and context"):
+        await client.assistants.create(
+            "echo", config={"configurable": {"a": 1}}, context={"model": "m"}
+        )
+
+
+async def test_search_filters_sorts_pages_selects_and_count(client: Any, server: Server) -> None:
+    t = tag()
+    made = [
+        await client.assistants.create("echo", name=name, metadata={"t": t, "i": i})
+        for i, name in enumerate(["bravo", "Alpha", "charlie-alpha"])
+    ]
+    ids = [a["assistant_id"] for a in made]
+    found = await client.assistants.search(metadata={"t": t})
+    assert [a["assistant_id"] for a in found] == ids[::-1]  # newest first
+    by_name = await client.assistants.search(metadata={"t": t}, sort_by="name", sort_order="asc")
+    assert [a["name"] for a in by_name] == ["Alpha", "bravo", "charlie-alpha"]
+    assert [a["name"] for a in await client.assistants.search(metadata={"t": t}, name="ALPHA")] == [
+        "charlie-alpha",
+        "Alpha",
+    ]
+    page = await client.assistants.search(
+        metadata={"t": t}, limit=2, offset=1, sort_by="created_at", sort_order="asc"
+    )
+    assert [a["assistant_id"] for a in page] == ids[1:3]
+    paged = await client.assistants.search(metadata={"t": t}, limit=2, response_format="object")
+    assert paged["next"] == "2"
+    selected = await client.assistants.search(
+        metadata={"t": t, "i": 0}, select=["assistant_id", "name"]
+    )
+    assert selected == [{"assistant_id": ids[0], "name": "bravo"}]
+    assert await client.assistants.count(metadata={"t": t}) == 3
+    assert await client.assistants.count(metadata={"t": t}, name="alpha") == 2
+    assert await client.assistants.count(graph_id="slow") == 1  # its default assistant
+    with pytest.raises(UnprocessableEntityError):
+        await client.assistants.search(select=["nope"])
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post("/assistants/search", json={"metadata": {"t": t}, "limit": 1})
+    assert response.headers["X-Pagination-Next"] == "1"
+
+
+async def test_a_run_gets_its_assistants_config_and_context_under_its_own(client: Any) -> None:
+    assistant = await client.assistants.create(
+        "echo", context={"model": "from-assistant", "temperature": 0.5}
+    )
+    aid = assistant["assistant_id"]
+    thread = await client.threads.create()
+    result = await client.runs.wait(
+        thread["thread_id"], aid, input={"input": "one"}, context={"temperature": 0.9}
+    )
+    assert result["context"] == {"model": "from-assistant", "temperature": 0.9}
+    assert result["configurable"] == {"model": "from-assistant", "temperature": 0.5}
+    with_config = await client.assistants.create("echo", config={"configurable": {"user": "u1"}})
+    result = await client.runs.wait(
+        None,
+        with_config["assistant_id"],
+        input={"input": "two"},
+        config={"configurable": {"extra": 1}},
+    )
+    assert result["configurable"] == {"user": "u1", "extra": 1}
+    assert result["context"] == {"user": "u1"}
+    # A new version is used by the next run; the default assistant adds nothing.
+    await client.assistants.update(aid, context={"model": "v2"})
+    result = await client.runs.wait(None, aid, input={"input": "three"})
+    assert result["context"] == {"model": "v2"}
+    assert (await client.runs.wait(None, "echo", input={"input": "x"}))["context"] == {}
+    run = (await client.runs.list(thread["thread_id"]))[0]
+    assert run["assistant_id"] == aid
+
+
+async def test_graph_schemas_and_subgraphs_per_assistant(client: Any) -> None:
+    assistant = await client.assistants.create("slow")
+    drawn = await client.assistants.get_graph(assistant["assistant_id"])
+    assert {"source": "__start__", "target": "wait"} in drawn["edges"]
+    schemas = await client.assistants.get_schemas(assistant["assistant_id"])
+    assert schemas["graph_id"] == "slow"
+    assert await client.assistants.get_subgraphs(assistant["assistant_id"]) == {}
+    with pytest.raises(NotFoundError):
+        await client.assistants.get_graph(str(uuid.uuid4()))
+
+
+async def test_deleting_an_assistant_cancels_its_runs_and_with_delete_threads_its_threads(
+    client: Any, server: Server
+) -> None:
+    assistant = await client.assistants.create("slow")
+    aid = assistant["assistant_id"]
+    thread = await client.threads.create(metadata={"assistant_id": aid})
+    parts = client.runs.stream(thread["thread_id"], aid, input={"input": "x"}, stream_mode="custom")
+    async for part in parts:
+        if part.event == "custom":
+            run_id = part.data["started"]
+            break
+    await client.assistants.delete(aid, delete_threads=True)
+    await parts.aclose()
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread["thread_id"])
+    assert f"cleanup {run_id}" in server.cleanups()
+    with pytest.raises(NotFoundError):
+        await client.runs.create(None, aid, input={"input": "x"})
+
+
+async def test_assistants_survive_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as first:
+        async with get_client(url=first.url) as client:
+            made = await client.assistants.create("echo", context={"model": "kept"})
+            await client.assistants.update(made["assistant_id"], name="renamed")
+            await client.assistants.delete(ECHO_DEFAULT)
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as again:
+        async with get_client(url=again.url) as client:
+            kept = await client.assistants.get(made["assistant_id"])
+            assert (kept["name"], kept["version"]) == ("renamed", 2)
+            assert kept["context"] == {"model": "kept"}
+            # A deleted default assistant is back, as LangGraph re-creates it on start.
+            assert (await client.assistants.get("echo"))["assistant_id"] == ECHO_DEFAULT
+
+
+# -- scale-out -----------------------------------------------------------------------------
+
+
+async def test_scale_out_assistants_are_shared_by_every_process(
+    pg_server: str, redis_url: str, tmp_path: Path
+) -> None:
+    db = as_url(_pg.create_database(pg_server))
+    extra = (f"echo={GRAPHS_FILE}:echo",)
+    with running_cluster(tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=extra) as cluster:
+        async with get_client(url=cluster.apis[0]) as a, get_client(url=cluster.apis[1]) as b:
+            made = await a.assistants.create("echo", context={"model": "shared"}, name="s")
+            aid = made["assistant_id"]
+            assert await b.assistants.get(aid) == made
+            await b.assistants.update(aid, context={"model": "v2"})
+            assert [v["version"] for v in await a.assistants.get_versions(aid)] == [2, 1]
+            thread = await a.threads.create()
+            result: Any = await b.runs.wait(thread["thread_id"], aid, input={"input": "x"})
+            assert result["context"] == {"model": "v2"}
+            assert await a.assistants.count(graph_id="echo") == 2
+            await a.assistants.set_latest(aid, 1)
+            result = await b.runs.wait(thread["thread_id"], aid, input={"input": "y"})
+            assert result["context"] == {"model": "shared"}
+            await b.assistants.delete(aid)
+            with pytest.raises(NotFoundError):
+                await a.assistants.get(aid)
