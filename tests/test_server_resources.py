@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from langgraph_sdk import get_client
@@ -35,6 +36,7 @@ redis_url = _redis.redis_url
 
 GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
 GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow")
+SWEEP = ("--ttl-sweep", "0.05")
 ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
 
 
@@ -52,7 +54,7 @@ def server(
     db = None
     if request.param == "postgres":
         db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
-    with running_server(tmp, graphs=GRAPHS, db=db) as server:
+    with running_server(tmp, graphs=GRAPHS, db=db, extra_args=SWEEP) as server:
         yield server
 
 
@@ -256,6 +258,122 @@ async def test_assistants_survive_a_restart(tmp_path: Path) -> None:
             assert (await client.assistants.get("echo"))["assistant_id"] == ECHO_DEFAULT
 
 
+# -- threads -------------------------------------------------------------------------------
+
+
+async def until(check: Any, what: str, seconds: float = 15.0) -> None:
+    """Poll ``await check()`` until it is true (a TTL is a matter of time: bounded tries)."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+async def gone(client: Any, thread_id: str) -> bool:
+    try:
+        await client.threads.get(thread_id)
+    except NotFoundError:
+        return True
+    return False
+
+
+async def test_thread_count_by_metadata_and_status(client: Any) -> None:
+    t = tag()
+    threads = [await client.threads.create(metadata={"t": t}) for _ in range(3)]
+    assert await client.threads.count(metadata={"t": t}) == 3
+    assert await client.threads.count(metadata={"t": t}, status="idle") == 3
+    assert await client.threads.count(metadata={"t": t}, status="busy") == 0
+    await client.threads.delete(threads[0]["thread_id"])
+    assert await client.threads.count(metadata={"t": t}) == 2
+    assert await client.threads.count(metadata={"t": "no such tag"}) == 0
+
+
+async def test_copy_a_thread_with_its_checkpoints(client: Any) -> None:
+    t = tag()
+    source = await client.threads.create(metadata={"t": t})
+    sid = source["thread_id"]
+    await client.runs.wait(sid, "echo", input={"input": "one"})
+    await client.runs.wait(sid, "echo", input={"input": "two"})
+    copy = await client.threads.copy(sid)
+    cid = copy["thread_id"]
+    assert cid != sid
+    assert copy["metadata"]["t"] == t
+    assert copy["values"]["log"] == ["one", "two"]
+    history = await client.threads.get_history(cid, limit=100)
+    assert len(history) == len(await client.threads.get_history(sid, limit=100))
+    assert {h["checkpoint"]["thread_id"] for h in history} == {cid}
+    # The copy goes its own way.
+    await client.runs.wait(cid, "echo", input={"input": "three"})
+    assert (await client.threads.get_state(cid))["values"]["log"] == ["one", "two", "three"]
+    assert (await client.threads.get_state(sid))["values"]["log"] == ["one", "two"]
+    with pytest.raises(NotFoundError):
+        await client.threads.copy(str(uuid.uuid4()))
+
+
+async def test_prune_deletes_or_keeps_the_latest_checkpoint(client: Any) -> None:
+    kept = await client.threads.create()
+    dropped = await client.threads.create()
+    for tid in (kept["thread_id"], dropped["thread_id"]):
+        await client.runs.wait(tid, "echo", input={"input": "a"})
+        await client.runs.wait(tid, "echo", input={"input": "b"})
+    assert len(await client.threads.get_history(kept["thread_id"], limit=100)) > 1
+    result = await client.threads.prune([kept["thread_id"]], strategy="keep_latest")
+    assert result == {"pruned_count": 1}
+    history = await client.threads.get_history(kept["thread_id"], limit=100)
+    assert len(history) == 1
+    assert history[0]["values"]["log"] == ["a", "b"]
+    await client.runs.wait(kept["thread_id"], "echo", input={"input": "c"})  # resumes from it
+    assert (await client.threads.get_state(kept["thread_id"]))["values"]["log"] == ["a", "b", "c"]
+    missing = str(uuid.uuid4())
+    result = await client.threads.prune([dropped["thread_id"], missing])
+    assert result == {"pruned_count": 1}
+    assert await gone(client, dropped["thread_id"])
+    with pytest.raises(UnprocessableEntityError):
+        await client.threads.prune(["not-a-uuid"])
+
+
+async def test_a_thread_with_a_ttl_is_swept(client: Any) -> None:
+    short = await client.threads.create(ttl=0.002)  # minutes: 0.12 s
+    kept = await client.threads.create(ttl={"ttl": 60, "strategy": "delete"})
+    await until(lambda: gone(client, short["thread_id"]), "the thread is swept")
+    assert not await gone(client, kept["thread_id"])
+    # update sets a new TTL
+    await client.threads.update(kept["thread_id"], metadata={"x": 1}, ttl=0.002)
+    await until(lambda: gone(client, kept["thread_id"]), "the updated thread is swept")
+
+
+async def test_a_keep_latest_ttl_prunes_the_threads_history(client: Any) -> None:
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    await client.runs.wait(tid, "echo", input={"input": "a"})
+    await client.runs.wait(tid, "echo", input={"input": "b"})
+    await client.threads.update(tid, metadata={}, ttl={"ttl": 0.002, "strategy": "keep_latest"})
+
+    async def pruned() -> bool:
+        return len(await client.threads.get_history(tid, limit=100)) == 1
+
+    await until(pruned, "the history is pruned")
+    assert (await client.threads.get_state(tid))["values"]["log"] == ["a", "b"]
+
+
+async def test_create_a_thread_with_supersteps(client: Any) -> None:
+    thread = await client.threads.create(
+        graph_id="echo",
+        supersteps=[
+            {"updates": [{"values": {"log": ["first"]}, "as_node": "see"}]},
+            {"updates": [{"values": {"log": ["second"]}, "as_node": "see"}]},
+        ],
+    )
+    assert thread["values"]["log"] == ["first", "second"]
+    history = await client.threads.get_history(thread["thread_id"], limit=100)
+    assert [h["values"].get("log") for h in history][:2] == [["first", "second"], ["first"]]
+    with pytest.raises(UnprocessableEntityError, match="graph_id"):
+        await client.threads.create(
+            supersteps=[{"updates": [{"values": {"log": ["x"]}, "as_node": "see"}]}]
+        )
+
+
 # -- scale-out -----------------------------------------------------------------------------
 
 
@@ -264,8 +382,12 @@ async def test_scale_out_assistants_are_shared_by_every_process(
 ) -> None:
     db = as_url(_pg.create_database(pg_server))
     extra = (f"echo={GRAPHS_FILE}:echo",)
-    with running_cluster(tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=extra) as cluster:
-        async with get_client(url=cluster.apis[0]) as a, get_client(url=cluster.apis[1]) as b:
+    with running_cluster(
+        tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=extra, api_args=SWEEP
+    ) as cluster:
+        async with get_client(url=cluster.apis[0]) as one, get_client(url=cluster.apis[1]) as two:
+            a: Any = one  # scopegraph's answers carry more than the SDK's types say
+            b: Any = two
             made = await a.assistants.create("echo", context={"model": "shared"}, name="s")
             aid = made["assistant_id"]
             assert await b.assistants.get(aid) == made
@@ -281,3 +403,21 @@ async def test_scale_out_assistants_are_shared_by_every_process(
             await b.assistants.delete(aid)
             with pytest.raises(NotFoundError):
                 await a.assistants.get(aid)
+
+            # threads: count, copy, prune, TTL, supersteps across the processes
+            t = tag()
+            copy = await b.threads.copy(thread["thread_id"])
+            assert copy["values"]["log"] == ["x", "y"]
+            await a.threads.update(copy["thread_id"], metadata={"t": t})
+            assert await b.threads.count(metadata={"t": t}) == 1
+            assert await b.threads.count(metadata={"t": t}, status="idle") == 1
+            pruned = await a.threads.prune([thread["thread_id"]], strategy="keep_latest")
+            assert pruned == {"pruned_count": 1}
+            assert len(await b.threads.get_history(thread["thread_id"], limit=100)) == 1
+            swept = await a.threads.create(ttl=0.002)
+            await until(lambda: gone(b, swept["thread_id"]), "swept by one of the processes")
+            made = await b.threads.create(
+                graph_id="echo",
+                supersteps=[{"updates": [{"values": {"log": ["s"]}, "as_node": "see"}]}],
+            )
+            assert (await a.threads.get_state(made["thread_id"]))["values"]["log"] == ["s"]

@@ -2,7 +2,7 @@
 accepted and silently ignored.
 
 A field of LangGraph's API that would change what happens (a run's ``webhook``,
-``after_seconds``, a thread's ``ttl``, a search's ``sort_by``...) gets 422 naming it ("not
+``after_seconds``, a thread search's ``sort_by``...) gets 422 naming it ("not
 supported by this server") unless it holds its default or null, which the SDKs send; the
 OpenAPI schema marks these fields ``x-scopegraph-supported: false``. A field LangGraph's API
 does not know is ignored, as LangGraph's server ignores it. ``checkpoint_during`` (which
@@ -48,9 +48,6 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/threads/{tid}/runs/stream", {**RUN, "feedback_keys": ["score"]}, "feedback_keys"),
     ("POST", "/runs/wait", {**RUN, "strict_resume": True}, "strict_resume"),
     ("POST", "/runs", {**RUN, "langsmith_tracer": {"project_name": "p"}}, "langsmith_tracer"),
-    ("POST", "/threads", {"ttl": {"ttl": 5, "strategy": "delete"}}, "ttl"),
-    ("POST", "/threads", {"supersteps": [{"updates": []}]}, "supersteps"),
-    ("PATCH", "/threads/{tid}", {"metadata": {}, "ttl": 60}, "ttl"),
     ("POST", "/threads/search", {"values": {"prompt": "hi"}}, "values"),
     ("POST", "/threads/search", {"ids": ["00000000-0000-4000-8000-000000000001"]}, "ids"),
     ("POST", "/threads/search", {"sort_by": "updated_at"}, "sort_by"),
@@ -120,7 +117,8 @@ def test_the_openapi_schema_says_which_fields_are_not_supported(http: httpx.Clie
     assert run["webhook"]["x-scopegraph-supported"] is False
     assert "not supported by this server" in run["webhook"]["description"].lower()
     assert "x-scopegraph-supported" not in run["input"]
-    assert schemas["ThreadCreate"]["properties"]["ttl"]["x-scopegraph-supported"] is False
+    assert schemas["ThreadSearch"]["properties"]["values"]["x-scopegraph-supported"] is False
+    assert "x-scopegraph-supported" not in schemas["ThreadCreate"]["properties"]["ttl"]
 
 
 def test_the_sdk_gets_the_refusal_and_its_defaults_work(server: Server) -> None:

@@ -168,6 +168,13 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         help="cancel a run after this many seconds (status timeout); none by default",
     )
     serve.add_argument(
+        "--ttl-sweep",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how often threads whose ttl has passed are swept (default 300)",
+    )
+    serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="uvicorn's log level"
     )
     serve.add_argument(

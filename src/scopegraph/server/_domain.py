@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from ._assistants import Assistants
 from ._graphs import Graphs
-from ._models import RunCreate
+from ._models import RunCreate, Superstep, ThreadTTL
 
 __all__ = (
     "RUN_KWARGS",
@@ -118,13 +118,35 @@ class Backend(Protocol):
 
     def thread_busy(self, thread: ThreadRecord) -> bool: ...
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
-    ) -> ThreadRecord: ...
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
+    ) -> ThreadRecord:
+        """A new thread (``if_exists='do_nothing'``: the existing one); ``ttl`` sets when
+        it is swept, ``supersteps`` are state updates applied to it."""
+        ...
+
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]: ...
     async def get_thread(self, thread_id: str) -> ThreadRecord: ...
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord: ...
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord: ...
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int: ...
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        """A new thread with the thread's metadata and a copy of its checkpoints."""
+        ...
+
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        """Delete the threads (``delete``) or their checkpoints but the latest
+        (``keep_latest``); how many were pruned (missing and busy ones are skipped)."""
+        ...
+
     async def delete_thread(self, thread_id: str) -> None: ...
 
     # -- runs ----------------------------------------------------------------------------

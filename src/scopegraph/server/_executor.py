@@ -29,9 +29,9 @@ from typing import Any
 
 import anyio
 
-from .. import Command, Send
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
 from ._domain import CancelAction
+from ._graphs import command_of
 
 __all__ = (
     "Outcome",
@@ -108,14 +108,6 @@ class Outcome:
     rolled_back: bool = False
 
 
-def _command(spec: dict[str, Any]) -> Command[Any]:
-    goto = spec.get("goto")
-    if goto is not None:
-        items = goto if isinstance(goto, list) else [goto]
-        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
-    return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
-
-
 def run_arguments(
     graph: Any, payload: Mapping[str, Any], *, thread_id: str, metadata: Mapping[str, Any]
 ) -> tuple[Any, Any, dict[str, Any], list[str]]:
@@ -135,7 +127,7 @@ def run_arguments(
         "metadata": {**(user_config.get("metadata") or {}), **metadata},
     }
     command = payload.get("command")
-    graph_input: Any = _command(command) if command else payload.get("input")
+    graph_input: Any = command_of(command) if command else payload.get("input")
     options: dict[str, Any] = {}
     if payload.get("context") is not None:
         options["context"] = payload["context"]

@@ -11,7 +11,7 @@ Fields that LangGraph's API does not know are ignored, as LangGraph's server ign
 from __future__ import annotations
 
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -36,8 +36,12 @@ __all__ = (
     "StateCheckpoint",
     "StateUpdate",
     "StreamModeName",
+    "Superstep",
+    "ThreadCount",
     "ThreadCreate",
     "ThreadPatch",
+    "ThreadPrune",
+    "ThreadTTL",
     "ThreadSearch",
     "refuse_unsupported",
     "stream_filter",
@@ -158,17 +162,61 @@ _UNSUPPORTED_RUN_FIELDS = frozenset(
 )
 
 
+class ThreadTTL(_Body):
+    """When a thread is swept: ``ttl`` minutes from now (from its creation or the update
+    that sets it), by deleting it or by keeping only its latest checkpoint."""
+
+    ttl: float = Field(gt=0)
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class SuperstepUpdate(_Body):
+    values: Any = None
+    command: CommandBody | None = None
+    as_node: str
+
+
+class Superstep(_Body):
+    updates: list[SuperstepUpdate]
+
+
 class ThreadCreate(_Body):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
-    supersteps: list[Any] | None = unsupported()
-    ttl: dict[str, Any] | float | None = unsupported()
+    supersteps: list[Superstep] | None = None
+    """State updates applied to the new thread, superstep by superstep (its metadata's
+    ``graph_id`` names the graph)."""
+    ttl: ThreadTTL | Annotated[float, Field(gt=0)] | None = None
+
+    def ttl_spec(self) -> ThreadTTL | None:
+        return _ttl(self.ttl)
 
 
 class ThreadPatch(_Body):
     metadata: dict[str, Any] | None = None
-    ttl: dict[str, Any] | float | None = unsupported()
+    ttl: ThreadTTL | Annotated[float, Field(gt=0)] | None = None
+
+    def ttl_spec(self) -> ThreadTTL | None:
+        return _ttl(self.ttl)
+
+
+def _ttl(ttl: ThreadTTL | float | None) -> ThreadTTL | None:
+    """A number is minutes, with the ``delete`` strategy (as the SDK sends it)."""
+    if ttl is None or isinstance(ttl, ThreadTTL):
+        return ttl
+    return ThreadTTL(ttl=ttl)
+
+
+class ThreadCount(_Body):
+    metadata: dict[str, Any] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    values: dict[str, Any] | None = unsupported()
+
+
+class ThreadPrune(_Body):
+    thread_ids: list[str]
+    strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class ThreadSearch(_Body):

@@ -444,6 +444,16 @@ WHERE CASE %(status)s::text
 ORDER BY s.created_at DESC, s.thread_id
 LIMIT %(limit)s OFFSET %(offset)s
 """
+_COUNT_THREADS = f"""
+SELECT count(*) FROM (
+    SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+) s
+WHERE CASE %(status)s::text
+    WHEN 'busy' THEN s.busy
+    WHEN 'error' THEN NOT s.busy AND s.last = 'error'
+    ELSE TRUE END
+"""
 _PATCH_THREAD = """
 UPDATE scopegraph_queue_threads SET metadata = metadata || %(metadata)s::jsonb, updated_at = now()
 WHERE thread_id = %(thread_id)s AND listed
@@ -651,6 +661,11 @@ ORDER BY seq
 def _active_runs(params: dict[str, Any]) -> _Op[list[str]]:
     found = yield _ACTIVE_RUNS, params
     return [str(r[0]) for r in found.rows]
+
+
+def _count_threads(metadata: str, status: str | None) -> _Op[int]:
+    found = yield _COUNT_THREADS, {"metadata": metadata, "status": status}
+    return int(found.rows[0][0])
 
 
 def _delete_run(run_id: str) -> _Op[bool]:
@@ -960,6 +975,16 @@ class RunQueue:
         return await self._db.arun(
             functools.partial(_search_threads, encoded, status, limit, offset)
         )
+
+    async def count_threads(
+        self, metadata: Mapping[str, Any] | None = None, *, status: str | None = None
+    ) -> int:
+        """How many listed threads have this metadata and are ``busy`` or in ``error``
+        (``status``; None: any status)."""
+        if status not in (None, "busy", "error"):
+            raise ValueError(f"status must be None, 'busy' or 'error', got {status!r}")
+        encoded = _json(dict(metadata or {}), "the metadata filter")
+        return await self._db.arun(functools.partial(_count_threads, encoded, status))
 
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]

@@ -413,6 +413,7 @@ def main_serve(args: Any) -> int:
         shutdown_grace_seconds=args.grace,
         shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
+        ttl_sweep_seconds=args.ttl_sweep,
     )
     workers: list[list[str]] = []
     if args.redis is None and (args.workers or args.no_worker):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ("ServerSettings",)
 
@@ -31,3 +31,6 @@ class ServerSettings(BaseModel):
     run_timeout_seconds: float | None = None
     """Runs that take longer are cancelled and end with status ``timeout`` (a run's own
     ``timeout`` field, in seconds, overrides it)."""
+    ttl_sweep_seconds: float = Field(default=300.0, gt=0)
+    """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
+    latest checkpoint)."""

@@ -90,6 +90,9 @@ class Dialect:
     """The column type of a document."""
     json_type: str
     """The column type of a JSON value."""
+    shared: bool
+    """Several processes use the tables (PostgreSQL): an operation that only one of them
+    should do at a time takes an advisory lock."""
 
 
 SQLITE = Dialect(
@@ -99,6 +102,7 @@ SQLITE = Dialect(
     substring="instr(lower({col}), lower(?)) > 0",
     blob="BLOB",
     json_type="TEXT",
+    shared=False,
 )
 POSTGRES = Dialect(
     m="%s",
@@ -107,16 +111,22 @@ POSTGRES = Dialect(
     substring="strpos(lower({col}), lower(%s)) > 0",
     blob="BYTEA",
     json_type="JSONB",
+    shared=True,
 )
 
 ASSISTANTS = "scopegraph_server_assistants"
 ASSISTANT_VERSIONS = "scopegraph_server_assistant_versions"
+THREAD_TTL = "scopegraph_server_thread_ttl"
 
 
-def _assistant_tables(d: Dialect) -> tuple[str, ...]:
+def _resource_tables(d: Dialect) -> tuple[str, ...]:
     """The assistants (their latest version's document, and what searches filter and
-    sort on) and every version of each (:mod:`scopegraph.server._assistants`)."""
+    sort on) and every version of each (:mod:`scopegraph.server._assistants`); when
+    threads expire (:mod:`scopegraph.server._ttl`)."""
     return (
+        f"CREATE TABLE IF NOT EXISTS {THREAD_TTL} (thread_id TEXT PRIMARY KEY, "
+        "strategy TEXT NOT NULL, expires_at TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {THREAD_TTL}_due ON {THREAD_TTL} (expires_at)",
         f"CREATE TABLE IF NOT EXISTS {ASSISTANTS} (assistant_id TEXT PRIMARY KEY, "
         f"graph_id TEXT NOT NULL, name TEXT NOT NULL, metadata {d.json_type} NOT NULL, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
@@ -343,7 +353,7 @@ def _sqlite_schema(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    for statement in (*_INDEXES, *_assistant_tables(SQLITE)):
+    for statement in (*_INDEXES, *_resource_tables(SQLITE)):
         conn.execute(statement)
 
 
@@ -371,8 +381,8 @@ _PG_MIGRATIONS = (
         "metadata = convert_from(body, 'UTF8')::jsonb->'metadata'",
         *_INDEXES,
     ),
-    # Version 3: assistants and their versions.
-    _assistant_tables(POSTGRES),
+    # Version 3: assistants and their versions, threads' TTLs.
+    _resource_tables(POSTGRES),
 )
 
 
@@ -501,6 +511,25 @@ class Documents:
         """A page of threads, newest first."""
         query = Page("thread", None, metadata, status, limit, offset)
         return await self._call(self._backend.page, query)
+
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        """How many threads have this metadata (contained in theirs) and status."""
+        where = ["kind = 'thread'"]
+        params: list[Any] = []
+        d = self.dialect
+        if status is not None:
+            where.append(f"status = {d.m}")
+            params.append(status)
+        if metadata:
+            where.append(d.contains.format(col="metadata"))
+            params.append(dumps(metadata).decode())
+        statement = f"SELECT count(*) FROM {_TABLE} WHERE {' AND '.join(where)}"
+
+        def op() -> SqlOp[int]:
+            found = yield statement, tuple(params)
+            return int(found.rows[0][0])
+
+        return await self.op(op)
 
     async def runs(
         self, thread_id: str, status: str | None, limit: int, offset: int

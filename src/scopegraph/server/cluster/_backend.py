@@ -21,10 +21,11 @@ from .._assistants import Assistants, merge_into_run
 from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
-from .._models import RunCreate
+from .._models import RunCreate, Superstep, ThreadTTL
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
 from .._store import Documents, open_backend
+from .._ttl import ThreadTTLs, sweep_forever
 from .._wire import END_FRAME
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
@@ -104,6 +105,7 @@ class ClusterBackend:
         self.graphs = graphs
         self.docs = docs
         self.assistants = Assistants(graphs, docs, shared=True)
+        self.ttls = ThreadTTLs(docs)
         self.cluster = cluster
         self.queue = cluster.queue
         self.settings = settings
@@ -126,6 +128,7 @@ class ClusterBackend:
             stack.push_async_callback(anyio.to_thread.run_sync, self.docs.close)
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
+            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
             if self.runs_worker:
                 cluster.worker = Worker(
                     self.graphs.graphs,
@@ -196,13 +199,67 @@ class ClusterBackend:
 
     @_translated
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
         row, created = await self.queue.create_thread(thread_id, metadata)
         if not created and if_exists != "do_nothing":
             raise ConflictError(f"thread {thread_id} already exists")
+        if ttl is not None:
+            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        if supersteps:
+            await self.graphs.apply_supersteps(row, supersteps)
         return await self._json(row)
+
+    @_translated
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        if status not in ("idle", "interrupted"):  # the runs tell: counted in SQL
+            return await self.queue.count_threads(metadata, status=status)
+        count, start = 0, 0
+        while True:  # the checkpoint tells: read the candidates page by page
+            rows = await self.queue.search_threads(
+                metadata, status=status, limit=_SCAN_PAGE, offset=start
+            )
+            for row in rows:
+                count += (await self._json(row))["status"] == status
+            if len(rows) < _SCAN_PAGE:
+                return count
+            start += _SCAN_PAGE
+
+    @_translated
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        source = await self.thread(thread_id)
+        row, _ = await self.queue.create_thread(str(uuid.uuid4()), source["metadata"])
+        await self.graphs.copy_state(source, row["thread_id"])
+        return await self._json(row)
+
+    @_translated
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        pruned = 0
+        for thread_id in thread_ids:
+            try:
+                await self._expire(check_id(thread_id, "thread_id"), strategy)
+            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
+                continue
+            pruned += 1
+        return pruned
+
+    async def _expire(self, thread_id: str, strategy: str) -> None:
+        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
+        thread is left alone: ConflictError)."""
+        if strategy == "delete":
+            await self.delete_thread(thread_id)
+            return
+        thread = await self.thread(thread_id)
+        if self.thread_busy(thread):
+            raise ConflictError(f"thread {thread_id} is busy with a run")
+        await self.graphs.keep_latest(thread)
 
     @_translated
     async def search_threads(
@@ -238,17 +295,22 @@ class ClusterBackend:
         return await self._json(await self.thread(thread_id))
 
     @_translated
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord:
         thread = await self.thread(thread_id)
         patched = await self.queue.patch_thread(thread["thread_id"], metadata)
         if patched is None:
             raise NotFoundError(f"thread {thread_id} not found")
+        if ttl is not None:
+            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
         return await self._json(patched)
 
     @_translated
     async def delete_thread(self, thread_id: str) -> None:
         thread = await self.thread(thread_id)
         await self.cluster.delete_thread(thread["thread_id"], self.graphs.checkpointer)
+        await self.ttls.clear(thread["thread_id"])
 
     # -- runs ----------------------------------------------------------------------------
 

@@ -22,9 +22,10 @@ from .._domain import (
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
-from .._models import RunCreate
+from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
 from .._store import Documents
+from .._ttl import ThreadTTLs, sweep_forever
 from .._wire import END_FRAME, now_iso
 from ._manager import Live, RunManager
 
@@ -53,6 +54,7 @@ class LocalBackend:
         self.docs = docs
         self.settings = settings
         self.assistants = Assistants(graphs, docs, shared=False)
+        self.ttls = ThreadTTLs(docs)
         self.manager = RunManager(
             graphs.graphs,
             docs,
@@ -68,6 +70,7 @@ class LocalBackend:
         await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
+            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
             try:
                 yield
             finally:
@@ -122,17 +125,30 @@ class LocalBackend:
         return self.manager.busy(thread["thread_id"])
 
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
         existing = await self.docs.get("thread", thread_id)
         if existing is not None:
-            if if_exists == "do_nothing":
-                return await self.graphs.thread_values(existing)
-            raise ConflictError(f"thread {thread_id} already exists")
-        thread = _new_thread(thread_id, metadata or {})
-        await self.docs.save("thread", thread)
-        return thread
+            if if_exists != "do_nothing":
+                raise ConflictError(f"thread {thread_id} already exists")
+            thread = existing
+        else:
+            thread = _new_thread(thread_id, metadata or {})
+            await self.docs.save("thread", thread)
+        if ttl is not None:
+            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        if supersteps:
+            await self.graphs.apply_supersteps(thread, supersteps)
+        if existing is None and not supersteps:
+            return thread
+        return await self.graphs.thread_values(thread)
 
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
@@ -143,12 +159,47 @@ class LocalBackend:
     async def get_thread(self, thread_id: str) -> ThreadRecord:
         return await self.graphs.thread_values(await self.thread(thread_id))
 
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord:
         thread = dict(await self.thread(thread_id))
         thread["metadata"] = {**thread.get("metadata", {}), **metadata}
         thread["updated_at"] = now_iso()
         await self.docs.save("thread", thread)
+        if ttl is not None:
+            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
         return await self.graphs.thread_values(thread)
+
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        return await self.docs.count_threads(metadata, status)
+
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        source = await self.thread(thread_id)
+        copy = _new_thread(str(uuid.uuid4()), dict(source.get("metadata") or {}))
+        await self.docs.save("thread", copy)
+        await self.graphs.copy_state(source, copy["thread_id"])
+        return await self.graphs.thread_values(copy)
+
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        pruned = 0
+        for thread_id in thread_ids:
+            try:
+                await self._expire(check_id(thread_id, "thread_id"), strategy)
+            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
+                continue
+            pruned += 1
+        return pruned
+
+    async def _expire(self, thread_id: str, strategy: str) -> None:
+        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
+        thread is left alone: ConflictError)."""
+        if strategy == "delete":
+            await self.delete_thread(thread_id)
+            return
+        thread = await self.thread(thread_id)
+        if self.thread_busy(thread):
+            raise ConflictError(f"thread {thread_id} is busy with a run")
+        await self.graphs.keep_latest(thread)
 
     async def delete_thread(self, thread_id: str) -> None:
         thread = await self.thread(thread_id)
@@ -167,6 +218,7 @@ class LocalBackend:
                 await saver.adelete_thread(tid)
             await self.docs.delete_runs(tid)
             await self.docs.delete("thread", tid)
+            await self.ttls.clear(tid)
         finally:
             manager.deleting.discard(tid)
 
