@@ -2,8 +2,8 @@
 
 - ``echo``: one node that records what the run saw: the ``configurable`` of its config
   (without the ids the server adds) and its runtime context, and appends ``input`` to
-  ``log``. A run of an assistant shows the assistant's config and context merged under the
-  run's own.
+  ``log`` (the input ``"fail"`` raises ``ValueError``). A run of an assistant shows the
+  assistant's config and context merged under the run's own.
 - ``slow``: streams ``{"started": run_id}`` (custom), then sleeps until it is cancelled;
   its shielded cleanup writes ``cleanup <run_id>`` to ``SCOPEGRAPH_CLEANUP_LOG``.
 """
@@ -35,6 +35,8 @@ class Context(TypedDict, total=False):
 
 
 def see(state: State) -> State:
+    if state.get("input") == "fail":
+        raise ValueError("asked to fail")
     configurable = get_config().get("configurable", {})
     context = get_runtime().context
     return {

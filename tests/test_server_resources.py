@@ -13,6 +13,11 @@ trio is covered by ``test_server_trio.py``).
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import http.server
+import itertools
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +25,7 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
@@ -27,7 +33,7 @@ from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEnti
 import _pg
 import _redis
 from _cluster import as_url, running_cluster
-from _server import Server, running_server
+from _server import EXAMPLE, Server, free_port, running_server
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server
@@ -35,8 +41,8 @@ redis_server = _redis.redis_server
 redis_url = _redis.redis_url
 
 GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
-GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow")
-SWEEP = ("--ttl-sweep", "0.05")
+GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow", f"chat={EXAMPLE}:chat")
+SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks")
 ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
 
 
@@ -374,16 +380,231 @@ async def test_create_a_thread_with_supersteps(client: Any) -> None:
         )
 
 
+# -- runs --------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A webhook receiver on loopback (a thread of this process): it records each POSTed
+    body, and answers 500 to the first ``failures`` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.failures = failures
+        self.changed = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver.changed:
+                    receiver.bodies.append(body)
+                    failing = len(receiver.bodies) <= receiver.failures
+                    receiver.changed.notify_all()
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Block until ``count`` requests came (call it in a worker thread)."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: len(self.bodies) >= count, timeout):
+                raise AssertionError(f"{len(self.bodies)} webhook requests, not {count}")
+            return list(self.bodies)
+
+
+@contextlib.contextmanager
+def receiving(failures: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(failures)
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+        thread.join()
+
+
+async def received(receiver: Receiver, count: int) -> list[dict[str, Any]]:
+    return await anyio.to_thread.run_sync(receiver.wait_for, count)
+
+
+async def test_a_webhook_gets_the_runs_record_and_final_state(client: Any) -> None:
+    thread = await client.threads.create()
+    with receiving() as receiver:
+        run = await client.runs.create(
+            thread["thread_id"], "echo", input={"input": "hooked"}, webhook=receiver.url
+        )
+        assert run["kwargs"]["webhook"] == receiver.url
+        [body] = await received(receiver, 1)
+    assert (body["run_id"], body["thread_id"]) == (run["run_id"], thread["thread_id"])
+    assert body["status"] == "success"
+    assert body["values"]["log"] == ["hooked"]
+    assert body["assistant_id"] == ECHO_DEFAULT
+    assert body["run_started_at"] <= body["run_ended_at"] <= body["webhook_sent_at"]
+    assert "error" not in body
+
+
+async def test_a_webhook_is_retried_and_never_fails_the_run(client: Any) -> None:
+    with receiving(failures=2) as receiver:
+        values = await client.runs.wait(None, "echo", input={"input": "x"}, webhook=receiver.url)
+        assert values["log"] == ["x"]
+        bodies = await received(receiver, 3)  # two 500s, then taken
+    assert {b["run_id"] for b in bodies} == {bodies[0]["run_id"]}
+    # A receiver that is not there: the run is not affected.
+    nobody = f"http://127.0.0.1:{free_port()}/hook"
+    thread = await client.threads.create()
+    values = await client.runs.wait(
+        thread["thread_id"], "echo", input={"input": "y"}, webhook=nobody
+    )
+    assert values["log"] == ["y"]
+    assert (await client.runs.list(thread["thread_id"]))[0]["status"] == "success"
+
+
+async def test_a_failed_or_cancelled_runs_webhook(client: Any) -> None:
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    with receiving() as receiver:
+        failed = await client.runs.create(
+            tid, "echo", input={"input": "fail"}, webhook=receiver.url
+        )
+        [body] = await received(receiver, 1)
+        assert (body["run_id"], body["status"]) == (failed["run_id"], "error")
+        assert body["error"] == {"error": "ValueError", "message": "asked to fail"}
+        assert body["values"] is None
+        run_id = await started_run(client, tid, webhook=receiver.url)
+        await client.runs.cancel(tid, run_id, wait=True)
+        bodies = await received(receiver, 2)
+    assert (bodies[1]["run_id"], bodies[1]["status"]) == (run_id, "interrupted")
+
+
+async def test_a_webhook_url_is_checked_when_the_run_is_created(
+    client: Any, tmp_path: Path
+) -> None:
+    thread = await client.threads.create()
+    with pytest.raises(UnprocessableEntityError, match="absolute"):
+        await client.runs.create(thread["thread_id"], "echo", input={}, webhook="/runs/hook")
+    with running_server(tmp_path, graphs=GRAPHS) as plain:  # loopback not allowed
+        async with get_client(url=plain.url) as other:
+            with pytest.raises(httpx.HTTPStatusError, match="422"):
+                await other.runs.wait(None, "echo", input={}, webhook="http://localhost:9/h")
+    assert await client.runs.list(thread["thread_id"]) == []
+
+
+async def test_after_seconds_delays_the_start(client: Any) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(
+        thread["thread_id"], "echo", input={"input": "later"}, after_seconds=1
+    )
+    assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "pending"
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    ended = await client.runs.get(thread["thread_id"], run["run_id"])
+    assert ended["status"] == "success"
+    created = datetime.datetime.fromisoformat(ended["created_at"])
+    started = next(e["at"] for e in ended["lifecycle"] if "started" in e["event"])
+    assert (datetime.datetime.fromisoformat(started) - created).total_seconds() >= 1
+    # A delayed run can be cancelled before it starts.
+    run = await client.runs.create(thread["thread_id"], "echo", input={}, after_seconds=60)
+    await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
+    assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
+
+
+async def test_runs_batch_creates_stateless_runs(client: Any) -> None:
+    runs = await client.runs.create_batch(
+        [
+            {"assistant_id": "echo", "input": {"input": "a"}},
+            {"assistant_id": "echo", "input": {"input": "b"}, "metadata": {"n": 2}},
+        ]
+    )
+    assert len(runs) == 2
+    assert [r["assistant_id"] for r in runs] == [ECHO_DEFAULT, ECHO_DEFAULT]
+    assert runs[1]["metadata"]["n"] == 2
+    assert len({r["thread_id"] for r in runs}) == 2
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.create_batch([{"input": {}}])
+
+
+async def started_run(client: Any, thread_id: str, **kwargs: Any) -> str:
+    """A ``slow`` run on the thread, once its node is running; its id."""
+    parts = client.runs.stream(thread_id, "slow", input={}, stream_mode="custom", **kwargs)
+    async for part in parts:
+        if part.event == "custom":
+            await parts.aclose()
+            return str(part.data["started"])
+    raise AssertionError("the run ended before it started")
+
+
+async def test_bulk_cancel_by_ids_and_by_status(client: Any, server: Server) -> None:
+    one, two = await client.threads.create(), await client.threads.create()
+    first = await started_run(client, one["thread_id"])
+    second = await started_run(client, two["thread_id"])
+    queued = await client.runs.create(two["thread_id"], "echo", input={"input": "q"})
+    await client.runs.cancel_many(thread_id=one["thread_id"], run_ids=[first])
+    await client.runs.join(one["thread_id"], first)
+    assert (await client.runs.get(one["thread_id"], first))["status"] == "interrupted"
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "running"
+    await client.runs.cancel_many(status="pending")  # the queued run only
+    await client.runs.join(two["thread_id"], queued["run_id"])
+    assert (await client.runs.get(two["thread_id"], queued["run_id"]))["status"] == "interrupted"
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "running"
+    await client.runs.cancel_many(status="running")
+    await client.runs.join(two["thread_id"], second)
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "interrupted"
+    assert {f"cleanup {first}", f"cleanup {second}"} <= set(server.cleanups())
+    with pytest.raises(NotFoundError):
+        await client.runs.cancel_many(thread_id=one["thread_id"], run_ids=[first])
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.cancel_many(status="all", thread_id=one["thread_id"])
+
+
+async def test_the_servers_messages_mode(client: Any) -> None:
+    said = "hello there"
+    parts = [
+        p
+        async for p in client.runs.stream(
+            None,
+            "chat",
+            input={"messages": [{"type": "human", "content": said}]},
+            stream_mode=["messages", "messages-tuple"],
+        )
+    ]
+    events = [p.event for p in parts]
+    assert events[0] == "metadata"
+    assert "messages/metadata" in events
+    partials = [p.data[0] for p in parts if p.event == "messages/partial"]
+    assert len(partials) > 3
+    assert all(m["type"] == "AIMessageChunk" for m in partials)
+    ids = {m["id"] for m in partials}
+    assert len(ids) == 1
+    first_meta = next(p.data for p in parts if p.event == "messages/metadata")
+    assert set(first_meta) == ids
+    assert first_meta[next(iter(ids))]["metadata"]["langgraph_node"] == "model"
+    contents = [m["content"] for m in partials]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(contents))
+    assert contents[-1] == (
+        f"You said: {said}. This is turn 1 of our chat, and every word of this reply "
+        "streams as a token."
+    )
+    assert "messages" in events  # messages-tuple, beside it
+    tuples = [p.data for p in parts if p.event == "messages"]
+    assert "".join(t[0]["content"] for t in tuples) == contents[-1]
+
+
 # -- scale-out -----------------------------------------------------------------------------
 
 
-async def test_scale_out_assistants_are_shared_by_every_process(
+async def test_scale_out_assistants_threads_and_runs_across_processes(
     pg_server: str, redis_url: str, tmp_path: Path
 ) -> None:
     db = as_url(_pg.create_database(pg_server))
-    extra = (f"echo={GRAPHS_FILE}:echo",)
     with running_cluster(
-        tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=extra, api_args=SWEEP
+        tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=GRAPHS, api_args=SWEEP
     ) as cluster:
         async with get_client(url=cluster.apis[0]) as one, get_client(url=cluster.apis[1]) as two:
             a: Any = one  # scopegraph's answers carry more than the SDK's types say
@@ -421,3 +642,40 @@ async def test_scale_out_assistants_are_shared_by_every_process(
                 supersteps=[{"updates": [{"values": {"log": ["s"]}, "as_node": "see"}]}],
             )
             assert (await a.threads.get_state(made["thread_id"]))["values"]["log"] == ["s"]
+
+            # runs: webhook (sent by the worker), after_seconds, batch, bulk cancel, messages
+            tid = (await a.threads.create())["thread_id"]
+            with receiving() as receiver:
+                run = await a.runs.create(
+                    tid, "echo", input={"input": "w"}, webhook=receiver.url, after_seconds=1
+                )
+                assert (await b.runs.get(tid, run["run_id"]))["status"] == "pending"
+                [body] = await received(receiver, 1)
+            assert (body["run_id"], body["status"]) == (run["run_id"], "success")
+            assert body["values"]["log"] == ["w"]
+            ended = await b.runs.get(tid, run["run_id"])
+            created = datetime.datetime.fromisoformat(ended["created_at"])
+            started = datetime.datetime.fromisoformat(body["run_started_at"])
+            assert (started - created).total_seconds() >= 1
+            batch = await b.runs.create_batch([{"assistant_id": "echo", "input": {"input": "b"}}])
+            assert batch[0]["assistant_id"] == ECHO_DEFAULT
+            first = await started_run(a, tid)
+            queued = await a.runs.create(tid, "echo", input={"input": "q"})
+            await b.runs.cancel_many(status="pending")
+            await a.runs.join(tid, queued["run_id"])
+            assert (await b.runs.get(tid, queued["run_id"]))["status"] == "interrupted"
+            await b.runs.cancel_many(thread_id=tid, run_ids=[first])
+            await a.runs.join(tid, first)
+            assert (await b.runs.get(tid, first))["status"] == "interrupted"
+            assert f"cleanup {first}" in cluster.cleanup_log.read_text()
+            events = [
+                p.event
+                async for p in b.runs.stream(
+                    None,
+                    "chat",
+                    input={"messages": [{"type": "human", "content": "hi"}]},
+                    stream_mode="messages",
+                )
+            ]
+            assert "messages/metadata" in events
+            assert events.count("messages/partial") > 3

@@ -168,6 +168,12 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         help="cancel a run after this many seconds (status timeout); none by default",
     )
     serve.add_argument(
+        "--allow-loopback-webhooks",
+        action="store_true",
+        help="allow a run's webhook to call a loopback URL (localhost, 127.0.0.1): a "
+        "receiver on this machine; refused by default",
+    )
+    serve.add_argument(
         "--ttl-sweep",
         type=float,
         default=300.0,

@@ -52,6 +52,7 @@ RUN_KWARGS = (
     "checkpoint_id",
     "on_completion",
     "timeout",
+    "webhook",
 )
 """The request fields a run record shows under ``kwargs``."""
 
@@ -172,6 +173,19 @@ class Backend(Protocol):
         modes: frozenset[str] | None,
         last_event_id: str | None,
     ) -> EventStream: ...
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        """Cancel the thread's runs among ``run_ids``, or every run with ``status``
+        (``pending``, ``running``, ``all``) that has not ended; how many
+        (``NotFoundError`` if none)."""
+        ...
+
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
     ) -> None:

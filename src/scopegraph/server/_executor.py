@@ -153,11 +153,13 @@ async def stream_run(
     """Run the graph and ``emit(event, chunk)`` each chunk under its server event name
     (``<mode>`` or ``<mode>|<namespace>``; ``events`` for astream_events); return the
     final values. ``"messages-tuple"`` is the server's name of the in-process
-    ``"messages"`` mode: its events are called ``messages``."""
+    ``"messages"`` mode: its events are called ``messages``; the server's own
+    ``"messages"`` mode sends LangGraph's ``messages/metadata``, ``messages/partial`` and
+    ``messages/complete`` events (:class:`ServerMessages`)."""
     if "events" in modes:
         return await _stream_events(graph, graph_input, config, options, modes, emit)
     values: Any = None
-    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    wanted, server_messages, tuples = _modes(modes)
     async with graph.open_stream(
         graph_input,
         config,
@@ -173,8 +175,70 @@ async def stream_run(
             if not ns and mode == "values":
                 values = chunk
             if mode in wanted:
+                if mode == "messages" and server_messages is not None:
+                    for event, data in server_messages.events(chunk):
+                        await emit(event, data)
+                    if not tuples:
+                        continue
                 await emit("|".join((mode, *ns)), chunk)
     return values
+
+
+def _modes(modes: Sequence[str]) -> tuple[set[str], ServerMessages | None, bool]:
+    """(the in-process stream modes a run needs, the converter of the server's
+    ``messages`` mode if it was asked for, whether ``messages-tuple`` was)."""
+    wanted = {m for m in modes if m not in ("messages", "messages-tuple")}
+    server_messages = ServerMessages() if "messages" in modes else None
+    tuples = "messages-tuple" in modes
+    if server_messages is not None or tuples:
+        wanted.add("messages")
+    return wanted, server_messages, tuples
+
+
+class ServerMessages:
+    """LangGraph's server ``messages`` stream mode, made from the in-process
+    ``messages`` chunks (``(message, metadata)``): the first time a message id is seen,
+    ``messages/metadata`` (``{id: {"metadata": ...}}``); then for a chunk
+    ``messages/partial`` with the message so far (the chunks of that id added up), for a
+    whole message ``messages/complete`` with it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, Any] = {}
+
+    def events(self, chunk: Any) -> list[tuple[str, Any]]:
+        message, metadata = chunk
+        out: list[tuple[str, Any]] = []
+        if isinstance(message, dict):
+            key, partial = message.get("id"), "chunk" in str(message.get("type", "")).lower()
+        else:
+            key, partial = getattr(message, "id", None), _is_chunk(message)
+        earlier = self.seen.get(key)
+        if earlier is None:
+            out.append(("messages/metadata", {key: {"metadata": metadata}}))
+            current = message
+        elif partial and _is_chunk(earlier) and not isinstance(message, dict):
+            current = earlier + message
+        else:
+            current = message
+        self.seen[key] = current
+        if partial:
+            out.append(("messages/partial", [current]))
+        else:
+            out.append(("messages/complete", [_whole(current)]))
+        return out
+
+
+def _is_chunk(message: Any) -> bool:
+    return type(message).__name__.endswith("Chunk")
+
+
+def _whole(message: Any) -> Any:
+    """A message that was streamed in chunks, as the whole message (``AIMessage``)."""
+    if not _is_chunk(message):
+        return message
+    from langchain_core.messages import message_chunk_to_message
+
+    return message_chunk_to_message(message)
 
 
 async def _stream_events(
@@ -186,9 +250,9 @@ async def _stream_events(
     emit: Emit,
 ) -> Any:
     values: Any = None
-    other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
+    wanted, server_messages, tuples = _modes([m for m in modes if m != "events"])
     async with graph.open_event_stream(
-        graph_input, config, stream_mode=other or ["values"], **options
+        graph_input, config, stream_mode=sorted(wanted) or ["values"], **options
     ) as events:
         async for event in events:
             await emit("events", event)
@@ -196,7 +260,12 @@ async def _stream_events(
                 mode, chunk = event["data"]["chunk"]
                 if mode == "values":
                     values = chunk
-                if mode in other:
+                if mode in wanted:
+                    if mode == "messages" and server_messages is not None:
+                        for name, data in server_messages.events(chunk):
+                            await emit(name, data)
+                        if not tuples:
+                            continue
                     await emit(mode, chunk)
     return values
 

@@ -33,6 +33,7 @@ __all__ = (
     "HistoryQuery",
     "RunCreate",
     "RunStatus",
+    "RunsCancel",
     "StateCheckpoint",
     "StateUpdate",
     "StreamModeName",
@@ -48,7 +49,15 @@ __all__ = (
 )
 
 StreamModeName = Literal[
-    "values", "updates", "custom", "events", "debug", "tasks", "checkpoints", "messages-tuple"
+    "values",
+    "updates",
+    "custom",
+    "events",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "messages",
+    "messages-tuple",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 
@@ -141,8 +150,10 @@ class RunCreate(_Body):
     """Deprecated in LangGraph for ``durability``: ``False`` is ``durability="exit"``."""
     timeout: float | None = Field(default=None, gt=0)
     """scopegraph's extension: seconds after which the run is cancelled (``timeout``)."""
-    webhook: str | None = unsupported()
-    after_seconds: float | None = unsupported()
+    webhook: str | None = None
+    """A URL POSTed the run's record and final state once it has ended (:mod:`._webhook`)."""
+    after_seconds: float | None = Field(default=None, ge=0)
+    """Seconds to wait before the run starts."""
     feedback_keys: list[str] | None = unsupported()
     strict_resume: bool | None = unsupported(False)
     langsmith_tracer: dict[str, Any] | None = unsupported()
@@ -157,9 +168,7 @@ class RunCreate(_Body):
         return payload
 
 
-_UNSUPPORTED_RUN_FIELDS = frozenset(
-    {"webhook", "after_seconds", "feedback_keys", "strict_resume", "langsmith_tracer"}
-)
+_UNSUPPORTED_RUN_FIELDS = frozenset({"feedback_keys", "strict_resume", "langsmith_tracer"})
 
 
 class ThreadTTL(_Body):
@@ -287,6 +296,30 @@ class AssistantVersionsQuery(_Body):
     offset: int = Field(default=0, ge=0)
 
 
+class RunsCancel(_Body):
+    """``POST /runs/cancel``: the runs of a thread by id, or every run with a status."""
+
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> typing.Self:
+        if self.status is not None and (self.thread_id or self.run_ids):
+            raise PydanticCustomError(
+                "cancel_filter",
+                "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. The "
+                "'status' parameter cancels all runs with the given status, regardless of "
+                "thread or run ID.",
+            )
+        if self.status is None and not (self.thread_id and self.run_ids):
+            raise PydanticCustomError(
+                "cancel_filter",
+                "Must provide either a status, or both 'thread_id' and 'run_ids'",
+            )
+        return self
+
+
 class AssistantLatest(_Body):
     version: int = Field(ge=1)
 
@@ -324,4 +357,7 @@ def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:
         )
     if not modes:
         return None
-    return frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
+    events = {"messages" if m == "messages-tuple" else m for m in modes if m != "messages"}
+    if "messages" in modes:  # the server's messages mode: its three events
+        events |= {"messages/metadata", "messages/partial", "messages/complete"}
+    return frozenset(events) | ALWAYS_SENT

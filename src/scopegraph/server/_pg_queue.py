@@ -341,6 +341,7 @@ _CLAIM = f"""
 WITH candidate AS (
     SELECT c.seq FROM scopegraph_queue_runs c
     WHERE c.status = 'pending'
+      AND (c.run->>'not_before' IS NULL OR (c.run->>'not_before')::timestamptz <= now())
       AND NOT EXISTS (
           SELECT 1 FROM scopegraph_queue_runs e
           WHERE e.thread_id = c.thread_id AND e.seq < c.seq AND e.status IN {_ACTIVE}
@@ -807,6 +808,8 @@ class RunQueue:
         them; ``enqueue`` queues it behind them.
 
         Enqueueing a run id again on the same thread returns the stored run unchanged.
+        A run whose document has ``not_before`` (an ISO 8601 time) is not claimed
+        before then (a run's ``after_seconds``).
 
         The thread's row is created (unlisted) if it does not exist; with
         ``existing_thread`` it must exist and be listed (:class:`ThreadNotFoundError`).

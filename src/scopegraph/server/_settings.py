@@ -31,6 +31,9 @@ class ServerSettings(BaseModel):
     run_timeout_seconds: float | None = None
     """Runs that take longer are cancelled and end with status ``timeout`` (a run's own
     ``timeout`` field, in seconds, overrides it)."""
+    webhook_loopback: bool = False
+    """Allow webhooks to loopback URLs (``localhost``, ``127.0.0.1``...): refused by
+    default, as LangGraph's server refuses them."""
     ttl_sweep_seconds: float = Field(default=300.0, gt=0)
     """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
     latest checkpoint)."""

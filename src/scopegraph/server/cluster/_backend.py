@@ -26,6 +26,7 @@ from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
 from .._store import Documents, open_backend
 from .._ttl import ThreadTTLs, sweep_forever
+from .._webhook import check_url
 from .._wire import END_FRAME
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
@@ -329,6 +330,8 @@ class ClusterBackend:
 
     async def _create(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
         """Queue a run; its queue row."""
+        if body.webhook:
+            check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
         assistant = await self.assistants.get(body.assistant_id)
         assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         if thread_id is not None:
@@ -454,6 +457,29 @@ class ClusterBackend:
             return EventStream(_ended(), self._location(row))
         cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
         return self._events(row, cursor, modes, cancel_on_disconnect)
+
+    @_translated
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        found = await self.queue.active_runs(
+            status=None if status == "all" else status,
+            thread_id=None if thread_id is None else check_id(thread_id, "thread_id"),
+            run_ids=None if run_ids is None else [check_id(r, "run_id") for r in run_ids],
+        )
+        reason = f"{action} requested via POST /runs/cancel"
+        cancelled = [r for r in found if await self.cluster.cancel(r, action, reason) is not None]
+        if not cancelled:
+            raise NotFoundError(
+                "No matching runs to cancel: check the thread and run ids; the runs may "
+                "have ended or been deleted"
+            )
+        return len(cancelled)
 
     @_translated
     async def cancel_run(

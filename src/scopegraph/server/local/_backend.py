@@ -26,6 +26,7 @@ from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
 from .._store import Documents
 from .._ttl import ThreadTTLs, sweep_forever
+from .._webhook import check_url
 from .._wire import END_FRAME, now_iso
 from ._manager import Live, RunManager
 
@@ -236,6 +237,8 @@ class LocalBackend:
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False
     ) -> tuple[Live, int | None]:
+        if body.webhook:
+            check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
         assistant = await self.assistants.get(body.assistant_id)
         assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         if thread_id is not None:
@@ -352,6 +355,34 @@ class LocalBackend:
             return EventStream(_ended(), location)
         token = live.log.subscribe(after)
         return self._events(live, token, modes, cancel_on_disconnect, temporary=False)
+
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        statuses = ("pending", "running") if status in (None, "all") else (status,)
+        wanted = None if run_ids is None else {check_id(r, "run_id") for r in run_ids}
+        tid = None if thread_id is None else check_id(thread_id, "thread_id")
+        found = [
+            live
+            for live in list(self.manager.live.values())
+            if not live.done.is_set()
+            and live.record["status"] in statuses
+            and (tid is None or live.record["thread_id"] == tid)
+            and (wanted is None or live.run_id in wanted)
+        ]
+        if not found:
+            raise NotFoundError(
+                "No matching runs to cancel: check the thread and run ids; the runs may "
+                "have ended or been deleted"
+            )
+        for live in found:
+            self.manager.cancel(live, action, f"{action} requested via POST /runs/cancel")
+        return len(found)
 
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
