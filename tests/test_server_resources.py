@@ -19,6 +19,7 @@ import http.server
 import itertools
 import threading
 import uuid
+import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ redis_url = _redis.redis_url
 
 GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
 GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow", f"chat={EXAMPLE}:chat")
-SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks")
+SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks", "--cron-interval", "0.1")
 ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
 
 
@@ -596,6 +597,135 @@ async def test_the_servers_messages_mode(client: Any) -> None:
     assert "".join(t[0]["content"] for t in tuples) == contents[-1]
 
 
+# -- crons -------------------------------------------------------------------------------
+
+EVERY_SECOND = "* * * * * *"  # croniter's sixth field: seconds
+
+
+async def test_crons_create_get_search_count_update_delete(client: Any) -> None:
+    t = tag()
+    thread = await client.threads.create()
+    on_thread = await client.crons.create_for_thread(
+        thread["thread_id"],
+        "echo",
+        schedule="0 9 * * 1-5",
+        input={"input": "x"},
+        metadata={"t": t, "k": 1},
+        enabled=False,
+    )
+    stateless = await client.crons.create(
+        "echo",
+        schedule="30 6 * * *",
+        timezone="Europe/Paris",
+        metadata={"t": t, "k": 2},
+        enabled=False,
+        on_run_completed="keep",
+    )
+    assert on_thread["thread_id"] == thread["thread_id"]
+    assert on_thread["assistant_id"] == ECHO_DEFAULT
+    assert on_thread["payload"]["input"] == {"input": "x"}
+    assert on_thread["payload"]["config"]["configurable"]["cron_id"] == on_thread["cron_id"]
+    assert on_thread["on_run_completed"] is None
+    assert (stateless["thread_id"], stateless["on_run_completed"]) == (None, "keep")
+    next_run = datetime.datetime.fromisoformat(stateless["next_run_date"])
+    paris = next_run.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    assert (paris.hour, paris.minute) == (6, 30)
+    assert await client.crons.count(metadata={"t": t}) == 2
+    assert await client.crons.count(thread_id=thread["thread_id"]) == 1
+    found = await client.crons.search(metadata={"t": t})
+    assert [c["cron_id"] for c in found] == [stateless["cron_id"], on_thread["cron_id"]]
+    oldest = await client.crons.search(metadata={"t": t}, sort_by="created_at", sort_order="asc")
+    assert [c["cron_id"] for c in oldest] == [on_thread["cron_id"], stateless["cron_id"]]
+    assert [c["cron_id"] for c in await client.crons.search(metadata={"t": t}, limit=1)] == [
+        stateless["cron_id"]
+    ]
+    selected = await client.crons.search(metadata={"t": t, "k": 1}, select=["cron_id", "schedule"])
+    assert selected == [{"cron_id": on_thread["cron_id"], "schedule": "0 9 * * 1-5"}]
+    updated = await client.crons.update(
+        on_thread["cron_id"], schedule="15 10 * * *", metadata={"k": 3}, input={"input": "y"}
+    )
+    assert updated["schedule"] == "15 10 * * *"
+    assert updated["metadata"] == {"t": t, "k": 3}
+    assert updated["payload"]["input"] == {"input": "y"}
+    assert updated["next_run_date"] != on_thread["next_run_date"]
+    assert datetime.datetime.fromisoformat(updated["next_run_date"]).minute == 15
+    await client.crons.delete(stateless["cron_id"])
+    assert await client.crons.count(metadata={"t": t}) == 1
+    with pytest.raises(NotFoundError):
+        await client.crons.delete(stateless["cron_id"])
+    # Deleting the thread deletes its crons.
+    await client.threads.delete(thread["thread_id"])
+    assert await client.crons.count(metadata={"t": t}) == 0
+
+
+async def test_crons_refuse_bad_schedules_timezones_assistants_and_threads(client: Any) -> None:
+    with pytest.raises(UnprocessableEntityError, match="cron schedule"):
+        await client.crons.create("echo", schedule="every day")
+    with pytest.raises(UnprocessableEntityError, match="timezone"):
+        await client.crons.create("echo", schedule="* * * * *", timezone="Mars/Olympus")
+    with pytest.raises(NotFoundError):
+        await client.crons.create(str(uuid.uuid4()), schedule="* * * * *")
+    with pytest.raises(NotFoundError):
+        await client.crons.create_for_thread(str(uuid.uuid4()), "echo", schedule="* * * * *")
+
+
+async def runs_of(client: Any, thread_id: str) -> list[dict[str, Any]]:
+    return list(await client.runs.list(thread_id, limit=100))
+
+
+async def test_a_thread_cron_runs_on_schedule_until_disabled(client: Any) -> None:
+    t = tag()
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    cron = await client.crons.create_for_thread(
+        tid, "echo", schedule=EVERY_SECOND, input={"input": "tick"}, metadata={"t": t}
+    )
+
+    async def two() -> bool:
+        return len([r for r in await runs_of(client, tid) if r["status"] == "success"]) >= 2
+
+    await until(two, "two runs of the cron")
+    runs = await runs_of(client, tid)
+    assert all(r["metadata"]["t"] == t for r in runs)
+    assert all(r["kwargs"]["config"]["configurable"]["cron_id"] == cron["cron_id"] for r in runs)
+    await client.crons.update(cron["cron_id"], enabled=False)
+    made = len(await runs_of(client, tid))
+    await anyio.sleep(2.5)  # two ticks of the schedule pass: no more runs (one was in flight)
+    assert len(await runs_of(client, tid)) <= made + 1
+    assert (await client.threads.get_state(tid))["values"]["log"][:2] == ["tick", "tick"]
+
+
+async def test_a_stateless_cron_runs_each_tick_on_a_new_thread(client: Any) -> None:
+    with receiving() as receiver:
+        cron = await client.crons.create(
+            "echo", schedule=EVERY_SECOND, input={"input": "s"}, webhook=receiver.url
+        )
+        bodies = await received(receiver, 2)
+        await client.crons.delete(cron["cron_id"])
+    assert len({b["run_id"] for b in bodies}) == len(bodies)
+    assert len({b["thread_id"] for b in bodies}) == len(bodies)
+    assert all(b["status"] == "success" and b["values"]["log"] == ["s"] for b in bodies)
+
+
+async def test_a_cron_whose_ticks_were_missed_while_down_runs_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    every_five = "*/5 * * * * *"
+    with running_server(tmp_path, graphs=GRAPHS, db=db, extra_args=SWEEP) as first:
+        async with get_client(url=first.url) as client:
+            tid = (await client.threads.create())["thread_id"]
+            await client.crons.create_for_thread(tid, "echo", schedule=every_five, input={})
+            before = len(await runs_of(client, tid))
+    await anyio.sleep(11)  # two or three ticks pass while no server runs
+    with running_server(tmp_path, graphs=GRAPHS, db=db, extra_args=SWEEP) as again:
+        async with get_client(url=again.url) as client:
+
+            async def fired() -> bool:
+                return len(await runs_of(client, tid)) > before
+
+            await until(fired, "the missed tick's run")
+            assert len(await runs_of(client, tid)) == before + 1  # once, not per missed tick
+
+
 # -- scale-out -----------------------------------------------------------------------------
 
 
@@ -679,3 +809,25 @@ async def test_scale_out_assistants_threads_and_runs_across_processes(
             ]
             assert "messages/metadata" in events
             assert events.count("messages/partial") > 3
+
+            # crons: one run per tick although both API processes schedule, and on after
+            # one of them is killed
+            crid = (await a.threads.create())["thread_id"]
+            cron = await a.crons.create_for_thread(crid, "echo", schedule=EVERY_SECOND, input={})
+
+            async def three() -> bool:
+                return len(await runs_of(b, crid)) >= 3
+
+            await until(three, "three ticks")
+            cluster.kill("API1")
+            made = len(await runs_of(b, crid))
+
+            async def more() -> bool:
+                return len(await runs_of(b, crid)) >= made + 2
+
+            await until(more, "two more ticks with one API process left")
+            await b.crons.update(cron["cron_id"], enabled=False)
+            runs = await runs_of(b, crid)
+            starts = sorted(datetime.datetime.fromisoformat(r["created_at"]) for r in runs)
+            gaps = [(y - x).total_seconds() for x, y in itertools.pairwise(starts)]
+            assert min(gaps) > 0.5, gaps  # one run per tick: never two for one second

@@ -174,6 +174,13 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         "receiver on this machine; refused by default",
     )
     serve.add_argument(
+        "--cron-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often crons that are due are looked for (default 5)",
+    )
+    serve.add_argument(
         "--ttl-sweep",
         type=float,
         default=300.0,

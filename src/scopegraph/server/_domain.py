@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
 from ._assistants import Assistants
+from ._crons import Crons
 from ._graphs import Graphs
 from ._models import RunCreate, Superstep, ThreadTTL
 
@@ -82,6 +83,7 @@ class Backend(Protocol):
 
     graphs: Graphs
     assistants: Assistants
+    crons: Crons
 
     # -- life ----------------------------------------------------------------------------
 
@@ -109,6 +111,10 @@ class Backend(Protocol):
     async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
         """After an assistant was deleted: cancel its runs that have not ended and, with
         ``delete_threads``, delete the threads whose ``metadata.assistant_id`` names it."""
+        ...
+
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        """Make the run of a cron that is due (``tick``: its ``next_run_date``)."""
         ...
 
     # -- threads -------------------------------------------------------------------------

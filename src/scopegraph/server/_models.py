@@ -10,6 +10,7 @@ Fields that LangGraph's API does not know are ignored, as LangGraph's server ign
 
 from __future__ import annotations
 
+import datetime
 import typing
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,12 @@ from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
 
 __all__ = (
+    "CRON_RUN_FIELDS",
+    "CronCount",
+    "CronCreate",
+    "CronPatch",
+    "CronRun",
+    "CronSearch",
     "AssistantCount",
     "AssistantCreate",
     "AssistantField",
@@ -318,6 +325,85 @@ class RunsCancel(_Body):
                 "Must provide either a status, or both 'thread_id' and 'run_ids'",
             )
         return self
+
+
+class CronRun(_Body):
+    """The run a cron makes at each tick (LangGraph's cron payload)."""
+
+    input: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    checkpoint_during: bool | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    webhook: str | None = None
+    multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] | None = None
+    stream_mode: StreamModeName | list[StreamModeName] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+
+
+CRON_RUN_FIELDS = tuple(CronRun.model_fields)
+
+
+class CronCreate(CronRun):
+    assistant_id: str
+    schedule: str
+    end_time: datetime.datetime | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    """A stateless cron's: whether each run's thread is deleted after the run."""
+
+
+class CronPatch(CronRun):
+    schedule: str | None = None
+    end_time: datetime.datetime | None = None
+    enabled: bool | None = None
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+CronSortBy = Literal[
+    "cron_id", "assistant_id", "thread_id", "created_at", "updated_at", "next_run_date", "end_time"
+]
+
+
+class CronCount(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CronSearch(CronCount):
+    enabled: bool | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: CronSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: (
+        list[
+            Literal[
+                "cron_id",
+                "assistant_id",
+                "thread_id",
+                "end_time",
+                "schedule",
+                "timezone",
+                "created_at",
+                "updated_at",
+                "user_id",
+                "payload",
+                "next_run_date",
+                "metadata",
+                "enabled",
+                "on_run_completed",
+            ]
+        ]
+        | None
+    ) = None
 
 
 class AssistantLatest(_Body):

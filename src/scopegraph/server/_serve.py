@@ -414,6 +414,7 @@ def main_serve(args: Any) -> int:
         shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
         ttl_sweep_seconds=args.ttl_sweep,
+        cron_interval_seconds=args.cron_interval,
         webhook_loopback=args.allow_loopback_webhooks,
     )
     workers: list[list[str]] = []

@@ -34,6 +34,8 @@ class ServerSettings(BaseModel):
     webhook_loopback: bool = False
     """Allow webhooks to loopback URLs (``localhost``, ``127.0.0.1``...): refused by
     default, as LangGraph's server refuses them."""
+    cron_interval_seconds: float = Field(default=5.0, gt=0)
+    """How often the cron scheduler looks for crons that are due (LangGraph: 5 s)."""
     ttl_sweep_seconds: float = Field(default=300.0, gt=0)
     """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
     latest checkpoint)."""

@@ -117,13 +117,19 @@ POSTGRES = Dialect(
 ASSISTANTS = "scopegraph_server_assistants"
 ASSISTANT_VERSIONS = "scopegraph_server_assistant_versions"
 THREAD_TTL = "scopegraph_server_thread_ttl"
+CRONS = "scopegraph_server_crons"
 
 
 def _resource_tables(d: Dialect) -> tuple[str, ...]:
     """The assistants (their latest version's document, and what searches filter and
     sort on) and every version of each (:mod:`scopegraph.server._assistants`); when
-    threads expire (:mod:`scopegraph.server._ttl`)."""
+    threads expire (:mod:`scopegraph.server._ttl`); crons (:mod:`scopegraph.server._crons`)."""
     return (
+        f"CREATE TABLE IF NOT EXISTS {CRONS} (cron_id TEXT PRIMARY KEY, "
+        "assistant_id TEXT NOT NULL, thread_id TEXT, enabled INTEGER NOT NULL, "
+        f"next_run_date TEXT, end_time TEXT, metadata {d.json_type} NOT NULL, "
+        f"created_at TEXT NOT NULL, updated_at TEXT NOT NULL, body {d.blob} NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {CRONS}_due ON {CRONS} (next_run_date)",
         f"CREATE TABLE IF NOT EXISTS {THREAD_TTL} (thread_id TEXT PRIMARY KEY, "
         "strategy TEXT NOT NULL, expires_at TEXT NOT NULL)",
         f"CREATE INDEX IF NOT EXISTS {THREAD_TTL}_due ON {THREAD_TTL} (expires_at)",
@@ -381,7 +387,7 @@ _PG_MIGRATIONS = (
         "metadata = convert_from(body, 'UTF8')::jsonb->'metadata'",
         *_INDEXES,
     ),
-    # Version 3: assistants and their versions, threads' TTLs.
+    # Version 3: assistants and their versions, threads' TTLs, crons.
     _resource_tables(POSTGRES),
 )
 

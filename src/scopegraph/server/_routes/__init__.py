@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, runs, system, threads
+from . import assistants, crons, runs, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
-ROUTERS: tuple[APIRouter, ...] = (runs.router, threads.router, assistants.router, system.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    runs.router,
+    threads.router,
+    assistants.router,
+    crons.router,
+    system.router,
+)
 """In the order requests are matched against them: runs first, run creation being the
 hot path. No two routers share a path, so the order changes nothing else."""
 

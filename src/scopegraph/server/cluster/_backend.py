@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 import anyio
 
 from .._assistants import Assistants, merge_into_run
+from .._crons import Crons, cron_run_id, run_request, schedule_forever
 from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
@@ -107,6 +108,7 @@ class ClusterBackend:
         self.docs = docs
         self.assistants = Assistants(graphs, docs, shared=True)
         self.ttls = ThreadTTLs(docs)
+        self.crons = Crons(self.assistants, docs)
         self.cluster = cluster
         self.queue = cluster.queue
         self.settings = settings
@@ -130,6 +132,9 @@ class ClusterBackend:
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
             tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
+            )
             if self.runs_worker:
                 cluster.worker = Worker(
                     self.graphs.graphs,
@@ -156,7 +161,7 @@ class ClusterBackend:
         worker = self.cluster.worker
         return {
             "version": "0.1.0",
-            "flags": {"assistants": True, "crons": False},
+            "flags": {"assistants": True, "crons": True},
             "graphs": list(self.graphs.graphs),
             "mode": "cluster",
             "worker_id": None if worker is None else worker.worker_id,
@@ -181,6 +186,12 @@ class ClusterBackend:
             while rows := await self.queue.search_threads(owned, limit=100):
                 for row in rows:
                     await self.cluster.delete_thread(row["thread_id"], self.graphs.checkpointer)
+
+    @_translated
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        # The tick's run id: a second process firing the same tick finds the same run.
+        run_id = cron_run_id(cron["cron_id"], tick)
+        await self._create(cron["thread_id"], run_request(cron), run_id=run_id)
 
     # -- threads -------------------------------------------------------------------------
 
@@ -312,6 +323,7 @@ class ClusterBackend:
         thread = await self.thread(thread_id)
         await self.cluster.delete_thread(thread["thread_id"], self.graphs.checkpointer)
         await self.ttls.clear(thread["thread_id"])
+        await self.crons.delete_for_thread(thread["thread_id"])
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -328,7 +340,9 @@ class ClusterBackend:
         if row["metadata"].get("graph_id") != graph_id:
             await self.queue.patch_thread(thread_id, {"graph_id": graph_id})
 
-    async def _create(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
+    async def _create(
+        self, thread_id: str | None, body: RunCreate, *, run_id: str | None = None
+    ) -> dict[str, Any]:
         """Queue a run; its queue row."""
         if body.webhook:
             check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
@@ -344,6 +358,7 @@ class ClusterBackend:
             thread_id=thread_id,
             payload=merge_into_run(assistant, body.payload()),
             temporary=thread_id is None,
+            run_id=run_id,
         )
 
     async def _row(self, thread_id: str, run_id: str) -> dict[str, Any]:

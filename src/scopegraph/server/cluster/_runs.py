@@ -159,11 +159,16 @@ class Cluster:
         thread_id: str | None,
         payload: dict[str, Any],
         temporary: bool,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
+        """Queue a run (``run_id``: its id, e.g. a cron tick's; queueing the same id again
+        returns the run already queued, and a stateless one gets the same thread)."""
         if self.draining:
             raise UnavailableError("this server is shutting down and takes no new runs")
         strategy = payload.get("multitask_strategy") or "enqueue"
-        run_id = str(uuid.uuid4())
+        if run_id is not None and thread_id is None:
+            thread_id = str(uuid.uuid5(uuid.UUID(run_id), "thread"))
+        run_id = run_id or str(uuid.uuid4())
         document = {
             **payload,
             "run_id": run_id,

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 
 from .._assistants import Assistants, merge_into_run
+from .._crons import Crons, run_request, schedule_forever
 from .._domain import (
     TERMINAL,
     CancelAction,
@@ -56,6 +57,7 @@ class LocalBackend:
         self.settings = settings
         self.assistants = Assistants(graphs, docs, shared=False)
         self.ttls = ThreadTTLs(docs)
+        self.crons = Crons(self.assistants, docs)
         self.manager = RunManager(
             graphs.graphs,
             docs,
@@ -72,6 +74,9 @@ class LocalBackend:
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
             tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
+            )
             try:
                 yield
             finally:
@@ -90,7 +95,7 @@ class LocalBackend:
         manager = self.manager
         return {
             "version": "0.1.0",
-            "flags": {"assistants": True, "crons": False},
+            "flags": {"assistants": True, "crons": True},
             "graphs": list(self.graphs.graphs),
             "cleanups_finished": manager.cleanups_finished,
             "runs_in_memory": len(manager.live),
@@ -112,6 +117,9 @@ class LocalBackend:
             while found := await self.docs.threads({"assistant_id": assistant_id}, None, 100, 0):
                 for thread in found:
                     await self.delete_thread(thread["thread_id"])
+
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        await self.create_run(cron["thread_id"], run_request(cron))
 
     # -- threads -------------------------------------------------------------------------
 
@@ -220,6 +228,7 @@ class LocalBackend:
             await self.docs.delete_runs(tid)
             await self.docs.delete("thread", tid)
             await self.ttls.clear(tid)
+            await self.crons.delete_for_thread(tid)
         finally:
             manager.deleting.discard(tid)
 
