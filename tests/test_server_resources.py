@@ -234,6 +234,8 @@ async def test_deleting_an_assistant_cancels_its_runs_and_with_delete_threads_it
 ) -> None:
     assistant = await client.assistants.create("slow")
     aid = assistant["assistant_id"]
+    await client.crons.create(aid, schedule="0 0 1 1 *", enabled=False)
+    assert await client.crons.count(assistant_id=aid) == 1
     thread = await client.threads.create(metadata={"assistant_id": aid})
     parts = client.runs.stream(thread["thread_id"], aid, input={"input": "x"}, stream_mode="custom")
     async for part in parts:
@@ -242,6 +244,7 @@ async def test_deleting_an_assistant_cancels_its_runs_and_with_delete_threads_it
             break
     await client.assistants.delete(aid, delete_threads=True)
     await parts.aclose()
+    assert await client.crons.count(assistant_id=aid) == 0  # its crons went with it
     with pytest.raises(NotFoundError):
         await client.threads.get(thread["thread_id"])
     assert f"cleanup {run_id}" in server.cleanups()

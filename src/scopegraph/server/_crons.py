@@ -268,6 +268,14 @@ class Crons:
         if not await self.docs.op(op):
             raise NotFoundError(f"Cron '{cid}' not found")
 
+    async def delete_for_assistant(self, assistant_id: str) -> None:
+        """Delete the assistant's crons (the assistant was deleted)."""
+
+        def op() -> SqlOp[None]:
+            yield f"DELETE FROM {CRONS} WHERE assistant_id = {self._m}", (assistant_id,)
+
+        await self.docs.op(op)
+
     async def delete_for_thread(self, thread_id: str) -> None:
         """Delete the thread's crons (the thread is being deleted)."""
 

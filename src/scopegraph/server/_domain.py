@@ -109,8 +109,9 @@ class Backend(Protocol):
     # -- assistants ----------------------------------------------------------------------
 
     async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
-        """After an assistant was deleted: cancel its runs that have not ended and, with
-        ``delete_threads``, delete the threads whose ``metadata.assistant_id`` names it."""
+        """After an assistant was deleted: delete its crons, cancel its runs that have not
+        ended and, with ``delete_threads``, delete the threads whose
+        ``metadata.assistant_id`` names it."""
         ...
 
     async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:

@@ -178,6 +178,7 @@ class ClusterBackend:
 
     @_translated
     async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        await self.crons.delete_for_assistant(assistant_id)
         reason = f"assistant {assistant_id} was deleted"
         for run_id in await self.queue.active_runs(assistant_id=assistant_id):
             await self.cluster.cancel(run_id, "interrupt", reason)

@@ -109,6 +109,7 @@ class LocalBackend:
     # -- assistants ----------------------------------------------------------------------
 
     async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        await self.crons.delete_for_assistant(assistant_id)
         manager = self.manager
         for live in list(manager.live.values()):
             if live.record.get("assistant_id") == assistant_id and not live.done.is_set():
