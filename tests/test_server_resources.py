@@ -42,7 +42,12 @@ redis_server = _redis.redis_server
 redis_url = _redis.redis_url
 
 GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
-GRAPHS = (f"echo={GRAPHS_FILE}:echo", f"slow={GRAPHS_FILE}:slow", f"chat={EXAMPLE}:chat")
+GRAPHS = (
+    f"echo={GRAPHS_FILE}:echo",
+    f"slow={GRAPHS_FILE}:slow",
+    f"chat={EXAMPLE}:chat",
+    f"pipeline={EXAMPLE}:pipeline",
+)
 SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks", "--cron-interval", "0.1")
 ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
 
@@ -225,6 +230,17 @@ async def test_graph_schemas_and_subgraphs_per_assistant(client: Any) -> None:
     schemas = await client.assistants.get_schemas(assistant["assistant_id"])
     assert schemas["graph_id"] == "slow"
     assert await client.assistants.get_subgraphs(assistant["assistant_id"]) == {}
+    subgraphs = await client.assistants.get_subgraphs("pipeline")
+    assert list(subgraphs) == ["summarise"]
+    assert set(subgraphs["summarise"]) == {
+        "input_schema",
+        "output_schema",
+        "state_schema",
+        "config_schema",
+        "context_schema",
+    }
+    assert await client.assistants.get_subgraphs("pipeline", namespace="summarise") == subgraphs
+    assert await client.assistants.get_subgraphs("pipeline", namespace="gather") == {}
     with pytest.raises(NotFoundError):
         await client.assistants.get_graph(str(uuid.uuid4()))
 

@@ -123,6 +123,31 @@ async def get_schemas(assistant_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/{assistant_id}/subgraphs")
-async def get_subgraphs(assistant_id: str, request: Request) -> dict[str, Any]:
-    await _graph_of(request, assistant_id)
-    return {}
+async def get_subgraphs(
+    assistant_id: str, request: Request, recurse: bool = False
+) -> dict[str, Any]:
+    return await _subgraphs(request, assistant_id, None, recurse)
+
+
+@router.get("/{assistant_id}/subgraphs/{namespace}")
+async def get_subgraphs_at(
+    assistant_id: str, namespace: str, request: Request, recurse: bool = False
+) -> dict[str, Any]:
+    return await _subgraphs(request, assistant_id, namespace, recurse)
+
+
+async def _subgraphs(
+    request: Request, assistant_id: str, namespace: str | None, recurse: bool
+) -> dict[str, Any]:
+    """LangGraph's answer: ``{namespace: the subgraph's schemas}`` for the nodes that
+    run a graph (``namespace``: only that one; ``recurse``: nested ones too)."""
+    graph_id, graph = await _graph_of(request, assistant_id)
+    found = getattr(graph, "aget_subgraphs", None)
+    if found is None:  # a bridged LangGraph graph without the method
+        return {}
+    out: dict[str, Any] = {}
+    async for ns, subgraph in found(namespace=namespace, recurse=recurse):
+        schemas = schemas_json(graph_id, subgraph)
+        schemas.pop("graph_id")
+        out[ns] = schemas
+    return out
