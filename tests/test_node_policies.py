@@ -563,7 +563,7 @@ class _SlowPutSaver(InMemorySaver):
         super().__init__()
         self.log = log
 
-    async def aput(self, *args: Any, **kwargs: Any) -> None:
+    async def aput(self, *args: Any, **kwargs: Any) -> Any:
         self.log.append("put.start")
         for _ in range(3):
             await anyio.lowlevel.checkpoint()

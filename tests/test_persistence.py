@@ -1259,7 +1259,7 @@ async def test_a_lost_async_write_is_the_run_s_only_error_while_a_node_runs() ->
             parent_records=parent_records,
         )
 
-    saver.aput = aput  # type: ignore[method-assign]
+    saver.aput = aput  # type: ignore[method-assign,assignment]
 
     async def second(state: dict[str, Any]) -> dict[str, Any]:
         second_started.set()

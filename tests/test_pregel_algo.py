@@ -14,6 +14,7 @@ from scopegraph._pregel._task import Task, task_id
 from scopegraph._spec import GraphSpec
 from scopegraph._types import Interrupt
 from scopegraph.checkpoint import Checkpoint, CheckpointNotFoundError
+from scopegraph.errors import ParentCommand
 
 
 class State(TypedDict, total=False):
@@ -133,8 +134,10 @@ def test_collect_keeps_every_write_of_a_key_and_updates_lists_them() -> None:
 def test_collect_rejects_parent_commands_outside_a_subgraph_and_unknown_gotos() -> None:
     spec = _spec()
     task = Task(spec.nodes["a"], {}, (), ("__pregel_pull", "a"), (0, "a"))
-    with pytest.raises(InvalidUpdateError, match="is not a subgraph"):
+    with pytest.raises(ParentCommand) as raised:  # LangGraph's: the root run raises it
         _algo.collect(spec, task, Command(graph=Command.PARENT), subgraph=False)
+    assert raised.value.args[0] == Command(graph=Command.PARENT)
+    assert "is not a subgraph" in "".join(raised.value.__notes__)
     with pytest.raises(InvalidUpdateError, match="'nowhere' is not a node"):
         _algo.collect(spec, task, Command(goto="nowhere"), subgraph=False)
 

@@ -310,3 +310,24 @@ async def test_a_mock_node_is_called_and_a_root_tasks_result_is_its_value() -> N
     assert await graph.ainvoke(1, config) == 3
     history = [s async for s in graph.aget_state_history(config)]
     assert [t.result for s in history for t in s.tasks] == [1, 1, 1]
+
+
+async def test_a_plain_annotated_class_is_a_dict_state() -> None:
+    # As LangGraph: a class that is neither a TypedDict, a dataclass nor a pydantic model
+    # declares the keys with its annotations; nodes get and return dicts.
+    class Plain:
+        log: Annotated[list[str], operator.add]
+        name: str
+
+    seen: list[Any] = []
+
+    async def node(state: Any) -> dict[str, Any]:
+        seen.append(state)
+        return {"log": ["node"], "name": "node", "unknown": 1}
+
+    graph = StateGraph(Plain).add_node("node", node).add_edge(START, "node").compile()
+    assert await graph.ainvoke({"log": ["in"], "name": "in"}) == {
+        "log": ["in", "node"],
+        "name": "node",
+    }
+    assert seen == [{"log": ["in"], "name": "in"}]

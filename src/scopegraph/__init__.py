@@ -106,3 +106,13 @@ def _load_jsonschema() -> _Any:
 
 _register_integration("graph drawing", "langchain_core", _load_langchain_graph)
 _register_integration("json schema", "pydantic", _load_jsonschema)
+
+
+def _load_runnable() -> _Any:
+    # graph | runnable: the graph as a LangChain Runnable, as LangGraph's is.
+    from ._langchain_runnable import GraphRunnable
+
+    return GraphRunnable
+
+
+_register_integration("langchain runnable", "langchain_core", _load_runnable)

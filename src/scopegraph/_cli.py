@@ -218,6 +218,25 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         default=10.0,
         help="scale-out mode: seconds a worker holds a run between heartbeats",
     )
+    _add_operations(serve)
+
+
+def _add_operations(parser: argparse.ArgumentParser) -> None:
+    """Logs and traces (docs/operations.md), for ``serve`` and ``worker``."""
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=("text", "json"),
+        help="json: one JSON object per log line, with run_id and thread_id on the lines "
+        "of a run and request_id on those of a request",
+    )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="export OpenTelemetry spans of runs and nodes with OTLP over HTTP (to "
+        "OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318; setting that variable "
+        "also turns this on); needs pip install 'scopegraph[otlp]'",
+    )
 
 
 def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
@@ -272,6 +291,21 @@ def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="cancel a run after this many seconds (status timeout); none by default",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this worker's Prometheus metrics at http://HOST:PORT/metrics (a worker "
+        "has no HTTP API); needs pip install 'scopegraph[metrics]'",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address of --metrics-port (default 127.0.0.1)",
+    )
+    _add_operations(worker)
 
 
 @dataclass

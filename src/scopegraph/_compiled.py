@@ -190,6 +190,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         bound = merge_configs(self.config, config, cast(RunnableConfig, kwargs))
         return self.copy({"config": bound})
 
+    def __or__(self, other: Any) -> Any:
+        """``graph | runnable``: a LangChain chain that starts with this graph (LangGraph's
+        graphs are LangChain runnables); needs langchain_core."""
+        return _as_runnable(self) | other
+
+    def __ror__(self, other: Any) -> Any:
+        """``{"key": runnable} | graph``: a LangChain chain that ends with this graph;
+        needs langchain_core. (A LangChain runnable on the left refuses the graph, which
+        is not a ``Runnable``: start the chain from the graph or from a dict.)"""
+        return other | _as_runnable(self)
+
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         """The graph's name (or ``name``), with ``suffix`` as LangChain's runnables add
         it: ``"LangGraphInput"``, ``"my_graph_input"``."""
@@ -966,6 +977,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 except StopAsyncIteration:
                     return
                 yield from batch
+
+
+def _as_runnable(graph: CompiledStateGraph[Any, Any, Any, Any]) -> Any:
+    """``graph`` as a LangChain ``Runnable`` (``scopegraph._langchain_runnable``)."""
+    wrap = integration("langchain runnable")
+    if wrap is None:
+        raise ImportError(
+            "composing a graph with | makes a LangChain chain, and langchain_core is not "
+            "installed: pip install 'scopegraph[langchain]'"
+        )
+    return wrap(graph)
 
 
 def _schemas() -> Any:

@@ -18,8 +18,9 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         ├── ContextError                    [RuntimeError] a node helper used outside a node
         ├── GraphInterrupt                  raised by ``interrupt()`` to pause a node; the
         │                                   runtime catches it (let it propagate in node code)
-        ├── ParentCommand                   internal: carries ``Command(graph=PARENT)`` out of
-        │                                   a subgraph to its parent's node; never escapes a run
+        ├── ParentCommand                   carries ``Command(graph=PARENT)`` out of a subgraph
+        │                                   to its parent's node; raised by a root run (as
+        │                                   LangGraph), ``.args[0]`` is the command
         ├── checkpoint.CheckpointError      persistence (``scopegraph/checkpoint/_model.py``)
         │   ├── CheckpointNotFoundError     [KeyError] no such thread / checkpoint
         │   ├── CheckpointConflictError     another writer moved the thread's head
@@ -199,7 +200,8 @@ class ContextError(ScopegraphError, RuntimeError):
 class ParentCommand(ScopegraphError):
     """Carries a ``Command(graph=Command.PARENT)`` out of a subgraph to its parent's node.
 
-    Internal: the parent's node turns it back into a ``Command``; it never escapes a run.
+    The parent's node turns it back into a ``Command``. A root run (no parent) raises it to
+    its caller, as LangGraph does: ``error.args[0]`` (or ``error.command``) is the command.
     """
 
     def __init__(self, command: Any) -> None:

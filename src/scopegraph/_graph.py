@@ -24,7 +24,7 @@ from ._spec import (
     builder_channels,
     check_interrupt_nodes,
 )
-from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, Command, RetryPolicy, TimeoutPolicy, TracePolicy
 from ._typing import ContextT, InputT, OutputT, StateT
 from .cache import BaseCache
 from .checkpoint._base import BaseCheckpointSaver
@@ -397,13 +397,16 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     optional) works in annotations and at runtime.
 
     Args:
-        state_schema: a TypedDict, dataclass or pydantic model. ``Annotated[T, reducer]``
+        state_schema: a TypedDict, dataclass or pydantic model (a plain class with
+            annotations reads as a TypedDict, as in LangGraph). ``Annotated[T, reducer]``
             declares how concurrent or repeated updates to a key are combined.
         context_schema: the type of the run context nodes get as ``runtime.context``.
         input_schema: the schema of the run input, if narrower than the state.
         output_schema: the schema of the run output, if narrower than the state.
-        config_schema, input, output: LangGraph's deprecated spellings of
-            ``context_schema``, ``input_schema``, ``output_schema`` (a DeprecationWarning).
+
+    The keywords ``config_schema``, ``input`` and ``output`` are LangGraph's deprecated
+    spellings of ``context_schema``, ``input_schema``, ``output_schema`` (a
+    DeprecationWarning).
 
     Example::
 
@@ -461,6 +464,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         metadata: dict[str, Any] | None = None,
         destinations: Sequence[str] | dict[str, str] | None = None,
         input_schema: Any | None = None,
+        trace_policy: TracePolicy | None = None,
         retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
     ) -> Self:
         """Add a node. ``add_node(fn)`` names the node after the function.
@@ -488,8 +492,17 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             input_schema: the view of the state the node receives (its keys only), when
                 it is not the graph's state schema; by default the annotation of the
                 node's first parameter, when that is a state schema class.
+            trace_policy: what the LangChain tracers in the run's ``callbacks`` record as
+                this node's input and output (:class:`~scopegraph.types.TracePolicy`);
+                the node, the state, the streams and the other handlers are unaffected.
         """
         name, action = _node_name(node, action)
+        if trace_policy is not None and not isinstance(trace_policy, TracePolicy):
+            raise TypeError(
+                f"add_node({name!r}, trace_policy=...) takes a TracePolicy, got "
+                f"{type(trace_policy).__name__}: use TracePolicy(process_inputs=..., "
+                "process_outputs=...)"
+            )
         # LangGraph allows editing after compile; a new compile() picks it up.
         self._check_new_name(name)
         policy = _retry_policies(name, retry_policy or retry)
@@ -505,6 +518,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         spec.timeout = time_limit
         spec.defer = defer
         spec.cache_policy = cache_policy
+        spec.trace_policy = trace_policy
         spec.metadata = dict(metadata or {})
         if input_schema is not None:
             spec.input_schema = (

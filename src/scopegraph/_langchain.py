@@ -21,7 +21,9 @@ once; called from a sync node's worker thread it hands the emission to the loop 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -39,9 +41,12 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
 from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
+from langchain_core.tracers.base import BaseTracer
 
 from ._ids import new_id
-from ._pregel import NodeContext
+from ._pregel import NodeContext, _algo
+from ._types import TracePolicy
+from .callbacks import GraphInterruptEvent, GraphResumeEvent, adispatch, graph_handlers
 
 __all__ = (
     "NodeCallbacks",
@@ -51,10 +56,14 @@ __all__ = (
     "enter_run",
     "exit_node",
     "exit_run",
+    "graph_lifecycle",
     "new_messages",
 )
 
 T = TypeVar("T")
+M = TypeVar("M", CallbackManager, CallbackManagerForChainRun)
+
+logger = logging.getLogger("scopegraph")
 
 
 def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
@@ -66,6 +75,9 @@ def _name(name: str | None, serialized: dict[str, Any] | None) -> str:
         if serialized.get("id"):
             return str(serialized["id"][-1])
     return "Unnamed"
+
+
+_NOTHING: Any = object()
 
 
 class _Child:
@@ -95,6 +107,11 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         self.node_run = uuid.UUID(ctx.run_id) if ctx.run_id else uuid.uuid4()
         self.seen: set[str] = set()
         """Ids of messages already sent to the ``messages`` stream by this node."""
+        self.pushed: list[tuple[int, str, Any]] = []
+        """``(attempt, key, message)``: a retried node keeps its last attempt's."""
+        self.returned: Any = _NOTHING
+        """The node's update without its pushed writes, once they were added."""
+        """``push_message()``'s writes, added to the node's writes when it returns."""
         self.loop: Any = None
         """The event loop's token, for callbacks from threads anyio did not start (sync
         tools run in asyncio's executor)."""
@@ -195,6 +212,19 @@ class NodeCallbacks(BaseCallbackHandler, _StreamingCallbackHandler[Any]):
         if tags:
             metadata = {**metadata, "tags": tags}
         self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
+
+    def push_message(self, message: BaseMessage, state_key: str | None) -> None:
+        """``push_message()``: the message goes to the ``messages`` stream now and, with a
+        ``state_key``, becomes a write of the node (before the writes it returns)."""
+        if message.id is not None:
+            self.seen.add(message.id)  # streamed: not again when the node returns it
+        stream = self.ctx.run.stream
+        if "messages" in stream.modes:
+            metadata = self.ctx.metadata  # LangGraph's: the node config's metadata
+            self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
+        if state_key:
+            attempt = self.ctx.attempt
+            self.pushed.append((0 if attempt is None else attempt.number, state_key, message))
 
     # -- models --------------------------------------------------------------------------
 
@@ -536,11 +566,59 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
     seen: set[str] | None = None
     if "messages" in ctx.run.stream.modes:
-        seen = set()
+        seen = _seen_in_run(ctx.run)
         new_messages(node_input, seen)
+    policy = ctx.task.node.trace_policy
     if not ctx.run.opts.cfg.has_callbacks:
-        return (token, None), seen  # no handler to tell: the common case, kept short
-    return (token, _start_node_run(ctx, node_input)), seen
+        if policy is not None:  # as LangGraph: the processors run, with nobody to tell
+            _recorded(node_input, policy.process_inputs)
+        return (token, None, policy, ctx), seen  # no handler to tell: the common case
+    return (token, _start_node_run(ctx, node_input, policy), policy, ctx), seen
+
+
+_SEEN = "_scopegraph_seen_messages"
+"""The attribute of a root ``Run`` holding the ids of the messages its nodes (and its
+subgraphs' nodes) got or streamed: a node's returned message is new to the ``messages``
+stream only if none of them did (LangGraph's handler keeps one such set per run)."""
+
+
+def _seen_in_run(run: Any) -> set[str]:
+    parent = run.opts.parent
+    while parent is not None:
+        run = parent.run
+        parent = run.opts.parent
+    seen: set[str] | None = getattr(run, _SEEN, None)
+    if seen is None:
+        seen = set()
+        setattr(run, _SEEN, seen)
+    return seen
+
+
+def _recorded(value: Any, process: Any) -> Any:
+    """What a tracer records of ``value`` under a ``TracePolicy`` processor: its result,
+    or ``value`` itself when there is none or it raised (fail-open, as LangGraph)."""
+    if process is None:
+        return value
+    try:
+        return process(value)
+    except Exception:
+        logger.exception("TracePolicy processor raised; the tracer records the real value")
+        return value
+
+
+def _split_handlers(manager: M) -> tuple[M, M]:
+    """``manager`` as two: its tracers (which record what a ``TracePolicy`` makes of a
+    node's payloads) and every other handler (which gets the real payloads). A streaming
+    tracer (``astream_events``, ``astream_log``) feeds the caller's own stream: not a
+    tracer here, as in LangGraph."""
+    tracers, others = copy.copy(manager), copy.copy(manager)
+    tracers.handlers = [
+        h
+        for h in manager.handlers
+        if isinstance(h, BaseTracer) and _StreamingCallbackHandler not in type(h).__mro__
+    ]
+    others.handlers = [h for h in manager.handlers if h not in tracers.handlers]
+    return others, tracers
 
 
 _GRAPH_RUN = "_scopegraph_callback_run"
@@ -554,7 +632,9 @@ def _user_callbacks(run: Any) -> Any:
     return callbacks
 
 
-def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChainRun | None:
+def _start_node_run(
+    ctx: NodeContext, node_input: Any, policy: TracePolicy | None
+) -> CallbackManagerForChainRun | None:
     user_callbacks = _user_callbacks(ctx.run)
     if not user_callbacks:
         return None
@@ -572,9 +652,16 @@ def _start_node_run(ctx: NodeContext, node_input: Any) -> CallbackManagerForChai
         manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
     elif graph_run is not None:
         manager.parent_run_id = graph_run.run_id
-    return manager.on_chain_start(
-        None, node_input, run_id=uuid.UUID(ctx.run_id), name=ctx.task.name
-    )
+    run_id = uuid.UUID(ctx.run_id)
+    name = ctx.task.name
+    recorded = node_input if policy is None else _recorded(node_input, policy.process_inputs)
+    if recorded is node_input:
+        return manager.on_chain_start(None, node_input, run_id=run_id, name=name)
+    others, tracers = _split_handlers(manager)
+    node_run = others.on_chain_start(None, node_input, run_id=run_id, name=name)
+    tracers.on_chain_start(None, recorded, run_id=run_id, name=name)
+    node_run.handlers = manager.handlers
+    return node_run
 
 
 def enter_run(run: Any) -> CallbackManagerForChainRun | None:
@@ -596,6 +683,27 @@ def enter_run(run: Any) -> CallbackManagerForChainRun | None:
     return graph_run
 
 
+async def graph_lifecycle(run: Any, kind: str) -> None:
+    """A root run with ``callbacks`` resumes (``kind="resume"``) or stops at interrupts
+    (``"interrupt"``): the config's graph callback handlers hear of it (LangGraph's
+    ``on_resume`` / ``on_interrupt``)."""
+    handlers = graph_handlers(_user_callbacks(run))
+    if not handlers:
+        return
+    persistence = run.persistence
+    checkpoint_id = "" if persistence is None else persistence.checkpoint_id or ""
+    run_id = uuid.UUID(run.run_id)
+    event: GraphInterruptEvent | GraphResumeEvent
+    if kind == "resume":
+        event = GraphResumeEvent(run_id, "pending", checkpoint_id, ())
+        method = "on_resume"
+    else:
+        status: Any = run.interrupt_status
+        event = GraphInterruptEvent(run_id, status, checkpoint_id, (), tuple(run.interrupts))
+        method = "on_interrupt"
+    await adispatch(handlers, method, event)
+
+
 def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
     """The root run's chain run ends."""
     if token is None:
@@ -608,14 +716,42 @@ def exit_run(token: Any, output: Any, error: BaseException | None) -> None:
 
 def exit_node(token: Any, output: Any = None, error: BaseException | None = None) -> None:
     """Called after the node ran, on every path: the node's chain run ends."""
-    context_token, node_run = token
+    context_token, node_run, policy, ctx = token
     var_child_runnable_config.reset(context_token)
+    if error is not None:
+        if node_run is not None:
+            node_run.on_chain_error(error)
+        return
+    handler = ctx.langchain
+    if handler is not None and handler.pushed:
+        _add_pushed_writes(ctx, handler.pushed)
+    recorded = output if policy is None else _recorded(output, policy.process_outputs)
     if node_run is None:
         return
-    if error is not None:
-        node_run.on_chain_error(error)
-    else:
+    if recorded is output:
         node_run.on_chain_end(output)
+        return
+    others, tracers = _split_handlers(node_run)
+    tracers.on_chain_end(recorded)  # tracers first, as LangGraph: no tracer run left open
+    others.on_chain_end(output)
+
+
+def _add_pushed_writes(ctx: NodeContext, pushed: list[tuple[int, str, Any]]) -> None:
+    """The node's ``push_message()`` writes come first among its writes (LangGraph sends
+    them as they are pushed); those of a failed attempt of a retried node are dropped with
+    its other writes, and so is a key the state does not have, as a returned write to it
+    is."""
+    task = ctx.task
+    spec = ctx.run.opts.spec
+    last = 0 if ctx.attempt is None else ctx.attempt.number
+    writes = [(k, v) for n, k, v in pushed if n == last and k in spec.reducers]
+    pushed.clear()
+    if writes:
+        handler = ctx.langchain
+        assert handler is not None
+        handler.returned = task.update  # the node's own update, for the messages stream
+        task.writes = [*writes, *task.writes]
+        task.update = _algo.updates_chunk(spec, task.writes)
 
 
 def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
@@ -623,6 +759,8 @@ def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
     handler = ctx.langchain
     if handler is not None:
         seen |= handler.seen
+        if handler.returned is not _NOTHING:  # the node pushed messages: what it returned
+            output = handler.returned
     found = new_messages(output, seen)
     if found:
         stream = ctx.run.stream

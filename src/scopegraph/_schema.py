@@ -210,12 +210,38 @@ def _is_untracked_value(extra: Any) -> bool:
     )
 
 
+def _langgraph_channel(extra: Any, name: str) -> bool:
+    """Whether ``extra`` is an instance of LangGraph's channel class ``name`` (recognized
+    without importing LangGraph)."""
+    cls = type(extra)
+    return cls.__name__ == name and cls.__module__.startswith("langgraph.")
+
+
+class _BatchReducer:
+    """LangGraph's ``DeltaChannel(reducer)``: ``reducer(state, [writes])``, folded one
+    write at a time (the same result: LangGraph requires the reducer to be
+    batching-invariant). Stored as a plain value, as every reducer channel's."""
+
+    __slots__ = ("reducer",)
+
+    def __init__(self, reducer: Callable[[Any, list[Any]], Any]) -> None:
+        self.reducer = reducer
+
+    def __call__(self, current: Any, update: Any) -> Any:
+        return self.reducer(current, [update])
+
+
 def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
     if typing.get_origin(annotation) is not typing.Annotated:
         return Channel(key, None, None)
     base, *extras = typing.get_args(annotation)
     if any(_is_untracked_value(extra) for extra in extras):
         return Channel(key, None, None, untracked=True)
+    for extra in reversed(extras):  # LangGraph's reducer channels, given as instances
+        if _langgraph_channel(extra, "DeltaChannel"):
+            return Channel(key, _BatchReducer(extra.reducer), _initial_for(base))
+        if _langgraph_channel(extra, "BinaryOperatorAggregate"):
+            return Channel(key, extra.operator, _initial_for(base))
     reducers = [extra for extra in extras if callable(extra) and not isinstance(extra, type)]
     if not reducers:
         return Channel(key, None, None)
@@ -257,10 +283,9 @@ class StateSchema:
             self.channels[ROOT] = _channel_for(self.name, ROOT, cls)
             return
         else:
-            raise GraphValidationError(
-                f"state schema {self.name} is not supported: use a TypedDict, a dataclass "
-                "or a pydantic BaseModel, e.g. class State(TypedDict): messages: list"
-            )
+            # A plain class with annotations: its annotations are the keys and the state
+            # is a dict, as for a TypedDict (LangGraph's reading).
+            self.kind = "typeddict"
         if self.kind == "dict":
             return
         try:

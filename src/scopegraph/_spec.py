@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 from ._constants import START
 from ._errors import GraphValidationError
 from ._schema import Channel, Reducer, StateSchema
-from ._types import CachePolicy, RetryPolicy, TimeoutPolicy
+from ._types import CachePolicy, RetryPolicy, TimeoutPolicy, TracePolicy
 
 __all__ = (
     "Branch",
@@ -75,6 +75,8 @@ class NodeSpec:
     """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
     cache_policy: CachePolicy | None = None
     """Reuse the node's writes for an input seen before (with ``compile(cache=...)``)."""
+    trace_policy: TracePolicy | None = None
+    """What the LangChain tracers record of this node's run (``add_node(trace_policy=)``)."""
     found_subgraphs: list[Any] | None = dataclasses.field(default=None, repr=False, compare=False)
     """:attr:`subgraphs`, once found."""
 

@@ -1,5 +1,5 @@
 """The small value types of the public API: Send, Command, RetryPolicy, TimeoutPolicy,
-StateUpdate, Overwrite, RunnableConfig."""
+StateUpdate, Overwrite, TracePolicy, RunnableConfig."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ __all__ = (
     "StateUpdate",
     "StreamMode",
     "TimeoutPolicy",
+    "TracePolicy",
     "default_cache_key",
     "default_retry_on",
+    "omit_payload",
 )
 
 StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"]
@@ -316,6 +318,32 @@ def default_cache_key(*args: Any, **kwargs: Any) -> str:
         return json.dumps([args, kwargs], sort_keys=True, default=repr, separators=(",", ":"))
     except (TypeError, ValueError):  # keys of mixed types cannot be sorted
         return repr((args, kwargs))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TracePolicy:
+    """What a node's own trace run records (LangGraph's ``TracePolicy``).
+
+    With ``add_node(..., trace_policy=TracePolicy(...))``, the LangChain tracers among the
+    run's ``callbacks`` (``BaseTracer`` subclasses such as LangSmith's) record the node's
+    input and output as the processors return them; every other callback handler, the
+    streams and the graph's state get the real values. The processors run whenever the
+    node runs with LangChain loaded, and fail open: one that raises is logged and the
+    real value is recorded. Only the node's own run is affected: not the runs of what
+    it calls, nor the graph's run. Not meant to redact secrets (use the LangSmith
+    client's ``hide_inputs`` / ``hide_outputs`` for that).
+    """
+
+    process_inputs: Callable[[Any], Any] | None = None
+    """The node's input -> what its trace run records as its inputs."""
+    process_outputs: Callable[[Any], Any] | None = None
+    """The node's output -> what its trace run records as its outputs."""
+
+
+def omit_payload(_value: Any) -> dict[str, Any]:
+    """A :class:`TracePolicy` processor that records an empty payload (the node's run and
+    its timing stay in the trace, its input or output does not)."""
+    return {}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from ._errors import InvalidUpdateError as InvalidUpdateError
 from ._errors import NodeCancelledError as NodeCancelledError
 from ._errors import NodeError as NodeError
 from ._errors import NodeTimeoutError as NodeTimeoutError
+from ._errors import ParentCommand as ParentCommand
 from ._errors import is_invalid_resume as is_invalid_resume
 
 __all__ = (
@@ -19,5 +20,6 @@ __all__ = (
     "NodeCancelledError",
     "NodeError",
     "NodeTimeoutError",
+    "ParentCommand",
     "is_invalid_resume",
 )

@@ -13,6 +13,8 @@ from ._types import StateUpdate as StateUpdate
 from ._types import StreamMode as StreamMode
 from ._types import StreamWriter as StreamWriter
 from ._types import TimeoutPolicy as TimeoutPolicy
+from ._types import TracePolicy as TracePolicy
+from ._types import omit_payload as omit_payload
 
 __all__ = (
     "CachePolicy",
@@ -25,5 +27,7 @@ __all__ = (
     "StreamMode",
     "StreamWriter",
     "TimeoutPolicy",
+    "TracePolicy",
     "interrupt",
+    "omit_payload",
 )

@@ -31,6 +31,7 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.errors": "scopegraph.errors",
     "langgraph.runtime": "scopegraph.runtime",
     "langgraph.managed": "scopegraph.managed",
+    "langgraph.callbacks": "scopegraph.callbacks",
     "langgraph.checkpoint.memory": "scopegraph.checkpoint.memory",
     "langgraph.constants": "scopegraph",
 }

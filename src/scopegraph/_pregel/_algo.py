@@ -36,6 +36,7 @@ __all__ = (
     "split_deferred",
     "start_task",
     "tasks_from_checkpoint",
+    "updates_chunk",
     "updated_values",
     "with_held",
     "with_managed",
@@ -171,7 +172,7 @@ def collect(spec: GraphSpec, task: Task, result: Any, *, subgraph: bool) -> None
     else:
         writes, gotos = _writes_of(spec, task, result, subgraph=subgraph)
         task.writes = writes
-        task.update = _updates_chunk(spec, writes)
+        task.update = updates_chunk(spec, writes)
         if gotos:
             task.next.extend(spec.edges_from.get(name, ()))
             task.next.extend(check_goto(spec, name, goto) for goto in gotos)
@@ -270,12 +271,14 @@ def command_writes(spec: GraphSpec, command: Command[Any]) -> list[tuple[str, An
 
 def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) -> None:
     if command.graph == Command.PARENT:
-        if not subgraph:
-            raise InvalidUpdateError(
-                f"node {name!r} returned Command(graph=Command.PARENT) but this "
-                "graph is not a subgraph; drop graph=Command.PARENT"
+        error = ParentCommand(command)
+        if not subgraph:  # LangGraph's: the command leaves the root run as ParentCommand
+            error.add_note(
+                f"node {name!r} returned Command(graph=Command.PARENT) but this graph is "
+                "not a subgraph: its caller gets the command; to route inside this graph, "
+                "drop graph=Command.PARENT"
             )
-        raise ParentCommand(command)
+        raise error
     if command.graph is not None:
         raise InvalidUpdateError(
             f"node {name!r} returned Command(graph={command.graph!r}); graph must "
@@ -283,7 +286,7 @@ def _check_command_graph(name: str, command: Command[Any], *, subgraph: bool) ->
         )
 
 
-def _updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
+def updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
     """A node's ``updates`` chunk, LangGraph's shape: ``{key: value}``; a list of
     ``{key: value}`` when it wrote a key more than once; a root state's value (a list of
     values for several writes); None when it wrote nothing."""

@@ -41,6 +41,11 @@ class NodeHooks(Protocol):
     def exit_run(self, token: Any, output: Any, error: BaseException | None) -> None:
         """Called when the root run ends, on every path, with its values or its error."""
 
+    async def graph_lifecycle(self, run: Any, kind: str) -> None:
+        """Called when a root run with ``callbacks`` resumes from a checkpoint
+        (``kind="resume"``, before its first step) or stops at interrupts
+        (``"interrupt"``)."""
+
     def emit_output_messages(self, ctx: Any, output: Any, seen: set[str]) -> None:
         """Called with a node's update when it finished."""
 

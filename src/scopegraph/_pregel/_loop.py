@@ -40,6 +40,14 @@ YIELD_EVERY = 0.001
 class Run:
     """The state and the superstep loop of one run, built from one :class:`RunOptions`."""
 
+    interrupt_status = "pending"
+    """Why the run paused: ``"pending"`` (``interrupt()``), ``"interrupt_before"`` or
+    ``"interrupt_after"`` (LangGraph's loop status, for the lifecycle callbacks). A class
+    attribute: set on the instance only by a static interrupt."""
+    lifecycle: Any = None
+    """The integration hooks of a root run with ``callbacks`` (LangGraph's graph
+    lifecycle callbacks: resume, interrupt); None otherwise."""
+
     def __init__(self, opts: RunOptions, input: Any) -> None:
         self.opts = opts
         self.input = input
@@ -116,7 +124,10 @@ class Run:
         hooks = None
         if opts.parent is None and opts.cfg.has_callbacks:
             hooks = _hooks.node_hooks()
-        token = None if hooks is None else hooks.enter_run(self)
+        token = None
+        if hooks is not None:
+            token = hooks.enter_run(self)
+            self.lifecycle = hooks
         values: Any = None
         try:
             if stream.events:
@@ -133,6 +144,8 @@ class Run:
                         persistence.background = None
             else:
                 await self._loop(await persistence.begin())
+            if hooks is not None and self.paused:
+                await hooks.graph_lifecycle(self, "interrupt")
             if stream.events:
                 data = {"output": self.snapshot()}
                 if opts.parent is not None:
@@ -166,6 +179,8 @@ class Run:
         interrupt_before, interrupt_after = opts.interrupt_before, opts.interrupt_after
         steps = 0
         resuming = resumed = self.resuming
+        if resuming and self.lifecycle is not None:
+            await self.lifecycle.graph_lifecycle(self, "resume")
         yielded = time.perf_counter()
         control = opts.control
         drained = False
@@ -175,7 +190,7 @@ class Run:
             if defers:
                 tasks, held = _algo.split_deferred(opts.spec, tasks, self.values)
             if interrupt_before and not resuming and any(t.name in interrupt_before for t in tasks):
-                self._static_interrupt()
+                self._static_interrupt("interrupt_before")
                 break
             if control is not None and control.drain_requested:
                 # RunControl.request_drain(): stop between steps; the last checkpoint
@@ -219,7 +234,7 @@ class Run:
             if persistence is not None:
                 await persistence.save_checkpoint(tasks, "loop", ran)
             if interrupt_after and any(t.name in interrupt_after for t in ran):
-                self._static_interrupt()
+                self._static_interrupt("interrupt_after")
                 break
             steps += 1
             if steps >= limit:
@@ -329,8 +344,9 @@ class Run:
             if task.error is not None:
                 raise task.error  # an answer that did not match its interrupt's schema
 
-    def _static_interrupt(self) -> None:
+    def _static_interrupt(self, status: str) -> None:
         """interrupt_before / interrupt_after: stop; the last checkpoint plans what is next."""
+        self.interrupt_status = status
         self.interrupts = []
         self.paused = True
         stream = self.stream

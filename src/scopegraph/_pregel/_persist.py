@@ -39,7 +39,9 @@ from ..checkpoint._base import (
     TaskRecord,
     TaskStatus,
     describe_checkpoint,
+    langgraph_put_args,
     not_found_error,
+    overrides_langgraph_aput,
 )
 from . import _algo, _emit
 from ._context import PersistOptions, RunView
@@ -476,13 +478,7 @@ class Persistence:
         if self.durability == "async" and self.background is not None:
             self._put_in_background(checkpoint, records)
             return
-        await self.saver.aput(
-            self.thread_id,
-            self.ns,
-            checkpoint,
-            expected_latest=self.expected_latest,
-            parent_records=records,
-        )
+        await self._aput(checkpoint, self.expected_latest, records)
         self.expected_latest = checkpoint.id
 
     def _without_untracked(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -526,13 +522,7 @@ class Persistence:
                         await previous.wait()
                     if self._put_failed:
                         return  # the run fails with the first write's error, not more
-                    await self.saver.aput(
-                        self.thread_id,
-                        self.ns,
-                        checkpoint,
-                        expected_latest=expected,
-                        parent_records=records,
-                    )
+                    await self._aput(checkpoint, expected, records)
                 except BaseException:
                     self._put_failed = True
                     raise
@@ -540,6 +530,21 @@ class Persistence:
                     done.set()
 
         self.background.start_soon(put_after)
+
+    async def _aput(
+        self, checkpoint: Checkpoint, expected: str | None, records: Sequence[TaskRecord]
+    ) -> None:
+        """Store a checkpoint (and the records of the step that led to it) through the
+        saver; a saver subclass that overrides ``aput`` with LangGraph's signature is
+        called LangGraph's way (``aput(config, checkpoint, metadata, new_versions)``)."""
+        saver = self.saver
+        if overrides_langgraph_aput(saver):
+            args = langgraph_put_args(self.thread_id, self.ns, checkpoint, expected, records)
+            await saver.aput(*args)
+            return
+        await saver.aput(
+            self.thread_id, self.ns, checkpoint, expected_latest=expected, parent_records=records
+        )
 
     async def flush_unsaved(self) -> None:
         """Durability "exit": write the newest checkpoint, and its task records, now."""
@@ -549,7 +554,7 @@ class Persistence:
         # As in LangGraph, the checkpoints in between are never stored: the one stored
         # follows the thread's previous head directly.
         stored = dataclasses.replace(checkpoint, parent_id=self.expected_latest)
-        await self.saver.aput(self.thread_id, self.ns, stored, expected_latest=self.expected_latest)
+        await self._aput(stored, self.expected_latest, ())
         self.expected_latest = checkpoint.id
         for record in self._unsaved_records:
             await self.saver.aput_task(self.thread_id, self.ns, checkpoint.id, record)

@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, Protocol, Self, TypeVar, overload
+from typing import Any, Generic, NoReturn, Protocol, Self, TypeVar, overload
 
 import anyio.to_thread
 
@@ -71,12 +72,15 @@ __all__ = (
     "CheckpointTuple",
     "CorruptCheckpointError",
     "Inline",
+    "LangGraphPut",
     "Row",
     "RowCall",
     "SchemaVersionError",
     "SerializationError",
     "TaskRecord",
     "Write",
+    "langgraph_put_args",
+    "overrides_langgraph_aput",
 )
 
 _T = TypeVar("_T")
@@ -85,6 +89,81 @@ _T_co = TypeVar("_T_co", covariant=True)
 Row = tuple[str, bytes, Sequence[tuple[str, bytes]]]
 """A stored checkpoint: its id, its document, and its task records ``(task_id, data)``
 in the order they were first written."""
+
+
+_REQUIRED: Any = object()
+
+_NO_PENDING_WRITES = (
+    "scopegraph's savers keep no pending writes: a run stores each task's outcome as a task "
+    "record (aput_task(thread_id, ns, checkpoint_id, TaskRecord)), and the writes of a "
+    "finished task are read back as pending_writes by get_tuple(config)"
+)
+
+
+class LangGraphPut(dict[str, Any]):
+    """LangGraph's checkpoint dict for a run's write, carrying the write itself
+    (``scopegraph_write``) for the base ``aput`` that the saver's override calls."""
+
+    scopegraph_write: Write
+
+
+def _langgraph_config(write: Write) -> dict[str, Any]:
+    return {
+        "configurable": {
+            "thread_id": write.thread_id,
+            "checkpoint_ns": write.ns,
+            "checkpoint_id": write.checkpoint.id,
+        }
+    }
+
+
+_LANGGRAPH_APUT: dict[Any, bool] = {}
+
+
+def overrides_langgraph_aput(saver: BaseCheckpointSaver) -> bool:
+    """Whether the saver's class overrides ``aput`` with LangGraph's signature
+    (``aput(self, config, checkpoint, metadata, new_versions)``): a saver written for
+    LangGraph's API (a test's, a wrapper's) that a run must call LangGraph's way.
+    Known per function (a class whose ``aput`` is replaced is asked again)."""
+    method = type(saver).aput
+    found = _LANGGRAPH_APUT.get(method)
+    if found is None:
+        found = False
+        if method is not BaseCheckpointSaver.aput:
+            params = list(inspect.signature(method).parameters)
+            found = len(params) > 1 and params[1] == "config"
+        _LANGGRAPH_APUT[method] = found
+    return found
+
+
+def langgraph_put_args(
+    thread_id: str,
+    ns: str,
+    checkpoint: Checkpoint,
+    expected_latest: str | None,
+    parent_records: Sequence[TaskRecord],
+) -> tuple[dict[str, Any], LangGraphPut, dict[str, Any], dict[str, Any]]:
+    """``(config, checkpoint, metadata, new_versions)`` of LangGraph's ``aput`` for a
+    run's write (encoded first: a SerializationError leaves nothing stored)."""
+    write = Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)
+    config = {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": ns,
+            "checkpoint_id": checkpoint.parent_id,
+        }
+    }
+    document = LangGraphPut(
+        v=4,
+        id=checkpoint.id,
+        ts=checkpoint.created_at,
+        channel_values=dict(checkpoint.values),
+        channel_versions={},
+        versions_seen={},
+        updated_channels=None,
+    )
+    document.scopegraph_write = write
+    return config, document, dict(checkpoint.metadata), {}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -383,6 +462,7 @@ class BaseCheckpointSaver(abc.ABC):
         for found in matching(tuples, filter, limit):
             yield found
 
+    @overload
     async def aput(
         self,
         thread_id: str,
@@ -391,7 +471,27 @@ class BaseCheckpointSaver(abc.ABC):
         *,
         expected_latest: str | None,
         parent_records: Sequence[TaskRecord] = (),
-    ) -> None:
+    ) -> None: ...
+
+    @overload
+    async def aput(
+        self,
+        thread_id: Mapping[str, Any],
+        ns: Mapping[str, Any],
+        checkpoint: Mapping[str, Any],
+        new_versions: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def aput(
+        self,
+        thread_id: str | Mapping[str, Any],
+        ns: str | Mapping[str, Any],
+        checkpoint: Checkpoint | Mapping[str, Any],
+        new_versions: Mapping[str, Any] | None = None,
+        *,
+        expected_latest: Any = _REQUIRED,
+        parent_records: Sequence[TaskRecord] = (),
+    ) -> dict[str, Any] | None:
         """Store a checkpoint if the thread's newest checkpoint is still ``expected_latest``.
 
         ``parent_records`` are task records of the step that led to this checkpoint; they
@@ -399,9 +499,37 @@ class BaseCheckpointSaver(abc.ABC):
         there would be two). Raises CheckpointConflictError when the head moved (another
         run wrote meanwhile), and SerializationError (naming the channel and type) if a
         value cannot be stored; in both cases nothing is stored.
+
+        LangGraph's form, ``aput(config, checkpoint, metadata, new_versions)``, is what a
+        run calls on a saver subclass that overrides ``aput`` with LangGraph's signature
+        (:func:`langgraph_put_args`); its ``super().aput(...)`` stores the checkpoint the
+        run handed over and returns the checkpoint's config.
         """
+        if isinstance(thread_id, Mapping):
+            write = getattr(ns, "scopegraph_write", None)
+            if not isinstance(write, Write):
+                raise TypeError(
+                    "aput(config, checkpoint, metadata, new_versions) stores only the "
+                    "checkpoints a scopegraph run hands to a saver subclass; to store one "
+                    "yourself, call aput(thread_id, ns, Checkpoint(...), expected_latest=...)"
+                )
+            await self._write(write).arun()
+            return _langgraph_config(write)
+        if expected_latest is _REQUIRED:
+            raise TypeError("aput() missing required keyword-only argument: 'expected_latest'")
+        assert isinstance(ns, str)
+        assert isinstance(checkpoint, Checkpoint)
         write = Write.encode(thread_id, ns, checkpoint, expected_latest, parent_records)
         await self._write(write).arun()
+        return None
+
+    def put_writes(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """LangGraph's pending writes, which scopegraph's savers do not keep."""
+        raise NotImplementedError(_NO_PENDING_WRITES)
+
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """LangGraph's pending writes, which scopegraph's savers do not keep."""
+        raise NotImplementedError(_NO_PENDING_WRITES)
 
     async def aput_task(
         self, thread_id: str, ns: str, checkpoint_id: str, record: TaskRecord

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
+from .._context import current_node
+
 try:
     from langchain_core.messages import (
         AnyMessage,
@@ -25,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "add_messages and MessagesState need langchain_core: pip install 'scopegraph[langchain]'"
     ) from exc
 
-__all__ = ("REMOVE_ALL_MESSAGES", "MessagesState", "add_messages")
+__all__ = ("REMOVE_ALL_MESSAGES", "MessagesState", "add_messages", "push_message")
 
 REMOVE_ALL_MESSAGES = "__remove_all__"
 """``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` clears the list (then appends what follows)."""
@@ -120,3 +122,33 @@ class MessagesState(TypedDict):
     """A state with one key, ``messages``, merged with :func:`add_messages`."""
 
     messages: Annotated[list[AnyMessage], add_messages]
+
+
+def push_message(
+    message: BaseMessage | BaseMessageChunk | Any, *, state_key: str | None = "messages"
+) -> BaseMessage:
+    """Send a message to the ``messages`` stream now, from inside a node (LangGraph's).
+
+    With a ``state_key`` (``"messages"`` by default) the message is also written to that
+    key of the state, through its reducer, when the node returns (before the node's own
+    writes); ``state_key=None`` only streams it. The message needs an id (it is how the
+    stream and ``add_messages`` tell messages apart). Returns the message, converted
+    (a dict, a tuple or a string becomes a LangChain message).
+
+    Raises:
+        ValueError: the message has no id: give it one (``AIMessage(..., id="...")``).
+        ContextError: called outside a node.
+    """
+    ctx = current_node(what="push_message()")
+    converted: BaseMessage = next(iter(convert_to_messages([message])))
+    if converted.id is None:
+        raise ValueError("Message ID is required")
+    callbacks = ctx.config.get("callbacks")
+    handler = ctx.langchain
+    if handler is None and callbacks is not None:
+        callbacks.handlers  # noqa: B018 - builds the node's LangChain handler
+        handler = ctx.langchain
+    if handler is None:  # pragma: no cover - the LangChain integration is loaded here
+        raise RuntimeError("push_message() needs scopegraph's LangChain integration")
+    handler.push_message(converted, state_key)
+    return converted

@@ -21,7 +21,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from ._app import create_app, drain
+from ._logs import JsonFormatter
 from ._serve import load_graph, serve
 from ._settings import ServerSettings
 
-__all__ = ("ServerSettings", "create_app", "drain", "load_graph", "serve")
+__all__ = ("JsonFormatter", "ServerSettings", "create_app", "drain", "load_graph", "serve")

@@ -15,7 +15,7 @@ The layers, from the wire in:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,9 +25,12 @@ from ._domain import Backend
 from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
+from ._logs import RequestIdMiddleware
+from ._metrics import Metrics, instrument_saver, open_metrics
 from ._routes import add_routes
 from ._settings import ServerSettings
 from ._store import Documents, open_backend
+from ._tracing import TraceContextMiddleware, Tracing
 
 __all__ = ("create_app", "drain")
 
@@ -41,6 +44,7 @@ def create_app(
     redis: str | None = None,
     worker: bool = True,
     lease_seconds: float = 10.0,
+    tracer_provider: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -59,6 +63,8 @@ def create_app(
         worker: in scale-out mode, whether this process also runs queued runs (False:
             an API-only process; ``scopegraph worker`` processes run them).
         lease_seconds: in scale-out mode, the lease of this process's worker.
+        tracer_provider: an OpenTelemetry ``TracerProvider``: spans of runs and nodes go
+            there (``docs/operations.md``); None: no tracing.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
@@ -75,11 +81,17 @@ def create_app(
         from .local import LocalBackend
 
         backend = LocalBackend(served, Documents(open_backend(database)), settings)
+    metrics = open_metrics() if settings.metrics else None
+    tracing = None if tracer_provider is None else Tracing(tracer_provider)
+    stop_timing = _observe(backend, served, metrics, tracing)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with backend.lifespan():
-            yield
+        try:
+            async with backend.lifespan():
+                yield
+        finally:
+            stop_timing()
 
     app = FastAPI(
         title="scopegraph run server",
@@ -92,6 +104,7 @@ def create_app(
     app.state.backend = backend
     app.state.settings = settings
     app.state.server = backend  # the name tests and tools used before the split
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(Guard, settings=settings)
     if settings.cors_origins:  # off by default: a page of another origin gets no answer
@@ -105,7 +118,22 @@ def create_app(
             expose_headers=["Content-Location", "Location"],
         )
     add_routes(app)
+    if tracing is not None:
+        app.add_middleware(TraceContextMiddleware)
+    if settings.log_format == "json":
+        app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _observe(
+    backend: Backend, served: Graphs, metrics: Metrics | None, tracing: Tracing | None
+) -> Callable[[], None]:
+    """Give the backend the app's metrics and tracing, and time the checkpointer's calls
+    when metrics are on; returns what stops that timing (the saver may be shared)."""
+    backend.observe(metrics, tracing)
+    if metrics is None or served.checkpointer is None:
+        return lambda: None
+    return instrument_saver(served.checkpointer, metrics.checkpoint_took)
 
 
 async def drain(app: FastAPI, grace: float | None = None) -> None:

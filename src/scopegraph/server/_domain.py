@@ -19,7 +19,9 @@ from typing import Any, Literal, Protocol
 from ._assistants import Assistants
 from ._crons import Crons
 from ._graphs import Graphs
+from ._metrics import Metrics, RunStats
 from ._models import RunCreate, Superstep, ThreadTTL
+from ._tracing import Tracing
 
 __all__ = (
     "RUN_KWARGS",
@@ -104,6 +106,15 @@ class Backend(Protocol):
 
     async def check(self) -> None:
         """Raise (a store or connection error: 503) unless the storage takes writes now."""
+        ...
+
+    async def stats(self) -> RunStats:
+        """The levels ``/metrics`` shows (active and queued runs, stream followers)."""
+        ...
+
+    def observe(self, metrics: Metrics | None, tracing: Tracing | None) -> None:
+        """Record runs, cleanups and store latencies into ``metrics``, and trace runs
+        with ``tracing`` (None: not)."""
         ...
 
     # -- assistants ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from ._graphs import command_of
 __all__ = (
     "Outcome",
     "RunSpec",
+    "cleanup_seconds",
     "restore_thread",
     "rollback_run",
     "run_arguments",
@@ -48,6 +49,8 @@ __all__ = (
 )
 
 Emit = Callable[[str, Any], Awaitable[None]]
+OnTask = Callable[[Any], None]
+"""Told each chunk of the run's ``tasks`` stream (a node's start, its result): tracing."""
 
 RUN_TIMEOUT = {
     "error": "RunTimeout",
@@ -149,21 +152,24 @@ async def stream_run(
     *,
     subgraphs: bool,
     emit: Emit,
+    on_task: OnTask | None = None,
 ) -> Any:
     """Run the graph and ``emit(event, chunk)`` each chunk under its server event name
     (``<mode>`` or ``<mode>|<namespace>``; ``events`` for astream_events); return the
     final values. ``"messages-tuple"`` is the server's name of the in-process
     ``"messages"`` mode: its events are called ``messages``; the server's own
     ``"messages"`` mode sends LangGraph's ``messages/metadata``, ``messages/partial`` and
-    ``messages/complete`` events (:class:`ServerMessages`)."""
+    ``messages/complete`` events (:class:`ServerMessages`). ``on_task``: told the
+    top-level chunks of the ``tasks`` mode (asked for only then)."""
     if "events" in modes:
-        return await _stream_events(graph, graph_input, config, options, modes, emit)
+        return await _stream_events(graph, graph_input, config, options, modes, emit, on_task)
     values: Any = None
     wanted, server_messages, tuples = _modes(modes)
+    requested = wanted | {"values"} if on_task is None else wanted | {"values", "tasks"}
     async with graph.open_stream(
         graph_input,
         config,
-        stream_mode=sorted(wanted | {"values"}),
+        stream_mode=sorted(requested),
         subgraphs=subgraphs,
         **options,
     ) as chunks:
@@ -172,8 +178,11 @@ async def stream_run(
                 ns, mode, chunk = item
             else:
                 (mode, chunk), ns = item, ()
-            if not ns and mode == "values":
-                values = chunk
+            if not ns:
+                if mode == "values":
+                    values = chunk
+                elif mode == "tasks" and on_task is not None:
+                    on_task(chunk)
             if mode in wanted:
                 if mode == "messages" and server_messages is not None:
                     for event, data in server_messages.events(chunk):
@@ -248,18 +257,26 @@ async def _stream_events(
     options: Mapping[str, Any],
     modes: Sequence[str],
     emit: Emit,
+    on_task: OnTask | None = None,
 ) -> Any:
     values: Any = None
     wanted, server_messages, tuples = _modes([m for m in modes if m != "events"])
+    requested = sorted(wanted) or ["values"]
+    if on_task is not None and "tasks" not in requested:
+        requested = [*requested, "tasks"]
     async with graph.open_event_stream(
-        graph_input, config, stream_mode=sorted(wanted) or ["values"], **options
+        graph_input, config, stream_mode=requested, **options
     ) as events:
         async for event in events:
-            await emit("events", event)
             if event["event"] == "on_chain_stream" and not event["parent_ids"]:
                 mode, chunk = event["data"]["chunk"]
                 if mode == "values":
                     values = chunk
+                elif mode == "tasks" and on_task is not None:
+                    on_task(chunk)
+                    if mode not in wanted:
+                        continue  # asked for tracing only: not the client's event
+                await emit("events", event)
                 if mode in wanted:
                     if mode == "messages" and server_messages is not None:
                         for name, data in server_messages.events(chunk):
@@ -267,7 +284,21 @@ async def _stream_events(
                         if not tuples:
                             continue
                     await emit(mode, chunk)
+                continue
+            await emit("events", event)
     return values
+
+
+def cleanup_seconds(scope: anyio.CancelScope, cancelled_at: float | None) -> float | None:
+    """Seconds from the cancellation of the run that just left ``scope`` to now (its
+    cleanup finished): from ``cancelled_at`` (a request), else from its deadline (a
+    timeout); None if it was not cancelled."""
+    if not scope.cancel_called:
+        return None
+    start = cancelled_at if cancelled_at is not None else scope.deadline
+    if start == float("inf"):
+        return None
+    return max(anyio.current_time() - start, 0.0)
 
 
 def start_clock(scope: anyio.CancelScope, spec: RunSpec, default_timeout: float | None) -> None:
@@ -277,8 +308,9 @@ def start_clock(scope: anyio.CancelScope, spec: RunSpec, default_timeout: float 
         scope.deadline = anyio.current_time() + float(timeout)
 
 
-async def stream(spec: RunSpec, emit: Emit) -> Any:
-    """Run the graph of ``spec`` (call it inside the run's cancel scope); its final values."""
+async def stream(spec: RunSpec, emit: Emit, on_task: OnTask | None = None) -> Any:
+    """Run the graph of ``spec`` (call it inside the run's cancel scope); its final values.
+    ``on_task``: see :func:`stream_run`."""
     graph_input, config, options, modes = run_arguments(
         spec.graph,
         spec.payload,
@@ -306,6 +338,7 @@ async def stream(spec: RunSpec, emit: Emit) -> Any:
         modes,
         subgraphs=bool(spec.payload.get("stream_subgraphs")),
         emit=emit,
+        on_task=on_task,
     )
 
 

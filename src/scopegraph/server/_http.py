@@ -31,6 +31,7 @@ from ._errors import (
     ServerError,
     UnavailableError,
 )
+from ._logs import current_request_id
 from ._settings import ServerSettings
 from ._store import StoreError
 from ._wire import dumps
@@ -103,7 +104,7 @@ def status_of(exc: ScopegraphError) -> tuple[int, str]:
 def _incident(request: Request, exc: BaseException, status: int, name: str) -> Response:
     """A failure whose own words stay in the server's log (a database's error text can
     show its schema, paths or addresses): the client gets a request id to quote."""
-    request_id = uuid.uuid4().hex[:16]
+    request_id = current_request_id() or uuid.uuid4().hex[:16]
     log.warning(
         "request %s: %s %s failed: %s: %s",
         request_id,

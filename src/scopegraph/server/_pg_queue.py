@@ -79,6 +79,7 @@ import collections
 import datetime
 import functools
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -117,7 +118,7 @@ CANCEL_CHANNEL: Final = "scopegraph_cancel"
 ENQUEUE_CHANNEL: Final = "scopegraph_enqueue"
 """The NOTIFY channel that tells workers a run was queued (empty payload)."""
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 STRATEGIES: Final = frozenset({"reject", "interrupt", "rollback", "enqueue"})
 TERMINAL: Final = frozenset({"success", "error", "timeout", "interrupted"})
 CancelAction = Literal["interrupt", "rollback"]
@@ -235,6 +236,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # a thread being deleted takes no new run (begin_delete_thread, enqueue)
         "ALTER TABLE scopegraph_queue_threads ADD COLUMN deleting BOOLEAN NOT NULL DEFAULT FALSE",
     ),
+    (
+        # the OpenTelemetry context of the request that queued the run (W3C trace
+        # context: {"traceparent": ..., "tracestate": ...}), the parent of the worker's
+        # run span; NULL when the queueing process does not trace
+        "ALTER TABLE scopegraph_queue_runs ADD COLUMN trace_context JSONB",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -266,6 +273,7 @@ _FIELDS: Final = (
     "lifecycle",
     "created_at",
     "updated_at",
+    "trace_context",
 )
 _COLUMNS = ", ".join(f"r.{name}" for name in _FIELDS)
 _ACTIVE = "('pending', 'running')"
@@ -302,8 +310,8 @@ WHERE thread_id = %(thread_id)s AND status IN {_ACTIVE} ORDER BY seq
 """
 _INSERT_RUN = f"""
 WITH r AS (
-    INSERT INTO scopegraph_queue_runs (run_id, thread_id, multitask_strategy, run)
-    VALUES (%(run_id)s, %(thread_id)s, %(strategy)s, %(run)s::jsonb)
+    INSERT INTO scopegraph_queue_runs (run_id, thread_id, multitask_strategy, run, trace_context)
+    VALUES (%(run_id)s, %(thread_id)s, %(strategy)s, %(run)s::jsonb, %(trace)s::jsonb)
     RETURNING *
 )
 SELECT {_COLUMNS}, pg_notify('{ENQUEUE_CHANNEL}', '')::text FROM r
@@ -478,10 +486,16 @@ def _row(values: Any) -> dict[str, Any]:
 
 
 def _enqueue(
-    run_id: str, thread_id: str, strategy: str, document: str, existing_thread: bool
+    run_id: str,
+    thread_id: str,
+    strategy: str,
+    document: str,
+    existing_thread: bool,
+    trace: str | None = None,
 ) -> _Op[dict[str, Any]]:
     """Run in ONE transaction: the thread's row stays locked until commit."""
     params = {
+        "trace": trace,
         "run_id": run_id,
         "thread_id": thread_id,
         "strategy": strategy,
@@ -523,6 +537,18 @@ def _enqueue(
             f"run id {run_id} is already queued on another thread; give each run a new id"
         ) from None
     return _row(inserted.rows[0][:-1])
+
+
+_PENDING_STATS = """
+SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
+FROM scopegraph_queue_runs WHERE status = 'pending'
+"""
+
+
+def _pending_stats() -> _Op[tuple[int, float]]:
+    found = yield _PENDING_STATS, {}
+    count, age = found.rows[0]
+    return int(count), float(age)
 
 
 def _get(run_id: str) -> _Op[dict[str, Any] | None]:
@@ -757,6 +783,21 @@ class RunQueue:
     def __repr__(self) -> str:
         return f"<RunQueue {self._db.target()}>"
 
+    def observe_latency(self, observe: Callable[[str, float], None]) -> None:
+        """Tell ``observe(operation, seconds)`` the duration of each of the queue's
+        database calls from now on (the server's metrics)."""
+        arun = self._db.arun
+
+        async def timed(make_op: Callable[[], Any], **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await arun(make_op, **kwargs)
+            finally:
+                name = getattr(getattr(make_op, "func", make_op), "__name__", "query")
+                observe(name.lstrip("_"), time.perf_counter() - start)
+
+        self._db.arun = timed  # type: ignore[method-assign]
+
     # An operation may run twice: once more, on a fresh connection, when the first one
     # turns out to be broken (e.g. the server restarted while it sat in the pool). Each
     # operation is safe to repeat: enqueue finds its run by id, finish recognises its own
@@ -797,6 +838,7 @@ class RunQueue:
         thread_id: str,
         multitask_strategy: str,
         existing_thread: bool = False,
+        trace_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Queue ``run`` (a JSON document; its ``run_id`` is used, or a new one made) on
         ``thread_id``, and return its row (status ``pending``).
@@ -814,6 +856,8 @@ class RunQueue:
         The thread's row is created (unlisted) if it does not exist; with
         ``existing_thread`` it must exist and be listed (:class:`ThreadNotFoundError`).
         A thread being deleted takes no run (:class:`ThreadDeletingError`).
+        ``trace_context``: the W3C trace context headers of the span that queued the run
+        (stored in the row's ``trace_context``; the worker continues the trace).
         """
         if multitask_strategy not in STRATEGIES:
             raise ValueError(
@@ -831,10 +875,21 @@ class RunQueue:
             raise ValueError(f"the run must be a JSON document: {exc}") from exc
         return await self._db.arun(
             functools.partial(
-                _enqueue, run_id, thread_id, multitask_strategy, encoded, existing_thread
+                _enqueue,
+                run_id,
+                thread_id,
+                multitask_strategy,
+                encoded,
+                existing_thread,
+                None if not trace_context else json.dumps(dict(trace_context)),
             ),
             transaction=True,
         )
+
+    async def pending_stats(self) -> tuple[int, float]:
+        """(the number of pending runs, the age in seconds of the oldest; 0 with none),
+        on the database's clock."""
+        return await self._db.arun(_pending_stats)
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
         """The run's row, or None if there is no such run."""

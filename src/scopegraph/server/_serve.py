@@ -28,8 +28,11 @@ from sse_starlette.sse import AppStatus
 from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
+from ._logs import use_json_logs
+from ._metrics import METRICS_MISSING, open_metrics
 from ._settings import ServerSettings
 from ._store import StoreError
+from ._tracing import otlp_provider, tracing_wanted
 
 __all__ = ("load_graph", "open_checkpointer", "serve")
 
@@ -204,6 +207,8 @@ def serve(
     lease_seconds: float = 10.0,
     worker_processes: Sequence[Sequence[str]] = (),
     worker_env: Mapping[str, str] | None = None,
+    tracer_provider: Any = None,
+    log_config: dict[str, Any] | None = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
@@ -211,7 +216,9 @@ def serve(
     and runs queued runs too unless ``worker`` is False. ``worker_processes``: commands
     of worker processes started with the server and stopped (SIGTERM) after it drained,
     with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
-    command lines). A ValueError names what cannot be used (the port, the database).
+    command lines). ``tracer_provider``: spans of runs and nodes (shut down, so flushed,
+    at exit); ``log_config``: uvicorn's logging configuration (None: uvicorn's own). A
+    ValueError names what cannot be used (the port, the database).
     """
     settings = settings or ServerSettings()
     if redis is not None and not db.startswith(("postgresql://", "postgres://")):
@@ -228,6 +235,7 @@ def serve(
             redis=redis,
             worker=worker,
             lease_seconds=lease_seconds,
+            tracer_provider=tracer_provider,
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
@@ -240,6 +248,7 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
+        log_config=uvicorn.config.LOGGING_CONFIG if log_config is None else log_config,
     )
     if redis is None:
         then = "then they are cancelled"
@@ -257,7 +266,11 @@ def serve(
     serving.children.extend(
         subprocess.Popen(list(command), env=env) for command in worker_processes
     )
-    anyio.run(serving.main)
+    try:
+        anyio.run(serving.main)
+    finally:
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the spans still buffered
     return 0
 
 
@@ -403,6 +416,8 @@ def allowed_hosts(host: str, extra: Sequence[str]) -> tuple[str, ...]:
 
 def main_serve(args: Any) -> int:
     specs = graph_specs(args.specs, args.graph)
+    log_config = use_json_logs(args.log_level) if args.log_format == "json" else None
+    provider = otlp_provider("scopegraph") if tracing_wanted(args.otel) else None
     graphs = {name: load_graph(spec) for name, spec in specs.items()}
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
@@ -416,6 +431,7 @@ def main_serve(args: Any) -> int:
         ttl_sweep_seconds=args.ttl_sweep,
         cron_interval_seconds=args.cron_interval,
         webhook_loopback=args.allow_loopback_webhooks,
+        log_format=args.log_format,
     )
     workers: list[list[str]] = []
     if args.redis is None and (args.workers or args.no_worker):
@@ -429,6 +445,7 @@ def main_serve(args: Any) -> int:
         command += ["--worker-id", f"{args.host}:{args.port}/{i + 1}-{os.getpid()}"]
         if args.run_timeout:
             command += ["--run-timeout", str(args.run_timeout)]
+        command += ["--log-format", args.log_format] + (["--otel"] if args.otel else [])
         for name, spec in specs.items():
             command += ["--graph", f"{name}={spec}"]
         workers.append(command)
@@ -444,6 +461,8 @@ def main_serve(args: Any) -> int:
         lease_seconds=args.lease,
         worker_processes=workers,
         worker_env={"SCOPEGRAPH_DB": args.db, "SCOPEGRAPH_REDIS": args.redis or ""},
+        tracer_provider=provider,
+        log_config=log_config,
     )
 
 
@@ -460,23 +479,38 @@ def main_worker(args: Any) -> int:
     if not args.db.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"--db {args.db!r}: a worker needs a postgresql:// URL")
     check_db(args.db)
+    if args.log_format == "json":
+        use_json_logs()
+    metrics_address = None
+    if args.metrics_port is not None:
+        if open_metrics() is None:
+            raise ValueError(f"--metrics-port: {METRICS_MISSING}")
+        check_port(args.metrics_host, args.metrics_port)
+        metrics_address = (args.metrics_host, args.metrics_port)
+    provider = otlp_provider("scopegraph-worker") if tracing_wanted(args.otel) else None
     graphs = {name: load_graph(spec) for name, spec in specs.items()}
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
     if backend not in ("asyncio", "trio"):
         raise ValueError(f"SCOPEGRAPH_BACKEND={backend!r}: use asyncio or trio")
-    anyio.run(
-        functools.partial(
-            serve_worker,
-            graphs,
-            db=args.db,
-            redis=args.redis,
-            worker_id=args.worker_id,
-            lease_seconds=args.lease,
-            max_runs=args.max_runs,
-            grace=args.grace,
-            run_timeout=args.run_timeout,
-        ),
-        backend=backend,
-    )
+    try:
+        anyio.run(
+            functools.partial(
+                serve_worker,
+                graphs,
+                db=args.db,
+                redis=args.redis,
+                worker_id=args.worker_id,
+                lease_seconds=args.lease,
+                max_runs=args.max_runs,
+                grace=args.grace,
+                run_timeout=args.run_timeout,
+                tracer_provider=provider,
+                metrics_address=metrics_address,
+            ),
+            backend=backend,
+        )
+    finally:
+        if provider is not None:
+            provider.shutdown()  # exports the spans still buffered
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 __all__ = ("ServerSettings",)
@@ -39,3 +41,10 @@ class ServerSettings(BaseModel):
     ttl_sweep_seconds: float = Field(default=300.0, gt=0)
     """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
     latest checkpoint)."""
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics`` (501 naming the extra without
+    ``prometheus-client``); False: no ``/metrics`` route (404)."""
+    log_format: Literal["text", "json"] = "text"
+    """``json``: every request gets an id (``X-Request-ID``) and the request's run and
+    thread ids go on its log lines (:mod:`scopegraph.server._logs`); ``scopegraph serve
+    --log-format json`` also formats every line as JSON."""

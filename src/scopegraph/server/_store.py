@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -56,6 +57,8 @@ __all__ = (
 
 Kind = Literal["thread", "run"]
 _T = TypeVar("_T")
+_Change = Callable[[dict[str, Any]], dict[str, Any]]
+"""A change of one document: the stored document in, the document to store out."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -161,6 +164,8 @@ class _Backend(Protocol):
     def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None: ...
     def page(self, query: Page) -> list[dict[str, Any]]: ...
     def put(self, kind: Kind, doc: dict[str, Any]) -> None: ...
+    def insert(self, kind: Kind, doc: dict[str, Any]) -> bool: ...
+    def update(self, kind: Kind, doc_id: str, change: _Change) -> dict[str, Any] | None: ...
     def delete(self, kind: Kind, doc_id: str) -> None: ...
     def delete_runs(self, thread_id: str) -> None: ...
     def probe(self) -> None: ...
@@ -205,6 +210,10 @@ _PUT = (
     "metadata = excluded.metadata"
 )
 _GET = f"SELECT body FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
+_INSERT = (
+    f"INSERT INTO {_TABLE} (kind, id, thread_id, body, created_at, status, metadata) "
+    "VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (kind, id) DO NOTHING"
+)
 _DELETE = f"DELETE FROM {_TABLE} WHERE kind = {{m}} AND id = {{m}}"
 _DELETE_RUNS = f"DELETE FROM {_TABLE} WHERE kind = 'run' AND thread_id = {{m}}"
 _PROBE = (
@@ -256,9 +265,26 @@ def _page_query(query: Page, m: str, matches: str) -> tuple[str, tuple[Any, ...]
 
 
 def _metadata_matches(metadata: str | None, wanted: str) -> bool:
-    """SQLite's filter: every key of ``wanted`` has the same value in ``metadata``."""
-    meta = orjson.loads(metadata) if metadata else {}
-    return all(meta.get(k) == v for k, v in orjson.loads(wanted).items())
+    """SQLite's filter: ``metadata`` contains ``wanted`` as PostgreSQL's ``jsonb @>``
+    decides (the PostgreSQL store's and LangGraph's server's filter), so that a search
+    finds the same threads on either database."""
+    return _contains(orjson.loads(metadata) if metadata else {}, orjson.loads(wanted))
+
+
+def _contains(have: Any, want: Any) -> bool:
+    """PostgreSQL's JSON containment: an object contains the keys it is given, each
+    value containing the one wanted (recursively); an array contains an array whose every
+    element some element of it contains (order and repeats do not matter); any other
+    value only an equal value of the same JSON type (``true`` is not ``1``)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(
+            k in have and _contains(have[k], v) for k, v in want.items()
+        )
+    if isinstance(want, list):
+        return isinstance(have, list) and all(any(_contains(h, w) for h in have) for w in want)
+    if isinstance(have, (dict, list)) or isinstance(have, bool) != isinstance(want, bool):
+        return False
+    return bool(have == want)
 
 
 class _Sqlite:
@@ -302,6 +328,20 @@ class _Sqlite:
 
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
         self._all(self._put, _row_values(kind, doc))
+
+    def insert(self, kind: Kind, doc: dict[str, Any]) -> bool:
+        with self._lock, _translate_sqlite(self._path):
+            return self._conn.execute(_INSERT.format(m="?"), _row_values(kind, doc)).rowcount == 1
+
+    def update(self, kind: Kind, doc_id: str, change: _Change) -> dict[str, Any] | None:
+        # One connection behind one lock: nothing writes between the read and the write.
+        with self._lock, _translate_sqlite(self._path):
+            rows = self._conn.execute(self._get, (kind, doc_id)).fetchall()
+            if not rows:
+                return None
+            doc = change(orjson.loads(rows[0][0]))
+            self._conn.execute(self._put, _row_values(kind, doc))
+            return doc
 
     def delete(self, kind: Kind, doc_id: str) -> None:
         self._all(self._delete, (kind, doc_id))
@@ -447,6 +487,14 @@ class _Postgres:
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
         self._rows(_PUT_PG, *_row_values(kind, doc))
 
+    def insert(self, kind: Kind, doc: dict[str, Any]) -> bool:
+        return self._db.run(functools.partial(_pg_insert, _row_values(kind, doc)))
+
+    def update(self, kind: Kind, doc_id: str, change: _Change) -> dict[str, Any] | None:
+        # In one transaction, the row locked from the read to the write: a concurrent
+        # update (a PATCH and a run's end on the same thread) waits, so neither is lost.
+        return self._db.run(functools.partial(_pg_update, kind, doc_id, change), transaction=True)
+
     def delete(self, kind: Kind, doc_id: str) -> None:
         self._rows(_DELETE_PG, kind, doc_id)
 
@@ -465,6 +513,7 @@ class _Postgres:
 
 _PUT_PG = _PUT.format(m="%s").replace("%s)", "%s::jsonb)", 1)  # metadata: the last value
 _GET_PG = _GET.format(m="%s")
+_INSERT_PG = _INSERT.format(m="%s").replace("%s)", "%s::jsonb)", 1)
 _DELETE_PG = _DELETE.format(m="%s")
 
 
@@ -472,6 +521,22 @@ def _pg_rows(statement: str, params: tuple[Any, ...]) -> Op[list[Any]]:
     # Reads, and upserts and deletes by key: safe to repeat on a fresh connection.
     found = yield statement, params or None
     return found.rows
+
+
+def _pg_insert(row: tuple[Any, ...]) -> Op[bool]:
+    # Repeated only when the connection broke (Database.run): if the first attempt's row
+    # was written, the second says "not inserted", as for any existing document.
+    done = yield _INSERT_PG, row
+    return done.rowcount == 1
+
+
+def _pg_update(kind: Kind, doc_id: str, change: _Change) -> Op[dict[str, Any] | None]:
+    found = yield _GET_PG + " FOR UPDATE", (kind, doc_id)
+    if not found.rows:
+        return None
+    doc = change(orjson.loads(found.rows[0][0]))
+    yield _PUT_PG, _row_values(kind, doc)
+    return doc
 
 
 def open_backend(target: str | None) -> _Backend:
@@ -492,6 +557,8 @@ class Documents:
         self._backend = backend
         self._unsaved: dict[tuple[Kind, str], dict[str, Any]] = {}
         """Documents whose write failed but that must be shown (see :meth:`keep`)."""
+        self.observe: Callable[[str, float], None] | None = None
+        """Told ``(operation, seconds)`` of each database call (the server's metrics)."""
 
     def load(self) -> None:
         """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
@@ -500,9 +567,18 @@ class Documents:
             self._backend.put(kind, doc)
 
     async def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._backend.inline:
-            return fn(*args)
-        return await anyio.to_thread.run_sync(fn, *args)
+        observe = self.observe
+        if observe is None:
+            if self._backend.inline:
+                return fn(*args)
+            return await anyio.to_thread.run_sync(fn, *args)
+        start = time.perf_counter()
+        try:
+            if self._backend.inline:
+                return fn(*args)
+            return await anyio.to_thread.run_sync(fn, *args)
+        finally:
+            observe(fn.__name__, time.perf_counter() - start)
 
     async def get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
         """The stored document (or the one :meth:`keep` keeps), or None."""
@@ -555,6 +631,24 @@ class Documents:
     async def _write(self, kind: Kind, doc: dict[str, Any]) -> None:
         await self._call(self._backend.put, kind, doc)
         self._unsaved.pop((kind, _doc_id(kind, doc)), None)
+
+    async def insert(self, kind: Kind, doc: dict[str, Any]) -> bool:
+        """Store ``doc`` unless a document with its id exists (False: nothing written).
+        Two concurrent inserts of one id: exactly one wins."""
+        return await self._call(self._backend.insert, kind, doc)
+
+    async def update(self, kind: Kind, doc_id: str, change: _Change) -> dict[str, Any] | None:
+        """Store ``change(document)`` in place of the document, atomically: no other
+        update of it comes between the read and the write, so concurrent changes of one
+        document (a PATCH of a thread's metadata and its run's end) are all kept. None:
+        there is no such document (``change`` is not called). A document :meth:`keep`
+        keeps is changed and stored as a whole (the database took no writes)."""
+        kept = self._unsaved.get((kind, doc_id))
+        if kept is not None:
+            doc = change(kept)
+            await self.save(kind, doc)
+            return doc
+        return await self._call(self._backend.update, kind, doc_id, change)
 
     def keep(self, kind: Kind, doc: dict[str, Any]) -> None:
         """Keep ``doc`` although :meth:`save` failed: :meth:`get` returns it, and it is

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, crons, runs, system, threads
+from . import assistants, crons, metrics, runs, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
@@ -16,6 +16,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     assistants.router,
     crons.router,
     system.router,
+    metrics.router,
 )
 """In the order requests are matched against them: runs first, run creation being the
 hot path. No two routers share a path, so the order changes nothing else."""

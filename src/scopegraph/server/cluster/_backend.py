@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ParamSpec, TypeVar
@@ -22,10 +23,12 @@ from .._crons import Crons, cron_run_id, run_request, schedule_forever
 from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
+from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
 from .._store import Documents, open_backend
+from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
 from .._wire import END_FRAME
@@ -114,6 +117,8 @@ class ClusterBackend:
         self.settings = settings
         self.runs_worker = worker
         """Whether this process also runs queued runs."""
+        self.metrics: Metrics | None = None
+        self.tracing: Tracing | None = None
 
     # -- life ----------------------------------------------------------------------------
 
@@ -142,6 +147,8 @@ class ClusterBackend:
                     cluster.events,
                     run_timeout=self.settings.run_timeout_seconds,
                 )
+                cluster.worker.metrics = self.metrics
+                cluster.worker.tracing = self.tracing
                 await tg.start(cluster.worker.run)
                 tg.start_soon(reap_forever, cluster.queue)
             try:
@@ -173,6 +180,29 @@ class ClusterBackend:
     @_translated
     async def check(self) -> None:
         await self.queue.get(str(uuid.UUID(int=0)))  # a round trip to the queue's database
+
+    def observe(self, metrics: Metrics | None, tracing: Tracing | None) -> None:
+        self.metrics = metrics
+        self.tracing = tracing
+        if metrics is not None:
+            self.queue.observe_latency(metrics.store_took)
+
+    async def stats(self) -> RunStats:
+        queued: float
+        oldest: float
+        try:  # the queue is every process's: read where it is
+            queued, oldest = await self.queue.pending_stats()
+        except QueueError as exc:  # unknown now: NaN, and the other metrics still answer
+            log.warning("metrics: the queue could not be read: %s", exc)
+            queued, oldest = math.nan, math.nan
+        worker = self.cluster.worker
+        return RunStats(
+            active=0 if worker is None else len(worker.running),
+            queued=queued,
+            oldest_queued_seconds=oldest,
+            followers=len(self.cluster.following),
+            event_lag=await self.cluster.event_lag(),
+        )
 
     # -- assistants ----------------------------------------------------------------------
 
@@ -353,14 +383,28 @@ class ClusterBackend:
             thread_id = check_id(thread_id, "thread_id")
             await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
-        return await self.cluster.create(
-            graph_id=graph_id,
-            assistant_id=assistant_id,
-            thread_id=thread_id,
-            payload=merge_into_run(assistant, body.payload()),
-            temporary=thread_id is None,
-            run_id=run_id,
-        )
+        payload = merge_into_run(assistant, body.payload())
+        if self.tracing is None:
+            return await self.cluster.create(
+                graph_id=graph_id,
+                assistant_id=assistant_id,
+                thread_id=thread_id,
+                payload=payload,
+                temporary=thread_id is None,
+                run_id=run_id,
+            )
+        with self.tracing.enqueued(graph_id) as queued:  # the worker continues this trace
+            row = await self.cluster.create(
+                graph_id=graph_id,
+                assistant_id=assistant_id,
+                thread_id=thread_id,
+                payload=payload,
+                temporary=thread_id is None,
+                trace_context=queued.carrier,
+                run_id=run_id,
+            )
+            queued.describe(row)
+            return row
 
     async def _row(self, thread_id: str, run_id: str) -> dict[str, Any]:
         """The run's queue row (a stateless run's under its temporary thread, which is

@@ -106,6 +106,8 @@ class Cluster:
         """Reads every stream this process follows with one XREAD; run by the app."""
         self.worker: Worker | None = None
         """The worker of this process, if it runs one."""
+        self.following: dict[int, list[str]] = {}
+        """The streams this process sends: ``[run_id, cursor]`` of each (metrics)."""
 
     # -- threads -------------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class Cluster:
         payload: dict[str, Any],
         temporary: bool,
         run_id: str | None = None,
+        trace_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Queue a run (``run_id``: its id, e.g. a cron tick's; queueing the same id again
         returns the run already queued, and a stateless one gets the same thread)."""
@@ -189,6 +192,7 @@ class Cluster:
                 thread_id=thread_id or str(uuid.uuid4()),
                 multitask_strategy=strategy,
                 existing_thread=not temporary,
+                trace_context=trace_context,
             )
         except ThreadNotFoundError as exc:
             raise NotFoundError(f"thread {exc.thread_id} not found") from None
@@ -287,6 +291,26 @@ class Cluster:
         modes: frozenset[str] | None,
     ) -> AsyncGenerator[bytes, None]:
         """The run's SSE frames from ``cursor`` on, until its last event."""
+        token = id(object())
+        while token in self.following:
+            token += 1
+        follower = self.following[token] = [run_id, cursor or ""]
+        frames = self._frames(run_id, graph, cursor, modes, follower)
+        try:
+            async with contextlib.aclosing(frames):
+                async for frame in frames:
+                    yield frame
+        finally:
+            del self.following[token]
+
+    async def _frames(
+        self,
+        run_id: str,
+        graph: Any,
+        cursor: str | None,
+        modes: frozenset[str] | None,
+        follower: list[str],
+    ) -> AsyncGenerator[bytes, None]:
         gave_up_at: float | None = None
 
         async def ended_without_end() -> bool:
@@ -322,6 +346,7 @@ class Cluster:
                                 frames.append(sse_frame(event, data, event_id))
                         if frames:
                             yield b"".join(frames)
+                        follower[1] = cursor or ""
                         if self.draining:
                             return  # the run goes on; the client rejoins elsewhere
                 # follow() returns after the run's last entry ("end" or "error"), or when
@@ -343,6 +368,21 @@ class Cluster:
                     yield END_FRAME
                     return
                 await anyio.sleep(self.block_ms / 1000)
+
+    async def event_lag(self) -> int:
+        """Events of the followed runs not yet sent to their followers, summed (one
+        Redis read per followed run)."""
+        lag = 0
+        for run_id, cursor in list(self.following.values()):
+            try:
+                last = await self.events.last_id(run_id)
+            except EventLogError:
+                continue
+            if last is None:
+                continue
+            sent = int(cursor.partition("-")[2] or 0) if cursor else 0
+            lag += max(int(last.partition("-")[2] or 0) - sent, 0)
+        return lag
 
     async def _thread_of(self, run_id: str) -> str:
         row = await self.queue.get(run_id)

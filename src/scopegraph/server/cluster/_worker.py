@@ -57,7 +57,10 @@ from anyio.abc import TaskGroup
 from .. import _executor as executor
 from .. import _webhook as webhook
 from .._domain import CancelAction
+from .._logs import bind_run
+from .._metrics import METRICS_MISSING, Metrics, RunStats, instrument_saver, open_metrics
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
+from .._tracing import RunTrace, Tracing
 from .._wire import dumps, now_iso
 from ._redis_events import EventLogConnectionError, EventLogError, RedisEventLog
 from ._rows import run_json
@@ -226,6 +229,10 @@ class Worker:
         self.finished: list[tuple[str, str]] = []
         """(run_id, status) of the runs this worker finished, in order."""
         self.cleanups_finished = 0
+        self.metrics: Metrics | None = None
+        self.tracing: Tracing | None = None
+        self._cancelled_at: dict[str, float] = {}
+        """When the cancellation of a run held here was first asked for."""
         self._capacity = anyio.Semaphore(max_runs)
         self._batcher = _Batcher(events)
         self._work = anyio.Event()
@@ -259,8 +266,8 @@ class Worker:
         self._claiming.cancel()
         with anyio.move_on_after(grace) as self._grace:
             await self._idle.wait()
-        for scope in list(self.running.values()):
-            scope.cancel()
+        for run_id in list(self.running):
+            self._cancel(run_id)
         with anyio.CancelScope(shield=True):
             await self._idle.wait()
 
@@ -300,6 +307,7 @@ class Worker:
     def _cancel(self, run_id: str) -> None:
         scope = self.running.get(run_id)
         if scope is not None:
+            self._cancelled_at.setdefault(run_id, anyio.current_time())
             scope.cancel()
             return
         # Perhaps a run just claimed and not registered yet: remembered for a while.
@@ -345,7 +353,9 @@ class Worker:
                 # A cancel request committed after the claim is NOTIFYed; the listener
                 # heard it already (kept in _early_cancels) or will hear it now. Only
                 # while the listener is away must the run's row be read.
-                if row.get("cancel_action") or self._early_cancels.pop(row["run_id"], None):
+                early = self._early_cancels.pop(row["run_id"], None)
+                if row.get("cancel_action") or early:
+                    self._cancelled_at[row["run_id"]] = early or anyio.current_time()
                     scope.cancel()
                 row["check_cancel"] = not self._listening
                 self._idle = anyio.Event() if self._idle.is_set() else self._idle
@@ -355,11 +365,13 @@ class Worker:
         run_id = row["run_id"]
         attempt = int(row["attempt"])
         publisher = _Publisher(self._batcher, run_id)
+        bind_run(run_id, None if row["run"].get("temporary") else row["thread_id"])
+        status, error = "requeued", None
         try:
             if row.get("check_cancel"):  # claimed while the listener was away
                 try:
                     if await self.queue.cancel_requested(run_id):
-                        scope.cancel()
+                        self._cancel(run_id)
                 except QueueConnectionError:
                     pass  # the listener reads the rows again once it is back
             try:
@@ -367,9 +379,14 @@ class Worker:
             except _ServiceDown as exc:
                 log.warning("run %s: %s; its lease will expire and it is re-queued", run_id, exc)
                 return
+            status, error = outcome[0], outcome[1]
             with anyio.CancelScope(shield=True):
                 await self._settle(row, attempt, publisher, *outcome)
         finally:
+            trace: RunTrace | None = row.get("trace")
+            if trace is not None:
+                trace.end(status, cleanup_seconds=row.get("cleanup"), error=error)
+            self._cancelled_at.pop(run_id, None)
             self.running.pop(run_id, None)
             self._capacity.release()
             self._work.set()  # a run of the same thread may be claimable now
@@ -424,6 +441,8 @@ class Worker:
         if not finished:
             return  # the lease was lost: the run and its stream are another's now
         self.finished.append((run_id, status))
+        if self.metrics is not None:
+            self.metrics.run_ended(status)
         if row.get("rolled_back"):  # as if it had never been: the run goes too
             with contextlib.suppress(QueueConnectionError):
                 await self.queue.delete_run(run_id)
@@ -494,6 +513,16 @@ class Worker:
             durability="sync",  # every step stored before the next one
         )
         executor.start_clock(scope, spec, self.run_timeout)
+        trace: RunTrace | None = None
+        if self.tracing is not None:
+            trace = row["trace"] = self.tracing.start_run(
+                run_id=run_id,
+                thread_id=spec.thread_id,
+                graph_id=spec.graph_id,
+                attempt=attempt,
+                worker=self.worker_id,
+                parent=self.tracing.parent_from(row.get("trace_context")),
+            )
 
         async def emit(event: str, chunk: Any) -> None:
             await publisher.publish(event, dumps(chunk))
@@ -508,10 +537,17 @@ class Worker:
             beats.start_soon(lease.keep)
             with scope:
                 try:
-                    values = await executor.stream(spec, emit)
+                    values = await executor.stream(
+                        spec, emit, None if trace is None else trace.task
+                    )
                 except Exception as exc:
                     failure = exc
+            cleanup = row["cleanup"] = executor.cleanup_seconds(
+                scope, self._cancelled_at.get(run_id)
+            )
             beats.cancel_scope.cancel()
+        if cleanup is not None and self.metrics is not None:
+            self.metrics.cleanup_took(cleanup)
         if scope.cancel_called:
             self.cleanups_finished += 1
         if lease.lost:
@@ -612,10 +648,15 @@ async def serve_worker(
     max_runs: int = 100,
     grace: float = 10.0,
     run_timeout: float | None = None,
+    tracer_provider: Any = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
     Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. On
-    SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns."""
+    SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns.
+    ``tracer_provider``: spans of the runs (each under the trace of the request that
+    queued it). ``metrics_address``: (host, port) where it serves its Prometheus metrics
+    (``/metrics``: its runs, the queue)."""
     import signal
 
     from ...checkpoint import PostgresSaver
@@ -637,6 +678,10 @@ async def serve_worker(
             max_runs=max_runs,
             run_timeout=run_timeout,
         )
+        if tracer_provider is not None:
+            worker.tracing = Tracing(tracer_provider)
+        if metrics_address is not None:
+            await tg.start(_serve_metrics, worker, saver, metrics_address)
         await tg.start(worker.run)
         tg.start_soon(reap_forever, queue)
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -644,6 +689,37 @@ async def serve_worker(
                 break
         await worker.stop(grace)
         tg.cancel_scope.cancel()
+
+
+async def _serve_metrics(
+    worker: Worker,
+    saver: Any,
+    address: tuple[str, int],
+    *,
+    task_status: Any = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """A worker process's ``/metrics`` (it has no HTTP API of its own)."""
+    metrics = open_metrics()
+    if metrics is None:
+        raise ValueError(METRICS_MISSING)
+    worker.metrics = metrics
+    worker.queue.observe_latency(metrics.store_took)
+    stop_timing = instrument_saver(saver, metrics.checkpoint_took)
+
+    async def sample() -> RunStats:
+        queued: float
+        oldest: float
+        try:
+            queued, oldest = await worker.queue.pending_stats()
+        except QueueError as exc:
+            log.warning("metrics: the queue could not be read: %s", exc)
+            queued, oldest = math.nan, math.nan
+        return RunStats(len(worker.running), queued, oldest, 0, 0)
+
+    try:
+        await metrics.serve(*address, sample, task_status=task_status)
+    finally:
+        stop_timing()
 
 
 async def reap_forever(queue: RunQueue) -> None:

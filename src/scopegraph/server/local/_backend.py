@@ -23,9 +23,11 @@ from .._domain import (
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
+from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
 from .._store import Documents
+from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
 from .._wire import END_FRAME, now_iso
@@ -106,6 +108,14 @@ class LocalBackend:
     async def check(self) -> None:
         await self.docs.check()
 
+    async def stats(self) -> RunStats:
+        return self.manager.stats()
+
+    def observe(self, metrics: Metrics | None, tracing: Tracing | None) -> None:
+        self.manager.metrics = metrics
+        self.manager.tracing = tracing
+        self.docs.observe = None if metrics is None else metrics.store_took
+
     # -- assistants ----------------------------------------------------------------------
 
     async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
@@ -144,19 +154,18 @@ class LocalBackend:
         supersteps: list[Superstep] | None = None,
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
-        existing = await self.docs.get("thread", thread_id)
-        if existing is not None:
-            if if_exists != "do_nothing":
+        thread = _new_thread(thread_id, metadata or {})
+        created = await self.docs.insert("thread", thread)
+        if not created:
+            existing = await self.docs.get("thread", thread_id)
+            if existing is None or if_exists != "do_nothing":
                 raise ConflictError(f"thread {thread_id} already exists")
             thread = existing
-        else:
-            thread = _new_thread(thread_id, metadata or {})
-            await self.docs.save("thread", thread)
         if ttl is not None:
             await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
         if supersteps:
             await self.graphs.apply_supersteps(thread, supersteps)
-        if existing is None and not supersteps:
+        if created and not supersteps:
             return thread
         return await self.graphs.thread_values(thread)
 
@@ -172,12 +181,17 @@ class LocalBackend:
     async def patch_thread(
         self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
     ) -> ThreadRecord:
-        thread = dict(await self.thread(thread_id))
-        thread["metadata"] = {**thread.get("metadata", {}), **metadata}
-        thread["updated_at"] = now_iso()
-        await self.docs.save("thread", thread)
+        tid = check_id(thread_id, "thread_id")
+
+        def patched(thread: ThreadRecord) -> ThreadRecord:
+            merged = {**thread.get("metadata", {}), **metadata}
+            return {**thread, "metadata": merged, "updated_at": now_iso()}
+
+        thread = await self.docs.update("thread", tid, patched)
+        if thread is None:
+            raise NotFoundError(f"thread {thread_id} not found")
         if ttl is not None:
-            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
+            await self.ttls.set(tid, ttl.ttl, ttl.strategy)
         return await self.graphs.thread_values(thread)
 
     async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
@@ -242,7 +256,8 @@ class LocalBackend:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
-            await self.docs.save("thread", _new_thread(thread_id, {"graph_id": graph_id}))
+            # Insert only: a thread created meanwhile by another request is kept as it is.
+            await self.docs.insert("thread", _new_thread(thread_id, {"graph_id": graph_id}))
 
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False

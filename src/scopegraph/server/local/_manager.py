@@ -42,7 +42,10 @@ from .. import _webhook as webhook
 from .._domain import RUN_KWARGS, CancelAction
 from .._errors import ConflictError, InvalidRequestError, UnavailableError
 from .._graphs import is_bridged
+from .._logs import bind_run
+from .._metrics import Metrics, RunStats
 from .._store import Documents
+from .._tracing import Tracing
 from .._wire import dumps, frame_event, now_iso, sse_frame
 
 __all__ = ("EventLog", "Live", "RunManager")
@@ -162,6 +165,11 @@ class Live:
         self.temporary = False
         """A stateless run (``/runs/...``): no thread, and its record is not stored."""
         self.started_at: str | None = None
+        self.created = anyio.current_time()
+        self.cancelled_at: float | None = None
+        """When its cancellation was first requested (the cleanup duration's start)."""
+        self.trace_parent: Any = None
+        """The trace context of the request that created it (with tracing on)."""
 
     @property
     def run_id(self) -> str:
@@ -216,6 +224,8 @@ class RunManager:
         self._grace: anyio.CancelScope | None = None
         self.cleanups_finished = 0
         self.on_run_end: Callable[[Live], None] | None = None
+        self.metrics: Metrics | None = None
+        self.tracing: Tracing | None = None
 
     async def serve(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Host the runs until cancelled (the application's lifespan)."""
@@ -266,6 +276,8 @@ class RunManager:
         token = live.log.subscribe(None) if follow else None
         live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
+        if self.tracing is not None:
+            live.trace_parent = self.tracing.request_parent()
         # Registered at once (a concurrent create on the thread sees it), but it counts
         # only once its record is stored: create is all-or-nothing.
         self.live[live.run_id] = live
@@ -343,19 +355,33 @@ class RunManager:
     ) -> None:
         """Store the thread's status; with ``ended`` (its last run ended), a failed write
         is kept and stored once the database takes writes again (:meth:`Documents.keep`)."""
-        thread = await self.docs.get("thread", thread_id)
-        if thread is None:  # deleted: a run's end never brings a thread back
-            return
-        thread = {**thread, "status": status, "updated_at": now_iso()}
-        if graph_id is not None:
-            thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+
+        def changed(thread: dict[str, Any]) -> dict[str, Any]:
+            thread = {**thread, "status": status, "updated_at": now_iso()}
+            if graph_id is not None:
+                thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+            return thread
+
+        # One atomic change (not a read, then a write of the whole thread): a PATCH of
+        # the thread's metadata while its run ends is kept. A deleted thread stays
+        # deleted: a run's end never brings a thread back.
         try:
-            await self.docs.save("thread", thread)
+            await self.docs.update("thread", thread_id, changed)
         except Exception:
             if not ended:
                 raise
-            self.docs.keep("thread", thread)
+            stored = await self._stored_thread(thread_id)
+            if stored is not None:
+                self.docs.keep("thread", changed(stored))
             raise
+
+    async def _stored_thread(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread as last read, for :meth:`Documents.keep` after a failed write
+        (None if it cannot be read either, or is gone)."""
+        try:
+            return await self.docs.get("thread", thread_id)
+        except Exception:
+            return None
 
     # -- running -------------------------------------------------------------------------
 
@@ -366,6 +392,8 @@ class RunManager:
         failure: BaseException | None = None
         values: Any = None
         started = False
+        trace = None
+        bind_run(live.run_id, None if live.temporary else spec.thread_id)
         with live.scope:
             if spec.payload.get("after_seconds"):
                 await anyio.sleep(float(spec.payload["after_seconds"]))
@@ -376,6 +404,15 @@ class RunManager:
             record["updated_at"] = live.started_at = now_iso()
             live.lifecycle("run started")
             executor.start_clock(live.scope, spec, self.run_timeout)
+            if self.tracing is not None:
+                trace = self.tracing.start_run(
+                    run_id=live.run_id,
+                    thread_id=spec.thread_id,
+                    graph_id=spec.graph_id,
+                    attempt=1,
+                    worker=None,
+                    parent=live.trace_parent,
+                )
 
             async def emit(event: str, chunk: Any) -> None:
                 live.log.emit(event, chunk)
@@ -383,9 +420,12 @@ class RunManager:
             try:
                 if not live.temporary:
                     await self.docs.save("run", record)
-                values = await executor.stream(spec, emit)
+                values = await executor.stream(spec, emit, None if trace is None else trace.task)
             except Exception as exc:
                 failure = exc
+        cleanup = executor.cleanup_seconds(live.scope, live.cancelled_at)
+        if cleanup is not None and started and self.metrics is not None:
+            self.metrics.cleanup_took(cleanup)
         with anyio.CancelScope(shield=True):
             try:
                 outcome = await executor.settle(
@@ -405,6 +445,8 @@ class RunManager:
             if outcome.status == "timeout":
                 live.cancel_reason = "timeout"
             await self._finish(live, spec, outcome)
+            if trace is not None:
+                trace.end(outcome.status, cleanup_seconds=cleanup, error=outcome.error)
 
     async def _finish(self, live: Live, spec: executor.RunSpec, outcome: executor.Outcome) -> None:
         """Record the run's end, then end its log; :attr:`Live.done` is set last."""
@@ -425,6 +467,8 @@ class RunManager:
                 await self.docs.save("run", record)
         except Exception as exc:
             self._unstored(live, outcome, exc)
+        if self.metrics is not None:
+            self.metrics.run_ended(outcome.status)
         active = self._active.get(spec.thread_id, [])
         others = any(other is not live for other in active)
         if not spec.temporary and not others:  # else the thread stays busy with the others
@@ -509,11 +553,31 @@ class RunManager:
         # A repeated request changes nothing and is not recorded again (the record does
         # not grow with requests); a rollback request overrides an interrupt request.
         escalates = action == "rollback" and live.cancel_action != "rollback"
+        if live.cancelled_at is None:
+            live.cancelled_at = anyio.current_time()
         if live.cancel_action is None or escalates:
             live.cancel_action = action
             live.lifecycle(f"cancel requested ({reason})")
         live.cancel_reason = live.cancel_reason or reason
         live.scope.cancel()
+
+    def stats(self) -> RunStats:
+        """Active and queued runs, stream followers and their lag, in this process."""
+        now = anyio.current_time()
+        active = queued = followers = lag = 0
+        oldest = now
+        for live in self.live.values():
+            log = live.log
+            followers += len(log.cursors)
+            lag += sum(log.next - cursor for cursor in log.cursors.values())
+            if live.done.is_set():
+                continue
+            if live.record.get("status") == "pending":
+                queued += 1
+                oldest = min(oldest, live.created)
+            else:
+                active += 1
+        return RunStats(active, queued, now - oldest, followers, lag)
 
     def hurry(self) -> None:
         """End the shutdown's grace period now."""
