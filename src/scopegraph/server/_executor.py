@@ -195,13 +195,12 @@ async def stream_run(
 
 def _modes(modes: Sequence[str]) -> tuple[set[str], ServerMessages | None, bool]:
     """(the in-process stream modes a run needs, the converter of the server's
-    ``messages`` mode if it was asked for, whether ``messages-tuple`` was)."""
-    wanted = {m for m in modes if m not in ("messages", "messages-tuple")}
-    server_messages = ServerMessages() if "messages" in modes else None
-    tuples = "messages-tuple" in modes
-    if server_messages is not None or tuples:
-        wanted.add("messages")
-    return wanted, server_messages, tuples
+    ``messages`` mode if it was asked for, whether ``messages-tuple`` was). Both message
+    modes need the in-process ``messages`` mode."""
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    if "messages" not in modes:  # the common case: as before the server's messages mode
+        return wanted, None, True
+    return wanted, ServerMessages(), "messages-tuple" in modes
 
 
 class ServerMessages:
