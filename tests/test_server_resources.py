@@ -13,11 +13,8 @@ trio is covered by ``test_server_trio.py``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import http.server
 import itertools
-import threading
 import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +23,6 @@ from typing import Any
 
 import anyio
 import httpx
-import orjson
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
@@ -34,6 +30,7 @@ from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEnti
 import _pg
 import _redis
 from _cluster import as_url, running_cluster
+from _receiver import Receiver, receiving
 from _server import EXAMPLE, Server, free_port, running_server
 
 pytestmark = pytest.mark.anyio
@@ -401,54 +398,6 @@ async def test_create_a_thread_with_supersteps(client: Any) -> None:
 
 
 # -- runs --------------------------------------------------------------------------------
-
-
-class Receiver:
-    """A webhook receiver on loopback (a thread of this process): it records each POSTed
-    body, and answers 500 to the first ``failures`` requests."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.failures = failures
-        self.changed = threading.Condition()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with receiver.changed:
-                    receiver.bodies.append(body)
-                    failing = len(receiver.bodies) <= receiver.failures
-                    receiver.changed.notify_all()
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """Block until ``count`` requests came (call it in a worker thread)."""
-        with self.changed:
-            if not self.changed.wait_for(lambda: len(self.bodies) >= count, timeout):
-                raise AssertionError(f"{len(self.bodies)} webhook requests, not {count}")
-            return list(self.bodies)
-
-
-@contextlib.contextmanager
-def receiving(failures: int = 0) -> Iterator[Receiver]:
-    receiver = Receiver(failures)
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-        thread.join()
 
 
 async def received(receiver: Receiver, count: int) -> list[dict[str, Any]]:
