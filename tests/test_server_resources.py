@@ -635,6 +635,12 @@ async def test_crons_refuse_bad_schedules_timezones_assistants_and_threads(clien
         await client.crons.create(str(uuid.uuid4()), schedule="* * * * *")
     with pytest.raises(NotFoundError):
         await client.crons.create_for_thread(str(uuid.uuid4()), "echo", schedule="* * * * *")
+    thread = await client.threads.create()
+    with pytest.raises(UnprocessableEntityError, match="stateless crons"):
+        await client.http.post(
+            f"/threads/{thread['thread_id']}/runs/crons",
+            json={"assistant_id": "echo", "schedule": "* * * * *", "on_run_completed": "keep"},
+        )
 
 
 async def runs_of(client: Any, thread_id: str) -> list[dict[str, Any]]:

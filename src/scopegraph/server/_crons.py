@@ -55,6 +55,12 @@ _COLUMNS = (
 )
 
 
+_THREAD_KEEPS = (
+    "on_run_completed is for stateless crons (POST /runs/crons): a thread cron's runs are "
+    "on its thread, which is kept; leave it out"
+)
+
+
 def _croniter() -> Any:
     try:
         import croniter
@@ -178,6 +184,8 @@ class Crons:
 
     async def create(self, body: CronCreate, thread_id: str | None) -> dict[str, Any]:
         """A new cron (on ``thread_id``, else stateless)."""
+        if thread_id is not None and body.on_run_completed is not None:
+            raise InvalidRequestError(_THREAD_KEEPS, code="InvalidCron")
         assistant = await self.assistants.get(body.assistant_id)
         now = datetime.datetime.now(datetime.UTC)
         cron_id = str(uuid.uuid4())
@@ -237,7 +245,9 @@ class Crons:
                 cron["end_time"] = _iso(body.end_time)
             if body.enabled is not None:
                 cron["enabled"] = body.enabled
-            if body.on_run_completed is not None and cron["thread_id"] is None:
+            if body.on_run_completed is not None:
+                if cron["thread_id"] is not None:
+                    raise InvalidRequestError(_THREAD_KEEPS, code="InvalidCron")
                 cron["on_run_completed"] = body.on_run_completed
             if body.metadata is not None:
                 cron["metadata"] = {**cron["metadata"], **body.metadata}
