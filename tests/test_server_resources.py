@@ -683,7 +683,7 @@ async def test_a_stateless_cron_runs_each_tick_on_a_new_thread(client: Any) -> N
 
 async def test_a_cron_whose_ticks_were_missed_while_down_runs_once(tmp_path: Path) -> None:
     db = str(tmp_path / "server.db")
-    every_five = "*/5 * * * * *"
+    every_five = "* * * * * */5"  # the sixth field: seconds
     with running_server(tmp_path, graphs=GRAPHS, db=db, extra_args=SWEEP) as first:
         async with get_client(url=first.url) as client:
             tid = (await client.threads.create())["thread_id"]
