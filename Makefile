@@ -7,11 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
+# LangGraph's JS SDK for tests/test_server_js_sdk.py, from tests/js/package-lock.json
+JS_STAMP := tests/js/node_modules/.installed
 
 .PHONY: install browser services test lint typecheck unit docs demo bench bench-server bench-scale \
-	soak langgraph-suite clean
+	soak langgraph-suite store-suite clean
 
-install: $(STAMP)
+install: $(STAMP) $(JS_STAMP)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,6 +26,12 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# `npm ci` again only when the lock file changes (the stamp is newer than it otherwise).
+$(JS_STAMP): tests/js/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 (for the JS SDK tests)"; exit 1; }
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
 
 # What the demo needs: scopegraph with its server extra, and langchain-core so that the chat
 # demo streams its tokens; nothing else (the venv's own pip installs it; upgrading pip first
@@ -114,6 +122,11 @@ soak: install
 # ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt.
 langgraph-suite: install
 	$(BIN)/python -m tools.langgraph_suite $(ARGS)
+
+# LangGraph's store tests (langgraph-checkpoint, langgraph-checkpoint-sqlite sdists) on
+# LangGraph's stores and on scopegraph's; prints the pass counts (docs/store.md).
+store-suite: install
+	$(BIN)/python -m tools.store_suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache

@@ -143,13 +143,50 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
     ("config", "message"),
     [
         (
-            {"dependencies": ["."], "graphs": {"a": "./hello.py:graph"}},
-            r"^scopegraph serve: langgraph\.json: key 'dependencies' not supported yet "
-            r"\(scopegraph reads 'graphs' and 'env'\)",
+            {"graphs": {"a": "./hello.py:graph"}, "webhooks": {}, "node_version": "20"},
+            r"^scopegraph serve: langgraph\.json: key 'webhooks', 'node_version' not supported "
+            r"by scopegraph serve \(it reads graphs, env, dependencies, http, auth, store, "
+            r"checkpointer\)",
         ),
         (
-            {"graphs": {"a": "./hello.py:graph"}, "store": {}, "http": {}},
-            r"key 'store', 'http' not supported yet",
+            {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./auth.py:auth"}},
+            r"auth\.path: custom authentication \(langgraph_sdk\.Auth handlers\) is not "
+            r"supported by scopegraph serve yet; .*--api-key",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},
+            r"store\.index, store\.ttl: scopegraph serve has no long-term memory store",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "checkpointer": {"ttl": {"default_ttl": 5}}},
+            r"checkpointer\.ttl: not supported by scopegraph serve yet",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "http": {"disable_store": True}},
+            r"http\.disable_store not supported by scopegraph serve \(it reads http\.app and "
+            r"http\.cors\)",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "http": {"cors": {"origins": ["x"]}}},
+            r"http\.cors\.origins not supported; the keys are allow_credentials",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "dependencies": ["no-such-package-4f1e"]},
+            r"dependency 'no-such-package-4f1e' is not installed, and scopegraph serve installs "
+            r"nothing: pip install 'no-such-package-4f1e'$",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "dependencies": ["./libs"]},
+            r"dependency './libs': no folder '.*libs'$",
+        ),
+        (
+            {"graphs": {"a": {"path": "./hello.py:graph", "description": "x"}}},
+            r"graph 'a': key 'description' not supported yet",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "http": {"app": "./hello.py:graph"}},
+            r"http\.app '.*hello\.py:graph' is a CompiledStateGraph; expected a Starlette or "
+            r"FastAPI app",
         ),
         (
             {"graphs": {"a": "./missing.py:graph"}},
@@ -190,5 +227,49 @@ def test_serve_without_a_graph_or_langgraph_json_says_what_to_pass(tmp_path: Pat
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "scopegraph serve: no graph to serve: scopegraph serve path/to/file.py:graph, "
-        "or run it in a folder with a langgraph.json"
+        "or run it in a folder with a langgraph.json (or pass --config FILE)"
+    ]
+
+
+def test_config_names_another_langgraph_json_and_excludes_graph_arguments(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hello.py").write_text(GRAPH_FILE)
+    (project / "deploy.json").write_text(
+        json.dumps({"graphs": {"hello": "./hello.py:graph"}, "env": {"GREETING": "Hi"}})
+    )
+    with running_server(
+        tmp_path, graphs=(), extra_args=["--config", str(project / "deploy.json")]
+    ) as server:
+        assert greeting(server.url, "hello", "otter") == "Hi, otter!"
+    both = scopegraph_cli("serve", "hello.py:graph", "--config", "deploy.json", cwd=project)
+    assert both.returncode == 2
+    assert both.stderr.splitlines() == [
+        "scopegraph serve: pass either graphs (FILE.py:GRAPH, --graph) or --config FILE, not both"
+    ]
+    missing = scopegraph_cli("serve", "--config", "nope.json", cwd=project)
+    assert missing.stderr.splitlines() == ["scopegraph serve: --config 'nope.json': no such file"]
+
+
+def test_worker_reads_langgraph_json_too(tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text(GRAPH_FILE)
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"hello": "./hello.py:graph"}}))
+    result = scopegraph_cli("worker", cwd=tmp_path)
+    assert result.returncode == 2
+    # it found the graphs: what it lacks is the scale-out database
+    assert result.stderr.splitlines() == [
+        "scopegraph worker: a worker needs --db postgresql://... (or SCOPEGRAPH_DB / "
+        "SCOPEGRAPH_REDIS)"
+    ]
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"a": "./missing.py:g"}}))
+    result = scopegraph_cli("worker", cwd=tmp_path)
+    assert "langgraph.json: graph 'a': no file" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = scopegraph_cli("worker", cwd=empty)
+    assert result.stderr.splitlines() == [
+        "scopegraph worker: no graph to run: scopegraph worker path/to/file.py:graph, or run "
+        "it in a folder with a langgraph.json (or pass --config FILE)"
     ]

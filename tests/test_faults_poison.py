@@ -119,7 +119,10 @@ def poison_every_endpoint(http: httpx.Client) -> list[str]:
             message = response.json()["message"]
             assert message.startswith(f"{where}"), (name, path, message)
             assert word in message, (name, path, message)
-    assert ok(http.get(f"/threads/{tid}"))["metadata"] == {"kind": "poisoned", "graph_id": "agent"}
+    metadata = ok(http.get(f"/threads/{tid}"))["metadata"]
+    # nothing poisoned was kept: the metadata is what the thread and its one run set
+    assistant_id = ok(http.get("/assistants/agent"))["assistant_id"]
+    assert metadata == {"kind": "poisoned", "graph_id": "agent", "assistant_id": assistant_id}
     everything_reads(http, [tid])
     return [tid]
 

@@ -52,3 +52,18 @@ def test_demo_and_install_have_their_own_stamp_files(tmp_path: Path) -> None:
     install = dry_run("install", tmp_path)
     assert f"touch {tmp_path / 'venv' / '.installed-demo'}" in demo
     assert f"touch {tmp_path / 'venv' / '.installed'}\n" in install
+
+
+def test_install_installs_the_js_sdk_from_its_lock_file(tmp_path: Path) -> None:
+    stamp = tmp_path / "js" / ".installed"  # as on a fresh clone: no stamp yet
+    result = subprocess.run(
+        ["make", "-n", "install", f"VENV={tmp_path / 'venv'}", f"JS_STAMP={stamp}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cd tests/js && npm ci" in result.stdout
+    assert f"touch {stamp}" in result.stdout
+    assert "npm ci" not in dry_run("demo", tmp_path)  # the demo needs no Node

@@ -44,7 +44,9 @@ def expect_error(response: httpx.Response, status: int, error: str, *words: str)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error", "message"}, body
+    # LangGraph's `detail` (what its SDKs show) beside scopegraph's `error` and `message`
+    assert set(body) == {"detail", "error", "message"}, body
+    assert body["detail"] == body["message"], body
     assert body["error"] == error, body
     for word in words:
         assert word in body["message"], body
@@ -73,7 +75,7 @@ def test_malformed_json(http: httpx.Client, thread_id: str) -> None:
         content=b'{"assistant_id": "agent", ',
         headers={"content-type": "application/json"},
     )
-    expect_error(response, 400, "InvalidJSON", "not valid JSON")
+    expect_error(response, 422, "InvalidJSON", "not valid JSON")  # 422 as on LangGraph
 
 
 def test_unknown_assistant_thread_and_run(http: httpx.Client, thread_id: str) -> None:
@@ -81,9 +83,15 @@ def test_unknown_assistant_thread_and_run(http: httpx.Client, thread_id: str) ->
     expect_error(http.get(f"/assistants/{missing}"), 404, "NotFound", missing)
     expect_error(
         http.post(f"/threads/{thread_id}/runs/wait", json=run_body(assistant_id="nope")),
-        404,
-        "NotFound",
+        422,  # neither a graph nor a UUID: 422 as on LangGraph
+        "InvalidAssistant",
         "'agent'",  # the message lists the graphs there are
+    )
+    expect_error(
+        http.post(f"/threads/{thread_id}/runs/wait", json=run_body(assistant_id=missing)),
+        404,  # an assistant id that names no assistant: 404 as on LangGraph
+        "NotFound",
+        missing,
     )
     expect_error(http.get(f"/threads/{missing}"), 404, "NotFound", missing)
     expect_error(

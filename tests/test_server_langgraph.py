@@ -54,7 +54,7 @@ async def test_stream_a_langgraph_graph(client: Any) -> None:
         )
     ]
     assert parts[0].event == "metadata"
-    assert parts[-1].event == "end"
+    assert [p.event for p in parts if p.event in ("end", "error")] == []
     tokens = [p.data["token"] for p in parts if p.event == "custom"]
     assert tokens == (["a", "b"] * 4) + (["a", "b"] * 12)
     assert [list(p.data) for p in parts if p.event == "updates"] == [["think"], ["answer"]]

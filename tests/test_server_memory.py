@@ -187,7 +187,7 @@ def test_repeated_cancels_do_not_grow_the_run_record(slow_cleanup_url: str) -> N
         accepted = 0
         for _ in range(20):
             response = http.post(f"/threads/{tid}/runs/{run_id}/cancel")
-            if response.status_code == 409:  # it ended (its cleanup took 3 s)
+            if response.status_code == 404:  # it ended (its cleanup took 3 s): nothing to cancel
                 break
             assert response.status_code == 202, response.text
             accepted += 1

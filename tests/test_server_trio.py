@@ -201,7 +201,8 @@ async def test_heartbeats_and_location_headers(anyio_backend: str, tmp_path: Pat
                         proceed.set()  # a heartbeat came while the node waited
             assert lines[0] == "event: metadata"
             assert any(line.startswith(":") for line in lines)
-            assert "event: end" in lines
+            assert "event: end" not in lines  # the stream closes, as LangGraph's does
+            assert lines[-3] == "event: values"  # the run's last event: its final values
         shutdown.set()
     await saver.aclose()
 

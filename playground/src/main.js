@@ -323,7 +323,7 @@ async function cancel(current) {
   try {
     await api("POST", `/threads/${current.threadId}/runs/${current.runId}/cancel?wait=1&action=interrupt`);
   } catch (err) {
-    if (!String(err.message).includes("409")) showError(err);  // 409: it had already ended
+    if (!String(err.message).includes("404")) showError(err);  // 404: it had already ended
   }
   current.controller.abort();
 }

@@ -1,12 +1,14 @@
 """The ``scopegraph`` command: ``scopegraph serve`` and ``scopegraph worker``.
 
-``scopegraph serve`` with no graph argument serves the graphs of the ``langgraph.json``
-in the current folder (its ``graphs`` and ``env`` keys; see :func:`read_langgraph_json`).
+``scopegraph serve`` (and ``scopegraph worker``) with no graph argument serves the
+graphs of the ``langgraph.json`` in the current folder, or of ``--config FILE``, as
+``langgraph dev`` does (see :func:`read_langgraph_json`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -21,7 +23,36 @@ from . import __version__
 __all__ = ("LANGGRAPH_JSON", "LangGraphConfig", "main", "read_env_file", "read_langgraph_json")
 
 LANGGRAPH_JSON = "langgraph.json"
-_SUPPORTED_KEYS = ("graphs", "env")
+_SUPPORTED_KEYS = ("graphs", "env", "dependencies", "http", "auth", "store", "checkpointer")
+_BUILD_KEYS = frozenset(
+    {
+        "$schema",
+        "python_version",
+        "api_version",
+        "base_image",
+        "image_distro",
+        "pip_config_file",
+        "pip_installer",
+        "source",
+        "dockerfile_lines",
+        "keep_pkg_tools",
+        "_INTERNAL_docker_tag",
+    }
+)
+"""Keys of ``langgraph build`` (the Docker image): ``langgraph dev`` ignores them at run
+time, and so does ``scopegraph serve``."""
+_HTTP_KEYS = ("app", "cors")
+_CORS_KEYS = frozenset(
+    {
+        "allow_origins",
+        "allow_methods",
+        "allow_headers",
+        "allow_credentials",
+        "allow_origin_regex",
+        "expose_headers",
+        "max_age",
+    }
+)
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -51,7 +82,8 @@ examples:
   scopegraph serve --graph agent=app.py:graph --graph other=lg_app.py:graph --port 8001
       two graphs under names of your choice (a LangGraph graph runs through the bridge)
   scopegraph serve
-      the graphs listed in ./langgraph.json ("graphs" and "env" keys)
+      the graphs of ./langgraph.json (with its env, dependencies and http.app), as
+      'langgraph dev' serves them; --config path/to/langgraph.json for another file
   scopegraph serve app.py:graph --db postgresql://localhost/db \\
       --redis redis://localhost:6379/0 --workers 2
       scale-out mode: an API process and 2 worker processes
@@ -109,6 +141,13 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="NAME=FILE.py:GRAPH",
         help="a graph under a name of your choice (repeatable)",
+    )
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help=f"serve the graphs (and env, dependencies, http) of this {LANGGRAPH_JSON} "
+        f"instead of ./{LANGGRAPH_JSON}",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
@@ -262,6 +301,13 @@ def _add_worker(commands: _Commands[argparse.ArgumentParser]) -> None:
         help="a graph, under the name the API processes serve it as (repeatable)",
     )
     worker.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help=f"run the graphs of this {LANGGRAPH_JSON} (default, with no graph: "
+        f"./{LANGGRAPH_JSON})",
+    )
+    worker.add_argument(
         "--db",
         default=os.environ.get("SCOPEGRAPH_DB") or None,
         help="a postgresql:// URL (or set SCOPEGRAPH_DB, which ps does not show)",
@@ -316,6 +362,14 @@ class LangGraphConfig:
     """Graph name -> ``path/to/file.py:attr`` (module paths resolved to their file)."""
     env: dict[str, str] = field(default_factory=dict)
     """Environment variables to set (those already set are kept)."""
+    paths: list[str] = field(default_factory=list)
+    """Folders put on ``sys.path``: the config's folder and its ``dependencies`` folders
+    (as ``langgraph dev`` does; nothing is installed)."""
+    http_app: str | None = None
+    """``http.app``: ``path/to/file.py:attr`` of a Starlette or FastAPI app whose routes
+    and middleware are served beside the API's."""
+    cors: dict[str, object] | None = None
+    """``http.cors``: the keyword arguments of Starlette's ``CORSMiddleware``."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -344,8 +398,16 @@ def read_env_file(path: Path) -> dict[str, str]:
     return variables
 
 
-def _graph_path(name: str, spec: object, base: Path) -> str:
-    where = f"{LANGGRAPH_JSON}: graph {name!r}"
+def _graph_path(name: str, spec: object, base: Path, where: str | None = None) -> str:
+    where = where or f"{LANGGRAPH_JSON}: graph {name!r}"
+    if isinstance(spec, dict):  # {"path": "./file.py:graph"}, LangGraph's long form
+        extra = [key for key in spec if key != "path"]
+        if extra:
+            raise ValueError(
+                f"{where}: key {', '.join(map(repr, extra))} not supported yet; keep only "
+                '"path" (or give the path as a string)'
+            )
+        spec = spec.get("path")
     if not isinstance(spec, str):
         raise ValueError(
             f"{where}: expected a string like './agent.py:graph', got {type(spec).__name__}"
@@ -377,12 +439,21 @@ def _graph_path(name: str, spec: object, base: Path) -> str:
 
 
 def read_langgraph_json(path: Path) -> LangGraphConfig:
-    """Read a LangGraph ``langgraph.json``: its ``graphs`` (``"name":
-    "./file.py:attr"`` or ``"name": "module.path:attr"``) and ``env`` (a ``.env`` file
-    path or a mapping). Any other key raises ``ValueError`` (not supported yet).
+    """Read a LangGraph ``langgraph.json`` as ``langgraph dev`` reads it.
 
-    Module paths are found from the file's folder (which is put on ``sys.path``) and
-    loaded from their file.
+    - ``graphs``: ``"name": "./file.py:attr"`` or ``"module.path:attr"`` (or
+      ``{"path": ...}``); module paths are found from the file's folder and the
+      ``dependencies`` folders and loaded from their file;
+    - ``env``: a ``.env`` file path or a mapping;
+    - ``dependencies``: folders (relative to the file) put on ``sys.path``; a package
+      name must be installed already (nothing is installed);
+    - ``http``: ``app`` (a Starlette or FastAPI app, ``./file.py:app``) and ``cors``
+      (``CORSMiddleware``'s arguments);
+    - the keys of ``langgraph build`` (``python_version``, ``dockerfile_lines``, ...) are
+      ignored, as ``langgraph dev`` ignores them.
+
+    Any other key, or a setting this server does not have (``auth.path``,
+    ``store.index``, ``checkpointer.ttl``, ...), raises ``ValueError`` naming it.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -396,13 +467,14 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
         ) from None
     if not isinstance(data, dict):
         raise ValueError(f'{path}: expected a JSON object like {{"graphs": {{...}}}}')
-    unknown = [key for key in data if key not in _SUPPORTED_KEYS]
+    unknown = [key for key in data if key not in _SUPPORTED_KEYS and key not in _BUILD_KEYS]
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
         raise ValueError(
-            f"{path}: key {names} not supported yet (scopegraph reads 'graphs' and 'env'); "
-            "remove it, or serve with --graph NAME=FILE.py:GRAPH"
+            f"{path}: key {names} not supported by scopegraph serve (it reads "
+            f"{', '.join(_SUPPORTED_KEYS)}); remove it, or serve with --graph NAME=FILE.py:GRAPH"
         )
+    _refuse_unsupported_settings(path, data)
     graphs = data.get("graphs")
     if not isinstance(graphs, dict) or not graphs:
         raise ValueError(
@@ -410,8 +482,10 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
             '{"graphs": {"agent": "./agent.py:graph"}}'
         )
     base = path.resolve().parent
-    if str(base) not in sys.path:
-        sys.path.insert(0, str(base))
+    paths = [str(base), *_dependency_paths(path, base, data.get("dependencies", []))]
+    for folder in reversed(paths):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     resolved = {str(name): _graph_path(str(name), spec, base) for name, spec in graphs.items()}
     env = data.get("env", {})
     if isinstance(env, str):
@@ -423,7 +497,92 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
         variables = dict(env)
     else:
         raise ValueError(f'{path}: "env" should be a .env file path or a mapping of strings')
-    return LangGraphConfig(resolved, variables)
+    http = data.get("http") or {}
+    app = http.get("app")
+    http_app = None
+    if app is not None:
+        http_app = _graph_path("app", app, base, f"{path}: http.app")
+    cors = http.get("cors")
+    if cors is not None:
+        cors = _cors(path, cors)
+    return LangGraphConfig(resolved, variables, paths, http_app, cors)
+
+
+def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None:
+    """Settings of LangGraph's server that this server does not have: each is refused by
+    name (never accepted and ignored)."""
+    http = data.get("http")
+    if http is not None:
+        if not isinstance(http, dict):
+            raise ValueError(f'{path}: "http" should be an object like {{"app": "./app.py:app"}}')
+        other = [f"http.{key}" for key in http if key not in _HTTP_KEYS]
+        if other:
+            raise ValueError(
+                f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
+                "http.app and http.cors); remove it"
+            )
+    auth = data.get("auth")
+    if auth:
+        keys = ", ".join(f"auth.{key}" for key in auth) if isinstance(auth, dict) else "auth"
+        raise ValueError(
+            f"{path}: {keys}: custom authentication (langgraph_sdk.Auth handlers) is not "
+            'supported by scopegraph serve yet; remove "auth" and protect the server with '
+            "--api-key (or SCOPEGRAPH_API_KEY)"
+        )
+    store = data.get("store")
+    if store:
+        keys = ", ".join(f"store.{key}" for key in store) if isinstance(store, dict) else "store"
+        raise ValueError(
+            f"{path}: {keys}: scopegraph serve has no long-term memory store (BaseStore) "
+            'yet, so its index and TTL cannot be set; remove "store"'
+        )
+    checkpointer = data.get("checkpointer")
+    if checkpointer:
+        keys = (
+            ", ".join(f"checkpointer.{key}" for key in checkpointer)
+            if isinstance(checkpointer, dict)
+            else "checkpointer"
+        )
+        raise ValueError(
+            f"{path}: {keys}: not supported by scopegraph serve yet (threads are kept "
+            'until deleted: DELETE /threads/{id}); remove "checkpointer"'
+        )
+
+
+def _dependency_paths(path: Path, base: Path, dependencies: object) -> list[str]:
+    """The folders of ``dependencies`` (put on ``sys.path``); a package name must be
+    installed already: scopegraph serve installs nothing."""
+    if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+        raise ValueError(f'{path}: "dependencies" should be a list of strings, e.g. ["."]')
+    folders: list[str] = []
+    for dependency in dependencies:
+        folder = (base / dependency).resolve()
+        if folder.is_dir():
+            folders.append(str(folder))
+            continue
+        if dependency.startswith((".", "/")) or "/" in dependency:
+            raise ValueError(f"{path}: dependency {dependency!r}: no folder {str(folder)!r}")
+        name = re.split(r"[\[<>=!~;@ ]", dependency, maxsplit=1)[0]
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise ValueError(
+                f"{path}: dependency {dependency!r} is not installed, and scopegraph serve "
+                f"installs nothing: pip install {dependency!r}"
+            ) from None
+    return folders
+
+
+def _cors(path: Path, cors: object) -> dict[str, object]:
+    if not isinstance(cors, dict):
+        raise ValueError(f'{path}: "http.cors" should be an object like {{"allow_origins": [...]}}')
+    other = [key for key in cors if key not in _CORS_KEYS]
+    if other:
+        raise ValueError(
+            f"{path}: http.cors.{', http.cors.'.join(other)} not supported; the keys are "
+            f"{', '.join(sorted(_CORS_KEYS))}"
+        )
+    return dict(cors)
 
 
 def _apply_env(variables: Mapping[str, str]) -> None:
@@ -440,17 +599,31 @@ def main(argv: list[str] | None = None) -> int:
         # the system. Set PYTHONMALLOC yourself to choose otherwise.
         env = {**os.environ, "PYTHONMALLOC": "malloc"}
         os.execve(sys.executable, [sys.executable, "-m", "scopegraph._cli", *sys.argv[1:]], env)
+    args.config_file = None
+    args.http_app = None
+    args.cors_config = None
     try:
-        if args.command == "serve" and not args.specs and not args.graph:
-            config_file = Path(LANGGRAPH_JSON)
-            if not config_file.is_file():
+        if args.specs or args.graph:
+            if args.config:
                 raise ValueError(
-                    "no graph to serve: scopegraph serve path/to/file.py:graph, or run it "
-                    f"in a folder with a {LANGGRAPH_JSON}"
+                    "pass either graphs (FILE.py:GRAPH, --graph) or --config FILE, not both"
+                )
+        else:
+            config_file = Path(args.config or LANGGRAPH_JSON)
+            if not config_file.is_file():
+                if args.config:
+                    raise ValueError(f"--config {args.config!r}: no such file")
+                verb = "serve" if args.command == "serve" else "run"
+                raise ValueError(
+                    f"no graph to {verb}: scopegraph {args.command} path/to/file.py:graph, "
+                    f"or run it in a folder with a {LANGGRAPH_JSON} (or pass --config FILE)"
                 )
             config = read_langgraph_json(config_file)
             _apply_env(config.env)
             args.graph = [f"{name}={spec}" for name, spec in config.graphs.items()]
+            args.config_file = str(config_file.resolve())
+            args.http_app = config.http_app
+            args.cors_config = config.cors
     except ValueError as exc:
         print(f"scopegraph {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -206,7 +206,8 @@ class Backend(Protocol):
 
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
-    ) -> None:
-        """Cancel the run (``ConflictError`` if it has ended); with ``wait``, return once
-        it has ended, its cleanup finished and its checkpoint is saved."""
+    ) -> Any:
+        """Cancel the run (``NotFoundError`` if it has ended: no run to cancel, as
+        LangGraph's server answers); with ``wait``, return its final values (as ``join``)
+        once it has ended, its cleanup finished and its checkpoint is saved."""
         ...

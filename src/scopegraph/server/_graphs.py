@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .. import Command, CompiledStateGraph, Send
@@ -47,15 +47,32 @@ def check_id(value: str, what: str) -> str:
     return str(uuid.UUID(value))
 
 
+def give_store(graphs: Iterable[Any], store: Any) -> None:
+    """The server's store for the graphs compiled without one of their own."""
+    if store is None:
+        return
+    for graph in graphs:
+        target = graph.graph if is_bridged(graph) else graph
+        if getattr(target, "store", None) is None:
+            target.store = store
+
+
 class Graphs:
     """The graphs a server serves (one assistant each) and their checkpointer.
 
     Each scopegraph graph gets ``checkpointer``; a LangGraph graph keeps its own
     (LangGraph's ``InMemorySaver`` if it was compiled without one)."""
 
-    def __init__(self, graphs: Mapping[str, Any], checkpointer: BaseCheckpointSaver | None) -> None:
+    def __init__(
+        self,
+        graphs: Mapping[str, Any],
+        checkpointer: BaseCheckpointSaver | None,
+        store: Any = None,
+    ) -> None:
         self.graphs = dict(graphs)
         self.checkpointer = checkpointer
+        self.store = store
+        give_store(self.graphs.values(), store)
         for graph in self.graphs.values():
             if not is_bridged(graph):
                 graph.checkpointer = checkpointer
@@ -73,15 +90,35 @@ class Graphs:
         """(assistant_id, graph_id) of an assistant id or a graph name."""
         if assistant_id in self.graphs:
             return str(uuid.uuid5(_ASSISTANT_NAMESPACE, assistant_id)), assistant_id
-        if not is_uuid(assistant_id):
-            raise NotFoundError(
-                f"assistant {assistant_id!r} not found: pass a graph name or an assistant "
-                f"id; the graphs are {', '.join(map(repr, self.graphs))}"
+        if not is_uuid(assistant_id):  # neither a graph nor an id: 422, as LangGraph
+            raise InvalidRequestError(
+                f"assistant {assistant_id!r} is neither a graph name nor an assistant id "
+                f"(a UUID): pass one of the graphs {', '.join(map(repr, self.graphs))}, or "
+                "an assistant id",
+                code="InvalidAssistant",
             )
         graph_id = self.assistants.get(str(uuid.UUID(assistant_id)))
         if graph_id is None:
             raise NotFoundError(f"assistant {assistant_id} not found")
         return str(uuid.UUID(assistant_id)), graph_id
+
+    def run_metadata(
+        self,
+        assistant: Mapping[str, Any],
+        thread_metadata: Mapping[str, Any] | None,
+        body: RunCreate,
+    ) -> dict[str, Any]:
+        """A run's metadata as LangGraph's server makes it: the assistant's, the thread's,
+        the run's ``config.metadata`` and its ``metadata``, merged in that order, with
+        ``assistant_id`` set; the run's record shows it and its checkpoints carry it."""
+        config_metadata = (body.config or {}).get("metadata") or {}
+        return {
+            **(assistant.get("metadata") or {}),
+            **(thread_metadata or {}),
+            **(config_metadata if isinstance(config_metadata, dict) else {}),
+            **(body.metadata or {}),
+            "assistant_id": assistant["assistant_id"],
+        }
 
     # -- graphs of threads and runs ------------------------------------------------------
 
@@ -137,9 +174,14 @@ class Graphs:
         """The thread as the API shows it: its record with ``values`` and ``interrupts``."""
         graph = self.of_thread(thread)
         out = dict(thread)
+        # LangGraph's thread fields: when its state last changed, and its last run's error
+        out.setdefault("state_updated_at", thread.get("created_at"))
+        out.setdefault("error", None)
         if self.stateful(graph):
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
             out["values"] = snapshot.values if snapshot.created_at is not None else None
+            if snapshot.created_at is not None:
+                out["state_updated_at"] = snapshot.created_at
             out["interrupts"] = {
                 task.id: [{"value": i.value, "id": i.id} for i in task.interrupts]
                 for task in snapshot.tasks

@@ -4,7 +4,9 @@ become status codes.
 :func:`status_of` maps the server's domain errors (:mod:`scopegraph.server._errors`) and
 the engine's public errors to HTTP statuses; :func:`install_error_handlers` installs that
 mapping (plus FastAPI's validation and routing errors) on an app. Every error body is
-``{"error": <name>, "message": <what went wrong and how to fix it>}``.
+``{"detail": <message>, "error": <name>, "message": <what went wrong and how to fix it>}``:
+``detail`` is what LangGraph's server sends (and what its SDKs show), ``error`` and
+``message`` are scopegraph's.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ class EventSource(EventSourceResponse):
 
 
 def error_response(status: int, error: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message}, status_code=status)
+    body = {"detail": message, "error": error, "message": message}
+    return JSONResponse(body, status_code=status)
 
 
 def event_stream_response(stream: EventStream, settings: ServerSettings) -> EventSource:
@@ -140,7 +143,8 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "InvalidJSON", "the request body is not valid JSON")
+        # 422 as LangGraph's server answers it
+        return error_response(422, "InvalidJSON", "the request body is not valid JSON")
     parts = []
     for e in errors[:5]:
         if e.get("type") == "unstorable":  # the message names the value's path

@@ -43,6 +43,10 @@ __all__ = (
     "RunsCancel",
     "StateCheckpoint",
     "StateUpdate",
+    "StoreDelete",
+    "StoreNamespaces",
+    "StorePut",
+    "StoreSearch",
     "StreamModeName",
     "Superstep",
     "ThreadCount",
@@ -447,3 +451,39 @@ def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:
     if "messages" in modes:  # the server's messages mode: its three events
         events |= {"messages/metadata", "messages/partial", "messages/complete"}
     return frozenset(events) | ALWAYS_SENT
+
+
+# -- the store (``/store/...``) -------------------------------------------------------------
+
+Namespace = list[Annotated[str, Field(min_length=1, pattern=r"^[^.\x00]*$")]]
+"""Namespace labels: non-empty, without ``.`` (the wire joins labels with dots) or NUL."""
+
+
+class StorePut(_Body):
+    namespace: Namespace = Field(min_length=1)
+    key: str = Field(min_length=1)
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(default=None, ge=0)
+
+
+class StoreDelete(_Body):
+    namespace: Namespace = Field(min_length=1)
+    key: str = Field(min_length=1)
+
+
+class StoreSearch(_Body):
+    namespace_prefix: Namespace = Field(default_factory=list)
+    filter: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreNamespaces(_Body):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0)

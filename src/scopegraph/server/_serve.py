@@ -34,38 +34,45 @@ from ._settings import ServerSettings
 from ._store import StoreError
 from ._tracing import otlp_provider, tracing_wanted
 
-__all__ = ("load_graph", "open_checkpointer", "serve")
+__all__ = ("load_graph", "load_http_app", "mount_http_app", "open_checkpointer", "serve")
 
 log = logging.getLogger("scopegraph.server")
 
 DEFAULT_DB = ".scopegraph/scopegraph.db"
 
 
-def load_graph(spec: str) -> Any:
-    """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled)."""
+def _load_attr(spec: str, what: str) -> Any:
+    """The variable named by ``path/to/file.py:attr`` (``what`` names it in errors)."""
     path, sep, attr = spec.rpartition(":")
     if not sep or not path or not attr:
-        raise ValueError(f"graph {spec!r}: expected path/to/file.py:variable, e.g. app.py:graph")
+        raise ValueError(f"{what} {spec!r}: expected path/to/file.py:variable, e.g. app.py:graph")
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"graph {spec!r}: no file {str(file)!r}")
+        raise ValueError(f"{what} {spec!r}: no file {str(file)!r}")
     name = f"scopegraph_user_graph_{abs(hash(str(file.resolve())))}"
-    module_spec = importlib.util.spec_from_file_location(name, file)
-    if module_spec is None or module_spec.loader is None:
-        raise ValueError(f"graph {spec!r}: {str(file)!r} is not a Python file")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
+    module = sys.modules.get(name)
+    if module is None:  # a file is imported once (a graph and http.app may share it)
+        module_spec = importlib.util.spec_from_file_location(name, file)
+        if module_spec is None or module_spec.loader is None:
+            raise ValueError(f"{what} {spec!r}: {str(file)!r} is not a Python file")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(name, None)
+            raise ValueError(
+                f"{what} {spec!r}: {str(file)!r} failed to import:\n{_user_frames(exc)}"
+            ) from None
     try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        raise ValueError(
-            f"graph {spec!r}: {str(file)!r} failed to import:\n{_user_frames(exc)}"
-        ) from None
-    try:
-        graph = getattr(module, attr)
+        return getattr(module, attr)
     except AttributeError:
-        raise ValueError(f"graph {spec!r}: {str(file)!r} defines no {attr!r}") from None
+        raise ValueError(f"{what} {spec!r}: {str(file)!r} defines no {attr!r}") from None
+
+
+def load_graph(spec: str) -> Any:
+    """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled)."""
+    graph = _load_attr(spec, "graph")
     if isinstance(graph, StateGraph):
         graph = graph.compile()
     if isinstance(graph, CompiledStateGraph):
@@ -80,6 +87,49 @@ def load_graph(spec: str) -> Any:
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
     )
+
+
+def load_http_app(spec: str) -> Any:
+    """The Starlette (or FastAPI) app of a ``langgraph.json``'s ``http.app``."""
+    from starlette.applications import Starlette
+
+    app = _load_attr(spec, "http.app")
+    if not isinstance(app, Starlette):
+        raise ValueError(
+            f"http.app {spec!r} is a {type(app).__name__}; expected a Starlette or FastAPI "
+            "app, e.g. app = FastAPI()"
+        )
+    return app
+
+
+def mount_http_app(app: Any, user_app: Any) -> None:
+    """Serve ``user_app``'s routes and middleware beside the API's, as LangGraph's server
+    does with ``http.app``: its routes come first (a route of the same path shadows the
+    API's), its middleware wraps every route (the API's too), its lifespan runs inside
+    the server's, and its exception handlers are added (FastAPI's own defaults are not:
+    the API keeps its error bodies). A FastAPI app's own ``/docs`` and ``/openapi.json``
+    are left out: the server's document the app's routes along with its own."""
+    skipped: set[str] = set()
+    for name in ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url"):
+        url = getattr(user_app, name, None)
+        if url:
+            skipped.add(url)
+    routes = [r for r in user_app.router.routes if getattr(r, "path", None) not in skipped]
+    app.router.routes[:0] = routes
+    app.user_middleware[:0] = list(user_app.user_middleware)
+    for kind, handler in user_app.exception_handlers.items():
+        if getattr(handler, "__module__", "") != "fastapi.exception_handlers":
+            app.add_exception_handler(kind, handler)
+    ours, theirs = app.router.lifespan_context, user_app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(server: Any) -> Any:
+        async with ours(server) as state, theirs(user_app) as user_state:
+            merged = {**(state or {}), **(user_state or {})}
+            yield merged or None
+
+    app.router.lifespan_context = lifespan
+    app.openapi_schema = None  # generated again, with the app's routes
 
 
 def _user_frames(exc: BaseException) -> str:
@@ -209,6 +259,7 @@ def serve(
     worker_env: Mapping[str, str] | None = None,
     tracer_provider: Any = None,
     log_config: dict[str, Any] | None = None,
+    http_app: Any | None = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
@@ -216,9 +267,10 @@ def serve(
     and runs queued runs too unless ``worker`` is False. ``worker_processes``: commands
     of worker processes started with the server and stopped (SIGTERM) after it drained,
     with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
-    command lines). ``tracer_provider``: spans of runs and nodes (shut down, so flushed,
-    at exit); ``log_config``: uvicorn's logging configuration (None: uvicorn's own). A
-    ValueError names what cannot be used (the port, the database).
+    command lines). ``http_app``: a Starlette app served beside the API
+    (:func:`mount_http_app`). ``tracer_provider``: spans of runs and nodes (shut down,
+    so flushed, at exit); ``log_config``: uvicorn's logging configuration (None:
+    uvicorn's own). A ValueError names what cannot be used (the port, the database).
     """
     settings = settings or ServerSettings()
     if redis is not None and not db.startswith(("postgresql://", "postgres://")):
@@ -239,6 +291,8 @@ def serve(
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
+    if http_app is not None:
+        mount_http_app(app, http_app)
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     config = uvicorn.Config(
         app,
@@ -421,10 +475,18 @@ def main_serve(args: Any) -> int:
     graphs = {name: load_graph(spec) for name, spec in specs.items()}
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
+    cors = getattr(args, "cors_config", None)
+    if cors is not None and args.cors_origin:
+        raise ValueError(
+            "CORS is set twice: by --cors-origin and by http.cors of the langgraph.json; keep one"
+        )
+    http_spec = getattr(args, "http_app", None)
+    http_app = load_http_app(http_spec) if http_spec else None
     settings = ServerSettings(
         api_key=api_key(args),
         allowed_hosts=allowed_hosts(args.host, args.allow_host),
         cors_origins=tuple(args.cors_origin),
+        cors=cors,
         shutdown_grace_seconds=args.grace,
         shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
@@ -446,8 +508,12 @@ def main_serve(args: Any) -> int:
         if args.run_timeout:
             command += ["--run-timeout", str(args.run_timeout)]
         command += ["--log-format", args.log_format] + (["--otel"] if args.otel else [])
-        for name, spec in specs.items():
-            command += ["--graph", f"{name}={spec}"]
+        config_file = getattr(args, "config_file", None)
+        if config_file:  # the workers read it too (its dependencies, its env)
+            command += ["--config", config_file]
+        else:
+            for name, spec in specs.items():
+                command += ["--graph", f"{name}={spec}"]
         workers.append(command)
     return serve(
         graphs,
@@ -463,6 +529,7 @@ def main_serve(args: Any) -> int:
         worker_env={"SCOPEGRAPH_DB": args.db, "SCOPEGRAPH_REDIS": args.redis or ""},
         tracer_provider=provider,
         log_config=log_config,
+        http_app=http_app,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,10 @@ class ServerSettings(BaseModel):
     (``0.0.0.0`` or ``::``, given here as such)."""
     cors_origins: tuple[str, ...] = ()
     """Origins whose pages may call the API from a browser (CORS); none by default."""
+    cors: dict[str, Any] | None = None
+    """The keyword arguments of Starlette's ``CORSMiddleware`` (``http.cors`` of a
+    ``langgraph.json``: ``allow_origins``, ``allow_methods``, ...); replaces
+    ``cors_origins``."""
     max_body_bytes: int = 10 * 1024 * 1024
     heartbeat_seconds: float = 5.0
     send_timeout_seconds: float = 30.0

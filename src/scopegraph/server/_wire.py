@@ -17,7 +17,6 @@ from .. import END, START, Interrupt, StateSnapshot
 
 __all__ = (
     "ALWAYS_SENT",
-    "END_FRAME",
     "dumps",
     "frame_event",
     "sse_frame",
@@ -75,8 +74,6 @@ def frame_event(frame: bytes) -> str:
     return name.partition("|")[0]
 
 
-END_FRAME = sse_frame("end", b"null", None)
-"""The last frame of a stream whose run ended without an error."""
 ALWAYS_SENT = frozenset({"metadata", "end", "error"})
 """Events a stream filtered by stream mode still sends."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, crons, metrics, runs, system, threads
+from . import assistants, crons, metrics, runs, store, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
@@ -15,6 +15,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     threads.router,
     assistants.router,
     crons.router,
+    store.router,
     system.router,
     metrics.router,
 )

@@ -143,5 +143,9 @@ async def cancel_run(
     wait: bool = False,
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
-    await backend_of(request).cancel_run(thread_id, run_id, wait=wait, action=action)
-    return Response(status_code=204 if wait else 202)
+    final = await backend_of(request).cancel_run(thread_id, run_id, wait=wait, action=action)
+    if not wait:
+        return Response(status_code=202)
+    # as LangGraph's server: 200 with the run's final values ({} when it has none)
+    location = run_location(thread_id, run_id)
+    return JSONResponse({} if final is None else final, headers={"Content-Location": location})

@@ -31,7 +31,6 @@ from .._store import Documents, open_backend
 from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
-from .._wire import END_FRAME
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
 
@@ -358,9 +357,12 @@ class ClusterBackend:
 
     # -- runs ----------------------------------------------------------------------------
 
-    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> None:
-        """The thread must exist (or is created, with ``if_not_exists='create'``); it
-        records the graph of its runs in its metadata."""
+    async def _ensure_thread(
+        self, thread_id: str, graph_id: str, assistant_id: str, create: bool
+    ) -> dict[str, Any]:
+        """The thread's metadata; it must exist (or is created, with
+        ``if_not_exists='create'``); it records the graph and the assistant of its runs in
+        its metadata, as LangGraph's server does."""
         row = await self.queue.get_thread(thread_id)
         if row is None:
             if not create:
@@ -368,8 +370,11 @@ class ClusterBackend:
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
             row, _ = await self.queue.create_thread(thread_id, {"graph_id": graph_id})
-        if row["metadata"].get("graph_id") != graph_id:
-            await self.queue.patch_thread(thread_id, {"graph_id": graph_id})
+        metadata: dict[str, Any] = row["metadata"]
+        recorded = {"graph_id": graph_id, "assistant_id": assistant_id}
+        if any(metadata.get(key) != value for key, value in recorded.items()):
+            await self.queue.patch_thread(thread_id, recorded)
+        return metadata
 
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, run_id: str | None = None
@@ -379,11 +384,15 @@ class ClusterBackend:
             check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
         assistant = await self.assistants.get(body.assistant_id)
         assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
+        thread_metadata = None
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
-            await self._ensure_thread(thread_id, graph_id, body.if_not_exists == "create")
+            thread_metadata = await self._ensure_thread(
+                thread_id, graph_id, assistant_id, body.if_not_exists == "create"
+            )
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
+        payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)
         if self.tracing is None:
             return await self.cluster.create(
                 graph_id=graph_id,
@@ -514,7 +523,9 @@ class ClusterBackend:
     ) -> EventStream:
         row = await self._row(thread_id, run_id)
         if row["status"] in TERMINAL and not last_event_id:
-            return EventStream(_ended(), self._location(row))
+            if not row["run"].get("stream_resumable"):
+                return EventStream(_ended(), self._location(row))
+            last_event_id = "-1"  # a finished resumable run: its events again, as LangGraph
         cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
         return self._events(row, cursor, modes, cancel_on_disconnect)
 
@@ -544,19 +555,23 @@ class ClusterBackend:
     @_translated
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
-    ) -> None:
+    ) -> Any:
         row = await self._row(thread_id, run_id)
         status = await self.cluster.cancel(row["run_id"], action, "cancel endpoint")
         if status is None:
             ended = await self.cluster.get(row["run_id"])
-            raise ConflictError(
-                f"run {run_id} has already ended with status {(ended or row)['status']}"
+            raise NotFoundError(
+                f"run {run_id} has already ended with status {(ended or row)['status']}: "
+                "there is no pending or running run to cancel"
             )
-        if wait:
-            with anyio.CancelScope(shield=True):
-                await self.cluster.wait_done(row["run_id"])
+        if not wait:
+            return None
+        with anyio.CancelScope(shield=True):
+            done = await self.cluster.wait_done(row["run_id"])
+        return await self.cluster.final_values(done, self._graph(row))
 
 
 async def _ended() -> AsyncIterator[bytes]:
-    """The stream of a run that has ended (its events are not replayed)."""
-    yield END_FRAME
+    """The stream of a run that has ended (its events are not replayed): it closes."""
+    return
+    yield  # pragma: no cover - an async generator with nothing to send

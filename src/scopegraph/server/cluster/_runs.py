@@ -44,7 +44,7 @@ from .._pg_queue import (
     ThreadDeletingError,
     ThreadNotFoundError,
 )
-from .._wire import END_FRAME, dumps, sse_frame
+from .._wire import dumps, sse_frame
 from ._redis_events import (
     _START,
     EventLogConnectionError,
@@ -62,6 +62,14 @@ if TYPE_CHECKING:
 __all__ = ("Cluster", "run_json")
 
 log = logging.getLogger("scopegraph.server")
+
+
+def _run_error(row: Mapping[str, Any]) -> Any:
+    """The error of a run that failed, as its stream's ``error`` event showed it."""
+    result = row.get("result")
+    if isinstance(result, dict) and result.get("__error__") is not None:
+        return result["__error__"]
+    return {"error": "Error", "message": row.get("error")}
 
 
 def _lost_frames(run_id: str, values: Any, wanted: bool) -> list[bytes]:
@@ -120,14 +128,21 @@ class Cluster:
             "created_at": _iso(row["created_at"]),
             "updated_at": _iso(row["updated_at"]),
             "metadata": row["metadata"],
+            "state_updated_at": _iso(row["created_at"]),
             "status": "busy" if row["busy"] else "error" if row["last"] == "error" else "idle",
             "config": {},
             "values": None,
             "interrupts": {},
+            "error": None,
         }
+        if out["status"] == "error":  # LangGraph's thread shows its last run's error
+            latest = await self.queue.list_runs(row["thread_id"], limit=1)
+            if latest:
+                out["error"] = _run_error(latest[0])
         if with_state:
             snapshot = await graph.aget_state({"configurable": {"thread_id": row["thread_id"]}})
             if snapshot.created_at is not None:
+                out["state_updated_at"] = snapshot.created_at
                 out["values"] = snapshot.values
                 out["interrupts"] = {
                     task.id: [{"value": i.value, "id": i.id} for i in task.interrupts]
@@ -336,12 +351,13 @@ class Cluster:
                 follow = self.events.follow_batches(
                     run_id, cursor, block_ms=self.block_ms, until=ended_without_end, via=self.hub
                 )
-                last = ""
                 async with contextlib.aclosing(follow) as batches:
                     async for batch in batches:
                         frames = []
                         for event_id, event, data in batch:
-                            cursor, last = event_id, event
+                            cursor = event_id
+                            if event == "end":  # the stream closes, as LangGraph's does
+                                continue
                             if modes is None or event.partition("|")[0] in modes:
                                 frames.append(sse_frame(event, data, event_id))
                         if frames:
@@ -350,9 +366,8 @@ class Cluster:
                         if self.draining:
                             return  # the run goes on; the client rejoins elsewhere
                 # follow() returns after the run's last entry ("end" or "error"), or when
-                # the row ended and no such entry came, or the server drains.
-                if last not in ("end", "error") and not self.draining:
-                    yield END_FRAME
+                # the row ended and no such entry came, or the server drains: the stream
+                # closes (a run that ended without an error sends no last frame).
                 return
             except EventsLostError as exc:
                 log.info("run %s: %s", run_id, exc)
@@ -365,7 +380,6 @@ class Cluster:
             except EventLogConnectionError as exc:
                 log.warning("run %s: Redis is unreachable (%s); waiting", run_id, exc)
                 if await ended_without_end():
-                    yield END_FRAME
                     return
                 await anyio.sleep(self.block_ms / 1000)
 

@@ -84,8 +84,11 @@ class EventLog:
         self._wake()
 
     def end(self, event: str, data: Any) -> None:
-        """The run's last event: followers return after it."""
-        self.emit(event, data)
+        """The run's last event: followers return after it. A run that ended without an
+        error sends no frame for it: its streams close, as LangGraph's server closes them
+        (the SDKs then ask the run's status); an ``error`` event is sent."""
+        if event != "end":
+            self.emit(event, data)
         self.ended = True
         self._wake()
 
@@ -286,7 +289,7 @@ class RunManager:
             try:
                 await self.docs.save("run", record)
                 try:
-                    await self._thread_status(thread, "busy", graph_id)
+                    await self._thread_status(thread, "busy", graph_id, assistant_id=assistant_id)
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._forget_record(live.run_id)
@@ -351,15 +354,30 @@ class RunManager:
             await self.docs.delete("run", run_id)
 
     async def _thread_status(
-        self, thread_id: str, status: str, graph_id: str | None, *, ended: bool = False
+        self,
+        thread_id: str,
+        status: str,
+        graph_id: str | None,
+        *,
+        assistant_id: str | None = None,
+        ended: bool = False,
+        error: dict[str, str] | None = None,
     ) -> None:
-        """Store the thread's status; with ``ended`` (its last run ended), a failed write
-        is kept and stored once the database takes writes again (:meth:`Documents.keep`)."""
+        """Store the thread's status (and, as LangGraph, the graph and assistant of its
+        runs in its metadata); with ``ended`` (its last run ended, with ``error`` if it
+        failed), a failed write is kept and stored once the database takes writes again
+        (:meth:`Documents.keep`)."""
 
         def changed(thread: dict[str, Any]) -> dict[str, Any]:
-            thread = {**thread, "status": status, "updated_at": now_iso()}
+            now = now_iso()
+            thread = {**thread, "status": status, "updated_at": now}
+            if ended:
+                thread["state_updated_at"] = now
+                thread["error"] = error
             if graph_id is not None:
                 thread["metadata"] = {**thread.get("metadata", {}), "graph_id": graph_id}
+            if assistant_id is not None:
+                thread["metadata"] = {**thread.get("metadata", {}), "assistant_id": assistant_id}
             return thread
 
         # One atomic change (not a read, then a write of the whole thread): a PATCH of
@@ -478,7 +496,13 @@ class RunManager:
             elif outcome.interrupted:
                 thread_status = "interrupted"
             try:
-                await self._thread_status(spec.thread_id, thread_status, spec.graph_id, ended=True)
+                await self._thread_status(
+                    spec.thread_id,
+                    thread_status,
+                    spec.graph_id,
+                    ended=True,
+                    error=outcome.error if outcome.status == "error" else None,
+                )
             except Exception as exc:
                 log.error("run %s: its thread's status could not be stored: %s", live.run_id, exc)
         live.log.end(*outcome.event)
