@@ -204,6 +204,26 @@ def test_string_filters_match_only_strings(store: BaseStore) -> None:
     assert [i.key for i in store.search(("f",), filter={"n": "5", "flag": True})] == []
 
 
+def test_number_ranges_compare_what_float_takes_and_skip_the_rest(store: BaseStore) -> None:
+    # float(value) against float(operand), as LangGraph's InMemoryStore ("7" and True are
+    # numbers too); a value float() cannot take does not match (LangGraph's raises)
+    store.put(("r",), "int", {"x": 7})
+    store.put(("r",), "float", {"x": 2.5})
+    store.put(("r",), "text-number", {"x": "7"})
+    store.put(("r",), "bool", {"x": True})
+    store.put(("r",), "word", {"x": "seven"})
+    store.put(("r",), "null", {"x": None})
+    store.put(("r",), "missing", {"y": 1})
+
+    def keys(filter: dict[str, Any]) -> list[str]:
+        return sorted(i.key for i in store.search(("r",), filter=filter))
+
+    assert keys({"x": {"$gt": 5}}) == ["int", "text-number"]
+    assert keys({"x": {"$gte": 1, "$lt": 3}}) == ["bool", "float"]
+    assert keys({"x": {"$lte": 2.5}}) == ["bool", "float"]
+    assert keys({"x": {"$gt": -1e308}}) == ["bool", "float", "int", "text-number"]
+
+
 def test_search_prefix_stops_at_label_boundaries_and_pages(store: BaseStore) -> None:
     _seed(store)
     assert sorted(i.key for i in store.search(("shop",))) == ["apple", "banana", "pepper"]
@@ -572,3 +592,41 @@ def test_base_re_exports_langchains_embeddings() -> None:
     from scopegraph.store import base
 
     assert base.Embeddings is embeddings.Embeddings
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_nodes_shielded_cleanup_completes_its_store_write(
+    kind: str, tmp_path: Path, anyio_backend: str
+) -> None:
+    store = make_store(kind, tmp_path)
+    started = anyio.Event()
+    order: list[str] = []
+
+    async def work(state: State, runtime: Runtime[Any]) -> State:
+        try:
+            started.set()
+            await anyio.sleep_forever()
+        finally:
+            order.append("cleanup started")
+            with anyio.CancelScope(shield=True):
+                await runtime.store.aput(("partial",), "work", {"saved": True})
+            order.append("cleanup finished")
+        return state  # pragma: no cover - cancelled before
+
+    builder = StateGraph(State)
+    builder.add_node("work", work)
+    builder.add_edge(START, "work")
+    graph = builder.compile(store=store)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(graph.ainvoke, {"n": 0})
+            await started.wait()
+            tg.cancel_scope.cancel()
+        assert order == ["cleanup started", "cleanup finished"]
+        item = await store.aget(("partial",), "work")
+        assert item is not None
+        assert item.value == {"saved": True}
+    finally:
+        aclose = getattr(store, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,14 +48,19 @@ def check_id(value: str, what: str) -> str:
     return str(uuid.UUID(value))
 
 
+_SERVER_STORES: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The graphs whose store a server gave (another app serving them gives its own)."""
+
+
 def give_store(graphs: Iterable[Any], store: Any) -> None:
     """The server's store for the graphs compiled without one of their own."""
     if store is None:
         return
     for graph in graphs:
         target = graph.graph if is_bridged(graph) else graph
-        if getattr(target, "store", None) is None:
+        if getattr(target, "store", None) is None or target in _SERVER_STORES:
             target.store = store
+            _SERVER_STORES.add(target)
 
 
 class Graphs:

@@ -181,6 +181,15 @@ class PostgresStore(SqlStore):
             return True
         return any(op.value is not None and self.index_config is not None for op in puts.values())
 
+    def _number_test(self, key_param: str, operator: str, value_param: str) -> str:
+        # CASE: PostgreSQL may evaluate an OR's operands in any order, and the cast
+        # fails on what is not a number
+        item = f"(value::jsonb -> %({key_param})s)"
+        return (
+            f"(CASE WHEN jsonb_typeof({item}) = 'number'"
+            f" THEN ({item})::float8 {operator} %({value_param})s ELSE TRUE END)"
+        )
+
     def _json_text(self, key_param: str) -> str:
         return f"(value::jsonb ->> %({key_param})s)"
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import math
 import re
 import time
 from abc import abstractmethod
@@ -36,6 +37,7 @@ from typing import Any, cast
 
 import anyio.to_thread
 
+from .._errors import ScopegraphError
 from ._base import BaseStore
 from ._embed import Embedder, ensure_embeddings
 from ._match import list_namespaces, matches_filter, page, rank
@@ -69,7 +71,7 @@ ITEMS = "scopegraph_store_items"
 VECTORS = "scopegraph_store_vectors"
 
 
-class StoreError(Exception):
+class StoreError(ScopegraphError):
     """A SQL store could not do what was asked (the database failed or refused)."""
 
 
@@ -85,6 +87,13 @@ SqlOp = Generator[tuple[str, Any], Any, Any]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 """Filter keys pushed into SQL (others, dotted paths included, are filtered in Python)."""
+_RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
 UPSERT = (
     f"INSERT INTO {ITEMS} ({_COLUMNS})"
@@ -311,23 +320,36 @@ class SqlStore(TTLSweeping, BaseStore):
         """SQL for the text of a top-level key of ``value`` (None: no pre-filter)."""
         return ""
 
+    def _number_test(self, key_param: str, operator: str, value_param: str) -> str:
+        """SQL true for a row whose key holds a number passing ``operator`` (or holds no
+        number: those are left to the Python filter)."""
+        return ""
+
     def _prefilter(self, filter: dict[str, Any] | None, params: dict[str, Any]) -> str:
-        """SQL conditions that keep every row a filter's string equalities can match
-        (a superset: the filter itself is then applied in Python), so that fewer rows
-        leave the database."""
+        """SQL conditions that keep every row a filter can match: a top-level string
+        equality, or a number range on a top-level key (a superset: the filter itself is
+        then applied in Python, so answers do not change), so that fewer rows leave the
+        database."""
         if not filter:
             return ""
         conditions = []
         for i, (key, wanted) in enumerate(filter.items()):
+            if not _PLAIN_KEY.fullmatch(key):
+                continue
             if isinstance(wanted, dict) and set(wanted) == {"$eq"}:
                 wanted = wanted["$eq"]
-            if not isinstance(wanted, str) or not _PLAIN_KEY.fullmatch(key):
-                continue
-            text = self._json_text(f"k{i}")
-            if not text:
-                return ""
-            params[f"k{i}"], params[f"v{i}"] = key, wanted
-            conditions.append(f" AND {text} = %(v{i})s")
+            if isinstance(wanted, str):
+                params[f"k{i}"], params[f"v{i}"] = key, wanted
+                conditions.append(f" AND {self._json_text(f'k{i}')} = %(v{i})s")
+            elif isinstance(wanted, dict):
+                for j, (op, operand) in enumerate(wanted.items()):
+                    sql_op = _RANGES.get(op)
+                    if sql_op is None or not _is_number(operand):
+                        continue
+                    params[f"k{i}"], params[f"v{i}_{j}"] = key, float(operand)
+                    test = self._number_test(f"k{i}", sql_op, f"v{i}_{j}")
+                    if test:
+                        conditions.append(f" AND {test}")
         return "".join(conditions)
 
     def _vectors(

@@ -214,6 +214,13 @@ class SqliteStore(SqlStore):
             raise
         conn.execute("COMMIT")
 
+    def _number_test(self, key_param: str, operator: str, value_param: str) -> str:
+        path = f"'$.\"' || %({key_param})s || '\"'"
+        return (
+            f"(json_type(value, {path}) NOT IN ('integer', 'real')"
+            f" OR json_extract(value, {path}) {operator} %({value_param})s)"
+        )
+
     def _json_text(self, key_param: str) -> str:
         return f"json_extract(value, '$.\"' || %({key_param})s || '\"')"
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from ...store import BaseStore, InvalidNamespaceError
-from .._errors import InvalidRequestError
+from ...store import BaseStore, InvalidNamespaceError, StoreError
+from .._errors import InvalidRequestError, UnavailableError
 from .._http import JSONResponse
 from .._models import StoreDelete, StoreNamespaces, StorePut, StoreSearch
 
@@ -36,6 +36,8 @@ def _namespace(text: str) -> tuple[str, ...]:
 async def _call(call: Any) -> Any:
     try:
         return await call
+    except StoreError as exc:  # its database failed: the request may succeed later
+        raise UnavailableError(f"the store's database failed ({type(exc).__name__})") from exc
     except (InvalidNamespaceError, ValueError, TypeError, NotImplementedError) as exc:
         raise InvalidRequestError(str(exc)) from None
 
