@@ -114,10 +114,12 @@ def running_cluster(
     worker_backend: str = "mixed",
     grace: float = 5.0,
     extra_graphs: Sequence[str] = (),
+    api_args: Sequence[str] = (),
 ) -> Iterator[Cluster]:
     """``worker_backend``: ``"mixed"`` (W3 on trio, the others on asyncio), or
     ``"asyncio"`` / ``"trio"`` for every worker. ``extra_graphs``: more
-    ``NAME=FILE.py:GRAPH`` for every process."""
+    ``NAME=FILE.py:GRAPH`` for every process. ``api_args``: more arguments of each API
+    process's ``scopegraph serve``."""
     db = as_url(db) if "://" not in db else db
     cleanup_log = tmp_path / "cleanup.log"
     node_log = tmp_path / "nodes.log"
@@ -158,7 +160,7 @@ def running_cluster(
         for i in range(apis):
             port = free_port()
             args = [*base, "serve", *graph_args, "--db", db, "--redis", redis, "--no-worker"]
-            args += ["--port", str(port), "--log-level", "warning", "--grace", "5"]
+            args += ["--port", str(port), "--log-level", "warning", "--grace", "5", *api_args]
             start(f"API{i + 1}", args)
             urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60

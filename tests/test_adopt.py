@@ -721,7 +721,7 @@ async def test_prebuilt_create_react_agent_runs_on_scopegraph_with_langgraphs_re
 
     from scopegraph.prebuilt import create_react_agent
 
-    config = {"configurable": {"thread_id": "t"}}
+    config: Any = {"configurable": {"thread_id": "t"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LangGraph deprecates create_react_agent
         ours = create_react_agent(fake_model(), [add, multiply], checkpointer=InMemorySaver())

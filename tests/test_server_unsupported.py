@@ -1,8 +1,8 @@
 """Issue 13 item 8: a request field the server does not implement is refused, never
 accepted and silently ignored.
 
-A field of LangGraph's API that would change what happens (a run's ``webhook``,
-``after_seconds``, a thread's ``ttl``, a search's ``sort_by``...) gets 422 naming it ("not
+A field of LangGraph's API that would change what happens (a run's ``feedback_keys``,
+a thread search's ``sort_by``...) gets 422 naming it ("not
 supported by this server") unless it holds its default or null, which the SDKs send; the
 OpenAPI schema marks these fields ``x-scopegraph-supported: false``. A field LangGraph's API
 does not know is ignored, as LangGraph's server ignores it. ``checkpoint_during`` (which
@@ -43,14 +43,9 @@ def thread_id(http: httpx.Client) -> str:
 RUN = {"assistant_id": "agent", "input": {"prompt": "hi"}}
 
 REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
-    ("POST", "/threads/{tid}/runs", {**RUN, "webhook": "http://127.0.0.1:9/hook"}, "webhook"),
-    ("POST", "/threads/{tid}/runs/wait", {**RUN, "after_seconds": 30}, "after_seconds"),
     ("POST", "/threads/{tid}/runs/stream", {**RUN, "feedback_keys": ["score"]}, "feedback_keys"),
     ("POST", "/runs/wait", {**RUN, "strict_resume": True}, "strict_resume"),
     ("POST", "/runs", {**RUN, "langsmith_tracer": {"project_name": "p"}}, "langsmith_tracer"),
-    ("POST", "/threads", {"ttl": {"ttl": 5, "strategy": "delete"}}, "ttl"),
-    ("POST", "/threads", {"supersteps": [{"updates": []}]}, "supersteps"),
-    ("PATCH", "/threads/{tid}", {"metadata": {}, "ttl": 60}, "ttl"),
     ("POST", "/threads/search", {"values": {"prompt": "hi"}}, "values"),
     ("POST", "/threads/search", {"ids": ["00000000-0000-4000-8000-000000000001"]}, "ids"),
     ("POST", "/threads/search", {"sort_by": "updated_at"}, "sort_by"),
@@ -58,7 +53,6 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/threads/search", {"select": ["thread_id"]}, "select"),
     ("POST", "/threads/{tid}/history", {"checkpoint": {"checkpoint_ns": "sub:1"}}, "checkpoint"),
     ("POST", "/threads/{tid}/state/checkpoint", {"checkpoint": {}, "subgraphs": True}, "subgraphs"),
-    ("POST", "/assistants/search", {"sort_by": "name"}, "sort_by"),
     ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
     ("GET", "/threads/{tid}/state?select=values", None, "select"),
     ("GET", "/threads/{tid}/runs?select=run_id", None, "select"),
@@ -118,10 +112,12 @@ def test_checkpoint_during_false_is_durability_exit(http: httpx.Client, thread_i
 def test_the_openapi_schema_says_which_fields_are_not_supported(http: httpx.Client) -> None:
     schemas = http.get("/openapi.json").json()["components"]["schemas"]
     run = schemas["RunCreate"]["properties"]
-    assert run["webhook"]["x-scopegraph-supported"] is False
-    assert "not supported by this server" in run["webhook"]["description"].lower()
+    assert run["feedback_keys"]["x-scopegraph-supported"] is False
+    assert "not supported by this server" in run["feedback_keys"]["description"].lower()
+    assert "x-scopegraph-supported" not in run["webhook"]
     assert "x-scopegraph-supported" not in run["input"]
-    assert schemas["ThreadCreate"]["properties"]["ttl"]["x-scopegraph-supported"] is False
+    assert schemas["ThreadSearch"]["properties"]["values"]["x-scopegraph-supported"] is False
+    assert "x-scopegraph-supported" not in schemas["ThreadCreate"]["properties"]["ttl"]
 
 
 def test_the_sdk_gets_the_refusal_and_its_defaults_work(server: Server) -> None:
@@ -129,9 +125,11 @@ def test_the_sdk_gets_the_refusal_and_its_defaults_work(server: Server) -> None:
     try:
         tid = client.threads.create()["thread_id"]
         with pytest.raises(httpx.HTTPStatusError) as refused:
-            client.runs.create(tid, "agent", input={"prompt": "hi"}, webhook="http://x/y")
+            client.runs.create(
+                tid, "agent", input={"prompt": "hi"}, langsmith_tracing={"project_name": "p"}
+            )
         assert refused.value.response.status_code == 422
-        assert "webhook is not supported" in refused.value.response.text
+        assert "langsmith_tracer is not supported" in refused.value.response.text
         values = client.runs.wait(tid, "agent", input={"prompt": "hi"})
         assert isinstance(values, dict)
         assert client.runs.list(tid, limit=5)

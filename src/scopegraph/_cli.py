@@ -207,6 +207,26 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         help="cancel a run after this many seconds (status timeout); none by default",
     )
     serve.add_argument(
+        "--allow-loopback-webhooks",
+        action="store_true",
+        help="allow a run's webhook to call a loopback URL (localhost, 127.0.0.1): a "
+        "receiver on this machine; refused by default",
+    )
+    serve.add_argument(
+        "--cron-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often crons that are due are looked for (default 5)",
+    )
+    serve.add_argument(
+        "--ttl-sweep",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how often threads whose ttl has passed are swept (default 300)",
+    )
+    serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="uvicorn's log level"
     )
     serve.add_argument(

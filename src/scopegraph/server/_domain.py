@@ -16,9 +16,11 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from ._assistants import Assistants
+from ._crons import Crons
 from ._graphs import Graphs
 from ._metrics import Metrics, RunStats
-from ._models import RunCreate
+from ._models import RunCreate, Superstep, ThreadTTL
 from ._tracing import Tracing
 
 __all__ = (
@@ -53,6 +55,7 @@ RUN_KWARGS = (
     "checkpoint_id",
     "on_completion",
     "timeout",
+    "webhook",
 )
 """The request fields a run record shows under ``kwargs``."""
 
@@ -81,6 +84,8 @@ class Backend(Protocol):
     """Threads and runs, wherever they live; see the module docstring."""
 
     graphs: Graphs
+    assistants: Assistants
+    crons: Crons
 
     # -- life ----------------------------------------------------------------------------
 
@@ -112,6 +117,18 @@ class Backend(Protocol):
         with ``tracing`` (None: not)."""
         ...
 
+    # -- assistants ----------------------------------------------------------------------
+
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        """After an assistant was deleted: delete its crons, cancel its runs that have not
+        ended and, with ``delete_threads``, delete the threads whose
+        ``metadata.assistant_id`` names it."""
+        ...
+
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        """Make the run of a cron that is due (``tick``: its ``next_run_date``)."""
+        ...
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(self, thread_id: str) -> ThreadRecord:
@@ -120,13 +137,35 @@ class Backend(Protocol):
 
     def thread_busy(self, thread: ThreadRecord) -> bool: ...
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
-    ) -> ThreadRecord: ...
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
+    ) -> ThreadRecord:
+        """A new thread (``if_exists='do_nothing'``: the existing one); ``ttl`` sets when
+        it is swept, ``supersteps`` are state updates applied to it."""
+        ...
+
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]: ...
     async def get_thread(self, thread_id: str) -> ThreadRecord: ...
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord: ...
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord: ...
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int: ...
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        """A new thread with the thread's metadata and a copy of its checkpoints."""
+        ...
+
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        """Delete the threads (``delete``) or their checkpoints but the latest
+        (``keep_latest``); how many were pruned (missing and busy ones are skipped)."""
+        ...
+
     async def delete_thread(self, thread_id: str) -> None: ...
 
     # -- runs ----------------------------------------------------------------------------
@@ -152,6 +191,19 @@ class Backend(Protocol):
         modes: frozenset[str] | None,
         last_event_id: str | None,
     ) -> EventStream: ...
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        """Cancel the thread's runs among ``run_ids``, or every run with ``status``
+        (``pending``, ``running``, ``all``) that has not ended; how many
+        (``NotFoundError`` if none)."""
+        ...
+
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction
     ) -> Any:

@@ -29,9 +29,9 @@ from typing import Any
 
 import anyio
 
-from .. import Command, Send
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
 from ._domain import CancelAction
+from ._graphs import command_of
 
 __all__ = (
     "Outcome",
@@ -111,14 +111,6 @@ class Outcome:
     rolled_back: bool = False
 
 
-def _command(spec: dict[str, Any]) -> Command[Any]:
-    goto = spec.get("goto")
-    if goto is not None:
-        items = goto if isinstance(goto, list) else [goto]
-        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
-    return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
-
-
 def run_arguments(
     graph: Any, payload: Mapping[str, Any], *, thread_id: str, metadata: Mapping[str, Any]
 ) -> tuple[Any, Any, dict[str, Any], list[str]]:
@@ -138,7 +130,7 @@ def run_arguments(
         "metadata": {**(user_config.get("metadata") or {}), **metadata},
     }
     command = payload.get("command")
-    graph_input: Any = _command(command) if command else payload.get("input")
+    graph_input: Any = command_of(command) if command else payload.get("input")
     options: dict[str, Any] = {}
     if payload.get("context") is not None:
         options["context"] = payload["context"]
@@ -165,12 +157,14 @@ async def stream_run(
     """Run the graph and ``emit(event, chunk)`` each chunk under its server event name
     (``<mode>`` or ``<mode>|<namespace>``; ``events`` for astream_events); return the
     final values. ``"messages-tuple"`` is the server's name of the in-process
-    ``"messages"`` mode: its events are called ``messages``. ``on_task``: told the
+    ``"messages"`` mode: its events are called ``messages``; the server's own
+    ``"messages"`` mode sends LangGraph's ``messages/metadata``, ``messages/partial`` and
+    ``messages/complete`` events (:class:`ServerMessages`). ``on_task``: told the
     top-level chunks of the ``tasks`` mode (asked for only then)."""
     if "events" in modes:
         return await _stream_events(graph, graph_input, config, options, modes, emit, on_task)
     values: Any = None
-    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    wanted, server_messages, tuples = _modes(modes)
     requested = wanted | {"values"} if on_task is None else wanted | {"values", "tasks"}
     async with graph.open_stream(
         graph_input,
@@ -190,8 +184,69 @@ async def stream_run(
                 elif mode == "tasks" and on_task is not None:
                     on_task(chunk)
             if mode in wanted:
+                if mode == "messages" and server_messages is not None:
+                    for event, data in server_messages.events(chunk):
+                        await emit(event, data)
+                    if not tuples:
+                        continue
                 await emit("|".join((mode, *ns)), chunk)
     return values
+
+
+def _modes(modes: Sequence[str]) -> tuple[set[str], ServerMessages | None, bool]:
+    """(the in-process stream modes a run needs, the converter of the server's
+    ``messages`` mode if it was asked for, whether ``messages-tuple`` was). Both message
+    modes need the in-process ``messages`` mode."""
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    if "messages" not in modes:  # the common case: as before the server's messages mode
+        return wanted, None, True
+    return wanted, ServerMessages(), "messages-tuple" in modes
+
+
+class ServerMessages:
+    """LangGraph's server ``messages`` stream mode, made from the in-process
+    ``messages`` chunks (``(message, metadata)``): the first time a message id is seen,
+    ``messages/metadata`` (``{id: {"metadata": ...}}``); then for a chunk
+    ``messages/partial`` with the message so far (the chunks of that id added up), for a
+    whole message ``messages/complete`` with it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, Any] = {}
+
+    def events(self, chunk: Any) -> list[tuple[str, Any]]:
+        message, metadata = chunk
+        out: list[tuple[str, Any]] = []
+        if isinstance(message, dict):
+            key, partial = message.get("id"), "chunk" in str(message.get("type", "")).lower()
+        else:
+            key, partial = getattr(message, "id", None), _is_chunk(message)
+        earlier = self.seen.get(key)
+        if earlier is None:
+            out.append(("messages/metadata", {key: {"metadata": metadata}}))
+            current = message
+        elif partial and _is_chunk(earlier) and not isinstance(message, dict):
+            current = earlier + message
+        else:
+            current = message
+        self.seen[key] = current
+        if partial:
+            out.append(("messages/partial", [current]))
+        else:
+            out.append(("messages/complete", [_whole(current)]))
+        return out
+
+
+def _is_chunk(message: Any) -> bool:
+    return type(message).__name__.endswith("Chunk")
+
+
+def _whole(message: Any) -> Any:
+    """A message that was streamed in chunks, as the whole message (``AIMessage``)."""
+    if not _is_chunk(message):
+        return message
+    from langchain_core.messages import message_chunk_to_message
+
+    return message_chunk_to_message(message)
 
 
 async def _stream_events(
@@ -204,8 +259,8 @@ async def _stream_events(
     on_task: OnTask | None = None,
 ) -> Any:
     values: Any = None
-    other = ["messages" if m == "messages-tuple" else m for m in modes if m != "events"]
-    requested = other or ["values"]
+    wanted, server_messages, tuples = _modes([m for m in modes if m != "events"])
+    requested = sorted(wanted) or ["values"]
     if on_task is not None and "tasks" not in requested:
         requested = [*requested, "tasks"]
     async with graph.open_event_stream(
@@ -218,10 +273,15 @@ async def _stream_events(
                     values = chunk
                 elif mode == "tasks" and on_task is not None:
                     on_task(chunk)
-                    if mode not in other:
+                    if mode not in wanted:
                         continue  # asked for tracing only: not the client's event
                 await emit("events", event)
-                if mode in other:
+                if mode in wanted:
+                    if mode == "messages" and server_messages is not None:
+                        for name, data in server_messages.events(chunk):
+                            await emit(name, data)
+                        if not tuples:
+                            continue
                     await emit(mode, chunk)
                 continue
             await emit("events", event)

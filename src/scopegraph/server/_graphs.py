@@ -4,19 +4,21 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .. import CompiledStateGraph
-from ..checkpoint import BaseCheckpointSaver
+from .. import Command, CompiledStateGraph, Send
+from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
+from ..types import StateUpdate as GraphUpdate
 from ._errors import ConflictError, InvalidRequestError, NotFoundError
-from ._models import RunCreate, StateUpdate
-from ._wire import check_input, is_uuid, now_iso, snapshot_json
+from ._models import RunCreate, StateUpdate, Superstep
+from ._wire import check_input, is_uuid, snapshot_json
 
-__all__ = ("Graphs", "Served", "is_bridged", "served_graph")
+__all__ = ("Graphs", "Served", "command_of", "is_bridged", "served_graph")
 
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
@@ -122,7 +124,6 @@ class Graphs:
         self.assistants = {
             str(uuid.uuid5(_ASSISTANT_NAMESPACE, name)): name for name in self.graphs
         }
-        self.created_at = now_iso()
 
     # -- assistants ----------------------------------------------------------------------
 
@@ -142,31 +143,9 @@ class Graphs:
             raise NotFoundError(f"assistant {assistant_id} not found")
         return str(uuid.UUID(assistant_id)), graph_id
 
-    def assistant_json(self, assistant_id: str, graph_id: str) -> dict[str, Any]:
-        return {
-            "assistant_id": assistant_id,
-            "graph_id": graph_id,
-            "name": graph_id,
-            "description": None,
-            "config": {},
-            "context": {},
-            "metadata": {"created_by": "system"},
-            "version": 1,
-            "created_at": self.created_at,
-            "updated_at": self.created_at,
-        }
-
-    def search_assistants(self, graph_id: str | None) -> list[dict[str, Any]]:
-        return [
-            self.assistant_json(aid, gid)
-            for aid, gid in self.assistants.items()
-            if graph_id is None or gid == graph_id
-        ]
-
     def run_metadata(
         self,
-        assistant_id: str,
-        graph_id: str,
+        assistant: Mapping[str, Any],
         thread_metadata: Mapping[str, Any] | None,
         body: RunCreate,
     ) -> dict[str, Any]:
@@ -175,17 +154,12 @@ class Graphs:
         ``assistant_id`` set; the run's record shows it and its checkpoints carry it."""
         config_metadata = (body.config or {}).get("metadata") or {}
         return {
-            **self.assistant_json(assistant_id, graph_id)["metadata"],
+            **(assistant.get("metadata") or {}),
             **(thread_metadata or {}),
             **(config_metadata if isinstance(config_metadata, dict) else {}),
             **(body.metadata or {}),
-            "assistant_id": assistant_id,
+            "assistant_id": assistant["assistant_id"],
         }
-
-    def graph_of_assistant(self, assistant_id: str) -> tuple[str, Any]:
-        """(graph_id, graph) of an assistant id or a graph name."""
-        _, graph_id = self.assistant(assistant_id)
-        return graph_id, self.graphs[graph_id]
 
     # -- graphs of threads and runs ------------------------------------------------------
 
@@ -319,3 +293,112 @@ class Graphs:
                 limit=limit,
             )
         ]
+
+    # -- whole threads: copy, prune, supersteps ------------------------------------------
+
+    async def copy_state(self, thread: Mapping[str, Any], new_thread_id: str) -> None:
+        """Copy the thread's checkpoints (and task records) to ``new_thread_id``, whose
+        own checkpoints name it (as LangGraph's copy replaces the thread id)."""
+        graph = self.of_thread(thread)
+        if not self.stateful(graph):
+            return
+        source = str(thread["thread_id"])
+        saver = graph.checkpointer
+        if is_bridged(graph):
+            await _langgraph_saver_call(saver, "acopy_thread", source, new_thread_id)
+            return
+        tuples = await saver.alist(source, "", before=None)
+        await _put_history(saver, new_thread_id, list(reversed(tuples)), renamed_from=source)
+
+    async def keep_latest(self, thread: Mapping[str, Any]) -> None:
+        """Delete every checkpoint of the thread but its latest."""
+        graph = self.of_thread(thread)
+        if not self.stateful(graph):
+            return
+        thread_id = str(thread["thread_id"])
+        saver = graph.checkpointer
+        if is_bridged(graph):
+            await _langgraph_saver_call(saver, "aprune", [thread_id], strategy="keep_latest")
+            return
+        latest = await saver.alist(thread_id, "", before=None, limit=1)
+        await saver.adelete_thread(thread_id)
+        await _put_history(saver, thread_id, latest)
+
+    async def apply_supersteps(
+        self, thread: Mapping[str, Any], supersteps: Sequence[Superstep]
+    ) -> None:
+        """Apply state updates to the thread, one superstep of them at a time (LangGraph's
+        ``bulk_update_state``, as its server's thread creation does)."""
+        graph_id = thread.get("metadata", {}).get("graph_id")
+        if graph_id not in self.graphs:
+            raise InvalidRequestError(
+                "supersteps need the thread's graph: pass metadata={'graph_id': ...} (one of "
+                f"{', '.join(map(repr, self.graphs))}) with them",
+                code="InvalidThread",
+            )
+        graph = self.graphs[graph_id]
+        self.require_state(graph)
+        steps = [
+            [GraphUpdate(_update_of(u.command, u.values), u.as_node) for u in step.updates]
+            for step in supersteps
+        ]
+        try:
+            await graph.abulk_update_state(
+                {"configurable": {"thread_id": thread["thread_id"]}}, steps
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidRequestError(
+                f"thread {thread['thread_id']} was created, but its supersteps could not be "
+                f"applied: {exc}",
+                code="InvalidSupersteps",
+            ) from exc
+
+
+def _update_of(command: Any, values: Any) -> Any:
+    """What one update of a superstep writes: its command, else its values."""
+    if command is None:
+        return values
+    return command_of(command.model_dump(exclude_none=True))
+
+
+def command_of(spec: dict[str, Any]) -> Command[Any]:
+    """A ``Command`` from its wire form (``resume``, ``update``, ``goto`` as node names or
+    ``{"node", "input"}`` sends)."""
+    goto = spec.get("goto")
+    if goto is not None:
+        items = goto if isinstance(goto, list) else [goto]
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in items]
+    return Command(update=spec.get("update"), resume=spec.get("resume"), goto=goto or ())
+
+
+async def _put_history(
+    saver: BaseCheckpointSaver,
+    thread_id: str,
+    tuples: Sequence[CheckpointTuple],
+    *,
+    renamed_from: str | None = None,
+) -> None:
+    """Store ``tuples`` (oldest first) as the thread's checkpoints, each with its task
+    records; a checkpoint whose metadata names ``renamed_from`` names ``thread_id``."""
+    expected: str | None = None
+    for tup in tuples:
+        checkpoint = tup.checkpoint
+        if renamed_from is not None and checkpoint.metadata.get("thread_id") == renamed_from:
+            metadata = {**checkpoint.metadata, "thread_id": thread_id}
+            checkpoint = dataclasses.replace(checkpoint, metadata=metadata)
+        await saver.aput(thread_id, "", checkpoint, expected_latest=expected)
+        for task in tup.tasks:
+            await saver.aput_task(thread_id, "", checkpoint.id, task)
+        expected = checkpoint.id
+
+
+async def _langgraph_saver_call(saver: Any, method: str, *args: Any, **kwargs: Any) -> None:
+    """A thread operation of a bridged graph's LangGraph checkpointer."""
+    try:
+        await getattr(saver, method)(*args, **kwargs)
+    except NotImplementedError as exc:
+        raise InvalidRequestError(
+            f"the LangGraph checkpointer {type(saver).__name__} of this bridged graph does "
+            f"not implement {method}(); serve the graph with scopegraph's checkpointer",
+            code="NotSupported",
+        ) from exc

@@ -10,6 +10,7 @@ Fields that LangGraph's API does not know are ignored, as LangGraph's server ign
 
 from __future__ import annotations
 
+import datetime
 import typing
 from typing import Annotated, Any, Literal
 
@@ -21,11 +22,25 @@ from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT
 
 __all__ = (
+    "CRON_RUN_FIELDS",
+    "CronCount",
+    "CronCreate",
+    "CronPatch",
+    "CronRun",
+    "CronSearch",
+    "AssistantCount",
+    "AssistantCreate",
+    "AssistantField",
+    "AssistantLatest",
+    "AssistantPatch",
     "AssistantSearch",
+    "AssistantSortBy",
+    "AssistantVersionsQuery",
     "CommandBody",
     "HistoryQuery",
     "RunCreate",
     "RunStatus",
+    "RunsCancel",
     "StateCheckpoint",
     "StateUpdate",
     "StoreDelete",
@@ -33,15 +48,27 @@ __all__ = (
     "StorePut",
     "StoreSearch",
     "StreamModeName",
+    "Superstep",
+    "ThreadCount",
     "ThreadCreate",
     "ThreadPatch",
+    "ThreadPrune",
+    "ThreadTTL",
     "ThreadSearch",
     "refuse_unsupported",
     "stream_filter",
 )
 
 StreamModeName = Literal[
-    "values", "updates", "custom", "events", "debug", "tasks", "checkpoints", "messages-tuple"
+    "values",
+    "updates",
+    "custom",
+    "events",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "messages",
+    "messages-tuple",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 
@@ -134,8 +161,10 @@ class RunCreate(_Body):
     """Deprecated in LangGraph for ``durability``: ``False`` is ``durability="exit"``."""
     timeout: float | None = Field(default=None, gt=0)
     """scopegraph's extension: seconds after which the run is cancelled (``timeout``)."""
-    webhook: str | None = unsupported()
-    after_seconds: float | None = unsupported()
+    webhook: str | None = None
+    """A URL POSTed the run's record and final state once it has ended (:mod:`._webhook`)."""
+    after_seconds: float | None = Field(default=None, ge=0)
+    """Seconds to wait before the run starts."""
     feedback_keys: list[str] | None = unsupported()
     strict_resume: bool | None = unsupported(False)
     langsmith_tracer: dict[str, Any] | None = unsupported()
@@ -150,22 +179,64 @@ class RunCreate(_Body):
         return payload
 
 
-_UNSUPPORTED_RUN_FIELDS = frozenset(
-    {"webhook", "after_seconds", "feedback_keys", "strict_resume", "langsmith_tracer"}
-)
+_UNSUPPORTED_RUN_FIELDS = frozenset({"feedback_keys", "strict_resume", "langsmith_tracer"})
+
+
+class ThreadTTL(_Body):
+    """When a thread is swept: ``ttl`` minutes from now (from its creation or the update
+    that sets it), by deleting it or by keeping only its latest checkpoint."""
+
+    ttl: float = Field(gt=0)
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class SuperstepUpdate(_Body):
+    values: Any = None
+    command: CommandBody | None = None
+    as_node: str
+
+
+class Superstep(_Body):
+    updates: list[SuperstepUpdate]
 
 
 class ThreadCreate(_Body):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
-    supersteps: list[Any] | None = unsupported()
-    ttl: dict[str, Any] | float | None = unsupported()
+    supersteps: list[Superstep] | None = None
+    """State updates applied to the new thread, superstep by superstep (its metadata's
+    ``graph_id`` names the graph)."""
+    ttl: ThreadTTL | Annotated[float, Field(gt=0)] | None = None
+
+    def ttl_spec(self) -> ThreadTTL | None:
+        return _ttl(self.ttl)
 
 
 class ThreadPatch(_Body):
     metadata: dict[str, Any] | None = None
-    ttl: dict[str, Any] | float | None = unsupported()
+    ttl: ThreadTTL | Annotated[float, Field(gt=0)] | None = None
+
+    def ttl_spec(self) -> ThreadTTL | None:
+        return _ttl(self.ttl)
+
+
+def _ttl(ttl: ThreadTTL | float | None) -> ThreadTTL | None:
+    """A number is minutes, with the ``delete`` strategy (as the SDK sends it)."""
+    if ttl is None or isinstance(ttl, ThreadTTL):
+        return ttl
+    return ThreadTTL(ttl=ttl)
+
+
+class ThreadCount(_Body):
+    metadata: dict[str, Any] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    values: dict[str, Any] | None = unsupported()
+
+
+class ThreadPrune(_Body):
+    thread_ids: list[str]
+    strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class ThreadSearch(_Body):
@@ -181,15 +252,166 @@ class ThreadSearch(_Body):
     extract: dict[str, Any] | None = unsupported()
 
 
-class AssistantSearch(_Body):
+AssistantField = Literal[
+    "assistant_id",
+    "graph_id",
+    "config",
+    "context",
+    "metadata",
+    "name",
+    "description",
+    "version",
+    "created_at",
+    "updated_at",
+]
+AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+
+
+class AssistantCreate(_Body):
+    graph_id: str
+    assistant_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantPatch(_Body):
     graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantCount(_Body):
+    graph_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+
+
+class AssistantSearch(AssistantCount):
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: AssistantSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[AssistantField] | None = None
+
+
+class AssistantVersionsQuery(_Body):
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
-    name: str | None = unsupported()
-    select: list[str] | None = unsupported()
-    sort_by: str | None = unsupported()
-    sort_order: str | None = unsupported()
+
+
+class RunsCancel(_Body):
+    """``POST /runs/cancel``: the runs of a thread by id, or every run with a status."""
+
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> typing.Self:
+        if self.status is not None and (self.thread_id or self.run_ids):
+            raise PydanticCustomError(
+                "cancel_filter",
+                "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. The "
+                "'status' parameter cancels all runs with the given status, regardless of "
+                "thread or run ID.",
+            )
+        if self.status is None and not (self.thread_id and self.run_ids):
+            raise PydanticCustomError(
+                "cancel_filter",
+                "Must provide either a status, or both 'thread_id' and 'run_ids'",
+            )
+        return self
+
+
+class CronRun(_Body):
+    """The run a cron makes at each tick (LangGraph's cron payload)."""
+
+    input: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    checkpoint_during: bool | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    webhook: str | None = None
+    multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] | None = None
+    stream_mode: StreamModeName | list[StreamModeName] | None = None
+    stream_subgraphs: bool | None = None
+    stream_resumable: bool | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+
+
+CRON_RUN_FIELDS = tuple(CronRun.model_fields)
+
+
+class CronCreate(CronRun):
+    assistant_id: str
+    schedule: str
+    end_time: datetime.datetime | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+    """A stateless cron's: whether each run's thread is deleted after the run."""
+
+
+class CronPatch(CronRun):
+    schedule: str | None = None
+    end_time: datetime.datetime | None = None
+    enabled: bool | None = None
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+CronSortBy = Literal[
+    "cron_id", "assistant_id", "thread_id", "created_at", "updated_at", "next_run_date", "end_time"
+]
+
+
+class CronCount(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CronSearch(CronCount):
+    enabled: bool | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: CronSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: (
+        list[
+            Literal[
+                "cron_id",
+                "assistant_id",
+                "thread_id",
+                "end_time",
+                "schedule",
+                "timezone",
+                "created_at",
+                "updated_at",
+                "user_id",
+                "payload",
+                "next_run_date",
+                "metadata",
+                "enabled",
+                "on_run_completed",
+            ]
+        ]
+        | None
+    ) = None
+
+
+class AssistantLatest(_Body):
+    version: int = Field(ge=1)
 
 
 class StateUpdate(_Body):
@@ -225,7 +447,10 @@ def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:
         )
     if not modes:
         return None
-    return frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
+    events = {"messages" if m == "messages-tuple" else m for m in modes if m != "messages"}
+    if "messages" in modes:  # the server's messages mode: its three events
+        events |= {"messages/metadata", "messages/partial", "messages/complete"}
+    return frozenset(events) | ALWAYS_SENT
 
 
 # -- the store (``/store/...``) -------------------------------------------------------------

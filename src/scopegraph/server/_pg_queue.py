@@ -349,6 +349,7 @@ _CLAIM = f"""
 WITH candidate AS (
     SELECT c.seq FROM scopegraph_queue_runs c
     WHERE c.status = 'pending'
+      AND (c.run->>'not_before' IS NULL OR (c.run->>'not_before')::timestamptz <= now())
       AND NOT EXISTS (
           SELECT 1 FROM scopegraph_queue_runs e
           WHERE e.thread_id = c.thread_id AND e.seq < c.seq AND e.status IN {_ACTIVE}
@@ -451,6 +452,16 @@ WHERE CASE %(status)s::text
     ELSE TRUE END
 ORDER BY s.created_at DESC, s.thread_id
 LIMIT %(limit)s OFFSET %(offset)s
+"""
+_COUNT_THREADS = f"""
+SELECT count(*) FROM (
+    SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
+    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+) s
+WHERE CASE %(status)s::text
+    WHEN 'busy' THEN s.busy
+    WHEN 'error' THEN NOT s.busy AND s.last = 'error'
+    ELSE TRUE END
 """
 _PATCH_THREAD = """
 UPDATE scopegraph_queue_threads SET metadata = metadata || %(metadata)s::jsonb, updated_at = now()
@@ -663,6 +674,27 @@ def _list_runs(
     return [_row(r) for r in found.rows]
 
 
+_ACTIVE_RUNS = """
+SELECT run_id FROM scopegraph_queue_runs
+WHERE status IN ('pending', 'running')
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(assistant_id)s::text IS NULL OR run->>'assistant_id' = %(assistant_id)s)
+  AND (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s)
+  AND (%(run_ids)s::text[] IS NULL OR run_id = ANY(%(run_ids)s))
+ORDER BY seq
+"""
+
+
+def _active_runs(params: dict[str, Any]) -> _Op[list[str]]:
+    found = yield _ACTIVE_RUNS, params
+    return [str(r[0]) for r in found.rows]
+
+
+def _count_threads(metadata: str, status: str | None) -> _Op[int]:
+    found = yield _COUNT_THREADS, {"metadata": metadata, "status": status}
+    return int(found.rows[0][0])
+
+
 def _delete_run(run_id: str) -> _Op[bool]:
     deleted = yield _DELETE_RUN, {"run_id": run_id}
     return deleted.rowcount == 1
@@ -818,6 +850,8 @@ class RunQueue:
         them; ``enqueue`` queues it behind them.
 
         Enqueueing a run id again on the same thread returns the stored run unchanged.
+        A run whose document has ``not_before`` (an ISO 8601 time) is not claimed
+        before then (a run's ``after_seconds``).
 
         The thread's row is created (unlisted) if it does not exist; with
         ``existing_thread`` it must exist and be listed (:class:`ThreadNotFoundError`).
@@ -1000,6 +1034,16 @@ class RunQueue:
             functools.partial(_search_threads, encoded, status, limit, offset)
         )
 
+    async def count_threads(
+        self, metadata: Mapping[str, Any] | None = None, *, status: str | None = None
+    ) -> int:
+        """How many listed threads have this metadata and are ``busy`` or in ``error``
+        (``status``; None: any status)."""
+        if status not in (None, "busy", "error"):
+            raise ValueError(f"status must be None, 'busy' or 'error', got {status!r}")
+        encoded = _json(dict(metadata or {}), "the metadata filter")
+        return await self._db.arun(functools.partial(_count_threads, encoded, status))
+
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]
     ) -> dict[str, Any] | None:
@@ -1022,6 +1066,24 @@ class RunQueue:
     async def delete_run(self, run_id: str) -> bool:
         """Delete an ended run; False if there is no such run or it is still active."""
         return await self._db.arun(functools.partial(_delete_run, run_id))
+
+    async def active_runs(
+        self,
+        *,
+        status: str | None = None,
+        assistant_id: str | None = None,
+        thread_id: str | None = None,
+        run_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The ids of the pending and running runs (only those with ``status``, of the
+        assistant, of the thread, among ``run_ids``), oldest first."""
+        params = {
+            "status": status,
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "run_ids": None if run_ids is None else list(run_ids),
+        }
+        return await self._db.arun(functools.partial(_active_runs, params))
 
     async def cancel_requested(self, run_id: str) -> str | None:
         """The run's cancel request (``"interrupt"`` or ``"rollback"``), or None."""

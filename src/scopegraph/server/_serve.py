@@ -492,6 +492,9 @@ def main_serve(args: Any) -> int:
         shutdown_grace_seconds=args.grace,
         shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
+        ttl_sweep_seconds=args.ttl_sweep,
+        cron_interval_seconds=args.cron_interval,
+        webhook_loopback=args.allow_loopback_webhooks,
         log_format=args.log_format,
     )
     workers: list[list[str]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ("ServerSettings",)
 
@@ -37,6 +37,14 @@ class ServerSettings(BaseModel):
     run_timeout_seconds: float | None = None
     """Runs that take longer are cancelled and end with status ``timeout`` (a run's own
     ``timeout`` field, in seconds, overrides it)."""
+    webhook_loopback: bool = False
+    """Allow webhooks to loopback URLs (``localhost``, ``127.0.0.1``...): refused by
+    default, as LangGraph's server refuses them."""
+    cron_interval_seconds: float = Field(default=5.0, gt=0)
+    """How often the cron scheduler looks for crons that are due (LangGraph: 5 s)."""
+    ttl_sweep_seconds: float = Field(default=300.0, gt=0)
+    """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
+    latest checkpoint)."""
     metrics: bool = True
     """Serve Prometheus metrics at ``/metrics`` (501 naming the extra without
     ``prometheus-client``); False: no ``/metrics`` route (404)."""

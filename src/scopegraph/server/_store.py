@@ -30,7 +30,7 @@ import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -43,12 +43,108 @@ from ._wire import dumps
 if TYPE_CHECKING:
     from .._postgres import Op
 
-__all__ = ("Documents", "Kind", "Page", "StoreConnectionError", "StoreError", "open_backend")
+__all__ = (
+    "Dialect",
+    "Documents",
+    "Kind",
+    "Page",
+    "Rows",
+    "SqlOp",
+    "StoreConnectionError",
+    "StoreError",
+    "open_backend",
+)
 
 Kind = Literal["thread", "run"]
 _T = TypeVar("_T")
 _Change = Callable[[dict[str, Any]], dict[str, Any]]
 """A change of one document: the stored document in, the document to store out."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rows:
+    """What a statement of a :data:`SqlOp` returned (PostgreSQL's driver sends its own
+    result, with the same two attributes)."""
+
+    rows: list[Any]
+    rowcount: int
+
+
+SqlOp = Generator[tuple[str, Any], Any, _T]
+"""An operation on the server's tables: a generator that yields ``(statement, params)``
+and receives each statement's result (``.rows``, ``.rowcount``), run on SQLite or on
+PostgreSQL alike (:meth:`Documents.op`); its statements are written for the backend's
+:class:`Dialect`."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dialect:
+    """How a statement of a :data:`SqlOp` is written for SQLite or PostgreSQL."""
+
+    m: str
+    """The placeholder of a parameter."""
+    json: str
+    """A JSON parameter (its value: JSON text)."""
+    contains: str
+    """``{col}`` (a JSON column) contains every key and value of a JSON parameter."""
+    substring: str
+    """``{col}`` contains a text parameter, case-insensitively."""
+    blob: str
+    """The column type of a document."""
+    json_type: str
+    """The column type of a JSON value."""
+    shared: bool
+    """Several processes use the tables (PostgreSQL): an operation that only one of them
+    should do at a time takes an advisory lock."""
+
+
+SQLITE = Dialect(
+    m="?",
+    json="?",
+    contains="sg_metadata_matches({col}, ?)",
+    substring="instr(lower({col}), lower(?)) > 0",
+    blob="BLOB",
+    json_type="TEXT",
+    shared=False,
+)
+POSTGRES = Dialect(
+    m="%s",
+    json="%s::jsonb",
+    contains="{col} @> %s::jsonb",
+    substring="strpos(lower({col}), lower(%s)) > 0",
+    blob="BYTEA",
+    json_type="JSONB",
+    shared=True,
+)
+
+ASSISTANTS = "scopegraph_server_assistants"
+ASSISTANT_VERSIONS = "scopegraph_server_assistant_versions"
+THREAD_TTL = "scopegraph_server_thread_ttl"
+CRONS = "scopegraph_server_crons"
+
+
+def _resource_tables(d: Dialect) -> tuple[str, ...]:
+    """The assistants (their latest version's document, and what searches filter and
+    sort on) and every version of each (:mod:`scopegraph.server._assistants`); when
+    threads expire (:mod:`scopegraph.server._ttl`); crons (:mod:`scopegraph.server._crons`)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {CRONS} (cron_id TEXT PRIMARY KEY, "
+        "assistant_id TEXT NOT NULL, thread_id TEXT, enabled INTEGER NOT NULL, "
+        f"next_run_date TEXT, end_time TEXT, metadata {d.json_type} NOT NULL, "
+        f"created_at TEXT NOT NULL, updated_at TEXT NOT NULL, body {d.blob} NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {CRONS}_due ON {CRONS} (next_run_date)",
+        f"CREATE TABLE IF NOT EXISTS {THREAD_TTL} (thread_id TEXT PRIMARY KEY, "
+        "strategy TEXT NOT NULL, expires_at TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {THREAD_TTL}_due ON {THREAD_TTL} (expires_at)",
+        f"CREATE TABLE IF NOT EXISTS {ASSISTANTS} (assistant_id TEXT PRIMARY KEY, "
+        f"graph_id TEXT NOT NULL, name TEXT NOT NULL, metadata {d.json_type} NOT NULL, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, "
+        f"body {d.blob} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {ASSISTANT_VERSIONS} (assistant_id TEXT NOT NULL, "
+        f"version INTEGER NOT NULL, metadata {d.json_type} NOT NULL, body {d.blob} NOT NULL, "
+        "PRIMARY KEY (assistant_id, version))",
+        f"CREATE INDEX IF NOT EXISTS {ASSISTANTS}_graph ON {ASSISTANTS} (graph_id, created_at)",
+    )
 
 
 class StoreError(ScopegraphError):
@@ -74,6 +170,12 @@ class _Backend(Protocol):
     def delete_runs(self, thread_id: str) -> None: ...
     def probe(self) -> None: ...
     def close(self) -> None: ...
+
+    dialect: Dialect
+
+    def run(self, make_op: Callable[[], SqlOp[_T]], *, transaction: bool = False) -> _T:
+        """Run an operation (a generator of statements, see :data:`SqlOp`)."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,10 +288,11 @@ def _contains(have: Any, want: Any) -> bool:
 
 
 class _Sqlite:
-    """One table in a SQLite file (``":memory:"``: in memory only), on one connection
+    """The tables in a SQLite file (``":memory:"``: in memory only), on one connection
     guarded by a lock."""
 
     inline = True  # a WAL write of one row: done on the event loop, as SqliteSaver does
+    dialect = SQLITE
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -249,6 +352,27 @@ class _Sqlite:
     def probe(self) -> None:
         self._all(_PROBE.format(m="?"), (b"{}",))
 
+    def run(self, make_op: Callable[[], SqlOp[_T]], *, transaction: bool = False) -> _T:
+        with self._lock, _translate_sqlite(self._path):
+            conn = self._conn
+            op = make_op()
+            if transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                statement, params = next(op)
+                while True:
+                    cursor = conn.execute(statement, params or ())
+                    result = Rows(cursor.fetchall(), cursor.rowcount)
+                    statement, params = op.send(result)
+            except StopIteration as stop:
+                if transaction:
+                    conn.execute("COMMIT")
+                return stop.value  # type: ignore[no-any-return]
+            except BaseException:
+                if transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -275,7 +399,7 @@ def _sqlite_schema(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    for statement in _INDEXES:
+    for statement in (*_INDEXES, *_resource_tables(SQLITE)):
         conn.execute(statement)
 
 
@@ -303,6 +427,8 @@ _PG_MIGRATIONS = (
         "metadata = convert_from(body, 'UTF8')::jsonb->'metadata'",
         *_INDEXES,
     ),
+    # Version 3: assistants and their versions, threads' TTLs, crons.
+    _resource_tables(POSTGRES),
 )
 
 
@@ -310,6 +436,7 @@ class _Postgres:
     """One table in PostgreSQL, on the pooled connections of ``scopegraph._postgres``."""
 
     inline = False  # a network round trip: done in a worker thread
+    dialect = POSTGRES
 
     def __init__(self, dsn: str) -> None:
         try:
@@ -376,6 +503,9 @@ class _Postgres:
 
     def probe(self) -> None:
         self._rows(_PROBE.format(m="%s"), b"{}")
+
+    def run(self, make_op: Callable[[], SqlOp[_T]], *, transaction: bool = False) -> _T:
+        return self._db.run(make_op, transaction=transaction)
 
     def close(self) -> None:
         self._db.close()
@@ -464,6 +594,25 @@ class Documents:
         query = Page("thread", None, metadata, status, limit, offset)
         return await self._call(self._backend.page, query)
 
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        """How many threads have this metadata (contained in theirs) and status."""
+        where = ["kind = 'thread'"]
+        params: list[Any] = []
+        d = self.dialect
+        if status is not None:
+            where.append(f"status = {d.m}")
+            params.append(status)
+        if metadata:
+            where.append(d.contains.format(col="metadata"))
+            params.append(dumps(metadata).decode())
+        statement = f"SELECT count(*) FROM {_TABLE} WHERE {' AND '.join(where)}"
+
+        def op() -> SqlOp[int]:
+            found = yield statement, tuple(params)
+            return int(found.rows[0][0])
+
+        return await self.op(op)
+
     async def runs(
         self, thread_id: str, status: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
@@ -529,6 +678,20 @@ class Documents:
         for key, doc in list(self._unsaved.items()):
             if key[0] == "run" and doc.get("thread_id") == thread_id:
                 del self._unsaved[key]
+
+    @property
+    def dialect(self) -> Dialect:
+        """How the store's statements are written (:meth:`op`)."""
+        return self._backend.dialect
+
+    async def op(self, make_op: Callable[[], SqlOp[_T]], *, transaction: bool = False) -> _T:
+        """Run an operation on the store's tables (StoreError: it failed, and with
+        ``transaction`` nothing of it was kept)."""
+        if self._backend.inline:
+            return self._backend.run(make_op, transaction=transaction)
+        return await anyio.to_thread.run_sync(
+            functools.partial(self._backend.run, make_op, transaction=transaction)
+        )
 
     def close(self) -> None:
         self._backend.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, metrics, runs, store, system, threads
+from . import assistants, crons, metrics, runs, store, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
@@ -14,6 +14,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     threads.router,
     assistants.router,
+    crons.router,
     store.router,
     system.router,
     metrics.router,

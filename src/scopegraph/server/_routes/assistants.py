@@ -1,13 +1,22 @@
-"""``/assistants/...``: one assistant per served graph."""
+"""``/assistants/...``: create, read, search, count, update (a new version), delete, the
+versions, the latest version; an assistant's graph, schemas and subgraphs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
 
 from .._http import JSONResponse
-from .._models import AssistantSearch
+from .._models import (
+    AssistantCount,
+    AssistantCreate,
+    AssistantLatest,
+    AssistantPatch,
+    AssistantSearch,
+    AssistantVersionsQuery,
+)
 from .._wire import graph_json, schemas_json
 from ._deps import backend_of
 
@@ -16,33 +25,129 @@ __all__ = ("router",)
 router = APIRouter(prefix="/assistants", default_response_class=JSONResponse)
 
 
+@router.post("")
+async def create_assistant(body: AssistantCreate, request: Request) -> dict[str, Any]:
+    return await backend_of(request).assistants.create(body)
+
+
 @router.post("/search")
-async def search_assistants(body: AssistantSearch, request: Request) -> list[dict[str, Any]]:
-    found = backend_of(request).graphs.search_assistants(body.graph_id)
-    return found[body.offset : body.offset + body.limit]
+async def search_assistants(
+    request: Request, body: Annotated[AssistantSearch | None, Body()] = None
+) -> Response:
+    body = body or AssistantSearch()
+    found, following = await backend_of(request).assistants.search(
+        graph_id=body.graph_id,
+        name=body.name,
+        metadata=body.metadata,
+        limit=body.limit,
+        offset=body.offset,
+        sort_by=body.sort_by,
+        sort_order=body.sort_order,
+        select=list(body.select) if body.select else None,
+    )
+    # LangGraph's pagination headers: the next page's offset while there is one.
+    if following is None:
+        headers = {"X-Pagination-Total": str(body.offset + len(found))}
+    else:
+        headers = {"X-Pagination-Total": str(following + 1), "X-Pagination-Next": str(following)}
+    return JSONResponse(found, headers=headers)
+
+
+@router.post("/count")
+async def count_assistants(
+    request: Request, body: Annotated[AssistantCount | None, Body()] = None
+) -> int:
+    body = body or AssistantCount()
+    return await backend_of(request).assistants.count(
+        graph_id=body.graph_id, name=body.name, metadata=body.metadata
+    )
 
 
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str, request: Request) -> dict[str, Any]:
-    graphs = backend_of(request).graphs
-    return graphs.assistant_json(*graphs.assistant(assistant_id))
+    return await backend_of(request).assistants.get(assistant_id)
+
+
+@router.patch("/{assistant_id}")
+async def patch_assistant(
+    assistant_id: str, request: Request, body: Annotated[AssistantPatch | None, Body()] = None
+) -> dict[str, Any]:
+    return await backend_of(request).assistants.update(assistant_id, body or AssistantPatch())
+
+
+@router.delete("/{assistant_id}", status_code=204)
+async def delete_assistant(
+    assistant_id: str, request: Request, delete_threads: bool = False
+) -> Response:
+    backend = backend_of(request)
+    deleted = await backend.assistants.delete(assistant_id)
+    await backend.assistant_deleted(deleted, delete_threads=delete_threads)
+    return Response(status_code=204)
+
+
+@router.post("/{assistant_id}/versions")
+async def get_versions(
+    assistant_id: str,
+    request: Request,
+    body: Annotated[AssistantVersionsQuery | None, Body()] = None,
+) -> list[dict[str, Any]]:
+    body = body or AssistantVersionsQuery()
+    return await backend_of(request).assistants.versions(
+        assistant_id, body.metadata, body.limit, body.offset
+    )
+
+
+@router.post("/{assistant_id}/latest")
+async def set_latest(assistant_id: str, body: AssistantLatest, request: Request) -> dict[str, Any]:
+    return await backend_of(request).assistants.set_latest(assistant_id, body.version)
+
+
+async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
+    backend = backend_of(request)
+    graph_id = (await backend.assistants.get(assistant_id))["graph_id"]
+    return graph_id, backend.graphs.graphs[graph_id]
 
 
 @router.get("/{assistant_id}/graph")
 async def get_graph(
     assistant_id: str, request: Request, xray: bool | int = False
 ) -> dict[str, Any]:
-    _, graph = backend_of(request).graphs.graph_of_assistant(assistant_id)
+    _, graph = await _graph_of(request, assistant_id)
     return graph_json(graph)
 
 
 @router.get("/{assistant_id}/schemas")
 async def get_schemas(assistant_id: str, request: Request) -> dict[str, Any]:
-    graph_id, graph = backend_of(request).graphs.graph_of_assistant(assistant_id)
+    graph_id, graph = await _graph_of(request, assistant_id)
     return schemas_json(graph_id, graph)
 
 
 @router.get("/{assistant_id}/subgraphs")
-async def get_subgraphs(assistant_id: str, request: Request) -> dict[str, Any]:
-    backend_of(request).graphs.assistant(assistant_id)
-    return {}
+async def get_subgraphs(
+    assistant_id: str, request: Request, recurse: bool = False
+) -> dict[str, Any]:
+    return await _subgraphs(request, assistant_id, None, recurse)
+
+
+@router.get("/{assistant_id}/subgraphs/{namespace}")
+async def get_subgraphs_at(
+    assistant_id: str, namespace: str, request: Request, recurse: bool = False
+) -> dict[str, Any]:
+    return await _subgraphs(request, assistant_id, namespace, recurse)
+
+
+async def _subgraphs(
+    request: Request, assistant_id: str, namespace: str | None, recurse: bool
+) -> dict[str, Any]:
+    """LangGraph's answer: ``{namespace: the subgraph's schemas}`` for the nodes that
+    run a graph (``namespace``: only that one; ``recurse``: nested ones too)."""
+    graph_id, graph = await _graph_of(request, assistant_id)
+    found = getattr(graph, "aget_subgraphs", None)
+    if found is None:  # a bridged LangGraph graph without the method
+        return {}
+    out: dict[str, Any] = {}
+    async for ns, subgraph in found(namespace=namespace, recurse=recurse):
+        schemas = schemas_json(graph_id, subgraph)
+        schemas.pop("graph_id")
+        out[ns] = schemas
+    return out

@@ -1,5 +1,6 @@
 """``/threads/{thread_id}/runs/...`` and the stateless ``/runs/...``: create (plain,
-streamed, waited for), list, get, delete, join, join the stream, cancel."""
+streamed, waited for, a batch), list, get, delete, join, join the stream, cancel (one,
+or many)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from .._domain import run_location
 from .._http import JSONResponse, event_stream_response
-from .._models import RunCreate, RunStatus, refuse_unsupported, stream_filter
+from .._models import RunCreate, RunsCancel, RunStatus, refuse_unsupported, stream_filter
 from ._deps import backend_of, settings_of
 
 __all__ = ("router",)
@@ -42,6 +43,25 @@ async def create_run(thread_id: str, body: RunCreate, request: Request) -> Respo
 @router.post("/runs")
 async def create_stateless_run(body: RunCreate, request: Request) -> Response:
     return await _create(request, None, body)
+
+
+@router.post("/runs/batch")
+async def create_run_batch(body: list[RunCreate], request: Request) -> list[dict[str, Any]]:
+    """Stateless runs, created in order (as LangGraph's server: a list of their records)."""
+    backend = backend_of(request)
+    return [await backend.create_run(None, run) for run in body]
+
+
+@router.post("/runs/cancel", status_code=204)
+async def cancel_runs(
+    body: RunsCancel,
+    request: Request,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    await backend_of(request).cancel_runs(
+        thread_id=body.thread_id, run_ids=body.run_ids, status=body.status, action=action
+    )
+    return Response(status_code=204)
 
 
 @router.post("/threads/{thread_id}/runs/stream")

@@ -1,4 +1,5 @@
-"""``/threads/...``: threads, their state and their history."""
+"""``/threads/...``: threads (create, search, count, copy, prune), their state and their
+history."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
+from .._graphs import check_id
 from .._http import JSONResponse
 from .._models import (
     HistoryQuery,
     StateCheckpoint,
     StateUpdate,
+    ThreadCount,
     ThreadCreate,
     ThreadPatch,
+    ThreadPrune,
     ThreadSearch,
     refuse_unsupported,
 )
@@ -29,7 +33,28 @@ async def create_thread(
     request: Request, body: Annotated[ThreadCreate | None, Body()] = None
 ) -> Any:
     body = body or ThreadCreate()
-    return await backend_of(request).create_thread(body.thread_id, body.metadata, body.if_exists)
+    return await backend_of(request).create_thread(
+        body.thread_id,
+        body.metadata,
+        body.if_exists,
+        ttl=body.ttl_spec(),
+        supersteps=body.supersteps or None,
+    )
+
+
+@router.post("/count")
+async def count_threads(
+    request: Request, body: Annotated[ThreadCount | None, Body()] = None
+) -> int:
+    body = body or ThreadCount()
+    return await backend_of(request).count_threads(body.metadata, body.status)
+
+
+@router.post("/prune")
+async def prune_threads(body: ThreadPrune, request: Request) -> dict[str, Any]:
+    thread_ids = [check_id(tid, "thread_id") for tid in body.thread_ids]  # all, before any
+    pruned = await backend_of(request).prune_threads(thread_ids, body.strategy)
+    return {"pruned_count": pruned}
 
 
 @router.post("/search")
@@ -48,7 +73,14 @@ async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
 
 @router.patch("/{thread_id}")
 async def patch_thread(thread_id: str, body: ThreadPatch, request: Request) -> dict[str, Any]:
-    return await backend_of(request).patch_thread(thread_id, body.metadata or {})
+    return await backend_of(request).patch_thread(
+        thread_id, body.metadata or {}, ttl=body.ttl_spec()
+    )
+
+
+@router.post("/{thread_id}/copy")
+async def copy_thread(thread_id: str, request: Request) -> dict[str, Any]:
+    return await backend_of(request).copy_thread(thread_id)
 
 
 @router.delete("/{thread_id}", status_code=204)

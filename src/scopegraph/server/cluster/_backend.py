@@ -18,14 +18,19 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio
 
+from .._assistants import Assistants, merge_into_run
+from .._crons import Crons, cron_run_id, run_request, schedule_forever
 from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
 from .._metrics import Metrics, RunStats
-from .._models import RunCreate
+from .._models import RunCreate, Superstep, ThreadTTL
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
+from .._store import Documents, open_backend
 from .._tracing import Tracing
+from .._ttl import ThreadTTLs, sweep_forever
+from .._webhook import check_url
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
 
@@ -86,16 +91,27 @@ def open_cluster(
             "the imports to scopegraph, or serve them without --redis"
         )
     cluster = Cluster(RunQueue(database, lease_seconds=lease_seconds), RedisEventLog(redis))
-    return ClusterBackend(graphs, cluster, settings, worker=worker)
+    docs = Documents(open_backend(database))  # the assistants, shared by every process
+    return ClusterBackend(graphs, cluster, settings, worker=worker, docs=docs)
 
 
 class ClusterBackend:
     """Threads and runs of the scale-out server; see the module docstring."""
 
     def __init__(
-        self, graphs: Graphs, cluster: Cluster, settings: ServerSettings, *, worker: bool
+        self,
+        graphs: Graphs,
+        cluster: Cluster,
+        settings: ServerSettings,
+        *,
+        worker: bool,
+        docs: Documents,
     ) -> None:
         self.graphs = graphs
+        self.docs = docs
+        self.assistants = Assistants(graphs, docs, shared=True)
+        self.ttls = ThreadTTLs(docs)
+        self.crons = Crons(self.assistants, docs)
         self.cluster = cluster
         self.queue = cluster.queue
         self.settings = settings
@@ -111,8 +127,19 @@ class ClusterBackend:
         from ._worker import Worker, reap_forever
 
         cluster = self.cluster
-        async with cluster.queue, cluster.events, anyio.create_task_group() as tg:
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            cluster.queue,
+            cluster.events,
+            anyio.create_task_group() as tg,
+        ):
+            stack.push_async_callback(anyio.to_thread.run_sync, self.docs.close)
+            await self.assistants.setup()
             await tg.start(cluster.hub.run)
+            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
+            )
             if self.runs_worker:
                 cluster.worker = Worker(
                     self.graphs.graphs,
@@ -141,7 +168,7 @@ class ClusterBackend:
         worker = self.cluster.worker
         return {
             "version": "0.1.0",
-            "flags": {"assistants": True, "crons": False},
+            "flags": {"assistants": True, "crons": True},
             "graphs": list(self.graphs.graphs),
             "mode": "cluster",
             "worker_id": None if worker is None else worker.worker_id,
@@ -177,6 +204,26 @@ class ClusterBackend:
             event_lag=await self.cluster.event_lag(),
         )
 
+    # -- assistants ----------------------------------------------------------------------
+
+    @_translated
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        await self.crons.delete_for_assistant(assistant_id)
+        reason = f"assistant {assistant_id} was deleted"
+        for run_id in await self.queue.active_runs(assistant_id=assistant_id):
+            await self.cluster.cancel(run_id, "interrupt", reason)
+        if delete_threads:
+            owned = {"assistant_id": assistant_id}
+            while rows := await self.queue.search_threads(owned, limit=100):
+                for row in rows:
+                    await self.cluster.delete_thread(row["thread_id"], self.graphs.checkpointer)
+
+    @_translated
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        # The tick's run id: a second process firing the same tick finds the same run.
+        run_id = cron_run_id(cron["cron_id"], tick)
+        await self._create(cron["thread_id"], run_request(cron), run_id=run_id)
+
     # -- threads -------------------------------------------------------------------------
 
     async def _json(self, row: Mapping[str, Any]) -> ThreadRecord:
@@ -195,13 +242,67 @@ class ClusterBackend:
 
     @_translated
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
         row, created = await self.queue.create_thread(thread_id, metadata)
         if not created and if_exists != "do_nothing":
             raise ConflictError(f"thread {thread_id} already exists")
+        if ttl is not None:
+            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        if supersteps:
+            await self.graphs.apply_supersteps(row, supersteps)
         return await self._json(row)
+
+    @_translated
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        if status not in ("idle", "interrupted"):  # the runs tell: counted in SQL
+            return await self.queue.count_threads(metadata, status=status)
+        count, start = 0, 0
+        while True:  # the checkpoint tells: read the candidates page by page
+            rows = await self.queue.search_threads(
+                metadata, status=status, limit=_SCAN_PAGE, offset=start
+            )
+            for row in rows:
+                count += (await self._json(row))["status"] == status
+            if len(rows) < _SCAN_PAGE:
+                return count
+            start += _SCAN_PAGE
+
+    @_translated
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        source = await self.thread(thread_id)
+        row, _ = await self.queue.create_thread(str(uuid.uuid4()), source["metadata"])
+        await self.graphs.copy_state(source, row["thread_id"])
+        return await self._json(row)
+
+    @_translated
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        pruned = 0
+        for thread_id in thread_ids:
+            try:
+                await self._expire(check_id(thread_id, "thread_id"), strategy)
+            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
+                continue
+            pruned += 1
+        return pruned
+
+    async def _expire(self, thread_id: str, strategy: str) -> None:
+        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
+        thread is left alone: ConflictError)."""
+        if strategy == "delete":
+            await self.delete_thread(thread_id)
+            return
+        thread = await self.thread(thread_id)
+        if self.thread_busy(thread):
+            raise ConflictError(f"thread {thread_id} is busy with a run")
+        await self.graphs.keep_latest(thread)
 
     @_translated
     async def search_threads(
@@ -237,17 +338,23 @@ class ClusterBackend:
         return await self._json(await self.thread(thread_id))
 
     @_translated
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord:
         thread = await self.thread(thread_id)
         patched = await self.queue.patch_thread(thread["thread_id"], metadata)
         if patched is None:
             raise NotFoundError(f"thread {thread_id} not found")
+        if ttl is not None:
+            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
         return await self._json(patched)
 
     @_translated
     async def delete_thread(self, thread_id: str) -> None:
         thread = await self.thread(thread_id)
         await self.cluster.delete_thread(thread["thread_id"], self.graphs.checkpointer)
+        await self.ttls.clear(thread["thread_id"])
+        await self.crons.delete_for_thread(thread["thread_id"])
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -270,9 +377,14 @@ class ClusterBackend:
             await self.queue.patch_thread(thread_id, recorded)
         return metadata
 
-    async def _create(self, thread_id: str | None, body: RunCreate) -> dict[str, Any]:
+    async def _create(
+        self, thread_id: str | None, body: RunCreate, *, run_id: str | None = None
+    ) -> dict[str, Any]:
         """Queue a run; its queue row."""
-        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        if body.webhook:
+            check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
+        assistant = await self.assistants.get(body.assistant_id)
+        assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         thread_metadata = None
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
@@ -280,10 +392,8 @@ class ClusterBackend:
                 thread_id, graph_id, assistant_id, body.if_not_exists == "create"
             )
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
-        payload = body.payload()
-        payload["metadata"] = self.graphs.run_metadata(
-            assistant_id, graph_id, thread_metadata, body
-        )
+        payload = merge_into_run(assistant, body.payload())
+        payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)
         if self.tracing is None:
             return await self.cluster.create(
                 graph_id=graph_id,
@@ -291,6 +401,7 @@ class ClusterBackend:
                 thread_id=thread_id,
                 payload=payload,
                 temporary=thread_id is None,
+                run_id=run_id,
             )
         with self.tracing.enqueued(graph_id) as queued:  # the worker continues this trace
             row = await self.cluster.create(
@@ -300,6 +411,7 @@ class ClusterBackend:
                 payload=payload,
                 temporary=thread_id is None,
                 trace_context=queued.carrier,
+                run_id=run_id,
             )
             queued.describe(row)
             return row
@@ -417,6 +529,29 @@ class ClusterBackend:
             last_event_id = "-1"  # a finished resumable run: its events again, as LangGraph
         cursor = await self.cluster.start_cursor(row["run_id"], last_event_id, new=False)
         return self._events(row, cursor, modes, cancel_on_disconnect)
+
+    @_translated
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        found = await self.queue.active_runs(
+            status=None if status == "all" else status,
+            thread_id=None if thread_id is None else check_id(thread_id, "thread_id"),
+            run_ids=None if run_ids is None else [check_id(r, "run_id") for r in run_ids],
+        )
+        reason = f"{action} requested via POST /runs/cancel"
+        cancelled = [r for r in found if await self.cluster.cancel(r, action, reason) is not None]
+        if not cancelled:
+            raise NotFoundError(
+                "No matching runs to cancel: check the thread and run ids; the runs may "
+                "have ended or been deleted"
+            )
+        return len(cancelled)
 
     @_translated
     async def cancel_run(

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._domain import RUN_KWARGS, TERMINAL, CancelAction
+from .._domain import TERMINAL, CancelAction
 from .._errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
 from .._pg_queue import (
     QueueError,
@@ -54,6 +54,7 @@ from ._redis_events import (
     RedisEventLog,
     _parse_id,
 )
+from ._rows import _iso, run_json
 
 if TYPE_CHECKING:
     from ._worker import Worker
@@ -61,34 +62,6 @@ if TYPE_CHECKING:
 __all__ = ("Cluster", "run_json")
 
 log = logging.getLogger("scopegraph.server")
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime.datetime) else value
-
-
-def run_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A queue row as the LangGraph API shows a run."""
-    doc: Mapping[str, Any] = row["run"]
-    out: dict[str, Any] = {
-        "run_id": row["run_id"],
-        "thread_id": row["thread_id"],
-        "assistant_id": doc.get("assistant_id"),
-        "created_at": doc.get("created_at") or _iso(row["created_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "status": row["status"],
-        "metadata": doc.get("metadata") or {},
-        "kwargs": {k: doc.get(k) for k in RUN_KWARGS},
-        "multitask_strategy": row["multitask_strategy"],
-        "attempt": row["attempt"],
-        "worker": row["owner"],
-        "lifecycle": row.get("lifecycle") or [],
-    }
-    if row.get("cancel_reason"):
-        out["cancel_reason"] = row["cancel_reason"]
-    if row.get("error"):
-        out["error"] = row["error"]
-    return out
 
 
 def _run_error(row: Mapping[str, Any]) -> Any:
@@ -203,12 +176,17 @@ class Cluster:
         thread_id: str | None,
         payload: dict[str, Any],
         temporary: bool,
+        run_id: str | None = None,
         trace_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        """Queue a run (``run_id``: its id, e.g. a cron tick's; queueing the same id again
+        returns the run already queued, and a stateless one gets the same thread)."""
         if self.draining:
             raise UnavailableError("this server is shutting down and takes no new runs")
         strategy = payload.get("multitask_strategy") or "enqueue"
-        run_id = str(uuid.uuid4())
+        if run_id is not None and thread_id is None:
+            thread_id = str(uuid.uuid5(uuid.UUID(run_id), "thread"))
+        run_id = run_id or str(uuid.uuid4())
         document = {
             **payload,
             "run_id": run_id,
@@ -218,6 +196,11 @@ class Cluster:
             "temporary": temporary,
             "created_at": datetime.datetime.now(datetime.UTC).isoformat(),
         }
+        if payload.get("after_seconds"):  # no worker claims it before then
+            start = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+                seconds=float(payload["after_seconds"])
+            )
+            document["not_before"] = start.isoformat()
         try:
             row = await self.queue.enqueue(
                 document,

@@ -51,16 +51,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup
 
 from .. import _executor as executor
+from .. import _webhook as webhook
 from .._domain import CancelAction
 from .._logs import bind_run
 from .._metrics import METRICS_MISSING, Metrics, RunStats, instrument_saver, open_metrics
 from .._pg_queue import QueueConnectionError, QueueError, RunQueue
 from .._tracing import RunTrace, Tracing
-from .._wire import dumps
+from .._wire import dumps, now_iso
 from ._redis_events import EventLogConnectionError, EventLogError, RedisEventLog
+from ._rows import run_json
 
 __all__ = ("Worker", "serve_worker")
 
@@ -241,10 +244,13 @@ class Worker:
         self._stopping = False
         self._idle = anyio.Event()
         self._idle.set()
+        self._tasks: TaskGroup | None = None
+        """The worker's task group (webhooks are sent in it)."""
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; ``started`` once the cancel listener is active."""
         async with anyio.create_task_group() as tg:
+            self._tasks = tg
             tg.start_soon(self._batcher.run)
             await tg.start(self._listen_cancels)
             task_status.started()
@@ -444,6 +450,17 @@ class Worker:
             await publisher.end("error", dumps(error))
         else:
             await publisher.end("end", b"null")
+        url = row["run"].get("webhook")
+        if url and self._tasks is not None:  # after the run's end: it never delays it
+            run = run_json(row)  # as claimed: updated when it started
+            body = webhook.payload(
+                run,
+                status=status,
+                started_at=run["updated_at"],
+                ended_at=now_iso(),
+                final=None if result is None else orjson.loads(result),
+            )
+            self._tasks.start_soon(webhook.deliver, url, body)
 
     async def _finish(
         self,

@@ -11,6 +11,8 @@ from typing import Any
 
 import anyio
 
+from .._assistants import Assistants, merge_into_run
+from .._crons import Crons, run_request, schedule_forever
 from .._domain import (
     TERMINAL,
     CancelAction,
@@ -22,10 +24,12 @@ from .._domain import (
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
 from .._metrics import Metrics, RunStats
-from .._models import RunCreate
+from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
 from .._store import Documents
 from .._tracing import Tracing
+from .._ttl import ThreadTTLs, sweep_forever
+from .._webhook import check_url
 from .._wire import now_iso
 from ._manager import Live, RunManager
 
@@ -55,6 +59,9 @@ class LocalBackend:
         self.graphs = graphs
         self.docs = docs
         self.settings = settings
+        self.assistants = Assistants(graphs, docs, shared=False)
+        self.ttls = ThreadTTLs(docs)
+        self.crons = Crons(self.assistants, docs)
         self.manager = RunManager(
             graphs.graphs,
             docs,
@@ -67,8 +74,13 @@ class LocalBackend:
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(self.docs.load)
+        await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
+            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
+            )
             try:
                 yield
             finally:
@@ -87,7 +99,7 @@ class LocalBackend:
         manager = self.manager
         return {
             "version": "0.1.0",
-            "flags": {"assistants": True, "crons": False},
+            "flags": {"assistants": True, "crons": True},
             "graphs": list(self.graphs.graphs),
             "cleanups_finished": manager.cleanups_finished,
             "runs_in_memory": len(manager.live),
@@ -106,6 +118,22 @@ class LocalBackend:
         self.manager.tracing = tracing
         self.docs.observe = None if metrics is None else metrics.store_took
 
+    # -- assistants ----------------------------------------------------------------------
+
+    async def assistant_deleted(self, assistant_id: str, *, delete_threads: bool) -> None:
+        await self.crons.delete_for_assistant(assistant_id)
+        manager = self.manager
+        for live in list(manager.live.values()):
+            if live.record.get("assistant_id") == assistant_id and not live.done.is_set():
+                manager.cancel(live, "interrupt", f"assistant {assistant_id} was deleted")
+        if delete_threads:
+            while found := await self.docs.threads({"assistant_id": assistant_id}, None, 100, 0):
+                for thread in found:
+                    await self.delete_thread(thread["thread_id"])
+
+    async def fire_cron(self, cron: dict[str, Any], tick: str) -> None:
+        await self.create_run(cron["thread_id"], run_request(cron))
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(self, thread_id: str) -> ThreadRecord:
@@ -119,16 +147,29 @@ class LocalBackend:
         return self.manager.busy(thread["thread_id"])
 
     async def create_thread(
-        self, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str | None
+        self,
+        thread_id: str | None,
+        metadata: dict[str, Any] | None,
+        if_exists: str | None,
+        *,
+        ttl: ThreadTTL | None = None,
+        supersteps: list[Superstep] | None = None,
     ) -> ThreadRecord:
         thread_id = check_id(thread_id, "thread_id") if thread_id else str(uuid.uuid4())
         thread = _new_thread(thread_id, metadata or {})
-        if await self.docs.insert("thread", thread):
+        created = await self.docs.insert("thread", thread)
+        if not created:
+            existing = await self.docs.get("thread", thread_id)
+            if existing is None or if_exists != "do_nothing":
+                raise ConflictError(f"thread {thread_id} already exists")
+            thread = existing
+        if ttl is not None:
+            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        if supersteps:
+            await self.graphs.apply_supersteps(thread, supersteps)
+        if created and not supersteps:
             return thread
-        existing = await self.docs.get("thread", thread_id)
-        if existing is not None and if_exists == "do_nothing":
-            return await self.graphs.thread_values(existing)
-        raise ConflictError(f"thread {thread_id} already exists")
+        return await self.graphs.thread_values(thread)
 
     async def search_threads(
         self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
@@ -139,7 +180,9 @@ class LocalBackend:
     async def get_thread(self, thread_id: str) -> ThreadRecord:
         return await self.graphs.thread_values(await self.thread(thread_id))
 
-    async def patch_thread(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+    async def patch_thread(
+        self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
+    ) -> ThreadRecord:
         tid = check_id(thread_id, "thread_id")
 
         def patched(thread: ThreadRecord) -> ThreadRecord:
@@ -149,7 +192,40 @@ class LocalBackend:
         thread = await self.docs.update("thread", tid, patched)
         if thread is None:
             raise NotFoundError(f"thread {thread_id} not found")
+        if ttl is not None:
+            await self.ttls.set(tid, ttl.ttl, ttl.strategy)
         return await self.graphs.thread_values(thread)
+
+    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
+        return await self.docs.count_threads(metadata, status)
+
+    async def copy_thread(self, thread_id: str) -> ThreadRecord:
+        source = await self.thread(thread_id)
+        copy = _new_thread(str(uuid.uuid4()), dict(source.get("metadata") or {}))
+        await self.docs.save("thread", copy)
+        await self.graphs.copy_state(source, copy["thread_id"])
+        return await self.graphs.thread_values(copy)
+
+    async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
+        pruned = 0
+        for thread_id in thread_ids:
+            try:
+                await self._expire(check_id(thread_id, "thread_id"), strategy)
+            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
+                continue
+            pruned += 1
+        return pruned
+
+    async def _expire(self, thread_id: str, strategy: str) -> None:
+        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
+        thread is left alone: ConflictError)."""
+        if strategy == "delete":
+            await self.delete_thread(thread_id)
+            return
+        thread = await self.thread(thread_id)
+        if self.thread_busy(thread):
+            raise ConflictError(f"thread {thread_id} is busy with a run")
+        await self.graphs.keep_latest(thread)
 
     async def delete_thread(self, thread_id: str) -> None:
         thread = await self.thread(thread_id)
@@ -168,6 +244,8 @@ class LocalBackend:
                 await saver.adelete_thread(tid)
             await self.docs.delete_runs(tid)
             await self.docs.delete("thread", tid)
+            await self.ttls.clear(tid)
+            await self.crons.delete_for_thread(tid)
         finally:
             manager.deleting.discard(tid)
 
@@ -190,17 +268,18 @@ class LocalBackend:
     async def _create(
         self, thread_id: str | None, body: RunCreate, *, follow: bool = False
     ) -> tuple[Live, int | None]:
-        assistant_id, graph_id = self.graphs.assistant(body.assistant_id)
+        if body.webhook:
+            check_url(body.webhook, allow_loopback=self.settings.webhook_loopback)
+        assistant = await self.assistants.get(body.assistant_id)
+        assistant_id, graph_id = assistant["assistant_id"], assistant["graph_id"]
         thread_metadata = None
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             create = body.if_not_exists == "create"
             thread_metadata = (await self._ensure_thread(thread_id, graph_id, create))["metadata"]
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
-        payload = body.payload()
-        payload["metadata"] = self.graphs.run_metadata(
-            assistant_id, graph_id, thread_metadata, body
-        )
+        payload = merge_into_run(assistant, body.payload())
+        payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)
         return await self.manager.create(
             graph_id=graph_id,
             assistant_id=assistant_id,
@@ -313,6 +392,34 @@ class LocalBackend:
             after = -1  # a finished resumable run: its events again, as LangGraph replays them
         token = live.log.subscribe(after)
         return self._events(live, token, modes, cancel_on_disconnect, temporary=False)
+
+    async def cancel_runs(
+        self,
+        *,
+        thread_id: str | None,
+        run_ids: list[str] | None,
+        status: str | None,
+        action: CancelAction,
+    ) -> int:
+        statuses = ("pending", "running") if status in (None, "all") else (status,)
+        wanted = None if run_ids is None else {check_id(r, "run_id") for r in run_ids}
+        tid = None if thread_id is None else check_id(thread_id, "thread_id")
+        found = [
+            live
+            for live in list(self.manager.live.values())
+            if not live.done.is_set()
+            and live.record["status"] in statuses
+            and (tid is None or live.record["thread_id"] == tid)
+            and (wanted is None or live.run_id in wanted)
+        ]
+        if not found:
+            raise NotFoundError(
+                "No matching runs to cancel: check the thread and run ids; the runs may "
+                "have ended or been deleted"
+            )
+        for live in found:
+            self.manager.cancel(live, action, f"{action} requested via POST /runs/cancel")
+        return len(found)
 
     async def cancel_run(
         self, thread_id: str, run_id: str, *, wait: bool, action: CancelAction

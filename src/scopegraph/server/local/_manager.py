@@ -38,6 +38,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .. import _executor as executor
+from .. import _webhook as webhook
 from .._domain import RUN_KWARGS, CancelAction
 from .._errors import ConflictError, InvalidRequestError, UnavailableError
 from .._graphs import is_bridged
@@ -166,6 +167,7 @@ class Live:
         """The run's final values (what ``join`` and ``wait`` return), once it is done."""
         self.temporary = False
         """A stateless run (``/runs/...``): no thread, and its record is not stored."""
+        self.started_at: str | None = None
         self.created = anyio.current_time()
         self.cancelled_at: float | None = None
         """When its cancellation was first requested (the cleanup duration's start)."""
@@ -411,11 +413,13 @@ class RunManager:
         trace = None
         bind_run(live.run_id, None if live.temporary else spec.thread_id)
         with live.scope:
+            if spec.payload.get("after_seconds"):
+                await anyio.sleep(float(spec.payload["after_seconds"]))
             for earlier in previous:
                 await earlier.done.wait()
             started = True
             record["status"] = "running"
-            record["updated_at"] = now_iso()
+            record["updated_at"] = live.started_at = now_iso()
             live.lifecycle("run started")
             executor.start_clock(live.scope, spec, self.run_timeout)
             if self.tracing is not None:
@@ -509,6 +513,16 @@ class RunManager:
         live.done.set()
         if self.on_run_end is not None:
             self.on_run_end(live)
+        url = spec.payload.get("webhook")
+        if url and self._tg is not None:  # after the run's end: it never delays it
+            body = webhook.payload(
+                dict(record),
+                status=outcome.status,
+                started_at=live.started_at,
+                ended_at=record["updated_at"],
+                final=live.final,
+            )
+            self._tg.start_soon(webhook.deliver, url, body)
         if self._tg is not None:
             self._tg.start_soon(self._forget, live)
             if not self._trim_pending and not any(

@@ -1,0 +1,85 @@
+"""``/runs/crons/...`` and ``/threads/{thread_id}/runs/crons``: create, get, update,
+delete, search and count crons (:mod:`scopegraph.server._crons`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
+
+from .._http import JSONResponse
+from .._models import CronCount, CronCreate, CronPatch, CronSearch
+from .._webhook import check_url
+from ._deps import backend_of, settings_of
+
+__all__ = ("router",)
+
+router = APIRouter(default_response_class=JSONResponse)
+
+
+def _check_webhook(request: Request, url: str | None) -> None:
+    if url:
+        check_url(url, allow_loopback=settings_of(request).webhook_loopback)
+
+
+@router.post("/runs/crons")
+async def create_cron(body: CronCreate, request: Request) -> dict[str, Any]:
+    _check_webhook(request, body.webhook)
+    return await backend_of(request).crons.create(body, None)
+
+
+@router.post("/threads/{thread_id}/runs/crons")
+async def create_thread_cron(thread_id: str, body: CronCreate, request: Request) -> dict[str, Any]:
+    _check_webhook(request, body.webhook)
+    backend = backend_of(request)
+    thread = await backend.thread(thread_id)  # 404 unless it exists
+    return await backend.crons.create(body, thread["thread_id"])
+
+
+@router.post("/runs/crons/search")
+async def search_crons(
+    request: Request, body: Annotated[CronSearch | None, Body()] = None
+) -> Response:
+    body = body or CronSearch()
+    found, following = await backend_of(request).crons.search(
+        assistant_id=body.assistant_id,
+        thread_id=body.thread_id,
+        enabled=body.enabled,
+        metadata=body.metadata,
+        limit=body.limit,
+        offset=body.offset,
+        sort_by=body.sort_by,
+        sort_order=body.sort_order,
+        select=list(body.select) if body.select else None,
+    )
+    if following is None:
+        headers = {"X-Pagination-Total": str(body.offset + len(found))}
+    else:
+        headers = {"X-Pagination-Total": str(following + 1), "X-Pagination-Next": str(following)}
+    return JSONResponse(found, headers=headers)
+
+
+@router.post("/runs/crons/count")
+async def count_crons(request: Request, body: Annotated[CronCount | None, Body()] = None) -> int:
+    body = body or CronCount()
+    return await backend_of(request).crons.count(
+        assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=body.metadata
+    )
+
+
+@router.get("/runs/crons/{cron_id}")
+async def get_cron(cron_id: str, request: Request) -> dict[str, Any]:
+    return await backend_of(request).crons.get(cron_id)
+
+
+@router.patch("/runs/crons/{cron_id}")
+async def patch_cron(cron_id: str, body: CronPatch, request: Request) -> dict[str, Any]:
+    _check_webhook(request, body.webhook)
+    return await backend_of(request).crons.update(cron_id, body)
+
+
+@router.delete("/runs/crons/{cron_id}", status_code=204)
+async def delete_cron(cron_id: str, request: Request) -> Response:
+    await backend_of(request).crons.delete(cron_id)
+    return Response(status_code=204)

@@ -1,0 +1,120 @@
+"""Threads' time-to-live: when a thread is swept, and the sweeper.
+
+A thread created or updated with ``ttl`` (LangGraph's ``{"ttl": minutes, "strategy":
+"delete" | "keep_latest"}``) gets a row in the store's TTL table: its expiry time and its
+strategy. :func:`sweep_forever` looks every ``interval`` seconds for the rows that are
+due, and hands each thread to the backend (delete it, or keep only its latest
+checkpoint); the row goes once that is done.
+
+Several processes may share the table (scale-out): a sweep *claims* the due rows in one
+transaction that holds PostgreSQL's advisory lock (``pg_try_advisory_xact_lock``: a
+process that does not get it skips this round, so one process sweeps at a time) and moves
+their expiry ``lease`` seconds on, so that a row claimed by a process that dies before it
+is done is swept again after the lease, by any process, and never twice at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from ._store import THREAD_TTL, Documents, SqlOp
+from ._wire import now_iso
+
+__all__ = ("ThreadTTLs", "sweep_forever")
+
+log = logging.getLogger("scopegraph.server")
+
+_LOCK_KEY = int.from_bytes(b"sg-ttl", "big")
+_BATCH = 100
+
+
+def _later(seconds: float) -> str:
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+    return moment.isoformat()
+
+
+class ThreadTTLs:
+    """The TTL rows of the store's threads."""
+
+    def __init__(self, docs: Documents) -> None:
+        self.docs = docs
+        d = docs.dialect
+        self._m = d.m
+        self._shared = d.shared
+
+    async def set(self, thread_id: str, minutes: float, strategy: str) -> str:
+        """The thread expires ``minutes`` from now (replacing an earlier TTL); when."""
+        expires_at = _later(minutes * 60)
+        m = self._m
+
+        def op() -> SqlOp[None]:
+            yield (
+                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at) VALUES ({m}, {m}, "
+                f"{m}) ON CONFLICT (thread_id) DO UPDATE SET strategy = excluded.strategy, "
+                "expires_at = excluded.expires_at",
+                (thread_id, strategy, expires_at),
+            )
+
+        await self.docs.op(op)
+        return expires_at
+
+    async def clear(self, thread_id: str) -> None:
+        """The thread has no TTL (any more)."""
+
+        def op() -> SqlOp[None]:
+            yield f"DELETE FROM {THREAD_TTL} WHERE thread_id = {self._m}", (thread_id,)
+
+        await self.docs.op(op)
+
+    async def claim(self, lease: float) -> list[tuple[str, str]]:
+        """The due threads, ``(thread_id, strategy)``, claimed for ``lease`` seconds (none
+        while another process holds the sweep's lock)."""
+        m = self._m
+        now, until = now_iso(), _later(lease)
+        shared = self._shared
+
+        def op() -> SqlOp[list[tuple[str, str]]]:
+            if shared:
+                got = yield f"SELECT pg_try_advisory_xact_lock({_LOCK_KEY})", ()
+                if not got.rows[0][0]:
+                    return []
+            due = yield (
+                f"SELECT thread_id, strategy FROM {THREAD_TTL} WHERE expires_at <= {m} "
+                f"ORDER BY expires_at LIMIT {_BATCH}",
+                (now,),
+            )
+            claimed = [(str(tid), str(strategy)) for tid, strategy in due.rows]
+            lease = f"UPDATE {THREAD_TTL} SET expires_at = {m} WHERE thread_id = {m}"
+            for tid, _ in claimed:
+                yield lease, (until, tid)
+            return claimed
+
+        return await self.docs.op(op, transaction=True)
+
+
+async def sweep_forever(
+    ttls: ThreadTTLs,
+    expire: Callable[[str, str], Awaitable[None]],
+    interval: float,
+    *,
+    lease: float = 300.0,
+) -> None:
+    """Every ``interval`` seconds, ``expire(thread_id, strategy)`` each due thread, then
+    drop its TTL row (a thread whose expiry fails stays claimed and is tried again after
+    ``lease``). Runs until cancelled; a failing store is logged and tried next round."""
+    while True:
+        try:
+            for thread_id, strategy in await ttls.claim(lease):
+                try:
+                    await expire(thread_id, strategy)
+                except Exception as exc:  # this thread only: the others are swept
+                    log.warning("TTL sweep: thread %s could not be swept: %s", thread_id, exc)
+                    continue
+                await ttls.clear(thread_id)
+        except Exception as exc:
+            log.warning("TTL sweep failed (tried again in %s s): %s", interval, exc)
+        await anyio.sleep(interval)

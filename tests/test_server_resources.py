@@ -1,0 +1,807 @@
+"""Assistants, threads and runs beyond the core calls, through the official LangGraph SDK
+against a real ``scopegraph serve``: with its SQLite store and with a PostgreSQL one
+(the ``server`` fixture runs each module test on both), and in scale-out mode
+(``test_scale_out_*``: two API processes and a worker, on PostgreSQL and Redis).
+
+The graphs are in ``tests/_resource_graphs.py``: ``echo`` records the configurable and
+the context its run saw; ``slow`` runs until it is cancelled, with a shielded cleanup
+that it logs.
+
+The SDK client is asyncio-only: these tests run on asyncio (the server's own behaviour on
+trio is covered by ``test_server_trio.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import uuid
+import zoneinfo
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+
+import _pg
+import _redis
+from _cluster import as_url, running_cluster
+from _receiver import Receiver, receiving
+from _server import EXAMPLE, Server, free_port, running_server
+
+pytestmark = pytest.mark.anyio
+pg_server = _pg.pg_server
+redis_server = _redis.redis_server
+redis_url = _redis.redis_url
+
+GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
+GRAPHS = (
+    f"echo={GRAPHS_FILE}:echo",
+    f"slow={GRAPHS_FILE}:slow",
+    f"chat={EXAMPLE}:chat",
+    f"pipeline={EXAMPLE}:pipeline",
+)
+SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks", "--cron-interval", "0.1")
+ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server of the resource graphs, on SQLite or on PostgreSQL."""
+    tmp = tmp_path_factory.mktemp(f"resources-{request.param}")
+    db = None
+    if request.param == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    with running_server(tmp, graphs=GRAPHS, db=db, extra_args=SWEEP) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[Any]:
+    async with get_client(url=server.url) as client:
+        yield client
+
+
+def tag() -> str:
+    """A metadata value no other test uses (the server is shared by the module)."""
+    return uuid.uuid4().hex
+
+
+# -- assistants ----------------------------------------------------------------------------
+
+
+async def test_default_assistants_are_system_created_with_langgraphs_ids(client: Any) -> None:
+    found = await client.assistants.search(graph_id="echo")
+    assert [a["assistant_id"] for a in found] == [ECHO_DEFAULT]
+    default = found[0]
+    assert default["metadata"] == {"created_by": "system"}
+    assert (default["name"], default["version"], default["config"]) == ("echo", 1, {})
+    assert await client.assistants.get("echo") == default
+
+
+async def test_create_get_update_versions_set_latest_delete(client: Any) -> None:
+    t = tag()
+    created = await client.assistants.create(
+        "echo", config={"tags": ["a"]}, metadata={"t": t, "k": 1}, name="First", description="d1"
+    )
+    aid = created["assistant_id"]
+    assert uuid.UUID(aid)
+    assert created["version"] == 1
+    assert (created["name"], created["description"], created["graph_id"]) == ("First", "d1", "echo")
+    assert await client.assistants.get(aid) == created
+
+    updated = await client.assistants.update(aid, context={"model": "m2"}, metadata={"k": 2})
+    assert updated["version"] == 2
+    assert updated["metadata"] == {"t": t, "k": 2}  # merged into the current metadata
+    assert updated["context"] == {"model": "m2"}
+    assert updated["config"]["configurable"] == {"model": "m2"}  # kept in step with context
+    assert updated["name"] == "First"
+
+    versions = await client.assistants.get_versions(aid)
+    assert [v["version"] for v in versions] == [2, 1]
+    assert versions[1]["config"] == {"tags": ["a"]}
+    assert [v["version"] for v in await client.assistants.get_versions(aid, limit=1)] == [2]
+    filtered = await client.assistants.get_versions(aid, metadata={"k": 1})
+    assert [v["version"] for v in filtered] == [1]
+
+    back = await client.assistants.set_latest(aid, 1)
+    assert (back["version"], back["config"]) == (1, {"tags": ["a"]})
+    assert back["metadata"] == {"t": t, "k": 1}
+    assert (await client.assistants.get(aid))["version"] == 1
+    with pytest.raises(NotFoundError):
+        await client.assistants.set_latest(aid, 9)
+
+    await client.assistants.delete(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.get(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.get_versions(aid)
+    with pytest.raises(NotFoundError):
+        await client.assistants.delete(aid)
+
+
+async def test_create_with_an_id_if_exists(client: Any) -> None:
+    aid = str(uuid.uuid4())
+    first = await client.assistants.create("echo", assistant_id=aid, name="one")
+    assert first["assistant_id"] == aid
+    with pytest.raises(ConflictError):
+        await client.assistants.create("echo", assistant_id=aid, name="two")
+    same = await client.assistants.create(
+        "echo", assistant_id=aid, name="two", if_exists="do_nothing"
+    )
+    assert same == first
+    assert (await client.assistants.create("echo", name="x"))["name"] == "x"
+    assert (await client.assistants.create("echo"))["name"] == "Untitled"
+
+
+async def test_create_refuses_an_unknown_graph_and_both_configurable_and_context(
+    client: Any,
+) -> None:
+    with pytest.raises(NotFoundError, match="nope"):
+        await client.assistants.create("nope")
+    with pytest.raises(UnprocessableEntityError, match="configurable and context"):
+        await client.assistants.create(
+            "echo", config={"configurable": {"a": 1}}, context={"model": "m"}
+        )
+
+
+async def test_search_filters_sorts_pages_selects_and_count(client: Any, server: Server) -> None:
+    t = tag()
+    made = [
+        await client.assistants.create("echo", name=name, metadata={"t": t, "i": i})
+        for i, name in enumerate(["bravo", "Alpha", "charlie-alpha"])
+    ]
+    ids = [a["assistant_id"] for a in made]
+    found = await client.assistants.search(metadata={"t": t})
+    assert [a["assistant_id"] for a in found] == ids[::-1]  # newest first
+    by_name = await client.assistants.search(metadata={"t": t}, sort_by="name", sort_order="asc")
+    assert [a["name"] for a in by_name] == ["Alpha", "bravo", "charlie-alpha"]
+    assert [a["name"] for a in await client.assistants.search(metadata={"t": t}, name="ALPHA")] == [
+        "charlie-alpha",
+        "Alpha",
+    ]
+    page = await client.assistants.search(
+        metadata={"t": t}, limit=2, offset=1, sort_by="created_at", sort_order="asc"
+    )
+    assert [a["assistant_id"] for a in page] == ids[1:3]
+    paged = await client.assistants.search(metadata={"t": t}, limit=2, response_format="object")
+    assert paged["next"] == "2"
+    selected = await client.assistants.search(
+        metadata={"t": t, "i": 0}, select=["assistant_id", "name"]
+    )
+    assert selected == [{"assistant_id": ids[0], "name": "bravo"}]
+    assert await client.assistants.count(metadata={"t": t}) == 3
+    assert await client.assistants.count(metadata={"t": t}, name="alpha") == 2
+    assert await client.assistants.count(graph_id="slow") == 1  # its default assistant
+    with pytest.raises(UnprocessableEntityError):
+        await client.assistants.search(select=["nope"])
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post("/assistants/search", json={"metadata": {"t": t}, "limit": 1})
+    assert response.headers["X-Pagination-Next"] == "1"
+
+
+async def test_a_run_gets_its_assistants_config_and_context_under_its_own(client: Any) -> None:
+    assistant = await client.assistants.create(
+        "echo", context={"model": "from-assistant", "temperature": 0.5}
+    )
+    aid = assistant["assistant_id"]
+    thread = await client.threads.create()
+    result = await client.runs.wait(
+        thread["thread_id"], aid, input={"input": "one"}, context={"temperature": 0.9}
+    )
+    assert result["context"] == {"model": "from-assistant", "temperature": 0.9}
+    assert result["configurable"] == {"model": "from-assistant", "temperature": 0.5}
+    with_config = await client.assistants.create("echo", config={"configurable": {"user": "u1"}})
+    result = await client.runs.wait(
+        None,
+        with_config["assistant_id"],
+        input={"input": "two"},
+        config={"configurable": {"extra": 1}},
+    )
+    assert result["configurable"] == {"user": "u1", "extra": 1}
+    assert result["context"] == {"user": "u1"}
+    # A new version is used by the next run; the default assistant adds nothing.
+    await client.assistants.update(aid, context={"model": "v2"})
+    result = await client.runs.wait(None, aid, input={"input": "three"})
+    assert result["context"] == {"model": "v2"}
+    assert (await client.runs.wait(None, "echo", input={"input": "x"}))["context"] == {}
+    run = (await client.runs.list(thread["thread_id"]))[0]
+    assert run["assistant_id"] == aid
+
+
+async def test_graph_schemas_and_subgraphs_per_assistant(client: Any) -> None:
+    assistant = await client.assistants.create("slow")
+    drawn = await client.assistants.get_graph(assistant["assistant_id"])
+    assert {"source": "__start__", "target": "wait"} in drawn["edges"]
+    schemas = await client.assistants.get_schemas(assistant["assistant_id"])
+    assert schemas["graph_id"] == "slow"
+    assert await client.assistants.get_subgraphs(assistant["assistant_id"]) == {}
+    subgraphs = await client.assistants.get_subgraphs("pipeline")
+    assert list(subgraphs) == ["summarise"]
+    assert set(subgraphs["summarise"]) == {
+        "input_schema",
+        "output_schema",
+        "state_schema",
+        "config_schema",
+        "context_schema",
+    }
+    assert await client.assistants.get_subgraphs("pipeline", namespace="summarise") == subgraphs
+    assert await client.assistants.get_subgraphs("pipeline", namespace="gather") == {}
+    with pytest.raises(NotFoundError):
+        await client.assistants.get_graph(str(uuid.uuid4()))
+
+
+async def test_deleting_an_assistant_cancels_its_runs_and_with_delete_threads_its_threads(
+    client: Any, server: Server
+) -> None:
+    assistant = await client.assistants.create("slow")
+    aid = assistant["assistant_id"]
+    await client.crons.create(aid, schedule="0 0 1 1 *", enabled=False)
+    assert await client.crons.count(assistant_id=aid) == 1
+    thread = await client.threads.create(metadata={"assistant_id": aid})
+    parts = client.runs.stream(thread["thread_id"], aid, input={"input": "x"}, stream_mode="custom")
+    async for part in parts:
+        if part.event == "custom":
+            run_id = part.data["started"]
+            break
+    await client.assistants.delete(aid, delete_threads=True)
+    await parts.aclose()
+    assert await client.crons.count(assistant_id=aid) == 0  # its crons went with it
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread["thread_id"])
+    assert f"cleanup {run_id}" in server.cleanups()
+    with pytest.raises(NotFoundError):
+        await client.runs.create(None, aid, input={"input": "x"})
+
+
+async def test_assistants_survive_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as first:
+        async with get_client(url=first.url) as client:
+            made = await client.assistants.create("echo", context={"model": "kept"})
+            await client.assistants.update(made["assistant_id"], name="renamed")
+            await client.assistants.delete(ECHO_DEFAULT)
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as again:
+        async with get_client(url=again.url) as client:
+            kept = await client.assistants.get(made["assistant_id"])
+            assert (kept["name"], kept["version"]) == ("renamed", 2)
+            assert kept["context"] == {"model": "kept"}
+            # A deleted default assistant is back, as LangGraph re-creates it on start.
+            assert (await client.assistants.get("echo"))["assistant_id"] == ECHO_DEFAULT
+
+
+# -- threads -------------------------------------------------------------------------------
+
+
+async def until(check: Any, what: str, seconds: float = 15.0) -> None:
+    """Poll ``await check()`` until it is true (a TTL is a matter of time: bounded tries)."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+async def gone(client: Any, thread_id: str) -> bool:
+    try:
+        await client.threads.get(thread_id)
+    except NotFoundError:
+        return True
+    return False
+
+
+async def test_thread_count_by_metadata_and_status(client: Any) -> None:
+    t = tag()
+    threads = [await client.threads.create(metadata={"t": t}) for _ in range(3)]
+    assert await client.threads.count(metadata={"t": t}) == 3
+    assert await client.threads.count(metadata={"t": t}, status="idle") == 3
+    assert await client.threads.count(metadata={"t": t}, status="busy") == 0
+    await client.threads.delete(threads[0]["thread_id"])
+    assert await client.threads.count(metadata={"t": t}) == 2
+    assert await client.threads.count(metadata={"t": "no such tag"}) == 0
+
+
+async def test_copy_a_thread_with_its_checkpoints(client: Any) -> None:
+    t = tag()
+    source = await client.threads.create(metadata={"t": t})
+    sid = source["thread_id"]
+    await client.runs.wait(sid, "echo", input={"input": "one"})
+    await client.runs.wait(sid, "echo", input={"input": "two"})
+    copy = await client.threads.copy(sid)
+    cid = copy["thread_id"]
+    assert cid != sid
+    assert copy["metadata"]["t"] == t
+    assert copy["values"]["log"] == ["one", "two"]
+    history = await client.threads.get_history(cid, limit=100)
+    assert len(history) == len(await client.threads.get_history(sid, limit=100))
+    assert {h["checkpoint"]["thread_id"] for h in history} == {cid}
+    # The copy goes its own way.
+    await client.runs.wait(cid, "echo", input={"input": "three"})
+    assert (await client.threads.get_state(cid))["values"]["log"] == ["one", "two", "three"]
+    assert (await client.threads.get_state(sid))["values"]["log"] == ["one", "two"]
+    with pytest.raises(NotFoundError):
+        await client.threads.copy(str(uuid.uuid4()))
+
+
+async def test_prune_deletes_or_keeps_the_latest_checkpoint(client: Any) -> None:
+    kept = await client.threads.create()
+    dropped = await client.threads.create()
+    for tid in (kept["thread_id"], dropped["thread_id"]):
+        await client.runs.wait(tid, "echo", input={"input": "a"})
+        await client.runs.wait(tid, "echo", input={"input": "b"})
+    assert len(await client.threads.get_history(kept["thread_id"], limit=100)) > 1
+    result = await client.threads.prune([kept["thread_id"]], strategy="keep_latest")
+    assert result == {"pruned_count": 1}
+    history = await client.threads.get_history(kept["thread_id"], limit=100)
+    assert len(history) == 1
+    assert history[0]["values"]["log"] == ["a", "b"]
+    await client.runs.wait(kept["thread_id"], "echo", input={"input": "c"})  # resumes from it
+    assert (await client.threads.get_state(kept["thread_id"]))["values"]["log"] == ["a", "b", "c"]
+    missing = str(uuid.uuid4())
+    result = await client.threads.prune([dropped["thread_id"], missing])
+    assert result == {"pruned_count": 1}
+    assert await gone(client, dropped["thread_id"])
+    with pytest.raises(UnprocessableEntityError):
+        await client.threads.prune(["not-a-uuid"])
+
+
+async def test_a_thread_with_a_ttl_is_swept(client: Any) -> None:
+    short = await client.threads.create(ttl=0.002)  # minutes: 0.12 s
+    kept = await client.threads.create(ttl={"ttl": 60, "strategy": "delete"})
+    await until(lambda: gone(client, short["thread_id"]), "the thread is swept")
+    assert not await gone(client, kept["thread_id"])
+    # update sets a new TTL
+    await client.threads.update(kept["thread_id"], metadata={"x": 1}, ttl=0.002)
+    await until(lambda: gone(client, kept["thread_id"]), "the updated thread is swept")
+
+
+async def test_a_keep_latest_ttl_prunes_the_threads_history(client: Any) -> None:
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    await client.runs.wait(tid, "echo", input={"input": "a"})
+    await client.runs.wait(tid, "echo", input={"input": "b"})
+    await client.threads.update(tid, metadata={}, ttl={"ttl": 0.002, "strategy": "keep_latest"})
+
+    async def pruned() -> bool:
+        return len(await client.threads.get_history(tid, limit=100)) == 1
+
+    await until(pruned, "the history is pruned")
+    assert (await client.threads.get_state(tid))["values"]["log"] == ["a", "b"]
+
+
+async def test_create_a_thread_with_supersteps(client: Any) -> None:
+    thread = await client.threads.create(
+        graph_id="echo",
+        supersteps=[
+            {"updates": [{"values": {"log": ["first"]}, "as_node": "see"}]},
+            {"updates": [{"values": {"log": ["second"]}, "as_node": "see"}]},
+        ],
+    )
+    assert thread["values"]["log"] == ["first", "second"]
+    history = await client.threads.get_history(thread["thread_id"], limit=100)
+    assert [h["values"].get("log") for h in history][:2] == [["first", "second"], ["first"]]
+    with pytest.raises(UnprocessableEntityError, match="graph_id"):
+        await client.threads.create(
+            supersteps=[{"updates": [{"values": {"log": ["x"]}, "as_node": "see"}]}]
+        )
+
+
+# -- runs --------------------------------------------------------------------------------
+
+
+async def received(receiver: Receiver, count: int) -> list[dict[str, Any]]:
+    return await anyio.to_thread.run_sync(receiver.wait_for, count)
+
+
+async def test_a_webhook_gets_the_runs_record_and_final_state(client: Any) -> None:
+    thread = await client.threads.create()
+    with receiving() as receiver:
+        run = await client.runs.create(
+            thread["thread_id"], "echo", input={"input": "hooked"}, webhook=receiver.url
+        )
+        assert run["kwargs"]["webhook"] == receiver.url
+        [body] = await received(receiver, 1)
+    assert (body["run_id"], body["thread_id"]) == (run["run_id"], thread["thread_id"])
+    assert body["status"] == "success"
+    assert body["values"]["log"] == ["hooked"]
+    assert body["assistant_id"] == ECHO_DEFAULT
+    assert body["run_started_at"] <= body["run_ended_at"] <= body["webhook_sent_at"]
+    assert "error" not in body
+
+
+async def test_a_webhook_is_retried_and_never_fails_the_run(client: Any) -> None:
+    with receiving(failures=2) as receiver:
+        values = await client.runs.wait(None, "echo", input={"input": "x"}, webhook=receiver.url)
+        assert values["log"] == ["x"]
+        bodies = await received(receiver, 3)  # two 500s, then taken
+    assert {b["run_id"] for b in bodies} == {bodies[0]["run_id"]}
+    # A receiver that is not there: the run is not affected.
+    nobody = f"http://127.0.0.1:{free_port()}/hook"
+    thread = await client.threads.create()
+    values = await client.runs.wait(
+        thread["thread_id"], "echo", input={"input": "y"}, webhook=nobody
+    )
+    assert values["log"] == ["y"]
+    assert (await client.runs.list(thread["thread_id"]))[0]["status"] == "success"
+
+
+async def test_a_failed_or_cancelled_runs_webhook(client: Any) -> None:
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    with receiving() as receiver:
+        failed = await client.runs.create(
+            tid, "echo", input={"input": "fail"}, webhook=receiver.url
+        )
+        [body] = await received(receiver, 1)
+        assert (body["run_id"], body["status"]) == (failed["run_id"], "error")
+        assert body["error"] == {"error": "ValueError", "message": "asked to fail"}
+        assert body["values"] is None
+        run_id = await started_run(client, tid, webhook=receiver.url)
+        await client.runs.cancel(tid, run_id, wait=True)
+        bodies = await received(receiver, 2)
+    assert (bodies[1]["run_id"], bodies[1]["status"]) == (run_id, "interrupted")
+
+
+async def test_a_webhook_url_is_checked_when_the_run_is_created(
+    client: Any, tmp_path: Path
+) -> None:
+    thread = await client.threads.create()
+    with pytest.raises(UnprocessableEntityError, match="absolute"):
+        await client.runs.create(thread["thread_id"], "echo", input={}, webhook="/runs/hook")
+    with running_server(tmp_path, graphs=GRAPHS) as plain:  # loopback not allowed
+        async with get_client(url=plain.url) as other:
+            with pytest.raises(httpx.HTTPStatusError, match="422"):
+                await other.runs.wait(None, "echo", input={}, webhook="http://localhost:9/h")
+    assert await client.runs.list(thread["thread_id"]) == []
+
+
+async def test_after_seconds_delays_the_start(client: Any) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(
+        thread["thread_id"], "echo", input={"input": "later"}, after_seconds=1
+    )
+    assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "pending"
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    ended = await client.runs.get(thread["thread_id"], run["run_id"])
+    assert ended["status"] == "success"
+    created = datetime.datetime.fromisoformat(ended["created_at"])
+    started = next(e["at"] for e in ended["lifecycle"] if "started" in e["event"])
+    assert (datetime.datetime.fromisoformat(started) - created).total_seconds() >= 1
+    # A delayed run can be cancelled before it starts.
+    run = await client.runs.create(thread["thread_id"], "echo", input={}, after_seconds=60)
+    await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
+    assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
+
+
+async def test_runs_batch_creates_stateless_runs(client: Any) -> None:
+    runs = await client.runs.create_batch(
+        [
+            {"assistant_id": "echo", "input": {"input": "a"}},
+            {"assistant_id": "echo", "input": {"input": "b"}, "metadata": {"n": 2}},
+        ]
+    )
+    assert len(runs) == 2
+    assert [r["assistant_id"] for r in runs] == [ECHO_DEFAULT, ECHO_DEFAULT]
+    assert runs[1]["metadata"]["n"] == 2
+    assert len({r["thread_id"] for r in runs}) == 2
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.create_batch([{"input": {}}])
+
+
+async def started_run(client: Any, thread_id: str, **kwargs: Any) -> str:
+    """A ``slow`` run on the thread, once its node is running; its id."""
+    parts = client.runs.stream(thread_id, "slow", input={}, stream_mode="custom", **kwargs)
+    async for part in parts:
+        if part.event == "custom":
+            await parts.aclose()
+            return str(part.data["started"])
+    raise AssertionError("the run ended before it started")
+
+
+async def test_bulk_cancel_by_ids_and_by_status(client: Any, server: Server) -> None:
+    one, two = await client.threads.create(), await client.threads.create()
+    first = await started_run(client, one["thread_id"])
+    second = await started_run(client, two["thread_id"])
+    queued = await client.runs.create(two["thread_id"], "echo", input={"input": "q"})
+    await client.runs.cancel_many(thread_id=one["thread_id"], run_ids=[first])
+    await client.runs.join(one["thread_id"], first)
+    assert (await client.runs.get(one["thread_id"], first))["status"] == "interrupted"
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "running"
+    await client.runs.cancel_many(status="pending")  # the queued run only
+    await client.runs.join(two["thread_id"], queued["run_id"])
+    assert (await client.runs.get(two["thread_id"], queued["run_id"]))["status"] == "interrupted"
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "running"
+    await client.runs.cancel_many(status="running")
+    await client.runs.join(two["thread_id"], second)
+    assert (await client.runs.get(two["thread_id"], second))["status"] == "interrupted"
+    assert {f"cleanup {first}", f"cleanup {second}"} <= set(server.cleanups())
+    with pytest.raises(NotFoundError):
+        await client.runs.cancel_many(thread_id=one["thread_id"], run_ids=[first])
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.cancel_many(status="all", thread_id=one["thread_id"])
+
+
+async def test_the_servers_messages_mode(client: Any) -> None:
+    said = "hello there"
+    parts = [
+        p
+        async for p in client.runs.stream(
+            None,
+            "chat",
+            input={"messages": [{"type": "human", "content": said}]},
+            stream_mode=["messages", "messages-tuple"],
+        )
+    ]
+    events = [p.event for p in parts]
+    assert events[0] == "metadata"
+    assert "messages/metadata" in events
+    partials = [p.data[0] for p in parts if p.event == "messages/partial"]
+    assert len(partials) > 3
+    assert all(m["type"] == "AIMessageChunk" for m in partials)
+    ids = {m["id"] for m in partials}
+    assert len(ids) == 1
+    first_meta = next(p.data for p in parts if p.event == "messages/metadata")
+    assert set(first_meta) == ids
+    assert first_meta[next(iter(ids))]["metadata"]["langgraph_node"] == "model"
+    contents = [m["content"] for m in partials]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(contents))
+    assert contents[-1] == (
+        f"You said: {said}. This is turn 1 of our chat, and every word of this reply "
+        "streams as a token."
+    )
+    assert "messages" in events  # messages-tuple, beside it
+    tuples = [p.data for p in parts if p.event == "messages"]
+    assert "".join(t[0]["content"] for t in tuples) == contents[-1]
+
+
+# -- crons -------------------------------------------------------------------------------
+
+EVERY_SECOND = "* * * * * *"  # croniter's sixth field: seconds
+
+
+async def test_crons_create_get_search_count_update_delete(client: Any) -> None:
+    t = tag()
+    thread = await client.threads.create()
+    on_thread = await client.crons.create_for_thread(
+        thread["thread_id"],
+        "echo",
+        schedule="0 9 * * 1-5",
+        input={"input": "x"},
+        metadata={"t": t, "k": 1},
+        enabled=False,
+    )
+    stateless = await client.crons.create(
+        "echo",
+        schedule="30 6 * * *",
+        timezone="Europe/Paris",
+        metadata={"t": t, "k": 2},
+        enabled=False,
+        on_run_completed="keep",
+    )
+    assert on_thread["thread_id"] == thread["thread_id"]
+    assert on_thread["assistant_id"] == ECHO_DEFAULT
+    assert on_thread["payload"]["input"] == {"input": "x"}
+    assert on_thread["payload"]["config"]["configurable"]["cron_id"] == on_thread["cron_id"]
+    assert on_thread["on_run_completed"] is None
+    assert (stateless["thread_id"], stateless["on_run_completed"]) == (None, "keep")
+    next_run = datetime.datetime.fromisoformat(stateless["next_run_date"])
+    paris = next_run.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    assert (paris.hour, paris.minute) == (6, 30)
+    assert await client.crons.count(metadata={"t": t}) == 2
+    assert await client.crons.count(thread_id=thread["thread_id"]) == 1
+    found = await client.crons.search(metadata={"t": t})
+    assert [c["cron_id"] for c in found] == [stateless["cron_id"], on_thread["cron_id"]]
+    oldest = await client.crons.search(metadata={"t": t}, sort_by="created_at", sort_order="asc")
+    assert [c["cron_id"] for c in oldest] == [on_thread["cron_id"], stateless["cron_id"]]
+    assert [c["cron_id"] for c in await client.crons.search(metadata={"t": t}, limit=1)] == [
+        stateless["cron_id"]
+    ]
+    selected = await client.crons.search(metadata={"t": t, "k": 1}, select=["cron_id", "schedule"])
+    assert selected == [{"cron_id": on_thread["cron_id"], "schedule": "0 9 * * 1-5"}]
+    updated = await client.crons.update(
+        on_thread["cron_id"], schedule="15 10 * * *", metadata={"k": 3}, input={"input": "y"}
+    )
+    assert updated["schedule"] == "15 10 * * *"
+    assert updated["metadata"] == {"t": t, "k": 3}
+    assert updated["payload"]["input"] == {"input": "y"}
+    assert updated["next_run_date"] != on_thread["next_run_date"]
+    assert datetime.datetime.fromisoformat(updated["next_run_date"]).minute == 15
+    await client.crons.delete(stateless["cron_id"])
+    assert await client.crons.count(metadata={"t": t}) == 1
+    with pytest.raises(NotFoundError):
+        await client.crons.delete(stateless["cron_id"])
+    # Deleting the thread deletes its crons.
+    await client.threads.delete(thread["thread_id"])
+    assert await client.crons.count(metadata={"t": t}) == 0
+
+
+async def test_crons_refuse_bad_schedules_timezones_assistants_and_threads(client: Any) -> None:
+    with pytest.raises(UnprocessableEntityError, match="cron schedule"):
+        await client.crons.create("echo", schedule="every day")
+    with pytest.raises(UnprocessableEntityError, match="timezone"):
+        await client.crons.create("echo", schedule="* * * * *", timezone="Mars/Olympus")
+    with pytest.raises(NotFoundError):
+        await client.crons.create(str(uuid.uuid4()), schedule="* * * * *")
+    with pytest.raises(NotFoundError):
+        await client.crons.create_for_thread(str(uuid.uuid4()), "echo", schedule="* * * * *")
+    thread = await client.threads.create()
+    with pytest.raises(UnprocessableEntityError, match="stateless crons"):
+        await client.http.post(
+            f"/threads/{thread['thread_id']}/runs/crons",
+            json={"assistant_id": "echo", "schedule": "* * * * *", "on_run_completed": "keep"},
+        )
+
+
+async def runs_of(client: Any, thread_id: str) -> list[dict[str, Any]]:
+    return list(await client.runs.list(thread_id, limit=100))
+
+
+async def test_a_thread_cron_runs_on_schedule_until_disabled(client: Any) -> None:
+    t = tag()
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    cron = await client.crons.create_for_thread(
+        tid, "echo", schedule=EVERY_SECOND, input={"input": "tick"}, metadata={"t": t}
+    )
+
+    async def two() -> bool:
+        return len([r for r in await runs_of(client, tid) if r["status"] == "success"]) >= 2
+
+    await until(two, "two runs of the cron")
+    runs = await runs_of(client, tid)
+    assert all(r["metadata"]["t"] == t for r in runs)
+    assert all(r["kwargs"]["config"]["configurable"]["cron_id"] == cron["cron_id"] for r in runs)
+    await client.crons.update(cron["cron_id"], enabled=False)
+    made = len(await runs_of(client, tid))
+    await anyio.sleep(2.5)  # two ticks of the schedule pass: no more runs (one was in flight)
+    assert len(await runs_of(client, tid)) <= made + 1
+    assert (await client.threads.get_state(tid))["values"]["log"][:2] == ["tick", "tick"]
+
+
+async def test_a_stateless_cron_runs_each_tick_on_a_new_thread(client: Any) -> None:
+    with receiving() as receiver:
+        cron = await client.crons.create(
+            "echo", schedule=EVERY_SECOND, input={"input": "s"}, webhook=receiver.url
+        )
+        bodies = await received(receiver, 2)
+        await client.crons.delete(cron["cron_id"])
+    assert len({b["run_id"] for b in bodies}) == len(bodies)
+    assert len({b["thread_id"] for b in bodies}) == len(bodies)
+    assert all(b["status"] == "success" and b["values"]["log"] == ["s"] for b in bodies)
+
+
+async def test_a_cron_whose_ticks_were_missed_while_down_runs_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "server.db")
+    every_five = "* * * * * */5"  # the sixth field: seconds
+    with running_server(tmp_path, graphs=GRAPHS, db=db, extra_args=SWEEP) as first:
+        async with get_client(url=first.url) as client:
+            tid = (await client.threads.create())["thread_id"]
+            await client.crons.create_for_thread(tid, "echo", schedule=every_five, input={})
+            before = len(await runs_of(client, tid))
+    await anyio.sleep(11)  # two or three ticks pass while no server runs
+    with running_server(tmp_path, graphs=GRAPHS, db=db, extra_args=SWEEP) as again:
+        async with get_client(url=again.url) as client:
+
+            async def fired() -> bool:
+                return len(await runs_of(client, tid)) > before
+
+            await until(fired, "the missed tick's run")
+            assert len(await runs_of(client, tid)) == before + 1  # once, not per missed tick
+
+
+# -- scale-out -----------------------------------------------------------------------------
+
+
+async def test_scale_out_assistants_threads_and_runs_across_processes(
+    pg_server: str, redis_url: str, tmp_path: Path
+) -> None:
+    db = as_url(_pg.create_database(pg_server))
+    with running_cluster(
+        tmp_path, db, redis_url, apis=2, workers=1, extra_graphs=GRAPHS, api_args=SWEEP
+    ) as cluster:
+        async with get_client(url=cluster.apis[0]) as one, get_client(url=cluster.apis[1]) as two:
+            a: Any = one  # scopegraph's answers carry more than the SDK's types say
+            b: Any = two
+            made = await a.assistants.create("echo", context={"model": "shared"}, name="s")
+            aid = made["assistant_id"]
+            assert await b.assistants.get(aid) == made
+            await b.assistants.update(aid, context={"model": "v2"})
+            assert [v["version"] for v in await a.assistants.get_versions(aid)] == [2, 1]
+            thread = await a.threads.create()
+            result: Any = await b.runs.wait(thread["thread_id"], aid, input={"input": "x"})
+            assert result["context"] == {"model": "v2"}
+            assert await a.assistants.count(graph_id="echo") == 2
+            await a.assistants.set_latest(aid, 1)
+            result = await b.runs.wait(thread["thread_id"], aid, input={"input": "y"})
+            assert result["context"] == {"model": "shared"}
+            await b.assistants.delete(aid)
+            with pytest.raises(NotFoundError):
+                await a.assistants.get(aid)
+
+            # threads: count, copy, prune, TTL, supersteps across the processes
+            t = tag()
+            copy = await b.threads.copy(thread["thread_id"])
+            assert copy["values"]["log"] == ["x", "y"]
+            await a.threads.update(copy["thread_id"], metadata={"t": t})
+            assert await b.threads.count(metadata={"t": t}) == 1
+            assert await b.threads.count(metadata={"t": t}, status="idle") == 1
+            pruned = await a.threads.prune([thread["thread_id"]], strategy="keep_latest")
+            assert pruned == {"pruned_count": 1}
+            assert len(await b.threads.get_history(thread["thread_id"], limit=100)) == 1
+            swept = await a.threads.create(ttl=0.002)
+            await until(lambda: gone(b, swept["thread_id"]), "swept by one of the processes")
+            made = await b.threads.create(
+                graph_id="echo",
+                supersteps=[{"updates": [{"values": {"log": ["s"]}, "as_node": "see"}]}],
+            )
+            assert (await a.threads.get_state(made["thread_id"]))["values"]["log"] == ["s"]
+
+            # runs: webhook (sent by the worker), after_seconds, batch, bulk cancel, messages
+            tid = (await a.threads.create())["thread_id"]
+            with receiving() as receiver:
+                run = await a.runs.create(
+                    tid, "echo", input={"input": "w"}, webhook=receiver.url, after_seconds=1
+                )
+                assert (await b.runs.get(tid, run["run_id"]))["status"] == "pending"
+                [body] = await received(receiver, 1)
+            assert (body["run_id"], body["status"]) == (run["run_id"], "success")
+            assert body["values"]["log"] == ["w"]
+            ended = await b.runs.get(tid, run["run_id"])
+            created = datetime.datetime.fromisoformat(ended["created_at"])
+            started = datetime.datetime.fromisoformat(body["run_started_at"])
+            assert (started - created).total_seconds() >= 1
+            batch = await b.runs.create_batch([{"assistant_id": "echo", "input": {"input": "b"}}])
+            assert batch[0]["assistant_id"] == ECHO_DEFAULT
+            first = await started_run(a, tid)
+            queued = await a.runs.create(tid, "echo", input={"input": "q"})
+            await b.runs.cancel_many(status="pending")
+            await a.runs.join(tid, queued["run_id"])
+            assert (await b.runs.get(tid, queued["run_id"]))["status"] == "interrupted"
+            await b.runs.cancel_many(thread_id=tid, run_ids=[first])
+            await a.runs.join(tid, first)
+            assert (await b.runs.get(tid, first))["status"] == "interrupted"
+            assert f"cleanup {first}" in cluster.cleanup_log.read_text()
+            events = [
+                p.event
+                async for p in b.runs.stream(
+                    None,
+                    "chat",
+                    input={"messages": [{"type": "human", "content": "hi"}]},
+                    stream_mode="messages",
+                )
+            ]
+            assert "messages/metadata" in events
+            assert events.count("messages/partial") > 3
+
+            # crons: one run per tick although both API processes schedule, and on after
+            # one of them is killed
+            crid = (await a.threads.create())["thread_id"]
+            cron = await a.crons.create_for_thread(crid, "echo", schedule=EVERY_SECOND, input={})
+
+            async def three() -> bool:
+                return len(await runs_of(b, crid)) >= 3
+
+            await until(three, "three ticks")
+            cluster.kill("API1")
+            made = len(await runs_of(b, crid))
+
+            async def more() -> bool:
+                return len(await runs_of(b, crid)) >= made + 2
+
+            await until(more, "two more ticks with one API process left")
+            await b.crons.update(cron["cron_id"], enabled=False)
+            runs = await runs_of(b, crid)
+            starts = sorted(datetime.datetime.fromisoformat(r["created_at"]) for r in runs)
+            gaps = [(y - x).total_seconds() for x, y in itertools.pairwise(starts)]
+            assert min(gaps) > 0.5, gaps  # one run per tick: never two for one second
