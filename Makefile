@@ -11,7 +11,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 JS_STAMP := tests/js/node_modules/.installed
 
 .PHONY: install browser services test lint typecheck unit docs demo bench bench-server bench-scale \
-	soak langgraph-suite clean
+	soak langgraph-suite store-suite clean
 
 install: $(STAMP) $(JS_STAMP)
 
@@ -122,6 +122,11 @@ soak: install
 # ARGS=--update adds the tests that now pass to tests/langgraph_suite_passing.txt.
 langgraph-suite: install
 	$(BIN)/python -m tools.langgraph_suite $(ARGS)
+
+# LangGraph's store tests (langgraph-checkpoint, langgraph-checkpoint-sqlite sdists) on
+# LangGraph's stores and on scopegraph's; prints the pass counts (docs/store.md).
+store-suite: install
+	$(BIN)/python -m tools.store_suite $(ARGS)
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache

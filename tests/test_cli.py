@@ -155,7 +155,8 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},
-            r"store\.index, store\.ttl: scopegraph serve has no long-term memory store",
+            r"store\.index, store\.ttl: scopegraph serve's store \(/store, runtime\.store\) "
+            r"cannot be configured from langgraph\.json yet",
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "checkpointer": {"ttl": {"default_ttl": 5}}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import sys
 import threading
 import uuid
@@ -320,3 +321,53 @@ def test_otlp_export_without_the_exporter_package_names_it(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
     assert main(["serve", f"--graph=agent={EXAMPLE}:graph", "--port", "0"]) == 2
     assert "pip install opentelemetry-exporter-otlp-proto-http" in capsys.readouterr().err
+
+
+@pytest.mark.uvicorn
+def test_scale_out_a_run_taken_over_after_a_crash_has_a_second_attempt_span(
+    tmp_path: Path, pg_dsn: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker is killed mid-run; another takes the run over (attempt 2): its run span,
+    in the same trace under the same enqueue span, says attempt 2 and names the new
+    worker, and its node spans are the nodes run again."""
+    with otlp_receiver() as (endpoint, spans):
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+        with running_cluster(tmp_path, pg_dsn, redis_url, apis=1, workers=2) as cluster:
+            api = cluster.apis[0]
+            tid = httpx.post(f"{api}/threads", json={}).json()["thread_id"]
+            body = {"assistant_id": "chain", "input": {"done": []}, "stream_mode": ["custom"]}
+            killed, event, run_id = "", "", ""
+            with httpx.stream(
+                "POST", f"{api}/threads/{tid}/runs/stream", json=body, timeout=90
+            ) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: ") and event == "metadata" and not run_id:
+                        run_id = json.loads(line[6:])["run_id"]
+                    elif (
+                        line.startswith("data: ")
+                        and event == "custom"
+                        and not killed
+                        and json.loads(line[6:]) == {"node": "n2", "i": 1}
+                    ):
+                        run = httpx.get(f"{api}/threads/{tid}/runs/{run_id}").json()
+                        killed = run["worker"]
+                        cluster.kill(killed)  # mid-step 2
+            run = httpx.get(f"{api}/threads/{tid}/runs/{run_id}").json()
+            assert (run["status"], run["attempt"]) == ("success", 2)
+            survivor = run["worker"]
+            assert survivor != killed
+    of_run = [s for s in spans if s["attributes"].get("scopegraph.run_id") == run_id]
+    (enqueue,) = [s for s in of_run if s["name"] == "enqueue chain"]
+    (second,) = [
+        s for s in of_run if s["name"] == "run chain" and s["attributes"]["scopegraph.attempt"] == 2
+    ]
+    assert second["trace_id"] == enqueue["trace_id"]
+    assert second["parent_id"] == enqueue["span_id"]
+    assert second["attributes"]["scopegraph.worker"] == survivor
+    assert second["attributes"]["scopegraph.status"] == "success"
+    resumed = sorted(s["name"] for s in of_run if s["parent_id"] == second["span_id"])
+    assert resumed == ["node n2", "node n3", "node n4"]  # n1 was in the last checkpoint
+    assert all(s["trace_id"] == enqueue["trace_id"] for s in of_run)

@@ -513,8 +513,9 @@ def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None
     if store:
         keys = ", ".join(f"store.{key}" for key in store) if isinstance(store, dict) else "store"
         raise ValueError(
-            f"{path}: {keys}: scopegraph serve has no long-term memory store (BaseStore) "
-            'yet, so its index and TTL cannot be set; remove "store"'
+            f"{path}: {keys}: scopegraph serve's store (/store, runtime.store) cannot be "
+            "configured from langgraph.json yet: it has no index (semantic search) and no "
+            'TTL; remove "store"'
         )
     checkpointer = data.get("checkpointer")
     if checkpointer:

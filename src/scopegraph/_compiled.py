@@ -139,6 +139,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         context_schema: Any = None,
         strict: bool = False,
         cache: Any = None,
+        store: Any = None,
     ) -> None:
         self.builder = builder
         """The ``StateGraph`` this graph was compiled from."""
@@ -153,6 +154,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         self.context_schema = context_schema
         self.cache = cache
         """``compile(cache=...)``: where nodes with a ``CachePolicy`` keep results."""
+        self.store = store
+        """``compile(store=...)``: the long-term memory its nodes reach (or None)."""
         self.spec = spec = GraphSpec.build(builder, self.name, strict=strict, cache=cache)
         """The tables the runtime runs this graph with."""
         self.state_schema = spec.state_schema
@@ -339,6 +342,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             stream,
             context=context,
             control=control,
+            store=self.store,
             step_timeout=self.step_timeout,
             interrupt_before=before,
             interrupt_after=after,
@@ -375,10 +379,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             or plain.cfg.run_name != self.name
             or plain.cfg.recursion_limit != self.recursion_limit
             or plain.step_timeout != self.step_timeout
+            or plain.store is not self.store
         ):
             cfg = parse_config({}, self.name, self.recursion_limit)
             plain = self._plain = RunOptions(
-                self.spec, cfg, NO_STREAM, step_timeout=self.step_timeout
+                self.spec, cfg, NO_STREAM, store=self.store, step_timeout=self.step_timeout
             )
         return plain
 
@@ -600,6 +605,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             stream,
             context=outer.context,  # a subgraph shares its parent run's context
             control=outer.control,  # and its RunControl
+            store=self.store if outer.store is None else outer.store,  # the parent's store
             step_timeout=self.step_timeout,
             parent=parent,
             checkpoint_ns=ns,

@@ -25,6 +25,7 @@ __all__ = (
     "current_node",
     "dispatch_custom_event",
     "get_config",
+    "get_store",
     "get_stream_writer",
     "interrupt",
 )
@@ -47,6 +48,17 @@ def current_node(config: RunnableConfig | None = None, *, what: str) -> NodeCont
 def get_config() -> RunnableConfig:
     """The config of the node that is running now."""
     return current_node(what="get_config()").config
+
+
+def get_store() -> Any:
+    """The store of the running graph (``compile(store=...)``), or None without one.
+
+    Example::
+
+        def node(state):
+            memories = get_store().search(("memories", state["user"]))
+    """
+    return current_node(what="get_store()").run.opts.store
 
 
 def get_stream_writer() -> Callable[[Any], None]:

@@ -29,6 +29,10 @@ The hierarchy (each class also subclasses the built-in in brackets, so that Lang
         │   ├── SerializationError          [TypeError] a value the codec cannot store
         │   └── CheckpointConnectionError   [ConnectionError] the PostgreSQL server is
         │                                   unreachable (``scopegraph/checkpoint/_postgres.py``)
+        ├── store.StoreError                a SQL store's database failed (``store/_sql.py``)
+        │   └── StoreConnectionError        [ConnectionError] PostgreSQL is unreachable
+        │                                   (``store/_postgres.py``); a bad namespace is
+        │                                   LangGraph's ``InvalidNamespaceError`` [ValueError]
         └── server errors                   (``scopegraph/server/``)
             ├── ServerError                 a domain error of the run server (``_errors.py``);
             │   │                           only the HTTP edge (``_http.status_of``) turns

@@ -120,6 +120,32 @@ def _takes_runtime(fn: Callable[..., Any]) -> bool:
     return "runtime" in params and params["runtime"].kind != inspect.Parameter.POSITIONAL_ONLY
 
 
+_STORE_HINTS = frozenset({"BaseStore", "Optional[BaseStore]", "BaseStore | None"})
+
+
+def _takes_store(fn: Callable[..., Any]) -> bool:
+    """Whether a node takes ``store`` as LangGraph injects it: a ``store`` parameter
+    without annotation or annotated ``BaseStore`` (or ``BaseStore | None``), scopegraph's
+    or LangGraph's."""
+    try:
+        param = inspect.signature(fn).parameters.get("store")
+    except (TypeError, ValueError):
+        return False
+    if param is None or param.kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.VAR_KEYWORD,
+    ):
+        return False
+    hint = param.annotation
+    if hint is inspect.Parameter.empty:
+        return True
+    if isinstance(hint, str):
+        return hint.replace("typing.", "").split(".")[-1] in _STORE_HINTS or hint in _STORE_HINTS
+    options = typing.get_args(hint) or (hint,)
+    names = {getattr(option, "__name__", None) for option in options if option is not type(None)}
+    return names == {"BaseStore"}
+
+
 def _accepts(fn: Callable[..., Any]) -> tuple[bool, bool, bool]:
     """(config by keyword, config positionally, writer by keyword) for a node or path."""
     try:
@@ -298,6 +324,7 @@ def _inspect_node(name: str, action: Any, state_cls: Any) -> NodeSpec:
         config_pos=config_pos,
         writer_kw=writer_kw,
         runtime_kw=_takes_runtime(action),
+        store_kw=_takes_store(action),
         retry_policy=None,
         timeout=None,
         metadata={},
@@ -750,6 +777,7 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
         cache: BaseCache[Any] | None = None,
+        store: Any | None = None,
         debug: bool = False,
         name: str | None = None,
         strict: bool = False,
@@ -764,6 +792,9 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             interrupt_after: stop the run after these nodes ran (needs a checkpointer).
             cache: where the nodes with a ``cache_policy`` keep their results
                 (``scopegraph.cache.memory.InMemoryCache``, ``...sqlite.SqliteCache``).
+            store: long-term memory shared by runs and threads (``scopegraph.store``'s
+                InMemoryStore, SqliteStore, PostgresStore): nodes get it as
+                ``runtime.store``, as a ``store`` parameter and from ``get_store()``.
             strict: also run the opt-in checks of :func:`scopegraph.check` (a node with
                 no way out or no way in raises GraphValidationError), and make run input
                 keys that are not in the input schema raise InvalidInputError. By
@@ -779,6 +810,13 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "Invalid checkpointer provided. Expected a scopegraph saver (InMemorySaver, "
                 "SqliteSaver, PostgresSaver from scopegraph.checkpoint), True, False or "
                 f"None. Received {type(checkpointer).__name__}."
+            )
+        if store is not None and not (
+            callable(getattr(store, "batch", None)) and callable(getattr(store, "abatch", None))
+        ):
+            raise TypeError(
+                f"store must be a store (scopegraph.store's InMemoryStore, SqliteStore, "
+                f"PostgresStore, or any BaseStore), not {type(store).__name__}"
             )
         self._node_defaults.apply(self.nodes, self.state_schema.cls)
         _check_sync_timeouts(self.nodes)
@@ -806,4 +844,5 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             context_schema=self.context_schema,
             strict=strict,
             cache=cache,
+            store=store,
         )

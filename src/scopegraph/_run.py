@@ -118,9 +118,14 @@ async def run_step(
     starts another worker each time the running ones are all suspended (the host gets
     the CPU back only then). Nodes that finish without awaiting anything therefore cost
     no task each, while nodes that wait (for I/O, a sleep, an event) all run at once, as
-    if each had its own task. Every worker is a child of the step's task group, so each
-    node runs inside the caller's cancel-scope tree. A node may see contextvars that a
-    sibling node of the same step set without resetting them.
+    if each had its own task: once a turn of the event loop passes with every earlier
+    worker still waiting in its node, the host starts one worker per task left, in one
+    turn (so the step's waiting nodes all start within three turns, close to LangGraph's
+    task per node, all started in one turn: only a wait of the first two nodes shorter
+    than those turns can end before the last node starts). Every worker is a child of
+    the step's task
+    group, so each node runs inside the caller's cancel-scope tree. A node may see
+    contextvars that a sibling node of the same step set without resetting them.
     """
     if len(tasks) == 1:
         # One task: run it inline, in the caller's task, inside the caller's scopes.
@@ -154,10 +159,19 @@ async def run_step(
 
     async with anyio.create_task_group() as tg:
         scope = tg.cancel_scope
+        started = 0
         while left and not scope.cancel_called:
+            before = left
             tg.start_soon(worker, scope)
+            started += 1
             # Let the new worker run until its node suspends (or until all are done).
             await anyio.lowlevel.checkpoint()
+            if started > 1 and before - left <= 1 and left and not scope.cancel_called:
+                # Only the new worker took a task: the others still wait in their nodes,
+                # longer than a turn. Start the rest together (see the docstring).
+                for _ in range(left):
+                    tg.start_soon(worker, scope)
+                break
     failures = [t for t in tasks if t.error is not None]
     if failures:
         error = min(failures, key=lambda t: t.failed_at).error

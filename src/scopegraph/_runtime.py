@@ -95,7 +95,7 @@ class Runtime(Generic[ContextT]):
     context: ContextT = None  # type: ignore[assignment]
     """The run's context (``ainvoke(..., context=...)``), or None."""
     store: Any = None
-    """A long-term memory store: scopegraph has none yet (always None)."""
+    """The graph's store (``compile(store=...)``, see :mod:`scopegraph.store`), or None."""
     stream_writer: Callable[[Any], None] = _no_writer
     """Writes a chunk to the ``custom`` stream, as ``get_stream_writer()``."""
     heartbeat: Callable[[], None] = _no_heartbeat

@@ -71,6 +71,8 @@ class NodeSpec:
     """Whether this node is some node's ``error_handler`` (it then handles no failure)."""
     error_kw: bool = False
     """Whether the function takes ``error: NodeError`` (an error handler's failure)."""
+    store_kw: bool = False
+    """Whether the function takes a ``store`` parameter (LangGraph injects the store)."""
     defer: bool = False
     """``add_node(defer=True)``: the node runs only once nothing else is left to run."""
     cache_policy: CachePolicy | None = None

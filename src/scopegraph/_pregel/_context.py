@@ -42,6 +42,7 @@ __all__ = (
     "current",
     "merge_configs",
     "parse_config",
+    "store_of",
 )
 
 Sink = Callable[[tuple[str, ...], str, Any], None]
@@ -214,6 +215,8 @@ class RunOptions:
     """The run's context (``ainvoke(..., context=...)``), shared with subgraphs."""
     control: RunControl | None = None
     """The run's ``RunControl`` (``ainvoke(..., control=...)``), shared with subgraphs."""
+    store: Any = None
+    """The graph's store (``compile(store=...)``); subgraphs use their parent's."""
     step_timeout: float | None = None
     """The graph's ``step_timeout``: seconds each superstep may take."""
     parent: NodeContext | None = None
@@ -225,6 +228,13 @@ class RunOptions:
     as LangGraph: without one the run just ends there, with ``__interrupt__`` streamed."""
     interrupt_after: frozenset[str] = frozenset()
     """Nodes the run stops after (``interrupt_after``)."""
+
+
+def store_of(run: RunView) -> Any:
+    """The store of a run (``compile(store=...)`` of its graph, read when the run was
+    built, so a graph given a store after compiling, as the run server does, uses it; a
+    subgraph's run has its parent's), or None."""
+    return run.opts.store
 
 
 class RunView(Protocol):
@@ -357,6 +367,7 @@ class NodeContext:
             )
         return Runtime(
             context=opts.context,
+            store=store_of(self.run),
             stream_writer=self.write_custom,
             execution_info=self.execution_info(),
             server_info=server,

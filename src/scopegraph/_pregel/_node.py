@@ -241,6 +241,8 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
                 kwargs["writer"] = ctx.write_custom
             if node.runtime_kw:
                 kwargs["runtime"] = ctx.runtime
+            if node.store_kw:
+                kwargs["store"] = ctx.run.opts.store
             if node.error_kw:
                 kwargs["error"] = ctx.task.failure
             args = (arg, ctx.config) if node.config_pos else (arg,)

@@ -21,11 +21,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from ..checkpoint import BaseCheckpointSaver
+from ..store import BaseStore
 from ._domain import Backend
 from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
 from ._logs import RequestIdMiddleware
+from ._long_term import close_store, open_store
 from ._metrics import Metrics, instrument_saver, open_metrics
 from ._routes import add_routes
 from ._settings import ServerSettings
@@ -44,6 +46,7 @@ def create_app(
     redis: str | None = None,
     worker: bool = True,
     lease_seconds: float = 10.0,
+    store: BaseStore | None = None,
     tracer_provider: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
@@ -65,11 +68,20 @@ def create_app(
         lease_seconds: in scale-out mode, the lease of this process's worker.
         tracer_provider: an OpenTelemetry ``TracerProvider``: spans of runs and nodes go
             there (``docs/operations.md``); None: no tracing.
+        store: the long-term memory of ``/store/...`` and of the served graphs
+            (``runtime.store``) that have none of their own. By default one in
+            ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
+            :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
-    served = Graphs({name: served_graph(name, g) for name, g in graphs.items()}, checkpointer)
+    owned_store = store is None
+    if store is None:
+        store = open_store(database)
+    served = Graphs(
+        {name: served_graph(name, g) for name, g in graphs.items()}, checkpointer, store
+    )
     backend: Backend
     if redis is not None:
         from .cluster import open_cluster
@@ -92,6 +104,8 @@ def create_app(
                 yield
         finally:
             stop_timing()
+            if owned_store:
+                await close_store(store)
 
     app = FastAPI(
         title="scopegraph run server",
@@ -103,6 +117,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.settings = settings
+    app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
     app.state.metrics = metrics
     install_error_handlers(app)

@@ -5,7 +5,8 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import CompiledStateGraph
@@ -45,15 +46,37 @@ def check_id(value: str, what: str) -> str:
     return str(uuid.UUID(value))
 
 
+_SERVER_STORES: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The graphs whose store a server gave (another app serving them gives its own)."""
+
+
+def give_store(graphs: Iterable[Any], store: Any) -> None:
+    """The server's store for the graphs compiled without one of their own."""
+    if store is None:
+        return
+    for graph in graphs:
+        target = graph.graph if is_bridged(graph) else graph
+        if getattr(target, "store", None) is None or target in _SERVER_STORES:
+            target.store = store
+            _SERVER_STORES.add(target)
+
+
 class Graphs:
     """The graphs a server serves (one assistant each) and their checkpointer.
 
     Each scopegraph graph gets ``checkpointer``; a LangGraph graph keeps its own
     (LangGraph's ``InMemorySaver`` if it was compiled without one)."""
 
-    def __init__(self, graphs: Mapping[str, Any], checkpointer: BaseCheckpointSaver | None) -> None:
+    def __init__(
+        self,
+        graphs: Mapping[str, Any],
+        checkpointer: BaseCheckpointSaver | None,
+        store: Any = None,
+    ) -> None:
         self.graphs = dict(graphs)
         self.checkpointer = checkpointer
+        self.store = store
+        give_store(self.graphs.values(), store)
         for graph in self.graphs.values():
             if not is_bridged(graph):
                 graph.checkpointer = checkpointer

@@ -101,7 +101,7 @@ class Metrics:
         )
         self.checkpoint = Histogram(
             "scopegraph_checkpoint_latency_seconds",
-            "Checkpointer calls made by runs, by operation",
+            "Checkpointer calls (runs' steps, state and history requests), by operation",
             ["operation"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
@@ -114,17 +114,31 @@ class Metrics:
             registry=r,
         )
 
+        # The labelled children, found once (``labels()`` costs more than ``observe``).
+        self._runs: dict[str, Any] = {}
+        self._checkpoint: dict[str, Any] = {}
+        self._store: dict[str, Any] = {}
+
     def run_ended(self, status: str) -> None:
-        self.runs.labels(status).inc()
+        child = self._runs.get(status)
+        if child is None:
+            child = self._runs[status] = self.runs.labels(status)
+        child.inc()
 
     def cleanup_took(self, seconds: float) -> None:
         self.cleanup.observe(max(seconds, 0.0))
 
     def checkpoint_took(self, operation: str, seconds: float) -> None:
-        self.checkpoint.labels(operation).observe(seconds)
+        child = self._checkpoint.get(operation)
+        if child is None:
+            child = self._checkpoint[operation] = self.checkpoint.labels(operation)
+        child.observe(seconds)
 
     def store_took(self, operation: str, seconds: float) -> None:
-        self.store.labels(operation).observe(seconds)
+        child = self._store.get(operation)
+        if child is None:
+            child = self._store[operation] = self.store.labels(operation)
+        child.observe(seconds)
 
     def set_levels(self, stats: RunStats) -> None:
         """Set the gauges to the levels of ``stats``."""
@@ -185,8 +199,9 @@ _OBSERVERS = "_scopegraph_latency_observers"
 
 
 def instrument_saver(saver: Any, observe: Callable[[str, float], None]) -> Callable[[], None]:
-    """Time the checkpointer calls runs make (``aget_tuple``, ``alist``, ``aput``,
-    ``aput_task``) into ``observe(operation, seconds)``; returns the function that stops.
+    """Time the saver's calls (``aget_tuple``, ``alist``, ``aput``, ``aput_task``: what
+    runs and state requests call) into ``observe(operation, seconds)``; returns the
+    function that stops.
 
     The saver's methods are wrapped once, on the instance, whichever number of apps observe
     it (an app that shares its checkpointer with another sees the other's calls too: they

@@ -11,7 +11,7 @@ Fields that LangGraph's API does not know are ignored, as LangGraph's server ign
 from __future__ import annotations
 
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -28,6 +28,10 @@ __all__ = (
     "RunStatus",
     "StateCheckpoint",
     "StateUpdate",
+    "StoreDelete",
+    "StoreNamespaces",
+    "StorePut",
+    "StoreSearch",
     "StreamModeName",
     "ThreadCreate",
     "ThreadPatch",
@@ -222,3 +226,39 @@ def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:
     if not modes:
         return None
     return frozenset("messages" if m == "messages-tuple" else m for m in modes) | ALWAYS_SENT
+
+
+# -- the store (``/store/...``) -------------------------------------------------------------
+
+Namespace = list[Annotated[str, Field(min_length=1, pattern=r"^[^.\x00]*$")]]
+"""Namespace labels: non-empty, without ``.`` (the wire joins labels with dots) or NUL."""
+
+
+class StorePut(_Body):
+    namespace: Namespace = Field(min_length=1)
+    key: str = Field(min_length=1)
+    value: dict[str, Any]
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(default=None, ge=0)
+
+
+class StoreDelete(_Body):
+    namespace: Namespace = Field(min_length=1)
+    key: str = Field(min_length=1)
+
+
+class StoreSearch(_Body):
+    namespace_prefix: Namespace = Field(default_factory=list)
+    filter: dict[str, Any] | None = None
+    limit: int = Field(default=10, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreNamespaces(_Body):
+    prefix: list[str] | None = None
+    suffix: list[str] | None = None
+    max_depth: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=0, le=1000)
+    offset: int = Field(default=0, ge=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, metrics, runs, system, threads
+from . import assistants, metrics, runs, store, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
@@ -14,6 +14,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     threads.router,
     assistants.router,
+    store.router,
     system.router,
     metrics.router,
 )

@@ -643,12 +643,17 @@ async def serve_worker(
     import signal
 
     from ...checkpoint import PostgresSaver
+    from ...store.postgres import PostgresStore
+    from .._graphs import give_store
 
     saver = PostgresSaver(db)
+    store = PostgresStore(db)  # the store the API processes serve at /store/...
     for graph in graphs.values():
         graph.checkpointer = saver
+    give_store(graphs.values(), store)
     async with (
         saver,
+        store,
         RunQueue(db, lease_seconds=lease_seconds) as queue,
         RedisEventLog(redis) as events,
         anyio.create_task_group() as tg,

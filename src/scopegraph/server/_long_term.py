@@ -1,0 +1,36 @@
+"""The server's long-term memory: the :mod:`scopegraph.store` store of ``/store/...``,
+which the served graphs also get as ``runtime.store``. By default it lives in the
+server's database: a :class:`~scopegraph.store.SqliteStore` in its SQLite file, a
+:class:`~scopegraph.store.PostgresStore` in its PostgreSQL database (shared by every
+process of a scale-out deployment), or an :class:`~scopegraph.store.InMemoryStore` for
+a server without a database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..store import BaseStore
+
+__all__ = ("close_store", "open_store")
+
+
+def open_store(database: str | None, **config: Any) -> BaseStore:
+    """The store in ``database`` (None: in memory); ``config``: ``index``, ``ttl``."""
+    if database is None:
+        from ..store.memory import InMemoryStore
+
+        return InMemoryStore(**config)
+    if database.startswith(("postgresql://", "postgres://")):
+        from ..store.postgres import PostgresStore
+
+        return PostgresStore(database, **config)
+    from ..store.sqlite import SqliteStore
+
+    return SqliteStore(database, **config)
+
+
+async def close_store(store: BaseStore) -> None:
+    """Close what :func:`open_store` opened (an in-memory store has nothing to close)."""
+    aclose = getattr(store, "aclose", None)
+    if aclose is not None:
+        await aclose()
