@@ -212,3 +212,30 @@ async def test_sync_manager_inside_an_event_loop(anyio_backend: str) -> None:
     event = GraphResumeEvent(None, "pending", "cp", ())
     manager.on_resume(event)  # the handler's coroutine runs in a worker thread's loop
     assert async_handler.events == [event]
+
+
+async def test_a_resumed_subgraph_reports_its_own_resume(anyio_backend: str) -> None:
+    handler = Recorder()
+
+    def ask(state: State) -> State:
+        return {"answer": interrupt("q")}
+
+    sub = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile()
+    graph = (
+        StateGraph(State)
+        .add_node("sub", sub)
+        .add_edge(START, "sub")
+        .compile(checkpointer=InMemorySaver())
+    )
+    config = _config("t", [handler])
+    await graph.ainvoke({"answer": None}, config)
+    assert await graph.ainvoke(Command(resume="x"), config) == {"answer": "x"}
+    stopped, root, inner = handler.events
+    assert isinstance(stopped, GraphInterruptEvent)
+    assert stopped.checkpoint_ns == ()  # interrupts: the root's only
+    assert isinstance(root, GraphResumeEvent)
+    assert isinstance(inner, GraphResumeEvent)
+    assert root.checkpoint_ns == ()
+    [path] = inner.checkpoint_ns
+    assert path.startswith("sub:")
+    assert inner.run_id != root.run_id

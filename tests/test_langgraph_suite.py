@@ -108,7 +108,7 @@ def test_classifier_follows_helpers_and_fixtures_but_not_annotations(tmp_path: P
     tests = tmp_path / "tests"
     tests.mkdir()
     (tests / "helpers.py").write_text(
-        "from langgraph.func import entrypoint\n\ndef make():\n    return entrypoint()\n"
+        "from langgraph.channels import LastValue\n\ndef make():\n    return LastValue(int)\n"
     )
     (tests / "test_x.py").write_text(
         textwrap.dedent(
@@ -143,7 +143,7 @@ def test_classifier_follows_helpers_and_fixtures_but_not_annotations(tmp_path: P
     )
     classifier = Classifier(tmp_path, _imports())
     assert classifier.needs("tests/test_x.py::test_public[memory]") == frozenset()
-    assert classifier.needs("tests/test_x.py::test_via_helper") == {"langgraph.func.entrypoint"}
+    assert classifier.needs("tests/test_x.py::test_via_helper") == {"langgraph.channels.LastValue"}
     assert classifier.needs("tests/test_x.py::test_via_fixture[memory]") == {
         "langgraph.types.NotAScopegraphName",
         "langgraph.cache.base.BaseCache",

@@ -10,6 +10,12 @@ START: Final = "__start__"
 END: Final = "__end__"
 """The virtual node a run finishes at: ``graph.add_edge("last", END)``."""
 
+PREVIOUS: Final = "__previous__"
+"""An entrypoint's saved value, which its next run on the thread reads as ``previous``."""
+
+RETURN: Final = "__return__"
+"""The key of a functional API task's result in its stored writes (LangGraph's)."""
+
 RESERVED_NAMES: Final = frozenset({START, END})
 RESERVED_CHARS: Final = ("|", ":")
 """Characters a node name may not contain: they separate namespace parts."""

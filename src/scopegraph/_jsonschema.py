@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 
-__all__ = ("context_jsonschema", "state_jsonschema")
+__all__ = ("context_jsonschema", "state_jsonschema", "value_jsonschema")
 
 
 def _base(hint: Any) -> Any:
@@ -64,6 +64,13 @@ def state_jsonschema(cls: Any, name: str) -> dict[str, Any]:
     fields: dict[str, Any] = {k: (_base(h), _default(k, h, cls)) for k, h in hints.items()}
     model: type[pydantic.BaseModel] = pydantic.create_model(name, **fields)
     return model.model_json_schema()
+
+
+def value_jsonschema(tp: Any, title: str) -> dict[str, Any]:
+    """The JSON schema of any type (an entrypoint's input or output), titled ``title``
+    (LangGraph's root model schema)."""
+    schema: dict[str, Any] = pydantic.TypeAdapter(tp).json_schema()
+    return {**schema, "title": title}
 
 
 def context_jsonschema(schema: Any) -> dict[str, Any] | None:

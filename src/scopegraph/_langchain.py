@@ -43,6 +43,7 @@ from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
 
+from ._func import task_caller
 from ._ids import new_id
 from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
@@ -648,7 +649,10 @@ def _start_node_run(
     )
     parent = ctx.run.opts.parent
     graph_run = getattr(ctx.run, _GRAPH_RUN, None)
-    if parent is not None and parent.run_id is not None:
+    caller = task_caller.get()
+    if caller is not None and caller.run_id is not None:
+        manager.parent_run_id = uuid.UUID(caller.run_id)  # a task call: under its caller
+    elif parent is not None and parent.run_id is not None:
         manager.parent_run_id = uuid.UUID(parent.run_id)  # a subgraph's node: under its node
     elif graph_run is not None:
         manager.parent_run_id = graph_run.run_id
@@ -694,8 +698,11 @@ async def graph_lifecycle(run: Any, kind: str) -> None:
     checkpoint_id = "" if persistence is None else persistence.checkpoint_id or ""
     run_id = uuid.UUID(run.run_id)
     event: GraphInterruptEvent | GraphResumeEvent
-    if kind == "resume":
-        event = GraphResumeEvent(run_id, "pending", checkpoint_id, ())
+    ns = run.opts.checkpoint_ns
+    if kind == "resume":  # a subgraph's too, under its namespace path
+        event = GraphResumeEvent(
+            run_id, "pending", checkpoint_id, tuple(ns.split("|")) if ns else ()
+        )
         method = "on_resume"
     else:
         status: Any = run.interrupt_status

@@ -220,6 +220,10 @@ class GraphSpec:
     """``compile(cache=...)``: the ``BaseCache`` of the nodes with a ``CachePolicy``."""
     deferred: bool = False
     """Whether a node is ``add_node(defer=True)`` (known once, not scanned per run)."""
+    functional: bool = False
+    """An ``@entrypoint`` (:mod:`scopegraph.func`): a root state holding the return value,
+    plus the input (``__start__``) and the saved value (``__previous__``), which the run
+    output and the ``values`` stream do not show."""
 
     @classmethod
     def build(

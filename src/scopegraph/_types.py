@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeV
 __all__ = (
     "CachePolicy",
     "Command",
+    "EntrypointFinal",
     "Interrupt",
     "Overwrite",
     "RetryPolicy",
@@ -171,6 +172,21 @@ def default_retry_on(exc: Exception) -> bool:
             OSError,
         ),
     )
+
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+@dataclasses.dataclass(frozen=True)
+class EntrypointFinal(Generic[R, S]):
+    """``entrypoint.final(value=..., save=...)``: an entrypoint returns ``value`` to its
+    caller and saves ``save`` for the next run's ``previous`` (both even when None)."""
+
+    value: R
+    """The value the run returns."""
+    save: S
+    """The value the next run on the thread gets as ``previous``."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

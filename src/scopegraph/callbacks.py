@@ -5,10 +5,12 @@ Subclass :class:`GraphCallbackHandler` and pass an instance in ``config["callbac
 when a root run stops at interrupts its ``on_interrupt`` gets a
 :class:`GraphInterruptEvent`, and when a run resumes from a checkpoint (``None`` or a
 ``Command`` as its input) its ``on_resume`` gets a :class:`GraphResumeEvent`, before the
-first node runs. Only handlers of this class get these events; the methods may be
-``async def``. A handler that raises is logged and the run goes on, unless the handler
-has ``raise_error = True`` (LangChain's flag): then the run raises its error (the
-checkpoint is stored first). Needs langchain_core (``pip install 'scopegraph[langchain]'``).
+first node runs; a subgraph that resumes inside it sends one more, under its
+``checkpoint_ns`` path (as LangGraph). Only handlers of this class get these events; the
+methods may be ``async def``. A handler that raises is logged and the run goes on,
+unless the handler has ``raise_error = True`` (LangChain's flag): then the run raises its
+error (the checkpoint is stored first). Needs langchain_core (``pip install
+'scopegraph[langchain]'``).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class GraphResumeEvent:
     checkpoint_id: str
     """The checkpoint the run resumed from."""
     checkpoint_ns: tuple[str, ...]
-    """The graph's namespace path: ``()`` for a root run."""
+    """The graph's namespace path: ``()`` for a root run, ``("node:task_id", ...)`` for
+    a subgraph's."""
 
 
 GraphLifecycleEvent: TypeAlias = GraphInterruptEvent | GraphResumeEvent

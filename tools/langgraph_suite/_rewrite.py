@@ -33,6 +33,7 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.managed": "scopegraph.managed",
     "langgraph.callbacks": "scopegraph.callbacks",
     "langgraph.checkpoint.memory": "scopegraph.checkpoint.memory",
+    "langgraph.func": "scopegraph.func",
     "langgraph.store.base": "scopegraph.store.base",
     "langgraph.store.memory": "scopegraph.store.memory",
     "langgraph.constants": "scopegraph",

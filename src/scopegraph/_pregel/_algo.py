@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._constants import END, START
+from .._constants import END, PREVIOUS, START
 from .._errors import InvalidUpdateError
 from .._schema import MISSING, ROOT, Reducer, fields_of, managed_values
 from .._spec import Branch, GraphSpec
-from .._types import NOT_OVERWRITE, Command, Overwrite, Send, overwritten
+from .._types import NOT_OVERWRITE, Command, EntrypointFinal, Overwrite, Send, overwritten
 from ..checkpoint._base import Checkpoint, CheckpointNotFoundError
 from ._task import ParentCommand, Task, planned_paths, task_id
 
@@ -159,6 +159,8 @@ def collect(spec: GraphSpec, task: Task, result: Any, *, subgraph: bool) -> None
     name = task.name
     if result is None:
         task.update = None
+        if spec.functional:  # an entrypoint returned None: its return and saved value
+            task.writes = [(ROOT, None), (PREVIOUS, None)]
     elif type(result) is dict and not spec.root:
         # The common case: a plain dict of updates, one write per key.
         update = result
@@ -227,6 +229,10 @@ def _value_writes(spec: GraphSpec, name: str, value: Any) -> list[tuple[str, Any
     if value is None:
         return []
     if spec.root:
+        if spec.functional:  # an entrypoint: its return value, and the value it saves
+            if isinstance(value, EntrypointFinal):
+                return [(ROOT, value.value), (PREVIOUS, value.save)]
+            return [(ROOT, value), (PREVIOUS, value)]
         return [(ROOT, value)]
     if isinstance(value, Mapping):
         return list(value.items())
@@ -291,7 +297,8 @@ def updates_chunk(spec: GraphSpec, writes: list[tuple[str, Any]]) -> Any:
     ``{key: value}`` when it wrote a key more than once; a root state's value (a list of
     values for several writes); None when it wrote nothing."""
     if spec.root:
-        values = [v for _, v in writes]
+        # (an entrypoint also writes its saved value: its chunk is the return value)
+        values = [v for k, v in writes if k == ROOT]
         return None if not values else values[0] if len(values) == 1 else values
     if not writes:
         return None

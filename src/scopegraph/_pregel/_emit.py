@@ -11,9 +11,10 @@ import dataclasses
 import datetime
 from typing import Any
 
-from .._constants import START
+from .._constants import END, START
 from .._ids import new_id
 from .._output import RunOutput
+from .._schema import ROOT
 from ..checkpoint._base import Checkpoint
 from ._algo import snapshot
 from ._context import NodeContext, ParsedConfig, RunView, Sink, StreamOptions
@@ -124,11 +125,15 @@ def emit_task_start(run: RunView, task: Task) -> None:
 
 
 def emit_task_result(run: RunView, task: Task, error: BaseException | None) -> None:
+    writes = task.writes
+    if run.opts.spec.functional and task.path[0] == "__pregel_pull":
+        # an entrypoint's result: its return value, as LangGraph's END channel write
+        writes = [(END, v) for k, v in writes if k == ROOT]
     payload: dict[str, Any] = {
         "id": task.id,
         "name": task.name,
         "error": error,
-        "result": {} if error is not None or task.interrupts else result_of(task.writes),
+        "result": {} if error is not None or task.interrupts else result_of(writes),
         "interrupts": [dataclasses.asdict(i) for i in task.interrupts],
     }
     _emit_task_event(run, "task_result", payload)

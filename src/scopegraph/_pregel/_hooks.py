@@ -42,9 +42,9 @@ class NodeHooks(Protocol):
         """Called when the root run ends, on every path, with its values or its error."""
 
     async def graph_lifecycle(self, run: Any, kind: str) -> None:
-        """Called when a root run with ``callbacks`` resumes from a checkpoint
-        (``kind="resume"``, before its first step) or stops at interrupts
-        (``"interrupt"``)."""
+        """Called when a run with ``callbacks`` resumes from a checkpoint
+        (``kind="resume"``, before its first step; a subgraph's run too) or when a root
+        run stops at interrupts (``"interrupt"``)."""
 
     def emit_output_messages(self, ctx: Any, output: Any, seen: set[str]) -> None:
         """Called with a node's update when it finished."""

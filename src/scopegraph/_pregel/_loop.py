@@ -31,7 +31,10 @@ from ._node import route, run_task
 from ._persist import Persistence
 from ._task import Task, sort_key
 
-__all__ = ("Run",)
+__all__ = ("STREAMED_INTERRUPTS", "Run")
+
+STREAMED_INTERRUPTS = "streamed_interrupts"
+"""The attribute of a ``Run`` naming the interrupts already streamed (by id)."""
 
 YIELD_EVERY = 0.001
 """Seconds of supersteps after which the loop yields to the event loop once."""
@@ -45,8 +48,8 @@ class Run:
     ``"interrupt_after"`` (LangGraph's loop status, for the lifecycle callbacks). A class
     attribute: set on the instance only by a static interrupt."""
     lifecycle: Any = None
-    """The integration hooks of a root run with ``callbacks`` (LangGraph's graph
-    lifecycle callbacks: resume, interrupt); None otherwise."""
+    """The integration hooks of a run with ``callbacks`` (LangGraph's graph lifecycle
+    callbacks: a root run's resume and interrupts, a subgraph's resume); else None."""
 
     def __init__(self, opts: RunOptions, input: Any) -> None:
         self.opts = opts
@@ -122,12 +125,14 @@ class Run:
         stream = self.stream
         # The integration's run hooks serve the config's callbacks: without any, no call.
         hooks = None
-        if opts.parent is None and opts.cfg.has_callbacks:
+        if opts.cfg.has_callbacks:
             hooks = _hooks.node_hooks()
+            self.lifecycle = hooks  # a subgraph's run reports its resume too, as LangGraph
+            if opts.parent is not None:
+                hooks = None  # the graph's chain run, and its interrupts, are the root's
         token = None
         if hooks is not None:
             token = hooks.enter_run(self)
-            self.lifecycle = hooks
         values: Any = None
         try:
             if stream.events:
@@ -166,8 +171,11 @@ class Run:
         update = spec.input_schema.coerce_input(
             self.input, allowed=spec.input_channels, strict=spec.strict
         )
-        if self.apply(update.items(), "the input") and "values" in stream.modes:
-            stream.sink(stream.ns, "values", self.snapshot())
+        applied = self.apply(update.items(), "the input")
+        if applied and "values" in stream.modes and not spec.functional:
+            stream.sink(stream.ns, "values", self.snapshot())  # (an entrypoint's input is not)
+        if spec.functional:
+            self.step = -1  # no __start__ step: the node's step is 0 (LangGraph's)
         return await self.plan_start()
 
     async def _loop(self, tasks: list[Task]) -> None:
@@ -324,13 +332,24 @@ class Run:
                 await self.persistence.settle()
         self.interrupts = interrupts
         stream = self.stream
+        # Interrupts a functional API task streamed when it stopped (LangGraph's eager
+        # output; set by scopegraph._func on this run) are not streamed again.
+        streamed: set[str] = getattr(self, STREAMED_INTERRUPTS, None) or set()
+        shown = tasks
+        if streamed:
+            shown = [t for t in tasks if not all(i.id in streamed for i in t.interrupts)]
+            interrupts = [i for i in interrupts if i.id not in streamed]
         if self.opts.parent is not None:
             pass  # as LangGraph: the root run reports interrupts, its subgraphs' too
         elif "updates" in stream.modes:
-            for task in tasks:
+            for task in shown:
                 if task.interrupted:
                     stream.sink(stream.ns, "updates", {"__interrupt__": tuple(task.interrupts)})
-        if "values" in stream.modes and self.opts.parent is None:
+        if (
+            "values" in stream.modes
+            and self.opts.parent is None
+            and not (streamed and not interrupts)
+        ):
             snap = self.snapshot()
             if interrupts:
                 values = {

@@ -106,6 +106,9 @@ class Persistence:
         self.targets: dict[str, tuple[str, str]] = {}
         """Root run, time travel to a subgraph's checkpoint: the ``(namespace, id)``
         each subgraph on the way replays, by namespace path (without task ids)."""
+        self.records: dict[str, TaskRecord] = {}
+        """The task records of the checkpoint this run resumed: where the functional
+        API's task calls find the results they had before (:mod:`scopegraph._func`)."""
         self.lineage: set[str] | None = None
         """Root run replaying an older checkpoint: the checkpoints before it, and the
         ones this run wrote (what ``checkpointer=True`` subgraphs load their state as
@@ -168,6 +171,13 @@ class Persistence:
         start = _algo.start_task(spec, inp)
         start.writes = list(update.items())
         start.done = True
+        if spec.functional:
+            # An entrypoint (LangGraph's Pregel of one node): the input checkpoint holds
+            # the input and plans the node; there is no __start__ step.
+            run.apply(start.writes, "the input")
+            tasks = await run.plan_start()
+            await self.save_checkpoint(tasks, "input")
+            return tasks
         await self.save_checkpoint([start], "input")
         # The input's record goes with the first step's checkpoint (one write less); a
         # crash between the two leaves an input checkpoint without it, which asks for the
@@ -254,7 +264,8 @@ class Persistence:
         run = self.run
         opts = run.opts
         stream = run.stream
-        if run.apply(start.writes, "the input") and "values" in stream.modes:
+        applied = run.apply(start.writes, "the input")
+        if applied and "values" in stream.modes and not opts.spec.functional:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         tasks = await run.plan_start()
         run.step += 1
@@ -302,6 +313,7 @@ class Persistence:
             await self.save_checkpoint(tasks, "fork")
             return tasks
         records = {} if replay else {r.task_id: r for r in base.tasks}
+        self.records = records
         if checkpoint.next and checkpoint.next[0][0] == "start":
             return await self._replay_input(checkpoint, records)
         if command is not None and command.update is not None:
@@ -449,7 +461,7 @@ class Persistence:
             created_at=_emit.now(),
             values=self._without_untracked(run.values),
             next=[("start", START, None)]
-            if source == "input"
+            if source == "input" and not run.opts.spec.functional
             else [self._tracked_descriptor(t) for t in next_tasks],
             barriers={str(k): sorted(v) for k, v in run.barriers.items() if v},
             metadata={

@@ -95,6 +95,8 @@ async def _update_task(
 ) -> Task:
     """A task of ``as_node`` whose result is ``values`` (collected, not run)."""
     spec = run.opts.spec
+    if as_node is None and spec.functional:
+        as_node = next(iter(spec.nodes))  # LangGraph's rule for a graph of one node
     if as_node is None:
         assert run.opts.persist is not None
         as_node = await _last_writer(run.opts.persist.saver, base, spec.nodes)

@@ -126,13 +126,15 @@ class Tracing:
 
     def __init__(self, provider: Any = None) -> None:
         try:
-            from opentelemetry import trace
+            from opentelemetry import context, trace
             from opentelemetry.trace.propagation.tracecontext import (
                 TraceContextTextMapPropagator,
             )
         except ImportError:
             raise ImportError(OTEL_MISSING) from None
-        self._trace = trace
+        self.api = trace
+        """``opentelemetry.trace``."""
+        self._context = context
         source = provider if provider is not None else trace.get_tracer_provider()
         self.tracer: Tracer = source.get_tracer("scopegraph.server")
         self._propagator = TraceContextTextMapPropagator()
@@ -143,9 +145,7 @@ class Tracing:
         carrier = _request_carrier.get()
         if carrier is not None:
             return self._propagator.extract(carrier)
-        from opentelemetry import context
-
-        return context.get_current()
+        return self._context.get_current()
 
     def parent_from(self, carrier: Mapping[str, str] | None) -> Context | None:
         """The context written into a queue row by :meth:`enqueued` (None: a root span)."""
@@ -163,8 +163,8 @@ class Tracing:
             attributes={"scopegraph.graph_id": graph_id},
         )
         carrier: dict[str, str] = {}
-        self._propagator.inject(carrier, context=self._trace.set_span_in_context(span))
-        with self._trace.use_span(span, end_on_exit=True, record_exception=True):
+        self._propagator.inject(carrier, context=self.api.set_span_in_context(span))
+        with self.api.use_span(span, end_on_exit=True, record_exception=True):
             yield Queued(span, carrier)
 
     def start_run(
@@ -209,7 +209,7 @@ class RunTrace:
     def __init__(self, tracing: Tracing, span: Span, attributes: dict[str, Any]) -> None:
         self._tracing = tracing
         self.span = span
-        self._context = tracing._trace.set_span_in_context(span)
+        self._context = tracing.api.set_span_in_context(span)
         self._attributes = attributes
         self._nodes: dict[str, Span] = {}
 
@@ -231,7 +231,7 @@ class RunTrace:
         error = chunk.get("error")
         if error is not None:
             status = "error"
-            span.set_status(self._tracing._trace.Status(self._tracing._trace.StatusCode.ERROR))
+            span.set_status(self._tracing.api.Status(self._tracing.api.StatusCode.ERROR))
             if isinstance(error, BaseException):
                 span.record_exception(error)
         elif chunk.get("interrupts"):
@@ -245,7 +245,7 @@ class RunTrace:
         self, status: str, *, cleanup_seconds: float | None, error: Mapping[str, Any] | None
     ) -> None:
         """End the run's span (and those of nodes that had no result: cancelled)."""
-        trace = self._tracing._trace
+        trace = self._tracing.api
         for span in self._nodes.values():
             span.set_attribute("scopegraph.status", "cancelled")
             span.end()

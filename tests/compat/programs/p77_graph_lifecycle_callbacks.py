@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from langgraph.types import Command, interrupt
 
-FEATURE = "GraphCallbackHandler: on_interrupt / on_resume events"
+FEATURE = "GraphCallbackHandler: on_interrupt / on_resume events (a subgraph's resume too)"
 
 
 class State(TypedDict):
@@ -53,4 +53,22 @@ async def main() -> Any:
     first = await graph.ainvoke({"answer": None, "log": []}, config)
     second = await graph.ainvoke(Command(resume="yes"), config)
     third = await graph.ainvoke(None, config)
-    return {"runs": [first, second, third], "log": log}
+
+    # an interrupt inside a subgraph: the subgraph reports its resume too
+    sub = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile()
+    parent = (
+        StateGraph(State)
+        .add_node("sub", sub)
+        .add_edge(START, "sub")
+        .compile(checkpointer=InMemorySaver())
+    )
+    sub_log_start = len(log)
+    config = {"configurable": {"thread_id": "s"}, "callbacks": [Recorder(log)]}
+    await parent.ainvoke({"answer": None, "log": []}, config)
+    nested = await parent.ainvoke(Command(resume="sub-yes"), config)
+    sub_events = [
+        (e[0], e[1], [part.split(":")[0] for part in e[2]], *e[3:])
+        for e in log[sub_log_start:]
+        if isinstance(e, tuple)
+    ]
+    return {"runs": [first, second, third, nested], "log": log[:sub_log_start], "sub": sub_events}
