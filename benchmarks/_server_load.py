@@ -88,7 +88,6 @@ class _Client(asyncio.Protocol):
         self.sse = b""  # the de-chunked text of an event not yet complete
         self.events = 0
         self.ended = False  # the response's last chunk arrived
-        self.end_event = False  # scopegraph's closing ``end`` event arrived
         self.ready = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -178,8 +177,6 @@ class _Client(asyncio.Protocol):
                 phase.events += 1
                 if phase.keep_latencies:
                     phase.latencies.append(now - orjson.loads(payload)["ts"])
-            elif event == b"end":
-                self.end_event = True
             elif event == b"error":
                 phase.error(f"error event: {payload[:200]!r}")
         if phase.ready_events is not None and not self.ready and self.events >= phase.ready_events:

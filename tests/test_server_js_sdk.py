@@ -10,6 +10,7 @@ asserts inside Node and reports one JSON line; a test here fails with its messag
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -44,8 +45,9 @@ redis_server = _redis.redis_server
 redis_url = _redis.redis_url
 
 
-def run_scenarios(url: str) -> dict[str, dict[str, object]]:
-    """Every scenario's report, by name (the Node process must run them all)."""
+def run_scenarios(url: str, join_url: str | None = None) -> dict[str, dict[str, object]]:
+    """Every scenario's report, by name (the Node process must run them all); joins go
+    to ``join_url`` when given (another API process of a cluster)."""
     node = shutil.which("node")
     assert node is not None, "Node.js is required for the JS SDK scenarios (Node 20)"
     assert (JS / "node_modules" / "@langchain" / "langgraph-sdk").is_dir(), (
@@ -58,6 +60,7 @@ def run_scenarios(url: str) -> dict[str, dict[str, object]]:
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **({"JOIN_URL": join_url} if join_url else {})},
     )
     reports = {}
     for line in done.stdout.splitlines():
@@ -89,10 +92,11 @@ def test_js_sdk_scenario(one_process: dict[str, dict[str, object]], scenario: st
 
 @pytest.mark.timeout(300)
 def test_js_sdk_scenarios_in_scale_out(pg_dsn: str, redis_url: str, tmp_path: Path) -> None:
-    """The same answers from two API processes and three workers on PostgreSQL + Redis."""
+    """The same answers from two API processes and three workers on PostgreSQL + Redis;
+    runs are created through one API process and joined through the other."""
     with running_cluster(
         tmp_path, pg_dsn, redis_url, interval=0.002, cleanup=0.01, extra_graphs=(BOOM,)
     ) as cluster:
-        reports = run_scenarios(cluster.apis[0])
+        reports = run_scenarios(cluster.apis[0], join_url=cluster.apis[1])
     failed = {name: r.get("error") for name, r in reports.items() if r["ok"] is not True}
     assert failed == {}

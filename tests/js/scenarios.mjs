@@ -1,7 +1,7 @@
 // LangGraph's official JS SDK (@langchain/langgraph-sdk, the client of its React
 // `useStream` hook) against a running `scopegraph serve`.
 //
-//   node scenarios.mjs <server url> [scenario ...]
+//   [JOIN_URL=<another API process>] node scenarios.mjs <server url> [scenario ...]
 //
 // The server serves the example graphs `agent` (32 custom tokens `{node, token}`) and
 // `approval` (an interrupt), and `boom` (a node that raises), as tests/test_server_js_sdk.py
@@ -18,6 +18,9 @@ if (!url) {
   process.exit(2);
 }
 const client = new Client({ apiUrl: url, defaultHeaders: {} });
+// Joins go to JOIN_URL when it is set: in scale-out, another API process than the one
+// that created the run.
+const joiner = new Client({ apiUrl: process.env.JOIN_URL || url });
 const TOKENS = 32; // 8 in `think`, 24 in `answer`
 
 async function collect(parts) {
@@ -83,7 +86,7 @@ const scenarios = {
       streamResumable: true,
     });
     const parts = await collect(
-      client.runs.joinStream(thread.thread_id, run.run_id, { lastEventId: "-1" }),
+      joiner.runs.joinStream(thread.thread_id, run.run_id, { lastEventId: "-1" }),
     );
     assert.equal(parts[0].event, "metadata");
     assert.equal(parts[0].data.run_id, run.run_id);
@@ -109,7 +112,7 @@ const scenarios = {
     });
     assert.equal((await client.runs.get(thread.thread_id, queued.run_id)).status, "pending");
     const parts = await collect(
-      client.runs.joinStream(thread.thread_id, queued.run_id, { lastEventId: "-1" }),
+      joiner.runs.joinStream(thread.thread_id, queued.run_id, { lastEventId: "-1" }),
     );
     assert.equal(parts[0].data.run_id, queued.run_id);
     noEnd(parts);
@@ -126,7 +129,7 @@ const scenarios = {
       streamResumable: true,
     });
     await client.runs.join(thread.thread_id, run.run_id);
-    const parts = await collect(client.runs.joinStream(thread.thread_id, run.run_id));
+    const parts = await collect(joiner.runs.joinStream(thread.thread_id, run.run_id));
     assert.equal(parts[0].event, "metadata");
     noEnd(parts);
     assert.deepEqual(tokens(parts), Array(TOKENS).fill("again"));
@@ -136,7 +139,7 @@ const scenarios = {
     const thread = await client.threads.create();
     const run = await client.runs.create(thread.thread_id, "agent", { input: { prompt: "p" } });
     await client.runs.join(thread.thread_id, run.run_id);
-    const parts = await collect(client.runs.joinStream(thread.thread_id, run.run_id));
+    const parts = await collect(joiner.runs.joinStream(thread.thread_id, run.run_id));
     assert.deepEqual(events(parts), []);
   },
 
