@@ -95,7 +95,8 @@ class Send:
     ) -> None:
         self.node = node
         self.arg = arg
-        self.timeout = TimeoutPolicy.coerce(timeout)
+        # A fan-out makes one Send per task: no call for the usual no-timeout case.
+        self.timeout = None if timeout is None else TimeoutPolicy.coerce(timeout)
 
     def __repr__(self) -> str:
         if self.timeout is None:

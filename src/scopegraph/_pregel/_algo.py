@@ -344,7 +344,7 @@ def check_route(spec: GraphSpec, branch: Branch, source: str, result: Any) -> li
     targets: list[Target] = []
     nodes = spec.nodes
     for item in items:
-        if not isinstance(item, str):
+        if not isinstance(item, (str, Send)):
             item = from_langgraph(item)  # LangGraph's Send, from its prebuilt edges
         if isinstance(item, Send):
             if item.node not in nodes:
