@@ -14,8 +14,7 @@ search's namespace prefix; the pgvector extension is not used (see ``docs/store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import anyio.to_thread
 
@@ -124,36 +123,8 @@ class PostgresStore(SqlStore):
             pool_timeout=pool_timeout,
         )
 
-    @classmethod
-    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Self:
-        """The store for ``conn_string``; ``with PostgresStore.from_conn_string(s) as
-        store:`` works as in LangGraph, because the store is a context manager."""
-        return cls(conn_string, **kwargs)
-
     def __repr__(self) -> str:
         return f"PostgresStore({self._db.target()})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def setup(self) -> None:
         """Connect, and create or migrate the tables (also done on first use)."""

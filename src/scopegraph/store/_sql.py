@@ -33,7 +33,8 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from types import TracebackType
+from typing import Any, Self, cast
 
 import anyio.to_thread
 
@@ -162,6 +163,42 @@ class SqlStore(TTLSweeping, BaseStore):
             ensure_embeddings(self.index_config["embed"]) if self.index_config else None
         )
         self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Self:
+        """The store for ``conn_string``; ``with Store.from_conn_string(s) as store:``
+        works as in LangGraph, because the store is a context manager."""
+        return cls(conn_string, **kwargs)  # type: ignore[call-arg]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store's connections (idempotent); stop a sweeper thread."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """The async twin of :meth:`close`."""
 
     # -- how a subclass runs an operation ---------------------------------------------------
 

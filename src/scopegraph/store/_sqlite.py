@@ -17,8 +17,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import anyio.lowlevel
 import anyio.to_thread
@@ -117,36 +116,8 @@ class SqliteStore(SqlStore):
         self._ready = False
         self._closed = False
 
-    @classmethod
-    def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Self:
-        """The store for ``conn_string``; ``with SqliteStore.from_conn_string(p) as s:``
-        works as in LangGraph, because the store is a context manager."""
-        return cls(conn_string, **kwargs)
-
     def __repr__(self) -> str:
         return f"SqliteStore({self._path!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def setup(self) -> None:
         """Create the tables now (otherwise done on first use)."""
