@@ -43,6 +43,7 @@ __all__ = (
     "error_response",
     "event_stream_response",
     "install_error_handlers",
+    "page_response",
     "status_of",
 )
 
@@ -73,6 +74,16 @@ class EventSource(EventSourceResponse):
             await super().__call__(scope, receive, send)
         except* SendTimeoutError:
             log.info("dropped a client that stopped reading (send timeout)")
+
+
+def page_response(found: list[Any], following: int | None, offset: int) -> JSONResponse:
+    """A page of a search with LangGraph's pagination headers: ``X-Pagination-Next``, the
+    next page's offset while there is one (``following``), and ``X-Pagination-Total``."""
+    if following is None:
+        headers = {"X-Pagination-Total": str(offset + len(found))}
+    else:
+        headers = {"X-Pagination-Total": str(following + 1), "X-Pagination-Next": str(following)}
+    return JSONResponse(found, headers=headers)
 
 
 def error_response(status: int, error: str, message: str) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
-from .._http import JSONResponse
+from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
     AssistantCreate,
@@ -45,12 +45,7 @@ async def search_assistants(
         sort_order=body.sort_order,
         select=list(body.select) if body.select else None,
     )
-    # LangGraph's pagination headers: the next page's offset while there is one.
-    if following is None:
-        headers = {"X-Pagination-Total": str(body.offset + len(found))}
-    else:
-        headers = {"X-Pagination-Total": str(following + 1), "X-Pagination-Next": str(following)}
-    return JSONResponse(found, headers=headers)
+    return page_response(found, following, body.offset)
 
 
 @router.post("/count")

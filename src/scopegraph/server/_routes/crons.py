@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
-from .._http import JSONResponse
+from .._http import JSONResponse, page_response
 from .._models import CronCount, CronCreate, CronPatch, CronSearch
 from .._webhook import check_url
 from ._deps import backend_of, settings_of
@@ -53,11 +53,7 @@ async def search_crons(
         sort_order=body.sort_order,
         select=list(body.select) if body.select else None,
     )
-    if following is None:
-        headers = {"X-Pagination-Total": str(body.offset + len(found))}
-    else:
-        headers = {"X-Pagination-Total": str(following + 1), "X-Pagination-Next": str(following)}
-    return JSONResponse(found, headers=headers)
+    return page_response(found, following, body.offset)
 
 
 @router.post("/runs/crons/count")
