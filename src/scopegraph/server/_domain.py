@@ -18,7 +18,8 @@ from typing import Any, Literal, Protocol
 
 from ._assistants import Assistants
 from ._crons import Crons
-from ._graphs import Graphs
+from ._errors import ConflictError, NotFoundError
+from ._graphs import Graphs, check_id
 from ._metrics import Metrics, RunStats
 from ._models import RunCreate, Superstep, ThreadTTL
 from ._tracing import Tracing
@@ -31,6 +32,8 @@ __all__ = (
     "EventStream",
     "RunRecord",
     "ThreadRecord",
+    "expire_thread",
+    "prune_threads",
     "run_location",
 )
 
@@ -211,3 +214,28 @@ class Backend(Protocol):
         LangGraph's server answers); with ``wait``, return its final values (as ``join``)
         once it has ended, its cleanup finished and its checkpoint is saved."""
         ...
+
+
+async def expire_thread(backend: Backend, thread_id: str, strategy: str) -> None:
+    """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
+    thread is left alone: ConflictError). What ``prune`` and a thread's ``ttl`` do."""
+    if strategy == "delete":
+        await backend.delete_thread(thread_id)
+        return
+    thread = await backend.thread(thread_id)
+    if backend.thread_busy(thread):
+        raise ConflictError(f"thread {thread_id} is busy with a run")
+    await backend.graphs.keep_latest(thread)
+
+
+async def prune_threads(backend: Backend, thread_ids: list[str], strategy: str) -> int:
+    """:meth:`Backend.prune_threads` for either backend: :func:`expire_thread` each
+    thread; how many were pruned (missing and busy ones are skipped, as LangGraph does)."""
+    pruned = 0
+    for thread_id in thread_ids:
+        try:
+            await expire_thread(backend, check_id(thread_id, "thread_id"), strategy)
+        except (NotFoundError, ConflictError):
+            continue
+        pruned += 1
+    return pruned

@@ -20,7 +20,16 @@ import anyio
 
 from .._assistants import Assistants, merge_into_run
 from .._crons import Crons, cron_run_id, run_request, schedule_forever
-from .._domain import TERMINAL, CancelAction, EventStream, RunRecord, ThreadRecord, run_location
+from .._domain import (
+    TERMINAL,
+    CancelAction,
+    EventStream,
+    RunRecord,
+    ThreadRecord,
+    expire_thread,
+    prune_threads,
+    run_location,
+)
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
 from .._metrics import Metrics, RunStats
@@ -136,7 +145,8 @@ class ClusterBackend:
             stack.push_async_callback(anyio.to_thread.run_sync, self.docs.close)
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
-            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            expire = functools.partial(expire_thread, self)
+            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -284,25 +294,7 @@ class ClusterBackend:
 
     @_translated
     async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
-        pruned = 0
-        for thread_id in thread_ids:
-            try:
-                await self._expire(check_id(thread_id, "thread_id"), strategy)
-            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
-                continue
-            pruned += 1
-        return pruned
-
-    async def _expire(self, thread_id: str, strategy: str) -> None:
-        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
-        thread is left alone: ConflictError)."""
-        if strategy == "delete":
-            await self.delete_thread(thread_id)
-            return
-        thread = await self.thread(thread_id)
-        if self.thread_busy(thread):
-            raise ConflictError(f"thread {thread_id} is busy with a run")
-        await self.graphs.keep_latest(thread)
+        return await prune_threads(self, thread_ids, strategy)
 
     @_translated
     async def search_threads(

@@ -5,6 +5,7 @@ documents (:class:`~scopegraph.server._store.Documents`), runs execute in the
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,8 @@ from .._domain import (
     EventStream,
     RunRecord,
     ThreadRecord,
+    expire_thread,
+    prune_threads,
     run_location,
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
@@ -77,7 +80,8 @@ class LocalBackend:
         await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
-            tg.start_soon(sweep_forever, self.ttls, self._expire, self.settings.ttl_sweep_seconds)
+            expire = functools.partial(expire_thread, self)
+            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -207,25 +211,7 @@ class LocalBackend:
         return await self.graphs.thread_values(copy)
 
     async def prune_threads(self, thread_ids: list[str], strategy: str) -> int:
-        pruned = 0
-        for thread_id in thread_ids:
-            try:
-                await self._expire(check_id(thread_id, "thread_id"), strategy)
-            except (NotFoundError, ConflictError):  # gone, or busy: as LangGraph, skipped
-                continue
-            pruned += 1
-        return pruned
-
-    async def _expire(self, thread_id: str, strategy: str) -> None:
-        """Delete the thread, or keep only its latest checkpoint (``keep_latest``; a busy
-        thread is left alone: ConflictError)."""
-        if strategy == "delete":
-            await self.delete_thread(thread_id)
-            return
-        thread = await self.thread(thread_id)
-        if self.thread_busy(thread):
-            raise ConflictError(f"thread {thread_id} is busy with a run")
-        await self.graphs.keep_latest(thread)
+        return await prune_threads(self, thread_ids, strategy)
 
     async def delete_thread(self, thread_id: str) -> None:
         thread = await self.thread(thread_id)
