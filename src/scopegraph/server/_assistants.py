@@ -27,7 +27,7 @@ import orjson
 from ._errors import ConflictError, InvalidRequestError, NotFoundError
 from ._graphs import Graphs
 from ._models import AssistantCreate, AssistantPatch
-from ._store import ASSISTANT_VERSIONS, ASSISTANTS, Documents, SqlOp
+from ._store import ASSISTANT_VERSIONS, ASSISTANTS, Documents, SqlOp, one_page
 from ._wire import dumps, is_uuid, now_iso
 
 __all__ = ("Assistants", "merge_into_run")
@@ -211,12 +211,7 @@ class Assistants:
             found = yield statement, values
             return [_row_doc(body) for (body,) in found.rows]
 
-        rows = await self.docs.op(op)
-        following = offset + limit if len(rows) > limit else None
-        rows = rows[:limit]
-        if select:
-            rows = [{k: v for k, v in row.items() if k in select} for row in rows]
-        return rows, following
+        return one_page(await self.docs.op(op), limit, offset, select)
 
     async def count(
         self, *, graph_id: str | None, name: str | None, metadata: dict[str, Any] | None

@@ -34,7 +34,7 @@ from ._assistants import Assistants
 from ._errors import InvalidRequestError, NotFoundError
 from ._graphs import check_id
 from ._models import CRON_RUN_FIELDS, CronCreate, CronPatch, RunCreate
-from ._store import CRONS, Documents, SqlOp
+from ._store import CRONS, Documents, SqlOp, one_page
 from ._wire import dumps, now_iso
 
 __all__ = ("Crons", "cron_run_id", "run_request", "schedule_forever")
@@ -343,12 +343,7 @@ class Crons:
             found = yield statement, values
             return [self._doc(row) for row in found.rows]
 
-        rows = await self.docs.op(op)
-        following = offset + limit if len(rows) > limit else None
-        rows = rows[:limit]
-        if select:
-            rows = [{k: v for k, v in row.items() if k in select} for row in rows]
-        return rows, following
+        return one_page(await self.docs.op(op), limit, offset, select)
 
     async def count(
         self, *, assistant_id: str | None, thread_id: str | None, metadata: dict[str, Any] | None

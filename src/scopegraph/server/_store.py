@@ -52,6 +52,7 @@ __all__ = (
     "SqlOp",
     "StoreConnectionError",
     "StoreError",
+    "one_page",
     "open_backend",
 )
 
@@ -262,6 +263,18 @@ def _page_query(query: Page, m: str, matches: str) -> tuple[str, tuple[Any, ...]
         f"ORDER BY created_at DESC, id DESC LIMIT {m} OFFSET {m}"
     )
     return statement, (*params, query.limit, query.offset)
+
+
+def one_page(
+    rows: list[dict[str, Any]], limit: int, offset: int, select: list[str] | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page read with ``LIMIT limit + 1``: its first ``limit`` rows (with only the
+    ``select`` fields, if given) and the next page's offset (None: this is the last)."""
+    following = offset + limit if len(rows) > limit else None
+    rows = rows[:limit]
+    if select:
+        rows = [{k: v for k, v in row.items() if k in select} for row in rows]
+    return rows, following
 
 
 def _metadata_matches(metadata: str | None, wanted: str) -> bool:
