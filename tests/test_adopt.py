@@ -29,7 +29,6 @@ import scopegraph
 import scopegraph.store.memory
 import scopegraph.types
 from _compare import langgraph_reference, normalize
-from _contract import needs_contract
 from _helpers import no_task_left
 from scopegraph.checkpoint import InMemorySaver
 from scopegraph.langgraph import AdoptionError, adopt
@@ -612,7 +611,6 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
 # -- LangGraph's helpers inside adopted nodes ----------------------------------------------
 
 
-@needs_contract
 async def test_langgraphs_interrupt_and_stream_writer_in_an_adopted_graph(
     anyio_backend: str,
 ) -> None:
@@ -642,7 +640,6 @@ async def test_langgraphs_interrupt_and_stream_writer_in_an_adopted_graph(
     assert actual[2] == {"log": ["hello bob"]}
 
 
-@needs_contract
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the middleware's model call
 async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: str) -> None:
     from langchain.agents import create_agent
