@@ -3,6 +3,8 @@
 The layers, from the wire in:
 
 - the guard (:mod:`._guard`): API key and body size, before routing;
+- custom auth, when given (:mod:`._auth`): the request's user, before routing; the
+  routes ask its handlers before they act;
 - the routes (:mod:`._routes`): one router per resource; each handler parses the request
   (:mod:`._models`), calls the backend, and answers (:mod:`._http`, where domain errors
   become status codes);
@@ -48,6 +50,7 @@ def create_app(
     lease_seconds: float = 10.0,
     store: BaseStore | None = None,
     tracer_provider: Any = None,
+    auth: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -75,10 +78,20 @@ def create_app(
             (``runtime.store``) that have none of their own. By default one in
             ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
             :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
+        auth: custom auth: a ``langgraph_sdk.Auth`` object (or its
+            ``path/to/file.py:name``), as a ``langgraph.json``'s ``auth.path`` names it;
+            its handlers authenticate every request to the API's resources and authorize
+            each read, search, change and run (:mod:`scopegraph.server._auth`). With
+            ``settings.api_key`` too, a request needs both.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
+    custom_auth = None
+    if auth is not None:
+        from ._auth import CustomAuth, load_auth
+
+        custom_auth = load_auth(auth) if isinstance(auth, str) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
         store = open_store(database)
@@ -123,7 +136,12 @@ def create_app(
     app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
     app.state.metrics = metrics
+    app.state.auth = custom_auth
     install_error_handlers(app)
+    if custom_auth is not None:  # inside the guard: the API key is checked first
+        from ._auth import AuthMiddleware
+
+        app.add_middleware(AuthMiddleware, auth=custom_auth, routes=lambda: app.router.routes)
     app.add_middleware(Guard, settings=settings)
     if settings.cors is not None:  # a langgraph.json's http.cors, as given
         from starlette.middleware.cors import CORSMiddleware

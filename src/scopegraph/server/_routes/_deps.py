@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from .._auth import CONTEXT_KEY, Access
 from .._domain import Backend
 from .._settings import ServerSettings
 
-__all__ = ("backend_of", "settings_of")
+__all__ = ("access_of", "backend_of", "settings_of")
 
 
 def backend_of(request: Request) -> Backend:
@@ -24,3 +25,12 @@ def settings_of(request: Request) -> ServerSettings:
     """The app's settings (``app.state.settings``)."""
     settings: ServerSettings = request.app.state.settings
     return settings
+
+
+def access_of(request: Request) -> Access | None:
+    """The request's authorization (custom auth's handlers and its user), or None when
+    the app has no custom auth: then nothing is checked."""
+    auth = request.app.state.auth
+    if auth is None:
+        return None
+    return Access(auth, request.scope[CONTEXT_KEY])

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from .._auth import NOTHING, Searched
+from .._domain import Backend
+from .._errors import ConflictError, NotFoundError
 from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
@@ -18,7 +21,7 @@ from .._models import (
     AssistantVersionsQuery,
 )
 from .._wire import graph_json, schemas_json
-from ._deps import backend_of
+from ._deps import access_of, backend_of
 
 __all__ = ("router",)
 
@@ -27,7 +30,23 @@ router = APIRouter(prefix="/assistants", default_response_class=JSONResponse)
 
 @router.post("")
 async def create_assistant(body: AssistantCreate, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.create(body)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = body.model_dump()
+        value["metadata"] = dict(body.metadata or {})
+        visible = await access.check("assistants", "create", value)
+        if visible is not None and body.assistant_id is not None:
+            try:  # one of that id the user may not see: a conflict, as LangGraph's
+                existing = await backend.assistants.get(body.assistant_id)
+            except NotFoundError:
+                existing = None
+            if existing is not None and (
+                visible is NOTHING or not visible.allows(existing.get("metadata"))
+            ):
+                raise ConflictError(f"assistant {body.assistant_id} already exists")
+        body = body.model_copy(update={"metadata": value.get("metadata")})
+    return await backend.assistants.create(body)
 
 
 @router.post("/search")
@@ -35,10 +54,15 @@ async def search_assistants(
     request: Request, body: Annotated[AssistantSearch | None, Body()] = None
 ) -> Response:
     body = body or AssistantSearch()
+    searched = await _searched(
+        request, body.metadata, graph_id=body.graph_id, limit=body.limit, offset=body.offset
+    )
+    if searched is NOTHING:
+        return page_response([], None, body.offset)
     found, following = await backend_of(request).assistants.search(
         graph_id=body.graph_id,
         name=body.name,
-        metadata=body.metadata,
+        metadata=searched,
         limit=body.limit,
         offset=body.offset,
         sort_by=body.sort_by,
@@ -53,21 +77,35 @@ async def count_assistants(
     request: Request, body: Annotated[AssistantCount | None, Body()] = None
 ) -> int:
     body = body or AssistantCount()
+    searched = await _searched(request, body.metadata, graph_id=body.graph_id)
+    if searched is NOTHING:
+        return 0
     return await backend_of(request).assistants.count(
-        graph_id=body.graph_id, name=body.name, metadata=body.metadata
+        graph_id=body.graph_id, name=body.name, metadata=searched
     )
 
 
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.get(assistant_id)
+    backend = backend_of(request)
+    await _authorize(request, backend, assistant_id, "read")
+    return await backend.assistants.get(assistant_id)
 
 
 @router.patch("/{assistant_id}")
 async def patch_assistant(
     assistant_id: str, request: Request, body: Annotated[AssistantPatch | None, Body()] = None
 ) -> dict[str, Any]:
-    return await backend_of(request).assistants.update(assistant_id, body or AssistantPatch())
+    body = body or AssistantPatch()
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = {"assistant_id": assistant_id, **body.model_dump(exclude_unset=True)}
+        value["metadata"] = dict(body.metadata or {})
+        await access.assistant(backend, assistant_id, "update", value)
+        if body.metadata is not None or value["metadata"]:
+            body = body.model_copy(update={"metadata": value["metadata"]})
+    return await backend.assistants.update(assistant_id, body)
 
 
 @router.delete("/{assistant_id}", status_code=204)
@@ -75,6 +113,7 @@ async def delete_assistant(
     assistant_id: str, request: Request, delete_threads: bool = False
 ) -> Response:
     backend = backend_of(request)
+    await _authorize(request, backend, assistant_id, "delete")
     deleted = await backend.assistants.delete(assistant_id)
     await backend.assistant_deleted(deleted, delete_threads=delete_threads)
     return Response(status_code=204)
@@ -87,18 +126,31 @@ async def get_versions(
     body: Annotated[AssistantVersionsQuery | None, Body()] = None,
 ) -> list[dict[str, Any]]:
     body = body or AssistantVersionsQuery()
-    return await backend_of(request).assistants.versions(
-        assistant_id, body.metadata, body.limit, body.offset
-    )
+    backend = backend_of(request)
+    metadata = body.metadata
+    access = access_of(request)
+    if access is not None:  # LangGraph's: the read filter applies to each version
+        value = {"assistant_id": assistant_id, "metadata": dict(metadata or {})}
+        searched = await access.search("assistants", value, action="read")
+        if searched is NOTHING:
+            return []
+        metadata = searched
+    return await backend.assistants.versions(assistant_id, metadata, body.limit, body.offset)
 
 
 @router.post("/{assistant_id}/latest")
 async def set_latest(assistant_id: str, body: AssistantLatest, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.set_latest(assistant_id, body.version)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = {"assistant_id": assistant_id, "version": body.version}
+        await access.assistant(backend, assistant_id, "update", value)
+    return await backend.assistants.set_latest(assistant_id, body.version)
 
 
 async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
     backend = backend_of(request)
+    await _authorize(request, backend, assistant_id, "read")
     graph_id = (await backend.assistants.get(assistant_id))["graph_id"]
     return graph_id, backend.graphs.graphs[graph_id]
 
@@ -146,3 +198,20 @@ async def _subgraphs(
         schemas.pop("graph_id")
         out[ns] = schemas
     return out
+
+
+async def _authorize(request: Request, backend: Backend, assistant_id: str, action: str) -> None:
+    """Custom auth, when the app has it: ``action`` on the assistant (404 if it is not
+    the user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.assistant(backend, assistant_id, action)
+
+
+async def _searched(request: Request, metadata: dict[str, Any] | None, **value: Any) -> Searched:
+    """A search's metadata filter, narrowed by custom auth (:data:`NOTHING`: the user
+    can see none)."""
+    access = access_of(request)
+    if access is None:
+        return metadata
+    return await access.search("assistants", {**value, "metadata": dict(metadata or {})})

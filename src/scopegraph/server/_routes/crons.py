@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from .._auth import NOTHING
+from .._domain import Backend
 from .._http import JSONResponse, page_response
 from .._models import CronCount, CronCreate, CronPatch, CronSearch
 from .._webhook import check_url
-from ._deps import backend_of, settings_of
+from ._deps import access_of, backend_of, settings_of
 
 __all__ = ("router",)
 
@@ -26,7 +28,11 @@ def _check_webhook(request: Request, url: str | None) -> None:
 @router.post("/runs/crons")
 async def create_cron(body: CronCreate, request: Request) -> dict[str, Any]:
     _check_webhook(request, body.webhook)
-    return await backend_of(request).crons.create(body, None)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        body = await access.create_cron(backend, body, None)
+    return await backend.crons.create(body, None)
 
 
 @router.post("/threads/{thread_id}/runs/crons")
@@ -34,6 +40,9 @@ async def create_thread_cron(thread_id: str, body: CronCreate, request: Request)
     _check_webhook(request, body.webhook)
     backend = backend_of(request)
     thread = await backend.thread(thread_id)  # 404 unless it exists
+    access = access_of(request)
+    if access is not None:
+        body = await access.create_cron(backend, body, thread_id)
     return await backend.crons.create(body, thread["thread_id"])
 
 
@@ -42,11 +51,27 @@ async def search_crons(
     request: Request, body: Annotated[CronSearch | None, Body()] = None
 ) -> Response:
     body = body or CronSearch()
+    metadata = body.metadata
+    access = access_of(request)
+    if access is not None:
+        searched = await access.search(
+            "crons",
+            {
+                "assistant_id": body.assistant_id,
+                "thread_id": body.thread_id,
+                "metadata": dict(metadata or {}),
+                "limit": body.limit,
+                "offset": body.offset,
+            },
+        )
+        if searched is NOTHING:
+            return page_response([], None, body.offset)
+        metadata = searched
     found, following = await backend_of(request).crons.search(
         assistant_id=body.assistant_id,
         thread_id=body.thread_id,
         enabled=body.enabled,
-        metadata=body.metadata,
+        metadata=metadata,
         limit=body.limit,
         offset=body.offset,
         sort_by=body.sort_by,
@@ -59,23 +84,54 @@ async def search_crons(
 @router.post("/runs/crons/count")
 async def count_crons(request: Request, body: Annotated[CronCount | None, Body()] = None) -> int:
     body = body or CronCount()
+    metadata = body.metadata
+    access = access_of(request)
+    if access is not None:
+        value = {
+            "assistant_id": body.assistant_id,
+            "thread_id": body.thread_id,
+            "metadata": dict(metadata or {}),
+        }
+        searched = await access.search("crons", value)
+        if searched is NOTHING:
+            return 0
+        metadata = searched
     return await backend_of(request).crons.count(
-        assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=body.metadata
+        assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=metadata
     )
 
 
 @router.get("/runs/crons/{cron_id}")
 async def get_cron(cron_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).crons.get(cron_id)
+    backend = backend_of(request)
+    await _authorize(request, backend, cron_id, "read")
+    return await backend.crons.get(cron_id)
 
 
 @router.patch("/runs/crons/{cron_id}")
 async def patch_cron(cron_id: str, body: CronPatch, request: Request) -> dict[str, Any]:
     _check_webhook(request, body.webhook)
-    return await backend_of(request).crons.update(cron_id, body)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = {"cron_id": cron_id, "payload": body.model_dump(exclude_unset=True)}
+        if body.schedule is not None:
+            value["schedule"] = body.schedule
+        await access.cron(backend, cron_id, "update", value)
+    return await backend.crons.update(cron_id, body)
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204)
 async def delete_cron(cron_id: str, request: Request) -> Response:
-    await backend_of(request).crons.delete(cron_id)
+    backend = backend_of(request)
+    await _authorize(request, backend, cron_id, "delete")
+    await backend.crons.delete(cron_id)
     return Response(status_code=204)
+
+
+async def _authorize(request: Request, backend: Backend, cron_id: str, action: str) -> None:
+    """Custom auth, when the app has it: ``action`` on the cron (404 if it is not the
+    user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.cron(backend, cron_id, action)
