@@ -359,8 +359,8 @@ class ClusterBackend:
         new_metadata: dict[str, Any],
     ) -> dict[str, Any]:
         """The thread's metadata; it must exist (or is created, with
-        ``if_not_exists='create'`` and ``new_metadata``); it records the graph and the assistant of its runs in
-        its metadata, as LangGraph's server does."""
+        ``if_not_exists='create'`` and ``new_metadata``); it records the graph and the
+        assistant of its runs in its metadata, as LangGraph's server does."""
         row = await self.queue.get_thread(thread_id)
         if row is None:
             if not create:
