@@ -150,8 +150,19 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./auth.py:auth"}},
-            r"auth\.path: custom authentication \(langgraph_sdk\.Auth handlers\) is not "
-            r"supported by scopegraph serve yet; .*--api-key",
+            r"langgraph\.json: auth\.path: no file '.*auth\.py'$",
+        ),
+        (
+            {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./hello.py:graph"}},
+            r"auth '.*hello\.py:graph' is a CompiledStateGraph; expected a langgraph_sdk Auth",
+        ),
+        (
+            {
+                "graphs": {"a": "./hello.py:graph"},
+                "auth": {"path": "./hello.py:graph", "openapi": {}, "cache": {}},
+            },
+            r"auth\.openapi, auth\.cache not supported by scopegraph serve \(it reads "
+            r"auth\.path, auth\.disable_studio_auth\)",
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},

@@ -259,6 +259,7 @@ def serve(
     tracer_provider: Any = None,
     log_config: dict[str, Any] | None = None,
     http_app: Any | None = None,
+    auth: Any = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
@@ -267,7 +268,8 @@ def serve(
     of worker processes started with the server and stopped (SIGTERM) after it drained,
     with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
     command lines). ``http_app``: a Starlette app served beside the API
-    (:func:`mount_http_app`). ``tracer_provider``: spans of runs and nodes (shut down,
+    (:func:`mount_http_app`). ``auth``: custom auth (``create_app``'s).
+    ``tracer_provider``: spans of runs and nodes (shut down,
     so flushed, at exit); ``log_config``: uvicorn's logging configuration (None:
     uvicorn's own). A ValueError names what cannot be used (the port, the database).
     """
@@ -287,6 +289,7 @@ def serve(
             worker=worker,
             lease_seconds=lease_seconds,
             tracer_provider=tracer_provider,
+            auth=auth,
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
@@ -484,6 +487,12 @@ def main_serve(args: Any) -> int:
         )
     http_spec = getattr(args, "http_app", None)
     http_app = load_http_app(http_spec) if http_spec else None
+    auth_spec = getattr(args, "auth_path", None)
+    auth = None
+    if auth_spec:
+        from ._auth import load_auth
+
+        auth = load_auth(auth_spec)
     settings = ServerSettings(
         api_key=api_key(args),
         allowed_hosts=allowed_hosts(args.host, args.allow_host),
@@ -532,6 +541,7 @@ def main_serve(args: Any) -> int:
         tracer_provider=provider,
         log_config=log_config,
         http_app=http_app,
+        auth=auth,
     )
 
 
