@@ -91,7 +91,10 @@ def create_app(
     if auth is not None:
         from ._auth import CustomAuth, load_auth
 
-        custom_auth = load_auth(auth) if isinstance(auth, str) else CustomAuth(auth)
+        if isinstance(auth, str):
+            custom_auth = load_auth(auth)
+        else:
+            custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
         store = open_store(database)
