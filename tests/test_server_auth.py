@@ -229,8 +229,9 @@ async def test_a_cron_is_its_creators_only(alice: Any, bob: Any) -> None:
 async def test_a_cron_read_by_another_user_is_404(server: Server, alice: Any) -> None:
     cron = await alice.crons.create("whoami", schedule="0 0 1 1 *")
     url = f"{server.url}/runs/crons/{cron['cron_id']}"
-    assert httpx.get(url, headers=bearer("bob-token"), timeout=10).status_code == 404
-    assert httpx.get(url, headers=bearer("alice-token"), timeout=10).status_code == 200
+    async with httpx.AsyncClient(timeout=10) as http:
+        assert (await http.get(url, headers=bearer("bob-token"))).status_code == 404
+        assert (await http.get(url, headers=bearer("alice-token"))).status_code == 200
     await alice.crons.delete(cron["cron_id"])
 
 
