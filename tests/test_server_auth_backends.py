@@ -97,7 +97,8 @@ async def two_users_apart(url: str) -> None:
         assert await bob.store.get_item(["notes"], "k") is None
         assert [t["thread_id"] for t in await alice.threads.search()] == [tid]
         # bob's own stateless run sees bob, on whichever process runs it
-        assert (await bob.runs.wait(None, "whoami", input={}))["seen"]["identity"] == "bob"
+        values: Any = await bob.runs.wait(None, "whoami", input={})
+        assert values["seen"]["identity"] == "bob"
 
 
 async def test_two_users_are_apart_in_one_process_on_postgres(one_process: str) -> None:
