@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from langgraph_sdk import get_client
@@ -35,7 +36,8 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("auth")
-    with running_server(tmp, graphs=GRAPHS, extra_args=["--auth", f"{APP}:auth"]) as server:
+    args = ["--auth", f"{APP}:auth", "--cron-interval", "0.1"]
+    with running_server(tmp, graphs=GRAPHS, extra_args=args) as server:
         yield server
 
 
@@ -224,6 +226,24 @@ async def test_a_cron_is_its_creators_only(alice: Any, bob: Any) -> None:
     assert await alice.crons.count() == 2
     for made in (cron, stateless):
         await alice.crons.delete(made["cron_id"])
+
+
+async def test_the_runs_of_a_users_cron_see_that_user(alice: Any) -> None:
+    thread = await alice.threads.create()
+    tid = thread["thread_id"]
+    cron = await alice.crons.create_for_thread(tid, "whoami", schedule="* * * * * *", input={})
+    try:
+        for _ in range(300):  # a schedule is a matter of time: bounded tries
+            runs = await alice.runs.list(tid)
+            if any(r["status"] == "success" for r in runs):
+                break
+            await anyio.sleep(0.05)
+        else:
+            raise AssertionError("the cron made no run within 15 s")
+    finally:
+        await alice.crons.delete(cron["cron_id"])
+    assert all(r["metadata"]["owner"] == "alice" for r in runs)
+    assert (await alice.threads.get_state(tid))["values"]["seen"]["identity"] == "alice"
 
 
 async def test_a_cron_read_by_another_user_is_404(server: Server, alice: Any) -> None:

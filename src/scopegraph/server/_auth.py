@@ -681,14 +681,19 @@ class Access:
             for key in ("input", "command", "config", "context")
             if kwargs.get(key) is not getattr(body, key)
         }
-        config = dict(changed.get("config", body.config) or {})
+        config = self._with_user(changed.get("config", body.config))
+        return body.model_copy(
+            update={**changed, "metadata": value.get("metadata"), "config": config}
+        )
+
+    def _with_user(self, config: dict[str, Any] | None) -> dict[str, Any]:
+        """``config`` with the request's user in its configurable (LangGraph's keys)."""
+        config = dict(config or {})
         config["configurable"] = {
             **(config.get("configurable") or {}),
             **auth_configurable(self.ctx),
         }
-        return body.model_copy(
-            update={**changed, "metadata": value.get("metadata"), "config": config}
-        )
+        return config
 
     async def cancel_many(
         self, backend: Backend, thread_id: str | None, value: dict[str, Any]
@@ -733,8 +738,9 @@ class Access:
     async def create_cron(
         self, backend: Backend, body: CronCreate, thread_id: str | None
     ) -> CronCreate:
-        """A new cron, after the ``crons.create`` handler (which may change its metadata
-        and payload), of an assistant and on a thread the user sees (404)."""
+        """A new cron, after the ``crons.create`` handler (which may change its metadata),
+        of an assistant and on a thread the user sees (404); its runs carry the user in
+        their config, as they would have if the user had made them."""
         payload = body.model_dump(exclude={"schedule", "end_time", "enabled", "timezone"})
         value: dict[str, Any] = {
             "payload": payload,
@@ -757,7 +763,9 @@ class Access:
             )
         if thread_id is not None:
             await self.thread(backend, thread_id, "read")
-        return body.model_copy(update={"metadata": value.get("metadata")})
+        return body.model_copy(
+            update={"metadata": value.get("metadata"), "config": self._with_user(body.config)}
+        )
 
 
 def _value(record: Mapping[str, Any]) -> Callable[[], Awaitable[Mapping[str, Any]]]:
