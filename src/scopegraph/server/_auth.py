@@ -328,6 +328,11 @@ class CustomAuth:
 
     # -- authentication ----------------------------------------------------------------
 
+    @property
+    def wants_path_params(self) -> bool:
+        """The authenticate handler asks for ``path_params`` (found by matching routes)."""
+        return "path_params" in self._params
+
     async def authenticate(self, scope: Scope, path_params: dict[str, str]) -> Context:
         """The request's user (``AccessError`` with the status to answer)."""
         args = _arguments(scope, self._params, path_params)
@@ -488,7 +493,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            ctx = await self.auth.authenticate(scope, self._path_params(scope))
+            params = self._path_params(scope) if self.auth.wants_path_params else {}
+            ctx = await self.auth.authenticate(scope, params)
         except AccessError as exc:
             name = {401: "Unauthorized", 403: "Forbidden"}.get(exc.status, "HTTPError")
             response = error_response(exc.status, name, exc.message)

@@ -1,0 +1,93 @@
+"""Custom auth in ``create_app`` served in-process by hypercorn, under asyncio and under
+trio: a plain ``def`` authenticate handler (run in a worker thread), the owner filter of
+the global handler, and the user in the node's config."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from langgraph_sdk import Auth
+
+from _auth_app import graph as whoami
+from _server import free_port
+from scopegraph.checkpoint import SqliteSaver
+from scopegraph.server import create_app
+from test_server_trio import serve, wait_until_serving
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.filterwarnings("ignore:Async generator 'http(core|x)[.]:ResourceWarning"),
+]
+
+
+def make_auth() -> Auth:
+    auth = Auth()
+
+    @auth.authenticate
+    def authenticate(
+        headers: dict[bytes, bytes],
+        method: str,
+        path: str,
+        path_params: dict[str, str],
+        query_params: Any,
+    ) -> Any:
+        if "deny" in query_params:
+            raise Auth.exceptions.HTTPException(403, detail=f"denied {path_params}")
+        token = headers.get(b"x-user")
+        if token is None:
+            raise Auth.exceptions.HTTPException(detail=f"{method} {path}: who are you?")
+        return (["p"], {"identity": token.decode()})
+
+    @auth.on
+    async def owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, Any]:
+        value.setdefault("metadata", {})["owner"] = ctx.user.identity
+        return {"owner": ctx.user.identity}
+
+    return auth
+
+
+async def test_custom_auth_on_both_backends(anyio_backend: str, tmp_path: Path) -> None:
+    app = create_app(
+        {"whoami": whoami},
+        SqliteSaver(tmp_path / "checkpoints.db"),
+        database=str(tmp_path / "server.db"),
+        auth=make_auth(),
+    )
+    port = free_port()
+    shutdown = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(serve, app, port, shutdown, anyio_backend))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http)
+            anonymous = await http.post("/threads", json={})
+            assert anonymous.status_code == 401
+            assert anonymous.json()["detail"] == "POST /threads: who are you?"
+            ann = {"x-user": "ann"}
+            tid = (await http.post("/threads", json={}, headers=ann)).json()["thread_id"]
+            done = await http.post(
+                f"/threads/{tid}/runs/wait",
+                json={"assistant_id": "whoami", "input": {}},
+                headers=ann,
+            )
+            assert done.json()["seen"] == {
+                "identity": "ann",
+                "item": "ann",
+                "display_name": "ann",
+                "user_id": "ann",
+                "permissions": ["p"],
+            }
+            other = {"x-user": "ben"}
+            assert (await http.get(f"/threads/{tid}", headers=other)).status_code == 404
+            found = await http.post("/threads/search", json={}, headers=other)
+            assert found.json() == []
+            mine = await http.post("/threads/search", json={}, headers=ann)
+            assert [t["thread_id"] for t in mine.json()] == [tid]
+            denied = await http.get(f"/threads/{tid}/history?deny=1", headers=ann)
+            assert denied.status_code == 403
+            assert denied.json()["detail"] == f"denied {{'thread_id': '{tid}'}}"
+        shutdown.set()
