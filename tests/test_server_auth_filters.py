@@ -4,11 +4,13 @@ and the refusals when loading an ``Auth`` object."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph_sdk import Auth
+from pydantic import BaseModel
 
 from scopegraph.server._auth import CustomAuth, Visible, _user_of, compile_filter, load_auth
 from scopegraph.server._auth_user import AuthUser, restore_user
@@ -86,6 +88,12 @@ class Member:
     permissions = ("read",)
 
 
+class ModelUser(BaseModel):
+    identity: str
+    joined: datetime.date
+    permissions: list[str] = ["write"]
+
+
 @pytest.mark.parametrize(
     ("result", "identity", "permissions", "display_name"),
     [
@@ -94,6 +102,7 @@ class Member:
         ({"identity": "u3", "display_name": "U Three"}, "u3", [], "U Three"),
         ((["p"], "u4"), "u4", ["p"], "u4"),
         (Member(), "m1", ["read"], "Member One"),
+        (ModelUser(identity="p1", joined=datetime.date(2026, 1, 2)), "p1", ["write"], "p1"),
     ],
 )
 def test_what_an_authenticate_handler_returns_becomes_a_user(
@@ -104,6 +113,8 @@ def test_what_an_authenticate_handler_returns_becomes_a_user(
     assert perms == permissions == user.permissions
     assert user.display_name == display_name
     assert user.is_authenticated is True
+    if isinstance(result, ModelUser):  # JSON values: the run's record can keep them
+        assert user.joined == "2026-01-02"
 
 
 def test_an_authenticate_result_without_identity_is_refused() -> None:

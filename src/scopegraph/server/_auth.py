@@ -84,8 +84,7 @@ _PARAMETERS = (
 """What an ``@auth.authenticate`` handler may ask for, by name (LangGraph's list, but
 ``body``, which LangGraph's server lists and never passes)."""
 
-USER_KEYS = ("langgraph_auth_user", "langgraph_auth_user_id", "langgraph_auth_permissions")
-"""The run's ``config["configurable"]`` keys that carry the request's user (LangGraph's)."""
+# -- the user ----------------------------------------------------------------------------
 
 
 def _user_of(result: Any) -> tuple[AuthUser, list[str]]:
@@ -107,14 +106,12 @@ def _user_of(result: Any) -> tuple[AuthUser, list[str]]:
         fields = dict(user)
     elif hasattr(user, "identity"):
         fields = {}
-        for method in ("model_dump", "dict"):
-            dump = getattr(user, method, None)
-            if callable(dump):
-                try:
-                    fields = dict(dump())
-                except TypeError:
-                    continue
-                break
+        model_dump = getattr(user, "model_dump", None)
+        as_dict = getattr(user, "dict", None)
+        if callable(model_dump):  # a pydantic model: its fields as JSON values
+            fields = dict(model_dump(mode="json"))
+        elif callable(as_dict):
+            fields = dict(as_dict())
         fields["identity"] = user.identity
         for name in ("is_authenticated", "display_name"):
             if hasattr(user, name):
