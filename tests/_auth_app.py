@@ -8,6 +8,7 @@ user creates and filters every read and search by it), plus a few handlers that 
   no or another token: 401 ``Invalid token``;
 - ``threads.delete`` returns False (403) for a user without ``delete``;
   ``assistants.delete`` raises ``HTTPException(451)`` for one;
+- ``threads.create_run`` replaces an input ``{"note": "stamp"}``;
 - ``store``: each user's items live under their identity (the namespace is rewritten).
 
 ``whoami`` is a graph whose node returns what ``config["configurable"]`` says of the user.
@@ -52,6 +53,15 @@ async def add_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[
     return filters
 
 
+@auth.on.threads.create_run
+async def stamp_runs(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> Any:
+    """The owner, as for everything else; and an input ``{"note": "stamp"}`` is replaced
+    (a handler's changes to the run's kwargs are the run's)."""
+    if (value["kwargs"].get("input") or {}).get("note") == "stamp":
+        value["kwargs"]["input"] = {"note": f"stamped for {ctx.user.identity}"}
+    return await add_owner(ctx, value)  # type: ignore[arg-type]
+
+
 @auth.on.threads.delete
 async def delete_own_threads(ctx: Auth.types.AuthContext, value: Any) -> Any:
     if "delete" not in ctx.permissions:
@@ -79,6 +89,7 @@ async def scope_store(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Non
 
 class State(TypedDict, total=False):
     seen: dict[str, Any]
+    note: str
 
 
 def whoami(state: State, config: RunnableConfig) -> State:
@@ -91,6 +102,7 @@ def whoami(state: State, config: RunnableConfig) -> State:
             "display_name": user.display_name,
             "user_id": configurable["langgraph_auth_user_id"],
             "permissions": list(configurable["langgraph_auth_permissions"]),
+            "note": state.get("note"),
         }
     }
 

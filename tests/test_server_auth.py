@@ -165,6 +165,7 @@ async def test_a_run_sees_its_user_and_only_its_user_reaches_it(alice: Any, bob:
         "display_name": "alice",
         "user_id": "alice",
         "permissions": ["delete"],
+        "note": None,
     }
     rid = run["run_id"]
     for attempt in (
@@ -195,6 +196,12 @@ async def test_a_thread_a_run_creates_is_its_users(alice: Any, bob: Any) -> None
     assert (await alice.threads.get(tid))["metadata"]["owner"] == "alice"
     with pytest.raises(NotFoundError):
         await bob.threads.get(tid)
+
+
+async def test_a_create_run_handler_changes_the_runs_input(alice: Any) -> None:
+    values = await alice.runs.wait(None, "whoami", input={"note": "stamp"})
+    assert values["seen"]["note"] == "stamped for alice"
+    assert values["note"] == "stamped for alice"
 
 
 async def test_carol_display_name_reaches_the_graph(carol: Any) -> None:

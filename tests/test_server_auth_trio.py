@@ -80,6 +80,7 @@ async def test_custom_auth_on_both_backends(anyio_backend: str, tmp_path: Path) 
                 "display_name": "ann",
                 "user_id": "ann",
                 "permissions": ["p"],
+                "note": None,
             }
             other = {"x-user": "ben"}
             assert (await http.get(f"/threads/{tid}", headers=other)).status_code == 404

@@ -679,15 +679,15 @@ class Access:
                 _value(assistant),
                 f"assistant {body.assistant_id}",
             )
-        changed = {
-            key: kwargs[key]
-            for key in ("input", "command", "config", "context")
-            if kwargs.get(key) is not getattr(body, key)
-        }
-        config = self._with_user(changed.get("config", body.config))
-        return body.model_copy(
-            update={**changed, "metadata": value.get("metadata"), "config": config}
-        )
+        # what the handler left in value["kwargs"] and value["metadata"] is the run's, as
+        # on LangGraph's server (which stores those two objects)
+        given = body.model_dump(exclude_unset=True)
+        for key, kwarg in (value.get("kwargs") or {}).items():
+            if key in RunCreate.model_fields and kwarg is not getattr(body, key, None):
+                given[key] = kwarg.model_dump() if hasattr(kwarg, "model_dump") else kwarg
+        given["metadata"] = value.get("metadata")
+        given["config"] = self._with_user(given.get("config"))
+        return RunCreate.model_validate(given)
 
     def _with_user(self, config: dict[str, Any] | None) -> dict[str, Any]:
         """``config`` with the request's user in its configurable (LangGraph's keys)."""
