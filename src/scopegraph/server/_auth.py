@@ -49,7 +49,7 @@ from ._auth_user import AuthUser
 from ._domain import Backend
 from ._errors import AccessError, ConflictError, InvalidRequestError, NotFoundError
 from ._http import error_response
-from ._models import CronCreate, RunCreate
+from ._models import AssistantCreate, AssistantPatch, CronCreate, RunCreate
 from ._store import _contains as contains
 
 __all__ = (
@@ -729,6 +729,49 @@ class Access:
             f"assistant {assistant_id}",
         )
 
+    async def create_assistant(self, backend: Backend, body: AssistantCreate) -> AssistantCreate:
+        """A new assistant, after the ``assistants.create`` handler: what it leaves in the
+        value's ``config``, ``context`` and ``metadata`` is the assistant's (LangGraph's
+        server stores those objects); an existing one of that id that the user may not
+        see is a conflict (409)."""
+        value: dict[str, Any] = {
+            "assistant_id": body.assistant_id,
+            "graph_id": body.graph_id,
+            "config": dict(body.config or {}),
+            "context": dict(body.context or {}),
+            "metadata": dict(body.metadata or {}),
+            "if_exists": body.if_exists or "raise",
+            "name": body.name,
+        }
+        visible = await self.check("assistants", "create", value)
+        if visible is not None and body.assistant_id is not None:
+            try:
+                existing = await backend.assistants.get(body.assistant_id)
+            except NotFoundError:
+                existing = None
+            if existing is not None and (
+                visible is NOTHING or not visible.allows(existing.get("metadata"))
+            ):
+                raise ConflictError(f"assistant {body.assistant_id} already exists")
+        return body.model_copy(update=_kept(body, value, ("config", "context", "metadata")))
+
+    async def update_assistant(
+        self, backend: Backend, assistant_id: str, body: AssistantPatch
+    ) -> AssistantPatch:
+        """An assistant's update, after the ``assistants.update`` handler (404 unless the
+        assistant is the user's to see; its changes to ``config``, ``context`` and
+        ``metadata`` are the update's)."""
+        value: dict[str, Any] = {
+            "assistant_id": assistant_id,
+            "graph_id": body.graph_id,
+            "config": dict(body.config or {}),
+            "context": dict(body.context or {}),
+            "metadata": dict(body.metadata or {}),
+            "name": body.name,
+        }
+        await self.assistant(backend, assistant_id, "update", value)
+        return body.model_copy(update=_kept(body, value, ("config", "context", "metadata")))
+
     async def cron(
         self, backend: Backend, cron_id: str, action: str, value: dict[str, Any] | None = None
     ) -> None:
@@ -769,6 +812,16 @@ class Access:
         return body.model_copy(
             update={"metadata": value.get("metadata"), "config": self._with_user(body.config)}
         )
+
+
+def _kept(body: Any, value: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of ``keys`` a handler changed in ``value`` (a copy of the body's, where
+    an absent one is empty): what the request keeps of the handler's changes."""
+    return {
+        key: value.get(key)
+        for key in keys
+        if value.get(key) != (getattr(body, key) or {}) or getattr(body, key) is not None
+    }
 
 
 def _value(record: Mapping[str, Any]) -> Callable[[], Awaitable[Mapping[str, Any]]]:

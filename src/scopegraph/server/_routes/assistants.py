@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from .._auth import NOTHING, Searched
 from .._domain import Backend
-from .._errors import ConflictError, NotFoundError
 from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
@@ -33,19 +32,7 @@ async def create_assistant(body: AssistantCreate, request: Request) -> dict[str,
     backend = backend_of(request)
     access = access_of(request)
     if access is not None:
-        value = body.model_dump()
-        value["metadata"] = dict(body.metadata or {})
-        visible = await access.check("assistants", "create", value)
-        if visible is not None and body.assistant_id is not None:
-            try:  # one of that id the user may not see: a conflict, as LangGraph's
-                existing = await backend.assistants.get(body.assistant_id)
-            except NotFoundError:
-                existing = None
-            if existing is not None and (
-                visible is NOTHING or not visible.allows(existing.get("metadata"))
-            ):
-                raise ConflictError(f"assistant {body.assistant_id} already exists")
-        body = body.model_copy(update={"metadata": value.get("metadata")})
+        body = await access.create_assistant(backend, body)
     return await backend.assistants.create(body)
 
 
@@ -100,11 +87,7 @@ async def patch_assistant(
     backend = backend_of(request)
     access = access_of(request)
     if access is not None:
-        value = {"assistant_id": assistant_id, **body.model_dump(exclude_unset=True)}
-        value["metadata"] = dict(body.metadata or {})
-        await access.assistant(backend, assistant_id, "update", value)
-        if body.metadata is not None or value["metadata"]:
-            body = body.model_copy(update={"metadata": value["metadata"]})
+        body = await access.update_assistant(backend, assistant_id, body)
     return await backend.assistants.update(assistant_id, body)
 
 
