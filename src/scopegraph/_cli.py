@@ -147,7 +147,7 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         "--config",
         default=None,
         metavar="FILE",
-        help=f"serve the graphs (and env, dependencies, http) of this {LANGGRAPH_JSON} "
+        help=f"serve the graphs (and env, dependencies, http, auth) of this {LANGGRAPH_JSON} "
         f"instead of ./{LANGGRAPH_JSON}",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
