@@ -290,6 +290,7 @@ async def test_an_assistant_is_its_creators_only(alice: Any, bob: Any, carol: An
         await carol.assistants.delete(aid)
     assert status_of(kept) == 451
     assert kept.value.response.json()["detail"] == "assistants are kept for audit"
+    assert kept.value.response.json()["error"] == "HTTPError"
     assert kept.value.response.headers["x-audit"] == "1"
     await alice.assistants.delete(aid)
     with pytest.raises(NotFoundError):

@@ -493,8 +493,7 @@ class AuthMiddleware:
             params = self._path_params(scope) if self.auth.wants_path_params else {}
             ctx = await self.auth.authenticate(scope, params)
         except AccessError as exc:
-            name = {401: "Unauthorized", 403: "Forbidden"}.get(exc.status, "HTTPError")
-            response = error_response(exc.status, name, exc.message)
+            response = error_response(exc.status, exc.code, exc.message)
             response.headers.update(exc.headers)
             await response(scope, receive, send)
             return

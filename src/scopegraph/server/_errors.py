@@ -79,6 +79,7 @@ class AccessError(ServerError):
     def __init__(
         self, status: int, message: str, *, headers: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(message, code={401: "Unauthorized", 403: "Forbidden"}.get(status))
+        names = {401: "Unauthorized", 403: "Forbidden", 500: "InternalServerError"}
+        super().__init__(message, code=names.get(status, "HTTPError"))
         self.status = status
         self.headers = dict(headers or {})
