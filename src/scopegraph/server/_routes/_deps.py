@@ -6,13 +6,15 @@ of the route (``make bench-server`` measures it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 
-from .._auth import CONTEXT_KEY, Access
+from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
 from .._settings import ServerSettings
 
-__all__ = ("access_of", "backend_of", "settings_of")
+__all__ = ("access_of", "backend_of", "searched", "settings_of")
 
 
 def backend_of(request: Request) -> Backend:
@@ -34,3 +36,21 @@ def access_of(request: Request) -> Access | None:
     if auth is None:
         return None
     return Access(auth, request.scope[CONTEXT_KEY])
+
+
+async def searched(
+    request: Request,
+    resource: str,
+    metadata: dict[str, Any] | None,
+    *,
+    action: str = "search",
+    **value: Any,
+) -> Searched:
+    """A search's (or count's) metadata filter: as given without custom auth; else after
+    the ``<resource>.<action>`` handler, with its filter folded in (:data:`NOTHING`: the
+    user can find nothing). ``value``: the rest of what the handler is shown."""
+    access = access_of(request)
+    if access is None:
+        return metadata
+    value = {**value, "metadata": dict(metadata or {})}
+    return await access.search(resource, value, action=action)

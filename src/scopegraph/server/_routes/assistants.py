@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
-from .._auth import NOTHING, Searched
+from .._auth import NOTHING
 from .._domain import Backend
 from .._http import JSONResponse, page_response
 from .._models import (
@@ -20,7 +20,7 @@ from .._models import (
     AssistantVersionsQuery,
 )
 from .._wire import graph_json, schemas_json
-from ._deps import access_of, backend_of
+from ._deps import access_of, backend_of, searched
 
 __all__ = ("router",)
 
@@ -41,15 +41,20 @@ async def search_assistants(
     request: Request, body: Annotated[AssistantSearch | None, Body()] = None
 ) -> Response:
     body = body or AssistantSearch()
-    searched = await _searched(
-        request, body.metadata, graph_id=body.graph_id, limit=body.limit, offset=body.offset
+    metadata = await searched(
+        request,
+        "assistants",
+        body.metadata,
+        graph_id=body.graph_id,
+        limit=body.limit,
+        offset=body.offset,
     )
-    if searched is NOTHING:
+    if metadata is NOTHING:
         return page_response([], None, body.offset)
     found, following = await backend_of(request).assistants.search(
         graph_id=body.graph_id,
         name=body.name,
-        metadata=searched,
+        metadata=metadata,
         limit=body.limit,
         offset=body.offset,
         sort_by=body.sort_by,
@@ -64,11 +69,11 @@ async def count_assistants(
     request: Request, body: Annotated[AssistantCount | None, Body()] = None
 ) -> int:
     body = body or AssistantCount()
-    searched = await _searched(request, body.metadata, graph_id=body.graph_id)
-    if searched is NOTHING:
+    metadata = await searched(request, "assistants", body.metadata, graph_id=body.graph_id)
+    if metadata is NOTHING:
         return 0
     return await backend_of(request).assistants.count(
-        graph_id=body.graph_id, name=body.name, metadata=searched
+        graph_id=body.graph_id, name=body.name, metadata=metadata
     )
 
 
@@ -110,14 +115,12 @@ async def get_versions(
 ) -> list[dict[str, Any]]:
     body = body or AssistantVersionsQuery()
     backend = backend_of(request)
-    metadata = body.metadata
-    access = access_of(request)
-    if access is not None:  # LangGraph's: the read filter applies to each version
-        value = {"assistant_id": assistant_id, "metadata": dict(metadata or {})}
-        searched = await access.search("assistants", value, action="read")
-        if searched is NOTHING:
-            return []
-        metadata = searched
+    # LangGraph's: the read filter applies to each version
+    metadata = await searched(
+        request, "assistants", body.metadata, action="read", assistant_id=assistant_id
+    )
+    if metadata is NOTHING:
+        return []
     return await backend.assistants.versions(assistant_id, metadata, body.limit, body.offset)
 
 
@@ -189,12 +192,3 @@ async def _authorize(request: Request, backend: Backend, assistant_id: str, acti
     access = access_of(request)
     if access is not None:
         await access.assistant(backend, assistant_id, action)
-
-
-async def _searched(request: Request, metadata: dict[str, Any] | None, **value: Any) -> Searched:
-    """A search's metadata filter, narrowed by custom auth (:data:`NOTHING`: the user
-    can see none)."""
-    access = access_of(request)
-    if access is None:
-        return metadata
-    return await access.search("assistants", {**value, "metadata": dict(metadata or {})})

@@ -13,7 +13,7 @@ from .._domain import Backend
 from .._http import JSONResponse, page_response
 from .._models import CronCount, CronCreate, CronPatch, CronSearch
 from .._webhook import check_url
-from ._deps import access_of, backend_of, settings_of
+from ._deps import access_of, backend_of, searched, settings_of
 
 __all__ = ("router",)
 
@@ -51,22 +51,17 @@ async def search_crons(
     request: Request, body: Annotated[CronSearch | None, Body()] = None
 ) -> Response:
     body = body or CronSearch()
-    metadata = body.metadata
-    access = access_of(request)
-    if access is not None:
-        searched = await access.search(
-            "crons",
-            {
-                "assistant_id": body.assistant_id,
-                "thread_id": body.thread_id,
-                "metadata": dict(metadata or {}),
-                "limit": body.limit,
-                "offset": body.offset,
-            },
-        )
-        if searched is NOTHING:
-            return page_response([], None, body.offset)
-        metadata = searched
+    metadata = await searched(
+        request,
+        "crons",
+        body.metadata,
+        assistant_id=body.assistant_id,
+        thread_id=body.thread_id,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    if metadata is NOTHING:
+        return page_response([], None, body.offset)
     found, following = await backend_of(request).crons.search(
         assistant_id=body.assistant_id,
         thread_id=body.thread_id,
@@ -84,18 +79,11 @@ async def search_crons(
 @router.post("/runs/crons/count")
 async def count_crons(request: Request, body: Annotated[CronCount | None, Body()] = None) -> int:
     body = body or CronCount()
-    metadata = body.metadata
-    access = access_of(request)
-    if access is not None:
-        value = {
-            "assistant_id": body.assistant_id,
-            "thread_id": body.thread_id,
-            "metadata": dict(metadata or {}),
-        }
-        searched = await access.search("crons", value)
-        if searched is NOTHING:
-            return 0
-        metadata = searched
+    metadata = await searched(
+        request, "crons", body.metadata, assistant_id=body.assistant_id, thread_id=body.thread_id
+    )
+    if metadata is NOTHING:
+        return 0
     return await backend_of(request).crons.count(
         assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=metadata
     )

@@ -23,7 +23,7 @@ from .._models import (
     ThreadSearch,
     refuse_unsupported,
 )
-from ._deps import access_of, backend_of
+from ._deps import access_of, backend_of, searched
 
 __all__ = ("router",)
 
@@ -54,14 +54,9 @@ async def count_threads(
     request: Request, body: Annotated[ThreadCount | None, Body()] = None
 ) -> int:
     body = body or ThreadCount()
-    metadata = body.metadata
-    access = access_of(request)
-    if access is not None:
-        value = {"metadata": dict(metadata or {}), "values": {}, "status": body.status}
-        searched = await access.search("threads", value)
-        if searched is NOTHING:
-            return 0
-        metadata = searched
+    metadata = await searched(request, "threads", body.metadata, values={}, status=body.status)
+    if metadata is NOTHING:
+        return 0
     return await backend_of(request).count_threads(metadata, body.status)
 
 
@@ -82,20 +77,17 @@ async def search_threads(
 ) -> list[dict[str, Any]]:
     body = body or ThreadSearch()
     backend = backend_of(request)
-    metadata = body.metadata
-    access = access_of(request)
-    if access is not None:
-        value = {
-            "metadata": dict(metadata or {}),
-            "values": {},
-            "status": body.status,
-            "limit": body.limit,
-            "offset": body.offset,
-        }
-        searched = await access.search("threads", value)
-        if searched is NOTHING:
-            return []
-        metadata = searched
+    metadata = await searched(
+        request,
+        "threads",
+        body.metadata,
+        values={},
+        status=body.status,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    if metadata is NOTHING:
+        return []
     return await backend.search_threads(metadata, body.status, body.limit, body.offset)
 
 
