@@ -570,6 +570,16 @@ class Access:
         narrowed = visible.narrow(metadata)
         return NOTHING if narrowed is None else narrowed
 
+    async def on(self, backend: Backend, resource: str, record_id: str, action: str) -> None:
+        """Authorize ``action`` on a thread (also for its runs, state and history), an
+        assistant or a cron: 404 when it is not the user's to see."""
+        if resource == "threads":
+            await self.thread(backend, record_id, action)
+        elif resource == "assistants":
+            await self.assistant(backend, record_id, action)
+        else:
+            await self.cron(backend, record_id, action)
+
     # -- threads -------------------------------------------------------------------------
 
     async def thread(

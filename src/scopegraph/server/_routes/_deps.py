@@ -6,7 +6,7 @@ of the route (``make bench-server`` measures it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 
@@ -14,7 +14,7 @@ from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
 from .._settings import ServerSettings
 
-__all__ = ("access_of", "backend_of", "searched", "settings_of")
+__all__ = ("access_of", "authorize", "backend_of", "searched", "settings_of")
 
 
 def backend_of(request: Request) -> Backend:
@@ -54,3 +54,16 @@ async def searched(
         return metadata
     value = {**value, "metadata": dict(metadata or {})}
     return await access.search(resource, value, action=action)
+
+
+async def authorize(
+    request: Request,
+    resource: Literal["threads", "assistants", "crons"],
+    record_id: str,
+    action: str,
+) -> None:
+    """Custom auth, when the app has it: ``action`` on the thread (a run's is its
+    thread's), assistant or cron (404 if it is not the user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.on(backend_of(request), resource, record_id, action)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
-from .._domain import Backend
 from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
@@ -20,7 +19,7 @@ from .._models import (
     AssistantVersionsQuery,
 )
 from .._wire import graph_json, schemas_json
-from ._deps import access_of, backend_of, searched
+from ._deps import access_of, authorize, backend_of, searched
 
 __all__ = ("router",)
 
@@ -80,7 +79,7 @@ async def count_assistants(
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, assistant_id, "read")
+    await authorize(request, "assistants", assistant_id, "read")
     return await backend.assistants.get(assistant_id)
 
 
@@ -101,7 +100,7 @@ async def delete_assistant(
     assistant_id: str, request: Request, delete_threads: bool = False
 ) -> Response:
     backend = backend_of(request)
-    await _authorize(request, backend, assistant_id, "delete")
+    await authorize(request, "assistants", assistant_id, "delete")
     deleted = await backend.assistants.delete(assistant_id)
     await backend.assistant_deleted(deleted, delete_threads=delete_threads)
     return Response(status_code=204)
@@ -136,7 +135,7 @@ async def set_latest(assistant_id: str, body: AssistantLatest, request: Request)
 
 async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, assistant_id, "read")
+    await authorize(request, "assistants", assistant_id, "read")
     graph_id = (await backend.assistants.get(assistant_id))["graph_id"]
     return graph_id, backend.graphs.graphs[graph_id]
 
@@ -184,11 +183,3 @@ async def _subgraphs(
         schemas.pop("graph_id")
         out[ns] = schemas
     return out
-
-
-async def _authorize(request: Request, backend: Backend, assistant_id: str, action: str) -> None:
-    """Custom auth, when the app has it: ``action`` on the assistant (404 if it is not
-    the user's to see)."""
-    access = access_of(request)
-    if access is not None:
-        await access.assistant(backend, assistant_id, action)

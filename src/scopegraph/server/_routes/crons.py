@@ -9,11 +9,10 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
-from .._domain import Backend
 from .._http import JSONResponse, page_response
 from .._models import CronCount, CronCreate, CronPatch, CronSearch
 from .._webhook import check_url
-from ._deps import access_of, backend_of, searched, settings_of
+from ._deps import access_of, authorize, backend_of, searched, settings_of
 
 __all__ = ("router",)
 
@@ -92,7 +91,7 @@ async def count_crons(request: Request, body: Annotated[CronCount | None, Body()
 @router.get("/runs/crons/{cron_id}")
 async def get_cron(cron_id: str, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, cron_id, "read")
+    await authorize(request, "crons", cron_id, "read")
     return await backend.crons.get(cron_id)
 
 
@@ -112,14 +111,6 @@ async def patch_cron(cron_id: str, body: CronPatch, request: Request) -> dict[st
 @router.delete("/runs/crons/{cron_id}", status_code=204)
 async def delete_cron(cron_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await _authorize(request, backend, cron_id, "delete")
+    await authorize(request, "crons", cron_id, "delete")
     await backend.crons.delete(cron_id)
     return Response(status_code=204)
-
-
-async def _authorize(request: Request, backend: Backend, cron_id: str, action: str) -> None:
-    """Custom auth, when the app has it: ``action`` on the cron (404 if it is not the
-    user's to see)."""
-    access = access_of(request)
-    if access is not None:
-        await access.cron(backend, cron_id, action)

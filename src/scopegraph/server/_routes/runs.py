@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from .._domain import Backend, run_location
 from .._http import JSONResponse, event_stream_response
 from .._models import RunCreate, RunsCancel, RunStatus, refuse_unsupported, stream_filter
-from ._deps import access_of, backend_of, settings_of
+from ._deps import access_of, authorize, backend_of, settings_of
 
 __all__ = ("router",)
 
@@ -27,14 +27,6 @@ async def _authorized(
     if access is None:
         return body
     return await access.run(backend, thread_id, body)
-
-
-async def _on_thread(request: Request, backend: Backend, thread_id: str, action: str) -> None:
-    """Custom auth, when the app has it: ``action`` on the run's thread (404 if it is
-    not the user's to see)."""
-    access = access_of(request)
-    if access is not None:
-        await access.thread(backend, thread_id, action)
 
 
 async def _create(request: Request, thread_id: str | None, body: RunCreate) -> Response:
@@ -144,14 +136,14 @@ async def list_runs(
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(thread_id: str, run_id: str, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
-    await _on_thread(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     return await backend.get_run(thread_id, run_id)
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
 async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await _on_thread(request, backend, thread_id, "delete")
+    await authorize(request, "threads", thread_id, "delete")
     await backend.delete_run(thread_id, run_id)
     return Response(status_code=204)
 
@@ -159,7 +151,7 @@ async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
 async def join_run(thread_id: str, run_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await _on_thread(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     return JSONResponse(await backend.join_run(thread_id, run_id))
 
 
@@ -173,7 +165,7 @@ async def join_stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     backend = backend_of(request)
-    await _on_thread(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     stream = await backend.join_stream(
         thread_id,
         run_id,
@@ -193,7 +185,7 @@ async def cancel_run(
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
     backend = backend_of(request)
-    await _on_thread(request, backend, thread_id, "update")
+    await authorize(request, "threads", thread_id, "update")
     final = await backend.cancel_run(thread_id, run_id, wait=wait, action=action)
     if not wait:
         return Response(status_code=202)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
-from .._domain import Backend
 from .._graphs import check_id
 from .._http import JSONResponse
 from .._models import (
@@ -23,7 +22,7 @@ from .._models import (
     ThreadSearch,
     refuse_unsupported,
 )
-from ._deps import access_of, backend_of, searched
+from ._deps import access_of, authorize, backend_of, searched
 
 __all__ = ("router",)
 
@@ -94,7 +93,7 @@ async def search_threads(
 @router.get("/{thread_id}")
 async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     return await backend.get_thread(thread_id)
 
 
@@ -123,7 +122,7 @@ async def copy_thread(thread_id: str, request: Request) -> dict[str, Any]:
 @router.delete("/{thread_id}", status_code=204)
 async def delete_thread(thread_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "delete")
+    await authorize(request, "threads", thread_id, "delete")
     await backend.delete_thread(thread_id)
     return Response(status_code=204)
 
@@ -140,7 +139,7 @@ async def get_state(
     refuse_unsupported("subgraphs", subgraphs, False)
     refuse_unsupported("select", select)
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     return await backend.graphs.state(await backend.thread(thread_id), None)
 
 
@@ -155,7 +154,7 @@ async def get_state_at(
     refuse_unsupported("subgraphs", subgraphs, False)
     refuse_unsupported("select", select)
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     return await backend.graphs.state(await backend.thread(thread_id), checkpoint_id)
 
 
@@ -164,7 +163,7 @@ async def get_state_checkpoint(
     thread_id: str, body: StateCheckpoint, request: Request
 ) -> dict[str, Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return await backend.graphs.state(thread, body.checkpoint.get("checkpoint_id"))
 
@@ -185,7 +184,7 @@ async def post_history(
 ) -> list[Any]:
     body = body or HistoryQuery()
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return await backend.graphs.history(thread, body.limit, body.before, body.metadata)
 
@@ -198,14 +197,6 @@ async def get_history(
     before: str | None = None,
 ) -> list[Any]:
     backend = backend_of(request)
-    await _authorize(request, backend, thread_id, "read")
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return await backend.graphs.history(thread, limit, before, None)
-
-
-async def _authorize(request: Request, backend: Backend, thread_id: str, action: str) -> None:
-    """Custom auth, when the app has it: ``action`` on the thread (404 if not the
-    user's to see)."""
-    access = access_of(request)
-    if access is not None:
-        await access.thread(backend, thread_id, action)
