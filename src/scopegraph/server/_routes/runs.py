@@ -127,9 +127,9 @@ async def list_runs(
     refuse_unsupported("select", select)
     backend = backend_of(request)
     access = access_of(request)
-    if access is not None:
-        value = {"thread_id": thread_id, "metadata": {}}
-        await access.thread(backend, thread_id, "search", value)
+    if access is not None:  # LangGraph's: the thread (read), then its runs (search)
+        await access.thread(backend, thread_id, "read")
+        await access.thread(backend, thread_id, "search", {"thread_id": thread_id, "metadata": {}})
     return await backend.list_runs(thread_id, limit, offset, status)
 
 
