@@ -278,6 +278,7 @@ async def test_an_assistant_is_its_creators_only(alice: Any, bob: Any, carol: An
         bob.runs.wait(None, aid, input={}),
     ):
         await refused(attempt)
+    await refused(bob.assistants.create("whoami", assistant_id=aid, if_exists="do_nothing"), 409)
     assert await bob.assistants.search(metadata={"team": "a"}) == []
     assert await bob.assistants.count(metadata={"team": "a"}) == 0
     assert await bob.assistants.get_versions(aid) == []
