@@ -344,20 +344,20 @@ def hello() -> dict[str, str]:
 
 
 def test_a_langgraph_json_project_with_auth_runs_unchanged(tmp_path: Path) -> None:
-    """LangGraph's documented project layout: graphs, env, http.app and auth.path (relative
-    to the file), as ``langgraph dev`` serves it."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "agent.py").write_text(APP.read_text())
-    (tmp_path / "src" / "webapp.py").write_text(HTTP_APP)
+    """LangGraph's documented project layout: graphs, env, http.app and auth.path (here a
+    module path, found from the file's folder), as ``langgraph dev`` serves it."""
+    (tmp_path / "my_agent").mkdir()
+    (tmp_path / "my_agent" / "agent.py").write_text(APP.read_text())
+    (tmp_path / "my_agent" / "webapp.py").write_text(HTTP_APP)
     (tmp_path / ".env").write_text("UNUSED=1\n")
     (tmp_path / "langgraph.json").write_text(
         json.dumps(
             {
                 "dependencies": ["."],
-                "graphs": {"whoami": "./src/agent.py:graph"},
+                "graphs": {"whoami": "./my_agent/agent.py:graph"},
                 "env": ".env",
-                "http": {"app": "./src/webapp.py:app"},
-                "auth": {"path": "./src/agent.py:auth", "disable_studio_auth": True},
+                "http": {"app": "./my_agent/webapp.py:app"},
+                "auth": {"path": "my_agent.agent:auth", "disable_studio_auth": True},
             }
         )
     )

@@ -12,9 +12,10 @@ import pytest
 from langgraph_sdk import Auth
 from pydantic import BaseModel
 
-from scopegraph.server._auth import CustomAuth, Visible, _user_of, compile_filter, load_auth
+from scopegraph.server._auth import CustomAuth, Visible, _user_of, compile_filter
 from scopegraph.server._auth_user import AuthUser, restore_user
 from scopegraph.server._errors import AccessError
+from scopegraph.server._serve import load_auth
 
 # -- filters ------------------------------------------------------------------------------
 
@@ -159,5 +160,5 @@ def test_load_auth_names_what_is_missing(tmp_path: Path) -> None:
         load_auth(f"{tmp_path}/a.py:auth")
     with pytest.raises(ValueError, match="is a int; expected a langgraph_sdk Auth"):
         load_auth(f"{tmp_path}/a.py:x")
-    with pytest.raises(ValueError, match=r"expected '\./path/to/file\.py:name'"):
+    with pytest.raises(ValueError, match=r"expected path/to/file\.py:variable"):
         load_auth("no_colon")

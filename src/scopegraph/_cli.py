@@ -631,8 +631,10 @@ def main(argv: list[str] | None = None) -> int:
     args.config_file = None
     args.http_app = None
     args.cors_config = None
-    args.auth_path = getattr(args, "auth", None)
+    args.auth_path = None
     try:
+        if getattr(args, "auth", None):  # a file or a module path, as auth.path takes
+            args.auth_path = _graph_path("auth", args.auth, Path.cwd(), "--auth")
         if args.specs or args.graph:
             if args.config:
                 raise ValueError(

@@ -78,23 +78,20 @@ def create_app(
             (``runtime.store``) that have none of their own. By default one in
             ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
             :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
-        auth: custom auth: a ``langgraph_sdk.Auth`` object (or its
-            ``path/to/file.py:name``), as a ``langgraph.json``'s ``auth.path`` names it;
-            its handlers authenticate every request to the API's resources and authorize
-            each read, search, change and run (:mod:`scopegraph.server._auth`). With
-            ``settings.api_key`` too, a request needs both.
+        auth: custom auth: a ``langgraph_sdk.Auth`` object, as a ``langgraph.json``'s
+            ``auth.path`` names one; its handlers authenticate every request to the API's
+            resources and authorize each read, search, change and run
+            (:mod:`scopegraph.server._auth`). With ``settings.api_key`` too, a request
+            needs both.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
     custom_auth = None
     if auth is not None:
-        from ._auth import CustomAuth, load_auth
+        from ._auth import CustomAuth
 
-        if isinstance(auth, str):
-            custom_auth = load_auth(auth)
-        else:
-            custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
+        custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
         store = open_store(database)

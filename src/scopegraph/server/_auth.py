@@ -1,7 +1,8 @@
 """Custom auth: handlers written with ``langgraph_sdk.Auth``, as LangGraph's server runs them.
 
-A ``langgraph.json``'s ``auth.path`` (or ``scopegraph serve --auth FILE.py:auth``, or
-``create_app(auth=...)``) names an ``Auth`` object. Then:
+A ``langgraph.json``'s ``auth.path`` (or ``scopegraph serve --auth FILE.py:auth``:
+``scopegraph.server._serve.load_auth``), or ``create_app(auth=...)``, gives an ``Auth``
+object. Then:
 
 - **authentication** (:class:`AuthMiddleware`): every request to the API's resources
   (``/threads``, ``/runs``, ``/assistants``, ``/store``; not ``/ok``, ``/info``,
@@ -33,13 +34,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import importlib
-import importlib.util
 import inspect
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import anyio.to_thread
@@ -60,7 +57,6 @@ __all__ = (
     "CustomAuth",
     "Visible",
     "auth_configurable",
-    "load_auth",
 )
 
 log = logging.getLogger("scopegraph.server")
@@ -242,47 +238,6 @@ def _leaf(key: str, value: Any) -> Any:
 
 def _bad_filter(problem: str) -> AccessError:
     return AccessError(500, f"Your auth handler returned an invalid filter: {problem}")
-
-
-# -- loading -----------------------------------------------------------------------------
-
-
-def load_auth(spec: str) -> CustomAuth:
-    """The ``Auth`` object named by ``path/to/file.py:name`` or ``package.module:name``
-    (``ValueError`` naming what is wrong)."""
-    target, sep, name = spec.rpartition(":")
-    if not sep or not target or not name:
-        raise ValueError(f"auth {spec!r}: expected './path/to/file.py:name' or 'module.path:name'")
-    try:
-        if target.endswith(".py") or "/" in target or "\\" in target:
-            file = Path(target)
-            if not file.is_file():
-                raise ValueError(f"auth {spec!r}: no file {target!r}")
-            module_name = f"scopegraph_user_auth_{abs(hash(str(file.resolve())))}"
-            module = sys.modules.get(module_name)
-            if module is None:
-                module_spec = importlib.util.spec_from_file_location(module_name, file)
-                if module_spec is None or module_spec.loader is None:
-                    raise ValueError(f"auth {spec!r}: {target!r} is not a Python file")
-                module = importlib.util.module_from_spec(module_spec)
-                sys.modules[module_name] = module
-                try:
-                    module_spec.loader.exec_module(module)
-                except BaseException:
-                    sys.modules.pop(module_name, None)
-                    raise
-        else:
-            module = importlib.import_module(target)
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(
-            f"auth {spec!r}: importing {target!r} failed: {type(exc).__name__}: {exc}"
-        ) from None
-    obj = getattr(module, name, None)
-    if obj is None:
-        raise ValueError(f"auth {spec!r}: {target!r} defines no {name!r}")
-    return CustomAuth(obj, where=f"auth {spec!r}")
 
 
 # -- the handlers ------------------------------------------------------------------------

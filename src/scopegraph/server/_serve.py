@@ -35,7 +35,14 @@ from ._settings import ServerSettings
 from ._store import StoreError
 from ._tracing import otlp_provider, tracing_wanted
 
-__all__ = ("load_graph", "load_http_app", "mount_http_app", "open_checkpointer", "serve")
+__all__ = (
+    "load_auth",
+    "load_graph",
+    "load_http_app",
+    "mount_http_app",
+    "open_checkpointer",
+    "serve",
+)
 
 log = logging.getLogger("scopegraph.server")
 
@@ -86,6 +93,14 @@ def load_graph(spec: str) -> Any:
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
     )
+
+
+def load_auth(spec: str) -> Any:
+    """The custom auth of ``path/to/file.py:name`` (a ``langgraph_sdk.Auth`` object, as
+    ``auth.path`` of a ``langgraph.json`` names it), ready for ``create_app``."""
+    from ._auth import CustomAuth
+
+    return CustomAuth(_load_attr(spec, "auth"), where=f"auth {spec!r}")
 
 
 def load_http_app(spec: str) -> Any:
@@ -490,8 +505,6 @@ def main_serve(args: Any) -> int:
     auth_spec = getattr(args, "auth_path", None)
     auth = None
     if auth_spec:
-        from ._auth import load_auth
-
         auth = load_auth(auth_spec)
     settings = ServerSettings(
         api_key=api_key(args),
