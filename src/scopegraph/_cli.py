@@ -460,11 +460,10 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
       name must be installed already (nothing is installed);
     - ``http``: ``app`` (a Starlette or FastAPI app, ``./file.py:app``) and ``cors``
       (``CORSMiddleware``'s arguments);
+    - ``auth``: ``path`` (a ``langgraph_sdk.Auth`` object, ``./auth.py:auth`` or
+      ``module.path:auth``) and ``disable_studio_auth``;
     - the keys of ``langgraph build`` (``python_version``, ``dockerfile_lines``, ...) are
       ignored, as ``langgraph dev`` ignores them.
-
-    - ``auth``: ``path`` (a ``langgraph_sdk.Auth`` object, ``./auth.py:auth`` or
-      ``module.path:auth``) and ``disable_studio_auth``.
 
     Any other key, or a setting this server does not have (``auth.openapi``,
     ``store.index``, ``checkpointer.ttl``, ...), raises ``ValueError`` naming it.
