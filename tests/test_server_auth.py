@@ -25,6 +25,7 @@ from _server import Server, running_server
 pytestmark = pytest.mark.anyio
 
 APP = Path(__file__).resolve().parent / "_auth_app.py"
+DOCS_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "custom_auth.py"
 GRAPHS = (f"whoami={APP}:graph",)
 
 
@@ -317,6 +318,28 @@ async def test_store_items_are_scoped_to_their_user(alice: Any, bob: Any) -> Non
 
 
 # -- the configuration ----------------------------------------------------------------------
+
+
+async def test_the_docs_example_keeps_its_users_apart(tmp_path: Path) -> None:
+    args = ["--auth", f"{DOCS_EXAMPLE}:auth"]
+    with running_server(tmp_path, graphs=GRAPHS, extra_args=args) as server:
+        async with (
+            get_client(url=server.url, headers=bearer("user1-token")) as user1,
+            get_client(url=server.url, headers=bearer("user2-token")) as user2,
+            get_client(url=server.url, headers={}) as anonymous,
+        ):
+            thread = await user1.threads.create()
+            tid = thread["thread_id"]
+            assert thread["metadata"] == {"owner": "user1"}
+            values: Any = await user1.runs.wait(tid, "whoami", input={})
+            assert values["seen"]["identity"] == "user1"
+            await user1.store.put_item(["memories"], "m", {"text": "otters"})
+            await refused(user2.threads.get(tid))
+            await refused(user2.runs.list(tid))
+            assert await user2.threads.search() == []
+            assert await user2.store.get_item(["memories"], "m") is None
+            assert (await user1.store.get_item(["memories"], "m"))["value"] == {"text": "otters"}
+            await refused(anonymous.threads.search(), 401)
 
 
 def test_api_key_and_custom_auth_both_apply(tmp_path: Path) -> None:
