@@ -1,6 +1,7 @@
 """Custom auth in ``create_app`` served in-process by hypercorn, under asyncio and under
 trio: a plain ``def`` authenticate handler (run in a worker thread), the owner filter of
-the global handler, and the user in the node's config."""
+the global handler, the user in the node's config, and a ``$contains`` filter that
+shares threads with their participants (reads, searches and counts)."""
 
 from __future__ import annotations
 
@@ -91,4 +92,56 @@ async def test_custom_auth_on_both_backends(anyio_backend: str, tmp_path: Path) 
             denied = await http.get(f"/threads/{tid}/history?deny=1", headers=ann)
             assert denied.status_code == 403
             assert denied.json()["detail"] == f"denied {{'thread_id': '{tid}'}}"
+        shutdown.set()
+
+
+def sharing_auth() -> Auth:
+    """Threads shared by a participants list: ``$contains`` filters."""
+    auth = Auth()
+
+    @auth.authenticate
+    async def authenticate(headers: dict[bytes, bytes]) -> str:
+        return headers[b"x-user"].decode()
+
+    @auth.on.threads.create
+    async def join(ctx: Auth.types.AuthContext, value: Any) -> None:
+        people = value.setdefault("metadata", {}).setdefault("participants", [])
+        if ctx.user.identity not in people:
+            people.append(ctx.user.identity)
+
+    @auth.on.threads
+    async def shared(ctx: Auth.types.AuthContext, value: Any) -> Any:
+        return {"participants": {"$contains": ctx.user.identity}}
+
+    return auth
+
+
+async def test_a_contains_filter_shares_a_thread_with_its_participants(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    app = create_app(
+        {"whoami": whoami},
+        SqliteSaver(tmp_path / "checkpoints.db"),
+        database=str(tmp_path / "server.db"),
+        auth=sharing_auth(),
+    )
+    port = free_port()
+    shutdown = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(serve, app, port, shutdown, anyio_backend))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await wait_until_serving(http)
+            body = {"metadata": {"participants": ["ben"], "topic": "t"}}
+            made = await http.post("/threads", json=body, headers={"x-user": "ann"})
+            tid = made.json()["thread_id"]
+            assert made.json()["metadata"]["participants"] == ["ben", "ann"]
+            for user, sees in (("ann", True), ("ben", True), ("cat", False)):
+                got = await http.get(f"/threads/{tid}", headers={"x-user": user})
+                assert got.status_code == (200 if sees else 404), user
+                found = await http.post(
+                    "/threads/search", json={"metadata": {"topic": "t"}}, headers={"x-user": user}
+                )
+                assert [t["thread_id"] for t in found.json()] == ([tid] if sees else []), user
+                count = await http.post("/threads/count", json={}, headers={"x-user": user})
+                assert count.json() == (1 if sees else 0), user
         shutdown.set()
