@@ -8,7 +8,7 @@ user creates and filters every read and search by it), plus a few handlers that 
   no or another token: 401 ``Invalid token``;
 - ``threads.delete`` returns False (403) for a user without ``delete``;
   ``assistants.delete`` raises ``HTTPException(451)`` for one;
-- ``threads.create_run`` replaces an input ``{"note": "stamp"}``;
+- ``threads.create_run`` and ``crons.create`` replace an input ``{"note": "stamp"}``;
 - ``store``: each user's items live under their identity (the namespace is rewritten).
 
 ``whoami`` is a graph whose node returns what ``config["configurable"]`` says of the user.
@@ -59,6 +59,15 @@ async def stamp_runs(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) 
     (a handler's changes to the run's kwargs are the run's)."""
     if (value["kwargs"].get("input") or {}).get("note") == "stamp":
         value["kwargs"]["input"] = {"note": f"stamped for {ctx.user.identity}"}
+    return await add_owner(ctx, value)  # type: ignore[arg-type]
+
+
+@auth.on.crons.create
+async def stamp_crons(ctx: Auth.types.AuthContext, value: Auth.types.CronsCreate) -> Any:
+    """The owner; and a payload input ``{"note": "stamp"}`` is replaced (a handler's
+    changes to the cron's payload are the cron's)."""
+    if (value["payload"].get("input") or {}).get("note") == "stamp":
+        value["payload"]["input"] = {"note": f"stamped for {ctx.user.identity}"}
     return await add_owner(ctx, value)  # type: ignore[arg-type]
 
 

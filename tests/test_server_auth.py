@@ -254,6 +254,13 @@ async def test_the_runs_of_a_users_cron_see_that_user(alice: Any) -> None:
     assert (await alice.threads.get_state(tid))["values"]["seen"]["identity"] == "alice"
 
 
+async def test_a_crons_create_handler_changes_its_payload(alice: Any) -> None:
+    cron = await alice.crons.create("whoami", schedule="0 0 1 1 *", input={"note": "stamp"})
+    assert cron["payload"]["input"] == {"note": "stamped for alice"}
+    assert cron["metadata"]["owner"] == "alice"
+    await alice.crons.delete(cron["cron_id"])
+
+
 async def test_a_cron_read_by_another_user_is_404(server: Server, alice: Any) -> None:
     cron = await alice.crons.create("whoami", schedule="0 0 1 1 *")
     url = f"{server.url}/runs/crons/{cron['cron_id']}"

@@ -46,7 +46,7 @@ from ._auth_user import AuthUser
 from ._domain import Backend
 from ._errors import AccessError, ConflictError, InvalidRequestError, NotFoundError
 from ._http import error_response
-from ._models import AssistantCreate, AssistantPatch, CronCreate, RunCreate
+from ._models import CRON_RUN_FIELDS, AssistantCreate, AssistantPatch, CronCreate, RunCreate
 from ._store import _contains as contains
 
 __all__ = (
@@ -748,10 +748,12 @@ class Access:
     async def create_cron(
         self, backend: Backend, body: CronCreate, thread_id: str | None
     ) -> CronCreate:
-        """A new cron, after the ``crons.create`` handler (which may change its metadata),
-        of an assistant and on a thread the user sees (404); its runs carry the user in
-        their config, as they would have if the user had made them."""
-        payload = body.model_dump(exclude={"schedule", "end_time", "enabled", "timezone"})
+        """A new cron, after the ``crons.create`` handler (what it leaves in the value's
+        ``payload`` and ``metadata`` is the cron's, as on LangGraph's server), of an
+        assistant and on a thread the user sees (404); its runs carry the user in their
+        config, as they would have if the user had made them."""
+        payload = body.model_dump(include={*CRON_RUN_FIELDS, "assistant_id"}, exclude_none=True)
+        payload["metadata"] = dict(body.metadata or {})
         value: dict[str, Any] = {
             "payload": payload,
             "schedule": body.schedule,
@@ -759,7 +761,7 @@ class Access:
             "thread_id": thread_id,
             "user_id": self.ctx.user.identity,
             "end_time": body.end_time,
-            "metadata": dict(body.metadata or {}),
+            "metadata": payload["metadata"],  # one object, as the cron's and its runs' are
         }
         await self.check("crons", "create", value)
         assistant = await backend.assistants.get(body.assistant_id)
@@ -773,9 +775,13 @@ class Access:
             )
         if thread_id is not None:
             await self.thread(backend, thread_id, "read")
-        return body.model_copy(
-            update={"metadata": value.get("metadata"), "config": self._with_user(body.config)}
-        )
+        given = {
+            **body.model_dump(exclude_unset=True, exclude=set(payload)),
+            **(value.get("payload") or {}),
+            "metadata": value.get("metadata"),
+        }
+        given["config"] = self._with_user(given.get("config"))
+        return CronCreate.model_validate(given)
 
 
 def _kept(body: Any, value: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
