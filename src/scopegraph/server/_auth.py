@@ -467,6 +467,14 @@ class AuthMiddleware:
 # -- authorization of a request ----------------------------------------------------------
 
 
+def hides(visible: Filter, record: Mapping[str, Any] | None) -> bool:
+    """Whether a handler's filter keeps ``record`` (its metadata) from the request (None:
+    no record; nothing to hide)."""
+    if visible is None or record is None:
+        return False
+    return visible is NOTHING or not visible.allows(record.get("metadata"))
+
+
 def auth_configurable(ctx: Context) -> dict[str, Any]:
     """The configurable keys a run gets for its user (LangGraph's), as JSON values."""
     return {
@@ -477,7 +485,7 @@ def auth_configurable(ctx: Context) -> dict[str, Any]:
 
 
 class Access:
-    """The authorization of one request: its user, the app's handlers and its backend.
+    """The authorization of one request: its user and the app's handlers.
 
     Routes ask it before they act: :meth:`check` runs the handler and returns its filter,
     :meth:`record` checks a record the route found against it (404 when it does not
@@ -505,10 +513,8 @@ class Access:
         NotFoundError when there is none): NotFoundError naming ``what`` if the
         handler's filter does not match its metadata."""
         visible = await self.check(resource, action, value)
-        if visible is not None:
-            record = await found()
-            if visible is NOTHING or not visible.allows(record.get("metadata")):
-                raise NotFoundError(f"{what} not found")
+        if visible is not None and hides(visible, await found()):
+            raise NotFoundError(f"{what} not found")
         return visible
 
     async def search(
@@ -563,13 +569,8 @@ class Access:
         }
         visible = await self.check("threads", "create", value)
         if visible is not None and thread_id is not None:
-            try:
-                existing = await backend.thread(thread_id)
-            except NotFoundError:
-                existing = None
-            if existing is not None and (
-                visible is NOTHING or not visible.allows(existing.get("metadata"))
-            ):
+            existing = await _existing(backend.thread(thread_id))
+            if hides(visible, existing):
                 raise ConflictError(f"thread {thread_id} already exists")
         return dict(value.get("metadata") or {})
 
@@ -580,7 +581,7 @@ class Access:
         visible = await self.check("threads", "update", {"thread_id": thread_id})
         if visible is not None:
             thread = await backend.thread(thread_id)
-            if visible is NOTHING or not visible.allows(thread.get("metadata")):
+            if hides(visible, thread):
                 raise AccessError(403, "Forbidden")
 
     async def prune(self, backend: Backend, thread_ids: list[str]) -> None:
@@ -588,12 +589,8 @@ class Access:
         visible = await self.check("threads", "delete", {"thread_ids": list(thread_ids)})
         if visible is None:
             return
-        for thread_id in thread_ids:
-            try:
-                thread = await backend.thread(thread_id)
-            except NotFoundError:
-                continue  # missing ones are skipped, as prune skips them
-            if visible is NOTHING or not visible.allows(thread.get("metadata")):
+        for thread_id in thread_ids:  # missing ones are skipped, as prune skips them
+            if hides(visible, await _existing(backend.thread(thread_id))):
                 raise NotFoundError(f"thread {thread_id} not found")
 
     # -- runs ----------------------------------------------------------------------------
@@ -626,13 +623,8 @@ class Access:
         }
         visible = await self.check("threads", "create_run", value)
         if visible is not None and thread_id is not None:
-            try:
-                thread = await backend.thread(thread_id)
-            except NotFoundError:
-                thread = None  # the backend answers (404, or creates it)
-            if thread is not None and (
-                visible is NOTHING or not visible.allows(thread.get("metadata"))
-            ):
+            thread = await _existing(backend.thread(thread_id))  # None: the backend answers
+            if hides(visible, thread):
                 raise NotFoundError(f"thread {thread_id} not found")
         assistant = await backend.assistants.get(body.assistant_id)
         if (assistant.get("metadata") or {}).get("created_by") != "system":
@@ -709,13 +701,8 @@ class Access:
         }
         visible = await self.check("assistants", "create", value)
         if visible is not None and body.assistant_id is not None:
-            try:
-                existing = await backend.assistants.get(body.assistant_id)
-            except NotFoundError:
-                existing = None
-            if existing is not None and (
-                visible is NOTHING or not visible.allows(existing.get("metadata"))
-            ):
+            existing = await _existing(backend.assistants.get(body.assistant_id))
+            if hides(visible, existing):
                 raise ConflictError(f"assistant {body.assistant_id} already exists")
         return body.model_copy(update=_kept(body, value, ("config", "context", "metadata")))
 
@@ -792,6 +779,14 @@ def _kept(body: Any, value: Mapping[str, Any], keys: tuple[str, ...]) -> dict[st
         for key in keys
         if value.get(key) != (getattr(body, key) or {}) or getattr(body, key) is not None
     }
+
+
+async def _existing(found: Awaitable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The record ``found`` gives, or None when there is none (NotFoundError)."""
+    try:
+        return await found
+    except NotFoundError:
+        return None
 
 
 def _value(record: Mapping[str, Any]) -> Callable[[], Awaitable[Mapping[str, Any]]]:
