@@ -121,6 +121,7 @@ async def test_a_thread_is_its_creators_only(alice: Any, bob: Any) -> None:
         bob.threads.get_state(tid),
         bob.threads.get_history(tid),
         bob.threads.update_state(tid, {"seen": {}}),
+        bob.threads.prune([tid]),
     ):
         await refused(attempt)
     # bob's search and count find nothing of alice's, even asking for her metadata
@@ -140,7 +141,7 @@ async def test_a_thread_is_its_creators_only(alice: Any, bob: Any) -> None:
     assert status_of(taken) == 409
     # nothing of bob's changed alice's thread
     assert (await alice.threads.get(tid))["metadata"] == {"topic": "otters", "owner": "alice"}
-    await alice.threads.delete(tid)
+    assert (await alice.threads.prune([tid]))["pruned_count"] == 1
 
 
 async def test_a_handler_returning_false_is_403(carol: Any) -> None:
