@@ -222,6 +222,7 @@ async def test_a_cron_is_its_creators_only(alice: Any, bob: Any) -> None:
     stateless = await alice.crons.create("whoami", schedule="0 0 1 1 *")
     for made in (cron, stateless):
         assert made["metadata"]["owner"] == "alice"
+        assert made["user_id"] == "alice"  # its maker, as LangGraph's records show
     for attempt in (
         bob.crons.delete(cron["cron_id"]),
         bob.crons.update(cron["cron_id"], schedule="0 0 2 1 *"),

@@ -27,22 +27,24 @@ def _check_webhook(request: Request, url: str | None) -> None:
 @router.post("/runs/crons")
 async def create_cron(body: CronCreate, request: Request) -> dict[str, Any]:
     _check_webhook(request, body.webhook)
-    backend = backend_of(request)
-    access = access_of(request)
-    if access is not None:
-        body = await access.create_cron(backend, body, None)
-    return await backend.crons.create(body, None)
+    return await _create(request, body, None)
 
 
 @router.post("/threads/{thread_id}/runs/crons")
 async def create_thread_cron(thread_id: str, body: CronCreate, request: Request) -> dict[str, Any]:
     _check_webhook(request, body.webhook)
+    thread = await backend_of(request).thread(thread_id)  # 404 unless it exists
+    return await _create(request, body, thread["thread_id"])
+
+
+async def _create(request: Request, body: CronCreate, thread_id: str | None) -> dict[str, Any]:
+    """A cron; with custom auth, as its handlers let it be, and its user's."""
     backend = backend_of(request)
-    thread = await backend.thread(thread_id)  # 404 unless it exists
     access = access_of(request)
-    if access is not None:
-        body = await access.create_cron(backend, body, thread_id)
-    return await backend.crons.create(body, thread["thread_id"])
+    if access is None:
+        return await backend.crons.create(body, thread_id)
+    body = await access.create_cron(backend, body, thread_id)
+    return await backend.crons.create(body, thread_id, user_id=access.ctx.user.identity)
 
 
 @router.post("/runs/crons/search")
