@@ -338,3 +338,12 @@ def test_a_worker_reads_the_same_keys(tmp_path: Path) -> None:
     result = scopegraph_cli("worker", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2
     assert re.search(r"^scopegraph worker: .*store\.index\.embed: no file", result.stderr)
+
+
+def test_create_app_takes_a_store_or_its_config_not_both() -> None:
+    from _store_graph import graph
+    from scopegraph.server import create_app
+    from scopegraph.store import InMemoryStore
+
+    with pytest.raises(ValueError, match=r"either store= .* or store_config="):
+        create_app({"memo": graph}, store=InMemoryStore(), store_config={"ttl": {}})
