@@ -18,7 +18,13 @@ __all__ = ("close_store", "open_store", "sweeping")
 def open_store(database: str | None, **config: Any) -> BaseStore:
     """The store in ``database`` (None: in memory); ``config``: ``index``, ``ttl``
     (``store`` of a ``langgraph.json``). An ``index.embed`` that cannot be loaded (a
-    ``provider:model`` whose LangChain package is missing) is a ValueError naming it."""
+    ``provider:model`` whose LangChain package is missing) is a ValueError naming it.
+
+    As on LangGraph's server, reads refresh the items' TTL unless the ``ttl`` config sets
+    ``refresh_on_read`` to false (the ``SqliteStore`` alone would not refresh without
+    it, as LangGraph's ``SqliteStore`` does not)."""
+    if config.get("ttl") is not None:
+        config = {**config, "ttl": {"refresh_on_read": True, **config["ttl"]}}
     try:
         if database is None:
             from ..store.memory import InMemoryStore
