@@ -223,9 +223,10 @@ async def gone(client: Any, thread_id: str) -> bool:
 
 async def threads_expire(client: Any) -> None:
     """Threads without a ttl of their own expire after default_ttl: one created, one
-    created by a run; one with its own (longer) ttl is kept."""
+    created by a run; one with its own (longer) ttl is kept, a run on it included."""
     created = (await client.threads.create())["thread_id"]
     own = (await client.threads.create(ttl=60))["thread_id"]
+    await client.runs.wait(own, "memo", input={"user": "own", "note": "kept"})
     by_run = "6f0d1a8e-0c55-4c8e-9a51-1c0b3d1f0a11"
     await client.runs.wait(
         by_run, "memo", input={"user": "bo", "note": "hi"}, if_not_exists="create"

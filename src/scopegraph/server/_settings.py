@@ -59,8 +59,9 @@ class ServerSettings(BaseModel):
     thread_ttl: DefaultThreadTTL | None = None
     """The TTL of threads that do not set their own (``checkpointer.ttl`` of a
     ``langgraph.json``: ``default_ttl`` minutes, ``strategy``): given to every thread the
-    server creates, and started again by each run on the thread. None: threads are kept
-    until deleted, unless created or updated with a ``ttl``."""
+    server creates; each run on a thread pushes its expiry to at least that far from
+    then. None: threads are kept until deleted, unless created or updated with a
+    ``ttl``."""
     metrics: bool = True
     """Serve Prometheus metrics at ``/metrics`` (501 naming the extra without
     ``prometheus-client``); False: no ``/metrics`` route (404)."""

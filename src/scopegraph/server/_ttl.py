@@ -8,8 +8,9 @@ checkpoint); the row goes once that is done.
 
 A server with a default TTL (``checkpointer.ttl`` of a ``langgraph.json``, as LangGraph's
 server reads it) gives it to every thread it creates without a ``ttl`` of its own, and
-starts it again at each run on the thread (:meth:`ThreadTTLs.touch`): a thread is swept
-``default_ttl`` minutes after its last run.
+each run on a thread pushes its expiry to at least ``default_ttl`` minutes from then
+(:meth:`ThreadTTLs.touch`; threads older than the setting get it at their next run): a
+thread in use is not swept, and a longer ``ttl`` of its own is kept.
 
 Several processes may share the table (scale-out): a sweep *claims* the due rows in one
 transaction that holds PostgreSQL's advisory lock (``pg_try_advisory_xact_lock``: a
@@ -89,9 +90,24 @@ class ThreadTTLs:
             await self.set(thread_id, chosen.ttl, chosen.strategy)
 
     async def touch(self, thread_id: str) -> None:
-        """A run on the thread starts the server's default TTL again (nothing without)."""
-        if self.default is not None:
-            await self.set(thread_id, self.default.ttl, self.default.strategy)
+        """A run on the thread: it expires no sooner than the server's default TTL from
+        now (nothing without a default). A later expiry (a longer ``ttl`` of the
+        thread's own) and the thread's strategy are kept."""
+        default = self.default
+        if default is None:
+            return
+        expires_at = _later(default.ttl * 60)
+        m = self._m
+
+        def op() -> SqlOp[None]:
+            yield (
+                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at) VALUES ({m}, {m}, "
+                f"{m}) ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at "
+                f"WHERE {THREAD_TTL}.expires_at < excluded.expires_at",
+                (thread_id, default.strategy, expires_at),
+            )
+
+        await self.docs.op(op)
 
     async def clear(self, thread_id: str) -> None:
         """The thread has no TTL (any more)."""
