@@ -572,9 +572,9 @@ def _section(path: Path, name: str, value: object, keys: tuple[str, ...]) -> dic
     return dict(value)
 
 
-def _minutes(path: Path, name: str, value: object, *, optional: bool = True) -> float | None:
-    """A positive number of minutes (None allowed when ``optional``)."""
-    if value is None and optional:
+def _minutes(path: Path, name: str, value: object) -> float | None:
+    """A positive number of minutes, or None (LangGraph's "not set")."""
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ValueError(f"{path}: {name} should be a positive number of minutes, got {value!r}")
