@@ -22,6 +22,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,35 @@ def test_create_app_takes_a_store_or_its_config_not_both() -> None:
 
     with pytest.raises(ValueError, match=r"either store= .* or store_config="):
         create_app({"memo": graph}, store=InMemoryStore(), store_config={"ttl": {}})
+
+
+def test_the_servers_sqlite_store_refreshes_on_read_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LangGraph's server refreshes on read by default (``refresh_on_read`` defaults to
+    true there); a bare ``SqliteStore`` does not without it (LangGraph's SqliteStore).
+    The stores' clock is moved by the test."""
+    from scopegraph.server._long_term import open_store
+    from scopegraph.store import TTLConfig
+    from scopegraph.store.sqlite import SqliteStore
+
+    now = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    ttl: TTLConfig = {"default_ttl": 1.0}  # minutes
+    stores = {
+        "server": open_store(str(tmp_path / "a.db"), ttl=ttl),
+        "server, refresh_on_read false": open_store(
+            str(tmp_path / "b.db"), ttl={**ttl, "refresh_on_read": False}
+        ),
+        "bare SqliteStore": SqliteStore(tmp_path / "c.db", ttl=ttl),
+    }
+    for store in stores.values():
+        store.put(("t",), "k", {"v": 1})
+    now[0] += 50
+    for store in stores.values():
+        assert store.get(("t",), "k") is not None  # refreshes the server's only
+    now[0] += 20  # 70 s after the write, 20 s after the read
+    swept = {name: store.sweep_ttl() for name, store in stores.items()}  # type: ignore[attr-defined]
+    assert swept == {"server": 0, "server, refresh_on_read false": 1, "bare SqliteStore": 1}
+    for store in stores.values():
+        store.close()  # type: ignore[attr-defined]
