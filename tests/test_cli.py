@@ -154,15 +154,6 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
             r"supported by scopegraph serve yet; .*--api-key",
         ),
         (
-            {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},
-            r"store\.index, store\.ttl: scopegraph serve's store \(/store, runtime\.store\) "
-            r"cannot be configured from langgraph\.json yet",
-        ),
-        (
-            {"graphs": {"a": "./hello.py:graph"}, "checkpointer": {"ttl": {"default_ttl": 5}}},
-            r"checkpointer\.ttl: not supported by scopegraph serve yet",
-        ),
-        (
             {"graphs": {"a": "./hello.py:graph"}, "http": {"disable_store": True}},
             r"http\.disable_store not supported by scopegraph serve \(it reads http\.app and "
             r"http\.cors\)",
