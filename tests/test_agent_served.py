@@ -1,0 +1,342 @@
+"""A real agent served end to end: ``examples/agent/`` behind ``scopegraph serve``, driven
+with the LangGraph SDK, gives LangGraph's transcript turn by turn.
+
+The example is a ``langchain.agents.create_agent`` agent with a scripted chat model, a
+long-term memory tool on the server's Store, a slow tool with shielded cleanup and
+``HumanInTheLoopMiddleware`` before that tool. The server serves the folder's
+``langgraph.json`` (and adopts the agent: it runs on scopegraph's engine). Each turn runs
+on the server through the SDK and on LangGraph in this process (the same agent with its
+own ``InMemorySaver`` and ``InMemoryStore``, the same inputs and resumes); the messages
+(type, content, name, tool calls, tool results) and interrupts must be the same.
+
+Stopping a run mid-tool (``runs.cancel``, or a stream that disconnects with
+``on_disconnect="cancel"``): the run ends ``interrupted`` once the tool's shielded
+cleanup has completed (its record is written when the API returns), its lifecycle says
+so in order, nothing of it runs on, and the thread then goes on as on LangGraph.
+
+The deployments: one ``scopegraph serve`` process on asyncio and one on trio (async tools
+run on an asyncio loop in a worker thread there), and a scale-out cluster (an API process
+and a trio worker on PostgreSQL and Redis). The SDK is asyncio-only: the tests run on
+asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+from langgraph.types import Command
+from langgraph_sdk import get_client
+
+import _pg
+import _redis
+from _cluster import running_cluster
+from _server import ROOT, running_server
+
+pytestmark = pytest.mark.anyio
+
+pg_server = _pg.pg_server
+redis_server = _redis.redis_server
+
+FOLDER = ROOT / "examples" / "agent"
+ASSISTANT = "assistant"
+APPROVE = {"decisions": [{"type": "approve"}]}
+
+
+def load_example() -> Any:
+    """The example's module, imported from its file (it is not a package)."""
+    name = "scopegraph_example_agent"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FOLDER / "agent.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while building
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the LangGraph SDK client; the servers run on both backends
+
+
+# -- the deployments ---------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    url: str
+    cleanup_log: Path
+    log: Any  # () -> str: the processes' output, for failure messages
+
+    def cleanups(self) -> list[str]:
+        if not self.cleanup_log.exists():
+            return []
+        return self.cleanup_log.read_text().splitlines()
+
+
+@contextlib.contextmanager
+def agent_env(cleanup_log: Path) -> Iterator[None]:
+    """``AGENT_CLEANUP_LOG`` for the processes a fixture starts (they inherit os.environ)."""
+    before = os.environ.get("AGENT_CLEANUP_LOG")
+    os.environ["AGENT_CLEANUP_LOG"] = str(cleanup_log)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["AGENT_CLEANUP_LOG"]
+        else:
+            os.environ["AGENT_CLEANUP_LOG"] = before
+
+
+@pytest.fixture(scope="module", params=["serve-asyncio", "serve-trio", "cluster"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp(request.param)
+    cleanup_log = folder / "agent-cleanup.log"
+    if request.param == "cluster":
+        request.getfixturevalue("pg_server")
+        redis = request.getfixturevalue("redis_server")
+        redis.flush()
+        graph = f"{ASSISTANT}={FOLDER / 'agent.py'}:agent"
+        with (
+            agent_env(cleanup_log),
+            running_cluster(
+                folder,
+                _pg.fresh_database_dsn(),
+                redis.url(),
+                apis=1,
+                workers=1,
+                worker_backend="trio",
+                extra_graphs=[graph],
+            ) as cluster,
+        ):
+            yield Deployment(cluster.apis[0], cleanup_log, cluster.logs)
+        return
+    backend = request.param.removeprefix("serve-")
+    config = ("--config", str(FOLDER / "langgraph.json"))
+    env = {"AGENT_CLEANUP_LOG": str(cleanup_log), "SCOPEGRAPH_BACKEND": backend}
+    with running_server(folder, graphs=(), extra_args=config, env=env) as server:
+        # The agent runs on scopegraph's engine, not on LangGraph's behind a bridge.
+        expected = f"graph '{ASSISTANT}': built with LangGraph, adopted (runs on scopegraph's"
+        assert expected in server.log()
+        yield Deployment(server.url, cleanup_log, server.log)
+
+
+@pytest.fixture
+async def client(deployment: Deployment) -> AsyncIterator[Any]:
+    async with get_client(url=deployment.url) as client:
+        yield client
+
+
+# -- the two sides of a transcript ---------------------------------------------------------
+
+
+def shape(message: dict[str, Any]) -> dict[str, Any]:
+    """What a transcript compares of a message (its id is random on both sides)."""
+    shaped = {"type": message["type"], "content": message["content"], "name": message["name"]}
+    if message["type"] == "ai":
+        calls = message.get("tool_calls") or []
+        shaped["tool_calls"] = [(c["name"], c["args"], c["id"]) for c in calls]
+    if message["type"] == "tool":
+        shaped["tool_call_id"] = message["tool_call_id"]
+        shaped["status"] = message["status"]
+    return shaped
+
+
+@dataclass
+class Turn:
+    messages: list[dict[str, Any]]
+    interrupts: list[Any]
+
+
+def said(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+@dataclass
+class Conversation:
+    """One thread, on the server and on LangGraph in this process: each turn goes to both."""
+
+    client: Any
+    langgraph: Any
+    user: str
+    thread_id: str = ""
+    transcript: list[tuple[Turn, Turn]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, client: Any, langgraph: Any, user: str) -> Conversation:
+        thread = await client.threads.create()
+        return cls(client, langgraph, user, thread["thread_id"])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.thread_id}}
+
+    async def turn(self, *, input: Any = None, resume: Any = None) -> Turn:
+        """Run one turn on both; assert they agree; the server's."""
+        context = {"user_id": self.user}
+        command = None if resume is None else {"resume": resume}
+        served = await self.client.runs.wait(
+            self.thread_id, ASSISTANT, input=input, command=command, context=context
+        )
+        assert "__error__" not in served, served
+        on_server = Turn(
+            [shape(m) for m in served["messages"]],
+            [i["value"] for i in served.get("__interrupt__", [])],
+        )
+        arg = input if resume is None else Command(resume=resume)
+        result = await self.langgraph.ainvoke(arg, self.config, context=context)
+        on_langgraph = Turn(
+            [shape(m.model_dump()) for m in result["messages"]],
+            [i.value for i in result.get("__interrupt__", [])],
+        )
+        assert on_server == on_langgraph
+        self.transcript.append((on_server, on_langgraph))
+        return on_server
+
+    async def langgraph_messages(self) -> list[dict[str, Any]]:
+        state = await self.langgraph.aget_state(self.config)
+        messages: list[BaseMessage] = state.values["messages"]
+        return [shape(m.model_dump()) for m in messages]
+
+
+@pytest.fixture
+def langgraph() -> Any:
+    """The example's agent on LangGraph, with a checkpointer and a store of its own."""
+    agent = load_example().agent
+    return agent.copy(update={"checkpointer": InMemorySaver(), "store": InMemoryStore()})
+
+
+def last(turn: Turn, n: int = 1) -> list[tuple[str, str]]:
+    return [(m["type"], m["content"]) for m in turn.messages[-n:]]
+
+
+# -- the scenario ----------------------------------------------------------------------------
+
+
+async def test_memory_approval_and_edit_give_langgraphs_transcript(
+    client: Any, langgraph: Any
+) -> None:
+    chat = await Conversation.start(client, langgraph, "ada")
+    # Turn 1: a tool call that writes long-term memory.
+    first = await chat.turn(input=said("remember: my favourite colour is teal"))
+    assert last(first, 2) == [
+        ("tool", "saved: my favourite colour is teal"),
+        ("ai", "memory says: saved: my favourite colour is teal"),
+    ]
+    items = await client.store.search_items(("memories", "ada"))
+    assert [(i["key"], i["value"]) for i in items["items"]] == [
+        ("fact-1", {"fact": "my favourite colour is teal"})
+    ]
+    # The research tool waits for a person: an interrupt, approved.
+    asked = await chat.turn(input=said("research tea"))
+    assert [i["action_requests"][0]["args"] for i in asked.interrupts] == [
+        {"topic": "tea", "thorough": False}
+    ]
+    approved = await chat.turn(resume=APPROVE)
+    assert last(approved) == [("ai", "research says: tea is well documented")]
+    # Asked again, edited: the tool runs with the person's arguments.
+    await chat.turn(input=said("research coffee"))
+    edit = {"type": "edit", "edited_action": {"name": "research", "args": {"topic": "cocoa"}}}
+    edited = await chat.turn(resume={"decisions": [edit]})
+    assert last(edited) == [("ai", "research says: cocoa is well documented")]
+    # A new thread of the same user reads the memory the first one wrote.
+    other = await Conversation.start(client, langgraph, "ada")
+    recalled = await other.turn(input=said("what do you remember?"))
+    assert last(recalled) == [("ai", "memory says: my favourite colour is teal")]
+    # Another user's memories are their own.
+    stranger = await Conversation.start(client, langgraph, "bob")
+    nothing = await stranger.turn(input=said("what do you remember?"))
+    assert last(nothing) == [("ai", "memory says: nothing yet")]
+
+
+async def stop_on_langgraph(chat: Conversation) -> None:
+    """The same stop on LangGraph: the resumed run, cancelled once the tool has started."""
+    started = asyncio.Event()
+
+    async def resume() -> None:
+        stream = chat.langgraph.astream(
+            Command(resume=APPROVE),
+            chat.config,
+            context={"user_id": chat.user},
+            stream_mode="custom",
+        )
+        async for _ in stream:
+            started.set()
+
+    task = asyncio.create_task(resume())
+    await started.wait()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.parametrize("how", ["runs.cancel", "disconnect"])
+async def test_stop_mid_tool_completes_its_cleanup_and_the_thread_goes_on(
+    client: Any, langgraph: Any, deployment: Deployment, how: str
+) -> None:
+    topic = f"the ocean ({how})"
+    chat = await Conversation.start(client, langgraph, "cy")
+    asked = await chat.turn(input=said(f"research {topic} thoroughly"))
+    assert [i["action_requests"][0]["args"] for i in asked.interrupts] == [
+        {"topic": topic, "thorough": True}
+    ]
+    # Approved: the tool starts its long study, and the client stops the run.
+    tid = chat.thread_id
+    disconnect = "cancel" if how == "disconnect" else "continue"
+    async with contextlib.aclosing(
+        client.runs.stream(
+            tid,
+            ASSISTANT,
+            command={"resume": APPROVE},
+            context={"user_id": chat.user},
+            stream_mode="custom",
+            on_disconnect=disconnect,
+        )
+    ) as parts:
+        run_id = None
+        async for part in parts:
+            if part.event == "metadata":
+                run_id = part.data["run_id"]
+            elif part.event == "custom":
+                assert part.data == {"research": "started", "topic": topic}
+                break
+    assert run_id is not None
+    if how == "runs.cancel":
+        await client.runs.cancel(tid, run_id, wait=True)
+    else:
+        await client.runs.join(tid, run_id)
+    # When the API returns, the tool's shielded cleanup has completed: nothing waits on it.
+    assert f"research-cleanup-done {topic}" in deployment.cleanups(), deployment.log()
+    run = await client.runs.get(tid, run_id)
+    assert run["status"] == "interrupted"
+    lifecycle = [e["event"] for e in run["lifecycle"]]
+    assert lifecycle[0] == "run started"
+    assert lifecycle[1].startswith("cancel requested")
+    assert lifecycle[2:] == ["cleanup finished", "checkpoint saved"]
+    assert [r["status"] for r in await client.runs.list(tid)].count("interrupted") == 1
+    assert await client.runs.list(tid, status="running") == []
+    assert await client.runs.list(tid, status="pending") == []
+
+    # LangGraph, stopped at the same point, is at the same place: the tool call pending.
+    await stop_on_langgraph(chat)
+    state = await client.threads.get_state(tid)
+    reference = await chat.langgraph.aget_state(chat.config)
+    assert state["next"] == list(reference.next) == ["tools"]
+    assert [shape(m) for m in state["values"]["messages"]] == await chat.langgraph_messages()
+    # The thread goes on: a new message; the stopped tool call stays unanswered, as there.
+    after = await chat.turn(input=said("hello again"))
+    assert last(after, 2) == [("human", "hello again"), ("ai", "You said: hello again")]
