@@ -137,10 +137,15 @@ def _record(line: str) -> None:
 
 # -- the agent -----------------------------------------------------------------------------
 
+# A person approves, edits or rejects each research call before it runs.
+approval: HumanInTheLoopMiddleware[Any, Context] = HumanInTheLoopMiddleware(
+    interrupt_on={"research": True}
+)
+
 agent = create_agent(
     ScriptedModel(),
     [memory, research],
-    middleware=[HumanInTheLoopMiddleware(interrupt_on={"research": True})],
+    middleware=[approval],
     context_schema=Context,
     name="assistant",
 )
