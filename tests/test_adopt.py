@@ -492,18 +492,47 @@ def test_a_saver_that_holds_threads_is_refused() -> None:
         adopt(graph)
 
 
-def test_a_create_agent_with_jumping_middleware_is_refused() -> None:
+async def test_a_create_agent_whose_middleware_jumps_gives_langgraphs_runs(
+    anyio_backend: str,
+) -> None:
+    """``jump_to`` is an ``EphemeralValue``: the edge after the hook that wrote it sees it,
+    and the next step (here: the next run's input) clears it. Kept as a last value, the
+    second run would jump to the end again without calling the model."""
     from langchain.agents import create_agent
     from langchain.agents.middleware import AgentMiddleware, hook_config
 
-    class Jumper(AgentMiddleware):
+    class StopAfterTools(AgentMiddleware):  # ends the turn once a tool has answered
         @hook_config(can_jump_to=["end"])
         def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+            if state["messages"][-1].type == "tool":
+                return {"jump_to": "end"}
             return None
 
-    graph = create_agent(fake_model(), [add], middleware=[Jumper()])
-    with pytest.raises(AdoptionError, match=r"'jump_to' is a LangGraph EphemeralValue"):
-        adopt(graph)
+    def build() -> Any:
+        return create_agent(
+            fake_model(),
+            [add, multiply],
+            middleware=[StopAfterTools()],
+            checkpointer=LangGraphSaver(),
+        )
+
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "j"}}
+        runs = []
+        for i, text in enumerate(["1+2?", "and then?"]):
+            question = {"messages": [HumanMessage(text, id=f"human-{i}")]}
+            modes = ["updates", "values"]
+            runs.append([c async for c in graph.astream(question, config, stream_mode=modes)])
+        return runs, (await graph.aget_state(config)).values
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    (first, second), _ = actual
+    nodes = [next(iter(chunk)) for mode, chunk in second if mode == "updates"]
+    assert nodes == ["StopAfterTools.before_model", "model", "tools", "StopAfterTools.before_model"]
+    assert [next(iter(chunk)) for mode, chunk in first if mode == "updates"][-1] == (
+        "StopAfterTools.before_model"
+    )
 
 
 async def test_a_create_agent_with_middleware_that_never_jumps_is_adopted(

@@ -30,8 +30,8 @@ builder keeps the same tables. :func:`adopt` copies them across, node by node:
 What cannot be rebuilt raises :class:`AdoptionError` naming the part and the reason;
 ``bridge()`` then runs the graph on LangGraph's engine. The refusals: a graph built with
 the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
-for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
-no middleware hook may jump, since nothing writes it then), managed values other than
+for (``Topic``, ``NamedBarrierValue``, ``EphemeralValue(guard=False)``, custom channels),
+managed values other than
 ``RemainingSteps`` / ``IsLastStep``, or savers, stores and caches other than the
 in-memory ones.
 
@@ -264,13 +264,14 @@ def _check_channels(builder: Any, where: str) -> None:
         kind = type(channel)
         if kind in (LastValue, BinaryOperatorAggregate, DeltaChannel, UntrackedValue):
             continue
-        if kind is EphemeralValue and _unwritten_jump_to(builder, key):
+        if kind is EphemeralValue and channel.guard:
             continue
+        what = "EphemeralValue(guard=False)" if kind is EphemeralValue else kind.__name__
         raise AdoptionError(
-            f"{where}: state key {key!r} is a LangGraph {kind.__name__} channel, which "
+            f"{where}: state key {key!r} is a LangGraph {what} channel, which "
             "scopegraph's state has no equivalent for (it has last-value keys, reducers, "
-            "DeltaChannel and UntrackedValue): change the key's annotation, or bridge() the "
-            "graph"
+            "DeltaChannel, UntrackedValue and EphemeralValue): change the key's annotation, "
+            "or bridge() the graph"
         )
     for key, managed in builder.managed.items():
         if getattr(managed, "__name__", None) not in _MANAGED:
@@ -280,27 +281,18 @@ def _check_channels(builder: Any, where: str) -> None:
             )
 
 
-def _unwritten_jump_to(builder: Any, key: str) -> bool:
-    """``create_agent``'s ``jump_to`` (an EphemeralValue) when no middleware hook may jump:
-    hooks that write it declare so (``@hook_config(can_jump_to=[...])``, which LangChain
-    needs to draw the jump's edge), so here it is never written, and a plain key holds
-    the same (always empty)."""
-    if key != "jump_to" or "model" not in builder.nodes:
-        return False
-    for node in builder.nodes.values():
-        runnable = node.runnable
-        for fn in (getattr(runnable, "func", None), getattr(runnable, "afunc", None)):
-            if getattr(fn, "__can_jump_to__", None):
-                return False
-    return True
-
-
 def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where: str) -> None:
     ours = target.channels
     for key, channel in builder.channels.items():
         mine = ours.get(key)
         if mine is None:
             continue  # a node's private input key, added with its input schema
+        if isinstance(channel, EphemeralValue) != mine.ephemeral:
+            raise AdoptionError(
+                f"{where}: state key {key!r} is {'' if mine.ephemeral else 'not '}an "
+                "EphemeralValue for scopegraph's reading of its annotation, but "
+                f"{'not ' if mine.ephemeral else ''}for LangGraph: bridge() the graph"
+            )
         theirs = _reducer_of(channel)
         if mine.reducer is not theirs and not (
             theirs is not None and mine.reducer is not None and _same_reducer(mine, theirs)
