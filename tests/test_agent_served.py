@@ -24,13 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
+import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -165,51 +168,88 @@ def said(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
 
+def served_turn(values: dict[str, Any]) -> Turn:
+    """A turn as the server's ``runs.wait`` returns it (either SDK)."""
+    assert "__error__" not in values, values
+    interrupts = [i["value"] for i in values.get("__interrupt__", [])]
+    return Turn([shape(m) for m in values["messages"]], interrupts)
+
+
 @dataclass
-class Conversation:
-    """One thread, on the server and on LangGraph in this process: each turn goes to both."""
+class LangGraphThread:
+    """The same thread on LangGraph, in this process."""
 
-    client: Any
-    langgraph: Any
+    graph: Any
+    thread_id: str
     user: str
-    thread_id: str = ""
-    transcript: list[tuple[Turn, Turn]] = field(default_factory=list)
-
-    @classmethod
-    async def start(cls, client: Any, langgraph: Any, user: str) -> Conversation:
-        thread = await client.threads.create()
-        return cls(client, langgraph, user, thread["thread_id"])
 
     @property
     def config(self) -> dict[str, Any]:
         return {"configurable": {"thread_id": self.thread_id}}
 
+    @property
+    def context(self) -> dict[str, Any]:
+        return {"user_id": self.user}
+
     async def turn(self, *, input: Any = None, resume: Any = None) -> Turn:
-        """Run one turn on both; assert they agree; the server's."""
-        context = {"user_id": self.user}
-        command = None if resume is None else {"resume": resume}
-        served = await self.client.runs.wait(
-            self.thread_id, ASSISTANT, input=input, command=command, context=context
-        )
-        assert "__error__" not in served, served
-        on_server = Turn(
-            [shape(m) for m in served["messages"]],
-            [i["value"] for i in served.get("__interrupt__", [])],
-        )
         arg = input if resume is None else Command(resume=resume)
-        result = await self.langgraph.ainvoke(arg, self.config, context=context)
-        on_langgraph = Turn(
+        result = await self.graph.ainvoke(arg, self.config, context=self.context)
+        return Turn(
             [shape(m.model_dump()) for m in result["messages"]],
             [i.value for i in result.get("__interrupt__", [])],
         )
-        assert on_server == on_langgraph
-        self.transcript.append((on_server, on_langgraph))
-        return on_server
 
-    async def langgraph_messages(self) -> list[dict[str, Any]]:
-        state = await self.langgraph.aget_state(self.config)
+    async def stop(self) -> None:
+        """The approved tool call's run, cancelled once the tool has started (as a
+        client's stop cancels the server's run)."""
+        started = asyncio.Event()
+
+        async def resume() -> None:
+            command = Command(resume=APPROVE)
+            async for _ in self.graph.astream(
+                command, self.config, context=self.context, stream_mode="custom"
+            ):
+                started.set()
+
+        task = asyncio.create_task(resume())
+        await started.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def state(self) -> tuple[list[str], list[dict[str, Any]]]:
+        """(next, the messages) of the thread."""
+        state = await self.graph.aget_state(self.config)
         messages: list[BaseMessage] = state.values["messages"]
-        return [shape(m.model_dump()) for m in messages]
+        return list(state.next), [shape(m.model_dump()) for m in messages]
+
+
+@dataclass
+class Conversation:
+    """One thread, on the server and on LangGraph in this process: each turn goes to both."""
+
+    client: Any
+    thread_id: str
+    reference: LangGraphThread
+
+    @classmethod
+    async def start(cls, client: Any, langgraph: Any, user: str) -> Conversation:
+        thread_id = (await client.threads.create())["thread_id"]
+        return cls(client, thread_id, LangGraphThread(langgraph, thread_id, user))
+
+    async def turn(self, *, input: Any = None, resume: Any = None) -> Turn:
+        """Run one turn on both; assert they agree; the server's."""
+        command = None if resume is None else {"resume": resume}
+        served = await self.client.runs.wait(
+            self.thread_id,
+            ASSISTANT,
+            input=input,
+            command=command,
+            context=self.reference.context,
+        )
+        on_server = served_turn(served)
+        assert on_server == await self.reference.turn(input=input, resume=resume)
+        return on_server
 
 
 @pytest.fixture
@@ -262,27 +302,6 @@ async def test_memory_approval_and_edit_give_langgraphs_transcript(
     assert last(nothing) == [("ai", "memory says: nothing yet")]
 
 
-async def stop_on_langgraph(chat: Conversation) -> None:
-    """The same stop on LangGraph: the resumed run, cancelled once the tool has started."""
-    started = asyncio.Event()
-
-    async def resume() -> None:
-        stream = chat.langgraph.astream(
-            Command(resume=APPROVE),
-            chat.config,
-            context={"user_id": chat.user},
-            stream_mode="custom",
-        )
-        async for _ in stream:
-            started.set()
-
-    task = asyncio.create_task(resume())
-    await started.wait()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 @pytest.mark.parametrize("how", ["runs.cancel", "disconnect"])
 async def test_stop_mid_tool_completes_its_cleanup_and_the_thread_goes_on(
     client: Any, langgraph: Any, deployment: Deployment, how: str
@@ -301,7 +320,7 @@ async def test_stop_mid_tool_completes_its_cleanup_and_the_thread_goes_on(
             tid,
             ASSISTANT,
             command={"resume": APPROVE},
-            context={"user_id": chat.user},
+            context=chat.reference.context,
             stream_mode="custom",
             on_disconnect=disconnect,
         )
@@ -331,11 +350,78 @@ async def test_stop_mid_tool_completes_its_cleanup_and_the_thread_goes_on(
     assert await client.runs.list(tid, status="pending") == []
 
     # LangGraph, stopped at the same point, is at the same place: the tool call pending.
-    await stop_on_langgraph(chat)
+    await chat.reference.stop()
     state = await client.threads.get_state(tid)
-    reference = await chat.langgraph.aget_state(chat.config)
-    assert state["next"] == list(reference.next) == ["tools"]
-    assert [shape(m) for m in state["values"]["messages"]] == await chat.langgraph_messages()
+    reference_next, reference_messages = await chat.reference.state()
+    assert state["next"] == reference_next == ["tools"]
+    assert [shape(m) for m in state["values"]["messages"]] == reference_messages
     # The thread goes on: a new message; the stopped tool call stays unanswered, as there.
     after = await chat.turn(input=said("hello again"))
     assert last(after, 2) == [("human", "hello again"), ("ai", "You said: hello again")]
+
+
+# -- the JS SDK ------------------------------------------------------------------------------
+
+JS = ROOT / "tests" / "js"
+EDIT = {"type": "edit", "edited_action": {"name": "research", "args": {"topic": "currents"}}}
+JS_STEPS: list[dict[str, Any]] = [
+    {"thread": "t1", "user": "dee", "input": "remember: I live by the sea"},
+    {"thread": "t1", "user": "dee", "input": "research tides"},
+    {"thread": "t1", "user": "dee", "resume": APPROVE},
+    {"thread": "t1", "user": "dee", "input": "research waves"},
+    {"thread": "t1", "user": "dee", "resume": {"decisions": [EDIT]}},
+    {"thread": "t2", "user": "dee", "input": "what do you remember?"},
+    {"thread": "t2", "user": "dee", "input": "research storms thoroughly"},
+    {"thread": "t2", "user": "dee", "stop": "runs.cancel"},
+    {"thread": "t2", "user": "dee", "input": "hello again"},
+]
+
+
+async def test_the_js_sdk_gets_langgraphs_transcript(
+    deployment: Deployment, langgraph: Any
+) -> None:
+    """``tests/js/agent.mjs`` runs :data:`JS_STEPS` with ``@langchain/langgraph-sdk``;
+    each step's result is LangGraph's for the same step."""
+    node = shutil.which("node")
+    assert node is not None, "Node.js is required for the JS SDK scenarios (Node 20)"
+    assert (JS / "node_modules" / "@langchain" / "langgraph-sdk").is_dir(), (
+        "the JS SDK is not installed: run `make install` (or `npm ci` in tests/js)"
+    )
+    done = await anyio.run_process(
+        [node, "agent.mjs", deployment.url, json.dumps(JS_STEPS)],
+        cwd=JS,
+        check=False,
+        env={**os.environ, "AGENT_CLEANUP_LOG": str(deployment.cleanup_log)},
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    served = json.loads(done.stdout)
+    assert len(served) == len(JS_STEPS)
+    threads: dict[str, LangGraphThread] = {}
+    for step, result in zip(JS_STEPS, served, strict=True):
+        name = step["thread"]
+        reference = threads.setdefault(name, LangGraphThread(langgraph, name, step["user"]))
+        if "stop" in step:
+            assert "research-cleanup-done storms" in result["cleanup"]  # when cancel returned
+            assert result["status"] == "interrupted"
+            assert result["lifecycle"][1:] == [
+                "cancel requested (cancel endpoint)",
+                "cleanup finished",
+                "checkpoint saved",
+            ]
+            assert result["running"] == 0
+            await reference.stop()
+            next_nodes, messages = await reference.state()
+            assert (result["next"], [shape(m) for m in result["messages"]]) == (
+                next_nodes,
+                messages,
+            )
+            continue
+        expected = await reference.turn(
+            input=said(step["input"]) if "input" in step else None, resume=step.get("resume")
+        )
+        assert served_turn(result) == expected, step
+    last_turn = served_turn(served[-1])
+    assert [(m["type"], m["content"]) for m in last_turn.messages[-2:]] == [
+        ("human", "hello again"),
+        ("ai", "You said: hello again"),
+    ]
