@@ -205,7 +205,7 @@ class LangGraphThread:
         started = asyncio.Event()
 
         async def resume() -> None:
-            command = Command(resume=APPROVE)
+            command: Command[Any] = Command(resume=APPROVE)
             async for _ in self.graph.astream(
                 command, self.config, context=self.context, stream_mode="custom"
             ):
