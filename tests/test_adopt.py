@@ -704,12 +704,24 @@ async def test_langgraphs_interrupt_and_stream_writer_in_an_adopted_graph(
     assert actual[2] == {"log": ["hello bob"]}
 
 
-async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: str) -> None:
+EDIT_ADD = {"type": "edit", "edited_action": {"name": "add", "args": {"a": 5, "b": 5}}}
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [
+        ("batched", {"decisions": [{"type": "approve"}]}),  # interrupts in after_model
+        ("per_call", EDIT_ADD),  # interrupts in wrap_tool_call, inside ToolNode's tool call
+    ],
+)
+async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(
+    anyio_backend: str, mode: str, answer: dict[str, Any]
+) -> None:
     from langchain.agents import create_agent
     from langchain.agents.middleware import HumanInTheLoopMiddleware
 
     def build() -> Any:
-        middleware = HumanInTheLoopMiddleware(interrupt_on={"add": True})
+        middleware = HumanInTheLoopMiddleware(interrupt_on={"add": True}, interrupt_mode=mode)
         return create_agent(
             fake_model(), [add, multiply], middleware=[middleware], checkpointer=LangGraphSaver()
         )
@@ -718,8 +730,8 @@ async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: s
         config = {"configurable": {"thread_id": "h"}}
         question = {"messages": [HumanMessage("1+2?", id="human-1")]}
         first = [c async for c in graph.astream(question, config, stream_mode="updates")]
-        approve: Command[Any] = Command(resume={"decisions": [{"type": "approve"}]})
-        resumed = [c async for c in graph.astream(approve, config, stream_mode="updates")]
+        command: Command[Any] = Command(resume=answer)
+        resumed = [c async for c in graph.astream(command, config, stream_mode="updates")]
         return first, resumed
 
     expected, actual = await same_on_both(build, scenario)

@@ -54,6 +54,8 @@ redis_server = _redis.redis_server
 FOLDER = ROOT / "examples" / "agent"
 ASSISTANT = "assistant"
 APPROVE = {"decisions": [{"type": "approve"}]}
+ADOPTED = f"graph '{ASSISTANT}': built with LangGraph, adopted (runs on scopegraph's engine)"
+"""The start-up log's line: the agent runs on scopegraph's engine, not bridged."""
 
 
 def load_example() -> Any:
@@ -126,14 +128,13 @@ def deployment(
                 extra_graphs=[graph],
             ) as cluster,
         ):
+            assert ADOPTED in cluster.processes["W1"].log()  # the worker runs it
             yield Deployment(cluster.apis[0], cleanup_log, cluster.logs)
         return
     config = ("--config", str(FOLDER / "langgraph.json"))
     env = {"AGENT_CLEANUP_LOG": str(cleanup_log)}
     with running_server(folder, graphs=(), extra_args=config, env=env) as server:
-        # The agent runs on scopegraph's engine, not on LangGraph's behind a bridge.
-        expected = f"graph '{ASSISTANT}': built with LangGraph, adopted (runs on scopegraph's"
-        assert expected in server.log()
+        assert ADOPTED in server.log()
         yield Deployment(server.url, cleanup_log, server.log)
 
 
