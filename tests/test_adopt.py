@@ -715,7 +715,7 @@ EDIT_ADD = {"type": "edit", "edited_action": {"name": "add", "args": {"a": 5, "b
     ],
 )
 async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(
-    anyio_backend: str, mode: str, answer: dict[str, Any]
+    anyio_backend: str, mode: Literal["batched", "per_call"], answer: dict[str, Any]
 ) -> None:
     from langchain.agents import create_agent
     from langchain.agents.middleware import HumanInTheLoopMiddleware
