@@ -38,7 +38,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
 from langgraph_sdk import get_client
 
 import _pg
@@ -426,3 +426,61 @@ async def test_the_js_sdk_gets_langgraphs_transcript(
         ("human", "hello again"),
         ("ai", "You said: hello again"),
     ]
+
+
+# -- stream chunks ---------------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A stream chunk's data as JSON-like values, messages shaped (ids left out)."""
+    if isinstance(value, BaseMessage):
+        return shape(value.model_dump())
+    if isinstance(value, Interrupt):
+        return {"value": plain(value.value)}  # ids hash the run's random task ids
+    if isinstance(value, dict):
+        if value.get("type") in ("human", "ai", "tool") and "content" in value:
+            return shape(value)
+        if set(value) in ({"value", "id"}, {"value", "id", "response_schema"}):
+            return {"value": plain(value["value"])}  # an interrupt, on the wire
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+async def test_a_turns_stream_chunks_are_langgraphs(client: Any, langgraph: Any) -> None:
+    """``updates``, ``values``, ``custom`` and ``messages`` chunks of a turn that calls a
+    tool, pauses for approval and goes on: the same on the wire as LangGraph's chunks in
+    process (a ``messages`` chunk's message; its metadata is the server's)."""
+    chat = await Conversation.start(client, langgraph, "eve")
+    reference = chat.reference
+    modes = ["updates", "values", "custom"]
+    steps: list[dict[str, Any]] = [
+        {"input": said("remember: tea, not coffee")},
+        {"input": said("research teas")},
+        {"command": {"resume": APPROVE}},
+    ]
+    for step in steps:
+        parts = [
+            part
+            async for part in client.runs.stream(
+                chat.thread_id,
+                ASSISTANT,
+                stream_mode=[*modes, "messages-tuple"],
+                context=reference.context,
+                **step,
+            )
+        ]
+        served = [
+            ("messages", plain(p.data[0])) if p.event == "messages" else (p.event, plain(p.data))
+            for p in parts
+            if p.event in (*modes, "messages")
+        ]
+        arg = step.get("input") or Command(resume=step["command"]["resume"])
+        expected = [
+            ("messages", plain(chunk[0])) if mode == "messages" else (mode, plain(chunk))
+            async for mode, chunk in langgraph.astream(
+                arg, reference.config, context=reference.context, stream_mode=[*modes, "messages"]
+            )
+        ]
+        assert served == expected, step
