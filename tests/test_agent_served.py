@@ -267,8 +267,8 @@ def last(turn: Turn, n: int = 1) -> list[tuple[str, str]]:
 # -- the scenario ----------------------------------------------------------------------------
 
 
-async def test_memory_approval_and_edit_give_langgraphs_transcript(
-    client: Any, langgraph: Any
+async def test_memory_and_each_review_decision_give_langgraphs_transcript(
+    client: Any, langgraph: Any, deployment: Deployment
 ) -> None:
     chat = await Conversation.start(client, langgraph, "ada")
     # Turn 1: a tool call that writes long-term memory.
@@ -293,6 +293,32 @@ async def test_memory_approval_and_edit_give_langgraphs_transcript(
     edit = {"type": "edit", "edited_action": {"name": "research", "args": {"topic": "cocoa"}}}
     edited = await chat.turn(resume={"decisions": [edit]})
     assert last(edited) == [("ai", "research says: cocoa is well documented")]
+    # Rejected with a reason, then answered instead of run: no tool runs either time.
+    paused = await chat.turn(input=said("research gossip"))
+    state = await client.threads.get_state(chat.thread_id)
+    reference_state = await chat.reference.graph.aget_state(chat.reference.config)
+    assert state["next"] == list(reference_state.next)
+    assert (
+        [i["value"] for i in state["interrupts"]]
+        == paused.interrupts
+        == [i.value for i in reference_state.interrupts]
+    )
+    reject = {"type": "reject", "message": "not that"}
+    rejected = await chat.turn(resume={"decisions": [reject]})
+    await chat.turn(input=said("research rumours"))
+    respond = {"type": "respond", "message": "rumours are unreliable"}
+    responded = await chat.turn(resume={"decisions": [respond]})
+    assert last(rejected, 2) == [
+        ("tool", "User rejected the tool call for `research` with reason: not that"),
+        ("ai", "research says: User rejected the tool call for `research` with reason: not that"),
+    ]
+    assert last(responded, 2) == [
+        ("tool", "rumours are unreliable"),
+        ("ai", "research says: rumours are unreliable"),
+    ]
+    ran = {line.split(" ", 1)[1] for line in deployment.cleanups()}
+    assert {"tea", "cocoa"} <= ran
+    assert not {"gossip", "rumours", "coffee"} & ran  # rejected, answered, edited away
     # A new thread of the same user reads the memory the first one wrote.
     other = await Conversation.start(client, langgraph, "ada")
     recalled = await other.turn(input=said("what do you remember?"))
