@@ -108,6 +108,32 @@ async def test_an_ephemeral_value_is_seen_by_the_next_step_only(anyio_backend: s
     assert second["log"][-4:] == ["again", "a saw None", "b saw up", "c saw None"]
 
 
+async def test_update_state_is_a_step_that_clears_an_unwritten_ephemeral_value(
+    anyio_backend: str,
+) -> None:
+    def build(lib: Any) -> Any:
+        def mark(state: Flagged) -> dict[str, Any]:
+            return {"log": ["marked"], "flag": "set"}
+
+        builder = lib.StateGraph(Flagged)
+        builder.add_node("mark", mark).add_edge(lib.START, "mark")
+        saver = LangGraphSaver() if lib is LG else InMemorySaver()
+        return builder.compile(checkpointer=saver)
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "u"}}
+        await graph.ainvoke({"log": []}, config)
+        before = (await graph.aget_state(config)).values
+        await graph.aupdate_state(config, {"log": ["noted"]}, as_node="mark")
+        return before, (await graph.aget_state(config)).values
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    before, after = actual
+    assert before["flag"] == "set"
+    assert "flag" not in after
+
+
 async def test_two_writes_of_an_ephemeral_value_in_one_step_are_refused(
     anyio_backend: str,
 ) -> None:
