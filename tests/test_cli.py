@@ -65,6 +65,17 @@ def test_version_prints_the_package_version() -> None:
     assert scopegraph.__version__ == project["version"]
 
 
+def test_python_dash_m_scopegraph_is_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scopegraph", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"scopegraph {scopegraph.__version__}"
+
+
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
