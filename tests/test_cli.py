@@ -65,6 +65,17 @@ def test_version_prints_the_package_version() -> None:
     assert scopegraph.__version__ == project["version"]
 
 
+def test_python_dash_m_scopegraph_is_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scopegraph", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"scopegraph {scopegraph.__version__}"
+
+
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
@@ -163,15 +174,6 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
             },
             r"auth\.openapi, auth\.cache not supported by scopegraph serve \(it reads "
             r"auth\.path, auth\.disable_studio_auth\)",
-        ),
-        (
-            {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},
-            r"store\.index, store\.ttl: scopegraph serve's store \(/store, runtime\.store\) "
-            r"cannot be configured from langgraph\.json yet",
-        ),
-        (
-            {"graphs": {"a": "./hello.py:graph"}, "checkpointer": {"ttl": {"default_ttl": 5}}},
-            r"checkpointer\.ttl: not supported by scopegraph serve yet",
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "http": {"disable_store": True}},

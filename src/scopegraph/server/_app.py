@@ -29,7 +29,7 @@ from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
 from ._logs import RequestIdMiddleware
-from ._long_term import close_store, open_store
+from ._long_term import close_store, open_store, sweeping
 from ._metrics import Metrics, instrument_saver, open_metrics
 from ._routes import add_routes
 from ._settings import ServerSettings
@@ -49,6 +49,7 @@ def create_app(
     worker: bool = True,
     lease_seconds: float = 10.0,
     store: BaseStore | None = None,
+    store_config: Mapping[str, Any] | None = None,
     tracer_provider: Any = None,
     auth: Any = None,
 ) -> FastAPI:
@@ -78,6 +79,11 @@ def create_app(
             (``runtime.store``) that have none of their own. By default one in
             ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
             :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
+        store_config: the options of that default store (``store`` of a
+            ``langgraph.json``): ``index`` (semantic search: ``embed``, ``dims``,
+            ``fields``) and ``ttl`` (``default_ttl``, ``refresh_on_read``,
+            ``sweep_interval_minutes``); with a ``ttl``, the app sweeps the store's
+            expired items while it runs. Not with ``store``: configure your own store.
         auth: custom auth: a ``langgraph_sdk.Auth`` object, as a ``langgraph.json``'s
             ``auth.path`` names one; its handlers authenticate every request to the API's
             resources and authorize each read, search, change and run
@@ -94,7 +100,12 @@ def create_app(
         custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
-        store = open_store(database)
+        store = open_store(database, **(store_config or {}))
+    elif store_config:
+        raise ValueError(
+            "create_app(): pass either store= (your own store, configured as you built it) "
+            "or store_config= (the options of the server's store), not both"
+        )
     how = {name: served_graph(name, g) for name, g in graphs.items()}
     served = Graphs({name: s.graph for name, s in how.items()}, checkpointer, store)
     backend: Backend
@@ -114,8 +125,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The TTL sweeper of the store the app opened (LangGraph's server, too, sweeps
+        # its own store only, never a custom one).
+        sweeper = sweeping(store) if owned_store else contextlib.nullcontext()
         try:
-            async with backend.lifespan():
+            async with backend.lifespan(), sweeper:
                 yield
         finally:
             stop_timing()

@@ -119,7 +119,7 @@ class ClusterBackend:
         self.graphs = graphs
         self.docs = docs
         self.assistants = Assistants(graphs, docs, shared=True)
-        self.ttls = ThreadTTLs(docs)
+        self.ttls = ThreadTTLs(docs, settings.thread_ttl)
         self.crons = Crons(self.assistants, docs)
         self.cluster = cluster
         self.queue = cluster.queue
@@ -146,7 +146,12 @@ class ClusterBackend:
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
             expire = functools.partial(expire_thread, self)
-            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
+                self.ttls,
+                expire,
+                self.settings.ttl_sweep_seconds,
+            )
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -264,8 +269,7 @@ class ClusterBackend:
         row, created = await self.queue.create_thread(thread_id, metadata)
         if not created and if_exists != "do_nothing":
             raise ConflictError(f"thread {thread_id} already exists")
-        if ttl is not None:
-            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread_id, ttl, created=created)
         if supersteps:
             await self.graphs.apply_supersteps(row, supersteps)
         return await self._json(row)
@@ -289,6 +293,7 @@ class ClusterBackend:
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
         source = await self.thread(thread_id)
         row, _ = await self.queue.create_thread(str(uuid.uuid4()), source["metadata"])
+        await self.ttls.apply(row["thread_id"], None, created=True)
         await self.graphs.copy_state(source, row["thread_id"])
         return await self._json(row)
 
@@ -337,8 +342,7 @@ class ClusterBackend:
         patched = await self.queue.patch_thread(thread["thread_id"], metadata)
         if patched is None:
             raise NotFoundError(f"thread {thread_id} not found")
-        if ttl is not None:
-            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread["thread_id"], ttl, created=False)
         return await self._json(patched)
 
     @_translated
@@ -394,6 +398,7 @@ class ClusterBackend:
                 body.if_not_exists == "create",
                 self.graphs.new_thread_metadata(assistant, body),
             )
+            await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
         payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)

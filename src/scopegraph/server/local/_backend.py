@@ -63,7 +63,7 @@ class LocalBackend:
         self.docs = docs
         self.settings = settings
         self.assistants = Assistants(graphs, docs, shared=False)
-        self.ttls = ThreadTTLs(docs)
+        self.ttls = ThreadTTLs(docs, settings.thread_ttl)
         self.crons = Crons(self.assistants, docs)
         self.manager = RunManager(
             graphs.graphs,
@@ -81,7 +81,12 @@ class LocalBackend:
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
             expire = functools.partial(expire_thread, self)
-            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
+                self.ttls,
+                expire,
+                self.settings.ttl_sweep_seconds,
+            )
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -167,8 +172,7 @@ class LocalBackend:
             if existing is None or if_exists != "do_nothing":
                 raise ConflictError(f"thread {thread_id} already exists")
             thread = existing
-        if ttl is not None:
-            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread_id, ttl, created=created)
         if supersteps:
             await self.graphs.apply_supersteps(thread, supersteps)
         if created and not supersteps:
@@ -196,8 +200,7 @@ class LocalBackend:
         thread = await self.docs.update("thread", tid, patched)
         if thread is None:
             raise NotFoundError(f"thread {thread_id} not found")
-        if ttl is not None:
-            await self.ttls.set(tid, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(tid, ttl, created=False)
         return await self.graphs.thread_values(thread)
 
     async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
@@ -207,6 +210,7 @@ class LocalBackend:
         source = await self.thread(thread_id)
         copy = _new_thread(str(uuid.uuid4()), dict(source.get("metadata") or {}))
         await self.docs.save("thread", copy)
+        await self.ttls.apply(copy["thread_id"], None, created=True)
         await self.graphs.copy_state(source, copy["thread_id"])
         return await self.graphs.thread_values(copy)
 
@@ -268,6 +272,7 @@ class LocalBackend:
             new = self.graphs.new_thread_metadata(assistant, body)
             thread = await self._ensure_thread(thread_id, graph_id, create, new)
             thread_metadata = thread["metadata"]
+            await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
         payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)
