@@ -20,13 +20,13 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
-from _server import Server, running_server
+from _server import EXAMPLE, Server, running_server
 
 pytestmark = pytest.mark.anyio
 
 APP = Path(__file__).resolve().parent / "_auth_app.py"
 DOCS_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "custom_auth.py"
-GRAPHS = (f"whoami={APP}:graph",)
+GRAPHS = (f"whoami={APP}:graph", f"agent={EXAMPLE}:graph")
 
 
 @pytest.fixture
@@ -189,6 +189,22 @@ async def test_a_run_sees_its_user_and_only_its_user_reaches_it(alice: Any, bob:
     assert [r["run_id"] for r in await alice.runs.list(tid)] == [rid]
     # a stateless run of bob's sees bob
     assert (await bob.runs.wait(None, "whoami", input={}))["seen"]["identity"] == "bob"
+
+
+async def test_a_stateless_run_is_its_users_while_it_runs(
+    server: Server, alice: Any, bob: Any
+) -> None:
+    """Its temporary thread is not stored: the run's own metadata (its owner) decides."""
+    body = {"assistant_id": "agent", "input": {"prompt": "one two"}, "stream_mode": "custom"}
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        http.stream("POST", "/runs/stream", json=body, headers=bearer("alice-token")) as stream,
+    ):
+        _, tid, _, rid = stream.headers["content-location"].strip("/").split("/")
+        assert (await alice.runs.get(tid, rid))["run_id"] == rid
+        await refused(bob.runs.get(tid, rid))
+        await refused(bob.runs.cancel(tid, rid))
+        await alice.runs.cancel(tid, rid, wait=True)
 
 
 async def test_a_thread_a_run_creates_is_its_users(alice: Any, bob: Any) -> None:

@@ -595,6 +595,19 @@ class Access:
 
     # -- runs ----------------------------------------------------------------------------
 
+    async def on_run(self, backend: Backend, thread_id: str, run_id: str, action: str) -> None:
+        """Authorize ``action`` on a run through its thread (404 when it is hidden). A
+        stateless run's temporary thread is not stored: then the run's own metadata (the
+        owner its create handler stamped, as LangGraph's temporary thread carries it)."""
+        visible = await self.check("threads", action, {"thread_id": thread_id, "run_id": run_id})
+        if visible is None:
+            return
+        record = await _existing(backend.thread(thread_id))
+        if record is None:
+            record = await _existing(backend.get_run(thread_id, run_id))
+        if record is None or hides(visible, record):
+            raise NotFoundError(f"run {run_id} not found in thread {thread_id}")
+
     async def run(self, backend: Backend, thread_id: str | None, body: RunCreate) -> RunCreate:
         """A new run, after the ``threads.create_run`` handler (which may change its
         metadata and kwargs): on a thread the user sees (404), of an assistant they see

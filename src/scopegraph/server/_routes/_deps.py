@@ -14,7 +14,7 @@ from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
 from .._settings import ServerSettings
 
-__all__ = ("access_of", "authorize", "backend_of", "searched", "settings_of")
+__all__ = ("access_of", "authorize", "authorize_run", "backend_of", "searched", "settings_of")
 
 
 def backend_of(request: Request) -> Backend:
@@ -67,3 +67,11 @@ async def authorize(
     access = access_of(request)
     if access is not None:
         await access.on(backend_of(request), resource, record_id, action)
+
+
+async def authorize_run(request: Request, thread_id: str, run_id: str, action: str) -> None:
+    """Custom auth, when the app has it: ``action`` on the run (its thread's filter; 404
+    if it is not the user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.on_run(backend_of(request), thread_id, run_id, action)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from .._domain import Backend, run_location
 from .._http import JSONResponse, event_stream_response
 from .._models import RunCreate, RunsCancel, RunStatus, refuse_unsupported, stream_filter
-from ._deps import access_of, authorize, backend_of, settings_of
+from ._deps import access_of, authorize_run, backend_of, settings_of
 
 __all__ = ("router",)
 
@@ -136,14 +136,14 @@ async def list_runs(
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(thread_id: str, run_id: str, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
-    await authorize(request, "threads", thread_id, "read")
+    await authorize_run(request, thread_id, run_id, "read")
     return await backend.get_run(thread_id, run_id)
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
 async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await authorize(request, "threads", thread_id, "delete")
+    await authorize_run(request, thread_id, run_id, "delete")
     await backend.delete_run(thread_id, run_id)
     return Response(status_code=204)
 
@@ -151,7 +151,7 @@ async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
 async def join_run(thread_id: str, run_id: str, request: Request) -> Response:
     backend = backend_of(request)
-    await authorize(request, "threads", thread_id, "read")
+    await authorize_run(request, thread_id, run_id, "read")
     return JSONResponse(await backend.join_run(thread_id, run_id))
 
 
@@ -165,7 +165,7 @@ async def join_stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     backend = backend_of(request)
-    await authorize(request, "threads", thread_id, "read")
+    await authorize_run(request, thread_id, run_id, "read")
     stream = await backend.join_stream(
         thread_id,
         run_id,
@@ -185,7 +185,7 @@ async def cancel_run(
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
     backend = backend_of(request)
-    await authorize(request, "threads", thread_id, "update")
+    await authorize_run(request, thread_id, run_id, "update")
     final = await backend.cancel_run(thread_id, run_id, wait=wait, action=action)
     if not wait:
         return Response(status_code=202)
