@@ -517,6 +517,11 @@ class Access:
             raise NotFoundError(f"{what} not found")
         return visible
 
+    async def store(self, action: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``store.<action>`` handler: it may rewrite ``value`` (the namespace...) or
+        refuse; its filter, as it returned it, is for a store search."""
+        return await self.auth.authorize_store(self.ctx, action, value)
+
     async def search(
         self, resource: str, value: dict[str, Any], *, action: str = "search"
     ) -> Searched:

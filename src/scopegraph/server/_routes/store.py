@@ -51,7 +51,7 @@ async def _authorized(request: Request, action: str, value: dict[str, Any]) -> A
     access = access_of(request)
     if access is None:
         return None
-    result = await access.auth.authorize_store(access.ctx, action, value)
+    result = await access.store(action, value)
     for key in ("namespace", "suffix"):
         if value.get(key) is not None:
             value[key] = _labels(value[key])
