@@ -113,6 +113,13 @@ def sharing_auth() -> Auth:
     async def shared(ctx: Auth.types.AuthContext, value: Any) -> Any:
         return {"participants": {"$contains": ctx.user.identity}}
 
+    @auth.on.store
+    async def labels(ctx: Auth.types.AuthContext, value: Any) -> Any:
+        if value.get("key") == "forbidden":
+            return False
+        value["namespace"] = (f"{ctx.user.identity}.home", *value["namespace"])  # a dot
+        return None
+
     return auth
 
 
@@ -144,4 +151,12 @@ async def test_a_contains_filter_shares_a_thread_with_its_participants(
                 assert [t["thread_id"] for t in found.json()] == ([tid] if sees else []), user
                 count = await http.post("/threads/count", json={}, headers={"x-user": user})
                 assert count.json() == (1 if sees else 0), user
+            # a store handler that refuses (403), or leaves a namespace that is not one (422)
+            item = {"namespace": ["notes"], "key": "forbidden", "value": {}}
+            put = await http.put("/store/items", json=item, headers={"x-user": "ann"})
+            assert put.status_code == 403
+            item["key"] = "k"
+            put = await http.put("/store/items", json=item, headers={"x-user": "ann"})
+            assert put.status_code == 422
+            assert "the store auth handler left namespace" in put.json()["detail"]
         shutdown.set()
