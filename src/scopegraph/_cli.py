@@ -43,6 +43,7 @@ _BUILD_KEYS = frozenset(
 """Keys of ``langgraph build`` (the Docker image): ``langgraph dev`` ignores them at run
 time, and so does ``scopegraph serve``."""
 _HTTP_KEYS = ("app", "cors")
+_AUTH_KEYS = ("path", "disable_studio_auth")
 _CORS_KEYS = frozenset(
     {
         "allow_origins",
@@ -147,7 +148,7 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         "--config",
         default=None,
         metavar="FILE",
-        help=f"serve the graphs (and env, dependencies, http) of this {LANGGRAPH_JSON} "
+        help=f"serve the graphs (and env, dependencies, http, auth) of this {LANGGRAPH_JSON} "
         f"instead of ./{LANGGRAPH_JSON}",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
@@ -169,6 +170,13 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         default=None,
         metavar="PATH",
         help="require the key this file holds (its first line) in the x-api-key header",
+    )
+    serve.add_argument(
+        "--auth",
+        default=None,
+        metavar="FILE.py:NAME",
+        help="custom auth: a langgraph_sdk Auth object whose handlers authenticate and "
+        "authorize requests (what auth.path of a langgraph.json names)",
     )
     serve.add_argument(
         "--allow-host",
@@ -379,6 +387,9 @@ class LangGraphConfig:
     thread_ttl: dict[str, Any] | None = None
     """``checkpointer.ttl``: ``strategy``, ``default_ttl``, ``sweep_interval_minutes``,
     ``sweep_limit``."""
+    auth: str | None = None
+    """``auth.path``: ``path/to/file.py:name`` of a ``langgraph_sdk.Auth`` object whose
+    handlers authenticate and authorize the API's requests."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -465,10 +476,12 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
       ``Embeddings``);
     - ``checkpointer``: ``ttl`` (``strategy``, ``default_ttl``,
       ``sweep_interval_minutes``, ``sweep_limit``): threads swept after their TTL;
+    - ``auth``: ``path`` (a ``langgraph_sdk.Auth`` object, ``./auth.py:auth`` or
+      ``module.path:auth``) and ``disable_studio_auth``;
     - the keys of ``langgraph build`` (``python_version``, ``dockerfile_lines``, ...) are
       ignored, as ``langgraph dev`` ignores them.
 
-    Any other key, or a setting this server does not have (``auth.path``,
+    Any other key, or a setting this server does not have (``auth.openapi``,
     ``store.path``, ``checkpointer.serde``, ...), raises ``ValueError`` naming it.
     """
     try:
@@ -523,7 +536,29 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
         cors = _cors(path, cors)
     store = _store_config(path, base, data.get("store"))
     thread_ttl = _thread_ttl(path, data.get("checkpointer"))
-    return LangGraphConfig(resolved, variables, paths, http_app, cors, store, thread_ttl)
+    auth = _auth_path(path, base, data.get("auth"))
+    return LangGraphConfig(resolved, variables, paths, http_app, cors, store, thread_ttl, auth)
+
+
+def _auth_path(path: Path, base: Path, auth: object) -> str | None:
+    """``auth.path`` resolved as a graph's path is. ``auth.disable_studio_auth`` changes
+    nothing here: this server never lets LangSmith Studio's users in without the
+    handlers (what ``true`` asks for), so both values behave the same."""
+    if auth is None:
+        return None
+    if not isinstance(auth, dict):
+        raise ValueError(f'{path}: "auth" should be an object like {{"path": "./auth.py:auth"}}')
+    other = [f"auth.{key}" for key in auth if key not in _AUTH_KEYS]
+    if other:
+        raise ValueError(
+            f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
+            f"{', '.join('auth.' + key for key in _AUTH_KEYS)}); remove it"
+        )
+    if not isinstance(auth.get("disable_studio_auth", False), bool):
+        raise ValueError(f"{path}: auth.disable_studio_auth should be true or false")
+    if "path" not in auth:
+        raise ValueError(f'{path}: "auth" needs a "path", e.g. {{"path": "./auth.py:auth"}}')
+    return _graph_path("auth", auth["path"], base, f"{path}: auth.path")
 
 
 def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None:
@@ -539,14 +574,6 @@ def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None
                 f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
                 "http.app and http.cors); remove it"
             )
-    auth = data.get("auth")
-    if auth:
-        keys = ", ".join(f"auth.{key}" for key in auth) if isinstance(auth, dict) else "auth"
-        raise ValueError(
-            f"{path}: {keys}: custom authentication (langgraph_sdk.Auth handlers) is not "
-            'supported by scopegraph serve yet; remove "auth" and protect the server with '
-            "--api-key (or SCOPEGRAPH_API_KEY)"
-        )
 
 
 _STORE_KEYS = ("index", "ttl")
@@ -731,7 +758,10 @@ def main(argv: list[str] | None = None) -> int:
     args.cors_config = None
     args.store_config = None
     args.thread_ttl = None
+    args.auth_path = None
     try:
+        if getattr(args, "auth", None):  # a file or a module path, as auth.path takes
+            args.auth_path = _graph_path("auth", args.auth, Path.cwd(), "--auth")
         if args.specs or args.graph:
             if args.config:
                 raise ValueError(
@@ -755,6 +785,13 @@ def main(argv: list[str] | None = None) -> int:
             args.cors_config = config.cors
             args.store_config = config.store
             args.thread_ttl = config.thread_ttl
+            if config.auth is not None:
+                if args.auth_path:
+                    raise ValueError(
+                        f"custom auth is set twice: by --auth and by auth.path of "
+                        f"{config_file}; keep one"
+                    )
+                args.auth_path = config.auth
     except ValueError as exc:
         print(f"scopegraph {args.command}: {exc}", file=sys.stderr)
         return 2

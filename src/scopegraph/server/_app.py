@@ -3,6 +3,8 @@
 The layers, from the wire in:
 
 - the guard (:mod:`._guard`): API key and body size, before routing;
+- custom auth, when given (:mod:`._auth`): the request's user, before routing; the
+  routes ask its handlers before they act;
 - the routes (:mod:`._routes`): one router per resource; each handler parses the request
   (:mod:`._models`), calls the backend, and answers (:mod:`._http`, where domain errors
   become status codes);
@@ -49,6 +51,7 @@ def create_app(
     store: BaseStore | None = None,
     store_config: Mapping[str, Any] | None = None,
     tracer_provider: Any = None,
+    auth: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -81,10 +84,20 @@ def create_app(
             ``fields``) and ``ttl`` (``default_ttl``, ``refresh_on_read``,
             ``sweep_interval_minutes``); with a ``ttl``, the app sweeps the store's
             expired items while it runs. Not with ``store``: configure your own store.
+        auth: custom auth: a ``langgraph_sdk.Auth`` object, as a ``langgraph.json``'s
+            ``auth.path`` names one; its handlers authenticate every request to the API's
+            resources and authorize each read, search, change and run
+            (:mod:`scopegraph.server._auth`). With ``settings.api_key`` too, a request
+            needs both.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
+    custom_auth = None
+    if auth is not None:
+        from ._auth import CustomAuth
+
+        custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
         store = open_store(database, **(store_config or {}))
@@ -137,7 +150,12 @@ def create_app(
     app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
     app.state.metrics = metrics
+    app.state.auth = custom_auth
     install_error_handlers(app)
+    if custom_auth is not None:  # inside the guard: the API key is checked first
+        from ._auth import AuthMiddleware
+
+        app.add_middleware(AuthMiddleware, auth=custom_auth, routes=lambda: app.router.routes)
     app.add_middleware(Guard, settings=settings)
     if settings.cors is not None:  # a langgraph.json's http.cors, as given
         from starlette.middleware.cors import CORSMiddleware

@@ -35,7 +35,14 @@ from ._settings import DefaultThreadTTL, ServerSettings
 from ._store import StoreError
 from ._tracing import otlp_provider, tracing_wanted
 
-__all__ = ("load_graph", "load_http_app", "mount_http_app", "open_checkpointer", "serve")
+__all__ = (
+    "load_auth",
+    "load_graph",
+    "load_http_app",
+    "mount_http_app",
+    "open_checkpointer",
+    "serve",
+)
 
 log = logging.getLogger("scopegraph.server")
 
@@ -86,6 +93,14 @@ def load_graph(spec: str) -> Any:
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
     )
+
+
+def load_auth(spec: str) -> Any:
+    """The custom auth of ``path/to/file.py:name`` (a ``langgraph_sdk.Auth`` object, as
+    ``auth.path`` of a ``langgraph.json`` names it), ready for ``create_app``."""
+    from ._auth import CustomAuth
+
+    return CustomAuth(_load_attr(spec, "auth"), where=f"auth {spec!r}")
 
 
 def load_http_app(spec: str) -> Any:
@@ -309,6 +324,7 @@ def serve(
     log_config: dict[str, Any] | None = None,
     http_app: Any | None = None,
     store_config: Mapping[str, Any] | None = None,
+    auth: Any = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
@@ -317,7 +333,8 @@ def serve(
     of worker processes started with the server and stopped (SIGTERM) after it drained,
     with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
     command lines). ``http_app``: a Starlette app served beside the API
-    (:func:`mount_http_app`). ``tracer_provider``: spans of runs and nodes (shut down,
+    (:func:`mount_http_app`). ``auth``: custom auth (``create_app``'s).
+    ``tracer_provider``: spans of runs and nodes (shut down,
     so flushed, at exit); ``log_config``: uvicorn's logging configuration (None:
     uvicorn's own). ``store_config``: the store's ``index`` and ``ttl``
     (:func:`load_store_config`). A ValueError names what cannot be used (the port, the
@@ -340,6 +357,7 @@ def serve(
             lease_seconds=lease_seconds,
             tracer_provider=tracer_provider,
             store_config=store_config,
+            auth=auth,
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
@@ -537,6 +555,10 @@ def main_serve(args: Any) -> int:
         )
     http_spec = getattr(args, "http_app", None)
     http_app = load_http_app(http_spec) if http_spec else None
+    auth_spec = getattr(args, "auth_path", None)
+    auth = None
+    if auth_spec:
+        auth = load_auth(auth_spec)
     settings = ServerSettings(
         api_key=api_key(args),
         allowed_hosts=allowed_hosts(args.host, args.allow_host),
@@ -587,6 +609,7 @@ def main_serve(args: Any) -> int:
         log_config=log_config,
         http_app=http_app,
         store_config=store_config,
+        auth=auth,
     )
 
 

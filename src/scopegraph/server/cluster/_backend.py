@@ -355,18 +355,25 @@ class ClusterBackend:
     # -- runs ----------------------------------------------------------------------------
 
     async def _ensure_thread(
-        self, thread_id: str, graph_id: str, assistant_id: str, create: bool
+        self,
+        thread_id: str,
+        graph_id: str,
+        assistant_id: str,
+        create: bool,
+        new_metadata: dict[str, Any],
     ) -> dict[str, Any]:
         """The thread's metadata; it must exist (or is created, with
-        ``if_not_exists='create'``); it records the graph and the assistant of its runs in
-        its metadata, as LangGraph's server does."""
+        ``if_not_exists='create'`` and ``new_metadata``); it records the graph and the
+        assistant of its runs in its metadata, as LangGraph's server does."""
         row = await self.queue.get_thread(thread_id)
         if row is None:
             if not create:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
-            row, _ = await self.queue.create_thread(thread_id, {"graph_id": graph_id})
+            row, _ = await self.queue.create_thread(
+                thread_id, {**new_metadata, "graph_id": graph_id}
+            )
         metadata: dict[str, Any] = row["metadata"]
         recorded = {"graph_id": graph_id, "assistant_id": assistant_id}
         if any(metadata.get(key) != value for key, value in recorded.items()):
@@ -385,7 +392,11 @@ class ClusterBackend:
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             thread_metadata = await self._ensure_thread(
-                thread_id, graph_id, assistant_id, body.if_not_exists == "create"
+                thread_id,
+                graph_id,
+                assistant_id,
+                body.if_not_exists == "create",
+                self.graphs.new_thread_metadata(assistant, body),
             )
             await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)

@@ -241,8 +241,11 @@ class LocalBackend:
 
     # -- runs ----------------------------------------------------------------------------
 
-    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> ThreadRecord:
-        """The thread; it must exist (or is created, with ``if_not_exists='create'``)."""
+    async def _ensure_thread(
+        self, thread_id: str, graph_id: str, create: bool, metadata: dict[str, Any]
+    ) -> ThreadRecord:
+        """The thread; it must exist (or is created, with ``if_not_exists='create'``, with
+        ``metadata``: the run's, as LangGraph's server creates it)."""
         thread = await self.docs.get("thread", thread_id)
         if thread is None:
             if not create:
@@ -250,7 +253,7 @@ class LocalBackend:
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
             # Insert only: a thread created meanwhile by another request is kept as it is.
-            created = _new_thread(thread_id, {"graph_id": graph_id})
+            created = _new_thread(thread_id, {**metadata, "graph_id": graph_id})
             await self.docs.insert("thread", created)
             thread = await self.docs.get("thread", thread_id) or created
         return thread
@@ -266,7 +269,9 @@ class LocalBackend:
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             create = body.if_not_exists == "create"
-            thread_metadata = (await self._ensure_thread(thread_id, graph_id, create))["metadata"]
+            new = self.graphs.new_thread_metadata(assistant, body)
+            thread = await self._ensure_thread(thread_id, graph_id, create, new)
+            thread_metadata = thread["metadata"]
             await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
