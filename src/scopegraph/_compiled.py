@@ -860,7 +860,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 name=self.name,
                 recursion_limit=self.recursion_limit,
             )
-            config = await update_step(options, [(u.values, u.as_node) for u in updates])
+            config = await update_step(options, [(u.values, u.as_node, u.task_id) for u in updates])
         return config
 
     def bulk_update_state(
