@@ -531,6 +531,59 @@ async def test_timing_of_streamed_task_updates() -> None:
     assert seen == [{"early": "early"}, {"late": "late"}, {"workflow": ["early", "late"]}]
 
 
+async def test_astream_events_order_of_task_updates_and_the_entrypoint(
+    anyio_backend: str,
+) -> None:
+    """LangGraph's order: a task's ``updates`` chunk once its caller has gone on (after
+    the entrypoint's output event when it returns right after the await), and the
+    entrypoint's end before the root chunk of its update."""
+
+    @task
+    async def my_task(number: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        return number * 2
+
+    @task
+    async def fails(number: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        raise ValueError("boom")
+
+    @entrypoint()
+    async def my_workflow(number: int) -> str:
+        await my_task(number)
+        with pytest.raises(ValueError, match="boom"):
+            await fails(number)
+        await my_task(number)
+        return "done"
+
+    events = [
+        (e["event"], e["name"], e["data"].get("chunk"))
+        async for e in my_workflow.astream_events(1, version="v2")
+    ]
+    expected = [
+        ("on_chain_start", "LangGraph", None),
+        ("on_chain_start", "my_workflow", None),
+        ("on_chain_start", "my_task", None),
+        ("on_chain_stream", "my_task", 2),
+        ("on_chain_end", "my_task", None),
+        ("on_chain_stream", "LangGraph", {"my_task": 2}),
+        ("on_chain_start", "fails", None),
+        ("on_chain_start", "my_task", None),
+        ("on_chain_stream", "my_task", 2),
+        ("on_chain_end", "my_task", None),
+        ("on_chain_stream", "my_workflow", "done"),
+        ("on_chain_stream", "LangGraph", {"my_task": 2}),
+        ("on_chain_end", "my_workflow", None),
+        ("on_chain_stream", "LangGraph", {"my_workflow": "done"}),
+        ("on_chain_end", "LangGraph", None),
+    ]
+    if anyio_backend == "asyncio":
+        assert events == expected
+    else:  # trio runs a woken caller and the finished task in either order
+        assert sorted(map(repr, events)) == sorted(map(repr, expected))
+        assert events[-3:] == expected[-3:]
+
+
 def test_sync_invoke_and_stream() -> None:
     @task
     def add_one(x: int) -> int:

@@ -559,11 +559,19 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if event is not None:
         _emit.put_event(run, event, "on_chain_stream", {"chunk": value})
         _emit.put_event(run, event, "on_chain_end", {"output": value, "input": inputs})
-    if "updates" in modes:
-        stream.sink(stream.ns, "updates", {task.name: value})
-    if "tasks" in modes or "debug" in modes:
-        _emit.emit_task_result(run, task, None)
     future._resolve(value)
+    shows_result = "tasks" in modes or "debug" in modes
+    if "updates" in modes or shows_result:
+        # LangGraph streams a finished task's update from its runner's commit callback,
+        # which runs after the caller was woken: the caller goes on to its next wait (or
+        # returns) first. So here: wake the caller, let it run, then stream (on asyncio
+        # this is LangGraph's order; trio runs the two in either order).
+        future._finished.set()
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        if "updates" in modes:
+            stream.sink(stream.ns, "updates", {task.name: value})
+        if shows_result:
+            _emit.emit_task_result(run, task, None)
 
 
 def _stream_interrupts(run: Any, interrupts: list[Any]) -> None:
@@ -869,6 +877,10 @@ def _entry_node(
                     result = await func(value, **kwargs)
                 else:
                     result = await in_worker_thread(functools.partial(func, value, **kwargs))
+                if ctx.run.stream.events:
+                    # Its output event as soon as it returns, before its tasks are done
+                    # (LangGraph's order; the node itself then only ends).
+                    _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
             except GraphInterrupt as exc:
                 paused = exc  # the tasks still running finish; then the node pauses
             except concurrent.futures.CancelledError as exc:

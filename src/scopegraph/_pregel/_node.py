@@ -126,18 +126,13 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         with anyio.CancelScope(shield=True):
             await persistence.record(task, "done")
     modes = stream.modes
-    streamed = False
     if events:
-        _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
-        if opts.spec.functional and "updates" in modes:
-            # An entrypoint's update goes out before its end event (LangGraph streams
-            # the functional API's writes eagerly).
-            stream.sink(stream.ns, "updates", {task.name: task.update})
-            streamed = True
+        if not opts.spec.functional:  # (an entrypoint streams its output when it returns)
+            _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
         _emit.node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
     if hooks is not None and seen is not None:
         hooks.emit_output_messages(ctx, task.update, seen)
-    if "updates" in modes and not streamed:
+    if "updates" in modes:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
