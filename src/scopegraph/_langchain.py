@@ -104,6 +104,25 @@ class _Child:
         have ended too (its link is dropped then)."""
 
 
+def _first_message(response: LLMResult) -> Any:
+    """A chat model's answer: the message of its first generation (``{}`` if none)."""
+    for generations in response.generations:
+        if generations:
+            return getattr(generations[0], "message", {})
+    return {}
+
+
+def _llm_result_v1(response: LLMResult) -> dict[str, Any]:
+    """``astream_events`` v1's model output: the ``LLMResult`` as a dict, each chat
+    generation's message the message itself (LangChain's tracer dumps and loads it)."""
+    result = response.model_dump()
+    for row, generations in zip(result["generations"], response.generations, strict=True):
+        for dumped, generation in zip(row, generations, strict=True):
+            if "message" in dumped:
+                dumped["message"] = generation.message  # type: ignore[attr-defined]
+    return result
+
+
 class ToolCallStream:
     """One tool call's ``stream_mode="tools"`` events: ``tool-started`` now,
     ``tool-output-delta`` for each ``ToolRuntime.emit_output_delta(delta)`` of the tool
@@ -362,19 +381,24 @@ class NodeCallbacks(BaseCallbackHandler):
         child = self._end(run_id)
         if child is None:
             return
+        if self._events and self.ctx.run.stream.events_v1:
+            # v1 (LangChain's tracer's record): the whole LLMResult, messages as objects.
+            self._send(
+                f"on_{child.kind}_end",
+                run_id,
+                child,
+                {"input": child.inputs, "output": _llm_result_v1(response)},
+            )
+            if child.kind == "chat_model":
+                self._message_unless_streamed(response, child)
+            return
         if child.kind == "chat_model":
-            output: Any = {}
-            for generations in response.generations:
-                if generations:
-                    output = getattr(generations[0], "message", {})
-                    break
+            output = _first_message(response)
             if self._events:
                 self._send(
                     "on_chat_model_end", run_id, child, {"output": output, "input": child.inputs}
                 )
-            streamable = "nostream" not in child.tags
-            if streamable and not child.streamed and isinstance(output, BaseMessage):
-                self._message(output, child)
+            self._message_unless_streamed(response, child)
         elif self._events:
             output = {
                 "generations": [
@@ -387,6 +411,13 @@ class NodeCallbacks(BaseCallbackHandler):
                 "llm_output": response.llm_output,
             }
             self._send("on_llm_end", run_id, child, {"output": output, "input": child.inputs})
+
+    def _message_unless_streamed(self, response: LLMResult, child: _Child) -> None:
+        """A chat model that did not stream: its message goes to ``messages`` whole."""
+        output = _first_message(response)
+        streamable = "nostream" not in child.tags
+        if streamable and not child.streamed and isinstance(output, BaseMessage):
+            self._message(output, child)
 
     def on_llm_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         self._end(run_id)
@@ -484,9 +515,8 @@ class NodeCallbacks(BaseCallbackHandler):
     def on_retriever_end(self, documents: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         child = self._end(run_id)
         if child is not None and self._events:
-            self._send(
-                "on_retriever_end", run_id, child, {"output": documents, "input": child.inputs}
-            )
+            output = {"documents": documents} if self.ctx.run.stream.events_v1 else documents
+            self._send("on_retriever_end", run_id, child, {"output": output, "input": child.inputs})
 
     def on_retriever_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         self._end(run_id)

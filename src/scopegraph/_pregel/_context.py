@@ -190,6 +190,9 @@ class StreamOptions:
     sink: Sink
     events: bool = False
     """Whether the run produces ``astream_events`` envelopes into ``output``."""
+    events_v1: bool = False
+    """``astream_events(version="v1")``: a model's or retriever's end event carries what
+    LangChain's v1 carries (the ``LLMResult``, ``{"documents": ...}``)."""
     ns: tuple[str, ...] = ()
     """The stream namespace (a subgraph's is its parent node's path)."""
 
