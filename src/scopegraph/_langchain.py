@@ -40,6 +40,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
@@ -64,6 +65,7 @@ __all__ = (
     "exit_run",
     "extend_configurable",
     "graph_lifecycle",
+    "is_runnable",
     "new_messages",
 )
 
@@ -593,6 +595,11 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }
+
+
+def is_runnable(value: Any) -> bool:
+    """Whether a node's result is a LangChain ``Runnable`` (LangGraph invokes it)."""
+    return isinstance(value, Runnable)
 
 
 async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:

@@ -34,6 +34,10 @@ class NodeHooks(Protocol):
     async def call_runnable(self, runnable: Any, node_input: Any, ctx: Any) -> Any:
         """Run a node that is a LangChain ``Runnable``; returns its result."""
 
+    def is_runnable(self, value: Any) -> bool:
+        """Whether ``value`` (what a node function returned) is a LangChain ``Runnable``,
+        which LangGraph invokes in the node's place."""
+
     def enter_node(self, ctx: Any, node_input: Any) -> tuple[Any, set[str] | None]:
         """Called before the node runs; returns a token for :meth:`exit_node` and the
         message ids the node was given (None: the ``messages`` mode is off)."""

@@ -260,8 +260,12 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
                 kwargs["error"] = ctx.task.failure
             args = (arg, ctx.config) if node.config_pos else (arg,)
             if kind == "async":
-                return await fn(*args, **kwargs)
-            return await in_worker_thread(functools.partial(fn, *args, **kwargs))
+                result = await fn(*args, **kwargs)
+            else:
+                result = await in_worker_thread(functools.partial(fn, *args, **kwargs))
+            if type(result) is dict or result is None:  # (the common results: no check)
+                return result
+            return await _invoke_returned(result, arg, ctx)
         if kind == "graph":
             return await fn.run_as_node(arg, ctx)
         hooks = _hooks.node_hooks()
@@ -282,6 +286,20 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
         if converted is None:
             raise
         raise converted from None
+
+
+async def _invoke_returned(result: Any, arg: Any, ctx: NodeContext) -> Any:
+    """A node function that returned a runnable gets it run with its own input and
+    config, as LangGraph's nodes do (``RunnableCallable(recurse=True)``): a compiled
+    graph runs as this node's subgraph, a LangChain ``Runnable`` is invoked."""
+    if isinstance(result, Command | list | tuple | str):
+        return result
+    if callable(getattr(result, "run_as_node", None)):  # a compiled graph of scopegraph
+        return await result.run_as_node(arg, ctx)
+    hooks = _hooks.node_hooks()
+    if hooks is not None and hooks.is_runnable(result):
+        return await hooks.call_runnable(result, arg, ctx)
+    return result
 
 
 async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> None:
