@@ -820,7 +820,104 @@ def test_task_deprecated_retry_keyword() -> None:
         task(retries=3)  # type: ignore[call-overload]
 
 
-async def test_a_task_never_awaited_in_a_graph_node_warns() -> None:
+async def test_tasks_called_from_a_graph_node_start_at_once() -> None:
+    """As in LangGraph: a node that calls tasks hosts them; each starts when called and
+    they run concurrently (these two wait for each other: run one at a time, they hang)."""
+
+    class State(TypedDict):
+        out: list[str]
+
+    ready = {"a": anyio.Event(), "b": anyio.Event()}
+
+    @task
+    async def meet(me: str, other: str) -> str:
+        ready[me].set()
+        await ready[other].wait()
+        return me
+
+    async def node(state: State) -> State:
+        first, second = meet("a", "b"), meet("b", "a")
+        return {"out": [await first, await second]}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    with anyio.fail_after(5), no_task_left():
+        assert await graph.ainvoke({"out": []}) == {"out": ["a", "b"]}
+
+
+async def test_a_task_never_awaited_in_a_graph_node_still_runs() -> None:
+    class State(TypedDict):
+        out: int
+
+    ran: list[int] = []
+
+    @task
+    async def forgotten(x: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        ran.append(x)
+        return x
+
+    async def node(state: State) -> State:
+        forgotten(state["out"])  # never awaited: it runs, and the node waits for it
+        return {"out": 1}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    chunks = [c async for c in graph.astream({"out": 7})]
+    assert ran == [7]
+    assert sorted(map(str, chunks)) == sorted(map(str, [{"forgotten": 7}, {"node": {"out": 1}}]))
+
+
+async def test_a_failing_graph_node_cancels_the_tasks_it_started() -> None:
+    class State(TypedDict):
+        out: int
+
+    started = anyio.Event()
+    log: list[str] = []
+
+    @task
+    async def slow() -> int:
+        try:
+            started.set()
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(CLEANUP_SLEEP)
+                log.append("slow:unwound")
+        return 0
+
+    async def node(state: State) -> State:
+        slow()
+        await started.wait()
+        raise ValueError("node failed")
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    with no_task_left(), pytest.raises(ValueError, match="node failed"):
+        await graph.ainvoke({"out": 0})
+    assert log == ["slow:unwound"]
+
+
+async def test_a_sync_graph_node_runs_its_tasks_concurrently() -> None:
+    class State(TypedDict):
+        out: list[int]
+
+    both = threading.Barrier(2, timeout=5)
+
+    @task
+    def rendezvous(x: int) -> int:
+        both.wait()  # two sync tasks in two threads: they meet only if both run at once
+        return x
+
+    def node(state: State) -> State:
+        futures = [rendezvous(1), rendezvous(2)]
+        return {"out": [f.result() for f in futures]}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    assert await graph.ainvoke({"out": []}) == {"out": [1, 2]}
+
+
+async def test_a_task_reached_only_through_a_container_runs_when_awaited() -> None:
+    """A task the node's code does not name (here, from a dict) is not found: the node
+    does not host it, so it runs when awaited, and one never awaited warns."""
+
     class State(TypedDict):
         out: int
 
@@ -828,8 +925,10 @@ async def test_a_task_never_awaited_in_a_graph_node_warns() -> None:
     async def forgotten(x: int) -> int:
         return x
 
+    tasks = {"forgotten": forgotten}
+
     async def node(state: State) -> State:
-        forgotten(state["out"])  # never awaited: it never runs
+        tasks["forgotten"](state["out"])  # never awaited: it never runs
         return {"out": 1}
 
     graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import (
     Any,
+    ClassVar,
     Generic,
     Literal,
     ParamSpec,
@@ -220,6 +221,10 @@ def _injectable(func: Any, names: Sequence[str]) -> dict[str, int | None]:
 class TaskFunction(Generic[P, T]):
     """A function made a task by :func:`task`: calling it returns a :class:`TaskFuture`."""
 
+    scopegraph_task: ClassVar[bool] = True
+    """What a StateGraph node's function is searched for (:meth:`NodeSpec.calls_tasks`):
+    a node that calls tasks hosts them, so that they start at once (LangGraph's)."""
+
     def __init__(
         self,
         func: Callable[..., Any],
@@ -392,6 +397,48 @@ def task(
 
 
 # -- running task calls ---------------------------------------------------------------------
+
+
+async def _hosting(
+    call: Callable[[], Awaitable[Any]],
+    retry_policy: tuple[RetryPolicy, ...] = (),
+    cache_policy: CachePolicy | None = None,
+) -> Any:
+    """``call()`` with a task group of its own for the tasks it calls (an entrypoint's
+    function, or a StateGraph node's that calls tasks): they start at once and run
+    concurrently, and this returns only once every one has finished, awaited or not.
+
+    An ``interrupt()`` lets the running tasks finish, then pauses; any other failure
+    cancels them first. A future read after its task was cancelled is the run's
+    cancellation when the run is being cancelled."""
+    paused: GraphInterrupt | None = None
+    cancelled: concurrent.futures.CancelledError | None = None
+    result: Any = None
+    async with unwrap_exception_group(), anyio.create_task_group() as group:
+        token = _host.set(_Host(group, retry_policy, cache_policy))
+        try:
+            result = await call()
+        except GraphInterrupt as exc:
+            paused = exc  # the tasks still running finish; then the node pauses
+        except concurrent.futures.CancelledError as exc:
+            cancelled = exc  # a cancelled task's future: see below
+            group.cancel_scope.cancel()
+        except BaseException:
+            group.cancel_scope.cancel()  # its tasks are cancelled with it
+            raise
+        finally:
+            _host.reset(token)
+    if cancelled is not None:
+        # The function read the future of a task that was cancelled: when the run is
+        # being cancelled, that is its cancellation (raised here), not a failure.
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        raise cancelled
+    if paused is not None:
+        raise paused
+    return result
+
+
+_hooks.register_task_host(_hosting)
 
 
 @dataclass(slots=True)
@@ -867,38 +914,20 @@ def _entry_node(
                 kwargs[name] = ctx.write_custom
             else:
                 kwargs[name] = store
-        paused: GraphInterrupt | None = None
-        cancelled: concurrent.futures.CancelledError | None = None
-        result: Any = None
-        async with unwrap_exception_group(), anyio.create_task_group() as group:
-            token = _host.set(_Host(group, retry_policy, cache_policy))
-            try:
-                if is_async:
-                    result = await func(value, **kwargs)
-                else:
-                    result = await in_worker_thread(functools.partial(func, value, **kwargs))
-                if ctx.run.stream.events:
-                    # Its output event as soon as it returns, before its tasks are done
-                    # (LangGraph's order; the node itself then only ends).
-                    _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
-            except GraphInterrupt as exc:
-                paused = exc  # the tasks still running finish; then the node pauses
-            except concurrent.futures.CancelledError as exc:
-                cancelled = exc  # a cancelled task's future: see below
-                group.cancel_scope.cancel()
-            except BaseException:
-                group.cancel_scope.cancel()  # its tasks are cancelled with it
-                raise
-            finally:
-                _host.reset(token)
-        if cancelled is not None:
-            # The function read the future of a task that was cancelled: when the run
-            # is being cancelled, that is its cancellation (raised here), not a failure.
-            await anyio.lowlevel.checkpoint_if_cancelled()
-            raise cancelled
-        if paused is not None:
-            raise paused
-        return result  # (an entrypoint.final too: the run's collect takes it apart)
+
+        async def call() -> Any:
+            if is_async:
+                result = await func(value, **kwargs)
+            else:
+                result = await in_worker_thread(functools.partial(func, value, **kwargs))
+            if ctx.run.stream.events:
+                # Its output event as soon as it returns, before its tasks are done
+                # (LangGraph's order; the node itself then only ends).
+                _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
+            return result
+
+        # (an entrypoint.final too: the run's collect takes it apart)
+        return await _hosting(call, retry_policy, cache_policy)
 
     node.__name__ = func.__name__
     return node

@@ -12,10 +12,10 @@ LangChain's callbacks). ``scopegraph/__init__.py`` registers the LangChain callb
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-__all__ = ("NodeHooks", "node_hooks", "register_node_hooks")
+__all__ = ("NodeHooks", "node_hooks", "register_node_hooks", "register_task_host", "task_host")
 
 
 class NodeHooks(Protocol):
@@ -84,3 +84,14 @@ def node_hooks() -> NodeHooks | None:
                 _loaded = load()
                 break
     return _loaded
+
+
+TaskHost = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+task_host: TaskHost | None = None
+"""How a StateGraph node whose function calls tasks is run (``scopegraph._func`` sets
+it when imported, which any task needs): with a task group that hosts the tasks."""
+
+
+def register_task_host(host: TaskHost) -> None:
+    global task_host
+    task_host = host

@@ -237,16 +237,21 @@ async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Inter
             await run.persistence.record(task, "interrupted")
 
 
-async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext, *, hosted: bool = False) -> Any:
     """Call the node's function (or subgraph, or runnable) with what it asks for.
 
     A subgraph it runs (as the node, or from its function) that returned
-    ``Command(graph=Command.PARENT)`` makes that command the node's result.
+    ``Command(graph=Command.PARENT)`` makes that command the node's result. A function
+    that calls tasks is called inside their host (``hosted``: it is).
     """
     kind = node.kind
     fn = node.fn
     try:
         if kind == "async" or kind == "sync":
+            if not hosted and node.task_calls is not False and node.calls_tasks():
+                host = _hooks.task_host
+                assert host is not None  # (a task exists: scopegraph.func was imported)
+                return await host(functools.partial(call_node, node, arg, ctx, hosted=True))
             kwargs: dict[str, Any] = {}
             if node.config_kw:
                 kwargs["config"] = ctx.config
