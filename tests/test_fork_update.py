@@ -146,6 +146,12 @@ async def test_fork_refuses_updates_it_cannot_apply(saver: BaseCheckpointSaver) 
     await graph.ainvoke({"name": "start"}, config)
     with pytest.raises(InvalidUpdateError, match="values must be None"):
         await graph.aupdate_state(config, {"name": "x"}, as_node="__copy__")
+    before = await graph.aget_state(config)
+    plain = await graph.aupdate_state(config, {}, as_node="__copy__")  # nothing to apply
+    copied = await graph.aget_state(plain)
+    assert copied.metadata is not None
+    assert copied.metadata["source"] == "fork"
+    assert copied.values == before.values
     with pytest.raises(InvalidUpdateError, match="Invalid update item"):
         await graph.aupdate_state(config, ["x"], as_node="__copy__")
     with pytest.raises(InvalidUpdateError, match="needs an as_node"):

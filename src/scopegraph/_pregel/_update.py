@@ -80,8 +80,9 @@ def _triple(update: Update) -> tuple[Any, str | None, str | None]:
 
 def _updates_after_copy(values: Any) -> list[tuple[Any, str | None, str | None]]:
     """``update_state(config, [StateUpdate(...), ...], as_node="__copy__")``: the updates
-    to apply to the copy (none for ``None`` or an empty list, LangGraph's plain copy)."""
-    if values is None or (isinstance(values, list) and not values):
+    to apply to the copy (none for ``None``, ``[]`` or ``{}``: LangGraph's plain copy).
+    Other values LangGraph ignores without a word; here they are an error."""
+    if values is None or (isinstance(values, list | dict) and not values):
         return []
     if not isinstance(values, list):
         raise InvalidUpdateError(
