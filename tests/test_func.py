@@ -895,6 +895,49 @@ async def test_a_failing_graph_node_cancels_the_tasks_it_started() -> None:
     assert log == ["slow:unwound"]
 
 
+async def test_the_chunks_of_a_graph_nodes_tasks_follow_the_nodes_end() -> None:
+    """LangGraph's order: a StateGraph node's task chunks come after the node's end
+    event (and its routing function's), before the node's own update."""
+
+    class State(TypedDict):
+        a: int
+
+    @task
+    async def double(x: int) -> int:
+        return x * 2
+
+    async def n(state: State) -> State:
+        return {"a": await double(state["a"])}
+
+    async def m(state: State) -> State:
+        return {"a": state["a"] + 1}
+
+    graph = (
+        StateGraph(State)
+        .add_node("n", n)
+        .add_node("m", m)
+        .add_edge(START, "n")
+        .add_conditional_edges("n", lambda s: "m", ["m"])
+        .compile()
+    )
+    events = [
+        (e["event"], e["name"], e["data"].get("chunk"))
+        async for e in graph.astream_events(
+            {"a": 1}, version="v2", stream_mode=["updates", "tasks"]
+        )
+    ]
+    root_chunks = [c for kind, name, c in events if name == "LangGraph" and c is not None]
+    assert [c for c in root_chunks if c[0] == "updates"] == [
+        ("updates", {"double": 2}),
+        ("updates", {"n": {"a": 2}}),
+        ("updates", {"m": {"a": 3}}),
+    ]
+    n_end = events.index(("on_chain_end", "n", None))
+    assert events[n_end + 1] == ("on_chain_stream", "LangGraph", ("updates", {"double": 2}))
+    tasks = [c[1] for c in root_chunks if c[0] == "tasks" and "result" in c[1]]
+    assert [t["name"] for t in tasks] == ["double", "n", "m"]
+
+
 async def test_a_sync_graph_node_runs_its_tasks_concurrently() -> None:
     class State(TypedDict):
         out: list[int]

@@ -403,6 +403,7 @@ async def _hosting(
     call: Callable[[], Awaitable[Any]],
     retry_policy: tuple[RetryPolicy, ...] = (),
     cache_policy: CachePolicy | None = None,
+    deferred: list[Callable[[], None]] | None = None,
 ) -> Any:
     """``call()`` with a task group of its own for the tasks it calls (an entrypoint's
     function, or a StateGraph node's that calls tasks): they start at once and run
@@ -415,7 +416,7 @@ async def _hosting(
     cancelled: concurrent.futures.CancelledError | None = None
     result: Any = None
     async with unwrap_exception_group(), anyio.create_task_group() as group:
-        token = _host.set(_Host(group, retry_policy, cache_policy))
+        token = _host.set(_Host(group, retry_policy, cache_policy, deferred))
         try:
             result = await call()
         except GraphInterrupt as exc:
@@ -438,16 +439,50 @@ async def _hosting(
     return result
 
 
-_hooks.register_task_host(_hosting)
+async def _host_graph_node(call: Callable[[], Awaitable[Any]]) -> Any:
+    """A StateGraph node that calls tasks (``_pregel._node.call_node`` asks): hosted as
+    an entrypoint is; its tasks' chunks wait for the node's end (:func:`flush_chunks`),
+    or, if it fails or stops, go out now."""
+    ctx = current.get()
+    assert ctx is not None
+    deferred: list[Callable[[], None]] = []
+    try:
+        result = await _hosting(call, deferred=deferred)
+    except BaseException:
+        _emit_all(deferred)
+        raise
+    ctx.task_chunks = deferred
+    return result
+
+
+def flush_chunks(ctx: NodeContext) -> None:
+    """The node of ``ctx`` ended: its tasks' chunks go out (after its end event and
+    before its own ``updates`` chunk, LangGraph's order)."""
+    chunks = getattr(ctx, "task_chunks", None)
+    if chunks:
+        ctx.task_chunks = None
+        _emit_all(chunks)
+
+
+def _emit_all(chunks: list[Callable[[], None]]) -> None:
+    for emit in chunks:
+        emit()
+    chunks.clear()
+
+
+_hooks.register_task_host(_host_graph_node, flush_chunks)
 
 
 @dataclass(slots=True)
 class _Host:
-    """Where an entrypoint's task calls run: its node's task group, and its defaults."""
+    """Where an entrypoint's (or a StateGraph node's) task calls run: its node's task
+    group, and its defaults."""
 
     group: anyio.abc.TaskGroup
     retry_policy: tuple[RetryPolicy, ...]
     cache_policy: CachePolicy | None
+    deferred: list[Callable[[], None]] | None = None
+    """A StateGraph node's: its tasks' stream chunks, streamed after the node's end."""
 
 
 @dataclass(slots=True)
@@ -607,18 +642,28 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
         _emit.put_event(run, event, "on_chain_stream", {"chunk": value})
         _emit.put_event(run, event, "on_chain_end", {"output": value, "input": inputs})
     future._resolve(value)
-    shows_result = "tasks" in modes or "debug" in modes
-    if "updates" in modes or shows_result:
+    if "updates" in modes or "tasks" in modes or "debug" in modes:
+        emit = functools.partial(_stream_result, run, task, value)
+        if host is not None and host.deferred is not None:
+            host.deferred.append(emit)  # a StateGraph node's task: after the node's end
+            return
         # LangGraph streams a finished task's update from its runner's commit callback,
         # which runs after the caller was woken: the caller goes on to its next wait (or
         # returns) first. So here: wake the caller, let it run, then stream (on asyncio
         # this is LangGraph's order; trio runs the two in either order).
         future._finished.set()
         await anyio.lowlevel.cancel_shielded_checkpoint()
-        if "updates" in modes:
-            stream.sink(stream.ns, "updates", {task.name: value})
-        if shows_result:
-            _emit.emit_task_result(run, task, None)
+        emit()
+
+
+def _stream_result(run: Any, task: Task, value: Any) -> None:
+    """A finished task's ``updates`` chunk and ``tasks`` / ``debug`` result."""
+    stream = run.stream
+    modes = stream.modes
+    if "updates" in modes:
+        stream.sink(stream.ns, "updates", {task.name: value})
+    if "tasks" in modes or "debug" in modes:
+        _emit.emit_task_result(run, task, None)
 
 
 def _stream_interrupts(run: Any, interrupts: list[Any]) -> None:

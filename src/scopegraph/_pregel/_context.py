@@ -283,7 +283,12 @@ class NodeContext:
         "run",
         "run_id",
         "task",
+        "task_chunks",
     )
+
+    task_chunks: list[Callable[[], None]] | None
+    """The stream chunks of the tasks this ``StateGraph`` node hosted, held until its end
+    (LangGraph streams them after it); unset unless the node called tasks."""
 
     def __init__(self, run: RunView, task: Task) -> None:
         self.run = run

@@ -15,7 +15,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-__all__ = ("NodeHooks", "node_hooks", "register_node_hooks", "register_task_host", "task_host")
+__all__ = (
+    "NodeHooks",
+    "flush_task_chunks",
+    "node_hooks",
+    "register_node_hooks",
+    "register_task_host",
+    "task_host",
+)
 
 
 class NodeHooks(Protocol):
@@ -90,8 +97,11 @@ TaskHost = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 task_host: TaskHost | None = None
 """How a StateGraph node whose function calls tasks is run (``scopegraph._func`` sets
 it when imported, which any task needs): with a task group that hosts the tasks."""
+flush_task_chunks: Callable[[Any], None] | None = None
+"""Called with the ``NodeContext`` of such a node once it ended: its tasks' chunks."""
 
 
-def register_task_host(host: TaskHost) -> None:
-    global task_host
+def register_task_host(host: TaskHost, flush: Callable[[Any], None]) -> None:
+    global task_host, flush_task_chunks
     task_host = host
+    flush_task_chunks = flush

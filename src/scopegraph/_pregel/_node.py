@@ -132,6 +132,10 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         _emit.node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
     if hooks is not None and seen is not None:
         hooks.emit_output_messages(ctx, task.update, seen)
+    if node.task_calls:  # (its tasks' chunks follow its end, as in LangGraph)
+        flush = _hooks.flush_task_chunks
+        assert flush is not None
+        flush(ctx)
     if "updates" in modes:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
