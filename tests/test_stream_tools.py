@@ -244,6 +244,29 @@ async def test_tokens_and_events_of_a_model_in_a_subgraph_come_once() -> None:
     assert events == ["on_chat_model_start"] + ["on_chat_model_stream"] * 3 + ["on_chat_model_end"]
 
 
+@ASYNCIO_ONLY
+async def test_tokens_of_a_subgraph_a_node_function_invokes_come_once() -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="hello world")]))
+
+    async def call_model(state: State) -> dict[str, Any]:
+        return {"messages": [await model.ainvoke("hi")]}
+
+    inner = StateGraph(State).add_node("m", call_model).add_edge(START, "m").compile()
+
+    async def parent(state: State) -> dict[str, Any]:
+        return {"messages": (await inner.ainvoke({"messages": []}))["messages"]}
+
+    graph = StateGraph(State).add_node("p", parent).add_edge(START, "p").compile()
+    tokens = [
+        (ns, message.content)
+        async for ns, (message, _) in graph.astream(
+            {"messages": []}, stream_mode="messages", subgraphs=True
+        )
+    ]
+    assert [content for _, content in tokens] == ["hello", " ", "world"]
+    assert all(len(ns) == 1 and ns[0].startswith("p:") for ns, _ in tokens)
+
+
 async def test_a_message_without_id_is_streamed_once_through_a_subgraph() -> None:
     async def reply(state: State) -> dict[str, Any]:
         return {"messages": [ToolMessage(content="x", tool_call_id="tc1")]}
