@@ -130,6 +130,25 @@ async def test_an_interrupted_tool_is_paused_not_failed() -> None:
     assert resumed[-1][1]["output"].content == "yes"
 
 
+@ASYNCIO_ONLY
+async def test_a_sync_tool_awaited_in_an_async_node_streams_from_asyncios_executor() -> None:
+    """``sync_tool.ainvoke`` runs the whole call, callbacks included, in asyncio's
+    executor: the node's handler is made there and still reaches the event loop."""
+
+    async def node(state: State) -> dict[str, Any]:
+        return {"messages": [await echo.ainvoke(_call("echo", {"text": "x"}))]}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    events = await _tool_events(graph, {"messages": []})
+    assert [p["event"] for _, p in events] == ["tool-started", "tool-finished"]
+    kinds = [
+        e["event"]
+        async for e in graph.astream_events({"messages": []}, version="v2")
+        if e["name"] == "echo"
+    ]
+    assert kinds == ["on_tool_start", "on_tool_end"]
+
+
 async def test_no_tool_events_without_the_mode() -> None:
     graph = _one_call_graph(_call("echo", {"text": "hi"}))
     chunks = [c async for c in graph.astream({"messages": []}, stream_mode=["values", "custom"])]

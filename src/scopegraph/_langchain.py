@@ -208,6 +208,8 @@ class NodeCallbacks(BaseCallbackHandler):
         tools run in asyncio's executor)."""
         if threading.get_ident() == ctx.run.loop_thread:
             self.loop = anyio.lowlevel.current_token()
+        else:  # made in such a thread (a sync tool's ainvoke runs in asyncio's executor)
+            self.loop = getattr(ctx.run, _LOOP, None)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -721,8 +723,11 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     of theirs, as in LangGraph: its start and end (or error) reach them, and the runs of
     the LangChain objects it calls are its children."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
+    run = ctx.run
+    if run.stream.output is not None and getattr(run, _LOOP, None) is None:
+        setattr(run, _LOOP, anyio.lowlevel.current_token())
     seen: set[str] | None = None
-    if "messages" in ctx.run.stream.modes:
+    if "messages" in run.stream.modes:
         seen = _seen_in_run(ctx.run)
         new_messages(node_input, seen)
     policy = ctx.task.node.trace_policy
@@ -732,6 +737,12 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
         return (token, None, policy, ctx), seen  # no handler to tell: the common case
     return (token, _start_node_run(ctx, node_input, policy), policy, ctx), seen
 
+
+_LOOP = "_scopegraph_loop_token"
+"""The attribute of a streamed ``Run`` holding its event loop's token, taken on the
+loop's thread when its first node starts: a node's handler made in a thread anyio did
+not start (LangChain runs a sync tool's ``ainvoke`` in asyncio's executor) emits
+through it."""
 
 _SEEN = "_scopegraph_seen_messages"
 """The attribute of a root ``Run`` holding the ids of the messages its nodes (and its
