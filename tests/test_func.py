@@ -531,6 +531,59 @@ async def test_timing_of_streamed_task_updates() -> None:
     assert seen == [{"early": "early"}, {"late": "late"}, {"workflow": ["early", "late"]}]
 
 
+async def test_astream_events_order_of_task_updates_and_the_entrypoint(
+    anyio_backend: str,
+) -> None:
+    """LangGraph's order: a task's ``updates`` chunk once its caller has gone on (after
+    the entrypoint's output event when it returns right after the await), and the
+    entrypoint's end before the root chunk of its update."""
+
+    @task
+    async def my_task(number: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        return number * 2
+
+    @task
+    async def fails(number: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        raise ValueError("boom")
+
+    @entrypoint()
+    async def my_workflow(number: int) -> str:
+        await my_task(number)
+        with pytest.raises(ValueError, match="boom"):
+            await fails(number)
+        await my_task(number)
+        return "done"
+
+    events = [
+        (e["event"], e["name"], e["data"].get("chunk"))
+        async for e in my_workflow.astream_events(1, version="v2")
+    ]
+    expected = [
+        ("on_chain_start", "LangGraph", None),
+        ("on_chain_start", "my_workflow", None),
+        ("on_chain_start", "my_task", None),
+        ("on_chain_stream", "my_task", 2),
+        ("on_chain_end", "my_task", None),
+        ("on_chain_stream", "LangGraph", {"my_task": 2}),
+        ("on_chain_start", "fails", None),
+        ("on_chain_start", "my_task", None),
+        ("on_chain_stream", "my_task", 2),
+        ("on_chain_end", "my_task", None),
+        ("on_chain_stream", "my_workflow", "done"),
+        ("on_chain_stream", "LangGraph", {"my_task": 2}),
+        ("on_chain_end", "my_workflow", None),
+        ("on_chain_stream", "LangGraph", {"my_workflow": "done"}),
+        ("on_chain_end", "LangGraph", None),
+    ]
+    if anyio_backend == "asyncio":
+        assert events == expected
+    else:  # trio runs a woken caller and the finished task in either order
+        assert sorted(map(repr, events)) == sorted(map(repr, expected))
+        assert events[-3:] == expected[-3:]
+
+
 def test_sync_invoke_and_stream() -> None:
     @task
     def add_one(x: int) -> int:
@@ -767,7 +820,147 @@ def test_task_deprecated_retry_keyword() -> None:
         task(retries=3)  # type: ignore[call-overload]
 
 
-async def test_a_task_never_awaited_in_a_graph_node_warns() -> None:
+async def test_tasks_called_from_a_graph_node_start_at_once() -> None:
+    """As in LangGraph: a node that calls tasks hosts them; each starts when called and
+    they run concurrently (these two wait for each other: run one at a time, they hang)."""
+
+    class State(TypedDict):
+        out: list[str]
+
+    ready = {"a": anyio.Event(), "b": anyio.Event()}
+
+    @task
+    async def meet(me: str, other: str) -> str:
+        ready[me].set()
+        await ready[other].wait()
+        return me
+
+    async def node(state: State) -> State:
+        first, second = meet("a", "b"), meet("b", "a")
+        return {"out": [await first, await second]}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    with anyio.fail_after(5), no_task_left():
+        assert await graph.ainvoke({"out": []}) == {"out": ["a", "b"]}
+
+
+async def test_a_task_never_awaited_in_a_graph_node_still_runs() -> None:
+    class State(TypedDict):
+        out: int
+
+    ran: list[int] = []
+
+    @task
+    async def forgotten(x: int) -> int:
+        await anyio.lowlevel.checkpoint()
+        ran.append(x)
+        return x
+
+    async def node(state: State) -> State:
+        forgotten(state["out"])  # never awaited: it runs, and the node waits for it
+        return {"out": 1}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    chunks = [c async for c in graph.astream({"out": 7})]
+    assert ran == [7]
+    assert sorted(map(str, chunks)) == sorted(map(str, [{"forgotten": 7}, {"node": {"out": 1}}]))
+
+
+async def test_a_failing_graph_node_cancels_the_tasks_it_started() -> None:
+    class State(TypedDict):
+        out: int
+
+    started = anyio.Event()
+    log: list[str] = []
+
+    @task
+    async def slow() -> int:
+        try:
+            started.set()
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(CLEANUP_SLEEP)
+                log.append("slow:unwound")
+        return 0
+
+    async def node(state: State) -> State:
+        slow()
+        await started.wait()
+        raise ValueError("node failed")
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    with no_task_left(), pytest.raises(ValueError, match="node failed"):
+        await graph.ainvoke({"out": 0})
+    assert log == ["slow:unwound"]
+
+
+async def test_the_chunks_of_a_graph_nodes_tasks_follow_the_nodes_end() -> None:
+    """LangGraph's order: a StateGraph node's task chunks come after the node's end
+    event (and its routing function's), before the node's own update."""
+
+    class State(TypedDict):
+        a: int
+
+    @task
+    async def double(x: int) -> int:
+        return x * 2
+
+    async def n(state: State) -> State:
+        return {"a": await double(state["a"])}
+
+    async def m(state: State) -> State:
+        return {"a": state["a"] + 1}
+
+    graph = (
+        StateGraph(State)
+        .add_node("n", n)
+        .add_node("m", m)
+        .add_edge(START, "n")
+        .add_conditional_edges("n", lambda s: "m", ["m"])
+        .compile()
+    )
+    events = [
+        (e["event"], e["name"], e["data"].get("chunk"))
+        async for e in graph.astream_events(
+            {"a": 1}, version="v2", stream_mode=["updates", "tasks"]
+        )
+    ]
+    root_chunks = [c for kind, name, c in events if name == "LangGraph" and c is not None]
+    assert [c for c in root_chunks if c[0] == "updates"] == [
+        ("updates", {"double": 2}),
+        ("updates", {"n": {"a": 2}}),
+        ("updates", {"m": {"a": 3}}),
+    ]
+    n_end = events.index(("on_chain_end", "n", None))
+    assert events[n_end + 1] == ("on_chain_stream", "LangGraph", ("updates", {"double": 2}))
+    tasks = [c[1] for c in root_chunks if c[0] == "tasks" and "result" in c[1]]
+    assert [t["name"] for t in tasks] == ["double", "n", "m"]
+
+
+async def test_a_sync_graph_node_runs_its_tasks_concurrently() -> None:
+    class State(TypedDict):
+        out: list[int]
+
+    both = threading.Barrier(2, timeout=5)
+
+    @task
+    def rendezvous(x: int) -> int:
+        both.wait()  # two sync tasks in two threads: they meet only if both run at once
+        return x
+
+    def node(state: State) -> State:
+        futures = [rendezvous(1), rendezvous(2)]
+        return {"out": [f.result() for f in futures]}
+
+    graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()
+    assert await graph.ainvoke({"out": []}) == {"out": [1, 2]}
+
+
+async def test_a_task_reached_only_through_a_container_runs_when_awaited() -> None:
+    """A task the node's code does not name (here, from a dict) is not found: the node
+    does not host it, so it runs when awaited, and one never awaited warns."""
+
     class State(TypedDict):
         out: int
 
@@ -775,8 +968,10 @@ async def test_a_task_never_awaited_in_a_graph_node_warns() -> None:
     async def forgotten(x: int) -> int:
         return x
 
+    tasks = {"forgotten": forgotten}
+
     async def node(state: State) -> State:
-        forgotten(state["out"])  # never awaited: it never runs
+        tasks["forgotten"](state["out"])  # never awaited: it never runs
         return {"out": 1}
 
     graph = StateGraph(State).add_node("node", node).add_edge(START, "node").compile()

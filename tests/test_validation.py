@@ -606,11 +606,11 @@ async def test_pydantic_input_of_the_wrong_type_raises_invalid_input_error() -> 
 # -- run API arguments ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["v1", "v3", "v9"])
-async def test_astream_events_with_a_version_other_than_v2_raises_value_error(
+@pytest.mark.parametrize("version", ["v3", "v9"])
+async def test_astream_events_with_a_version_other_than_v1_or_v2_raises_value_error(
     version: str,
 ) -> None:
-    # Deliberate difference: LangGraph still serves v1 (deprecated) and an experimental v3.
+    # Deliberate difference: LangGraph also serves an experimental v3.
     with pytest.raises(ValueError, match=rf"version='{version}'.*pass version='v2'"):
         single(noop).astream_events(INPUT, version=version)
 

@@ -116,3 +116,13 @@ def _load_runnable() -> _Any:
 
 
 _register_integration("langchain runnable", "langchain_core", _load_runnable)
+
+
+def _load_deprecation_warning() -> _Any:
+    # astream_events(version="v1") warns with LangChain's class, as LangChain does.
+    from langchain_core._api.deprecation import LangChainDeprecationWarning
+
+    return LangChainDeprecationWarning
+
+
+_register_integration("langchain deprecation warning", "langchain_core", _load_deprecation_warning)

@@ -6,6 +6,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import threading
+import warnings
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -40,7 +41,7 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._context import merge_configs
-from ._pregel._emit import NO_STREAM, events_sink, printing_sink, stream_sink
+from ._pregel._emit import NO_STREAM, events_sink, events_v1, printing_sink, stream_sink
 from ._pregel._persist import ns_path
 from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state, update_step
@@ -274,7 +275,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         *,
         stream_mode: Any,
         subgraphs: bool = False,
-        events: bool = False,
+        events: str | None = None,
         options: dict[str, Any] | None = None,
     ) -> RunOptions:
         """Check a run API's arguments; the options of the run they ask for."""
@@ -389,7 +390,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
 
     @staticmethod
     def _streaming(
-        stream_mode: Any, subgraphs: bool, events: bool, cfg: ParsedConfig
+        stream_mode: Any, subgraphs: bool, events: str | None, cfg: ParsedConfig
     ) -> tuple[StreamOptions, ParsedConfig]:
         """Where a run's chunks go (an ``astream_events`` run needs its id now: its sink
         puts it on every chunk)."""
@@ -400,7 +401,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if events:
             cfg = cfg.with_run_id()
             sink = events_sink(out, cfg, not isinstance(stream_mode, str))
-            return StreamOptions(out, modes, sink, events=True), cfg
+            return StreamOptions(out, modes, sink, events=True, events_v1=events == "v1"), cfg
         return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
 
     def _coerce_context(self, context: Any) -> Any:
@@ -531,16 +532,22 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Stream LangChain-shaped events (``on_chain_start`` ..., ``on_custom_event``).
 
-        Only ``version="v2"`` exists. The run is hosted like :meth:`astream`'s.
+        ``version="v2"``, or LangChain's deprecated ``"v1"`` (it warns, as LangChain
+        does: no ``parent_ids``, the root's own metadata, the root's end output built
+        from its streamed chunks). The run is hosted like :meth:`astream`'s.
         """
-        if version != "v2":
+        if version not in ("v1", "v2"):
             raise ValueError(
-                f"astream_events(version={version!r}) is not supported: scopegraph produces "
-                "LangChain's v2 event format; pass version='v2'"
+                f"astream_events(version={version!r}) is not supported: pass version='v2' "
+                "(or LangChain's deprecated 'v1')"
             )
         modes = "updates" if stream_mode is None else stream_mode
-        options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
+        options = self._options(input, config, stream_mode=modes, events=version, options=kwargs)
         events = iterate_detached(Run(options, input))
+        if version == "v1":
+            _warn_events_v1()
+            own = merge_configs(self.config, config) if self.config is not None else config
+            events = events_v1(events, dict((own or {}).get("metadata") or {}))
         if include_names or include_tags or exclude_names or exclude_tags:
             return _filter_events(events, include_names, include_tags, exclude_names, exclude_tags)
         return events
@@ -559,7 +566,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         and waits for every node's cleanup. Root stream chunks arrive as root
         ``on_chain_stream`` events (``(mode, chunk)`` when ``stream_mode`` is a list)."""
         modes = "updates" if stream_mode is None else stream_mode
-        options = self._options(input, config, stream_mode=modes, events=True, options=kwargs)
+        options = self._options(input, config, stream_mode=modes, events="v2", options=kwargs)
         async with self._open(Run(options, input)) as stream:
             yield stream
 
@@ -860,7 +867,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 name=self.name,
                 recursion_limit=self.recursion_limit,
             )
-            config = await update_step(options, [(u.values, u.as_node) for u in updates])
+            config = await update_step(options, [(u.values, u.as_node, u.task_id) for u in updates])
         return config
 
     def bulk_update_state(
@@ -1110,6 +1117,17 @@ def _run_sync(call: Callable[[], Awaitable[_T]]) -> _T:
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scopegraph-sync") as pool:
         return pool.submit(in_thread).result()
+
+
+def _warn_events_v1() -> None:
+    """LangChain's deprecation warning for ``astream_events(version="v1")`` (its own
+    class when langchain_core is installed)."""
+    category: type[Warning] = integration("langchain deprecation warning") or DeprecationWarning
+    warnings.warn(
+        "astream_events version='v1' is deprecated. Use version='v2' or astream instead.",
+        category,
+        stacklevel=3,
+    )
 
 
 async def _filter_events(

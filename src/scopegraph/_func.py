@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import (
     Any,
+    ClassVar,
     Generic,
     Literal,
     ParamSpec,
@@ -220,6 +221,10 @@ def _injectable(func: Any, names: Sequence[str]) -> dict[str, int | None]:
 class TaskFunction(Generic[P, T]):
     """A function made a task by :func:`task`: calling it returns a :class:`TaskFuture`."""
 
+    scopegraph_task: ClassVar[bool] = True
+    """What a StateGraph node's function is searched for (:meth:`NodeSpec.calls_tasks`):
+    a node that calls tasks hosts them, so that they start at once (LangGraph's)."""
+
     def __init__(
         self,
         func: Callable[..., Any],
@@ -394,13 +399,90 @@ def task(
 # -- running task calls ---------------------------------------------------------------------
 
 
+async def _hosting(
+    call: Callable[[], Awaitable[Any]],
+    retry_policy: tuple[RetryPolicy, ...] = (),
+    cache_policy: CachePolicy | None = None,
+    deferred: list[Callable[[], None]] | None = None,
+) -> Any:
+    """``call()`` with a task group of its own for the tasks it calls (an entrypoint's
+    function, or a StateGraph node's that calls tasks): they start at once and run
+    concurrently, and this returns only once every one has finished, awaited or not.
+
+    An ``interrupt()`` lets the running tasks finish, then pauses; any other failure
+    cancels them first. A future read after its task was cancelled is the run's
+    cancellation when the run is being cancelled."""
+    paused: GraphInterrupt | None = None
+    cancelled: concurrent.futures.CancelledError | None = None
+    result: Any = None
+    async with unwrap_exception_group(), anyio.create_task_group() as group:
+        token = _host.set(_Host(group, retry_policy, cache_policy, deferred))
+        try:
+            result = await call()
+        except GraphInterrupt as exc:
+            paused = exc  # the tasks still running finish; then the node pauses
+        except concurrent.futures.CancelledError as exc:
+            cancelled = exc  # a cancelled task's future: see below
+            group.cancel_scope.cancel()
+        except BaseException:
+            group.cancel_scope.cancel()  # its tasks are cancelled with it
+            raise
+        finally:
+            _host.reset(token)
+    if cancelled is not None:
+        # The function read the future of a task that was cancelled: when the run is
+        # being cancelled, that is its cancellation (raised here), not a failure.
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        raise cancelled
+    if paused is not None:
+        raise paused
+    return result
+
+
+async def _host_graph_node(call: Callable[[], Awaitable[Any]]) -> Any:
+    """A StateGraph node that calls tasks (``_pregel._node.call_node`` asks): hosted as
+    an entrypoint is; its tasks' chunks wait for the node's end (:func:`flush_chunks`),
+    or, if it fails or stops, go out now."""
+    ctx = current.get()
+    assert ctx is not None
+    deferred: list[Callable[[], None]] = []
+    try:
+        result = await _hosting(call, deferred=deferred)
+    except BaseException:
+        _emit_all(deferred)
+        raise
+    ctx.task_chunks = deferred
+    return result
+
+
+def flush_chunks(ctx: NodeContext) -> None:
+    """The node of ``ctx`` ended: its tasks' chunks go out (after its end event and
+    before its own ``updates`` chunk, LangGraph's order)."""
+    chunks = getattr(ctx, "task_chunks", None)
+    if chunks:
+        ctx.task_chunks = None
+        _emit_all(chunks)
+
+
+def _emit_all(chunks: list[Callable[[], None]]) -> None:
+    for emit in chunks:
+        emit()
+    chunks.clear()
+
+
+_hooks.register_task_host(_host_graph_node, flush_chunks)
+
+
 @dataclass(slots=True)
 class _Host:
-    """Where an entrypoint's task calls run: its node's task group, and its defaults."""
+    """Where an entrypoint's (or a StateGraph node's) task calls run: its node's task
+    group, and its defaults."""
 
     group: anyio.abc.TaskGroup
     retry_policy: tuple[RetryPolicy, ...]
     cache_policy: CachePolicy | None
+    deferred: list[Callable[[], None]] | None = None
+    """A StateGraph node's: its tasks' stream chunks, streamed after the node's end."""
 
 
 @dataclass(slots=True)
@@ -559,11 +641,29 @@ async def _execute(call: _Call, ctx: NodeContext) -> None:
     if event is not None:
         _emit.put_event(run, event, "on_chain_stream", {"chunk": value})
         _emit.put_event(run, event, "on_chain_end", {"output": value, "input": inputs})
+    future._resolve(value)
+    if "updates" in modes or "tasks" in modes or "debug" in modes:
+        emit = functools.partial(_stream_result, run, task, value)
+        if host is not None and host.deferred is not None:
+            host.deferred.append(emit)  # a StateGraph node's task: after the node's end
+            return
+        # LangGraph streams a finished task's update from its runner's commit callback,
+        # which runs after the caller was woken: the caller goes on to its next wait (or
+        # returns) first. So here: wake the caller, let it run, then stream (on asyncio
+        # this is LangGraph's order; trio runs the two in either order).
+        future._finished.set()
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        emit()
+
+
+def _stream_result(run: Any, task: Task, value: Any) -> None:
+    """A finished task's ``updates`` chunk and ``tasks`` / ``debug`` result."""
+    stream = run.stream
+    modes = stream.modes
     if "updates" in modes:
         stream.sink(stream.ns, "updates", {task.name: value})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
-    future._resolve(value)
 
 
 def _stream_interrupts(run: Any, interrupts: list[Any]) -> None:
@@ -859,34 +959,20 @@ def _entry_node(
                 kwargs[name] = ctx.write_custom
             else:
                 kwargs[name] = store
-        paused: GraphInterrupt | None = None
-        cancelled: concurrent.futures.CancelledError | None = None
-        result: Any = None
-        async with unwrap_exception_group(), anyio.create_task_group() as group:
-            token = _host.set(_Host(group, retry_policy, cache_policy))
-            try:
-                if is_async:
-                    result = await func(value, **kwargs)
-                else:
-                    result = await in_worker_thread(functools.partial(func, value, **kwargs))
-            except GraphInterrupt as exc:
-                paused = exc  # the tasks still running finish; then the node pauses
-            except concurrent.futures.CancelledError as exc:
-                cancelled = exc  # a cancelled task's future: see below
-                group.cancel_scope.cancel()
-            except BaseException:
-                group.cancel_scope.cancel()  # its tasks are cancelled with it
-                raise
-            finally:
-                _host.reset(token)
-        if cancelled is not None:
-            # The function read the future of a task that was cancelled: when the run
-            # is being cancelled, that is its cancellation (raised here), not a failure.
-            await anyio.lowlevel.checkpoint_if_cancelled()
-            raise cancelled
-        if paused is not None:
-            raise paused
-        return result  # (an entrypoint.final too: the run's collect takes it apart)
+
+        async def call() -> Any:
+            if is_async:
+                result = await func(value, **kwargs)
+            else:
+                result = await in_worker_thread(functools.partial(func, value, **kwargs))
+            if ctx.run.stream.events:
+                # Its output event as soon as it returns, before its tasks are done
+                # (LangGraph's order; the node itself then only ends).
+                _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
+            return result
+
+        # (an entrypoint.final too: the run's collect takes it apart)
+        return await _hosting(call, retry_policy, cache_policy)
 
     node.__name__ = func.__name__
     return node

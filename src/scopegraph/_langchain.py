@@ -21,6 +21,7 @@ once; called from a sync node's worker thread it hands the emission to the loop 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -39,6 +40,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk, LLMResult
+from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
@@ -50,6 +52,7 @@ from ._langgraph_nodes import extend_configurable
 from ._pregel import NodeContext, _algo
 from ._types import TracePolicy
 from .callbacks import GraphInterruptEvent, GraphResumeEvent, adispatch, graph_handlers
+from .errors import GraphDrained, GraphInterrupt
 
 __all__ = (
     "NodeCallbacks",
@@ -62,6 +65,7 @@ __all__ = (
     "exit_run",
     "extend_configurable",
     "graph_lifecycle",
+    "is_runnable",
     "new_messages",
 )
 
@@ -102,6 +106,74 @@ class _Child:
         have ended too (its link is dropped then)."""
 
 
+def _first_message(response: LLMResult) -> Any:
+    """A chat model's answer: the message of its first generation (``{}`` if none)."""
+    for generations in response.generations:
+        if generations:
+            return getattr(generations[0], "message", {})
+    return {}
+
+
+def _llm_result_v1(response: LLMResult) -> dict[str, Any]:
+    """``astream_events`` v1's model output: the ``LLMResult`` as a dict, each chat
+    generation's message the message itself (LangChain's tracer dumps and loads it)."""
+    result = response.model_dump()
+    for row, generations in zip(result["generations"], response.generations, strict=True):
+        for dumped, generation in zip(row, generations, strict=True):
+            if "message" in dumped:
+                dumped["message"] = generation.message  # type: ignore[attr-defined]
+    return result
+
+
+class ToolCallStream:
+    """One tool call's ``stream_mode="tools"`` events: ``tool-started`` now,
+    ``tool-output-delta`` for each ``ToolRuntime.emit_output_delta(delta)`` of the tool
+    body, then ``tool-finished`` or ``tool-error`` (LangGraph 1.2's payloads).
+
+    ``emit_output_delta`` (LangGraph's prebuilt ``ToolRuntime``) finds its writer in a
+    context variable of LangGraph's that its own handler sets when a tool starts; this
+    sets the same variable, in the tool's context (the callback runs inline, before the
+    tool body), when LangGraph is installed (without it there is no ``ToolRuntime``).
+    """
+
+    __slots__ = ("call_id", "handler", "token", "writer_var")
+
+    def __init__(self, handler: NodeCallbacks, call_id: str, name: str, inputs: Any) -> None:
+        self.handler = handler
+        self.call_id = call_id
+        started: dict[str, Any] = {"event": "tool-started", "tool_call_id": call_id}
+        started["tool_name"] = name
+        if inputs is not None:
+            started["input"] = inputs
+        self.writer_var = _langgraph_tool_writer()
+        self.token = None if self.writer_var is None else self.writer_var.set(self.delta)
+        handler.emit_tool_event(started)
+
+    def delta(self, delta: Any) -> None:
+        event = {"event": "tool-output-delta", "tool_call_id": self.call_id, "delta": delta}
+        self.handler.emit_tool_event(event)
+
+    def finish(self, payload: dict[str, Any] | None) -> None:
+        """The call ended: reset the writer; stream ``payload`` (none for a pause)."""
+        if self.writer_var is not None and self.token is not None:
+            # The end may come in another context than the start (a worker thread
+            # LangChain did not copy the context to): the variable then dies with it.
+            with contextlib.suppress(ValueError):
+                self.writer_var.reset(self.token)
+        if payload is not None:
+            event = {"event": payload.pop("event"), "tool_call_id": self.call_id, **payload}
+            self.handler.emit_tool_event(event)
+
+
+def _langgraph_tool_writer() -> Any:
+    """LangGraph's ``_tool_call_writer`` context variable, if LangGraph is installed."""
+    try:
+        from langgraph.pregel._tools import _tool_call_writer
+    except ImportError:
+        return None
+    return _tool_call_writer
+
+
 class NodeCallbacks(BaseCallbackHandler):
     """LangChain callbacks of the runnables one node calls; see the module docstring."""
 
@@ -129,11 +201,15 @@ class NodeCallbacks(BaseCallbackHandler):
         self.returned: Any = _NOTHING
         """The node's update without its pushed writes, once they were added."""
         """``push_message()``'s writes, added to the node's writes when it returns."""
+        self.tool_calls: dict[uuid.UUID, ToolCallStream] = {}
+        """The tool calls running under this node, for ``stream_mode="tools"``."""
         self.loop: Any = None
         """The event loop's token, for callbacks from threads anyio did not start (sync
         tools run in asyncio's executor)."""
         if threading.get_ident() == ctx.run.loop_thread:
             self.loop = anyio.lowlevel.current_token()
+        else:  # made in such a thread (a sync tool's ainvoke runs in asyncio's executor)
+            self.loop = getattr(ctx.run, _LOOP, None)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -313,19 +389,24 @@ class NodeCallbacks(BaseCallbackHandler):
         child = self._end(run_id)
         if child is None:
             return
+        if self._events and self.ctx.run.stream.events_v1:
+            # v1 (LangChain's tracer's record): the whole LLMResult, messages as objects.
+            self._send(
+                f"on_{child.kind}_end",
+                run_id,
+                child,
+                {"input": child.inputs, "output": _llm_result_v1(response)},
+            )
+            if child.kind == "chat_model":
+                self._message_unless_streamed(response, child)
+            return
         if child.kind == "chat_model":
-            output: Any = {}
-            for generations in response.generations:
-                if generations:
-                    output = getattr(generations[0], "message", {})
-                    break
+            output = _first_message(response)
             if self._events:
                 self._send(
                     "on_chat_model_end", run_id, child, {"output": output, "input": child.inputs}
                 )
-            streamable = "nostream" not in child.tags
-            if streamable and not child.streamed and isinstance(output, BaseMessage):
-                self._message(output, child)
+            self._message_unless_streamed(response, child)
         elif self._events:
             output = {
                 "generations": [
@@ -338,6 +419,13 @@ class NodeCallbacks(BaseCallbackHandler):
                 "llm_output": response.llm_output,
             }
             self._send("on_llm_end", run_id, child, {"output": output, "input": child.inputs})
+
+    def _message_unless_streamed(self, response: LLMResult, child: _Child) -> None:
+        """A chat model that did not stream: its message goes to ``messages`` whole."""
+        output = _first_message(response)
+        streamable = "nostream" not in child.tags
+        if streamable and not child.streamed and isinstance(output, BaseMessage):
+            self._message(output, child)
 
     def on_llm_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         self._end(run_id)
@@ -390,16 +478,32 @@ class NodeCallbacks(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         self._open("tool", inputs, serialized, run_id, parent_run_id, tags, metadata, kwargs)
+        if "tools" in self.ctx.run.stream.modes and "nostream" not in (tags or ()):
+            call_id = kwargs.get("tool_call_id") or str(run_id)
+            name = (serialized or {}).get("name") or kwargs.get("name") or ""
+            self.tool_calls[run_id] = ToolCallStream(self, call_id, name, inputs)
 
     def on_tool_end(self, output: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         child = self._end(run_id)
         if child is not None and self._events:
             self._send("on_tool_end", run_id, child, {"output": output, "input": child.inputs})
+        if self.tool_calls and (call := self.tool_calls.pop(run_id, None)) is not None:
+            call.finish({"event": "tool-finished", "output": output})
 
     def on_tool_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         child = self._end(run_id)
         if child is not None and self._events:
             self._send("on_tool_error", run_id, child, {"error": error, "input": child.inputs})
+        if self.tool_calls and (call := self.tool_calls.pop(run_id, None)) is not None:
+            # A tool stopped by interrupt() or a drain is paused, not failed (LangGraph):
+            # it runs again on resume, and reports its start and end then.
+            paused = isinstance(error, GraphInterrupt | GraphDrained)
+            call.finish(None if paused else {"event": "tool-error", "message": str(error)})
+
+    def emit_tool_event(self, payload: dict[str, Any]) -> None:
+        """A ``tools`` stream chunk of this node's graph (LangGraph's payloads)."""
+        stream = self.ctx.run.stream
+        self._on_loop(stream.sink, stream.ns, "tools", payload)
 
     def on_retriever_start(
         self,
@@ -419,9 +523,8 @@ class NodeCallbacks(BaseCallbackHandler):
     def on_retriever_end(self, documents: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         child = self._end(run_id)
         if child is not None and self._events:
-            self._send(
-                "on_retriever_end", run_id, child, {"output": documents, "input": child.inputs}
-            )
+            output = {"documents": documents} if self.ctx.run.stream.events_v1 else documents
+            self._send("on_retriever_end", run_id, child, {"output": output, "input": child.inputs})
 
     def on_retriever_error(self, error: BaseException, *, run_id: uuid.UUID, **kwargs: Any) -> None:
         self._end(run_id)
@@ -479,11 +582,16 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         handler = ctx.langchain = NodeCallbacks(ctx)
     tags = ["seq:step:1", *ctx.run.opts.cfg.user_tags]
     metadata = ctx.event_metadata()  # checkpoint_ns: copied from configurable by ensure_config
-    handlers: list[Any] = [handler]
+    inherited: list[Any] = []
     if isinstance(user_callbacks, Sequence):
-        handlers += [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
+        inherited = [h for h in user_callbacks if isinstance(h, BaseCallbackHandler)]
     elif user_callbacks is not None and hasattr(user_callbacks, "handlers"):
-        handlers += list(user_callbacks.handlers)
+        inherited = list(user_callbacks.handlers)
+    # A subgraph's node inherits the handler of the node that runs the subgraph: this
+    # node's handler takes its place (it streams to the same output, under the
+    # subgraph's namespace), else every token, tool event and astream_events event of
+    # a runnable inside a subgraph would be sent twice, once with the parent's namespace.
+    handlers: list[Any] = [handler, *(h for h in inherited if not isinstance(h, NodeCallbacks))]
     return {
         "handlers": handlers,
         "inheritable_handlers": list(handlers),
@@ -493,6 +601,11 @@ def _manager_state(ctx: NodeContext, user_callbacks: Any) -> dict[str, Any]:
         "metadata": metadata,
         "inheritable_metadata": dict(metadata),
     }
+
+
+def is_runnable(value: Any) -> bool:
+    """Whether a node's result is a LangChain ``Runnable`` (LangGraph invokes it)."""
+    return isinstance(value, Runnable)
 
 
 async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any:
@@ -521,14 +634,20 @@ def _state_fields(item: Any) -> list[Any] | None:
     return None
 
 
-def new_messages(value: Any, seen: set[str]) -> list[BaseMessage]:
+def new_messages(value: Any, seen: set[str], *, assign_ids: bool = False) -> list[BaseMessage]:
     """The messages in a node's input or output (top level, or in a list or dict value, or
     in a field of a pydantic or dataclass state) whose ids are not in ``seen``; their ids
-    are added to ``seen``."""
+    are added to ``seen``.
+
+    ``assign_ids`` (a node's output, about to be streamed): a message without an id gets
+    one first, as LangGraph's handler gives it: the state then holds the message with that
+    id, so the subgraph node that returns it again does not stream it a second time."""
     found: list[BaseMessage] = []
 
     def visit(item: Any, depth: int) -> None:
         if isinstance(item, BaseMessage):
+            if item.id is None and assign_ids:
+                item.id = str(uuid.uuid4())
             if item.id is None or item.id not in seen:
                 found.append(item)
                 if item.id is not None:
@@ -608,8 +727,11 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     of theirs, as in LangGraph: its start and end (or error) reach them, and the runs of
     the LangChain objects it calls are its children."""
     token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
+    run = ctx.run
+    if run.stream.output is not None and getattr(run, _LOOP, None) is None:
+        setattr(run, _LOOP, anyio.lowlevel.current_token())
     seen: set[str] | None = None
-    if "messages" in ctx.run.stream.modes:
+    if "messages" in run.stream.modes:
         seen = _seen_in_run(ctx.run)
         new_messages(node_input, seen)
     policy = ctx.task.node.trace_policy
@@ -619,6 +741,12 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
         return (token, None, policy, ctx), seen  # no handler to tell: the common case
     return (token, _start_node_run(ctx, node_input, policy), policy, ctx), seen
 
+
+_LOOP = "_scopegraph_loop_token"
+"""The attribute of a streamed ``Run`` holding its event loop's token, taken on the
+loop's thread when its first node starts: a node's handler made in a thread anyio did
+not start (LangChain runs a sync tool's ``ainvoke`` in asyncio's executor) emits
+through it."""
 
 _SEEN = "_scopegraph_seen_messages"
 """The attribute of a root ``Run`` holding the ids of the messages its nodes (and its
@@ -811,7 +939,7 @@ def emit_output_messages(ctx: NodeContext, output: Any, seen: set[str]) -> None:
         seen |= handler.seen
         if handler.returned is not _NOTHING:  # the node pushed messages: what it returned
             output = handler.returned
-    found = new_messages(output, seen)
+    found = new_messages(output, seen, assign_ids=True)
     if found:
         stream = ctx.run.stream
         metadata = ctx.event_metadata()

@@ -81,6 +81,8 @@ class NodeSpec:
     """What the LangChain tracers record of this node's run (``add_node(trace_policy=)``)."""
     found_subgraphs: list[Any] | None = dataclasses.field(default=None, repr=False, compare=False)
     """:attr:`subgraphs`, once found."""
+    task_calls: bool | None = dataclasses.field(default=None, repr=False, compare=False)
+    """:meth:`calls_tasks`, once known."""
 
     @property
     def cache_ns(self) -> tuple[str, ...]:
@@ -107,6 +109,18 @@ class NodeSpec:
         found = self.found_subgraphs
         if found is None:
             found = self.found_subgraphs = self._find_subgraphs()
+        return found
+
+    def calls_tasks(self) -> bool:
+        """Whether the node's function reaches a ``@task`` (a global, a closure, an
+        attribute chain): such a node hosts the tasks it calls, which then start at once,
+        as in LangGraph. (A task it reaches otherwise starts when its future is awaited.)"""
+        found = self.task_calls
+        if found is None:
+            found = self.task_calls = self.kind in ("async", "sync") and any(
+                getattr(type(value), "scopegraph_task", False)
+                for value in reachable_values(self.fn)
+            )
         return found
 
     def _find_subgraphs(self) -> list[Any]:

@@ -35,8 +35,10 @@ StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks"
 StreamWriter = Callable[[Any], None]
 """What ``get_stream_writer()`` returns, and what a node's ``writer`` parameter receives."""
 STREAM_MODES: frozenset[str] = frozenset(
-    ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
+    ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints", "tools")
 )
+"""The modes a run streams: :data:`StreamMode`'s, and ``"tools"`` (LangGraph 1.2's
+tool-call events, which its ``StreamMode`` literal does not list either)."""
 
 
 class RunnableConfig(TypedDict, total=False):

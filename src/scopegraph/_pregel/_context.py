@@ -194,6 +194,9 @@ class StreamOptions:
     sink: Sink
     events: bool = False
     """Whether the run produces ``astream_events`` envelopes into ``output``."""
+    events_v1: bool = False
+    """``astream_events(version="v1")``: a model's or retriever's end event carries what
+    LangChain's v1 carries (the ``LLMResult``, ``{"documents": ...}``)."""
     ns: tuple[str, ...] = ()
     """The stream namespace (a subgraph's is its parent node's path)."""
 
@@ -284,7 +287,12 @@ class NodeContext:
         "run",
         "run_id",
         "task",
+        "task_chunks",
     )
+
+    task_chunks: list[Callable[[], None]] | None
+    """The stream chunks of the tasks this ``StateGraph`` node hosted, held until its end
+    (LangGraph streams them after it); unset unless the node called tasks."""
 
     def __init__(self, run: RunView, task: Task) -> None:
         self.run = run

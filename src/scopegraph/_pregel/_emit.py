@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from .._constants import END, START
@@ -28,6 +29,7 @@ __all__ = (
     "emit_task_result",
     "emit_task_start",
     "events_sink",
+    "events_v1",
     "node_event",
     "put_event",
     "root_event",
@@ -114,6 +116,43 @@ def events_sink(out: RunOutput, cfg: ParsedConfig, multi: bool) -> Sink:
         )
 
     return sink
+
+
+async def events_v1(
+    events: AsyncGenerator[dict[str, Any], None], root_metadata: dict[str, Any]
+) -> AsyncGenerator[dict[str, Any], None]:
+    """``astream_events(version="v1")`` from the v2 envelopes, as LangChain's v1 (built on
+    ``astream_log``) differs: no event has ``parent_ids``; the root's events carry the
+    config's own ``metadata``; the root's end output is its streamed chunks summed with
+    ``+`` where they add (strings, lists), else the last one (dicts)."""
+    final: Any = None
+    try:
+        async for event in events:
+            if not event["parent_ids"]:  # the root run's (a subgraph's have its parents)
+                event["metadata"] = dict(root_metadata)
+                kind = event["event"]
+                if kind == "on_chain_stream":
+                    final = _added(final, event["data"]["chunk"])
+                elif kind == "on_chain_end":
+                    event["data"] = {"output": final}
+            else:
+                event["parent_ids"] = []
+                data = event["data"]
+                if "output" in data and "input" in data:  # (v1's order of the two)
+                    event["data"] = {"input": data["input"], "output": data["output"]}
+            yield event
+    finally:
+        await events.aclose()
+
+
+def _added(final: Any, chunk: Any) -> Any:
+    """LangChain's running ``final_output``: ``final + chunk``, else ``chunk``."""
+    if final is None:
+        return chunk
+    try:
+        return final + chunk
+    except TypeError:
+        return chunk
 
 
 # -- stream payloads ------------------------------------------------------------------------

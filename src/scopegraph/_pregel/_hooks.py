@@ -12,10 +12,17 @@ LangChain's callbacks). ``scopegraph/__init__.py`` registers the LangChain callb
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-__all__ = ("NodeHooks", "node_hooks", "register_node_hooks")
+__all__ = (
+    "NodeHooks",
+    "flush_task_chunks",
+    "node_hooks",
+    "register_node_hooks",
+    "register_task_host",
+    "task_host",
+)
 
 
 class NodeHooks(Protocol):
@@ -33,6 +40,10 @@ class NodeHooks(Protocol):
 
     async def call_runnable(self, runnable: Any, node_input: Any, ctx: Any) -> Any:
         """Run a node that is a LangChain ``Runnable``; returns its result."""
+
+    def is_runnable(self, value: Any) -> bool:
+        """Whether ``value`` (what a node function returned) is a LangChain ``Runnable``,
+        which LangGraph invokes in the node's place."""
 
     def enter_node(self, ctx: Any, node_input: Any) -> tuple[Any, set[str] | None]:
         """Called before the node runs; returns a token for :meth:`exit_node` and the
@@ -80,3 +91,17 @@ def node_hooks() -> NodeHooks | None:
                 _loaded = load()
                 break
     return _loaded
+
+
+TaskHost = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+task_host: TaskHost | None = None
+"""How a StateGraph node whose function calls tasks is run (``scopegraph._func`` sets
+it when imported, which any task needs): with a task group that hosts the tasks."""
+flush_task_chunks: Callable[[Any], None] | None = None
+"""Called with the ``NodeContext`` of such a node once it ended: its tasks' chunks."""
+
+
+def register_task_host(host: TaskHost, flush: Callable[[Any], None]) -> None:
+    global task_host, flush_task_chunks
+    task_host = host
+    flush_task_chunks = flush

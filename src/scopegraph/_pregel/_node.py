@@ -126,18 +126,17 @@ async def run_task(run: ExecutingRun, task: Task) -> None:
         with anyio.CancelScope(shield=True):
             await persistence.record(task, "done")
     modes = stream.modes
-    streamed = False
     if events:
-        _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
-        if opts.spec.functional and "updates" in modes:
-            # An entrypoint's update goes out before its end event (LangGraph streams
-            # the functional API's writes eagerly).
-            stream.sink(stream.ns, "updates", {task.name: task.update})
-            streamed = True
+        if not opts.spec.functional:  # (an entrypoint streams its output when it returns)
+            _emit.node_event(ctx, "on_chain_stream", {"chunk": result})
         _emit.node_event(ctx, "on_chain_end", {"output": result, "input": task.input})
     if hooks is not None and seen is not None:
         hooks.emit_output_messages(ctx, task.update, seen)
-    if "updates" in modes and not streamed:
+    if node.task_calls:  # (its tasks' chunks follow its end, as in LangGraph)
+        flush = _hooks.flush_task_chunks
+        assert flush is not None
+        flush(ctx)
+    if "updates" in modes:
         stream.sink(stream.ns, "updates", {task.name: task.update})
     if "tasks" in modes or "debug" in modes:
         _emit.emit_task_result(run, task, None)
@@ -242,16 +241,21 @@ async def _interrupted(run: ExecutingRun, task: Task, interrupts: Sequence[Inter
             await run.persistence.record(task, "interrupted")
 
 
-async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
+async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext, *, hosted: bool = False) -> Any:
     """Call the node's function (or subgraph, or runnable) with what it asks for.
 
     A subgraph it runs (as the node, or from its function) that returned
-    ``Command(graph=Command.PARENT)`` makes that command the node's result.
+    ``Command(graph=Command.PARENT)`` makes that command the node's result. A function
+    that calls tasks is called inside their host (``hosted``: it is).
     """
     kind = node.kind
     fn = node.fn
     try:
         if kind == "async" or kind == "sync":
+            if not hosted and node.task_calls is not False and node.calls_tasks():
+                host = _hooks.task_host
+                assert host is not None  # (a task exists: scopegraph.func was imported)
+                return await host(functools.partial(call_node, node, arg, ctx, hosted=True))
             kwargs: dict[str, Any] = {}
             if node.config_kw:
                 kwargs["config"] = ctx.config
@@ -265,8 +269,12 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
                 kwargs["error"] = ctx.task.failure
             args = (arg, ctx.config) if node.config_pos else (arg,)
             if kind == "async":
-                return await fn(*args, **kwargs)
-            return await in_worker_thread(functools.partial(fn, *args, **kwargs))
+                result = await fn(*args, **kwargs)
+            else:
+                result = await in_worker_thread(functools.partial(fn, *args, **kwargs))
+            if type(result) is dict or result is None:  # (the common results: no check)
+                return result
+            return await _invoke_returned(result, arg, ctx)
         if kind == "graph":
             return await fn.run_as_node(arg, ctx)
         hooks = _hooks.node_hooks()
@@ -287,6 +295,20 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext) -> Any:
         if converted is None:
             raise
         raise converted from None
+
+
+async def _invoke_returned(result: Any, arg: Any, ctx: NodeContext) -> Any:
+    """A node function that returned a runnable gets it run with its own input and
+    config, as LangGraph's nodes do (``RunnableCallable(recurse=True)``): a compiled
+    graph runs as this node's subgraph, a LangChain ``Runnable`` is invoked."""
+    if isinstance(result, Command | list | tuple | str):
+        return result
+    if callable(getattr(result, "run_as_node", None)):  # a compiled graph of scopegraph
+        return await result.run_as_node(arg, ctx)
+    hooks = _hooks.node_hooks()
+    if hooks is not None and hooks.is_runnable(result):
+        return await hooks.call_runnable(result, arg, ctx)
+    return result
 
 
 async def collect(run: RunView, task: Task, ctx: NodeContext, result: Any) -> None:

@@ -39,18 +39,20 @@ async def update_state(options: RunOptions, values: Any, as_node: str | None) ->
     return await update_step(options, [(values, as_node)])
 
 
-async def update_step(
-    options: RunOptions, updates: Sequence[tuple[Any, str | None]]
-) -> RunnableConfig:
+Update = tuple[Any, str | None] | tuple[Any, str | None, str | None]
+"""``(values, as_node)`` or ``(values, as_node, task_id)`` (a ``StateUpdate``)."""
+
+
+async def update_step(options: RunOptions, updates: Sequence[Update]) -> RunnableConfig:
     """One superstep of updates (``bulk_update_state``'s): each ``(values, as_node)`` is
     a task of ``as_node``; their writes apply in order and one checkpoint follows.
     ``__copy__`` and ``__input__`` are updates of their own (a superstep of one)."""
-    spec = options.spec
     assert options.persist is not None
     saver = options.persist.saver
     thread, ns = options.persist.thread_id, options.checkpoint_ns
     checkpoint_id = options.cfg.configurable.get("checkpoint_id")
-    if len(updates) > 1 and any(n in (None, COPY, INPUT, END) for _, n in updates):
+    steps = [_triple(u) for u in updates]
+    if len(steps) > 1 and any(n in (None, COPY, INPUT, END) for _, n, _ in steps):
         raise InvalidUpdateError(
             "bulk_update_state: each update of a superstep of several needs an as_node "
             f"other than {COPY!r}, {INPUT!r} and {END!r}"
@@ -59,8 +61,58 @@ async def update_step(
     base = head
     if checkpoint_id is not None and (head is None or head.checkpoint.id != checkpoint_id):
         base = await saver.aget_tuple(thread, ns, checkpoint_id)
-    if updates[0][1] == COPY:
-        return await _copy(options, base, head)
+    if steps[0][1] == COPY:
+        copy = await _copy(options, base, head)
+        after = _updates_after_copy(steps[0][0])
+        if not after:
+            return _config_of(copy.thread_id, copy.ns, copy.checkpoint.id)
+        # LangGraph's fork-and-update in one call: the updates are a superstep on the copy.
+        head = base = copy
+        steps = after
+    return await _apply(options, base, head, steps)
+
+
+def _triple(update: Update) -> tuple[Any, str | None, str | None]:
+    if len(update) == 3:
+        return update
+    return update[0], update[1], None
+
+
+def _updates_after_copy(values: Any) -> list[tuple[Any, str | None, str | None]]:
+    """``update_state(config, [StateUpdate(...), ...], as_node="__copy__")``: the updates
+    to apply to the copy (none for ``None``, ``[]`` or ``{}``: LangGraph's plain copy).
+    Other values LangGraph ignores without a word; here they are an error."""
+    if values is None or (isinstance(values, list | dict) and not values):
+        return []
+    if not isinstance(values, list):
+        raise InvalidUpdateError(
+            f"update_state(as_node={COPY!r}): values must be None (a plain copy) or a list "
+            f"of StateUpdate(values, as_node) to apply to the copy, got {type(values).__name__}"
+        )
+    after = []
+    for item in values:
+        if isinstance(item, str | bytes) or not isinstance(item, Sequence) or len(item) < 2:
+            raise InvalidUpdateError(
+                f"Invalid update item: {item!r} when copying checkpoint; pass "
+                "StateUpdate(values, as_node) items"
+            )
+        after.append(_triple(tuple(item[:3])))
+    if any(n in (None, COPY, INPUT, END) for _, n, _ in after):
+        raise InvalidUpdateError(
+            f"update_state(as_node={COPY!r}): each StateUpdate applied to the copy needs an "
+            f"as_node other than {COPY!r}, {INPUT!r} and {END!r}"
+        )
+    return after
+
+
+async def _apply(
+    options: RunOptions,
+    base: CheckpointTuple | None,
+    head: CheckpointTuple | None,
+    updates: Sequence[tuple[Any, str | None, str | None]],
+) -> RunnableConfig:
+    """The updates of one superstep on ``base`` (``head``: the thread's newest)."""
+    spec = options.spec
     run = Run(options, None)
     persistence = run.persistence
     assert persistence is not None
@@ -74,7 +126,7 @@ async def update_step(
         persistence.parents = dict(base.checkpoint.metadata.get("parents") or {})
     if updates[0][1] == INPUT:
         return await _as_input(run, persistence, updates[0][0], base is None)
-    tasks = [await _update_task(run, base, values, as_node) for values, as_node in updates]
+    tasks = [await _update_task(run, base, values, as_node) for values, as_node, _ in updates]
     written: dict[str, str] | None = {} if len(tasks) > 1 else None
     for task in tasks:
         run.apply(task.writes, task.name, written)
@@ -82,14 +134,21 @@ async def update_step(
         _algo.clear_ephemeral(spec, run.values, tasks)
     next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
     run.step += 1
-    for task in tasks:
-        task._id = task_id(persistence.checkpoint_id or "", task.path)
+    # As LangGraph: a task id the update names, else the id of a task the checkpoint
+    # planned for that node (in order), so the snapshot shows the update as its result.
+    planned: dict[str, list[str]] = {}
+    for tid, name in planned_tasks(base.checkpoint) if base is not None else ():
+        planned.setdefault(name, []).append(tid)
+    for index, (task, (_, _, given)) in enumerate(zip(tasks, updates, strict=True)):
+        ids = planned.get(task.name)
+        path = task.path if index == 0 else (*task.path, index)
+        task._id = given or (ids.pop(0) if ids else task_id(persistence.checkpoint_id or "", path))
         task.done = True
     # The update is stored as a record of as_node under the checkpoint it follows,
     # so a later update_state without as_node can find who wrote last.
     await persistence.save_checkpoint(next_tasks, "update", tasks if base is not None else [])
     assert persistence.checkpoint_id is not None
-    return _config_of(thread, ns, persistence.checkpoint_id)
+    return _config_of(persistence.thread_id, persistence.ns, persistence.checkpoint_id)
 
 
 async def _update_task(
@@ -127,7 +186,7 @@ async def _update_task(
 
 async def _copy(
     options: RunOptions, base: CheckpointTuple | None, head: CheckpointTuple | None
-) -> RunnableConfig:
+) -> CheckpointTuple:
     """``as_node="__copy__"``: a sibling of the checkpoint (the same parent, values and
     next tasks, none of its task records), so that its tasks run, and ask, again."""
     assert options.persist is not None
@@ -147,7 +206,7 @@ async def _copy(
     )
     expected = None if head is None else head.checkpoint.id
     await options.persist.saver.aput(base.thread_id, base.ns, copy, expected_latest=expected)
-    return _config_of(base.thread_id, base.ns, copy.id)
+    return dataclasses.replace(base, checkpoint=copy, tasks=[])
 
 
 async def _as_input(run: Run, persistence: Persistence, values: Any, fresh: bool) -> RunnableConfig:
