@@ -312,6 +312,93 @@ async def test_thread_count_by_metadata_and_status(client: Any) -> None:
     assert await client.threads.count(metadata={"t": "no such tag"}) == 0
 
 
+async def search_ids(client: Any, **filters: Any) -> list[str]:
+    return [t["thread_id"] for t in await client.threads.search(**filters)]
+
+
+async def test_thread_search_sorts_filters_on_values_and_ids_selects_and_extracts(
+    client: Any, server: Server
+) -> None:
+    t = tag()
+    made = [(await client.threads.create(metadata={"t": t, "i": i}))["thread_id"] for i in range(3)]
+    first, second, bare = made
+    await client.runs.wait(first, "echo", input={"input": "a"})
+    await client.runs.wait(second, "echo", input={"input": "b"})
+    await client.threads.update(first, metadata={"touched": True})
+    mine = {"metadata": {"t": t}}
+
+    assert await search_ids(client, **mine) == made[::-1]  # newest first
+    assert await search_ids(client, **mine, sort_order="asc") == made
+    assert await search_ids(client, **mine, sort_by="thread_id", sort_order="asc") == sorted(made)
+    assert (await search_ids(client, **mine, sort_by="updated_at"))[0] == first
+    # the checkpoint's time; a thread without state: its creation
+    assert await search_ids(client, **mine, sort_by="state_updated_at") == [second, first, bare]
+    by_status = await client.threads.search(**mine, sort_by="status", sort_order="asc")
+    assert [x["status"] for x in by_status] == ["idle"] * 3
+    page = await search_ids(client, **mine, sort_by="state_updated_at", limit=1, offset=1)
+    assert page == [first]
+
+    # values: containment, as metadata's (with the other filters, and paged)
+    assert await search_ids(client, **mine, values={"log": ["a"]}) == [first]
+    assert await search_ids(client, values={"log": ["b"], "input": "b"}, ids=made) == [second]
+    assert await search_ids(client, **mine, values={"log": ["a"]}, status="busy") == []
+    assert await search_ids(client, **mine, values={"input": "b"}, status="idle") == [second]
+    assert await search_ids(client, values={"log": []}, ids=made, limit=1, offset=1) == [first]
+    assert await client.threads.count(**mine, values={"log": ["b"]}) == 1
+    assert await client.threads.count(values={"input": "nothing like it"}) == 0
+
+    # ids: only those threads (with the other filters)
+    assert await search_ids(client, ids=[bare, first]) == [bare, first]
+    assert await search_ids(client, ids=[bare, first], metadata={"i": 0, "t": t}) == [first]
+
+    # select: only those fields; extract: values at paths (null where none)
+    selected = await client.threads.search(**mine, select=["thread_id", "status"], limit=1)
+    assert selected == [{"thread_id": bare, "status": "idle"}]
+    extracted = await client.threads.search(
+        **mine,
+        select=["thread_id"],
+        extract={"last": "values.log[-1]", "who": "metadata.i", "none": "values.nope.x"},
+    )
+    assert [x["extracted"] for x in extracted] == [
+        {"last": None, "who": 2, "none": None},
+        {"last": "b", "who": 1, "none": None},
+        {"last": "a", "who": 0, "none": None},
+    ]
+    assert set(extracted[0]) == {"thread_id", "extracted"}
+
+    # pagination headers, as LangGraph's server sends them
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        more = await http.post("/threads/search", json={**mine, "limit": 2})
+        last = await http.post("/threads/search", json={**mine, "limit": 2, "offset": 2})
+        bad = [
+            await http.post("/threads/search", json=body)
+            for body in (
+                {"sort_by": "nope"},
+                {"sort_order": "up"},
+                {"select": ["nope"]},
+                {"ids": ["not-a-uuid"]},
+                {"extract": {"values": "values.log"}},
+                {"extract": {"x": "run.log"}},
+                {"extract": {f"k{i}": "values.log" for i in range(11)}},
+            )
+        ]
+    assert (more.headers["X-Pagination-Next"], more.headers["X-Pagination-Total"]) == ("2", "3")
+    assert "X-Pagination-Next" not in last.headers
+    assert last.headers["X-Pagination-Total"] == "3"
+    assert [r.status_code for r in bad] == [422] * len(bad)
+    assert "extract" in bad[4].json()["detail"]
+
+
+async def test_list_runs_selects_fields(client: Any) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "echo", input={"input": "x"})
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    runs = await client.runs.list(thread["thread_id"], select=["run_id", "status"])
+    assert runs == [{"run_id": run["run_id"], "status": "success"}]
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.list(thread["thread_id"], select=["nope"])
+
+
 async def test_copy_a_thread_with_its_checkpoints(client: Any) -> None:
     t = tag()
     source = await client.threads.create(metadata={"t": t})
@@ -736,6 +823,22 @@ async def test_scale_out_assistants_threads_and_runs_across_processes(
             await a.threads.update(copy["thread_id"], metadata={"t": t})
             assert await b.threads.count(metadata={"t": t}) == 1
             assert await b.threads.count(metadata={"t": t}, status="idle") == 1
+            both = [thread["thread_id"], copy["thread_id"]]
+            found = await b.threads.search(
+                ids=both,
+                values={"log": ["y"]},
+                status="idle",
+                sort_by="status",
+                select=["thread_id"],
+            )
+            assert sorted(x["thread_id"] for x in found) == sorted(both)
+            assert await b.threads.count(metadata={"t": t}, values={"log": ["x"]}) == 1
+            shown = [await a.threads.get(x) for x in both]  # a copy: the same checkpoints
+            newest = max(shown, key=lambda x: (x["state_updated_at"], x["thread_id"]))
+            first = await b.threads.search(ids=both, sort_by="state_updated_at", limit=1)
+            assert [x["thread_id"] for x in first] == [newest["thread_id"]]
+            in_order = await a.threads.search(ids=both, sort_by="thread_id", sort_order="asc")
+            assert [x["thread_id"] for x in in_order] == sorted(both)
             pruned = await a.threads.prune([thread["thread_id"]], strategy="keep_latest")
             assert pruned == {"pruned_count": 1}
             assert len(await b.threads.get_history(thread["thread_id"], limit=100)) == 1

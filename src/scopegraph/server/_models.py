@@ -39,6 +39,7 @@ __all__ = (
     "CommandBody",
     "HistoryQuery",
     "RunCreate",
+    "RunField",
     "RunStatus",
     "RunsCancel",
     "StateCheckpoint",
@@ -54,7 +55,9 @@ __all__ = (
     "ThreadPatch",
     "ThreadPrune",
     "ThreadTTL",
+    "ThreadField",
     "ThreadSearch",
+    "ThreadSortBy",
     "refuse_unsupported",
     "stream_filter",
 )
@@ -71,6 +74,19 @@ StreamModeName = Literal[
     "messages-tuple",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+RunField = Literal[
+    "run_id",
+    "thread_id",
+    "assistant_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "metadata",
+    "kwargs",
+    "multitask_strategy",
+    "cancel_reason",  # the SDK's list has it
+    "langsmith_session_name",  # LangGraph's server's has it
+]
 
 
 _SUPPORTED = "x-scopegraph-supported"
@@ -231,7 +247,8 @@ def _ttl(ttl: ThreadTTL | float | None) -> ThreadTTL | None:
 class ThreadCount(_Body):
     metadata: dict[str, Any] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    values: dict[str, Any] | None = unsupported()
+    values: dict[str, Any] | None = None
+    """A containment filter on the thread's current values (as ``metadata``'s)."""
 
 
 class ThreadPrune(_Body):
@@ -239,17 +256,51 @@ class ThreadPrune(_Body):
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
-class ThreadSearch(_Body):
-    metadata: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
+ThreadField = Literal[
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+]
+_EXTRACT_ROOTS = ("config", "interrupts", "metadata", "values")
+_EXTRACT_ALIAS = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ThreadSearch(ThreadCount):
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
-    values: dict[str, Any] | None = unsupported()
-    ids: list[str] | None = unsupported()
-    sort_by: str | None = unsupported("created_at")
-    sort_order: str | None = unsupported("desc")
-    select: list[str] | None = unsupported()
-    extract: dict[str, Any] | None = unsupported()
+    ids: list[str] | None = None
+    sort_by: ThreadSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[ThreadField] | None = None
+    extract: dict[Annotated[str, Field(pattern=_EXTRACT_ALIAS)], str] | None = Field(
+        default=None, max_length=10
+    )
+    """``{alias: path}``: each thread found gets ``extracted: {alias: the value at path}``
+    (``values.messages[-1].content``; at most 10, as LangGraph's server)."""
+
+    @model_validator(mode="after")
+    def _check_extract(self) -> typing.Self:
+        for alias, path in (self.extract or {}).items():
+            if alias in typing.get_args(ThreadField):
+                raise PydanticCustomError(
+                    "extract_alias",
+                    "extract key {alias!r} is a thread field's name: pick another alias",
+                    {"alias": alias},
+                )
+            if path.split(".")[0].split("[")[0] not in _EXTRACT_ROOTS:
+                raise PydanticCustomError(
+                    "extract_path",
+                    "extract path {path!r} must start with one of: {roots}",
+                    {"path": path, "roots": ", ".join(_EXTRACT_ROOTS)},
+                )
+        return self
 
 
 AssistantField = Literal[

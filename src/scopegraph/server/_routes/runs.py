@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from .._domain import run_location
 from .._http import JSONResponse, event_stream_response
-from .._models import RunCreate, RunsCancel, RunStatus, refuse_unsupported, stream_filter
+from .._models import RunCreate, RunField, RunsCancel, RunStatus, stream_filter
 from ._deps import backend_of, settings_of
 
 __all__ = ("router",)
@@ -92,12 +92,14 @@ async def list_runs(
     offset: Annotated[int, Query(ge=0)] = 0,
     status: RunStatus | None = None,
     select: Annotated[
-        list[str] | None,
-        Query(description="Not supported by this server: only the default is accepted."),
+        list[RunField] | None,
+        Query(description="The fields to return (all without it)."),
     ] = None,
 ) -> list[dict[str, Any]]:
-    refuse_unsupported("select", select)
-    return await backend_of(request).list_runs(thread_id, limit, offset, status)
+    runs = await backend_of(request).list_runs(thread_id, limit, offset, status)
+    if select:
+        return [{k: v for k, v in run.items() if k in select} for run in runs]
+    return runs
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")

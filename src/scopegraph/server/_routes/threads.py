@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from .._graphs import check_id
-from .._http import JSONResponse
+from .._http import JSONResponse, page_response
 from .._models import (
     HistoryQuery,
     StateCheckpoint,
@@ -21,6 +21,7 @@ from .._models import (
     ThreadSearch,
     refuse_unsupported,
 )
+from .._thread_search import ThreadQuery, shape_threads
 from ._deps import backend_of
 
 __all__ = ("router",)
@@ -46,8 +47,21 @@ async def create_thread(
 async def count_threads(
     request: Request, body: Annotated[ThreadCount | None, Body()] = None
 ) -> int:
-    body = body or ThreadCount()
-    return await backend_of(request).count_threads(body.metadata, body.status)
+    return await backend_of(request).count_threads(_query(body or ThreadCount()))
+
+
+def _query(body: ThreadCount) -> ThreadQuery:
+    if isinstance(body, ThreadSearch):
+        ids = None if body.ids is None else tuple(check_id(t, "ids") for t in body.ids)
+        return ThreadQuery(
+            metadata=body.metadata,
+            status=body.status,
+            ids=ids,
+            values=body.values,
+            sort_by=body.sort_by or "created_at",
+            descending=body.sort_order != "asc",
+        )
+    return ThreadQuery(metadata=body.metadata, status=body.status, values=body.values)
 
 
 @router.post("/prune")
@@ -60,10 +74,13 @@ async def prune_threads(body: ThreadPrune, request: Request) -> dict[str, Any]:
 @router.post("/search")
 async def search_threads(
     request: Request, body: Annotated[ThreadSearch | None, Body()] = None
-) -> list[dict[str, Any]]:
+) -> Response:
     body = body or ThreadSearch()
-    backend = backend_of(request)
-    return await backend.search_threads(body.metadata, body.status, body.limit, body.offset)
+    found, following = await backend_of(request).search_threads(
+        _query(body), body.limit, body.offset
+    )
+    shaped = shape_threads(found, list(body.select or ()), body.extract)
+    return page_response(shaped, following, body.offset)
 
 
 @router.get("/{thread_id}")

@@ -29,7 +29,8 @@ from .._graphs import Graphs, check_id
 from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
-from .._store import Documents
+from .._store import PAGE_ORDERS, Documents
+from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
@@ -70,6 +71,15 @@ class LocalBackend:
             docs,
             resumable_ttl=settings.resumable_ttl_seconds,
             run_timeout=settings.run_timeout_seconds,
+        )
+        # The documents keep every thread's status (the run manager stores it): only
+        # values and state_updated_at are the checkpoint's.
+        self._pushdown = Pushdown(
+            fetch=self._fetch_threads,
+            show=graphs.thread_values,
+            count=self._count_threads,
+            sorts=PAGE_ORDERS,
+            statuses=frozenset({None, "idle", "busy", "interrupted", "error"}),
         )
 
     # -- life ----------------------------------------------------------------------------
@@ -176,10 +186,9 @@ class LocalBackend:
         return await self.graphs.thread_values(thread)
 
     async def search_threads(
-        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
-    ) -> list[ThreadRecord]:
-        found = await self.docs.threads(metadata, status, limit, offset)
-        return [await self.graphs.thread_values(t) for t in found]
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> tuple[list[ThreadRecord], int | None]:
+        return await search_threads(query, limit, offset, self._pushdown)
 
     async def get_thread(self, thread_id: str) -> ThreadRecord:
         return await self.graphs.thread_values(await self.thread(thread_id))
@@ -200,8 +209,24 @@ class LocalBackend:
             await self.ttls.set(tid, ttl.ttl, ttl.strategy)
         return await self.graphs.thread_values(thread)
 
-    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
-        return await self.docs.count_threads(metadata, status)
+    async def count_threads(self, query: ThreadQuery) -> int:
+        return await count_threads(query, self._pushdown)
+
+    async def _fetch_threads(
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> list[ThreadRecord]:
+        return await self.docs.threads(
+            query.metadata,
+            query.status,
+            limit,
+            offset,
+            ids=query.ids,
+            sort_by=query.sort_by,
+            descending=query.descending,
+        )
+
+    async def _count_threads(self, query: ThreadQuery) -> int:
+        return await self.docs.count_threads(query.metadata, query.status, query.ids)
 
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
         source = await self.thread(thread_id)
