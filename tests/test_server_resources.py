@@ -25,7 +25,12 @@ import anyio
 import httpx
 import pytest
 from langgraph_sdk import get_client
-from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+from langgraph_sdk.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 
 import _pg
 import _redis
@@ -150,10 +155,31 @@ async def test_create_refuses_an_unknown_graph_and_both_configurable_and_context
 ) -> None:
     with pytest.raises(NotFoundError, match="nope"):
         await client.assistants.create("nope")
-    with pytest.raises(UnprocessableEntityError, match="configurable and context"):
-        await client.assistants.create(
-            "echo", config={"configurable": {"a": 1}}, context={"model": "m"}
-        )
+    both: dict[str, Any] = {"config": {"configurable": {"a": 1}}, "context": {"model": "m"}}
+    with pytest.raises(BadRequestError, match="configurable and context"):  # 400, as LangGraph
+        await client.assistants.create("echo", **both)
+    made = await client.assistants.create("echo")
+    with pytest.raises(BadRequestError, match="configurable and context"):
+        await client.assistants.update(made["assistant_id"], **both)
+    thread = await client.threads.create()
+    with pytest.raises(BadRequestError, match="configurable and context"):
+        await client.runs.create(thread["thread_id"], "echo", input={}, **both)
+    assert await client.runs.list(thread["thread_id"]) == []
+
+
+async def test_the_400s_of_langgraphs_server(client: Any) -> None:
+    """The mistakes LangGraph's server answers with 400 (not 422): the SDK raises its
+    BadRequestError for them."""
+    with pytest.raises(httpx.HTTPStatusError, match="thread_id when resuming") as resumed:
+        await client.runs.wait(None, "echo", command={"resume": "yes"})
+    assert resumed.value.response.status_code == 400
+    with pytest.raises(BadRequestError, match="Invalid thread ID nope"):
+        await client.threads.search(ids=["nope"])
+    thread = await client.threads.create()
+    cron = await client.crons.create_for_thread(thread["thread_id"], "echo", schedule="0 0 1 1 *")
+    async with httpx.AsyncClient(base_url=client.http.client.base_url) as http:
+        empty = await http.patch(f"/runs/crons/{cron['cron_id']}", json={})
+    assert (empty.status_code, empty.json()["detail"]) == (400, "No fields to update")
 
 
 async def test_search_filters_sorts_pages_selects_and_count(client: Any, server: Server) -> None:
@@ -376,7 +402,6 @@ async def test_thread_search_sorts_filters_on_values_and_ids_selects_and_extract
                 {"sort_by": "nope"},
                 {"sort_order": "up"},
                 {"select": ["nope"]},
-                {"ids": ["not-a-uuid"]},
                 {"extract": {"values": "values.log"}},
                 {"extract": {"x": "run.log"}},
                 {"extract": {f"k{i}": "values.log" for i in range(11)}},

@@ -27,6 +27,7 @@ from .. import ScopegraphError
 from ..checkpoint import CheckpointError, CheckpointNotFoundError
 from ._domain import EventStream
 from ._errors import (
+    BadRequestError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -50,6 +51,7 @@ __all__ = (
 log = logging.getLogger("scopegraph.server")
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (BadRequestError, 400),  # before its base, InvalidRequestError
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidRequestError, 422),

@@ -3,11 +3,13 @@ history."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
+from .._errors import BadRequestError
 from .._graphs import check_id
 from .._http import JSONResponse, page_response
 from .._models import (
@@ -22,6 +24,7 @@ from .._models import (
     refuse_unsupported,
 )
 from .._thread_search import ThreadQuery, shape_threads
+from .._wire import is_uuid
 from ._deps import backend_of
 
 __all__ = ("router",)
@@ -50,9 +53,15 @@ async def count_threads(
     return await backend_of(request).count_threads(_query(body or ThreadCount()))
 
 
+def _thread_id(value: str) -> str:
+    if not is_uuid(value):  # 400, as LangGraph's server
+        raise BadRequestError(f"Invalid thread ID {value}: ids takes thread ids (UUIDs)")
+    return str(uuid.UUID(value))
+
+
 def _query(body: ThreadCount) -> ThreadQuery:
     if isinstance(body, ThreadSearch):
-        ids = None if body.ids is None else tuple(check_id(t, "ids") for t in body.ids)
+        ids = None if body.ids is None else tuple(_thread_id(t) for t in body.ids)
         return ThreadQuery(
             metadata=body.metadata,
             status=body.status,
