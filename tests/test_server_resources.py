@@ -47,6 +47,7 @@ GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
 GRAPHS = (
     f"echo={GRAPHS_FILE}:echo",
     f"slow={GRAPHS_FILE}:slow",
+    f"nested={GRAPHS_FILE}:nested",
     f"chat={EXAMPLE}:chat",
     f"pipeline={EXAMPLE}:pipeline",
 )
@@ -422,6 +423,43 @@ async def test_list_runs_selects_fields(client: Any) -> None:
     assert runs == [{"run_id": run["run_id"], "status": "success"}]
     with pytest.raises(UnprocessableEntityError):
         await client.runs.list(thread["thread_id"], select=["nope"])
+
+
+async def test_state_select_and_a_subgraphs_state(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "echo", input={"input": "a"})
+    state = await client.threads.get_state(tid)
+    picked = await client.threads.get_state(tid, select=["values.log", "next"])
+    assert picked == {"values": {"log": state["values"]["log"]}, "next": []}
+    at = await client.threads.get_state(tid, checkpoint=state["checkpoint"], select=["metadata"])
+    assert at == {"metadata": state["metadata"]}
+    by_id = await client.threads.get_state(
+        tid, checkpoint_id=state["checkpoint_id"], select=["values"]
+    )
+    assert by_id == {"values": state["values"]}
+    history = await client.threads.get_history(tid, limit=2, select=["checkpoint_id"])
+    assert history[0] == {"checkpoint_id": state["checkpoint_id"]}
+    assert len(history) == 2
+    with pytest.raises(UnprocessableEntityError, match="nope"):
+        await client.threads.get_state(tid, select=["nope"])
+
+    # a subgraph's task: its checkpoint; with subgraphs=True, its state
+    nid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(nid, "nested", input={"input": "n"})
+    [task] = (await client.threads.get_state(nid))["tasks"]
+    assert task["state"] is None
+    assert task["checkpoint"]["checkpoint_ns"].startswith("sub:")
+    [deep] = (await client.threads.get_state(nid, subgraphs=True))["tasks"]
+    assert deep["checkpoint"] is None
+    assert deep["state"]["values"]["input"] == "n"
+    assert deep["state"]["next"] == ["ask"]
+    assert deep["state"]["tasks"][0]["interrupts"][0]["value"] == "inner question"
+
+
+async def test_update_with_return_minimal_answers_no_body(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    assert await client.threads.update(tid, metadata={"m": 1}, return_minimal=True) is None
+    assert (await client.threads.get(tid))["metadata"]["m"] == 1
 
 
 async def test_copy_a_thread_with_its_checkpoints(client: Any) -> None:

@@ -2,7 +2,7 @@
 accepted and silently ignored.
 
 A field of LangGraph's API that would change what happens (a run's ``feedback_keys``,
-a thread state's ``subgraphs``...) gets 422 naming it ("not
+a subgraph's history by ``checkpoint``...) gets 422 naming it ("not
 supported by this server") unless it holds its default or null, which the SDKs send; the
 OpenAPI schema marks these fields ``x-scopegraph-supported: false``. A field LangGraph's API
 does not know is ignored, as LangGraph's server ignores it. ``checkpoint_during`` (which
@@ -47,9 +47,6 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/runs/wait", {**RUN, "strict_resume": True}, "strict_resume"),
     ("POST", "/runs", {**RUN, "langsmith_tracer": {"project_name": "p"}}, "langsmith_tracer"),
     ("POST", "/threads/{tid}/history", {"checkpoint": {"checkpoint_ns": "sub:1"}}, "checkpoint"),
-    ("POST", "/threads/{tid}/state/checkpoint", {"checkpoint": {}, "subgraphs": True}, "subgraphs"),
-    ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
-    ("GET", "/threads/{tid}/state?select=values", None, "select"),
 ]
 
 

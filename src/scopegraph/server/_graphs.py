@@ -260,14 +260,17 @@ class Graphs:
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
         return snapshot.values
 
-    async def state(self, thread: Mapping[str, Any], checkpoint_id: str | None) -> dict[str, Any]:
-        """The thread's state (at ``checkpoint_id``) as a ``ThreadState``."""
+    async def state(
+        self, thread: Mapping[str, Any], checkpoint_id: str | None, *, subgraphs: bool = False
+    ) -> dict[str, Any]:
+        """The thread's state (at ``checkpoint_id``) as a ``ThreadState`` (``subgraphs``:
+        with each subgraph task's state)."""
         graph = self.of_thread(thread)
         self.require_state(graph)
         configurable = {"thread_id": thread["thread_id"]}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        snapshot = await graph.aget_state({"configurable": configurable})
+        snapshot = await graph.aget_state({"configurable": configurable}, subgraphs=subgraphs)
         if checkpoint_id and snapshot.created_at is None:
             raise NotFoundError(f"checkpoint {checkpoint_id} not found")
         return snapshot_json(snapshot, thread["thread_id"])

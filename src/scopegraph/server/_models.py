@@ -14,12 +14,12 @@ import datetime
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..checkpoint._limits import unstorable
 from ._errors import InvalidRequestError
-from ._wire import ALWAYS_SENT
+from ._wire import ALWAYS_SENT, check_state_select
 
 __all__ = (
     "CRON_RUN_FIELDS",
@@ -472,19 +472,24 @@ class StateUpdate(_Body):
     checkpoint: dict[str, Any] | None = None
 
 
+StateSelect = Annotated[list[str] | None, AfterValidator(check_state_select)]
+"""The SDK's ``select`` of a thread's state (:func:`~._wire.check_state_select`)."""
+
+
 class HistoryQuery(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
     before: dict[str, Any] | str | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = unsupported()
     """A subgraph's history (``checkpoint_ns``) or one checkpoint's: not implemented."""
-    select: list[str] | None = unsupported()
+    select: StateSelect = None
+    """The fields of each state to return (``values.<key>``: one key of the values)."""
 
 
 class StateCheckpoint(_Body):
     checkpoint: dict[str, Any]
-    subgraphs: bool = unsupported(False)
-    select: list[str] | None = unsupported()
+    subgraphs: bool = False
+    select: StateSelect = None
 
 
 def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:

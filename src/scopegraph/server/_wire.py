@@ -8,7 +8,7 @@ import datetime
 import enum
 import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -17,6 +17,8 @@ from .. import END, START, Interrupt, StateSnapshot
 
 __all__ = (
     "ALWAYS_SENT",
+    "STATE_FIELDS",
+    "check_state_select",
     "dumps",
     "frame_event",
     "sse_frame",
@@ -24,6 +26,7 @@ __all__ = (
     "interrupt_json",
     "now_iso",
     "schemas_json",
+    "select_state",
     "snapshot_json",
 )
 
@@ -119,8 +122,15 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
                 "path": list(task.path),
                 "error": None if task.error is None else str(task.error),
                 "interrupts": [interrupt_json(i) for i in task.interrupts],
-                "checkpoint": None,
-                "state": None,
+                # a subgraph's task: its checkpoint, or with subgraphs=True its state
+                "checkpoint": (
+                    task.state["configurable"] if isinstance(task.state, Mapping) else None
+                ),
+                "state": (  # a LangGraph graph's snapshot too (it is not ours)
+                    None
+                    if task.state is None or isinstance(task.state, Mapping)
+                    else snapshot_json(task.state, thread_id)
+                ),
                 "result": task.result,
             }
             for task in snapshot.tasks
@@ -135,6 +145,49 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
             "checkpoint_id"
         ),
     }
+
+
+STATE_FIELDS = frozenset(
+    {
+        "values",
+        "next",
+        "tasks",
+        "checkpoint",
+        "metadata",
+        "created_at",
+        "parent_checkpoint",
+        "interrupts",
+        "checkpoint_id",
+        "parent_checkpoint_id",
+    }
+)
+"""What a ``select`` of a thread's state may name (besides ``values.<key>``)."""
+
+
+def check_state_select(select: Sequence[str] | None) -> list[str] | None:
+    """The SDK's ``select`` of a state or history: ``ValueError`` naming an unknown field."""
+    if not select:
+        return None
+    unknown = [f for f in select if f not in STATE_FIELDS and not f.startswith("values.")]
+    if unknown:
+        raise ValueError(
+            f"select names unknown state fields {unknown}: use {sorted(STATE_FIELDS)} or "
+            "values.<key> for one key of the state"
+        )
+    return list(select)
+
+
+def select_state(state: dict[str, Any], select: Sequence[str] | None) -> dict[str, Any]:
+    """Only the ``select`` fields of a ``ThreadState`` (all without it); ``values.<key>``
+    keeps that key of the values (``values`` itself: all of them)."""
+    if not select:
+        return state
+    out = {k: state[k] for k in select if k in state}
+    keys = {f.split(".", 1)[1] for f in select if f.startswith("values.")}
+    values = state.get("values")
+    if keys and "values" not in out and isinstance(values, Mapping):
+        out["values"] = {k: v for k, v in values.items() if k in keys}
+    return out
 
 
 def graph_json(graph: Any) -> dict[str, Any]:

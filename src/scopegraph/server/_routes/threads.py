@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
 
-from .._errors import BadRequestError
+from .._errors import BadRequestError, InvalidRequestError
 from .._graphs import check_id
 from .._http import JSONResponse, page_response
 from .._models import (
@@ -21,10 +21,9 @@ from .._models import (
     ThreadPatch,
     ThreadPrune,
     ThreadSearch,
-    refuse_unsupported,
 )
 from .._thread_search import ThreadQuery, shape_threads
-from .._wire import is_uuid
+from .._wire import check_state_select, is_uuid, select_state
 from ._deps import backend_of
 
 __all__ = ("router",)
@@ -98,10 +97,18 @@ async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.patch("/{thread_id}")
-async def patch_thread(thread_id: str, body: ThreadPatch, request: Request) -> dict[str, Any]:
-    return await backend_of(request).patch_thread(
+async def patch_thread(
+    thread_id: str,
+    body: ThreadPatch,
+    request: Request,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Response:
+    thread = await backend_of(request).patch_thread(
         thread_id, body.metadata or {}, ttl=body.ttl_spec()
     )
+    if prefer == "return=minimal":  # the SDK's return_minimal: no body, as LangGraph's
+        return Response(status_code=204)
+    return JSONResponse(thread)
 
 
 @router.post("/{thread_id}/copy")
@@ -115,19 +122,28 @@ async def delete_thread(thread_id: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-_NOT_SUPPORTED = "Not supported by this server: only the default is accepted (else 422)."
-Subgraphs = Annotated[bool, Query(description=_NOT_SUPPORTED)]
-Select = Annotated[list[str] | None, Query(description=_NOT_SUPPORTED)]
+Subgraphs = Annotated[bool, Query(description="With each subgraph task's state.")]
+Select = Annotated[
+    list[str] | None,
+    Query(description="The fields to return (``values.<key>``: one key of the values)."),
+]
+
+
+def _select(select: list[str] | None) -> list[str] | None:
+    try:
+        return check_state_select(select)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
 
 
 @router.get("/{thread_id}/state")
 async def get_state(
     thread_id: str, request: Request, subgraphs: Subgraphs = False, select: Select = None
 ) -> dict[str, Any]:
-    refuse_unsupported("subgraphs", subgraphs, False)
-    refuse_unsupported("select", select)
+    fields = _select(select)
     backend = backend_of(request)
-    return await backend.graphs.state(await backend.thread(thread_id), None)
+    thread = await backend.thread(thread_id)
+    return select_state(await backend.graphs.state(thread, None, subgraphs=subgraphs), fields)
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}")
@@ -138,10 +154,11 @@ async def get_state_at(
     subgraphs: Subgraphs = False,
     select: Select = None,
 ) -> dict[str, Any]:
-    refuse_unsupported("subgraphs", subgraphs, False)
-    refuse_unsupported("select", select)
+    fields = _select(select)
     backend = backend_of(request)
-    return await backend.graphs.state(await backend.thread(thread_id), checkpoint_id)
+    thread = await backend.thread(thread_id)
+    state = await backend.graphs.state(thread, checkpoint_id, subgraphs=subgraphs)
+    return select_state(state, fields)
 
 
 @router.post("/{thread_id}/state/checkpoint")
@@ -150,7 +167,9 @@ async def get_state_checkpoint(
 ) -> dict[str, Any]:
     backend = backend_of(request)
     thread = await backend.thread(thread_id)
-    return await backend.graphs.state(thread, body.checkpoint.get("checkpoint_id"))
+    checkpoint_id = body.checkpoint.get("checkpoint_id")
+    state = await backend.graphs.state(thread, checkpoint_id, subgraphs=body.subgraphs)
+    return select_state(state, body.select)
 
 
 @router.post("/{thread_id}/state")
@@ -167,7 +186,8 @@ async def post_history(
     body = body or HistoryQuery()
     backend = backend_of(request)
     thread = await backend.thread(thread_id)
-    return await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+    found = await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+    return [select_state(state, body.select) for state in found]
 
 
 @router.get("/{thread_id}/history")
