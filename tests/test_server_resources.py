@@ -634,6 +634,59 @@ async def test_after_seconds_delays_the_start(client: Any) -> None:
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
 
 
+def started_after(run: Any) -> float:
+    """Seconds from the run's creation to its start (its lifecycle's ``run started``)."""
+    created = datetime.datetime.fromisoformat(run["created_at"])
+    started = next(e["at"] for e in run["lifecycle"] if "started" in e["event"])
+    return (datetime.datetime.fromisoformat(started) - created).total_seconds()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+async def test_a_delayed_run_survives_a_crash_and_a_restart(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    db = str(tmp_path / "server.db")
+    if database == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    # 1. killed (SIGKILL) while a run waits for its after_seconds
+    with running_server(tmp_path, graphs=GRAPHS, db=db, expect_status=-9) as first:
+        async with get_client(url=first.url) as client:
+            tid = (await client.threads.create())["thread_id"]
+            run = await client.runs.create(tid, "echo", input={"input": "later"}, after_seconds=2)
+            first.process.kill()
+            first.process.wait()
+    # 2. after the restart it starts at its time; a second delayed run waits through a
+    #    graceful restart (SIGTERM), and a third, cancelled while waiting, does not
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as second:
+        async with get_client(url=second.url) as client:
+            await client.runs.join(tid, run["run_id"])
+            ended = await client.runs.get(tid, run["run_id"])
+            assert ended["status"] == "success"
+            assert started_after(ended) >= 2
+            state: Any = await client.threads.get_state(tid)
+            assert state["values"]["log"] == ["later"]
+            other = (await client.threads.create())["thread_id"]
+            kept = await client.runs.create(other, "echo", input={"input": "k"}, after_seconds=3)
+            dropped = await client.runs.create(other, "echo", input={}, after_seconds=3600)
+            await client.runs.cancel(other, dropped["run_id"], wait=True)
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as third:
+        async with get_client(url=third.url) as client:
+            assert (await client.runs.get(other, kept["run_id"]))["status"] in (
+                "pending",
+                "running",
+                "success",
+            )
+            await client.runs.join(other, kept["run_id"])
+            ended = await client.runs.get(other, kept["run_id"])
+            assert ended["status"] == "success"
+            assert started_after(ended) >= 3
+            cancelled = await client.runs.get(other, dropped["run_id"])
+            assert cancelled["status"] == "interrupted"
+            state = await client.threads.get_state(other)
+            assert state["values"]["log"] == ["k"]
+            assert (await client.threads.get(other))["status"] == "idle"
+
+
 async def test_runs_batch_creates_stateless_runs(client: Any) -> None:
     runs = await client.runs.create_batch(
         [

@@ -30,7 +30,7 @@ import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .._postgres import Op
 
 __all__ = (
+    "DELAYED_RUNS",
     "Dialect",
     "Documents",
     "Kind",
@@ -124,6 +125,17 @@ ASSISTANTS = "scopegraph_server_assistants"
 ASSISTANT_VERSIONS = "scopegraph_server_assistant_versions"
 THREAD_TTL = "scopegraph_server_thread_ttl"
 CRONS = "scopegraph_server_crons"
+DELAYED_RUNS = "scopegraph_server_delayed_runs"
+
+
+def _delayed_runs_table(d: Dialect) -> tuple[str, ...]:
+    """The single-process server's runs created with ``after_seconds`` that have not
+    started: when each starts and how to make it again after a restart
+    (:mod:`scopegraph.server.local._delayed`)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {DELAYED_RUNS} (run_id TEXT PRIMARY KEY, "
+        f"starts_at TEXT NOT NULL, spec {d.blob} NOT NULL)",
+    )
 
 
 def _resource_tables(d: Dialect) -> tuple[str, ...]:
@@ -437,7 +449,7 @@ def _sqlite_schema(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    for statement in (*_INDEXES, *_resource_tables(SQLITE)):
+    for statement in (*_INDEXES, *_resource_tables(SQLITE), *_delayed_runs_table(SQLITE)):
         conn.execute(statement)
 
 
@@ -467,6 +479,8 @@ _PG_MIGRATIONS = (
     ),
     # Version 3: assistants and their versions, threads' TTLs, crons.
     _resource_tables(POSTGRES),
+    # Version 4: the runs waiting for their after_seconds.
+    _delayed_runs_table(POSTGRES),
 )
 
 
@@ -603,9 +617,12 @@ class Documents:
         self.observe: Callable[[str, float], None] | None = None
         """Told ``(operation, seconds)`` of each database call (the server's metrics)."""
 
-    def load(self) -> None:
-        """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
+    def load(self, waiting: Collection[str] = ()) -> None:
+        """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``,
+        but the runs ``waiting`` (delayed runs made again after the restart)."""
         for kind, doc in self._backend.crashed():
+            if kind == "run" and doc.get("run_id") in waiting:
+                continue
             doc["status"] = "error"  # its process is gone
             self._backend.put(kind, doc)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,9 +36,12 @@ from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
 from .._wire import now_iso
+from ._delayed import Delayed
 from ._manager import Live, RunManager
 
 __all__ = ("LocalBackend",)
+
+log = logging.getLogger("scopegraph.server")
 
 
 def _new_thread(thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +90,13 @@ class LocalBackend:
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(self.docs.load)
+        waiting = await self.manager.delayed.all()
+        await anyio.to_thread.run_sync(self.docs.load, {run.run_id for run in waiting})
         await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
+            for run in waiting:
+                await self._restore(run)
             expire = functools.partial(expire_thread, self)
             tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
             tg.start_soon(
@@ -102,6 +109,35 @@ class LocalBackend:
                     await self.manager.shutdown(self.settings.shutdown_grace_seconds)
                 tg.cancel_scope.cancel()
         await anyio.to_thread.run_sync(self.docs.close)
+
+    async def _restore(self, run: Delayed) -> None:
+        """Make a delayed run stored before the restart again (it starts at its time);
+        one that cannot be (its record, thread or graph is gone, or it had started when
+        the process died) ends ``error``, as any run a crashed process left."""
+        manager = self.manager
+        try:
+            record = await self.docs.get("run", run.run_id)
+            thread = await self.docs.get("thread", run.thread_id)
+            if (
+                record is not None
+                and record.get("status") == "pending"
+                and thread is not None
+                and run.graph_id in self.graphs.graphs
+            ):
+                await manager.create(
+                    graph_id=run.graph_id,
+                    assistant_id=run.assistant_id,
+                    thread_id=run.thread_id,
+                    payload=run.payload,
+                    temporary=False,
+                    restored=run,
+                )
+                return
+            if record is not None and record.get("status") in ("pending", "running"):
+                await self.docs.save("run", {**record, "status": "error"})
+            await manager.delayed.remove(run.run_id)
+        except Exception:
+            log.exception("the delayed run %s could not be made again", run.run_id)
 
     async def drain(self, grace: float) -> None:
         await self.manager.shutdown(grace)
