@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import logging
 import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -29,6 +30,8 @@ __all__ = (
     "select_state",
     "snapshot_json",
 )
+
+log = logging.getLogger("scopegraph.server")
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -267,15 +270,27 @@ def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
             "config_schema": None,
             "context_schema": None,
         }
+    state = graph.state_schema
     return {
         "graph_id": graph_id,
-        "input_schema": graph.get_input_jsonschema(),
-        "output_schema": graph.get_output_jsonschema(),
+        "input_schema": _or_none(graph_id, "input", graph.get_input_jsonschema),
+        "output_schema": _or_none(graph_id, "output", graph.get_output_jsonschema),
         # private: LangGraph has no public JSON schema of the whole state
-        "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
+        "state_schema": _or_none(graph_id, "state", lambda: _json_schema(state.cls, state.name)),
         "config_schema": None,
-        "context_schema": graph.get_context_jsonschema(),
+        "context_schema": _or_none(graph_id, "context", graph.get_context_jsonschema),
     }
+
+
+def _or_none(graph_id: str, what: str, make: Callable[[], Any]) -> Any:
+    """A schema, or None (logged) when it cannot be made (pydantic refuses
+    ``typing.TypedDict`` before Python 3.12, for one): as LangGraph's server, the other
+    schemas are still answered."""
+    try:
+        return make()
+    except Exception as exc:
+        log.warning("the %s schema of graph %r cannot be made: %s", what, graph_id, exc)
+        return None
 
 
 def check_input(graph: Any, value: Any) -> str | None:

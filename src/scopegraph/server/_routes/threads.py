@@ -200,3 +200,28 @@ async def get_history(
     backend = backend_of(request)
     thread = await backend.thread(thread_id)
     return await backend.graphs.history(thread, limit, before, None)
+
+
+# -- what the SDK has and this server does not -------------------------------------------
+
+_THREAD_STREAM = (
+    "joining a thread's stream (GET /threads/{thread_id}/stream: the SDK's "
+    "threads.join_stream) is not supported by this server; follow each run instead: "
+    "GET /threads/{thread_id}/runs/{run_id}/stream (runs.join_stream)"
+)
+_PROTOCOL_V3 = (
+    "the thread-centric streaming protocol (POST /threads/{thread_id}/commands and "
+    "/stream/events: the SDK's threads.stream) is not supported by this server; use "
+    "runs.stream (POST /threads/{thread_id}/runs/stream)"
+)
+
+
+@router.get("/{thread_id}/stream")
+async def join_thread_stream(thread_id: str) -> Response:
+    raise InvalidRequestError(_THREAD_STREAM, code="NotSupported")
+
+
+@router.post("/{thread_id}/commands")
+@router.post("/{thread_id}/stream/events")
+async def thread_protocol(thread_id: str) -> Response:
+    raise InvalidRequestError(_PROTOCOL_V3, code="NotSupported")
