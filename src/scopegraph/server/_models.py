@@ -1,7 +1,7 @@
 """The request bodies and query values of the LangGraph server API, as the SDKs send them.
 
 Every field of LangGraph's API is declared. Those this server does not implement
-(``webhook``, ``after_seconds``, a thread's ``ttl``...) are :func:`unsupported`: their
+(a run's ``feedback_keys``, a history's ``checkpoint``...) are :func:`unsupported`: their
 default (or null, or an empty list or object, as the SDKs send them) is accepted, and any
 other value is refused with 422 naming the field ("not supported by this server"), never
 accepted and ignored; the OpenAPI schema marks them ``x-scopegraph-supported: false``.

@@ -9,7 +9,9 @@ in SQL), and nothing is held in memory here, so the server's memory does not gro
 the number of threads and runs it has stored (the run manager keeps only the runs that
 are live). Threads and finished runs survive a restart; runs a crashed process left
 ``pending`` or ``running`` are marked ``error`` on start (their checkpoints are intact,
-and ``runs.create`` with ``input=None`` resumes the thread).
+and ``runs.create`` with ``input=None`` resumes the thread), but the delayed runs
+(``after_seconds``) that had not started: those are made again
+(:mod:`scopegraph.server.local._delayed`).
 
 The database calls are synchronous: SQLite's (one WAL row, ``synchronous=NORMAL``) run on
 the event loop, as ``SqliteSaver``'s do; PostgreSQL's run in worker threads
