@@ -13,8 +13,10 @@ trio is covered by ``test_server_trio.py``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
+import sqlite3
 import sys
 import uuid
 import zoneinfo
@@ -38,6 +40,7 @@ import _redis
 from _cluster import as_url, running_cluster
 from _receiver import Receiver, receiving
 from _server import EXAMPLE, Server, free_port, running_server
+from scopegraph.server._store import open_backend
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server
@@ -518,9 +521,34 @@ async def test_a_thread_with_a_ttl_is_swept(client: Any) -> None:
     kept = await client.threads.create(ttl={"ttl": 60, "strategy": "delete"})
     await until(lambda: gone(client, short["thread_id"]), "the thread is swept")
     assert not await gone(client, kept["thread_id"])
+    # include=["ttl"] shows it, as LangGraph's server
+    shown = (await client.threads.get(kept["thread_id"], include=["ttl"]))["ttl"]
+    assert (shown["strategy"], shown["ttl_minutes"]) == ("delete", 60)
+    expires = datetime.datetime.fromisoformat(shown["expires_at"])
+    left = expires - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(minutes=59) < left <= datetime.timedelta(minutes=60)
+    assert "ttl" not in await client.threads.get(kept["thread_id"])
+    assert "ttl" not in await client.threads.get(
+        (await client.threads.create())["thread_id"], include=["ttl"]
+    )
     # update sets a new TTL
     await client.threads.update(kept["thread_id"], metadata={"x": 1}, ttl=0.002)
     await until(lambda: gone(client, kept["thread_id"]), "the updated thread is swept")
+
+
+def test_an_earlier_ttl_table_gets_its_minutes_column(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute(
+            "CREATE TABLE scopegraph_server_thread_ttl (thread_id TEXT PRIMARY KEY, "
+            "strategy TEXT NOT NULL, expires_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO scopegraph_server_thread_ttl VALUES ('t', 'delete', 'x')")
+        conn.commit()
+    open_backend(str(db)).close()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT thread_id, ttl_minutes FROM scopegraph_server_thread_ttl")
+        assert rows.fetchall() == [("t", None)]
 
 
 async def test_a_keep_latest_ttl_prunes_the_threads_history(client: Any) -> None:

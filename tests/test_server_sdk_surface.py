@@ -125,9 +125,10 @@ async def test_every_sdk_method(clients: tuple[Any, Any]) -> None:
     )
 
     # -- threads ---------------------------------------------------------------------
-    thread = await a.threads.create(metadata={"t": "sweep"}, graph_id="echo")
+    thread = await a.threads.create(metadata={"t": "sweep"}, graph_id="echo", ttl=60)
     tid = thread["thread_id"]
     assert (await b.threads.get(tid))["metadata"]["t"] == "sweep"
+    assert (await b.threads.get(tid, include=["ttl"]))["ttl"]["ttl_minutes"] == 60
     assert await a.threads.update(tid, metadata={"u": 1}, return_minimal=True) is None
     assert (await a.threads.update(tid, metadata={"u": 2}))["metadata"]["u"] == 2
     await a.threads.update_state(tid, {"log": ["s"]}, as_node="see")
@@ -166,9 +167,7 @@ async def test_every_sdk_method(clients: tuple[Any, Any]) -> None:
     assert listed == [{"status": "success"}] * 3
     [batched] = await a.runs.create_batch([{"assistant_id": "echo", "input": {"input": "b"}}])
     assert batched["status"] == "pending"
-    slow = await a.runs.create(
-        tid, "slow", input={}, stream_mode="custom", stream_resumable=True
-    )
+    slow = await a.runs.create(tid, "slow", input={}, stream_mode="custom", stream_resumable=True)
     joined = b.runs.join_stream(tid, slow["run_id"], stream_mode="custom", last_event_id="-1")
     async for part in joined:
         if part.event == "custom":

@@ -24,6 +24,7 @@ from ._metrics import Metrics, RunStats
 from ._models import RunCreate, Superstep, ThreadTTL
 from ._thread_search import ThreadQuery
 from ._tracing import Tracing
+from ._ttl import ThreadTTLs
 
 __all__ = (
     "RUN_KWARGS",
@@ -90,6 +91,7 @@ class Backend(Protocol):
     graphs: Graphs
     assistants: Assistants
     crons: Crons
+    ttls: ThreadTTLs
 
     # -- life ----------------------------------------------------------------------------
 

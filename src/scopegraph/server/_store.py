@@ -140,6 +140,11 @@ def _delayed_runs_table(d: Dialect) -> tuple[str, ...]:
     )
 
 
+_TTL_MINUTES = "ttl_minutes"
+"""The TTL table's column of the minutes a TTL was set for (what ``include=ttl`` shows;
+added after the table: ALTERed into an earlier one)."""
+
+
 def _resource_tables(d: Dialect) -> tuple[str, ...]:
     """The assistants (their latest version's document, and what searches filter and
     sort on) and every version of each (:mod:`scopegraph.server._assistants`); when
@@ -453,6 +458,8 @@ def _sqlite_schema(conn: sqlite3.Connection) -> None:
             raise
     for statement in (*_INDEXES, *_resource_tables(SQLITE), *_delayed_runs_table(SQLITE)):
         conn.execute(statement)
+    if _TTL_MINUTES not in {row[1] for row in conn.execute(f"PRAGMA table_info({THREAD_TTL})")}:
+        conn.execute(f"ALTER TABLE {THREAD_TTL} ADD COLUMN {_TTL_MINUTES} REAL")
 
 
 @contextlib.contextmanager
@@ -481,8 +488,11 @@ _PG_MIGRATIONS = (
     ),
     # Version 3: assistants and their versions, threads' TTLs, crons.
     _resource_tables(POSTGRES),
-    # Version 4: the runs waiting for their after_seconds.
-    _delayed_runs_table(POSTGRES),
+    # Version 4: the runs waiting for their after_seconds; the minutes of a thread's TTL.
+    (
+        *_delayed_runs_table(POSTGRES),
+        f"ALTER TABLE {THREAD_TTL} ADD COLUMN IF NOT EXISTS {_TTL_MINUTES} DOUBLE PRECISION",
+    ),
 )
 
 

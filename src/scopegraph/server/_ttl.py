@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 
@@ -53,14 +54,32 @@ class ThreadTTLs:
 
         def op() -> SqlOp[None]:
             yield (
-                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at) VALUES ({m}, {m}, "
-                f"{m}) ON CONFLICT (thread_id) DO UPDATE SET strategy = excluded.strategy, "
-                "expires_at = excluded.expires_at",
-                (thread_id, strategy, expires_at),
+                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at, ttl_minutes) "
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (thread_id) DO UPDATE SET "
+                "strategy = excluded.strategy, expires_at = excluded.expires_at, "
+                "ttl_minutes = excluded.ttl_minutes",
+                (thread_id, strategy, expires_at, minutes),
             )
 
         await self.docs.op(op)
         return expires_at
+
+    async def get(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread's TTL as LangGraph's server shows it (``threads.get(include=
+        ["ttl"])``): ``{"strategy", "ttl_minutes", "expires_at"}``; None without one."""
+        statement = (
+            f"SELECT strategy, ttl_minutes, expires_at FROM {THREAD_TTL} "
+            f"WHERE thread_id = {self._m}"
+        )
+
+        def op() -> SqlOp[dict[str, Any] | None]:
+            found = yield statement, (thread_id,)
+            if not found.rows:
+                return None
+            strategy, minutes, expires_at = found.rows[0]
+            return {"strategy": strategy, "ttl_minutes": minutes, "expires_at": expires_at}
+
+        return await self.docs.op(op)
 
     async def clear(self, thread_id: str) -> None:
         """The thread has no TTL (any more)."""

@@ -92,8 +92,16 @@ async def search_threads(
 
 
 @router.get("/{thread_id}")
-async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).get_thread(thread_id)
+async def get_thread(thread_id: str, request: Request, include: str | None = None) -> Any:
+    """``include=ttl`` (the SDK's ``include=["ttl"]``, comma-separated): with the thread's
+    TTL, as LangGraph's server (other names are ignored, as there)."""
+    backend = backend_of(request)
+    thread = await backend.get_thread(thread_id)
+    if "ttl" in {name.strip() for name in (include or "").split(",")}:
+        ttl = await backend.ttls.get(thread["thread_id"])
+        if ttl is not None:
+            thread = {**thread, "ttl": ttl}
+    return thread
 
 
 @router.patch("/{thread_id}")
