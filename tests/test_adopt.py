@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 import anyio
 import pytest
+from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
@@ -25,6 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import Command, RetryPolicy, Send
 
+import _pg
 import scopegraph
 import scopegraph.store.memory
 import scopegraph.types
@@ -32,8 +34,12 @@ from _compare import langgraph_reference, normalize
 from _helpers import no_task_left
 from scopegraph.checkpoint import InMemorySaver
 from scopegraph.langgraph import AdoptionError, adopt
+from scopegraph.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.anyio
+
+pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
 
 
 def plain(obj: Any) -> Any:
@@ -486,18 +492,47 @@ def test_a_saver_that_holds_threads_is_refused() -> None:
         adopt(graph)
 
 
-def test_a_create_agent_with_jumping_middleware_is_refused() -> None:
+async def test_a_create_agent_whose_middleware_jumps_gives_langgraphs_runs(
+    anyio_backend: str,
+) -> None:
+    """``jump_to`` is an ``EphemeralValue``: the edge after the hook that wrote it sees it,
+    and the next step (here: the next run's input) clears it. Kept as a last value, the
+    second run would jump to the end again without calling the model."""
     from langchain.agents import create_agent
     from langchain.agents.middleware import AgentMiddleware, hook_config
 
-    class Jumper(AgentMiddleware):
+    class StopAfterTools(AgentMiddleware):  # ends the turn once a tool has answered
         @hook_config(can_jump_to=["end"])
         def before_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+            if state["messages"][-1].type == "tool":
+                return {"jump_to": "end"}
             return None
 
-    graph = create_agent(fake_model(), [add], middleware=[Jumper()])
-    with pytest.raises(AdoptionError, match=r"'jump_to' is a LangGraph EphemeralValue"):
-        adopt(graph)
+    def build() -> Any:
+        return create_agent(
+            fake_model(),
+            [add, multiply],
+            middleware=[StopAfterTools()],
+            checkpointer=LangGraphSaver(),
+        )
+
+    async def scenario(graph: Any) -> Any:
+        config = {"configurable": {"thread_id": "j"}}
+        runs = []
+        for i, text in enumerate(["1+2?", "and then?"]):
+            question = {"messages": [HumanMessage(text, id=f"human-{i}")]}
+            modes = ["updates", "values"]
+            runs.append([c async for c in graph.astream(question, config, stream_mode=modes)])
+        return runs, (await graph.aget_state(config)).values
+
+    expected, actual = await same_on_both(build, scenario)
+    assert actual == expected
+    (first, second), _ = actual
+    nodes = [next(iter(chunk)) for mode, chunk in second if mode == "updates"]
+    assert nodes == ["StopAfterTools.before_model", "model", "tools", "StopAfterTools.before_model"]
+    assert [next(iter(chunk)) for mode, chunk in first if mode == "updates"][-1] == (
+        "StopAfterTools.before_model"
+    )
 
 
 async def test_a_create_agent_with_middleware_that_never_jumps_is_adopted(
@@ -565,14 +600,15 @@ async def test_cancelled_mid_node_the_shielded_cleanup_completes(anyio_backend: 
     assert events == ["started", "cleanup done", "astream returned"]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # LangChain runs async tools on asyncio
 async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
     anyio_backend: str,
 ) -> None:
+    """An async tool (no sync twin: on trio too it runs, on an asyncio loop in a worker
+    thread, as LangGraph's ainvoke runs it), cancelled: its shielded cleanup completes."""
     from langgraph.prebuilt import create_react_agent
 
     events: list[str] = []
-    started = anyio.Event()
+    started = threading.Event()  # set on the tool's loop: another thread on trio
 
     @tool
     async def slow_lookup(key: str) -> str:
@@ -603,9 +639,37 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
 
         scope = anyio.CancelScope()
         tg.start_soon(consume, scope)
-        await started.wait()
+        await anyio.to_thread.run_sync(started.wait, 10)
         scope.cancel()
     assert events == ["tool started", "tool cleanup done", "astream returned"]
+
+
+async def test_async_tools_use_a_postgres_store_run_after_run(
+    anyio_backend: str, pg_dsn: str
+) -> None:
+    """An async tool writing a PostgresStore through ``ToolRuntime``, in run after run.
+    On trio the tool runs on an asyncio loop of its own each time: the store's async
+    calls there use its sync connections in a thread (its async pool belongs to one
+    loop, and refused the second run's)."""
+    from langchain.agents import create_agent
+
+    @tool
+    async def note(text: str, runtime: ToolRuntime) -> str:
+        """Write a note."""
+        assert runtime.store is not None
+        await runtime.store.aput(("notes",), text, {"text": text})
+        return f"noted {text}"
+
+    with PostgresStore(pg_dsn) as store:
+        for text in ("one", "two"):
+            call = {"name": "note", "args": {"text": text}, "id": f"call-{text}"}
+            turns = [AIMessage("", id="ai-1", tool_calls=[call]), AIMessage("done", id="ai-2")]
+            model = ToolCallingFake(messages=iter(turns))
+            graph = adopt(create_agent(model, [note]), store=store)
+            result = await graph.ainvoke({"messages": [HumanMessage(text, id="h")]})
+            assert result["messages"][2].content == f"noted {text}"
+        keys = [item.key for item in await store.asearch(("notes",))]
+    assert sorted(keys) == ["one", "two"]
 
 
 # -- LangGraph's helpers inside adopted nodes ----------------------------------------------
@@ -640,13 +704,24 @@ async def test_langgraphs_interrupt_and_stream_writer_in_an_adopted_graph(
     assert actual[2] == {"log": ["hello bob"]}
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the middleware's model call
-async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: str) -> None:
+EDIT_ADD = {"type": "edit", "edited_action": {"name": "add", "args": {"a": 5, "b": 5}}}
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [
+        ("batched", {"decisions": [{"type": "approve"}]}),  # interrupts in after_model
+        ("per_call", EDIT_ADD),  # interrupts in wrap_tool_call, inside ToolNode's tool call
+    ],
+)
+async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(
+    anyio_backend: str, mode: Literal["batched", "per_call"], answer: dict[str, Any]
+) -> None:
     from langchain.agents import create_agent
     from langchain.agents.middleware import HumanInTheLoopMiddleware
 
     def build() -> Any:
-        middleware = HumanInTheLoopMiddleware(interrupt_on={"add": True})
+        middleware = HumanInTheLoopMiddleware(interrupt_on={"add": True}, interrupt_mode=mode)
         return create_agent(
             fake_model(), [add, multiply], middleware=[middleware], checkpointer=LangGraphSaver()
         )
@@ -655,8 +730,8 @@ async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(anyio_backend: s
         config = {"configurable": {"thread_id": "h"}}
         question = {"messages": [HumanMessage("1+2?", id="human-1")]}
         first = [c async for c in graph.astream(question, config, stream_mode="updates")]
-        approve: Command[Any] = Command(resume={"decisions": [{"type": "approve"}]})
-        resumed = [c async for c in graph.astream(approve, config, stream_mode="updates")]
+        command: Command[Any] = Command(resume=answer)
+        resumed = [c async for c in graph.astream(command, config, stream_mode="updates")]
         return first, resumed
 
     expected, actual = await same_on_both(build, scenario)

@@ -65,6 +65,17 @@ def test_version_prints_the_package_version() -> None:
     assert scopegraph.__version__ == project["version"]
 
 
+def test_python_dash_m_scopegraph_is_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scopegraph", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"scopegraph {scopegraph.__version__}"
+
+
 @pytest.mark.parametrize(
     ("command", "shown"),
     [
@@ -150,17 +161,19 @@ def test_langgraph_json_env_may_name_a_dotenv_file(tmp_path: Path) -> None:
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./auth.py:auth"}},
-            r"auth\.path: custom authentication \(langgraph_sdk\.Auth handlers\) is not "
-            r"supported by scopegraph serve yet; .*--api-key",
+            r"langgraph\.json: auth\.path: no file '.*auth\.py'$",
         ),
         (
-            {"graphs": {"a": "./hello.py:graph"}, "store": {"index": {"dims": 3}, "ttl": {}}},
-            r"store\.index, store\.ttl: scopegraph serve's store \(/store, runtime\.store\) "
-            r"cannot be configured from langgraph\.json yet",
+            {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./hello.py:graph"}},
+            r"auth '.*hello\.py:graph' is a CompiledStateGraph; expected a langgraph_sdk Auth",
         ),
         (
-            {"graphs": {"a": "./hello.py:graph"}, "checkpointer": {"ttl": {"default_ttl": 5}}},
-            r"checkpointer\.ttl: not supported by scopegraph serve yet",
+            {
+                "graphs": {"a": "./hello.py:graph"},
+                "auth": {"path": "./hello.py:graph", "openapi": {}, "cache": {}},
+            },
+            r"auth\.openapi, auth\.cache not supported by scopegraph serve \(it reads "
+            r"auth\.path, auth\.disable_studio_auth\)",
         ),
         (
             {"graphs": {"a": "./hello.py:graph"}, "http": {"disable_store": True}},
@@ -211,6 +224,20 @@ def test_langgraph_json_keys_it_cannot_serve_get_a_one_line_error(
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert re.search(message, result.stderr), result.stderr
+
+
+def test_custom_auth_given_twice_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text(GRAPH_FILE)
+    (tmp_path / "auth.py").write_text("auth = None\n")
+    config = {"graphs": {"a": "./hello.py:graph"}, "auth": {"path": "./auth.py:auth"}}
+    (tmp_path / "langgraph.json").write_text(json.dumps(config))
+    result = scopegraph_cli("serve", "--auth", "auth.py:auth", cwd=tmp_path)
+    assert result.returncode == 2
+    assert re.fullmatch(
+        r"scopegraph serve: custom auth is set twice: by --auth and by auth\.path of "
+        r".*langgraph\.json; keep one\n",
+        result.stderr,
+    ), result.stderr
 
 
 def test_an_invalid_langgraph_json_is_a_one_line_error(tmp_path: Path) -> None:

@@ -374,6 +374,45 @@ async def test_checkpoint_metadata_is_langgraphs(saver: BaseCheckpointSaver) -> 
     assert actual[0][0] == {"source": "loop", "step": 2, "parents": {}}
 
 
+async def test_checkpoint_metadata_takes_only_the_configurables_scalars(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """LangGraph's rule: a configurable's strings, numbers and booleans go into checkpoint
+    metadata, nothing else (a run server's user object, a list, a dict), and a value that
+    is not JSON there does not fail the checkpoint."""
+
+    class User:  # not JSON: what a server's custom auth puts there
+        identity = "u1"
+
+    configurable = {
+        "thread_id": "scalars",
+        "user_id": "u1",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "tags": ["a"],
+        "settings": {"k": 1},
+        "user": User(),
+        "__private": "x",
+    }
+
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        graph = chain(lib, cp, Counter())
+        await graph.ainvoke(INPUT, {"configurable": configurable})
+        snaps = [s async for s in graph.aget_state_history({"configurable": configurable})]
+        return [s.metadata for s in snaps]
+
+    expected, actual = await compare(scenario, saver, exact_metadata=True)
+    assert actual == expected
+    assert {k: actual[0][k] for k in ("user_id", "count", "ratio", "flag")} == {
+        "user_id": "u1",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+    }
+    assert not {"tags", "settings", "user", "__private"} & set(actual[0])
+
+
 async def test_history_shape_and_metadata_keys(saver: BaseCheckpointSaver) -> None:
     graph = chain(SG, saver, Counter())
     assert await graph.ainvoke(INPUT, config()) == {"x": 2, "log": ["a", "b"]}

@@ -45,16 +45,23 @@ redis_server = _redis.redis_server
 redis_url = _redis.redis_url
 
 
-def run_scenarios(url: str, join_url: str | None = None) -> dict[str, dict[str, object]]:
-    """Every scenario's report, by name (the Node process must run them all); joins go
-    to ``join_url`` when given (another API process of a cluster)."""
+def run_scenarios(
+    url: str,
+    join_url: str | None = None,
+    *,
+    script: str = "scenarios.mjs",
+    expected: tuple[str, ...] = SCENARIOS,
+) -> dict[str, dict[str, object]]:
+    """Every scenario's report, by name (the Node process must run them all: the
+    ``expected`` ones of ``script``); joins go to ``join_url`` when given (another API
+    process of a cluster)."""
     node = shutil.which("node")
     assert node is not None, "Node.js is required for the JS SDK scenarios (Node 20)"
     assert (JS / "node_modules" / "@langchain" / "langgraph-sdk").is_dir(), (
         "the JS SDK is not installed: run `make install` (or `npm ci` in tests/js)"
     )
     done = subprocess.run(
-        [node, "scenarios.mjs", url],
+        [node, script, url],
         cwd=JS,
         capture_output=True,
         text=True,
@@ -66,7 +73,7 @@ def run_scenarios(url: str, join_url: str | None = None) -> dict[str, dict[str, 
     for line in done.stdout.splitlines():
         report = json.loads(line)
         reports[str(report["scenario"])] = report
-    assert set(reports) == set(SCENARIOS), (done.stdout, done.stderr)
+    assert set(reports) == set(expected), (done.stdout, done.stderr)
     return reports
 
 

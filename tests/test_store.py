@@ -27,6 +27,7 @@ from scopegraph.store import (
     PutOp,
     SearchItem,
     SearchOp,
+    TTLConfig,
 )
 from scopegraph.store.memory import InMemoryStore
 from scopegraph.store.postgres import PostgresStore
@@ -200,8 +201,12 @@ def test_string_filters_match_only_strings(store: BaseStore) -> None:
     assert [i.key for i in store.search(("f",), filter={"n": 5})] == ["number"]
     assert [i.key for i in store.search(("f",), filter={"flag": "true"})] == ["text"]
     assert [i.key for i in store.search(("f",), filter={"access-level": "public"})] == ["number"]
-    assert [i.key for i in store.search(("f",), filter={"o'k": "1"})] == ["nested"]
     assert [i.key for i in store.search(("f",), filter={"n": "5", "flag": True})] == []
+    if isinstance(store, SqliteStore):  # as LangGraph's SqliteStore: such keys refused
+        with pytest.raises(ValueError, match="Invalid filter key: 'o'k'"):
+            store.search(("f",), filter={"o'k": "1"})
+    else:
+        assert [i.key for i in store.search(("f",), filter={"o'k": "1"})] == ["nested"]
 
 
 def test_number_ranges_compare_what_float_takes_and_skip_the_rest(store: BaseStore) -> None:
@@ -339,7 +344,8 @@ def test_an_async_embedding_function_refuses_sync_calls_clearly() -> None:
 def test_ttl_expires_items_and_reads_refresh_it(
     kind: str, tmp_path: Path, clock: list[float]
 ) -> None:
-    store = make_store(kind, tmp_path, ttl={"default_ttl": 1.0})  # minutes
+    ttl: TTLConfig = {"default_ttl": 1.0, "refresh_on_read": True}  # minutes
+    store = make_store(kind, tmp_path, ttl=ttl)
     try:
         store.put(("t",), "refreshed", {"v": 1})
         store.put(("t",), "read_only", {"v": 2})
@@ -364,7 +370,8 @@ def test_ttl_expires_items_and_reads_refresh_it(
 def test_search_refreshes_ttl_and_omit_expired_hides_unswept_items(
     kind: str, tmp_path: Path, clock: list[float]
 ) -> None:
-    store = make_store(kind, tmp_path, ttl={"default_ttl": 1.0, "omit_expired": True})
+    ttl: TTLConfig = {"default_ttl": 1.0, "omit_expired": True, "refresh_on_read": True}
+    store = make_store(kind, tmp_path, ttl=ttl)
     try:
         store.put(("t",), "a", {"v": 1})
         store.put(("t",), "b", {"v": 2})
@@ -376,6 +383,23 @@ def test_search_refreshes_ttl_and_omit_expired_hides_unswept_items(
         assert store.list_namespaces() == [("t",)]
         clock[0] += 100
         assert store.list_namespaces() == []
+    finally:
+        close(store)
+
+
+def test_without_refresh_on_read_only_sqlite_keeps_the_expiry_of_the_last_write(
+    kind: str, tmp_path: Path, clock: list[float]
+) -> None:
+    """LangGraph's rule: a read refreshes by default (``refresh_on_read`` defaults to
+    true), except in ``SqliteStore``, which refreshes only when its config says so."""
+    store = make_store(kind, tmp_path, ttl={"default_ttl": 1.0})
+    try:
+        store.put(("t",), "k", {"v": 1})
+        clock[0] += 50
+        assert store.get(("t",), "k") is not None
+        assert [i.key for i in store.search(("t",))] == ["k"]
+        clock[0] += 20  # 70 s after the write, 20 s after the reads
+        assert store.sweep_ttl() == (1 if kind == "sqlite" else 0)  # type: ignore[attr-defined]
     finally:
         close(store)
 

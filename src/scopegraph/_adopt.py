@@ -30,8 +30,8 @@ builder keeps the same tables. :func:`adopt` copies them across, node by node:
 What cannot be rebuilt raises :class:`AdoptionError` naming the part and the reason;
 ``bridge()`` then runs the graph on LangGraph's engine. The refusals: a graph built with
 the Functional API or ``Pregel`` directly, channels scopegraph's state has no equivalent
-for (``Topic``, ``EphemeralValue``, ...; ``create_agent``'s ``jump_to`` is accepted when
-no middleware hook may jump, since nothing writes it then), managed values other than
+for (``Topic``, ``NamedBarrierValue``, ``EphemeralValue(guard=False)``, custom channels),
+managed values other than
 ``RemainingSteps`` / ``IsLastStep``, or savers, stores and caches other than the
 in-memory ones.
 
@@ -48,7 +48,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-import anyio
 from langchain_core.runnables import Runnable
 from langchain_core.runnables.config import var_child_runnable_config
 from langgraph import types as lg
@@ -71,6 +70,7 @@ from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
 from ._errors import AdoptionError, GraphValidationError
 from ._graph import DEFAULT_ERROR_HANDLER, StateGraph, _command_routes
+from ._pregel._foreign import asyncio_code
 from ._pregel._node import in_worker_thread
 from ._schema import StateSchema
 from ._spec import Branch, NodeKind, NodeSpec
@@ -264,13 +264,14 @@ def _check_channels(builder: Any, where: str) -> None:
         kind = type(channel)
         if kind in (LastValue, BinaryOperatorAggregate, DeltaChannel, UntrackedValue):
             continue
-        if kind is EphemeralValue and _unwritten_jump_to(builder, key):
+        if kind is EphemeralValue and channel.guard:
             continue
+        what = "EphemeralValue(guard=False)" if kind is EphemeralValue else kind.__name__
         raise AdoptionError(
-            f"{where}: state key {key!r} is a LangGraph {kind.__name__} channel, which "
+            f"{where}: state key {key!r} is a LangGraph {what} channel, which "
             "scopegraph's state has no equivalent for (it has last-value keys, reducers, "
-            "DeltaChannel and UntrackedValue): change the key's annotation, or bridge() the "
-            "graph"
+            "DeltaChannel, UntrackedValue and EphemeralValue): change the key's annotation, "
+            "or bridge() the graph"
         )
     for key, managed in builder.managed.items():
         if getattr(managed, "__name__", None) not in _MANAGED:
@@ -280,27 +281,18 @@ def _check_channels(builder: Any, where: str) -> None:
             )
 
 
-def _unwritten_jump_to(builder: Any, key: str) -> bool:
-    """``create_agent``'s ``jump_to`` (an EphemeralValue) when no middleware hook may jump:
-    hooks that write it declare so (``@hook_config(can_jump_to=[...])``, which LangChain
-    needs to draw the jump's edge), so here it is never written, and a plain key holds
-    the same (always empty)."""
-    if key != "jump_to" or "model" not in builder.nodes:
-        return False
-    for node in builder.nodes.values():
-        runnable = node.runnable
-        for fn in (getattr(runnable, "func", None), getattr(runnable, "afunc", None)):
-            if getattr(fn, "__can_jump_to__", None):
-                return False
-    return True
-
-
 def _check_reducers(builder: Any, target: StateGraph[Any, Any, Any, Any], where: str) -> None:
     ours = target.channels
     for key, channel in builder.channels.items():
         mine = ours.get(key)
         if mine is None:
             continue  # a node's private input key, added with its input schema
+        if isinstance(channel, EphemeralValue) != mine.ephemeral:
+            raise AdoptionError(
+                f"{where}: state key {key!r} is {'' if mine.ephemeral else 'not '}an "
+                "EphemeralValue for scopegraph's reading of its annotation, but "
+                f"{'not ' if mine.ephemeral else ''}for LangGraph: bridge() the graph"
+            )
         theirs = _reducer_of(channel)
         if mine.reducer is not theirs and not (
             theirs is not None and mine.reducer is not None and _same_reducer(mine, theirs)
@@ -472,26 +464,20 @@ def _callable_node(name: str, runnable: RunnableCallable, what: str) -> NodeSpec
 
 
 def _traced(runnable: RunnableCallable, twins: _Twins) -> Callable[..., Any]:
-    """The node function of a traced ``RunnableCallable``: its own ``ainvoke`` (asyncio)
-    or ``invoke`` (trio, in a worker thread), given explicitly the arguments scopegraph
-    injects, so that it opens its LangChain run as on LangGraph. On trio a function with
-    no sync twin is called directly, without that run (LangChain's traced async call
-    creates asyncio tasks)."""
+    """The node function of a traced ``RunnableCallable``: its own ``ainvoke``
+    (:func:`asyncio_code`, on either backend), given explicitly the arguments scopegraph
+    injects, so that it opens its LangChain run as on LangGraph; its ``invoke`` in a
+    worker thread for a sync function on trio."""
     func, afunc, fixed = twins.func, twins.afunc, twins.fixed
-    takes_config = "config" in runnable.func_accepts
 
     async def call_traced(state: Any, *, config: Any, **injected: Any) -> Any:
-        if running_on_asyncio():
-            call = runnable.ainvoke(state, config, **injected, **fixed)
-            return _ours(await _cancelled_once(call))
-        if func is not None:
-            _callbacks_on_loop()
-            bound = functools.partial(runnable.invoke, state, config, **injected, **fixed)
-            return _ours(await in_worker_thread(bound))
-        assert afunc is not None
-        if takes_config:
-            injected["config"] = config
-        return _ours(await afunc(state, **injected, **fixed))
+        if afunc is not None or running_on_asyncio():
+            call = functools.partial(runnable.ainvoke, state, config, **injected, **fixed)
+            return await _langchain_async(call)
+        assert func is not None
+        _callbacks_on_loop()
+        bound = functools.partial(runnable.invoke, state, config, **injected, **fixed)
+        return _ours(await in_worker_thread(bound))
 
     for attribute in ("__name__", "__qualname__", "__module__", "__doc__"):
         if hasattr(twins.main, attribute):
@@ -503,19 +489,17 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
     """The function the adopted node (or path) calls, its result given scopegraph's
     types (see :func:`_ours`).
 
-    With both twins (``ToolNode``, the agents' nodes), the async one runs on asyncio (in
-    a task of its own: :func:`_cancelled_once`) and the sync one, in a worker thread, on
-    trio: LangChain's async code calls asyncio directly, its sync code runs anywhere."""
+    With both twins (``ToolNode``, the agents' nodes: LangChain's code), the async one runs
+    as LangGraph's ``ainvoke`` runs it, on either backend (:func:`asyncio_code`: on trio on
+    an asyncio loop in a worker thread, so that async-only tools run there too). A lone
+    async function (yours) is awaited on the run's backend, a lone sync one runs in a
+    worker thread."""
     func, afunc, fixed = twins.func, twins.afunc, twins.fixed
     call: Callable[..., Any]
     if afunc is not None and func is not None:
 
         async def call_either(*args: Any, **kwargs: Any) -> Any:
-            if running_on_asyncio():
-                return _ours(await _cancelled_once(afunc(*args, **kwargs, **fixed)))
-            _callbacks_on_loop()
-            bound = functools.partial(func, *args, **kwargs, **fixed)
-            return _ours(await in_worker_thread(bound))
+            return await _langchain_async(functools.partial(afunc, *args, **kwargs, **fixed))
 
         call = call_either
     elif afunc is not None:
@@ -538,9 +522,17 @@ def _converting(twins: _Twins) -> Callable[..., Any]:
     return call
 
 
+async def _langchain_async(call: Callable[[], Any]) -> Any:
+    """LangChain's async code of a node (:func:`asyncio_code`), its result given
+    scopegraph's types."""
+    if not running_on_asyncio():
+        _callbacks_on_loop()  # it runs on an asyncio loop in a worker thread
+    return _ours(await asyncio_code(call))
+
+
 def _callbacks_on_loop() -> None:
     """Make the node's LangChain callback handler now, on the event loop's thread, before
-    the node's sync function runs in a worker thread: the handler keeps the loop's token,
+    the node's code runs in a worker thread: the handler keeps the loop's token,
     through which callbacks from threads anyio did not start (``ToolNode`` runs each tool
     in an executor thread) reach the run's event stream. Made lazily, in such a thread,
     it would have no token and those events would be lost."""
@@ -550,37 +542,9 @@ def _callbacks_on_loop() -> None:
         getattr(callbacks, "handlers", None)  # scopegraph's manager builds its state
 
 
-async def _cancelled_once(coro: Any) -> Any:
-    """Await ``coro`` in an asyncio task of its own, which a cancellation of the caller
-    cancels exactly once; the caller then waits, shielded, until the task has ended.
-
-    Why: LangChain's async code gathers asyncio tasks (``ToolNode`` runs each tool call
-    in one). anyio re-delivers a cancellation to the node's task on every loop iteration
-    while it waits, and asyncio forwards each delivery into the gathered tasks, which
-    kills a tool's shielded cleanup (docs/guarantees.md). asyncio only: the caller
-    checked ``running_on_asyncio()``.
-    """
-    import asyncio
-
-    task = asyncio.get_running_loop().create_task(coro)
-    done = anyio.Event()
-    task.add_done_callback(lambda _: done.set())
-    try:
-        await done.wait()
-    finally:
-        if not task.done():
-            task.cancel()
-            with anyio.CancelScope(shield=True):
-                await done.wait()
-            if not task.cancelled():
-                task.exception()  # retrieved: the caller's cancellation is what goes on
-    return task.result()
-
-
 class _ConvertingRunnable:
     """A LangChain runnable node (not a ``RunnableCallable``) whose result is given
-    scopegraph's types: ``ainvoke`` on asyncio (in a task of its own, cancelled once),
-    ``invoke`` in a worker thread on trio (LangChain's async code needs asyncio)."""
+    scopegraph's types; its ``ainvoke`` runs as :func:`asyncio_code` runs it."""
 
     def __init__(self, runnable: Runnable[Any, Any]) -> None:
         self.runnable = runnable
@@ -589,11 +553,8 @@ class _ConvertingRunnable:
         return getattr(self.runnable, name)
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        if running_on_asyncio():
-            return _ours(await _cancelled_once(self.runnable.ainvoke(input, config, **kwargs)))
-        _callbacks_on_loop()
-        call = functools.partial(self.runnable.invoke, input, config, **kwargs)
-        return _ours(await in_worker_thread(call))
+        call = functools.partial(self.runnable.ainvoke, input, config, **kwargs)
+        return await _langchain_async(call)
 
 
 def _ours(value: Any) -> Any:

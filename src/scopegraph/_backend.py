@@ -9,10 +9,21 @@ cancellation exception itself (:func:`cancellation_requested`). They all ask her
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Literal
 
-__all__ = ("cancellation_requested", "running_backend", "running_on_asyncio")
+__all__ = (
+    "borrowed_loop",
+    "cancellation_requested",
+    "long_lived_asyncio_loop",
+    "running_backend",
+    "running_on_asyncio",
+)
+
+_borrowed = threading.local()
 
 
 def running_backend() -> Literal["asyncio", "trio"] | None:
@@ -32,6 +43,25 @@ def running_backend() -> Literal["asyncio", "trio"] | None:
 def running_on_asyncio() -> bool:
     """True when called from a running asyncio event loop's thread."""
     return running_backend() == "asyncio"
+
+
+@contextlib.contextmanager
+def borrowed_loop() -> Iterator[None]:
+    """Mark this thread's asyncio event loop, while inside, as one borrowed for a node's
+    foreign code on trio (LangChain's async code: ``_pregel._foreign.asyncio_code``)."""
+    _borrowed.active = True
+    try:
+        yield
+    finally:
+        _borrowed.active = False
+
+
+def long_lived_asyncio_loop() -> bool:
+    """Whether an asyncio client bound to the running loop (psycopg's async pool) may be
+    made here: on asyncio, but not on a loop borrowed for one node (it ends with the
+    node, and the pool would die with it: the sync client runs in a worker thread there,
+    as on trio)."""
+    return running_on_asyncio() and not getattr(_borrowed, "active", False)
 
 
 def cancellation_requested() -> bool:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 
@@ -42,6 +43,7 @@ _BUILD_KEYS = frozenset(
 """Keys of ``langgraph build`` (the Docker image): ``langgraph dev`` ignores them at run
 time, and so does ``scopegraph serve``."""
 _HTTP_KEYS = ("app", "cors")
+_AUTH_KEYS = ("path", "disable_studio_auth")
 _CORS_KEYS = frozenset(
     {
         "allow_origins",
@@ -146,7 +148,7 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         "--config",
         default=None,
         metavar="FILE",
-        help=f"serve the graphs (and env, dependencies, http) of this {LANGGRAPH_JSON} "
+        help=f"serve the graphs (and env, dependencies, http, auth) of this {LANGGRAPH_JSON} "
         f"instead of ./{LANGGRAPH_JSON}",
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
@@ -168,6 +170,13 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
         default=None,
         metavar="PATH",
         help="require the key this file holds (its first line) in the x-api-key header",
+    )
+    serve.add_argument(
+        "--auth",
+        default=None,
+        metavar="FILE.py:NAME",
+        help="custom auth: a langgraph_sdk Auth object whose handlers authenticate and "
+        "authorize requests (what auth.path of a langgraph.json names)",
     )
     serve.add_argument(
         "--allow-host",
@@ -222,9 +231,10 @@ def _add_serve(commands: _Commands[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "--ttl-sweep",
         type=float,
-        default=300.0,
+        default=None,
         metavar="SECONDS",
-        help="how often threads whose ttl has passed are swept (default 300)",
+        help="how often threads whose ttl has passed are swept (default 300, or "
+        "checkpointer.ttl.sweep_interval_minutes of the langgraph.json)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="uvicorn's log level"
@@ -370,6 +380,16 @@ class LangGraphConfig:
     and middleware are served beside the API's."""
     cors: dict[str, object] | None = None
     """``http.cors``: the keyword arguments of Starlette's ``CORSMiddleware``."""
+    store: dict[str, Any] | None = None
+    """``store``: the server's store options, ``index`` (``embed`` a ``provider:model``
+    string or a ``/abs/path/file.py:attr``, ``dims``, ``fields``) and ``ttl``
+    (``refresh_on_read``, ``default_ttl``, ``sweep_interval_minutes``)."""
+    thread_ttl: dict[str, Any] | None = None
+    """``checkpointer.ttl``: ``strategy``, ``default_ttl``, ``sweep_interval_minutes``,
+    ``sweep_limit``."""
+    auth: str | None = None
+    """``auth.path``: ``path/to/file.py:name`` of a ``langgraph_sdk.Auth`` object whose
+    handlers authenticate and authorize the API's requests."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -449,11 +469,20 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
       name must be installed already (nothing is installed);
     - ``http``: ``app`` (a Starlette or FastAPI app, ``./file.py:app``) and ``cors``
       (``CORSMiddleware``'s arguments);
+    - ``store``: ``index`` (semantic search: ``embed``, ``dims``, ``fields``) and ``ttl``
+      (``refresh_on_read``, ``default_ttl``, ``sweep_interval_minutes``) of the server's
+      store; ``embed`` is a ``provider:model`` (LangChain's ``init_embeddings``), a
+      ``./file.py:attr`` or a ``module.path:attr`` (a function, sync or async, or an
+      ``Embeddings``);
+    - ``checkpointer``: ``ttl`` (``strategy``, ``default_ttl``,
+      ``sweep_interval_minutes``, ``sweep_limit``): threads swept after their TTL;
+    - ``auth``: ``path`` (a ``langgraph_sdk.Auth`` object, ``./auth.py:auth`` or
+      ``module.path:auth``) and ``disable_studio_auth``;
     - the keys of ``langgraph build`` (``python_version``, ``dockerfile_lines``, ...) are
       ignored, as ``langgraph dev`` ignores them.
 
-    Any other key, or a setting this server does not have (``auth.path``,
-    ``store.index``, ``checkpointer.ttl``, ...), raises ``ValueError`` naming it.
+    Any other key, or a setting this server does not have (``auth.openapi``,
+    ``store.path``, ``checkpointer.serde``, ...), raises ``ValueError`` naming it.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -505,7 +534,31 @@ def read_langgraph_json(path: Path) -> LangGraphConfig:
     cors = http.get("cors")
     if cors is not None:
         cors = _cors(path, cors)
-    return LangGraphConfig(resolved, variables, paths, http_app, cors)
+    store = _store_config(path, base, data.get("store"))
+    thread_ttl = _thread_ttl(path, data.get("checkpointer"))
+    auth = _auth_path(path, base, data.get("auth"))
+    return LangGraphConfig(resolved, variables, paths, http_app, cors, store, thread_ttl, auth)
+
+
+def _auth_path(path: Path, base: Path, auth: object) -> str | None:
+    """``auth.path`` resolved as a graph's path is. ``auth.disable_studio_auth`` changes
+    nothing here: this server never lets LangSmith Studio's users in without the
+    handlers (what ``true`` asks for), so both values behave the same."""
+    if auth is None:
+        return None
+    if not isinstance(auth, dict):
+        raise ValueError(f'{path}: "auth" should be an object like {{"path": "./auth.py:auth"}}')
+    other = [f"auth.{key}" for key in auth if key not in _AUTH_KEYS]
+    if other:
+        raise ValueError(
+            f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
+            f"{', '.join('auth.' + key for key in _AUTH_KEYS)}); remove it"
+        )
+    if not isinstance(auth.get("disable_studio_auth", False), bool):
+        raise ValueError(f"{path}: auth.disable_studio_auth should be true or false")
+    if "path" not in auth:
+        raise ValueError(f'{path}: "auth" needs a "path", e.g. {{"path": "./auth.py:auth"}}')
+    return _graph_path("auth", auth["path"], base, f"{path}: auth.path")
 
 
 def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None:
@@ -521,33 +574,133 @@ def _refuse_unsupported_settings(path: Path, data: Mapping[str, object]) -> None
                 f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
                 "http.app and http.cors); remove it"
             )
-    auth = data.get("auth")
-    if auth:
-        keys = ", ".join(f"auth.{key}" for key in auth) if isinstance(auth, dict) else "auth"
+
+
+_STORE_KEYS = ("index", "ttl")
+_INDEX_KEYS = ("embed", "dims", "fields")
+_STORE_TTL_KEYS = ("refresh_on_read", "default_ttl", "sweep_interval_minutes")
+_THREAD_TTL_KEYS = ("strategy", "default_ttl", "sweep_interval_minutes", "sweep_limit")
+_THREAD_TTL_STRATEGIES = ("delete", "keep_latest")
+
+
+def _section(path: Path, name: str, value: object, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` as an object of ``keys`` only (another key is refused by name)."""
+    if not isinstance(value, dict):
         raise ValueError(
-            f"{path}: {keys}: custom authentication (langgraph_sdk.Auth handlers) is not "
-            'supported by scopegraph serve yet; remove "auth" and protect the server with '
-            "--api-key (or SCOPEGRAPH_API_KEY)"
+            f'{path}: "{name}" should be an object with {", ".join(keys)}, '
+            f"got {type(value).__name__}"
         )
-    store = data.get("store")
-    if store:
-        keys = ", ".join(f"store.{key}" for key in store) if isinstance(store, dict) else "store"
+    other = [f"{name}.{key}" for key in value if key not in keys]
+    if other:
         raise ValueError(
-            f"{path}: {keys}: scopegraph serve's store (/store, runtime.store) cannot be "
-            "configured from langgraph.json yet: it has no index (semantic search) and no "
-            'TTL; remove "store"'
+            f"{path}: {', '.join(other)} not supported by scopegraph serve (it reads "
+            f"{', '.join(f'{name}.{key}' for key in keys)}); remove it"
         )
-    checkpointer = data.get("checkpointer")
-    if checkpointer:
-        keys = (
-            ", ".join(f"checkpointer.{key}" for key in checkpointer)
-            if isinstance(checkpointer, dict)
-            else "checkpointer"
-        )
+    return dict(value)
+
+
+def _minutes(path: Path, name: str, value: object) -> float | None:
+    """A positive number of minutes, or None (LangGraph's "not set")."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{path}: {name} should be a positive number of minutes, got {value!r}")
+    return float(value)
+
+
+def _store_config(path: Path, base: Path, store: object) -> dict[str, Any] | None:
+    """``store``: its ``index`` (with ``embed`` resolved to a file, or kept as a
+    ``provider:model``) and ``ttl``; ``store.path`` (a custom store) is refused."""
+    if store is None or store == {}:
+        return None
+    if isinstance(store, dict) and "path" in store:
         raise ValueError(
-            f"{path}: {keys}: not supported by scopegraph serve yet (threads are kept "
-            'until deleted: DELETE /threads/{id}); remove "checkpointer"'
+            f"{path}: store.path: a custom store is not supported by scopegraph serve; its "
+            "store lives in --db (with store.index and store.ttl); remove store.path"
         )
+    config = _section(path, "store", store, _STORE_KEYS)
+    out: dict[str, Any] = {}
+    if config.get("index") is not None:
+        index = _section(path, "store.index", config["index"], _INDEX_KEYS)
+        embed = index.get("embed")
+        if not isinstance(embed, str) or not embed.strip():
+            raise ValueError(
+                f'{path}: store.index.embed should be a string: "openai:text-embedding-3-small" '
+                '(a LangChain provider:model) or "./embeddings.py:embed" (a function)'
+            )
+        dims = index.get("dims")
+        if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
+            raise ValueError(f"{path}: store.index.dims should be a positive integer, got {dims!r}")
+        fields = index.get("fields")
+        if fields is not None and (
+            not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
+        ):
+            raise ValueError(
+                f'{path}: store.index.fields should be a list of paths, e.g. ["text", "$"]'
+            )
+        out["index"] = {**index, "embed": _embed_spec(path, base, embed.strip())}
+    if config.get("ttl") is not None:
+        ttl = _section(path, "store.ttl", config["ttl"], _STORE_TTL_KEYS)
+        refresh = ttl.get("refresh_on_read")
+        if refresh is not None and not isinstance(refresh, bool):
+            raise ValueError(
+                f"{path}: store.ttl.refresh_on_read should be true or false, got {refresh!r}"
+            )
+        for key in ("default_ttl", "sweep_interval_minutes"):
+            if key in ttl:
+                ttl[key] = _minutes(path, f"store.ttl.{key}", ttl[key])
+        out["ttl"] = ttl
+    return out or None
+
+
+def _embed_spec(path: Path, base: Path, embed: str) -> str:
+    """``store.index.embed``: a file or module function becomes ``/abs/file.py:attr``
+    (as a graph's path does); anything else is a LangChain ``provider:model``, loaded
+    by ``init_embeddings`` when the server starts (as LangGraph's server does)."""
+    target, sep, attr = embed.rpartition(":")
+    where = f"{path}: store.index.embed"
+    if sep and (target.endswith(".py") or "/" in target or "\\" in target):
+        return _graph_path("embed", embed, base, where)
+    if sep and "." in target and _MODULE.match(target) and attr.isidentifier():
+        return _graph_path("embed", embed, base, where)
+    if not sep or not target or not attr:
+        raise ValueError(
+            f"{where}: {embed!r} should be 'provider:model' (e.g. "
+            "'openai:text-embedding-3-small') or './file.py:function'"
+        )
+    return embed
+
+
+def _thread_ttl(path: Path, checkpointer: object) -> dict[str, Any] | None:
+    """``checkpointer.ttl`` (``checkpointer.backend`` may only be LangGraph's default:
+    the checkpoints live in --db)."""
+    if checkpointer is None or checkpointer == {}:
+        return None
+    config = _section(path, "checkpointer", checkpointer, ("ttl", "backend"))
+    backend = config.get("backend", "default")
+    if backend != "default":
+        raise ValueError(
+            f"{path}: checkpointer.backend {backend!r} is not supported by scopegraph serve: "
+            'its checkpoints live in --db (SQLite or PostgreSQL); remove it or set "default"'
+        )
+    if config.get("ttl") is None:
+        return None
+    ttl = _section(path, "checkpointer.ttl", config["ttl"], _THREAD_TTL_KEYS)
+    strategy = ttl.setdefault("strategy", "delete")
+    if strategy not in _THREAD_TTL_STRATEGIES:
+        raise ValueError(
+            f"{path}: checkpointer.ttl.strategy {strategy!r} is not supported; use "
+            f"{' or '.join(map(repr, _THREAD_TTL_STRATEGIES))}"
+        )
+    for key in ("default_ttl", "sweep_interval_minutes"):
+        if key in ttl:
+            ttl[key] = _minutes(path, f"checkpointer.ttl.{key}", ttl[key])
+    limit = ttl.get("sweep_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(
+            f"{path}: checkpointer.ttl.sweep_limit should be a positive integer, got {limit!r}"
+        )
+    return ttl
 
 
 def _dependency_paths(path: Path, base: Path, dependencies: object) -> list[str]:
@@ -603,7 +756,12 @@ def main(argv: list[str] | None = None) -> int:
     args.config_file = None
     args.http_app = None
     args.cors_config = None
+    args.store_config = None
+    args.thread_ttl = None
+    args.auth_path = None
     try:
+        if getattr(args, "auth", None):  # a file or a module path, as auth.path takes
+            args.auth_path = _graph_path("auth", args.auth, Path.cwd(), "--auth")
         if args.specs or args.graph:
             if args.config:
                 raise ValueError(
@@ -625,6 +783,15 @@ def main(argv: list[str] | None = None) -> int:
             args.config_file = str(config_file.resolve())
             args.http_app = config.http_app
             args.cors_config = config.cors
+            args.store_config = config.store
+            args.thread_ttl = config.thread_ttl
+            if config.auth is not None:
+                if args.auth_path:
+                    raise ValueError(
+                        f"custom auth is set twice: by --auth and by auth.path of "
+                        f"{config_file}; keep one"
+                    )
+                args.auth_path = config.auth
     except ValueError as exc:
         print(f"scopegraph {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -224,6 +224,10 @@ class NodeCallbacks(BaseCallbackHandler):
         tags = [t for t in child.tags if not t.startswith("seq:step")]
         if tags:
             metadata = {**metadata, "tags": tags}
+        if threading.get_ident() != self.ctx.run.loop_thread:
+            # The node's thread goes on while the stream writes the message out, and may
+            # change it first (create_agent names the model's reply): send it as it is now.
+            message = message.model_copy()
         self._on_loop(stream.sink, stream.ns, "messages", (message, metadata))
 
     def push_message(self, message: BaseMessage, state_key: str | None) -> None:

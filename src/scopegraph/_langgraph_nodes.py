@@ -23,32 +23,22 @@ loop puts there. Once the program has imported ``langgraph``, a node's config ge
 LangGraph's ``Command`` and ``Send`` returned by such nodes and edges are taken as
 scopegraph's (:func:`scopegraph._types.from_langgraph`).
 
-A LangChain ``Runnable`` node runs, on asyncio, in a task of its own that is cancelled
-once (LangChain's own tasks, such as those ``ToolNode`` gathers, would otherwise receive
-anyio's cancellation again on every loop iteration and lose their shielded cleanup);
-on trio, where LangChain's async code cannot run (it calls ``asyncio`` directly), its
-``ainvoke`` runs on an asyncio event loop in a worker thread, cancelled the same way.
+A LangChain ``Runnable`` node's ``ainvoke`` runs as :func:`._pregel._foreign.asyncio_code`
+runs LangChain's async code: on asyncio in a task of its own that is cancelled once, on
+trio on an asyncio event loop in a worker thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
-from ._backend import running_on_asyncio
-from ._errors import NodeCancelledError
 from ._pregel import NodeContext
 from ._pregel._algo import updated_values, with_managed
 from ._pregel._context import store_of
-from ._pregel._foreign import LangGraphScratchpad
+from ._pregel._foreign import LangGraphScratchpad, asyncio_code
 from ._types import from_langgraph
 
 __all__ = ("call_runnable", "extend_configurable")
@@ -227,93 +217,5 @@ async def call_runnable(runnable: Any, node_input: Any, ctx: NodeContext) -> Any
     config = ctx.config
     if not isinstance(runnable, Runnable):
         return await runnable.ainvoke(node_input, config)
-    if running_on_asyncio():
-        result = await _cancelled_once(runnable.ainvoke(node_input, config))
-    else:
-        result = await _on_asyncio_in_a_thread(
-            functools.partial(runnable.ainvoke, node_input, config), ctx
-        )
+    result = await asyncio_code(functools.partial(runnable.ainvoke, node_input, config))
     return from_langgraph(result)
-
-
-class _AsyncioThread:
-    """An asyncio event loop in a worker thread, running one coroutine; :meth:`cancel`
-    (from any thread) cancels it once, even before it started."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.task: asyncio.Task[Any] | None = None
-        self.cancelled = False
-
-    def run(self, make: Callable[[], Any]) -> Any:
-        async def main() -> Any:
-            with self.lock:
-                self.loop = asyncio.get_running_loop()
-                self.task = asyncio.current_task()
-                if self.cancelled:
-                    self.task.cancel()  # type: ignore[union-attr]
-            try:
-                return await make()
-            finally:
-                with self.lock:
-                    self.loop = None
-
-        return asyncio.run(main())
-
-    def cancel(self) -> None:
-        with self.lock:
-            self.cancelled = True
-            if self.loop is not None and self.task is not None:
-                self.loop.call_soon_threadsafe(self.task.cancel)
-
-
-async def _on_asyncio_in_a_thread(make: Callable[[], Any], ctx: NodeContext) -> Any:
-    """trio: LangChain's async code (it calls asyncio directly) runs on an asyncio event
-    loop in a worker thread, in this context; when this task is cancelled, that loop's
-    task is cancelled once, and this waits (shielded) until the thread has ended."""
-    worker = _AsyncioThread()
-    outcome: dict[str, Any] = {}
-    done = anyio.Event()
-
-    async def host() -> None:
-        try:
-            outcome["value"] = await anyio.to_thread.run_sync(worker.run, make)
-        except (Exception, asyncio.CancelledError) as exc:
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(host)
-        try:
-            await done.wait()
-        except anyio.get_cancelled_exc_class():
-            worker.cancel()
-            with anyio.CancelScope(shield=True):
-                await done.wait()
-            raise
-    error = outcome.get("error")
-    if isinstance(error, asyncio.CancelledError):  # the node cancelled itself
-        raise NodeCancelledError(ctx.task.name) from error
-    if error is not None:
-        raise error
-    return outcome["value"]
-
-
-async def _cancelled_once(coro: Any) -> Any:
-    """Await ``coro`` in an asyncio task of its own, in this context; when this task is
-    cancelled, cancel that task once and wait (shielded) until it has ended."""
-    task = asyncio.get_running_loop().create_task(coro, context=contextvars.copy_context())
-    done = anyio.Event()
-    task.add_done_callback(lambda _: done.set())
-    try:
-        await done.wait()
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            task.cancel()
-            await done.wait()
-        if not task.cancelled():
-            task.exception()  # retrieved: the cancellation is what the caller sees
-        raise
-    return task.result()

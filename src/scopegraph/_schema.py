@@ -99,6 +99,10 @@ class Channel:
     """Makes the value a reducer channel starts from (``list`` for ``Annotated[list, add]``)."""
     untracked: bool = False
     """LangGraph's ``Annotated[T, UntrackedValue]``: a last value that is never stored."""
+    ephemeral: bool = False
+    """LangGraph's ``Annotated[T, EphemeralValue]``: a last value that the step after the
+    one that wrote it sees, cleared after any step that does not write it (the input
+    counts as a step): ``create_agent``'s ``jump_to``, read once by the edge it routes."""
 
 
 _FIELD_KEYS: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
@@ -212,6 +216,14 @@ def _is_untracked_value(extra: Any) -> bool:
     )
 
 
+def _is_ephemeral_value(extra: Any) -> bool:
+    """LangGraph's ``EphemeralValue`` (the class, or an instance with one value per step),
+    recognized without importing it."""
+    if isinstance(extra, type):
+        return extra.__name__ == "EphemeralValue" and extra.__module__.startswith("langgraph.")
+    return _langgraph_channel(extra, "EphemeralValue") and extra.guard is True
+
+
 _QUALIFIERS = (typing.Required, typing.NotRequired)
 
 
@@ -244,6 +256,8 @@ def _channel_for(schema_name: str, key: str, annotation: Any) -> Channel:
     base, *extras = typing.get_args(annotation)
     if any(_is_untracked_value(extra) for extra in extras):
         return Channel(key, None, None, untracked=True)
+    if any(_is_ephemeral_value(extra) for extra in extras):
+        return Channel(key, None, None, ephemeral=True)
     for extra in reversed(extras):  # LangGraph's reducer channels, given as instances
         if _langgraph_channel(extra, "DeltaChannel"):
             return Channel(key, _BatchReducer(extra.reducer), _initial_for(base))

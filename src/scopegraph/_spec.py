@@ -216,6 +216,8 @@ class GraphSpec:
     """``compile(strict=True)``: input keys not in the input schema raise, not dropped."""
     managed: dict[str, str] = dataclasses.field(default_factory=dict)
     """Managed keys (``RemainingSteps``, ``IsLastStep``) of every schema: key -> kind."""
+    ephemeral: tuple[str, ...] = ()
+    """The keys of LangGraph's ``EphemeralValue`` channels (see ``Channel.ephemeral``)."""
     root: bool = False
     """A root state (``StateGraph(Annotated[list, operator.add])``): the state, each
     node's input and the output are the value of the one channel ``__root__``."""
@@ -270,6 +272,7 @@ class GraphSpec:
             branches={k: tuple(v) for k, v in builder.branches.items()},
             strict=strict,
             managed=managed,
+            ephemeral=tuple(key for key, ch in channels.items() if ch.ephemeral),
             root=state.kind == "root",
             cache=cache,
             deferred=any(node.defer for node in nodes.values()),

@@ -32,7 +32,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
-from .._backend import running_on_asyncio
+from .._backend import long_lived_asyncio_loop, running_on_asyncio
 from ._drivers import adrive, drive
 from ._errors import ErrorKinds
 from ._ops import Op, Schema
@@ -250,7 +250,7 @@ class Database:
 
     async def setup(self) -> None:
         """Connect, and create or migrate the tables (also done on first use)."""
-        if running_on_asyncio():
+        if long_lived_asyncio_loop():
             await self._async_pool()
         else:
             await anyio.to_thread.run_sync(self.pool)
@@ -258,9 +258,9 @@ class Database:
     async def arun(
         self, make_op: Callable[[], Op[_T]], *, transaction: bool = False, retry: bool = True
     ) -> _T:
-        """The async twin of :meth:`run`: on asyncio the async pool, on trio :meth:`run`
-        in a worker thread."""
-        if not running_on_asyncio():
+        """The async twin of :meth:`run`: on asyncio the async pool, on trio (and on the
+        asyncio loop a node borrows there) :meth:`run` in a worker thread."""
+        if not long_lived_asyncio_loop():
             return await anyio.to_thread.run_sync(
                 lambda: self.run(make_op, transaction=transaction, retry=retry)
             )

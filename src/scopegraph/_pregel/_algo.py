@@ -144,6 +144,15 @@ def updated_values(
     return fresh
 
 
+def clear_ephemeral(spec: GraphSpec, values: dict[str, Any], tasks: list[Task]) -> None:
+    """After a step's writes: drop the ephemeral keys no task of the step wrote (LangGraph
+    clears an ``EphemeralValue`` channel that a step leaves unwritten)."""
+    written = {key for task in tasks if task.writes for key, _ in task.writes}
+    for key in spec.ephemeral:
+        if key not in written:
+            values.pop(key, None)
+
+
 def reduce_one(reducer: Reducer | None, current: Any, value: Any) -> Any:
     """A key's value after one write (an ``Overwrite`` bypasses the reducer)."""
     if reducer is None or current is MISSING:

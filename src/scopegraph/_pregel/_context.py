@@ -154,12 +154,16 @@ def parse_config(config: RunnableConfig, name: str, recursion_limit: int) -> Par
         for k, v in (dict.items(given) if isinstance(given, dict) else given.items())
         if k != CONFIG_KEY_NODE
     }
+    # LangGraph's rule: only the configurable's strings, numbers and booleans (an object
+    # there, such as a server's authenticated user, stays out of the checkpoint)
     checkpoint_metadata = {
         **user_metadata,
         **{
             k: v
             for k, v in configurable.items()
-            if not k.startswith("__") and k not in _NOT_USER_CHECKPOINT_KEYS
+            if not k.startswith("__")
+            and k not in _NOT_USER_CHECKPOINT_KEYS
+            and isinstance(v, (str, int, float, bool))
         },
     }
     for key in _PROPAGATE_TO_METADATA:

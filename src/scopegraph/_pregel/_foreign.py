@@ -1,4 +1,4 @@
-"""Interrupts shared by scopegraph's ``interrupt()`` and LangGraph's, from inside a node.
+"""Foreign code inside a node: LangGraph's interrupts, and LangChain's async code.
 
 Which task owns an interrupt and its id (:func:`interrupt_owner`, :func:`interrupt_id`)
 are the same for both. Nodes built by LangGraph or LangChain (``ToolNode``,
@@ -7,21 +7,34 @@ which reads a scratchpad from the node's config: :class:`LangGraphScratchpad` is
 scratchpad over the owning task's answers, and :func:`from_langgraph_error` turns the
 ``GraphInterrupt`` LangGraph then raises into scopegraph's. Nothing here imports LangGraph:
 its objects are recognized by their module.
+
+LangChain's async code (a ``Runnable``'s ``ainvoke``, ``ToolNode``'s and ``create_agent``'s
+async functions, the async tools they run) calls asyncio directly; :func:`asyncio_code`
+runs it from a node on either backend and cancels it the one way it survives.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .._errors import ContextError, GraphInterrupt, is_invalid_resume
+import anyio
+import anyio.to_thread
+
+from .._backend import borrowed_loop, running_on_asyncio
+from .._errors import ContextError, GraphInterrupt, NodeCancelledError, is_invalid_resume
 from .._types import Interrupt
 from ._algo import NULL_ANSWER
-from ._context import NodeContext
+from ._context import NodeContext, current
 
 __all__ = (
     "NEEDS_CHECKPOINTER",
     "LangGraphScratchpad",
+    "asyncio_code",
     "from_langgraph_error",
     "interrupt_id",
     "interrupt_owner",
@@ -149,3 +162,106 @@ def _keep_waiting(ctx: NodeContext) -> None:
     owner, answered = pad.answered
     task = owner.task
     task.interrupts = [i for i in task.answered if i.id == answered] or task.interrupts
+
+
+# -- LangChain's async code ------------------------------------------------------------------
+
+
+async def asyncio_code(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Await ``make()``, code that calls asyncio directly, from a node, in its context.
+
+    On asyncio it runs in a task of its own that a cancellation of the node cancels
+    exactly once; the node then waits, shielded, until that task has ended. Why: LangChain
+    gathers asyncio tasks of its own (``ToolNode`` runs each tool call in one); anyio
+    re-delivers a cancellation to the node's task on every loop iteration while it waits,
+    and asyncio forwards each delivery into the gathered tasks, which kills a tool's
+    shielded cleanup (docs/guarantees.md).
+
+    On trio, where that code cannot run, it runs on an asyncio event loop in a worker
+    thread, cancelled the same way: what LangGraph's ``ainvoke`` runs (async tools, a
+    middleware's async hooks) runs, and a cancelled async tool's shielded cleanup
+    completes before the node returns.
+    """
+    if running_on_asyncio():
+        return await _cancelled_once(make())
+    return await _on_asyncio_in_a_thread(make)
+
+
+async def _cancelled_once(coro: Coroutine[Any, Any, Any]) -> Any:
+    task = asyncio.get_running_loop().create_task(coro, context=contextvars.copy_context())
+    done = anyio.Event()
+    task.add_done_callback(lambda _: done.set())
+    try:
+        await done.wait()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            task.cancel()
+            await done.wait()
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise
+    return task.result()
+
+
+class _AsyncioThread:
+    """An asyncio event loop in a worker thread, running one coroutine; :meth:`cancel`
+    (from any thread) cancels it once, even before it started."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        async def main() -> Any:
+            with self.lock:
+                self.loop = asyncio.get_running_loop()
+                self.task = asyncio.current_task()
+                if self.cancelled:
+                    self.task.cancel()  # type: ignore[union-attr]
+            try:
+                return await make()
+            finally:
+                with self.lock:
+                    self.loop = None
+
+        with borrowed_loop():
+            return asyncio.run(main())
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            if self.loop is not None and self.task is not None:
+                self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+async def _on_asyncio_in_a_thread(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    worker = _AsyncioThread()
+    outcome: dict[str, Any] = {}
+    done = anyio.Event()
+
+    async def host() -> None:
+        try:
+            outcome["value"] = await anyio.to_thread.run_sync(worker.run, make)
+        except (Exception, asyncio.CancelledError) as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(host)
+        try:
+            await done.wait()
+        except anyio.get_cancelled_exc_class():
+            worker.cancel()
+            with anyio.CancelScope(shield=True):
+                await done.wait()
+            raise
+    error = outcome.get("error")
+    if isinstance(error, asyncio.CancelledError):  # the node's code cancelled itself
+        ctx = current.get()
+        raise NodeCancelledError(ctx.task.name if ctx is not None else "?") from error
+    if error is not None:
+        raise error
+    return outcome["value"]

@@ -278,6 +278,8 @@ class Run:
                     _algo.apply_writes(values, reducers, task.writes, task.name, step, written)
                     or updated
                 )
+        if opts.spec.ephemeral:
+            _algo.clear_ephemeral(opts.spec, values, tasks)
         stream = self.stream
         if updated and "values" in stream.modes:
             stream.sink(stream.ns, "values", self.snapshot())

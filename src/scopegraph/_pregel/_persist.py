@@ -265,6 +265,8 @@ class Persistence:
         opts = run.opts
         stream = run.stream
         applied = run.apply(start.writes, "the input")
+        if opts.spec.ephemeral:  # the input is LangGraph's __start__ step
+            _algo.clear_ephemeral(opts.spec, run.values, [start])
         if applied and "values" in stream.modes and not opts.spec.functional:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         tasks = await run.plan_start()

@@ -78,6 +78,8 @@ async def update_step(
     written: dict[str, str] | None = {} if len(tasks) > 1 else None
     for task in tasks:
         run.apply(task.writes, task.name, written)
+    if spec.ephemeral:  # an update is a step of as_node's
+        _algo.clear_ephemeral(spec, run.values, tasks)
     next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
     run.step += 1
     for task in tasks:

@@ -3,6 +3,8 @@
 The layers, from the wire in:
 
 - the guard (:mod:`._guard`): API key and body size, before routing;
+- custom auth, when given (:mod:`._auth`): the request's user, before routing; the
+  routes ask its handlers before they act;
 - the routes (:mod:`._routes`): one router per resource; each handler parses the request
   (:mod:`._models`), calls the backend, and answers (:mod:`._http`, where domain errors
   become status codes);
@@ -27,7 +29,7 @@ from ._graphs import Graphs, served_graph
 from ._guard import Guard
 from ._http import JSONResponse, install_error_handlers
 from ._logs import RequestIdMiddleware
-from ._long_term import close_store, open_store
+from ._long_term import close_store, open_store, sweeping
 from ._metrics import Metrics, instrument_saver, open_metrics
 from ._routes import add_routes
 from ._settings import ServerSettings
@@ -47,7 +49,9 @@ def create_app(
     worker: bool = True,
     lease_seconds: float = 10.0,
     store: BaseStore | None = None,
+    store_config: Mapping[str, Any] | None = None,
     tracer_provider: Any = None,
+    auth: Any = None,
 ) -> FastAPI:
     """The run server as an ASGI app, to serve or to mount in a FastAPI app.
 
@@ -75,13 +79,33 @@ def create_app(
             (``runtime.store``) that have none of their own. By default one in
             ``database`` (:class:`~scopegraph.store.SqliteStore` in the SQLite file,
             :class:`~scopegraph.store.PostgresStore` in PostgreSQL), or in memory.
+        store_config: the options of that default store (``store`` of a
+            ``langgraph.json``): ``index`` (semantic search: ``embed``, ``dims``,
+            ``fields``) and ``ttl`` (``default_ttl``, ``refresh_on_read``,
+            ``sweep_interval_minutes``); with a ``ttl``, the app sweeps the store's
+            expired items while it runs. Not with ``store``: configure your own store.
+        auth: custom auth: a ``langgraph_sdk.Auth`` object, as a ``langgraph.json``'s
+            ``auth.path`` names one; its handlers authenticate every request to the API's
+            resources and authorize each read, search, change and run
+            (:mod:`scopegraph.server._auth`). With ``settings.api_key`` too, a request
+            needs both.
     """
     if not graphs:
         raise ValueError("create_app() needs at least one graph: graphs={'name': graph}")
     settings = settings or ServerSettings()
+    custom_auth = None
+    if auth is not None:
+        from ._auth import CustomAuth
+
+        custom_auth = auth if isinstance(auth, CustomAuth) else CustomAuth(auth)
     owned_store = store is None
     if store is None:
-        store = open_store(database)
+        store = open_store(database, **(store_config or {}))
+    elif store_config:
+        raise ValueError(
+            "create_app(): pass either store= (your own store, configured as you built it) "
+            "or store_config= (the options of the server's store), not both"
+        )
     how = {name: served_graph(name, g) for name, g in graphs.items()}
     served = Graphs({name: s.graph for name, s in how.items()}, checkpointer, store)
     backend: Backend
@@ -101,8 +125,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The TTL sweeper of the store the app opened (LangGraph's server, too, sweeps
+        # its own store only, never a custom one).
+        sweeper = sweeping(store) if owned_store else contextlib.nullcontext()
         try:
-            async with backend.lifespan():
+            async with backend.lifespan(), sweeper:
                 yield
         finally:
             stop_timing()
@@ -123,7 +150,12 @@ def create_app(
     app.state.store = store
     app.state.server = backend  # the name tests and tools used before the split
     app.state.metrics = metrics
+    app.state.auth = custom_auth
     install_error_handlers(app)
+    if custom_auth is not None:  # inside the guard: the API key is checked first
+        from ._auth import AuthMiddleware
+
+        app.add_middleware(AuthMiddleware, auth=custom_auth, routes=lambda: app.router.routes)
     app.add_middleware(Guard, settings=settings)
     if settings.cors is not None:  # a langgraph.json's http.cors, as given
         from starlette.middleware.cors import CORSMiddleware

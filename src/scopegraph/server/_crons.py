@@ -182,8 +182,11 @@ class Crons:
 
     # -- the API -------------------------------------------------------------------------
 
-    async def create(self, body: CronCreate, thread_id: str | None) -> dict[str, Any]:
-        """A new cron (on ``thread_id``, else stateless)."""
+    async def create(
+        self, body: CronCreate, thread_id: str | None, *, user_id: str | None = None
+    ) -> dict[str, Any]:
+        """A new cron (on ``thread_id``, else stateless); ``user_id``: the identity of
+        the custom auth user who made it (its record shows it, as LangGraph's does)."""
         if thread_id is not None and body.on_run_completed is not None:
             raise InvalidRequestError(_THREAD_KEEPS, code="InvalidCron")
         assistant = await self.assistants.get(body.assistant_id)
@@ -205,7 +208,7 @@ class Crons:
             "created_at": stamp,
             "updated_at": stamp,
             "payload": payload,
-            "user_id": None,
+            "user_id": user_id,
             "next_run_date": next_date(body.schedule, now, body.timezone),
             "metadata": body.metadata or {},
             "enabled": body.enabled,

@@ -8,6 +8,7 @@ The hierarchy (under :class:`scopegraph.ScopegraphError`)::
         ├── ConflictError                          the thread or run is in the wrong state
         ├── InvalidRequestError (ValueError)       the request names or holds a mistake
         │   └── BadRequestError                    one LangGraph's server answers with 400
+        ├── AccessError                            custom auth refused it (401, 403, ...)
         └── UnavailableError    (ConnectionError)  shutting down, or a service is unreachable
 
 Backends raise these and know nothing of HTTP; :mod:`scopegraph.server._http` alone maps
@@ -19,9 +20,12 @@ backend's boundary.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .. import ScopegraphError
 
 __all__ = (
+    "AccessError",
     "BadRequestError",
     "ConflictError",
     "InvalidRequestError",
@@ -73,3 +77,19 @@ class UnavailableError(ServerError, ConnectionError):
     """The server is shutting down, or a service it needs cannot be reached: try again."""
 
     code = "ServiceUnavailable"
+
+
+class AccessError(ServerError):
+    """Custom auth (``langgraph_sdk.Auth`` handlers) refused the request: 403 when a
+    handler returned False, else the status and headers of the ``HTTPException`` it
+    raised (LangGraph's answers)."""
+
+    code = "Forbidden"
+
+    def __init__(
+        self, status: int, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        names = {401: "Unauthorized", 403: "Forbidden", 500: "InternalServerError"}
+        super().__init__(message, code=names.get(status, "HTTPError"))
+        self.status = status
+        self.headers = dict(headers or {})

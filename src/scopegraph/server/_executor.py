@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
+from ._auth_user import restore_user
 from ._domain import CancelAction
 from ._graphs import command_of
 
@@ -120,6 +121,8 @@ def run_arguments(
     and ``"*"`` in ``interrupt_before/after`` means every node."""
     user_config = dict(payload.get("config") or {})
     configurable = {**(user_config.get("configurable") or {}), "thread_id": thread_id}
+    if "langgraph_auth_user" in configurable:  # custom auth's user, stored as JSON
+        configurable = restore_user(configurable)
     checkpoint_id = payload.get("checkpoint_id") or (payload.get("checkpoint") or {}).get(
         "checkpoint_id"
     )

@@ -176,6 +176,19 @@ class Graphs:
             "assistant_id": assistant["assistant_id"],
         }
 
+    def new_thread_metadata(self, assistant: Mapping[str, Any], body: RunCreate) -> dict[str, Any]:
+        """The metadata of a thread a run creates (``if_not_exists='create'``), as
+        LangGraph's server makes it: the graph and assistant, the run's ``config.metadata``
+        and its ``metadata`` (so that an owner a custom auth handler stamped on the run
+        owns the thread too)."""
+        config_metadata = (body.config or {}).get("metadata") or {}
+        return {
+            "graph_id": assistant["graph_id"],
+            "assistant_id": assistant["assistant_id"],
+            **(config_metadata if isinstance(config_metadata, dict) else {}),
+            **(body.metadata or {}),
+        }
+
     # -- graphs of threads and runs ------------------------------------------------------
 
     def of_thread(self, thread: Mapping[str, Any]) -> Any:

@@ -27,6 +27,7 @@ from .. import ScopegraphError
 from ..checkpoint import CheckpointError, CheckpointNotFoundError
 from ._domain import EventStream
 from ._errors import (
+    AccessError,
     BadRequestError,
     ConflictError,
     InvalidRequestError,
@@ -105,6 +106,8 @@ def event_stream_response(stream: EventStream, settings: ServerSettings) -> Even
 
 def status_of(exc: ScopegraphError) -> tuple[int, str]:
     """(HTTP status, error name) of a domain error or an engine error."""
+    if isinstance(exc, AccessError):  # custom auth: the status its handler chose
+        return exc.status, exc.code
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return status, exc.code if isinstance(exc, ServerError) else "NotFound"
@@ -145,7 +148,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     status, name = status_of(exc)
     if status >= 500 and (exc.__cause__ is not None or not isinstance(exc, ServerError)):
         return _incident(request, exc, status, name)  # a dependency's failure, in its words
-    return error_response(status, name, str(exc))
+    response = error_response(status, name, str(exc))
+    if isinstance(exc, AccessError):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -31,11 +31,18 @@ from ._app import create_app, drain
 from ._graphs import served_graph
 from ._logs import use_json_logs
 from ._metrics import METRICS_MISSING, open_metrics
-from ._settings import ServerSettings
+from ._settings import DefaultThreadTTL, ServerSettings
 from ._store import StoreError
 from ._tracing import otlp_provider, tracing_wanted
 
-__all__ = ("load_graph", "load_http_app", "mount_http_app", "open_checkpointer", "serve")
+__all__ = (
+    "load_auth",
+    "load_graph",
+    "load_http_app",
+    "mount_http_app",
+    "open_checkpointer",
+    "serve",
+)
 
 log = logging.getLogger("scopegraph.server")
 
@@ -86,6 +93,14 @@ def load_graph(spec: str) -> Any:
         f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
         "graph (scopegraph's or LangGraph's)"
     )
+
+
+def load_auth(spec: str) -> Any:
+    """The custom auth of ``path/to/file.py:name`` (a ``langgraph_sdk.Auth`` object, as
+    ``auth.path`` of a ``langgraph.json`` names it), ready for ``create_app``."""
+    from ._auth import CustomAuth
+
+    return CustomAuth(_load_attr(spec, "auth"), where=f"auth {spec!r}")
 
 
 def load_http_app(spec: str) -> Any:
@@ -142,6 +157,55 @@ def _user_frames(exc: BaseException) -> str:
     ]
     lines = traceback.format_list(frames) + traceback.format_exception_only(exc)
     return "".join(lines).rstrip()
+
+
+def load_store_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The store options of a ``langgraph.json``'s ``store`` (as ``scopegraph._cli``
+    checked them), ready for :func:`create_app`: ``index.embed`` given as
+    ``/abs/file.py:attr`` is loaded (a function, sync or async, or an ``Embeddings``); a
+    ``provider:model`` string is left to the store, which loads it with LangChain's
+    ``init_embeddings`` (a ValueError naming the missing package)."""
+    if not config:
+        return None
+    options = {key: dict(value) for key, value in config.items()}
+    index = options.get("index")
+    if index is not None:
+        embed = index["embed"]
+        target = embed.rpartition(":")[0]
+        if target.endswith(".py") and Path(target).is_file():
+            loaded = _load_attr(embed, "store.index.embed")
+            if not callable(loaded) and not callable(getattr(loaded, "embed_documents", None)):
+                raise ValueError(
+                    f"store.index.embed {embed!r} is a {type(loaded).__name__}; expected a "
+                    "function that takes a list of texts and returns a list of vectors "
+                    "(sync or async), or a LangChain Embeddings"
+                )
+            index["embed"] = loaded
+    return options
+
+
+def thread_ttl_settings(
+    ttl_sweep: float | None, thread_ttl: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The :class:`ServerSettings` fields of threads' TTL: ``--ttl-sweep`` and a
+    ``langgraph.json``'s ``checkpointer.ttl`` (both setting the sweep is refused)."""
+    ttl = dict(thread_ttl or {})
+    interval = ttl.get("sweep_interval_minutes")
+    if ttl_sweep is not None and interval is not None:
+        raise ValueError(
+            "the TTL sweep interval is set twice: by --ttl-sweep and by "
+            "checkpointer.ttl.sweep_interval_minutes of the langgraph.json; keep one"
+        )
+    fields: dict[str, Any] = {}
+    if ttl_sweep is not None:
+        fields["ttl_sweep_seconds"] = ttl_sweep
+    elif interval is not None:
+        fields["ttl_sweep_seconds"] = interval * 60
+    if ttl.get("sweep_limit") is not None:
+        fields["ttl_sweep_limit"] = ttl["sweep_limit"]
+    if ttl.get("default_ttl") is not None:
+        fields["thread_ttl"] = DefaultThreadTTL(ttl=ttl["default_ttl"], strategy=ttl["strategy"])
+    return fields
 
 
 def check_db(db: str) -> None:
@@ -259,6 +323,8 @@ def serve(
     tracer_provider: Any = None,
     log_config: dict[str, Any] | None = None,
     http_app: Any | None = None,
+    store_config: Mapping[str, Any] | None = None,
+    auth: Any = None,
 ) -> int:
     """Serve ``graphs`` until SIGTERM or SIGINT; returns the exit status (0).
 
@@ -267,9 +333,12 @@ def serve(
     of worker processes started with the server and stopped (SIGTERM) after it drained,
     with ``worker_env`` added to their environment (where the URLs go: ``ps`` shows
     command lines). ``http_app``: a Starlette app served beside the API
-    (:func:`mount_http_app`). ``tracer_provider``: spans of runs and nodes (shut down,
+    (:func:`mount_http_app`). ``auth``: custom auth (``create_app``'s).
+    ``tracer_provider``: spans of runs and nodes (shut down,
     so flushed, at exit); ``log_config``: uvicorn's logging configuration (None:
-    uvicorn's own). A ValueError names what cannot be used (the port, the database).
+    uvicorn's own). ``store_config``: the store's ``index`` and ``ttl``
+    (:func:`load_store_config`). A ValueError names what cannot be used (the port, the
+    database, the embeddings).
     """
     settings = settings or ServerSettings()
     if redis is not None and not db.startswith(("postgresql://", "postgres://")):
@@ -287,6 +356,8 @@ def serve(
             worker=worker,
             lease_seconds=lease_seconds,
             tracer_provider=tracer_provider,
+            store_config=store_config,
+            auth=auth,
         )
     except StoreError as exc:
         raise ValueError(f"--db: {exc}") from None
@@ -484,6 +555,10 @@ def main_serve(args: Any) -> int:
         )
     http_spec = getattr(args, "http_app", None)
     http_app = load_http_app(http_spec) if http_spec else None
+    auth_spec = getattr(args, "auth_path", None)
+    auth = None
+    if auth_spec:
+        auth = load_auth(auth_spec)
     settings = ServerSettings(
         api_key=api_key(args),
         allowed_hosts=allowed_hosts(args.host, args.allow_host),
@@ -492,11 +567,12 @@ def main_serve(args: Any) -> int:
         shutdown_grace_seconds=args.grace,
         shutdown_bound_seconds=args.shutdown_bound,
         run_timeout_seconds=args.run_timeout,
-        ttl_sweep_seconds=args.ttl_sweep,
         cron_interval_seconds=args.cron_interval,
         webhook_loopback=args.allow_loopback_webhooks,
         log_format=args.log_format,
+        **thread_ttl_settings(args.ttl_sweep, getattr(args, "thread_ttl", None)),
     )
+    store_config = load_store_config(getattr(args, "store_config", None))
     workers: list[list[str]] = []
     if args.redis is None and (args.workers or args.no_worker):
         raise ValueError("--workers and --no-worker are for scale-out mode: add --redis URL")
@@ -532,6 +608,8 @@ def main_serve(args: Any) -> int:
         tracer_provider=provider,
         log_config=log_config,
         http_app=http_app,
+        store_config=store_config,
+        auth=auth,
     )
 
 
@@ -557,6 +635,7 @@ def main_worker(args: Any) -> int:
         check_port(args.metrics_host, args.metrics_port)
         metrics_address = (args.metrics_host, args.metrics_port)
     provider = otlp_provider("scopegraph-worker") if tracing_wanted(args.otel) else None
+    store_config = load_store_config(getattr(args, "store_config", None))
     graphs = {}
     for name, spec in specs.items():
         served = served_graph(name, load_graph(spec))
@@ -585,6 +664,7 @@ def main_worker(args: Any) -> int:
                 run_timeout=args.run_timeout,
                 tracer_provider=provider,
                 metrics_address=metrics_address,
+                store_config=store_config,
             ),
             backend=backend,
         )

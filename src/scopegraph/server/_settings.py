@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ("ServerSettings",)
+__all__ = ("DefaultThreadTTL", "ServerSettings")
+
+
+class DefaultThreadTTL(BaseModel):
+    """The server's TTL of threads (``checkpointer.ttl`` of a ``langgraph.json``)."""
+
+    ttl: float = Field(gt=0)
+    """Minutes (LangGraph's ``default_ttl``)."""
+    strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class ServerSettings(BaseModel):
@@ -45,6 +53,15 @@ class ServerSettings(BaseModel):
     ttl_sweep_seconds: float = Field(default=300.0, gt=0)
     """How often threads whose ``ttl`` has passed are swept (deleted, or pruned to their
     latest checkpoint)."""
+    ttl_sweep_limit: int = Field(default=10_000, gt=0)
+    """At most this many threads are swept per round (LangGraph's ``sweep_limit``); the
+    others wait for the next round."""
+    thread_ttl: DefaultThreadTTL | None = None
+    """The TTL of threads that do not set their own (``checkpointer.ttl`` of a
+    ``langgraph.json``: ``default_ttl`` minutes, ``strategy``): given to every thread the
+    server creates; each run on a thread pushes its expiry to at least that far from
+    then. None: threads are kept until deleted, unless created or updated with a
+    ``ttl``."""
     metrics: bool = True
     """Serve Prometheus metrics at ``/metrics`` (501 naming the extra without
     ``prometheus-client``); False: no ``/metrics`` route (404)."""

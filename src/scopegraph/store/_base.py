@@ -1,15 +1,21 @@
-"""``BaseStore``: the store API (LangGraph's), written once over ``batch``/``abatch``."""
+"""``BaseStore``: the store API (LangGraph's), written once over ``batch``/``abatch``;
+``IndexedStore``: what scopegraph's own stores share beneath it (the ``index`` and
+``ttl`` options, and embedding a batch's texts)."""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from ._embed import Embedder, ensure_embeddings
 from ._match import validate_filter
+from ._texts import Texts, normalize_index, texts_to_embed
 from ._types import (
     NOT_PROVIDED,
     GetOp,
+    IndexConfig,
     Item,
     ListNamespacesOp,
     MatchCondition,
@@ -27,7 +33,7 @@ from ._types import (
     validate_namespace_labels,
 )
 
-__all__ = ("BaseStore",)
+__all__ = ("BaseStore", "Embedded", "IndexedStore")
 
 
 def _listing(
@@ -228,3 +234,57 @@ class BaseStore(ABC):
                 "that supports TTL or set ttl=None."
             )
         return PutOp(namespace, str(key), value, index=index, ttl=ensure_ttl(self.ttl_config, ttl))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Embedded:
+    """A batch's texts to embed (its puts' indexed fields, its queries) and their
+    vectors."""
+
+    texts: Texts
+    documents: list[list[float]]
+    queries: dict[str, list[float]]
+
+    def by_item(self) -> dict[tuple[tuple[str, ...], str], dict[str, list[float]]]:
+        """``{(namespace, key): {field path: vector}}`` of the batch's puts."""
+        return self.texts.vectors_by_item(self.documents)
+
+
+class IndexedStore(BaseStore):
+    """The part of ``InMemoryStore`` and the SQL stores that is the same: LangGraph's
+    ``index`` (semantic search: ``embed``, ``dims``, ``fields``) and ``ttl`` options,
+    and the embedding of a batch's texts, from sync or async code, before the batch
+    touches the data (so a slow embedding holds no lock and no transaction)."""
+
+    supports_ttl = True
+    _label = "IndexedStore"
+    """The class name the option errors show."""
+
+    def __init__(self, *, index: Any = None, ttl: TTLConfig | None = None) -> None:
+        self.ttl_config = ttl
+        self.index_config: IndexConfig | None = normalize_index(index, self._label)
+        self._embedder: Embedder | None = (
+            ensure_embeddings(self.index_config["embed"]) if self.index_config else None
+        )
+        self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
+
+    def _embed(self, ops: list[Op]) -> Embedded:
+        """Embed the batch's texts (sync: an async-only embedding function refuses)."""
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
+        embedder = self._embedder
+        if embedder is None or texts.empty:
+            return Embedded(texts, [], {})
+        documents = embedder.embed_documents(texts.documents) if texts.documents else []
+        return Embedded(texts, documents, {q: embedder.embed_query(q) for q in texts.queries})
+
+    async def _aembed(self, ops: list[Op]) -> Embedded:
+        """The async twin of :meth:`_embed` (a sync function runs in a worker thread)."""
+        texts = texts_to_embed(ops, self.index_config, self._embedder)
+        embedder = self._embedder
+        if embedder is None or texts.empty:
+            return Embedded(texts, [], {})
+        documents = await embedder.aembed_documents(texts.documents) if texts.documents else []
+        queries: dict[str, list[float]] = {}
+        for query in texts.queries:
+            queries[query] = await embedder.aembed_query(query)
+        return Embedded(texts, documents, queries)

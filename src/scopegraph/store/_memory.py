@@ -7,15 +7,12 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import anyio.lowlevel
 
-from ._base import BaseStore
-from ._embed import Embedder, ensure_embeddings
+from ._base import Embedded, IndexedStore
 from ._match import list_namespaces, matches_filter, page, rank
 from ._sweeper import TTLSweeping
-from ._texts import Texts, normalize_index, texts_to_embed
 from ._types import (
     GetOp,
     IndexConfig,
@@ -40,7 +37,7 @@ class _Entry:
     vectors: dict[str, list[float]]
 
 
-class InMemoryStore(TTLSweeping, BaseStore):
+class InMemoryStore(TTLSweeping, IndexedStore):
     """A store kept in this process's memory (lost when it exits).
 
     Args:
@@ -53,17 +50,12 @@ class InMemoryStore(TTLSweeping, BaseStore):
     order their keys were first written, namespace by namespace (LangGraph's order).
     """
 
-    supports_ttl = True
+    _label = "InMemoryStore"
 
     def __init__(self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
+        super().__init__(index=index, ttl=ttl)
         self._data: dict[tuple[str, ...], dict[str, _Entry]] = {}
         self._lock = threading.Lock()
-        self.ttl_config = ttl
-        self.index_config: IndexConfig | None = normalize_index(index, "InMemoryStore")
-        self._embedder: Embedder | None = (
-            ensure_embeddings(self.index_config["embed"]) if self.index_config else None
-        )
-        self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
 
     def __repr__(self) -> str:
         return f"InMemoryStore(namespaces={len(self._data)})"
@@ -72,42 +64,16 @@ class InMemoryStore(TTLSweeping, BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = coerce_ops(ops)
-        texts = texts_to_embed(ops, self.index_config, self._embedder)
-        vectors = self._embed_sync(texts)
-        return self._apply(ops, texts, vectors)
+        return self._apply(ops, self._embed(ops))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = coerce_ops(ops)
-        texts = texts_to_embed(ops, self.index_config, self._embedder)
-        vectors = await self._embed_async(texts)
+        embedded = await self._aembed(ops)
         await anyio.lowlevel.checkpoint()
-        return self._apply(ops, texts, vectors)
+        return self._apply(ops, embedded)
 
-    def _embed_sync(self, texts: Texts) -> tuple[list[list[float]], dict[str, list[float]]]:
-        if self._embedder is None or texts.empty:
-            return [], {}
-        documents = self._embedder.embed_documents(texts.documents) if texts.documents else []
-        queries = {q: self._embedder.embed_query(q) for q in texts.queries}
-        return documents, queries
-
-    async def _embed_async(self, texts: Texts) -> tuple[list[list[float]], dict[str, list[float]]]:
-        if self._embedder is None or texts.empty:
-            return [], {}
-        embeddings = self._embedder
-        documents = await embeddings.aembed_documents(texts.documents) if texts.documents else []
-        queries: dict[str, list[float]] = {}
-        for query in texts.queries:
-            queries[query] = await embeddings.aembed_query(query)
-        return documents, queries
-
-    def _apply(
-        self,
-        ops: list[Op],
-        texts: Texts,
-        vectors: tuple[list[list[float]], dict[str, list[float]]],
-    ) -> list[Result]:
-        documents, queries = vectors
-        item_vectors = texts.vectors_by_item(documents)
+    def _apply(self, ops: list[Op], embedded: Embedded) -> list[Result]:
+        item_vectors, queries = embedded.by_item(), embedded.queries
         now = time.time()
         results: list[Result] = []
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}

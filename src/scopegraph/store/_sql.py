@@ -39,21 +39,17 @@ from typing import Any, Self, cast
 import anyio.to_thread
 
 from .._errors import ScopegraphError
-from ._base import BaseStore
-from ._embed import Embedder, ensure_embeddings
+from ._base import Embedded, IndexedStore
 from ._match import list_namespaces, matches_filter, page, rank
 from ._sweeper import TTLSweeping
-from ._texts import Texts, normalize_index, texts_to_embed
 from ._types import (
     GetOp,
-    IndexConfig,
     Item,
     ListNamespacesOp,
     Op,
     PutOp,
     Result,
     SearchOp,
-    TTLConfig,
     coerce_ops,
 )
 
@@ -148,21 +144,12 @@ def _prefix_condition(prefix: tuple[str, ...], params: dict[str, Any]) -> str:
     return "(prefix = %(ns)s OR (prefix >= %(lo)s AND prefix < %(hi)s))"
 
 
-class SqlStore(TTLSweeping, BaseStore):
+class SqlStore(TTLSweeping, IndexedStore):
     """A store whose batches run as :data:`SqlOp` on a database (SQLite or PostgreSQL)."""
 
-    supports_ttl = True
     _label = "SqlStore"
     _upsert: tuple[str, ...] = (UPSERT, DELETE_VECTORS)
     """The statements that store an item and drop its old vectors."""
-
-    def __init__(self, *, index: Any = None, ttl: TTLConfig | None = None) -> None:
-        self.ttl_config = ttl
-        self.index_config: IndexConfig | None = normalize_index(index, self._label)
-        self._embedder: Embedder | None = (
-            ensure_embeddings(self.index_config["embed"]) if self.index_config else None
-        )
-        self.embeddings: Any = None if self._embedder is None else self._embedder.embeddings
 
     @classmethod
     def from_conn_string(cls, conn_string: str, **kwargs: Any) -> Self:
@@ -222,41 +209,35 @@ class SqlStore(TTLSweeping, BaseStore):
 
     # -- batch ------------------------------------------------------------------------------
 
+    def _refreshing(self, refresh_ttl: bool) -> bool:
+        """Whether a read with ``refresh_ttl`` (the call's, else the TTL config's
+        ``refresh_on_read``, else True) moves its items' expiry on: it does (LangGraph's
+        ``PostgresStore``)."""
+        return refresh_ttl
+
+    def _check(self, ops: list[Op]) -> None:
+        """Refuse what this store refuses before anything runs (nothing here)."""
+
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = coerce_ops(ops)
-        texts = texts_to_embed(ops, self.index_config, self._embedder)
-        documents: list[list[float]] = []
-        queries: dict[str, list[float]] = {}
-        if self._embedder is not None and not texts.empty:
-            if texts.documents:
-                documents = self._embedder.embed_documents(texts.documents)
-            queries = {q: self._embedder.embed_query(q) for q in texts.queries}
+        self._check(ops)
+        embedded = self._embed(ops)
         return self._run(  # type: ignore[no-any-return]
-            lambda: self._batch(ops, texts, documents, queries), self._needs_transaction(ops)
+            lambda: self._batch(ops, embedded), self._needs_transaction(ops)
         )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = coerce_ops(ops)
-        texts = texts_to_embed(ops, self.index_config, self._embedder)
-        documents: list[list[float]] = []
-        queries: dict[str, list[float]] = {}
-        if self._embedder is not None and not texts.empty:
-            if texts.documents:
-                documents = await self._embedder.aembed_documents(texts.documents)
-            for query in texts.queries:
-                queries[query] = await self._embedder.aembed_query(query)
+        self._check(ops)
+        embedded = await self._aembed(ops)
         return await self._arun(  # type: ignore[no-any-return]
-            lambda: self._batch(ops, texts, documents, queries), self._needs_transaction(ops)
+            lambda: self._batch(ops, embedded), self._needs_transaction(ops)
         )
 
     def _batch(
-        self,
-        ops: list[Op],
-        texts: Texts,
-        documents: list[list[float]],
-        queries: dict[str, list[float]],
+        self, ops: list[Op], embedded: Embedded
     ) -> Generator[tuple[str, Any], Any, list[Result]]:
-        vectors = texts.vectors_by_item(documents)
+        vectors, queries = embedded.by_item(), embedded.queries
         now = time.time()
         results: list[Result] = []
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
@@ -303,7 +284,7 @@ class SqlStore(TTLSweeping, BaseStore):
         if not found.rows:
             return None
         row = found.rows[0]
-        if op.refresh_ttl and row[6] is not None:
+        if self._refreshing(op.refresh_ttl) and row[6] is not None:
             yield from self._refresh([(row[0], row[1])], now)
         return _item(row)
 
@@ -343,7 +324,7 @@ class SqlStore(TTLSweeping, BaseStore):
                 shown = slice(op.offset, op.offset + op.limit)
                 items = [_item(r, v) for r, v in zip(rows[shown], values[shown], strict=True)]
                 results = page(SearchOp(op.namespace_prefix, limit=len(items)), items)
-        if op.refresh_ttl:
+        if self._refreshing(op.refresh_ttl):
             with_ttl = {(r[0], r[1]) for r in rows if r[6] is not None}
             touched = [
                 (_text(r.namespace), r.key)

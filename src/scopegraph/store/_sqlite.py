@@ -24,7 +24,7 @@ import anyio.to_thread
 
 from ._sql import ITEMS, VECTORS, AsyncNames, Rows, SqlOp, SqlStore, StoreError
 from ._sweeper import TTLSweeping
-from ._types import TTLConfig
+from ._types import Op, SearchOp, TTLConfig
 
 __all__ = ("AsyncSqliteStore", "SqliteStore")
 
@@ -56,6 +56,8 @@ _SCHEMA = (
     """,
 )
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_FILTER_KEY = re.compile(r"[a-zA-Z0-9_.-]+")
+"""The filter keys LangGraph's ``SqliteStore`` takes."""
 
 
 def _sqlite_statement(statement: str) -> str:
@@ -118,6 +120,25 @@ class SqliteStore(SqlStore):
 
     def __repr__(self) -> str:
         return f"SqliteStore({self._path!r})"
+
+    def _refreshing(self, refresh_ttl: bool) -> bool:
+        """As LangGraph's ``SqliteStore``: a read refreshes its items' TTL only when the
+        store's TTL config sets ``refresh_on_read`` (and the call does not say
+        ``refresh_ttl=False``); without it, expiry counts from the last write."""
+        return refresh_ttl and bool((self.ttl_config or {}).get("refresh_on_read", False))
+
+    def _check(self, ops: list[Op]) -> None:
+        """As LangGraph's ``SqliteStore``: a search's filter keys may hold only letters,
+        digits, ``_``, ``.`` and ``-`` (a ValueError naming the key; the filter never
+        reaches SQL here, but a program moved from LangGraph gets the same answer)."""
+        for op in ops:
+            if isinstance(op, SearchOp) and op.filter:
+                for key in op.filter:
+                    if not _FILTER_KEY.fullmatch(str(key)):
+                        raise ValueError(
+                            f"Invalid filter key: '{key}'. Filter keys must contain only "
+                            "alphanumeric characters, underscores, dots, and hyphens."
+                        )
 
     def setup(self) -> None:
         """Create the tables now (otherwise done on first use)."""

@@ -6,12 +6,15 @@ of the route (``make bench-server`` measures it)."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import Request
 
+from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
 from .._settings import ServerSettings
 
-__all__ = ("backend_of", "settings_of")
+__all__ = ("access_of", "authorize", "authorize_run", "backend_of", "searched", "settings_of")
 
 
 def backend_of(request: Request) -> Backend:
@@ -24,3 +27,51 @@ def settings_of(request: Request) -> ServerSettings:
     """The app's settings (``app.state.settings``)."""
     settings: ServerSettings = request.app.state.settings
     return settings
+
+
+def access_of(request: Request) -> Access | None:
+    """The request's authorization (custom auth's handlers and its user), or None when
+    the app has no custom auth: then nothing is checked."""
+    auth = request.app.state.auth
+    if auth is None:
+        return None
+    return Access(auth, request.scope[CONTEXT_KEY])
+
+
+async def searched(
+    request: Request,
+    resource: str,
+    metadata: dict[str, Any] | None,
+    *,
+    action: str = "search",
+    **value: Any,
+) -> Searched:
+    """A search's (or count's) metadata filter: as given without custom auth; else after
+    the ``<resource>.<action>`` handler, with its filter folded in (:data:`NOTHING`: the
+    user can find nothing). ``value``: the rest of what the handler is shown."""
+    access = access_of(request)
+    if access is None:
+        return metadata
+    value = {**value, "metadata": dict(metadata or {})}
+    return await access.search(resource, value, action=action)
+
+
+async def authorize(
+    request: Request,
+    resource: Literal["threads", "assistants", "crons"],
+    record_id: str,
+    action: str,
+) -> None:
+    """Custom auth, when the app has it: ``action`` on the thread (a run's is its
+    thread's), assistant or cron (404 if it is not the user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.on(backend_of(request), resource, record_id, action)
+
+
+async def authorize_run(request: Request, thread_id: str, run_id: str, action: str) -> None:
+    """Custom auth, when the app has it: ``action`` on the run (its thread's filter; 404
+    if it is not the user's to see)."""
+    access = access_of(request)
+    if access is not None:
+        await access.on_run(backend_of(request), thread_id, run_id, action)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
+from .._auth import NOTHING
 from .._errors import InvalidRequestError
 from .._http import JSONResponse, page_response
 from .._models import (
@@ -19,7 +20,7 @@ from .._models import (
     AssistantVersionsQuery,
 )
 from .._wire import graph_json, schemas_json
-from ._deps import backend_of
+from ._deps import access_of, authorize, backend_of, searched
 
 __all__ = ("router",)
 
@@ -28,7 +29,11 @@ router = APIRouter(prefix="/assistants", default_response_class=JSONResponse)
 
 @router.post("")
 async def create_assistant(body: AssistantCreate, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.create(body)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        body = await access.create_assistant(backend, body)
+    return await backend.assistants.create(body)
 
 
 @router.post("/search")
@@ -36,10 +41,20 @@ async def search_assistants(
     request: Request, body: Annotated[AssistantSearch | None, Body()] = None
 ) -> Response:
     body = body or AssistantSearch()
+    metadata = await searched(
+        request,
+        "assistants",
+        body.metadata,
+        graph_id=body.graph_id,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    if metadata is NOTHING:
+        return page_response([], None, body.offset)
     found, following = await backend_of(request).assistants.search(
         graph_id=body.graph_id,
         name=body.name,
-        metadata=body.metadata,
+        metadata=metadata,
         limit=body.limit,
         offset=body.offset,
         sort_by=body.sort_by,
@@ -54,21 +69,31 @@ async def count_assistants(
     request: Request, body: Annotated[AssistantCount | None, Body()] = None
 ) -> int:
     body = body or AssistantCount()
+    metadata = await searched(request, "assistants", body.metadata, graph_id=body.graph_id)
+    if metadata is NOTHING:
+        return 0
     return await backend_of(request).assistants.count(
-        graph_id=body.graph_id, name=body.name, metadata=body.metadata
+        graph_id=body.graph_id, name=body.name, metadata=metadata
     )
 
 
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.get(assistant_id)
+    backend = backend_of(request)
+    await authorize(request, "assistants", assistant_id, "read")
+    return await backend.assistants.get(assistant_id)
 
 
 @router.patch("/{assistant_id}")
 async def patch_assistant(
     assistant_id: str, request: Request, body: Annotated[AssistantPatch | None, Body()] = None
 ) -> dict[str, Any]:
-    return await backend_of(request).assistants.update(assistant_id, body or AssistantPatch())
+    body = body or AssistantPatch()
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        body = await access.update_assistant(backend, assistant_id, body)
+    return await backend.assistants.update(assistant_id, body)
 
 
 @router.delete("/{assistant_id}", status_code=204)
@@ -76,6 +101,7 @@ async def delete_assistant(
     assistant_id: str, request: Request, delete_threads: bool = False
 ) -> Response:
     backend = backend_of(request)
+    await authorize(request, "assistants", assistant_id, "delete")
     deleted = await backend.assistants.delete(assistant_id)
     await backend.assistant_deleted(deleted, delete_threads=delete_threads)
     return Response(status_code=204)
@@ -88,18 +114,29 @@ async def get_versions(
     body: Annotated[AssistantVersionsQuery | None, Body()] = None,
 ) -> list[dict[str, Any]]:
     body = body or AssistantVersionsQuery()
-    return await backend_of(request).assistants.versions(
-        assistant_id, body.metadata, body.limit, body.offset
+    backend = backend_of(request)
+    # LangGraph's: the read filter applies to each version
+    metadata = await searched(
+        request, "assistants", body.metadata, action="read", assistant_id=assistant_id
     )
+    if metadata is NOTHING:
+        return []
+    return await backend.assistants.versions(assistant_id, metadata, body.limit, body.offset)
 
 
 @router.post("/{assistant_id}/latest")
 async def set_latest(assistant_id: str, body: AssistantLatest, request: Request) -> dict[str, Any]:
-    return await backend_of(request).assistants.set_latest(assistant_id, body.version)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = {"assistant_id": assistant_id, "version": body.version}
+        await access.assistant(backend, assistant_id, "update", value)
+    return await backend.assistants.set_latest(assistant_id, body.version)
 
 
 async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
     backend = backend_of(request)
+    await authorize(request, "assistants", assistant_id, "read")
     graph_id = (await backend.assistants.get(assistant_id))["graph_id"]
     return graph_id, backend.graphs.graphs[graph_id]
 

@@ -9,29 +9,45 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from .._domain import run_location
+from .._domain import Backend, run_location
 from .._http import JSONResponse, event_stream_response
 from .._models import RunCreate, RunField, RunsCancel, RunStatus, stream_filter
-from ._deps import backend_of, settings_of
+from ._deps import access_of, authorize_run, backend_of, settings_of
 
 __all__ = ("router",)
 
 router = APIRouter(default_response_class=JSONResponse)
 
 
+async def _authorized(
+    request: Request, backend: Backend, thread_id: str | None, body: RunCreate
+) -> RunCreate:
+    """The run as custom auth lets it be created (the body unchanged without it)."""
+    access = access_of(request)
+    if access is None:
+        return body
+    return await access.run(backend, thread_id, body)
+
+
 async def _create(request: Request, thread_id: str | None, body: RunCreate) -> Response:
-    run = await backend_of(request).create_run(thread_id, body)
+    backend = backend_of(request)
+    run = await backend.create_run(thread_id, await _authorized(request, backend, thread_id, body))
     location = run_location(run["thread_id"], run["run_id"])
     return JSONResponse(run, headers={"Content-Location": location})
 
 
 async def _stream(request: Request, thread_id: str | None, body: RunCreate) -> Response:
-    stream = await backend_of(request).stream_run(thread_id, body)
+    backend = backend_of(request)
+    stream = await backend.stream_run(
+        thread_id, await _authorized(request, backend, thread_id, body)
+    )
     return event_stream_response(stream, settings_of(request))
 
 
 async def _wait(request: Request, thread_id: str | None, body: RunCreate) -> Response:
-    values, location = await backend_of(request).wait_run(thread_id, body)
+    backend = backend_of(request)
+    body = await _authorized(request, backend, thread_id, body)
+    values, location = await backend.wait_run(thread_id, body)
     return JSONResponse(values, headers={"Content-Location": location})
 
 
@@ -49,7 +65,10 @@ async def create_stateless_run(body: RunCreate, request: Request) -> Response:
 async def create_run_batch(body: list[RunCreate], request: Request) -> list[dict[str, Any]]:
     """Stateless runs, created in order (as LangGraph's server: a list of their records)."""
     backend = backend_of(request)
-    return [await backend.create_run(None, run) for run in body]
+    return [
+        await backend.create_run(None, await _authorized(request, backend, None, run))
+        for run in body
+    ]
 
 
 @router.post("/runs/cancel", status_code=204)
@@ -58,7 +77,16 @@ async def cancel_runs(
     request: Request,
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
-    await backend_of(request).cancel_runs(
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        value = {
+            "thread_id": body.thread_id,
+            "action": action,
+            "metadata": {"run_ids": body.run_ids, "status": body.status},
+        }
+        await access.cancel_many(backend, body.thread_id, value)
+    await backend.cancel_runs(
         thread_id=body.thread_id, run_ids=body.run_ids, status=body.status, action=action
     )
     return Response(status_code=204)
@@ -96,7 +124,12 @@ async def list_runs(
         Query(description="The fields to return (all without it)."),
     ] = None,
 ) -> list[dict[str, Any]]:
-    runs = await backend_of(request).list_runs(thread_id, limit, offset, status)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:  # LangGraph's: the thread (read), then its runs (search)
+        await access.thread(backend, thread_id, "read")
+        await access.thread(backend, thread_id, "search", {"thread_id": thread_id, "metadata": {}})
+    runs = await backend.list_runs(thread_id, limit, offset, status)
     if select:
         return [{k: v for k, v in run.items() if k in select} for run in runs]
     return runs
@@ -104,18 +137,24 @@ async def list_runs(
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def get_run(thread_id: str, run_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).get_run(thread_id, run_id)
+    backend = backend_of(request)
+    await authorize_run(request, thread_id, run_id, "read")
+    return await backend.get_run(thread_id, run_id)
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
 async def delete_run(thread_id: str, run_id: str, request: Request) -> Response:
-    await backend_of(request).delete_run(thread_id, run_id)
+    backend = backend_of(request)
+    await authorize_run(request, thread_id, run_id, "delete")
+    await backend.delete_run(thread_id, run_id)
     return Response(status_code=204)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
 async def join_run(thread_id: str, run_id: str, request: Request) -> Response:
-    return JSONResponse(await backend_of(request).join_run(thread_id, run_id))
+    backend = backend_of(request)
+    await authorize_run(request, thread_id, run_id, "read")
+    return JSONResponse(await backend.join_run(thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
@@ -127,7 +166,9 @@ async def join_stream(
     stream_mode: Annotated[list[str] | None, Query()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
-    stream = await backend_of(request).join_stream(
+    backend = backend_of(request)
+    await authorize_run(request, thread_id, run_id, "read")
+    stream = await backend.join_stream(
         thread_id,
         run_id,
         cancel_on_disconnect=cancel_on_disconnect,
@@ -145,7 +186,9 @@ async def cancel_run(
     wait: bool = False,
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
-    final = await backend_of(request).cancel_run(thread_id, run_id, wait=wait, action=action)
+    backend = backend_of(request)
+    await authorize_run(request, thread_id, run_id, "update")
+    final = await backend.cancel_run(thread_id, run_id, wait=wait, action=action)
     if not wait:
         return Response(status_code=202)
     # as LangGraph's server: 200 with the run's final values ({} when it has none)

@@ -12,6 +12,7 @@ from ...store import BaseStore, InvalidNamespaceError, StoreError
 from .._errors import InvalidRequestError, UnavailableError
 from .._http import JSONResponse
 from .._models import StoreDelete, StoreNamespaces, StorePut, StoreSearch
+from ._deps import access_of
 
 __all__ = ("router",)
 
@@ -42,14 +43,48 @@ async def _call(call: Any) -> Any:
         raise InvalidRequestError(str(exc)) from None
 
 
+async def _authorized(request: Request, action: str, value: dict[str, Any]) -> Any:
+    """Custom auth, when the app has it: the ``store.<action>`` handler may rewrite
+    ``value`` (its namespace, as the docs' example scopes it to the user) or refuse (403);
+    what it returns is a filter (``search`` uses it). The namespace it leaves must be a
+    namespace (422)."""
+    access = access_of(request)
+    if access is None:
+        return None
+    result = await access.store(action, value)
+    for key in ("namespace", "suffix"):
+        if value.get(key) is not None:
+            value[key] = _labels(value[key])
+    return result
+
+
+def _labels(namespace: Any) -> tuple[str, ...]:
+    if not isinstance(namespace, (list, tuple)) or not all(
+        isinstance(label, str) and label and "." not in label for label in namespace
+    ):
+        raise InvalidRequestError(
+            f"the store auth handler left namespace {namespace!r}: it must be a tuple of "
+            "non-empty labels without dots"
+        )
+    return tuple(namespace)
+
+
 @router.put("/items", status_code=204)
 async def put_item(body: StorePut, request: Request) -> Response:
     store = _store(request)
-    namespace = tuple(body.namespace)
-    if "ttl" in body.model_fields_set:
-        await _call(store.aput(namespace, body.key, body.value, body.index, ttl=body.ttl))
+    value: dict[str, Any] = {
+        "namespace": tuple(body.namespace),
+        "key": body.key,
+        "value": body.value,
+        "index": body.index,
+        "ttl": body.ttl,
+    }
+    await _authorized(request, "put", value)
+    namespace, key, item, index = value["namespace"], value["key"], value["value"], value["index"]
+    if "ttl" in body.model_fields_set or value["ttl"] != body.ttl:
+        await _call(store.aput(namespace, key, item, index, ttl=value["ttl"]))
     else:
-        await _call(store.aput(namespace, body.key, body.value, body.index))
+        await _call(store.aput(namespace, key, item, index))
     return Response(status_code=204)
 
 
@@ -60,26 +95,47 @@ async def get_item(
     key: Annotated[str, Query(min_length=1)],
     refresh_ttl: Annotated[bool | None, Query()] = None,
 ) -> dict[str, Any] | None:
-    item = await _call(_store(request).aget(_namespace(namespace), key, refresh_ttl=refresh_ttl))
+    value: dict[str, Any] = {"namespace": _namespace(namespace), "key": key}
+    value["refresh_ttl"] = refresh_ttl
+    await _authorized(request, "get", value)
+    item = await _call(
+        _store(request).aget(value["namespace"], value["key"], refresh_ttl=value["refresh_ttl"])
+    )
     return None if item is None else item.dict()  # as LangGraph's server: 200 null
 
 
 @router.delete("/items", status_code=204)
 async def delete_item(body: StoreDelete, request: Request) -> Response:
-    await _call(_store(request).adelete(tuple(body.namespace), body.key))
+    value: dict[str, Any] = {"namespace": tuple(body.namespace), "key": body.key}
+    await _authorized(request, "delete", value)
+    await _call(_store(request).adelete(value["namespace"], value["key"]))
     return Response(status_code=204)
 
 
 @router.post("/items/search")
 async def search_items(body: StoreSearch, request: Request) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "namespace": tuple(body.namespace_prefix),
+        "filter": body.filter,
+        "limit": body.limit,
+        "offset": body.offset,
+        "query": body.query,
+        "refresh_ttl": body.refresh_ttl,
+    }
+    scope = await _authorized(request, "search", value)
+    wanted = value["filter"]
+    if scope:  # the handler's filter, on the items' values, with the request's
+        wanted = {**(wanted or {}), **scope}
+        if any(wanted[k] != v for k, v in (value["filter"] or {}).items() if k in scope):
+            return {"items": []}  # both ask one key for different values: none match
     items = await _call(
         _store(request).asearch(
-            tuple(body.namespace_prefix),
-            query=body.query,
-            filter=body.filter,
-            limit=body.limit,
-            offset=body.offset,
-            refresh_ttl=body.refresh_ttl,
+            value["namespace"],
+            query=value["query"],
+            filter=wanted,
+            limit=value["limit"],
+            offset=value["offset"],
+            refresh_ttl=value["refresh_ttl"],
         )
     )
     return {"items": [item.dict() for item in items]}
@@ -87,13 +143,21 @@ async def search_items(body: StoreSearch, request: Request) -> dict[str, Any]:
 
 @router.post("/namespaces")
 async def list_namespaces(body: StoreNamespaces, request: Request) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "namespace": tuple(body.prefix) if body.prefix else None,
+        "suffix": tuple(body.suffix) if body.suffix else None,
+        "max_depth": body.max_depth,
+        "limit": body.limit,
+        "offset": body.offset,
+    }
+    await _authorized(request, "list_namespaces", value)
     namespaces = await _call(
         _store(request).alist_namespaces(
-            prefix=tuple(body.prefix) if body.prefix else None,
-            suffix=tuple(body.suffix) if body.suffix else None,
-            max_depth=body.max_depth,
-            limit=body.limit,
-            offset=body.offset,
+            prefix=value["namespace"] or None,
+            suffix=value["suffix"] or None,
+            max_depth=value["max_depth"],
+            limit=value["limit"],
+            offset=value["offset"],
         )
     )
     return {"namespaces": [list(ns) for ns in namespaces]}

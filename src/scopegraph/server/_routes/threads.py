@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
 
+from .._auth import NOTHING
 from .._errors import BadRequestError, InvalidRequestError
 from .._graphs import check_id
 from .._http import JSONResponse, page_response
@@ -24,7 +25,7 @@ from .._models import (
 )
 from .._thread_search import ThreadQuery, shape_threads
 from .._wire import check_state_select, is_uuid, select_state
-from ._deps import backend_of
+from ._deps import access_of, authorize, backend_of, searched
 
 __all__ = ("router",)
 
@@ -36,9 +37,14 @@ async def create_thread(
     request: Request, body: Annotated[ThreadCreate | None, Body()] = None
 ) -> Any:
     body = body or ThreadCreate()
-    return await backend_of(request).create_thread(
+    backend = backend_of(request)
+    metadata = body.metadata
+    access = access_of(request)
+    if access is not None:
+        metadata = await access.create_thread(backend, body.thread_id, metadata, body.if_exists)
+    return await backend.create_thread(
         body.thread_id,
-        body.metadata,
+        metadata,
         body.if_exists,
         ttl=body.ttl_spec(),
         supersteps=body.supersteps or None,
@@ -49,7 +55,13 @@ async def create_thread(
 async def count_threads(
     request: Request, body: Annotated[ThreadCount | None, Body()] = None
 ) -> int:
-    return await backend_of(request).count_threads(_query(body or ThreadCount()))
+    body = body or ThreadCount()
+    metadata = await searched(
+        request, "threads", body.metadata, values=body.values or {}, status=body.status
+    )
+    if metadata is NOTHING:
+        return 0
+    return await backend_of(request).count_threads(_query(body, metadata))
 
 
 def _thread_id(value: str) -> str:
@@ -58,24 +70,29 @@ def _thread_id(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-def _query(body: ThreadCount) -> ThreadQuery:
+def _query(body: ThreadCount, metadata: dict[str, Any] | None) -> ThreadQuery:
+    """The search or count asked for (``metadata``: the filter after custom auth's)."""
     if isinstance(body, ThreadSearch):
         ids = None if body.ids is None else tuple(_thread_id(t) for t in body.ids)
         return ThreadQuery(
-            metadata=body.metadata,
+            metadata=metadata,
             status=body.status,
             ids=ids,
             values=body.values,
             sort_by=body.sort_by or "created_at",
             descending=body.sort_order != "asc",
         )
-    return ThreadQuery(metadata=body.metadata, status=body.status, values=body.values)
+    return ThreadQuery(metadata=metadata, status=body.status, values=body.values)
 
 
 @router.post("/prune")
 async def prune_threads(body: ThreadPrune, request: Request) -> dict[str, Any]:
     thread_ids = [check_id(tid, "thread_id") for tid in body.thread_ids]  # all, before any
-    pruned = await backend_of(request).prune_threads(thread_ids, body.strategy)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        await access.prune(backend, thread_ids)
+    pruned = await backend.prune_threads(thread_ids, body.strategy)
     return {"pruned_count": pruned}
 
 
@@ -84,9 +101,19 @@ async def search_threads(
     request: Request, body: Annotated[ThreadSearch | None, Body()] = None
 ) -> Response:
     body = body or ThreadSearch()
-    found, following = await backend_of(request).search_threads(
-        _query(body), body.limit, body.offset
+    backend = backend_of(request)
+    metadata = await searched(
+        request,
+        "threads",
+        body.metadata,
+        values=body.values or {},
+        status=body.status,
+        limit=body.limit,
+        offset=body.offset,
     )
+    if metadata is NOTHING:
+        return page_response([], None, body.offset)
+    found, following = await backend.search_threads(_query(body, metadata), body.limit, body.offset)
     shaped = shape_threads(found, list(body.select or ()), body.extract)
     return page_response(shaped, following, body.offset)
 
@@ -96,6 +123,7 @@ async def get_thread(thread_id: str, request: Request, include: str | None = Non
     """``include=ttl`` (the SDK's ``include=["ttl"]``, comma-separated): with the thread's
     TTL, as LangGraph's server (other names are ignored, as there)."""
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.get_thread(thread_id)
     if "ttl" in {name.strip() for name in (include or "").split(",")}:
         ttl = await backend.ttls.get(thread["thread_id"])
@@ -111,9 +139,14 @@ async def patch_thread(
     request: Request,
     prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
-    thread = await backend_of(request).patch_thread(
-        thread_id, body.metadata or {}, ttl=body.ttl_spec()
-    )
+    backend = backend_of(request)
+    metadata = body.metadata or {}
+    access = access_of(request)
+    if access is not None:
+        value: dict[str, Any] = {"thread_id": thread_id, "metadata": dict(metadata)}
+        await access.thread(backend, thread_id, "update", value)
+        metadata = value.get("metadata") or {}
+    thread = await backend.patch_thread(thread_id, metadata, ttl=body.ttl_spec())
     if prefer == "return=minimal":  # the SDK's return_minimal: no body, as LangGraph's
         return Response(status_code=204)
     return JSONResponse(thread)
@@ -121,12 +154,19 @@ async def patch_thread(
 
 @router.post("/{thread_id}/copy")
 async def copy_thread(thread_id: str, request: Request) -> dict[str, Any]:
-    return await backend_of(request).copy_thread(thread_id)
+    backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:  # LangGraph's: read the source, and may create a thread
+        await access.thread(backend, thread_id, "read")
+        await access.check("threads", "create", {"thread_id": thread_id})
+    return await backend.copy_thread(thread_id)
 
 
 @router.delete("/{thread_id}", status_code=204)
 async def delete_thread(thread_id: str, request: Request) -> Response:
-    await backend_of(request).delete_thread(thread_id)
+    backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "delete")
+    await backend.delete_thread(thread_id)
     return Response(status_code=204)
 
 
@@ -150,6 +190,7 @@ async def get_state(
 ) -> dict[str, Any]:
     fields = _select(select)
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return select_state(await backend.graphs.state(thread, None, subgraphs=subgraphs), fields)
 
@@ -164,6 +205,7 @@ async def get_state_at(
 ) -> dict[str, Any]:
     fields = _select(select)
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     state = await backend.graphs.state(thread, checkpoint_id, subgraphs=subgraphs)
     return select_state(state, fields)
@@ -174,6 +216,7 @@ async def get_state_checkpoint(
     thread_id: str, body: StateCheckpoint, request: Request
 ) -> dict[str, Any]:
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     checkpoint_id = body.checkpoint.get("checkpoint_id")
     state = await backend.graphs.state(thread, checkpoint_id, subgraphs=body.subgraphs)
@@ -183,6 +226,9 @@ async def get_state_checkpoint(
 @router.post("/{thread_id}/state")
 async def update_state(thread_id: str, body: StateUpdate, request: Request) -> dict[str, Any]:
     backend = backend_of(request)
+    access = access_of(request)
+    if access is not None:
+        await access.update_state(backend, thread_id)
     thread = await backend.thread(thread_id)
     return await backend.graphs.update_state(thread, body, busy=backend.thread_busy(thread))
 
@@ -193,6 +239,7 @@ async def post_history(
 ) -> list[Any]:
     body = body or HistoryQuery()
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     found = await backend.graphs.history(thread, body.limit, body.before, body.metadata)
     return [select_state(state, body.select) for state in found]
@@ -206,6 +253,7 @@ async def get_history(
     before: str | None = None,
 ) -> list[Any]:
     backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return await backend.graphs.history(thread, limit, before, None)
 

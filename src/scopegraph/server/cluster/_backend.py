@@ -117,7 +117,7 @@ class ClusterBackend:
         self.graphs = graphs
         self.docs = docs
         self.assistants = Assistants(graphs, docs, shared=True)
-        self.ttls = ThreadTTLs(docs)
+        self.ttls = ThreadTTLs(docs, settings.thread_ttl)
         self.crons = Crons(self.assistants, docs)
         self.cluster = cluster
         self.queue = cluster.queue
@@ -152,7 +152,12 @@ class ClusterBackend:
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
             expire = functools.partial(expire_thread, self)
-            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
+                self.ttls,
+                expire,
+                self.settings.ttl_sweep_seconds,
+            )
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -270,8 +275,7 @@ class ClusterBackend:
         row, created = await self.queue.create_thread(thread_id, metadata)
         if not created and if_exists != "do_nothing":
             raise ConflictError(f"thread {thread_id} already exists")
-        if ttl is not None:
-            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread_id, ttl, created=created)
         if supersteps:
             await self.graphs.apply_supersteps(row, supersteps)
         return await self._json(row)
@@ -300,6 +304,7 @@ class ClusterBackend:
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
         source = await self.thread(thread_id)
         row, _ = await self.queue.create_thread(str(uuid.uuid4()), source["metadata"])
+        await self.ttls.apply(row["thread_id"], None, created=True)
         await self.graphs.copy_state(source, row["thread_id"])
         return await self._json(row)
 
@@ -325,8 +330,7 @@ class ClusterBackend:
         patched = await self.queue.patch_thread(thread["thread_id"], metadata)
         if patched is None:
             raise NotFoundError(f"thread {thread_id} not found")
-        if ttl is not None:
-            await self.ttls.set(thread["thread_id"], ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread["thread_id"], ttl, created=False)
         return await self._json(patched)
 
     @_translated
@@ -339,18 +343,25 @@ class ClusterBackend:
     # -- runs ----------------------------------------------------------------------------
 
     async def _ensure_thread(
-        self, thread_id: str, graph_id: str, assistant_id: str, create: bool
+        self,
+        thread_id: str,
+        graph_id: str,
+        assistant_id: str,
+        create: bool,
+        new_metadata: dict[str, Any],
     ) -> dict[str, Any]:
         """The thread's metadata; it must exist (or is created, with
-        ``if_not_exists='create'``); it records the graph and the assistant of its runs in
-        its metadata, as LangGraph's server does."""
+        ``if_not_exists='create'`` and ``new_metadata``); it records the graph and the
+        assistant of its runs in its metadata, as LangGraph's server does."""
         row = await self.queue.get_thread(thread_id)
         if row is None:
             if not create:
                 raise NotFoundError(
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
-            row, _ = await self.queue.create_thread(thread_id, {"graph_id": graph_id})
+            row, _ = await self.queue.create_thread(
+                thread_id, {**new_metadata, "graph_id": graph_id}
+            )
         metadata: dict[str, Any] = row["metadata"]
         recorded = {"graph_id": graph_id, "assistant_id": assistant_id}
         if any(metadata.get(key) != value for key, value in recorded.items()):
@@ -369,8 +380,13 @@ class ClusterBackend:
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             thread_metadata = await self._ensure_thread(
-                thread_id, graph_id, assistant_id, body.if_not_exists == "create"
+                thread_id,
+                graph_id,
+                assistant_id,
+                body.if_not_exists == "create",
+                self.graphs.new_thread_metadata(assistant, body),
             )
+            await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
         payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)

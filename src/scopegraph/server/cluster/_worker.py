@@ -650,31 +650,36 @@ async def serve_worker(
     run_timeout: float | None = None,
     tracer_provider: Any = None,
     metrics_address: tuple[str, int] | None = None,
+    store_config: Mapping[str, Any] | None = None,
 ) -> None:
     """A worker process's life: checkpoints and the queue in PostgreSQL ``db``, events in
     Redis ``redis``; a reaper re-queues the runs of workers whose lease expired. On
     SIGTERM or SIGINT it stops (:meth:`Worker.stop` with ``grace``) and returns.
     ``tracer_provider``: spans of the runs (each under the trace of the request that
     queued it). ``metrics_address``: (host, port) where it serves its Prometheus metrics
-    (``/metrics``: its runs, the queue)."""
+    (``/metrics``: its runs, the queue). ``store_config``: the store's ``index`` and
+    ``ttl``, as the API processes have them (the same ``langgraph.json``), so that the
+    runs' ``runtime.store`` embeds what they put (the API processes sweep it)."""
     import signal
 
     from ...checkpoint import PostgresSaver
-    from ...store.postgres import PostgresStore
     from .._graphs import give_store
+    from .._long_term import close_store, open_store
 
+    # the store the API processes serve at /store/...
+    store = open_store(db, **(store_config or {}))
     saver = PostgresSaver(db)
-    store = PostgresStore(db)  # the store the API processes serve at /store/...
     for graph in graphs.values():
         graph.checkpointer = saver
     give_store(graphs.values(), store)
     async with (
         saver,
-        store,
+        contextlib.AsyncExitStack() as stack,
         RunQueue(db, lease_seconds=lease_seconds) as queue,
         RedisEventLog(redis) as events,
         anyio.create_task_group() as tg,
     ):
+        stack.push_async_callback(close_store, store)
         worker = Worker(
             graphs,
             queue,

@@ -68,7 +68,7 @@ class LocalBackend:
         self.docs = docs
         self.settings = settings
         self.assistants = Assistants(graphs, docs, shared=False)
-        self.ttls = ThreadTTLs(docs)
+        self.ttls = ThreadTTLs(docs, settings.thread_ttl)
         self.crons = Crons(self.assistants, docs)
         self.manager = RunManager(
             graphs.graphs,
@@ -98,7 +98,12 @@ class LocalBackend:
             for run in waiting:
                 await self._restore(run)
             expire = functools.partial(expire_thread, self)
-            tg.start_soon(sweep_forever, self.ttls, expire, self.settings.ttl_sweep_seconds)
+            tg.start_soon(
+                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
+                self.ttls,
+                expire,
+                self.settings.ttl_sweep_seconds,
+            )
             tg.start_soon(
                 schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
             )
@@ -213,8 +218,7 @@ class LocalBackend:
             if existing is None or if_exists != "do_nothing":
                 raise ConflictError(f"thread {thread_id} already exists")
             thread = existing
-        if ttl is not None:
-            await self.ttls.set(thread_id, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(thread_id, ttl, created=created)
         if supersteps:
             await self.graphs.apply_supersteps(thread, supersteps)
         if created and not supersteps:
@@ -241,8 +245,7 @@ class LocalBackend:
         thread = await self.docs.update("thread", tid, patched)
         if thread is None:
             raise NotFoundError(f"thread {thread_id} not found")
-        if ttl is not None:
-            await self.ttls.set(tid, ttl.ttl, ttl.strategy)
+        await self.ttls.apply(tid, ttl, created=False)
         return await self.graphs.thread_values(thread)
 
     async def count_threads(self, query: ThreadQuery) -> int:
@@ -268,6 +271,7 @@ class LocalBackend:
         source = await self.thread(thread_id)
         copy = _new_thread(str(uuid.uuid4()), dict(source.get("metadata") or {}))
         await self.docs.save("thread", copy)
+        await self.ttls.apply(copy["thread_id"], None, created=True)
         await self.graphs.copy_state(source, copy["thread_id"])
         return await self.graphs.thread_values(copy)
 
@@ -298,8 +302,11 @@ class LocalBackend:
 
     # -- runs ----------------------------------------------------------------------------
 
-    async def _ensure_thread(self, thread_id: str, graph_id: str, create: bool) -> ThreadRecord:
-        """The thread; it must exist (or is created, with ``if_not_exists='create'``)."""
+    async def _ensure_thread(
+        self, thread_id: str, graph_id: str, create: bool, metadata: dict[str, Any]
+    ) -> ThreadRecord:
+        """The thread; it must exist (or is created, with ``if_not_exists='create'``, with
+        ``metadata``: the run's, as LangGraph's server creates it)."""
         thread = await self.docs.get("thread", thread_id)
         if thread is None:
             if not create:
@@ -307,7 +314,7 @@ class LocalBackend:
                     f"thread {thread_id} not found; create it first, or pass if_not_exists='create'"
                 )
             # Insert only: a thread created meanwhile by another request is kept as it is.
-            created = _new_thread(thread_id, {"graph_id": graph_id})
+            created = _new_thread(thread_id, {**metadata, "graph_id": graph_id})
             await self.docs.insert("thread", created)
             thread = await self.docs.get("thread", thread_id) or created
         return thread
@@ -323,7 +330,10 @@ class LocalBackend:
         if thread_id is not None:
             thread_id = check_id(thread_id, "thread_id")
             create = body.if_not_exists == "create"
-            thread_metadata = (await self._ensure_thread(thread_id, graph_id, create))["metadata"]
+            new = self.graphs.new_thread_metadata(assistant, body)
+            thread = await self._ensure_thread(thread_id, graph_id, create, new)
+            thread_metadata = thread["metadata"]
+            await self.ttls.touch(thread_id)
         self.graphs.check_run(graph_id, body, temporary=thread_id is None)
         payload = merge_into_run(assistant, body.payload())
         payload["metadata"] = self.graphs.run_metadata(assistant, thread_metadata, body)
