@@ -94,7 +94,9 @@ async def search_threads(
         )
         window = found[offset : offset + limit + 1]
     elif _in_sql(query, how):
-        window = [await how.show(row) for row in await how.fetch(query, limit + 1, offset)]
+        rows = await how.fetch(query, limit + 1, offset)  # one more: is there a next page?
+        following = offset + limit if len(rows) > limit else None
+        return [await how.show(row) for row in rows[:limit]], following
     else:
         window, skip = [], offset
         async for thread in _candidates(query, how):
