@@ -38,6 +38,7 @@ from langgraph_sdk.errors import (
 import _pg
 import _redis
 from _cluster import as_url, running_cluster
+from _ops import sse_events
 from _receiver import Receiver, receiving
 from _server import EXAMPLE, Server, free_port, running_server
 from scopegraph.server._store import open_backend
@@ -720,6 +721,67 @@ async def test_a_delayed_run_survives_a_crash_and_a_restart(
             state = await client.threads.get_state(other)
             assert state["values"]["log"] == ["k"]
             assert (await client.threads.get(other))["status"] == "idle"
+
+
+async def thread_stream(
+    server: Server, thread_id: str, modes: str | None, until_done: int
+) -> list[tuple[str, Any]]:
+    """``GET /threads/{id}/stream`` read until ``until_done`` runs are done; its events."""
+    params = {} if modes is None else {"stream_modes": modes}
+    seen: list[tuple[str, Any]] = []
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        http.stream("GET", f"/threads/{thread_id}/stream", params=params) as response,
+    ):
+        assert response.status_code == 200
+        async for event, data in sse_events(response):
+            seen.append((event, data))
+            if event == "metadata" and data.get("status") == "run_done":
+                until_done -= 1
+                if not until_done:
+                    return seen
+    raise AssertionError(f"the thread stream ended: {seen}")
+
+
+@pytest.mark.parametrize("modes", [None, "lifecycle"])
+async def test_a_threads_stream_follows_its_runs(
+    client: Any, server: Server, modes: str | None
+) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    first = await started_run(client, tid)  # runs until cancelled
+    # queued behind it; resumable: its events are all there when the stream gets to it
+    queued = await client.runs.create(tid, "echo", input={"input": "q"}, stream_resumable=True)
+    async with anyio.create_task_group() as tg:
+        reading: list[list[tuple[str, Any]]] = []
+
+        async def read() -> None:
+            reading.append(await thread_stream(server, tid, modes, until_done=2))
+
+        tg.start_soon(read)
+        await until(lambda: running(client, tid, first), "the first run runs")
+        await client.runs.cancel(tid, first)
+    [seen] = reading
+    starts = [d["run_id"] for e, d in seen if e == "metadata" and "status" not in d]
+    done = [d["run_id"] for e, d in seen if e == "metadata" and d.get("status") == "run_done"]
+    assert starts[0] == first
+    assert queued["run_id"] in starts
+    assert done == [first, queued["run_id"]]
+    values = [d for e, d in seen if e == "values"]
+    if modes is None:  # every event of each run
+        assert values[-1]["log"] == ["q"]
+    else:  # only the runs' starts and ends
+        assert {e for e, _ in seen} == {"metadata"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        refused = [
+            await http.get(f"/threads/{tid}/stream", params={"stream_modes": "state_update"}),
+            await http.get(f"/threads/{tid}/stream", headers={"Last-Event-ID": "3"}),
+            await http.get(f"/threads/{uuid.uuid4()}/stream"),
+        ]
+    assert [r.status_code for r in refused] == [422, 422, 404]
+
+
+async def running(client: Any, thread_id: str, run_id: str) -> bool:
+    return bool((await client.runs.get(thread_id, run_id))["status"] == "running")
 
 
 async def test_runs_batch_creates_stateless_runs(client: Any) -> None:

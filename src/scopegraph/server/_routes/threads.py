@@ -10,9 +10,10 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
+from .._domain import EventStream
 from .._errors import BadRequestError, InvalidRequestError
 from .._graphs import check_id
-from .._http import JSONResponse, page_response
+from .._http import JSONResponse, event_stream_response, page_response
 from .._models import (
     HistoryQuery,
     StateCheckpoint,
@@ -24,8 +25,9 @@ from .._models import (
     ThreadSearch,
 )
 from .._thread_search import ThreadQuery, shape_threads
+from .._thread_stream import thread_frames, thread_stream_modes
 from .._wire import check_state_select, is_uuid, select_state
-from ._deps import access_of, authorize, backend_of, searched
+from ._deps import access_of, authorize, backend_of, searched, settings_of
 
 __all__ = ("router",)
 
@@ -258,13 +260,8 @@ async def get_history(
     return await backend.graphs.history(thread, limit, before, None)
 
 
-# -- what the SDK has and this server does not -------------------------------------------
+# -- a thread's stream, and what the SDK has and this server does not -------------------
 
-_THREAD_STREAM = (
-    "joining a thread's stream (GET /threads/{thread_id}/stream: the SDK's "
-    "threads.join_stream) is not supported by this server; follow each run instead: "
-    "GET /threads/{thread_id}/runs/{run_id}/stream (runs.join_stream)"
-)
 _PROTOCOL_V3 = (
     "the thread-centric streaming protocol (POST /threads/{thread_id}/commands and "
     "/stream/events: the SDK's threads.stream) is not supported by this server; use "
@@ -273,8 +270,20 @@ _PROTOCOL_V3 = (
 
 
 @router.get("/{thread_id}/stream")
-async def join_thread_stream(thread_id: str) -> Response:
-    raise InvalidRequestError(_THREAD_STREAM, code="NotSupported")
+async def join_thread_stream(
+    thread_id: str,
+    request: Request,
+    stream_modes: str | None = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The thread's runs' events (:mod:`scopegraph.server._thread_stream`)."""
+    lifecycle = thread_stream_modes(stream_modes, last_event_id)
+    backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
+    thread = await backend.thread(thread_id)  # 404 unless it exists
+    tid = thread["thread_id"]
+    frames = thread_frames(backend, tid, lifecycle=lifecycle)
+    return event_stream_response(EventStream(frames, f"/threads/{tid}"), settings_of(request))
 
 
 @router.post("/{thread_id}/commands")
