@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import itertools
+import signal
 import sqlite3
 import sys
 import uuid
@@ -778,6 +779,19 @@ async def test_a_threads_stream_follows_its_runs(
             await http.get(f"/threads/{uuid.uuid4()}/stream"),
         ]
     assert [r.status_code for r in refused] == [422, 422, 404]
+
+
+async def test_a_threads_stream_ends_when_the_server_drains(tmp_path: Path) -> None:
+    with running_server(tmp_path, graphs=GRAPHS) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            tid = (await http.post("/threads", json={})).json()["thread_id"]
+            async with http.stream("GET", f"/threads/{tid}/stream") as response:
+                assert response.status_code == 200
+                server.process.send_signal(signal.SIGTERM)
+                # it ends by itself, before uvicorn would cut it (5 s) and delay the stop
+                with anyio.fail_after(3):
+                    async for _ in response.aiter_bytes():
+                        pass
 
 
 async def running(client: Any, thread_id: str, run_id: str) -> bool:

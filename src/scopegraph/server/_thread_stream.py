@@ -5,7 +5,8 @@ long as the client stays.
 As LangGraph's server: ``stream_modes`` (comma-separated) ``run_modes`` (the default:
 every event of each run) or ``lifecycle`` (only each run's start, its ``metadata``
 ``{run_id, attempt}``, and its end); after each run, ``metadata``
-``{"status": "run_done", "run_id": ...}``. The stream does not end by itself.
+``{"status": "run_done", "run_id": ...}``. The stream ends when the thread is deleted or
+the server drains (shutdown): the client joins again, at another process in scale-out.
 
 How it follows the thread, with what every backend offers: it asks for the thread's
 runs that have not ended every :data:`POLL` seconds and joins each new one as
@@ -65,9 +66,9 @@ async def thread_frames(
     backend: Backend, thread_id: str, *, lifecycle: bool
 ) -> AsyncIterator[bytes]:
     """The thread's stream as SSE frames (see the module docstring); it ends when the
-    thread is deleted (or the client leaves)."""
+    thread is deleted or the server drains (or the client leaves)."""
     seen: set[str] = set()
-    while True:
+    while backend.info().get("accepting_runs", True):
         try:
             runs = await backend.list_runs(thread_id, 100, 0, None)  # newest first
         except NotFoundError:
