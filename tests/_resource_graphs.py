@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypedDict
 
 import anyio
 
-from scopegraph import END, START, StateGraph, get_config, get_stream_writer
+from scopegraph import END, START, StateGraph, get_config, get_stream_writer, interrupt
 from scopegraph.runtime import get_runtime
 
 _SERVER_KEYS = {"thread_id", "checkpoint_id", "checkpoint_ns", "run_id", "graph_id", "assistant_id"}
@@ -77,3 +77,21 @@ slow_builder.add_node("wait", wait)
 slow_builder.add_edge(START, "wait")
 slow_builder.add_edge("wait", END)
 slow = slow_builder.compile()
+
+
+def ask(state: State) -> State:
+    answer = interrupt("inner question")
+    return {"log": [f"answered {answer}"]}
+
+
+inner_builder = StateGraph(State)
+inner_builder.add_node("ask", ask)
+inner_builder.add_edge(START, "ask")
+inner_builder.add_edge("ask", END)
+
+nested_builder = StateGraph(State)
+nested_builder.add_node("sub", inner_builder.compile())
+nested_builder.add_edge(START, "sub")
+nested_builder.add_edge("sub", END)
+nested = nested_builder.compile()
+"""``nested``: its node ``sub`` runs a subgraph whose node ``ask`` interrupts."""

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import _pg
-from scopegraph.server._store import Documents, _contains, open_backend
+from scopegraph.server._store import Documents, json_contains, open_backend
 from test_server_postgres_reconnect import as_url
 
 pg_server = _pg.pg_server
@@ -70,7 +70,7 @@ def test_sqlite_filter_decides_as_postgresql(
 ) -> None:
     with psycopg.connect(pg_dsn) as conn:
         assert pg_contains(conn, METADATA, wanted) is expected  # the reference
-    assert _contains(METADATA, wanted) is expected
+    assert json_contains(METADATA, wanted) is expected
 
 
 json_values = st.recursive(
@@ -94,7 +94,7 @@ def test_containment_matches_postgresql_for_any_json(pg_dsn: str, have: Any, wan
     want = {"k": want}
     have = {**have, "k": have.get("k")}
     with psycopg.connect(pg_dsn) as conn:
-        assert _contains(have, want) is pg_contains(conn, have, want)
+        assert json_contains(have, want) is pg_contains(conn, have, want)
 
 
 @pytest.mark.anyio

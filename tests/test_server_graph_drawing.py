@@ -92,3 +92,46 @@ async def test_a_path_map_labels_its_edges_with_keys_that_differ_from_the_node()
         {"source": "a", "target": "b", "conditional": True, "data": "again"},
         {"source": "a", "target": "c", "conditional": True},
     ]
+
+
+def nested(state_graph: type) -> object:
+    """A graph whose node ``sub`` runs a two-node subgraph (built with ``state_graph``:
+    scopegraph's StateGraph, or LangGraph's for the reference drawing)."""
+    inner = state_graph(State)
+    inner.add_node("x", step)
+    inner.add_node("y", step)
+    inner.add_edge(START, "x")
+    inner.add_edge("x", "y")
+    inner.add_edge("y", END)
+    outer = state_graph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_node("after", step)
+    outer.add_edge(START, "sub")
+    outer.add_edge("sub", "after")
+    outer.add_edge("after", END)
+    return outer
+
+
+def shape(drawn: dict[str, object]) -> tuple[list[object], list[tuple[object, object]]]:
+    nodes, edges = drawn["nodes"], drawn["edges"]
+    assert isinstance(nodes, list)
+    assert isinstance(edges, list)
+    return sorted(n["id"] for n in nodes), sorted((e["source"], e["target"]) for e in edges)
+
+
+async def test_xray_draws_the_subgraphs_nodes_as_langgraph_does() -> None:
+    from langgraph.graph import StateGraph as LangGraphStateGraph
+
+    app = create_app({"g": nested(StateGraph).compile()})  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        flat = (await http.get("/assistants/g/graph")).json()
+        deep = {x: (await http.get(f"/assistants/g/graph?xray={x}")).json() for x in ("true", "1")}
+        bad = [(await http.get(f"/assistants/g/graph?xray={x}")).status_code for x in ("0", "y")]
+    reference = nested(LangGraphStateGraph).compile()  # type: ignore[attr-defined]
+    assert shape(flat)[0] == ["__end__", "__start__", "after", "sub"]
+    for x, drawn in deep.items():
+        expected = reference.get_graph(xray=True if x == "true" else int(x)).to_json()
+        assert shape(drawn) == shape(expected)
+        assert "sub:x" in shape(drawn)[0]
+    assert bad == [422, 422]

@@ -27,8 +27,9 @@ from opentelemetry.trace import StatusCode
 import _pg
 import _redis
 from _cluster import running_cluster
-from _ops import Gate, gate_graph, quick_graph, serving, sse_events
+from _ops import Gate, State, gate_graph, quick_graph, serving, sse_events
 from _server import EXAMPLE
+from scopegraph import END, START, StateGraph
 from scopegraph.checkpoint import SqliteSaver
 from scopegraph.server import create_app
 
@@ -109,6 +110,78 @@ async def test_spans_of_a_run_and_its_nodes_continue_the_clients_trace(
     assert run.end_time is not None
     assert node.end_time is not None
     assert run.start_time <= node.start_time <= node.end_time <= run.end_time
+
+
+def nested_graph() -> Any:
+    """``outer``: node ``mid`` runs a subgraph whose node ``inner`` runs another (its
+    node ``step``); then node ``after``."""
+    inner = StateGraph(State)
+    inner.add_node("step", _add_one)
+    inner.add_edge(START, "step")
+    inner.add_edge("step", END)
+    mid = StateGraph(State)
+    mid.add_node("inner", inner.compile())
+    mid.add_edge(START, "inner")
+    mid.add_edge("inner", END)
+    outer = StateGraph(State)
+    outer.add_node("mid", mid.compile())
+    outer.add_node("after", _add_one)
+    outer.add_edge(START, "mid")
+    outer.add_edge("mid", "after")
+    outer.add_edge("after", END)
+    return outer.compile()
+
+
+def _add_one(state: State) -> State:
+    return {"n": state.get("n", 0) + 1}
+
+
+async def test_a_subgraphs_nodes_get_spans_under_the_node_that_runs_it(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    provider, exporter = traced()
+    app = create_app(
+        {"outer": nested_graph()}, SqliteSaver(tmp_path / "cp.db"), tracer_provider=provider
+    )
+    async with serving(app, anyio_backend) as http:
+        tid = (await http.post("/threads", json={})).json()["thread_id"]
+        events = []
+        async with http.stream(
+            "POST",
+            f"/threads/{tid}/runs/stream",
+            json={"assistant_id": "outer", "input": {"n": 0}, "stream_mode": ["values"]},
+        ) as response:
+            async for event, data in sse_events(response):
+                events.append(event)
+                if event == "metadata":
+                    run_id = data["run_id"]
+        await http.get(f"/threads/{tid}/runs/{run_id}/join")
+    # the subgraphs streamed for tracing are not the client's
+    assert set(events) <= {"metadata", "values", "end"}
+    spans = spans_of(exporter, run_id)
+    assert set(spans) == {"run outer", "node mid", "node inner", "node step", "node after"}
+
+    def parent_of(name: str) -> str:
+        parent = spans[name].parent
+        assert parent is not None
+        [found] = [n for n, s in spans.items() if s.context and s.context.span_id == parent.span_id]
+        return found
+
+    assert parent_of("node mid") == parent_of("node after") == "run outer"
+    assert parent_of("node inner") == "node mid"
+    assert parent_of("node step") == "node inner"
+    step = spans["node step"].attributes or {}
+    assert step["scopegraph.status"] == "success"
+    assert str(step["scopegraph.checkpoint_ns"]).startswith("mid:")
+    assert "|inner:" in str(step["scopegraph.checkpoint_ns"])
+    assert "scopegraph.checkpoint_ns" not in (spans["node mid"].attributes or {})
+    for child, parent in (("node step", "node inner"), ("node inner", "node mid")):
+        inner, outer = spans[child], spans[parent]
+        assert inner.start_time is not None
+        assert outer.start_time is not None
+        assert inner.end_time is not None
+        assert outer.end_time is not None
+        assert outer.start_time <= inner.start_time <= inner.end_time <= outer.end_time
 
 
 async def test_node_spans_with_the_events_stream_mode_leave_the_clients_events_alone(
@@ -276,7 +349,10 @@ def test_scale_out_run_span_continues_the_api_process_trace_in_the_worker(
     with otlp_receiver() as (endpoint, spans):
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
-        with running_cluster(tmp_path, pg_dsn, redis_url, apis=1, workers=1) as cluster:
+        nested = f"nested={Path(__file__).with_name('_resource_graphs.py')}:nested"
+        with running_cluster(
+            tmp_path, pg_dsn, redis_url, apis=1, workers=1, extra_graphs=[nested]
+        ) as cluster:
             api = cluster.apis[0]
             tid = httpx.post(f"{api}/threads", json={}).json()["thread_id"]
             response = httpx.post(
@@ -287,6 +363,14 @@ def test_scale_out_run_span_continues_the_api_process_trace_in_the_worker(
             )
             assert response.status_code == 200, response.text
             run_id = response.headers["content-location"].rsplit("/", 1)[1]
+            other = httpx.post(f"{api}/threads", json={}).json()["thread_id"]
+            response = httpx.post(
+                f"{api}/threads/{other}/runs/wait",
+                json={"assistant_id": "nested", "input": {"input": "n"}},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+            nested_run = response.headers["content-location"].rsplit("/", 1)[1]
         # every process flushed its spans when it stopped (SIGTERM)
     of_run = [s for s in spans if s["attributes"].get("scopegraph.run_id") == run_id]
     by_name = {s["name"]: s for s in of_run}
@@ -303,6 +387,14 @@ def test_scale_out_run_span_continues_the_api_process_trace_in_the_worker(
     assert nodes
     assert all(s["parent_id"] == run["span_id"] for s in nodes)
     assert all(s["attributes"]["scopegraph.worker"] == "W1" for s in nodes)
+    # a subgraph's node: a child of the node that runs the subgraph, in the worker too
+    of_nested = {
+        s["name"]: s for s in spans if s["attributes"].get("scopegraph.run_id") == nested_run
+    }
+    sub, ask = of_nested["node sub"], of_nested["node ask"]
+    assert sub["parent_id"] == of_nested["run nested"]["span_id"]
+    assert ask["parent_id"] == sub["span_id"]
+    assert ask["attributes"]["scopegraph.status"] == "interrupted"
 
 
 def test_otlp_export_without_the_exporter_package_names_it(

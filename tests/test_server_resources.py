@@ -13,8 +13,12 @@ trio is covered by ``test_server_trio.py``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
+import signal
+import sqlite3
+import sys
 import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Iterator
@@ -25,13 +29,20 @@ import anyio
 import httpx
 import pytest
 from langgraph_sdk import get_client
-from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
+from langgraph_sdk.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 
 import _pg
 import _redis
 from _cluster import as_url, running_cluster
+from _ops import sse_events
 from _receiver import Receiver, receiving
 from _server import EXAMPLE, Server, free_port, running_server
+from scopegraph.server._store import open_backend
 
 pytestmark = pytest.mark.anyio
 pg_server = _pg.pg_server
@@ -42,6 +53,7 @@ GRAPHS_FILE = Path(__file__).with_name("_resource_graphs.py")
 GRAPHS = (
     f"echo={GRAPHS_FILE}:echo",
     f"slow={GRAPHS_FILE}:slow",
+    f"nested={GRAPHS_FILE}:nested",
     f"chat={EXAMPLE}:chat",
     f"pipeline={EXAMPLE}:pipeline",
 )
@@ -150,10 +162,31 @@ async def test_create_refuses_an_unknown_graph_and_both_configurable_and_context
 ) -> None:
     with pytest.raises(NotFoundError, match="nope"):
         await client.assistants.create("nope")
-    with pytest.raises(UnprocessableEntityError, match="configurable and context"):
-        await client.assistants.create(
-            "echo", config={"configurable": {"a": 1}}, context={"model": "m"}
-        )
+    both: dict[str, Any] = {"config": {"configurable": {"a": 1}}, "context": {"model": "m"}}
+    with pytest.raises(BadRequestError, match="configurable and context"):  # 400, as LangGraph
+        await client.assistants.create("echo", **both)
+    made = await client.assistants.create("echo")
+    with pytest.raises(BadRequestError, match="configurable and context"):
+        await client.assistants.update(made["assistant_id"], **both)
+    thread = await client.threads.create()
+    with pytest.raises(BadRequestError, match="configurable and context"):
+        await client.runs.create(thread["thread_id"], "echo", input={}, **both)
+    assert await client.runs.list(thread["thread_id"]) == []
+
+
+async def test_the_400s_of_langgraphs_server(client: Any) -> None:
+    """The mistakes LangGraph's server answers with 400 (not 422): the SDK raises its
+    BadRequestError for them."""
+    with pytest.raises(httpx.HTTPStatusError, match="thread_id when resuming") as resumed:
+        await client.runs.wait(None, "echo", command={"resume": "yes"})
+    assert resumed.value.response.status_code == 400
+    with pytest.raises(BadRequestError, match="Invalid thread ID nope"):
+        await client.threads.search(ids=["nope"])
+    thread = await client.threads.create()
+    cron = await client.crons.create_for_thread(thread["thread_id"], "echo", schedule="0 0 1 1 *")
+    async with httpx.AsyncClient(base_url=client.http.client.base_url) as http:
+        empty = await http.patch(f"/runs/crons/{cron['cron_id']}", json={})
+    assert (empty.status_code, empty.json()["detail"]) == (400, "No fields to update")
 
 
 async def test_search_filters_sorts_pages_selects_and_count(client: Any, server: Server) -> None:
@@ -240,6 +273,12 @@ async def test_graph_schemas_and_subgraphs_per_assistant(client: Any) -> None:
     assert await client.assistants.get_subgraphs("pipeline", namespace="gather") == {}
     with pytest.raises(NotFoundError):
         await client.assistants.get_graph(str(uuid.uuid4()))
+    # a schema that cannot be made (echo's context: a typing.TypedDict, which pydantic
+    # refuses before Python 3.12) is null, the others are answered, as LangGraph's server
+    echo = await client.assistants.get_schemas("echo")
+    assert echo["input_schema"]["properties"]["input"]["type"] == "string"
+    if sys.version_info < (3, 12):
+        assert echo["context_schema"] is None
 
 
 async def test_deleting_an_assistant_cancels_its_runs_and_with_delete_threads_its_threads(
@@ -312,6 +351,129 @@ async def test_thread_count_by_metadata_and_status(client: Any) -> None:
     assert await client.threads.count(metadata={"t": "no such tag"}) == 0
 
 
+async def search_ids(client: Any, **filters: Any) -> list[str]:
+    return [t["thread_id"] for t in await client.threads.search(**filters)]
+
+
+async def test_thread_search_sorts_filters_on_values_and_ids_selects_and_extracts(
+    client: Any, server: Server
+) -> None:
+    t = tag()
+    made = [(await client.threads.create(metadata={"t": t, "i": i}))["thread_id"] for i in range(3)]
+    first, second, bare = made
+    await client.runs.wait(first, "echo", input={"input": "a"})
+    await client.runs.wait(second, "echo", input={"input": "b"})
+    await client.threads.update(first, metadata={"touched": True})
+    mine = {"metadata": {"t": t}}
+
+    assert await search_ids(client, **mine) == made[::-1]  # newest first
+    assert await search_ids(client, **mine, sort_order="asc") == made
+    assert await search_ids(client, **mine, sort_by="thread_id", sort_order="asc") == sorted(made)
+    assert (await search_ids(client, **mine, sort_by="updated_at"))[0] == first
+    # the checkpoint's time; a thread without state: its creation
+    assert await search_ids(client, **mine, sort_by="state_updated_at") == [second, first, bare]
+    by_status = await client.threads.search(**mine, sort_by="status", sort_order="asc")
+    assert [x["status"] for x in by_status] == ["idle"] * 3
+    page = await search_ids(client, **mine, sort_by="state_updated_at", limit=1, offset=1)
+    assert page == [first]
+
+    # values: containment, as metadata's (with the other filters, and paged)
+    assert await search_ids(client, **mine, values={"log": ["a"]}) == [first]
+    assert await search_ids(client, values={"log": ["b"], "input": "b"}, ids=made) == [second]
+    assert await search_ids(client, **mine, values={"log": ["a"]}, status="busy") == []
+    assert await search_ids(client, **mine, values={"input": "b"}, status="idle") == [second]
+    assert await search_ids(client, values={"log": []}, ids=made, limit=1, offset=1) == [first]
+    assert await client.threads.count(**mine, values={"log": ["b"]}) == 1
+    assert await client.threads.count(values={"input": "nothing like it"}) == 0
+
+    # ids: only those threads (with the other filters)
+    assert await search_ids(client, ids=[bare, first]) == [bare, first]
+    assert await search_ids(client, ids=[bare, first], metadata={"i": 0, "t": t}) == [first]
+
+    # select: only those fields; extract: values at paths (null where none)
+    selected = await client.threads.search(**mine, select=["thread_id", "status"], limit=1)
+    assert selected == [{"thread_id": bare, "status": "idle"}]
+    extracted = await client.threads.search(
+        **mine,
+        select=["thread_id"],
+        extract={"last": "values.log[-1]", "who": "metadata.i", "none": "values.nope.x"},
+    )
+    assert [x["extracted"] for x in extracted] == [
+        {"last": None, "who": 2, "none": None},
+        {"last": "b", "who": 1, "none": None},
+        {"last": "a", "who": 0, "none": None},
+    ]
+    assert set(extracted[0]) == {"thread_id", "extracted"}
+
+    # pagination headers, as LangGraph's server sends them
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        more = await http.post("/threads/search", json={**mine, "limit": 2})
+        last = await http.post("/threads/search", json={**mine, "limit": 2, "offset": 2})
+        bad = [
+            await http.post("/threads/search", json=body)
+            for body in (
+                {"sort_by": "nope"},
+                {"sort_order": "up"},
+                {"select": ["nope"]},
+                {"extract": {"values": "values.log"}},
+                {"extract": {"x": "run.log"}},
+                {"extract": {f"k{i}": "values.log" for i in range(11)}},
+            )
+        ]
+    assert (more.headers["X-Pagination-Next"], more.headers["X-Pagination-Total"]) == ("2", "3")
+    assert "X-Pagination-Next" not in last.headers
+    assert last.headers["X-Pagination-Total"] == "3"
+    assert [r.status_code for r in bad] == [422] * len(bad)
+    assert "extract" in bad[4].json()["detail"]
+
+
+async def test_list_runs_selects_fields(client: Any) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "echo", input={"input": "x"})
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    runs = await client.runs.list(thread["thread_id"], select=["run_id", "status"])
+    assert runs == [{"run_id": run["run_id"], "status": "success"}]
+    with pytest.raises(UnprocessableEntityError):
+        await client.runs.list(thread["thread_id"], select=["nope"])
+
+
+async def test_state_select_and_a_subgraphs_state(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "echo", input={"input": "a"})
+    state = await client.threads.get_state(tid)
+    picked = await client.threads.get_state(tid, select=["values.log", "next"])
+    assert picked == {"values": {"log": state["values"]["log"]}, "next": []}
+    at = await client.threads.get_state(tid, checkpoint=state["checkpoint"], select=["metadata"])
+    assert at == {"metadata": state["metadata"]}
+    by_id = await client.threads.get_state(
+        tid, checkpoint_id=state["checkpoint_id"], select=["values"]
+    )
+    assert by_id == {"values": state["values"]}
+    history = await client.threads.get_history(tid, limit=2, select=["checkpoint_id"])
+    assert history[0] == {"checkpoint_id": state["checkpoint_id"]}
+    assert len(history) == 2
+    with pytest.raises(UnprocessableEntityError, match="nope"):
+        await client.threads.get_state(tid, select=["nope"])
+
+    # a subgraph's task: its checkpoint; with subgraphs=True, its state
+    nid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(nid, "nested", input={"input": "n"})
+    [task] = (await client.threads.get_state(nid))["tasks"]
+    assert task["state"] is None
+    assert task["checkpoint"]["checkpoint_ns"].startswith("sub:")
+    [deep] = (await client.threads.get_state(nid, subgraphs=True))["tasks"]
+    assert deep["checkpoint"] is None
+    assert deep["state"]["values"]["input"] == "n"
+    assert deep["state"]["next"] == ["ask"]
+    assert deep["state"]["tasks"][0]["interrupts"][0]["value"] == "inner question"
+
+
+async def test_update_with_return_minimal_answers_no_body(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    assert await client.threads.update(tid, metadata={"m": 1}, return_minimal=True) is None
+    assert (await client.threads.get(tid))["metadata"]["m"] == 1
+
+
 async def test_copy_a_thread_with_its_checkpoints(client: Any) -> None:
     t = tag()
     source = await client.threads.create(metadata={"t": t})
@@ -361,9 +523,34 @@ async def test_a_thread_with_a_ttl_is_swept(client: Any) -> None:
     kept = await client.threads.create(ttl={"ttl": 60, "strategy": "delete"})
     await until(lambda: gone(client, short["thread_id"]), "the thread is swept")
     assert not await gone(client, kept["thread_id"])
+    # include=["ttl"] shows it, as LangGraph's server
+    shown = (await client.threads.get(kept["thread_id"], include=["ttl"]))["ttl"]
+    assert (shown["strategy"], shown["ttl_minutes"]) == ("delete", 60)
+    expires = datetime.datetime.fromisoformat(shown["expires_at"])
+    left = expires - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(minutes=59) < left <= datetime.timedelta(minutes=60)
+    assert "ttl" not in await client.threads.get(kept["thread_id"])
+    assert "ttl" not in await client.threads.get(
+        (await client.threads.create())["thread_id"], include=["ttl"]
+    )
     # update sets a new TTL
     await client.threads.update(kept["thread_id"], metadata={"x": 1}, ttl=0.002)
     await until(lambda: gone(client, kept["thread_id"]), "the updated thread is swept")
+
+
+def test_an_earlier_ttl_table_gets_its_minutes_column(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute(
+            "CREATE TABLE scopegraph_server_thread_ttl (thread_id TEXT PRIMARY KEY, "
+            "strategy TEXT NOT NULL, expires_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO scopegraph_server_thread_ttl VALUES ('t', 'delete', 'x')")
+        conn.commit()
+    open_backend(str(db)).close()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT thread_id, ttl_minutes FROM scopegraph_server_thread_ttl")
+        assert rows.fetchall() == [("t", None)]
 
 
 async def test_a_keep_latest_ttl_prunes_the_threads_history(client: Any) -> None:
@@ -482,6 +669,133 @@ async def test_after_seconds_delays_the_start(client: Any) -> None:
     run = await client.runs.create(thread["thread_id"], "echo", input={}, after_seconds=60)
     await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
+
+
+def started_after(run: Any) -> float:
+    """Seconds from the run's creation to its start (its lifecycle's ``run started``)."""
+    created = datetime.datetime.fromisoformat(run["created_at"])
+    started = next(e["at"] for e in run["lifecycle"] if "started" in e["event"])
+    return (datetime.datetime.fromisoformat(started) - created).total_seconds()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+async def test_a_delayed_run_survives_a_crash_and_a_restart(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    db = str(tmp_path / "server.db")
+    if database == "postgres":
+        db = as_url(_pg.create_database(request.getfixturevalue("pg_server")))
+    # 1. killed (SIGKILL) while a run waits for its after_seconds
+    with running_server(tmp_path, graphs=GRAPHS, db=db, expect_status=-9) as first:
+        async with get_client(url=first.url) as client:
+            tid = (await client.threads.create())["thread_id"]
+            run = await client.runs.create(tid, "echo", input={"input": "later"}, after_seconds=2)
+            first.process.kill()
+            first.process.wait()
+    # 2. after the restart it starts at its time; a second delayed run waits through a
+    #    graceful restart (SIGTERM), and a third, cancelled while waiting, does not
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as second:
+        async with get_client(url=second.url) as client:
+            await client.runs.join(tid, run["run_id"])
+            ended = await client.runs.get(tid, run["run_id"])
+            assert ended["status"] == "success"
+            assert started_after(ended) >= 2
+            state: Any = await client.threads.get_state(tid)
+            assert state["values"]["log"] == ["later"]
+            other = (await client.threads.create())["thread_id"]
+            kept = await client.runs.create(other, "echo", input={"input": "k"}, after_seconds=3)
+            dropped = await client.runs.create(other, "echo", input={}, after_seconds=3600)
+            await client.runs.cancel(other, dropped["run_id"], wait=True)
+    with running_server(tmp_path, graphs=GRAPHS, db=db) as third:
+        async with get_client(url=third.url) as client:
+            assert (await client.runs.get(other, kept["run_id"]))["status"] in (
+                "pending",
+                "running",
+                "success",
+            )
+            await client.runs.join(other, kept["run_id"])
+            ended = await client.runs.get(other, kept["run_id"])
+            assert ended["status"] == "success"
+            assert started_after(ended) >= 3
+            cancelled = await client.runs.get(other, dropped["run_id"])
+            assert cancelled["status"] == "interrupted"
+            state = await client.threads.get_state(other)
+            assert state["values"]["log"] == ["k"]
+            assert (await client.threads.get(other))["status"] == "idle"
+
+
+async def thread_stream(
+    server: Server, thread_id: str, modes: str | None, until_done: int
+) -> list[tuple[str, Any]]:
+    """``GET /threads/{id}/stream`` read until ``until_done`` runs are done; its events."""
+    params = {} if modes is None else {"stream_modes": modes}
+    seen: list[tuple[str, Any]] = []
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        http.stream("GET", f"/threads/{thread_id}/stream", params=params) as response,
+    ):
+        assert response.status_code == 200
+        async for event, data in sse_events(response):
+            seen.append((event, data))
+            if event == "metadata" and data.get("status") == "run_done":
+                until_done -= 1
+                if not until_done:
+                    return seen
+    raise AssertionError(f"the thread stream ended: {seen}")
+
+
+@pytest.mark.parametrize("modes", [None, "lifecycle"])
+async def test_a_threads_stream_follows_its_runs(
+    client: Any, server: Server, modes: str | None
+) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    first = await started_run(client, tid)  # runs until cancelled
+    # queued behind it; resumable: its events are all there when the stream gets to it
+    queued = await client.runs.create(tid, "echo", input={"input": "q"}, stream_resumable=True)
+    async with anyio.create_task_group() as tg:
+        reading: list[list[tuple[str, Any]]] = []
+
+        async def read() -> None:
+            reading.append(await thread_stream(server, tid, modes, until_done=2))
+
+        tg.start_soon(read)
+        await until(lambda: running(client, tid, first), "the first run runs")
+        await client.runs.cancel(tid, first)
+    [seen] = reading
+    starts = [d["run_id"] for e, d in seen if e == "metadata" and "status" not in d]
+    done = [d["run_id"] for e, d in seen if e == "metadata" and d.get("status") == "run_done"]
+    assert starts[0] == first
+    assert queued["run_id"] in starts
+    assert done == [first, queued["run_id"]]
+    values = [d for e, d in seen if e == "values"]
+    if modes is None:  # every event of each run
+        assert values[-1]["log"] == ["q"]
+    else:  # only the runs' starts and ends
+        assert {e for e, _ in seen} == {"metadata"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        refused = [
+            await http.get(f"/threads/{tid}/stream", params={"stream_modes": "state_update"}),
+            await http.get(f"/threads/{tid}/stream", headers={"Last-Event-ID": "3"}),
+            await http.get(f"/threads/{uuid.uuid4()}/stream"),
+        ]
+    assert [r.status_code for r in refused] == [422, 422, 404]
+
+
+async def test_a_threads_stream_ends_when_the_server_drains(tmp_path: Path) -> None:
+    with running_server(tmp_path, graphs=GRAPHS) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            tid = (await http.post("/threads", json={})).json()["thread_id"]
+            async with http.stream("GET", f"/threads/{tid}/stream") as response:
+                assert response.status_code == 200
+                server.process.send_signal(signal.SIGTERM)
+                # it ends by itself, before uvicorn would cut it (5 s) and delay the stop
+                with anyio.fail_after(3):
+                    async for _ in response.aiter_bytes():
+                        pass
+
+
+async def running(client: Any, thread_id: str, run_id: str) -> bool:
+    return bool((await client.runs.get(thread_id, run_id))["status"] == "running")
 
 
 async def test_runs_batch_creates_stateless_runs(client: Any) -> None:
@@ -736,6 +1050,22 @@ async def test_scale_out_assistants_threads_and_runs_across_processes(
             await a.threads.update(copy["thread_id"], metadata={"t": t})
             assert await b.threads.count(metadata={"t": t}) == 1
             assert await b.threads.count(metadata={"t": t}, status="idle") == 1
+            both = [thread["thread_id"], copy["thread_id"]]
+            found = await b.threads.search(
+                ids=both,
+                values={"log": ["y"]},
+                status="idle",
+                sort_by="status",
+                select=["thread_id"],
+            )
+            assert sorted(x["thread_id"] for x in found) == sorted(both)
+            assert await b.threads.count(metadata={"t": t}, values={"log": ["x"]}) == 1
+            shown = [await a.threads.get(x) for x in both]  # a copy: the same checkpoints
+            newest = max(shown, key=lambda x: (x["state_updated_at"], x["thread_id"]))
+            first = await b.threads.search(ids=both, sort_by="state_updated_at", limit=1)
+            assert [x["thread_id"] for x in first] == [newest["thread_id"]]
+            in_order = await a.threads.search(ids=both, sort_by="thread_id", sort_order="asc")
+            assert [x["thread_id"] for x in in_order] == sorted(both)
             pruned = await a.threads.prune([thread["thread_id"]], strategy="keep_latest")
             assert pruned == {"pruned_count": 1}
             assert len(await b.threads.get_history(thread["thread_id"], limit=100)) == 1

@@ -2,7 +2,7 @@
 accepted and silently ignored.
 
 A field of LangGraph's API that would change what happens (a run's ``feedback_keys``,
-a thread search's ``sort_by``...) gets 422 naming it ("not
+a subgraph's history by ``checkpoint``...) gets 422 naming it ("not
 supported by this server") unless it holds its default or null, which the SDKs send; the
 OpenAPI schema marks these fields ``x-scopegraph-supported: false``. A field LangGraph's API
 does not know is ignored, as LangGraph's server ignores it. ``checkpoint_during`` (which
@@ -46,16 +46,7 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/threads/{tid}/runs/stream", {**RUN, "feedback_keys": ["score"]}, "feedback_keys"),
     ("POST", "/runs/wait", {**RUN, "strict_resume": True}, "strict_resume"),
     ("POST", "/runs", {**RUN, "langsmith_tracer": {"project_name": "p"}}, "langsmith_tracer"),
-    ("POST", "/threads/search", {"values": {"prompt": "hi"}}, "values"),
-    ("POST", "/threads/search", {"ids": ["00000000-0000-4000-8000-000000000001"]}, "ids"),
-    ("POST", "/threads/search", {"sort_by": "updated_at"}, "sort_by"),
-    ("POST", "/threads/search", {"sort_order": "asc"}, "sort_order"),
-    ("POST", "/threads/search", {"select": ["thread_id"]}, "select"),
     ("POST", "/threads/{tid}/history", {"checkpoint": {"checkpoint_ns": "sub:1"}}, "checkpoint"),
-    ("POST", "/threads/{tid}/state/checkpoint", {"checkpoint": {}, "subgraphs": True}, "subgraphs"),
-    ("GET", "/threads/{tid}/state?subgraphs=true", None, "subgraphs"),
-    ("GET", "/threads/{tid}/state?select=values", None, "select"),
-    ("GET", "/threads/{tid}/runs?select=run_id", None, "select"),
 ]
 
 
@@ -116,7 +107,8 @@ def test_the_openapi_schema_says_which_fields_are_not_supported(http: httpx.Clie
     assert "not supported by this server" in run["feedback_keys"]["description"].lower()
     assert "x-scopegraph-supported" not in run["webhook"]
     assert "x-scopegraph-supported" not in run["input"]
-    assert schemas["ThreadSearch"]["properties"]["values"]["x-scopegraph-supported"] is False
+    assert schemas["HistoryQuery"]["properties"]["checkpoint"]["x-scopegraph-supported"] is False
+    assert "x-scopegraph-supported" not in schemas["ThreadSearch"]["properties"]["values"]
     assert "x-scopegraph-supported" not in schemas["ThreadCreate"]["properties"]["ttl"]
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from ._errors import ConflictError, InvalidRequestError, NotFoundError
-from ._graphs import Graphs
+from ._errors import BadRequestError, ConflictError, InvalidRequestError, NotFoundError
+from ._graphs import BOTH_CONFIGURABLE_AND_CONTEXT, Graphs
 from ._models import AssistantCreate, AssistantPatch
 from ._store import ASSISTANT_VERSIONS, ASSISTANTS, Documents, SqlOp, one_page
 from ._wire import dumps, is_uuid, now_iso
@@ -36,12 +36,6 @@ _NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 """LangGraph's namespace of the default assistants' ids (``uuid5(NS, graph_id)``)."""
 
 _CACHE_SIZE = 1024
-
-_BOTH = (
-    "Cannot specify both configurable and context. Prefer setting context alone. Context "
-    "was introduced in LangGraph 0.6.0 and is the long term planned replacement for "
-    "configurable."
-)
 
 
 def default_assistant_id(graph_id: str) -> str:
@@ -56,7 +50,7 @@ def _synced(
     assistant's ``config.configurable`` is its context, and the other way round (None:
     no context given)."""
     if config.get("configurable") and context:
-        raise InvalidRequestError(_BOTH, code="InvalidAssistant")
+        raise BadRequestError(BOTH_CONFIGURABLE_AND_CONTEXT)
     if config.get("configurable"):
         return config, dict(config["configurable"])
     if context:

@@ -47,7 +47,7 @@ from ._domain import Backend
 from ._errors import AccessError, ConflictError, InvalidRequestError, NotFoundError
 from ._http import error_response
 from ._models import CRON_RUN_FIELDS, AssistantCreate, AssistantPatch, CronCreate, RunCreate
-from ._store import _contains as contains
+from ._store import json_contains as contains
 
 __all__ = (
     "NOTHING",

@@ -31,7 +31,7 @@ import anyio
 import orjson
 
 from ._assistants import Assistants
-from ._errors import InvalidRequestError, NotFoundError
+from ._errors import BadRequestError, InvalidRequestError, NotFoundError
 from ._graphs import check_id
 from ._models import CRON_RUN_FIELDS, CronCreate, CronPatch, RunCreate
 from ._store import CRONS, Documents, SqlOp, one_page
@@ -229,7 +229,7 @@ class Crons:
         cid = check_id(cron_id, "cron_id")
         given = body.model_fields_set
         if not given:
-            raise InvalidRequestError("No fields to update", code="InvalidCron")
+            raise BadRequestError("No fields to update")
         if body.schedule is not None or body.timezone is not None:
             _zone(body.timezone)
         now = datetime.datetime.now(datetime.UTC)

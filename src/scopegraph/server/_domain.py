@@ -22,7 +22,9 @@ from ._errors import ConflictError, NotFoundError
 from ._graphs import Graphs, check_id
 from ._metrics import Metrics, RunStats
 from ._models import RunCreate, Superstep, ThreadTTL
+from ._thread_search import ThreadQuery
 from ._tracing import Tracing
+from ._ttl import ThreadTTLs
 
 __all__ = (
     "RUN_KWARGS",
@@ -89,6 +91,7 @@ class Backend(Protocol):
     graphs: Graphs
     assistants: Assistants
     crons: Crons
+    ttls: ThreadTTLs
 
     # -- life ----------------------------------------------------------------------------
 
@@ -153,13 +156,16 @@ class Backend(Protocol):
         ...
 
     async def search_threads(
-        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
-    ) -> list[ThreadRecord]: ...
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> tuple[list[ThreadRecord], int | None]:
+        """A page of threads and the next page's offset (None: the last page)."""
+        ...
+
     async def get_thread(self, thread_id: str) -> ThreadRecord: ...
     async def patch_thread(
         self, thread_id: str, metadata: dict[str, Any], *, ttl: ThreadTTL | None = None
     ) -> ThreadRecord: ...
-    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int: ...
+    async def count_threads(self, query: ThreadQuery) -> int: ...
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
         """A new thread with the thread's metadata and a copy of its checkpoints."""
         ...

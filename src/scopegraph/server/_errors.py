@@ -7,11 +7,12 @@ The hierarchy (under :class:`scopegraph.ScopegraphError`)::
         ├── NotFoundError       (LookupError)      no such assistant, thread, run, checkpoint
         ├── ConflictError                          the thread or run is in the wrong state
         ├── InvalidRequestError (ValueError)       the request names or holds a mistake
+        │   └── BadRequestError                    one LangGraph's server answers with 400
         ├── AccessError                            custom auth refused it (401, 403, ...)
         └── UnavailableError    (ConnectionError)  shutting down, or a service is unreachable
 
 Backends raise these and know nothing of HTTP; :mod:`scopegraph.server._http` alone maps
-them to status codes (404, 409, 422, 503). ``code`` is the error's name in the response
+them to status codes (400, 404, 409, 422, 503). ``code`` is the error's name in the response
 body (``{"error": code, "message": ...}``); the message names the mistake and the fix.
 The run queue's and the event log's own errors are translated into these at the scale-out
 backend's boundary.
@@ -25,6 +26,7 @@ from .. import ScopegraphError
 
 __all__ = (
     "AccessError",
+    "BadRequestError",
     "ConflictError",
     "InvalidRequestError",
     "NotFoundError",
@@ -61,6 +63,14 @@ class InvalidRequestError(ServerError, ValueError):
     """The request is malformed or names something that does not fit (bad id, input)."""
 
     code = "ValidationError"
+
+
+class BadRequestError(InvalidRequestError):
+    """A mistake LangGraph's server answers with 400 rather than 422 (both
+    ``configurable`` and ``context``, a resume without a thread, a bad id in a filter,
+    nothing to update): the same status, so that a client's handling of it is kept."""
+
+    code = "BadRequest"
 
 
 class UnavailableError(ServerError, ConnectionError):

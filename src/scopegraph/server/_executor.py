@@ -50,8 +50,9 @@ __all__ = (
 )
 
 Emit = Callable[[str, Any], Awaitable[None]]
-OnTask = Callable[[Any], None]
-"""Told each chunk of the run's ``tasks`` stream (a node's start, its result): tracing."""
+OnTask = Callable[[tuple[str, ...], Any], None]
+"""Told each chunk of the run's ``tasks`` stream (a node's start, its result), with its
+namespace (``()``: the top graph; ``("sub:<task id>", ...)``: a subgraph's): tracing."""
 
 RUN_TIMEOUT = {
     "error": "RunTimeout",
@@ -163,29 +164,32 @@ async def stream_run(
     ``"messages"`` mode: its events are called ``messages``; the server's own
     ``"messages"`` mode sends LangGraph's ``messages/metadata``, ``messages/partial`` and
     ``messages/complete`` events (:class:`ServerMessages`). ``on_task``: told the
-    top-level chunks of the ``tasks`` mode (asked for only then)."""
+    chunks of the ``tasks`` mode, the subgraphs' too (asked for only then: the subgraphs'
+    chunks the client did not ask for are not sent)."""
     if "events" in modes:
         return await _stream_events(graph, graph_input, config, options, modes, emit, on_task)
     values: Any = None
     wanted, server_messages, tuples = _modes(modes)
     requested = wanted | {"values"} if on_task is None else wanted | {"values", "tasks"}
+    nested = subgraphs or on_task is not None
     async with graph.open_stream(
         graph_input,
         config,
         stream_mode=sorted(requested),
-        subgraphs=subgraphs,
+        subgraphs=nested,
         **options,
     ) as chunks:
         async for item in chunks:
-            if subgraphs:
+            if nested:
                 ns, mode, chunk = item
             else:
                 (mode, chunk), ns = item, ()
-            if not ns:
-                if mode == "values":
-                    values = chunk
-                elif mode == "tasks" and on_task is not None:
-                    on_task(chunk)
+            if mode == "tasks" and on_task is not None:
+                on_task(ns, chunk)
+            if not ns and mode == "values":
+                values = chunk
+            if ns and not subgraphs:
+                continue  # streamed for tracing only
             if mode in wanted:
                 if mode == "messages" and server_messages is not None:
                     for event, data in server_messages.events(chunk):
@@ -275,7 +279,7 @@ async def _stream_events(
                 if mode == "values":
                     values = chunk
                 elif mode == "tasks" and on_task is not None:
-                    on_task(chunk)
+                    on_task((), chunk)  # the top graph's only: events name no namespace
                     if mode not in wanted:
                         continue  # asked for tracing only: not the client's event
                 await emit("events", event)

@@ -14,11 +14,18 @@ from typing import Any, NamedTuple
 from .. import Command, CompiledStateGraph, Send
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
 from ..types import StateUpdate as GraphUpdate
-from ._errors import ConflictError, InvalidRequestError, NotFoundError
+from ._errors import BadRequestError, ConflictError, InvalidRequestError, NotFoundError
 from ._models import RunCreate, StateUpdate, Superstep
 from ._wire import check_input, is_uuid, snapshot_json
 
-__all__ = ("Graphs", "Served", "command_of", "is_bridged", "served_graph")
+__all__ = (
+    "BOTH_CONFIGURABLE_AND_CONTEXT",
+    "Graphs",
+    "Served",
+    "command_of",
+    "is_bridged",
+    "served_graph",
+)
 
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
@@ -74,6 +81,14 @@ def served_graph(name: str, graph: Any) -> Served:
         f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
         "StateGraph(...).compile() (scopegraph's or LangGraph's)"
     )
+
+
+BOTH_CONFIGURABLE_AND_CONTEXT = (
+    "Cannot specify both configurable and context. Prefer setting context alone. Context "
+    "was introduced in LangGraph 0.6.0 and is the long term planned replacement for "
+    "configurable."
+)
+"""LangGraph's words (and 400) for an assistant or run given both."""
 
 
 def check_id(value: str, what: str) -> str:
@@ -196,6 +211,13 @@ class Graphs:
     def check_run(self, graph_id: str, body: RunCreate, *, temporary: bool) -> None:
         """Refuse a run request that cannot run on ``graph_id`` (the message says why)."""
         graph = self.graphs[graph_id]
+        if (body.config or {}).get("configurable") and body.context:
+            raise BadRequestError(BOTH_CONFIGURABLE_AND_CONTEXT)
+        if temporary and body.command is not None and body.command.resume:
+            raise BadRequestError(
+                "You must provide a thread_id when resuming: a stateless run has no "
+                "interrupted state to resume; run on the thread that was interrupted"
+            )
         if body.input is not None and body.command is not None:
             raise InvalidRequestError(
                 "pass either input or command (to resume), not both", code="InvalidRun"
@@ -251,14 +273,17 @@ class Graphs:
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread["thread_id"]}})
         return snapshot.values
 
-    async def state(self, thread: Mapping[str, Any], checkpoint_id: str | None) -> dict[str, Any]:
-        """The thread's state (at ``checkpoint_id``) as a ``ThreadState``."""
+    async def state(
+        self, thread: Mapping[str, Any], checkpoint_id: str | None, *, subgraphs: bool = False
+    ) -> dict[str, Any]:
+        """The thread's state (at ``checkpoint_id``) as a ``ThreadState`` (``subgraphs``:
+        with each subgraph task's state)."""
         graph = self.of_thread(thread)
         self.require_state(graph)
         configurable = {"thread_id": thread["thread_id"]}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        snapshot = await graph.aget_state({"configurable": configurable})
+        snapshot = await graph.aget_state({"configurable": configurable}, subgraphs=subgraphs)
         if checkpoint_id and snapshot.created_at is None:
             raise NotFoundError(f"checkpoint {checkpoint_id} not found")
         return snapshot_json(snapshot, thread["thread_id"])

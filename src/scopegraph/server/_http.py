@@ -28,6 +28,7 @@ from ..checkpoint import CheckpointError, CheckpointNotFoundError
 from ._domain import EventStream
 from ._errors import (
     AccessError,
+    BadRequestError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -51,6 +52,7 @@ __all__ = (
 log = logging.getLogger("scopegraph.server")
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (BadRequestError, 400),  # before its base, InvalidRequestError
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidRequestError, 422),

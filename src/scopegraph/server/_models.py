@@ -1,7 +1,7 @@
 """The request bodies and query values of the LangGraph server API, as the SDKs send them.
 
 Every field of LangGraph's API is declared. Those this server does not implement
-(``webhook``, ``after_seconds``, a thread's ``ttl``...) are :func:`unsupported`: their
+(a run's ``feedback_keys``, a history's ``checkpoint``...) are :func:`unsupported`: their
 default (or null, or an empty list or object, as the SDKs send them) is accepted, and any
 other value is refused with 422 naming the field ("not supported by this server"), never
 accepted and ignored; the OpenAPI schema marks them ``x-scopegraph-supported: false``.
@@ -14,12 +14,12 @@ import datetime
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..checkpoint._limits import unstorable
 from ._errors import InvalidRequestError
-from ._wire import ALWAYS_SENT
+from ._wire import ALWAYS_SENT, check_state_select
 
 __all__ = (
     "CRON_RUN_FIELDS",
@@ -39,6 +39,7 @@ __all__ = (
     "CommandBody",
     "HistoryQuery",
     "RunCreate",
+    "RunField",
     "RunStatus",
     "RunsCancel",
     "StateCheckpoint",
@@ -54,7 +55,9 @@ __all__ = (
     "ThreadPatch",
     "ThreadPrune",
     "ThreadTTL",
+    "ThreadField",
     "ThreadSearch",
+    "ThreadSortBy",
     "refuse_unsupported",
     "stream_filter",
 )
@@ -71,6 +74,19 @@ StreamModeName = Literal[
     "messages-tuple",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
+RunField = Literal[
+    "run_id",
+    "thread_id",
+    "assistant_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "metadata",
+    "kwargs",
+    "multitask_strategy",
+    "cancel_reason",  # the SDK's list has it
+    "langsmith_session_name",  # LangGraph's server's has it
+]
 
 
 _SUPPORTED = "x-scopegraph-supported"
@@ -231,7 +247,8 @@ def _ttl(ttl: ThreadTTL | float | None) -> ThreadTTL | None:
 class ThreadCount(_Body):
     metadata: dict[str, Any] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    values: dict[str, Any] | None = unsupported()
+    values: dict[str, Any] | None = None
+    """A containment filter on the thread's current values (as ``metadata``'s)."""
 
 
 class ThreadPrune(_Body):
@@ -239,17 +256,51 @@ class ThreadPrune(_Body):
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
-class ThreadSearch(_Body):
-    metadata: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
+ThreadField = Literal[
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+]
+_EXTRACT_ROOTS = ("config", "interrupts", "metadata", "values")
+_EXTRACT_ALIAS = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ThreadSearch(ThreadCount):
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
-    values: dict[str, Any] | None = unsupported()
-    ids: list[str] | None = unsupported()
-    sort_by: str | None = unsupported("created_at")
-    sort_order: str | None = unsupported("desc")
-    select: list[str] | None = unsupported()
-    extract: dict[str, Any] | None = unsupported()
+    ids: list[str] | None = None
+    sort_by: ThreadSortBy | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[ThreadField] | None = None
+    extract: dict[Annotated[str, Field(pattern=_EXTRACT_ALIAS)], str] | None = Field(
+        default=None, max_length=10
+    )
+    """``{alias: path}``: each thread found gets ``extracted: {alias: the value at path}``
+    (``values.messages[-1].content``; at most 10, as LangGraph's server)."""
+
+    @model_validator(mode="after")
+    def _check_extract(self) -> typing.Self:
+        for alias, path in (self.extract or {}).items():
+            if alias in typing.get_args(ThreadField):
+                raise PydanticCustomError(
+                    "extract_alias",
+                    "extract key {alias!r} is a thread field's name: pick another alias",
+                    {"alias": alias},
+                )
+            if path.split(".")[0].split("[")[0] not in _EXTRACT_ROOTS:
+                raise PydanticCustomError(
+                    "extract_path",
+                    "extract path {path!r} must start with one of: {roots}",
+                    {"path": path, "roots": ", ".join(_EXTRACT_ROOTS)},
+                )
+        return self
 
 
 AssistantField = Literal[
@@ -421,19 +472,24 @@ class StateUpdate(_Body):
     checkpoint: dict[str, Any] | None = None
 
 
+StateSelect = Annotated[list[str] | None, AfterValidator(check_state_select)]
+"""The SDK's ``select`` of a thread's state (:func:`~._wire.check_state_select`)."""
+
+
 class HistoryQuery(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
     before: dict[str, Any] | str | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = unsupported()
     """A subgraph's history (``checkpoint_ns``) or one checkpoint's: not implemented."""
-    select: list[str] | None = unsupported()
+    select: StateSelect = None
+    """The fields of each state to return (``values.<key>``: one key of the values)."""
 
 
 class StateCheckpoint(_Body):
     checkpoint: dict[str, Any]
-    subgraphs: bool = unsupported(False)
-    select: list[str] | None = unsupported()
+    subgraphs: bool = False
+    select: StateSelect = None
 
 
 def stream_filter(stream_mode: list[str] | None) -> frozenset[str] | None:

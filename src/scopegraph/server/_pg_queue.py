@@ -108,6 +108,7 @@ __all__ = (
     "QueueConnectionError",
     "QueueError",
     "RunQueue",
+    "THREAD_SORTS",
     "ThreadBusyError",
     "ThreadDeletingError",
     "ThreadNotFoundError",
@@ -443,6 +444,7 @@ _SEARCH_THREADS = f"""
 SELECT {", ".join(f"s.{name}" for name in _THREAD_FIELDS)} FROM (
     SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
     WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+      AND (%(ids)s::text[] IS NULL OR t.thread_id = ANY(%(ids)s::text[]))
 ) s
 WHERE CASE %(status)s::text
     WHEN 'busy' THEN s.busy
@@ -450,13 +452,16 @@ WHERE CASE %(status)s::text
     WHEN 'idle' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
     WHEN 'interrupted' THEN NOT s.busy AND s.last IS DISTINCT FROM 'error'
     ELSE TRUE END
-ORDER BY s.created_at DESC, s.thread_id
+ORDER BY s.{{column}} {{order}}, s.thread_id {{order}}
 LIMIT %(limit)s OFFSET %(offset)s
 """
+THREAD_SORTS: Final = frozenset({"created_at", "updated_at", "thread_id"})
+"""What a search of threads can be ordered by in SQL."""
 _COUNT_THREADS = f"""
 SELECT count(*) FROM (
     SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
     WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+      AND (%(ids)s::text[] IS NULL OR t.thread_id = ANY(%(ids)s::text[]))
 ) s
 WHERE CASE %(status)s::text
     WHEN 'busy' THEN s.busy
@@ -647,10 +652,25 @@ def _get_thread(thread_id: str) -> _Op[dict[str, Any] | None]:
 
 
 def _search_threads(
-    metadata: str, status: str | None, limit: int, offset: int
+    metadata: str,
+    status: str | None,
+    ids: list[str] | None,
+    order: tuple[str, bool],
+    limit: int,
+    offset: int,
 ) -> _Op[list[dict[str, Any]]]:
-    params = {"metadata": metadata, "status": status, "limit": limit, "offset": offset}
-    found = yield _SEARCH_THREADS, params
+    column, descending = order
+    if column not in THREAD_SORTS:
+        raise ValueError(f"threads cannot be ordered by {column!r} in SQL")
+    statement = _SEARCH_THREADS.format(column=column, order="DESC" if descending else "ASC")
+    params = {
+        "metadata": metadata,
+        "status": status,
+        "ids": ids,
+        "limit": limit,
+        "offset": offset,
+    }
+    found = yield statement, params
     return [_thread_row(r) for r in found.rows]
 
 
@@ -690,8 +710,8 @@ def _active_runs(params: dict[str, Any]) -> _Op[list[str]]:
     return [str(r[0]) for r in found.rows]
 
 
-def _count_threads(metadata: str, status: str | None) -> _Op[int]:
-    found = yield _COUNT_THREADS, {"metadata": metadata, "status": status}
+def _count_threads(metadata: str, status: str | None, ids: list[str] | None) -> _Op[int]:
+    found = yield _COUNT_THREADS, {"metadata": metadata, "status": status, "ids": ids}
     return int(found.rows[0][0])
 
 
@@ -1022,27 +1042,39 @@ class RunQueue:
         metadata: Mapping[str, Any] | None = None,
         *,
         status: str | None = None,
+        ids: Sequence[str] | None = None,
+        sort_by: str = "created_at",
+        descending: bool = True,
         limit: int = 10,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Listed threads whose metadata contains ``metadata``, newest first; with
+        """Listed threads whose metadata contains ``metadata`` (and whose id is among
+        ``ids``), newest first (or by ``sort_by``, one of :data:`THREAD_SORTS`); with
         ``status``, those that are ``busy`` (a run is pending or running) or in
         ``error`` (their latest run failed), or for ``idle`` and ``interrupted`` those
         that are neither (their checkpoint tells which of the two they are)."""
         encoded = _json(dict(metadata or {}), "the metadata filter")
+        wanted = None if ids is None else list(ids)
         return await self._db.arun(
-            functools.partial(_search_threads, encoded, status, limit, offset)
+            functools.partial(
+                _search_threads, encoded, status, wanted, (sort_by, descending), limit, offset
+            )
         )
 
     async def count_threads(
-        self, metadata: Mapping[str, Any] | None = None, *, status: str | None = None
+        self,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        status: str | None = None,
+        ids: Sequence[str] | None = None,
     ) -> int:
-        """How many listed threads have this metadata and are ``busy`` or in ``error``
-        (``status``; None: any status)."""
+        """How many listed threads have this metadata (and an id among ``ids``) and are
+        ``busy`` or in ``error`` (``status``; None: any status)."""
         if status not in (None, "busy", "error"):
             raise ValueError(f"status must be None, 'busy' or 'error', got {status!r}")
         encoded = _json(dict(metadata or {}), "the metadata filter")
-        return await self._db.arun(functools.partial(_count_threads, encoded, status))
+        wanted = None if ids is None else list(ids)
+        return await self._db.arun(functools.partial(_count_threads, encoded, status, wanted))
 
     async def patch_thread(
         self, thread_id: str, metadata: Mapping[str, Any]

@@ -9,7 +9,9 @@ in SQL), and nothing is held in memory here, so the server's memory does not gro
 the number of threads and runs it has stored (the run manager keeps only the runs that
 are live). Threads and finished runs survive a restart; runs a crashed process left
 ``pending`` or ``running`` are marked ``error`` on start (their checkpoints are intact,
-and ``runs.create`` with ``input=None`` resumes the thread).
+and ``runs.create`` with ``input=None`` resumes the thread), but the delayed runs
+(``after_seconds``) that had not started: those are made again
+(:mod:`scopegraph.server.local._delayed`).
 
 The database calls are synchronous: SQLite's (one WAL row, ``synchronous=NORMAL``) run on
 the event loop, as ``SqliteSaver``'s do; PostgreSQL's run in worker threads
@@ -30,7 +32,7 @@ import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -44,14 +46,17 @@ if TYPE_CHECKING:
     from .._postgres import Op
 
 __all__ = (
+    "DELAYED_RUNS",
     "Dialect",
     "Documents",
     "Kind",
+    "PAGE_ORDERS",
     "Page",
     "Rows",
     "SqlOp",
     "StoreConnectionError",
     "StoreError",
+    "json_contains",
     "one_page",
     "open_backend",
 )
@@ -122,6 +127,22 @@ ASSISTANTS = "scopegraph_server_assistants"
 ASSISTANT_VERSIONS = "scopegraph_server_assistant_versions"
 THREAD_TTL = "scopegraph_server_thread_ttl"
 CRONS = "scopegraph_server_crons"
+DELAYED_RUNS = "scopegraph_server_delayed_runs"
+
+
+def _delayed_runs_table(d: Dialect) -> tuple[str, ...]:
+    """The single-process server's runs created with ``after_seconds`` that have not
+    started: when each starts and how to make it again after a restart
+    (:mod:`scopegraph.server.local._delayed`)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {DELAYED_RUNS} (run_id TEXT PRIMARY KEY, "
+        f"starts_at TEXT NOT NULL, spec {d.blob} NOT NULL)",
+    )
+
+
+_TTL_MINUTES = "ttl_minutes"
+"""The TTL table's column of the minutes a TTL was set for (what ``include=ttl`` shows;
+added after the table: ALTERed into an earlier one)."""
 
 
 def _resource_tables(d: Dialect) -> tuple[str, ...]:
@@ -182,7 +203,9 @@ class _Backend(Protocol):
 @dataclasses.dataclass(frozen=True)
 class Page:
     """One page of documents, newest first: the threads (``thread_id`` None) or the runs
-    of a thread, whose ``metadata`` contains ``metadata`` and whose status is ``status``."""
+    of a thread, whose ``metadata`` contains ``metadata``, whose status is ``status`` and
+    whose id is among ``ids`` (None: any); threads may be ordered by another of
+    :data:`PAGE_ORDERS` (``sort_by``) and oldest first (``descending`` False)."""
 
     kind: Kind
     thread_id: str | None
@@ -190,6 +213,14 @@ class Page:
     status: str | None
     limit: int
     offset: int
+    ids: tuple[str, ...] | None = None
+    sort_by: str = "created_at"
+    descending: bool = True
+
+
+PAGE_ORDERS = frozenset({"created_at", "thread_id", "status", "updated_at"})
+"""What a page of documents can be ordered by in SQL (``updated_at`` is read from the
+document: it has no column)."""
 
 
 _TABLE = "scopegraph_server_documents"
@@ -245,9 +276,10 @@ def _row_values(kind: Kind, doc: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _page_query(query: Page, m: str, matches: str) -> tuple[str, tuple[Any, ...]]:
+def _page_query(query: Page, m: str, matches: str, updated: str) -> tuple[str, tuple[Any, ...]]:
     """The statement and parameters of a page (``m``: the placeholder; ``matches``: the
-    metadata filter, with one placeholder for the wanted metadata as JSON text)."""
+    metadata filter, with one placeholder for the wanted metadata as JSON text;
+    ``updated``: the document's ``updated_at``)."""
     where: list[str] = [f"kind = {m}"]
     params: list[Any] = [query.kind]
     for condition, value in (
@@ -258,9 +290,16 @@ def _page_query(query: Page, m: str, matches: str) -> tuple[str, tuple[Any, ...]
         if value is not None:
             where.append(condition)
             params.append(value)
+    if query.ids is not None:
+        where.append(f"id IN ({', '.join([m] * len(query.ids))})" if query.ids else "1 = 0")
+        params.extend(query.ids)
+    if query.sort_by not in PAGE_ORDERS:
+        raise ValueError(f"a page cannot be ordered by {query.sort_by!r}")
+    column = {"thread_id": "id", "updated_at": updated}.get(query.sort_by, query.sort_by)
+    order = "DESC" if query.descending else "ASC"
     statement = (
         f"SELECT body FROM {_TABLE} WHERE {' AND '.join(where)} "
-        f"ORDER BY created_at DESC, id DESC LIMIT {m} OFFSET {m}"
+        f"ORDER BY {column} {order}, id {order} LIMIT {m} OFFSET {m}"
     )
     return statement, (*params, query.limit, query.offset)
 
@@ -281,20 +320,20 @@ def _metadata_matches(metadata: str | None, wanted: str) -> bool:
     """SQLite's filter: ``metadata`` contains ``wanted`` as PostgreSQL's ``jsonb @>``
     decides (the PostgreSQL store's and LangGraph's server's filter), so that a search
     finds the same threads on either database."""
-    return _contains(orjson.loads(metadata) if metadata else {}, orjson.loads(wanted))
+    return json_contains(orjson.loads(metadata) if metadata else {}, orjson.loads(wanted))
 
 
-def _contains(have: Any, want: Any) -> bool:
+def json_contains(have: Any, want: Any) -> bool:
     """PostgreSQL's JSON containment: an object contains the keys it is given, each
     value containing the one wanted (recursively); an array contains an array whose every
     element some element of it contains (order and repeats do not matter); any other
     value only an equal value of the same JSON type (``true`` is not ``1``)."""
     if isinstance(want, dict):
         return isinstance(have, dict) and all(
-            k in have and _contains(have[k], v) for k, v in want.items()
+            k in have and json_contains(have[k], v) for k, v in want.items()
         )
     if isinstance(want, list):
-        return isinstance(have, list) and all(any(_contains(h, w) for h in have) for w in want)
+        return isinstance(have, list) and all(any(json_contains(h, w) for h in have) for w in want)
     if isinstance(have, (dict, list)) or isinstance(have, bool) != isinstance(want, bool):
         return False
     return bool(have == want)
@@ -336,7 +375,12 @@ class _Sqlite:
         return orjson.loads(rows[0][0]) if rows else None
 
     def page(self, query: Page) -> list[dict[str, Any]]:
-        statement, params = _page_query(query, "?", "sg_metadata_matches(metadata, ?)")
+        statement, params = _page_query(
+            query,
+            "?",
+            "sg_metadata_matches(metadata, ?)",
+            "json_extract(CAST(body AS TEXT), '$.updated_at')",
+        )
         return [orjson.loads(body) for (body,) in self._all(statement, params)]
 
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
@@ -412,8 +456,10 @@ def _sqlite_schema(conn: sqlite3.Connection) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    for statement in (*_INDEXES, *_resource_tables(SQLITE)):
+    for statement in (*_INDEXES, *_resource_tables(SQLITE), *_delayed_runs_table(SQLITE)):
         conn.execute(statement)
+    if _TTL_MINUTES not in {row[1] for row in conn.execute(f"PRAGMA table_info({THREAD_TTL})")}:
+        conn.execute(f"ALTER TABLE {THREAD_TTL} ADD COLUMN {_TTL_MINUTES} REAL")
 
 
 @contextlib.contextmanager
@@ -442,6 +488,11 @@ _PG_MIGRATIONS = (
     ),
     # Version 3: assistants and their versions, threads' TTLs, crons.
     _resource_tables(POSTGRES),
+    # Version 4: the runs waiting for their after_seconds; the minutes of a thread's TTL.
+    (
+        *_delayed_runs_table(POSTGRES),
+        f"ALTER TABLE {THREAD_TTL} ADD COLUMN IF NOT EXISTS {_TTL_MINUTES} DOUBLE PRECISION",
+    ),
 )
 
 
@@ -494,7 +545,12 @@ class _Postgres:
         return orjson.loads(rows[0][0]) if rows else None
 
     def page(self, query: Page) -> list[dict[str, Any]]:
-        statement, params = _page_query(query, "%s", "metadata @> %s::jsonb")
+        statement, params = _page_query(
+            query,
+            "%s",
+            "metadata @> %s::jsonb",
+            "convert_from(body, 'UTF8')::jsonb->>'updated_at'",
+        )
         return [orjson.loads(body) for (body,) in self._rows(statement, *params)]
 
     def put(self, kind: Kind, doc: dict[str, Any]) -> None:
@@ -573,9 +629,12 @@ class Documents:
         self.observe: Callable[[str, float], None] | None = None
         """Told ``(operation, seconds)`` of each database call (the server's metrics)."""
 
-    def load(self) -> None:
-        """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``."""
+    def load(self, waiting: Collection[str] = ()) -> None:
+        """Mark what a crashed process left ``pending``/``running``/``busy`` as ``error``,
+        but the runs ``waiting`` (delayed runs made again after the restart)."""
         for kind, doc in self._backend.crashed():
+            if kind == "run" and doc.get("run_id") in waiting:
+                continue
             doc["status"] = "error"  # its process is gone
             self._backend.put(kind, doc)
 
@@ -601,14 +660,27 @@ class Documents:
         return await self._call(self._backend.get, kind, doc_id)
 
     async def threads(
-        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
+        self,
+        metadata: dict[str, Any] | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+        *,
+        ids: tuple[str, ...] | None = None,
+        sort_by: str = "created_at",
+        descending: bool = True,
     ) -> list[dict[str, Any]]:
-        """A page of threads, newest first."""
-        query = Page("thread", None, metadata, status, limit, offset)
+        """A page of threads, newest first (or as ``sort_by``/``descending`` say)."""
+        query = Page("thread", None, metadata, status, limit, offset, ids, sort_by, descending)
         return await self._call(self._backend.page, query)
 
-    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
-        """How many threads have this metadata (contained in theirs) and status."""
+    async def count_threads(
+        self,
+        metadata: dict[str, Any] | None,
+        status: str | None,
+        ids: tuple[str, ...] | None = None,
+    ) -> int:
+        """How many threads have this metadata (contained in theirs), status and id."""
         where = ["kind = 'thread'"]
         params: list[Any] = []
         d = self.dialect
@@ -618,6 +690,9 @@ class Documents:
         if metadata:
             where.append(d.contains.format(col="metadata"))
             params.append(dumps(metadata).decode())
+        if ids is not None:
+            where.append(f"id IN ({', '.join([d.m] * len(ids))})" if ids else "1 = 0")
+            params.extend(ids)
         statement = f"SELECT count(*) FROM {_TABLE} WHERE {' AND '.join(where)}"
 
         def op() -> SqlOp[int]:

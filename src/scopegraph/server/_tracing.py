@@ -1,8 +1,10 @@
 """OpenTelemetry spans of the run server: one per run, one per node of the run.
 
 A run's span (``run <graph_id>``) covers its execution, from the moment it starts to the
-moment its end is settled (status decided, checkpoint stored); each node of the run's top
-level gets a child span (``node <name>``), from the node's start to its result. Their
+moment its end is settled (status decided, checkpoint stored); each node of the run gets
+a child span (``node <name>``), from the node's start to its result, and each node of a
+subgraph a child of the span of the node that runs the subgraph (with
+``scopegraph.checkpoint_ns``, the subgraph's namespace). Their
 attributes (``scopegraph.*``): ``run_id``, ``thread_id``, ``graph_id``, ``attempt``,
 ``worker`` (scale-out: the worker that ran it), ``status``; on a cancelled run,
 ``cleanup_seconds``: from the cancellation (a cancel request, a disconnect, a timeout,
@@ -16,11 +18,13 @@ server. In scale-out mode the API process records the request as a span
 (``trace_context``); the worker that claims the run, in any process, starts the run's
 span under it: one trace across processes.
 
-The node spans come from the run's ``tasks`` stream (the engine's public API): the
-server asks for that stream only when tracing is on, so a server without tracing pays
-nothing per node. A node span therefore starts when the engine announces the task and
-ends when it reports its result, as the executor sees them; the span is not current
-inside the node (instrumentation called by the node's code starts its own trace).
+The node spans come from the run's ``tasks`` stream with its subgraphs (the engine's
+public API): the server asks for that stream only when tracing is on, so a server
+without tracing pays nothing per node (a run streamed with ``stream_mode="events"``
+gets spans for its top graph's nodes only: those events name no namespace). A node span
+therefore starts when the engine announces the task and ends when it reports its
+result, as the executor sees them; the span is not current inside the node
+(instrumentation called by the node's code starts its own trace).
 
 ``opentelemetry-api`` and ``-sdk`` are optional (``pip install 'scopegraph[otel]'``).
 """
@@ -213,16 +217,24 @@ class RunTrace:
         self._attributes = attributes
         self._nodes: dict[str, Span] = {}
 
-    def task(self, chunk: Any) -> None:
-        """A chunk of the run's ``tasks`` stream: a node starts, or it has its result."""
+    def task(self, namespace: tuple[str, ...], chunk: Any) -> None:
+        """A chunk of the run's ``tasks`` stream: a node starts, or it has its result. A
+        subgraph's node (``namespace``: ``("<node>:<task id>", ...)``) is a child of the
+        span of the node that runs the subgraph."""
         if not isinstance(chunk, dict):
             return
         task_id = str(chunk.get("id"))
         if "triggers" in chunk:  # a start
             attributes = {**self._attributes, "scopegraph.node": str(chunk.get("name"))}
             attributes["scopegraph.task_id"] = task_id
+            context = self._context
+            if namespace:
+                attributes["scopegraph.checkpoint_ns"] = "|".join(namespace)
+                parent = self._nodes.get(namespace[-1].rpartition(":")[2])
+                if parent is not None:
+                    context = self._tracing.api.set_span_in_context(parent)
             self._nodes[task_id] = self._tracing.tracer.start_span(
-                f"node {chunk.get('name')}", context=self._context, attributes=attributes
+                f"node {chunk.get('name')}", context=context, attributes=attributes
             )
             return
         span = self._nodes.pop(task_id, None)
@@ -244,9 +256,10 @@ class RunTrace:
     def end(
         self, status: str, *, cleanup_seconds: float | None, error: Mapping[str, Any] | None
     ) -> None:
-        """End the run's span (and those of nodes that had no result: cancelled)."""
+        """End the run's span (and those of nodes that had no result: cancelled, the
+        innermost first)."""
         trace = self._tracing.api
-        for span in self._nodes.values():
+        for span in reversed(self._nodes.values()):
             span.set_attribute("scopegraph.status", "cancelled")
             span.end()
         self._nodes.clear()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
@@ -73,14 +73,32 @@ class ThreadTTLs:
 
         def op() -> SqlOp[None]:
             yield (
-                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at) VALUES ({m}, {m}, "
-                f"{m}) ON CONFLICT (thread_id) DO UPDATE SET strategy = excluded.strategy, "
-                "expires_at = excluded.expires_at",
-                (thread_id, strategy, expires_at),
+                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at, ttl_minutes) "
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (thread_id) DO UPDATE SET "
+                "strategy = excluded.strategy, expires_at = excluded.expires_at, "
+                "ttl_minutes = excluded.ttl_minutes",
+                (thread_id, strategy, expires_at, minutes),
             )
 
         await self.docs.op(op)
         return expires_at
+
+    async def get(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread's TTL as LangGraph's server shows it (``threads.get(include=
+        ["ttl"])``): ``{"strategy", "ttl_minutes", "expires_at"}``; None without one."""
+        statement = (
+            f"SELECT strategy, ttl_minutes, expires_at FROM {THREAD_TTL} "
+            f"WHERE thread_id = {self._m}"
+        )
+
+        def op() -> SqlOp[dict[str, Any] | None]:
+            found = yield statement, (thread_id,)
+            if not found.rows:
+                return None
+            strategy, minutes, expires_at = found.rows[0]
+            return {"strategy": strategy, "ttl_minutes": minutes, "expires_at": expires_at}
+
+        return await self.docs.op(op)
 
     async def apply(self, thread_id: str, ttl: TTLSpec | None, *, created: bool) -> None:
         """A thread created (``created``) or updated with ``ttl``: it expires as ``ttl``
@@ -101,10 +119,11 @@ class ThreadTTLs:
 
         def op() -> SqlOp[None]:
             yield (
-                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at) VALUES ({m}, {m}, "
-                f"{m}) ON CONFLICT (thread_id) DO UPDATE SET expires_at = excluded.expires_at "
+                f"INSERT INTO {THREAD_TTL} (thread_id, strategy, expires_at, ttl_minutes) "
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (thread_id) DO UPDATE SET "
+                f"expires_at = excluded.expires_at "
                 f"WHERE {THREAD_TTL}.expires_at < excluded.expires_at",
-                (thread_id, default.strategy, expires_at),
+                (thread_id, default.strategy, expires_at, default.ttl),
             )
 
         await self.docs.op(op)

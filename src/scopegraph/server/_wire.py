@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import logging
 import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -17,6 +18,8 @@ from .. import END, START, Interrupt, StateSnapshot
 
 __all__ = (
     "ALWAYS_SENT",
+    "STATE_FIELDS",
+    "check_state_select",
     "dumps",
     "frame_event",
     "sse_frame",
@@ -24,8 +27,11 @@ __all__ = (
     "interrupt_json",
     "now_iso",
     "schemas_json",
+    "select_state",
     "snapshot_json",
 )
+
+log = logging.getLogger("scopegraph.server")
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -119,8 +125,15 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
                 "path": list(task.path),
                 "error": None if task.error is None else str(task.error),
                 "interrupts": [interrupt_json(i) for i in task.interrupts],
-                "checkpoint": None,
-                "state": None,
+                # a subgraph's task: its checkpoint, or with subgraphs=True its state
+                "checkpoint": (
+                    task.state["configurable"] if isinstance(task.state, Mapping) else None
+                ),
+                "state": (  # a LangGraph graph's snapshot too (it is not ours)
+                    None
+                    if task.state is None or isinstance(task.state, Mapping)
+                    else snapshot_json(task.state, thread_id)
+                ),
                 "result": task.result,
             }
             for task in snapshot.tasks
@@ -135,6 +148,49 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
             "checkpoint_id"
         ),
     }
+
+
+STATE_FIELDS = frozenset(
+    {
+        "values",
+        "next",
+        "tasks",
+        "checkpoint",
+        "metadata",
+        "created_at",
+        "parent_checkpoint",
+        "interrupts",
+        "checkpoint_id",
+        "parent_checkpoint_id",
+    }
+)
+"""What a ``select`` of a thread's state may name (besides ``values.<key>``)."""
+
+
+def check_state_select(select: Sequence[str] | None) -> list[str] | None:
+    """The SDK's ``select`` of a state or history: ``ValueError`` naming an unknown field."""
+    if not select:
+        return None
+    unknown = [f for f in select if f not in STATE_FIELDS and not f.startswith("values.")]
+    if unknown:
+        raise ValueError(
+            f"select names unknown state fields {unknown}: use {sorted(STATE_FIELDS)} or "
+            "values.<key> for one key of the state"
+        )
+    return list(select)
+
+
+def select_state(state: dict[str, Any], select: Sequence[str] | None) -> dict[str, Any]:
+    """Only the ``select`` fields of a ``ThreadState`` (all without it); ``values.<key>``
+    keeps that key of the values (``values`` itself: all of them)."""
+    if not select:
+        return state
+    out = {k: state[k] for k in select if k in state}
+    keys = {f.split(".", 1)[1] for f in select if f.startswith("values.")}
+    values = state.get("values")
+    if keys and "values" not in out and isinstance(values, Mapping):
+        out["values"] = {k: v for k, v in values.items() if k in keys}
+    return out
 
 
 def graph_json(graph: Any) -> dict[str, Any]:
@@ -214,15 +270,27 @@ def schemas_json(graph_id: str, graph: Any) -> dict[str, Any]:
             "config_schema": None,
             "context_schema": None,
         }
+    state = graph.state_schema
     return {
         "graph_id": graph_id,
-        "input_schema": graph.get_input_jsonschema(),
-        "output_schema": graph.get_output_jsonschema(),
+        "input_schema": _or_none(graph_id, "input", graph.get_input_jsonschema),
+        "output_schema": _or_none(graph_id, "output", graph.get_output_jsonschema),
         # private: LangGraph has no public JSON schema of the whole state
-        "state_schema": _json_schema(graph.state_schema.cls, graph.state_schema.name),
+        "state_schema": _or_none(graph_id, "state", lambda: _json_schema(state.cls, state.name)),
         "config_schema": None,
-        "context_schema": graph.get_context_jsonschema(),
+        "context_schema": _or_none(graph_id, "context", graph.get_context_jsonschema),
     }
+
+
+def _or_none(graph_id: str, what: str, make: Callable[[], Any]) -> Any:
+    """A schema, or None (logged) when it cannot be made (pydantic refuses
+    ``typing.TypedDict`` before Python 3.12, for one): as LangGraph's server, the other
+    schemas are still answered."""
+    try:
+        return make()
+    except Exception as exc:
+        log.warning("the %s schema of graph %r cannot be made: %s", what, graph_id, exc)
+        return None
 
 
 def check_input(graph: Any, value: Any) -> str | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
+from .._errors import InvalidRequestError
 from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
@@ -141,11 +142,34 @@ async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
 
 
 @router.get("/{assistant_id}/graph")
-async def get_graph(
-    assistant_id: str, request: Request, xray: bool | int = False
-) -> dict[str, Any]:
+async def get_graph(assistant_id: str, request: Request, xray: str | None = None) -> dict[str, Any]:
+    depth = _xray(xray)
     _, graph = await _graph_of(request, assistant_id)
-    return graph_json(graph)
+    if not depth:
+        return graph_json(graph)
+    # subgraphs drawn inline, as LangGraph's server draws them (its drawing's JSON)
+    drawn: dict[str, Any] = graph.get_graph(xray=depth).to_json()
+    for node in drawn.get("nodes", []):
+        if isinstance(node.get("data"), dict):
+            node["data"].pop("id", None)
+    return drawn
+
+
+def _xray(value: str | None) -> bool | int:
+    """LangGraph's ``xray``: true (every level), false, or a number of levels (>= 1)."""
+    if not value or value in ("false", "False"):
+        return False
+    if value in ("true", "True"):
+        return True
+    try:
+        depth = int(value)
+    except ValueError:
+        depth = 0
+    if depth <= 0:
+        raise InvalidRequestError(
+            f"Invalid xray value {value[:20]!r}: use true, false or a number of levels >= 1"
+        )
+    return depth
 
 
 @router.get("/{assistant_id}/schemas")

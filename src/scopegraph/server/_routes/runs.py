@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from .._domain import Backend, run_location
 from .._http import JSONResponse, event_stream_response
-from .._models import RunCreate, RunsCancel, RunStatus, refuse_unsupported, stream_filter
+from .._models import RunCreate, RunField, RunsCancel, RunStatus, stream_filter
 from ._deps import access_of, authorize_run, backend_of, settings_of
 
 __all__ = ("router",)
@@ -120,17 +120,19 @@ async def list_runs(
     offset: Annotated[int, Query(ge=0)] = 0,
     status: RunStatus | None = None,
     select: Annotated[
-        list[str] | None,
-        Query(description="Not supported by this server: only the default is accepted."),
+        list[RunField] | None,
+        Query(description="The fields to return (all without it)."),
     ] = None,
 ) -> list[dict[str, Any]]:
-    refuse_unsupported("select", select)
     backend = backend_of(request)
     access = access_of(request)
     if access is not None:  # LangGraph's: the thread (read), then its runs (search)
         await access.thread(backend, thread_id, "read")
         await access.thread(backend, thread_id, "search", {"thread_id": thread_id, "metadata": {}})
-    return await backend.list_runs(thread_id, limit, offset, status)
+    runs = await backend.list_runs(thread_id, limit, offset, status)
+    if select:
+        return [{k: v for k, v in run.items() if k in select} for run in runs]
+    return runs
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")

@@ -3,14 +3,17 @@ history."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import Response
 
 from .._auth import NOTHING
+from .._domain import EventStream
+from .._errors import BadRequestError, InvalidRequestError
 from .._graphs import check_id
-from .._http import JSONResponse
+from .._http import JSONResponse, event_stream_response, page_response
 from .._models import (
     HistoryQuery,
     StateCheckpoint,
@@ -20,9 +23,11 @@ from .._models import (
     ThreadPatch,
     ThreadPrune,
     ThreadSearch,
-    refuse_unsupported,
 )
-from ._deps import access_of, authorize, backend_of, searched
+from .._thread_search import ThreadQuery, shape_threads
+from .._thread_stream import thread_frames, thread_stream_modes
+from .._wire import check_state_select, is_uuid, select_state
+from ._deps import access_of, authorize, backend_of, searched, settings_of
 
 __all__ = ("router",)
 
@@ -53,10 +58,33 @@ async def count_threads(
     request: Request, body: Annotated[ThreadCount | None, Body()] = None
 ) -> int:
     body = body or ThreadCount()
-    metadata = await searched(request, "threads", body.metadata, values={}, status=body.status)
+    metadata = await searched(
+        request, "threads", body.metadata, values=body.values or {}, status=body.status
+    )
     if metadata is NOTHING:
         return 0
-    return await backend_of(request).count_threads(metadata, body.status)
+    return await backend_of(request).count_threads(_query(body, metadata))
+
+
+def _thread_id(value: str) -> str:
+    if not is_uuid(value):  # 400, as LangGraph's server
+        raise BadRequestError(f"Invalid thread ID {value}: ids takes thread ids (UUIDs)")
+    return str(uuid.UUID(value))
+
+
+def _query(body: ThreadCount, metadata: dict[str, Any] | None) -> ThreadQuery:
+    """The search or count asked for (``metadata``: the filter after custom auth's)."""
+    if isinstance(body, ThreadSearch):
+        ids = None if body.ids is None else tuple(_thread_id(t) for t in body.ids)
+        return ThreadQuery(
+            metadata=metadata,
+            status=body.status,
+            ids=ids,
+            values=body.values,
+            sort_by=body.sort_by or "created_at",
+            descending=body.sort_order != "asc",
+        )
+    return ThreadQuery(metadata=metadata, status=body.status, values=body.values)
 
 
 @router.post("/prune")
@@ -73,32 +101,46 @@ async def prune_threads(body: ThreadPrune, request: Request) -> dict[str, Any]:
 @router.post("/search")
 async def search_threads(
     request: Request, body: Annotated[ThreadSearch | None, Body()] = None
-) -> list[dict[str, Any]]:
+) -> Response:
     body = body or ThreadSearch()
     backend = backend_of(request)
     metadata = await searched(
         request,
         "threads",
         body.metadata,
-        values={},
+        values=body.values or {},
         status=body.status,
         limit=body.limit,
         offset=body.offset,
     )
     if metadata is NOTHING:
-        return []
-    return await backend.search_threads(metadata, body.status, body.limit, body.offset)
+        return page_response([], None, body.offset)
+    found, following = await backend.search_threads(_query(body, metadata), body.limit, body.offset)
+    shaped = shape_threads(found, list(body.select or ()), body.extract)
+    return page_response(shaped, following, body.offset)
 
 
 @router.get("/{thread_id}")
-async def get_thread(thread_id: str, request: Request) -> dict[str, Any]:
+async def get_thread(thread_id: str, request: Request, include: str | None = None) -> Any:
+    """``include=ttl`` (the SDK's ``include=["ttl"]``, comma-separated): with the thread's
+    TTL, as LangGraph's server (other names are ignored, as there)."""
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
-    return await backend.get_thread(thread_id)
+    thread = await backend.get_thread(thread_id)
+    if "ttl" in {name.strip() for name in (include or "").split(",")}:
+        ttl = await backend.ttls.get(thread["thread_id"])
+        if ttl is not None:
+            thread = {**thread, "ttl": ttl}
+    return thread
 
 
 @router.patch("/{thread_id}")
-async def patch_thread(thread_id: str, body: ThreadPatch, request: Request) -> dict[str, Any]:
+async def patch_thread(
+    thread_id: str,
+    body: ThreadPatch,
+    request: Request,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Response:
     backend = backend_of(request)
     metadata = body.metadata or {}
     access = access_of(request)
@@ -106,7 +148,10 @@ async def patch_thread(thread_id: str, body: ThreadPatch, request: Request) -> d
         value: dict[str, Any] = {"thread_id": thread_id, "metadata": dict(metadata)}
         await access.thread(backend, thread_id, "update", value)
         metadata = value.get("metadata") or {}
-    return await backend.patch_thread(thread_id, metadata, ttl=body.ttl_spec())
+    thread = await backend.patch_thread(thread_id, metadata, ttl=body.ttl_spec())
+    if prefer == "return=minimal":  # the SDK's return_minimal: no body, as LangGraph's
+        return Response(status_code=204)
+    return JSONResponse(thread)
 
 
 @router.post("/{thread_id}/copy")
@@ -127,20 +172,29 @@ async def delete_thread(thread_id: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
-_NOT_SUPPORTED = "Not supported by this server: only the default is accepted (else 422)."
-Subgraphs = Annotated[bool, Query(description=_NOT_SUPPORTED)]
-Select = Annotated[list[str] | None, Query(description=_NOT_SUPPORTED)]
+Subgraphs = Annotated[bool, Query(description="With each subgraph task's state.")]
+Select = Annotated[
+    list[str] | None,
+    Query(description="The fields to return (``values.<key>``: one key of the values)."),
+]
+
+
+def _select(select: list[str] | None) -> list[str] | None:
+    try:
+        return check_state_select(select)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
 
 
 @router.get("/{thread_id}/state")
 async def get_state(
     thread_id: str, request: Request, subgraphs: Subgraphs = False, select: Select = None
 ) -> dict[str, Any]:
-    refuse_unsupported("subgraphs", subgraphs, False)
-    refuse_unsupported("select", select)
+    fields = _select(select)
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
-    return await backend.graphs.state(await backend.thread(thread_id), None)
+    thread = await backend.thread(thread_id)
+    return select_state(await backend.graphs.state(thread, None, subgraphs=subgraphs), fields)
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}")
@@ -151,11 +205,12 @@ async def get_state_at(
     subgraphs: Subgraphs = False,
     select: Select = None,
 ) -> dict[str, Any]:
-    refuse_unsupported("subgraphs", subgraphs, False)
-    refuse_unsupported("select", select)
+    fields = _select(select)
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
-    return await backend.graphs.state(await backend.thread(thread_id), checkpoint_id)
+    thread = await backend.thread(thread_id)
+    state = await backend.graphs.state(thread, checkpoint_id, subgraphs=subgraphs)
+    return select_state(state, fields)
 
 
 @router.post("/{thread_id}/state/checkpoint")
@@ -165,7 +220,9 @@ async def get_state_checkpoint(
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
-    return await backend.graphs.state(thread, body.checkpoint.get("checkpoint_id"))
+    checkpoint_id = body.checkpoint.get("checkpoint_id")
+    state = await backend.graphs.state(thread, checkpoint_id, subgraphs=body.subgraphs)
+    return select_state(state, body.select)
 
 
 @router.post("/{thread_id}/state")
@@ -186,7 +243,8 @@ async def post_history(
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
-    return await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+    found = await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+    return [select_state(state, body.select) for state in found]
 
 
 @router.get("/{thread_id}/history")
@@ -200,3 +258,35 @@ async def get_history(
     await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
     return await backend.graphs.history(thread, limit, before, None)
+
+
+# -- a thread's stream, and what the SDK has and this server does not -------------------
+
+_PROTOCOL_V3 = (
+    "the thread-centric streaming protocol (POST /threads/{thread_id}/commands and "
+    "/stream/events: the SDK's threads.stream) is not supported by this server; use "
+    "runs.stream (POST /threads/{thread_id}/runs/stream)"
+)
+
+
+@router.get("/{thread_id}/stream")
+async def join_thread_stream(
+    thread_id: str,
+    request: Request,
+    stream_modes: str | None = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The thread's runs' events (:mod:`scopegraph.server._thread_stream`)."""
+    lifecycle = thread_stream_modes(stream_modes, last_event_id)
+    backend = backend_of(request)
+    await authorize(request, "threads", thread_id, "read")
+    thread = await backend.thread(thread_id)  # 404 unless it exists
+    tid = thread["thread_id"]
+    frames = thread_frames(backend, tid, lifecycle=lifecycle)
+    return event_stream_response(EventStream(frames, f"/threads/{tid}"), settings_of(request))
+
+
+@router.post("/{thread_id}/commands")
+@router.post("/{thread_id}/stream/events")
+async def thread_protocol(thread_id: str) -> Response:
+    raise InvalidRequestError(_PROTOCOL_V3, code="NotSupported")

@@ -34,9 +34,10 @@ from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
 from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
-from .._pg_queue import QueueConnectionError, QueueError, RunQueue
+from .._pg_queue import THREAD_SORTS, QueueConnectionError, QueueError, RunQueue
 from .._settings import ServerSettings
 from .._store import Documents, open_backend
+from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
@@ -46,9 +47,6 @@ from ._runs import Cluster, run_json
 __all__ = ("ClusterBackend", "open_cluster")
 
 log = logging.getLogger("scopegraph.server")
-
-_SCAN_PAGE = 200
-"""Threads read at once when a search filters on a status that the checkpoint tells."""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -128,6 +126,14 @@ class ClusterBackend:
         """Whether this process also runs queued runs."""
         self.metrics: Metrics | None = None
         self.tracing: Tracing | None = None
+        # The queue knows busy and error (the runs); idle or interrupted, the checkpoint.
+        self._pushdown = Pushdown(
+            fetch=self._fetch_threads,
+            show=self._json,
+            count=self._count_threads,
+            sorts=THREAD_SORTS,
+            statuses=frozenset({None, "busy", "error"}),
+        )
 
     # -- life ----------------------------------------------------------------------------
 
@@ -275,19 +281,24 @@ class ClusterBackend:
         return await self._json(row)
 
     @_translated
-    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
-        if status not in ("idle", "interrupted"):  # the runs tell: counted in SQL
-            return await self.queue.count_threads(metadata, status=status)
-        count, start = 0, 0
-        while True:  # the checkpoint tells: read the candidates page by page
-            rows = await self.queue.search_threads(
-                metadata, status=status, limit=_SCAN_PAGE, offset=start
-            )
-            for row in rows:
-                count += (await self._json(row))["status"] == status
-            if len(rows) < _SCAN_PAGE:
-                return count
-            start += _SCAN_PAGE
+    async def count_threads(self, query: ThreadQuery) -> int:
+        return await count_threads(query, self._pushdown)
+
+    async def _fetch_threads(
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        return await self.queue.search_threads(
+            query.metadata,
+            status=query.status,
+            ids=query.ids,
+            sort_by=query.sort_by,
+            descending=query.descending,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def _count_threads(self, query: ThreadQuery) -> int:
+        return await self.queue.count_threads(query.metadata, status=query.status, ids=query.ids)
 
     @_translated
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
@@ -303,32 +314,9 @@ class ClusterBackend:
 
     @_translated
     async def search_threads(
-        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
-    ) -> list[ThreadRecord]:
-        queue = self.queue
-        if status not in ("idle", "interrupted"):  # the runs tell: filtered in SQL
-            rows = await queue.search_threads(metadata, status=status, limit=limit, offset=offset)
-            return [await self._json(r) for r in rows]
-        # Idle or interrupted: the checkpoint tells. Read the candidates page by page
-        # (neither busy nor in error, filtered in SQL) until the page asked for is full.
-        found: list[ThreadRecord] = []
-        skip, start = offset, 0
-        while len(found) < limit:
-            rows = await queue.search_threads(
-                metadata, status=status, limit=_SCAN_PAGE, offset=start
-            )
-            for row in rows:
-                shown = await self._json(row)
-                if shown["status"] != status:
-                    continue
-                if skip:
-                    skip -= 1
-                elif len(found) < limit:
-                    found.append(shown)
-            if len(rows) < _SCAN_PAGE:
-                break
-            start += _SCAN_PAGE
-        return found
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> tuple[list[ThreadRecord], int | None]:
+        return await search_threads(query, limit, offset, self._pushdown)
 
     @_translated
     async def get_thread(self, thread_id: str) -> ThreadRecord:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,14 +30,18 @@ from .._graphs import Graphs, check_id
 from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
 from .._settings import ServerSettings
-from .._store import Documents
+from .._store import PAGE_ORDERS, Documents
+from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
 from .._ttl import ThreadTTLs, sweep_forever
 from .._webhook import check_url
 from .._wire import now_iso
+from ._delayed import Delayed
 from ._manager import Live, RunManager
 
 __all__ = ("LocalBackend",)
+
+log = logging.getLogger("scopegraph.server")
 
 
 def _new_thread(thread_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -71,15 +76,27 @@ class LocalBackend:
             resumable_ttl=settings.resumable_ttl_seconds,
             run_timeout=settings.run_timeout_seconds,
         )
+        # The documents keep every thread's status (the run manager stores it): only
+        # values and state_updated_at are the checkpoint's.
+        self._pushdown = Pushdown(
+            fetch=self._fetch_threads,
+            show=graphs.thread_values,
+            count=self._count_threads,
+            sorts=PAGE_ORDERS,
+            statuses=frozenset({None, "idle", "busy", "interrupted", "error"}),
+        )
 
     # -- life ----------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(self.docs.load)
+        waiting = await self.manager.delayed.all()
+        await anyio.to_thread.run_sync(self.docs.load, {run.run_id for run in waiting})
         await self.assistants.setup()
         async with anyio.create_task_group() as tg:
             await tg.start(self.manager.serve)
+            for run in waiting:
+                await self._restore(run)
             expire = functools.partial(expire_thread, self)
             tg.start_soon(
                 functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
@@ -97,6 +114,35 @@ class LocalBackend:
                     await self.manager.shutdown(self.settings.shutdown_grace_seconds)
                 tg.cancel_scope.cancel()
         await anyio.to_thread.run_sync(self.docs.close)
+
+    async def _restore(self, run: Delayed) -> None:
+        """Make a delayed run stored before the restart again (it starts at its time);
+        one that cannot be (its record, thread or graph is gone, or it had started when
+        the process died) ends ``error``, as any run a crashed process left."""
+        manager = self.manager
+        try:
+            record = await self.docs.get("run", run.run_id)
+            thread = await self.docs.get("thread", run.thread_id)
+            if (
+                record is not None
+                and record.get("status") == "pending"
+                and thread is not None
+                and run.graph_id in self.graphs.graphs
+            ):
+                await manager.create(
+                    graph_id=run.graph_id,
+                    assistant_id=run.assistant_id,
+                    thread_id=run.thread_id,
+                    payload=run.payload,
+                    temporary=False,
+                    restored=run,
+                )
+                return
+            if record is not None and record.get("status") in ("pending", "running"):
+                await self.docs.save("run", {**record, "status": "error"})
+            await manager.delayed.remove(run.run_id)
+        except Exception:
+            log.exception("the delayed run %s could not be made again", run.run_id)
 
     async def drain(self, grace: float) -> None:
         await self.manager.shutdown(grace)
@@ -180,10 +226,9 @@ class LocalBackend:
         return await self.graphs.thread_values(thread)
 
     async def search_threads(
-        self, metadata: dict[str, Any] | None, status: str | None, limit: int, offset: int
-    ) -> list[ThreadRecord]:
-        found = await self.docs.threads(metadata, status, limit, offset)
-        return [await self.graphs.thread_values(t) for t in found]
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> tuple[list[ThreadRecord], int | None]:
+        return await search_threads(query, limit, offset, self._pushdown)
 
     async def get_thread(self, thread_id: str) -> ThreadRecord:
         return await self.graphs.thread_values(await self.thread(thread_id))
@@ -203,8 +248,24 @@ class LocalBackend:
         await self.ttls.apply(tid, ttl, created=False)
         return await self.graphs.thread_values(thread)
 
-    async def count_threads(self, metadata: dict[str, Any] | None, status: str | None) -> int:
-        return await self.docs.count_threads(metadata, status)
+    async def count_threads(self, query: ThreadQuery) -> int:
+        return await count_threads(query, self._pushdown)
+
+    async def _fetch_threads(
+        self, query: ThreadQuery, limit: int, offset: int
+    ) -> list[ThreadRecord]:
+        return await self.docs.threads(
+            query.metadata,
+            query.status,
+            limit,
+            offset,
+            ids=query.ids,
+            sort_by=query.sort_by,
+            descending=query.descending,
+        )
+
+    async def _count_threads(self, query: ThreadQuery) -> int:
+        return await self.docs.count_threads(query.metadata, query.status, query.ids)
 
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
         source = await self.thread(thread_id)

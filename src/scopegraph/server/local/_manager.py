@@ -47,6 +47,7 @@ from .._metrics import Metrics, RunStats
 from .._store import Documents
 from .._tracing import Tracing
 from .._wire import dumps, frame_event, now_iso, sse_frame
+from ._delayed import Delayed, DelayedRuns, seconds_until, starts_at
 
 __all__ = ("EventLog", "Live", "RunManager")
 
@@ -173,6 +174,12 @@ class Live:
         """When its cancellation was first requested (the cleanup duration's start)."""
         self.trace_parent: Any = None
         """The trace context of the request that created it (with tracing on)."""
+        self.starts_at: str | None = None
+        """A stored run created with ``after_seconds``: when it starts (its row in the
+        delayed-runs table goes when it starts or ends)."""
+        self.started = False
+        self.released = False
+        """Left stored at shutdown before it started: made again after the restart."""
 
     @property
     def run_id(self) -> str:
@@ -214,6 +221,7 @@ class RunManager:
     ) -> None:
         self.graphs = graphs
         self.docs = docs
+        self.delayed = DelayedRuns(docs)
         self.resumable_ttl = resumable_ttl
         self.run_timeout = run_timeout
         self.live: dict[str, Live] = {}
@@ -261,9 +269,12 @@ class RunManager:
         payload: dict[str, Any],
         temporary: bool,
         follow: bool = False,
+        restored: Delayed | None = None,
     ) -> tuple[Live, int | None]:
         """A new run, started (or queued) in the manager's task group; with ``follow``, a
-        cursor at its first event (the ``metadata`` event) for the creating request."""
+        cursor at its first event (the ``metadata`` event) for the creating request.
+        ``restored``: a delayed run stored before a restart, made again (its record is
+        the stored one)."""
         if not self.accepting or self._tg is None:
             raise UnavailableError("the server is shutting down and takes no new runs")
         if thread_id is not None and thread_id in self.deleting:
@@ -274,8 +285,16 @@ class RunManager:
         strategy = payload.get("multitask_strategy") or "enqueue"
         thread = thread_id or str(uuid.uuid4())
         previous = self._make_room(thread, graph, strategy)
-        record = _new_record(thread, assistant_id, payload, strategy)
+        if restored is not None:
+            stored = await self.docs.get("run", restored.run_id)
+            record = stored or _new_record(thread, assistant_id, payload, strategy)
+        else:
+            record = _new_record(thread, assistant_id, payload, strategy)
         live = Live(record, graph, resumable=bool(payload.get("stream_resumable")))
+        if restored is not None:
+            live.starts_at = restored.starts_at
+        elif payload.get("after_seconds") and not temporary:
+            live.starts_at = starts_at(float(payload["after_seconds"]))
         token = live.log.subscribe(None) if follow else None
         live.log.emit("metadata", {"run_id": live.run_id, "attempt": 1})
         live.temporary = temporary
@@ -290,6 +309,12 @@ class RunManager:
                 await self.docs.save("run", record)
                 try:
                     await self._thread_status(thread, "busy", graph_id, assistant_id=assistant_id)
+                    if live.starts_at is not None and restored is None:
+                        await self.delayed.add(
+                            Delayed(
+                                live.run_id, live.starts_at, graph_id, assistant_id, thread, payload
+                            )
+                        )
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._forget_record(live.run_id)
@@ -413,11 +438,13 @@ class RunManager:
         trace = None
         bind_run(live.run_id, None if live.temporary else spec.thread_id)
         with live.scope:
-            if spec.payload.get("after_seconds"):
+            if live.starts_at is not None:
+                await anyio.sleep(seconds_until(live.starts_at))
+            elif spec.payload.get("after_seconds"):  # a stateless run: in memory only
                 await anyio.sleep(float(spec.payload["after_seconds"]))
             for earlier in previous:
                 await earlier.done.wait()
-            started = True
+            started = live.started = True
             record["status"] = "running"
             record["updated_at"] = live.started_at = now_iso()
             live.lifecycle("run started")
@@ -438,9 +465,14 @@ class RunManager:
             try:
                 if not live.temporary:
                     await self.docs.save("run", record)
+                if live.starts_at is not None:  # started: not made again after a restart
+                    await self.delayed.remove(live.run_id)
                 values = await executor.stream(spec, emit, None if trace is None else trace.task)
             except Exception as exc:
                 failure = exc
+        if live.released and not started:
+            self._release(live, spec.thread_id)
+            return
         cleanup = executor.cleanup_seconds(live.scope, live.cancelled_at)
         if cleanup is not None and started and self.metrics is not None:
             self.metrics.cleanup_took(cleanup)
@@ -479,6 +511,8 @@ class RunManager:
             record["cancel_reason"] = live.cancel_reason
         live.final = outcome.final
         try:
+            if live.starts_at is not None and not live.started:  # cancelled while waiting
+                await self.delayed.remove(live.run_id)
             if outcome.rolled_back:
                 await self.docs.delete("run", live.run_id)
             elif not spec.temporary:  # a stateless run is not stored
@@ -608,10 +642,34 @@ class RunManager:
         if self._grace is not None:
             self._grace.cancel()
 
+    def _release(self, live: Live, thread: str) -> None:
+        """Forget a stored delayed run that has not started, at shutdown: its record
+        stays ``pending`` and its row stays, so that it is made again after the restart."""
+        self.live.pop(live.run_id, None)
+        active = self._active.get(thread, [])
+        if live in active:
+            active.remove(live)
+        if not active:
+            self._active.pop(thread, None)
+        live.log.end(
+            "error",
+            {
+                "error": "ServerShutdown",
+                "message": "the server shut down before the run's start; it starts after "
+                "the restart",
+            },
+        )
+        live.done.set()
+
     async def shutdown(self, grace: float) -> None:
         """Stop taking runs; give running ones ``grace`` seconds, then cancel them; return
-        when every run has ended, its cleanup finished and its checkpoint is stored."""
+        when every run has ended, its cleanup finished and its checkpoint is stored. A
+        delayed run that has not started is kept for the restart (:meth:`_release`)."""
         self.accepting = False
+        for live in list(self.live.values()):
+            if live.starts_at is not None and not live.started and not live.done.is_set():
+                live.released = True  # unless it starts meanwhile: then cancelled
+                self.cancel(live, "interrupt", "shutdown")
         running = [live for live in self.live.values() if not live.done.is_set()]
         with anyio.move_on_after(grace) as self._grace:
             for live in running:
