@@ -28,7 +28,8 @@ MODULE_MAP: dict[str, str] = {
     "langgraph.store.base.batch": "scopegraph.store.base.batch",
     "langgraph.store.memory": "scopegraph.store.memory",
     "langgraph.store.sqlite": "scopegraph.store.sqlite",
-    "langgraph.store.sqlite.aio": "scopegraph.store.sqlite",
+    "langgraph.store.sqlite.aio": "scopegraph.store.sqlite.aio",
+    "langgraph.store.sqlite.base": "scopegraph.store.sqlite.base",
 }
 """LangGraph module -> the scopegraph module whose ``__all__`` names replace its own."""
 
