@@ -12,9 +12,10 @@ the batch's *leader*; it yields once (one checkpoint) so that the calls started 
 same tick join its batch, then runs ``abatch`` in its own task and hands every joined
 caller its result. So nothing runs once the callers have returned (a run that used the
 store leaves nothing behind), the store needs no event loop to be created, and it works
-the same on asyncio and trio. Cancelling a joined caller removes its operation if the
-batch has not started yet (as LangGraph skips a cancelled future); cancelling the leader
-while ``abatch`` runs cancels that ``abatch``, and the callers that joined it send their
+the same on asyncio and trio. A caller already cancelled does not join; one cancelled
+while it waits is taken out if it runs before the leader takes the batch (as LangGraph
+skips a cancelled future), else only stops waiting. Cancelling the leader while
+``abatch`` runs cancels that ``abatch``, and the callers that joined it send their
 operations again, in a batch of their own (a read repeated; a put written again, with
 the same value).
 """
