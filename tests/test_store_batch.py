@@ -6,13 +6,16 @@ not break the others, and no task is left running; on asyncio and trio."""
 from __future__ import annotations
 
 import asyncio
+import operator
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import anyio
 import pytest
 
+from scopegraph import END, START, StateGraph
+from scopegraph.runtime import Runtime
 from scopegraph.store import (
     BaseStore,
     GetOp,
@@ -28,6 +31,10 @@ from scopegraph.store.base.batch import AsyncBatchedBaseStore
 from scopegraph.store.memory import InMemoryStore
 
 pytestmark = pytest.mark.anyio
+
+
+class Found(TypedDict):
+    found: Annotated[list[str], operator.add]
 
 
 class RecordingStore(AsyncBatchedBaseStore):
@@ -281,3 +288,35 @@ def test_langgraph_module_path() -> None:
 
     assert batch.__all__ == ("AsyncBatchedBaseStore",)
     assert issubclass(batch.AsyncBatchedBaseStore, BaseStore)
+
+
+@pytest.mark.parametrize("width", [2, 5])
+async def test_a_graphs_parallel_nodes_share_one_batch_and_leave_nothing_running(
+    width: int,
+) -> None:
+    def reader(key: str) -> Any:
+        async def node(state: Found, runtime: Runtime) -> dict[str, Any]:
+            assert runtime.store is not None
+            item = await runtime.store.aget(("docs",), key)
+            return {"found": [item.value["text"]]}
+
+        return node
+
+    keys = [f"k{i}" for i in range(width)]
+    store = RecordingStore()
+    for key in keys:
+        await store.inner.aput(("docs",), key, {"text": key.upper()})
+    builder = StateGraph(Found)
+    for key in keys:
+        builder.add_node(key, reader(key))
+        builder.add_edge(START, key)
+        builder.add_edge(key, END)
+    graph = builder.compile(store=store)
+
+    before = {task.id for task in anyio.get_running_tasks()}
+    result = await graph.ainvoke({"found": []})
+    assert sorted(result["found"]) == [key.upper() for key in keys]
+    assert {task.id for task in anyio.get_running_tasks()} == before
+    # the step's nodes start within three turns (scopegraph._run.run_step): one abatch
+    assert len(store.batches) == 1
+    assert sorted(op.key for op in store.batches[0] if isinstance(op, GetOp)) == keys

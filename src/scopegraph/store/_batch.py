@@ -54,6 +54,16 @@ __all__ = ("AsyncBatchedBaseStore", "_dedupe_ops")
 
 _T = TypeVar("_T")
 
+_GATHER_TURNS = 3
+"""Event-loop turns a batch's leader lets pass before sending it (the calls started in
+them join), and more while callers keep joining: it sends the batch after at least
+three turns, once two turns in a row brought no caller. Because scopegraph starts the
+waiting nodes of a superstep over a few turns (``_run.run_step``), the parallel nodes of
+a graph step then share one batch, as their tasks do in LangGraph, where they all start
+in one turn."""
+_GATHER_TURNS_MAX = 12
+"""The most turns a leader waits, however many callers keep joining."""
+
 
 def _dedupe_ops(values: list[Op]) -> tuple[list[int] | None, list[Op]]:
     """The operations of a gathered batch without repeats, and where each original
@@ -244,7 +254,13 @@ class AsyncBatchedBaseStore(BaseStore):
         gathering = _Gathering(leader)
         self._gathering[loop] = gathering
         try:
-            await anyio.lowlevel.checkpoint()  # the calls of this tick join meanwhile
+            # the calls of these turns join meanwhile (see _GATHER_TURNS)
+            turns = quiet = 0
+            while turns < _GATHER_TURNS_MAX and (turns < _GATHER_TURNS or quiet < 2):
+                joined = len(gathering.calls)
+                await anyio.lowlevel.checkpoint()
+                turns += 1
+                quiet = 0 if len(gathering.calls) > joined else quiet + 1
         finally:
             gathering.closed = True
             del self._gathering[loop]
