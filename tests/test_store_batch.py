@@ -1,5 +1,5 @@
 """``AsyncBatchedBaseStore`` (``scopegraph.store.base.batch``, LangGraph's class): the
-async calls of one event-loop tick reach the subclass's ``abatch`` as one deduplicated
+async calls started together reach the subclass's ``abatch`` as one deduplicated
 batch, each caller gets its own result or the batch's error, a cancelled caller does
 not break the others, and no task is left running; on asyncio and trio."""
 
@@ -64,7 +64,7 @@ class RecordingStore(AsyncBatchedBaseStore):
 
 
 async def _gather(*calls: Any) -> list[Any]:
-    """Run the calls as concurrent tasks started in one tick; their results, in order."""
+    """Run the calls as concurrent tasks started in one turn; their results, in order."""
     results: list[Any] = [None] * len(calls)
 
     async def run(ix: int) -> None:

@@ -2,14 +2,16 @@
 calls are sent to its ``abatch`` together (``langgraph.store.base.batch``).
 
 A subclass implements only ``abatch``. The ``aget`` / ``aput`` / ``asearch`` /
-``adelete`` / ``alist_namespaces`` calls made in the same event-loop tick are gathered,
+``adelete`` / ``alist_namespaces`` calls started together (in the same few event-loop
+turns) are gathered,
 deduplicated (:func:`_dedupe_ops`) and sent as one ``abatch``; each caller gets its own
 result, or the batch's error.
 
 **How the gathering is scoped.** LangGraph runs a background asyncio task per store that
-drains a queue. scopegraph runs no task of its own: the first caller of a tick becomes
-the batch's *leader*; it yields once (one checkpoint) so that the calls started in the
-same tick join its batch, then runs ``abatch`` in its own task and hands every joined
+drains a queue. scopegraph runs no task of its own: the first caller becomes the batch's
+*leader*; it lets event-loop turns pass while other calls join its batch (until two
+turns in a row bring none: ``_QUIET_TURNS``), then runs ``abatch`` in its own task and
+hands every joined
 caller its result. So nothing runs once the callers have returned (a run that used the
 store leaves nothing behind), the store needs no event loop to be created, and it works
 the same on asyncio and trio. A caller already cancelled does not join; one cancelled
@@ -23,6 +25,7 @@ the same value).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -54,13 +57,12 @@ __all__ = ("AsyncBatchedBaseStore", "_dedupe_ops")
 
 _T = TypeVar("_T")
 
-_GATHER_TURNS = 3
-"""Event-loop turns a batch's leader lets pass before sending it (the calls started in
-them join), and more while callers keep joining: it sends the batch after at least
-three turns, once two turns in a row brought no caller. Because scopegraph starts the
-waiting nodes of a superstep over a few turns (``_run.run_step``), the parallel nodes of
-a graph step then share one batch, as their tasks do in LangGraph, where they all start
-in one turn."""
+_QUIET_TURNS = 2
+"""A batch's leader lets event-loop turns pass (the calls started in them join) and
+sends the batch once this many turns in a row brought no caller. One would do for the
+calls of an ``asyncio.gather``; scopegraph starts the waiting nodes of a superstep over a
+few turns (``_run.run_step``), and with two the parallel nodes of a graph step share one
+batch, as their tasks do in LangGraph, where they all start in one turn."""
 _GATHER_TURNS_MAX = 12
 """The most turns a leader waits, however many callers keep joining."""
 
@@ -108,15 +110,20 @@ class _Call:
 
     def __init__(self, op: Op) -> None:
         self.op = op
-        self.done = anyio.Event()
+        self.done: anyio.Event | None = None
+        """Set when the call ended (a joined call's; the leader needs none)."""
         self.result: Result = None
         self.error: BaseException | None = None
         self.retry = False
         """The leader was cancelled before the batch ended: send the operation again."""
 
+    def finish(self) -> None:
+        assert self.done is not None  # a joined call
+        self.done.set()
+
 
 class _Gathering:
-    """The calls of one tick, in one event loop, until the leader takes them."""
+    """The calls gathered in one thread's event loop, until the leader takes them."""
 
     __slots__ = ("calls", "closed")
 
@@ -138,7 +145,8 @@ class AsyncBatchedBaseStore(BaseStore):
 
     Subclass it and implement ``abatch`` (``batch`` is provided: it runs ``abatch`` on
     the event loop the store was created in, from another thread). Calls made in the
-    same event-loop tick (``asyncio.gather``, a task group's tasks) are deduplicated
+    same few event-loop turns (``asyncio.gather``, a task group's tasks, the parallel
+    nodes of a graph step) are deduplicated
     and sent together; each caller gets its own result or the batch's error. No
     background task: see the module's docstring.
 
@@ -160,9 +168,9 @@ class AsyncBatchedBaseStore(BaseStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self._gathering: dict[object, _Gathering] = {}
-        """event loop -> the batch being gathered in it (one key per loop in use, each
-        touched only from its own loop's thread)."""
+        self._gathering: dict[int, _Gathering] = {}
+        """thread id -> the batch its event loop is gathering (each key touched only
+        from its own thread)."""
         try:
             token: anyio.lowlevel.EventLoopToken | None = anyio.lowlevel.current_token()
         except RuntimeError:
@@ -229,7 +237,9 @@ class AsyncBatchedBaseStore(BaseStore):
 
     async def _submit(self, op: Op) -> Result:
         """Join the batch this loop is gathering, or lead a new one; the op's result."""
-        loop = anyio.lowlevel.current_token().native_token
+        # One gathering per thread: a thread runs one event loop at a time, and the
+        # thread id costs less than anyio's loop token.
+        loop = threading.get_ident()
         # A caller already cancelled does not join (asyncio delivers the cancellation
         # at its next step, after the leader may have taken the batch).
         await anyio.lowlevel.checkpoint_if_cancelled()
@@ -238,9 +248,10 @@ class AsyncBatchedBaseStore(BaseStore):
             gathering = self._gathering.get(loop)
             if gathering is None:
                 return await self._lead(loop, call)
+            call.done = done = anyio.Event()
             gathering.calls.append(call)
             try:
-                await call.done.wait()
+                await done.wait()
             except BaseException:
                 if not gathering.closed:  # not taken yet: the batch goes without it
                     gathering.calls.remove(call)
@@ -250,17 +261,17 @@ class AsyncBatchedBaseStore(BaseStore):
             if not call.retry:
                 return call.result
 
-    async def _lead(self, loop: object, leader: _Call) -> Result:
+    async def _lead(self, loop: int, leader: _Call) -> Result:
         gathering = _Gathering(leader)
         self._gathering[loop] = gathering
         try:
-            # the calls of these turns join meanwhile (see _GATHER_TURNS)
+            # the calls of these turns join meanwhile (see _QUIET_TURNS)
             turns = quiet = 0
-            while turns < _GATHER_TURNS_MAX and (turns < _GATHER_TURNS or quiet < 2):
-                joined = len(gathering.calls)
+            while quiet < _QUIET_TURNS and turns < _GATHER_TURNS_MAX:
+                size = len(gathering.calls)
                 await anyio.lowlevel.checkpoint()
                 turns += 1
-                quiet = 0 if len(gathering.calls) > joined else quiet + 1
+                quiet = 0 if len(gathering.calls) > size else quiet + 1
         finally:
             gathering.closed = True
             del self._gathering[loop]
@@ -277,18 +288,18 @@ class AsyncBatchedBaseStore(BaseStore):
         except Exception as exc:
             for call in joined:
                 call.error = exc
-                call.done.set()
+                call.finish()
             raise
         except BaseException:  # cancelled (or the interpreter stopping): the others retry
             for call in joined:
                 call.retry = True
-                call.done.set()
+                call.finish()
             raise
         if listen is not None:
             results = [results[ix] for ix in listen]
         for call, result in zip(joined, results[1:], strict=True):
             call.result = result
-            call.done.set()
+            call.finish()
         return results[0]
 
     # -- the sync operations: from other threads, on the store's loop ----------------------
