@@ -142,28 +142,36 @@ async def test_an_error_in_abatch_reaches_every_caller() -> None:
     assert await store.aget(("a",), "k") is None
 
 
-async def test_a_caller_cancelled_before_the_batch_runs_is_left_out() -> None:
+@pytest.mark.parametrize("when", ["before calling", "after joining"])
+async def test_a_caller_cancelled_before_the_batch_runs_is_left_out(when: str) -> None:
     store = RecordingStore()
     await store.inner.aput(("a",), "1", {"v": 1})
     results: dict[str, Any] = {}
+    scope = anyio.CancelScope()
 
     async def kept() -> None:
         results["kept"] = await store.aget(("a",), "1")
 
     async def cancelled() -> None:
-        with anyio.CancelScope() as scope:
-            scope.cancel()  # cancelled as it joins the batch
+        with scope:
+            if when == "before calling":
+                scope.cancel()
             await store.aget(("gone",), "x")
         results["cancelled"] = scope.cancelled_caught
+
+    async def canceller() -> None:
+        scope.cancel()  # started with the callers: the batch has not been sent yet
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(kept)
         tg.start_soon(cancelled)
+        if when == "after joining":
+            tg.start_soon(canceller)
 
     assert results["cancelled"] is True
     assert results["kept"] is not None
     assert results["kept"].value == {"v": 1}
-    assert store.batches == [[GetOp(("a",), "1")]]
+    assert all(op == GetOp(("a",), "1") for batch in store.batches for op in batch)
 
 
 async def test_cancelling_the_caller_that_runs_the_batch_lets_the_others_finish() -> None:

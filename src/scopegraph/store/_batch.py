@@ -3,23 +3,21 @@ calls are sent to its ``abatch`` together (``langgraph.store.base.batch``).
 
 A subclass implements only ``abatch``. The ``aget`` / ``aput`` / ``asearch`` /
 ``adelete`` / ``alist_namespaces`` calls started together (in the same few event-loop
-turns) are gathered,
-deduplicated (:func:`_dedupe_ops`) and sent as one ``abatch``; each caller gets its own
-result, or the batch's error.
+turns) are gathered, deduplicated (:func:`_dedupe_ops`) and sent as one ``abatch``; each
+caller gets its own result, or the batch's error.
 
 **How the gathering is scoped.** LangGraph runs a background asyncio task per store that
 drains a queue. scopegraph runs no task of its own: the first caller becomes the batch's
 *leader*; it lets event-loop turns pass while other calls join its batch (until two
 turns in a row bring none: ``_QUIET_TURNS``), then runs ``abatch`` in its own task and
-hands every joined
-caller its result. So nothing runs once the callers have returned (a run that used the
-store leaves nothing behind), the store needs no event loop to be created, and it works
-the same on asyncio and trio. A caller already cancelled does not join; one cancelled
-while it waits is taken out if it runs before the leader takes the batch (as LangGraph
-skips a cancelled future), else only stops waiting. Cancelling the leader while
-``abatch`` runs cancels that ``abatch``, and the callers that joined it send their
-operations again, in a batch of their own (a read repeated; a put written again, with
-the same value).
+hands every joined caller its result. So nothing runs once the callers have returned (a
+run that used the store leaves nothing behind), the store needs no event loop to be
+created, and it works the same on asyncio and trio. A caller already cancelled does not
+join; one cancelled while it waits is taken out if it runs before the leader takes the
+batch (as LangGraph skips a cancelled future), else only stops waiting. Cancelling the
+leader while ``abatch`` runs cancels that ``abatch``, and the callers that joined it
+send their operations again, in a batch of their own (a read repeated; a put written
+again, with the same value).
 """
 
 from __future__ import annotations
