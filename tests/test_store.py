@@ -656,14 +656,18 @@ async def test_a_cancelled_nodes_shielded_cleanup_completes_its_store_write(
             await aclose()
 
 
-def test_langgraph_sqlite_module_paths() -> None:
-    """``langgraph.store.sqlite.aio`` / ``.base`` exist here too, so an import that only
-    swaps ``langgraph`` for ``scopegraph`` finds the same names."""
+def test_langgraph_sqlite_and_postgres_module_paths() -> None:
+    """``langgraph.store.sqlite.aio`` / ``.base`` and ``langgraph.store.postgres.aio``
+    exist here too, so an import that only swaps ``langgraph`` for ``scopegraph`` finds
+    the same names."""
+    from scopegraph.store.postgres import AsyncPostgresStore
+    from scopegraph.store.postgres.aio import AsyncPostgresStore as PgFromAio
     from scopegraph.store.sqlite import AsyncSqliteStore
     from scopegraph.store.sqlite.aio import AsyncSqliteStore as FromAio
     from scopegraph.store.sqlite.base import SqliteIndexConfig
 
     assert FromAio is AsyncSqliteStore
+    assert PgFromAio is AsyncPostgresStore
     index: SqliteIndexConfig = {"dims": 2, "embed": lambda texts: [[1.0, 0.0] for _ in texts]}
     with SqliteStore(":memory:", index=index) as store:
         store.put(("a",), "k", {"text": "x"})
