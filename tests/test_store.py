@@ -654,3 +654,21 @@ async def test_a_cancelled_nodes_shielded_cleanup_completes_its_store_write(
         aclose = getattr(store, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def test_langgraph_sqlite_and_postgres_module_paths() -> None:
+    """``langgraph.store.sqlite.aio`` / ``.base`` and ``langgraph.store.postgres.aio``
+    exist here too, so an import that only swaps ``langgraph`` for ``scopegraph`` finds
+    the same names."""
+    from scopegraph.store.postgres import AsyncPostgresStore
+    from scopegraph.store.postgres.aio import AsyncPostgresStore as PgFromAio
+    from scopegraph.store.sqlite import AsyncSqliteStore
+    from scopegraph.store.sqlite.aio import AsyncSqliteStore as FromAio
+    from scopegraph.store.sqlite.base import SqliteIndexConfig
+
+    assert FromAio is AsyncSqliteStore
+    assert PgFromAio is AsyncPostgresStore
+    index: SqliteIndexConfig = {"dims": 2, "embed": lambda texts: [[1.0, 0.0] for _ in texts]}
+    with SqliteStore(":memory:", index=index) as store:
+        store.put(("a",), "k", {"text": "x"})
+        assert [item.key for item in store.search(("a",), query="x")] == ["k"]

@@ -25,15 +25,22 @@ PACKAGES: dict[str, tuple[str, ...]] = {
 
 MODULE_MAP: dict[str, str] = {
     "langgraph.store.base": "scopegraph.store.base",
+    "langgraph.store.base.batch": "scopegraph.store.base.batch",
     "langgraph.store.memory": "scopegraph.store.memory",
     "langgraph.store.sqlite": "scopegraph.store.sqlite",
-    "langgraph.store.sqlite.aio": "scopegraph.store.sqlite",
+    "langgraph.store.sqlite.aio": "scopegraph.store.sqlite.aio",
+    "langgraph.store.sqlite.base": "scopegraph.store.sqlite.base",
 }
 """LangGraph module -> the scopegraph module whose ``__all__`` names replace its own."""
 
 
 def _exported(module: str) -> frozenset[str]:
-    return frozenset(getattr(importlib.import_module(module), "__all__", ()))
+    """The names of ``module`` that replace LangGraph's: its ``__all__``, and the private
+    names it defines as LangGraph's module does (``batch._dedupe_ops``, which the tests
+    import)."""
+    loaded = importlib.import_module(module)
+    private = (name for name in vars(loaded) if name.startswith("_") and name[1:2] != "_")
+    return frozenset((*getattr(loaded, "__all__", ()), *private))
 
 
 def rewrite(source: str) -> str:

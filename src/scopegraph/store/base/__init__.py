@@ -4,33 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import BaseStore as BaseStore
-from ._embed import ensure_embeddings as ensure_embeddings
-from ._embed import get_text_at_path as get_text_at_path
-from ._embed import tokenize_path as tokenize_path
-from ._types import NOT_PROVIDED as NOT_PROVIDED
-from ._types import AEmbeddingsFunc as AEmbeddingsFunc
-from ._types import EmbeddingsFunc as EmbeddingsFunc
-from ._types import GetOp as GetOp
-from ._types import IndexConfig as IndexConfig
-from ._types import InvalidNamespaceError as InvalidNamespaceError
-from ._types import Item as Item
-from ._types import ListNamespacesOp as ListNamespacesOp
-from ._types import MatchCondition as MatchCondition
-from ._types import NamespaceMatchType as NamespaceMatchType
-from ._types import NamespacePath as NamespacePath
-from ._types import NotProvided as NotProvided
-from ._types import Op as Op
-from ._types import PutOp as PutOp
-from ._types import Result as Result
-from ._types import SearchItem as SearchItem
-from ._types import SearchOp as SearchOp
-from ._types import TTLConfig as TTLConfig
-from ._types import validate_op_namespace as validate_op_namespace
+from .._base import BaseStore as BaseStore
+from .._embed import ensure_embeddings as ensure_embeddings
+from .._embed import get_text_at_path as get_text_at_path
+from .._embed import tokenize_path as tokenize_path
+from .._types import NOT_PROVIDED as NOT_PROVIDED
+from .._types import AEmbeddingsFunc as AEmbeddingsFunc
+from .._types import EmbeddingsFunc as EmbeddingsFunc
+from .._types import GetOp as GetOp
+from .._types import IndexConfig as IndexConfig
+from .._types import InvalidNamespaceError as InvalidNamespaceError
+from .._types import Item as Item
+from .._types import ListNamespacesOp as ListNamespacesOp
+from .._types import MatchCondition as MatchCondition
+from .._types import NamespaceMatchType as NamespaceMatchType
+from .._types import NamespacePath as NamespacePath
+from .._types import NotProvided as NotProvided
+from .._types import Op as Op
+from .._types import PutOp as PutOp
+from .._types import Result as Result
+from .._types import SearchItem as SearchItem
+from .._types import SearchOp as SearchOp
+from .._types import TTLConfig as TTLConfig
+from .._types import validate_op_namespace as validate_op_namespace
 
 __all__ = (
     "NOT_PROVIDED",
-    "Embeddings",  # noqa: F822 - resolved by __getattr__ (LangChain's class)
+    "Embeddings",
     "AEmbeddingsFunc",
     "BaseStore",
     "EmbeddingsFunc",

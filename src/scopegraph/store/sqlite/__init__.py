@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._sqlite import AsyncSqliteStore as AsyncSqliteStore
-from ._sqlite import SqliteStore as SqliteStore
+from .._sqlite import AsyncSqliteStore as AsyncSqliteStore
+from .._sqlite import SqliteStore as SqliteStore
 
 __all__ = ("AsyncSqliteStore", "SqliteStore")

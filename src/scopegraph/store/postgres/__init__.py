@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from ._postgres import AsyncPostgresStore as AsyncPostgresStore
-from ._postgres import PostgresStore as PostgresStore
-from ._postgres import StoreConnectionError as StoreConnectionError
+from .._postgres import AsyncPostgresStore as AsyncPostgresStore
+from .._postgres import PostgresStore as PostgresStore
+from .._postgres import StoreConnectionError as StoreConnectionError
 
 __all__ = ("AsyncPostgresStore", "PostgresStore", "StoreConnectionError")
