@@ -41,15 +41,23 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._context import merge_configs
-from ._pregel._emit import NO_STREAM, events_sink, events_v1, printing_sink, stream_sink
+from ._pregel._emit import (
+    NO_STREAM,
+    events_sink,
+    events_v1,
+    printing_sink,
+    stream_sink,
+    typed_sink,
+)
 from ._pregel._persist import ns_path
 from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state, update_step
 from ._run import iterate_detached, open_run, sync_api_run, unwrap_exception_group
 from ._runtime import RunControl
+from ._schema import StateSchema
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
-from ._types import STREAM_MODES, Command, RunnableConfig, StateUpdate
+from ._types import STREAM_MODES, Command, GraphOutput, Interrupt, RunnableConfig, StateUpdate
 from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
@@ -315,6 +323,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         control = options.pop("control", None)
         if control is not None and not isinstance(control, RunControl):
             raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
+        typed = _typed_parts(options.pop("version", "v1"))
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -322,7 +331,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "(resuming from a checkpoint needs a checkpointer)"
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
-        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
+        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg, typed)
         if printed:
             shown, _ = _check_modes(printed)
             sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
@@ -388,12 +397,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         return plain
 
-    @staticmethod
     def _streaming(
-        stream_mode: Any, subgraphs: bool, events: str | None, cfg: ParsedConfig
+        self,
+        stream_mode: Any,
+        subgraphs: bool,
+        events: str | None,
+        cfg: ParsedConfig,
+        typed: bool = False,
     ) -> tuple[StreamOptions, ParsedConfig]:
         """Where a run's chunks go (an ``astream_events`` run needs its id now: its sink
-        puts it on every chunk)."""
+        puts it on every chunk; ``typed``: ``version="v2"``'s typed stream parts)."""
         if stream_mode is None:
             return NO_STREAM, cfg
         modes, multi = _check_modes(stream_mode)
@@ -402,6 +415,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             cfg = cfg.with_run_id()
             sink = events_sink(out, cfg, not isinstance(stream_mode, str))
             return StreamOptions(out, modes, sink, events=True, events_v1=events == "v1"), cfg
+        if typed:
+            spec = self.spec
+            values_as, state_as = _as_class(spec.output_schema), _as_class(spec.state_schema)
+            return StreamOptions(out, modes, typed_sink(out, subgraphs, values_as, state_as)), cfg
         return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
 
     def _coerce_context(self, context: Any) -> Any:
@@ -436,6 +453,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``(namespace, chunk)``.
         """
         if stream_mode == "values":
+            typed = _typed_parts(kwargs.pop("version", "v1"))
             parent = _calling_node(config)
             if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
@@ -444,10 +462,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                     raise ValueError("the input is None: pass the initial state as a dict")
                 run = self._nested_run(input, self._bound(config or parent.config), parent)
                 await run.execute()
-                return _nested_result(run, run.result())
+                result = _nested_result(run, run.result())
+                return self._graph_output(result, ()) if typed else result
             run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
             await run.execute()
             result = run.result()
+            if typed:
+                return self._graph_output(result, tuple(run.interrupts))
             if run.interrupts:
                 result = dict(result) if isinstance(result, dict) else {}
                 result["__interrupt__"] = list(run.interrupts)
@@ -460,6 +481,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             async for chunk in stream:
                 chunks.append(chunk)
         return chunks
+
+    def _graph_output(self, result: Any, interrupts: tuple[Interrupt, ...]) -> GraphOutput[Any]:
+        """``ainvoke(..., version="v2")``'s result: the output as the last ``values`` part
+        has it (the output schema's class, when a pydantic model or a dataclass)."""
+        values_as = _as_class(self.spec.output_schema)
+        if values_as is not None and isinstance(result, dict):
+            result = values_as(**result)
+        return GraphOutput(value=result, interrupts=interrupts)
 
     def astream(
         self,
@@ -1084,6 +1113,23 @@ def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
     if ctx is None or threading.get_ident() != ctx.run.loop_thread:
         return None
     return ctx
+
+
+def _typed_parts(version: Any) -> bool:
+    """``version=``: whether the run streams LangGraph 1.2's typed parts ("v2")."""
+    if version not in ("v1", "v2"):
+        raise ValueError(
+            f"version must be 'v1' (chunks as before) or 'v2' (typed stream parts), not {version!r}"
+        )
+    return bool(version == "v2")
+
+
+def _as_class(schema: StateSchema) -> Callable[..., Any] | None:
+    """The class ``version="v2"`` builds values of this schema as (LangGraph's
+    ``_pick_mapper``): a pydantic model or a dataclass, else None (the dict as is)."""
+    return (
+        cast(Callable[..., Any], schema.cls) if schema.kind in ("pydantic", "dataclass") else None
+    )
 
 
 def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:

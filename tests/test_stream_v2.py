@@ -1,0 +1,215 @@
+"""``astream(..., version="v2")``: LangGraph 1.2's typed stream parts, compared with
+LangGraph's own output for every stream mode, subgraphs, several modes, interrupts,
+pydantic and dataclass states; and ``ainvoke(..., version="v2")``'s ``GraphOutput``."""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import re
+from typing import Annotated, Any, TypedDict
+
+import langgraph.checkpoint.memory
+import langgraph.types
+import pydantic
+import pytest
+
+from _compare import LG, SG, compare
+from scopegraph.checkpoint.memory import InMemorySaver
+from scopegraph.types import GraphOutput, StreamPart
+
+pytestmark = pytest.mark.anyio
+
+_HEX = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _plain(obj: Any) -> Any:
+    """What differs by design between the two libraries, out: interrupt ids (hashes of
+    different checkpoint namespaces) and the classes of ``Interrupt`` / ``GraphOutput``."""
+    kind = type(obj).__name__
+    if kind == "Interrupt":
+        return ("Interrupt", _plain(obj.value))
+    if kind == "GraphOutput":
+        return ("GraphOutput", _plain(obj.value), _plain(obj.interrupts))
+    if isinstance(obj, dict):
+        return {
+            k: "<hex>" if isinstance(v, str) and _HEX.match(v) else _plain(v)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_plain(v) for v in obj)
+    return obj
+
+
+class S(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def _saver(lib: Any) -> Any:
+    return langgraph.checkpoint.memory.InMemorySaver() if lib is LG else InMemorySaver()
+
+
+def _interrupting(lib: Any) -> Any:
+    """start -> sub (a subgraph: a, which writes custom) -> ask (interrupts)."""
+
+    def a(state: S) -> dict[str, Any]:
+        lib.get_stream_writer()({"from": "a"})
+        return {"log": ["a"]}
+
+    def ask(state: S) -> dict[str, Any]:
+        return {"log": [lib.interrupt("why?")]}
+
+    sub = lib.StateGraph(S).add_node("a", a).add_edge(lib.START, "a").compile()
+    builder = lib.StateGraph(S).add_node("sub", sub).add_node("ask", ask)
+    builder.add_edge(lib.START, "sub").add_edge("sub", "ask")
+    return builder.compile(checkpointer=_saver(lib))
+
+
+MODES: list[Any] = ["values", "updates", "custom", "tasks", ["values", "updates", "custom"]]
+CASES = [
+    *((mode, subgraphs) for mode in MODES for subgraphs in (False, True)),
+    # (a subgraph's checkpoints differ from LangGraph's in v1 already: their metadata has
+    # the calling node's langgraph_* keys; not a matter of the parts' shape)
+    ("checkpoints", False),
+    ("debug", False),
+]
+
+
+@pytest.mark.parametrize(("stream_mode", "subgraphs"), CASES, ids=str)
+async def test_parts_are_langgraphs(anyio_backend: str, stream_mode: Any, subgraphs: bool) -> None:
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "t"}}
+        first = [
+            part
+            async for part in graph.astream(
+                {"log": []}, config, stream_mode=stream_mode, subgraphs=subgraphs, version="v2"
+            )
+        ]
+        resume = lib.Command(resume="because")
+        second = [
+            part
+            async for part in graph.astream(
+                resume, config, stream_mode=stream_mode, subgraphs=subgraphs, version="v2"
+            )
+        ]
+        return _plain(first), _plain(second)
+
+    expected, actual = await compare(_interrupting, scenario)
+    assert actual == expected
+    first, _ = actual
+    assert all(set(part) >= {"type", "ns", "data"} for part in first)
+    # (the only custom chunk is the subgraph's)
+    assert bool(first) is (subgraphs or stream_mode != "custom")
+    assert any(part["ns"] for part in first) is subgraphs
+    if "values" in stream_mode:  # the interrupt moved out of the state
+        last = [p for p in first if p["type"] == "values"][-1]
+        assert last["interrupts"] == (("Interrupt", "why?"),)
+        assert "__interrupt__" not in last["data"]
+
+
+class Model(pydantic.BaseModel):
+    count: int = 0
+    note: str = ""
+
+
+@dataclasses.dataclass
+class Data:
+    count: int
+    note: str = ""
+
+
+@pytest.mark.parametrize("schema", [Model, Data], ids=["pydantic", "dataclass"])
+async def test_values_and_checkpoints_are_the_schema_class(anyio_backend: str, schema: Any) -> None:
+    """As LangGraph: values parts are the output schema's class, checkpoint values (but
+    the input checkpoint's) the state schema's; invoke's GraphOutput.value too."""
+
+    def build(lib: Any) -> Any:
+        def inc(state: Any) -> dict[str, Any]:
+            return {"count": state.count + 1}
+
+        def note(state: Any) -> dict[str, Any]:
+            return {"note": "done"}
+
+        builder = lib.StateGraph(schema).add_node("inc", inc).add_node("note", note)
+        builder.add_edge(lib.START, "inc").add_edge("inc", "note")
+        return builder.compile(checkpointer=_saver(lib))
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "p"}}
+        modes = ["values", "checkpoints", "debug"]
+        stream = graph.astream({"count": 1}, config, stream_mode=modes, version="v2")
+        parts = [p async for p in stream]
+        config = {"configurable": {"thread_id": "q"}}
+        return parts, await graph.ainvoke({"count": 5}, config, version="v2")
+
+    expected, actual = await compare(build, scenario)
+    assert _plain(actual) == _plain(expected)
+    parts, output = actual
+    values = [p["data"] for p in parts if p["type"] == "values"]
+    assert values == [schema(count=1), schema(count=2), schema(count=2, note="done")]
+    checkpoints = [p["data"]["values"] for p in parts if p["type"] == "checkpoints"]
+    assert isinstance(checkpoints[0], dict)  # the input checkpoint: as is
+    assert all(isinstance(v, schema) for v in checkpoints[1:])
+    assert output.value == schema(count=6, note="done")
+    assert output.interrupts == ()
+
+
+async def test_invoke_v2_returns_graph_output(anyio_backend: str) -> None:
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "i"}}
+        stopped = await graph.ainvoke({"log": []}, config, version="v2")
+        resumed = await graph.ainvoke(lib.Command(resume="ok"), config, version="v2")
+        config = {"configurable": {"thread_id": "u"}}
+        chunks = await graph.ainvoke({"log": []}, config, stream_mode="updates", version="v2")
+        return _plain(stopped), _plain(resumed), _plain(chunks)
+
+    expected, actual = await compare(_interrupting, scenario)
+    assert actual == expected
+    stopped, resumed, chunks = actual
+    assert stopped == ("GraphOutput", {"log": ["a"]}, (("Interrupt", "why?"),))
+    assert resumed == ("GraphOutput", {"log": ["a", "ok"]}, ())
+    assert [c["type"] for c in chunks] == ["updates", "updates"]
+
+
+DEPRECATED = r"Accessing GraphOutput via .* is deprecated\. Use `result\.value`"
+
+
+async def test_graph_output_item_access_is_deprecated(anyio_backend: str) -> None:
+    graph = _interrupting(SG)
+    output = await graph.ainvoke({"log": []}, {"configurable": {"thread_id": "d"}}, version="v2")
+    assert isinstance(output, GraphOutput)
+    interrupts: Any = output.interrupts
+    reference = langgraph.types.GraphOutput(value={"log": ["a"]}, interrupts=interrupts)
+    for result in (output, reference):
+        with pytest.warns(DeprecationWarning, match=DEPRECATED):
+            assert result["log"] == ["a"]
+        with pytest.warns(DeprecationWarning, match=DEPRECATED):
+            assert result["__interrupt__"] == output.interrupts
+        with pytest.warns(DeprecationWarning, match=DEPRECATED):
+            assert "__interrupt__" in result
+        with pytest.warns(DeprecationWarning, match=DEPRECATED):
+            assert "nope" not in result
+
+
+async def test_sync_stream_and_invoke_take_version(anyio_backend: str) -> None:
+    graph = _interrupting(SG)
+    parts: list[StreamPart[Any, Any]] = list(
+        graph.stream({"log": []}, {"configurable": {"thread_id": "s"}}, version="v2")
+    )
+    assert [(p["type"], p["ns"]) for p in parts] == [("updates", ()), ("updates", ())]
+    output = graph.invoke({"log": []}, {"configurable": {"thread_id": "s2"}}, version="v2")
+    assert isinstance(output, GraphOutput)
+    assert len(output.interrupts) == 1
+
+
+@pytest.mark.parametrize("api", ["astream", "ainvoke"])
+async def test_unknown_version_is_refused(anyio_backend: str, api: str) -> None:
+    graph = _interrupting(SG)
+    config: Any = {"configurable": {"thread_id": "x"}}
+    with pytest.raises(ValueError, match=r"version must be 'v1'.*or 'v2'.*not 'v3'"):
+        await _call(getattr(graph, api)({"log": []}, config, version="v3"))
+
+
+async def _call(result: Any) -> None:
+    """Await ``ainvoke``'s coroutine (``astream`` refuses before it returns)."""
+    await result
