@@ -7,13 +7,18 @@ from __future__ import annotations
 import dataclasses
 import operator
 import re
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
 import langgraph.checkpoint.memory
+import langgraph.errors
+import langgraph.runtime
 import langgraph.types
 import pydantic
 import pytest
 
+import scopegraph
+import scopegraph.errors
+import scopegraph.runtime
 from _compare import LG, SG, compare
 from scopegraph.checkpoint.memory import InMemorySaver
 from scopegraph.types import GraphOutput, StreamPart
@@ -213,3 +218,64 @@ async def test_unknown_version_is_refused(anyio_backend: str, api: str) -> None:
 async def _call(result: Any) -> None:
     """Await ``ainvoke``'s coroutine (``astream`` refuses before it returns)."""
     await result
+
+
+# -- run options of a graph called from inside a node ----------------------------------------
+
+
+def _calls_inner(lib: Any) -> Any:
+    """outer: call -> the inner graph run from inside the node with run options; the
+    inner graph records the context it sees and drains when asked to."""
+    runtime_of = langgraph.runtime.get_runtime if lib is LG else scopegraph.runtime.get_runtime
+    drained_error = langgraph.errors.GraphDrained if lib is LG else scopegraph.errors.GraphDrained
+    control_class = langgraph.runtime.RunControl if lib is LG else scopegraph.runtime.RunControl
+
+    def look(state: S) -> dict[str, Any]:
+        context: dict[str, Any] = cast(dict[str, Any], runtime_of().context)
+        if context.get("drain"):
+            context["control"].request_drain()
+        return {"log": [f"inner saw {context['who']}"]}
+
+    def after(state: S) -> dict[str, Any]:
+        return {"log": ["inner after"]}
+
+    inner = lib.StateGraph(S).add_node("look", look).add_node("after", after)
+    inner = inner.add_edge(lib.START, "look").add_edge("look", "after").compile()
+
+    async def call(state: S) -> dict[str, Any]:
+        own = await inner.ainvoke({"log": []}, context={"who": "the call"})
+        control = control_class()
+        context = {"who": "a drained call", "drain": True, "control": control}
+        try:
+            await inner.ainvoke({"log": []}, context=context, control=control)
+        except drained_error as exc:
+            return {"log": [*own["log"], f"drained: {exc}"]}
+        return {"log": [*own["log"], "not drained"]}
+
+    builder = lib.StateGraph(S).add_node("call", call).add_edge(lib.START, "call")
+    return builder.compile()
+
+
+async def test_graph_called_in_a_node_takes_run_options(anyio_backend: str) -> None:
+    """LangGraph takes ``control=`` and ``context=`` on a graph run inside a node (its
+    own ``RunControl``: a drain of it stops that run only, with GraphDrained)."""
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        return await graph.ainvoke({"log": []}, context={"who": "the parent"})
+
+    expected, actual = await compare(_calls_inner, scenario)
+    assert actual == expected
+    drained = "drained: Graph drained: shutdown"
+    assert actual["log"] == ["inner saw the call", "inner after", drained]
+
+
+async def test_graph_called_in_a_node_refuses_unknown_options(anyio_backend: str) -> None:
+    inner = _interrupting(SG)
+
+    async def call(state: S) -> dict[str, Any]:
+        await inner.ainvoke({"log": []}, colour="red")
+        return {}
+
+    graph = SG.StateGraph(S).add_node("call", call).add_edge(SG.START, "call").compile()
+    with pytest.raises(TypeError, match=r"unsupported arguments: colour; the supported"):
+        await graph.ainvoke({"log": []})

@@ -457,10 +457,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             parent = _calling_node(config)
             if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
-                _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
-                run = self._nested_run(input, self._bound(config or parent.config), parent)
+                bound = self._bound(config or parent.config)
+                run = self._nested_run(input, bound, parent, kwargs)
                 await run.execute()
                 result = _nested_result(run, run.result())
                 return self._graph_output(result, ()) if typed else result
@@ -616,10 +616,22 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
         return persist is not None and (thread_id is None or str(thread_id) == persist.thread_id)
 
-    def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
+    def _nested_run(
+        self,
+        input: Any,
+        config: RunnableConfig,
+        parent: NodeContext,
+        options: dict[str, Any] | None = None,
+    ) -> Run:
         """A run of this graph inside a running node: it streams under that node, and
-        keeps its checkpoints in the parent's saver under the node's namespace."""
+        keeps its checkpoints in the parent's saver under the node's namespace.
+
+        ``options``: the run options of the call (``graph.invoke(x, control=...)`` in a
+        node), which replace what the child would take from its parent's run: its
+        ``control``, ``context``, ``durability``, ``interrupt_before`` / ``_after``.
+        """
         outer = parent.run.opts
+        nested = _NestedOptions(self, dict(options or {}), outer)
         task = parent.task
         ns = parent.checkpoint_ns
         calls = task.subgraph_calls
@@ -632,24 +644,26 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             if stateful:  # (the call counts stay: each call keeps its own history)
                 ns = self._own_ns(ns)
             persist = dataclasses.replace(outer.persist, stateful=stateful)
+            if nested.durability is not None:
+                persist = dataclasses.replace(persist, durability=nested.durability)
         stream = parent.run.stream
         if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
             stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
-        options = RunOptions(
+        run_options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
             stream,
-            context=outer.context,  # a subgraph shares its parent run's context
-            control=outer.control,  # and its RunControl
+            context=nested.context,  # a subgraph shares its parent run's context
+            control=nested.control,  # and its RunControl, unless the call has its own
             store=self.store if outer.store is None else outer.store,  # the parent's store
             step_timeout=self.step_timeout,
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,
-            interrupt_before=self.interrupt_before_nodes,
-            interrupt_after=self.interrupt_after_nodes,
+            interrupt_before=nested.interrupt_before,
+            interrupt_after=nested.interrupt_after,
         )
-        return Run(options, input)
+        return Run(run_options, input)
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> Any:
         """Run this graph as a node of another graph's run (a subgraph)."""
@@ -1115,6 +1129,50 @@ def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
     return ctx
 
 
+class _NestedOptions:
+    """The run options of a graph called from inside a node (a child run): each one the
+    call passes, else what the child takes from its parent run or its own compile."""
+
+    __slots__ = ("context", "control", "durability", "interrupt_after", "interrupt_before")
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        options: dict[str, Any],
+        outer: RunOptions,
+    ) -> None:
+        self.context = outer.context
+        if "context" in options and (context := options.pop("context")) is not None:
+            self.context = graph._coerce_context(context)
+        self.control = outer.control
+        if (control := options.pop("control", None)) is not None:
+            if not isinstance(control, RunControl):
+                raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
+            self.control = control
+        self.durability: Durability | None = options.pop("durability", None)
+        if self.durability not in (None, "sync", "async", "exit"):
+            raise ValueError(
+                f"durability must be 'sync', 'async' or 'exit', not {self.durability!r}"
+            )
+        self.interrupt_before = graph.interrupt_before_nodes
+        self.interrupt_after = graph.interrupt_after_nodes
+        saver = outer.persist.saver if outer.persist is not None else None
+        if (before := options.pop("interrupt_before", None)) is not None:
+            self.interrupt_before = check_interrupt_nodes(
+                graph.nodes, "interrupt_before", before, saver, required=False
+            )
+        if (after := options.pop("interrupt_after", None)) is not None:
+            self.interrupt_after = check_interrupt_nodes(
+                graph.nodes, "interrupt_after", after, saver, required=False
+            )
+        if options.pop("debug", None) or options.pop("print_mode", None):
+            raise ValueError(
+                "debug / print_mode are not supported for a graph called from inside a "
+                "node: stream the outer run with subgraphs=True (and print_mode) instead"
+            )
+        _reject_unknown(options, "ainvoke")
+
+
 def _typed_parts(version: Any) -> bool:
     """``version=``: whether the run streams LangGraph 1.2's typed parts ("v2")."""
     if version not in ("v1", "v2"):
@@ -1137,7 +1195,7 @@ def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
             "options are durability, interrupt_before, interrupt_after, context, control, "
-            "debug and print_mode"
+            "debug, print_mode and version"
         )
 
 
