@@ -5,16 +5,19 @@ pydantic and dataclass states; and ``ainvoke(..., version="v2")``'s ``GraphOutpu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import re
 from typing import Annotated, Any, TypedDict, cast
 
+import anyio.to_thread
 import langgraph.checkpoint.memory
 import langgraph.errors
 import langgraph.runtime
 import langgraph.types
 import pydantic
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 import scopegraph
 import scopegraph.errors
@@ -279,3 +282,76 @@ async def test_graph_called_in_a_node_refuses_unknown_options(anyio_backend: str
     graph = SG.StateGraph(S).add_node("call", call).add_edge(SG.START, "call").compile()
     with pytest.raises(TypeError, match=r"unsupported arguments: colour; the supported"):
         await graph.ainvoke({"log": []})
+
+
+# -- chat tokens of a graph a node runs as a run of its own -----------------------------------
+
+
+def _summary(part: dict[str, Any]) -> tuple[tuple[str, ...], str, Any]:
+    """(namespace without task ids, mode, token text, updated nodes or tool event)."""
+    ns = tuple(segment.split(":")[0] for segment in part["ns"])
+    data = part["data"]
+    if part["type"] == "messages":
+        return ns, "messages", data[0].content
+    if part["type"] == "updates":  # (which node; messages' ids differ by design)
+        return ns, "updates", sorted(data)
+    return ns, part["type"], data["event"]
+
+
+class Chat(TypedDict):
+    messages: Annotated[list[Any], operator.add]
+
+
+def _chatting_child(lib: Any, saver: bool) -> Any:
+    def chat(state: Chat) -> dict[str, Any]:
+        model = GenericFakeChatModel(messages=iter(["one two"]))
+        return {"messages": [model.invoke("hi")]}
+
+    builder = lib.StateGraph(Chat).add_node("chat", chat).add_edge(lib.START, "chat")
+    return builder.compile(checkpointer=_saver(lib) if saver else None)
+
+
+@pytest.mark.parametrize("subgraphs", [False, True], ids=["root", "subgraphs"])
+@pytest.mark.parametrize("call", ["own_saver_and_thread", "own_thread", "astream", "stream"])
+async def test_tokens_of_a_graph_run_in_a_node_reach_a_caller_streaming_subgraphs(
+    anyio_backend: str, call: str, subgraphs: bool
+) -> None:
+    """LangGraph's callbacks carry a graph's chat tokens to every stream that takes them:
+    a node running another graph on a thread of its own (its own checkpointer, or none)
+    or streaming it shows its tokens to a caller streaming with ``subgraphs=True``."""
+
+    def build(lib: Any) -> Any:
+        child = _chatting_child(lib, saver=call == "own_saver_and_thread")
+        own: Any = {"configurable": {"thread_id": "child"}}
+
+        async def node(state: Chat) -> dict[str, Any]:
+            if call == "astream":
+                tokens = [p async for p in child.astream({"messages": []}, stream_mode="messages")]
+                return {"messages": [f"{len(tokens)} tokens"]}
+            if call == "stream":
+                run = functools.partial(child.stream, {"messages": []}, stream_mode="messages")
+                tokens = await anyio.to_thread.run_sync(lambda: list(run()))
+                return {"messages": [f"{len(tokens)} tokens"]}
+            await child.ainvoke({"messages": []}, own)
+            return {}
+
+        builder = lib.StateGraph(Chat).add_node("node", node).add_edge(lib.START, "node")
+        return builder.compile(checkpointer=_saver(lib))
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "parent"}}
+        modes = ["messages", "updates"]
+        stream = graph.astream(
+            {"messages": []}, config, stream_mode=modes, subgraphs=subgraphs, version="v2"
+        )
+        return [_summary(part) async for part in stream]
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    tokens = [part for part in actual if part[1] == "messages"]
+    if not subgraphs:
+        assert tokens == []
+    elif call.startswith("own"):  # its own thread: under its own root
+        assert tokens == [((), "messages", "one"), ((), "messages", " "), ((), "messages", "two")]
+    else:
+        assert [t[0] for t in tokens] == [("node",)] * 3

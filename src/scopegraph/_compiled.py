@@ -21,6 +21,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 import anyio
 import anyio.from_thread
+from anyio.lowlevel import current_token
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
@@ -418,8 +419,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         if typed:
             spec = self.spec
             values_as, state_as = _as_class(spec.output_schema), _as_class(spec.state_schema)
-            return StreamOptions(out, modes, typed_sink(out, subgraphs, values_as, state_as)), cfg
-        return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
+            sink = typed_sink(out, subgraphs, values_as, state_as)
+        else:
+            sink = stream_sink(out, multi, subgraphs)
+        return StreamOptions(out, modes, sink, subgraphs=subgraphs), cfg
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
@@ -464,7 +467,10 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 await run.execute()
                 result = _nested_result(run, run.result())
                 return self._graph_output(result, ()) if typed else result
-            run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
+            options = self._options(input, config, stream_mode=None, options=kwargs)
+            if parent is not None:
+                options = _streamed_to_caller(options, parent, config)
+            run = Run(options, input)
             await run.execute()
             result = run.result()
             if typed:
@@ -513,6 +519,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             subgraphs=subgraphs,
             options=kwargs,
         )
+        if (parent := _calling_node(config)) is not None:
+            options = _streamed_to_caller(options, parent, config)
         return iterate_detached(Run(options, input))
 
     @asynccontextmanager
@@ -536,6 +544,24 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         The run lives inside the caller's cancel scopes. Leaving the block, for any
         reason, cancels the run if it is still going and waits for every node's cleanup.
         """
+        caller = _calling_node(config)
+        opened = self._open_stream(input, config, stream_mode, subgraphs, kwargs, caller)
+        async with opened as stream:
+            yield stream
+
+    @asynccontextmanager
+    async def _open_stream(
+        self,
+        input: Any,
+        config: RunnableConfig | None,
+        stream_mode: Any,
+        subgraphs: bool,
+        kwargs: dict[str, Any],
+        caller: NodeContext | None,
+        token: Any = None,
+    ) -> AsyncIterator[RunStream]:
+        """:meth:`open_stream` called from inside the node ``caller`` (if any; ``token``:
+        that node's event loop, when it is not this one)."""
         options = self._options(
             input,
             config,
@@ -543,6 +569,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             subgraphs=subgraphs,
             options=kwargs,
         )
+        if caller is not None:
+            options = _streamed_to_caller(options, caller, config, token)
         async with self._open(Run(options, input)) as stream:
             yield stream
 
@@ -608,8 +636,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             yield RunStream(run, output, scope)
 
     def _runs_nested(self, parent: NodeContext, config: RunnableConfig | None) -> bool:
-        """Whether a call from inside ``parent`` runs as its subgraph: unless this graph
-        has a saver of its own and the parent's run keeps no checkpoints in this thread."""
+        """Whether a call from inside ``parent`` runs as its subgraph: unless the call's
+        config addresses a checkpoint lineage of its own (LangGraph 1.2: a thread_id,
+        checkpoint_ns, checkpoint_id or checkpoint_map in a config that is not the
+        node's), or this graph has a saver of its own and the parent's run keeps no
+        checkpoints in this thread."""
+        if self.checkpointer is not True and (_own_lineage(config) or _own_lineage(self.config)):
+            return False
         if not isinstance(self.checkpointer, BaseCheckpointSaver):
             return True
         persist = parent.run.opts.persist
@@ -1023,9 +1056,18 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> Iterator[Any]:
         """Synchronous :meth:`astream`: a generator of chunks, run in a private event loop
         (in a thread of its own; the calling thread waits for each batch of chunks)."""
+        stream_mode, subgraphs = kwargs.pop("stream_mode", None), kwargs.pop("subgraphs", False)
+        caller, token = current.get(), None
+        if caller is not None and threading.get_ident() != caller.run.loop_thread:
+            # a sync node's: its graph's loop takes what is streamed to it (see
+            # _streamed_to_caller), from the private loop's thread
+            token = anyio.from_thread.run_sync(current_token, token=caller.loop_token())
+        else:
+            caller = None
+        opened = self._open_stream(input, config, stream_mode, subgraphs, kwargs, caller, token)
         with (
             anyio.from_thread.start_blocking_portal() as portal,
-            portal.wrap_async_context_manager(self.open_stream(input, config, **kwargs)) as stream,
+            portal.wrap_async_context_manager(opened) as stream,
         ):
             while True:
                 try:
@@ -1171,6 +1213,65 @@ class _NestedOptions:
                 "node: stream the outer run with subgraphs=True (and print_mode) instead"
             )
         _reject_unknown(options, "ainvoke")
+
+
+_TO_CALLER = frozenset(("messages", "tools"))
+
+
+def _streamed_to_caller(
+    options: RunOptions, parent: NodeContext, config: RunnableConfig | None, token: Any = None
+) -> RunOptions:
+    """A graph a node runs as a run of its own (``stream()`` / ``astream()`` in a node,
+    or ``invoke()`` on a thread of its own) streams to the caller's stream too when that
+    takes subgraph chunks, as in LangGraph: every chunk the caller's modes ask for, under
+    the node's namespace, as a subgraph's (LangGraph streams a graph called in a node to
+    both); when the call addresses a thread of its own, only the chat tokens and tool
+    events (LangGraph's callbacks carry them; its stream stays its own), under the
+    graph's own root. The run's own stream, if any, is unchanged. ``token``: the
+    caller's event loop, when the run has one of its own (sync ``stream``).
+    """
+    outer = parent.run.stream
+    own_lineage = _own_lineage(config)
+    modes = outer.modes & _TO_CALLER if own_lineage else outer.modes
+    inner = options.stream
+    if not modes or not outer.subgraphs or outer.events or inner.events:
+        return options
+    to_caller = outer.sink
+    if token is not None:
+        outer_sink = outer.sink
+
+        def to_caller(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+            anyio.from_thread.run_sync(outer_sink, ns, mode, chunk, token=token)
+
+    prefix = () if own_lineage else tuple(parent.checkpoint_ns.split("|"))
+    if inner.output is None:  # (nobody streams the run itself)
+
+        def forward(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+            to_caller(prefix + ns, mode, chunk)
+
+        return dataclasses.replace(options, stream=StreamOptions(outer.output, modes, forward))
+    own_sink, own_modes = inner.sink, inner.modes
+
+    def tee(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if mode in own_modes:
+            own_sink(ns, mode, chunk)
+        if mode in modes:
+            to_caller(prefix + ns, mode, chunk)
+
+    stream = dataclasses.replace(inner, modes=own_modes | modes, sink=tee)
+    return dataclasses.replace(options, stream=stream)
+
+
+_COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+
+
+def _own_lineage(config: RunnableConfig | None) -> bool:
+    """Whether a config given to a call inside a node addresses its own checkpoints (a
+    node's own config, passed on, does not: it carries the node)."""
+    configurable = (config or {}).get("configurable") or {}
+    if CONFIG_KEY_NODE in configurable:
+        return False
+    return any(configurable.get(key) for key in _COORDINATES)
 
 
 def _typed_parts(version: Any) -> bool:
