@@ -456,7 +456,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``(namespace, chunk)``.
         """
         if stream_mode == "values":
-            typed = _typed_parts(kwargs.pop("version", "v1"))
+            typed = "version" in kwargs and _typed_parts(kwargs.pop("version"))
             parent = _calling_node(config)
             if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
