@@ -746,10 +746,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     # -- state API -----------------------------------------------------------------------
 
     def _saver_for(self, api: str) -> BaseCheckpointSaver:
-        saver = self.checkpointer
-        if not isinstance(saver, BaseCheckpointSaver):
+        """The saver of a state API; as LangGraph: RuntimeError for a graph compiled with
+        ``checkpointer=True`` (only a subgraph borrows its parent's), else ValueError
+        ("No checkpointer set", LangGraph's words, with the fix)."""
+        saver = self._saver
+        if saver is None:
             raise ValueError(
-                f"{api} needs a checkpointer: compile the graph with "
+                f"No checkpointer set: {api} needs a checkpointer; compile the graph with "
                 "checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver)"
             )
         return saver
