@@ -55,3 +55,29 @@ async def test_clearing_keeps_finished_writes_and_ends(anyio_backend: str, stop:
         assert (values["log"], next_, after["log"]) == (["in", "p"], ("r",), ["in", "p", "r"])
     else:  # nothing ran: nothing is next
         assert (values["log"], next_, after["log"]) == (["in"], (), ["in"])
+
+
+async def test_an_update_keeps_a_deferred_node_waiting(anyio_backend: str) -> None:
+    """a -> b (deferred), a -> c, stopped after a: an update as c leaves b waiting, so
+    the next run ends with it, as in LangGraph (it used to be dropped)."""
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(S)
+        builder.add_node("a", lambda state: {"log": ["a"]})
+        builder.add_node("b", lambda state: {"log": ["b"]}, defer=True)
+        builder.add_node("c", lambda state: {})
+        builder.add_edge(lib.START, "a").add_edge("a", "b").add_edge("a", "c")
+        saver = langgraph.checkpoint.memory.InMemorySaver() if lib is LG else InMemorySaver()
+        return builder.compile(checkpointer=saver, interrupt_after=["a"])
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"log": ["in"]}, config)
+        head = (await graph.aget_state(config)).config
+        updated = await graph.aupdate_state(head, {"log": ["u"]}, as_node="c")
+        waiting = (await graph.aget_state(updated)).next
+        return waiting, await graph.ainvoke(None, config)
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert actual == (("b",), {"log": ["in", "a", "u", "b"]})

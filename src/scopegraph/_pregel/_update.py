@@ -135,6 +135,18 @@ async def _apply(
     if spec.ephemeral:  # an update is a step of as_node's
         _algo.clear_ephemeral(spec, run.values, tasks)
     next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
+    if spec.deferred and base is not None:
+        # A deferred node the checkpoint held back still waits (LangGraph: its trigger
+        # is not consumed by an update of another node).
+        updated = {t.name for t in tasks}
+        waiting: list[Any] = [
+            name
+            for _, name in planned_tasks(base.checkpoint)
+            if name in spec.nodes and spec.nodes[name].defer and name not in updated
+        ]
+        if waiting:
+            held = _algo.make_tasks(spec, waiting, {}, run.values)
+            next_tasks = _algo.with_held(next_tasks, held)
     run.step += 1
     # As LangGraph: a task id the update names, else the id of a task the checkpoint
     # planned for that node (in order), so the snapshot shows the update as its result.
