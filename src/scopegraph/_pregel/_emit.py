@@ -102,7 +102,9 @@ def typed_sink(
         if mode == "values":
             interrupts: Any = ()
             if isinstance(chunk, dict):
-                interrupts = chunk.pop("__interrupt__", ())  # (a chunk made for this sink)
+                if "__interrupt__" in chunk:  # (a copy: another sink may share the chunk)
+                    chunk = dict(chunk)
+                    interrupts = chunk.pop("__interrupt__")
                 if values_as is not None:
                     chunk = values_as(**chunk)
             put({"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts})
