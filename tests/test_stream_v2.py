@@ -4,8 +4,10 @@ pydantic and dataclass states; and ``ainvoke(..., version="v2")``'s ``GraphOutpu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import io
 import operator
 import re
 from typing import Annotated, Any, TypedDict, cast
@@ -355,3 +357,38 @@ async def test_tokens_of_a_graph_run_in_a_node_reach_a_caller_streaming_subgraph
         assert tokens == [((), "messages", "one"), ((), "messages", " "), ((), "messages", "two")]
     else:
         assert [t[0] for t in tokens] == [("node",)] * 3
+
+
+@pytest.mark.parametrize("option", ["print_mode", "debug"])
+async def test_graph_called_in_a_node_prints_its_chunks(anyio_backend: str, option: str) -> None:
+    """``print_mode=`` / ``debug=True`` on a graph invoked in a node: as LangGraph, it
+    prints its own chunks (the caller's stream is not affected)."""
+
+    def build(lib: Any) -> Any:
+        inner = lib.StateGraph(S).add_node("i", lambda state: {"log": ["i"]})
+        inner = inner.add_edge(lib.START, "i").compile()
+        kwargs: dict[str, Any] = {"print_mode": "updates"} if option == "print_mode" else {}
+        if option == "debug":
+            kwargs["debug"] = True
+
+        async def call(state: S) -> dict[str, Any]:
+            return await inner.ainvoke({"log": []}, **kwargs)  # type: ignore[no-any-return]
+
+        return lib.StateGraph(S).add_node("call", call).add_edge(lib.START, "call").compile()
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            chunks = [c async for c in graph.astream({"log": []}, stream_mode="updates")]
+        return printed.getvalue(), chunks
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    printed, chunks = actual
+    line = "\x1b[1m[updates]\x1b[0m {'i': {'log': ['i']}}\n"
+    if option == "print_mode":
+        assert printed == line
+    else:  # debug: updates and values
+        assert line in printed
+        assert "\x1b[1m[values]\x1b[0m {'log': ['i']}\n" in printed
+    assert chunks == [{"call": {"log": ["i"]}}]

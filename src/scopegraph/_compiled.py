@@ -682,6 +682,11 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         stream = parent.run.stream
         if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
             stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
+        if nested.printed:  # debug= / print_mode=: LangGraph prints the call's own chunks
+            own = tuple(ns.split("|"))  # (with their namespace)
+            sink = printing_sink(stream.sink, stream.modes, nested.printed, False, own)
+            modes = stream.modes | nested.printed
+            stream = dataclasses.replace(stream, modes=modes, sink=sink, ns=own)
         run_options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
@@ -1178,7 +1183,14 @@ class _NestedOptions:
     """The run options of a graph called from inside a node (a child run): each one the
     call passes, else what the child takes from its parent run or its own compile."""
 
-    __slots__ = ("context", "control", "durability", "interrupt_after", "interrupt_before")
+    __slots__ = (
+        "context",
+        "control",
+        "durability",
+        "interrupt_after",
+        "interrupt_before",
+        "printed",
+    )
 
     def __init__(
         self,
@@ -1210,11 +1222,9 @@ class _NestedOptions:
             self.interrupt_after = check_interrupt_nodes(
                 graph.nodes, "interrupt_after", after, saver, required=False
             )
-        if options.pop("debug", None) or options.pop("print_mode", None):
-            raise ValueError(
-                "debug / print_mode are not supported for a graph called from inside a "
-                "node: stream the outer run with subgraphs=True (and print_mode) instead"
-            )
+        debug, print_mode = options.pop("debug", None), options.pop("print_mode", ())
+        printed = ("updates", "values") if debug or graph.debug else print_mode
+        self.printed: frozenset[str] = _check_modes(printed)[0] if printed else frozenset()
         _reject_unknown(options, "ainvoke")
 
 

@@ -130,15 +130,21 @@ def _coerce_checkpoint(payload: Any, schema: Callable[..., Any]) -> None:
 
 
 def printing_sink(
-    inner: Sink, wanted: frozenset[str], printed: frozenset[str], subgraphs: bool
+    inner: Sink,
+    wanted: frozenset[str],
+    printed: frozenset[str],
+    subgraphs: bool,
+    root: tuple[str, ...] = (),
 ) -> Sink:
     """``debug=True`` / ``print_mode=``: chunks of the ``printed`` modes are printed as
     LangGraph prints them (``[mode] chunk``, bold; ``[graph=ns]`` in yellow for subgraph
-    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``."""
+    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``.
+    ``root``: the namespace of the printing run's own chunks (a graph called in a node
+    prints its own, not its subgraphs')."""
 
     def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-        if mode in printed and (subgraphs or not ns):
-            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns else ""
+        if mode in printed and (subgraphs or ns == root):
+            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns != root else ""
             print(f"\033[1m[{mode}]\033[0m{where} {chunk!r}")
         if mode in wanted:
             inner(ns, mode, chunk)
