@@ -21,6 +21,7 @@ from typing import Any, Generic, Self, TypeVar, cast
 
 import anyio
 import anyio.from_thread
+from anyio.lowlevel import current_token
 
 from ._backend import running_backend
 from ._constants import DEFAULT_GRAPH_NAME, DEFAULT_RECURSION_LIMIT
@@ -41,15 +42,23 @@ from ._pregel import (
     parse_config,
 )
 from ._pregel._context import merge_configs
-from ._pregel._emit import NO_STREAM, events_sink, events_v1, printing_sink, stream_sink
+from ._pregel._emit import (
+    NO_STREAM,
+    events_sink,
+    events_v1,
+    printing_sink,
+    stream_sink,
+    typed_sink,
+)
 from ._pregel._persist import ns_path
 from ._pregel._snapshot import planned_tasks, state_snapshot
 from ._pregel._update import update_options, update_state, update_step
 from ._run import iterate_detached, open_run, sync_api_run, unwrap_exception_group
 from ._runtime import RunControl
+from ._schema import StateSchema
 from ._spec import BuilderTables, GraphSpec, check_interrupt_nodes
 from ._state import StateSnapshot
-from ._types import STREAM_MODES, Command, RunnableConfig, StateUpdate
+from ._types import STREAM_MODES, Command, GraphOutput, Interrupt, RunnableConfig, StateUpdate
 from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
 
@@ -315,6 +324,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         control = options.pop("control", None)
         if control is not None and not isinstance(control, RunControl):
             raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
+        typed = _typed_parts(options.pop("version", "v1"))
         _reject_unknown(options, "the run")
         if saver is None and (input is None or isinstance(input, Command)):
             raise ValueError(
@@ -322,7 +332,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "(resuming from a checkpoint needs a checkpointer)"
             )
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
-        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg)
+        stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg, typed)
         if printed:
             shown, _ = _check_modes(printed)
             sink = printing_sink(stream.sink, stream.modes, shown, subgraphs)
@@ -388,12 +398,16 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             )
         return plain
 
-    @staticmethod
     def _streaming(
-        stream_mode: Any, subgraphs: bool, events: str | None, cfg: ParsedConfig
+        self,
+        stream_mode: Any,
+        subgraphs: bool,
+        events: str | None,
+        cfg: ParsedConfig,
+        typed: bool = False,
     ) -> tuple[StreamOptions, ParsedConfig]:
         """Where a run's chunks go (an ``astream_events`` run needs its id now: its sink
-        puts it on every chunk)."""
+        puts it on every chunk; ``typed``: ``version="v2"``'s typed stream parts)."""
         if stream_mode is None:
             return NO_STREAM, cfg
         modes, multi = _check_modes(stream_mode)
@@ -402,7 +416,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             cfg = cfg.with_run_id()
             sink = events_sink(out, cfg, not isinstance(stream_mode, str))
             return StreamOptions(out, modes, sink, events=True, events_v1=events == "v1"), cfg
-        return StreamOptions(out, modes, stream_sink(out, multi, subgraphs)), cfg
+        if typed:
+            spec = self.spec
+            values_as, state_as = _as_class(spec.output_schema), _as_class(spec.state_schema)
+            sink = typed_sink(out, subgraphs, values_as, state_as)
+        else:
+            sink = stream_sink(out, multi, subgraphs)
+        return StreamOptions(out, modes, sink, subgraphs=subgraphs), cfg
 
     def _coerce_context(self, context: Any) -> Any:
         """``context=`` as the nodes get it: a dict becomes the ``context_schema`` when
@@ -436,18 +456,25 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         ``(namespace, chunk)``.
         """
         if stream_mode == "values":
+            typed = "version" in kwargs and _typed_parts(kwargs.pop("version"))
             parent = _calling_node(config)
             if parent is not None and self._runs_nested(parent, config):
                 # Called from inside a node: a child run, streamed under that node.
-                _reject_unknown(kwargs, "ainvoke")
                 if input is None:
                     raise ValueError("the input is None: pass the initial state as a dict")
-                run = self._nested_run(input, self._bound(config or parent.config), parent)
+                bound = self._bound(config or parent.config)
+                run = self._nested_run(input, bound, parent, kwargs)
                 await run.execute()
-                return _nested_result(run, run.result())
-            run = Run(self._options(input, config, stream_mode=None, options=kwargs), input)
+                result = _nested_result(run, run.result())
+                return self._graph_output(result, ()) if typed else result
+            options = self._options(input, config, stream_mode=None, options=kwargs)
+            if parent is not None:
+                options = _streamed_to_caller(options, parent, config)
+            run = Run(options, input)
             await run.execute()
             result = run.result()
+            if typed:
+                return self._graph_output(result, tuple(run.interrupts))
             if run.interrupts:
                 result = dict(result) if isinstance(result, dict) else {}
                 result["__interrupt__"] = list(run.interrupts)
@@ -460,6 +487,14 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             async for chunk in stream:
                 chunks.append(chunk)
         return chunks
+
+    def _graph_output(self, result: Any, interrupts: tuple[Interrupt, ...]) -> GraphOutput[Any]:
+        """``ainvoke(..., version="v2")``'s result: the output as the last ``values`` part
+        has it (the output schema's class, when a pydantic model or a dataclass)."""
+        values_as = _as_class(self.spec.output_schema)
+        if values_as is not None and isinstance(result, dict):
+            result = values_as(**result)
+        return GraphOutput(value=result, interrupts=interrupts)
 
     def astream(
         self,
@@ -484,6 +519,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             subgraphs=subgraphs,
             options=kwargs,
         )
+        if (parent := _calling_node(config)) is not None:
+            options = _streamed_to_caller(options, parent, config)
         return iterate_detached(Run(options, input))
 
     @asynccontextmanager
@@ -507,6 +544,24 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         The run lives inside the caller's cancel scopes. Leaving the block, for any
         reason, cancels the run if it is still going and waits for every node's cleanup.
         """
+        caller = _calling_node(config)
+        opened = self._open_stream(input, config, stream_mode, subgraphs, kwargs, caller)
+        async with opened as stream:
+            yield stream
+
+    @asynccontextmanager
+    async def _open_stream(
+        self,
+        input: Any,
+        config: RunnableConfig | None,
+        stream_mode: Any,
+        subgraphs: bool,
+        kwargs: dict[str, Any],
+        caller: NodeContext | None,
+        token: Any = None,
+    ) -> AsyncIterator[RunStream]:
+        """:meth:`open_stream` called from inside the node ``caller`` (if any; ``token``:
+        that node's event loop, when it is not this one)."""
         options = self._options(
             input,
             config,
@@ -514,6 +569,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             subgraphs=subgraphs,
             options=kwargs,
         )
+        if caller is not None:
+            options = _streamed_to_caller(options, caller, config, token)
         async with self._open(Run(options, input)) as stream:
             yield stream
 
@@ -579,18 +636,35 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             yield RunStream(run, output, scope)
 
     def _runs_nested(self, parent: NodeContext, config: RunnableConfig | None) -> bool:
-        """Whether a call from inside ``parent`` runs as its subgraph: unless this graph
-        has a saver of its own and the parent's run keeps no checkpoints in this thread."""
+        """Whether a call from inside ``parent`` runs as its subgraph: unless the call's
+        config addresses a checkpoint lineage of its own (LangGraph 1.2: a thread_id,
+        checkpoint_ns, checkpoint_id or checkpoint_map in a config that is not the
+        node's), or this graph has a saver of its own and the parent's run keeps no
+        checkpoints in this thread."""
+        if self.checkpointer is not True and (_own_lineage(config) or _own_lineage(self.config)):
+            return False
         if not isinstance(self.checkpointer, BaseCheckpointSaver):
             return True
         persist = parent.run.opts.persist
         thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
         return persist is not None and (thread_id is None or str(thread_id) == persist.thread_id)
 
-    def _nested_run(self, input: Any, config: RunnableConfig, parent: NodeContext) -> Run:
+    def _nested_run(
+        self,
+        input: Any,
+        config: RunnableConfig,
+        parent: NodeContext,
+        options: dict[str, Any] | None = None,
+    ) -> Run:
         """A run of this graph inside a running node: it streams under that node, and
-        keeps its checkpoints in the parent's saver under the node's namespace."""
+        keeps its checkpoints in the parent's saver under the node's namespace.
+
+        ``options``: the run options of the call (``graph.invoke(x, control=...)`` in a
+        node), which replace what the child would take from its parent's run: its
+        ``control``, ``context``, ``durability``, ``interrupt_before`` / ``_after``.
+        """
         outer = parent.run.opts
+        nested = _NestedOptions(self, dict(options or {}), outer)
         task = parent.task
         ns = parent.checkpoint_ns
         calls = task.subgraph_calls
@@ -603,24 +677,31 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             if stateful:  # (the call counts stay: each call keeps its own history)
                 ns = self._own_ns(ns)
             persist = dataclasses.replace(outer.persist, stateful=stateful)
+            if nested.durability is not None:
+                persist = dataclasses.replace(persist, durability=nested.durability)
         stream = parent.run.stream
         if stream is not NO_STREAM:  # chunks are namespaced as the checkpoints are
             stream = dataclasses.replace(stream, ns=tuple(ns.split("|")))
-        options = RunOptions(
+        if nested.printed:  # debug= / print_mode=: LangGraph prints the call's own chunks
+            own = tuple(ns.split("|"))  # (with their namespace)
+            sink = printing_sink(stream.sink, stream.modes, nested.printed, False, own)
+            modes = stream.modes | nested.printed
+            stream = dataclasses.replace(stream, modes=modes, sink=sink, ns=own)
+        run_options = RunOptions(
             self.spec,
             parse_config(config, self.name, self.recursion_limit),
             stream,
-            context=outer.context,  # a subgraph shares its parent run's context
-            control=outer.control,  # and its RunControl
+            context=nested.context,  # a subgraph shares its parent run's context
+            control=nested.control,  # and its RunControl, unless the call has its own
             store=self.store if outer.store is None else outer.store,  # the parent's store
             step_timeout=self.step_timeout,
             parent=parent,
             checkpoint_ns=ns,
             persist=persist,
-            interrupt_before=self.interrupt_before_nodes,
-            interrupt_after=self.interrupt_after_nodes,
+            interrupt_before=nested.interrupt_before,
+            interrupt_after=nested.interrupt_after,
         )
-        return Run(options, input)
+        return Run(run_options, input)
 
     async def run_as_node(self, arg: Any, parent: NodeContext) -> Any:
         """Run this graph as a node of another graph's run (a subgraph)."""
@@ -670,10 +751,13 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     # -- state API -----------------------------------------------------------------------
 
     def _saver_for(self, api: str) -> BaseCheckpointSaver:
-        saver = self.checkpointer
-        if not isinstance(saver, BaseCheckpointSaver):
+        """The saver of a state API; as LangGraph: RuntimeError for a graph compiled with
+        ``checkpointer=True`` (only a subgraph borrows its parent's), else ValueError
+        ("No checkpointer set", LangGraph's words, with the fix)."""
+        saver = self._saver
+        if saver is None:
             raise ValueError(
-                f"{api} needs a checkpointer: compile the graph with "
+                f"No checkpointer set: {api} needs a checkpointer; compile the graph with "
                 "checkpointer=InMemorySaver() (or SqliteSaver/PostgresSaver)"
             )
         return saver
@@ -980,9 +1064,18 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
     ) -> Iterator[Any]:
         """Synchronous :meth:`astream`: a generator of chunks, run in a private event loop
         (in a thread of its own; the calling thread waits for each batch of chunks)."""
+        stream_mode, subgraphs = kwargs.pop("stream_mode", None), kwargs.pop("subgraphs", False)
+        caller, token = current.get(), None
+        if caller is not None and threading.get_ident() != caller.run.loop_thread:
+            # a sync node's: its graph's loop takes what is streamed to it (see
+            # _streamed_to_caller), from the private loop's thread
+            token = anyio.from_thread.run_sync(current_token, token=caller.loop_token())
+        else:
+            caller = None
+        opened = self._open_stream(input, config, stream_mode, subgraphs, kwargs, caller, token)
         with (
             anyio.from_thread.start_blocking_portal() as portal,
-            portal.wrap_async_context_manager(self.open_stream(input, config, **kwargs)) as stream,
+            portal.wrap_async_context_manager(opened) as stream,
         ):
             while True:
                 try:
@@ -1086,12 +1179,137 @@ def _calling_node(config: RunnableConfig | None) -> NodeContext | None:
     return ctx
 
 
+class _NestedOptions:
+    """The run options of a graph called from inside a node (a child run): each one the
+    call passes, else what the child takes from its parent run or its own compile."""
+
+    __slots__ = (
+        "context",
+        "control",
+        "durability",
+        "interrupt_after",
+        "interrupt_before",
+        "printed",
+    )
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        options: dict[str, Any],
+        outer: RunOptions,
+    ) -> None:
+        self.context = outer.context
+        if "context" in options and (context := options.pop("context")) is not None:
+            self.context = graph._coerce_context(context)
+        self.control = outer.control
+        if (control := options.pop("control", None)) is not None:
+            if not isinstance(control, RunControl):
+                raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
+            self.control = control
+        self.durability: Durability | None = options.pop("durability", None)
+        if self.durability not in (None, "sync", "async", "exit"):
+            raise ValueError(
+                f"durability must be 'sync', 'async' or 'exit', not {self.durability!r}"
+            )
+        self.interrupt_before = graph.interrupt_before_nodes
+        self.interrupt_after = graph.interrupt_after_nodes
+        saver = outer.persist.saver if outer.persist is not None else None
+        if (before := options.pop("interrupt_before", None)) is not None:
+            self.interrupt_before = check_interrupt_nodes(
+                graph.nodes, "interrupt_before", before, saver, required=False
+            )
+        if (after := options.pop("interrupt_after", None)) is not None:
+            self.interrupt_after = check_interrupt_nodes(
+                graph.nodes, "interrupt_after", after, saver, required=False
+            )
+        debug, print_mode = options.pop("debug", None), options.pop("print_mode", ())
+        printed = ("updates", "values") if debug or graph.debug else print_mode
+        self.printed: frozenset[str] = _check_modes(printed)[0] if printed else frozenset()
+        _reject_unknown(options, "ainvoke")
+
+
+_TO_CALLER = frozenset(("messages", "tools"))
+
+
+def _streamed_to_caller(
+    options: RunOptions, parent: NodeContext, config: RunnableConfig | None, token: Any = None
+) -> RunOptions:
+    """A graph a node runs as a run of its own (``stream()`` / ``astream()`` in a node,
+    or ``invoke()`` on a thread of its own) streams to the caller's stream too when that
+    takes subgraph chunks, as in LangGraph: every chunk the caller's modes ask for, under
+    the node's namespace, as a subgraph's (LangGraph streams a graph called in a node to
+    both); when the call addresses a thread of its own, only the chat tokens and tool
+    events (LangGraph's callbacks carry them; its stream stays its own), under the
+    graph's own root. The run's own stream, if any, is unchanged. ``token``: the
+    caller's event loop, when the run has one of its own (sync ``stream``).
+    """
+    outer = parent.run.stream
+    own_lineage = _own_lineage(config)
+    modes = outer.modes & _TO_CALLER if own_lineage else outer.modes
+    inner = options.stream
+    if not modes or not outer.subgraphs or outer.events or inner.events:
+        return options
+    to_caller = outer.sink
+    if token is not None:
+        outer_sink = outer.sink
+
+        def to_caller(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+            anyio.from_thread.run_sync(outer_sink, ns, mode, chunk, token=token)
+
+    prefix = () if own_lineage else tuple(parent.checkpoint_ns.split("|"))
+    if inner.output is None:  # (nobody streams the run itself)
+
+        def forward(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+            to_caller(prefix + ns, mode, chunk)
+
+        return dataclasses.replace(options, stream=StreamOptions(outer.output, modes, forward))
+    own_sink, own_modes = inner.sink, inner.modes
+
+    def tee(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if mode in own_modes:
+            own_sink(ns, mode, chunk)
+        if mode in modes:
+            to_caller(prefix + ns, mode, chunk)
+
+    stream = dataclasses.replace(inner, modes=own_modes | modes, sink=tee)
+    return dataclasses.replace(options, stream=stream)
+
+
+_COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
+
+
+def _own_lineage(config: RunnableConfig | None) -> bool:
+    """Whether a config given to a call inside a node addresses its own checkpoints (a
+    node's own config, passed on, does not: it carries the node)."""
+    configurable = (config or {}).get("configurable") or {}
+    if CONFIG_KEY_NODE in configurable:
+        return False
+    return any(configurable.get(key) for key in _COORDINATES)
+
+
+def _typed_parts(version: Any) -> bool:
+    """``version=``: whether the run streams LangGraph 1.2's typed parts ("v2")."""
+    if version not in ("v1", "v2"):
+        raise ValueError(
+            f"version must be 'v1' (chunks as before) or 'v2' (typed stream parts), not {version!r}"
+        )
+    return bool(version == "v2")
+
+
+def _as_class(schema: StateSchema) -> Callable[..., Any] | None:
+    """The class ``version="v2"`` builds values of this schema as (LangGraph's
+    ``_pick_mapper``): a pydantic model or a dataclass, else None (the dict as is)."""
+    return (
+        cast(Callable[..., Any], schema.cls) if schema.kind in ("pydantic", "dataclass") else None
+    )
+
+
 def _reject_unknown(kwargs: dict[str, Any], api: str) -> None:
     if kwargs:
         raise TypeError(
             f"{api} got unsupported arguments: {', '.join(sorted(kwargs))}; the supported "
             "options are durability, interrupt_before, interrupt_after, context, control, "
-            "debug and print_mode"
+            "debug, print_mode and version"
         )
 
 

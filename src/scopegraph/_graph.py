@@ -16,7 +16,13 @@ from ._backend import running_on_asyncio
 from ._compiled import CompiledStateGraph
 from ._constants import END, RESERVED_CHARS, RESERVED_NAMES, START
 from ._errors import GraphValidationError, NodeError
-from ._schema import Channel, StateSchema, is_keyed_schema
+from ._schema import (
+    Channel,
+    IsLastStepManager,
+    RemainingStepsManager,
+    StateSchema,
+    is_keyed_schema,
+)
 from ._spec import (
     Branch,
     BuilderTables,
@@ -500,6 +506,17 @@ class StateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """The graph's state keys so far (of its state, input, output and node input
         schemas), as LangGraph's ``StateGraph.channels`` has them."""
         return builder_channels(self)[0]
+
+    @property
+    def managed(self) -> dict[str, type]:
+        """The managed keys of the state, input and output schemas (``RemainingSteps``,
+        ``IsLastStep``): key -> its manager class, as LangGraph's ``StateGraph.managed``."""
+        managers = {"remaining": RemainingStepsManager, "last": IsLastStepManager}
+        return {
+            key: managers[kind]
+            for schema in (self.state_schema, self.input_schema, self.output_schema)
+            for key, kind in schema.managed.items()
+        }
 
     # -- nodes ---------------------------------------------------------------------------
 

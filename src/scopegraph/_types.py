@@ -8,22 +8,32 @@ import datetime
 import json
 import random
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 __all__ = (
     "CachePolicy",
     "Command",
+    "CheckpointStreamPart",
+    "CustomStreamPart",
+    "DebugStreamPart",
     "EntrypointFinal",
+    "GraphOutput",
     "Interrupt",
     "Overwrite",
     "RetryPolicy",
     "RunnableConfig",
+    "MessagesStreamPart",
     "Send",
     "StateUpdate",
     "StreamMode",
+    "StreamPart",
+    "TasksStreamPart",
     "TimeoutPolicy",
     "TracePolicy",
+    "UpdatesStreamPart",
+    "ValuesStreamPart",
     "default_cache_key",
     "default_retry_on",
     "from_langgraph",
@@ -39,6 +49,124 @@ STREAM_MODES: frozenset[str] = frozenset(
 )
 """The modes a run streams: :data:`StreamMode`'s, and ``"tools"`` (LangGraph 1.2's
 tool-call events, which its ``StreamMode`` literal does not list either)."""
+
+
+# -- version="v2": LangGraph 1.2's typed stream parts and invoke result ---------------------
+
+
+_StateT = TypeVar("_StateT")
+_OutputT = TypeVar("_OutputT")
+
+
+class ValuesStreamPart(TypedDict, Generic[_OutputT]):
+    """A ``values`` part of ``astream(..., version="v2")``: the state after a step, and
+    the interrupts the run stopped at (LangGraph's ``__interrupt__`` key, moved out)."""
+
+    type: Literal["values"]
+    ns: tuple[str, ...]
+    data: _OutputT
+    interrupts: tuple[Interrupt, ...]
+
+
+class UpdatesStreamPart(TypedDict):
+    """An ``updates`` part: node name -> its update (or ``__interrupt__``)."""
+
+    type: Literal["updates"]
+    ns: tuple[str, ...]
+    data: dict[str, Any]
+
+
+class MessagesStreamPart(TypedDict):
+    """A ``messages`` part: ``(message chunk, metadata)``."""
+
+    type: Literal["messages"]
+    ns: tuple[str, ...]
+    data: tuple[Any, dict[str, Any]]
+
+
+class CustomStreamPart(TypedDict):
+    """A ``custom`` part: what a node passed to its stream writer."""
+
+    type: Literal["custom"]
+    ns: tuple[str, ...]
+    data: Any
+
+
+class CheckpointStreamPart(TypedDict, Generic[_StateT]):
+    """A ``checkpoints`` part: the checkpoint as ``get_state`` shows it."""
+
+    type: Literal["checkpoints"]
+    ns: tuple[str, ...]
+    data: dict[str, Any]
+
+
+class TasksStreamPart(TypedDict):
+    """A ``tasks`` part: a task's start (``input``, ``triggers``) or its result."""
+
+    type: Literal["tasks"]
+    ns: tuple[str, ...]
+    data: dict[str, Any]
+
+
+class DebugStreamPart(TypedDict, Generic[_StateT]):
+    """A ``debug`` part: ``{"step", "timestamp", "type", "payload"}``."""
+
+    type: Literal["debug"]
+    ns: tuple[str, ...]
+    data: dict[str, Any]
+
+
+# (StateT first: StreamPart[State, Output], as LangGraph's type parameters)
+StreamPart = (
+    CheckpointStreamPart[_StateT]
+    | ValuesStreamPart[_OutputT]
+    | UpdatesStreamPart
+    | MessagesStreamPart
+    | CustomStreamPart
+    | TasksStreamPart
+    | DebugStreamPart[_StateT]
+)
+"""What ``astream(..., version="v2")`` yields: narrow on ``part["type"]``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphOutput(Generic[_OutputT]):
+    """What ``invoke`` / ``ainvoke`` return with ``version="v2"`` (and the default
+    ``stream_mode="values"``): the output and the interrupts the run stopped at, apart,
+    instead of an ``__interrupt__`` key mixed into the state."""
+
+    value: _OutputT
+    interrupts: tuple[Interrupt, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        """v1's ``result[key]`` (``result["__interrupt__"]`` too), deprecated as in
+        LangGraph: use ``.value`` and ``.interrupts``."""
+        _warn_item_access("`result[key]`")
+        if key == "__interrupt__":
+            return self.interrupts
+        if isinstance(self.value, dict):
+            return self.value[key]
+        try:
+            return getattr(self.value, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        _warn_item_access("`key in result`")
+        if key == "__interrupt__":
+            return bool(self.interrupts)
+        if isinstance(self.value, dict):
+            return key in self.value
+        return isinstance(key, str) and hasattr(self.value, key)
+
+
+def _warn_item_access(how: str) -> None:
+    warnings.warn(
+        f"Accessing GraphOutput via {how} is deprecated. Use `result.value` to "
+        "access the output value directly, or `result.interrupts` for interrupts.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class RunnableConfig(TypedDict, total=False):

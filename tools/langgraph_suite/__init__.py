@@ -45,8 +45,21 @@ FILES: tuple[str, ...] = (
     "test_large_cases_async",
     "test_pydantic",
     "test_subgraph_detection",
+    # LangGraph 1.2's other public-API files with a good pass rate (streamv2, 2026-12-07)
+    "test_stream_namespaces",
+    "test_tool_stream_handler",
+    "test_interrupt_state",
+    "test_managed_values",
+    "test_delta_channel_fork",
+    "test_delta_channel_subgraph",
+    "test_delta_channel_exit_mode",
+    "test_delta_channel_parallel_order",
+    "test_delta_channel_supersteps_bound",
 )
-"""The 22 core files of issue 14 (``tests/<name>.py`` in the sdist)."""
+"""The 22 core files of issue 14, and 9 more of the sdist's ``tests/`` whose public-API
+tests scopegraph mostly passes (``test_tool_stream_handler``'s all use the prebuilt
+``ToolNode``, so none counts as public-API; it runs for the nested-run options it checks)
+(``tests/<name>.py`` in the sdist)."""
 
 PREBUILT_FILES: tuple[str, ...] = (
     "test_tool_node",

@@ -199,6 +199,9 @@ class StreamOptions:
     LangChain's v1 carries (the ``LLMResult``, ``{"documents": ...}``)."""
     ns: tuple[str, ...] = ()
     """The stream namespace (a subgraph's is its parent node's path)."""
+    subgraphs: bool = False
+    """Whether the consumer takes subgraph chunks (``subgraphs=True``): then it takes
+    the chat tokens and tool events of a graph a node runs on a thread of its own too."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

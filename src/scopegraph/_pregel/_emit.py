@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from .._constants import END, START
@@ -34,6 +34,7 @@ __all__ = (
     "put_event",
     "root_event",
     "stream_sink",
+    "typed_sink",
 )
 
 
@@ -76,16 +77,74 @@ def stream_sink(out: RunOutput, multi: bool, subgraphs: bool) -> Sink:
     return sink_single
 
 
+def typed_sink(
+    out: RunOutput,
+    subgraphs: bool,
+    values_as: Callable[..., Any] | None,
+    state_as: Callable[..., Any] | None,
+) -> Sink:
+    """``astream(..., version="v2")``: LangGraph 1.2's typed stream parts,
+    ``{"type": mode, "ns": ns, "data": chunk}`` whatever the modes; a ``values`` part also
+    has ``interrupts`` (taken out of the chunk's ``__interrupt__``). Subgraph parts only
+    with ``subgraphs=True``, as in v1.
+
+    ``values_as`` / ``state_as``: the output / state schema class when it is a pydantic
+    model or a dataclass: as LangGraph, ``values`` data becomes the output schema, and
+    ``checkpoints`` / ``debug`` checkpoint values the state schema (but for the input
+    checkpoint, whose state may not be complete). As LangGraph, the root graph's schema
+    applies to its subgraphs' parts too. A sink of its own, so that v1 pays nothing.
+    """
+    put = out.put
+
+    def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if ns and not subgraphs:
+            return
+        if mode == "values":
+            interrupts: Any = ()
+            if isinstance(chunk, dict):
+                if "__interrupt__" in chunk:  # (a copy: another sink may share the chunk)
+                    chunk = dict(chunk)
+                    interrupts = chunk.pop("__interrupt__")
+                if values_as is not None:
+                    chunk = values_as(**chunk)
+            put({"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts})
+            return
+        if state_as is not None and mode in ("checkpoints", "debug"):
+            _coerce_checkpoint(chunk, state_as)
+        put({"type": mode, "ns": ns, "data": chunk})
+
+    return sink
+
+
+def _coerce_checkpoint(payload: Any, schema: Callable[..., Any]) -> None:
+    """The values of a ``checkpoints`` payload, or a ``debug`` checkpoint event's, as
+    ``schema`` (in place: the payload is made for this chunk), unless it is the input
+    checkpoint (``next`` is ``__start__``)."""
+    if not isinstance(payload, dict):
+        return
+    if payload.get("type") == "checkpoint" and isinstance(payload.get("payload"), dict):
+        payload = payload["payload"]
+    values = payload.get("values")
+    if isinstance(values, dict) and START not in payload.get("next", ()):
+        payload["values"] = schema(**values)
+
+
 def printing_sink(
-    inner: Sink, wanted: frozenset[str], printed: frozenset[str], subgraphs: bool
+    inner: Sink,
+    wanted: frozenset[str],
+    printed: frozenset[str],
+    subgraphs: bool,
+    root: tuple[str, ...] = (),
 ) -> Sink:
     """``debug=True`` / ``print_mode=``: chunks of the ``printed`` modes are printed as
     LangGraph prints them (``[mode] chunk``, bold; ``[graph=ns]`` in yellow for subgraph
-    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``."""
+    chunks with ``subgraphs=True``); chunks of the ``wanted`` modes go on to ``inner``.
+    ``root``: the namespace of the printing run's own chunks (a graph called in a node
+    prints its own, not its subgraphs')."""
 
     def sink(ns: tuple[str, ...], mode: str, chunk: Any) -> None:
-        if mode in printed and (subgraphs or not ns):
-            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns else ""
+        if mode in printed and (subgraphs or ns == root):
+            where = f" \033[1;30;33m[graph={ns}]\033[0m" if ns != root else ""
             print(f"\033[1m[{mode}]\033[0m{where} {chunk!r}")
         if mode in wanted:
             inner(ns, mode, chunk)

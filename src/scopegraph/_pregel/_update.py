@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._constants import END, START
 from .._errors import InvalidUpdateError
@@ -126,6 +126,8 @@ async def _apply(
         persistence.parents = dict(base.checkpoint.metadata.get("parents") or {})
     if updates[0][1] == INPUT:
         return await _as_input(run, persistence, updates[0][0], base is None)
+    if updates[0][1] == END and updates[0][0] is None:
+        return await _clear(run, persistence, base)
     tasks = [await _update_task(run, base, values, as_node) for values, as_node, _ in updates]
     written: dict[str, str] | None = {} if len(tasks) > 1 else None
     for task in tasks:
@@ -133,6 +135,18 @@ async def _apply(
     if spec.ephemeral:  # an update is a step of as_node's
         _algo.clear_ephemeral(spec, run.values, tasks)
     next_tasks = _algo.plan_next(spec, tasks, run.barriers, run.values)
+    if spec.deferred and base is not None:
+        # A deferred node the checkpoint held back still waits (LangGraph: its trigger
+        # is not consumed by an update of another node).
+        updated = {t.name for t in tasks}
+        waiting: list[Any] = [
+            name
+            for _, name in planned_tasks(base.checkpoint)
+            if name in spec.nodes and spec.nodes[name].defer and name not in updated
+        ]
+        if waiting:
+            held = _algo.make_tasks(spec, waiting, {}, run.values)
+            next_tasks = _algo.with_held(next_tasks, held)
     run.step += 1
     # As LangGraph: a task id the update names, else the id of a task the checkpoint
     # planned for that node (in order), so the snapshot shows the update as its result.
@@ -224,6 +238,29 @@ async def _as_input(run: Run, persistence: Persistence, values: Any, fresh: bool
     start.done = True
     await persistence.save_checkpoint([start], "input")
     await persistence.record(start, "done")
+    assert persistence.checkpoint_id is not None
+    return _config_of(persistence.thread_id, persistence.ns, persistence.checkpoint_id)
+
+
+async def _clear(
+    run: Run, persistence: Persistence, base: CheckpointTuple | None
+) -> RunnableConfig:
+    """``update_state(config, None, as_node=END)``: a checkpoint after ``base`` that
+    drops its planned tasks (and their interrupts) but keeps what those that finished
+    wrote, and where they routed, as LangGraph's (which applies their pending writes and
+    ends the step: the next step is what the finished tasks triggered)."""
+    finished = []
+    if base is not None:
+        planned = {tid for tid, _ in planned_tasks(base.checkpoint)}
+        finished = [r for r in base.tasks if r.status == "done" and r.task_id in planned]
+        for record in finished:
+            run.apply(record.writes, record.name)
+    # (plan_next reads a task's name and routes, which a record has)
+    next_tasks = _algo.plan_next(
+        run.opts.spec, cast(list[Task], finished), run.barriers, run.values
+    )
+    run.step += 1
+    await persistence.save_checkpoint(next_tasks, "update")
     assert persistence.checkpoint_id is not None
     return _config_of(persistence.thread_id, persistence.ns, persistence.checkpoint_id)
 
