@@ -4,12 +4,16 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import inspect
 import logging
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
+
+import anyio
 
 from .. import Command, CompiledStateGraph, Send
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
@@ -20,10 +24,13 @@ from ._wire import check_input, is_uuid, snapshot_json
 
 __all__ = (
     "BOTH_CONFIGURABLE_AND_CONTEXT",
+    "GraphFactory",
     "Graphs",
     "Served",
     "command_of",
     "is_bridged",
+    "is_factory",
+    "open_graph",
     "served_graph",
 )
 
@@ -55,16 +62,167 @@ class Served(NamedTuple):
                 f"graph {name!r}: built with LangGraph, bridged (runs on LangGraph's engine: "
                 f"asyncio only, no scale-out, no rollback): {self.reason}"
             )
+        if self.engine == "factory":
+            return f"graph {name!r}: a factory, made per run"
         return f"graph {name!r}: scopegraph"
 
 
-def served_graph(name: str, graph: Any) -> Served:
+class GraphFactory:
+    """A ``langgraph.json`` graph that is a function making the graph (LangGraph's
+    "rebuild graph at runtime"): sync or async, taking nothing or the run's config,
+    returning a graph or being a context manager (sync or async) that yields one.
+
+    The server calls it per run with the run's config (the assistant's merged in), inside
+    the run's cancel scope, and for the assistants' graph and schema endpoints and the
+    threads' state with the assistant's (or a default) config. The graph it makes is
+    served as a static one is (a LangGraph graph adopted, else bridged), with the
+    server's checkpointer and store. A context manager's exit runs when the run ends,
+    shielded: on cancel too, after the nodes' own cleanup and before the run's API call
+    returns."""
+
+    def __init__(self, name: str, make: Callable[..., Any]) -> None:
+        self.name = name
+        self.make = make
+        self.takes_config = _takes_config(name, make)
+        self.checkpointer: Any = None
+        self.store: Any = None
+        self._langgraph_saver: Any = None
+        """The threads' checkpointer of the bridged graphs it makes, kept across runs."""
+
+    def __repr__(self) -> str:
+        return f"GraphFactory({self.name!r}, {getattr(self.make, '__qualname__', self.make)!r})"
+
+    @contextlib.asynccontextmanager
+    async def open(self, config: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
+        """The graph the factory makes for ``config``, ready to run; a context manager
+        factory is exited (shielded) when the block ends."""
+        made = self.make(_factory_config(config)) if self.takes_config else self.make()
+        if inspect.isawaitable(made):
+            made = await made
+        if hasattr(made, "__aenter__") and hasattr(made, "__aexit__"):
+            value = await made.__aenter__()
+            try:
+                yield self._ready(value)
+            except BaseException as exc:
+                with anyio.CancelScope(shield=True):
+                    if not await made.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+            else:
+                with anyio.CancelScope(shield=True):
+                    await made.__aexit__(None, None, None)
+        elif hasattr(made, "__enter__") and hasattr(made, "__exit__"):
+            with made as value:
+                yield self._ready(value)
+        else:
+            yield self._ready(made)
+
+    def _ready(self, made: Any) -> Any:
+        """The graph ``made`` as the server serves it: compiled, adopted or bridged, with
+        the server's checkpointer and store."""
+        if hasattr(made, "compile") and not hasattr(made, "astream"):  # a StateGraph
+            made = made.compile()
+        try:
+            graph = served_graph(self.name, made, quiet=True).graph
+        except TypeError as exc:
+            raise TypeError(
+                f"the graph factory {self.name!r} returned a {type(made).__name__}, not a "
+                "graph: return StateGraph(...).compile() (or yield it from a context manager)"
+            ) from exc
+        if is_bridged(graph):
+            if graph.checkpointer is None:
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                if self._langgraph_saver is None:
+                    self._langgraph_saver = InMemorySaver()
+                graph.graph.checkpointer = self._langgraph_saver
+        else:
+            graph.checkpointer = self.checkpointer
+        give_store([graph], self.store)
+        return graph
+
+    # The state API of a graph, through a graph made for a default config (as LangGraph's
+    # server makes one to read or write a thread's state).
+
+    async def aget_state(self, config: Any, **kwargs: Any) -> Any:
+        async with self.open() as graph:
+            return await graph.aget_state(config, **kwargs)
+
+    async def aupdate_state(self, config: Any, values: Any, **kwargs: Any) -> Any:
+        async with self.open() as graph:
+            return await graph.aupdate_state(config, values, **kwargs)
+
+    async def abulk_update_state(self, config: Any, supersteps: Any) -> Any:
+        async with self.open() as graph:
+            return await graph.abulk_update_state(config, supersteps)
+
+    async def aget_state_history(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with self.open() as graph:
+            async for snapshot in graph.aget_state_history(config, **kwargs):
+                yield snapshot
+
+
+def _takes_config(name: str, make: Callable[..., Any]) -> bool:
+    """Whether a factory takes the run's config (one parameter) or nothing; any other
+    signature is refused at load, naming the fix."""
+    try:
+        params = list(inspect.signature(make).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    required = [
+        p
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    runtime = [p for p in params if "ServerRuntime" in str(p.annotation)]
+    if runtime:
+        raise ValueError(
+            f"graph factory {name!r}: a ServerRuntime parameter ({runtime[0].name!r}) is "
+            "not supported yet; take the run's config instead: def make_graph(config)"
+        )
+    if len(required) > 1:
+        raise ValueError(
+            f"graph factory {name!r} takes {len(required)} parameters "
+            f"{[p.name for p in required]}; a graph factory takes nothing or the run's "
+            "config: def make_graph(config: RunnableConfig)"
+        )
+    return bool(params)
+
+
+def _factory_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The config a factory is given: LangGraph's keys always present."""
+    out = dict(config or {})
+    out["configurable"] = dict(out.get("configurable") or {})
+    out["metadata"] = dict(out.get("metadata") or {})
+    out.setdefault("tags", [])
+    return out
+
+
+def is_factory(graph: Any) -> bool:
+    """Whether ``graph`` is a :class:`GraphFactory` (made per run)."""
+    return isinstance(graph, GraphFactory)
+
+
+@contextlib.asynccontextmanager
+async def open_graph(graph: Any, config: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
+    """The graph to run or describe: a factory's, made for ``config`` (and exited at the
+    end of the block); a static graph as is (no per-run cost)."""
+    if isinstance(graph, GraphFactory):
+        async with graph.open(config) as made:
+            yield made
+    else:
+        yield graph
+
+
+def served_graph(name: str, graph: Any, *, quiet: bool = False) -> Served:
     """A scopegraph compiled graph as is; a LangGraph one adopted
     (:func:`scopegraph.langgraph.adopt`) when it can be, so that it gets scale-out,
     rollback and trio workers, else bridged (:func:`scopegraph.langgraph.bridge`). The
     decision is logged (``scopegraph.server``, info; ``scopegraph serve`` prints it)."""
     if is_bridged(graph):
         return Served(graph, "bridged", "passed bridged")
+    if isinstance(graph, GraphFactory):
+        return Served(graph, "factory")
     if isinstance(graph, CompiledStateGraph):
         return Served(graph, "scopegraph")
     if type(graph).__module__.startswith("langgraph."):
@@ -75,7 +233,8 @@ def served_graph(name: str, graph: Any) -> Served:
             served = Served(adopt(graph, checkpointer=None, store=None), "adopted")
         except AdoptionError as exc:
             served = Served(bridge(graph), "bridged", str(exc))
-        log.info("%s", served.describe(name))
+        if not quiet:
+            log.info("%s", served.describe(name))
         return served
     raise TypeError(
         f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
@@ -222,13 +381,15 @@ class Graphs:
             raise InvalidRequestError(
                 "pass either input or command (to resume), not both", code="InvalidRun"
             )
-        if body.input is not None:
+        # A factory's graph is made per run (its config may change it): the run checks
+        # its input and nodes.
+        if body.input is not None and not is_factory(graph):
             problem = check_input(graph, body.input)
             if problem is not None:
                 raise InvalidRequestError(problem, code="InvalidInput")
         for key in ("interrupt_before", "interrupt_after"):
             nodes = getattr(body, key)
-            if isinstance(nodes, list):
+            if isinstance(nodes, list) and not is_factory(graph):
                 unknown = [n for n in nodes if n not in graph.nodes]
                 if unknown:
                     raise InvalidRequestError(
