@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
@@ -89,6 +91,23 @@ async def slow(state: State) -> State:
     return {}
 
 
+async def make_graph_async(config: dict[str, Any]) -> Any:
+    return build("async " + config["configurable"].get("prompt", "default"), "respond")
+
+
+@contextlib.contextmanager
+def sync_managed() -> Any:
+    log("sync-enter")
+    try:
+        yield build("sync", "respond")
+    finally:
+        log("sync-exit")
+
+
+def two_configs(config: Any, other: Any) -> Any:
+    return graph
+
+
 @contextlib.asynccontextmanager
 async def managed_graph(config: dict[str, Any]) -> Any:
     thread = config["configurable"].get("thread_id")
@@ -121,8 +140,12 @@ def write_project(root: Path) -> Path:
         "agent": "./src/agent/graph.py:graph",
         "made": "./src/agent/graph.py:make_graph",
         "managed": {"path": "./src/agent/graph.py:managed_graph"},
+        "made_async": "./src/agent/graph.py:make_graph_async",
+        "sync_managed": "./src/agent/graph.py:sync_managed",
+        "by_module": "agent.graph:make_graph",  # found in the dependencies folder
     }
-    (root / "langgraph.json").write_text(json.dumps({"graphs": graphs}))
+    config = {"dependencies": ["./src"], "graphs": graphs}
+    (root / "langgraph.json").write_text(json.dumps(config))
     return package
 
 
@@ -151,7 +174,37 @@ async def test_relative_imports_of_a_template_package(tmp_path: Path, project: P
         async with get_client(url=server.url) as client:
             with anyio.fail_after(60):
                 result = await client.runs.wait(None, "agent", input={"text": "hi"})
+                by_module: Any = await client.runs.wait(
+                    None,
+                    "by_module",
+                    input={"text": "hi"},
+                    config={"configurable": {"prompt": "M"}},
+                )
+                made_async: Any = await client.runs.wait(
+                    None,
+                    "made_async",
+                    input={"text": "hi"},
+                    config={"configurable": {"prompt": "P"}},
+                )
+                sync: Any = await client.runs.wait(None, "sync_managed", input={"text": "hi"})
         assert result == {"text": "hi", "out": "static: hi"}
+        assert by_module == {"text": "hi", "out": "M: hi"}
+        assert made_async == {"text": "hi", "out": "async P: hi"}
+        assert sync == {"text": "hi", "out": "sync: hi"}
+        assert factory_log(project) == ["sync-enter", "sync-exit"]
+
+
+def test_a_factory_of_two_parameters_is_refused_at_start(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scopegraph._cli", "serve", f"{project / 'graph.py'}:two_configs"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "takes 2 parameters ['config', 'other']" in result.stderr
+    assert "def make_graph(config: RunnableConfig)" in result.stderr
 
 
 async def test_the_assistant_config_chooses_the_factory_graph(

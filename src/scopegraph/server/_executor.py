@@ -326,6 +326,8 @@ async def stream(spec: RunSpec, emit: Emit, on_task: OnTask | None = None) -> An
         return await _stream(spec, spec.graph, emit, on_task)
     config = dict(spec.payload.get("config") or {})
     ids = {"thread_id": spec.thread_id, "run_id": spec.run_id, "graph_id": spec.graph_id}
+    if spec.assistant_id is not None:
+        ids["assistant_id"] = spec.assistant_id
     config["configurable"] = {**(config.get("configurable") or {}), **ids}
     async with open_graph(spec.graph, config) as graph:
         spec.made["graph"] = graph
