@@ -43,6 +43,8 @@ from typing import Any, TypedDict
 
 import anyio
 
+from langgraph_sdk.runtime import ServerRuntime
+
 from scopegraph import END, START, StateGraph, get_stream_writer
 
 from .tools import reply
@@ -104,8 +106,29 @@ def sync_managed() -> Any:
         log("sync-exit")
 
 
+def langgraph_factory(config: dict[str, Any]) -> Any:
+    from langgraph.graph import END as LG_END, START as LG_START, StateGraph as LGStateGraph
+
+    prompt = config["configurable"].get("prompt", "default")
+
+    def respond(state: State) -> State:
+        return {"out": reply("langgraph " + prompt, state["text"])}
+
+    builder = LGStateGraph(State)
+    builder.add_node("respond", respond)
+    builder.add_edge(LG_START, "respond")
+    builder.add_edge("respond", LG_END)
+    return builder.compile()
+
+
 def two_configs(config: Any, other: Any) -> Any:
     return graph
+
+
+def with_runtime(runtime: ServerRuntime, config: dict[str, Any]) -> Any:
+    context = getattr(runtime, "context", None)
+    log(f"runtime {runtime.access_context} {context} {sorted(config['configurable'])}")
+    return build(f"rt {runtime.access_context}", "respond")
 
 
 @contextlib.asynccontextmanager
@@ -143,6 +166,8 @@ def write_project(root: Path) -> Path:
         "made_async": "./src/agent/graph.py:make_graph_async",
         "sync_managed": "./src/agent/graph.py:sync_managed",
         "by_module": "agent.graph:make_graph",  # found in the dependencies folder
+        "with_runtime": "./src/agent/graph.py:with_runtime",
+        "langgraph_made": "./src/agent/graph.py:langgraph_factory",
     }
     config = {"dependencies": ["./src"], "graphs": graphs}
     (root / "langgraph.json").write_text(json.dumps(config))
@@ -187,11 +212,37 @@ async def test_relative_imports_of_a_template_package(tmp_path: Path, project: P
                     config={"configurable": {"prompt": "P"}},
                 )
                 sync: Any = await client.runs.wait(None, "sync_managed", input={"text": "hi"})
+                thread = (await client.threads.create())["thread_id"]
+                langgraph_made: Any = await client.runs.wait(
+                    thread,
+                    "langgraph_made",
+                    input={"text": "hi"},
+                    config={"configurable": {"prompt": "L"}},
+                )
+                history = await client.threads.get_history(thread)
         assert result == {"text": "hi", "out": "static: hi"}
         assert by_module == {"text": "hi", "out": "M: hi"}
         assert made_async == {"text": "hi", "out": "async P: hi"}
         assert sync == {"text": "hi", "out": "sync: hi"}
+        assert langgraph_made == {"text": "hi", "out": "langgraph L: hi"}
+        assert history[0]["values"] == langgraph_made  # kept by the server's checkpointer
         assert factory_log(project) == ["sync-enter", "sync-exit"]
+
+
+async def test_a_factory_taking_a_server_runtime(tmp_path: Path, project: Path) -> None:
+    with serve(tmp_path, project) as server:
+        async with get_client(url=server.url) as client:
+            with anyio.fail_after(60):
+                result: Any = await client.runs.wait(
+                    None, "with_runtime", input={"text": "hi"}, context={"user": "u1"}
+                )
+                await client.assistants.get_schemas("with_runtime")
+        assert result == {"text": "hi", "out": "rt threads.create_run: hi"}
+        ids = ["assistant_id", "graph_id", "run_id", "thread_id"]
+        assert factory_log(project) == [
+            f"runtime threads.create_run {{'user': 'u1'}} {ids}",
+            "runtime assistants.read None []",
+        ]
 
 
 def test_a_factory_of_two_parameters_is_refused_at_start(project: Path) -> None:
@@ -204,7 +255,7 @@ def test_a_factory_of_two_parameters_is_refused_at_start(project: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert "takes 2 parameters ['config', 'other']" in result.stderr
-    assert "def make_graph(config: RunnableConfig)" in result.stderr
+    assert "def make_graph(config: RunnableConfig, runtime: ServerRuntime)" in result.stderr
 
 
 async def test_the_assistant_config_chooses_the_factory_graph(

@@ -329,7 +329,11 @@ async def stream(spec: RunSpec, emit: Emit, on_task: OnTask | None = None) -> An
     if spec.assistant_id is not None:
         ids["assistant_id"] = spec.assistant_id
     config["configurable"] = {**(config.get("configurable") or {}), **ids}
-    async with open_graph(spec.graph, config) as graph:
+    config["configurable"] = restore_user(config["configurable"])
+    context = spec.payload.get("context")
+    async with open_graph(
+        spec.graph, config, access="threads.create_run", context=context
+    ) as graph:
         spec.made["graph"] = graph
         return await _stream(spec, graph, emit, on_task)
 

@@ -5,13 +5,14 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import inspect
 import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import anyio
 
@@ -67,6 +68,10 @@ class Served(NamedTuple):
         return f"graph {name!r}: scopegraph"
 
 
+Access = Literal["threads.create_run", "threads.update", "threads.read", "assistants.read"]
+"""LangGraph's access contexts of a graph factory's ``ServerRuntime``: why it is made."""
+
+
 class GraphFactory:
     """A ``langgraph.json`` graph that is a function making the graph (LangGraph's
     "rebuild graph at runtime"): sync or async, taking nothing or the run's config,
@@ -83,7 +88,8 @@ class GraphFactory:
     def __init__(self, name: str, make: Callable[..., Any]) -> None:
         self.name = name
         self.make = make
-        self.takes_config = _takes_config(name, make)
+        self.params = _factory_params(name, make)
+        """(parameter name, ``"config"`` or ``"runtime"``) of each parameter it takes."""
         self.checkpointer: Any = None
         self.store: Any = None
         self._langgraph_saver: Any = None
@@ -93,10 +99,18 @@ class GraphFactory:
         return f"GraphFactory({self.name!r}, {getattr(self.make, '__qualname__', self.make)!r})"
 
     @contextlib.asynccontextmanager
-    async def open(self, config: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
+    async def open(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        access: Access = "threads.read",
+        context: Any = None,
+    ) -> AsyncIterator[Any]:
         """The graph the factory makes for ``config``, ready to run; a context manager
-        factory is exited (shielded) when the block ends."""
-        made = self.make(_factory_config(config)) if self.takes_config else self.make()
+        factory is exited (shielded) when the block ends. ``access``: LangGraph's access
+        context of a ``ServerRuntime`` parameter (``threads.create_run`` for a run, whose
+        ``context`` it carries; ``threads.read``, ``threads.update``, ``assistants.read``)."""
+        made = self.make(**self._arguments(_factory_config(config), access, context))
         if inspect.isawaitable(made):
             made = await made
         if hasattr(made, "__aenter__") and hasattr(made, "__aexit__"):
@@ -115,6 +129,16 @@ class GraphFactory:
                 yield self._ready(value)
         else:
             yield self._ready(made)
+
+    def _arguments(self, config: dict[str, Any], access: Access, context: Any) -> dict[str, Any]:
+        """The factory's keyword arguments: the config, a ``ServerRuntime``, or both."""
+        arguments: dict[str, Any] = {}
+        for name, kind in self.params:
+            if kind == "config":
+                arguments[name] = config
+            else:
+                arguments[name] = _server_runtime(config, access, context, self.store)
+        return arguments
 
     def _ready(self, made: Any) -> Any:
         """The graph ``made`` as the server serves it: compiled, adopted or bridged, with
@@ -148,11 +172,11 @@ class GraphFactory:
             return await graph.aget_state(config, **kwargs)
 
     async def aupdate_state(self, config: Any, values: Any, **kwargs: Any) -> Any:
-        async with self.open() as graph:
+        async with self.open(access="threads.update") as graph:
             return await graph.aupdate_state(config, values, **kwargs)
 
     async def abulk_update_state(self, config: Any, supersteps: Any) -> Any:
-        async with self.open() as graph:
+        async with self.open(access="threads.update") as graph:
             return await graph.abulk_update_state(config, supersteps)
 
     async def aget_state_history(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -161,32 +185,54 @@ class GraphFactory:
                 yield snapshot
 
 
-def _takes_config(name: str, make: Callable[..., Any]) -> bool:
-    """Whether a factory takes the run's config (one parameter) or nothing; any other
-    signature is refused at load, naming the fix."""
+def _factory_params(name: str, make: Callable[..., Any]) -> list[tuple[str, str]]:
+    """The parameters a factory takes, as LangGraph's server tells them apart: none, the
+    config, a ``ServerRuntime`` (known by its annotation), or one of each (passed by
+    name). Any other signature is refused at load, naming the fix."""
     try:
         params = list(inspect.signature(make).parameters.values())
     except (TypeError, ValueError):
-        return False
-    required = [
+        return []
+    params = [
         p
         for p in params
-        if p.default is inspect.Parameter.empty
-        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
-    runtime = [p for p in params if "ServerRuntime" in str(p.annotation)]
-    if runtime:
+    kinds = [(p.name, "runtime" if _is_runtime(p.annotation) else "config") for p in params]
+    runtimes = sum(1 for _, kind in kinds if kind == "runtime")
+    if len(kinds) > 2 or (len(kinds) == 2 and runtimes != 1):
         raise ValueError(
-            f"graph factory {name!r}: a ServerRuntime parameter ({runtime[0].name!r}) is "
-            "not supported yet; take the run's config instead: def make_graph(config)"
+            f"graph factory {name!r} takes {len(kinds)} parameters {[n for n, _ in kinds]}; "
+            "a graph factory takes nothing, the run's config, a ServerRuntime, or a config "
+            "and a ServerRuntime: def make_graph(config: RunnableConfig, runtime: "
+            "ServerRuntime)"
         )
-    if len(required) > 1:
-        raise ValueError(
-            f"graph factory {name!r} takes {len(required)} parameters "
-            f"{[p.name for p in required]}; a graph factory takes nothing or the run's "
-            "config: def make_graph(config: RunnableConfig)"
+    return kinds
+
+
+def _is_runtime(annotation: Any) -> bool:
+    """Whether a parameter's annotation (a string under ``from __future__ import
+    annotations``) names LangGraph's ``ServerRuntime`` (``ServerRuntime[Ctx]`` too)."""
+    if annotation is inspect.Parameter.empty:
+        return False
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "ServerRuntime" in text or "_ExecutionRuntime" in text or "_ReadRuntime" in text
+
+
+def _server_runtime(config: Mapping[str, Any], access: Access, context: Any, store: Any) -> Any:
+    """LangGraph's ``ServerRuntime`` for a factory that takes one: an execution runtime
+    (with the run's context) for a run, a read runtime otherwise; the user is the custom
+    auth's, the store the server's. Needs ``langgraph_sdk`` (the factory imports it)."""
+    from langgraph_sdk.runtime import _ExecutionRuntime, _ReadRuntime
+
+    from ._auth_user import restore_user
+
+    user = restore_user(dict(config.get("configurable") or {})).get("langgraph_auth_user")
+    if access == "threads.create_run":
+        return _ExecutionRuntime(
+            access_context=access, user=user, store=store, context=copy.copy(context)
         )
-    return bool(params)
+    return _ReadRuntime(access_context=access, user=user, store=store)
 
 
 def _factory_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -204,11 +250,18 @@ def is_factory(graph: Any) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def open_graph(graph: Any, config: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
+async def open_graph(
+    graph: Any,
+    config: Mapping[str, Any] | None = None,
+    *,
+    access: Access = "threads.read",
+    context: Any = None,
+) -> AsyncIterator[Any]:
     """The graph to run or describe: a factory's, made for ``config`` (and exited at the
-    end of the block); a static graph as is (no per-run cost)."""
+    end of the block; ``access`` and ``context``: see :meth:`GraphFactory.open`); a static
+    graph as is (no per-run cost)."""
     if isinstance(graph, GraphFactory):
-        async with graph.open(config) as made:
+        async with graph.open(config, access=access, context=context) as made:
             yield made
     else:
         yield graph

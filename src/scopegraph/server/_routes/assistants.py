@@ -144,7 +144,10 @@ async def _graph_of(request: Request, assistant_id: str) -> AsyncIterator[tuple[
     await authorize(request, "assistants", assistant_id, "read")
     assistant = await backend.assistants.get(assistant_id)
     graph_id = assistant["graph_id"]
-    async with open_graph(backend.graphs.graphs[graph_id], assistant.get("config")) as graph:
+    made = open_graph(
+        backend.graphs.graphs[graph_id], assistant.get("config"), access="assistants.read"
+    )
+    async with made as graph:
         yield graph_id, graph
 
 
