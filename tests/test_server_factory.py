@@ -337,9 +337,12 @@ async def test_a_context_manager_factory_exits_after_the_cleanup_of_a_cancelled_
         assert lines.count("enter None") == lines.count("exit None")
 
 
+@pytest.mark.parametrize("worker_backend", ["asyncio", "trio"])
 async def test_a_factory_in_scale_out(
-    tmp_path: Path, project: Path, pg_dsn: str, redis_url: str
+    tmp_path: Path, project: Path, pg_dsn: str, redis_url: str, worker_backend: str
 ) -> None:
+    """The worker makes the graph per run, on asyncio and on trio (the SDK's side is
+    asyncio either way)."""
     graph = project / "graph.py"
     extra = (f"made={graph}:make_graph", f"managed={graph}:managed_graph")
     with running_cluster(
@@ -348,7 +351,7 @@ async def test_a_factory_in_scale_out(
         redis_url,
         apis=1,
         workers=1,
-        worker_backend="asyncio",
+        worker_backend=worker_backend,
         extra_graphs=extra,
     ) as cluster:
         async with get_client(url=cluster.apis[0]) as client:

@@ -92,6 +92,8 @@ class GraphFactory:
         """(parameter name, ``"config"`` or ``"runtime"``) of each parameter it takes."""
         self.checkpointer: Any = None
         self.store: Any = None
+        self.bridge = True
+        """Whether a LangGraph graph it makes may be bridged (not in a worker)."""
         self._langgraph_saver: Any = None
         """The threads' checkpointer of the bridged graphs it makes, kept across runs."""
 
@@ -146,12 +148,19 @@ class GraphFactory:
         if hasattr(made, "compile") and not hasattr(made, "astream"):  # a StateGraph
             made = made.compile()
         try:
-            graph = served_graph(self.name, made, quiet=True).graph
+            served = served_graph(self.name, made, quiet=True)
         except TypeError as exc:
             raise TypeError(
                 f"the graph factory {self.name!r} returned a {type(made).__name__}, not a "
                 "graph: return StateGraph(...).compile() (or yield it from a context manager)"
             ) from exc
+        graph = served.graph
+        if served.engine == "bridged" and not self.bridge:
+            raise TypeError(
+                f"the graph factory {self.name!r} made a LangGraph graph that cannot be "
+                f"adopted ({served.reason}); a worker runs graphs on scopegraph's engine "
+                "only: serve it with scopegraph serve (one process)"
+            )
         if is_bridged(graph):
             if graph.checkpointer is None:
                 from langgraph.checkpoint.memory import InMemorySaver

@@ -58,9 +58,10 @@ def _load_attr(spec: str, what: str) -> Any:
     if not file.is_file():
         raise ValueError(f"{what} {spec!r}: no file {str(file)!r}")
     package = _package_of(file.resolve())
+    module = None
     if package is not None:  # imported as part of its package: relative imports work
         module = _import_in_package(file.resolve(), *package, what=f"{what} {spec!r}")
-    else:
+    if module is None:
         module = _import_file(file, what=f"{what} {spec!r}")
     try:
         return getattr(module, attr)
@@ -108,20 +109,16 @@ def _package_of(file: Path) -> tuple[Path, str] | None:
 def _import_in_package(file: Path, root: Path, dotted: str, *, what: str) -> Any:
     """``file`` imported as the module ``dotted`` of its package, ``root`` on sys.path,
     so that its relative imports (``from .tools import x``) work as in LangGraph's
-    server (where the project is pip-installed)."""
+    server (where the project is pip-installed); None when that name is another module
+    (a package of the same name found first): the file is then imported on its own."""
     found = _find_spec(dotted)
-    if found is None or found.origin is None or Path(found.origin).resolve() != file:
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-            importlib.invalidate_caches()
+    if found is None and str(root) not in sys.path:
+        sys.path.append(str(root))  # appended: the project shadows no installed module
+        importlib.invalidate_caches()
         found = _find_spec(dotted)
     if found is not None and (found.origin is None or Path(found.origin).resolve() != file):
-        elsewhere = found.origin
-        raise ValueError(
-            f"{what}: {str(file)!r} is the module {dotted!r} of its package, but that name "
-            f"imports {elsewhere!r}: rename the package, or name the graph by its module "
-            "path (my_agent.graph:graph)"
-        )
+        log.info("%s: %s is another module than %s: imported on its own", what, dotted, file)
+        return None
     try:
         return importlib.import_module(dotted)
     except Exception as exc:
@@ -708,6 +705,8 @@ def main_worker(args: Any) -> int:
             )
         if served.engine == "adopted":
             print(served.describe(name), flush=True)
+        if isinstance(served.graph, GraphFactory):
+            served.graph.bridge = False  # a graph it makes runs on scopegraph's engine
         graphs[name] = served.graph
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")
