@@ -87,7 +87,7 @@ class RunSpec:
     """Taken over from another worker: continue from the thread's last checkpoint."""
     durability: str | None = None
     """The default durability (a run's own ``durability`` overrides it)."""
-    made: dict[str, Any] = dataclasses.field(default_factory=dict)
+    made: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
     """A graph factory's graph for this run (``"graph"``), once :func:`stream` made it:
     :func:`settle` reads the run's end state through it."""
 
