@@ -16,7 +16,7 @@ import sys
 import textwrap
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import anyio
 import pytest
@@ -26,6 +26,8 @@ import _pg
 import _redis
 from _cluster import running_cluster
 from _server import running_server
+from scopegraph import END, START, StateGraph
+from scopegraph.server._graphs import GraphFactory, open_graph
 
 pytestmark = pytest.mark.anyio
 
@@ -379,3 +381,59 @@ async def test_a_factory_in_scale_out(
             "node-cleanup t2",
             f"exit {managed}",
         ]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_factory_exit_is_shielded_and_follows_the_node_cleanup_on_both_backends(
+    backend: str,
+) -> None:
+    """In-process, on each backend: a run's scope cancelled while the factory's graph
+    runs; the node's shielded cleanup, then the factory's exit (which awaits), then the
+    block is left. Without the shield the exit's await is cancelled and never logs."""
+    events: list[str] = []
+
+    class State(TypedDict, total=False):
+        text: str
+
+    async def slow(state: State) -> State:
+        events.append("node-start")
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.01)
+                events.append("node-cleanup")
+        return {}
+
+    @contextlib.asynccontextmanager
+    async def managed(config: dict[str, Any]) -> AsyncIterator[Any]:
+        events.append(f"enter {config['configurable']['thread_id']}")
+        builder = StateGraph(State)
+        builder.add_node("slow", slow)
+        builder.add_edge(START, "slow")
+        builder.add_edge("slow", END)
+        try:
+            yield builder.compile()
+        finally:
+            await anyio.sleep(0.01)
+            events.append("exit")
+
+    factory = GraphFactory("managed", managed)
+    started = anyio.Event()
+
+    async def run(scope: anyio.CancelScope) -> None:
+        with scope:
+            async with open_graph(factory, {"configurable": {"thread_id": "t"}}) as graph:
+                await graph.ainvoke({"text": "x"})
+        events.append("run ended")
+
+    async def main() -> None:
+        scope = anyio.CancelScope()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, scope)
+            await started.wait()
+            scope.cancel()
+
+    anyio.run(main, backend=backend)
+    assert events == ["enter t", "node-start", "node-cleanup", "exit", "run ended"]
