@@ -32,7 +32,7 @@ import anyio
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
 from ._auth_user import restore_user
 from ._domain import CancelAction
-from ._graphs import command_of
+from ._graphs import command_of, is_factory, open_graph
 
 __all__ = (
     "Outcome",
@@ -87,6 +87,9 @@ class RunSpec:
     """Taken over from another worker: continue from the thread's last checkpoint."""
     durability: str | None = None
     """The default durability (a run's own ``durability`` overrides it)."""
+    made: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    """A graph factory's graph for this run (``"graph"``), once :func:`stream` made it:
+    :func:`settle` reads the run's end state through it."""
 
     @property
     def saver(self) -> Any:
@@ -316,9 +319,28 @@ def start_clock(scope: anyio.CancelScope, spec: RunSpec, default_timeout: float 
 
 async def stream(spec: RunSpec, emit: Emit, on_task: OnTask | None = None) -> Any:
     """Run the graph of ``spec`` (call it inside the run's cancel scope); its final values.
-    ``on_task``: see :func:`stream_run`."""
+    ``on_task``: see :func:`stream_run`. A graph factory makes the run's graph here, from
+    the run's config, inside the run's cancel scope; its context manager is exited
+    (shielded) when the run's graph has ended, its nodes' cleanup done."""
+    if not is_factory(spec.graph):
+        return await _stream(spec, spec.graph, emit, on_task)
+    config = dict(spec.payload.get("config") or {})
+    ids = {"thread_id": spec.thread_id, "run_id": spec.run_id, "graph_id": spec.graph_id}
+    if spec.assistant_id is not None:
+        ids["assistant_id"] = spec.assistant_id
+    config["configurable"] = {**(config.get("configurable") or {}), **ids}
+    config["configurable"] = restore_user(config["configurable"])
+    context = spec.payload.get("context")
+    async with open_graph(
+        spec.graph, config, access="threads.create_run", context=context
+    ) as graph:
+        spec.made["graph"] = graph
+        return await _stream(spec, graph, emit, on_task)
+
+
+async def _stream(spec: RunSpec, graph: Any, emit: Emit, on_task: OnTask | None) -> Any:
     graph_input, config, options, modes = run_arguments(
-        spec.graph,
+        graph,
         spec.payload,
         thread_id=spec.thread_id,
         metadata={
@@ -337,7 +359,7 @@ async def stream(spec: RunSpec, emit: Emit, on_task: OnTask | None = None) -> An
     if spec.durability is not None:
         options.setdefault("durability", spec.durability)
     return await stream_run(
-        spec.graph,
+        graph,
         graph_input,
         config,
         options,
@@ -401,7 +423,7 @@ async def settle(
             await saver.adelete_thread(spec.thread_id)
         return outcome
     if error is None:
-        snapshot = await spec.graph.aget_state(config)
+        snapshot = await spec.made.get("graph", spec.graph).aget_state(config)
         if snapshot.created_at is not None:
             if status in ("interrupted", "timeout") and action != "rollback":
                 lifecycle.append("checkpoint saved")

@@ -4,12 +4,17 @@ state read and written through the public graph API (``aget_state``, ``aupdate_s
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import dataclasses
+import inspect
 import logging
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+import anyio
 
 from .. import Command, CompiledStateGraph, Send
 from ..checkpoint import BaseCheckpointSaver, CheckpointTuple
@@ -20,10 +25,13 @@ from ._wire import check_input, is_uuid, snapshot_json
 
 __all__ = (
     "BOTH_CONFIGURABLE_AND_CONTEXT",
+    "GraphFactory",
     "Graphs",
     "Served",
     "command_of",
     "is_bridged",
+    "is_factory",
+    "open_graph",
     "served_graph",
 )
 
@@ -55,16 +63,228 @@ class Served(NamedTuple):
                 f"graph {name!r}: built with LangGraph, bridged (runs on LangGraph's engine: "
                 f"asyncio only, no scale-out, no rollback): {self.reason}"
             )
+        if self.engine == "factory":
+            return f"graph {name!r}: a factory, made per run"
         return f"graph {name!r}: scopegraph"
 
 
-def served_graph(name: str, graph: Any) -> Served:
+Access = Literal["threads.create_run", "threads.update", "threads.read", "assistants.read"]
+"""LangGraph's access contexts of a graph factory's ``ServerRuntime``: why it is made."""
+
+
+class GraphFactory:
+    """A ``langgraph.json`` graph that is a function making the graph (LangGraph's
+    "rebuild graph at runtime"): sync or async, taking nothing or the run's config,
+    returning a graph or being a context manager (sync or async) that yields one.
+
+    The server calls it per run with the run's config (the assistant's merged in), inside
+    the run's cancel scope, and for the assistants' graph and schema endpoints and the
+    threads' state with the assistant's (or a default) config. The graph it makes is
+    served as a static one is (a LangGraph graph adopted, else bridged), with the
+    server's checkpointer and store. A context manager's exit runs when the run ends,
+    shielded: on cancel too, after the nodes' own cleanup and before the run's API call
+    returns."""
+
+    def __init__(self, name: str, make: Callable[..., Any]) -> None:
+        self.name = name
+        self.make = make
+        self.params = _factory_params(name, make)
+        """(parameter name, ``"config"`` or ``"runtime"``) of each parameter it takes."""
+        self.checkpointer: Any = None
+        self.store: Any = None
+        self.bridge = True
+        """Whether a LangGraph graph it makes may be bridged (not in a worker)."""
+        self._langgraph_saver: Any = None
+        """The threads' checkpointer of the bridged graphs it makes, kept across runs."""
+
+    def __repr__(self) -> str:
+        return f"GraphFactory({self.name!r}, {getattr(self.make, '__qualname__', self.make)!r})"
+
+    @contextlib.asynccontextmanager
+    async def open(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        access: Access = "threads.read",
+        context: Any = None,
+    ) -> AsyncIterator[Any]:
+        """The graph the factory makes for ``config``, ready to run; a context manager
+        factory is exited (shielded) when the block ends. ``access``: LangGraph's access
+        context of a ``ServerRuntime`` parameter (``threads.create_run`` for a run, whose
+        ``context`` it carries; ``threads.read``, ``threads.update``, ``assistants.read``)."""
+        made = self.make(**self._arguments(_factory_config(config), access, context))
+        if inspect.isawaitable(made):
+            made = await made
+        if hasattr(made, "__aenter__") and hasattr(made, "__aexit__"):
+            value = await made.__aenter__()
+            try:
+                yield self._ready(value)
+            except BaseException as exc:
+                with anyio.CancelScope(shield=True):
+                    if not await made.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+            else:
+                with anyio.CancelScope(shield=True):
+                    await made.__aexit__(None, None, None)
+        elif hasattr(made, "__enter__") and hasattr(made, "__exit__"):
+            with made as value:
+                yield self._ready(value)
+        else:
+            yield self._ready(made)
+
+    def _arguments(self, config: dict[str, Any], access: Access, context: Any) -> dict[str, Any]:
+        """The factory's keyword arguments: the config, a ``ServerRuntime``, or both."""
+        arguments: dict[str, Any] = {}
+        for name, kind in self.params:
+            if kind == "config":
+                arguments[name] = config
+            else:
+                arguments[name] = _server_runtime(config, access, context, self.store)
+        return arguments
+
+    def _ready(self, made: Any) -> Any:
+        """The graph ``made`` as the server serves it: compiled, adopted or bridged, with
+        the server's checkpointer and store."""
+        if hasattr(made, "compile") and not hasattr(made, "astream"):  # a StateGraph
+            made = made.compile()
+        try:
+            served = served_graph(self.name, made, quiet=True)
+        except TypeError as exc:
+            raise TypeError(
+                f"the graph factory {self.name!r} returned a {type(made).__name__}, not a "
+                "graph: return StateGraph(...).compile() (or yield it from a context manager)"
+            ) from exc
+        graph = served.graph
+        if served.engine == "bridged" and not self.bridge:
+            raise TypeError(
+                f"the graph factory {self.name!r} made a LangGraph graph that cannot be "
+                f"adopted ({served.reason}); a worker runs graphs on scopegraph's engine "
+                "only: serve it with scopegraph serve (one process)"
+            )
+        if is_bridged(graph):
+            if graph.checkpointer is None:
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                if self._langgraph_saver is None:
+                    self._langgraph_saver = InMemorySaver()
+                graph.graph.checkpointer = self._langgraph_saver
+        else:
+            graph.checkpointer = self.checkpointer
+        give_store([graph], self.store)
+        return graph
+
+    # The state API of a graph, through a graph made for a default config (as LangGraph's
+    # server makes one to read or write a thread's state).
+
+    async def aget_state(self, config: Any, **kwargs: Any) -> Any:
+        async with self.open() as graph:
+            return await graph.aget_state(config, **kwargs)
+
+    async def aupdate_state(self, config: Any, values: Any, **kwargs: Any) -> Any:
+        async with self.open(access="threads.update") as graph:
+            return await graph.aupdate_state(config, values, **kwargs)
+
+    async def abulk_update_state(self, config: Any, supersteps: Any) -> Any:
+        async with self.open(access="threads.update") as graph:
+            return await graph.abulk_update_state(config, supersteps)
+
+    async def aget_state_history(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with self.open() as graph:
+            async for snapshot in graph.aget_state_history(config, **kwargs):
+                yield snapshot
+
+
+def _factory_params(name: str, make: Callable[..., Any]) -> list[tuple[str, str]]:
+    """The parameters a factory takes, as LangGraph's server tells them apart: none, the
+    config, a ``ServerRuntime`` (known by its annotation), or one of each (passed by
+    name). Any other signature is refused at load, naming the fix."""
+    try:
+        params = list(inspect.signature(make).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    params = [
+        p
+        for p in params
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    kinds = [(p.name, "runtime" if _is_runtime(p.annotation) else "config") for p in params]
+    runtimes = sum(1 for _, kind in kinds if kind == "runtime")
+    if len(kinds) > 2 or (len(kinds) == 2 and runtimes != 1):
+        raise ValueError(
+            f"graph factory {name!r} takes {len(kinds)} parameters {[n for n, _ in kinds]}; "
+            "a graph factory takes nothing, the run's config, a ServerRuntime, or a config "
+            "and a ServerRuntime: def make_graph(config: RunnableConfig, runtime: "
+            "ServerRuntime)"
+        )
+    return kinds
+
+
+def _is_runtime(annotation: Any) -> bool:
+    """Whether a parameter's annotation (a string under ``from __future__ import
+    annotations``) names LangGraph's ``ServerRuntime`` (``ServerRuntime[Ctx]`` too)."""
+    if annotation is inspect.Parameter.empty:
+        return False
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "ServerRuntime" in text or "_ExecutionRuntime" in text or "_ReadRuntime" in text
+
+
+def _server_runtime(config: Mapping[str, Any], access: Access, context: Any, store: Any) -> Any:
+    """LangGraph's ``ServerRuntime`` for a factory that takes one: an execution runtime
+    (with the run's context) for a run, a read runtime otherwise; the user is the custom
+    auth's, the store the server's. Needs ``langgraph_sdk`` (the factory imports it)."""
+    from langgraph_sdk.runtime import _ExecutionRuntime, _ReadRuntime
+
+    from ._auth_user import restore_user
+
+    user = restore_user(dict(config.get("configurable") or {})).get("langgraph_auth_user")
+    if access == "threads.create_run":
+        return _ExecutionRuntime(
+            access_context=access, user=user, store=store, context=copy.copy(context)
+        )
+    return _ReadRuntime(access_context=access, user=user, store=store)
+
+
+def _factory_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The config a factory is given: LangGraph's keys always present."""
+    out = dict(config or {})
+    out["configurable"] = dict(out.get("configurable") or {})
+    out["metadata"] = dict(out.get("metadata") or {})
+    out.setdefault("tags", [])
+    return out
+
+
+def is_factory(graph: Any) -> bool:
+    """Whether ``graph`` is a :class:`GraphFactory` (made per run)."""
+    return isinstance(graph, GraphFactory)
+
+
+@contextlib.asynccontextmanager
+async def open_graph(
+    graph: Any,
+    config: Mapping[str, Any] | None = None,
+    *,
+    access: Access = "threads.read",
+    context: Any = None,
+) -> AsyncIterator[Any]:
+    """The graph to run or describe: a factory's, made for ``config`` (and exited at the
+    end of the block; ``access`` and ``context``: see :meth:`GraphFactory.open`); a static
+    graph as is (no per-run cost)."""
+    if isinstance(graph, GraphFactory):
+        async with graph.open(config, access=access, context=context) as made:
+            yield made
+    else:
+        yield graph
+
+
+def served_graph(name: str, graph: Any, *, quiet: bool = False) -> Served:
     """A scopegraph compiled graph as is; a LangGraph one adopted
     (:func:`scopegraph.langgraph.adopt`) when it can be, so that it gets scale-out,
     rollback and trio workers, else bridged (:func:`scopegraph.langgraph.bridge`). The
     decision is logged (``scopegraph.server``, info; ``scopegraph serve`` prints it)."""
     if is_bridged(graph):
         return Served(graph, "bridged", "passed bridged")
+    if isinstance(graph, GraphFactory):
+        return Served(graph, "factory")
     if isinstance(graph, CompiledStateGraph):
         return Served(graph, "scopegraph")
     if type(graph).__module__.startswith("langgraph."):
@@ -75,7 +295,8 @@ def served_graph(name: str, graph: Any) -> Served:
             served = Served(adopt(graph, checkpointer=None, store=None), "adopted")
         except AdoptionError as exc:
             served = Served(bridge(graph), "bridged", str(exc))
-        log.info("%s", served.describe(name))
+        if not quiet:
+            log.info("%s", served.describe(name))
         return served
     raise TypeError(
         f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: pass "
@@ -222,13 +443,15 @@ class Graphs:
             raise InvalidRequestError(
                 "pass either input or command (to resume), not both", code="InvalidRun"
             )
-        if body.input is not None:
+        # A factory's graph is made per run (its config may change it): the run checks
+        # its input and nodes.
+        if body.input is not None and not is_factory(graph):
             problem = check_input(graph, body.input)
             if problem is not None:
                 raise InvalidRequestError(problem, code="InvalidInput")
         for key in ("interrupt_before", "interrupt_after"):
             nodes = getattr(body, key)
-            if isinstance(nodes, list):
+            if isinstance(nodes, list) and not is_factory(graph):
                 unknown = [n for n in nodes if n not in graph.nodes]
                 if unknown:
                     raise InvalidRequestError(

@@ -28,7 +28,7 @@ from sse_starlette.sse import AppStatus
 from .. import CompiledStateGraph, StateGraph
 from ..checkpoint import BaseCheckpointSaver
 from ._app import create_app, drain
-from ._graphs import served_graph
+from ._graphs import GraphFactory, served_graph
 from ._logs import use_json_logs
 from ._metrics import METRICS_MISSING, open_metrics
 from ._settings import DefaultThreadTTL, ServerSettings
@@ -57,12 +57,27 @@ def _load_attr(spec: str, what: str) -> Any:
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"{what} {spec!r}: no file {str(file)!r}")
+    package = _package_of(file.resolve())
+    module = None
+    if package is not None:  # imported as part of its package: relative imports work
+        module = _import_in_package(file.resolve(), *package, what=f"{what} {spec!r}")
+    if module is None:
+        module = _import_file(file, what=f"{what} {spec!r}")
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ValueError(f"{what} {spec!r}: {str(file)!r} defines no {attr!r}") from None
+
+
+def _import_file(file: Path, *, what: str) -> Any:
+    """A file outside any package, imported once under a name of its own (a graph and
+    http.app may share it)."""
     name = f"scopegraph_user_graph_{abs(hash(str(file.resolve())))}"
     module = sys.modules.get(name)
-    if module is None:  # a file is imported once (a graph and http.app may share it)
+    if module is None:
         module_spec = importlib.util.spec_from_file_location(name, file)
         if module_spec is None or module_spec.loader is None:
-            raise ValueError(f"{what} {spec!r}: {str(file)!r} is not a Python file")
+            raise ValueError(f"{what}: {str(file)!r} is not a Python file")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module
         try:
@@ -70,16 +85,59 @@ def _load_attr(spec: str, what: str) -> Any:
         except Exception as exc:
             sys.modules.pop(name, None)
             raise ValueError(
-                f"{what} {spec!r}: {str(file)!r} failed to import:\n{_user_frames(exc)}"
+                f"{what}: {str(file)!r} failed to import:\n{_user_frames(exc)}"
             ) from None
+    return module
+
+
+def _package_of(file: Path) -> tuple[Path, str] | None:
+    """(the folder holding its top package, its dotted module name) of a file inside a
+    package (a folder with an ``__init__.py``, as in LangGraph's template projects:
+    ``src/agent/graph.py`` is ``agent.graph`` under ``src``); None for a lone file."""
+    parts = [file.stem] if file.name != "__init__.py" else []
+    folder = file.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if file.name == "__init__.py" and not parts:
+        return None
+    if len(parts) < 2 or not all(part.isidentifier() for part in parts):
+        return None
+    return folder, ".".join(parts)
+
+
+def _import_in_package(file: Path, root: Path, dotted: str, *, what: str) -> Any:
+    """``file`` imported as the module ``dotted`` of its package, ``root`` on sys.path,
+    so that its relative imports (``from .tools import x``) work as in LangGraph's
+    server (where the project is pip-installed); None when that name is another module
+    (a package of the same name found first): the file is then imported on its own."""
+    found = _find_spec(dotted)
+    if found is None and str(root) not in sys.path:
+        sys.path.append(str(root))  # appended: the project shadows no installed module
+        importlib.invalidate_caches()
+        found = _find_spec(dotted)
+    if found is not None and (found.origin is None or Path(found.origin).resolve() != file):
+        log.info("%s: %s is another module than %s: imported on its own", what, dotted, file)
+        return None
     try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ValueError(f"{what} {spec!r}: {str(file)!r} defines no {attr!r}") from None
+        return importlib.import_module(dotted)
+    except Exception as exc:
+        raise ValueError(f"{what}: {str(file)!r} failed to import:\n{_user_frames(exc)}") from None
 
 
-def load_graph(spec: str) -> Any:
-    """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled)."""
+def _find_spec(dotted: str) -> Any:
+    """The spec of ``dotted``, or None (its package failing to import included: the
+    import that follows reports that failure with the user's frames)."""
+    try:
+        return importlib.util.find_spec(dotted)
+    except Exception:
+        return None
+
+
+def load_graph(spec: str, name: str | None = None) -> Any:
+    """The graph named by ``path/to/file.py:attr`` (a StateGraph is compiled); a function
+    (any callable that is not a graph) is a graph factory, made per run
+    (:class:`~scopegraph.server._graphs.GraphFactory`; ``name`` names it in errors)."""
     graph = _load_attr(spec, "graph")
     if isinstance(graph, StateGraph):
         graph = graph.compile()
@@ -89,9 +147,11 @@ def load_graph(spec: str) -> Any:
         if hasattr(graph, "compile") and not hasattr(graph, "astream"):  # or bridges it
             graph = graph.compile()
         return graph
+    if callable(graph):
+        return GraphFactory(name or spec, graph)
     raise ValueError(
-        f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph or a compiled "
-        "graph (scopegraph's or LangGraph's)"
+        f"graph {spec!r} is a {type(graph).__name__}; expected a StateGraph, a compiled "
+        "graph (scopegraph's or LangGraph's) or a function making one (a graph factory)"
     )
 
 
@@ -545,7 +605,7 @@ def main_serve(args: Any) -> int:
     specs = graph_specs(args.specs, args.graph)
     log_config = use_json_logs(args.log_level) if args.log_format == "json" else None
     provider = otlp_provider("scopegraph") if tracing_wanted(args.otel) else None
-    graphs = {name: load_graph(spec) for name, spec in specs.items()}
+    graphs = {name: load_graph(spec, name) for name, spec in specs.items()}
     if not graphs:
         raise ValueError("no graph to serve: scopegraph serve path/to/file.py:graph")
     cors = getattr(args, "cors_config", None)
@@ -638,13 +698,15 @@ def main_worker(args: Any) -> int:
     store_config = load_store_config(getattr(args, "store_config", None))
     graphs = {}
     for name, spec in specs.items():
-        served = served_graph(name, load_graph(spec))
+        served = served_graph(name, load_graph(spec, name))
         if served.engine == "bridged":
             raise ValueError(
                 f"{served.describe(name)}; a worker runs graphs on scopegraph's engine only"
             )
         if served.engine == "adopted":
             print(served.describe(name), flush=True)
+        if isinstance(served.graph, GraphFactory):
+            served.graph.bridge = False  # a graph it makes runs on scopegraph's engine
         graphs[name] = served.graph
     # SCOPEGRAPH_BACKEND=trio runs the worker on trio (the tests run workers on both).
     backend = os.environ.get("SCOPEGRAPH_BACKEND", "asyncio")

@@ -3,6 +3,8 @@ versions, the latest version; an assistant's graph, schemas and subgraphs."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -10,6 +12,7 @@ from fastapi.responses import Response
 
 from .._auth import NOTHING
 from .._errors import InvalidRequestError
+from .._graphs import open_graph
 from .._http import JSONResponse, page_response
 from .._models import (
     AssistantCount,
@@ -134,21 +137,28 @@ async def set_latest(assistant_id: str, body: AssistantLatest, request: Request)
     return await backend.assistants.set_latest(assistant_id, body.version)
 
 
-async def _graph_of(request: Request, assistant_id: str) -> tuple[str, Any]:
+@contextlib.asynccontextmanager
+async def _graph_of(request: Request, assistant_id: str) -> AsyncIterator[tuple[str, Any]]:
+    """The assistant's graph (a graph factory's made for the assistant's config)."""
     backend = backend_of(request)
     await authorize(request, "assistants", assistant_id, "read")
-    graph_id = (await backend.assistants.get(assistant_id))["graph_id"]
-    return graph_id, backend.graphs.graphs[graph_id]
+    assistant = await backend.assistants.get(assistant_id)
+    graph_id = assistant["graph_id"]
+    made = open_graph(
+        backend.graphs.graphs[graph_id], assistant.get("config"), access="assistants.read"
+    )
+    async with made as graph:
+        yield graph_id, graph
 
 
 @router.get("/{assistant_id}/graph")
 async def get_graph(assistant_id: str, request: Request, xray: str | None = None) -> dict[str, Any]:
     depth = _xray(xray)
-    _, graph = await _graph_of(request, assistant_id)
-    if not depth:
-        return graph_json(graph)
-    # subgraphs drawn inline, as LangGraph's server draws them (its drawing's JSON)
-    drawn: dict[str, Any] = graph.get_graph(xray=depth).to_json()
+    async with _graph_of(request, assistant_id) as (_, graph):
+        if not depth:
+            return graph_json(graph)
+        # subgraphs drawn inline, as LangGraph's server draws them (its drawing's JSON)
+        drawn: dict[str, Any] = graph.get_graph(xray=depth).to_json()
     for node in drawn.get("nodes", []):
         if isinstance(node.get("data"), dict):
             node["data"].pop("id", None)
@@ -174,8 +184,8 @@ def _xray(value: str | None) -> bool | int:
 
 @router.get("/{assistant_id}/schemas")
 async def get_schemas(assistant_id: str, request: Request) -> dict[str, Any]:
-    graph_id, graph = await _graph_of(request, assistant_id)
-    return schemas_json(graph_id, graph)
+    async with _graph_of(request, assistant_id) as (graph_id, graph):
+        return schemas_json(graph_id, graph)
 
 
 @router.get("/{assistant_id}/subgraphs")
@@ -197,13 +207,13 @@ async def _subgraphs(
 ) -> dict[str, Any]:
     """LangGraph's answer: ``{namespace: the subgraph's schemas}`` for the nodes that
     run a graph (``namespace``: only that one; ``recurse``: nested ones too)."""
-    graph_id, graph = await _graph_of(request, assistant_id)
-    found = getattr(graph, "aget_subgraphs", None)
-    if found is None:  # a bridged LangGraph graph without the method
-        return {}
-    out: dict[str, Any] = {}
-    async for ns, subgraph in found(namespace=namespace, recurse=recurse):
-        schemas = schemas_json(graph_id, subgraph)
-        schemas.pop("graph_id")
-        out[ns] = schemas
-    return out
+    async with _graph_of(request, assistant_id) as (graph_id, graph):
+        found = getattr(graph, "aget_subgraphs", None)
+        if found is None:  # a bridged LangGraph graph without the method
+            return {}
+        out: dict[str, Any] = {}
+        async for ns, subgraph in found(namespace=namespace, recurse=recurse):
+            schemas = schemas_json(graph_id, subgraph)
+            schemas.pop("graph_id")
+            out[ns] = schemas
+        return out
