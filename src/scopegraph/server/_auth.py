@@ -644,15 +644,7 @@ class Access:
             thread = await _existing(backend.thread(thread_id))  # None: the backend answers
             if hides(visible, thread):
                 raise NotFoundError(f"thread {thread_id} not found")
-        assistant = await backend.assistants.get(body.assistant_id)
-        if (assistant.get("metadata") or {}).get("created_by") != "system":
-            await self.record(
-                "assistants",
-                "read",
-                {"assistant_id": assistant["assistant_id"]},
-                _value(assistant),
-                f"assistant {body.assistant_id}",
-            )
+        await self._readable_assistant(backend, body.assistant_id)
         # what the handler left in value["kwargs"] and value["metadata"] is the run's, as
         # on LangGraph's server (which stores those two objects)
         given = body.model_dump(exclude_unset=True)
@@ -662,6 +654,19 @@ class Access:
         given["metadata"] = value.get("metadata")
         given["config"] = self._with_user(given.get("config"))
         return RunCreate.model_validate(given)
+
+    async def _readable_assistant(self, backend: Backend, assistant_id: str) -> None:
+        """A run or cron names an assistant: one the user made must be readable to them
+        (``assistants.read``; 404 otherwise); the graphs' default assistants always are."""
+        assistant = await backend.assistants.get(assistant_id)
+        if (assistant.get("metadata") or {}).get("created_by") != "system":
+            await self.record(
+                "assistants",
+                "read",
+                {"assistant_id": assistant["assistant_id"]},
+                _value(assistant),
+                f"assistant {assistant_id}",
+            )
 
     def _with_user(self, config: dict[str, Any] | None) -> dict[str, Any]:
         """``config`` with the request's user in its configurable (LangGraph's keys)."""
@@ -769,15 +774,7 @@ class Access:
             "metadata": payload["metadata"],  # one object, as the cron's and its runs' are
         }
         await self.check("crons", "create", value)
-        assistant = await backend.assistants.get(body.assistant_id)
-        if (assistant.get("metadata") or {}).get("created_by") != "system":
-            await self.record(
-                "assistants",
-                "read",
-                {"assistant_id": assistant["assistant_id"]},
-                _value(assistant),
-                f"assistant {body.assistant_id}",
-            )
+        await self._readable_assistant(backend, body.assistant_id)
         if thread_id is not None:
             await self.thread(backend, thread_id, "read")
         given = {

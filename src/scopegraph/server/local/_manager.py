@@ -360,15 +360,19 @@ class RunManager:
             )
         return previous
 
-    def _withdraw(self, live: Live, thread: str) -> None:
-        """Undo the registration of a run whose creation failed: it never existed, and
-        nothing waits for it (a later run of the thread, ``join``, shutdown)."""
+    def _unregister(self, live: Live, thread: str) -> None:
+        """Take a run that will not run here out of the live runs and its thread's queue."""
         self.live.pop(live.run_id, None)
         active = self._active.get(thread, [])
         if live in active:
             active.remove(live)
         if not active:
             self._active.pop(thread, None)
+
+    def _withdraw(self, live: Live, thread: str) -> None:
+        """Undo the registration of a run whose creation failed: it never existed, and
+        nothing waits for it (a later run of the thread, ``join``, shutdown)."""
+        self._unregister(live, thread)
         live.log.end("error", {"error": "RunNotCreated", "message": "the run was not created"})
         live.done.set()
 
@@ -645,12 +649,7 @@ class RunManager:
     def _release(self, live: Live, thread: str) -> None:
         """Forget a stored delayed run that has not started, at shutdown: its record
         stays ``pending`` and its row stays, so that it is made again after the restart."""
-        self.live.pop(live.run_id, None)
-        active = self._active.get(thread, [])
-        if live in active:
-            active.remove(live)
-        if not active:
-            self._active.pop(thread, None)
+        self._unregister(live, thread)
         live.log.end(
             "error",
             {
