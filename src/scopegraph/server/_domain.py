@@ -12,19 +12,23 @@ it never builds an HTTP response or names a status code.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+import anyio.abc
+
 from ._assistants import Assistants
-from ._crons import Crons
+from ._crons import Crons, schedule_forever
 from ._errors import ConflictError, NotFoundError
 from ._graphs import Graphs, check_id
 from ._metrics import Metrics, RunStats
 from ._models import RunCreate, Superstep, ThreadTTL
+from ._settings import ServerSettings
 from ._thread_search import ThreadQuery
 from ._tracing import Tracing
-from ._ttl import ThreadTTLs
+from ._ttl import ThreadTTLs, sweep_forever
 
 __all__ = (
     "RUN_KWARGS",
@@ -37,6 +41,7 @@ __all__ = (
     "expire_thread",
     "prune_threads",
     "run_location",
+    "start_housekeeping",
 )
 
 ThreadRecord = dict[str, Any]
@@ -232,6 +237,20 @@ async def expire_thread(backend: Backend, thread_id: str, strategy: str) -> None
     if backend.thread_busy(thread):
         raise ConflictError(f"thread {thread_id} is busy with a run")
     await backend.graphs.keep_latest(thread)
+
+
+def start_housekeeping(tg: anyio.abc.TaskGroup, backend: Backend, settings: ServerSettings) -> None:
+    """Start either backend's two services in ``tg``: the sweeper of expired threads
+    (:func:`expire_thread`) and the cron scheduler."""
+    tg.start_soon(
+        functools.partial(sweep_forever, limit=settings.ttl_sweep_limit),
+        backend.ttls,
+        functools.partial(expire_thread, backend),
+        settings.ttl_sweep_seconds,
+    )
+    tg.start_soon(
+        schedule_forever, backend.crons, backend.fire_cron, settings.cron_interval_seconds
+    )
 
 
 async def prune_threads(backend: Backend, thread_ids: list[str], strategy: str) -> int:

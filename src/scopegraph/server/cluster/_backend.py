@@ -19,16 +19,16 @@ from typing import Any, ParamSpec, TypeVar
 import anyio
 
 from .._assistants import Assistants, merge_into_run
-from .._crons import Crons, cron_run_id, run_request, schedule_forever
+from .._crons import Crons, cron_run_id, run_request
 from .._domain import (
     TERMINAL,
     CancelAction,
     EventStream,
     RunRecord,
     ThreadRecord,
-    expire_thread,
     prune_threads,
     run_location,
+    start_housekeeping,
 )
 from .._errors import ConflictError, NotFoundError, UnavailableError
 from .._graphs import Graphs, check_id, is_bridged
@@ -39,7 +39,7 @@ from .._settings import ServerSettings
 from .._store import Documents, open_backend
 from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
-from .._ttl import ThreadTTLs, sweep_forever
+from .._ttl import ThreadTTLs
 from .._webhook import check_url
 from ._redis_events import EventLogError, RedisEventLog
 from ._runs import Cluster, run_json
@@ -151,16 +151,7 @@ class ClusterBackend:
             stack.push_async_callback(anyio.to_thread.run_sync, self.docs.close)
             await self.assistants.setup()
             await tg.start(cluster.hub.run)
-            expire = functools.partial(expire_thread, self)
-            tg.start_soon(
-                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
-                self.ttls,
-                expire,
-                self.settings.ttl_sweep_seconds,
-            )
-            tg.start_soon(
-                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
-            )
+            start_housekeeping(tg, self, self.settings)
             if self.runs_worker:
                 cluster.worker = Worker(
                     self.graphs.graphs,

@@ -5,7 +5,6 @@ documents (:class:`~scopegraph.server._store.Documents`), runs execute in the
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -14,16 +13,16 @@ from typing import Any
 import anyio
 
 from .._assistants import Assistants, merge_into_run
-from .._crons import Crons, run_request, schedule_forever
+from .._crons import Crons, run_request
 from .._domain import (
     TERMINAL,
     CancelAction,
     EventStream,
     RunRecord,
     ThreadRecord,
-    expire_thread,
     prune_threads,
     run_location,
+    start_housekeeping,
 )
 from .._errors import ConflictError, InvalidRequestError, NotFoundError
 from .._graphs import Graphs, check_id
@@ -33,7 +32,7 @@ from .._settings import ServerSettings
 from .._store import PAGE_ORDERS, Documents
 from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
-from .._ttl import ThreadTTLs, sweep_forever
+from .._ttl import ThreadTTLs
 from .._webhook import check_url
 from .._wire import now_iso
 from ._delayed import Delayed
@@ -97,16 +96,7 @@ class LocalBackend:
             await tg.start(self.manager.serve)
             for run in waiting:
                 await self._restore(run)
-            expire = functools.partial(expire_thread, self)
-            tg.start_soon(
-                functools.partial(sweep_forever, limit=self.settings.ttl_sweep_limit),
-                self.ttls,
-                expire,
-                self.settings.ttl_sweep_seconds,
-            )
-            tg.start_soon(
-                schedule_forever, self.crons, self.fire_cron, self.settings.cron_interval_seconds
-            )
+            start_housekeeping(tg, self, self.settings)
             try:
                 yield
             finally:
