@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypedDict
 
 import anyio
+import anyio.abc
 import pytest
 from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -565,6 +566,35 @@ def test_not_a_langgraph_graph_is_a_type_error() -> None:
 # -- cancellation ----------------------------------------------------------------------------
 
 
+def _stream_in(
+    tg: anyio.abc.TaskGroup, graph: Any, inputs: Any, events: list[str]
+) -> anyio.CancelScope:
+    """Stream ``graph`` on ``inputs`` in ``tg``; the returned scope cancels it. Once
+    ``astream`` has returned, with no task of the run left, ``events`` gets
+    "astream returned"."""
+    scope = anyio.CancelScope()
+
+    async def consume() -> None:
+        with scope, no_task_left():
+            async for _ in graph.astream(inputs):
+                pass
+        events.append("astream returned")
+
+    tg.start_soon(consume)
+    return scope
+
+
+def _agent_calling(tool: Any) -> Any:
+    """LangGraph's ``create_react_agent``, adopted, whose model calls ``tool`` once."""
+    from langgraph.prebuilt import create_react_agent
+
+    call = {"name": tool.name, "args": {"key": "k"}, "id": "call-1"}
+    model = ToolCallingFake(messages=iter([AIMessage("looking", id="ai-1", tool_calls=[call])]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LangGraph deprecates create_react_agent
+        return adopt(create_react_agent(model, [tool]))
+
+
 async def test_cancelled_mid_node_the_shielded_cleanup_completes(anyio_backend: str) -> None:
     events: list[str] = []
     started = anyio.Event()
@@ -586,15 +616,7 @@ async def test_cancelled_mid_node_the_shielded_cleanup_completes(anyio_backend: 
     graph = adopt(builder.compile())
 
     async with anyio.create_task_group() as tg:
-
-        async def consume(scope: anyio.CancelScope) -> None:
-            with scope, no_task_left():
-                async for _ in graph.astream({"log": []}):
-                    pass
-            events.append("astream returned")
-
-        scope = anyio.CancelScope()
-        tg.start_soon(consume, scope)
+        scope = _stream_in(tg, graph, {"log": []}, events)
         await started.wait()
         scope.cancel()
     assert events == ["started", "cleanup done", "astream returned"]
@@ -605,7 +627,6 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
 ) -> None:
     """An async tool (no sync twin: on trio too it runs, on an asyncio loop in a worker
     thread, as LangGraph's ainvoke runs it), cancelled: its shielded cleanup completes."""
-    from langgraph.prebuilt import create_react_agent
 
     events: list[str] = []
     started = threading.Event()  # set on the tool's loop: another thread on trio
@@ -623,22 +644,10 @@ async def test_agent_cancelled_mid_tool_the_tools_shielded_cleanup_completes(
                 await anyio.sleep(0.05)
                 events.append("tool cleanup done")
 
-    call = {"name": "slow_lookup", "args": {"key": "k"}, "id": "call-1"}
-    model = ToolCallingFake(messages=iter([AIMessage("looking", id="ai-1", tool_calls=[call])]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph = adopt(create_react_agent(model, [slow_lookup]))
+    graph = _agent_calling(slow_lookup)
 
     async with anyio.create_task_group() as tg:
-
-        async def consume(scope: anyio.CancelScope) -> None:
-            with scope, no_task_left():
-                async for _ in graph.astream({"messages": [HumanMessage("k?", id="h")]}):
-                    pass
-            events.append("astream returned")
-
-        scope = anyio.CancelScope()
-        tg.start_soon(consume, scope)
+        scope = _stream_in(tg, graph, {"messages": [HumanMessage("k?", id="h")]}, events)
         await anyio.to_thread.run_sync(started.wait, 10)
         scope.cancel()
     assert events == ["tool started", "tool cleanup done", "astream returned"]
@@ -745,7 +754,6 @@ async def test_a_human_in_the_loop_agent_is_adopted_and_resumed(
 async def test_agent_cancelled_mid_tool_on_trio_returns_once_the_tool_finished(
     anyio_backend: str,
 ) -> None:
-    from langgraph.prebuilt import create_react_agent
 
     events: list[str] = []
     started, release = threading.Event(), threading.Event()
@@ -759,22 +767,10 @@ async def test_agent_cancelled_mid_tool_on_trio_returns_once_the_tool_finished(
         events.append("tool finished")
         return key
 
-    call = {"name": "slow_lookup", "args": {"key": "k"}, "id": "call-1"}
-    model = ToolCallingFake(messages=iter([AIMessage("looking", id="ai-1", tool_calls=[call])]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph = adopt(create_react_agent(model, [slow_lookup]))
+    graph = _agent_calling(slow_lookup)
 
     async with anyio.create_task_group() as tg:
-
-        async def consume(scope: anyio.CancelScope) -> None:
-            with scope, no_task_left():
-                async for _ in graph.astream({"messages": [HumanMessage("k?", id="h")]}):
-                    pass
-            events.append("astream returned")
-
-        scope = anyio.CancelScope()
-        tg.start_soon(consume, scope)
+        scope = _stream_in(tg, graph, {"messages": [HumanMessage("k?", id="h")]}, events)
         await anyio.to_thread.run_sync(started.wait, 10)
         scope.cancel()
         await anyio.wait_all_tasks_blocked()
