@@ -475,12 +475,14 @@ def plain(value: Any) -> Any:
 
 
 async def test_a_turns_stream_chunks_are_langgraphs(client: Any, langgraph: Any) -> None:
-    """``updates``, ``values``, ``custom`` and ``messages`` chunks of a turn that calls a
-    tool, pauses for approval and goes on: the same on the wire as LangGraph's chunks in
-    process (a ``messages`` chunk's message; its metadata is the server's)."""
+    """``updates``, ``values``, ``custom``, ``tools`` and ``messages`` chunks of a turn
+    that calls a tool, pauses for approval and goes on: the same on the wire as
+    LangGraph's chunks in process (a ``messages`` chunk's message; its metadata is the
+    server's)."""
     chat = await Conversation.start(client, langgraph, "eve")
     reference = chat.reference
-    modes = ["updates", "values", "custom"]
+    modes = ["updates", "values", "custom", "tools"]
+    tool_events: list[str] = []
     steps: list[dict[str, Any]] = [
         {"input": said("remember: tea, not coffee")},
         {"input": said("research teas")},
@@ -510,3 +512,7 @@ async def test_a_turns_stream_chunks_are_langgraphs(client: Any, langgraph: Any)
             )
         ]
         assert served == expected, step
+        tool_events += [data["event"] for event, data in served if event == "tools"]
+    # the memory tool (first turn) and the research tool (after approval) each streamed
+    assert tool_events.count("tool-started") == 2, tool_events
+    assert tool_events.count("tool-finished") == 2, tool_events

@@ -879,6 +879,18 @@ async def test_the_servers_messages_mode(client: Any) -> None:
     assert "".join(t[0]["content"] for t in tuples) == contents[-1]
 
 
+async def test_the_lifecycle_mode_is_taken_and_sends_nothing_as_langgraphs(client: Any) -> None:
+    """The SDK's ``lifecycle`` mode: LangGraph's server passes it to the graph, whose
+    stream (LangGraph 1.2) has nothing in it; the run streams its other modes."""
+    parts = [
+        p
+        async for p in client.runs.stream(
+            None, "echo", input={"input": "x"}, stream_mode=["lifecycle", "updates"]
+        )
+    ]
+    assert [p.event for p in parts] == ["metadata", "updates"]
+
+
 # -- crons -------------------------------------------------------------------------------
 
 EVERY_SECOND = "* * * * * *"  # croniter's sixth field: seconds

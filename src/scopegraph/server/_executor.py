@@ -206,8 +206,9 @@ async def stream_run(
 def _modes(modes: Sequence[str]) -> tuple[set[str], ServerMessages | None, bool]:
     """(the in-process stream modes a run needs, the converter of the server's
     ``messages`` mode if it was asked for, whether ``messages-tuple`` was). Both message
-    modes need the in-process ``messages`` mode."""
-    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    modes need the in-process ``messages`` mode. ``lifecycle`` is taken and sends
+    nothing, as on LangGraph's server, whose graphs (LangGraph 1.2) stream nothing in it."""
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes if m != "lifecycle"}
     if "messages" not in modes:  # the common case: as before the server's messages mode
         return wanted, None, True
     return wanted, ServerMessages(), "messages-tuple" in modes

@@ -72,6 +72,8 @@ StreamModeName = Literal[
     "checkpoints",
     "messages",
     "messages-tuple",
+    "tools",
+    "lifecycle",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 RunField = Literal[
