@@ -511,7 +511,7 @@ async def _langgraph_nested_history() -> list[Any]:
     outer = LangGraphStateGraph(State)
     outer.add_node("sub", inner.compile())
     outer.add_edge(START_NAME, "sub")
-    graph = outer.compile(checkpointer=LangGraphSaver())
+    graph: Any = outer.compile(checkpointer=LangGraphSaver())
     config = {"configurable": {"thread_id": "t"}}
     await graph.ainvoke({"input": "n"}, config)
     [task] = (await graph.aget_state(config)).tasks
