@@ -361,6 +361,34 @@ async def test_history_has_input_then_one_checkpoint_per_step_like_langgraph(
     ]
 
 
+async def test_history_from_a_checkpoint_id_is_that_checkpoint_alone_like_langgraph(
+    saver: BaseCheckpointSaver,
+) -> None:
+    """A config naming a checkpoint lists that checkpoint only (LangGraph's savers filter
+    on it), still subject to ``before`` and ``limit``; an unknown id lists nothing.
+    scopegraph listed the whole thread."""
+
+    async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
+        graph = chain(lib, cp, Counter())
+        await graph.ainvoke(INPUT, config())
+        snaps = [s async for s in graph.aget_state_history(config())]
+        at = {"configurable": {**config()["configurable"], **snaps[1].config["configurable"]}}
+        unknown = {"configurable": {**config()["configurable"], "checkpoint_id": "0" * 36}}
+        return (
+            [s async for s in graph.aget_state_history(at)],
+            [s async for s in graph.aget_state_history(at, before=snaps[0].config)],
+            [s async for s in graph.aget_state_history(at, before=snaps[2].config)],
+            [s async for s in graph.aget_state_history(at, limit=1)],
+            [s async for s in graph.aget_state_history(unknown)],
+            list(graph.get_state_history(at)) == [s async for s in graph.aget_state_history(at)],
+        )
+
+    expected, actual = await compare(scenario, saver)
+    assert actual == expected
+    assert [len(found) for found in actual[:5]] == [1, 1, 0, 1, 0]
+    assert actual[5] is True
+
+
 async def test_checkpoint_metadata_is_langgraphs(saver: BaseCheckpointSaver) -> None:
     async def scenario(lib: SimpleNamespace, cp: Any) -> Any:
         graph = chain(lib, cp, Counter())

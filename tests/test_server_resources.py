@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import itertools
+import operator
 import signal
 import sqlite3
 import sys
@@ -23,7 +24,7 @@ import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import anyio
 import httpx
@@ -58,6 +59,7 @@ GRAPHS = (
     f"pipeline={EXAMPLE}:pipeline",
 )
 SWEEP = ("--ttl-sweep", "0.05", "--allow-loopback-webhooks", "--cron-interval", "0.1")
+START_NAME = "__start__"
 ECHO_DEFAULT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "echo"))
 
 
@@ -466,6 +468,57 @@ async def test_state_select_and_a_subgraphs_state(client: Any) -> None:
     assert deep["state"]["values"]["input"] == "n"
     assert deep["state"]["next"] == ["ask"]
     assert deep["state"]["tasks"][0]["interrupts"][0]["value"] == "inner question"
+
+
+async def test_a_subgraphs_history_and_one_checkpoints(client: Any) -> None:
+    """``get_history(checkpoint=...)``: a subgraph's own checkpoints (its task's
+    ``checkpoint_ns``) and one checkpoint (``checkpoint_id``), as LangGraph's server
+    lists them; the same graph on LangGraph in process gives the same history."""
+    nid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(nid, "nested", input={"input": "n"})
+    [task] = (await client.threads.get_state(nid))["tasks"]
+    sub = await client.threads.get_history(nid, checkpoint=task["checkpoint"])
+    assert {s["checkpoint"]["checkpoint_ns"] for s in sub} == {task["checkpoint"]["checkpoint_ns"]}
+    expected = await _langgraph_nested_history()
+    assert [(s["values"], s["next"], s["metadata"]["step"]) for s in sub] == expected
+    root = await client.threads.get_history(nid)
+    assert {s["checkpoint"]["checkpoint_ns"] for s in root} == {""}
+    one = await client.threads.get_history(
+        nid, checkpoint={"checkpoint_id": root[1]["checkpoint_id"]}
+    )
+    assert [s["checkpoint_id"] for s in one] == [root[1]["checkpoint_id"]]
+    with pytest.raises(UnprocessableEntityError, match="checkpoint_ns"):
+        await client.threads.get_history(nid, checkpoint={"checkpoint_ns": 5})
+
+
+async def _langgraph_nested_history() -> list[Any]:
+    """The ``nested`` graph of the resource graphs, built and run on LangGraph: its
+    subgraph's history as (values, next, step)."""
+    from langgraph.checkpoint.memory import InMemorySaver as LangGraphSaver
+    from langgraph.graph import StateGraph as LangGraphStateGraph
+    from langgraph.types import interrupt as langgraph_interrupt
+
+    class State(TypedDict, total=False):  # the resource graphs' keys this graph writes
+        input: str
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: State) -> State:  # the resource graph's, with LangGraph's interrupt
+        return {"log": [f"answered {langgraph_interrupt('inner question')}"]}
+
+    inner = LangGraphStateGraph(State)
+    inner.add_node("ask", ask)
+    inner.add_edge(START_NAME, "ask")
+    outer = LangGraphStateGraph(State)
+    outer.add_node("sub", inner.compile())
+    outer.add_edge(START_NAME, "sub")
+    graph: Any = outer.compile(checkpointer=LangGraphSaver())
+    config = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"input": "n"}, config)
+    [task] = (await graph.aget_state(config)).tasks
+    return [
+        (s.values, list(s.next), s.metadata["step"])
+        async for s in graph.aget_state_history(task.state)
+    ]
 
 
 async def test_update_with_return_minimal_answers_no_body(client: Any) -> None:

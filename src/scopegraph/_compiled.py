@@ -61,6 +61,7 @@ from ._state import StateSnapshot
 from ._types import STREAM_MODES, Command, GraphOutput, Interrupt, RunnableConfig, StateUpdate
 from ._typing import ContextT, InputT, OutputT, StateT
 from .checkpoint._base import BaseCheckpointSaver, CheckpointTuple
+from .checkpoint._model import CheckpointNotFoundError
 
 __all__ = ("CompiledStateGraph", "RunStream")
 
@@ -873,9 +874,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """The thread's checkpoints, newest first, as snapshots."""
         saver = self._saver_for("get_state_history()")
         config = self._bound(config)
-        thread, ns, _ = self._thread_of(config, "get_state_history()")
+        thread, ns, checkpoint_id = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
         page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        if checkpoint_id is not None:  # that checkpoint alone, as LangGraph's savers list
+            try:
+                tup = await saver.aget_tuple(thread, graph._own_ns(ns), checkpoint_id)
+            except CheckpointNotFoundError:
+                tup = None
+            page.done = True
+            for found in page.take(page.older([tup] if tup else [])):
+                yield graph._history_snapshot(found, config)
         while not page.done:
             ns_own = graph._own_ns(ns)
             tuples = await saver.alist(thread, ns_own, before=page.before, limit=page.size)
@@ -893,9 +902,17 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
         """Synchronous :meth:`aget_state_history`."""
         saver = self._saver_for("get_state_history()")
         config = self._bound(config)
-        thread, ns, _ = self._thread_of(config, "get_state_history()")
+        thread, ns, checkpoint_id = self._thread_of(config, "get_state_history()")
         graph = self._graph_at(config)
         page = _HistoryPage(filter, limit, _checkpoint_id_of(before))
+        if checkpoint_id is not None:  # that checkpoint alone, as LangGraph's savers list
+            try:
+                tup = saver.get_tuple(thread, graph._own_ns(ns), checkpoint_id)
+            except CheckpointNotFoundError:
+                tup = None
+            page.done = True
+            for found in page.take(page.older([tup] if tup else [])):
+                yield graph._history_snapshot(found, config)
         while not page.done:
             tuples = saver.list(thread, graph._own_ns(ns), before=page.before, limit=page.size)
             for tup in page.take(tuples):
@@ -1142,6 +1159,12 @@ class _HistoryPage:
         self.done = limit is not None and limit <= 0
         self.size = limit if not filter else max(limit or 0, _HISTORY_PAGE)
         """Rows to read in the next page (None: all)."""
+
+    def older(self, tuples: Sequence[CheckpointTuple]) -> list[CheckpointTuple]:
+        """The tuples older than ``before`` (all without it)."""
+        if self.before is None:
+            return list(tuples)
+        return [tup for tup in tuples if tup.checkpoint.id < self.before]
 
     def take(self, tuples: Sequence[CheckpointTuple]) -> Iterator[CheckpointTuple]:
         """The matching tuples of one page, at most what is left."""

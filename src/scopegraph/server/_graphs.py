@@ -538,17 +538,25 @@ class Graphs:
         }
 
     async def history(
-        self, thread: Mapping[str, Any], limit: int, before: Any, metadata: Any
+        self,
+        thread: Mapping[str, Any],
+        limit: int,
+        before: Any,
+        metadata: Any,
+        checkpoint: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """The thread's checkpoints, newest first, as ``ThreadState`` s."""
+        """The thread's checkpoints, newest first, as ``ThreadState`` s; ``checkpoint``
+        (LangGraph's server): its ``checkpoint_ns`` lists a subgraph's, its
+        ``checkpoint_id`` that checkpoint (the thread id is always the thread's)."""
         graph = self.of_thread(thread)
         self.require_state(graph)
         before_id = before.get("checkpoint_id") if isinstance(before, dict) else before
         before_config = {"configurable": {"checkpoint_id": before_id}} if before_id else None
+        configurable = {**(checkpoint or {}), "thread_id": thread["thread_id"]}
         return [
             snapshot_json(s, thread["thread_id"])
             async for s in graph.aget_state_history(
-                {"configurable": {"thread_id": thread["thread_id"]}},
+                {"configurable": configurable},
                 filter=metadata,
                 before=before_config,
                 limit=limit,

@@ -478,12 +478,27 @@ StateSelect = Annotated[list[str] | None, AfterValidator(check_state_select)]
 """The SDK's ``select`` of a thread's state (:func:`~._wire.check_state_select`)."""
 
 
+class CheckpointRef(_Body):
+    """A checkpoint as LangGraph's server names one (``CheckpointConfig``); the thread
+    id is always the path's."""
+
+    thread_id: str | None = None
+    checkpoint_ns: str = ""
+    checkpoint_id: str | None = None
+    checkpoint_map: dict[str, Any] | None = None
+
+    def configurable(self) -> dict[str, Any]:
+        """The keys of a graph's config, without the thread id."""
+        return self.model_dump(exclude={"thread_id"}, exclude_none=True)
+
+
 class HistoryQuery(_Body):
     limit: int = Field(default=10, ge=1, le=1000)
     before: dict[str, Any] | str | None = None
     metadata: dict[str, Any] | None = None
-    checkpoint: dict[str, Any] | None = unsupported()
-    """A subgraph's history (``checkpoint_ns``) or one checkpoint's: not implemented."""
+    checkpoint: CheckpointRef | None = None
+    """Where to list from, as LangGraph's server: ``checkpoint_ns`` a subgraph's
+    history (the ns of its task), ``checkpoint_id`` that checkpoint."""
     select: StateSelect = None
     """The fields of each state to return (``values.<key>``: one key of the values)."""
 

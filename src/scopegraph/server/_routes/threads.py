@@ -243,7 +243,13 @@ async def post_history(
     backend = backend_of(request)
     await authorize(request, "threads", thread_id, "read")
     thread = await backend.thread(thread_id)
-    found = await backend.graphs.history(thread, body.limit, body.before, body.metadata)
+    found = await backend.graphs.history(
+        thread,
+        body.limit,
+        body.before,
+        body.metadata,
+        body.checkpoint.configurable() if body.checkpoint else None,
+    )
     return [select_state(state, body.select) for state in found]
 
 
