@@ -235,21 +235,31 @@ class ServerMachine(RuleBasedStateMachine):
     # (an id nothing has, if the request was refused): what hypothesis draws then never
     # depends on the server, and a failing example replays the same steps.
 
-    @initialize(target=threads)
-    def a_thread(self) -> str:
-        return self.create_thread("1")
-
-    @rule(target=threads, raw=_raw_values)
-    def create_thread(self, raw: str) -> str:
+    def new_thread(self, raw: str) -> str:
         tid = str(uuid.uuid4())
         response = self.send("POST", "/threads", {"thread_id": tid, "metadata": {"v": P}}, raw)
         if response.status_code == 200:
             self.live.add(tid)
         return tid
 
+    def new_run(self, tid: str, body: dict[str, Any], raw: str, wait: bool) -> tuple[str, str]:
+        path = f"/threads/{tid}/runs" + ("/wait" if wait else "")
+        response = self.send("POST", path, {"assistant_id": "agent", **body}, raw)
+        if wait or response.status_code != 200:
+            return (tid, str(uuid.uuid4()))
+        return (tid, str(response.json()["run_id"]))
+
+    @initialize(target=threads)
+    def a_thread(self) -> str:
+        return self.new_thread("1")
+
+    @rule(target=threads, raw=_raw_values)
+    def create_thread(self, raw: str) -> str:
+        return self.new_thread(raw)
+
     @rule(target=runs, tid=threads, wait=st.booleans())
     def create_run(self, tid: str, wait: bool) -> tuple[str, str]:
-        return self.create_run_with(tid, "", "nowhere", wait)
+        return self.new_run(tid, {"input": {"prompt": "hi"}}, "", wait)
 
     @rule(
         target=runs,
@@ -259,20 +269,14 @@ class ServerMachine(RuleBasedStateMachine):
         wait=st.booleans(),
     )
     def create_run_with(self, tid: str, raw: str, where: str, wait: bool) -> tuple[str, str]:
-        body: dict[str, Any] = {"assistant_id": "agent", "input": {"prompt": "hi"}}
-        if where == "input":
-            body["input"] = {"prompt": P}
-        elif where == "metadata":
-            body["metadata"] = {"m": P}
-        elif where == "config":
-            body["config"] = {"configurable": {"v": P}}
-        else:
-            body = {"assistant_id": "agent", "command": {"resume": P}}
-        path = f"/threads/{tid}/runs" + ("/wait" if wait else "")
-        response = self.send("POST", path, body, raw)
-        if wait or response.status_code != 200:
-            return (tid, str(uuid.uuid4()))
-        return (tid, str(response.json()["run_id"]))
+        """A run with the value in its input, metadata, config or command."""
+        bodies: dict[str, dict[str, Any]] = {
+            "input": {"input": {"prompt": P}},
+            "metadata": {"input": {"prompt": "hi"}, "metadata": {"m": P}},
+            "config": {"input": {"prompt": "hi"}, "config": {"configurable": {"v": P}}},
+            "command": {"command": {"resume": P}},
+        }
+        return self.new_run(tid, bodies[where], raw, wait)
 
     @rule(tid=threads, raw=_raw_values)
     def update_state(self, tid: str, raw: str) -> None:
