@@ -5,6 +5,8 @@ the engine hands the store to nodes."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -33,6 +35,7 @@ from scopegraph.store import (
     TTLConfig,
 )
 from scopegraph.store._postgres import SWEEP_LOCK_KEY
+from scopegraph.store._sql import ITEMS
 from scopegraph.store.memory import InMemoryStore
 from scopegraph.store.postgres import PostgresStore
 from scopegraph.store.sqlite import SqliteStore
@@ -524,6 +527,77 @@ def test_sweep_ttl_waits_for_another_process_sweep_then_sweeps_what_is_left(
         assert swept == [1]
     finally:
         store.close()
+
+
+_ONE_ROUND = """
+import sys
+from scopegraph.store.postgres import PostgresStore
+
+store = PostgresStore(sys.argv[1], pool_size=1)
+print(store._sweep_sync(), flush=True)  # one round of the sweeper thread
+store.close()
+"""
+
+
+def test_two_processes_sweeping_one_postgres_store_one_sweeps_the_other_skips(
+    pg_dsn: str,
+) -> None:
+    """Two real processes each run a round of the sweeper on one store. A trigger makes
+    the first one's DELETE wait for a lock the test holds, so it is mid-sweep when the
+    second one's round starts: that round deletes nothing (it skipped), the first one
+    deletes every expired item once the test lets it go on."""
+    store = PostgresStore(pg_dsn, pool_size=1)
+    for key in ("a", "b", "c"):
+        store.put(("t",), key, {"v": key})
+    store.close()
+    gate = 4242
+    with psycopg.connect(pg_dsn, autocommit=True) as test:
+        test.execute(f"UPDATE {ITEMS} SET expires_at = 0")  # all three are due
+        test.execute(
+            "CREATE FUNCTION wait_for_the_test() RETURNS trigger AS $$ BEGIN "
+            f"PERFORM pg_advisory_xact_lock_shared({gate}); RETURN OLD; END $$ LANGUAGE plpgsql"
+        )
+        test.execute(
+            f"CREATE TRIGGER gate BEFORE DELETE ON {ITEMS} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION wait_for_the_test()"
+        )
+        test.execute("SELECT pg_advisory_lock(%s)", (gate,))
+        command = [sys.executable, "-c", _ONE_ROUND, pg_dsn]
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        second: subprocess.Popen[str] | None = None
+
+        def at_the_gate() -> int:
+            found = test.execute(waiting, (gate,)).fetchone()
+            return int(found[0]) if found else 0
+
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND objid = %s AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())"
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while at_the_gate() != 1:
+                assert first.poll() is None, "the first round ended before it reached the gate"
+                assert time.monotonic() < deadline, "the first round never reached the gate"
+                test.execute("SELECT pg_sleep(0.01)")
+            # the first process holds the sweep lock, mid-DELETE: the second one skips
+            second = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            while second.poll() is None:
+                assert at_the_gate() == 1, "the second process sweeps too (it reached the gate)"
+                assert time.monotonic() < deadline + 30, "the second round never ended"
+                test.execute("SELECT pg_sleep(0.01)")
+            assert second.communicate()[0].split() == ["0"]
+            assert first.poll() is None
+            test.execute("SELECT pg_advisory_unlock(%s)", (gate,))
+            out, _ = first.communicate(timeout=60)
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
+        assert out.split() == ["3"]
+        assert test.execute(f"SELECT count(*) FROM {ITEMS}").fetchone() == (0,)
 
 
 # -- bad input --------------------------------------------------------------------------------
