@@ -67,6 +67,14 @@ def run_to_the_end(http: httpx.Client, thread_id: str, runs: int = 1) -> dict[st
     return values
 
 
+def no_database_words(response: httpx.Response, port: int) -> None:
+    """The response tells the client nothing of the database's own error text (issue 13,
+    item 10): not the driver, the server's address, or what the connection did."""
+    text = response.text.lower()
+    for word in ("psycopg", "connection", "127.0.0.1", str(port), "postgres", "refused"):
+        assert word not in text, (word, response.text)
+
+
 def created_again(http: httpx.Client, deadline: float) -> str:
     """A thread created once PostgreSQL is back (the pool reconnects in the background,
     so the first attempts may still meet its back-off)."""
@@ -118,11 +126,17 @@ def test_requests_get_a_5xx_while_postgresql_is_down_and_succeed_after_it_restar
             run_to_the_end(http, before)
 
             pg.stop(mode="fast")  # every connection is dropped, no commit is lost
-            for _ in range(2):
+            # a read of the checkpoints, and a write of a thread, twice each
+            for method, path in [("GET", f"/threads/{before}/state"), ("POST", "/threads")] * 2:
                 started = time.monotonic()
-                response = http.post("/threads", json={})
+                response = http.request(method, path, json={} if method == "POST" else None)
+                no_database_words(response, pg.port)
                 assert time.monotonic() - started < DOWN_BOUND
                 assert response.status_code >= 500, response.text
+                # the database's own words are in the server's log, under the request's id
+                request_id = response.headers["x-request-id"]
+                assert f"request id {request_id}" in response.json()["message"]
+                assert f"request {request_id}: {method} {path} failed" in server.log()
 
             pg.start_again()
             after = created_again(http, time.monotonic() + 60)

@@ -108,19 +108,25 @@ HOSTS = {
     "localhost": 200,
     "127.0.0.1:1234": 200,
     "[::1]:8000": 200,
-    "studio.internal": 200,  # given with --allow-host
 }
 
 
-def test_without_an_api_key_only_the_bound_and_allowed_hosts_are_served(
-    tmp_path: Path,
-) -> None:
-    with running_server(tmp_path, extra_args=["--allow-host", "studio.internal"]) as server:
+def test_without_an_api_key_a_request_for_another_host_is_refused(tmp_path: Path) -> None:
+    """DNS rebinding: a web page whose name now points at 127.0.0.1 sends its own name as
+    ``Host``; the server (no API key, no flag) refuses it and serves loopback names."""
+    with running_server(tmp_path) as server:
         for host, status in HOSTS.items():
             response = httpx.get(f"{server.url}/info", headers={"host": host})
             assert response.status_code == status, (host, response.text)
             if status == 421:
                 assert "--allow-host" in response.json()["message"]
+
+
+def test_allow_host_serves_one_more_host(tmp_path: Path) -> None:
+    with running_server(tmp_path, extra_args=["--allow-host", "studio.internal"]) as server:
+        for host, status in {**HOSTS, "studio.internal": 200}.items():
+            response = httpx.get(f"{server.url}/info", headers={"host": host})
+            assert response.status_code == status, (host, response.text)
 
 
 def test_with_an_api_key_any_host_is_served(tmp_path: Path) -> None:
@@ -129,23 +135,28 @@ def test_with_an_api_key_any_host_is_served(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/info", headers=headers).status_code == 200
 
 
-def test_cors_is_off_by_default_and_allowed_per_origin(tmp_path: Path) -> None:
-    origin = "https://studio.example"
-    preflight = {
-        "origin": origin,
-        "access-control-request-method": "POST",
-        "access-control-request-headers": "content-type",
-    }
+ORIGIN = "https://studio.example"
+PREFLIGHT = {
+    "origin": ORIGIN,
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "content-type",
+}
+
+
+def test_cors_is_off_by_default(tmp_path: Path) -> None:
     with running_server(tmp_path) as server:
-        response = httpx.get(f"{server.url}/info", headers={"origin": origin})
+        response = httpx.get(f"{server.url}/info", headers={"origin": ORIGIN})
         assert "access-control-allow-origin" not in response.headers
-        response = httpx.options(f"{server.url}/threads", headers=preflight)
+        response = httpx.options(f"{server.url}/threads", headers=PREFLIGHT)
         assert "access-control-allow-origin" not in response.headers
-    with running_server(tmp_path, extra_args=["--cors-origin", origin]) as server:
-        response = httpx.get(f"{server.url}/info", headers={"origin": origin})
-        assert response.headers["access-control-allow-origin"] == origin
-        response = httpx.options(f"{server.url}/threads", headers=preflight)
+
+
+def test_cors_origin_allows_that_origin_only(tmp_path: Path) -> None:
+    with running_server(tmp_path, extra_args=["--cors-origin", ORIGIN]) as server:
+        response = httpx.get(f"{server.url}/info", headers={"origin": ORIGIN})
+        assert response.headers["access-control-allow-origin"] == ORIGIN
+        response = httpx.options(f"{server.url}/threads", headers=PREFLIGHT)
         assert response.status_code == 200, response.text
-        assert response.headers["access-control-allow-origin"] == origin
+        assert response.headers["access-control-allow-origin"] == ORIGIN
         other = httpx.get(f"{server.url}/info", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers

@@ -5,12 +5,17 @@ the engine hands the store to nodes."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
 import anyio
+import anyio.abc
+import psycopg
 import pytest
 
 import _pg
@@ -29,11 +34,14 @@ from scopegraph.store import (
     SearchOp,
     TTLConfig,
 )
+from scopegraph.store._postgres import SWEEP_LOCK_KEY
+from scopegraph.store._sql import ITEMS
 from scopegraph.store.memory import InMemoryStore
 from scopegraph.store.postgres import PostgresStore
 from scopegraph.store.sqlite import SqliteStore
 
 pg_server = _pg.pg_server
+pg_dsn = _pg.pg_dsn
 
 KINDS = ["memory", "sqlite", "postgres"]
 
@@ -440,6 +448,156 @@ def test_start_ttl_sweeper_thread_stops() -> None:
         time.sleep(0.01)
     assert store.list_namespaces() == []
     assert store.stop_ttl_sweeper(timeout=5)
+
+
+class _RoundsStore(PostgresStore):
+    """A PostgreSQL store that reports each round of its sweeper: how many items it
+    deleted, into ``rounds``."""
+
+    rounds: anyio.abc.ObjectSendStream[int]
+
+    async def _asweep_round(self) -> int:
+        deleted = await super()._asweep_round()
+        await self.rounds.send(deleted)
+        return deleted
+
+
+async def _one_round(store: _RoundsStore) -> int:
+    """Run the store's sweeper until it has done one round; what that round deleted."""
+    send, receive = anyio.create_memory_object_stream[int](math.inf)
+    store.rounds = send
+    with send, receive, anyio.fail_after(10):
+        async with store.open_ttl_sweeper(sweep_interval_minutes=0.0005):
+            return await receive.receive()
+
+
+def _hold_sweep_lock(conn: psycopg.Connection[Any]) -> None:
+    """What another process's sweep holds until its transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (SWEEP_LOCK_KEY,))
+
+
+@pytest.mark.anyio
+async def test_the_sweeper_skips_its_round_while_another_process_sweeps_a_postgres_store(
+    anyio_backend: str, pg_dsn: str, clock: list[float]
+) -> None:
+    """Every process of a scale-out server sweeps the store it opened: a round that
+    finds another process's sweep holding the lock does nothing."""
+    store = _RoundsStore(pg_dsn, pool_size=2, ttl={"default_ttl": 1.0})
+    try:
+        await store.aput(("t",), "expired", {"v": 1})
+        clock[0] += 120
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
+            with other.transaction():
+                _hold_sweep_lock(other)
+                assert await _one_round(store) == 0
+                item = await store.aget(("t",), "expired", refresh_ttl=False)
+                assert item is not None  # the other process's sweep deletes it, not ours
+            assert await _one_round(store) == 1  # the lock is free: this round sweeps
+        assert await store.aget(("t",), "expired", refresh_ttl=False) is None
+    finally:
+        await store.aclose()
+
+
+def test_sweep_ttl_waits_for_another_process_sweep_then_sweeps_what_is_left(
+    pg_dsn: str, clock: list[float]
+) -> None:
+    """Called directly, ``sweep_ttl`` does not skip: it waits for the lock, so that what
+    had expired is gone when it returns."""
+    store = PostgresStore(pg_dsn, pool_size=2, ttl={"default_ttl": 1.0})
+    swept: list[int] = []
+    try:
+        store.put(("t",), "expired", {"v": 1})
+        clock[0] += 120
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
+            with other.transaction():
+                _hold_sweep_lock(other)
+                sweeper = threading.Thread(target=lambda: swept.append(store.sweep_ttl()))
+                sweeper.start()
+                waiting = (
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                )
+                deadline = time.monotonic() + 10
+                while other.execute(waiting).fetchone() != (1,):
+                    assert time.monotonic() < deadline, "sweep_ttl never waited for the lock"
+                    other.execute("SELECT pg_sleep(0.01)")
+                assert swept == []
+            sweeper.join(10)
+        assert swept == [1]
+    finally:
+        store.close()
+
+
+_ONE_ROUND = """
+import sys
+from scopegraph.store.postgres import PostgresStore
+
+store = PostgresStore(sys.argv[1], pool_size=1)
+print(store._sweep_sync(), flush=True)  # one round of the sweeper thread
+store.close()
+"""
+
+
+def test_two_processes_sweeping_one_postgres_store_one_sweeps_the_other_skips(
+    pg_dsn: str,
+) -> None:
+    """Two real processes each run a round of the sweeper on one store. A trigger makes
+    the first one's DELETE wait for a lock the test holds, so it is mid-sweep when the
+    second one's round starts: that round deletes nothing (it skipped), the first one
+    deletes every expired item once the test lets it go on."""
+    store = PostgresStore(pg_dsn, pool_size=1)
+    for key in ("a", "b", "c"):
+        store.put(("t",), key, {"v": key})
+    store.close()
+    gate = 4242
+    with psycopg.connect(pg_dsn, autocommit=True) as test:
+        test.execute(f"UPDATE {ITEMS} SET expires_at = 0")  # all three are due
+        test.execute(
+            "CREATE FUNCTION wait_for_the_test() RETURNS trigger AS $$ BEGIN "
+            f"PERFORM pg_advisory_xact_lock_shared({gate}); RETURN OLD; END $$ LANGUAGE plpgsql"
+        )
+        test.execute(
+            f"CREATE TRIGGER gate BEFORE DELETE ON {ITEMS} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION wait_for_the_test()"
+        )
+        test.execute("SELECT pg_advisory_lock(%s)", (gate,))
+        command = [sys.executable, "-c", _ONE_ROUND, pg_dsn]
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        second: subprocess.Popen[str] | None = None
+
+        def at_the_gate() -> int:
+            found = test.execute(waiting, (gate,)).fetchone()
+            return int(found[0]) if found else 0
+
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND objid = %s AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())"
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while at_the_gate() != 1:
+                assert first.poll() is None, "the first round ended before it reached the gate"
+                assert time.monotonic() < deadline, "the first round never reached the gate"
+                test.execute("SELECT pg_sleep(0.01)")
+            # the first process holds the sweep lock, mid-DELETE: the second one skips
+            second = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            while second.poll() is None:
+                assert at_the_gate() == 1, "the second process sweeps too (it reached the gate)"
+                assert time.monotonic() < deadline + 30, "the second round never ended"
+                test.execute("SELECT pg_sleep(0.01)")
+            assert second.communicate()[0].split() == ["0"]
+            assert first.poll() is None
+            test.execute("SELECT pg_advisory_unlock(%s)", (gate,))
+            out, _ = first.communicate(timeout=60)
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
+        assert out.split() == ["3"]
+        assert test.execute(f"SELECT count(*) FROM {ITEMS}").fetchone() == (0,)
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -31,6 +31,11 @@ from ._types import Op, PutOp, TTLConfig
 __all__ = ("AsyncPostgresStore", "PostgresStore", "StoreConnectionError")
 
 
+SWEEP_LOCK_KEY = int.from_bytes(b"sg-sttl", "big")
+"""The advisory lock a sweep of expired items holds, so that one process sweeps at a
+time (the threads' TTL sweep of the server holds ``b"sg-ttl"``)."""
+
+
 class StoreConnectionError(StoreError, ConnectionError):
     """PostgreSQL cannot be reached, or the connection broke; the message says what to
     check."""
@@ -160,6 +165,11 @@ class PostgresStore(SqlStore):
             f"(CASE WHEN jsonb_typeof({item}) = 'number'"
             f" THEN ({item})::float8 {operator} %({value_param})s ELSE TRUE END)"
         )
+
+    def _sweep_lock(self, wait: bool) -> str | None:
+        if wait:
+            return f"SELECT pg_advisory_xact_lock({SWEEP_LOCK_KEY})"
+        return f"SELECT pg_try_advisory_xact_lock({SWEEP_LOCK_KEY})"
 
     def _json_text(self, key_param: str) -> str:
         return f"(value::jsonb ->> %({key_param})s)"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -416,23 +417,43 @@ class SqlStore(TTLSweeping, IndexedStore):
                 {**params, "field": field, "embedding": self._encode_vector(vector)},
             )
 
-    def _sweep(self) -> Generator[tuple[str, Any], Any, int]:
+    def _sweep_lock(self, wait: bool) -> str | None:
+        """The statement that lets one sweep at a time run on a database several
+        processes share, taking a lock held until the sweep's transaction ends (``wait``:
+        until it is free; else at once or never, selecting whether it got it). None: a
+        database no other process sweeps."""
+        return None
+
+    def _sweep(self, wait: bool) -> Generator[tuple[str, Any], Any, int]:
+        lock = self._sweep_lock(wait)
+        if lock is not None:
+            got = yield lock, {}
+            if not wait and not got.rows[0][0]:
+                return 0  # another process is sweeping: this round is its
         deleted = yield (
             f"DELETE FROM {ITEMS} WHERE expires_at IS NOT NULL AND expires_at <= %(now)s",
             {"now": time.time()},
         )
         return int(deleted.rowcount)
 
+    def _sweeping(self, wait: bool) -> tuple[Callable[[], SqlOp], bool]:
+        """The sweep operation and whether it needs a transaction (to hold the lock)."""
+        return functools.partial(self._sweep, wait), self._sweep_lock(wait) is not None
+
     def sweep_ttl(self) -> int:
-        """Delete the expired items now; the number deleted."""
-        return self._sweep_sync()
+        """Delete the expired items now; the number deleted. On PostgreSQL it waits for a
+        sweep another process is running, then sweeps what is left."""
+        return int(self._run(*self._sweeping(wait=True)))
 
     def _sweep_sync(self) -> int:
-        return int(self._run(self._sweep, transaction=False))
+        return int(self._run(*self._sweeping(wait=False)))
 
     async def asweep_ttl(self) -> int:
         """The async twin of :meth:`sweep_ttl`."""
-        return int(await self._arun(self._sweep, transaction=False))
+        return int(await self._arun(*self._sweeping(wait=True)))
+
+    async def _asweep_round(self) -> int:
+        return int(await self._arun(*self._sweeping(wait=False)))
 
 
 class AsyncNames:

@@ -1,5 +1,12 @@
 """Deleting expired items periodically: in a thread (LangGraph's ``start_ttl_sweeper``)
-or as a task of the caller's task group (``open_ttl_sweeper``, anyio)."""
+or as a task of the caller's task group (``open_ttl_sweeper``, anyio).
+
+Several processes may sweep one PostgreSQL store (a scale-out server: every API process
+runs the sweeper of the store it opened). A round of the sweeper takes the store's sweep
+lock without waiting (``pg_try_advisory_xact_lock``, held until the round's transaction
+ends) and skips the round if another process holds it, as the threads' TTL sweep does
+(``server/_ttl.py``): one process sweeps at a time. ``sweep_ttl()`` called directly waits
+for the lock instead, so that what had expired is gone when it returns."""
 
 from __future__ import annotations
 
@@ -28,12 +35,18 @@ class TTLSweeping:
         raise NotImplementedError
 
     def _sweep_sync(self) -> int:
-        """What the sweeper thread calls (``sweep_ttl`` is a coroutine in the
-        ``Async*Store`` names)."""
+        """One round of the sweeper thread (``sweep_ttl`` is a coroutine in the
+        ``Async*Store`` names). A store that several processes share skips the round
+        while another process sweeps (``PostgresStore``: an advisory lock)."""
         return self.sweep_ttl()
 
     async def asweep_ttl(self) -> int:  # pragma: no cover - every store defines it
         raise NotImplementedError
+
+    async def _asweep_round(self) -> int:
+        """One round of :meth:`open_ttl_sweeper`'s task: the async twin of
+        :meth:`_sweep_sync`."""
+        return await self.asweep_ttl()
 
     def _interval(self, minutes: float | None) -> float:
         if minutes is None:
@@ -96,7 +109,7 @@ class TTLSweeping:
         async def loop() -> None:
             while True:
                 await anyio.sleep(seconds)
-                await self.asweep_ttl()
+                await self._asweep_round()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(loop)
