@@ -2,6 +2,8 @@
 example (bearer tokens; a global ``@auth.on`` handler stamps ``metadata.owner`` on what a
 user creates and filters every read and search by it), plus a few handlers that refuse:
 
+- reads and searches (``threads.read``, ``assistants.search``...) also reach what is
+  shared with the user: an ``$or`` filter, owner or ``metadata.shared_with``;
 - ``alice-token`` and ``bob-token``: users ``alice`` and ``bob``, with permission
   ``delete``; ``carol-token``: ``carol`` (display name ``Carol C.``), no permissions;
 - ``teapot-token``: the authenticate handler raises ``HTTPException(418)`` with a header;
@@ -9,7 +11,8 @@ user creates and filters every read and search by it), plus a few handlers that 
 - ``threads.delete`` returns False (403) for a user without ``delete``;
   ``assistants.delete`` raises ``HTTPException(451)`` for one;
 - ``threads.create_run`` and ``crons.create`` replace an input ``{"note": "stamp"}``;
-- ``store``: each user's items live under their identity (the namespace is rewritten).
+- ``store``: each user's items live under their identity (the namespace is rewritten),
+  but in ``team``, where a search finds one's own and the public items (an ``$or``).
 
 ``whoami`` is a graph whose node returns what ``config["configurable"]`` says of the user.
 """
@@ -46,7 +49,12 @@ async def get_current_user(authorization: str | None) -> Auth.types.MinimalUserD
 
 @auth.on
 async def add_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, Any]:
-    """Make resources private to their creator (the docs' example, as written)."""
+    """Make resources private to their creator (the docs' example), and readable by the
+    users they are shared with: a read or a search gets an ``$or`` filter (the owner, or
+    ``metadata.shared_with`` lists the user)."""
+    if ctx.action in ("read", "search"):
+        me = ctx.user.identity
+        return {"$or": [{"owner": me}, {"shared_with": {"$contains": me}}]}
     filters = {"owner": ctx.user.identity}
     metadata = value.setdefault("metadata", {})
     metadata.update(filters)
@@ -89,11 +97,23 @@ async def keep_assistants(ctx: Auth.types.AuthContext, value: Any) -> Any:
 
 @auth.on.store
 async def scope_store(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
-    """The SDK's example: each user's items under their identity."""
+    """The SDK's example: each user's items under their identity (but under ``team``)."""
     namespace = tuple(value["namespace"]) if value.get("namespace") else ()
+    if namespace[:1] == ("team",):
+        return
     if not namespace or namespace[0] != ctx.user.identity:
         namespace = (ctx.user.identity, *namespace)
     value["namespace"] = namespace
+
+
+@auth.on.store.search
+async def search_store(ctx: Auth.types.AuthContext, value: Auth.types.StoreSearch) -> Any:
+    """In ``team``, shared by all, a user finds their own items and the public ones (an
+    ``$or`` filter on the items' values); elsewhere, their own namespace."""
+    if tuple(value["namespace"])[:1] == ("team",):
+        return {"$or": [{"author": ctx.user.identity}, {"public": True}]}
+    await scope_store(ctx, value)  # type: ignore[arg-type]
+    return None
 
 
 class State(TypedDict, total=False):
