@@ -141,3 +141,23 @@ builder.add_node("whoami", whoami)
 builder.add_edge(START, "whoami")
 builder.add_edge("whoami", END)
 graph = builder.compile()
+
+
+def peek(state: State, config: RunnableConfig) -> State:
+    """What a run's configurable holds of the user keys, and of a key of the client's own
+    (``custom``): the graph of the reserved-keys tests, served with or without auth."""
+    configurable = config["configurable"]
+    return {
+        "seen": {
+            "auth_keys": sorted(k for k in configurable if k.startswith("langgraph_auth")),
+            "user_id": configurable.get("langgraph_auth_user_id"),
+            "custom": configurable.get("custom"),
+        }
+    }
+
+
+peek_builder = StateGraph(State)
+peek_builder.add_node("peek", peek)
+peek_builder.add_edge(START, "peek")
+peek_builder.add_edge("peek", END)
+peek_graph = peek_builder.compile()

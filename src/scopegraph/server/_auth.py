@@ -712,8 +712,8 @@ class Access:
             if key in RunCreate.model_fields and kwarg is not getattr(body, key, None):
                 given[key] = kwarg.model_dump() if hasattr(kwarg, "model_dump") else kwarg
         given["metadata"] = value.get("metadata")
-        given["config"] = self._with_user(given.get("config"))
-        return RunCreate.model_validate(given)
+        run = RunCreate.model_validate(given)  # drops reserved keys: the user is set after
+        return run.model_copy(update={"config": self._with_user(run.config)})
 
     async def _readable_assistant(self, backend: Backend, assistant_id: str) -> None:
         """A run or cron names an assistant: one the user made must be readable to them
@@ -842,8 +842,8 @@ class Access:
             **(value.get("payload") or {}),
             "metadata": value.get("metadata"),
         }
-        given["config"] = self._with_user(given.get("config"))
-        return CronCreate.model_validate(given)
+        cron = CronCreate.model_validate(given)  # drops reserved keys: the user is set after
+        return cron.model_copy(update={"config": self._with_user(cron.config)})
 
 
 def _kept(body: Any, value: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def run_request(cron: Mapping[str, Any]) -> RunCreate:
     payload["metadata"] = {**cron["metadata"], **(payload.get("metadata") or {})}
     if cron["thread_id"] is None and cron.get("on_run_completed") == "keep":
         payload.setdefault("on_completion", "keep")
-    return RunCreate.model_validate(payload)
+    # its config is the cron's, with the user it was made by (which validating would drop)
+    return RunCreate.model_validate(payload).model_copy(update={"config": payload.get("config")})
 
 
 def _iso(moment: datetime.datetime | None) -> str | None:
