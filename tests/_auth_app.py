@@ -3,12 +3,14 @@ example (bearer tokens; a global ``@auth.on`` handler stamps ``metadata.owner`` 
 user creates and filters every read and search by it), plus a few handlers that refuse:
 
 - reads and searches (``threads.read``, ``assistants.search``...) also reach what is
-  shared with the user: an ``$or`` filter, owner or ``metadata.shared_with``;
+  shared with the user: an ``$or`` filter, owner or ``metadata.shared_with`` (or, for
+  assistants, the graphs' default ones: the playground lists the graphs);
 - ``alice-token`` and ``bob-token``: users ``alice`` and ``bob``, with permission
   ``delete``; ``carol-token``: ``carol`` (display name ``Carol C.``), no permissions;
 - ``teapot-token``: the authenticate handler raises ``HTTPException(418)`` with a header;
   no or another token: 401 ``Invalid token``;
-- ``threads.delete`` returns False (403) for a user without ``delete``;
+- ``threads.delete`` returns False (403) for a user without ``delete``; carol's cron
+  searches get a filter with an unknown operator (``$ne``: 500, LangGraph's message);
   ``assistants.delete`` raises ``HTTPException(451)`` for one;
 - ``threads.create_run`` and ``crons.create`` replace an input ``{"note": "stamp"}``;
 - ``store``: each user's items live under their identity (the namespace is rewritten),
@@ -51,10 +53,15 @@ async def get_current_user(authorization: str | None) -> Auth.types.MinimalUserD
 async def add_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, Any]:
     """Make resources private to their creator (the docs' example), and readable by the
     users they are shared with: a read or a search gets an ``$or`` filter (the owner, or
-    ``metadata.shared_with`` lists the user)."""
+    ``metadata.shared_with`` lists the user; for assistants, or a graph's own)."""
+    if (ctx.resource, ctx.action, ctx.user.identity) == ("crons", "search", "carol"):
+        return {"owner": {"$ne": "carol"}}  # an operator LangGraph's filters do not have
     if ctx.action in ("read", "search"):
         me = ctx.user.identity
-        return {"$or": [{"owner": me}, {"shared_with": {"$contains": me}}]}
+        mine: list[dict[str, Any]] = [{"owner": me}, {"shared_with": {"$contains": me}}]
+        if ctx.resource == "assistants":  # and the graphs' own, for everyone
+            mine.append({"created_by": "system"})
+        return {"$or": mine}
     filters = {"owner": ctx.user.identity}
     metadata = value.setdefault("metadata", {})
     metadata.update(filters)

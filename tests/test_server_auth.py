@@ -153,6 +153,17 @@ async def test_a_handler_returning_false_is_403(carol: Any) -> None:
     assert (await carol.threads.get(thread["thread_id"]))["thread_id"] == thread["thread_id"]
 
 
+async def test_a_filter_with_an_unknown_operator_is_langgraphs_500(carol: Any) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await carol.crons.search()
+    assert status_of(refused) == 500
+    assert refused.value.response.json()["detail"] == (
+        "Your auth handler returned a filter with an invalid key. The key must be one of $eq "
+        "or $contains. Check the filter returned by your auth handler (it gave '$ne' for "
+        "'owner')."
+    )
+
+
 # -- runs ---------------------------------------------------------------------------------
 
 
