@@ -2,14 +2,19 @@
 example (bearer tokens; a global ``@auth.on`` handler stamps ``metadata.owner`` on what a
 user creates and filters every read and search by it), plus a few handlers that refuse:
 
+- reads and searches (``threads.read``, ``assistants.search``...) also reach what is
+  shared with the user: an ``$or`` filter, owner or ``metadata.shared_with`` (or, for
+  assistants, the graphs' default ones: the playground lists the graphs);
 - ``alice-token`` and ``bob-token``: users ``alice`` and ``bob``, with permission
   ``delete``; ``carol-token``: ``carol`` (display name ``Carol C.``), no permissions;
 - ``teapot-token``: the authenticate handler raises ``HTTPException(418)`` with a header;
   no or another token: 401 ``Invalid token``;
-- ``threads.delete`` returns False (403) for a user without ``delete``;
+- ``threads.delete`` returns False (403) for a user without ``delete``; carol's cron
+  searches get a filter with an unknown operator (``$ne``: 500, LangGraph's message);
   ``assistants.delete`` raises ``HTTPException(451)`` for one;
 - ``threads.create_run`` and ``crons.create`` replace an input ``{"note": "stamp"}``;
-- ``store``: each user's items live under their identity (the namespace is rewritten).
+- ``store``: each user's items live under their identity (the namespace is rewritten),
+  but in ``team``, where a search finds one's own and the public items (an ``$or``).
 
 ``whoami`` is a graph whose node returns what ``config["configurable"]`` says of the user.
 """
@@ -46,7 +51,17 @@ async def get_current_user(authorization: str | None) -> Auth.types.MinimalUserD
 
 @auth.on
 async def add_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, Any]:
-    """Make resources private to their creator (the docs' example, as written)."""
+    """Make resources private to their creator (the docs' example), and readable by the
+    users they are shared with: a read or a search gets an ``$or`` filter (the owner, or
+    ``metadata.shared_with`` lists the user; for assistants, or a graph's own)."""
+    if (ctx.resource, ctx.action, ctx.user.identity) == ("crons", "search", "carol"):
+        return {"owner": {"$ne": "carol"}}  # an operator LangGraph's filters do not have
+    if ctx.action in ("read", "search"):
+        me = ctx.user.identity
+        mine: list[dict[str, Any]] = [{"owner": me}, {"shared_with": {"$contains": me}}]
+        if ctx.resource == "assistants":  # and the graphs' own, for everyone
+            mine.append({"created_by": "system"})
+        return {"$or": mine}
     filters = {"owner": ctx.user.identity}
     metadata = value.setdefault("metadata", {})
     metadata.update(filters)
@@ -89,11 +104,23 @@ async def keep_assistants(ctx: Auth.types.AuthContext, value: Any) -> Any:
 
 @auth.on.store
 async def scope_store(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
-    """The SDK's example: each user's items under their identity."""
+    """The SDK's example: each user's items under their identity (but under ``team``)."""
     namespace = tuple(value["namespace"]) if value.get("namespace") else ()
+    if namespace[:1] == ("team",):
+        return
     if not namespace or namespace[0] != ctx.user.identity:
         namespace = (ctx.user.identity, *namespace)
     value["namespace"] = namespace
+
+
+@auth.on.store.search
+async def search_store(ctx: Auth.types.AuthContext, value: Auth.types.StoreSearch) -> Any:
+    """In ``team``, shared by all, a user finds their own items and the public ones (an
+    ``$or`` filter on the items' values); elsewhere, their own namespace."""
+    if tuple(value["namespace"])[:1] == ("team",):
+        return {"$or": [{"author": ctx.user.identity}, {"public": True}]}
+    await scope_store(ctx, value)  # type: ignore[arg-type]
+    return None
 
 
 class State(TypedDict, total=False):
@@ -121,3 +148,23 @@ builder.add_node("whoami", whoami)
 builder.add_edge(START, "whoami")
 builder.add_edge("whoami", END)
 graph = builder.compile()
+
+
+def peek(state: State, config: RunnableConfig) -> State:
+    """What a run's configurable holds of the user keys, and of a key of the client's own
+    (``custom``): the graph of the reserved-keys tests, served with or without auth."""
+    configurable = config["configurable"]
+    return {
+        "seen": {
+            "auth_keys": sorted(k for k in configurable if k.startswith("langgraph_auth")),
+            "user_id": configurable.get("langgraph_auth_user_id"),
+            "custom": configurable.get("custom"),
+        }
+    }
+
+
+peek_builder = StateGraph(State)
+peek_builder.add_node("peek", peek)
+peek_builder.add_edge(START, "peek")
+peek_builder.add_edge("peek", END)
+peek_graph = peek_builder.compile()

@@ -403,3 +403,42 @@ def test_a_subgraph_runs_inside_its_node(chromium: Path, tmp_path: Path) -> None
         assert thread_id
         report = state_of(server, thread_id)["values"]["report"]
         assert report == "report on structured concurrency: 6 notes condensed into one"
+
+
+def test_a_server_with_custom_auth_is_used_with_the_users_token(
+    chromium: Path, tmp_path: Path
+) -> None:
+    """Without a token the page shows the server's 401; with one in "Authorization" it
+    lists the graphs and runs as that user (the run's thread is theirs, not another's)."""
+    app = ROOT / "tests" / "_auth_app.py"
+    args = ["--auth", f"{app}:auth"]
+    with (
+        running_server(tmp_path, graphs=GRAPHS, interval=0.01, extra_args=args) as server,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{server.url}/")
+            expect(page.locator("#error")).to_contain_text("401", timeout=TIMEOUT)
+            page.fill("#authorization", "Bearer alice-token")
+            page.dispatch_event("#authorization", "change")
+            expect(page.locator("#graph option")).to_have_count(len(GRAPHS), timeout=TIMEOUT)
+            expect(page.locator("#error")).to_be_hidden(timeout=TIMEOUT)
+            page.select_option("#graph", "pipeline")
+            expect(page.locator("#input")).to_have_value(
+                re.compile("structured concurrency"), timeout=TIMEOUT
+            )
+            page.click("#start")
+            expect(page.locator("#status")).to_have_text("success", timeout=TIMEOUT)
+            thread_id = page.locator("#run-info").get_attribute("data-thread-id")
+            assert not errors, f"JavaScript errors on the page: {errors}"
+        finally:
+            browser.close()
+        url = f"{server.url}/threads/{thread_id}"
+        alice = httpx.get(url, headers={"Authorization": "Bearer alice-token"})
+        assert alice.json()["metadata"]["owner"] == "alice"
+        assert httpx.get(url, headers={"Authorization": "Bearer bob-token"}).status_code == 404

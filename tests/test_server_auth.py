@@ -21,6 +21,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
 from _server import EXAMPLE, Server, running_server
+from test_server_auth_backends import shared_reads
 
 pytestmark = pytest.mark.anyio
 
@@ -128,9 +129,8 @@ async def test_a_thread_is_its_creators_only(alice: Any, bob: Any) -> None:
     theirs = await bob.threads.create()
     found = await bob.threads.search(limit=100)
     assert [t["thread_id"] for t in found] == [theirs["thread_id"]]
-    # (the docs' handler writes bob as the owner into the search's metadata too)
-    asked = await bob.threads.search(metadata={"owner": "alice"})
-    assert [t["thread_id"] for t in asked] == [theirs["thread_id"]]
+    # asking for alice's: nothing she has not shared with him
+    assert await bob.threads.search(metadata={"owner": "alice"}) == []
     assert await bob.threads.count(metadata={"topic": "otters"}) == 0
     assert await bob.threads.count() == 1
     mine = await alice.threads.search(metadata={"topic": "otters"})
@@ -151,6 +151,17 @@ async def test_a_handler_returning_false_is_403(carol: Any) -> None:
     assert status_of(refused) == 403
     assert refused.value.response.json()["detail"] == "Forbidden"
     assert (await carol.threads.get(thread["thread_id"]))["thread_id"] == thread["thread_id"]
+
+
+async def test_a_filter_with_an_unknown_operator_is_langgraphs_500(carol: Any) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await carol.crons.search()
+    assert status_of(refused) == 500
+    assert refused.value.response.json()["detail"] == (
+        "Your auth handler returned a filter with an invalid key. The key must be one of $eq "
+        "or $contains. Check the filter returned by your auth handler (it gave '$ne' for "
+        "'owner')."
+    )
 
 
 # -- runs ---------------------------------------------------------------------------------
@@ -422,3 +433,7 @@ def test_a_langgraph_json_project_with_auth_runs_unchanged(tmp_path: Path) -> No
         assert anonymous.status_code == 401
         # the custom routes of http.app are not behind auth (LangGraph's default)
         assert httpx.get(f"{server.url}/hello", timeout=10).json() == {"hello": "world"}
+
+
+async def test_an_or_filter_shares_reads_on_sqlite(server: Server) -> None:
+    await shared_reads(server.url)

@@ -16,8 +16,12 @@ from scopegraph.server._auth import CustomAuth, Visible, _user_of, compile_filte
 from scopegraph.server._auth_user import AuthUser, restore_user
 from scopegraph.server._errors import AccessError
 from scopegraph.server._serve import load_auth
+from scopegraph.server._store import AnyOf
 
 # -- filters ------------------------------------------------------------------------------
+
+SHARED = {"$or": [{"owner": "a"}, {"shared": {"$contains": "a"}}]}
+"""Owner or shared with: the ``$or`` filter LangGraph's docs show."""
 
 
 @pytest.mark.parametrize(
@@ -35,6 +39,15 @@ from scopegraph.server._serve import load_auth
         ({"$and": [{"owner": "a"}, {"team": "t"}]}, {"owner": "a", "team": "t"}, True),
         ({"$and": [{"owner": "a"}, {"team": "t"}]}, {"owner": "a"}, False),
         ({"owner": "a", "team": {"$eq": None}}, {"owner": "a", "team": None}, True),
+        (SHARED, {"owner": "a"}, True),
+        (SHARED, {"owner": "b", "shared": ["c", "a"]}, True),
+        (SHARED, {"owner": "b", "shared": ["c"]}, False),
+        ({"org": "o", **SHARED}, {"org": "o", "owner": "a"}, True),  # $or with a key: both
+        ({"org": "o", **SHARED}, {"org": "p", "owner": "a"}, False),
+        ({"$and": [SHARED, {"$or": [{"t": 1}, {"t": 2}]}]}, {"owner": "a", "t": 2}, True),
+        ({"$and": [SHARED, {"$or": [{"t": 1}, {"t": 2}]}]}, {"owner": "a", "t": 3}, False),
+        ({"$or": [{"$and": [{"x": 1}, {"y": 1}]}, {"z": 1}]}, {"x": 1}, False),
+        ({"$or": [{"$and": [{"x": 1}, {"y": 1}]}, {"z": 1}]}, {"x": 1, "y": 1}, True),
     ],
 )
 def test_a_filter_matches_as_langgraph_matches_metadata(
@@ -51,7 +64,7 @@ def test_filters_that_contradict_match_nothing() -> None:
 
 
 def test_a_search_filter_and_a_handler_filter_narrow_to_one() -> None:
-    visible = Visible({"owner": "a", "tags": ["x"]})
+    visible = Visible(({"owner": "a", "tags": ["x"]},))
     assert visible.narrow({"topic": "t", "tags": ["y"]}) == {
         "topic": "t",
         "tags": ["y", "x"],
@@ -61,14 +74,26 @@ def test_a_search_filter_and_a_handler_filter_narrow_to_one() -> None:
     assert visible.narrow(None) == {"owner": "a", "tags": ["x"]}
 
 
+def test_an_or_filter_narrows_a_search_to_its_alternatives_that_can_match() -> None:
+    visible = compile_filter(SHARED)
+    assert visible is not None
+    assert visible.narrow({"topic": "t"}) == AnyOf(
+        ({"topic": "t", "owner": "a"}, {"topic": "t", "shared": ["a"]})
+    )
+    # asking for another owner leaves the shared alternative only: one containment
+    assert visible.narrow({"owner": "b"}) == {"owner": "b", "shared": ["a"]}
+    both = compile_filter({"$and": [{"owner": "a"}, {"$or": [{"owner": "b"}, {"owner": "c"}]}]})
+    assert both is None  # no alternative can match
+    assert compile_filter({"$or": [{}, {"owner": "a"}]}) == Visible(({},))  # any record
+
+
 @pytest.mark.parametrize(
     ("filters", "named"),
     [
-        ({"$or": [{"a": 1}, {"b": 2}]}, "'$or' is not supported"),
-        ({"a": {"$ne": 1}}, "'$ne' is not supported"),
+        ({"$nor": [{"a": 1}, {"b": 2}]}, "operator '$nor' is not supported"),
         ({"a": {"$eq": 1, "$contains": 2}}, "one key"),
         ({"a": {"$eq": {"b": 1}}}, "equality with a dict"),
-        ({"$and": [{"a": 1}]}, "at least 2"),
+        ({"$or": [{"a": 1}, 2]}, "each filter of $or must be an object"),
     ],
 )
 def test_a_filter_scopegraph_cannot_apply_is_refused_naming_it(
@@ -78,6 +103,45 @@ def test_a_filter_scopegraph_cannot_apply_is_refused_naming_it(
         compile_filter(filters)
     assert named in refused.value.message
     assert refused.value.status == 500
+
+
+@pytest.mark.parametrize(
+    ("filters", "langgraph_says"),
+    [
+        (
+            {"a": {"$ne": 1}},
+            "invalid key. The key must be one of $eq or $contains",
+        ),
+        (
+            {"$or": [{"a": 1}]},
+            "invalid $or operator. The $or operator must be a list of at least 2 filter",
+        ),
+        ({"$and": [{"a": 1}]}, "invalid $and operator"),
+        ({"$or": {"a": 1}}, "invalid $or operator"),
+        (
+            {"$or": [{"$and": [{"$or": [{"a": 1}, {"b": 1}]}, {"c": 1}]}, {"d": 1}]},
+            "too much nesting. Maximum nesting depth is 2",
+        ),
+    ],
+)
+def test_a_filter_langgraph_refuses_is_refused_in_its_words(
+    filters: dict[str, Any], langgraph_says: str
+) -> None:
+    with pytest.raises(AccessError, match="Your auth handler returned a filter") as refused:
+        compile_filter(filters)
+    assert langgraph_says in refused.value.message
+    assert refused.value.status == 500
+
+
+def test_or_and_and_nest_two_deep_as_on_langgraph() -> None:
+    visible = compile_filter({"$or": [{"$and": [{"a": 1}, {"b": 1}]}, {"c": 1}]})
+    assert visible == Visible(({"a": 1, "b": 1}, {"c": 1}))
+
+
+def test_a_filter_of_too_many_alternatives_is_refused() -> None:
+    many = {"$or": [{"a": i} for i in range(30)]}
+    with pytest.raises(AccessError, match="900 alternatives"):
+        compile_filter({"$and": [many, {"$or": [{"b": i} for i in range(30)]}]})
 
 
 # -- users --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Custom auth through LangGraph's official JS SDK (``tests/js/auth_scenarios.mjs``): two
 users by bearer token never reach each other's threads, runs, crons, assistants or store
-items; 401, 403 and a handler's own status. In one process (SQLite) and in scale-out
+items, but what one shares with the other (an ``$or`` filter); 401, 403 and a handler's
+own status. In one process (SQLite) and in scale-out
 (PostgreSQL + Redis, an API-only process and a worker)."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ redis_url = _redis.redis_url
 APP = Path(__file__).resolve().parent / "_auth_app.py"
 WHOAMI = f"whoami={APP}:graph"
 AUTH = ("--auth", f"{APP}:auth")
-SCENARIOS = ("two_users_apart", "refusals")
+SCENARIOS = ("two_users_apart", "shared_with", "refusals")
 
 
 def failures(url: str) -> dict[str, object]:

@@ -193,6 +193,13 @@ def _seed(store: BaseStore) -> None:
         ({"meta.n": 3}, ["pepper"]),
         ({"color": "red", "price": {"$lt": 2}}, ["apple"]),
         ({"missing": {"$gt": 0}}, []),
+        ({"$or": [{"color": "yellow"}, {"price": {"$gt": 1.5}}]}, ["banana", "pepper"]),
+        ({"color": "red", "$or": [{"meta.n": 1}, {"meta.n": 2}]}, ["apple"]),
+        ({"$and": [{"color": "red"}, {"price": {"$gt": 1.5}}]}, ["pepper"]),
+        (
+            {"$or": [{"$and": [{"color": "red"}, {"meta.n": 3}]}, {"price": 0.5}]},
+            ["banana", "pepper"],
+        ),
     ],
 )
 def test_search_filters(store: BaseStore, filter: dict[str, Any], keys: list[str]) -> None:

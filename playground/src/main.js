@@ -33,6 +33,8 @@ function headers() {
   const h = { "content-type": "application/json" };
   const key = $("api-key").value.trim();
   if (key) h["x-api-key"] = key;
+  const authorization = $("authorization").value.trim();  // for the server's custom auth
+  if (authorization) h["authorization"] = authorization;
   return h;
 }
 async function api(method, path, body, signal) {
@@ -488,6 +490,12 @@ async function boot() {
 $("api-key").value = localStorage.getItem("scopegraph.apiKey") || "";
 $("api-key").onchange = () => {
   localStorage.setItem("scopegraph.apiKey", $("api-key").value.trim());
+  boot();
+};
+// the token only for this tab's session: it is a user's credential
+$("authorization").value = sessionStorage.getItem("scopegraph.authorization") || "";
+$("authorization").onchange = () => {
+  sessionStorage.setItem("scopegraph.authorization", $("authorization").value.trim());
   boot();
 };
 $("graph").onchange = () => {

@@ -1,6 +1,7 @@
 // LangGraph's official JS SDK against a `scopegraph serve` with custom auth
 // (tests/_auth_app.py: bearer tokens, a global handler that stamps and filters by
-// `metadata.owner`, store namespaces scoped to the user).
+// `metadata.owner`, and lets reads and searches reach what `metadata.shared_with` shares
+// (an `$or` filter), store namespaces scoped to the user).
 //
 //   node auth_scenarios.mjs <server url>
 //
@@ -71,6 +72,33 @@ const scenarios = {
     assert.equal((await alice.store.getItem(["notes"], "k")).namespace.join("."), "alice.notes");
     const bobs = await bob.runs.wait(null, "whoami", { input: {} });
     assert.equal(bobs.seen.identity, "bob");
+  },
+
+  async shared_with() {
+    // the handlers' $or for reads and searches: the owner, or metadata.shared_with
+    const topic = `seals-${crypto.randomUUID()}`;
+    const shared = await alice.threads.create({ metadata: { topic, shared_with: ["bob"] } });
+    const kept = await alice.threads.create({ metadata: { topic } });
+    const own = await bob.threads.create({ metadata: { topic } });
+    assert.equal((await bob.threads.get(shared.thread_id)).metadata.owner, "alice");
+    await rejects(bob.threads.get(kept.thread_id), 404);
+    const found = await bob.threads.search({ metadata: { topic } });
+    assert.deepEqual(
+      found.map((t) => t.thread_id),
+      [own.thread_id, shared.thread_id],
+    );
+    assert.equal(await bob.threads.count({ metadata: { topic } }), 2);
+    const page = await bob.threads.search({ metadata: { topic }, limit: 1, offset: 1 });
+    assert.deepEqual(
+      page.map((t) => t.thread_id),
+      [shared.thread_id],
+    );
+    await rejects(bob.runs.create(shared.thread_id, "whoami", { input: {} }), 404);
+    const team = ["team", topic];
+    await alice.store.putItem(team, "a-private", { author: "alice", public: false });
+    await alice.store.putItem(team, "a-public", { author: "alice", public: true });
+    const items = (await bob.store.searchItems(team)).items.map((i) => i.key);
+    assert.deepEqual(items, ["a-public"]);
   },
 
   async refusals() {

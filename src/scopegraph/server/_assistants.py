@@ -27,7 +27,15 @@ import orjson
 from ._errors import BadRequestError, ConflictError, InvalidRequestError, NotFoundError
 from ._graphs import BOTH_CONFIGURABLE_AND_CONTEXT, Graphs
 from ._models import AssistantCreate, AssistantPatch
-from ._store import ASSISTANT_VERSIONS, ASSISTANTS, Documents, SqlOp, one_page
+from ._store import (
+    ASSISTANT_VERSIONS,
+    ASSISTANTS,
+    Documents,
+    MetadataFilter,
+    SqlOp,
+    metadata_condition,
+    one_page,
+)
 from ._wire import dumps, is_uuid, now_iso
 
 __all__ = ("Assistants", "merge_into_run")
@@ -158,7 +166,7 @@ class Assistants:
         return _row_doc(found.rows[0][0]) if found.rows else None
 
     def _where(
-        self, graph_id: str | None, name: str | None, metadata: dict[str, Any] | None
+        self, graph_id: str | None, name: str | None, metadata: MetadataFilter | None
     ) -> tuple[str, list[Any]]:
         if graph_id is not None:
             self._check_graph(graph_id)
@@ -167,11 +175,14 @@ class Assistants:
         for condition, value in (
             (f"graph_id = {self._m}", graph_id),
             (self._substring, name or None),
-            (self._contains, dumps(metadata).decode() if metadata else None),
         ):
             if value is not None:
                 where.append(condition)
                 params.append(value)
+        wanted = metadata_condition(self._contains, metadata)
+        if wanted is not None:
+            where.append(wanted[0])
+            params.extend(wanted[1])
         return " AND ".join(where), params
 
     async def search(
@@ -179,7 +190,7 @@ class Assistants:
         *,
         graph_id: str | None,
         name: str | None,
-        metadata: dict[str, Any] | None,
+        metadata: MetadataFilter | None,
         limit: int,
         offset: int,
         sort_by: str | None,
@@ -208,7 +219,7 @@ class Assistants:
         return one_page(await self.docs.op(op), limit, offset, select)
 
     async def count(
-        self, *, graph_id: str | None, name: str | None, metadata: dict[str, Any] | None
+        self, *, graph_id: str | None, name: str | None, metadata: MetadataFilter | None
     ) -> int:
         """How many assistants match."""
         if not self._ready:
@@ -223,7 +234,7 @@ class Assistants:
         return await self.docs.op(op)
 
     async def versions(
-        self, assistant_id: str, metadata: dict[str, Any] | None, limit: int, offset: int
+        self, assistant_id: str, metadata: MetadataFilter | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         """The assistant's versions, newest first (``NotFoundError``: no such assistant)."""
         if not self._ready:
@@ -232,9 +243,10 @@ class Assistants:
         m = self._m
         where = f"assistant_id = {m}"
         params: list[Any] = [aid]
-        if metadata:
-            where += f" AND {self._contains}"
-            params.append(dumps(metadata).decode())
+        wanted = metadata_condition(self._contains, metadata)
+        if wanted is not None:
+            where += f" AND {wanted[0]}"
+            params.extend(wanted[1])
         statement = (
             f"SELECT body FROM {ASSISTANT_VERSIONS} WHERE {where} ORDER BY version DESC "
             f"LIMIT {m} OFFSET {m}"

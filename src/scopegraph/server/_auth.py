@@ -23,10 +23,13 @@ object. Then:
 
 The filter language is LangGraph's: ``{key: value}`` and ``{key: {"$eq": value}}``
 (equality of a string, number, boolean or null), ``{key: {"$contains": value}}`` (the
-metadata's list holds the value, or every value of a list) and ``{"$and": [...]}``.
-Each is a JSON containment (PostgreSQL's ``@>``, which the SQLite store implements the
-same way), so a search pushes it into its query (counts and pages are right).
-``$or`` and any other operator are refused (500, naming it) rather than ignored.
+metadata's list holds the value, or every value of a list), ``{"$and": [...]}`` (all)
+and ``{"$or": [...]}`` (any), nested at most two deep. A filter becomes the JSON
+containments (PostgreSQL's ``@>``, which the SQLite store implements the same way) of
+which a record must match one (one containment without ``$or``), so a search pushes it
+into its query (``metadata @> a OR metadata @> b``: counts and pages are right). Any
+other operator is refused (500, naming it, as LangGraph's server does) rather than
+ignored.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from ._domain import Backend
 from ._errors import AccessError, ConflictError, InvalidRequestError, NotFoundError
 from ._http import error_response
 from ._models import CRON_RUN_FIELDS, AssistantCreate, AssistantPatch, CronCreate, RunCreate
+from ._store import AnyOf, MetadataFilter
 from ._store import json_contains as contains
 
 __all__ = (
@@ -131,17 +135,22 @@ _SCALARS = (str, int, float, bool, type(None))
 @dataclasses.dataclass(frozen=True)
 class Visible:
     """What an authorization handler lets the request reach: the records whose metadata
-    contains ``contains`` (a JSON containment; see the module docstring)."""
+    contains one of ``alternatives`` (JSON containments; one unless the filter has
+    ``$or``; see the module docstring)."""
 
-    contains: dict[str, Any]
+    alternatives: tuple[dict[str, Any], ...]
 
     def allows(self, metadata: Mapping[str, Any] | None) -> bool:
-        return contains(dict(metadata or {}), self.contains)
+        have = dict(metadata or {})
+        return any(contains(have, wanted) for wanted in self.alternatives)
 
-    def narrow(self, metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """A search's metadata filter and this one, as one containment (None: no record
-        can match both, e.g. ``owner`` asked to be another user)."""
-        return _merge(dict(metadata or {}), self.contains)
+    def narrow(self, metadata: Mapping[str, Any] | None) -> MetadataFilter | None:
+        """A search's metadata filter and this one, as one filter (None: no record can
+        match both, e.g. ``owner`` asked to be another user)."""
+        narrowed = _any_of(_and([dict(metadata or {})], list(self.alternatives)))
+        if not narrowed:
+            return None
+        return narrowed[0] if len(narrowed) == 1 else AnyOf(tuple(narrowed))
 
 
 class _Nothing(enum.Enum):
@@ -154,7 +163,7 @@ find nothing)."""
 Filter = Visible | None | Literal[_Nothing.NOTHING]
 """What an authorization handler lets a request reach: everything (None), what matches a
 :class:`Visible`, or nothing."""
-Searched = dict[str, Any] | Literal[_Nothing.NOTHING] | None
+Searched = MetadataFilter | Literal[_Nothing.NOTHING] | None
 """A search's metadata filter after custom auth (:data:`NOTHING`: it can find nothing)."""
 
 
@@ -183,35 +192,84 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+_MAX_DEPTH = 2
+"""How deep ``$or`` and ``$and`` may nest (LangGraph's server's limit)."""
+_MAX_ALTERNATIVES = 500
+"""How many containments a filter may become (``$and`` of ``$or``s multiplies them)."""
+
+
 def compile_filter(filters: Mapping[str, Any]) -> Visible | None:
     """The :class:`Visible` of a handler's filter (None: it can match nothing)."""
-    parts: list[dict[str, Any]] = []
+    alternatives = _alternatives(filters, 0)
+    return Visible(tuple(alternatives)) if alternatives else None
+
+
+def _alternatives(filters: Mapping[str, Any], depth: int) -> list[dict[str, Any]]:
+    """The containments a record's metadata must match one of (the filter's disjunctive
+    form): its keys are all required; ``$or`` gives its groups' alternatives, ``$and``
+    requires all its groups, as LangGraph's server reads them."""
+    found: list[dict[str, Any]] = [{}]
     for key, value in filters.items():
-        if key == "$and":
-            if not isinstance(value, list) or len(value) < 2:
-                raise _bad_filter("$and must be a list of at least 2 filter objects")
-            for group in value:
-                if not isinstance(group, Mapping):
-                    raise _bad_filter("each filter of $and must be an object")
-                visible = compile_filter(group)
-                if visible is None:
-                    return None
-                parts.append(visible.contains)
-            continue
-        if key.startswith("$"):
+        if key in ("$or", "$and"):
+            groups = [_alternatives(group, depth + 1) for group in _groups(key, value, depth)]
+            if key == "$or":
+                part = [wanted for group in groups for wanted in group]
+            else:
+                part = [{}]
+                for group in groups:
+                    part = _any_of(_and(part, group))
+        elif key.startswith("$"):
             raise _bad_filter(
                 f"operator {key!r} is not supported by scopegraph (it supports {{key: "
-                "value}, $eq, $contains and $and); write the filter with those"
+                "value}, $eq, $contains, $and and $or); write the filter with those"
             )
-        parts.append({key: _leaf(key, value)})
-    merged: dict[str, Any] | None = {}
-    for part in parts:
-        assert merged is not None
-        merged = _merge(merged, part)
-        if merged is None:
-            return None
-    assert merged is not None
-    return Visible(merged)
+        else:
+            part = [{key: _leaf(key, value)}]
+        found = _any_of(_and(found, part))
+    return found
+
+
+def _groups(operator: str, value: Any, depth: int) -> list[Mapping[str, Any]]:
+    """The filters of an ``$or`` or ``$and`` (LangGraph's server's refusals, its words)."""
+    if depth >= _MAX_DEPTH:
+        raise AccessError(
+            500,
+            "Your auth handler returned a filter with too much nesting. Maximum nesting "
+            f"depth is {_MAX_DEPTH}. Check the filter returned by your auth handler.",
+        )
+    if not isinstance(value, list) or len(value) < 2:
+        raise AccessError(
+            500,
+            f"Your auth handler returned a filter with an invalid {operator} operator. The "
+            f"{operator} operator must be a list of at least 2 filter objects. Check the "
+            "filter returned by your auth handler.",
+        )
+    for group in value:
+        if not isinstance(group, Mapping):
+            raise _bad_filter(f"each filter of {operator} must be an object, not {group!r}")
+    return value
+
+
+def _and(left: list[dict[str, Any]], right: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The containments of both (each pair merged; the impossible pairs dropped)."""
+    merged = (_merge(a, b) for a in left for b in right)
+    return [one for one in merged if one is not None]
+
+
+def _any_of(alternatives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``alternatives`` without repeats (``[{}]`` when one matches anything)."""
+    unique: list[dict[str, Any]] = []
+    for wanted in alternatives:
+        if not wanted:
+            return [{}]
+        if wanted not in unique:
+            unique.append(wanted)
+    if len(unique) > _MAX_ALTERNATIVES:
+        raise _bad_filter(
+            f"it is {len(unique)} alternatives once its $or are expanded (at most "
+            f"{_MAX_ALTERNATIVES}); simplify the filter"
+        )
+    return unique
 
 
 def _leaf(key: str, value: Any) -> Any:
@@ -224,9 +282,11 @@ def _leaf(key: str, value: Any) -> Any:
         elif op == "$contains":
             return list(operand) if isinstance(operand, list) else [operand]
         else:
-            raise _bad_filter(
-                f"{key!r}: operator {op!r} is not supported by scopegraph (it supports $eq "
-                "and $contains)"
+            raise AccessError(  # LangGraph's server's words, naming what it got
+                500,
+                "Your auth handler returned a filter with an invalid key. The key must be "
+                "one of $eq or $contains. Check the filter returned by your auth handler "
+                f"(it gave {op!r} for {key!r}).",
             )
     if not isinstance(value, _SCALARS):
         raise _bad_filter(
@@ -652,8 +712,8 @@ class Access:
             if key in RunCreate.model_fields and kwarg is not getattr(body, key, None):
                 given[key] = kwarg.model_dump() if hasattr(kwarg, "model_dump") else kwarg
         given["metadata"] = value.get("metadata")
-        given["config"] = self._with_user(given.get("config"))
-        return RunCreate.model_validate(given)
+        run = RunCreate.model_validate(given)  # drops reserved keys: the user is set after
+        return run.model_copy(update={"config": self._with_user(run.config)})
 
     async def _readable_assistant(self, backend: Backend, assistant_id: str) -> None:
         """A run or cron names an assistant: one the user made must be readable to them
@@ -782,8 +842,8 @@ class Access:
             **(value.get("payload") or {}),
             "metadata": value.get("metadata"),
         }
-        given["config"] = self._with_user(given.get("config"))
-        return CronCreate.model_validate(given)
+        cron = CronCreate.model_validate(given)  # drops reserved keys: the user is set after
+        return cron.model_copy(update={"config": self._with_user(cron.config)})
 
 
 def _kept(body: Any, value: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from ._assistants import Assistants
 from ._errors import BadRequestError, InvalidRequestError, NotFoundError
 from ._graphs import check_id
 from ._models import CRON_RUN_FIELDS, CronCreate, CronPatch, RunCreate
-from ._store import CRONS, Documents, SqlOp, one_page
+from ._store import CRONS, Documents, MetadataFilter, SqlOp, metadata_condition, one_page
 from ._wire import dumps, now_iso
 
 __all__ = ("Crons", "cron_run_id", "run_request", "schedule_forever")
@@ -112,7 +112,8 @@ def run_request(cron: Mapping[str, Any]) -> RunCreate:
     payload["metadata"] = {**cron["metadata"], **(payload.get("metadata") or {})}
     if cron["thread_id"] is None and cron.get("on_run_completed") == "keep":
         payload.setdefault("on_completion", "keep")
-    return RunCreate.model_validate(payload)
+    # its config is the cron's, with the user it was made by (which validating would drop)
+    return RunCreate.model_validate(payload).model_copy(update={"config": payload.get("config")})
 
 
 def _iso(moment: datetime.datetime | None) -> str | None:
@@ -301,7 +302,7 @@ class Crons:
         self,
         assistant_id: str | None,
         thread_id: str | None,
-        metadata: Mapping[str, Any] | None,
+        metadata: MetadataFilter | None,
         enabled: bool | None,
     ) -> tuple[str, list[Any]]:
         m = self._m
@@ -312,11 +313,14 @@ class Crons:
             (f"assistant_id = {m}", aid),
             (f"thread_id = {m}", None if thread_id is None else check_id(thread_id, "thread_id")),
             (f"enabled = {m}", None if enabled is None else int(enabled)),
-            (self._contains, dumps(metadata).decode() if metadata else None),
         ):
             if value is not None:
                 where.append(condition)
                 params.append(value)
+        wanted = metadata_condition(self._contains, metadata)
+        if wanted is not None:
+            where.append(wanted[0])
+            params.extend(wanted[1])
         return " AND ".join(where), params
 
     async def search(
@@ -325,7 +329,7 @@ class Crons:
         assistant_id: str | None,
         thread_id: str | None,
         enabled: bool | None,
-        metadata: dict[str, Any] | None,
+        metadata: MetadataFilter | None,
         limit: int,
         offset: int,
         sort_by: str | None,
@@ -349,7 +353,7 @@ class Crons:
         return one_page(await self.docs.op(op), limit, offset, select)
 
     async def count(
-        self, *, assistant_id: str | None, thread_id: str | None, metadata: dict[str, Any] | None
+        self, *, assistant_id: str | None, thread_id: str | None, metadata: MetadataFilter | None
     ) -> int:
         where, params = self._where(assistant_id, thread_id, metadata, None)
         statement = f"SELECT count(*) FROM {CRONS} WHERE {where}"

@@ -11,6 +11,7 @@ Fields that LangGraph's API does not know are ignored, as LangGraph's server ign
 from __future__ import annotations
 
 import datetime
+import logging
 import typing
 from typing import Annotated, Any, Literal
 
@@ -21,8 +22,11 @@ from ..checkpoint._limits import unstorable
 from ._errors import InvalidRequestError
 from ._wire import ALWAYS_SENT, check_state_select
 
+log = logging.getLogger("scopegraph.server")
+
 __all__ = (
     "CRON_RUN_FIELDS",
+    "RESERVED_CONFIGURABLE",
     "CronCount",
     "CronCreate",
     "CronPatch",
@@ -105,8 +109,70 @@ def unsupported(default: Any = None) -> Any:
     )
 
 
+RESERVED_CONFIGURABLE = frozenset(
+    {
+        "langgraph_auth_user",
+        "langgraph_auth_user_id",
+        "langgraph_auth_permissions",
+        "langgraph_request_id",
+        "__langsmith_project__",
+        "__langsmith_example_id__",
+        "__request_start_time_ms__",
+        "__after_seconds__",
+        "__otel_traceparent__",
+        "__otel_tracestate__",
+        "__dd_trace_headers__",
+        "__pregel_node_finished",
+        "__context_provided__",
+    }
+)
+"""The configurable keys only the server sets (LangGraph's server's list): the user custom
+auth authenticated, and LangGraph's own bookkeeping. A request's ``config.configurable``,
+``configurable`` and ``context`` lose them, as on LangGraph's server, so that no client
+can pass itself off as a user."""
+
+
+def _without_reserved(data: Any) -> Any:
+    """``data`` (a request body) without :data:`RESERVED_CONFIGURABLE` keys in its
+    ``config.configurable``, ``configurable`` and ``context`` (a warning names them)."""
+    if not isinstance(data, dict):
+        return data
+    config = data.get("config")
+    places = {
+        "config.configurable": config.get("configurable") if isinstance(config, dict) else None,
+        "configurable": data.get("configurable"),
+        "context": data.get("context"),
+    }
+    found = {
+        where: [key for key in keys if key in RESERVED_CONFIGURABLE]
+        for where, keys in places.items()
+        if isinstance(keys, dict)
+    }
+    if not any(found.values()):
+        return data
+    data = dict(data)
+    for where, keys in found.items():
+        if not keys:
+            continue
+        log.warning("Stripped reserved keys %s from the request's %s", keys, where)
+        if where == "config.configurable":
+            kept = {k: v for k, v in data["config"]["configurable"].items() if k not in keys}
+            data["config"] = {**data["config"], "configurable": kept}
+        else:
+            data[where] = {k: v for k, v in data[where].items() if k not in keys}
+    return data
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")  # as LangGraph's server: unknown fields
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_reserved(cls, data: Any) -> Any:
+        """A client cannot set what only the server sets (:data:`RESERVED_CONFIGURABLE`):
+        those keys are dropped, as LangGraph's server drops them. The server's own
+        configurable (the user) is set after validation (``model_copy``)."""
+        return _without_reserved(data)
 
     @model_validator(mode="after")
     def _refuse_unsupported(self) -> typing.Self:

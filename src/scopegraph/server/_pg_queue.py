@@ -105,6 +105,7 @@ from .._postgres import Op as _Op
 __all__ = (
     "CANCEL_CHANNEL",
     "CancelSubscription",
+    "MetadataFilter",
     "QueueConnectionError",
     "QueueError",
     "RunQueue",
@@ -443,7 +444,7 @@ WHERE t.thread_id = %(thread_id)s AND t.listed
 _SEARCH_THREADS = f"""
 SELECT {", ".join(f"s.{name}" for name in _THREAD_FIELDS)} FROM (
     SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
-    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+    WHERE t.listed AND t.metadata @> ANY(%(metadata)s::jsonb[])
       AND (%(ids)s::text[] IS NULL OR t.thread_id = ANY(%(ids)s::text[]))
 ) s
 WHERE CASE %(status)s::text
@@ -460,7 +461,7 @@ THREAD_SORTS: Final = frozenset({"created_at", "updated_at", "thread_id"})
 _COUNT_THREADS = f"""
 SELECT count(*) FROM (
     SELECT {_THREAD_COLUMNS} FROM scopegraph_queue_threads t
-    WHERE t.listed AND t.metadata @> %(metadata)s::jsonb
+    WHERE t.listed AND t.metadata @> ANY(%(metadata)s::jsonb[])
       AND (%(ids)s::text[] IS NULL OR t.thread_id = ANY(%(ids)s::text[]))
 ) s
 WHERE CASE %(status)s::text
@@ -652,7 +653,7 @@ def _get_thread(thread_id: str) -> _Op[dict[str, Any] | None]:
 
 
 def _search_threads(
-    metadata: str,
+    metadata: list[str],
     status: str | None,
     ids: list[str] | None,
     order: tuple[str, bool],
@@ -710,7 +711,7 @@ def _active_runs(params: dict[str, Any]) -> _Op[list[str]]:
     return [str(r[0]) for r in found.rows]
 
 
-def _count_threads(metadata: str, status: str | None, ids: list[str] | None) -> _Op[int]:
+def _count_threads(metadata: list[str], status: str | None, ids: list[str] | None) -> _Op[int]:
     found = yield _COUNT_THREADS, {"metadata": metadata, "status": status, "ids": ids}
     return int(found.rows[0][0])
 
@@ -740,6 +741,18 @@ def _json(value: Any, what: str) -> str:
         return json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be JSON: {exc}") from exc
+
+
+MetadataFilter = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+"""Metadata that a thread's must contain, or a list of which it must contain one (custom
+auth's ``$or``)."""
+
+
+def _alternatives(metadata: MetadataFilter | None) -> list[str]:
+    """A metadata filter as the JSON texts of which a thread's metadata must contain one
+    (``@> ANY``)."""
+    wanted = [metadata or {}] if metadata is None or isinstance(metadata, Mapping) else metadata
+    return [_json(dict(one), "the metadata filter") for one in wanted]
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -1039,7 +1052,7 @@ class RunQueue:
 
     async def search_threads(
         self,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: MetadataFilter | None = None,
         *,
         status: str | None = None,
         ids: Sequence[str] | None = None,
@@ -1048,12 +1061,13 @@ class RunQueue:
         limit: int = 10,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Listed threads whose metadata contains ``metadata`` (and whose id is among
-        ``ids``), newest first (or by ``sort_by``, one of :data:`THREAD_SORTS`); with
-        ``status``, those that are ``busy`` (a run is pending or running) or in
-        ``error`` (their latest run failed), or for ``idle`` and ``interrupted`` those
-        that are neither (their checkpoint tells which of the two they are)."""
-        encoded = _json(dict(metadata or {}), "the metadata filter")
+        """Listed threads whose metadata contains ``metadata`` (or one of a list of
+        metadata) and whose id is among ``ids``, newest first (or by
+        ``sort_by``, one of :data:`THREAD_SORTS`); with ``status``, those that are
+        ``busy`` (a run is pending or running) or in ``error`` (their latest run
+        failed), or for ``idle`` and ``interrupted`` those that are neither (their
+        checkpoint tells which of the two they are)."""
+        encoded = _alternatives(metadata)
         wanted = None if ids is None else list(ids)
         return await self._db.arun(
             functools.partial(
@@ -1063,7 +1077,7 @@ class RunQueue:
 
     async def count_threads(
         self,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: MetadataFilter | None = None,
         *,
         status: str | None = None,
         ids: Sequence[str] | None = None,
@@ -1072,7 +1086,7 @@ class RunQueue:
         ``busy`` or in ``error`` (``status``; None: any status)."""
         if status not in (None, "busy", "error"):
             raise ValueError(f"status must be None, 'busy' or 'error', got {status!r}")
-        encoded = _json(dict(metadata or {}), "the metadata filter")
+        encoded = _alternatives(metadata)
         wanted = None if ids is None else list(ids)
         return await self._db.arun(functools.partial(_count_threads, encoded, status, wanted))
 

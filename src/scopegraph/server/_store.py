@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "DELAYED_RUNS",
+    "AnyOf",
     "Dialect",
     "Documents",
     "Kind",
@@ -56,7 +57,9 @@ __all__ = (
     "SqlOp",
     "StoreConnectionError",
     "StoreError",
+    "MetadataFilter",
     "json_contains",
+    "metadata_condition",
     "one_page",
     "open_backend",
 )
@@ -200,6 +203,33 @@ class _Backend(Protocol):
         ...
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AnyOf:
+    """A metadata filter that a record meets when its metadata contains any one of
+    ``alternatives`` (two or more): custom auth's ``$or``, after
+    :func:`scopegraph.server._auth.compile_filter`."""
+
+    alternatives: tuple[dict[str, Any], ...]
+
+
+MetadataFilter = dict[str, Any] | AnyOf
+"""A search's metadata filter: the metadata contains this object (PostgreSQL's ``@>``),
+or any one of an :class:`AnyOf`'s."""
+
+
+def metadata_condition(
+    contains: str, metadata: MetadataFilter | None
+) -> tuple[str, list[str]] | None:
+    """The SQL condition of a metadata filter and its parameters (JSON texts), or None
+    (no filter). ``contains``: the dialect's containment test, with one placeholder."""
+    if isinstance(metadata, AnyOf):
+        tests = " OR ".join([contains] * len(metadata.alternatives))
+        return f"({tests})", [dumps(wanted).decode() for wanted in metadata.alternatives]
+    if not metadata:
+        return None
+    return contains, [dumps(metadata).decode()]
+
+
 @dataclasses.dataclass(frozen=True)
 class Page:
     """One page of documents, newest first: the threads (``thread_id`` None) or the runs
@@ -209,7 +239,7 @@ class Page:
 
     kind: Kind
     thread_id: str | None
-    metadata: dict[str, Any] | None
+    metadata: MetadataFilter | None
     status: str | None
     limit: int
     offset: int
@@ -285,11 +315,14 @@ def _page_query(query: Page, m: str, matches: str, updated: str) -> tuple[str, t
     for condition, value in (
         (f"thread_id = {m}", query.thread_id),
         (f"status = {m}", query.status),
-        (matches, dumps(query.metadata).decode() if query.metadata else None),
     ):
         if value is not None:
             where.append(condition)
             params.append(value)
+    wanted = metadata_condition(matches, query.metadata)
+    if wanted is not None:
+        where.append(wanted[0])
+        params.extend(wanted[1])
     if query.ids is not None:
         where.append(f"id IN ({', '.join([m] * len(query.ids))})" if query.ids else "1 = 0")
         params.extend(query.ids)
@@ -661,7 +694,7 @@ class Documents:
 
     async def threads(
         self,
-        metadata: dict[str, Any] | None,
+        metadata: MetadataFilter | None,
         status: str | None,
         limit: int,
         offset: int,
@@ -676,7 +709,7 @@ class Documents:
 
     async def count_threads(
         self,
-        metadata: dict[str, Any] | None,
+        metadata: MetadataFilter | None,
         status: str | None,
         ids: tuple[str, ...] | None = None,
     ) -> int:
@@ -687,9 +720,10 @@ class Documents:
         if status is not None:
             where.append(f"status = {d.m}")
             params.append(status)
-        if metadata:
-            where.append(d.contains.format(col="metadata"))
-            params.append(dumps(metadata).decode())
+        wanted = metadata_condition(d.contains.format(col="metadata"), metadata)
+        if wanted is not None:
+            where.append(wanted[0])
+            params.extend(wanted[1])
         if ids is not None:
             where.append(f"id IN ({', '.join([d.m] * len(ids))})" if ids else "1 = 0")
             params.extend(ids)

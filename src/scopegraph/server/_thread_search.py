@@ -19,7 +19,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from ._store import json_contains
+from ._store import MetadataFilter, json_contains
 
 __all__ = ("Pushdown", "ThreadQuery", "count_threads", "search_threads", "shape_threads")
 
@@ -31,7 +31,7 @@ SCAN_PAGE = 200
 class ThreadQuery:
     """Which threads, in which order (LangGraph's ``threads.search``/``count`` filters)."""
 
-    metadata: dict[str, Any] | None = None
+    metadata: MetadataFilter | None = None
     status: str | None = None
     ids: tuple[str, ...] | None = None
     values: dict[str, Any] | None = None

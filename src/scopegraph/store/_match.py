@@ -11,6 +11,7 @@ from typing import Any
 from ._types import Item, ListNamespacesOp, MatchCondition, SearchItem, SearchOp
 
 __all__ = (
+    "COMBINATORS",
     "cosine_similarity",
     "list_namespaces",
     "matches_condition",
@@ -22,18 +23,30 @@ __all__ = (
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 
 
+COMBINATORS = frozenset({"$or", "$and"})
+"""Top-level keys of a filter whose value is a list of filters: any (``$or``) or all
+(``$and``) of them must match. scopegraph's: LangGraph's stores compare a key of that
+name; the server's store search uses them for custom auth's filters."""
+
+
 def validate_filter(filter: dict[str, Any] | None) -> None:
     """Raise ValueError for an operator the stores do not know (anywhere in the filter)."""
     if not filter:
         return
     if not isinstance(filter, dict):
         raise TypeError(f"filter must be a dict, not {type(filter).__name__}")
-    for value in filter.values():
+    for key, value in filter.items():
+        if key in COMBINATORS:
+            if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+                raise ValueError(f"{key} takes a list of filters (dicts), got {value!r}")
+            for each in value:
+                validate_filter(each)
+            continue
         if isinstance(value, dict):
-            for key in value:
-                if isinstance(key, str) and key.startswith("$") and key not in _OPERATORS:
+            for op in value:
+                if isinstance(op, str) and op.startswith("$") and op not in _OPERATORS:
                     raise ValueError(
-                        f"Unsupported operator: {key}; use one of {', '.join(sorted(_OPERATORS))}"
+                        f"Unsupported operator: {op}; use one of {', '.join(sorted(_OPERATORS))}"
                     )
             validate_filter({k: v for k, v in value.items() if not str(k).startswith("$")})
 
@@ -94,7 +107,16 @@ def matches_filter(value: dict[str, Any], filter: dict[str, Any] | None) -> bool
     """Whether a stored value meets every condition of ``filter``."""
     if not filter:
         return True
-    return all(_compare(_lookup(value, key), wanted) for key, wanted in filter.items())
+    for key, wanted in filter.items():
+        if key == "$or":
+            if not any(matches_filter(value, each) for each in wanted):
+                return False
+        elif key == "$and":
+            if not all(matches_filter(value, each) for each in wanted):
+                return False
+        elif not _compare(_lookup(value, key), wanted):
+            return False
+    return True
 
 
 def matches_condition(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:

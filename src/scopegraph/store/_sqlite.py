@@ -22,6 +22,7 @@ from typing import Any
 import anyio.lowlevel
 import anyio.to_thread
 
+from ._match import COMBINATORS
 from ._sql import ITEMS, VECTORS, AsyncNames, Rows, SqlOp, SqlStore, StoreError
 from ._sweeper import TTLSweeping
 from ._types import Op, SearchOp, TTLConfig
@@ -57,6 +58,22 @@ _SCHEMA = (
 )
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _FILTER_KEY = re.compile(r"[a-zA-Z0-9_.-]+")
+
+
+def _check_keys(filter: dict[str, Any]) -> None:
+    """LangGraph's ``SqliteStore`` check of a filter's keys (those of the filters under
+    ``$or`` and ``$and`` too, scopegraph's: :mod:`scopegraph.store._match`)."""
+    for key, value in filter.items():
+        if key in COMBINATORS and isinstance(value, list):
+            for each in value:
+                _check_keys(each)
+        elif not _FILTER_KEY.fullmatch(str(key)):
+            raise ValueError(
+                f"Invalid filter key: '{key}'. Filter keys must contain only "
+                "alphanumeric characters, underscores, dots, and hyphens."
+            )
+
+
 """The filter keys LangGraph's ``SqliteStore`` takes."""
 
 
@@ -133,12 +150,7 @@ class SqliteStore(SqlStore):
         reaches SQL here, but a program moved from LangGraph gets the same answer)."""
         for op in ops:
             if isinstance(op, SearchOp) and op.filter:
-                for key in op.filter:
-                    if not _FILTER_KEY.fullmatch(str(key)):
-                        raise ValueError(
-                            f"Invalid filter key: '{key}'. Filter keys must contain only "
-                            "alphanumeric characters, underscores, dots, and hyphens."
-                        )
+                _check_keys(op.filter)
 
     def setup(self) -> None:
         """Create the tables now (otherwise done on first use)."""

@@ -124,10 +124,10 @@ async def search_items(body: StoreSearch, request: Request) -> dict[str, Any]:
     }
     scope = await _authorized(request, "search", value)
     wanted = value["filter"]
-    if scope:  # the handler's filter, on the items' values, with the request's
+    if scope and wanted and scope.keys() & wanted.keys():
+        wanted = {"$and": [wanted, scope]}  # both: as LangGraph's server combines them
+    elif scope:  # one filter, whose plain keys the SQL stores can pre-filter on
         wanted = {**(wanted or {}), **scope}
-        if any(wanted[k] != v for k, v in (value["filter"] or {}).items() if k in scope):
-            return {"items": []}  # both ask one key for different values: none match
     items = await _call(
         _store(request).asearch(
             value["namespace"],

@@ -24,6 +24,7 @@ from .._models import (
     ThreadPrune,
     ThreadSearch,
 )
+from .._store import MetadataFilter
 from .._thread_search import ThreadQuery, shape_threads
 from .._thread_stream import thread_frames, thread_stream_modes
 from .._wire import check_state_select, is_uuid, select_state
@@ -72,7 +73,7 @@ def _thread_id(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-def _query(body: ThreadCount, metadata: dict[str, Any] | None) -> ThreadQuery:
+def _query(body: ThreadCount, metadata: MetadataFilter | None) -> ThreadQuery:
     """The search or count asked for (``metadata``: the filter after custom auth's)."""
     if isinstance(body, ThreadSearch):
         ids = None if body.ids is None else tuple(_thread_id(t) for t in body.ids)

@@ -35,8 +35,9 @@ from .._graphs import Graphs, check_id, is_bridged
 from .._metrics import Metrics, RunStats
 from .._models import RunCreate, Superstep, ThreadTTL
 from .._pg_queue import THREAD_SORTS, QueueConnectionError, QueueError, RunQueue
+from .._pg_queue import MetadataFilter as QueueFilter
 from .._settings import ServerSettings
-from .._store import Documents, open_backend
+from .._store import AnyOf, Documents, MetadataFilter, open_backend
 from .._thread_search import Pushdown, ThreadQuery, count_threads, search_threads
 from .._tracing import Tracing
 from .._ttl import ThreadTTLs
@@ -279,7 +280,7 @@ class ClusterBackend:
         self, query: ThreadQuery, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         return await self.queue.search_threads(
-            query.metadata,
+            _queue_filter(query.metadata),
             status=query.status,
             ids=query.ids,
             sort_by=query.sort_by,
@@ -289,7 +290,8 @@ class ClusterBackend:
         )
 
     async def _count_threads(self, query: ThreadQuery) -> int:
-        return await self.queue.count_threads(query.metadata, status=query.status, ids=query.ids)
+        metadata = _queue_filter(query.metadata)
+        return await self.queue.count_threads(metadata, status=query.status, ids=query.ids)
 
     @_translated
     async def copy_thread(self, thread_id: str) -> ThreadRecord:
@@ -563,3 +565,9 @@ async def _ended() -> AsyncIterator[bytes]:
     """The stream of a run that has ended (its events are not replayed): it closes."""
     return
     yield  # pragma: no cover - an async generator with nothing to send
+
+
+def _queue_filter(metadata: MetadataFilter | None) -> QueueFilter | None:
+    """A search's metadata filter as the run queue takes it (an :class:`AnyOf`: the list of
+    its alternatives)."""
+    return list(metadata.alternatives) if isinstance(metadata, AnyOf) else metadata
