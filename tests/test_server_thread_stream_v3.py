@@ -94,9 +94,11 @@ def brief(event: dict[str, Any]) -> tuple[str, list[str], Any]:
     return event["method"], params["namespace"], params["data"]
 
 
-async def read_events(url: str, thread_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The events of ``POST /threads/{id}/stream/events`` until the root's last
-    lifecycle event (``completed``, ``failed``)."""
+async def read_events(
+    url: str, thread_id: str, body: dict[str, Any], runs: int = 1
+) -> list[dict[str, Any]]:
+    """The events of ``POST /threads/{id}/stream/events`` until the root's lifecycle
+    event that ends the ``runs``-th run (``completed``, ``failed``, ``interrupted``)."""
     out: list[dict[str, Any]] = []
     async with (
         httpx.AsyncClient(base_url=url, timeout=30) as http,
@@ -110,7 +112,9 @@ async def read_events(url: str, thread_id: str, body: dict[str, Any]) -> list[di
             out.append(event)
             method, namespace, data = brief(event)
             if method == "lifecycle" and not namespace and data["event"] != "running":
-                return out
+                runs -= 1
+                if not runs:
+                    return out
     raise AssertionError(f"the stream ended before the run did: {out}")
 
 
@@ -174,7 +178,8 @@ async def test_messages_are_the_events_langgraphs_v3_stream_makes(client: Any) -
     builder.add_edge("chat", END)
     with warnings.catch_warnings():  # "The v3 streaming protocol ... is experimental"
         warnings.simplefilter("ignore", LangChainBetaWarning)
-        run = await builder.compile().astream_events(HELLO, version="v3")
+        graph_input: Any = HELLO  # a MessagesState, as the SDK's dict
+        run = await builder.compile().astream_events(graph_input, version="v3")
         expected = [ev["params"]["data"][0] async for ev in run if ev["method"] == "messages"]
     async with client.threads.stream(assistant_id="chat") as thread:
         await thread.run.start(input=HELLO)
@@ -185,25 +190,31 @@ async def test_messages_are_the_events_langgraphs_v3_stream_makes(client: Any) -
     assert served == expected
 
 
-async def test_interrupt_then_input_respond_resumes_the_run(client: Any) -> None:
+async def test_interrupt_then_input_respond_resumes_the_run(
+    client: Any, deployment: Deployment
+) -> None:
     async with client.threads.stream(assistant_id="approve") as thread:
         await thread.run.start(input={"topic": "otters"})
-        first = [brief(e) async for e in thread.subscribe(["lifecycle", "input", "updates"])]
+        async for _ in thread.subscribe(["lifecycle"]):
+            pass  # the SDK ends its subscriptions when the run asks for input
         assert thread.interrupted
         (pending,) = thread.interrupts
         assert pending["namespace"] == []
         await thread.run.respond("yes")
-        second = [brief(e) async for e in thread.subscribe(["lifecycle", "updates"])]
         output = await thread.output
-    requested = [data for method, _, data in first if method == "input.requested"]
-    assert requested == [
-        {"interrupt_id": pending["interrupt_id"], "payload": {"question": "publish otters?"}}
-    ]
-    assert first[-1] == ("lifecycle", [], {"event": "interrupted", "graph_name": "approve"})
-    assert second[0] == ("lifecycle", [], {"event": "running", "graph_name": "approve"})
-    assert ("updates", [], {"steps": ["review"], "answer": "yes"}) in second
-    assert second[-1] == ("lifecycle", [], {"event": "completed", "graph_name": "approve"})
     assert output == {"topic": "otters", "steps": ["draft", "review", "publish"], "answer": "yes"}
+    body = {"channels": ["lifecycle", "input", "updates"]}
+    events = [brief(e) for e in await read_events(deployment.events, thread.thread_id, body, 2)]
+    asked = {"interrupt_id": pending["interrupt_id"], "payload": {"question": "publish otters?"}}
+    assert [e for e in events if e[0] != "updates"] == [
+        ("lifecycle", [], {"event": "running", "graph_name": "approve"}),
+        ("input.requested", [], asked),
+        ("lifecycle", [], {"event": "interrupted", "graph_name": "approve"}),
+        ("lifecycle", [], {"event": "running", "graph_name": "approve"}),  # the resumed run
+        ("lifecycle", [], {"event": "completed", "graph_name": "approve"}),
+    ]
+    resumed = events.index(("lifecycle", [], {"event": "running", "graph_name": "approve"}), 1)
+    assert ("updates", [], {"steps": ["review"], "answer": "yes"}) in events[resumed:]
 
 
 async def test_a_subgraph_has_its_namespace_and_lifecycle(
@@ -262,7 +273,9 @@ async def test_bad_commands_get_the_protocols_errors(client: Any, deployment: De
         with pytest.raises(RuntimeError, match="no_such_run"):  # nothing to resume yet
             await thread._send_command("input.respond", {"interrupt_id": "x", "response": 1})
         await thread.run.start(input={"topic": "otters"})
-        assert [e async for e in thread.subscribe(["input"])]
+        async for _ in thread.subscribe(["lifecycle"]):
+            pass  # until the run asks for input
+        assert thread.interrupted
         with pytest.raises(RuntimeError, match=r"no_such_interrupt.*not-an-interrupt"):
             await thread._send_command(
                 "input.respond", {"interrupt_id": "not-an-interrupt", "response": 1}
@@ -296,3 +309,16 @@ async def test_leaving_the_events_stream_does_not_cancel_the_run(client: Any) ->
     assert (await client.runs.get(thread.thread_id, run_id))["status"] == "running"
     assert await client.runs.join(thread.thread_id, run_id) == {"steps": ["start", "wait"]}
     assert (await client.runs.get(thread.thread_id, run_id))["status"] == "success"
+
+
+async def test_the_websocket_transport_is_refused_naming_sse(client: Any) -> None:
+    """Not served: the socket closes with 4422 (the SDK does not retry a 4xx) and a
+    reason naming the SSE transport, and the thread's output raises it."""
+    from websockets.exceptions import ConnectionClosedError
+
+    async with client.threads.stream(assistant_id="chat", transport="websocket") as thread:
+        await thread.run.start(input=HELLO)  # commands go over HTTP either way
+        with pytest.raises(ConnectionClosedError, match="use the SSE transport") as refused:
+            await thread.output
+    assert refused.value.rcvd is not None
+    assert refused.value.rcvd.code == 4422

@@ -21,6 +21,8 @@ As LangGraph's server:
   the client has seen. The stream follows the thread's new runs until the client leaves
   or the server drains; leaving does not cancel a run (runs started by ``run.start`` run
   in the background, as LangGraph's do).
+- Not served: the WebSocket transport (the routes answer a socket with
+  :data:`WEBSOCKET_REFUSED` and close it).
 
 How runs are followed, with what both backends offer: the thread's runs are listed every
 :data:`POLL` seconds, and each run not seen yet is read from the start of its event log
@@ -43,7 +45,15 @@ from ._models import RunCreate
 from ._protocol_events import RunEvents, parse_frames
 from ._wire import dumps, sse_frame
 
-__all__ = ("POLL", "EventFilter", "event_filter", "handle_command", "thread_events")
+__all__ = (
+    "POLL",
+    "WEBSOCKET_REFUSED",
+    "EventFilter",
+    "error_response",
+    "event_filter",
+    "handle_command",
+    "thread_events",
+)
 
 POLL = 0.1
 """Seconds between two looks for the thread's new runs."""
@@ -68,6 +78,12 @@ _KNOWN = frozenset(
 _MULTITASK = ("reject", "interrupt", "rollback", "enqueue")
 _SETTLE = 5.0
 """Seconds ``input.respond`` waits for a thread still busy to show its interrupts."""
+
+WEBSOCKET_REFUSED = (
+    "the WebSocket transport of the thread-centric streaming protocol is not supported by "
+    "this server: use the SSE transport (client.threads.stream(..., transport='sse'), the "
+    "default)"
+)
 
 CreateRun = Callable[[RunCreate], Awaitable[RunRecord]]
 """Creates a run on the thread as ``POST /threads/{thread_id}/runs`` does (custom auth

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 
 from .._domain import EventStream, RunRecord
@@ -14,7 +14,13 @@ from .._errors import BadRequestError
 from .._graphs import check_id
 from .._http import JSONResponse, event_stream_response
 from .._models import RunCreate
-from .._protocol import error_response, event_filter, handle_command, thread_events
+from .._protocol import (
+    WEBSOCKET_REFUSED,
+    error_response,
+    event_filter,
+    handle_command,
+    thread_events,
+)
 from ._deps import authorize, authorized_run, backend_of, settings_of
 
 __all__ = ("router",)
@@ -61,3 +67,13 @@ async def thread_events_stream(thread_id: str, request: Request) -> Response:
         await authorize(request, "threads", tid, "read")
     frames = thread_events(backend, tid, wanted)
     return event_stream_response(EventStream(frames, f"/threads/{tid}"), settings_of(request))
+
+
+@router.websocket("/{thread_id}/stream/events")
+async def thread_events_socket(thread_id: str, websocket: WebSocket) -> None:
+    """The protocol's WebSocket transport is not served: the socket is told so (an
+    unsolicited protocol error, which the SDK raises) and closed with 4422, the code
+    the SDK reads as "a 422: do not retry"."""
+    await websocket.accept()
+    await websocket.send_json(error_response(None, "not_supported", WEBSOCKET_REFUSED))
+    await websocket.close(code=4422, reason="use the SSE transport")
