@@ -6,6 +6,8 @@
 - ``approve``: ``draft``, then ``review`` asks with ``interrupt()``, then ``publish``
   stores the answer.
 - ``slow``: ``start`` writes a custom event, then ``wait`` takes 2 s.
+- ``weather``: ``call`` returns an AI message calling the ``weather`` tool, which
+  ``tools`` (LangGraph's ``ToolNode``) runs.
 - ``nested``: ``prepare``, then ``inner`` (a subgraph: ``work`` writes a custom event),
   then ``finish``.
 """
@@ -19,9 +21,11 @@ import anyio
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
 
 from scopegraph import END, START, StateGraph, get_stream_writer, interrupt
 from scopegraph.graph import MessagesState
+from scopegraph.prebuilt import ToolNode
 
 
 async def think(state: MessagesState) -> dict[str, Any]:
@@ -125,3 +129,23 @@ _slow.add_edge(START, "start")
 _slow.add_edge("start", "wait")
 _slow.add_edge("wait", END)
 slow_graph = _slow.compile()
+
+
+@tool
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+async def call(state: MessagesState) -> dict[str, Any]:
+    calls = [{"name": "weather", "args": {"city": "Paris"}, "id": "call-1"}]
+    return {"messages": [AIMessage("", tool_calls=calls, id="ask-1")]}
+
+
+_weather = StateGraph(MessagesState)
+_weather.add_node("call", call)
+_weather.add_node("tools", ToolNode([weather]))
+_weather.add_edge(START, "call")
+_weather.add_edge("call", "tools")
+_weather.add_edge("tools", END)
+weather_graph = _weather.compile()

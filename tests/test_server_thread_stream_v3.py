@@ -38,9 +38,8 @@ pg_server = _pg.pg_server
 redis_server = _redis.redis_server
 
 GRAPHS_FILE = Path(__file__).with_name("_protocol_graphs.py")
-GRAPHS = tuple(
-    f"{name}={GRAPHS_FILE}:{name}_graph" for name in ("chat", "approve", "nested", "slow")
-)
+NAMES = ("chat", "approve", "nested", "slow", "weather")
+GRAPHS = tuple(f"{name}={GRAPHS_FILE}:{name}_graph" for name in NAMES)
 ALL = ["values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks"]
 ALL += ["custom"]
 HELLO = {"messages": [{"role": "user", "content": "hi there"}]}
@@ -188,6 +187,65 @@ async def test_messages_are_the_events_langgraphs_v3_stream_makes(client: Any) -
         assert events[0]["event"] == "message-start"
         events[0].pop("id")
     assert served == expected
+
+
+async def test_a_tool_call_on_tools_and_messages(client: Any) -> None:
+    async with client.threads.stream(assistant_id="weather") as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
+        events = [brief(e) async for e in thread.subscribe(["tools", "messages"])]
+    async with client.threads.stream(assistant_id="weather") as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
+        (call,) = [c async for c in thread.tool_calls]
+    assert (call.name, call.input) == ("weather", {"city": "Paris"})
+    assert (await call.output)["content"] == "sunny in Paris"
+    tools = [data for method, _, data in events if method == "tools"]
+    assert [t["event"] for t in tools] == ["tool-started", "tool-finished"]
+    assert tools[0] == {
+        "event": "tool-started",
+        "tool_call_id": "call-1",
+        "tool_name": "weather",
+        "input": {"city": "Paris"},
+    }
+    messages = [(ns, data) for method, ns, data in events if method == "messages"]
+    # the model's message, returned whole by ``call``: a finished tool_call block
+    assert messages[:4] == [
+        ([], {"event": "message-start", "role": "ai", "id": "ask-1"}),
+        (
+            [],
+            {
+                "event": "content-block-start",
+                "index": 0,
+                "content": {"type": "tool_call", "id": "call-1", "name": "weather", "args": {}},
+            },
+        ),
+        (
+            [],
+            {
+                "event": "content-block-finish",
+                "index": 0,
+                "content": {
+                    "type": "tool_call",
+                    "id": "call-1",
+                    "name": "weather",
+                    "args": {"city": "Paris"},
+                },
+            },
+        ),
+        ([], {"event": "message-finish"}),
+    ]
+    # the tool's output again, as a tool message under its call (LangGraph's server's)
+    text = {"type": "text", "text": "sunny in Paris"}
+    start = {"event": "message-start", "role": "tool", "id": "tool-call-1"}
+    assert messages[4:] == [
+        (["tools:call-1"], data)
+        for data in (
+            {**start, "tool_call_id": "call-1"},
+            {"event": "content-block-start", "index": 0, "content": {"type": "text", "text": ""}},
+            {"event": "content-block-delta", "index": 0, "content": text},
+            {"event": "content-block-finish", "index": 0, "content": text},
+            {"event": "message-finish", "metadata": {}},
+        )
+    ]
 
 
 async def test_interrupt_then_input_respond_resumes_the_run(

@@ -72,6 +72,7 @@ StreamModeName = Literal[
     "checkpoints",
     "messages",
     "messages-tuple",
+    "tools",
 ]
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 RunField = Literal[

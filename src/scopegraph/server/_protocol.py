@@ -62,7 +62,8 @@ CHANNELS = frozenset(
     {"values", "updates", "checkpoints", "messages", "tools", "custom"}
     | {"lifecycle", "input", "tasks"}
 )
-RUN_STREAM_MODES = ["values", "updates", "messages-tuple", "custom", "tasks", "checkpoints"]
+RUN_STREAM_MODES = ["values", "updates", "messages-tuple", "tools", "custom", "tasks"]
+RUN_STREAM_MODES += ["checkpoints"]
 """The stream modes of a run made by ``run.start`` (what its events are made from)."""
 _METHOD_CHANNEL = {"input.requested": "input"}
 _KNOWN = frozenset(

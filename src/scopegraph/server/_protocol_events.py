@@ -15,8 +15,10 @@ makes the protocol's events from them, as LangGraph's server does:
   ``content-block-start``, ``content-block-delta``, ``content-block-finish``,
   ``message-finish``), made from the run's token chunks as LangChain's compat bridge
   makes them; a message a node returned whole is replayed the same way.
-- ``custom`` (``{"payload": ...}``), ``tasks`` as they are, ``checkpoints`` as
-  ``{id, parent_id, step, source}``.
+- ``tools`` (``tool-started``, ``tool-output-delta``, ``tool-finished``, ``tool-error``)
+  as they are, and a finished tool's output again on ``messages`` as a ``tool`` message
+  (under ``[..., "tools:<tool_call_id>"]``); ``custom`` (``{"payload": ...}``), ``tasks``
+  as they are, ``checkpoints`` as ``{id, parent_id, step, source}``.
 
 Each event has a ``seq`` (one counter per connection, shared by the runs it follows) and
 an ``event_id`` made from the run id and the log's own event id, so that a client that
@@ -172,10 +174,38 @@ class RunEvents:
             out.append(self._event("tasks", namespace, data))
         elif mode == "checkpoints" and isinstance(data, dict):
             out.append(self._event("checkpoints", namespace, _checkpoint(data)))
-        elif mode == "tools":
-            node = data.pop("__node", None) if isinstance(data, dict) else None
+        elif mode == "tools" and isinstance(data, dict):
+            node = data.pop("__node", None)
             out.append(self._event("tools", namespace, data, node=node))
+            out += self._tool_message(namespace, data)
         return out
+
+    def _tool_message(self, namespace: list[str], data: dict[str, Any]) -> list[dict[str, Any]]:
+        """A finished tool's output again on ``messages``, as a ``tool`` message under
+        ``[*namespace, "tools:<tool_call_id>"]``: what LangGraph's server adds."""
+        output = data.get("output")
+        if data.get("event") != "tool-finished" or not isinstance(output, dict):
+            return []
+        call_id = data.get("tool_call_id") or output.get("tool_call_id")
+        message_id = output.get("id") or (f"tool-{call_id}" if call_id else None)
+        if message_id is None:
+            return []
+        content = output.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        start: dict[str, Any] = {"event": "message-start", "role": "tool", "id": message_id}
+        where = namespace
+        if call_id is not None:
+            start["tool_call_id"] = call_id
+            where = [*namespace, f"tools:{call_id}"]
+        block = {"type": "text", "text": text}
+        events = [
+            start,
+            {"event": "content-block-start", "index": 0, "content": {"type": "text", "text": ""}},
+            {"event": "content-block-delta", "index": 0, "content": block},
+            {"event": "content-block-finish", "index": 0, "content": block},
+            {"event": "message-finish", "metadata": {}},
+        ]
+        return [self._event("messages", where, event) for event in events]
 
     def _opened(self, namespace: list[str]) -> list[dict[str, Any]]:
         out = []
