@@ -32,9 +32,10 @@ server's ``resumable_ttl`` after they end), then its record gives its end.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -200,14 +201,16 @@ async def thread_events(
             continue
         for run in fresh:
             seen.add(run["run_id"])
-            async for event in _run_events(backend, thread_id, run, counter):
-                if wanted.matches(event):
-                    yield sse_frame(event["method"], dumps(event), event["seq"])
+            # closed with this generator (a client that leaves): the run's stream is let go
+            async with contextlib.aclosing(_run_events(backend, thread_id, run, counter)) as events:
+                async for event in events:
+                    if wanted.matches(event):
+                        yield sse_frame(event["method"], dumps(event), event["seq"])
 
 
 async def _run_events(
     backend: Backend, thread_id: str, run: RunRecord, counter: list[int]
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     run_id = str(run["run_id"])
     graph_name = str((run.get("metadata") or {}).get("graph_id") or run["assistant_id"])
     events = RunEvents(run_id, graph_name, counter)
