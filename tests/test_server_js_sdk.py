@@ -37,6 +37,7 @@ SCENARIOS = (
     "metadata_flows_like_langgraph",
     "failed_run_sets_thread_error",
     "interrupt_and_resume",
+    "thread_stream_interrupt_and_respond",
 )
 
 pg_server = _pg.pg_server

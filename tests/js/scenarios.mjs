@@ -235,6 +235,49 @@ const scenarios = {
     });
     assert.equal(done.published, "draft: hi");
   },
+
+  async thread_stream_interrupt_and_respond() {
+    // client.threads.stream: LangGraph's thread-centric protocol (run.start, the
+    // thread's events over SSE, input.respond), the thread minted by the SDK.
+    const thread = client.threads.stream({ assistantId: "approval" });
+    const seen = [];
+    const waitFor = (match) =>
+      new Promise((resolve) => {
+        const stop = thread.onEvent((event) => {
+          if (match(event)) {
+            stop();
+            resolve(event);
+          }
+        });
+      });
+    thread.onEvent((event) => seen.push(event));
+    const rootEnd = (status) => (e) =>
+      e.method === "lifecycle" && e.params.namespace.length === 0 && e.params.data.event === status;
+    try {
+      const asked = waitFor((e) => e.method === "input.requested");
+      const started = await thread.run.start({ input: { draft: "hi" } });
+      assert.equal(typeof started.run_id, "string");
+      const request = (await asked).params.data;
+      assert.equal(request.payload.question, "publish this draft?");
+      const completed = waitFor(rootEnd("completed"));
+      await thread.input.respond({
+        interrupt_id: request.interrupt_id,
+        namespace: [],
+        response: "yes",
+      });
+      await completed;
+      const state = await joiner.threads.getState(thread.threadId);
+      assert.equal(state.values.published, "draft: hi");
+      assert.ok(seen.some(rootEnd("interrupted")), JSON.stringify(seen.map((e) => e.method)));
+      // what LangGraph's server answers too: the JS SDK's state.* commands are not served
+      await assert.rejects(
+        thread.state.get({ namespace: [] }),
+        /Unknown protocol command: state\.get/,
+      );
+    } finally {
+      await thread.close();
+    }
+  },
 };
 
 const wanted = process.argv.slice(3);

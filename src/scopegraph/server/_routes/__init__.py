@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from . import assistants, crons, metrics, runs, store, system, threads
+from . import assistants, crons, metrics, protocol, runs, store, system, threads
 
 __all__ = ("ROUTERS", "add_routes")
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     threads.router,
+    protocol.router,
     assistants.router,
     crons.router,
     store.router,

@@ -12,9 +12,18 @@ from fastapi import Request
 
 from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
+from .._models import RunCreate
 from .._settings import ServerSettings
 
-__all__ = ("access_of", "authorize", "authorize_run", "backend_of", "searched", "settings_of")
+__all__ = (
+    "access_of",
+    "authorize",
+    "authorize_run",
+    "authorized_run",
+    "backend_of",
+    "searched",
+    "settings_of",
+)
 
 
 def backend_of(request: Request) -> Backend:
@@ -75,3 +84,13 @@ async def authorize_run(request: Request, thread_id: str, run_id: str, action: s
     access = access_of(request)
     if access is not None:
         await access.on_run(backend_of(request), thread_id, run_id, action)
+
+
+async def authorized_run(
+    request: Request, backend: Backend, thread_id: str | None, body: RunCreate
+) -> RunCreate:
+    """The run as custom auth lets it be created (the body unchanged without it)."""
+    access = access_of(request)
+    if access is None:
+        return body
+    return await access.run(backend, thread_id, body)

@@ -9,29 +9,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from .._domain import Backend, run_location
+from .._domain import run_location
 from .._http import JSONResponse, event_stream_response
 from .._models import RunCreate, RunField, RunsCancel, RunStatus, stream_filter
-from ._deps import access_of, authorize_run, backend_of, settings_of
+from ._deps import access_of, authorize_run, authorized_run, backend_of, settings_of
 
 __all__ = ("router",)
 
 router = APIRouter(default_response_class=JSONResponse)
 
 
-async def _authorized(
-    request: Request, backend: Backend, thread_id: str | None, body: RunCreate
-) -> RunCreate:
-    """The run as custom auth lets it be created (the body unchanged without it)."""
-    access = access_of(request)
-    if access is None:
-        return body
-    return await access.run(backend, thread_id, body)
-
-
 async def _create(request: Request, thread_id: str | None, body: RunCreate) -> Response:
     backend = backend_of(request)
-    run = await backend.create_run(thread_id, await _authorized(request, backend, thread_id, body))
+    body = await authorized_run(request, backend, thread_id, body)
+    run = await backend.create_run(thread_id, body)
     location = run_location(run["thread_id"], run["run_id"])
     return JSONResponse(run, headers={"Content-Location": location})
 
@@ -39,14 +30,14 @@ async def _create(request: Request, thread_id: str | None, body: RunCreate) -> R
 async def _stream(request: Request, thread_id: str | None, body: RunCreate) -> Response:
     backend = backend_of(request)
     stream = await backend.stream_run(
-        thread_id, await _authorized(request, backend, thread_id, body)
+        thread_id, await authorized_run(request, backend, thread_id, body)
     )
     return event_stream_response(stream, settings_of(request))
 
 
 async def _wait(request: Request, thread_id: str | None, body: RunCreate) -> Response:
     backend = backend_of(request)
-    body = await _authorized(request, backend, thread_id, body)
+    body = await authorized_run(request, backend, thread_id, body)
     values, location = await backend.wait_run(thread_id, body)
     return JSONResponse(values, headers={"Content-Location": location})
 
@@ -66,7 +57,7 @@ async def create_run_batch(body: list[RunCreate], request: Request) -> list[dict
     """Stateless runs, created in order (as LangGraph's server: a list of their records)."""
     backend = backend_of(request)
     return [
-        await backend.create_run(None, await _authorized(request, backend, None, run))
+        await backend.create_run(None, await authorized_run(request, backend, None, run))
         for run in body
     ]
 

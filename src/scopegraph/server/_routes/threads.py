@@ -267,13 +267,7 @@ async def get_history(
     return await backend.graphs.history(thread, limit, before, None)
 
 
-# -- a thread's stream, and what the SDK has and this server does not -------------------
-
-_PROTOCOL_V3 = (
-    "the thread-centric streaming protocol (POST /threads/{thread_id}/commands and "
-    "/stream/events: the SDK's threads.stream) is not supported by this server; use "
-    "runs.stream (POST /threads/{thread_id}/runs/stream)"
-)
+# -- a thread's stream -------------------------------------------------------------------
 
 
 @router.get("/{thread_id}/stream")
@@ -291,9 +285,3 @@ async def join_thread_stream(
     tid = thread["thread_id"]
     frames = thread_frames(backend, tid, lifecycle=lifecycle)
     return event_stream_response(EventStream(frames, f"/threads/{tid}"), settings_of(request))
-
-
-@router.post("/{thread_id}/commands")
-@router.post("/{thread_id}/stream/events")
-async def thread_protocol(thread_id: str) -> Response:
-    raise InvalidRequestError(_PROTOCOL_V3, code="NotSupported")

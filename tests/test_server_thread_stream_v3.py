@@ -1,0 +1,382 @@
+"""The SDK's ``client.threads.stream`` (LangGraph's thread-centric streaming protocol)
+against a real ``scopegraph serve``, in one process and in scale-out.
+
+The official Python SDK drives every scenario: ``run.start`` and the run's ``values``,
+``updates``, ``custom``, ``lifecycle`` and ``messages`` (a fake chat model's tokens as
+content-block events, the same events LangGraph's ``astream_events(version="v3")`` makes
+of them); an interrupt and ``input.respond``; a subgraph's namespace; reading the events
+again from a ``since`` cursor; protocol errors; and a client that leaves the events
+stream (the run goes on, as on LangGraph's server). The graphs are in
+``tests/_protocol_graphs.py``.
+
+The SDK's thread stream runs on asyncio only (its transports use asyncio's primitives),
+and so do the servers here: the chat graph's LangChain model gathers with asyncio. In
+scale-out, commands go to one API process and events are read from the other.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+
+import _pg
+import _redis
+from _cluster import running_cluster
+from _server import running_server
+
+pytestmark = pytest.mark.anyio
+
+pg_server = _pg.pg_server
+redis_server = _redis.redis_server
+
+GRAPHS_FILE = Path(__file__).with_name("_protocol_graphs.py")
+NAMES = ("chat", "approve", "nested", "slow", "weather")
+GRAPHS = tuple(f"{name}={GRAPHS_FILE}:{name}_graph" for name in NAMES)
+ALL = ["values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks"]
+ALL += ["custom"]
+HELLO = {"messages": [{"role": "user", "content": "hi there"}]}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the SDK's thread stream is asyncio's
+
+
+@dataclass
+class Deployment:
+    commands: str
+    """The URL commands go to."""
+    events: str
+    """The URL events are read from (another process's in scale-out)."""
+
+
+@pytest.fixture(scope="module", params=["serve", "cluster"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "cluster":
+        request.getfixturevalue("pg_server")
+        redis = request.getfixturevalue("redis_server")
+        redis.flush()
+        with running_cluster(
+            folder,
+            _pg.fresh_database_dsn(),
+            redis.url(),
+            apis=2,
+            workers=1,
+            worker_backend="asyncio",  # LangChain's chat model gathers with asyncio
+            extra_graphs=GRAPHS,
+        ) as cluster:
+            yield Deployment(cluster.apis[0], cluster.apis[1])
+        return
+    with running_server(folder, graphs=GRAPHS) as server:
+        yield Deployment(server.url, server.url)
+
+
+@pytest.fixture
+async def client(deployment: Deployment) -> AsyncIterator[Any]:
+    async with get_client(url=deployment.commands) as client:
+        yield client
+
+
+def brief(event: dict[str, Any]) -> tuple[str, list[str], Any]:
+    params = event["params"]
+    return event["method"], params["namespace"], params["data"]
+
+
+async def read_events(
+    url: str, thread_id: str, body: dict[str, Any], runs: int = 1
+) -> list[dict[str, Any]]:
+    """The events of ``POST /threads/{id}/stream/events`` until the root's lifecycle
+    event that ends the ``runs``-th run (``completed``, ``failed``, ``interrupted``)."""
+    out: list[dict[str, Any]] = []
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+        http.stream("POST", f"/threads/{thread_id}/stream/events", json=body) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            out.append(event)
+            method, namespace, data = brief(event)
+            if method == "lifecycle" and not namespace and data["event"] != "running":
+                runs -= 1
+                if not runs:
+                    return out
+    raise AssertionError(f"the stream ended before the run did: {out}")
+
+
+async def test_run_start_streams_lifecycle_values_updates_custom_and_messages(
+    client: Any, deployment: Deployment
+) -> None:
+    async with client.threads.stream(assistant_id="chat") as thread:
+        started = await thread.run.start(input=HELLO)
+        events = [brief(e) async for e in thread.subscribe(ALL)]
+        output = await thread.output
+    assert started["run_id"]
+    assert events[0] == ("lifecycle", [], {"event": "running", "graph_name": "chat"})
+    assert events[-1] == ("lifecycle", [], {"event": "completed", "graph_name": "chat"})
+    assert ("custom", [], {"payload": {"thinking": 1}}) in events
+    updates = [data for method, _, data in events if method == "updates"]
+    assert updates[-1]["messages"][0]["content"] == "you said: hi there"
+    values = [data for method, _, data in events if method == "values"]
+    assert [m["content"] for m in values[-1]["messages"]] == ["hi there", "you said: hi there"]
+    assert values[-1] == output
+    messages = [data for method, _, data in events if method == "messages"]
+    assert messages[0]["event"] == "message-start"
+    deltas = [m["delta"]["text"] for m in messages if m["event"] == "content-block-delta"]
+    assert deltas == ["you", " ", "said:", " ", "hi", " ", "there"]  # one per token
+    assert messages[-2] == {
+        "event": "content-block-finish",
+        "index": 0,
+        "content": {"type": "text", "text": "you said: hi there"},
+    }
+    assert messages[-1] == {"event": "message-finish"}
+    # the thread was made by run.start (the SDK minted its id)
+    assert (await client.threads.get(thread.thread_id))["status"] == "idle"
+
+
+async def test_messages_projection_assembles_the_streamed_reply(client: Any) -> None:
+    async with client.threads.stream(assistant_id="chat") as thread:
+        await thread.run.start(input=HELLO)
+        # a message's events reach it as the projection is iterated: read them all first
+        messages = [message async for message in thread.messages]
+    assert [await message.text for message in messages] == ["you said: hi there"]
+    assert messages[0].node is None  # LangGraph's server sends no metadata to name it
+
+
+async def test_messages_are_the_events_langgraphs_v3_stream_makes(client: Any) -> None:
+    """The same graph on LangGraph (its library's ``astream_events(version="v3")``)
+    gives the same content-block events, the message id apart (LangGraph's is the
+    model call's run id there)."""
+    from langchain_core._api.beta_decorator import LangChainBetaWarning
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    async def chat(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:
+        reply = AIMessage(f"you said: {state['messages'][-1].content}", id="reply-1")
+        model = GenericFakeChatModel(messages=iter([reply]))
+        return {"messages": [await model.ainvoke(state["messages"], config)]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", chat)
+    builder.add_edge(START, "chat")
+    builder.add_edge("chat", END)
+    with warnings.catch_warnings():  # "The v3 streaming protocol ... is experimental"
+        warnings.simplefilter("ignore", LangChainBetaWarning)
+        graph_input: Any = HELLO  # a MessagesState, as the SDK's dict
+        run = await builder.compile().astream_events(graph_input, version="v3")
+        expected = [ev["params"]["data"][0] async for ev in run if ev["method"] == "messages"]
+    async with client.threads.stream(assistant_id="chat") as thread:
+        await thread.run.start(input=HELLO)
+        served = [e["params"]["data"] async for e in thread.subscribe(["messages"])]
+    for events in (expected, served):
+        assert events[0]["event"] == "message-start"
+        events[0].pop("id")
+    assert served == expected
+
+
+async def test_a_tool_call_on_tools_and_messages(client: Any) -> None:
+    async with client.threads.stream(assistant_id="weather") as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
+        events = [brief(e) async for e in thread.subscribe(["tools", "messages"])]
+    async with client.threads.stream(assistant_id="weather") as thread:
+        await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
+        (call,) = [c async for c in thread.tool_calls]
+    assert (call.name, call.input) == ("weather", {"city": "Paris"})
+    assert (await call.output)["content"] == "sunny in Paris"
+    tools = [data for method, _, data in events if method == "tools"]
+    assert [t["event"] for t in tools] == ["tool-started", "tool-finished"]
+    assert tools[0] == {
+        "event": "tool-started",
+        "tool_call_id": "call-1",
+        "tool_name": "weather",
+        "input": {"city": "Paris"},
+    }
+    messages = [(ns, data) for method, ns, data in events if method == "messages"]
+    # the model's message, returned whole by ``call``: a finished tool_call block
+    assert messages[:4] == [
+        ([], {"event": "message-start", "role": "ai", "id": "ask-1"}),
+        (
+            [],
+            {
+                "event": "content-block-start",
+                "index": 0,
+                "content": {"type": "tool_call", "id": "call-1", "name": "weather", "args": {}},
+            },
+        ),
+        (
+            [],
+            {
+                "event": "content-block-finish",
+                "index": 0,
+                "content": {
+                    "type": "tool_call",
+                    "id": "call-1",
+                    "name": "weather",
+                    "args": {"city": "Paris"},
+                },
+            },
+        ),
+        ([], {"event": "message-finish"}),
+    ]
+    # the tool's output again, as a tool message under its call (LangGraph's server's)
+    text = {"type": "text", "text": "sunny in Paris"}
+    start = {"event": "message-start", "role": "tool", "id": "tool-call-1"}
+    assert messages[4:] == [
+        (["tools:call-1"], data)
+        for data in (
+            {**start, "tool_call_id": "call-1"},
+            {"event": "content-block-start", "index": 0, "content": {"type": "text", "text": ""}},
+            {"event": "content-block-delta", "index": 0, "content": text},
+            {"event": "content-block-finish", "index": 0, "content": text},
+            {"event": "message-finish", "metadata": {}},
+        )
+    ]
+
+
+async def test_interrupt_then_input_respond_resumes_the_run(
+    client: Any, deployment: Deployment
+) -> None:
+    async with client.threads.stream(assistant_id="approve") as thread:
+        await thread.run.start(input={"topic": "otters"})
+        async for _ in thread.subscribe(["lifecycle"]):
+            pass  # the SDK ends its subscriptions when the run asks for input
+        assert thread.interrupted
+        (pending,) = thread.interrupts
+        assert pending["namespace"] == []
+        await thread.run.respond("yes")
+        output = await thread.output
+    assert output == {"topic": "otters", "steps": ["draft", "review", "publish"], "answer": "yes"}
+    body = {"channels": ["lifecycle", "input", "updates"]}
+    events = [brief(e) for e in await read_events(deployment.events, thread.thread_id, body, 2)]
+    asked = {"interrupt_id": pending["interrupt_id"], "payload": {"question": "publish otters?"}}
+    assert [e for e in events if e[0] != "updates"] == [
+        ("lifecycle", [], {"event": "running", "graph_name": "approve"}),
+        ("input.requested", [], asked),
+        ("lifecycle", [], {"event": "interrupted", "graph_name": "approve"}),
+        ("lifecycle", [], {"event": "running", "graph_name": "approve"}),  # the resumed run
+        ("lifecycle", [], {"event": "completed", "graph_name": "approve"}),
+    ]
+    resumed = events.index(("lifecycle", [], {"event": "running", "graph_name": "approve"}), 1)
+    assert ("updates", [], {"steps": ["review"], "answer": "yes"}) in events[resumed:]
+
+
+async def test_a_subgraph_has_its_namespace_and_lifecycle(
+    client: Any, deployment: Deployment
+) -> None:
+    async with client.threads.stream(assistant_id="nested") as thread:
+        await thread.run.start(input={})
+        events = [brief(e) async for e in thread.subscribe(["lifecycle", "custom", "updates"])]
+    # another session on the thread: its events are the thread's runs' from the start
+    async with client.threads.stream(thread.thread_id, assistant_id="nested") as again:
+        scoped = [
+            brief(e)
+            async for e in again.subscribe(["custom", "updates"], namespaces=[["inner"]], depth=0)
+        ]
+    inner = next(ns for method, ns, _ in events if ns)
+    assert len(inner) == 1
+    assert inner[0].startswith("inner:")
+    assert [e for e in events if e[1] == inner] == [
+        ("lifecycle", inner, {"event": "started", "graph_name": "inner"}),
+        ("custom", inner, {"payload": {"working": True}}),
+        ("updates", inner, {"steps": ["work"]}),
+        ("lifecycle", inner, {"event": "completed", "graph_name": "inner"}),
+    ]
+    assert ("updates", [], {"steps": ["prepare", "work"]}) in events
+    # namespaces=[["inner"]] matches inner:<task id>; depth=0: nothing of the root
+    assert scoped == [
+        ("custom", inner, {"payload": {"working": True}}),
+        ("updates", inner, {"steps": ["work"]}),
+    ]
+
+
+async def test_events_read_again_from_since(client: Any, deployment: Deployment) -> None:
+    """Another connection (another process in scale-out) gives the same events with the
+    same ids and seqs; ``since`` skips those the client has seen."""
+    async with client.threads.stream(assistant_id="chat") as thread:
+        await thread.run.start(input=HELLO)
+        await thread.output
+        thread_id = thread.thread_id
+    body = {"channels": ["values", "updates", "lifecycle"]}
+    first = await read_events(deployment.events, thread_id, body)
+    again = await read_events(deployment.commands, thread_id, body)
+    assert [(e["seq"], e["event_id"]) for e in again] == [(e["seq"], e["event_id"]) for e in first]
+    cut = first[2]["seq"]
+    rest = await read_events(deployment.events, thread_id, {**body, "since": cut})
+    assert [e["event_id"] for e in rest] == [e["event_id"] for e in first[3:]]
+    assert all(e["seq"] > cut for e in rest)
+
+
+async def test_bad_commands_get_the_protocols_errors(client: Any, deployment: Deployment) -> None:
+    async with client.threads.stream(assistant_id="approve") as thread:
+        for method in ("state.get", "input.inject", "no.such"):
+            with pytest.raises(RuntimeError, match=rf"unknown_command.*{method}"):
+                await thread._send_command(method, {})
+        with pytest.raises(RuntimeError, match=r"invalid_argument.*assistant_id"):
+            await thread._send_command("run.start", {"input": {}})
+        with pytest.raises(RuntimeError, match="no_such_run"):  # nothing to resume yet
+            await thread._send_command("input.respond", {"interrupt_id": "x", "response": 1})
+        await thread.run.start(input={"topic": "otters"})
+        async for _ in thread.subscribe(["lifecycle"]):
+            pass  # until the run asks for input
+        assert thread.interrupted
+        with pytest.raises(RuntimeError, match=r"no_such_interrupt.*not-an-interrupt"):
+            await thread._send_command(
+                "input.respond", {"interrupt_id": "not-an-interrupt", "response": 1}
+            )
+        with pytest.raises(RuntimeError, match=r"invalid_argument.*multitaskStrategy"):
+            await thread._send_command(
+                "run.start", {"assistant_id": "approve", "multitaskStrategy": "sometimes"}
+            )
+    async with httpx.AsyncClient(base_url=deployment.commands) as http:
+        path = f"/threads/{thread.thread_id}"
+        malformed = await http.post(f"{path}/commands", json={"method": "run.start"})
+        assert malformed.status_code == 400
+        assert malformed.json()["error"] == "invalid_argument"
+        bad = await http.post(f"{path}/stream/events", json={"channels": ["values", "debug"]})
+        assert bad.status_code == 400
+        assert "debug" in bad.json()["detail"]
+        depth = await http.post(f"{path}/stream/events", json={"channels": ["values"], "depth": -1})
+        assert depth.status_code == 400
+        assert "depth" in depth.json()["detail"]
+
+
+async def test_leaving_the_events_stream_does_not_cancel_the_run(client: Any) -> None:
+    """As on LangGraph's server: a run started by ``run.start`` runs in the background;
+    a client that closes its thread stream mid-run leaves it running to its end."""
+    async with client.threads.stream(assistant_id="slow") as thread:
+        started = await thread.run.start(input={})
+        async for event in thread.subscribe(["custom"]):
+            assert event["params"]["data"] == {"payload": {"started": True}}
+            break  # the run is in ``wait`` (2 s) when the client leaves
+    run_id = started["run_id"]
+    assert (await client.runs.get(thread.thread_id, run_id))["status"] == "running"
+    assert await client.runs.join(thread.thread_id, run_id) == {"steps": ["start", "wait"]}
+    assert (await client.runs.get(thread.thread_id, run_id))["status"] == "success"
+
+
+async def test_the_websocket_transport_is_refused_naming_sse(client: Any) -> None:
+    """Not served: the socket closes with 4422 (the SDK does not retry a 4xx) and a
+    reason naming the SSE transport, and the thread's output raises it."""
+    from websockets.exceptions import ConnectionClosedError
+
+    async with client.threads.stream(assistant_id="chat", transport="websocket") as thread:
+        await thread.run.start(input=HELLO)  # commands go over HTTP either way
+        with pytest.raises(ConnectionClosedError, match="use the SSE transport") as refused:
+            await thread.output
+    assert refused.value.rcvd is not None
+    assert refused.value.rcvd.code == 4422
