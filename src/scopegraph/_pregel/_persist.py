@@ -299,24 +299,16 @@ class Persistence:
                     run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
-        if "values" in stream.modes:
-            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
-        if checkpoint.id != self.expected_latest and not starts_with_input:
-            # Replaying an older checkpoint forks the thread: a copy of it becomes the
-            # newest checkpoint, and the run goes on from there. Its tasks run again.
-            run.step = checkpoint.step + 1
-            tasks = _algo.tasks_from_checkpoint(
-                opts.spec,
-                checkpoint,
-                _algo.with_managed(opts.spec, run.values, run.remaining),
-                self.thread_id,
-            )
-            await self.save_checkpoint(tasks, "fork")
-            return tasks
+        # A checkpoint the thread moved past: its finished tasks run again (LangGraph's
+        # replay). Without an answer to give, the run forks the thread (time travel).
+        superseded = checkpoint.id != self.expected_latest and not starts_with_input
+        if superseded and (command is None or command.resume is None):
+            return await self._fork(checkpoint, command)
         records = {} if replay else {r.task_id: r for r in base.tasks}
         self.records = records
         if checkpoint.next and checkpoint.next[0][0] == "start":
+            self._stream_values()
             return await self._replay_input(checkpoint, records)
         if command is not None and command.update is not None:
             # Before the tasks read the state: they see the update (LangGraph's order).
@@ -324,6 +316,7 @@ class Persistence:
             writes = _algo.command_writes(opts.spec, command)
             run.apply(writes, "the resume command")
             await self._keep_update(writes)
+        self._stream_values()  # (with the update: LangGraph's first chunk of a resume)
         tasks = _algo.tasks_from_checkpoint(
             opts.spec,
             checkpoint,
@@ -338,7 +331,11 @@ class Persistence:
             record = records.get(task.id)
             if record is None:
                 continue
-            if record.status == "done":
+            if superseded and record.status in ("done", "error"):
+                # A resume addressed at a checkpoint the thread moved past (LangGraph's
+                # replay): what finished or failed runs again; the interrupted answer.
+                task.resume = list(record.resume)
+            elif record.status == "done":
                 task.restore(record)
             elif record.status == "error" and task.node.error_handler is not None:
                 # The node failed and its error handler did not finish: run the handler.
@@ -364,6 +361,31 @@ class Persistence:
         for task in tasks:
             task.interrupts = []
         return tasks
+
+    async def _fork(self, checkpoint: Checkpoint, command: Command[Any] | None) -> list[Task]:
+        """Time travel to a checkpoint the thread moved past: a copy of it becomes the
+        newest checkpoint, with a ``Command``'s update applied and its ``goto`` added to
+        the planned tasks (LangGraph's fork carries the command's writes), and the run
+        goes on from there. Its tasks all run again."""
+        run = self.run
+        spec = run.opts.spec
+        run.step = checkpoint.step + 1
+        if command is not None and command.update is not None:
+            run.apply(_algo.command_writes(spec, command), "the command")
+        self._stream_values()
+        values = _algo.with_managed(spec, run.values, run.remaining)
+        tasks = _algo.tasks_from_checkpoint(spec, checkpoint, values, self.thread_id)
+        if command is not None and command.goto:
+            tasks.extend(_algo.goto_tasks(spec, tasks, command.goto, values))
+        await self.save_checkpoint(tasks, "fork")
+        return tasks
+
+    def _stream_values(self) -> None:
+        """The ``values`` chunk a resumed run starts with."""
+        run = self.run
+        stream = run.stream
+        if "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(run.opts.spec, run.values))
 
     async def _keep_update(self, writes: list[tuple[str, Any]]) -> None:
         """Store a resume command's update with the checkpoint resumed from (LangGraph's
