@@ -142,3 +142,80 @@ async def test_a_resumed_runs_first_values_chunk_holds_its_commands_update(
     resumed, forked = actual
     assert resumed == [["in", "a", "u"], ["in", "a", "u", "ask: y"]]
     assert forked[0] == ["in", "a", "u", "u2"]
+
+
+def _chain(lib: Any, *, saver: bool = True) -> Any:
+    """START -> node; other is reached only by a goto or a Send."""
+    builder = lib.StateGraph(S)
+    builder.add_node("node", lambda state: {"log": ["node"]})
+    builder.add_node("other", lambda state: {"log": ["other"]})
+    builder.add_edge(lib.START, "node")
+    return builder.compile(checkpointer=_saver(lib) if saver else None)
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_a_command_on_a_thread_with_no_checkpoint_starts_it(
+    anyio_backend: str, durability: str
+) -> None:
+    """As LangGraph: the update is applied to the empty state (the input checkpoint),
+    then again as the ``__start__`` task's input (so a reducer key gets it twice), and
+    the first step runs START's edges and the goto (a node and a Send); a resume alone
+    has no interrupt to answer: the graph runs from START. It used to raise
+    CheckpointNotFoundError."""
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        results = []
+        for thread, command in [
+            ("update", lib.Command(update={"log": ["cmd"], "flag": True})),
+            ("goto", lib.Command(update={"log": ["cmd"]}, goto=["other", lib.Send("other", {})])),
+            ("resume", lib.Command(resume="yes")),
+        ]:
+            config: Any = {"configurable": {"thread_id": thread}}
+            chunks = [
+                c
+                async for c in graph.astream(
+                    command, config, stream_mode="values", durability=durability
+                )
+            ]
+            history = [
+                (s.values, s.next, s.metadata["source"])
+                async for s in graph.aget_state_history(config)
+            ]
+            results.append((chunks, history))
+        return results
+
+    expected, actual = await compare(_chain, scenario)
+    assert actual == expected
+    (chunks, history), (routed, _), (resumed, _) = actual
+    assert chunks == [
+        {"log": ["cmd", "cmd"], "extra": [], "flag": True},
+        {"log": ["cmd", "cmd", "node"], "extra": [], "flag": True},
+    ]
+    if durability != "exit":
+        assert [(v["log"], n, s) for v, n, s in history][1:] == [
+            (["cmd", "cmd"], ("node",), "loop"),
+            (["cmd"], ("__start__",), "input"),
+        ]
+    assert routed[-1]["log"] == ["cmd", "cmd", "node", "other", "other"]
+    assert resumed == [{"log": ["node"], "extra": []}]
+
+
+async def test_a_command_without_a_checkpointer_starts_the_run(anyio_backend: str) -> None:
+    """LangGraph runs a graph without a checkpointer from ``Command(update=, goto=)`` (it
+    used to be refused as a None input); ``Command(resume=...)`` raises its RuntimeError."""
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        plain = await graph.ainvoke(lib.Command(update={"log": ["cmd"]}, goto="other"))
+        try:
+            await graph.ainvoke(lib.Command(resume="yes"))
+        except RuntimeError as exc:
+            return plain, type(exc).__name__, str(exc).split(":")[0]
+        return plain, None, None
+
+    expected, actual = await compare(lambda lib: _chain(lib, saver=False), scenario)
+    assert actual[:2] == expected[:2]
+    assert actual == (
+        {"log": ["cmd", "cmd", "node", "other"], "extra": []},
+        "RuntimeError",
+        "Cannot use Command(resume=...) without checkpointer",
+    )

@@ -71,7 +71,7 @@ class PersistedRun(RunView, Protocol):
 
     def apply(self, writes: Any, writer: str, written: dict[str, str] | None = None) -> bool: ...
 
-    async def plan_start(self) -> list[Task]: ...
+    async def plan_start(self, routes: Sequence[str | Send] = ()) -> list[Task]: ...
 
 
 class Persistence:
@@ -151,6 +151,8 @@ class Persistence:
             if resumed is not None:
                 return resumed
         if inp is None or isinstance(inp, Command):
+            if base is None and isinstance(inp, Command) and not opts.spec.functional:
+                return await self._start_with_command(inp)
             if base is None:
                 raise CheckpointNotFoundError(
                     f"thread {self.thread_id!r} has no checkpoint to resume from; start it "
@@ -182,6 +184,19 @@ class Persistence:
         # The input's record goes with the first step's checkpoint (one write less); a
         # crash between the two leaves an input checkpoint without it, which asks for the
         # input again, as no step has run yet.
+        return await self.after_input(start)
+
+    async def _start_with_command(self, command: Command[Any]) -> list[Task]:
+        """A ``Command`` on a thread with no checkpoint starts it, as LangGraph's: the
+        update is applied to the empty state (the input checkpoint holds it), then again
+        as the ``__start__`` task's writes (LangGraph maps the command as the input too),
+        and the first step runs START's edges and the command's ``goto``."""
+        run = self.run
+        run.values = run.opts.spec.initial_values()
+        run.step = -1
+        start = _algo.command_start(run.opts.spec, command)
+        run.apply(start.writes, "the command")
+        await self.save_checkpoint([start], "input")
         return await self.after_input(start)
 
     async def _subgraph_base(
@@ -269,7 +284,7 @@ class Persistence:
             _algo.clear_ephemeral(opts.spec, run.values, [start])
         if applied and "values" in stream.modes and not opts.spec.functional:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
-        tasks = await run.plan_start()
+        tasks = await run.plan_start(start.next)
         run.step += 1
         await self.save_checkpoint(tasks, "loop", [start])
         return tasks
@@ -409,6 +424,7 @@ class Persistence:
                 "was not stored; start the thread again with an input"
             )
         start.writes = list(record.writes)
+        start.next = list(record.next)  # (a starting Command's goto)
         self.run.resuming = False
         return await self.after_input(start)
 
