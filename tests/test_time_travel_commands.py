@@ -219,3 +219,32 @@ async def test_a_command_without_a_checkpointer_starts_the_run(anyio_backend: st
         "RuntimeError",
         "Cannot use Command(resume=...) without checkpointer",
     )
+
+
+async def test_a_resume_whose_goto_sends_replaces_the_pending_sends(anyio_backend: str) -> None:
+    """START sends to p and q; p finishes, q asks. ``Command(resume=, goto=[Send("q")])``
+    replaces both pending sends, as in LangGraph (its sends are one channel the command
+    overwrites): p's write is dropped, and the new q takes the answer. It used to keep
+    p, and the new q asked again."""
+
+    def build(lib: Any) -> Any:
+        def q(state: S) -> dict[str, Any]:
+            return {"log": [f"q: {lib.interrupt('continue?')}"]}
+
+        builder = lib.StateGraph(S)
+        builder.add_node("p", lambda state: {"log": ["p"]}).add_node("q", q)
+        builder.add_conditional_edges(
+            lib.START, lambda state: [lib.Send("p", state), lib.Send("q", state)], ["p", "q"]
+        )
+        return builder.compile(checkpointer=_saver(lib))
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"log": ["in"]}, config)
+        command = lib.Command(resume="yes", goto=[lib.Send("q", {"log": ["unused"]})])
+        live = await graph.ainvoke(command, config)
+        return live, (await graph.aget_state(config)).values
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert actual == ({"log": ["in", "q: yes"], "extra": []},) * 2

@@ -498,6 +498,18 @@ NULL_ANSWER = ""
 """The key of an answer given while no interrupt was pending (never an interrupt id)."""
 
 
+def keep_sends(planned: list[Task], command: Command[Any] | None) -> list[Task]:
+    """The planned tasks a resumed run keeps: a ``Command`` whose ``goto`` sends
+    replaces the checkpoint's pending ``Send`` tasks (LangGraph's sends are one channel,
+    which the command's sends overwrite), finished or interrupted ones included."""
+    goto = None if command is None else command.goto
+    if not goto or not any(
+        isinstance(g, Send) for g in (goto if isinstance(goto, list | tuple) else [goto])
+    ):
+        return planned
+    return [t for t in planned if t.path[0] != "__pregel_push"]
+
+
 def goto_tasks(
     spec: GraphSpec, planned: Sequence[Task], goto: Any, values: dict[str, Any]
 ) -> list[Task]:

@@ -338,6 +338,7 @@ class Persistence:
             _algo.with_managed(opts.spec, run.values, run.remaining),
             self.thread_id,
         )
+        tasks = _algo.keep_sends(tasks, command)
         pending: list[Task] = []
         for task in tasks:
             # A task that runs again (interrupted, failed, cancelled, or cut off by a
@@ -390,6 +391,7 @@ class Persistence:
         self._stream_values()
         values = _algo.with_managed(spec, run.values, run.remaining)
         tasks = _algo.tasks_from_checkpoint(spec, checkpoint, values, self.thread_id)
+        tasks = _algo.keep_sends(tasks, command)
         if command is not None and command.goto:
             tasks.extend(_algo.goto_tasks(spec, tasks, command.goto, values))
         await self.save_checkpoint(tasks, "fork")
