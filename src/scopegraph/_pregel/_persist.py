@@ -339,29 +339,7 @@ class Persistence:
             self.thread_id,
         )
         tasks = _algo.keep_sends(tasks, command)
-        pending: list[Task] = []
-        for task in tasks:
-            # A task that runs again (interrupted, failed, cancelled, or cut off by a
-            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
-            task.resuming = not replay
-            record = records.get(task.id)
-            if record is None:
-                continue
-            if superseded and record.status in ("done", "error"):
-                # A resume addressed at a checkpoint the thread moved past (LangGraph's
-                # replay): what finished or failed runs again; the interrupted answer.
-                task.resume = list(record.resume)
-            elif record.status == "done":
-                task.restore(record)
-            elif record.status == "error" and task.node.error_handler is not None:
-                # The node failed and its error handler did not finish: run the handler.
-                handler = opts.spec.nodes[task.node.error_handler]
-                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
-            elif record.status == "interrupted":
-                task.resume = list(record.resume)
-                task.interrupts = list(record.interrupts)
-                task.answered = list(record.interrupts)
-                pending.append(task)
+        pending = self._reuse_records(tasks, records, replay=replay, rerun=superseded)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
@@ -377,6 +355,37 @@ class Persistence:
         for task in tasks:
             task.interrupts = []
         return tasks
+
+    def _reuse_records(
+        self, tasks: list[Task], records: dict[str, TaskRecord], *, replay: bool, rerun: bool
+    ) -> list[Task]:
+        """Give the resumed tasks what their records kept: a finished task its result
+        (unless ``rerun``: a resume addressed at a checkpoint the thread moved past reruns
+        what finished or failed, LangGraph's replay), a failed one its error handler, an
+        interrupted one its answers so far. Return the interrupted ones."""
+        spec = self.run.opts.spec
+        pending: list[Task] = []
+        for task in tasks:
+            # A task that runs again (interrupted, failed, cancelled, or cut off by a
+            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
+            task.resuming = not replay
+            record = records.get(task.id)
+            if record is None:
+                continue
+            if rerun and record.status in ("done", "error"):
+                task.resume = list(record.resume)
+            elif record.status == "done":
+                task.restore(record)
+            elif record.status == "error" and task.node.error_handler is not None:
+                # The node failed and its error handler did not finish: run the handler.
+                handler = spec.nodes[task.node.error_handler]
+                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
+            elif record.status == "interrupted":
+                task.resume = list(record.resume)
+                task.interrupts = list(record.interrupts)
+                task.answered = list(record.interrupts)
+                pending.append(task)
+        return pending
 
     async def _fork(self, checkpoint: Checkpoint, command: Command[Any] | None) -> list[Task]:
         """Time travel to a checkpoint the thread moved past: a copy of it becomes the
