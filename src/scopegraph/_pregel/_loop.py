@@ -169,7 +169,7 @@ class Run:
         stream = self.stream
         spec = opts.spec
         self.values = spec.initial_values()
-        routes: list[Any] = []
+        routes: Sequence[str | Send] = ()
         writes: Iterable[tuple[str, Any]]
         if isinstance(self.input, Command):  # LangGraph's Command(update=, goto=) as input
             start = _algo.command_start(spec, self.input)
