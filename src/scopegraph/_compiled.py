@@ -383,7 +383,12 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "Cannot use Command(resume=...) without checkpointer: compile the graph "
                 "with one, graph.compile(checkpointer=InMemorySaver())"
             )
-        if input is None or isinstance(input, Command):
+        if isinstance(input, Command):
+            raise ValueError(
+                "an @entrypoint takes its input value, not a Command, without a "
+                "checkpointer (a Command goes on from a checkpoint)"
+            )
+        if input is None:
             raise ValueError(
                 "the input is None: pass the initial state as a dict "
                 "(resuming from a checkpoint needs a checkpointer)"
