@@ -6,13 +6,15 @@ checkpoint through it, shielded, before the cancellation goes on. asyncio and tr
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+import operator
+from typing import Annotated, Any, TypedDict
 
 import anyio
 import pytest
 
 from scopegraph.checkpoint.memory import InMemorySaver
 from scopegraph.graph import START, StateGraph
+from scopegraph.types import Command, interrupt
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +134,46 @@ async def test_pending_writes_are_not_kept(anyio_backend: str) -> None:
         await saver.aput_writes({"configurable": {"thread_id": "t"}}, [("k", 1)], "task")
     with pytest.raises(NotImplementedError, match="no pending writes"):
         saver.put_writes({"configurable": {"thread_id": "t"}}, [("k", 1)], "task")
+
+
+async def test_an_exit_resume_retried_after_its_final_checkpoint_failed_reruns_the_task(
+    anyio_backend: str,
+) -> None:
+    """LangGraph's test_exit_resume_retried_after_its_final_checkpoint_fails_... with the
+    failure in ``aput`` (its own overrides the sync ``put``, which scopegraph's runs never
+    call): the failed resume raises the saver's error, stores nothing, and a retry resumes
+    the same checkpoint, rerunning the interrupted task once."""
+
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    class FailingSaver(LangGraphStyleSaver):
+        fail = False
+
+        async def aput(  # type: ignore[override]
+            self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any
+        ) -> Any:
+            if self.fail:
+                raise RuntimeError("final checkpoint lost")
+            return await super().aput(config, checkpoint, metadata, new_versions)
+
+    def ask(state: Log) -> Log:
+        interrupt("approve?")
+        return {"log": ["ask"]}
+
+    saver = FailingSaver()
+    builder = StateGraph(Log).add_node("done", lambda state: {"log": ["done"]})
+    builder.add_node("ask", ask).add_edge(START, "done").add_edge(START, "ask")
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    await graph.ainvoke({"log": ["in"]}, config, durability="exit")
+    paused = (await graph.aget_state(config)).config
+    saver.fail = True
+    with pytest.raises(RuntimeError, match="final checkpoint lost"):
+        await graph.ainvoke(Command(resume="yes"), config, durability="exit")
+    saver.fail = False
+    assert (await graph.aget_state(config)).config == paused
+
+    await graph.ainvoke(Command(resume="yes"), config, durability="exit")
+
+    assert sorted((await graph.aget_state(config)).values["log"]) == ["ask", "done", "in"]

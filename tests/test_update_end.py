@@ -81,3 +81,38 @@ async def test_an_update_keeps_a_deferred_node_waiting(anyio_backend: str) -> No
     expected, actual = await compare(build, scenario)
     assert actual == expected
     assert actual == (("b",), {"log": ["in", "a", "u", "b"]})
+
+
+async def test_clearing_a_checkpoint_the_thread_moved_past_ignores_an_edit_of_it(
+    anyio_backend: str,
+) -> None:
+    """a -> b, stopped before b; the thread moves on (an update as a), then an update as b
+    forks the old checkpoint: clearing that checkpoint keeps only what its tasks wrote,
+    as in LangGraph, which stores no update writes on a checkpoint the thread moved past
+    (the edit used to be applied as b's result). Its snapshot shows no result for b."""
+
+    def build(lib: Any) -> Any:
+        builder = lib.StateGraph(S)
+        builder.add_node("a", lambda state: {"log": ["a"]})
+        builder.add_node("b", lambda state: {"log": ["b"]})
+        builder.add_edge(lib.START, "a").add_edge("a", "b")
+        saver = langgraph.checkpoint.memory.InMemorySaver() if lib is LG else InMemorySaver()
+        return builder.compile(checkpointer=saver)
+
+    async def scenario(lib: Any, graph: Any) -> Any:
+        config: Any = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"log": ["in"]}, config, interrupt_before=["b"])
+        base = (await graph.aget_state(config)).config
+        await graph.aupdate_state(config, {"log": ["later"]}, as_node="a")
+        edited = await graph.aupdate_state(base, {"log": ["edit"]}, as_node="b")
+        cleared = await graph.aupdate_state(base, None, as_node=lib.END)
+        results = [t.result for t in (await graph.aget_state(base)).tasks]
+        return (
+            (await graph.aget_state(cleared)).values,
+            results,
+            (await graph.aget_state(edited)).values,
+        )
+
+    expected, actual = await compare(build, scenario)
+    assert actual == expected
+    assert actual == ({"log": ["in", "a"]}, [None], {"log": ["in", "a", "edit"]})

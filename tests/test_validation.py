@@ -21,6 +21,7 @@ import pydantic
 import pytest
 
 import scopegraph
+import scopegraph.func
 from scopegraph import (
     END,
     START,
@@ -510,6 +511,18 @@ async def test_input_that_is_not_a_dict_raises_invalid_input_error() -> None:
 async def test_input_none_raises_naming_the_fix() -> None:
     with pytest.raises(ValueError, match="the input is None"):
         await single(noop).ainvoke(None)
+
+
+async def test_a_command_to_an_entrypoint_without_a_checkpointer_names_the_fix() -> None:
+    """A graph starts from Command(update=...) without a checkpointer (LangGraph's); an
+    @entrypoint has no keys to update (LangGraph raises EmptyInputError)."""
+
+    @scopegraph.func.entrypoint()
+    async def echo(value: Any) -> Any:
+        return value
+
+    with pytest.raises(ValueError, match="takes its input value, not a Command"):
+        await echo.ainvoke(scopegraph.Command(update={"a": 1}))
 
 
 def single_strict(fn: Callable[..., Any], name: str = "n") -> Any:

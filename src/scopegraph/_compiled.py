@@ -304,11 +304,7 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             and not self.interrupt_after_nodes
             and not self.debug
         ):
-            if input is None or isinstance(input, Command):
-                raise ValueError(
-                    "the input is None: pass the initial state as a dict "
-                    "(resuming from a checkpoint needs a checkpointer)"
-                )
+            self._check_stateless_input(input)
             return self._plain_options()
         options = dict(options or {})
         durability = options.pop("durability", None) or "async"
@@ -327,11 +323,8 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
             raise TypeError(f"control must be a RunControl, not {type(control).__name__}")
         typed = _typed_parts(options.pop("version", "v1"))
         _reject_unknown(options, "the run")
-        if saver is None and (input is None or isinstance(input, Command)):
-            raise ValueError(
-                "the input is None: pass the initial state as a dict "
-                "(resuming from a checkpoint needs a checkpointer)"
-            )
+        if saver is None:
+            self._check_stateless_input(input)
         cfg = parse_config(config or {}, self.name, self.recursion_limit)
         stream, cfg = self._streaming(stream_mode, subgraphs, events, cfg, typed)
         if printed:
@@ -380,6 +373,27 @@ class CompiledStateGraph(Generic[StateT, ContextT, InputT, OutputT]):
                 "its history in its parent's checkpointer; compile this graph with a saver"
             )
         return checkpointer if isinstance(checkpointer, BaseCheckpointSaver) else None
+
+    def _check_stateless_input(self, input: Any) -> None:
+        """A run without a checkpointer has nothing to resume: its input is the state, or
+        (LangGraph's) a ``Command`` whose update and goto start the run."""
+        if isinstance(input, Command) and input.resume is None and not self.spec.functional:
+            return
+        if isinstance(input, Command) and input.resume is not None:
+            raise RuntimeError(
+                "Cannot use Command(resume=...) without checkpointer: compile the graph "
+                "with one, graph.compile(checkpointer=InMemorySaver())"
+            )
+        if isinstance(input, Command):
+            raise ValueError(
+                "an @entrypoint takes its input value, not a Command, without a "
+                "checkpointer (a Command goes on from a checkpoint)"
+            )
+        if input is None:
+            raise ValueError(
+                "the input is None: pass the initial state as a dict "
+                "(resuming from a checkpoint needs a checkpointer)"
+            )
 
     def _plain_options(self) -> RunOptions:
         """The options of ``ainvoke(input)`` without config or options: the same for

@@ -60,6 +60,20 @@ def start_task(spec: GraphSpec, input: Any = None) -> Task:
     return Task(spec.start_node, input, (START,), ("__pregel_pull", START), (0, START))
 
 
+def command_start(spec: GraphSpec, command: Command[Any]) -> Task:
+    """The ``__start__`` task of a thread that a ``Command`` starts (no checkpoint to
+    resume): LangGraph takes the command as the input, its update as the task's writes
+    and its ``goto`` as where it routes, besides START's edges. (A ``resume`` has no
+    interrupt to answer: it is ignored, as in LangGraph.)"""
+    start = start_task(spec, command)
+    start.writes = command_writes(spec, command)
+    goto = command.goto
+    gotos = [goto] if isinstance(goto, (str, Send)) else list(goto or ())
+    start.next = [check_goto(spec, START, g) for g in gotos]
+    start.done = True
+    return start
+
+
 # -- writes ---------------------------------------------------------------------------------
 
 
@@ -482,6 +496,18 @@ def tasks_from_checkpoint(
 
 NULL_ANSWER = ""
 """The key of an answer given while no interrupt was pending (never an interrupt id)."""
+
+
+def keep_sends(planned: list[Task], command: Command[Any] | None) -> list[Task]:
+    """The planned tasks a resumed run keeps: a ``Command`` whose ``goto`` sends
+    replaces the checkpoint's pending ``Send`` tasks (LangGraph's sends are one channel,
+    which the command's sends overwrite), finished or interrupted ones included."""
+    goto = None if command is None else command.goto
+    if not goto or not any(
+        isinstance(g, Send) for g in (goto if isinstance(goto, list | tuple) else [goto])
+    ):
+        return planned
+    return [t for t in planned if t.path[0] != "__pregel_push"]
 
 
 def goto_tasks(

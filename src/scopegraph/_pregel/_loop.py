@@ -14,6 +14,7 @@ import functools
 import sys
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
@@ -24,7 +25,7 @@ from .._errors import WAITING_INTERRUPTS, GraphDrained, GraphRecursionError
 from .._ids import new_id
 from .._output import RunOutput
 from .._run import run_step, run_step_within, unwrap_exception_group
-from .._types import Interrupt, Send
+from .._types import Command, Interrupt, Send
 from . import _algo, _emit, _hooks
 from ._context import NodeContext, RunOptions
 from ._node import route, run_task
@@ -168,15 +169,22 @@ class Run:
         stream = self.stream
         spec = opts.spec
         self.values = spec.initial_values()
-        update = spec.input_schema.coerce_input(
-            self.input, allowed=spec.input_channels, strict=spec.strict
-        )
-        applied = self.apply(update.items(), "the input")
+        routes: Sequence[str | Send] = ()
+        writes: Iterable[tuple[str, Any]]
+        if isinstance(self.input, Command):  # LangGraph's Command(update=, goto=) as input
+            start = _algo.command_start(spec, self.input)
+            self.apply(start.writes, "the command")  # twice, as LangGraph: see Persistence
+            writes, routes = start.writes, start.next
+        else:
+            writes = spec.input_schema.coerce_input(
+                self.input, allowed=spec.input_channels, strict=spec.strict
+            ).items()
+        applied = self.apply(writes, "the input")
         if applied and "values" in stream.modes and not spec.functional:
             stream.sink(stream.ns, "values", self.snapshot())  # (an entrypoint's input is not)
         if spec.functional:
             self.step = -1  # no __start__ step: the node's step is 0 (LangGraph's)
-        return await self.plan_start()
+        return await self.plan_start(routes)
 
     async def _loop(self, tasks: list[Task]) -> None:
         opts = self.opts
@@ -290,12 +298,14 @@ class Run:
             values = _algo.with_managed(spec, values, self.remaining)
         return _algo.plan_next(spec, tasks, self.barriers, values)
 
-    async def plan_start(self) -> list[Task]:
-        """The first step's tasks: START's edges, and its conditional edges' routes."""
+    async def plan_start(self, routes: Sequence[str | Send] = ()) -> list[Task]:
+        """The first step's tasks: START's edges, its conditional edges' routes, and
+        ``routes`` (the ``goto`` of a ``Command`` that starts a thread)."""
         opts = self.opts
         stream = self.stream
         spec = opts.spec
         targets: list[str | Send] = list(spec.edges_from.get(START, ()))
+        targets.extend(routes)
         branches = spec.branches.get(START)
         if branches:
             start = _algo.start_task(spec, dict(self.values))

@@ -71,7 +71,7 @@ class PersistedRun(RunView, Protocol):
 
     def apply(self, writes: Any, writer: str, written: dict[str, str] | None = None) -> bool: ...
 
-    async def plan_start(self) -> list[Task]: ...
+    async def plan_start(self, routes: Sequence[str | Send] = ()) -> list[Task]: ...
 
 
 class Persistence:
@@ -151,6 +151,8 @@ class Persistence:
             if resumed is not None:
                 return resumed
         if inp is None or isinstance(inp, Command):
+            if base is None and isinstance(inp, Command) and not opts.spec.functional:
+                return await self._start_with_command(inp)
             if base is None:
                 raise CheckpointNotFoundError(
                     f"thread {self.thread_id!r} has no checkpoint to resume from; start it "
@@ -182,6 +184,19 @@ class Persistence:
         # The input's record goes with the first step's checkpoint (one write less); a
         # crash between the two leaves an input checkpoint without it, which asks for the
         # input again, as no step has run yet.
+        return await self.after_input(start)
+
+    async def _start_with_command(self, command: Command[Any]) -> list[Task]:
+        """A ``Command`` on a thread with no checkpoint starts it, as LangGraph's: the
+        update is applied to the empty state (the input checkpoint holds it), then again
+        as the ``__start__`` task's writes (LangGraph maps the command as the input too),
+        and the first step runs START's edges and the command's ``goto``."""
+        run = self.run
+        run.values = run.opts.spec.initial_values()
+        run.step = -1
+        start = _algo.command_start(run.opts.spec, command)
+        run.apply(start.writes, "the command")
+        await self.save_checkpoint([start], "input")
         return await self.after_input(start)
 
     async def _subgraph_base(
@@ -269,7 +284,7 @@ class Persistence:
             _algo.clear_ephemeral(opts.spec, run.values, [start])
         if applied and "values" in stream.modes and not opts.spec.functional:
             stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
-        tasks = await run.plan_start()
+        tasks = await run.plan_start(start.next)
         run.step += 1
         await self.save_checkpoint(tasks, "loop", [start])
         return tasks
@@ -299,24 +314,16 @@ class Persistence:
                     run.apply(kept.writes, "an earlier resume command")
         run.resuming = True
         run.remaining = run.opts.cfg.recursion_limit + 1  # LangGraph's count on a resume
-        if "values" in stream.modes:
-            stream.sink(stream.ns, "values", _algo.snapshot(opts.spec, run.values))
         starts_with_input = checkpoint.next[:1] == [("start", START, None)]
-        if checkpoint.id != self.expected_latest and not starts_with_input:
-            # Replaying an older checkpoint forks the thread: a copy of it becomes the
-            # newest checkpoint, and the run goes on from there. Its tasks run again.
-            run.step = checkpoint.step + 1
-            tasks = _algo.tasks_from_checkpoint(
-                opts.spec,
-                checkpoint,
-                _algo.with_managed(opts.spec, run.values, run.remaining),
-                self.thread_id,
-            )
-            await self.save_checkpoint(tasks, "fork")
-            return tasks
+        # A checkpoint the thread moved past: its finished tasks run again (LangGraph's
+        # replay). Without an answer to give, the run forks the thread (time travel).
+        superseded = checkpoint.id != self.expected_latest and not starts_with_input
+        if superseded and (command is None or command.resume is None):
+            return await self._fork(checkpoint, command)
         records = {} if replay else {r.task_id: r for r in base.tasks}
         self.records = records
         if checkpoint.next and checkpoint.next[0][0] == "start":
+            self._stream_values()
             return await self._replay_input(checkpoint, records)
         if command is not None and command.update is not None:
             # Before the tasks read the state: they see the update (LangGraph's order).
@@ -324,31 +331,15 @@ class Persistence:
             writes = _algo.command_writes(opts.spec, command)
             run.apply(writes, "the resume command")
             await self._keep_update(writes)
+        self._stream_values()  # (with the update: LangGraph's first chunk of a resume)
         tasks = _algo.tasks_from_checkpoint(
             opts.spec,
             checkpoint,
             _algo.with_managed(opts.spec, run.values, run.remaining),
             self.thread_id,
         )
-        pending: list[Task] = []
-        for task in tasks:
-            # A task that runs again (interrupted, failed, cancelled, or cut off by a
-            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
-            task.resuming = not replay
-            record = records.get(task.id)
-            if record is None:
-                continue
-            if record.status == "done":
-                task.restore(record)
-            elif record.status == "error" and task.node.error_handler is not None:
-                # The node failed and its error handler did not finish: run the handler.
-                handler = opts.spec.nodes[task.node.error_handler]
-                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
-            elif record.status == "interrupted":
-                task.resume = list(record.resume)
-                task.interrupts = list(record.interrupts)
-                task.answered = list(record.interrupts)
-                pending.append(task)
+        tasks = _algo.keep_sends(tasks, command)
+        pending = self._reuse_records(tasks, records, replay=replay, rerun=superseded)
         if "checkpoints" in stream.modes or "debug" in stream.modes:
             # As LangGraph: the checkpoint resumed from comes first (after its values),
             # with the interrupts its tasks are waiting on.
@@ -364,6 +355,63 @@ class Persistence:
         for task in tasks:
             task.interrupts = []
         return tasks
+
+    def _reuse_records(
+        self, tasks: list[Task], records: dict[str, TaskRecord], *, replay: bool, rerun: bool
+    ) -> list[Task]:
+        """Give the resumed tasks what their records kept: a finished task its result
+        (unless ``rerun``: a resume addressed at a checkpoint the thread moved past reruns
+        what finished or failed, LangGraph's replay), a failed one its error handler, an
+        interrupted one its answers so far. Return the interrupted ones."""
+        spec = self.run.opts.spec
+        pending: list[Task] = []
+        for task in tasks:
+            # A task that runs again (interrupted, failed, cancelled, or cut off by a
+            # crash) resumes its subgraphs from their checkpoints, as LangGraph's do.
+            task.resuming = not replay
+            record = records.get(task.id)
+            if record is None:
+                continue
+            if rerun and record.status in ("done", "error"):
+                task.resume = list(record.resume)
+            elif record.status == "done":
+                task.restore(record)
+            elif record.status == "error" and task.node.error_handler is not None:
+                # The node failed and its error handler did not finish: run the handler.
+                handler = spec.nodes[task.node.error_handler]
+                task.hand_to_error_handler(handler, NodeError(task.name, record.error or ""))
+            elif record.status == "interrupted":
+                task.resume = list(record.resume)
+                task.interrupts = list(record.interrupts)
+                task.answered = list(record.interrupts)
+                pending.append(task)
+        return pending
+
+    async def _fork(self, checkpoint: Checkpoint, command: Command[Any] | None) -> list[Task]:
+        """Time travel to a checkpoint the thread moved past: a copy of it becomes the
+        newest checkpoint, with a ``Command``'s update applied and its ``goto`` added to
+        the planned tasks (LangGraph's fork carries the command's writes), and the run
+        goes on from there. Its tasks all run again."""
+        run = self.run
+        spec = run.opts.spec
+        run.step = checkpoint.step + 1
+        if command is not None and command.update is not None:
+            run.apply(_algo.command_writes(spec, command), "the command")
+        self._stream_values()
+        values = _algo.with_managed(spec, run.values, run.remaining)
+        tasks = _algo.tasks_from_checkpoint(spec, checkpoint, values, self.thread_id)
+        tasks = _algo.keep_sends(tasks, command)
+        if command is not None and command.goto:
+            tasks.extend(_algo.goto_tasks(spec, tasks, command.goto, values))
+        await self.save_checkpoint(tasks, "fork")
+        return tasks
+
+    def _stream_values(self) -> None:
+        """The ``values`` chunk a resumed run starts with."""
+        run = self.run
+        stream = run.stream
+        if "values" in stream.modes:
+            stream.sink(stream.ns, "values", _algo.snapshot(run.opts.spec, run.values))
 
     async def _keep_update(self, writes: list[tuple[str, Any]]) -> None:
         """Store a resume command's update with the checkpoint resumed from (LangGraph's
@@ -387,6 +435,7 @@ class Persistence:
                 "was not stored; start the thread again with an input"
             )
         start.writes = list(record.writes)
+        start.next = list(record.next)  # (a starting Command's goto)
         self.run.resuming = False
         return await self.after_input(start)
 

@@ -129,6 +129,7 @@ async def _apply(
     if updates[0][1] == END and updates[0][0] is None:
         return await _clear(run, persistence, base)
     tasks = [await _update_task(run, base, values, as_node) for values, as_node, _ in updates]
+    superseded = base is not None and head is not None and base.checkpoint.id != head.checkpoint.id
     written: dict[str, str] | None = {} if len(tasks) > 1 else None
     for task in tasks:
         run.apply(task.writes, task.name, written)
@@ -158,8 +159,12 @@ async def _apply(
         path = task.path if index == 0 else (*task.path, index)
         task._id = given or (ids.pop(0) if ids else task_id(persistence.checkpoint_id or "", path))
         task.done = True
-    # The update is stored as a record of as_node under the checkpoint it follows,
-    # so a later update_state without as_node can find who wrote last.
+        # The update is stored as a record of as_node under the checkpoint it follows
+        # (LangGraph's pending writes: a snapshot of it shows the update as the task's
+        # result, and clearing it keeps the write), unless the thread moved past that
+        # checkpoint: as in LangGraph, its other children must not see the update. The
+        # new checkpoint names the writer either way (for update_state without as_node).
+        task.recorded = superseded
     await persistence.save_checkpoint(next_tasks, "update", tasks if base is not None else [])
     assert persistence.checkpoint_id is not None
     return _config_of(persistence.thread_id, persistence.ns, persistence.checkpoint_id)
@@ -276,10 +281,10 @@ async def _last_writer(saver: BaseCheckpointSaver, base: CheckpointTuple | None,
     last (LangGraph's rule); ``START`` on a new thread."""
     if base is None:
         return START
-    # A loop step's checkpoint names its writers (its parent's records may not be
+    # A step's or an update's checkpoint names its writers (its parent's records may not be
     # stored: durability "exit" stores only the last checkpoint of a run).
     writers = base.checkpoint.writers
-    if writers and base.checkpoint.metadata.get("source") == "loop":
+    if writers and base.checkpoint.metadata.get("source") in ("loop", "update"):
         return _one_writer(writers, nodes)
     if base.checkpoint.parent_id is None:
         return START
