@@ -14,7 +14,6 @@ import functools
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -261,7 +260,7 @@ class Run:
             assert control is not None
             raise GraphDrained(control.drain_reason or "shutdown")
 
-    async def _step(self, tasks: list[Task], run_one: Callable[[Task], Awaitable[None]]) -> None:
+    async def _step(self, tasks: list[Task], run_one: functools.partial[Any]) -> None:
         if self.persistence is None:
             await run_step(tasks, run_one, self.limiter)
         else:
