@@ -672,9 +672,9 @@ class _NodeConfig(dict[str, Any]):
 
     __slots__ = ("_ctx",)
 
-    def __init__(self, ctx: NodeContext) -> None:
-        super().__init__()
-        self._ctx: NodeContext | None = ctx
+    _ctx: NodeContext | None
+    """The node whose config fills it (set right after ``_NodeConfig()``: no Python
+    ``__init__`` on this per-node path); None once filled."""
 
     def _fill(self) -> None:
         ctx = self._ctx
@@ -726,16 +726,19 @@ def enter_node(ctx: NodeContext, node_input: Any) -> tuple[Any, set[str] | None]
     With ``callbacks`` in the run's config (a tracer, a handler), the node is a chain run
     of theirs, as in LangGraph: its start and end (or error) reach them, and the runs of
     the LangChain objects it calls are its children."""
-    token = var_child_runnable_config.set(_NodeConfig(ctx))  # type: ignore[arg-type]
+    config = _NodeConfig()
+    config._ctx = ctx
+    token = var_child_runnable_config.set(config)  # type: ignore[arg-type]
     run = ctx.run
-    if run.stream.output is not None and getattr(run, _LOOP, None) is None:
+    stream = run.stream
+    if stream.output is not None and getattr(run, _LOOP, None) is None:
         setattr(run, _LOOP, anyio.lowlevel.current_token())
     seen: set[str] | None = None
-    if "messages" in run.stream.modes:
-        seen = _seen_in_run(ctx.run)
+    if "messages" in stream.modes:
+        seen = _seen_in_run(run)
         new_messages(node_input, seen)
     policy = ctx.task.node.trace_policy
-    if not ctx.run.opts.cfg.has_callbacks:
+    if not run.opts.cfg.has_callbacks:
         if policy is not None:  # as LangGraph: the processors run, with nobody to tell
             _recorded(node_input, policy.process_inputs)
         return (token, None, policy, ctx), seen  # no handler to tell: the common case

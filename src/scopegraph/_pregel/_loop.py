@@ -82,7 +82,6 @@ class Run:
         self._run_id = opts.cfg.run_id
         self._child_parent_ids: list[str] | None = None
         self.persistence = None if opts.persist is None else Persistence(self, opts.persist)
-        self._run_task = functools.partial(run_task, self)
 
     @property
     def run_id(self) -> str:
@@ -202,6 +201,9 @@ class Run:
         drained = False
         defers = opts.spec.deferred
         held: list[Task] = []
+        # A local, not an attribute: held by the Run, it would make a reference cycle, and
+        # every finished run (its values, tasks, options) would wait for the cyclic GC.
+        run_one = functools.partial(run_task, self)
         while tasks:
             if defers:
                 tasks, held = _algo.split_deferred(opts.spec, tasks, self.values)
@@ -234,11 +236,12 @@ class Run:
                         stream.sink(stream.ns, "updates", cached)
             resumed = False
             if opts.step_timeout is not None:
-                await run_step_within(opts.step_timeout, functools.partial(self._step, tasks))
+                step = functools.partial(self._step, tasks, run_one)
+                await run_step_within(opts.step_timeout, step)
             elif persistence is None:
-                await run_step(tasks, self._run_task, self.limiter)
+                await run_step(tasks, run_one, self.limiter)
             else:
-                await persistence.run_step(tasks, self._run_task, self.limiter)
+                await persistence.run_step(tasks, run_one, self.limiter)
             if self.interrupted_tasks:
                 self.step -= 1  # the step did not happen: its checkpoint is the last one
                 await self._pause(tasks)
@@ -265,11 +268,11 @@ class Run:
             assert control is not None
             raise GraphDrained(control.drain_reason or "shutdown")
 
-    async def _step(self, tasks: list[Task]) -> None:
+    async def _step(self, tasks: list[Task], run_one: functools.partial[Any]) -> None:
         if self.persistence is None:
-            await run_step(tasks, self._run_task, self.limiter)
+            await run_step(tasks, run_one, self.limiter)
         else:
-            await self.persistence.run_step(tasks, self._run_task, self.limiter)
+            await self.persistence.run_step(tasks, run_one, self.limiter)
 
     def _finish_step(self, tasks: list[Task]) -> list[Task]:
         """Apply the step's writes in order, stream the new values, plan the next step."""

@@ -256,6 +256,18 @@ async def call_node(node: NodeSpec, arg: Any, ctx: NodeContext, *, hosted: bool 
                 host = _hooks.task_host
                 assert host is not None  # (a task exists: scopegraph.func was imported)
                 return await host(functools.partial(call_node, node, arg, ctx, hosted=True))
+            if kind == "async" and not (
+                node.config_kw
+                or node.config_pos
+                or node.writer_kw
+                or node.runtime_kw
+                or node.store_kw
+                or node.error_kw
+            ):
+                result = await fn(arg)  # the state alone: no arguments to build
+                if type(result) is dict or result is None:
+                    return result
+                return await _invoke_returned(result, arg, ctx)
             kwargs: dict[str, Any] = {}
             if node.config_kw:
                 kwargs["config"] = ctx.config
