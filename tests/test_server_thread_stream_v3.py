@@ -551,3 +551,30 @@ async def test_the_socket_gets_custom_auth(tmp_path: Path) -> None:
             assert json.loads(await socket.recv())["type"] == "success"
             values = json.loads(await socket.recv())
         assert values["params"]["data"]["messages"][0]["content"] == "hi there"
+
+
+async def test_an_authenticate_handler_asking_for_the_request_refuses_a_socket(
+    tmp_path: Path,
+) -> None:
+    """A WebSocket has no ``Request``: LangGraph's server answers its handshake 403
+    naming the parameters a handler may ask for; HTTP requests are served."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    app = tmp_path / "request_auth.py"
+    app.write_text(
+        "from langgraph_sdk import Auth\n"
+        "from starlette.requests import Request\n"
+        "auth = Auth()\n"
+        "@auth.authenticate\n"
+        "async def who(request: Request) -> str:\n"
+        "    return 'someone'\n"
+    )
+    with running_server(tmp_path, graphs=GRAPHS, extra_args=["--auth", f"{app}:auth"]) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.post("/threads", json={})).status_code == 200
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(socket_url(server.url, str(uuid.uuid4()))):
+                pass
+    assert refused.value.response.status_code == 403
+    assert b"`request: Request`" in refused.value.response.body
