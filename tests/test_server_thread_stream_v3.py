@@ -578,3 +578,25 @@ async def test_an_authenticate_handler_asking_for_the_request_refuses_a_socket(
                 pass
     assert refused.value.response.status_code == 403
     assert b"`request: Request`" in refused.value.response.body
+
+
+async def test_the_socket_closes_with_1011_when_the_thread_is_deleted(
+    client: Any, deployment: Deployment
+) -> None:
+    """The end of the events closes the socket as LangGraph's server does (1011, "thread
+    stream ended"), a code the SDK reconnects after."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError
+
+    thread = await client.threads.create()
+    await client.runs.wait(thread["thread_id"], "chat", input=HELLO)
+    async with connect(socket_url(deployment.events, thread["thread_id"])) as socket:
+        await socket.send(subscribe(["lifecycle"]))
+        assert json.loads(await socket.recv())["type"] == "success"
+        while json.loads(await socket.recv())["params"]["data"]["event"] != "completed":
+            pass
+        await client.threads.delete(thread["thread_id"])
+        with pytest.raises(ConnectionClosedError) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1011, "thread stream ended")

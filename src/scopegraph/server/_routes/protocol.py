@@ -37,6 +37,9 @@ __all__ = ("router",)
 router = APIRouter(prefix="/threads", default_response_class=JSONResponse)
 log = logging.getLogger("scopegraph.server")
 
+_CLOSE_SECONDS = 5.0
+"""How long the server waits to close a socket whose events ended."""
+
 
 async def _json(request: Request) -> Any:
     try:
@@ -157,29 +160,34 @@ async def _serve_socket(
     async def create(body: RunCreate) -> RunRecord:
         return await backend.create_run(tid, await authorized_run(websocket, backend, tid, body))
 
+    async def end(scope: anyio.CancelScope) -> None:
+        scope.cancel()
+        # shielded, bounded: a client that reads nothing cannot keep the socket open
+        with anyio.move_on_after(_CLOSE_SECONDS, shield=True), contextlib.suppress(Exception):
+            async with lock:
+                await websocket.close(code=1011, reason="thread stream ended")
+
     async def events(scope: anyio.CancelScope) -> None:
         try:
             async with contextlib.aclosing(thread_events(backend, tid, wanted)) as stream:
                 async for event in stream:
                     await send(event)
         except (WebSocketDisconnect, WebSocketDisconnected):
-            return  # the client left: ``commands`` sees it too and ends the socket
+            scope.cancel()  # the client left: ``commands`` sees it too
+            return
         except Exception:  # a failed read: the SDK reconnects after a 1011
             log.exception("the thread's events failed; closing the socket")
-        finally:
-            scope.cancel()
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            async with lock:
-                await websocket.close(code=1011, reason="thread stream ended")
+        await end(scope)
 
     async def commands(scope: anyio.CancelScope) -> None:
         try:
             while True:
                 await send(await _answer(websocket, backend, tid, create))
         except (WebSocketDisconnect, WebSocketDisconnected):
-            pass  # the client left: its runs go on
-        finally:
-            scope.cancel()  # the events stop
+            scope.cancel()  # the client left: the events stop, its runs go on
+        except Exception:
+            log.exception("a command on the socket failed; closing it")
+            await end(scope)
 
     await send(subscribed(command_id))
     async with anyio.create_task_group() as tg:
