@@ -9,6 +9,10 @@ again from a ``since`` cursor; protocol errors; and a client that leaves the eve
 stream (the run goes on, as on LangGraph's server). The graphs are in
 ``tests/_protocol_graphs.py``.
 
+The main scenarios run on both of the SDK's transports: SSE (``POST .../stream/events``)
+and WebSocket (commands over HTTP, events on a socket at ``.../stream/events``); the
+socket's handshake gets the HTTP checks (API key, host, origin, custom auth).
+
 The SDK's thread stream runs on asyncio only (its transports use asyncio's primitives),
 and so do the servers here: the chat graph's LangChain model gathers with asyncio. In
 scale-out, commands go to one API process and events are read from the other.
@@ -17,6 +21,7 @@ scale-out, commands go to one API process and events are read from the other.
 from __future__ import annotations
 
 import json
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -82,6 +87,12 @@ def deployment(
         yield Deployment(server.url, server.url)
 
 
+@pytest.fixture(params=["sse", "websocket"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """The SDK's transport of the thread's events."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def client(deployment: Deployment) -> AsyncIterator[Any]:
     async with get_client(url=deployment.commands) as client:
@@ -118,9 +129,9 @@ async def read_events(
 
 
 async def test_run_start_streams_lifecycle_values_updates_custom_and_messages(
-    client: Any, deployment: Deployment
+    client: Any, deployment: Deployment, transport: str
 ) -> None:
-    async with client.threads.stream(assistant_id="chat") as thread:
+    async with client.threads.stream(assistant_id="chat", transport=transport) as thread:
         started = await thread.run.start(input=HELLO)
         events = [brief(e) async for e in thread.subscribe(ALL)]
         output = await thread.output
@@ -189,11 +200,11 @@ async def test_messages_are_the_events_langgraphs_v3_stream_makes(client: Any) -
     assert served == expected
 
 
-async def test_a_tool_call_on_tools_and_messages(client: Any) -> None:
-    async with client.threads.stream(assistant_id="weather") as thread:
+async def test_a_tool_call_on_tools_and_messages(client: Any, transport: str) -> None:
+    async with client.threads.stream(assistant_id="weather", transport=transport) as thread:
         await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
         events = [brief(e) async for e in thread.subscribe(["tools", "messages"])]
-    async with client.threads.stream(assistant_id="weather") as thread:
+    async with client.threads.stream(assistant_id="weather", transport=transport) as thread:
         await thread.run.start(input={"messages": [{"role": "user", "content": "weather?"}]})
         (call,) = [c async for c in thread.tool_calls]
     assert (call.name, call.input) == ("weather", {"city": "Paris"})
@@ -249,9 +260,9 @@ async def test_a_tool_call_on_tools_and_messages(client: Any) -> None:
 
 
 async def test_interrupt_then_input_respond_resumes_the_run(
-    client: Any, deployment: Deployment
+    client: Any, deployment: Deployment, transport: str
 ) -> None:
-    async with client.threads.stream(assistant_id="approve") as thread:
+    async with client.threads.stream(assistant_id="approve", transport=transport) as thread:
         await thread.run.start(input={"topic": "otters"})
         async for _ in thread.subscribe(["lifecycle"]):
             pass  # the SDK ends its subscriptions when the run asks for input
@@ -276,13 +287,15 @@ async def test_interrupt_then_input_respond_resumes_the_run(
 
 
 async def test_a_subgraph_has_its_namespace_and_lifecycle(
-    client: Any, deployment: Deployment
+    client: Any, deployment: Deployment, transport: str
 ) -> None:
-    async with client.threads.stream(assistant_id="nested") as thread:
+    async with client.threads.stream(assistant_id="nested", transport=transport) as thread:
         await thread.run.start(input={})
         events = [brief(e) async for e in thread.subscribe(["lifecycle", "custom", "updates"])]
     # another session on the thread: its events are the thread's runs' from the start
-    async with client.threads.stream(thread.thread_id, assistant_id="nested") as again:
+    async with client.threads.stream(
+        thread.thread_id, assistant_id="nested", transport=transport
+    ) as again:
         scoped = [
             brief(e)
             async for e in again.subscribe(["custom", "updates"], namespaces=[["inner"]], depth=0)
@@ -355,10 +368,12 @@ async def test_bad_commands_get_the_protocols_errors(client: Any, deployment: De
         assert "depth" in depth.json()["detail"]
 
 
-async def test_leaving_the_events_stream_does_not_cancel_the_run(client: Any) -> None:
+async def test_leaving_the_events_stream_does_not_cancel_the_run(
+    client: Any, transport: str
+) -> None:
     """As on LangGraph's server: a run started by ``run.start`` runs in the background;
     a client that closes its thread stream mid-run leaves it running to its end."""
-    async with client.threads.stream(assistant_id="slow") as thread:
+    async with client.threads.stream(assistant_id="slow", transport=transport) as thread:
         started = await thread.run.start(input={})
         async for event in thread.subscribe(["custom"]):
             assert event["params"]["data"] == {"payload": {"started": True}}
@@ -369,14 +384,219 @@ async def test_leaving_the_events_stream_does_not_cancel_the_run(client: Any) ->
     assert (await client.runs.get(thread.thread_id, run_id))["status"] == "success"
 
 
-async def test_the_websocket_transport_is_refused_naming_sse(client: Any) -> None:
-    """Not served: the socket closes with 4422 (the SDK does not retry a 4xx) and a
-    reason naming the SSE transport, and the thread's output raises it."""
+# -- the WebSocket transport: its messages and its handshake's checks ----------------------
+
+
+def socket_url(http_url: str, thread_id: str) -> str:
+    return f"ws{http_url.removeprefix('http')}/threads/{thread_id}/stream/events"
+
+
+def subscribe(channels: list[str]) -> str:
+    params = {"channels": channels}
+    return json.dumps({"id": 1, "method": "subscription.subscribe", "params": params})
+
+
+async def test_a_bad_first_message_gets_the_protocols_error_and_a_4400(
+    deployment: Deployment,
+) -> None:
+    """As the SSE body is checked; the close is a 4xx, which the SDK does not retry."""
+    from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosedError
 
-    async with client.threads.stream(assistant_id="chat", transport="websocket") as thread:
-        await thread.run.start(input=HELLO)  # commands go over HTTP either way
-        with pytest.raises(ConnectionClosedError, match="use the SSE transport") as refused:
-            await thread.output
-    assert refused.value.rcvd is not None
-    assert refused.value.rcvd.code == 4422
+    bad_channel = json.loads(subscribe(["values", "debug"]))
+    bad = [
+        (json.dumps(bad_channel), 1, "debug"),
+        (json.dumps({"id": 3, "method": "run.start", "params": {}}), 3, "subscription.subscribe"),
+        ("not json", None, "not valid JSON"),
+    ]
+    for message, command_id, named in bad:
+        async with connect(socket_url(deployment.events, str(uuid.uuid4()))) as socket:
+            await socket.send(message)
+            error = json.loads(await socket.recv())
+            assert (error["type"], error["id"], error["error"]) == (
+                "error",
+                command_id,
+                "invalid_argument",
+            )
+            assert named in error["message"]
+            with pytest.raises(ConnectionClosedError) as closed:
+                await socket.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4400
+
+
+async def test_commands_on_the_socket_as_on_langgraphs(deployment: Deployment) -> None:
+    """After the subscription, the socket's messages are commands (LangGraph's server is
+    full-duplex there); a second subscription is refused, naming what to do."""
+    from websockets.asyncio.client import connect
+
+    async with connect(socket_url(deployment.commands, str(uuid.uuid4()))) as socket:
+        await socket.send(subscribe(["lifecycle"]))
+        subscribed = json.loads(await socket.recv())
+        assert (subscribed["type"], subscribed["id"]) == ("success", 1)
+        await socket.send(subscribe(["values"]).replace('"id": 1', '"id": 2'))
+        again = json.loads(await socket.recv())
+        assert (again["id"], again["error"]) == (2, "not_supported")
+        start = {"assistant_id": "chat", "input": HELLO}
+        await socket.send(json.dumps({"id": 3, "method": "run.start", "params": start}))
+        run_id = None
+        lifecycle: list[Any] = []
+        while lifecycle[-1:] != [{"event": "completed", "graph_name": "chat"}]:
+            message = json.loads(await socket.recv())
+            if message.get("id") == 3:
+                assert message["type"] == "success", message
+                run_id = message["result"]["run_id"]
+            else:
+                lifecycle.append(message["params"]["data"])
+    assert run_id
+    assert lifecycle == [
+        {"event": "running", "graph_name": "chat"},
+        {"event": "completed", "graph_name": "chat"},
+    ]
+
+
+async def test_the_socket_gets_the_host_and_origin_checks(deployment: Deployment) -> None:
+    """Without an API key, a handshake naming another host is refused (421: DNS
+    rebinding), and one from a browser's page of another origin (403: a page may open a
+    socket to any server); the server's own origin is served."""
+    from urllib.parse import urlsplit
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    where = urlsplit(deployment.events)
+    thread_id = str(uuid.uuid4())
+    url = socket_url(deployment.events, thread_id)
+    rebound = socket_url(f"http://evil.example:{where.port}", thread_id)
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(rebound, host=where.hostname, port=where.port):
+            pass
+    assert refused.value.response.status_code == 421
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+    async with connect(url, origin=deployment.events) as socket:  # type: ignore[arg-type]
+        await socket.send(subscribe(["values"]))
+        assert json.loads(await socket.recv())["type"] == "success"
+
+
+async def test_the_socket_needs_the_api_key(tmp_path: Path) -> None:
+    """The guard checks a handshake as a request: no key or a wrong one gets a 401
+    before the socket is accepted, a browser page of another origin a 403; the SDK with
+    the key is served."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    with running_server(tmp_path, graphs=GRAPHS, api_key="sesame") as server:
+        url = socket_url(server.url, str(uuid.uuid4()))
+        refusals: list[tuple[dict[str, str], int]] = [
+            ({}, 401),
+            ({"x-api-key": "wrong"}, 401),
+            ({"x-api-key": "sesame", "Origin": "https://evil.example"}, 403),
+        ]
+        for headers, status in refusals:
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(url, additional_headers=headers):
+                    pass
+            assert refused.value.response.status_code == status
+        async with get_client(url=server.url, api_key="sesame") as client:
+            # the SDK sends the client's headers with its commands, but only the stream's
+            # own (``headers=``) with the socket's handshake
+            key = {"x-api-key": "sesame"}
+            async with client.threads.stream(
+                assistant_id="chat", transport="websocket", headers=key
+            ) as thread:
+                await thread.run.start(input=HELLO)
+                values = await thread.output
+            assert values["messages"][-1]["content"] == "you said: hi there"
+            async with client.threads.stream(assistant_id="chat", transport="websocket") as bare:
+                await bare.run.start(input=HELLO)
+                with pytest.raises(InvalidStatus) as refused:
+                    await bare.output
+            assert refused.value.response.status_code == 401
+
+
+async def test_the_socket_gets_custom_auth(tmp_path: Path) -> None:
+    """Custom auth authenticates the handshake (its headers) and the user must be
+    allowed to read the thread: another user's thread is missing to them (404)."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    app = Path(__file__).with_name("_auth_app.py")
+    args = ["--auth", f"{app}:auth"]
+    with running_server(tmp_path, graphs=GRAPHS, extra_args=args) as server:
+        alice = {"Authorization": "Bearer alice-token"}
+        async with (
+            get_client(url=server.url, headers=alice) as client,
+            client.threads.stream(
+                assistant_id="chat", transport="websocket", headers=alice
+            ) as thread,
+        ):
+            await thread.run.start(input=HELLO)
+            assert (await thread.output)["messages"][-1]["content"] == "you said: hi there"
+        url = socket_url(server.url, thread.thread_id)
+        refusals: list[tuple[dict[str, str], int]] = [
+            ({}, 401),
+            ({"Authorization": "Bearer nobody"}, 401),
+            ({"Authorization": "Bearer bob-token"}, 404),
+        ]
+        for headers, status in refusals:
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(url, additional_headers=headers):
+                    pass
+            assert refused.value.response.status_code == status
+        async with connect(url, additional_headers=alice) as socket:  # the owner's
+            await socket.send(subscribe(["values"]))
+            assert json.loads(await socket.recv())["type"] == "success"
+            values = json.loads(await socket.recv())
+        assert values["params"]["data"]["messages"][0]["content"] == "hi there"
+
+
+async def test_an_authenticate_handler_asking_for_the_request_refuses_a_socket(
+    tmp_path: Path,
+) -> None:
+    """A WebSocket has no ``Request``: LangGraph's server answers its handshake 403
+    naming the parameters a handler may ask for; HTTP requests are served."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    app = tmp_path / "request_auth.py"
+    app.write_text(
+        "from langgraph_sdk import Auth\n"
+        "from starlette.requests import Request\n"
+        "auth = Auth()\n"
+        "@auth.authenticate\n"
+        "async def who(request: Request) -> str:\n"
+        "    return 'someone'\n"
+    )
+    with running_server(tmp_path, graphs=GRAPHS, extra_args=["--auth", f"{app}:auth"]) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.post("/threads", json={})).status_code == 200
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(socket_url(server.url, str(uuid.uuid4()))):
+                pass
+    assert refused.value.response.status_code == 403
+    assert b"`request: Request`" in refused.value.response.body
+
+
+async def test_the_socket_closes_with_1011_when_the_thread_is_deleted(
+    client: Any, deployment: Deployment
+) -> None:
+    """The end of the events closes the socket as LangGraph's server does (1011, "thread
+    stream ended"), a code the SDK reconnects after."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError
+
+    thread = await client.threads.create()
+    await client.runs.wait(thread["thread_id"], "chat", input=HELLO)
+    async with connect(socket_url(deployment.events, thread["thread_id"])) as socket:
+        await socket.send(subscribe(["lifecycle"]))
+        assert json.loads(await socket.recv())["type"] == "success"
+        while json.loads(await socket.recv())["params"]["data"]["event"] != "completed":
+            pass
+        await client.threads.delete(thread["thread_id"])
+        with pytest.raises(ConnectionClosedError) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1011, "thread stream ended")

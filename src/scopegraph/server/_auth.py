@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._auth_user import AuthUser
 from ._domain import Backend
 from ._errors import AccessError, ConflictError, InvalidRequestError, NotFoundError
-from ._http import error_response
+from ._http import refuse
 from ._models import CRON_RUN_FIELDS, AssistantCreate, AssistantPatch, CronCreate, RunCreate
 from ._store import AnyOf, MetadataFilter
 from ._store import json_contains as contains
@@ -455,16 +455,15 @@ def _parameters(handler: Callable[..., Any], where: str) -> frozenset[str]:
 
 def _arguments(scope: Scope, names: frozenset[str], path_params: dict[str, str]) -> dict[str, Any]:
     from starlette.datastructures import QueryParams
-    from starlette.requests import Request
 
     headers = dict(scope.get("headers") or [])
     available: dict[str, Callable[[], Any]] = {
-        "request": lambda: Request(scope),
+        "request": lambda: _request(scope),
         "scope": lambda: scope,
         "user": lambda: scope.get("user"),
         "scopes": lambda: [],
         "path": lambda: scope["path"],
-        "method": lambda: scope["method"],
+        "method": lambda: scope.get("method", "GET"),  # a WebSocket's handshake is a GET
         "path_params": lambda: path_params,
         "query_params": lambda: QueryParams(scope.get("query_string") or b""),
         "headers": lambda: headers,
@@ -473,6 +472,18 @@ def _arguments(scope: Scope, names: frozenset[str], path_params: dict[str, str])
         ),
     }
     return {name: available[name]() for name in names}
+
+
+def _request(scope: Scope) -> Any:
+    from starlette.requests import Request
+
+    if scope["type"] != "http":  # LangGraph's answer: a Request is an HTTP request's
+        raise AccessError(
+            403,
+            "the authenticate handler asks for `request: Request`, which a WebSocket "
+            "connection does not have: ask for headers, authorization, scope or path instead",
+        )
+    return Request(scope)
 
 
 # -- the middleware ----------------------------------------------------------------------
@@ -501,23 +512,19 @@ class AuthMiddleware:
         return {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(_PROTECTED):
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(_PROTECTED):
             await self.app(scope, receive, send)
             return
         try:
             params = self._path_params(scope) if self.auth.wants_path_params else {}
             ctx = await self.auth.authenticate(scope, params)
         except AccessError as exc:
-            response = error_response(exc.status, exc.code, exc.message)
-            response.headers.update(exc.headers)
-            await response(scope, receive, send)
+            await refuse(scope, receive, send, exc.status, exc.code, exc.message, exc.headers)
             return
         except Exception:
             log.exception("the authenticate handler failed")
-            response = error_response(
-                500, "InternalServerError", "the authenticate handler failed (see the server log)"
-            )
-            await response(scope, receive, send)
+            message = "the authenticate handler failed (see the server log)"
+            await refuse(scope, receive, send, 500, "InternalServerError", message)
             return
         scope[CONTEXT_KEY] = ctx
         scope["user"] = ctx.user

@@ -1,14 +1,18 @@
 """The guard: API key, ``Host`` header and body size, checked before any routing or
-parsing."""
+parsing; a WebSocket handshake gets the same API key and ``Host`` checks, and, as a
+browser's page may open a socket to any server (no CORS there), its ``Origin`` must be
+the server's own or one CORS lets call the API."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._http import error_response
+from ._http import error_response, refuse
 from ._settings import ServerSettings
 
 __all__ = ("Guard",)
@@ -30,24 +34,17 @@ class Guard:
         self._any_ip = bool(self._hosts and self._hosts & {"0.0.0.0", "::", "[::]"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        refusal = self._key_refusal(scope, headers)
+        refusal = self._refusal(scope, headers)
         if refusal is not None:
-            await error_response(401, "Unauthorized", refusal)(scope, receive, send)
+            await refuse(scope, receive, send, *refusal)
             return
-        if self._key is None and self._hosts is not None:
-            host = _host_name(headers.get(b"host", b""))
-            if not self._host_allowed(host):
-                message = (
-                    f"this server does not serve the host {host[:100]!r} (it answers for "
-                    f"{sorted(self._hosts)}); start it with --allow-host {host[:100]} or "
-                    "--api-key"
-                )
-                await error_response(421, "MisdirectedRequest", message)(scope, receive, send)
-                return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
         limit = self.settings.max_body_bytes
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -57,6 +54,47 @@ class Guard:
             await self.app(scope, receive, send)
             return
         await self._with_body(scope, receive, send)
+
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, str, str] | None:
+        """(status, error, message) of a request the guard refuses, or None."""
+        refusal = self._key_refusal(scope, headers)
+        if refusal is not None:
+            return 401, "Unauthorized", refusal
+        if self._key is None and self._hosts is not None:
+            host = _host_name(headers.get(b"host", b""))
+            if not self._host_allowed(host):
+                message = (
+                    f"this server does not serve the host {host[:100]!r} (it answers for "
+                    f"{sorted(self._hosts)}); start it with --allow-host {host[:100]} or "
+                    "--api-key"
+                )
+                return 421, "MisdirectedRequest", message
+        origin = headers.get(b"origin")
+        if scope["type"] == "websocket" and origin is not None:
+            return self._origin_refusal(origin.decode("latin-1"), headers)
+        return None
+
+    def _origin_refusal(
+        self, origin: str, headers: dict[bytes, bytes]
+    ) -> tuple[int, str, str] | None:
+        """A browser's socket: from a page of this server or of an origin CORS allows."""
+        host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+        if urlsplit(origin).netloc.lower() == host:
+            return None
+        cors = self.settings.cors
+        origins = list(
+            self.settings.cors_origins if cors is None else cors.get("allow_origins", ())
+        )
+        pattern = None if cors is None else cors.get("allow_origin_regex")
+        if "*" in origins or origin in origins:
+            return None
+        if isinstance(pattern, str) and re.fullmatch(pattern, origin):
+            return None
+        message = (
+            f"a WebSocket from a page of {origin[:100]!r}, an origin this server does not let "
+            "call its API: add it to its CORS origins (--cors-origin)"
+        )
+        return 403, "Forbidden", message
 
     def _key_refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
         key = self._key

@@ -44,6 +44,7 @@ __all__ = (
     "JSONResponse",
     "error_response",
     "event_stream_response",
+    "refuse",
     "install_error_handlers",
     "page_response",
     "status_of",
@@ -92,6 +93,28 @@ def page_response(found: list[Any], following: int | None, offset: int) -> JSONR
 def error_response(status: int, error: str, message: str) -> JSONResponse:
     body = {"detail": message, "error": error, "message": message}
     return JSONResponse(body, status_code=status)
+
+
+async def refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    error: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer a request with :func:`error_response`; a WebSocket handshake too, before
+    it is accepted (the SDK does not retry a 4xx), or, on an ASGI server that cannot
+    send a response to a handshake, with a close (which the server sends as a 403)."""
+    if scope["type"] == "websocket" and "websocket.http.response" not in scope.get(
+        "extensions", {}
+    ):
+        await send({"type": "websocket.close", "code": 4000 + status, "reason": message[:120]})
+        return
+    response = error_response(status, error, message)
+    response.headers.update(headers or {})
+    await response(scope, receive, send)
 
 
 def event_stream_response(stream: EventStream, settings: ServerSettings) -> EventSource:

@@ -15,14 +15,15 @@ As LangGraph's server:
   answer as LangGraph's server answers them over HTTP, where no run is bound to the
   request (subscriptions live in the events request's body). Any other method (the
   JS SDK's ``state.*``, ``input.inject``) gets ``unknown_command`` naming it.
-- **Events** (SSE): the thread's runs, oldest first, each as
+- **Events**: the thread's runs, oldest first, each as
   :class:`~scopegraph.server._protocol_events.RunEvents` makes its events, filtered by
-  the body's ``channels``, ``namespaces`` and ``depth``; ``since`` (a ``seq``) skips what
-  the client has seen. The stream follows the thread's new runs until the client leaves
-  or the server drains; leaving does not cancel a run (runs started by ``run.start`` run
-  in the background, as LangGraph's do).
-- Not served: the WebSocket transport (the routes answer a socket with
-  :data:`WEBSOCKET_REFUSED` and close it).
+  the subscription's ``channels``, ``namespaces`` and ``depth``; ``since`` (a ``seq``)
+  skips what the client has seen. The stream follows the thread's new runs until the
+  client leaves or the server drains; leaving does not cancel a run (runs started by
+  ``run.start`` run in the background, as LangGraph's do). Two transports send the same
+  event dicts (:func:`thread_events`): SSE (the subscription is the request's body, one
+  event a frame) and WebSocket (the subscription is the socket's first message, a
+  ``subscription.subscribe`` command; one event a text message).
 
 How runs are followed, with what both backends offer: the thread's runs are listed every
 :data:`POLL` seconds, and each run not seen yet is read from the start of its event log
@@ -48,11 +49,13 @@ from ._wire import dumps, sse_frame
 
 __all__ = (
     "POLL",
-    "WEBSOCKET_REFUSED",
     "EventFilter",
     "error_response",
     "event_filter",
     "handle_command",
+    "socket_subscription",
+    "sse_frames",
+    "subscribed",
     "thread_events",
 )
 
@@ -80,12 +83,6 @@ _KNOWN = frozenset(
 _MULTITASK = ("reject", "interrupt", "rollback", "enqueue")
 _SETTLE = 5.0
 """Seconds ``input.respond`` waits for a thread still busy to show its interrupts."""
-
-WEBSOCKET_REFUSED = (
-    "the WebSocket transport of the thread-centric streaming protocol is not supported by "
-    "this server: use the SSE transport (client.threads.stream(..., transport='sse'), the "
-    "default)"
-)
 
 CreateRun = Callable[[RunCreate], Awaitable[RunRecord]]
 """Creates a run on the thread as ``POST /threads/{thread_id}/runs`` does (custom auth
@@ -179,10 +176,11 @@ def _count(body: dict[str, Any], name: str) -> int | None:
 
 async def thread_events(
     backend: Backend, thread_id: str, wanted: EventFilter
-) -> AsyncIterator[bytes]:
-    """The thread's runs' protocol events as SSE frames (see the module docstring); it
-    ends when the thread is deleted or the server drains (or the client leaves). A
-    thread that does not exist yet is waited for (``run.start`` creates it)."""
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The thread's runs' protocol events that ``wanted`` matches (see the module
+    docstring), for either transport; it ends when the thread is deleted or the server
+    drains (or the client leaves: close it). A thread that does not exist yet is waited
+    for (``run.start`` creates it)."""
     counter = [0]
     seen: set[str] = set()
     existed = False
@@ -205,7 +203,14 @@ async def thread_events(
             async with contextlib.aclosing(_run_events(backend, thread_id, run, counter)) as events:
                 async for event in events:
                     if wanted.matches(event):
-                        yield sse_frame(event["method"], dumps(event), event["seq"])
+                        yield event
+
+
+async def sse_frames(events: AsyncGenerator[dict[str, Any], None]) -> AsyncIterator[bytes]:
+    """The SSE transport's frames of :func:`thread_events` (closing it when closed)."""
+    async with contextlib.aclosing(events):
+        async for event in events:
+            yield sse_frame(event["method"], dumps(event), event["seq"])
 
 
 async def _run_events(
@@ -259,6 +264,28 @@ def _success(command_id: Any, result: dict[str, Any]) -> dict[str, Any]:
 
 def error_response(command_id: Any, error: str, message: str) -> dict[str, Any]:
     return {"type": "error", "id": command_id, "error": error, "message": message}
+
+
+def socket_subscription(command: Any) -> EventFilter:
+    """The filter of a WebSocket's first message, which must be a
+    ``subscription.subscribe`` command (BadRequestError naming what is wrong)."""
+    command_id = command.get("id") if isinstance(command, dict) else None
+    if (
+        not isinstance(command, dict)
+        or command.get("method") != "subscription.subscribe"
+        or not isinstance(command_id, int)
+        or isinstance(command_id, bool)
+    ):
+        raise BadRequestError(
+            'the first message must be a subscription.subscribe command: {"id": <integer>, '
+            '"method": "subscription.subscribe", "params": {"channels": [...]}}'
+        )
+    return event_filter(command.get("params"))
+
+
+def subscribed(command_id: Any) -> dict[str, Any]:
+    """The response to a socket's ``subscription.subscribe``."""
+    return _success(command_id, {"subscription_id": str(uuid.uuid4()), "replayed_events": 0})
 
 
 async def handle_command(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from .._auth import CONTEXT_KEY, Access, Searched
 from .._domain import Backend
@@ -26,19 +27,19 @@ __all__ = (
 )
 
 
-def backend_of(request: Request) -> Backend:
+def backend_of(request: HTTPConnection) -> Backend:
     """The app's backend (``app.state.backend``)."""
     backend: Backend = request.app.state.backend
     return backend
 
 
-def settings_of(request: Request) -> ServerSettings:
+def settings_of(request: HTTPConnection) -> ServerSettings:
     """The app's settings (``app.state.settings``)."""
     settings: ServerSettings = request.app.state.settings
     return settings
 
 
-def access_of(request: Request) -> Access | None:
+def access_of(request: HTTPConnection) -> Access | None:
     """The request's authorization (custom auth's handlers and its user), or None when
     the app has no custom auth: then nothing is checked."""
     auth = request.app.state.auth
@@ -66,7 +67,7 @@ async def searched(
 
 
 async def authorize(
-    request: Request,
+    request: HTTPConnection,
     resource: Literal["threads", "assistants", "crons"],
     record_id: str,
     action: str,
@@ -87,7 +88,7 @@ async def authorize_run(request: Request, thread_id: str, run_id: str, action: s
 
 
 async def authorized_run(
-    request: Request, backend: Backend, thread_id: str | None, body: RunCreate
+    request: HTTPConnection, backend: Backend, thread_id: str | None, body: RunCreate
 ) -> RunCreate:
     """The run as custom auth lets it be created (the body unchanged without it)."""
     access = access_of(request)
