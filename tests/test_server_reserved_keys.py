@@ -96,16 +96,17 @@ async def no_client_poses_as_a_user(url: str) -> None:
         meta = await client.threads.create(metadata={**forged, "k": 1})
         mid = meta["thread_id"]
         assert meta["metadata"] == {"k": 1}
-        patched = await client.threads.update(mid, metadata={**forged, "k": 2})
+        patched: Any = await client.threads.update(mid, metadata={**forged, "k": 2})
         assert not set(forged) & set(patched["metadata"])
+        forged_config: Any = {"metadata": forged}
         made = await client.runs.create(
-            mid, "peek", input={}, metadata={**forged, "m": 1}, config={"metadata": forged}
+            mid, "peek", input={}, metadata={**forged, "m": 1}, config=forged_config
         )
         await client.runs.join(mid, made["run_id"])
-        run_meta = (await client.runs.get(mid, made["run_id"]))["metadata"]
+        run_meta: Any = (await client.runs.get(mid, made["run_id"]))["metadata"]
         assert run_meta["m"] == 1
         assert "forged" not in run_meta.values(), run_meta
-        thread_meta = (await client.threads.get(mid))["metadata"]
+        thread_meta: Any = (await client.threads.get(mid))["metadata"]
         assert "forged" not in thread_meta.values(), thread_meta
         owned = await client.assistants.create("peek", metadata={**forged, "a": 1})
         assert owned["metadata"] == {"a": 1}
