@@ -36,6 +36,13 @@ POSING = {
     "custom": "kept",
 }
 """A client's configurable posing as a user (and a key of its own, which is kept)."""
+RESERVED_METADATA_KEYS = (
+    "thread_id",
+    "assistant_id",
+    "run_id",
+    "cron_id",
+    "counters_since_delta_snapshot",
+)
 NOBODY: dict[str, Any] = {"auth_keys": [], "user_id": None, "custom": "kept"}
 
 
@@ -83,6 +90,30 @@ async def no_client_poses_as_a_user(url: str) -> None:
         context: Any = {"langgraph_auth_user_id": "admin", "x": 1}
         assistant = await client.assistants.create("peek", context=context)
         assert assistant["context"] == {"x": 1}
+
+        # nor the metadata keys only the server sets (LangGraph's server's list)
+        forged = {key: "forged" for key in RESERVED_METADATA_KEYS}
+        meta = await client.threads.create(metadata={**forged, "k": 1})
+        mid = meta["thread_id"]
+        assert meta["metadata"] == {"k": 1}
+        patched: Any = await client.threads.update(mid, metadata={**forged, "k": 2})
+        assert not set(forged) & set(patched["metadata"])
+        forged_config: Any = {"metadata": forged}
+        made = await client.runs.create(
+            mid, "peek", input={}, metadata={**forged, "m": 1}, config=forged_config
+        )
+        await client.runs.join(mid, made["run_id"])
+        run_meta: Any = (await client.runs.get(mid, made["run_id"]))["metadata"]
+        assert run_meta["m"] == 1
+        assert "forged" not in run_meta.values(), run_meta
+        thread_meta: Any = (await client.threads.get(mid))["metadata"]
+        assert "forged" not in thread_meta.values(), thread_meta
+        owned = await client.assistants.create("peek", metadata={**forged, "a": 1})
+        assert owned["metadata"] == {"a": 1}
+        cron = await client.crons.create_for_thread(
+            mid, "peek", schedule="0 9 * * 1", metadata={**forged, "c": 1}, enabled=False
+        )
+        assert "forged" not in (cron.get("metadata") or {}).values(), cron
 
 
 async def test_no_client_poses_as_a_user_in_one_process(one_process: str) -> None:

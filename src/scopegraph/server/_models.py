@@ -27,6 +27,7 @@ log = logging.getLogger("scopegraph.server")
 __all__ = (
     "CRON_RUN_FIELDS",
     "RESERVED_CONFIGURABLE",
+    "RESERVED_METADATA",
     "CronCount",
     "CronCreate",
     "CronPatch",
@@ -163,6 +164,36 @@ def _without_reserved(data: Any) -> Any:
     return data
 
 
+RESERVED_METADATA = frozenset(
+    {"thread_id", "assistant_id", "run_id", "cron_id", "counters_since_delta_snapshot"}
+)
+"""The metadata keys only the server sets (LangGraph's server's list). The ``metadata``
+and ``config.metadata`` of a request that writes metadata (a thread's, an assistant's, a
+run's, a cron's) lose them, as on LangGraph's server."""
+
+
+def _without_reserved_metadata(data: Any) -> Any:
+    """``data`` (a request body) without :data:`RESERVED_METADATA` keys in its
+    ``metadata`` and ``config.metadata`` (a warning names them)."""
+    if not isinstance(data, dict):
+        return data
+    config = data.get("config")
+    for where, holder in (("metadata", data), ("config.metadata", config)):
+        metadata = holder.get("metadata") if isinstance(holder, dict) else None
+        if not isinstance(metadata, dict):
+            continue
+        found = [key for key in metadata if key in RESERVED_METADATA]
+        if not found:
+            continue
+        log.warning("Stripped reserved keys %s from the request's %s", found, where)
+        kept = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA}
+        if where == "metadata":
+            data = {**data, "metadata": kept}
+        else:
+            data = {**data, "config": {**data["config"], "metadata": kept}}
+    return data
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")  # as LangGraph's server: unknown fields
 
@@ -216,13 +247,22 @@ def refuse_unsupported(name: str, value: Any, default: Any = None) -> None:
         raise InvalidRequestError(_not_supported(name, default), code="ValidationError")
 
 
+class _WritesMetadata(_Body):
+    """A request that writes metadata: it loses :data:`RESERVED_METADATA` keys."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip_reserved_metadata(cls, data: Any) -> Any:
+        return _without_reserved_metadata(data)
+
+
 class CommandBody(_Body):
     resume: Any = None
     update: Any = None
     goto: Any = None
 
 
-class RunCreate(_Body):
+class RunCreate(_WritesMetadata):
     assistant_id: str
     input: dict[str, Any] | None = None
     command: CommandBody | None = None
@@ -284,7 +324,7 @@ class Superstep(_Body):
     updates: list[SuperstepUpdate]
 
 
-class ThreadCreate(_Body):
+class ThreadCreate(_WritesMetadata):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
@@ -297,7 +337,7 @@ class ThreadCreate(_Body):
         return _ttl(self.ttl)
 
 
-class ThreadPatch(_Body):
+class ThreadPatch(_WritesMetadata):
     metadata: dict[str, Any] | None = None
     ttl: ThreadTTL | Annotated[float, Field(gt=0)] | None = None
 
@@ -386,7 +426,7 @@ AssistantField = Literal[
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 
 
-class AssistantCreate(_Body):
+class AssistantCreate(_WritesMetadata):
     graph_id: str
     assistant_id: str | None = None
     config: dict[str, Any] | None = None
@@ -397,7 +437,7 @@ class AssistantCreate(_Body):
     description: str | None = None
 
 
-class AssistantPatch(_Body):
+class AssistantPatch(_WritesMetadata):
     graph_id: str | None = None
     config: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
@@ -450,7 +490,7 @@ class RunsCancel(_Body):
         return self
 
 
-class CronRun(_Body):
+class CronRun(_WritesMetadata):
     """The run a cron makes at each tick (LangGraph's cron payload)."""
 
     input: dict[str, Any] | None = None
