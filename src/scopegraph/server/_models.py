@@ -133,37 +133,6 @@ auth authenticated, and LangGraph's own bookkeeping. A request's ``config.config
 can pass itself off as a user."""
 
 
-def _without_reserved(data: Any) -> Any:
-    """``data`` (a request body) without :data:`RESERVED_CONFIGURABLE` keys in its
-    ``config.configurable``, ``configurable`` and ``context`` (a warning names them)."""
-    if not isinstance(data, dict):
-        return data
-    config = data.get("config")
-    places = {
-        "config.configurable": config.get("configurable") if isinstance(config, dict) else None,
-        "configurable": data.get("configurable"),
-        "context": data.get("context"),
-    }
-    found = {
-        where: [key for key in keys if key in RESERVED_CONFIGURABLE]
-        for where, keys in places.items()
-        if isinstance(keys, dict)
-    }
-    if not any(found.values()):
-        return data
-    data = dict(data)
-    for where, keys in found.items():
-        if not keys:
-            continue
-        log.warning("Stripped reserved keys %s from the request's %s", keys, where)
-        if where == "config.configurable":
-            kept = {k: v for k, v in data["config"]["configurable"].items() if k not in keys}
-            data["config"] = {**data["config"], "configurable": kept}
-        else:
-            data[where] = {k: v for k, v in data[where].items() if k not in keys}
-    return data
-
-
 RESERVED_METADATA = frozenset(
     {"thread_id", "assistant_id", "run_id", "cron_id", "counters_since_delta_snapshot"}
 )
@@ -172,26 +141,32 @@ and ``config.metadata`` of a request that writes metadata (a thread's, an assist
 run's, a cron's) lose them, as on LangGraph's server."""
 
 
-def _without_reserved_metadata(data: Any) -> Any:
-    """``data`` (a request body) without :data:`RESERVED_METADATA` keys in its
-    ``metadata`` and ``config.metadata`` (a warning names them)."""
+def _without(data: Any, places: tuple[tuple[str, ...], ...], reserved: frozenset[str]) -> Any:
+    """``data`` (a request body) without the ``reserved`` keys of the dicts at ``places``
+    (paths of keys into it); a warning names what was dropped. ``data`` is not changed:
+    the dicts on the way to a stripped one are copied."""
     if not isinstance(data, dict):
         return data
-    config = data.get("config")
-    for where, holder in (("metadata", data), ("config.metadata", config)):
-        metadata = holder.get("metadata") if isinstance(holder, dict) else None
-        if not isinstance(metadata, dict):
-            continue
-        found = [key for key in metadata if key in RESERVED_METADATA]
+    for path in places:
+        holder: Any = data
+        for key in path:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        found = [key for key in holder if key in reserved] if isinstance(holder, dict) else []
         if not found:
             continue
-        log.warning("Stripped reserved keys %s from the request's %s", found, where)
-        kept = {k: v for k, v in metadata.items() if k not in RESERVED_METADATA}
-        if where == "metadata":
-            data = {**data, "metadata": kept}
-        else:
-            data = {**data, "config": {**data["config"], "metadata": kept}}
+        log.warning("Stripped reserved keys %s from the request's %s", found, ".".join(path))
+        data = _replaced(data, path, {k: v for k, v in holder.items() if k not in reserved})
     return data
+
+
+def _replaced(data: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of ``data`` with ``value`` at ``path`` (the dicts on the way copied)."""
+    head, *rest = path
+    return {**data, head: _replaced(data[head], tuple(rest), value) if rest else value}
+
+
+_CONFIGURABLE_PLACES = (("config", "configurable"), ("configurable",), ("context",))
+_METADATA_PLACES = (("metadata",), ("config", "metadata"))
 
 
 class _Body(BaseModel):
@@ -203,7 +178,7 @@ class _Body(BaseModel):
         """A client cannot set what only the server sets (:data:`RESERVED_CONFIGURABLE`):
         those keys are dropped, as LangGraph's server drops them. The server's own
         configurable (the user) is set after validation (``model_copy``)."""
-        return _without_reserved(data)
+        return _without(data, _CONFIGURABLE_PLACES, RESERVED_CONFIGURABLE)
 
     @model_validator(mode="after")
     def _refuse_unsupported(self) -> typing.Self:
@@ -253,7 +228,7 @@ class _WritesMetadata(_Body):
     @model_validator(mode="before")
     @classmethod
     def _strip_reserved_metadata(cls, data: Any) -> Any:
-        return _without_reserved_metadata(data)
+        return _without(data, _METADATA_PLACES, RESERVED_METADATA)
 
 
 class CommandBody(_Body):
