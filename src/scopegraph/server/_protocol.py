@@ -26,7 +26,8 @@ As LangGraph's server:
   ``subscription.subscribe`` command; one event a text message).
 
 How runs are followed, with what both backends offer: the thread's runs are listed every
-:data:`POLL` seconds, and each run not seen yet is read from the start of its event log
+``POLL`` seconds (:func:`._thread_stream.new_runs`, as the thread's own stream does), and
+each run not seen yet is read from the start of its event log
 (``Last-Event-ID: -1``: runs made here are resumable, so their whole log is kept for the
 server's ``resumable_ttl`` after they end), then its record gives its end.
 """
@@ -45,10 +46,10 @@ from ._domain import TERMINAL, Backend, RunRecord
 from ._errors import BadRequestError, NotFoundError, ServerError
 from ._models import RunCreate
 from ._protocol_events import RunEvents, parse_frames
+from ._thread_stream import new_runs
 from ._wire import dumps, sse_frame
 
 __all__ = (
-    "POLL",
     "EventFilter",
     "error_response",
     "event_filter",
@@ -58,9 +59,6 @@ __all__ = (
     "subscribed",
     "thread_events",
 )
-
-POLL = 0.1
-"""Seconds between two looks for the thread's new runs."""
 
 CHANNELS = frozenset(
     {"values", "updates", "checkpoints", "messages", "tools", "custom"}
@@ -182,23 +180,9 @@ async def thread_events(
     drains (or the client leaves: close it). A thread that does not exist yet is waited
     for (``run.start`` creates it)."""
     counter = [0]
-    seen: set[str] = set()
-    existed = False
-    while backend.info().get("accepting_runs", True):
-        try:
-            runs = await backend.list_runs(thread_id, 100, 0, None)  # newest first
-        except NotFoundError:
-            if existed:
-                return  # the thread was deleted
-            runs = []
-        else:
-            existed = True
-        fresh = [r for r in reversed(runs) if r["run_id"] not in seen]
-        if not fresh:
-            await anyio.sleep(POLL)
-            continue
-        for run in fresh:
-            seen.add(run["run_id"])
+    runs = new_runs(backend, thread_id, wait_for_thread=True)
+    async with contextlib.aclosing(runs):
+        async for run in runs:
             # closed with this generator (a client that leaves): the run's stream is let go
             async with contextlib.aclosing(_run_events(backend, thread_id, run, counter)) as events:
                 async for event in events:

@@ -21,7 +21,8 @@ ignored: ``state_update`` (LangGraph's events of state updates) and resuming wit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -30,9 +31,9 @@ from ._errors import InvalidRequestError, NotFoundError
 from ._wire import dumps, sse_frame
 
 if TYPE_CHECKING:
-    from ._domain import Backend
+    from ._domain import Backend, RunRecord
 
-__all__ = ("POLL", "thread_frames", "thread_stream_modes")
+__all__ = ("POLL", "new_runs", "thread_frames", "thread_stream_modes")
 
 POLL = 0.1
 """Seconds between two looks for the thread's new runs."""
@@ -62,28 +63,46 @@ def thread_stream_modes(value: str | None, last_event_id: str | None) -> bool:
     return modes == {"lifecycle"}
 
 
-async def thread_frames(
-    backend: Backend, thread_id: str, *, lifecycle: bool
-) -> AsyncIterator[bytes]:
-    """The thread's stream as SSE frames (see the module docstring); it ends when the
-    thread is deleted or the server drains (or the client leaves)."""
+async def new_runs(
+    backend: Backend, thread_id: str, *, live_only: bool = False, wait_for_thread: bool = False
+) -> AsyncGenerator[RunRecord, None]:
+    """Each run of the thread not given before, oldest first, looked for every
+    :data:`POLL` seconds for as long as the server takes runs (the caller reads a run's
+    events before asking for the next). It ends when the thread is deleted; a thread
+    that does not exist yet ends it at once, or with ``wait_for_thread`` is waited for.
+    ``live_only``: the pending and running runs only."""
     seen: set[str] = set()
+    existed = not wait_for_thread
     while backend.info().get("accepting_runs", True):
         try:
             runs = await backend.list_runs(thread_id, 100, 0, None)  # newest first
         except NotFoundError:
-            return  # the thread was deleted
+            if existed:
+                return  # the thread was deleted
+            runs = []
+        else:
+            existed = True
         fresh = [
             r
             for r in reversed(runs)
-            if r["run_id"] not in seen and r["status"] in ("pending", "running")
+            if r["run_id"] not in seen and (not live_only or r["status"] in ("pending", "running"))
         ]
         if not fresh:
             await anyio.sleep(POLL)
             continue
         for run in fresh:
+            seen.add(run["run_id"])
+            yield run
+
+
+async def thread_frames(
+    backend: Backend, thread_id: str, *, lifecycle: bool
+) -> AsyncIterator[bytes]:
+    """The thread's stream as SSE frames (see the module docstring); it ends when the
+    thread is deleted or the server drains (or the client leaves)."""
+    async with contextlib.aclosing(new_runs(backend, thread_id, live_only=True)) as runs:
+        async for run in runs:
             run_id = str(run["run_id"])
-            seen.add(run_id)
             yield sse_frame("metadata", dumps({"run_id": run_id, "attempt": 1}), None)
             try:
                 if lifecycle:
